@@ -1,0 +1,127 @@
+# horod build. Objects and generated files go to build/ (build/san for
+# SAN=1). Quiet by default; V=1 shows the commands. WERROR=1 (CI) turns
+# warnings into errors. Targets: all run test check-unit clean install.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PKGCONF ?= pkg-config
+VERSION := 0.1.0
+
+ifeq ($(SAN),1)
+B := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT := -O1
+else
+B := build
+SANFLAGS :=
+OPT := -O2
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wcast-qual \
+	-Wsign-compare -Wformat=2 -Wundef -Wpointer-arith -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+URING_CFLAGS := $(shell $(PKGCONF) --cflags liburing 2>/dev/null)
+URING_LIBS   := $(shell $(PKGCONF) --libs liburing 2>/dev/null || echo -luring)
+CHECK_CFLAGS := $(shell $(PKGCONF) --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell $(PKGCONF) --libs check 2>/dev/null)
+
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DHOROD_VERSION='"$(VERSION)"' \
+	-pthread -I. -I$(B)/gen $(URING_CFLAGS) -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
+
+# Everything but the programs' main files goes into one library.
+LIB_SRC   := $(wildcard proto/*.c) $(wildcard clock/*.c) $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/%.o)
+SUITES    := $(patsubst tests/unit/check_%.c,%,$(filter tests/unit/check_%.c,$(UNIT_SRC)))
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+
+PROGS := $(B)/horod
+
+.PHONY: all run test check-unit check-system deps clean install
+all: $(PROGS) $(B)/unit-tests $(TOOLS)
+
+deps:
+	$(Q)scripts/install-deps --quiet
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter tests/unit/%,$<),$(CHECK_CFLAGS)) -c -o $@ $<
+
+$(B)/libhorod.a: $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/horod: $(B)/daemon/main.o $(B)/libhorod.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS)
+
+# The unit-test runner includes the generated list of suites (one per
+# tests/unit/check_NAME.c, which defines NAME_suite()).
+$(B)/gen/suites.inc: $(filter tests/unit/check_%.c,$(UNIT_SRC)) Makefile
+	@mkdir -p $(dir $@)
+	$(Q)printf '%s\n' $(foreach s,$(SUITES),'SUITE($(s))') > $@
+
+$(B)/tests/unit/runner.o: $(B)/gen/suites.inc
+
+$(B)/unit-tests: $(UNIT_OBJ) $(B)/libhorod.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URING_LIBS)
+
+$(B)/tools/%: $(B)/tests/tools/%.o $(B)/libhorod.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS)
+
+# Start horod in the foreground on the embedded default configuration.
+# As root it serves on port 123; otherwise on an unprivileged port.
+RUN_PORT ?= 11123
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)if [ "$$(id -u)" = 0 ]; then \
+		echo "horod: serving on 127.0.0.1 and ::1 port 123 (embedded configuration; Ctrl-C stops)"; \
+		exec $(B)/horod -n; \
+	else \
+		echo "horod: not root, serving on 127.0.0.1 and ::1 port $(RUN_PORT) (Ctrl-C stops)"; \
+		exec $(B)/horod -n -P $(RUN_PORT); \
+	fi
+
+# The whole test suite: unit tests, then system tests; one summary line.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run-tests --build $(B)
+
+# Unit tests only (CI runs this with SAN=1).
+check-unit: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run-tests --build $(B) --unit-only
+
+check-system: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run-tests --build $(B) --system-only
+
+install: $(B)/horod
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(B)/horod $(DESTDIR)$(PREFIX)/sbin/horod
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,148 @@
+/*
+ * Publication of the clock snapshot with a seqcount: the clock thread (the
+ * only writer) makes the sequence odd, stores the payload as relaxed atomic
+ * 64-bit words, then makes it even again; workers copy the words and keep
+ * the copy only if the sequence was even and unchanged around it. Every
+ * access is atomic, so a reader racing the writer gets a torn copy that it
+ * detects and discards, never undefined behaviour. Also here: the two
+ * pieces of arithmetic a worker does with a snapshot (served time, grown
+ * root dispersion), saturating instead of overflowing.
+ */
+#include <sched.h>
+#include <string.h>
+
+#include "clock/snapshot.h"
+#include "proto/ntp.h"
+
+_Static_assert(sizeof(struct clk_snapshot) % sizeof(uint64_t) == 0,
+	       "the snapshot must be a whole number of 64-bit words");
+
+/* Spins (reads of an odd sequence) before a reader yields the CPU: the
+ * writer holds the sequence odd for nine stores, so only a writer preempted
+ * mid-publication makes a reader wait longer, and then yielding lets it run. */
+#define CLK_SPINS_BEFORE_YIELD 64
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+void clk_pub_init(struct clk_pub *p)
+{
+	struct clk_snapshot s;
+	uint64_t w[CLK_SNAPSHOT_WORDS];
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	s.stratum = 16;
+	s.leap = NTP_LEAP_UNSYNC;
+	memcpy(w, &s, sizeof(w));
+	/* Initialisation happens before any reader exists: no ordering needed. */
+	atomic_init(&p->seq, 0);
+	for (i = 0; i < CLK_SNAPSHOT_WORDS; i++)
+		atomic_init(&p->words[i], w[i]);
+}
+
+void clk_snapshot_publish(struct clk_pub *p, const struct clk_snapshot *s)
+{
+	uint64_t w[CLK_SNAPSHOT_WORDS];
+	uint32_t seq;
+	size_t i;
+
+	memcpy(w, s, sizeof(w));
+	/* Relaxed: we are the only writer, so we read our own last store. */
+	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
+	/* Release fence: the odd sequence above is ordered before every payload
+	 * store below. A reader that sees any new word and then issues its own
+	 * acquire fence is guaranteed to see a sequence of at least seq + 1. */
+	atomic_thread_fence(memory_order_release);
+	for (i = 0; i < CLK_SNAPSHOT_WORDS; i++)
+		atomic_store_explicit(&p->words[i], w[i], memory_order_relaxed);
+	/* Release store: a reader that acquires seq + 2 sees every word above. */
+	atomic_store_explicit(&p->seq, seq + 2, memory_order_release);
+}
+
+void clk_snapshot_read(const struct clk_pub *p, struct clk_snapshot *out)
+{
+	uint64_t w[CLK_SNAPSHOT_WORDS];
+	uint32_t s1, s2;
+	unsigned int spins = 0;
+	size_t i;
+
+	/* Unbounded but short: only the single writer holds the sequence odd,
+	 * for a handful of stores, and it never waits for anything meanwhile. */
+	for (;;) {
+		/* Acquire: the words read below are at least as new as the
+		 * publication that made the sequence s1. */
+		s1 = atomic_load_explicit(&p->seq, memory_order_acquire);
+		if (s1 & 1) {
+			if (++spins % CLK_SPINS_BEFORE_YIELD == 0)
+				sched_yield();
+			else
+				cpu_relax();
+			continue;
+		}
+		for (i = 0; i < CLK_SNAPSHOT_WORDS; i++)
+			w[i] = atomic_load_explicit(&p->words[i], memory_order_relaxed);
+		/* Acquire fence: the word loads above are ordered before the
+		 * sequence load below, and pair with the writer's release fence
+		 * so that any word from a newer publication shows as a changed
+		 * sequence. */
+		atomic_thread_fence(memory_order_acquire);
+		/* Relaxed: the fence above already orders this load. */
+		s2 = atomic_load_explicit(&p->seq, memory_order_relaxed);
+		if (s1 == s2)
+			break;
+	}
+	memcpy(out, w, sizeof(w));
+}
+
+/* A + B, clamped to the int64_t range instead of overflowing. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+/* X rounded to the nearest integer, clamped to the int64_t range (NaN -> 0). */
+static int64_t double_to_i64_sat(double x)
+{
+	if (x != x)
+		return 0;
+	if (x >= 0x1p63)
+		return INT64_MAX;
+	if (x <= -0x1p63)
+		return INT64_MIN;
+	/* Half away from zero; |x| < 2^63 here and x +- 0.5 stays below it
+	 * (doubles that large are whole numbers), so the cast is defined. */
+	return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
+}
+
+int64_t clk_snapshot_served(const struct clk_snapshot *s, int64_t raw_ns)
+{
+	int64_t since, slew;
+
+	if (__builtin_sub_overflow(raw_ns, s->update_ns, &since))
+		since = raw_ns > s->update_ns ? INT64_MAX : INT64_MIN;
+	/* corr_freq 0 makes slew exactly 0: served = raw + corr_ns. */
+	slew = double_to_i64_sat((double)since * s->corr_freq);
+	return add_sat(add_sat(raw_ns, s->corr_ns), slew);
+}
+
+double clk_snapshot_root_disp(const struct clk_snapshot *s, int64_t now_ns)
+{
+	uint64_t since;
+
+	/* No growth before the update (a reader's clock can lag the writer's). */
+	if (now_ns <= s->update_ns)
+		return s->root_disp;
+	/* now > update, so the unsigned difference is exact and positive. */
+	since = (uint64_t)now_ns - (uint64_t)s->update_ns;
+	return s->root_disp + (double)since / 1e9 * s->disp_rate;
+}

@@ -1,0 +1,68 @@
+/*
+ * horod's configuration: chrony-style directives, one per line, `#`, `!`
+ * or `;` starting a comment. Every value is range-checked; the first error
+ * is reported as `file:line: what was wrong, allowed range` and nothing
+ * starts. With no file, the embedded default configuration is parsed by
+ * the same code.
+ */
+#ifndef HOROD_DAEMON_CONFIG_H
+#define HOROD_DAEMON_CONFIG_H
+
+#include <stddef.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "daemon/acl.h"
+
+#define CFG_MAX_LISTEN 16   /* listen directives */
+#define CFG_MAX_WORKERS 256 /* worker threads */
+#define CFG_PATH_MAX 256    /* bytes in a path, including NUL */
+#define CFG_DEFAULT_PORT 123 /* NTP's port */
+
+enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_MMSG };
+
+struct cfg_listen {
+	struct sockaddr_storage addr; /* family and address; port applied by cfg_listen_port */
+	socklen_t addrlen;
+	int port;                     /* 1..65535, or 0 = the default port */
+};
+
+struct horod_config {
+	struct cfg_listen listen[CFG_MAX_LISTEN];
+	int n_listen;
+	int local_enabled;        /* `local` given */
+	int local_stratum;        /* 1..15 */
+	double local_dispersion;  /* seconds, 0..16 */
+	struct acl acl;           /* allow / deny */
+	struct acl control_acl;   /* `control allow`: mode 6 sources besides loopback */
+	int workers;              /* 1..CFG_MAX_WORKERS, 0 = auto (one per online CPU) */
+	enum cfg_io io;
+	char pidfile[CFG_PATH_MAX]; /* empty = none */
+	int log_syslog;           /* 0 stderr, 1 syslog */
+	int log_debug;
+	int default_port;         /* port for listen lines without `port`: 123, or -P */
+};
+
+/* The embedded default configuration (used when horod has no -f). */
+extern const char cfg_embedded_default[];
+
+/* Set every field to its default (no listen lines, allow all, workers auto, io auto). */
+void cfg_defaults(struct horod_config *c);
+
+/* Release what the parser allocated. */
+void cfg_free(struct horod_config *c);
+
+/* Parse TEXT as if it were the file NAME; 0, or -1 with `NAME:LINE: ...` in ERR. */
+int cfg_parse_string(struct horod_config *c, const char *name, const char *text, char *err,
+		     size_t errlen);
+
+/* Read and parse the file PATH; 0, or -1 with `PATH:LINE: ...` (or why it can't be read) in ERR. */
+int cfg_parse_file(struct horod_config *c, const char *path, char *err, size_t errlen);
+
+/* The port a listen entry binds: its own, else the configuration's default port. */
+int cfg_listen_port(const struct horod_config *c, const struct cfg_listen *l);
+
+/* Write the effective configuration, defaults included, as directives into BUF. */
+size_t cfg_format(const struct horod_config *c, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * The NTP wire format: header encode/decode, timestamp and short-format
+ * conversions, reference IDs, the extension-field walk, the request
+ * classifier and the reply and kiss-o'-death builders. Everything here is
+ * a pure function of its arguments. Packet bytes are read one at a time
+ * in network order (no pointer casts onto the buffer, so alignment never
+ * matters), and every check on a request is an early return: the bytes
+ * come from the network and may be anything.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proto/md5.h"
+#include "proto/ntp.h"
+
+#define NS_PER_SEC 1000000000LL /* ns in one second */
+/*
+ * 2^32 / 10^9 = 2^23 / 5^9: a fraction of a second in ns becomes NTP
+ * fraction units by a shift by 23 bits and a division by 5^9.
+ */
+#define NS_FRAC_SHIFT 23
+#define NS_FRAC_DIV 1953125ULL /* 5^9, see NS_FRAC_SHIFT */
+/* Unix seconds whose ns count still fits an int64_t (with up to 1e9 ns added). */
+#define NS_MIN_SEC (-9223372036LL)
+#define NS_MAX_SEC 9223372035LL
+#define SHORT_UNITS 65536.0 /* short-format units per second (16 fraction bits) */
+#define SHORT_MAX 0xffffffffu /* largest short-format value (65535.99998 s) */
+#define TS_UNITS 4294967296.0 /* timestamp units per second (32 fraction bits) */
+
+/* Header byte offsets (RFC 5905, figure 8). */
+#define OFF_LVM 0     /* LI (2 bits), VN (3 bits), mode (3 bits) */
+#define OFF_STRATUM 1
+#define OFF_POLL 2
+#define OFF_PRECISION 3
+#define OFF_ROOT_DELAY 4
+#define OFF_ROOT_DISP 8
+#define OFF_REFID 12
+#define OFF_REF 16
+#define OFF_ORG 24
+#define OFF_REC 32
+#define OFF_XMT 40
+#define TS_LEN 8 /* bytes in a 64-bit timestamp */
+
+/* Sizes of what may follow the last extension field (RFC 7822). */
+#define MAC_NONE 0       /* bytes: nothing */
+#define MAC_CRYPTO_NAK 4 /* bytes: key id 0 alone, the crypto-NAK */
+#define MAC_MD5 20       /* bytes: key id (4) + MD5 digest (16) */
+#define MAC_SHA1 24      /* bytes: key id (4) + SHA-1 digest (20) */
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+static uint8_t lvm(unsigned int leap, unsigned int version, unsigned int mode)
+{
+	return (uint8_t)((leap & 3) << 6 | (version & 7) << 3 | (mode & 7));
+}
+
+int ntp_decode(const uint8_t *buf, size_t len, struct ntp_packet *p)
+{
+	if (len < NTP_HEADER_LEN)
+		return -1;
+	p->leap = buf[OFF_LVM] >> 6;
+	p->version = (buf[OFF_LVM] >> 3) & 7;
+	p->mode = buf[OFF_LVM] & 7;
+	p->stratum = buf[OFF_STRATUM];
+	p->poll = (int8_t)buf[OFF_POLL];
+	p->precision = (int8_t)buf[OFF_PRECISION];
+	p->root_delay = get_be32(buf + OFF_ROOT_DELAY);
+	p->root_disp = get_be32(buf + OFF_ROOT_DISP);
+	p->refid = get_be32(buf + OFF_REFID);
+	p->ref = get_be64(buf + OFF_REF);
+	p->org = get_be64(buf + OFF_ORG);
+	p->rec = get_be64(buf + OFF_REC);
+	p->xmt = get_be64(buf + OFF_XMT);
+	return 0;
+}
+
+void ntp_encode(const struct ntp_packet *p, uint8_t out[NTP_HEADER_LEN])
+{
+	out[OFF_LVM] = lvm(p->leap, p->version, p->mode);
+	out[OFF_STRATUM] = p->stratum;
+	out[OFF_POLL] = (uint8_t)p->poll;
+	out[OFF_PRECISION] = (uint8_t)p->precision;
+	put_be32(out + OFF_ROOT_DELAY, p->root_delay);
+	put_be32(out + OFF_ROOT_DISP, p->root_disp);
+	put_be32(out + OFF_REFID, p->refid);
+	put_be64(out + OFF_REF, p->ref);
+	put_be64(out + OFF_ORG, p->org);
+	put_be64(out + OFF_REC, p->rec);
+	put_be64(out + OFF_XMT, p->xmt);
+}
+
+/*
+ * NTP fraction of NS (< 1e9) nanoseconds, rounded to nearest:
+ * round(ns * 2^23 / 5^9). ns < 2^30, so the numerator stays below 2^54;
+ * 5^9 is odd, so there are no ties; the largest result, 4294967292 for
+ * 999999999 ns, fits 32 bits. The division by a constant compiles to a
+ * multiply and a shift. Rounding to nearest keeps the error under 0.12 ns,
+ * so frac_to_ns() gives NS back exactly.
+ */
+static uint32_t ns_to_frac(uint32_t ns)
+{
+	return (uint32_t)((((uint64_t)ns << NS_FRAC_SHIFT) + NS_FRAC_DIV / 2) / NS_FRAC_DIV);
+}
+
+/* Nanoseconds of an NTP fraction, rounded to nearest: 0..1e9 inclusive. */
+static uint32_t frac_to_ns(uint32_t frac)
+{
+	return (uint32_t)(((uint64_t)frac * NS_PER_SEC + (1ULL << 31)) >> 32);
+}
+
+/* Timestamp of Unix second UNIX_SEC (mod 2^64 is enough: eras drop) plus NS. */
+static uint64_t ts_make(uint64_t unix_sec, uint32_t ns)
+{
+	uint32_t sec = (uint32_t)(unix_sec + NTP_UNIX_EPOCH);
+
+	return (uint64_t)sec << 32 | ns_to_frac(ns);
+}
+
+uint64_t ntp_ts_from_unix_ns(int64_t unix_ns)
+{
+	int64_t sec = unix_ns / NS_PER_SEC;
+	int64_t ns = unix_ns % NS_PER_SEC;
+
+	/* C division truncates toward zero: make the remainder non-negative. */
+	if (ns < 0) {
+		ns += NS_PER_SEC;
+		sec--;
+	}
+	return ts_make((uint64_t)sec, (uint32_t)ns);
+}
+
+uint64_t ntp_ts_from_timespec(const struct timespec *ts)
+{
+	uint64_t sec = (uint64_t)ts->tv_sec;
+	long ns = ts->tv_nsec;
+
+	/* Tolerate a denormalized tv_nsec; unsigned seconds cannot overflow. */
+	if (ns >= NS_PER_SEC || ns < 0) {
+		sec += (uint64_t)(int64_t)(ns / NS_PER_SEC);
+		ns %= NS_PER_SEC;
+		if (ns < 0) {
+			ns += NS_PER_SEC;
+			sec--;
+		}
+	}
+	return ts_make(sec, (uint32_t)ns);
+}
+
+/*
+ * Unix seconds of the 32-bit NTP seconds of TS in the era that puts them
+ * nearest NEAR_NS: the signed 32-bit distance from NEAR's own NTP seconds
+ * is added to NEAR, so the result is within [-2^31, 2^31) s of it whatever
+ * era either lies in.
+ */
+static int64_t ts_unix_sec(uint64_t ts, int64_t near_ns)
+{
+	int64_t near_sec = near_ns / NS_PER_SEC;
+	uint32_t near32, d;
+
+	if (near_ns % NS_PER_SEC < 0)
+		near_sec--;
+	near32 = (uint32_t)((uint64_t)near_sec + NTP_UNIX_EPOCH);
+	d = (uint32_t)(ts >> 32) - near32;
+	if (d < 0x80000000u)
+		return near_sec + (int64_t)d;
+	return near_sec - (int64_t)(0x100000000ULL - d);
+}
+
+int64_t ntp_ts_to_unix_ns(uint64_t ts, int64_t near_unix_ns)
+{
+	int64_t sec = ts_unix_sec(ts, near_unix_ns);
+
+	/* Saturate rather than overflow 292 years away from 1970. */
+	if (sec < NS_MIN_SEC)
+		return INT64_MIN;
+	if (sec > NS_MAX_SEC)
+		return INT64_MAX;
+	return sec * NS_PER_SEC + frac_to_ns((uint32_t)ts);
+}
+
+void ntp_ts_to_timespec(uint64_t ts, int64_t near_unix_ns, struct timespec *out)
+{
+	int64_t sec = ts_unix_sec(ts, near_unix_ns);
+	uint32_t ns = frac_to_ns((uint32_t)ts);
+
+	if (ns >= NS_PER_SEC) {
+		ns = 0;
+		sec++;
+	}
+	out->tv_sec = (time_t)sec;
+	out->tv_nsec = (long)ns;
+}
+
+double ntp_ts_diff(uint64_t a, uint64_t b)
+{
+	uint64_t d = a - b;
+	int64_t s;
+
+	/* Two's complement reading of D without implementation-defined casts. */
+	if (d <= (uint64_t)INT64_MAX)
+		s = (int64_t)d;
+	else
+		s = -(int64_t)~d - 1;
+	return (double)s / TS_UNITS;
+}
+
+uint32_t ntp_short_from_double(double seconds)
+{
+	double v;
+	uint32_t u;
+
+	if (isnan(seconds))
+		return SHORT_MAX;
+	if (seconds <= 0)
+		return 0;
+	v = seconds * SHORT_UNITS;
+	if (v >= (double)SHORT_MAX)
+		return SHORT_MAX;
+	/* Round up: these are error bounds, and a bound must not shrink. */
+	u = (uint32_t)v;
+	if ((double)u < v)
+		u++;
+	return u;
+}
+
+double ntp_short_to_double(uint32_t s)
+{
+	return (double)s / SHORT_UNITS;
+}
+
+uint32_t ntp_refid_ascii(const char *code)
+{
+	uint32_t r = 0;
+	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		uint8_t c = code ? (uint8_t)code[i] : 0;
+
+		r |= (uint32_t)c << (24 - 8 * i);
+		if (!c)
+			break;
+	}
+	return r;
+}
+
+uint32_t ntp_refid_ipv4(const struct in_addr *a)
+{
+	uint8_t b[4];
+
+	memcpy(b, &a->s_addr, sizeof(b));
+	return get_be32(b);
+}
+
+uint32_t ntp_refid_ipv6(const struct in6_addr *a)
+{
+	uint8_t digest[16];
+
+	ntp_md5(a->s6_addr, sizeof(a->s6_addr), digest);
+	return get_be32(digest);
+}
+
+char *ntp_refid_format(uint32_t refid, int stratum, char *buf, size_t len)
+{
+	uint8_t b[4];
+	size_t i, n;
+
+	if (!len)
+		return buf;
+	put_be32(b, refid);
+	if (stratum > 1) {
+		snprintf(buf, len, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+		return buf;
+	}
+	/* ASCII code: trailing NULs stripped, anything unprintable as '.'. */
+	for (n = 4; n > 0 && b[n - 1] == 0; n--)
+		;
+	for (i = 0; i < n && i + 1 < len; i++)
+		buf[i] = (b[i] >= 0x20 && b[i] < 0x7f) ? (char)b[i] : '.';
+	buf[i] = '\0';
+	return buf;
+}
+
+int ntp_ext_check(const uint8_t *buf, size_t len)
+{
+	const uint8_t *p;
+	size_t rem;
+
+	if (len < NTP_HEADER_LEN)
+		return -1;
+	p = buf + NTP_HEADER_LEN;
+	rem = len - NTP_HEADER_LEN;
+	while (rem >= NTP_MIN_EXT_LEN) {
+		size_t flen = (size_t)p[2] << 8 | p[3];
+
+		/* Not a plausible field: what is left must be a MAC. */
+		if (flen < NTP_MIN_EXT_LEN || flen % 4 != 0 || flen > rem)
+			break;
+		p += flen;
+		rem -= flen;
+	}
+	switch (rem) {
+	case MAC_NONE:
+	case MAC_CRYPTO_NAK:
+	case MAC_MD5:
+	case MAC_SHA1:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The reason for a request of mode MODE that we do not answer with time. */
+static enum ntp_reason mode_reason(unsigned int mode, int control_allowed)
+{
+	switch (mode) {
+	case NTP_MODE_RESERVED:
+		return NTP_R_DROP_MODE_RESERVED;
+	case NTP_MODE_PASSIVE:
+		return NTP_R_DROP_MODE_PASSIVE;
+	case NTP_MODE_SERVER:
+		return NTP_R_DROP_MODE_SERVER;
+	case NTP_MODE_BROADCAST:
+		return NTP_R_DROP_MODE_BROADCAST;
+	case NTP_MODE_CONTROL:
+		return control_allowed ? NTP_R_CONTROL : NTP_R_DROP_MODE_CONTROL;
+	default:
+		return NTP_R_DROP_MODE_PRIVATE;
+	}
+}
+
+enum ntp_reason ntp_classify(const uint8_t *buf, size_t len, int control_allowed)
+{
+	unsigned int version, mode;
+
+	if (len == 0)
+		return NTP_R_DROP_SHORT;
+	version = (buf[OFF_LVM] >> 3) & 7;
+	mode = buf[OFF_LVM] & 7;
+	/* Mode 6 and 7 have their own, shorter headers (12 and 8 bytes). */
+	if ((mode == NTP_MODE_CONTROL || mode == NTP_MODE_PRIVATE) && version >= 1 && version <= 4)
+		return mode_reason(mode, control_allowed);
+	if (len < NTP_HEADER_LEN)
+		return NTP_R_DROP_SHORT;
+	if (len % 4 != 0)
+		return NTP_R_DROP_LENGTH;
+	if (version < 1 || version > 4)
+		return NTP_R_DROP_VERSION;
+	if (mode != NTP_MODE_CLIENT && mode != NTP_MODE_ACTIVE)
+		return mode_reason(mode, control_allowed);
+	if (ntp_ext_check(buf, len) != 0)
+		return NTP_R_DROP_EXTENSION;
+	return mode == NTP_MODE_CLIENT ? NTP_R_REPLY_SERVER : NTP_R_REPLY_SYMMETRIC;
+}
+
+/* Reply mode for the mode of request REQ: 2 for symmetric active, else 4. */
+static unsigned int reply_mode(const uint8_t *req)
+{
+	return (req[OFF_LVM] & 7) == NTP_MODE_ACTIVE ? NTP_MODE_PASSIVE : NTP_MODE_SERVER;
+}
+
+size_t ntp_build_reply(const uint8_t *req, const struct ntp_reply_info *info, uint64_t rx,
+		       uint64_t tx, uint8_t out[NTP_HEADER_LEN])
+{
+	unsigned int leap = info->leap & 3;
+	int8_t poll = (int8_t)req[OFF_POLL];
+
+	if (poll < 0)
+		poll = 0;
+	else if (poll > NTP_MAX_POLL)
+		poll = NTP_MAX_POLL;
+
+	out[OFF_LVM] = lvm(leap, (req[OFF_LVM] >> 3) & 7, reply_mode(req));
+	out[OFF_STRATUM] = leap == NTP_LEAP_UNSYNC ? 0 : info->stratum;
+	out[OFF_POLL] = (uint8_t)poll;
+	out[OFF_PRECISION] = (uint8_t)info->precision;
+	put_be32(out + OFF_ROOT_DELAY, info->root_delay);
+	put_be32(out + OFF_ROOT_DISP, info->root_disp);
+	put_be32(out + OFF_REFID, info->refid);
+	put_be64(out + OFF_REF, info->ref);
+	memcpy(out + OFF_ORG, req + OFF_XMT, TS_LEN);
+	put_be64(out + OFF_REC, rx);
+	put_be64(out + OFF_XMT, tx);
+	return NTP_HEADER_LEN;
+}
+
+size_t ntp_build_kod(const uint8_t *req, const char *code, uint8_t out[NTP_HEADER_LEN])
+{
+	memset(out, 0, NTP_HEADER_LEN);
+	out[OFF_LVM] = lvm(NTP_LEAP_UNSYNC, (req[OFF_LVM] >> 3) & 7, reply_mode(req));
+	out[OFF_STRATUM] = 0;
+	put_be32(out + OFF_REFID, ntp_refid_ascii(code));
+	memcpy(out + OFF_ORG, req + OFF_XMT, TS_LEN);
+	return NTP_HEADER_LEN;
+}
