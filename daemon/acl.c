@@ -17,9 +17,9 @@
 
 #include "daemon/acl.h"
 
-#define ACL_INITIAL_CAP 16	/* rules: first allocation, doubled as needed */
-#define ACL_QUOTE_MAX	48	/* bytes of user text quoted in a message: one address and a margin */
-#define ACL_ADDR_BUF	64	/* bytes: longest IPv6 literal (45) + NUL, with room to spare */
+#define ACL_INITIAL_CAP 16 /* rules: first allocation, doubled as needed */
+#define ACL_QUOTE_MAX	48 /* bytes of user text quoted in a message: one address and a margin */
+#define ACL_ADDR_BUF	64 /* bytes: longest IPv6 literal (45) + NUL, with room to spare */
 
 /* The forms acl_parse accepts, quoted after "allowed" in every message. */
 #define ACL_FORMS "allowed: all, ADDR or ADDR/PLEN (IPv4 or IPv6 literal)"
@@ -106,8 +106,8 @@ static int acl_parse_plen(const char *s, unsigned int max, const char *fam, char
 		return acl_fail(err, errlen, "missing prefix length after '/', allowed 0-%u for %s",
 				max, fam);
 	if (v > max)
-		return acl_fail(err, errlen, "prefix length %u out of range, allowed 0-%u for %s", v,
-				max, fam);
+		return acl_fail(err, errlen, "prefix length %u out of range, allowed 0-%u for %s",
+				v, max, fam);
 	return (int)v;
 }
 
@@ -187,8 +187,9 @@ int acl_add(struct acl *a, const char *text, int allow, char *err, size_t errlen
 	if (n < 0)
 		return -1;
 	if (a->n + n > ACL_MAX_RULES)
-		return acl_fail(err, errlen, "access list full (%d rules), allowed at most %d rules",
-				a->n, ACL_MAX_RULES);
+		return acl_fail(err, errlen,
+				"access list full (%d rules), allowed at most %d rules", a->n,
+				ACL_MAX_RULES);
 	if (a->n + n > a->cap) {
 		cap = a->cap ? a->cap : ACL_INITIAL_CAP;
 		while (cap < a->n + n)
@@ -197,8 +198,9 @@ int acl_add(struct acl *a, const char *text, int allow, char *err, size_t errlen
 			cap = ACL_MAX_RULES;
 		grown = realloc(a->rules, (size_t)cap * sizeof(*grown));
 		if (!grown)
-			return acl_fail(err, errlen, "out of memory for %d rules, allowed at most %d",
-					cap, ACL_MAX_RULES);
+			return acl_fail(err, errlen,
+					"out of memory for %d rules, allowed at most %d", cap,
+					ACL_MAX_RULES);
 		a->rules = grown;
 		a->cap = cap;
 	}

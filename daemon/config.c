@@ -18,20 +18,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/config.h"
 
-#define CFG_LINE_MAX	      1024	  /* bytes per line, newline excluded: ample for any directive */
-#define CFG_FILE_MAX	      (1 << 20)	  /* bytes per file (1 MiB): a config is a few KiB */
-#define CFG_MAX_TOKENS	      8		  /* tokens kept per line: the longest form has 5 */
-#define CFG_QUOTE_MAX	      48	  /* bytes of a token quoted in a message */
-#define CFG_DEFAULT_STRATUM   10	  /* stratum preset for `local`: far below real sources */
-#define CFG_DEFAULT_DISPERSION 0.001	  /* seconds: error of a local clock at its reference time */
-#define CFG_MAX_STRATUM	      15	  /* highest valid stratum (16 = unsynchronized) */
-#define CFG_MAX_DISPERSION    16.0	  /* seconds: RFC 5905 MAXDISP, beyond it a source is unusable */
-#define CFG_MAX_PORT	      65535	  /* highest UDP port */
+#define CFG_LINE_MAX	       1024 /* bytes per line, newline excluded: ample for any directive */
+#define CFG_FILE_MAX	       (1 << 20) /* bytes per file (1 MiB): a config is a few KiB */
+#define CFG_MAX_TOKENS	       8	 /* tokens kept per line: the longest form has 5 */
+#define CFG_QUOTE_MAX	       48	 /* bytes of a token quoted in a message */
+#define CFG_DEFAULT_STRATUM    10	 /* stratum preset for `local`: far below real sources */
+#define CFG_DEFAULT_DISPERSION 0.001	 /* seconds: error of a local clock at its reference time */
+#define CFG_MAX_STRATUM	       15	 /* highest valid stratum (16 = unsynchronized) */
+#define CFG_MAX_DISPERSION     16.0  /* seconds: RFC 5905 MAXDISP, beyond it a source is unusable */
+#define CFG_MAX_PORT	       65535 /* highest UDP port */
 
 const char cfg_embedded_default[] =
 	"# horod's built-in configuration, used when it is started without -f.\n"
@@ -53,7 +52,8 @@ struct cfg_parser {
 	int line;
 	char *err;
 	size_t errlen;
-	int seen_local, seen_workers, seen_io, seen_pidfile, seen_log; /* line numbers, 0 = not yet */
+	/* The line each single-use directive was given on, 0 = not yet. */
+	int seen_local, seen_workers, seen_io, seen_pidfile, seen_log;
 };
 
 /* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
@@ -123,8 +123,7 @@ static int cfg_double(const char *tok, double min, double max, double *out)
 	char *end;
 	double v;
 
-	if (!tok[0] || strspn(tok, "0123456789.eE+-") != strlen(tok) ||
-	    !strpbrk(tok, "0123456789"))
+	if (!tok[0] || strspn(tok, "0123456789.eE+-") != strlen(tok) || !strpbrk(tok, "0123456789"))
 		return -1;
 	errno = 0;
 	v = strtod(tok, &end);
@@ -205,10 +204,10 @@ static int cfg_do_listen(struct cfg_parser *p, char **tok, int ntok)
 	for (i = 0; i < c->n_listen; i++) {
 		if (c->listen[i].addrlen == l.addrlen && c->listen[i].port == l.port &&
 		    memcmp(&c->listen[i].addr, &l.addr, l.addrlen) == 0)
-			return cfg_fail(p, "duplicate listen '%s%s%s', allowed: each address and "
-					   "port once",
-					cfg_quote(tok[1], q, sizeof(q)), ntok > 2 ? " port " : "",
-					ntok > 2 ? tok[3] : "");
+			return cfg_fail(
+				p, "duplicate listen '%s%s%s', allowed once per address and port",
+				cfg_quote(tok[1], q, sizeof(q)), ntok > 2 ? " port " : "",
+				ntok > 2 ? tok[3] : "");
 	}
 	if (c->n_listen >= CFG_MAX_LISTEN)
 		return cfg_fail(p, "too many listen lines, allowed at most %d", CFG_MAX_LISTEN);
@@ -234,8 +233,8 @@ static int cfg_do_local(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_fail(p, "'stratum' needs a number, allowed 1-%d", CFG_MAX_STRATUM);
 	r = cfg_int(tok[2], 1, CFG_MAX_STRATUM, &stratum);
 	if (r == -1)
-		return cfg_fail(p, "bad stratum '%s', allowed 1-%d", cfg_quote(tok[2], q, sizeof(q)),
-				CFG_MAX_STRATUM);
+		return cfg_fail(p, "bad stratum '%s', allowed 1-%d",
+				cfg_quote(tok[2], q, sizeof(q)), CFG_MAX_STRATUM);
 	if (r == -2)
 		return cfg_fail(p, "stratum %s out of range, allowed 1-%d",
 				cfg_quote(tok[2], q, sizeof(q)), CFG_MAX_STRATUM);
@@ -294,7 +293,8 @@ static int cfg_do_control(struct cfg_parser *p, char **tok, int ntok)
 	char q[CFG_QUOTE_MAX];
 
 	if (ntok < 2)
-		return cfg_fail(p, "'control' needs 'allow' and an address, allowed: " CFG_FORM_CONTROL);
+		return cfg_fail(p, "'control' needs 'allow' and an address, allowed: %s",
+				CFG_FORM_CONTROL);
 	if (strcmp(tok[1], "allow") != 0)
 		return cfg_fail(p, "unknown control option '%s', allowed: " CFG_FORM_CONTROL,
 				cfg_quote(tok[1], q, sizeof(q)));
@@ -312,7 +312,8 @@ static int cfg_do_workers(struct cfg_parser *p, char **tok, int ntok)
 	int r;
 
 	if (ntok < 2)
-		return cfg_fail(p, "'workers' needs a number, allowed 1-%d or auto", CFG_MAX_WORKERS);
+		return cfg_fail(p, "'workers' needs a number, allowed 1-%d or auto",
+				CFG_MAX_WORKERS);
 	if (ntok > 2)
 		return cfg_extra(p, tok[2], "workers N|auto");
 	if (strcmp(tok[1], "auto") != 0) {
@@ -365,12 +366,11 @@ static int cfg_do_pidfile(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_extra(p, tok[2], "pidfile /ABSOLUTE/PATH");
 	len = strlen(tok[1]);
 	if (tok[1][0] != '/')
-		return cfg_fail(p, "pidfile '%s' is not an absolute path, allowed: pidfile "
-				   "/ABSOLUTE/PATH",
+		return cfg_fail(p, "pidfile '%s' is not an absolute path, allowed: /ABSOLUTE/PATH",
 				cfg_quote(tok[1], q, sizeof(q)));
 	if (len >= CFG_PATH_MAX)
-		return cfg_fail(p, "pidfile path of %zu bytes too long, allowed at most %d bytes", len,
-				CFG_PATH_MAX - 1);
+		return cfg_fail(p, "pidfile path of %zu bytes too long, allowed at most %d bytes",
+				len, CFG_PATH_MAX - 1);
 	if (cfg_once(p, &p->seen_pidfile, "pidfile") < 0)
 		return -1;
 	memcpy(p->c->pidfile, tok[1], len + 1);
@@ -389,7 +389,8 @@ static int cfg_do_log(struct cfg_parser *p, char **tok, int ntok)
 	else if (strcmp(tok[1], "syslog") == 0)
 		to_syslog = 1;
 	else
-		return cfg_fail(p, "unknown log destination '%s', allowed: log stderr|syslog [debug]",
+		return cfg_fail(p,
+				"unknown log destination '%s', allowed: log stderr|syslog [debug]",
 				cfg_quote(tok[1], q, sizeof(q)));
 	if (ntok >= 3 && strcmp(tok[2], "debug") != 0)
 		return cfg_fail(p, "unknown log option '%s', allowed: log stderr|syslog [debug]",
@@ -464,8 +465,8 @@ static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
 int cfg_parse_string(struct horod_config *c, const char *name, const char *text, char *err,
 		     size_t errlen)
 {
-	struct cfg_parser p = {.c = c, .name = name ? name : "(config)", .err = err,
-			       .errlen = errlen};
+	struct cfg_parser p = {
+		.c = c, .name = name ? name : "(config)", .err = err, .errlen = errlen};
 	struct horod_config saved;
 	struct acl acl, control_acl;
 	const char *s = text ? text : "", *nl;
@@ -530,8 +531,9 @@ int cfg_parse_file(struct horod_config *c, const char *path, char *err, size_t e
 	if (len > CFG_FILE_MAX) {
 		free(buf);
 		if (err && errlen)
-			snprintf(err, errlen, "%s: file larger than %d bytes, allowed at most %d bytes",
-				 path, CFG_FILE_MAX, CFG_FILE_MAX);
+			snprintf(err, errlen,
+				 "%s: file larger than %d bytes, allowed at most %d bytes", path,
+				 CFG_FILE_MAX, CFG_FILE_MAX);
 		return -1;
 	}
 	buf[len] = '\0';
@@ -594,8 +596,8 @@ static void cfg_put(struct cfg_out *o, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL, o->len < o->cap ? o->cap - o->len : 0,
-		      fmt, ap);
+	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
+		      o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
 	va_end(ap);
 	if (n > 0)
 		o->len += (size_t)n;
@@ -675,7 +677,8 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 	cfg_put(&o, "# control: loopback is always allowed\n");
 	for (i = 0; i < c->control_acl.n; i++) {
 		/* The file can only allow; a deny rule set by a program is shown, commented. */
-		cfg_put(&o, "%s %s\n", c->control_acl.rules[i].allow ? "control allow" : "# control deny",
+		cfg_put(&o, "%s %s\n",
+			c->control_acl.rules[i].allow ? "control allow" : "# control deny",
 			cfg_cidr(&c->control_acl.rules[i], a, sizeof(a)));
 	}
 
@@ -685,11 +688,12 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 		cfg_put(&o, "workers auto\n");
 	cfg_put(&o, "io %s\n",
 		(unsigned int)c->io < sizeof(io_names) / sizeof(io_names[0]) ? io_names[c->io]
-									       : "auto");
+									     : "auto");
 	if (c->pidfile[0])
 		cfg_put(&o, "pidfile %s\n", c->pidfile);
 	else
 		cfg_put(&o, "# pidfile: none\n");
-	cfg_put(&o, "log %s%s\n", c->log_syslog ? "syslog" : "stderr", c->log_debug ? " debug" : "");
+	cfg_put(&o, "log %s%s\n", c->log_syslog ? "syslog" : "stderr",
+		c->log_debug ? " debug" : "");
 	return o.len;
 }

@@ -39,7 +39,7 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 		ctr_inc(&ctr->reason[NTP_R_CONTROL]);
 		return 0;
 	}
-	if (!ntp_reason_is_reply(r)) {
+	if (r != NTP_R_REPLY_SERVER && r != NTP_R_REPLY_SYMMETRIC) {
 		ctr_inc(&ctr->reason[r]);
 		return 0;
 	}

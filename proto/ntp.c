@@ -20,33 +20,30 @@
  * fraction units by a shift by 23 bits and a division by 5^9.
  */
 #define NS_FRAC_SHIFT 23
-#define NS_FRAC_DIV 1953125ULL /* 5^9, see NS_FRAC_SHIFT */
-/* Unix seconds whose ns count still fits an int64_t (with up to 1e9 ns added). */
-#define NS_MIN_SEC (-9223372036LL)
-#define NS_MAX_SEC 9223372035LL
-#define SHORT_UNITS 65536.0 /* short-format units per second (16 fraction bits) */
-#define SHORT_MAX 0xffffffffu /* largest short-format value (65535.99998 s) */
-#define TS_UNITS 4294967296.0 /* timestamp units per second (32 fraction bits) */
+#define NS_FRAC_DIV   1953125ULL   /* 5^9, see NS_FRAC_SHIFT */
+#define SHORT_UNITS   65536.0	   /* short-format units per second (16 fraction bits) */
+#define SHORT_MAX     0xffffffffu  /* largest short-format value (65535.99998 s) */
+#define TS_UNITS      4294967296.0 /* timestamp units per second (32 fraction bits) */
 
 /* Header byte offsets (RFC 5905, figure 8). */
-#define OFF_LVM 0     /* LI (2 bits), VN (3 bits), mode (3 bits) */
-#define OFF_STRATUM 1
-#define OFF_POLL 2
-#define OFF_PRECISION 3
+#define OFF_LVM	       0 /* LI (2 bits), VN (3 bits), mode (3 bits) */
+#define OFF_STRATUM    1
+#define OFF_POLL       2
+#define OFF_PRECISION  3
 #define OFF_ROOT_DELAY 4
-#define OFF_ROOT_DISP 8
-#define OFF_REFID 12
-#define OFF_REF 16
-#define OFF_ORG 24
-#define OFF_REC 32
-#define OFF_XMT 40
-#define TS_LEN 8 /* bytes in a 64-bit timestamp */
+#define OFF_ROOT_DISP  8
+#define OFF_REFID      12
+#define OFF_REF	       16
+#define OFF_ORG	       24
+#define OFF_REC	       32
+#define OFF_XMT	       40
+#define TS_LEN	       8 /* bytes in a 64-bit timestamp */
 
 /* Sizes of what may follow the last extension field (RFC 7822). */
-#define MAC_NONE 0       /* bytes: nothing */
-#define MAC_CRYPTO_NAK 4 /* bytes: key id 0 alone, the crypto-NAK */
-#define MAC_MD5 20       /* bytes: key id (4) + MD5 digest (16) */
-#define MAC_SHA1 24      /* bytes: key id (4) + SHA-1 digest (20) */
+#define MAC_NONE       0  /* bytes: nothing */
+#define MAC_CRYPTO_NAK 4  /* bytes: key id 0 alone, the crypto-NAK */
+#define MAC_MD5	       20 /* bytes: key id (4) + MD5 digest (16) */
+#define MAC_SHA1       24 /* bytes: key id (4) + SHA-1 digest (20) */
 
 static uint32_t get_be32(const uint8_t *p)
 {
@@ -170,41 +167,45 @@ uint64_t ntp_ts_from_timespec(const struct timespec *ts)
 }
 
 /*
- * Unix seconds of the 32-bit NTP seconds of TS in the era that puts them
- * nearest NEAR_NS: the signed 32-bit distance from NEAR's own NTP seconds
- * is added to NEAR, so the result is within [-2^31, 2^31) s of it whatever
- * era either lies in.
+ * Unix seconds of timestamp TS (whose fraction is TS_NS nanoseconds) in
+ * the era that puts it nearest NEAR_NS: the result lies in
+ * [NEAR - 2^31 s, NEAR + 2^31 s), whatever era either is in. The signed
+ * 32-bit distance between the NTP seconds is added to NEAR's seconds; the
+ * fractions only matter when that distance is exactly 2^31 s.
  */
-static int64_t ts_unix_sec(uint64_t ts, int64_t near_ns)
+static int64_t ts_unix_sec(uint64_t ts, uint32_t ts_ns, int64_t near_ns)
 {
 	int64_t near_sec = near_ns / NS_PER_SEC;
+	int64_t near_sub = near_ns % NS_PER_SEC;
 	uint32_t near32, d;
 
-	if (near_ns % NS_PER_SEC < 0)
+	if (near_sub < 0) {
+		near_sub += NS_PER_SEC;
 		near_sec--;
+	}
 	near32 = (uint32_t)((uint64_t)near_sec + NTP_UNIX_EPOCH);
 	d = (uint32_t)(ts >> 32) - near32;
-	if (d < 0x80000000u)
+	if (d < 0x80000000u || (d == 0x80000000u && ts_ns < near_sub))
 		return near_sec + (int64_t)d;
 	return near_sec - (int64_t)(0x100000000ULL - d);
 }
 
 int64_t ntp_ts_to_unix_ns(uint64_t ts, int64_t near_unix_ns)
 {
-	int64_t sec = ts_unix_sec(ts, near_unix_ns);
+	uint32_t sub = frac_to_ns((uint32_t)ts);
+	int64_t sec = ts_unix_sec(ts, sub, near_unix_ns);
+	int64_t ns;
 
 	/* Saturate rather than overflow 292 years away from 1970. */
-	if (sec < NS_MIN_SEC)
-		return INT64_MIN;
-	if (sec > NS_MAX_SEC)
-		return INT64_MAX;
-	return sec * NS_PER_SEC + frac_to_ns((uint32_t)ts);
+	if (__builtin_mul_overflow(sec, NS_PER_SEC, &ns) || __builtin_add_overflow(ns, sub, &ns))
+		return sec < 0 ? INT64_MIN : INT64_MAX;
+	return ns;
 }
 
 void ntp_ts_to_timespec(uint64_t ts, int64_t near_unix_ns, struct timespec *out)
 {
-	int64_t sec = ts_unix_sec(ts, near_unix_ns);
 	uint32_t ns = frac_to_ns((uint32_t)ts);
+	int64_t sec = ts_unix_sec(ts, ns, near_unix_ns);
 
 	if (ns >= NS_PER_SEC) {
 		ns = 0;
@@ -312,23 +313,30 @@ int ntp_ext_check(const uint8_t *buf, size_t len)
 		return -1;
 	p = buf + NTP_HEADER_LEN;
 	rem = len - NTP_HEADER_LEN;
-	while (rem >= NTP_MIN_EXT_LEN) {
-		size_t flen = (size_t)p[2] << 8 | p[3];
+	/*
+	 * Walk the extension fields; whenever what is left has the size of a
+	 * MAC (or of nothing), accept it as such before reading it as a field,
+	 * so a MAC whose key id looks like a field header is not misread.
+	 */
+	for (;;) {
+		size_t flen;
 
-		/* Not a plausible field: what is left must be a MAC. */
-		if (flen < NTP_MIN_EXT_LEN || flen % 4 != 0 || flen > rem)
+		switch (rem) {
+		case MAC_NONE:
+		case MAC_CRYPTO_NAK:
+		case MAC_MD5:
+		case MAC_SHA1:
+			return 0;
+		default:
 			break;
+		}
+		if (rem < NTP_MIN_EXT_LEN)
+			return -1;
+		flen = (size_t)p[2] << 8 | p[3];
+		if (flen < NTP_MIN_EXT_LEN || flen % 4 != 0 || flen > rem)
+			return -1;
 		p += flen;
 		rem -= flen;
-	}
-	switch (rem) {
-	case MAC_NONE:
-	case MAC_CRYPTO_NAK:
-	case MAC_MD5:
-	case MAC_SHA1:
-		return 0;
-	default:
-		return -1;
 	}
 }
 
