@@ -404,6 +404,30 @@ static int cfg_do_log(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
+static int cfg_do_hwtimestamp(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	size_t len;
+	int i;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'hwtimestamp' needs an interface, allowed: hwtimestamp IFACE");
+	if (ntok > 2)
+		return cfg_extra(p, tok[2], "hwtimestamp IFACE");
+	len = strlen(tok[1]);
+	if (len >= CFG_IFNAME_MAX || strchr(tok[1], '/'))
+		return cfg_fail(p, "bad interface name '%s', allowed: 1-%d characters, no '/'",
+				cfg_quote(tok[1], q, sizeof(q)), CFG_IFNAME_MAX - 1);
+	for (i = 0; i < p->c->n_hwts; i++)
+		if (strcmp(p->c->hwts[i], tok[1]) == 0)
+			return cfg_fail(p, "duplicate hwtimestamp '%s', allowed: each interface once",
+					cfg_quote(tok[1], q, sizeof(q)));
+	if (p->c->n_hwts >= CFG_MAX_HWTS)
+		return cfg_fail(p, "too many hwtimestamp lines, allowed at most %d", CFG_MAX_HWTS);
+	memcpy(p->c->hwts[p->c->n_hwts++], tok[1], len + 1);
+	return 0;
+}
+
 /* Every directive, in the order the unknown-directive message lists them. */
 static const struct {
 	const char *name;
@@ -412,6 +436,7 @@ static const struct {
 	{"listen", cfg_do_listen},   {"local", cfg_do_local},	  {"allow", cfg_do_allow_deny},
 	{"deny", cfg_do_allow_deny}, {"control", cfg_do_control}, {"workers", cfg_do_workers},
 	{"io", cfg_do_io},	     {"pidfile", cfg_do_pidfile}, {"log", cfg_do_log},
+	{"hwtimestamp", cfg_do_hwtimestamp},
 };
 
 #define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))
@@ -695,5 +720,9 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 		cfg_put(&o, "# pidfile: none\n");
 	cfg_put(&o, "log %s%s\n", c->log_syslog ? "syslog" : "stderr",
 		c->log_debug ? " debug" : "");
+	if (c->n_hwts == 0)
+		cfg_put(&o, "# hwtimestamp: none (kernel software receive timestamps)\n");
+	for (i = 0; i < c->n_hwts; i++)
+		cfg_put(&o, "hwtimestamp %s\n", c->hwts[i]);
 	return o.len;
 }

@@ -18,6 +18,8 @@
 #define CFG_MAX_WORKERS 256 /* worker threads */
 #define CFG_PATH_MAX 256    /* bytes in a path, including NUL */
 #define CFG_DEFAULT_PORT 123 /* NTP's port */
+#define CFG_MAX_HWTS 16     /* hwtimestamp directives */
+#define CFG_IFNAME_MAX 16   /* bytes in an interface name, including NUL (IFNAMSIZ) */
 
 enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_MMSG };
 
@@ -41,6 +43,8 @@ struct horod_config {
 	int log_syslog;           /* 0 stderr, 1 syslog */
 	int log_debug;
 	int default_port;         /* port for listen lines without `port`: 123, or -P */
+	char hwts[CFG_MAX_HWTS][CFG_IFNAME_MAX]; /* `hwtimestamp IFACE`: interfaces to stamp in hardware */
+	int n_hwts;
 };
 
 /* The embedded default configuration (used when horod has no -f). */

@@ -49,6 +49,7 @@ static struct clk_pub pub;
 static struct worker *workers;
 static struct ctr_block *counters;
 static int n_workers;
+static struct hwts_table hwts;
 
 static void log_counters(const char *prefix)
 {
@@ -89,7 +90,7 @@ static int open_sockets(void)
 				((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
 			else
 				((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-			if (rx_socket_open((struct sockaddr *)&ss, cfg.listen[j].addrlen,
+			if (rx_socket_open((struct sockaddr *)&ss, cfg.listen[j].addrlen, hwts.n > 0,
 					   &workers[i].socks[j], err, sizeof(err)) < 0) {
 				format_listen(&cfg.listen[j], where, sizeof(where));
 				log_msg(LOG_ERR, "cannot listen on %s: %s", where, err);
@@ -295,6 +296,8 @@ int main(int argc, char **argv)
 	shared.control_acl = &cfg.control_acl;
 	shared.pub = &pub;
 	shared.clock = CLOCK_REALTIME;
+	hwts_init(&hwts, &cfg);
+	shared.hw = &hwts;
 	for (i = 0; i < n_workers; i++) {
 		workers[i].id = i;
 		workers[i].cpu = cfg.workers ? -1 : (int)(i % ncpu);
@@ -368,6 +371,7 @@ int main(int argc, char **argv)
 		else if (sig == SIGHUP)
 			log_msg(LOG_NOTICE, "SIGHUP: reload is not supported; restart to apply changes");
 		clock_tick(&local, cfg.local_enabled);
+		hwts_update(&hwts);
 	}
 	for (i = 0; i < n_workers; i++)
 		if (workers[i].exit_code < 0)
@@ -382,6 +386,7 @@ out_workers:
 		unlink(cfg.pidfile);
 out_sockets:
 	close_sockets();
+	hwts_fini(&hwts);
 out:
 	free(workers);
 	free(counters);

@@ -29,11 +29,12 @@ static int is_wildcard(const struct sockaddr *addr)
 	return 0;
 }
 
-int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, struct rx_sock *out, char *err,
-		   size_t errlen)
+int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, int hw, struct rx_sock *out,
+		   char *err, size_t errlen)
 {
-	/* Software RX stamps; the kernel sets them for every datagram. */
-	const int tsflags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+	/* Software RX stamps (the kernel sets them for every datagram), raw NIC stamps with HW. */
+	const int tsflags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+			    (hw ? SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE : 0);
 	const char *what;
 	int fd;
 
@@ -41,6 +42,7 @@ int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, struct rx_soc
 	out->fd = -1;
 	out->family = addr->sa_family;
 	out->wildcard = is_wildcard(addr);
+	out->pktinfo = out->wildcard || hw;
 	fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		what = "socket";
@@ -65,7 +67,7 @@ int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, struct rx_soc
 	else
 		out->ts = RX_TS_NONE;
 
-	if (out->wildcard) {
+	if (out->pktinfo) {
 		what = addr->sa_family == AF_INET ? "IP_PKTINFO" : "IPV6_RECVPKTINFO";
 		if (addr->sa_family == AF_INET ? set_int(fd, IPPROTO_IP, IP_PKTINFO, 1) < 0
 					       : set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0)
@@ -83,23 +85,23 @@ fail:
 	return -1;
 }
 
-int rx_parse_cmsgs(struct msghdr *msg, struct rx_meta *meta)
+int rx_parse_cmsgs(struct msghdr *msg, struct rx_meta *meta, const struct hwts_table *hw)
 {
+	struct timespec hwts = {0, 0};
 	struct cmsghdr *c;
 
 	meta->src = CTR_TS_DAEMON;
 	meta->have_pktinfo = 0;
+	meta->ifindex = 0;
 	for (c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
 		    c->cmsg_len == CMSG_LEN(sizeof(struct scm_timestamping))) {
 			struct scm_timestamping st;
 
 			memcpy(&st, CMSG_DATA(c), sizeof(st));
-			/* ts[2] is the raw hardware stamp, ts[0] the software one. */
-			if (st.ts[2].tv_sec || st.ts[2].tv_nsec) {
-				meta->rx = st.ts[2];
-				meta->src = CTR_TS_HARDWARE;
-			} else if (st.ts[0].tv_sec || st.ts[0].tv_nsec) {
+			/* ts[2] is the raw hardware stamp (PHC time), ts[0] the software one. */
+			hwts = st.ts[2];
+			if (st.ts[0].tv_sec || st.ts[0].tv_nsec) {
 				meta->rx = st.ts[0];
 				meta->src = CTR_TS_KERNEL;
 			}
@@ -111,12 +113,18 @@ int rx_parse_cmsgs(struct msghdr *msg, struct rx_meta *meta)
 			   c->cmsg_len == CMSG_LEN(sizeof(struct in_pktinfo))) {
 			memcpy(&meta->dst4, CMSG_DATA(c), sizeof(meta->dst4));
 			meta->have_pktinfo = 1;
+			meta->ifindex = meta->dst4.ipi_ifindex;
 		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
 			   c->cmsg_len == CMSG_LEN(sizeof(struct in6_pktinfo))) {
 			memcpy(&meta->dst6, CMSG_DATA(c), sizeof(meta->dst6));
 			meta->have_pktinfo = 1;
+			meta->ifindex = (int)meta->dst6.ipi6_ifindex;
 		}
 	}
+	/* A hardware stamp counts only once converted to system time. */
+	if ((hwts.tv_sec || hwts.tv_nsec) && hw && hw->n &&
+	    hwts_to_system(hw, meta->ifindex, &hwts, &meta->rx) == 0)
+		meta->src = CTR_TS_HARDWARE;
 	return (msg->msg_flags & MSG_CTRUNC) ? -1 : 0;
 }
 

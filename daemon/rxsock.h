@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "daemon/counters.h"
+#include "daemon/hwts.h"
 
 /*
  * Control buffer bytes a receive needs: SCM_TIMESTAMPING (64) plus
@@ -35,6 +36,7 @@ struct rx_sock {
 	int fd;
 	int family;         /* AF_INET or AF_INET6 */
 	int wildcard;       /* bound to 0.0.0.0 or ::: replies carry PKTINFO */
+	int pktinfo;        /* PKTINFO requested (wildcard, or hardware stamps need the ifindex) */
 	enum rx_tsmode ts;
 };
 
@@ -42,25 +44,29 @@ struct rx_sock {
 struct rx_meta {
 	struct timespec rx;     /* receive time (raw clock) */
 	enum ctr_tsrc src;      /* where rx came from; CTR_TS_DAEMON when no stamp */
+	int ifindex;            /* interface the datagram came in on (from PKTINFO), or 0 */
 	int have_pktinfo;       /* dst4 / dst6 valid */
 	struct in_pktinfo dst4; /* local address and interface (IPv4) */
 	struct in6_pktinfo dst6; /* local address and interface (IPv6) */
 };
 
 /*
- * Open a UDP socket bound to ADDR with SO_REUSEPORT, timestamps, PKTINFO
- * on wildcards and a large receive buffer. 0, or -1 with the reason in ERR.
+ * Open a UDP socket bound to ADDR with SO_REUSEPORT, timestamps (raw
+ * hardware too when HW), PKTINFO on wildcards or with HW, and a large
+ * receive buffer. 0, or -1 with the reason in ERR.
  */
-int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, struct rx_sock *out, char *err,
-		   size_t errlen);
+int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, int hw, struct rx_sock *out,
+		   char *err, size_t errlen);
 
 /*
  * Parse the control messages of MSG (msg_control, msg_controllen,
- * msg_flags) into META. A missing kernel stamp leaves META->src at
- * CTR_TS_DAEMON for the caller to fill in; returns -1 when MSG_CTRUNC
- * says the control data was cut (whatever was parsed is still usable).
+ * msg_flags) into META, taking a hardware stamp when HW (may be NULL) can
+ * convert it for the receiving interface, else the kernel's software
+ * stamp. A missing stamp leaves META->src at CTR_TS_DAEMON for the caller
+ * to fill in; returns -1 when MSG_CTRUNC says the control data was cut
+ * (whatever was parsed is still usable).
  */
-int rx_parse_cmsgs(struct msghdr *msg, struct rx_meta *meta);
+int rx_parse_cmsgs(struct msghdr *msg, struct rx_meta *meta, const struct hwts_table *hw);
 
 /*
  * Write into BUF (RX_REPLY_CMSG_SPACE bytes) the PKTINFO that makes a reply

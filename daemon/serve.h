@@ -16,6 +16,7 @@
 #include "clock/snapshot.h"
 #include "daemon/acl.h"
 #include "daemon/counters.h"
+#include "daemon/hwts.h"
 
 #define SRV_REPLY_MAX 48 /* bytes: we answer with the bare header, never more */
 
@@ -25,6 +26,7 @@ struct srv_shared {
 	const struct acl *control_acl; /* mode 6 sources besides loopback */
 	const struct clk_pub *pub;     /* the clock snapshot */
 	clockid_t clock;               /* the driver's raw clock */
+	const struct hwts_table *hw;   /* hardware stamping interfaces (may be empty) */
 };
 
 /*

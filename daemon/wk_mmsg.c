@@ -65,7 +65,7 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, const struct rx_soc
 		struct rx_meta meta;
 		size_t len;
 
-		rx_parse_cmsgs(m, &meta);
+		rx_parse_cmsgs(m, &meta, w->shared->hw);
 		if (meta.src == CTR_TS_DAEMON)
 			clock_gettime(w->shared->clock, &meta.rx);
 		if (m->msg_flags & MSG_TRUNC) {

@@ -118,7 +118,7 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	cm.msg_control = (char *)name + c->tmpl[i].msg_namelen;
 	cm.msg_controllen = out->controllen;
 	cm.msg_flags = (int)out->flags;
-	rx_parse_cmsgs(&cm, &meta);
+	rx_parse_cmsgs(&cm, &meta, w->shared->hw);
 	if (meta.src == CTR_TS_DAEMON)
 		clock_gettime(w->shared->clock, &meta.rx);
 

@@ -49,8 +49,11 @@ static int cfg_equal(const struct horod_config *a, const struct horod_config *b)
 	    a->local_stratum != b->local_stratum || a->local_dispersion != b->local_dispersion ||
 	    a->workers != b->workers || a->io != b->io || strcmp(a->pidfile, b->pidfile) != 0 ||
 	    a->log_syslog != b->log_syslog || a->log_debug != b->log_debug ||
-	    a->default_port != b->default_port)
+	    a->default_port != b->default_port || a->n_hwts != b->n_hwts)
 		return 0;
+	for (i = 0; i < a->n_hwts; i++)
+		if (strcmp(a->hwts[i], b->hwts[i]) != 0)
+			return 0;
 	for (i = 0; i < a->n_listen; i++)
 		if (a->listen[i].addrlen != b->listen[i].addrlen ||
 		    a->listen[i].port != b->listen[i].port ||
@@ -130,7 +133,12 @@ START_TEST(test_every_directive)
 		 "workers 4\n"
 		 "io uring\n"
 		 "pidfile /run/horod.pid\n"
-		 "log syslog debug\n");
+		 "log syslog debug\n"
+		 "hwtimestamp eth0\n"
+		 "hwtimestamp abcdefghijklmno\n");
+	ck_assert_msg(cfg.n_hwts == 2 && strcmp(cfg.hwts[0], "eth0") == 0 &&
+			      strcmp(cfg.hwts[1], "abcdefghijklmno") == 0,
+		      "hwtimestamp should keep both interfaces, 15-character names included");
 	ck_assert_msg(cfg.n_listen == 4, "should have 4 listen lines, has %d", cfg.n_listen);
 	ck_assert_msg(listen_is(0, "127.0.0.1", 0), "listen 0 should be 127.0.0.1, default port");
 	ck_assert_msg(listen_is(1, "::1", 1234), "listen 1 should be ::1 port 1234");
@@ -328,7 +336,13 @@ static const struct {
 	/* general */
 	{"# c\n\nlissen 127.0.0.1\n", 3,
 	 "unknown directive 'lissen', allowed: listen local allow deny control workers io pidfile "
-	 "log"},
+	 "log hwtimestamp"},
+	/* hwtimestamp */
+	{"hwtimestamp\n", 1, "'hwtimestamp' needs an interface, allowed: hwtimestamp IFACE"},
+	{"hwtimestamp eth0 eth1\n", 1, "extra argument 'eth1'"},
+	{"hwtimestamp abcdefghijklmnop\n", 1, "bad interface name 'abcdefghijklmnop', allowed: 1-15"},
+	{"hwtimestamp a/b\n", 1, "bad interface name 'a/b'"},
+	{"hwtimestamp eth0\nhwtimestamp eth0\n", 2, "duplicate hwtimestamp 'eth0'"},
 	{"Listen 127.0.0.1\n", 1, "unknown directive 'Listen'"},
 	{"server 192.0.2.1 iburst\n", 1, "unknown directive 'server'"},
 	{"listen 127.0.0.1 port 123 a b c d e f g h i j k\n", 1, "extra argument 'a'"},
@@ -371,7 +385,7 @@ START_TEST(test_exact_messages)
 		 "horod.conf:7: stratum 16 out of range, allowed 1-15"},
 		{"#\n#\nlissen ::1\n",
 		 "horod.conf:3: unknown directive 'lissen', allowed: listen local "
-		 "allow deny control workers io pidfile log"},
+		 "allow deny control workers io pidfile log hwtimestamp"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",
@@ -533,7 +547,9 @@ START_TEST(test_format_round_trip)
 		   "workers 17\n"
 		   "io mmsg\n"
 		   "pidfile /var/run/horod.pid\n"
-		   "log syslog debug\n");
+		   "log syslog debug\n"
+		   "hwtimestamp eth0\n"
+		   "hwtimestamp enp1s0f1\n");
 	round_trip("local stratum 15 dispersion 3.3e-7\nio uring\nlog stderr debug\n");
 	round_trip("local stratum 1 dispersion 0.1234567890123\nlog syslog\n");
 }
