@@ -126,13 +126,14 @@ static int64_t double_to_i64_sat(double x)
 
 int64_t clk_snapshot_served(const struct clk_snapshot *s, int64_t raw_ns)
 {
-	int64_t since, slew;
+	int64_t since, slew, base = add_sat(raw_ns, s->corr_ns);
 
-	if (__builtin_sub_overflow(raw_ns, s->update_ns, &since))
-		since = raw_ns > s->update_ns ? INT64_MAX : INT64_MIN;
+	/* The slew runs from update_ns on the served scale: raw + corr_ns is that scale. */
+	if (__builtin_sub_overflow(base, s->update_ns, &since))
+		since = base > s->update_ns ? INT64_MAX : INT64_MIN;
 	/* corr_freq 0 makes slew exactly 0: served = raw + corr_ns. */
 	slew = double_to_i64_sat((double)since * s->corr_freq);
-	return add_sat(add_sat(raw_ns, s->corr_ns), slew);
+	return add_sat(base, slew);
 }
 
 double clk_snapshot_root_disp(const struct clk_snapshot *s, int64_t now_ns)

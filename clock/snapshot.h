@@ -22,7 +22,7 @@
 struct clk_snapshot {
 	int64_t ref_ns;     /* reference time, ns since the Unix epoch (served scale) */
 	int64_t update_ns;  /* served time at which root_disp and corr_ns held */
-	int64_t corr_ns;    /* served = raw + corr_ns + (raw - update_ns) * corr_freq */
+	int64_t corr_ns;    /* served = raw + corr_ns + (raw + corr_ns - update_ns) * corr_freq */
 	double corr_freq;   /* fractional frequency correction (1e-6 = 1 ppm) */
 	double root_delay;  /* seconds, to the primary reference */
 	double root_disp;   /* seconds, at update_ns */
