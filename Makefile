@@ -3,6 +3,7 @@
 # warnings into errors. Targets: all run test check-unit clean install.
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 
 PREFIX  ?= /usr/local
@@ -35,16 +36,24 @@ endif
 
 URING_CFLAGS := $(shell $(PKGCONF) --cflags liburing 2>/dev/null)
 URING_LIBS   := $(shell $(PKGCONF) --libs liburing 2>/dev/null || echo -luring)
+BPF_CFLAGS   := $(shell $(PKGCONF) --cflags libbpf 2>/dev/null)
+BPF_LIBS     := $(shell $(PKGCONF) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 CHECK_CFLAGS := $(shell $(PKGCONF) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKGCONF) --libs check 2>/dev/null)
 
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DHOROD_VERSION='"$(VERSION)"' \
-	-pthread -I. -I$(B)/gen $(URING_CFLAGS) -MMD -MP
+	-pthread -I. -I$(B)/gen $(URING_CFLAGS) $(BPF_CFLAGS) -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-# Everything but the programs' main files goes into one library.
-LIB_SRC   := $(wildcard proto/*.c) $(wildcard clock/*.c) $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+# Everything but the programs' main files goes into one library; bpf/
+# contributes its loader (bpf/*.c), its BPF programs (bpf/*.bpf.c) are
+# compiled with clang into skeletons in $(B)/gen.
+BPF_PROGS := $(wildcard bpf/*.bpf.c)
+BPF_SKELS := $(BPF_PROGS:bpf/%.bpf.c=$(B)/gen/%.skel.h)
+LIB_SRC   := $(wildcard proto/*.c) $(wildcard clock/*.c) \
+	$(filter-out daemon/main.c,$(wildcard daemon/*.c)) \
+	$(filter-out %.bpf.c,$(wildcard bpf/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/%.o)
@@ -52,7 +61,10 @@ SUITES    := $(patsubst tests/unit/check_%.c,%,$(filter tests/unit/check_%.c,$(U
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 
-PROGS := $(B)/horod
+CTL_SRC   := $(wildcard ctl/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+PROGS := $(B)/horod $(if $(CTL_SRC),$(B)/horoctl) $(if $(BENCH_SRC),$(B)/horobench)
 
 .PHONY: all run test check-unit check-system deps clean install
 all: $(PROGS) $(B)/unit-tests $(TOOLS)
@@ -65,13 +77,39 @@ $(B)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter tests/unit/%,$<),$(CHECK_CFLAGS)) -c -o $@ $<
 
+# BPF: vmlinux.h from the running kernel's BTF, then clang -target bpf
+# (with -g: the skeleton needs BTF), then bpftool's skeleton header.
+$(B)/gen/vmlinux.h:
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c $(B)/gen/vmlinux.h $(wildcard bpf/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BPF     $<")
+	$(Q)clang -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I. -I$(B)/gen -c -o $@ $<
+
+$(B)/gen/%.skel.h: $(B)/bpf/%.bpf.o
+	@$(if $(Q),echo "  SKEL    $@")
+	$(Q)bpftool gen skeleton $< > $@
+
+$(filter $(B)/bpf/%,$(LIB_OBJ)): $(BPF_SKELS)
+
 $(B)/libhorod.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/horod: $(B)/daemon/main.o $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
+
+$(B)/horoctl: $(CTL_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
+
+$(B)/horobench: $(BENCH_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
 
 # The unit-test runner includes the generated list of suites (one per
 # tests/unit/check_NAME.c, which defines NAME_suite()).
@@ -83,12 +121,12 @@ $(B)/tests/unit/runner.o: $(B)/gen/suites.inc
 
 $(B)/unit-tests: $(UNIT_OBJ) $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URING_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
 
 $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libhorod.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
 
 # Start horod in the foreground on the embedded default configuration.
 # As root it serves on port 123; otherwise on an unprivileged port.
@@ -117,9 +155,11 @@ check-system: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run-tests --build $(B) --system-only
 
-install: $(B)/horod
-	install -d $(DESTDIR)$(PREFIX)/sbin
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/horod $(DESTDIR)$(PREFIX)/sbin/horod
+	$(if $(CTL_SRC),install -m 0755 $(B)/horoctl $(DESTDIR)$(PREFIX)/bin/horoctl)
+	$(if $(BENCH_SRC),install -m 0755 $(B)/horobench $(DESTDIR)$(PREFIX)/bin/horobench)
 
 clean:
 	rm -rf build
