@@ -23,6 +23,16 @@
 #define WK_BUF_SIZE 2048     /* bytes each: 16 header + name + RX_CMSG_SPACE + payload */
 #define WK_NSLOT 1024        /* replies in flight */
 #define WK_BGID 7            /* our buffer group id (any value; one group per ring) */
+/*
+ * Bytes reserved for the source address: sockaddr_in6 (28) rounded up so
+ * the control data after it (at 16 + 32 bytes) is 8-byte aligned, as
+ * struct cmsghdr requires.
+ */
+#define WK_NAME_SPACE 32
+
+_Static_assert(WK_NAME_SPACE >= sizeof(struct sockaddr_in6), "a source address must fit");
+_Static_assert((sizeof(struct io_uring_recvmsg_out) + WK_NAME_SPACE) % 8 == 0,
+	       "control data must start 8-byte aligned");
 
 enum wk_op { OP_RECV = 1, OP_SEND = 2 };
 
@@ -225,7 +235,7 @@ static int setup(struct uring_ctx *c, struct worker *w)
 	c->n_free = WK_NSLOT;
 	for (i = 0; i < w->n_socks; i++) {
 		memset(&c->tmpl[i], 0, sizeof(c->tmpl[i]));
-		c->tmpl[i].msg_namelen = sizeof(struct sockaddr_in6);
+		c->tmpl[i].msg_namelen = WK_NAME_SPACE;
 		c->tmpl[i].msg_controllen = RX_CMSG_SPACE;
 		ret = arm_recv(c, w, i);
 		if (ret < 0)
