@@ -1,0 +1,466 @@
+# shellcheck shell=bash disable=SC2034 # variables set here are read by the tests
+#
+# Helpers sourced by every system test. A system test runs horod inside
+# network namespaces that it creates itself (named horod-t-PID-SUFFIX), talks
+# to it with real clients (ntpdig, chronyd -Q) and with tests/tools/ntpcraft.py,
+# reads its counters through SIGUSR1, and stops it by PID. Everything a test
+# starts or creates is registered here and removed by an EXIT trap, whatever
+# way the test ends. Traffic only ever goes to loopback or to the
+# documentation addresses (192.0.2.0/24, 2001:db8::/32) configured on veth
+# pairs between the test's own namespaces.
+#
+# A test calls lib_init first, records checks with pass/fail (fail does not
+# stop the test) or die (does), and ends with finish: exit 0 when every check
+# passed, 1 when one failed, 77 (skip) when root or a tool is missing.
+#
+# Environment: HOROD_BUILD (build directory, default build, relative to the
+# repository root), HOROD (the daemon, default $HOROD_BUILD/horod), TOOLS
+# (default tests/tools), HOROD_IO_MODES (io modes each test runs under,
+# default "uring mmsg"), HOROD_READY_TIMEOUT (seconds, default 5).
+
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$LIB_DIR/../.." && pwd)
+HOROD_BUILD=${HOROD_BUILD:-build}
+case $HOROD_BUILD in
+/*) ;;
+*) HOROD_BUILD=$REPO/$HOROD_BUILD ;;
+esac
+HOROD=${HOROD:-$HOROD_BUILD/horod}
+TOOLS=${TOOLS:-$REPO/tests/tools}
+NTPCRAFT=$TOOLS/ntpcraft.py
+HOROD_IO_MODES=${HOROD_IO_MODES:-uring mmsg}
+HOROD_READY_TIMEOUT=${HOROD_READY_TIMEOUT:-5} # seconds: start-up to `ready:`
+STOP_TIMEOUT=5                                # seconds: SIGTERM to exit before SIGKILL
+COUNTERS_TIMEOUT=3                            # seconds: SIGUSR1 to a new counters line
+SETTLE_TIMEOUT=2                              # seconds: counters reaching the expected values
+T_NAME=$(basename "$0" .sh)
+
+# Addresses of the veth pair (documentation ranges, only inside our namespaces).
+VETH_SRV4=192.0.2.1
+VETH_CLI4=192.0.2.2
+VETH_CLI4B=192.0.2.3 # a second client address, for access-list tests
+VETH_SRV6=2001:db8::1
+VETH_CLI6=2001:db8::2
+VETH_CLI6B=2001:db8::3
+
+# Every reason horod counts (the contract), in its order.
+REASONS=(reply_server reply_symmetric reply_kod_rate reply_kod_deny control drop_short
+	drop_length drop_version drop_mode_reserved drop_mode_passive drop_mode_server
+	drop_mode_broadcast drop_mode_control drop_mode_private drop_extension drop_denied
+	drop_rate drop_truncated drop_no_slot drop_send_error drop_unsupported)
+# Totals the counters line carries besides the reasons.
+TOTALS=(received ts_hardware ts_kernel ts_daemon)
+
+T_FAILS=0
+T_CHECKS=0
+T_CTX=""
+T_DIR=""
+_PIDS=()
+_NSS=()
+_LOGN=0
+
+# Print a skip line and exit 77.
+skip()
+{
+	echo "SKIP: $T_NAME: $*"
+	exit 77
+}
+
+# Record a passed check.
+pass()
+{
+	T_CHECKS=$((T_CHECKS + 1))
+	echo "PASS: ${T_CTX:+[$T_CTX] }$*"
+}
+
+# Record a failed check (the test goes on).
+fail()
+{
+	T_CHECKS=$((T_CHECKS + 1))
+	T_FAILS=$((T_FAILS + 1))
+	echo "FAIL: ${T_CTX:+[$T_CTX] }$*"
+}
+
+# Record a failure and end the test now.
+die()
+{
+	fail "$@"
+	exit 1
+}
+
+# pass or fail on a command's exit status: check "what should hold" CMD ARGS...
+check()
+{
+	local what=$1
+	shift
+	if "$@"; then
+		pass "$what"
+	else
+		fail "$what"
+	fi
+}
+
+# True when the command fails: check "what" not CMD ARGS...
+not()
+{
+	! "$@"
+}
+
+# End the test: 1 if any check failed, 0 if all passed; 1 when none ran.
+finish()
+{
+	if [ "$T_CHECKS" -eq 0 ]; then
+		echo "FAIL: $T_NAME: no check ran"
+		exit 1
+	fi
+	if [ "$T_FAILS" -gt 0 ]; then
+		echo "$T_NAME: $T_FAILS of $T_CHECKS checks failed"
+		exit 1
+	fi
+	echo "$T_NAME: all $T_CHECKS checks passed"
+	exit 0
+}
+
+# Skip unless every named command exists.
+need_cmd()
+{
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "missing tool '$c'"
+	done
+}
+
+# Skip unless root.
+need_root()
+{
+	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+}
+
+# Fail the test unless the horod binary is there (a missing build is a failure).
+need_horod()
+{
+	[ -x "$HOROD" ] || die "no horod binary at $HOROD (run make all, or set HOROD_BUILD/HOROD)"
+}
+
+# Kill what we started (by PID), delete our namespaces and the temp dir.
+lib_cleanup()
+{
+	local pid ns p
+	for pid in "${_PIDS[@]}"; do
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	done
+	for ns in "${_NSS[@]}"; do
+		# Anything still running inside a namespace this test created was
+		# started by this test.
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "$T_DIR" ] && rm -rf "$T_DIR"
+	return 0
+}
+
+# Common start: root, tools, temp dir, cleanup trap. Options: --no-root
+# (does not need root or namespaces).
+lib_init()
+{
+	if [ "${1:-}" != --no-root ]; then
+		need_root
+		need_cmd ip ss
+	fi
+	need_cmd python3 timeout awk grep
+	T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/horod-t-$$.XXXXXX") || die "mktemp failed"
+	trap lib_cleanup EXIT
+	trap 'echo "FAIL: $T_NAME: interrupted"; exit 1' INT TERM HUP
+	need_horod
+}
+
+# The name of this test's namespace with SUFFIX.
+ns_name()
+{
+	echo "horod-t-$$-$1"
+}
+
+# Create namespace NS with lo up and both 127.0.0.1 and ::1.
+ns_create()
+{
+	local ns=$1
+	_NSS+=("$ns")
+	ip netns add "$ns" || die "cannot create namespace $ns"
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 2>/dev/null
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.lo.disable_ipv6=0 2>/dev/null
+	ip -n "$ns" link set lo up || die "cannot bring lo up in $ns"
+	if ! ip -n "$ns" -6 addr show dev lo | grep -q 'inet6 ::1/128'; then
+		ip -n "$ns" addr add ::1/128 dev lo nodad || die "cannot add ::1 in $ns"
+	fi
+}
+
+# Connect namespaces SRV and CLI with a veth pair: SRV gets VETH_SRV4/6,
+# CLI gets VETH_CLI4/6 and VETH_CLI4B/6B. No DAD, so the addresses are
+# usable at once; waits (bounded) for both ends to be up.
+veth_create()
+{
+	local srv=$1 cli=$2 i
+	ip -n "$srv" link add hs0 type veth peer name hc0 netns "$cli" ||
+		die "cannot create a veth pair between $srv and $cli"
+	ip -n "$srv" addr add "$VETH_SRV4/24" dev hs0
+	ip -n "$srv" addr add "$VETH_SRV6/64" dev hs0 nodad
+	ip -n "$cli" addr add "$VETH_CLI4/24" dev hc0
+	ip -n "$cli" addr add "$VETH_CLI4B/24" dev hc0
+	ip -n "$cli" addr add "$VETH_CLI6/64" dev hc0 nodad
+	ip -n "$cli" addr add "$VETH_CLI6B/64" dev hc0 nodad
+	ip -n "$srv" link set hs0 up
+	ip -n "$cli" link set hc0 up
+	for i in $(seq 50); do
+		if ip -n "$srv" link show hs0 | grep -q LOWER_UP &&
+			ip -n "$cli" link show hc0 | grep -q LOWER_UP; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	die "veth pair did not come up within 5 s"
+}
+
+# Write a configuration file from standard input to PATH.
+write_conf()
+{
+	cat >"$1"
+}
+
+# Start horod in the foreground (-n) in namespace NS with ARGS (usually
+# -f CONF); waits for `ready:` (bounded). Sets HOROD_PID and HOROD_LOG.
+# Returns 1 if it exited or never got ready (its log is printed).
+horod_start()
+{
+	local ns=$1 i rc
+	shift
+	_LOGN=$((_LOGN + 1))
+	HOROD_LOG=$T_DIR/horod.$_LOGN.log
+	: >"$HOROD_LOG" # exists before the background job opens it
+	# env and `ip netns exec` exec in turn, so $! is horod's PID. A
+	# non-interactive shell starts background jobs with SIGINT ignored;
+	# env restores the default so that SIGINT reaches horod as it would
+	# from a terminal.
+	env --default-signal=INT,QUIT ip netns exec "$ns" "$HOROD" -n "$@" \
+		>"$HOROD_LOG" 2>&1 &
+	HOROD_PID=$!
+	_PIDS+=("$HOROD_PID")
+	for i in $(seq $((HOROD_READY_TIMEOUT * 20))); do
+		if grep -q 'ready:' "$HOROD_LOG"; then
+			return 0
+		fi
+		if ! pid_alive "$HOROD_PID"; then
+			wait "$HOROD_PID"
+			rc=$?
+			echo "horod exited with status $rc before ready; its log:"
+			sed 's/^/    | /' "$HOROD_LOG"
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo "horod did not log 'ready:' within ${HOROD_READY_TIMEOUT} s; its log:"
+	sed 's/^/    | /' "$HOROD_LOG"
+	return 1
+}
+
+# True while PID exists and is not a zombie.
+pid_alive()
+{
+	local st
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# The `ready:` line of the running horod.
+horod_ready_line()
+{
+	grep -m1 'ready:' "$HOROD_LOG"
+}
+
+# Stop horod with SIG (default TERM); bounded wait, then SIGKILL. Sets HOROD_RC.
+horod_stop()
+{
+	local sig=${1:-TERM} i
+	[ -n "${HOROD_PID:-}" ] || return 0
+	if ! pid_alive "$HOROD_PID"; then
+		horod_died
+	fi
+	kill -"$sig" "$HOROD_PID" 2>/dev/null
+	for i in $(seq $((STOP_TIMEOUT * 20))); do
+		pid_alive "$HOROD_PID" || break
+		sleep 0.05
+	done
+	if pid_alive "$HOROD_PID"; then
+		echo "horod did not exit within ${STOP_TIMEOUT} s of SIG$sig; killing it"
+		kill -KILL "$HOROD_PID" 2>/dev/null
+	fi
+	wait "$HOROD_PID" 2>/dev/null
+	HOROD_RC=$?
+	HOROD_PID=""
+}
+
+# Say that horod exited by itself, with the end of its log (once per run).
+horod_died()
+{
+	[ "${_DIED_SHOWN:-}" = "$HOROD_PID" ] && return
+	_DIED_SHOWN=$HOROD_PID
+	echo "horod (PID $HOROD_PID) exited by itself; the end of its log:"
+	tail -n 15 "$HOROD_LOG" | cut -c1-300 | sed 's/^/    | /'
+}
+
+# Ask horod for its counters (SIGUSR1) and wait, bounded, for the new line;
+# sets HOROD_COUNTERS to the line. Returns 1 if none came.
+horod_counters()
+{
+	local before i n
+	before=$(grep -c 'counters ' "$HOROD_LOG")
+	if ! pid_alive "$HOROD_PID"; then
+		horod_died
+		return 1
+	fi
+	kill -USR1 "$HOROD_PID" 2>/dev/null || return 1
+	for i in $(seq $((COUNTERS_TIMEOUT * 20))); do
+		n=$(grep -c 'counters ' "$HOROD_LOG")
+		# Only a complete line (the file ends with a newline) counts.
+		if [ "$n" -gt "$before" ] && [ -z "$(tail -c1 "$HOROD_LOG")" ]; then
+			HOROD_COUNTERS=$(grep 'counters ' "$HOROD_LOG" | tail -n1)
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "no new 'counters ' line within ${COUNTERS_TIMEOUT} s of SIGUSR1"
+	return 1
+}
+
+# The value of counter NAME in LINE (default HOROD_COUNTERS); empty if absent.
+counter()
+{
+	local line=${2:-$HOROD_COUNTERS}
+	line=${line#*counters }
+	echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2; exit }'
+}
+
+# Take the current counters as the baseline for expect_deltas.
+counters_mark()
+{
+	horod_counters || die "cannot read horod's counters"
+	_BASE=$HOROD_COUNTERS
+}
+
+# Check that since counters_mark exactly the counters named in SPEC
+# ("name=delta ...") moved by exactly those amounts and every other reason
+# stayed put (received/ts_* are checked only when named). Polls, bounded,
+# until the named counters reach their deltas, so a slow worker is waited for.
+expect_deltas()
+{
+	local what=$1 spec item name want have base ok bad r named items
+	read -r -d '' -a items <<<"$2"
+	spec=${items[*]} # one line, single spaces
+	for _ in $(seq $((SETTLE_TIMEOUT * 10))); do
+		horod_counters || {
+			fail "$what: no counters"
+			return
+		}
+		ok=1
+		for item in $spec; do
+			name=${item%%=*}
+			want=${item#*=}
+			have=$(counter "$name")
+			base=$(counter "$name" "$_BASE")
+			if [ -z "$have" ] || [ -z "$base" ] || [ $((have - base)) -lt "$want" ]; then
+				ok=0
+			fi
+		done
+		[ "$ok" = 1 ] && break
+		sleep 0.1
+	done
+	bad=""
+	for item in $spec; do
+		name=${item%%=*}
+		want=${item#*=}
+		have=$(counter "$name")
+		base=$(counter "$name" "$_BASE")
+		if [ -z "$have" ] || [ -z "$base" ]; then
+			bad="$bad $name=missing"
+		elif [ $((have - base)) -ne "$want" ]; then
+			bad="$bad $name:+$((have - base))(want +$want)"
+		fi
+	done
+	for r in "${REASONS[@]}"; do
+		named=0
+		for item in $spec; do
+			[ "${item%%=*}" = "$r" ] && named=1
+		done
+		[ "$named" = 1 ] && continue
+		have=$(counter "$r")
+		base=$(counter "$r" "$_BASE")
+		if [ -z "$have" ] || [ -z "$base" ]; then
+			bad="$bad $r=missing"
+		elif [ "$have" != "$base" ]; then
+			bad="$bad $r:+$((have - base))(want +0)"
+		fi
+	done
+	if [ -z "$bad" ]; then
+		pass "$what: counters $spec"
+	else
+		fail "$what: counters moved wrongly:$bad"
+		echo "    before: $_BASE"
+		echo "    after:  $HOROD_COUNTERS"
+	fi
+	_BASE=$HOROD_COUNTERS
+}
+
+# Run ntpcraft in namespace NS: craft NS HOST PORT [options]; its output
+# goes to stdout, its verdict is the exit status.
+craft()
+{
+	local ns=$1
+	shift
+	ip netns exec "$ns" python3 "$NTPCRAFT" "$@"
+}
+
+# check_craft "what" NS HOST PORT [options]: pass/fail on ntpcraft's verdict,
+# showing its output on failure.
+check_craft()
+{
+	local what=$1 out rc
+	shift
+	out=$(craft "$@" 2>&1)
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		pass "$what"
+	else
+		fail "$what (ntpcraft exit $rc)"
+		echo "$out" | head -n 20 | cut -c1-400 | sed 's/^/    | /'
+	fi
+}
+
+# True when something in namespace NS has UDP port PORT bound.
+udp_bound()
+{
+	[ -n "$(ip netns exec "$1" ss -Huln "sport = :$2" 2>/dev/null)" ]
+}
+
+# Field KEY of the JSON object JSON (strings bare, others as JSON); empty if
+# JSON does not parse.
+json_get()
+{
+	python3 -c 'import json, sys
+try:
+    v = json.loads(sys.argv[1]).get(sys.argv[2])
+except (ValueError, AttributeError):
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2" 2>/dev/null
+}
+
+# True when the number X is a number and |X| < LIMIT.
+abs_below()
+{
+	awk -v x="$1" -v l="$2" 'BEGIN {
+		if (x !~ /^[-+]?[0-9.]+([eE][-+]?[0-9]+)?$/) exit 1
+		if (x < 0) x = -x
+		exit !(x < l)
+	}'
+}
