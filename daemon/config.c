@@ -21,11 +21,11 @@
 #include <unistd.h>
 
 #include "daemon/config.h"
+#include "daemon/config_int.h"
 
 #define CFG_LINE_MAX	       1024 /* bytes per line, newline excluded: ample for any directive */
 #define CFG_FILE_MAX	       (1 << 20) /* bytes per file (1 MiB): a config is a few KiB */
-#define CFG_MAX_TOKENS	       8	 /* tokens kept per line: the longest form has 5 */
-#define CFG_QUOTE_MAX	       48	 /* bytes of a token quoted in a message */
+#define CFG_MAX_TOKENS	        16 /* tokens kept per line: the longest form (pool) has 14 */
 #define CFG_DEFAULT_STRATUM    10	 /* stratum preset for `local`: far below real sources */
 #define CFG_DEFAULT_DISPERSION 0.001	 /* seconds: error of a local clock at its reference time */
 #define CFG_MAX_STRATUM	       15	 /* highest valid stratum (16 = unsynchronized) */
@@ -45,19 +45,9 @@ const char cfg_embedded_default[] =
 	"# given as `local stratum 10 dispersion SECONDS`.\n"
 	"local stratum 10\n";
 
-/* The state of one parse: where we are, and where a single-use directive was first seen. */
-struct cfg_parser {
-	struct horod_config *c;
-	const char *name;
-	int line;
-	char *err;
-	size_t errlen;
-	/* The line each single-use directive was given on, 0 = not yet. */
-	int seen_local, seen_workers, seen_io, seen_pidfile, seen_log;
-};
 
 /* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
-static const char *cfg_quote(const char *tok, char *out, size_t outlen)
+const char *cfg_quote(const char *tok, char *out, size_t outlen)
 {
 	size_t i, n = 0;
 
@@ -71,11 +61,8 @@ static const char *cfg_quote(const char *tok, char *out, size_t outlen)
 	return out;
 }
 
-static int cfg_fail(struct cfg_parser *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 /* Write `NAME:LINE: message` into the caller's error buffer and return -1. */
-static int cfg_fail(struct cfg_parser *p, const char *fmt, ...)
+int cfg_fail(struct cfg_parser *p, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -95,7 +82,7 @@ static int cfg_fail(struct cfg_parser *p, const char *fmt, ...)
  * TOK as a decimal integer in MIN..MAX: 0, or -1 when it is not a decimal
  * integer ("", "12abc", "0x10", "+1") and -2 when it is one out of range.
  */
-static int cfg_int(const char *tok, long min, long max, long *out)
+int cfg_int(const char *tok, long min, long max, long *out)
 {
 	const char *s = tok[0] == '-' ? tok + 1 : tok;
 	char *end;
@@ -118,7 +105,7 @@ static int cfg_int(const char *tok, long min, long max, long *out)
  * -1 when it is not one ("", "nan", "inf", "0x1p-3", "1s") and -2 when it
  * is one out of range.
  */
-static int cfg_double(const char *tok, double min, double max, double *out)
+int cfg_double(const char *tok, double min, double max, double *out)
 {
 	char *end;
 	double v;
@@ -137,7 +124,7 @@ static int cfg_double(const char *tok, double min, double max, double *out)
 }
 
 /* Reject an argument past the directive's form. */
-static int cfg_extra(struct cfg_parser *p, const char *tok, const char *form)
+int cfg_extra(struct cfg_parser *p, const char *tok, const char *form)
 {
 	char q[CFG_QUOTE_MAX];
 
@@ -145,7 +132,7 @@ static int cfg_extra(struct cfg_parser *p, const char *tok, const char *form)
 }
 
 /* Reject a second use of a directive that is allowed once. */
-static int cfg_once(struct cfg_parser *p, int *seen, const char *what)
+int cfg_once(struct cfg_parser *p, int *seen, const char *what)
 {
 	if (*seen)
 		return cfg_fail(p, "'%s' already given on line %d, allowed once", what, *seen);
@@ -437,6 +424,11 @@ static const struct {
 	{"deny", cfg_do_allow_deny}, {"control", cfg_do_control}, {"workers", cfg_do_workers},
 	{"io", cfg_do_io},	     {"pidfile", cfg_do_pidfile}, {"log", cfg_do_log},
 	{"hwtimestamp", cfg_do_hwtimestamp},
+	{"server", cfg_do_server},	     {"pool", cfg_do_server},
+	{"driver", cfg_do_driver},	     {"discipline", cfg_do_discipline},
+	{"makestep", cfg_do_makestep},	     {"maxdistance", cfg_do_maxdistance},
+	{"holdover", cfg_do_holdover},	     {"minsources", cfg_do_minsources},
+	{"driftfile", cfg_do_driftfile},
 };
 
 #define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))
@@ -444,7 +436,7 @@ static const struct {
 /* Parse one line of LEN bytes (no newline); comments and blank lines are fine. */
 static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
 {
-	char line[CFG_LINE_MAX + 1], q[CFG_QUOTE_MAX], names[128];
+	char line[CFG_LINE_MAX + 1], q[CFG_QUOTE_MAX], names[512];
 	char *tok[CFG_MAX_TOKENS], *s;
 	int ntok = 0, i;
 	size_t n = 0;
@@ -473,7 +465,7 @@ static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
 	}
 	if (ntok == 0)
 		return 0;
-	/* Directives take at most 5 tokens, so the ones not kept are always extra. */
+	/* Directives take at most 14 tokens, so the ones not kept are always extra. */
 	if (ntok > CFG_MAX_TOKENS)
 		ntok = CFG_MAX_TOKENS;
 
@@ -594,6 +586,7 @@ void cfg_defaults(struct horod_config *c)
 	c->log_syslog = 0;
 	c->log_debug = 0;
 	c->default_port = CFG_DEFAULT_PORT;
+	cfg_clock_defaults(&c->clk);
 }
 
 void cfg_free(struct horod_config *c)
@@ -640,7 +633,7 @@ static const char *cfg_cidr(const struct acl_rule *r, char *out, size_t outlen)
 }
 
 /* The shortest "%g" form of V that reads back as V. */
-static const char *cfg_shortest(double v, char *out, size_t outlen)
+const char *cfg_shortest(double v, char *out, size_t outlen)
 {
 	int prec;
 
@@ -720,6 +713,12 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 		cfg_put(&o, "# pidfile: none\n");
 	cfg_put(&o, "log %s%s\n", c->log_syslog ? "syslog" : "stderr",
 		c->log_debug ? " debug" : "");
+	{
+		size_t want = cfg_clock_format(&c->clk, o.len < o.cap ? o.buf + o.len : NULL,
+					       o.len < o.cap ? o.cap - o.len : 0);
+
+		o.len += want;
+	}
 	if (c->n_hwts == 0)
 		cfg_put(&o, "# hwtimestamp: none (kernel software receive timestamps)\n");
 	for (i = 0; i < c->n_hwts; i++)

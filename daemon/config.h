@@ -19,9 +19,41 @@
 #define CFG_PATH_MAX 256    /* bytes in a path, including NUL */
 #define CFG_DEFAULT_PORT 123 /* NTP's port */
 #define CFG_MAX_HWTS 16     /* hwtimestamp directives */
+#define CFG_MAX_SERVERS 32  /* server and pool directives */
+#define CFG_HOST_MAX 256    /* bytes in a host name, including NUL */
 #define CFG_IFNAME_MAX 16   /* bytes in an interface name, including NUL (IFNAMSIZ) */
 
 enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_MMSG };
+enum cfg_driver { CFG_DRIVER_KERNEL, CFG_DRIVER_SIM };
+
+/* One `server` or `pool` line. */
+struct cfg_server {
+	char host[CFG_HOST_MAX]; /* name or address literal */
+	int port;                /* 1..65535 (123) */
+	int pool;                /* 1: a pool name; up to maxsources of its addresses are used */
+	int maxsources;          /* pool: 1..16 (4) */
+	int iburst, prefer;
+	int minpoll, maxpoll;    /* log2 s: 0..17, minpoll <= maxpoll (6, 10) */
+};
+
+/* The clock core's settings (issue: clock core). */
+struct cfg_clock {
+	struct cfg_server servers[CFG_MAX_SERVERS];
+	int n_servers;
+	enum cfg_driver driver;
+	char device[CFG_PATH_MAX];  /* `driver kernel device /dev/ptpN`; empty = CLOCK_REALTIME */
+	double sim_offset;          /* s */
+	double sim_freq;            /* ppm */
+	double sim_wander;          /* ppm/sqrt(s) */
+	unsigned long long sim_seed;
+	int discipline;             /* -1 = default (on), 0 off, 1 on */
+	double makestep_threshold;  /* s (1.0) */
+	int makestep_limit;         /* updates (3); -1 = always */
+	double maxdistance;         /* s (1.5) */
+	double holdover;            /* s; -1 = until the root distance would pass maxdistance */
+	int minsources;             /* 1..CFG_MAX_SERVERS (1) */
+	char driftfile[CFG_PATH_MAX]; /* empty = none */
+};
 
 struct cfg_listen {
 	struct sockaddr_storage addr; /* family and address; port applied by cfg_listen_port */
@@ -43,6 +75,7 @@ struct horod_config {
 	int log_syslog;           /* 0 stderr, 1 syslog */
 	int log_debug;
 	int default_port;         /* port for listen lines without `port`: 123, or -P */
+	struct cfg_clock clk;     /* upstream sources, driver, discipline, driftfile */
 	char hwts[CFG_MAX_HWTS][CFG_IFNAME_MAX]; /* `hwtimestamp IFACE`: interfaces to stamp in hardware */
 	int n_hwts;
 };

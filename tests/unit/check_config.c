@@ -336,7 +336,8 @@ static const struct {
 	/* general */
 	{"# c\n\nlissen 127.0.0.1\n", 3,
 	 "unknown directive 'lissen', allowed: listen local allow deny control workers io pidfile "
-	 "log hwtimestamp"},
+	 "log hwtimestamp server pool driver discipline makestep maxdistance holdover "
+	 "minsources driftfile"},
 	/* hwtimestamp */
 	{"hwtimestamp\n", 1, "'hwtimestamp' needs an interface, allowed: hwtimestamp IFACE"},
 	{"hwtimestamp eth0 eth1\n", 1, "extra argument 'eth1'"},
@@ -344,7 +345,7 @@ static const struct {
 	{"hwtimestamp a/b\n", 1, "bad interface name 'a/b'"},
 	{"hwtimestamp eth0\nhwtimestamp eth0\n", 2, "duplicate hwtimestamp 'eth0'"},
 	{"Listen 127.0.0.1\n", 1, "unknown directive 'Listen'"},
-	{"server 192.0.2.1 iburst\n", 1, "unknown directive 'server'"},
+	{"peer 192.0.2.1 iburst\n", 1, "unknown directive 'peer'"},
 	{"listen 127.0.0.1 port 123 a b c d e f g h i j k\n", 1, "extra argument 'a'"},
 	{"\001bad\n", 1, "unknown directive '?bad'"},
 };
@@ -385,7 +386,8 @@ START_TEST(test_exact_messages)
 		 "horod.conf:7: stratum 16 out of range, allowed 1-15"},
 		{"#\n#\nlissen ::1\n",
 		 "horod.conf:3: unknown directive 'lissen', allowed: listen local "
-		 "allow deny control workers io pidfile log hwtimestamp"},
+		 "allow deny control workers io pidfile log hwtimestamp server pool driver "
+		 "discipline makestep maxdistance holdover minsources driftfile"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",

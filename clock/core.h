@@ -1,0 +1,155 @@
+/*
+ * The clock core: upstream samples in, one clock snapshot out. It keeps
+ * per-source state (reach register, poll interval, clock filter, the RFC
+ * 5905 packet and peer tests as flash bits), selects the truechimers by
+ * intersection, clusters and combines them, disciplines the driver
+ * (frequency and slewed phase; steps only as makestep allows), holds over
+ * when every source is lost, and builds the snapshot workers serve from.
+ * It never reads time except through its driver and never does I/O
+ * (the driftfile is read and written by the caller through driftfile.h),
+ * so the same code runs in the daemon and in the simulator.
+ *
+ * All times are driver time in ns since the Unix epoch (see driver.h).
+ */
+#ifndef HOROD_CLOCK_CORE_H
+#define HOROD_CLOCK_CORE_H
+
+#include <stdint.h>
+
+#include "clock/driver.h"
+#include "clock/snapshot.h"
+#include "proto/ntp.h"
+
+#define CLK_MAX_SOURCES 64 /* upstream sources a core follows */
+
+/* Flash bits (ntpq's names), one per failed RFC 5905 packet/peer test. */
+#define CLK_FLASH_DUP 0x001     /* pkt_dup: duplicate packet */
+#define CLK_FLASH_BOGUS 0x002   /* pkt_bogus: origin does not match */
+#define CLK_FLASH_UNSYNC 0x004  /* pkt_unsync: server unsynchronized (LI 3, stratum 0/16+) */
+#define CLK_FLASH_DENIED 0x008  /* pkt_denied: KoD DENY/RSTR */
+#define CLK_FLASH_AUTH 0x010    /* pkt_auth: authentication failed */
+#define CLK_FLASH_STRATUM 0x020 /* pkt_stratum: stratum out of range */
+#define CLK_FLASH_HEADER 0x040  /* pkt_header: header values out of range */
+#define CLK_FLASH_AUTOKEY 0x080 /* pkt_autokey */
+#define CLK_FLASH_CRYPTO 0x100  /* pkt_crypto */
+#define CLK_FLASH_PEER_STRATUM 0x200 /* peer_stratum: stratum too high / loop */
+#define CLK_FLASH_PEER_DIST 0x400    /* peer_dist: root distance above maxdistance */
+#define CLK_FLASH_PEER_LOOP 0x800    /* peer_loop: the source is synchronized to us */
+#define CLK_FLASH_PEER_UNREACH 0x1000 /* peer_unreach: not reachable */
+
+struct clk_core_cfg {
+	int discipline;            /* 1: steer the driver; 0: serve driver time + own correction */
+	double makestep_threshold; /* s: offsets above this may be stepped ... */
+	int makestep_limit;        /* ... in the first N clock updates; -1 = always, 0 = never */
+	double maxdistance;        /* s: sources with a larger root distance are rejected (1.5) */
+	double holdover;           /* s after the last update before LI 3; < 0 = until the
+				      advertised root distance would pass maxdistance */
+	int local_stratum;         /* fallback when all sources are lost: 0 = none, else 1..15 */
+	double local_dispersion;   /* s: dispersion of that fallback */
+	int minsources;            /* truechimers needed to update the clock (1) */
+	int precision;             /* log2 s of one clock read */
+	double init_freq_ppm;      /* frequency from the driftfile, or 0 */
+	double init_skew_ppm;      /* skew from the driftfile; < 0 = unknown */
+};
+
+struct clk_source_cfg {
+	char name[64];      /* as configured ("192.0.2.1", "pool.example.org#2") */
+	uint32_t refid;     /* our refid while following it (address or MD5 of IPv6) */
+	int minpoll;        /* log2 s, 0..17 */
+	int maxpoll;        /* log2 s, minpoll..17 */
+	int iburst;         /* first polls in a quick burst */
+	int prefer;         /* preferred in combining and as sys.peer */
+};
+
+/* What `horoctl sources` / ntpq -p show for one source. */
+struct clk_source_info {
+	char name[64];
+	char tally;         /* '*' sys.peer, '+' candidate, '-' outlier, 'x' falseticker,
+			       '#' backup, ' ' rejected */
+	uint32_t refid;     /* the source's own refid (from its replies) */
+	int stratum;
+	int poll;           /* log2 s, current */
+	uint8_t reach;      /* shift register, newest poll in bit 0 */
+	int64_t last_rx;    /* driver ns of the last valid sample, 0 = never */
+	double delay;       /* s, of the selected filter sample */
+	double offset;      /* s, source - us */
+	double jitter;      /* s */
+	double dispersion;  /* s */
+	double root_distance; /* s */
+	unsigned flash;     /* CLK_FLASH_* of the last reply (0 = all tests passed) */
+	int leap;
+};
+
+/* What `horoctl tracking` shows. */
+struct clk_tracking {
+	uint32_t refid;
+	int stratum;
+	int leap;
+	int synced;
+	int64_t ref_ns;      /* reference time */
+	double offset;       /* s: last combined offset */
+	double rms_offset;   /* s */
+	double freq_ppm;     /* current frequency correction */
+	double residual_freq_ppm;
+	double skew_ppm;
+	double root_delay;   /* s */
+	double root_disp;    /* s, now */
+	double update_interval; /* s between the last two clock updates */
+	int steps;           /* steps taken */
+	int updates;         /* clock updates done */
+	int sys_peer;        /* source id, -1 none */
+};
+
+struct clk_core;
+
+/* Create a core on driver DRV (not owned); NULL on allocation failure. */
+struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driver *drv);
+
+/* Free the core. */
+void clk_core_destroy(struct clk_core *c);
+
+/* Add a source; returns its id (0..CLK_MAX_SOURCES-1) or -1 when full. */
+int clk_core_add_source(struct clk_core *c, const struct clk_source_cfg *cfg);
+
+/* Change the refid of source ID (its address was resolved or changed); resets its filter. */
+void clk_core_source_addr(struct clk_core *c, int id, uint32_t refid);
+
+/* Driver time at which source ID should be polled next. */
+int64_t clk_core_next_poll(const struct clk_core *c, int id);
+
+/* A request was sent to source ID at NOW: shifts its reach register, schedules the next poll. */
+void clk_core_poll_sent(struct clk_core *c, int id, int64_t now);
+
+/*
+ * A reply for source ID whose origin matched our request: REPLY decoded,
+ * T1 our transmit time, T4 our receive time (driver time). Runs the packet
+ * tests, feeds the clock filter, marks the source reachable.
+ */
+void clk_core_sample(struct clk_core *c, int id, const struct ntp_packet *reply, int64_t t1,
+		     int64_t t4);
+
+/* A kiss-o'-death with a matching origin from source ID (CODE = "RATE", "DENY", ...). */
+void clk_core_kod(struct clk_core *c, int id, const char *code, int64_t now);
+
+/*
+ * Select, combine and discipline at NOW (call after samples and once a
+ * second), then fill OUT with the snapshot to publish: leap, stratum,
+ * refid, reference time, root delay/dispersion and growth, and the
+ * mapping sys -> served time (driver mapping composed with our own
+ * correction when not disciplining).
+ */
+void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out);
+
+/* Info on source ID; 0, or -1 if no such source. */
+int clk_core_source_info(const struct clk_core *c, int id, struct clk_source_info *out);
+
+/* Number of sources added. */
+int clk_core_n_sources(const struct clk_core *c);
+
+/* Tracking data at NOW. */
+void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_tracking *out);
+
+/* Frequency (ppm) and skew (ppm) to save in the driftfile; 0 when none is known yet. */
+int clk_core_drift(const struct clk_core *c, double *freq_ppm, double *skew_ppm);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * The driftfile: the frequency correction (ppm) and its skew (ppm) that
+ * survive a restart, as one text line "FREQ SKEW". Written crash-safely:
+ * a temporary file in the same directory, fsync, rename over the old
+ * one, fsync the directory; a crash at any point leaves the old or the new
+ * file, never a half-written one. Read with checks: finite numbers,
+ * |freq| <= CLK_DRIFT_MAX_PPM, 0 <= skew <= CLK_DRIFT_MAX_PPM.
+ */
+#ifndef HOROD_CLOCK_DRIFTFILE_H
+#define HOROD_CLOCK_DRIFTFILE_H
+
+#include <stddef.h>
+
+#define CLK_DRIFT_MAX_PPM 500.0 /* ppm: the kernel's frequency limit; beyond it a file is absurd */
+
+/* Read PATH into FREQ and SKEW; 0, or -1 with the reason (absent, unreadable, corrupt) in WHY. */
+int clk_driftfile_read(const char *path, double *freq_ppm, double *skew_ppm, char *why,
+		       size_t whylen);
+
+/* Write FREQ and SKEW to PATH crash-safely; 0, or -1 with the reason in WHY (old file intact). */
+int clk_driftfile_write(const char *path, double freq_ppm, double skew_ppm, char *why,
+			size_t whylen);
+
+#endif

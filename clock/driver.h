@@ -1,0 +1,73 @@
+/*
+ * Clock drivers: the only code that reads or changes a clock's
+ * frequency, phase or status. The core talks to one driver through these
+ * operations and never reads time any other way, so it runs unchanged in
+ * real time (`kernel`: clock_adjtime on CLOCK_REALTIME or a PHC) and in
+ * simulated time (`sim`: a virtual clock over a "truth" clock, which is
+ * the system clock in the daemon and simulated time in the tests).
+ *
+ * Time scales. "sys" is what workers and the kernel's receive stamps read
+ * (CLOCK_REALTIME). "driver time" is the clock being disciplined: equal to
+ * sys for the kernel driver, sys mapped through the sim clock's phase and
+ * frequency for the sim driver. The mapping is linear between updates:
+ *     driver(sys) = sys + offset_ns + (sys - base_ns) * freq
+ * and the core publishes it (composed with its own correction when not
+ * disciplining) in the clock snapshot, so workers turn a sys reading into
+ * served time without calling the driver.
+ */
+#ifndef HOROD_CLOCK_DRIVER_H
+#define HOROD_CLOCK_DRIVER_H
+
+#include <stdint.h>
+
+struct clk_driver;
+
+struct clk_driver_ops {
+	const char *name; /* "kernel", "sim" */
+	/* Driver time now, ns since the Unix epoch. */
+	int64_t (*now)(struct clk_driver *d);
+	/* Linear map from sys to driver time valid now (see above). */
+	void (*mapping)(struct clk_driver *d, int64_t *offset_ns, double *freq, int64_t *base_ns);
+	/* Set the frequency correction to PPM (absolute, positive = run faster); 0 or -errno. */
+	int (*set_freq)(struct clk_driver *d, double ppm);
+	/* Step the clock by OFFSET_NS (positive = forward); 0 or -errno. */
+	int (*step)(struct clk_driver *d, int64_t offset_ns);
+	/* Tell the clock's users our state: leap (NTP_LEAP_*), synced, error bounds in s; 0 or -errno. */
+	int (*set_status)(struct clk_driver *d, int leap, int synced, double maxerror,
+			  double esterror);
+	/* Advance internal state to now (sim: apply wander); may be NULL. */
+	void (*tick)(struct clk_driver *d);
+	/* Served-time error against the truth clock in s, given the core's correction; NAN if unknown. */
+	double (*true_error)(struct clk_driver *d, int64_t served_ns, int64_t truth_ns);
+	/* Release the driver. */
+	void (*destroy)(struct clk_driver *d);
+};
+
+struct clk_driver {
+	const struct clk_driver_ops *ops;
+	int adjustable; /* 0: setters must not be called (discipline off, or not permitted) */
+	void *priv;
+};
+
+/* Truth clock of the sim driver: ns since the Unix epoch (system clock or simulated time). */
+typedef int64_t (*clk_truth_fn)(void *arg);
+
+/* Sim driver parameters (`driver sim [offset S] [freq PPM] [wander PPM_PER_SQRT_S] [seed N]`). */
+struct clk_sim_cfg {
+	double offset;  /* s: initial phase error (driver - truth) */
+	double freq;    /* ppm: frequency error of the virtual oscillator */
+	double wander;  /* ppm/sqrt(s): random-walk frequency noise */
+	uint64_t seed;  /* PRNG seed: same seed, same wander */
+};
+
+/* A kernel driver on CLOCK_REALTIME (PHC_PATH NULL) or a PHC; NULL with WHY on failure. */
+struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char *why,
+				     unsigned long whylen);
+
+/* A sim driver over TRUTH(ARG); its setters act on the virtual clock only. */
+struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn truth, void *arg);
+
+/* Convert a sys reading to driver time with D's current mapping. */
+int64_t clk_driver_from_sys(struct clk_driver *d, int64_t sys_ns);
+
+#endif
