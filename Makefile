@@ -101,15 +101,15 @@ $(B)/libhorod.a: $(LIB_OBJ)
 
 $(B)/horod: $(B)/daemon/main.o $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 $(B)/horoctl: $(CTL_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 $(B)/horobench: $(BENCH_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 # The unit-test runner includes the generated list of suites (one per
 # tests/unit/check_NAME.c, which defines NAME_suite()).
@@ -121,12 +121,12 @@ $(B)/tests/unit/runner.o: $(B)/gen/suites.inc
 
 $(B)/unit-tests: $(UNIT_OBJ) $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libhorod.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 # Start horod in the foreground on the embedded default configuration.
 # As root it serves on port 123; otherwise on an unprivileged port.

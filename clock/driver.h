@@ -67,6 +67,9 @@ struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char 
 /* A sim driver over TRUTH(ARG); its setters act on the virtual clock only. */
 struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn truth, void *arg);
 
+/* Tests: sim driver D's phase (driver - truth, s) and frequency error (ppm) now; 0 or -EINVAL. */
+int clk_sim_state(struct clk_driver *d, double *phase_s, double *freq_ppm);
+
 /* Convert a sys reading to driver time with D's current mapping. */
 int64_t clk_driver_from_sys(struct clk_driver *d, int64_t sys_ns);
 

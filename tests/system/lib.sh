@@ -464,3 +464,57 @@ abs_below()
 		exit !(x < l)
 	}'
 }
+
+# Start a real chronyd as an upstream server in namespace NS on ADDR
+# port 123 at STRATUM (its `local stratum`): -x (never touches the clock),
+# without CAP_SYS_TIME in its bounding set, command port off, files in
+# T_DIR. Sets CHRONYD_PID; the EXIT trap stops it.
+chronyd_upstream()
+{
+	local ns=$1 addr=$2 stratum=$3 d
+	d=$T_DIR/chronyd-$addr
+	mkdir -p "$d"
+	cat >"$d/chrony.conf" <<CONF
+bindaddress $addr
+port 123
+local stratum $stratum
+allow all
+cmdport 0
+pidfile $d/chronyd.pid
+driftfile $d/drift
+CONF
+	ip netns exec "$ns" setpriv --bounding-set=-sys_time --inh-caps=-sys_time \
+		chronyd -x -d -u root -f "$d/chrony.conf" >"$d/log" 2>&1 &
+	CHRONYD_PID=$!
+	_PIDS+=("$CHRONYD_PID")
+	for _ in $(seq 50); do
+		ip netns exec "$ns" ss -Huln "src $addr:123" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	echo "chronyd did not bind $addr:123 within 5 s; its log:"
+	sed 's/^/    | /' "$d/log"
+	return 1
+}
+
+# Ask horod (SIGUSR1) for its tracking and source lines; sets HOROD_TRACKING
+# (the `tracking ` line) and HOROD_SOURCES (the `source ` lines).
+horod_status()
+{
+	local before i
+	before=$(grep -c 'tracking ' "$HOROD_LOG")
+	horod_counters || return 1
+	# The tracking and source lines follow the counters line at once.
+	for i in $(seq 40); do
+		[ "$(grep -c 'tracking ' "$HOROD_LOG")" -gt "$before" ] && break
+		sleep 0.05
+	done
+	sleep 0.1
+	HOROD_TRACKING=$(grep 'tracking ' "$HOROD_LOG" | tail -n1)
+	HOROD_SOURCES=$(awk '/ counters /{ blk = "" } / source /{ blk = blk $0 "\n" } END { printf "%s", blk }' "$HOROD_LOG")
+}
+
+# Field NAME=value of a `key=value ...` LINE.
+kv()
+{
+	echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2; exit }'
+}

@@ -1,0 +1,235 @@
+/*
+ * The kernel clock driver: CLOCK_REALTIME, or a PTP hardware clock opened
+ * from /dev/ptpN and addressed through its dynamic clock id. Every change
+ * to the clock (frequency, step, status and error bounds) goes through
+ * kdrv_adjtime(), the project's only clock_adjtime() caller with mode bits
+ * set, which logs the modes it asked for when the kernel refuses them. We
+ * discipline in user space, so the kernel PLL (STA_PLL) is kept off and
+ * only the frequency is handed to the kernel. A driver created without
+ * `adjustable` refuses every setter with -EPERM before any system call.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock/driver.h"
+#include "daemon/log.h"
+#include "proto/ntp.h"
+
+/* ns per second */
+#define KDRV_NS_PER_S 1000000000LL
+/* ppm: the kernel's frequency limit (MAXFREQ); asking for more is refused or clamped */
+#define KDRV_MAX_PPM 500.0
+/* scaled ppm per ppm: timex.freq carries ppm with a 16-bit binary fraction */
+#define KDRV_FREQ_SCALE 65536.0
+/* µs: the largest error bound the kernel keeps (NTP_PHASE_LIMIT, 16 s); more means unknown */
+#define KDRV_MAX_ERROR_US 16000000L
+
+struct kdrv {
+	struct clk_driver base; /* first: the core holds a pointer to it */
+	clockid_t id;		/* CLOCK_REALTIME or the PHC's dynamic id */
+	int fd;			/* the open PHC, or -1 for CLOCK_REALTIME */
+	char name[64];		/* for log lines: "CLOCK_REALTIME" or the device path */
+};
+
+/* The dynamic clock id of an open posix clock (a PHC) on FD. */
+static clockid_t kdrv_fd_to_clockid(int fd)
+{
+	return (clockid_t)((((unsigned int)~fd) << 3) | 3);
+}
+
+/* The only clock_adjtime() call that changes a clock: 0, or -errno after a log line. */
+static int kdrv_adjtime(struct kdrv *k, struct timex *tx, const char *what)
+{
+	unsigned int modes = tx->modes;
+	int err;
+
+	if (clock_adjtime(k->id, tx) >= 0)
+		return 0;
+	err = errno;
+	log_msg(LOG_ERR, "clock_adjtime(%s, modes=0x%04x) to %s failed: %s", k->name, modes, what,
+		strerror(err));
+	return -err;
+}
+
+static int64_t kdrv_now(struct clk_driver *d)
+{
+	struct kdrv *k = d->priv;
+	struct timespec ts;
+
+	if (clock_gettime(k->id, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * KDRV_NS_PER_S + ts.tv_nsec;
+}
+
+/* Driver time is sys time: the identity map. */
+static void kdrv_mapping(struct clk_driver *d, int64_t *offset_ns, double *freq, int64_t *base_ns)
+{
+	(void)d;
+	*offset_ns = 0;
+	*freq = 0.0;
+	*base_ns = 0;
+}
+
+static int kdrv_set_freq(struct clk_driver *d, double ppm)
+{
+	struct kdrv *k = d->priv;
+	struct timex tx;
+	double scaled;
+
+	if (!d->adjustable)
+		return -EPERM;
+	if (!isfinite(ppm))
+		return -EINVAL;
+	if (ppm > KDRV_MAX_PPM)
+		ppm = KDRV_MAX_PPM;
+	else if (ppm < -KDRV_MAX_PPM)
+		ppm = -KDRV_MAX_PPM;
+	scaled = ppm * KDRV_FREQ_SCALE;
+	memset(&tx, 0, sizeof(tx));
+	tx.modes = ADJ_FREQUENCY;
+	tx.freq = (long)(scaled < 0 ? scaled - 0.5 : scaled + 0.5);
+	return kdrv_adjtime(k, &tx, "set the frequency");
+}
+
+static int kdrv_step(struct clk_driver *d, int64_t offset_ns)
+{
+	struct kdrv *k = d->priv;
+	struct timex tx;
+	int64_t sec = offset_ns / KDRV_NS_PER_S, ns = offset_ns % KDRV_NS_PER_S;
+
+	if (!d->adjustable)
+		return -EPERM;
+	/* The kernel wants 0 <= ns < 1 s: -1.25 s is -2 s + 0.75 s. */
+	if (ns < 0) {
+		ns += KDRV_NS_PER_S;
+		sec--;
+	}
+	memset(&tx, 0, sizeof(tx));
+	tx.modes = ADJ_SETOFFSET | ADJ_NANO;
+	tx.time.tv_sec = (time_t)sec;
+	tx.time.tv_usec = (long)ns; /* nanoseconds with ADJ_NANO */
+	return kdrv_adjtime(k, &tx, "step");
+}
+
+/* Seconds to the kernel's microseconds, clamped to what it keeps; NaN = unknown. */
+static long kdrv_error_us(double s)
+{
+	if (!(s >= 0.0))
+		return s < 0.0 ? 0 : KDRV_MAX_ERROR_US;
+	if (s * 1e6 >= (double)KDRV_MAX_ERROR_US)
+		return KDRV_MAX_ERROR_US;
+	return (long)(s * 1e6 + 0.5);
+}
+
+static int kdrv_set_status(struct clk_driver *d, int leap, int synced, double maxerror,
+			   double esterror)
+{
+	struct kdrv *k = d->priv;
+	struct timex tx;
+
+	if (!d->adjustable)
+		return -EPERM;
+	memset(&tx, 0, sizeof(tx));
+	tx.modes = ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR;
+	/* We own the clock's writable status: STA_PLL (and the PPS bits)
+	 * stay off, only sync and the leap announcement are ours to say. */
+	tx.status = 0;
+	if (!synced || leap == NTP_LEAP_UNSYNC)
+		tx.status |= STA_UNSYNC;
+	else if (leap == NTP_LEAP_INSERT)
+		tx.status |= STA_INS;
+	else if (leap == NTP_LEAP_DELETE)
+		tx.status |= STA_DEL;
+	tx.maxerror = kdrv_error_us(maxerror);
+	tx.esterror = kdrv_error_us(esterror);
+	return kdrv_adjtime(k, &tx, "set the status");
+}
+
+static double kdrv_true_error(struct clk_driver *d, int64_t served_ns, int64_t truth_ns)
+{
+	(void)d;
+	(void)served_ns;
+	(void)truth_ns;
+	return NAN; /* a real clock does not know its own error */
+}
+
+static void kdrv_destroy(struct clk_driver *d)
+{
+	struct kdrv *k;
+
+	if (!d)
+		return;
+	k = d->priv;
+	if (k->fd >= 0)
+		close(k->fd);
+	free(k);
+}
+
+static const struct clk_driver_ops kdrv_ops = {
+	.name = "kernel",
+	.now = kdrv_now,
+	.mapping = kdrv_mapping,
+	.set_freq = kdrv_set_freq,
+	.step = kdrv_step,
+	.set_status = kdrv_set_status,
+	.tick = NULL,
+	.true_error = kdrv_true_error,
+	.destroy = kdrv_destroy,
+};
+
+struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char *why,
+				     unsigned long whylen)
+{
+	struct kdrv *k;
+	struct timespec ts;
+	struct stat st;
+	int err;
+
+	k = calloc(1, sizeof(*k));
+	if (!k) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	k->base.ops = &kdrv_ops;
+	k->base.adjustable = adjustable ? 1 : 0;
+	k->base.priv = k;
+	k->fd = -1;
+	k->id = CLOCK_REALTIME;
+	snprintf(k->name, sizeof(k->name), "CLOCK_REALTIME");
+	if (!phc_path)
+		return &k->base;
+
+	snprintf(k->name, sizeof(k->name), "%s", phc_path);
+	/* A PHC only takes changes through a descriptor open for writing. */
+	k->fd = open(phc_path, (adjustable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (k->fd < 0) {
+		snprintf(why, whylen, "cannot open PHC %s: %s", phc_path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(k->fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		snprintf(why, whylen, "%s is not a PHC (not a character device)", phc_path);
+		goto fail;
+	}
+	k->id = kdrv_fd_to_clockid(k->fd);
+	/* A read proves the device is a posix clock; it changes nothing. */
+	if (clock_gettime(k->id, &ts) < 0) {
+		err = errno;
+		snprintf(why, whylen, "%s is not a PHC (cannot read it as a clock: %s)", phc_path,
+			 strerror(err));
+		goto fail;
+	}
+	return &k->base;
+fail:
+	if (k->fd >= 0)
+		close(k->fd);
+	free(k);
+	return NULL;
+}

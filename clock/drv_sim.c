@@ -1,0 +1,281 @@
+/*
+ * The sim clock driver: a virtual clock over a truth clock (the system
+ * clock in the daemon, simulated time in the tests). Its time is
+ *     driver = truth + phase
+ * where the phase grows at the clock's frequency error: the configured
+ * oscillator error, plus a random walk ("wander", ppm per sqrt(s)) drawn
+ * from a seeded PRNG at each tick(), plus the correction the discipline
+ * sets through set_freq(), as it would on the kernel clock. The frequency
+ * only changes at tick(), set_freq() and step(), so between them the phase
+ * is linear in truth time: each of those first integrates the phase
+ * exactly up to the truth clock's present, however far it jumped, and
+ * mapping() hands out that line. The driver knows its true error, which
+ * the daemon logs and the tests check. It also holds clk_driver_from_sys(),
+ * the mapping arithmetic shared by every driver.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "clock/driver.h"
+
+/* ns per second */
+#define SIM_NS_PER_S 1e9
+/* ppm: the correction set_freq() accepts, the kernel's limit, so the sim behaves alike */
+#define SIM_MAX_PPM 500.0
+/* 2^-53: turns the top 53 bits of a PRNG word into a double in [0, 1) */
+#define SIM_2POW_M53 (1.0 / 9007199254740992.0)
+/* ns: beyond this a double does not convert to int64_t (just under 2^63) */
+#define SIM_I64_LIMIT 9.2e18
+
+struct sdrv {
+	struct clk_driver base; /* first: the core holds a pointer to it */
+	clk_truth_fn truth;
+	void *arg;
+	double freq_err_ppm; /* configured oscillator error */
+	double wander;	     /* ppm/sqrt(s) */
+	double walk_ppm;     /* random-walk part of the frequency error, now */
+	double corr_ppm;     /* correction from set_freq() */
+	double phase_ns;     /* driver - truth at truth time t_ns */
+	int64_t t_ns;	     /* truth time up to which phase_ns is integrated */
+	int64_t wander_ns;   /* truth time of the last wander step */
+	uint64_t rng[4];     /* xoshiro256** state */
+	/* Last status the discipline reported (recorded, not acted on). */
+	int leap, synced;
+	double maxerror, esterror;
+};
+
+static const struct clk_driver_ops sdrv_ops;
+
+/* Nearest int64_t of X, saturated at the type's range (no overflow on casts). */
+static int64_t sim_round_i64(double x)
+{
+	if (x >= SIM_I64_LIMIT)
+		return INT64_MAX;
+	if (x <= -SIM_I64_LIMIT)
+		return INT64_MIN;
+	if (x != x)
+		return 0;
+	return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
+}
+
+/* A - B in ns as a double, exact when the difference fits int64_t. */
+static double sim_diff(int64_t a, int64_t b)
+{
+	int64_t d;
+
+	if (__builtin_sub_overflow(a, b, &d))
+		return (double)a - (double)b;
+	return (double)d;
+}
+
+int64_t clk_driver_from_sys(struct clk_driver *d, int64_t sys_ns)
+{
+	int64_t off, base, r;
+	double freq;
+
+	d->ops->mapping(d, &off, &freq, &base);
+	if (__builtin_add_overflow(sys_ns, off, &r) ||
+	    __builtin_add_overflow(r, sim_round_i64(sim_diff(sys_ns, base) * freq), &r))
+		return sys_ns; /* far outside any real mapping: leave the reading alone */
+	return r;
+}
+
+/* splitmix64 step: expands the seed into the xoshiro state. */
+static uint64_t sim_splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t sim_rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256** next word. */
+static uint64_t sim_next(struct sdrv *s)
+{
+	uint64_t *r = s->rng;
+	uint64_t out = sim_rotl(r[1] * 5, 7) * 9, t = r[1] << 17;
+
+	r[2] ^= r[0];
+	r[3] ^= r[1];
+	r[1] ^= r[2];
+	r[0] ^= r[3];
+	r[2] ^= t;
+	r[3] = sim_rotl(r[3], 45);
+	return out;
+}
+
+/* A standard normal deviate (Box-Muller, cosine branch). */
+static double sim_gauss(struct sdrv *s)
+{
+	/* u1 in (0, 1] so that log() is finite; u2 in [0, 1). */
+	double u1 = (double)((sim_next(s) >> 11) + 1) * SIM_2POW_M53;
+	double u2 = (double)(sim_next(s) >> 11) * SIM_2POW_M53;
+
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* Fractional frequency of driver time against truth, now. */
+static double sim_freq(const struct sdrv *s)
+{
+	return (s->freq_err_ppm + s->walk_ppm + s->corr_ppm) * 1e-6;
+}
+
+/* Integrate the phase exactly up to truth time NOW (linear since t_ns). */
+static void sim_advance(struct sdrv *s, int64_t now)
+{
+	s->phase_ns += sim_diff(now, s->t_ns) * sim_freq(s);
+	s->t_ns = now;
+}
+
+static int64_t sdrv_now(struct clk_driver *d)
+{
+	struct sdrv *s = d->priv;
+
+	return clk_driver_from_sys(d, s->truth(s->arg));
+}
+
+static void sdrv_mapping(struct clk_driver *d, int64_t *offset_ns, double *freq, int64_t *base_ns)
+{
+	struct sdrv *s = d->priv;
+
+	*offset_ns = sim_round_i64(s->phase_ns);
+	*freq = sim_freq(s);
+	*base_ns = s->t_ns;
+}
+
+static int sdrv_set_freq(struct clk_driver *d, double ppm)
+{
+	struct sdrv *s = d->priv;
+
+	if (!d->adjustable)
+		return -EPERM;
+	if (!isfinite(ppm))
+		return -EINVAL;
+	if (ppm > SIM_MAX_PPM)
+		ppm = SIM_MAX_PPM;
+	else if (ppm < -SIM_MAX_PPM)
+		ppm = -SIM_MAX_PPM;
+	sim_advance(s, s->truth(s->arg));
+	s->corr_ppm = ppm;
+	return 0;
+}
+
+static int sdrv_step(struct clk_driver *d, int64_t offset_ns)
+{
+	struct sdrv *s = d->priv;
+
+	if (!d->adjustable)
+		return -EPERM;
+	sim_advance(s, s->truth(s->arg));
+	s->phase_ns += (double)offset_ns;
+	return 0;
+}
+
+static int sdrv_set_status(struct clk_driver *d, int leap, int synced, double maxerror,
+			   double esterror)
+{
+	struct sdrv *s = d->priv;
+
+	if (!d->adjustable)
+		return -EPERM;
+	s->leap = leap;
+	s->synced = synced;
+	s->maxerror = maxerror;
+	s->esterror = esterror;
+	return 0;
+}
+
+/* Integrate to now, then one wander step covering the time since the last. */
+static void sdrv_tick(struct clk_driver *d)
+{
+	struct sdrv *s = d->priv;
+	int64_t now = s->truth(s->arg);
+	double dt;
+
+	sim_advance(s, now);
+	dt = sim_diff(now, s->wander_ns) / SIM_NS_PER_S;
+	if (dt <= 0.0)
+		return;
+	s->wander_ns = now;
+	if (s->wander > 0.0)
+		s->walk_ppm += s->wander * sqrt(dt) * sim_gauss(s);
+}
+
+static double sdrv_true_error(struct clk_driver *d, int64_t served_ns, int64_t truth_ns)
+{
+	(void)d;
+	return sim_diff(served_ns, truth_ns) / SIM_NS_PER_S;
+}
+
+static void sdrv_destroy(struct clk_driver *d)
+{
+	if (d)
+		free(d->priv);
+}
+
+static const struct clk_driver_ops sdrv_ops = {
+	.name = "sim",
+	.now = sdrv_now,
+	.mapping = sdrv_mapping,
+	.set_freq = sdrv_set_freq,
+	.step = sdrv_step,
+	.set_status = sdrv_set_status,
+	.tick = sdrv_tick,
+	.true_error = sdrv_true_error,
+	.destroy = sdrv_destroy,
+};
+
+struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn truth, void *arg)
+{
+	struct clk_sim_cfg none = {0};
+	struct sdrv *s;
+	uint64_t x;
+	int i;
+
+	if (!cfg)
+		cfg = &none;
+	if (!truth || !isfinite(cfg->offset) || !isfinite(cfg->freq) || !isfinite(cfg->wander) ||
+	    cfg->wander < 0.0 || !(cfg->offset * SIM_NS_PER_S < SIM_I64_LIMIT) ||
+	    !(cfg->offset * SIM_NS_PER_S > -SIM_I64_LIMIT))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->base.ops = &sdrv_ops;
+	s->base.adjustable = 1;
+	s->base.priv = s;
+	s->truth = truth;
+	s->arg = arg;
+	s->freq_err_ppm = cfg->freq;
+	s->wander = cfg->wander;
+	s->phase_ns = cfg->offset * SIM_NS_PER_S;
+	s->t_ns = truth(arg);
+	s->wander_ns = s->t_ns;
+	x = cfg->seed;
+	for (i = 0; i < 4; i++)
+		s->rng[i] = sim_splitmix(&x);
+	return &s->base;
+}
+
+int clk_sim_state(struct clk_driver *d, double *phase_s, double *freq_ppm)
+{
+	struct sdrv *s;
+	int64_t now;
+
+	if (!d || d->ops != &sdrv_ops)
+		return -EINVAL;
+	s = d->priv;
+	now = s->truth(s->arg);
+	if (phase_s)
+		*phase_s = (s->phase_ns + sim_diff(now, s->t_ns) * sim_freq(s)) / SIM_NS_PER_S;
+	if (freq_ppm)
+		*freq_ppm = s->freq_err_ppm + s->walk_ppm + s->corr_ppm;
+	return 0;
+}

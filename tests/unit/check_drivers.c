@@ -1,0 +1,489 @@
+/*
+ * Tests of the clock drivers. The sim driver runs over a fake truth clock
+ * the tests move by hand (hours at a time): its phase and frequency
+ * evolve exactly as configured, set_freq and step act on it, mapping()
+ * and now() agree, the same seed gives the same wander and the wander's
+ * spread over many seeds is what its ppm/sqrt(s) says. The kernel driver
+ * is only created, read and refused: this file replaces clock_adjtime()
+ * for the whole test program with a fake that passes read-only calls
+ * (modes 0) to the kernel and never passes anything else on, so no test
+ * can change the real clock; the refusal tests count that a driver that
+ * is not adjustable does not even call it, and the conversion tests check
+ * what the setters would ask the kernel, on the fake only, after proving
+ * that calls from the library reach the fake.
+ */
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock/driver.h"
+#include "clock/kclock.h"
+#include "proto/ntp.h"
+
+Suite *drivers_suite(void);
+
+/* ns: a start in 2023, so the arithmetic runs at real magnitudes */
+#define T0 1700000000000000000LL
+/* ns per second */
+#define S 1000000000LL
+
+/* ---- the fake clock_adjtime ---- */
+
+static int fake_calls;	       /* calls with any mode bit set */
+static int fake_reads;	       /* read-only calls (passed to the kernel) */
+static struct timex fake_last; /* the last call with mode bits, as asked */
+static int fake_errno;	       /* 0: pretend success; else fail with it */
+
+/* Replaces libc's for this program: read-only calls go to the kernel, the
+ * rest is recorded and never reaches it. */
+int clock_adjtime(clockid_t id, struct timex *tx)
+{
+	if (tx->modes == 0) {
+		fake_reads++;
+		return (int)syscall(SYS_clock_adjtime, id, tx);
+	}
+	fake_calls++;
+	fake_last = *tx;
+	if (fake_errno) {
+		errno = fake_errno;
+		return -1;
+	}
+	return TIME_OK;
+}
+
+/* ---- a truth clock the tests move ---- */
+
+struct truth {
+	int64_t t;
+	int reads;
+};
+
+static int64_t truth_read(void *arg)
+{
+	struct truth *tr = arg;
+
+	tr->reads++;
+	return tr->t;
+}
+
+static struct clk_driver *sim_new(struct truth *tr, double offset, double freq, double wander,
+				  uint64_t seed)
+{
+	struct clk_sim_cfg cfg = {.offset = offset, .freq = freq, .wander = wander, .seed = seed};
+	struct clk_driver *d = clk_driver_sim(&cfg, truth_read, tr);
+
+	ck_assert_msg(d != NULL, "a sim driver should be created");
+	return d;
+}
+
+static double sim_phase(struct clk_driver *d)
+{
+	double ph, f;
+
+	ck_assert_msg(clk_sim_state(d, &ph, &f) == 0, "clk_sim_state should accept a sim driver");
+	return ph;
+}
+
+static double sim_fppm(struct clk_driver *d)
+{
+	double ph, f;
+
+	ck_assert_msg(clk_sim_state(d, &ph, &f) == 0, "clk_sim_state should accept a sim driver");
+	return f;
+}
+
+/* ---- sim driver ---- */
+
+START_TEST(test_sim_create)
+{
+	struct truth tr = {.t = T0};
+	struct clk_sim_cfg bad = {.offset = NAN};
+	struct clk_driver *d = sim_new(&tr, 0.5, 10.0, 0.0, 1);
+	int64_t off, base;
+	double freq;
+
+	ck_assert_str_eq(d->ops->name, "sim");
+	ck_assert_msg(d->adjustable == 1, "a sim driver should be adjustable");
+	ck_assert_msg(d->ops->now(d) == T0 + S / 2, "now should be truth + 0.5 s, got %lld",
+		      (long long)(d->ops->now(d) - T0));
+	d->ops->mapping(d, &off, &freq, &base);
+	ck_assert_msg(off == S / 2 && base == T0, "mapping should start at offset 0.5 s at T0");
+	ck_assert_double_eq_tol(freq, 10e-6, 1e-15);
+	ck_assert_double_eq_tol(sim_phase(d), 0.5, 1e-12);
+	ck_assert_double_eq_tol(sim_fppm(d), 10.0, 1e-12);
+	d->ops->destroy(d);
+
+	ck_assert_msg(clk_driver_sim(&bad, truth_read, &tr) == NULL,
+		      "NaN offset should be refused");
+	bad.offset = 0;
+	bad.wander = -1;
+	ck_assert_msg(clk_driver_sim(&bad, truth_read, &tr) == NULL,
+		      "negative wander should be refused");
+	bad.wander = 0;
+	bad.freq = INFINITY;
+	ck_assert_msg(clk_driver_sim(&bad, truth_read, &tr) == NULL,
+		      "infinite frequency should be refused");
+	ck_assert_msg(clk_driver_sim(NULL, NULL, &tr) == NULL, "no truth clock should be refused");
+	d = clk_driver_sim(NULL, truth_read, &tr);
+	ck_assert_msg(d && d->ops->now(d) == T0, "no config should be a perfect clock");
+	d->ops->destroy(d);
+}
+END_TEST
+
+START_TEST(test_sim_phase_over_hours)
+{
+	struct truth tr = {.t = T0};
+	struct clk_driver *d = sim_new(&tr, 0.1, 100.0, 0.0, 7);
+	struct clk_driver *lazy = sim_new(&tr, 0.1, 100.0, 0.0, 7);
+	int i;
+
+	/* Three hours in uneven jumps, ticking one driver and not the other. */
+	for (i = 1; i <= 12; i++) {
+		tr.t += (int64_t)(i % 3 + 1) * 450 * S;
+		d->ops->tick(d);
+	}
+	ck_assert_msg(tr.t == T0 + 10800 * S, "the schedule should cover 3 hours");
+	ck_assert_double_eq_tol(sim_phase(d), 0.1 + 100e-6 * 10800, 1e-9);
+	ck_assert_double_eq_tol(sim_phase(lazy), 0.1 + 100e-6 * 10800, 1e-9);
+	ck_assert_msg(llabs(d->ops->now(d) - (tr.t + 1180000000LL)) <= 1,
+		      "now should be truth + 1.18 s after 3 h at 100 ppm, off by %lld ns",
+		      (long long)(d->ops->now(d) - tr.t - 1180000000LL));
+	ck_assert_msg(llabs(d->ops->now(d) - lazy->ops->now(lazy)) <= 1,
+		      "ticking should not change the phase without wander");
+
+	/* A truth clock that jumps ten hours at once. */
+	tr.t += 36000 * S;
+	d->ops->tick(d);
+	ck_assert_double_eq_tol(sim_phase(d), 0.1 + 100e-6 * 46800, 1e-9);
+	ck_assert_double_eq_tol(sim_fppm(d), 100.0, 1e-12);
+	d->ops->destroy(d);
+	lazy->ops->destroy(lazy);
+}
+END_TEST
+
+START_TEST(test_sim_set_freq)
+{
+	struct truth tr = {.t = T0};
+	struct clk_driver *d = sim_new(&tr, 0.1, 100.0, 0.0, 1);
+
+	tr.t += 1000 * S; /* 100 ppm for 1000 s: +0.1 s */
+	ck_assert_int_eq(d->ops->set_freq(d, -100.0), 0);
+	ck_assert_double_eq_tol(sim_phase(d), 0.2, 1e-9);
+	ck_assert_double_eq_tol(sim_fppm(d), 0.0, 1e-12);
+	tr.t += 3600 * S;
+	d->ops->tick(d);
+	ck_assert_double_eq_tol(sim_phase(d), 0.2, 1e-9);
+
+	ck_assert_int_eq(d->ops->set_freq(d, -150.0), 0); /* -50 ppm net */
+	tr.t += 200 * S;
+	ck_assert_double_eq_tol(sim_phase(d), 0.19, 1e-9);
+
+	ck_assert_int_eq(d->ops->set_freq(d, 1000.0), 0);
+	ck_assert_double_eq_tol(sim_fppm(d), 600.0, 1e-9); /* clamped at +500 */
+	ck_assert_int_eq(d->ops->set_freq(d, -1e9), 0);
+	ck_assert_double_eq_tol(sim_fppm(d), -400.0, 1e-9);
+	ck_assert_msg(d->ops->set_freq(d, NAN) == -EINVAL, "NaN ppm should be -EINVAL");
+	ck_assert_double_eq_tol(sim_fppm(d), -400.0, 1e-9);
+	d->ops->destroy(d);
+}
+END_TEST
+
+START_TEST(test_sim_step)
+{
+	struct truth tr = {.t = T0};
+	struct clk_driver *d = sim_new(&tr, 100.0, 0.0, 0.0, 1);
+
+	ck_assert_msg(d->ops->now(d) == T0 + 100 * S, "now should start 100 s ahead");
+	ck_assert_int_eq(d->ops->step(d, -100 * S), 0);
+	ck_assert_msg(d->ops->now(d) == T0, "a -100 s step should cancel the offset");
+	ck_assert_int_eq(d->ops->step(d, -1250000000LL), 0);
+	ck_assert_msg(d->ops->now(d) == T0 - 1250000000LL, "a -1.25 s step should go back 1.25 s");
+	ck_assert_double_eq_tol(sim_phase(d), -1.25, 1e-12);
+	ck_assert_int_eq(d->ops->step(d, 7), 0);
+	ck_assert_double_eq_tol(sim_phase(d), -1.25 + 7e-9, 1e-12);
+	d->ops->destroy(d);
+}
+END_TEST
+
+START_TEST(test_sim_mapping_matches_now)
+{
+	struct truth tr = {.t = T0};
+	struct clk_driver *d = sim_new(&tr, -0.3, 42.0, 0.05, 99);
+	int64_t off, base, pred, sys;
+	double freq, before;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		tr.t += (int64_t)(i + 1) * 37 * S + 123456789;
+		/* A wander step changes the frequency, never the phase. */
+		before = sim_phase(d);
+		d->ops->tick(d);
+		ck_assert_msg(fabs(sim_phase(d) - before) < 1e-12,
+			      "tick should keep the phase continuous (jumped %g s)",
+			      sim_phase(d) - before);
+		if (i % 7 == 0)
+			ck_assert_int_eq(d->ops->set_freq(d, -40.0 + i), 0);
+		if (i % 11 == 0)
+			ck_assert_int_eq(d->ops->step(d, (int64_t)i * 1000003), 0);
+		d->ops->mapping(d, &off, &freq, &base);
+		/* The map handed out now predicts now() until the next change. */
+		sys = tr.t + (int64_t)i * 60 * S;
+		pred = sys + off + (int64_t)((double)(sys - base) * freq);
+		tr.t = sys;
+		ck_assert_msg(llabs(d->ops->now(d) - pred) <= 2,
+			      "now should follow the mapping, off by %lld ns",
+			      (long long)(d->ops->now(d) - pred));
+		ck_assert_msg(llabs(clk_driver_from_sys(d, sys) - pred) <= 2,
+			      "clk_driver_from_sys should apply the mapping");
+		ck_assert_msg(fabs((double)(d->ops->now(d) - sys) - sim_phase(d) * 1e9) <= 2,
+			      "now - truth should be the phase");
+		ck_assert_double_eq_tol(freq * 1e6, sim_fppm(d), 1e-9);
+	}
+	d->ops->destroy(d);
+}
+END_TEST
+
+/* Final phase and frequency after a fixed tick schedule for SEED. */
+static void sim_run(uint64_t seed, double *ph, double *f)
+{
+	struct truth tr = {.t = T0};
+	struct clk_driver *d = sim_new(&tr, 0.0, 5.0, 0.01, seed);
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		tr.t += 16 * S;
+		d->ops->tick(d);
+	}
+	ck_assert_int_eq(clk_sim_state(d, ph, f), 0);
+	d->ops->destroy(d);
+}
+
+START_TEST(test_sim_deterministic)
+{
+	double p1, f1, p2, f2, p3, f3;
+
+	sim_run(12345, &p1, &f1);
+	sim_run(12345, &p2, &f2);
+	sim_run(12346, &p3, &f3);
+	ck_assert_msg(p1 == p2 && f1 == f2, "the same seed should give the same clock");
+	ck_assert_msg(p1 != p3 && f1 != f3, "another seed should give another wander");
+	ck_assert_msg(f1 != 5.0, "wander should move the frequency");
+}
+END_TEST
+
+START_TEST(test_sim_wander_statistics)
+{
+	/* 0.01 ppm/sqrt(s) over 3600 s: the walk's variance is 0.36 ppm^2. */
+	const double wander = 0.01, secs = 3600, expect = wander * wander * secs;
+	const int seeds = 400;
+	double sum = 0, sum2 = 0, mean, var, f;
+	struct truth tr;
+	struct clk_driver *d;
+	int s, i;
+
+	for (s = 0; s < seeds; s++) {
+		tr.t = T0;
+		d = sim_new(&tr, 0.0, 0.0, wander, (uint64_t)s * 7919 + 1);
+		/* Uneven ticks: the variance must not depend on the schedule. */
+		for (i = 0; tr.t < T0 + (int64_t)secs * S; i++) {
+			tr.t += (i % 2 ? 10 : 26) * S;
+			d->ops->tick(d);
+		}
+		f = sim_fppm(d);
+		d->ops->destroy(d);
+		sum += f;
+		sum2 += f * f;
+	}
+	mean = sum / seeds;
+	var = sum2 / seeds - mean * mean;
+	ck_assert_msg(var > 0.7 * expect && var < 1.4 * expect,
+		      "walk variance should be ~%.3f ppm^2 after 1 h, got %.3f", expect, var);
+	ck_assert_msg(fabs(mean) < 4 * sqrt(expect / seeds), "walk mean should be ~0, got %.4f ppm",
+		      mean);
+}
+END_TEST
+
+START_TEST(test_sim_not_adjustable)
+{
+	struct truth tr = {.t = T0};
+	struct clk_driver *d = sim_new(&tr, 0.25, 3.0, 0.0, 1);
+
+	d->adjustable = 0;
+	ck_assert_msg(d->ops->set_freq(d, 10) == -EPERM, "set_freq should be refused");
+	ck_assert_msg(d->ops->step(d, S) == -EPERM, "step should be refused");
+	ck_assert_msg(d->ops->set_status(d, NTP_LEAP_NONE, 1, 0.1, 0.01) == -EPERM,
+		      "set_status should be refused");
+	ck_assert_double_eq_tol(sim_phase(d), 0.25, 1e-12);
+	ck_assert_double_eq_tol(sim_fppm(d), 3.0, 1e-12);
+	d->adjustable = 1;
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_INSERT, 1, 0.1, 0.01), 0);
+	d->ops->destroy(d);
+}
+END_TEST
+
+START_TEST(test_sim_true_error)
+{
+	struct truth tr = {.t = T0};
+	struct clk_driver *d = sim_new(&tr, 0.0, 0.0, 0.0, 1);
+
+	ck_assert_double_eq_tol(d->ops->true_error(d, T0 + 1500, T0), 1.5e-6, 1e-15);
+	ck_assert_double_eq_tol(d->ops->true_error(d, T0 - 2 * S, T0), -2.0, 1e-12);
+	ck_assert_double_eq_tol(d->ops->true_error(d, INT64_MAX, INT64_MIN), 18.446744073709552e9,
+				1e3);
+	d->ops->destroy(d);
+}
+END_TEST
+
+/* ---- kernel driver: creation, reads and refusals only ---- */
+
+START_TEST(test_kernel_now_and_mapping)
+{
+	char why[256] = "";
+	struct clk_driver *d = clk_driver_kernel(NULL, 0, why, sizeof(why));
+	struct timespec a, b;
+	int64_t off = 1, base = 1, now;
+	double freq = 1;
+
+	ck_assert_msg(d != NULL, "CLOCK_REALTIME driver should be created (%s)", why);
+	ck_assert_str_eq(d->ops->name, "kernel");
+	ck_assert_msg(d->adjustable == 0, "adjustable should be what was asked");
+	clock_gettime(CLOCK_REALTIME, &a);
+	now = d->ops->now(d);
+	clock_gettime(CLOCK_REALTIME, &b);
+	ck_assert_msg(now >= (int64_t)a.tv_sec * S + a.tv_nsec &&
+			      now <= (int64_t)b.tv_sec * S + b.tv_nsec,
+		      "now should read CLOCK_REALTIME");
+	d->ops->mapping(d, &off, &freq, &base);
+	ck_assert_msg(off == 0 && freq == 0.0 && base == 0, "mapping should be the identity");
+	ck_assert_msg(clk_driver_from_sys(d, T0 + 12345) == T0 + 12345,
+		      "from_sys should be the identity");
+	ck_assert_msg(isnan(d->ops->true_error(d, T0, T0)), "true error should be unknown");
+	ck_assert_msg(clk_sim_state(d, NULL, NULL) == -EINVAL,
+		      "clk_sim_state should refuse a kernel driver");
+	d->ops->destroy(d);
+}
+END_TEST
+
+START_TEST(test_kernel_refuses_when_not_adjustable)
+{
+	char why[256] = "";
+	struct clk_driver *d = clk_driver_kernel(NULL, 0, why, sizeof(why));
+	int before = fake_calls, reads = fake_reads;
+
+	ck_assert_msg(d != NULL, "CLOCK_REALTIME driver should be created (%s)", why);
+	ck_assert_msg(d->ops->set_freq(d, 12.5) == -EPERM, "set_freq should be -EPERM");
+	ck_assert_msg(d->ops->step(d, S) == -EPERM, "step should be -EPERM");
+	ck_assert_msg(d->ops->set_status(d, NTP_LEAP_NONE, 1, 0.01, 0.001) == -EPERM,
+		      "set_status should be -EPERM");
+	ck_assert_msg(fake_calls == before && fake_reads == reads,
+		      "a refused setter should not call clock_adjtime");
+	d->ops->destroy(d);
+}
+END_TEST
+
+START_TEST(test_kernel_bad_phc)
+{
+	char why[256] = "";
+
+	ck_assert_msg(clk_driver_kernel("/nonexistent/ptp9", 0, why, sizeof(why)) == NULL,
+		      "a missing PHC should fail");
+	ck_assert_msg(strstr(why, "/nonexistent/ptp9") && strstr(why, "No such file"),
+		      "the reason should name the path and the error, got '%s'", why);
+	why[0] = '\0';
+	ck_assert_msg(clk_driver_kernel("/dev/null", 0, why, sizeof(why)) == NULL,
+		      "/dev/null should not pass for a PHC");
+	ck_assert_msg(strstr(why, "not a PHC"), "the reason should say 'not a PHC', got '%s'", why);
+	why[0] = '\0';
+	ck_assert_msg(clk_driver_kernel("/proc/self/stat", 0, why, sizeof(why)) == NULL,
+		      "a regular file should not pass for a PHC");
+	ck_assert_msg(strstr(why, "not a PHC"), "the reason should say 'not a PHC', got '%s'", why);
+}
+END_TEST
+
+/*
+ * What the setters ask of the kernel, on the fake only. Proven first: a
+ * read-only call from inside the library (kclock.c) must land in the fake;
+ * otherwise the test stops before any setter runs.
+ */
+START_TEST(test_kernel_setters_on_fake)
+{
+	char why[256] = "";
+	struct clk_kstate ks;
+	struct clk_driver *d;
+	int reads = fake_reads, calls;
+
+	ck_assert_msg(clk_kernel_read(CLOCK_REALTIME, &ks) == 0 && fake_reads == reads + 1,
+		      "library calls should reach the fake clock_adjtime (else stop here)");
+	d = clk_driver_kernel(NULL, 1, why, sizeof(why));
+	ck_assert_msg(d != NULL, "CLOCK_REALTIME driver should be created (%s)", why);
+	calls = fake_calls;
+
+	fake_errno = 0;
+	ck_assert_int_eq(d->ops->set_freq(d, 12.5), 0);
+	ck_assert_msg(fake_last.modes == ADJ_FREQUENCY && fake_last.freq == 819200,
+		      "12.5 ppm should be ADJ_FREQUENCY 819200 scaled ppm, got %#x %ld",
+		      fake_last.modes, fake_last.freq);
+	ck_assert_int_eq(d->ops->set_freq(d, -800.0), 0);
+	ck_assert_msg(fake_last.freq == -500 * 65536, "-800 ppm should clamp to -500 ppm");
+
+	ck_assert_int_eq(d->ops->step(d, -1250000000LL), 0);
+	ck_assert_msg(fake_last.modes == (ADJ_SETOFFSET | ADJ_NANO) &&
+			      fake_last.time.tv_sec == -2 && fake_last.time.tv_usec == 750000000,
+		      "a -1.25 s step should be -2 s + 750000000 ns with ADJ_NANO");
+	ck_assert_int_eq(d->ops->step(d, 3 * S + 5), 0);
+	ck_assert_msg(fake_last.time.tv_sec == 3 && fake_last.time.tv_usec == 5,
+		      "a 3 s + 5 ns step should be 3 s + 5 ns");
+
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_INSERT, 1, 0.25, 0.0015), 0);
+	ck_assert_msg(fake_last.modes == (ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR),
+		      "set_status should set status, maxerror and esterror");
+	ck_assert_msg(fake_last.status == STA_INS, "synced + insert should be STA_INS only");
+	ck_assert_msg(fake_last.maxerror == 250000 && fake_last.esterror == 1500,
+		      "error bounds should be in us");
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_DELETE, 0, 100.0, NAN), 0);
+	ck_assert_msg(fake_last.status == STA_UNSYNC, "unsynced should be STA_UNSYNC, no leap");
+	ck_assert_msg(fake_last.maxerror == 16000000 && fake_last.esterror == 16000000,
+		      "error bounds should clamp at 16 s");
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_DELETE, 1, 0.0, 0.0), 0);
+	ck_assert_msg(fake_last.status == STA_DEL, "synced + delete should be STA_DEL");
+	ck_assert_msg(!(fake_last.status & STA_PLL), "STA_PLL should stay off");
+
+	fake_errno = EPERM;
+	ck_assert_msg(d->ops->set_freq(d, 1.0) == -EPERM, "a kernel refusal should be -errno");
+	fake_errno = 0;
+	ck_assert_msg(fake_calls == calls + 8, "each setter should call clock_adjtime once");
+	d->ops->destroy(d);
+}
+END_TEST
+
+Suite *drivers_suite(void)
+{
+	Suite *s = suite_create("drivers");
+	TCase *tc = tcase_create("sim");
+
+	tcase_add_test(tc, test_sim_create);
+	tcase_add_test(tc, test_sim_phase_over_hours);
+	tcase_add_test(tc, test_sim_set_freq);
+	tcase_add_test(tc, test_sim_step);
+	tcase_add_test(tc, test_sim_mapping_matches_now);
+	tcase_add_test(tc, test_sim_deterministic);
+	tcase_add_test(tc, test_sim_wander_statistics);
+	tcase_add_test(tc, test_sim_not_adjustable);
+	tcase_add_test(tc, test_sim_true_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("kernel");
+	tcase_add_test(tc, test_kernel_now_and_mapping);
+	tcase_add_test(tc, test_kernel_refuses_when_not_adjustable);
+	tcase_add_test(tc, test_kernel_bad_phc);
+	tcase_add_test(tc, test_kernel_setters_on_fake);
+	suite_add_tcase(s, tc);
+	return s;
+}
