@@ -2,8 +2,8 @@
  * horod's main: parse the command line and the configuration, set up in
  * order (logging, clock, sockets, workers), run the clock thread's loop
  * in the main thread, and tear down in reverse on SIGTERM/SIGINT.
- * Signals are blocked in every thread and taken synchronously here with
- * sigtimedwait, so no code runs in signal context.
+ * Signals are blocked in every thread and read from a signalfd by the
+ * clock thread's loop, so no code runs in signal context.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,17 +16,17 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include <sys/signalfd.h>
+
 #include "clock/kclock.h"
-#include "clock/local.h"
 #include "clock/snapshot.h"
+#include "daemon/clockd.h"
 #include "daemon/config.h"
 #include "daemon/counters.h"
 #include "daemon/log.h"
 #include "daemon/serve.h"
 #include "daemon/worker.h"
 #include "proto/ntp.h"
-
-#define CLOCK_TICK_S 1 /* seconds between snapshot refreshes of the clock thread */
 
 static const char usage[] =
 	"Usage: horod [OPTIONS]\n"
@@ -157,20 +157,6 @@ static int daemonize(void)
 	return 0;
 }
 
-/* Refresh the snapshot from the configured source (for now: the local reference). */
-static void clock_tick(struct clk_local *local, int have_local)
-{
-	struct clk_snapshot s;
-	struct clk_kstate ks;
-
-	if (!have_local)
-		return; /* nothing to follow: the snapshot stays unsynchronized */
-	if (clk_kernel_read(CLOCK_REALTIME, &ks) < 0)
-		memset(&ks, 0, sizeof(ks)); /* unknown: treat as not synchronized */
-	clk_local_update(local, &ks, clk_now_ns(CLOCK_REALTIME), &s);
-	clk_snapshot_publish(&pub, &s);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -187,7 +173,8 @@ int main(int argc, char **argv)
 	int foreground = 0, debug = 0, check_only = 0, port = 0;
 	char err[512], why[128] = "";
 	struct srv_shared shared;
-	struct clk_local local = {0};
+	static struct clockd cd;
+	int sigfd = -1;
 	enum wk_io io;
 	sigset_t sigs;
 	int c, i, precision, rc = 0;
@@ -263,10 +250,11 @@ int main(int argc, char **argv)
 	/* 3. Clock: precision, then a first snapshot before any worker reads it. */
 	precision = clk_measure_precision(CLOCK_REALTIME);
 	clk_pub_init(&pub);
-	if (cfg.local_enabled)
-		clk_local_init(&local, cfg.local_stratum, cfg.local_dispersion, precision,
-			       clk_now_ns(CLOCK_REALTIME));
-	clock_tick(&local, cfg.local_enabled);
+	if (clockd_init(&cd, &cfg, &pub, precision) < 0) {
+		clockd_fini(&cd);
+		cfg_free(&cfg);
+		return 1;
+	}
 
 	/* 4. I/O backend. */
 	io = cfg.io == CFG_IO_MMSG ? WK_IO_MMSG : WK_IO_URING;
@@ -328,6 +316,12 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sigfd < 0) {
+		log_msg(LOG_ERR, "signalfd: %s", strerror(errno));
+		rc = 1;
+		goto out_sockets;
+	}
 
 	for (i = 0; i < n_workers; i++) {
 		int ret = wk_start(&workers[i]);
@@ -339,7 +333,7 @@ int main(int argc, char **argv)
 		}
 	}
 	{
-		char where[512] = "", one[80];
+		char where[512] = "", one[80], desc[160];
 
 		for (i = 0; i < cfg.n_listen; i++) {
 			format_listen(&cfg.listen[i], one, sizeof(one));
@@ -350,28 +344,30 @@ int main(int argc, char **argv)
 			"horod %s ready: %d worker%s, io %s, listening on %s, %s, precision 2^%d s",
 			HOROD_VERSION, n_workers, n_workers == 1 ? "" : "s",
 			io == WK_IO_URING ? "uring" : "mmsg", where,
-			cfg.local_enabled ? "local reference" : "no time source (unsynchronized)",
-			precision);
-		if (cfg.local_enabled)
+			clockd_describe(&cd, desc, sizeof(desc)), precision);
+		if (cfg.local_enabled && !cd.use_core)
 			log_msg(LOG_INFO, "local stratum %d, dispersion %.6f s growing at 15 ppm/s",
 				cfg.local_stratum, cfg.local_dispersion);
 	}
 
-	/* 7. The clock thread's loop: refresh the snapshot, take signals. */
+	/* 7. The clock thread's loop: sources, snapshot, signals. */
 	while (!wk_stopping()) {
-		struct timespec tick = {.tv_sec = CLOCK_TICK_S, .tv_nsec = 0};
-		int sig = sigtimedwait(&sigs, NULL, &tick);
+		struct signalfd_siginfo si;
 
-		if (sig == SIGTERM || sig == SIGINT) {
-			log_msg(LOG_NOTICE, "signal %d: stopping", sig);
+		if (!clockd_wait(&cd, sigfd))
+			continue;
+		if (read(sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_msg(LOG_NOTICE, "signal %u: stopping", si.ssi_signo);
 			break;
 		}
-		if (sig == SIGUSR1)
+		if (si.ssi_signo == SIGUSR1) {
 			log_counters("");
-		else if (sig == SIGHUP)
+			clockd_log_status(&cd);
+		} else if (si.ssi_signo == SIGHUP) {
 			log_msg(LOG_NOTICE, "SIGHUP: reload is not supported; restart to apply changes");
-		clock_tick(&local, cfg.local_enabled);
-		hwts_update(&hwts);
+		}
 	}
 	for (i = 0; i < n_workers; i++)
 		if (workers[i].exit_code < 0)
@@ -386,6 +382,9 @@ out_workers:
 		unlink(cfg.pidfile);
 out_sockets:
 	close_sockets();
+	if (sigfd >= 0)
+		close(sigfd);
+	clockd_fini(&cd);
 	hwts_fini(&hwts);
 out:
 	free(workers);

@@ -1,0 +1,808 @@
+/*
+ * The clock core: sources in, one snapshot out. Each reply passes the RFC
+ * 5905 packet tests (failures are the flash bits ntpq shows) and becomes
+ * a sample on the raw timescale (clock/filter.h). Once a second and after
+ * every sample, clk_core_update() projects every source's least-delayed
+ * recent sample to now, turns it into an interval of one root distance,
+ * selects and clusters (clock/select.h), combines the survivors' fitted
+ * offsets, estimates the oscillator's frequency from the survivors' fits
+ * (and the driftfile's value while the fits are young), and corrects: a
+ * step when makestep allows, otherwise a slew at the estimated frequency
+ * plus the offset spread over a time constant tied to the poll interval,
+ * never more than CLK_MAX_FREQ_PPM in total (clock/discipline.h). The
+ * advertised error bound is derived from the system peer's interval and
+ * the correction still to be made, so it bounds the true error of the
+ * served time; without sources it grows at PHI + skew, and after the
+ * holdover the core serves LI 3 or the local fallback.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/core.h"
+#include "clock/discipline.h"
+#include "clock/estimate.h"
+#include "clock/filter.h"
+#include "clock/select.h"
+
+/* ns per second */
+#define NS_PER_S 1e9
+/* s: root delay or dispersion beyond which a header is nonsense (RFC 5905 MAXDISP) */
+#define MAXDISP 16.0
+/* s: round trips longer than this are dropped (chrony's maxdelay default): no real
+ * path takes that long, and a request that waited across one of our steps looks so */
+#define MAX_DELAY 3.0
+/* s: how far a delay may come out negative (clock granularity, a server whose
+ * receive and transmit stamps come from different reads) before it is nonsense */
+#define NEG_DELAY_SLACK 0.001
+/* polls in an iburst: fill the 8-sample clock filter at once */
+#define BURST_POLLS 8
+/* s between iburst polls (RFC 5905 / ntpd: 2 s; 1 s when minpoll is 0) */
+#define BURST_GAP 2
+/* polls unanswered before a source is unreachable: the width of the reach register */
+#define UNREACH_POLLS 8
+/* polls a silent source gets before the first clock update stops waiting for it,
+ * so that one early reply (maybe from a falseticker) is never a "majority" alone */
+#define START_POLLS 3
+/* samples of a bursting source the first clock update waits for: enough for a rough
+ * frequency, so that a first step is not followed by a drift of the whole error */
+#define START_SAMPLES 4
+/* fractional: frequency error assumed before anything is measured (the kernel's range) */
+#define SKEW_UNKNOWN 500e-6
+/* fractional: smallest uncertainty granted to a driftfile frequency (0.05 ppm): the
+ * oscillator drifts between runs, and a prior too sure of itself outvotes fresh data */
+#define PRIOR_MIN_SD 0.05e-6
+/* 1/s: wander a new source's estimator assumes (1e-8/sqrt(s), a poor oscillator) until it
+ * learns better; too high only costs shorter polls at first */
+#define Q_START 1e-16
+/* fractional: smallest skew advertised (0.001 ppm): below it the estimate itself is noise */
+#define SKEW_MIN 1e-9
+/* samples a source's estimator needs before its frequency counts */
+#define EST_MIN_FREQ 3
+/* standard deviations of the frequency estimate in the skew, plus SKEW_N_WIDEN / samples
+ * (young estimators' variances are themselves uncertain) */
+#define SKEW_K 3.0
+#define SKEW_N_WIDEN 24.0
+/* s: shortest time constant of the offset correction */
+#define TAU_MIN 2.0
+/* the offset is corrected with a time constant of the poll interval / TAU_DIV: the
+ * offset estimates come from fits, not single samples, so they can be followed closely */
+#define TAU_DIV 64.0
+/* the poll is the longest interval over which the estimator predicts the phase within
+ * POLL_SD times a good sample's noise: longer, and the clock would drift off unseen */
+#define POLL_SD 2.0
+
+/* The packet tests whose failure drops the reply. */
+#define FLASH_PKT                                                                                  \
+	(CLK_FLASH_DUP | CLK_FLASH_BOGUS | CLK_FLASH_UNSYNC | CLK_FLASH_DENIED | CLK_FLASH_AUTH |  \
+	 CLK_FLASH_STRATUM | CLK_FLASH_HEADER | CLK_FLASH_AUTOKEY | CLK_FLASH_CRYPTO)
+/* Packet tests that say the server itself is unusable now, not just one packet. */
+#define FLASH_SERVER (CLK_FLASH_UNSYNC | CLK_FLASH_STRATUM | CLK_FLASH_DENIED)
+
+struct src {
+	struct clk_source_cfg cfg;
+	int poll;           /* log2 s */
+	int burst;          /* quick polls left */
+	int64_t next_poll;  /* raw ns */
+	uint8_t reach;      /* newest poll in bit 0 */
+	int polls;          /* requests sent */
+	int silent;         /* polls since the last reply */
+	int denied;         /* a DENY/RSTR kiss stopped the polls */
+	int score;          /* poll adaptation counter */
+	uint64_t last_xmt;  /* transmit timestamp of the last reply (duplicates) */
+	unsigned flash;     /* packet tests of the last reply, plus peer_dist of its sample */
+	unsigned peer;      /* peer tests at the last update */
+	char tally;
+	/* the server's header in its last valid reply */
+	int stratum, leap, precision;
+	uint32_t refid;
+	double root_delay, root_disp;
+	int64_t last_rx;    /* driver ns of the last valid sample, 0 = never */
+	struct clk_filter filt;
+	struct clk_est est; /* phase and frequency, valid once filt.n > 0 */
+	int fresh;          /* a sample arrived since the last update */
+	/* the last update's view, for clk_core_source_info() */
+	double offset, delay, disp, jitter, dist;
+};
+
+struct clk_core {
+	struct clk_core_cfg cfg;
+	struct clk_driver *drv;
+	struct clk_disc disc;
+	struct src src[CLK_MAX_SOURCES];
+	int n;
+	int64_t start_r;     /* raw ns at creation */
+	int64_t last_now;    /* driver ns of the latest call that gave a time */
+	/* frequency of the oscillator correction (fractional) and its uncertainty */
+	double freq;
+	double freq_sd;      /* standard error; < 0: nothing measured, no driftfile */
+	double skew;         /* fractional: the bound on the frequency error, advertised */
+	double peer_freq;    /* the system peer's own fitted frequency */
+	/* selection and the last clock update */
+	int sys_peer;        /* source index, -1 none */
+	int updates;
+	int64_t upd_r;       /* raw ns of the last clock update */
+	double upd_interval; /* s between the last two */
+	int64_t ref_served;  /* served ns of the last clock update */
+	double offset;       /* s: combined offset at the last clock update */
+	double ms_offset;    /* s^2: running mean square of it */
+	double sys_jitter;   /* s */
+	/* the error bound at the last evaluation with survivors */
+	int have_bound;
+	int64_t bound_r;     /* raw ns */
+	double root_delay, root_disp;
+	int stratum, leap;
+	uint32_t refid;
+	/* the state last published */
+	int synced;
+	int local;           /* serving the local fallback */
+};
+
+static double sec(int64_t ns)
+{
+	return (double)ns / NS_PER_S;
+}
+
+/* A - B in seconds, without signed overflow. */
+static double dsec(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return ((double)a - (double)b) / NS_PER_S;
+	return sec(r);
+}
+
+/* A + B, saturated. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static int64_t pow2_ns(int log2s)
+{
+	return (int64_t)1000000000 << log2s;
+}
+
+static int clampi(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The correction (s) now in place at raw time R. */
+static double corr_s(const struct clk_core *c, int64_t r)
+{
+	return clk_disc_corr(&c->disc, r) / NS_PER_S;
+}
+
+struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driver *drv)
+{
+	struct clk_core *c;
+	int64_t now;
+
+	if (!cfg || !drv)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->cfg = *cfg;
+	if (!(c->cfg.maxdistance > 0.0))
+		c->cfg.maxdistance = 1.5; /* s, the default of ntpd, chrony and the config */
+	if (c->cfg.minsources < 1)
+		c->cfg.minsources = 1;
+	c->cfg.precision = clampi(c->cfg.precision, -30, 0);
+	c->drv = drv;
+	now = drv->ops->now(drv);
+	c->last_now = now;
+	c->freq = isfinite(cfg->init_freq_ppm) ? cfg->init_freq_ppm * 1e-6 : 0.0;
+	c->freq = fmax(-CLK_MAX_FREQ_PPM * 1e-6, fmin(CLK_MAX_FREQ_PPM * 1e-6, c->freq));
+	if (cfg->init_skew_ppm >= 0.0 && isfinite(cfg->init_skew_ppm)) {
+		c->freq_sd = fmax(cfg->init_skew_ppm * 1e-6, PRIOR_MIN_SD);
+		c->skew = c->freq_sd * SKEW_K;
+	} else {
+		c->freq_sd = -1.0;
+		c->skew = SKEW_UNKNOWN;
+	}
+	clk_disc_init(&c->disc, drv, cfg->discipline, c->freq, now);
+	c->start_r = clk_disc_raw(&c->disc, now);
+	c->sys_peer = -1;
+	c->stratum = 16;
+	c->leap = NTP_LEAP_UNSYNC;
+	c->refid = ntp_refid_ascii("INIT");
+	return c;
+}
+
+void clk_core_destroy(struct clk_core *c)
+{
+	free(c);
+}
+
+int clk_core_add_source(struct clk_core *c, const struct clk_source_cfg *cfg)
+{
+	struct src *s;
+
+	if (!c || !cfg || c->n >= CLK_MAX_SOURCES)
+		return -1;
+	s = &c->src[c->n];
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	s->cfg.name[sizeof(s->cfg.name) - 1] = '\0';
+	s->cfg.minpoll = clampi(s->cfg.minpoll, 0, NTP_MAX_POLL);
+	s->cfg.maxpoll = clampi(s->cfg.maxpoll, s->cfg.minpoll, NTP_MAX_POLL);
+	s->poll = s->cfg.minpoll;
+	s->burst = s->cfg.iburst ? BURST_POLLS : 0;
+	s->next_poll = clk_disc_raw(&c->disc, c->last_now);
+	s->tally = ' ';
+	s->stratum = 16;
+	s->leap = NTP_LEAP_UNSYNC;
+	return c->n++;
+}
+
+void clk_core_source_addr(struct clk_core *c, int id, uint32_t refid)
+{
+	struct src *s;
+
+	if (!c || id < 0 || id >= c->n)
+		return;
+	s = &c->src[id];
+	s->cfg.refid = refid;
+	clk_filter_clear(&s->filt);
+	s->reach = 0;
+	s->silent = 0;
+	s->polls = 0;
+	s->denied = 0;
+	s->flash = 0;
+	s->last_xmt = 0;
+	s->last_rx = 0;
+	s->poll = s->cfg.minpoll;
+	s->burst = s->cfg.iburst ? BURST_POLLS : 0;
+	s->next_poll = clk_disc_raw(&c->disc, c->last_now);
+}
+
+int64_t clk_core_next_poll(const struct clk_core *c, int id)
+{
+	if (!c || id < 0 || id >= c->n || c->src[id].denied)
+		return INT64_MAX;
+	return clk_disc_drv(&c->disc, c->src[id].next_poll);
+}
+
+void clk_core_poll_sent(struct clk_core *c, int id, int64_t now)
+{
+	struct src *s;
+	int64_t gap;
+
+	if (!c || id < 0 || id >= c->n)
+		return;
+	s = &c->src[id];
+	c->last_now = now;
+	s->reach <<= 1;
+	s->polls++;
+	s->silent++;
+	if (s->reach == 0 && s->silent >= UNREACH_POLLS) {
+		s->flash |= CLK_FLASH_PEER_UNREACH;
+		/* Back off one step per register's worth of silence. */
+		if (s->silent % UNREACH_POLLS == 0 && s->poll < s->cfg.maxpoll)
+			s->poll++;
+	}
+	if (s->burst > 0) {
+		s->burst--;
+		gap = s->cfg.minpoll == 0 ? pow2_ns(0) : BURST_GAP * pow2_ns(0);
+	} else {
+		gap = pow2_ns(s->poll);
+	}
+	s->next_poll = add_sat(clk_disc_raw(&c->disc, now), gap);
+}
+
+void clk_core_kod(struct clk_core *c, int id, const char *code, int64_t now)
+{
+	struct src *s;
+
+	if (!c || id < 0 || id >= c->n || !code)
+		return;
+	s = &c->src[id];
+	c->last_now = now;
+	if (!strncmp(code, "DENY", 4) || !strncmp(code, "RSTR", 4)) {
+		/* RFC 5905: stop talking to a server that denies us. */
+		s->flash |= CLK_FLASH_DENIED;
+		s->denied = 1;
+		s->burst = 0;
+	} else if (!strncmp(code, "RATE", 4)) {
+		/* Slow down: one poll step, no burst, wait a whole interval. */
+		s->burst = 0;
+		s->poll = clampi(s->poll + 1, s->cfg.minpoll, s->cfg.maxpoll);
+		s->next_poll = add_sat(clk_disc_raw(&c->disc, now), pow2_ns(s->poll));
+	}
+}
+
+/* Offset (s, source - served) of sample SM projected to raw time R with the frequency estimate. */
+static double project(const struct clk_core *c, const struct clk_sample *sm, int64_t r)
+{
+	return sm->x + c->freq * dsec(r, sm->t) - corr_s(c, r);
+}
+
+/*
+ * Feed sample SM (just added to S's filter) to S's estimator, then steer the
+ * poll: the longest interval over which the estimator's own prediction
+ * (its phase and frequency uncertainty, and the wander it learned) stays
+ * within POLL_SD good samples' noise. Down at once, up one step per sample,
+ * nothing during the burst.
+ */
+static void estimate(struct clk_core *c, struct src *s, const struct clk_sample *sm)
+{
+	double prec = ldexp(1.0, c->cfg.precision), r = clk_filter_var(&s->filt, sm, prec), sd0, var;
+	int p, target;
+
+	if (s->filt.n == 1) {
+		clk_est_init(&s->est, sm->t, sm->x, r, c->freq,
+			     c->freq_sd >= 0.0 ? c->freq_sd * c->freq_sd
+					       : SKEW_UNKNOWN * SKEW_UNKNOWN,
+			     Q_START);
+		return;
+	}
+	clk_est_update(&s->est, sm->t, sm->x, r);
+	if (s->burst > 0)
+		return;
+	sd0 = POLL_SD * clk_filter_floor(&s->filt, prec);
+	target = s->cfg.minpoll;
+	for (p = s->cfg.minpoll; p <= s->cfg.maxpoll; p++) {
+		clk_est_at(&s->est, add_sat(sm->t, pow2_ns(p)), &var);
+		if (var > sd0 * sd0)
+			break;
+		target = p;
+	}
+	if (target < s->poll)
+		s->poll = target;
+	else if (target > s->poll)
+		s->poll++;
+}
+
+void clk_core_sample(struct clk_core *c, int id, const struct ntp_packet *p, int64_t t1, int64_t t4)
+{
+	struct src *s;
+	struct clk_sample sm;
+	int64_t r1, r4, near, t2, t3, a, b;
+	double rtt, proc, delay, rdelay, rdisp, dist;
+	unsigned flash = 0;
+	int prec;
+
+	if (!c || !p || id < 0 || id >= c->n)
+		return;
+	s = &c->src[id];
+	c->last_now = t4;
+	/* Packet tests, in RFC 5905 order; every failure is recorded. */
+	if (p->xmt != 0 && p->xmt == s->last_xmt)
+		flash |= CLK_FLASH_DUP;
+	if (p->mode != NTP_MODE_SERVER && p->mode != NTP_MODE_PASSIVE)
+		flash |= CLK_FLASH_BOGUS;
+	if (p->leap == NTP_LEAP_UNSYNC || p->stratum == 0 || p->stratum > 15 || p->xmt == 0)
+		flash |= CLK_FLASH_UNSYNC;
+	rdelay = ntp_short_to_double(p->root_delay);
+	rdisp = ntp_short_to_double(p->root_disp);
+	if (p->version < 1 || p->version > 4 || rdelay > MAXDISP || rdisp > MAXDISP ||
+	    p->rec == 0 || p->precision > 0)
+		flash |= CLK_FLASH_HEADER;
+	/* A server that never set its clock, or set it after answering, is not synchronized. */
+	if (p->ref == 0 || (p->xmt != 0 && ntp_ts_diff(p->ref, p->xmt) > 0.0))
+		flash |= CLK_FLASH_STRATUM;
+	if (p->xmt != 0)
+		s->last_xmt = p->xmt;
+	r1 = clk_disc_raw(&c->disc, t1);
+	r4 = clk_disc_raw(&c->disc, t4);
+	/* Our stamps on the served timescale place the server's in the right NTP era. */
+	near = clk_disc_served(&c->disc, r1);
+	t2 = ntp_ts_to_unix_ns(p->rec, near);
+	t3 = ntp_ts_to_unix_ns(p->xmt, near);
+	rtt = dsec(r4, r1);
+	proc = dsec(t3, t2);
+	delay = rtt - proc;
+	if (!(rtt >= 0.0) || rtt > MAX_DELAY || proc < 0.0 || delay < -NEG_DELAY_SLACK)
+		flash |= CLK_FLASH_HEADER;
+	/* A reply that waited across one of our steps has stamps on two timescales. */
+	if (c->disc.step_r != INT64_MIN && r4 >= c->disc.step_r &&
+	    dsec(r4, c->disc.step_r) < MAX_DELAY)
+		flash |= CLK_FLASH_BOGUS;
+	if ((flash & FLASH_PKT) ||
+	    __builtin_sub_overflow(t2, r1, &a) || __builtin_sub_overflow(t3, r4, &b)) {
+		s->flash = flash | (flash ? 0 : CLK_FLASH_HEADER);
+		return;
+	}
+	prec = p->precision < -30 ? -30 : p->precision;
+	if (delay < ldexp(1.0, c->cfg.precision))
+		delay = ldexp(1.0, c->cfg.precision);
+	sm.t = add_sat(r1, (r4 - r1) / 2);
+	sm.x = (sec(a) + sec(b)) / 2.0;
+	sm.delay = delay;
+	sm.disp = ldexp(1.0, c->cfg.precision) + ldexp(1.0, prec) + CLK_PHI * rtt;
+	dist = rdelay / 2.0 + rdisp + delay / 2.0 + sm.disp;
+	s->flash = dist > c->cfg.maxdistance ? CLK_FLASH_PEER_DIST : 0;
+	s->stratum = p->stratum;
+	s->leap = p->leap;
+	s->precision = prec;
+	s->refid = p->refid;
+	s->root_delay = rdelay;
+	s->root_disp = rdisp;
+	s->last_rx = t4;
+	clk_filter_add(&s->filt, &sm);
+	estimate(c, s, &sm);
+	if (getenv("CORE_DEBUG")) fprintf(stderr, "S t %.3f x %.9f d %.6f r %.3e f %.3f sd %.3f q %.2e poll %d\n", (double)(sm.t - c->start_r)/1e9, sm.x, sm.delay, clk_filter_var(&s->filt, &sm, 1e-6), s->est.f*1e6, sqrt(s->est.pff)*1e6, s->est.q, s->poll);
+	/* Back from silence: refill the filter quickly. */
+	if (s->reach == 0 && s->polls > UNREACH_POLLS && s->cfg.iburst)
+		s->burst = BURST_POLLS;
+	s->reach |= 1;
+	s->silent = 0;
+	s->fresh = 1;
+}
+
+/* The oscillator's frequency: the survivors' estimates, inverse-variance weighted. */
+static void estimate_freq(struct clk_core *c, const struct clk_cand *cand, int n)
+{
+	double sw = 0.0, swf = 0.0, sd;
+	int i, most = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct src *s = &c->src[cand[i].id];
+
+		if (s->filt.n == 0 || s->est.n < EST_MIN_FREQ)
+			continue;
+		sw += 1.0 / s->est.pff;
+		swf += s->est.f / s->est.pff;
+		if (s->est.n > most)
+			most = s->est.n;
+	}
+	if (!(sw > 0.0))
+		return;
+	sd = 1.0 / sqrt(sw);
+	c->freq = fmax(-CLK_MAX_FREQ_PPM * 1e-6, fmin(CLK_MAX_FREQ_PPM * 1e-6, swf / sw));
+	c->freq_sd = sd;
+	c->skew = fmax((SKEW_K + SKEW_N_WIDEN / most) * sd, SKEW_MIN);
+}
+
+/* Majority leap indicator of the N survivors (0 unless more than half agree). */
+static int leap_vote(const struct clk_core *c, const struct clk_cand *cand, int n)
+{
+	int votes[3] = {0, 0, 0}, i;
+
+	for (i = 0; i < n; i++) {
+		int l = c->src[cand[i].id].leap;
+
+		if (l >= 0 && l <= 2)
+			votes[l]++;
+	}
+	if (2 * votes[NTP_LEAP_INSERT] > n)
+		return NTP_LEAP_INSERT;
+	if (2 * votes[NTP_LEAP_DELETE] > n)
+		return NTP_LEAP_DELETE;
+	return NTP_LEAP_NONE;
+}
+
+/*
+ * Before the first clock update, wait for the sources still starting: a
+ * few samples from each bursting one (so the first correction, maybe a
+ * step, already knows the frequency roughly), one from the others, until a
+ * source has missed START_POLLS polls. One early reply alone is never a
+ * majority, even when it comes from a falseticker.
+ */
+static int still_waiting(const struct clk_core *c)
+{
+	int i;
+
+	if (c->updates > 0)
+		return 0;
+	for (i = 0; i < c->n; i++) {
+		const struct src *s = &c->src[i];
+
+		if (s->denied || s->polls - s->filt.n >= START_POLLS)
+			continue;
+		if (s->filt.n < (s->cfg.iburst ? START_SAMPLES : 1))
+			return 1;
+	}
+	return 0;
+}
+
+/* Skew (fractional) to allow for source S's own frequency estimate. */
+static double src_skew(const struct src *s)
+{
+	return (SKEW_K + SKEW_N_WIDEN / s->est.n) * sqrt(s->est.pff);
+}
+
+/* Fill the candidate for source I at raw time R; 0 if it cannot be one. */
+static int candidate(struct clk_core *c, int i, int64_t r, struct clk_cand *cd)
+{
+	struct src *s = &c->src[i];
+	const struct clk_sample *b;
+	int best;
+
+	s->peer = 0;
+	s->tally = ' ';
+	best = clk_filter_best(&s->filt);
+	if (best < 0)
+		return 0;
+	/* Projected with the source's own frequency estimate: the system's may
+	 * not exist yet, and a wrong one would smear every source's interval. */
+	b = clk_filter_at(&s->filt, best);
+	s->offset = b->x + s->est.f * dsec(r, b->t) - corr_s(c, r);
+	s->delay = b->delay;
+	s->disp = b->disp + (CLK_PHI + src_skew(s)) * fabs(dsec(r, b->t));
+	s->jitter = clk_filter_jitter(&s->filt, best, s->est.f);
+	s->dist = s->root_delay / 2.0 + s->root_disp + s->delay / 2.0 + s->disp + s->jitter;
+	if (s->reach == 0)
+		s->peer |= CLK_FLASH_PEER_UNREACH;
+	if (s->dist > c->cfg.maxdistance)
+		s->peer |= CLK_FLASH_PEER_DIST;
+	if (s->stratum >= 15)
+		s->peer |= CLK_FLASH_PEER_STRATUM;
+	/* A source that follows what we follow (and is not it) adds no independent time. */
+	if (c->synced && c->sys_peer >= 0 && i != c->sys_peer && s->refid == c->refid)
+		s->peer |= CLK_FLASH_PEER_LOOP;
+	if (s->peer || (s->flash & FLASH_SERVER) || s->denied)
+		return 0;
+	cd->id = i;
+	cd->offset = s->offset;
+	cd->dist = s->dist > 0.0 ? s->dist : 1e-9;
+	cd->jitter = s->jitter;
+	cd->estimate = clk_est_at(&s->est, r, NULL) - corr_s(c, r);
+	cd->stratum = s->stratum;
+	cd->tally = ' ';
+	return 1;
+}
+
+/* The system peer among the N survivors: the preferred one, else the current one if it is
+ * as good a stratum as the best, else the best by merit (first). Returns its index in CAND. */
+static int pick_peer(const struct clk_core *c, const struct clk_cand *cand, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (c->src[cand[i].id].cfg.prefer)
+			return i;
+	for (i = 0; i < n; i++)
+		if (cand[i].id == c->sys_peer && cand[i].stratum <= cand[0].stratum)
+			return i;
+	return 0;
+}
+
+/* Correct the clock for combined offset THETA (s) at raw time R; returns the step made (s). */
+static double correct(struct clk_core *c, int64_t r, double theta, int update, int peer_poll)
+{
+	double tau, f, step = 0.0;
+	int lim = c->cfg.makestep_limit;
+
+	if (update && fabs(theta) > c->cfg.makestep_threshold &&
+	    (lim < 0 || c->updates <= lim) &&
+	    clk_disc_step(&c->disc, r, theta) == 0) {
+		step = theta;
+		theta = 0.0;
+	}
+	tau = fmax(TAU_MIN, ldexp(1.0, peer_poll) / TAU_DIV);
+	f = c->freq + theta / tau;
+	clk_disc_set_freq(&c->disc, r, f);
+	return step;
+}
+
+/*
+ * The advertised error bound at raw time R from system peer P, with LEFT (s)
+ * of correction still to make. Each of the peer's recent samples, projected
+ * to now, says the true offset lies within its offset plus or minus its
+ * distance; the slew moves the served time from there toward LEFT, so the
+ * error stays within the distance plus the larger of |offset| and
+ * |offset - LEFT|. Every sample gives a valid bound: the tightest is used.
+ */
+static void bound(struct clk_core *c, const struct src *p, int64_t r, double left)
+{
+	const struct clk_sample *sm;
+	double off, disp, total, best = INFINITY;
+	int i, from = p->filt.n > CLK_FILTER_LEN ? p->filt.n - CLK_FILTER_LEN : 0;
+
+	for (i = from; i < p->filt.n; i++) {
+		sm = clk_filter_at(&p->filt, i);
+		off = project(c, sm, r);
+		disp = sm->disp + (CLK_PHI + c->skew) * fabs(dsec(r, sm->t));
+		total = (p->root_delay + sm->delay) / 2.0 + p->root_disp + disp +
+			fmax(fabs(off), fabs(off - left));
+		if (total < best) {
+			best = total;
+			c->root_delay = p->root_delay + sm->delay;
+		}
+	}
+	c->root_disp = best - c->root_delay / 2.0 + c->sys_jitter;
+}
+
+/* Select, combine and correct at raw time R; returns the number of survivors. */
+static int evaluate(struct clk_core *c, int64_t r)
+{
+	struct clk_cand cand[CLK_MAX_SOURCES];
+	struct src *p;
+	double lo, hi, theta, step;
+	int i, n = 0, good, surv, k, update = 0;
+
+	for (i = 0; i < c->n; i++)
+		n += candidate(c, i, r, &cand[n]);
+	good = n ? clk_select_intersect(cand, n, &lo, &hi) : 0;
+	surv = good ? clk_select_cluster(cand, n, CLK_MIN_CLUSTER, c->cfg.maxdistance) : 0;
+	for (i = 0; i < n; i++)
+		c->src[cand[i].id].tally = cand[i].tally;
+	if (surv < c->cfg.minsources || still_waiting(c)) {
+		c->sys_peer = -1;
+		return 0;
+	}
+	k = pick_peer(c, cand, surv);
+	c->sys_peer = cand[k].id;
+	p = &c->src[c->sys_peer];
+	p->tally = '*';
+	for (i = 0; i < surv; i++)
+		update |= c->src[cand[i].id].fresh;
+	/* Samples from sources that did not survive are no clock update later either. */
+	for (i = 0; i < c->n; i++)
+		c->src[i].fresh = 0;
+	if (update)
+		estimate_freq(c, cand, surv);
+	theta = clk_select_combine(cand, surv);
+	c->sys_jitter = hypot(clk_select_jitter(cand, surv, k), p->jitter);
+	if (update) {
+		c->updates++;
+		if (c->updates > 1)
+			c->upd_interval = dsec(r, c->upd_r);
+		c->upd_r = r;
+		c->offset = theta;
+		c->ms_offset = c->updates == 1 ? theta * theta
+					       : 0.9 * c->ms_offset + 0.1 * theta * theta;
+		c->peer_freq = p->est.f;
+	}
+	step = correct(c, r, theta, update, p->poll);
+	if (update)
+		c->ref_served = clk_disc_served(&c->disc, r);
+	bound(c, p, r, theta - step);
+	c->bound_r = r;
+	c->have_bound = 1;
+	c->stratum = p->stratum + 1;
+	c->refid = p->cfg.refid;
+	c->leap = leap_vote(c, cand, surv);
+	return surv;
+}
+
+/* Root dispersion (s) at raw time R: the last bound grown at PHI + skew (MAXDISP if none). */
+static double root_disp_at(const struct clk_core *c, int64_t r)
+{
+	if (!c->have_bound)
+		return MAXDISP;
+	return c->root_disp + (CLK_PHI + c->skew) * fmax(0.0, dsec(r, c->bound_r));
+}
+
+void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
+{
+	int64_t r;
+	double rdisp, dist;
+	int surv;
+
+	if (!c || !out)
+		return;
+	if (c->drv->ops->tick)
+		c->drv->ops->tick(c->drv);
+	c->last_now = now;
+	r = clk_disc_raw(&c->disc, now);
+	surv = evaluate(c, r);
+	/* Holdover: keep the frequency, stop slewing toward an offset nobody confirms. */
+	if (!surv)
+		clk_disc_set_freq(&c->disc, r, c->freq);
+	memset(out, 0, sizeof(*out));
+	clk_disc_mapping(&c->disc, now, out);
+	out->precision = (int8_t)c->cfg.precision;
+	out->disp_rate = CLK_PHI + c->skew;
+	if (!c->disc.steer)
+		out->flags |= CLK_F_CORRECTED;
+	rdisp = root_disp_at(c, r);
+	dist = c->root_delay / 2.0 + rdisp;
+	c->synced = c->have_bound && dist <= c->cfg.maxdistance &&
+		    (c->cfg.holdover < 0.0 || dsec(r, c->upd_r) <= c->cfg.holdover);
+	/* The local fallback once the sources had their chance, not while they start:
+	 * before anything is measured only the configuration vouches for the clock. */
+	c->local = !c->synced && c->cfg.local_stratum > 0 && (c->have_bound || !still_waiting(c));
+	if (c->synced) {
+		out->flags |= CLK_F_SYNCED;
+		out->leap = (uint8_t)c->leap;
+		out->stratum = (uint8_t)clampi(c->stratum, 1, 16);
+		out->refid = c->refid;
+		out->ref_ns = c->ref_served;
+		out->root_delay = c->root_delay;
+		out->root_disp = rdisp;
+	} else if (c->local) {
+		/* The local fallback: honest about what we know of our error, growing from
+		 * the last clock update (or from the start when there was none). */
+		out->flags |= CLK_F_SYNCED;
+		out->leap = NTP_LEAP_NONE;
+		out->stratum = (uint8_t)clampi(c->cfg.local_stratum, 1, 15);
+		out->refid = ntp_refid_ascii("LOCL");
+		out->root_delay = 0.0;
+		if (c->have_bound) {
+			out->ref_ns = c->ref_served;
+			out->root_disp = c->cfg.local_dispersion + dist;
+		} else {
+			out->ref_ns = clk_disc_served(&c->disc, c->start_r);
+			out->root_disp = c->cfg.local_dispersion +
+					 (CLK_PHI + c->skew) * fmax(0.0, dsec(r, c->start_r));
+		}
+	} else {
+		out->leap = NTP_LEAP_UNSYNC;
+		out->stratum = 16;
+		out->refid = c->refid;
+		out->ref_ns = c->have_bound ? c->ref_served : 0;
+		out->root_delay = c->root_delay;
+		out->root_disp = rdisp;
+	}
+	if (c->disc.steer && c->drv->ops->set_status)
+		c->drv->ops->set_status(c->drv, out->leap, c->synced,
+					fmin(out->root_delay / 2.0 + out->root_disp, MAXDISP),
+					fmin(c->sys_jitter + fabs(c->offset), MAXDISP));
+}
+
+int clk_core_source_info(const struct clk_core *c, int id, struct clk_source_info *out)
+{
+	const struct src *s;
+
+	if (!c || !out || id < 0 || id >= c->n)
+		return -1;
+	s = &c->src[id];
+	memset(out, 0, sizeof(*out));
+	memcpy(out->name, s->cfg.name, sizeof(out->name));
+	out->tally = s->tally;
+	out->refid = s->refid;
+	out->stratum = s->stratum;
+	out->poll = s->poll;
+	out->reach = s->reach;
+	out->last_rx = s->last_rx;
+	out->delay = s->delay;
+	out->offset = s->offset;
+	out->jitter = s->jitter;
+	out->dispersion = s->disp;
+	out->root_distance = s->dist;
+	out->flash = s->flash | s->peer;
+	out->leap = s->leap;
+	return 0;
+}
+
+int clk_core_n_sources(const struct clk_core *c)
+{
+	return c ? c->n : 0;
+}
+
+void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_tracking *out)
+{
+	int64_t r;
+
+	if (!c || !out)
+		return;
+	memset(out, 0, sizeof(*out));
+	r = clk_disc_raw(&c->disc, now);
+	out->refid = c->synced ? c->refid : c->local ? ntp_refid_ascii("LOCL") : c->refid;
+	out->stratum = c->synced ? c->stratum : c->local ? c->cfg.local_stratum : 16;
+	out->leap = c->synced ? c->leap : c->local ? NTP_LEAP_NONE : NTP_LEAP_UNSYNC;
+	out->synced = c->synced;
+	out->ref_ns = c->ref_served;
+	out->offset = c->offset;
+	out->rms_offset = sqrt(c->ms_offset);
+	out->freq_ppm = c->freq * 1e6;
+	out->residual_freq_ppm = (c->peer_freq - c->freq) * 1e6;
+	out->skew_ppm = c->skew * 1e6;
+	out->root_delay = c->root_delay;
+	out->root_disp = root_disp_at(c, r);
+	out->update_interval = c->upd_interval;
+	out->steps = c->disc.steps;
+	out->updates = c->updates;
+	out->sys_peer = c->sys_peer;
+}
+
+int clk_core_drift(const struct clk_core *c, double *freq_ppm, double *skew_ppm)
+{
+	int known = c && c->freq_sd >= 0.0;
+
+	if (freq_ppm)
+		*freq_ppm = known ? c->freq * 1e6 : 0.0;
+	if (skew_ppm)
+		*skew_ppm = known ? c->freq_sd * 1e6 : 0.0;
+	return known;
+}
