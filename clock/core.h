@@ -149,7 +149,7 @@ int clk_core_n_sources(const struct clk_core *c);
 /* Tracking data at NOW. */
 void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_tracking *out);
 
-/* Frequency (ppm) and skew (ppm) to save in the driftfile; 0 when none is known yet. */
+/* Frequency (ppm) and skew (ppm) to save in the driftfile; returns 1 when known, 0 when not yet. */
 int clk_core_drift(const struct clk_core *c, double *freq_ppm, double *skew_ppm);
 
 #endif

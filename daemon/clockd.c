@@ -81,9 +81,8 @@ static void save_drift(struct clockd *cd)
 	double f, sk;
 	char why[160];
 
-	if (!cd->use_core || !cd->cfg->clk.driftfile[0] ||
-	    clk_core_drift(cd->core, &f, &sk) != 0)
-		return;
+	if (!cd->use_core || !cd->cfg->clk.driftfile[0] || !clk_core_drift(cd->core, &f, &sk))
+		return; /* nothing learnt yet: keep the old file */
 	if (clk_driftfile_write(cd->cfg->clk.driftfile, f, sk, why, sizeof(why)) < 0)
 		log_msg(LOG_WARNING, "driftfile %s: %s (the previous file is intact)",
 			cd->cfg->clk.driftfile, why);

@@ -29,6 +29,7 @@ listen ::1
 server 127.0.0.2 minpoll 0 maxpoll 0 iburst
 driver sim offset 0.2 freq 100 seed 1
 makestep 0.1 3
+driftfile $T_DIR/drift
 CONF
 horod_start "$SRV" -f "$conf" || die "horod did not start"
 check "ready line names the upstream and the sim driver" \
@@ -88,4 +89,8 @@ check "chronyd -Q |offset| < $CLIENT_OFF (got ${off:-none}${first:+, first run $
 
 horod_stop
 check "horod exits 0 (got $HOROD_RC)" [ "$HOROD_RC" = 0 ]
+# The sim oscillator runs 100 ppm fast: the learnt correction is -100 ppm.
+read -r dfreq dskew <"$T_DIR/drift" 2>/dev/null
+check "the driftfile saved at stop holds about -100 ppm (got '${dfreq:-none} ${dskew:-}')" \
+	awk -v f="${dfreq:-x}" 'BEGIN { exit !(f ~ /^-?[0-9.]+$/ && f > -101 && f < -99) }'
 finish

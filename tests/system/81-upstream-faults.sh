@@ -98,7 +98,7 @@ check "reach decays to 0 for every source" \
 	not grep -Eq "reach=(00[1-7]|0[1-7][0-7]|[1-3][0-7][0-7])" <<<"$HOROD_SOURCES"
 horod_stop
 check "horod exits 0 (got $HOROD_RC)" [ "$HOROD_RC" = 0 ]
-check "the driftfile written at stop parses as 'FREQ SKEW'" \
+check "the driftfile written at stop parses as 'FREQ SKEW' ($(cat "$drift" 2>/dev/null))" \
 	grep -Eq '^-?[0-9]+\.[0-9]+ [0-9]+\.[0-9]+$' "$drift"
 
 # Local fallback: the same silence, but with `local stratum 10`.
