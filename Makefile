@@ -1,6 +1,6 @@
 # horod build. Objects and generated files go to build/ (build/san for
 # SAN=1). Quiet by default; V=1 shows the commands. WERROR=1 (CI) turns
-# warnings into errors. Targets: all run test check-unit clean install.
+# warnings into errors. Targets: all run test test-long check-unit clean install.
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -60,6 +60,9 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/%.o)
 SUITES    := $(patsubst tests/unit/check_%.c,%,$(filter tests/unit/check_%.c,$(UNIT_SRC)))
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+# The XDP guard's BPF_PROG_TEST_RUN tests (tests/bpf/), when the guard exists.
+BPFT_SRC  := $(if $(BPF_PROGS),$(wildcard tests/bpf/*.c))
+BPFTEST   := $(if $(BPFT_SRC),$(B)/guard-test)
 
 CTL_SRC   := $(wildcard ctl/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -67,7 +70,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 PROGS := $(B)/horod $(if $(CTL_SRC),$(B)/horoctl) $(if $(BENCH_SRC),$(B)/horobench)
 
 .PHONY: all run test check-unit check-system deps clean install
-all: $(PROGS) $(B)/unit-tests $(TOOLS)
+all: $(PROGS) $(B)/unit-tests $(TOOLS) $(BPFTEST)
 
 deps:
 	$(Q)scripts/install-deps --quiet
@@ -128,6 +131,19 @@ $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
+$(B)/guard-test: $(BPFT_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(BPF_LIBS) -lm
+
+$(BPFT_SRC:%.c=$(B)/%.o): $(BPF_SKELS)
+
+# The clock simulator (tests/sim/): the clock core and the sim driver in
+# simulated time; tests/system/35-clock-sim.sh runs it.
+all: $(B)/clocksim
+$(B)/clocksim: $(B)/tests/sim/clocksim.o $(B)/libhorod.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+
 # Start horod in the foreground on the embedded default configuration.
 # As root it serves on port 123; otherwise on an unprivileged port.
 RUN_PORT ?= 11123
@@ -145,6 +161,13 @@ run: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run-tests --build $(B)
+
+# The whole suite with the long settings of the tests that have them: the
+# clock simulator over 200 seeds per scenario, 10000 driftfile kills.
+.PHONY: test-long
+test-long: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)CLOCKSIM_SEEDS=200 DRIFTKILL_ITER=10000 HOROD_TEST_TIMEOUT=900 tests/run-tests --build $(B)
 
 # Unit tests only (CI runs this with SAN=1).
 check-unit: deps
@@ -164,4 +187,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -type f -name '*.d' 2>/dev/null)

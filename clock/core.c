@@ -1,47 +1,36 @@
 /*
- * The clock core: sources in, one snapshot out. Each reply passes the RFC
- * 5905 packet tests (failures are the flash bits ntpq shows) and becomes
- * a sample on the raw timescale (clock/filter.h). Once a second and after
- * every sample, clk_core_update() projects every source's least-delayed
- * recent sample to now, turns it into an interval of one root distance,
- * selects and clusters (clock/select.h), combines the survivors' fitted
- * offsets, estimates the oscillator's frequency from the survivors' fits
- * (and the driftfile's value while the fits are young), and corrects: a
- * step when makestep allows, otherwise a slew at the estimated frequency
- * plus the offset spread over a time constant tied to the poll interval,
- * never more than CLK_MAX_FREQ_PPM in total (clock/discipline.h). The
- * advertised error bound is derived from the system peer's interval and
- * the correction still to be made, so it bounds the true error of the
- * served time; without sources it grows at PHI + skew, and after the
- * holdover the core serves LI 3 or the local fallback.
+ * The clock core: sources in, one snapshot out. Replies pass the packet
+ * tests and become samples of their source (clock/source.h): offsets
+ * against the raw, never-corrected timescale, so that our own slews and
+ * steps do not disturb them, feeding a clock filter and a per-source
+ * Kalman estimate of phase and frequency (clock/estimate.h). Once a second
+ * and after every sample, clk_core_update() projects each source's
+ * least-delayed recent sample to now as an interval of one root distance,
+ * selects and clusters (clock/select.h), combines the survivors' estimated
+ * offsets weighted by 1/distance, takes the oscillator's frequency from
+ * their estimates (the driftfile's value is the estimators' starting
+ * point), and corrects through clock/discipline.h: a step when makestep
+ * allows, otherwise a slew at the estimated frequency plus the offset over
+ * a short time constant, never beyond CLK_MAX_FREQ_PPM in total. The
+ * advertised error bound comes from the system peer's samples and the
+ * correction still to make, so it bounds the true error of the served
+ * time; without sources it grows at PHI + skew, and after the holdover the
+ * core serves LI 3, or the local fallback when one is configured.
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock/core.h"
 #include "clock/discipline.h"
-#include "clock/estimate.h"
 #include "clock/filter.h"
 #include "clock/select.h"
+#include "clock/source.h"
 
 /* ns per second */
 #define NS_PER_S 1e9
-/* s: root delay or dispersion beyond which a header is nonsense (RFC 5905 MAXDISP) */
+/* s: the largest error bound told to the kernel (RFC 5905 MAXDISP) */
 #define MAXDISP 16.0
-/* s: round trips longer than this are dropped (chrony's maxdelay default): no real
- * path takes that long, and a request that waited across one of our steps looks so */
-#define MAX_DELAY 3.0
-/* s: how far a delay may come out negative (clock granularity, a server whose
- * receive and transmit stamps come from different reads) before it is nonsense */
-#define NEG_DELAY_SLACK 0.001
-/* polls in an iburst: fill the 8-sample clock filter at once */
-#define BURST_POLLS 8
-/* s between iburst polls (RFC 5905 / ntpd: 2 s; 1 s when minpoll is 0) */
-#define BURST_GAP 2
-/* polls unanswered before a source is unreachable: the width of the reach register */
-#define UNREACH_POLLS 8
 /* polls a silent source gets before the first clock update stops waiting for it,
  * so that one early reply (maybe from a falseticker) is never a "majority" alone */
 #define START_POLLS 3
@@ -53,90 +42,56 @@
 /* fractional: smallest uncertainty granted to a driftfile frequency (0.05 ppm): the
  * oscillator drifts between runs, and a prior too sure of itself outvotes fresh data */
 #define PRIOR_MIN_SD 0.05e-6
-/* 1/s: wander a new source's estimator assumes (1e-8/sqrt(s), a poor oscillator) until it
- * learns better; too high only costs shorter polls at first */
-#define Q_START 1e-16
 /* fractional: smallest skew advertised (0.001 ppm): below it the estimate itself is noise */
 #define SKEW_MIN 1e-9
 /* samples a source's estimator needs before its frequency counts */
 #define EST_MIN_FREQ 3
 /* standard deviations of the frequency estimate in the skew, plus SKEW_N_WIDEN / samples
  * (young estimators' variances are themselves uncertain) */
-#define SKEW_K 3.0
+#define SKEW_K	     3.0
 #define SKEW_N_WIDEN 24.0
 /* s: shortest time constant of the offset correction */
 #define TAU_MIN 2.0
 /* the offset is corrected with a time constant of the poll interval / TAU_DIV: the
- * offset estimates come from fits, not single samples, so they can be followed closely */
+ * estimator already smooths the samples, so its offset can be followed closely */
 #define TAU_DIV 64.0
-/* the poll is the longest interval over which the estimator predicts the phase within
- * POLL_SD times a good sample's noise: longer, and the clock would drift off unseen */
-#define POLL_SD 2.0
-
-/* The packet tests whose failure drops the reply. */
-#define FLASH_PKT                                                                                  \
-	(CLK_FLASH_DUP | CLK_FLASH_BOGUS | CLK_FLASH_UNSYNC | CLK_FLASH_DENIED | CLK_FLASH_AUTH |  \
-	 CLK_FLASH_STRATUM | CLK_FLASH_HEADER | CLK_FLASH_AUTOKEY | CLK_FLASH_CRYPTO)
-/* Packet tests that say the server itself is unusable now, not just one packet. */
-#define FLASH_SERVER (CLK_FLASH_UNSYNC | CLK_FLASH_STRATUM | CLK_FLASH_DENIED)
-
-struct src {
-	struct clk_source_cfg cfg;
-	int poll;           /* log2 s */
-	int burst;          /* quick polls left */
-	int64_t next_poll;  /* raw ns */
-	uint8_t reach;      /* newest poll in bit 0 */
-	int polls;          /* requests sent */
-	int silent;         /* polls since the last reply */
-	int denied;         /* a DENY/RSTR kiss stopped the polls */
-	int score;          /* poll adaptation counter */
-	uint64_t last_xmt;  /* transmit timestamp of the last reply (duplicates) */
-	unsigned flash;     /* packet tests of the last reply, plus peer_dist of its sample */
-	unsigned peer;      /* peer tests at the last update */
-	char tally;
-	/* the server's header in its last valid reply */
-	int stratum, leap, precision;
-	uint32_t refid;
-	double root_delay, root_disp;
-	int64_t last_rx;    /* driver ns of the last valid sample, 0 = never */
-	struct clk_filter filt;
-	struct clk_est est; /* phase and frequency, valid once filt.n > 0 */
-	int fresh;          /* a sample arrived since the last update */
-	/* the last update's view, for clk_core_source_info() */
-	double offset, delay, disp, jitter, dist;
-};
+/* ... and of at least TAU_CALLS intervals between clk_core_update() calls: the slew set
+ * at one call runs until the next, and must not overshoot before it is revised */
+#define TAU_CALLS 4.0
 
 struct clk_core {
 	struct clk_core_cfg cfg;
 	struct clk_driver *drv;
 	struct clk_disc disc;
-	struct src src[CLK_MAX_SOURCES];
+	struct clk_src src[CLK_MAX_SOURCES];
 	int n;
-	int64_t start_r;     /* raw ns at creation */
-	int64_t last_now;    /* driver ns of the latest call that gave a time */
+	int64_t start_r;  /* raw ns at creation */
+	int64_t call_r;	  /* raw ns of the last clk_core_update() */
+	double call_gap;  /* s: recent longest interval between those calls */
+	int64_t last_now; /* driver ns of the latest call that gave a time */
 	/* frequency of the oscillator correction (fractional) and its uncertainty */
 	double freq;
-	double freq_sd;      /* standard error; < 0: nothing measured, no driftfile */
-	double skew;         /* fractional: the bound on the frequency error, advertised */
-	double peer_freq;    /* the system peer's own fitted frequency */
+	double freq_sd;	  /* standard error; < 0: nothing measured, no driftfile */
+	double skew;	  /* fractional: the bound on the frequency error, advertised */
+	double peer_freq; /* the system peer's own frequency estimate */
 	/* selection and the last clock update */
-	int sys_peer;        /* source index, -1 none */
+	int sys_peer; /* source index, -1 none */
 	int updates;
-	int64_t upd_r;       /* raw ns of the last clock update */
+	int64_t upd_r;	     /* raw ns of the last clock update */
 	double upd_interval; /* s between the last two */
 	int64_t ref_served;  /* served ns of the last clock update */
-	double offset;       /* s: combined offset at the last clock update */
+	double offset;	     /* s: combined offset at the last clock update */
 	double ms_offset;    /* s^2: running mean square of it */
 	double sys_jitter;   /* s */
 	/* the error bound at the last evaluation with survivors */
 	int have_bound;
-	int64_t bound_r;     /* raw ns */
+	int64_t bound_r; /* raw ns */
 	double root_delay, root_disp;
 	int stratum, leap;
 	uint32_t refid;
 	/* the state last published */
 	int synced;
-	int local;           /* serving the local fallback */
+	int local; /* serving the local fallback */
 };
 
 static double sec(int64_t ns)
@@ -152,21 +107,6 @@ static double dsec(int64_t a, int64_t b)
 	if (__builtin_sub_overflow(a, b, &r))
 		return ((double)a - (double)b) / NS_PER_S;
 	return sec(r);
-}
-
-/* A + B, saturated. */
-static int64_t add_sat(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
-
-static int64_t pow2_ns(int log2s)
-{
-	return (int64_t)1000000000 << log2s;
 }
 
 static int clampi(int v, int lo, int hi)
@@ -210,6 +150,7 @@ struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driv
 	}
 	clk_disc_init(&c->disc, drv, cfg->discipline, c->freq, now);
 	c->start_r = clk_disc_raw(&c->disc, now);
+	c->call_r = c->start_r;
 	c->sys_peer = -1;
 	c->stratum = 16;
 	c->leap = NTP_LEAP_UNSYNC;
@@ -224,44 +165,17 @@ void clk_core_destroy(struct clk_core *c)
 
 int clk_core_add_source(struct clk_core *c, const struct clk_source_cfg *cfg)
 {
-	struct src *s;
-
 	if (!c || !cfg || c->n >= CLK_MAX_SOURCES)
 		return -1;
-	s = &c->src[c->n];
-	memset(s, 0, sizeof(*s));
-	s->cfg = *cfg;
-	s->cfg.name[sizeof(s->cfg.name) - 1] = '\0';
-	s->cfg.minpoll = clampi(s->cfg.minpoll, 0, NTP_MAX_POLL);
-	s->cfg.maxpoll = clampi(s->cfg.maxpoll, s->cfg.minpoll, NTP_MAX_POLL);
-	s->poll = s->cfg.minpoll;
-	s->burst = s->cfg.iburst ? BURST_POLLS : 0;
-	s->next_poll = clk_disc_raw(&c->disc, c->last_now);
-	s->tally = ' ';
-	s->stratum = 16;
-	s->leap = NTP_LEAP_UNSYNC;
+	clk_src_init(&c->src[c->n], cfg, clk_disc_raw(&c->disc, c->last_now));
 	return c->n++;
 }
 
 void clk_core_source_addr(struct clk_core *c, int id, uint32_t refid)
 {
-	struct src *s;
-
 	if (!c || id < 0 || id >= c->n)
 		return;
-	s = &c->src[id];
-	s->cfg.refid = refid;
-	clk_filter_clear(&s->filt);
-	s->reach = 0;
-	s->silent = 0;
-	s->polls = 0;
-	s->denied = 0;
-	s->flash = 0;
-	s->last_xmt = 0;
-	s->last_rx = 0;
-	s->poll = s->cfg.minpoll;
-	s->burst = s->cfg.iburst ? BURST_POLLS : 0;
-	s->next_poll = clk_disc_raw(&c->disc, c->last_now);
+	clk_src_reset(&c->src[id], refid, clk_disc_raw(&c->disc, c->last_now));
 }
 
 int64_t clk_core_next_poll(const struct clk_core *c, int id)
@@ -273,169 +187,45 @@ int64_t clk_core_next_poll(const struct clk_core *c, int id)
 
 void clk_core_poll_sent(struct clk_core *c, int id, int64_t now)
 {
-	struct src *s;
-	int64_t gap;
-
 	if (!c || id < 0 || id >= c->n)
 		return;
-	s = &c->src[id];
 	c->last_now = now;
-	s->reach <<= 1;
-	s->polls++;
-	s->silent++;
-	if (s->reach == 0 && s->silent >= UNREACH_POLLS) {
-		s->flash |= CLK_FLASH_PEER_UNREACH;
-		/* Back off one step per register's worth of silence. */
-		if (s->silent % UNREACH_POLLS == 0 && s->poll < s->cfg.maxpoll)
-			s->poll++;
-	}
-	if (s->burst > 0) {
-		s->burst--;
-		gap = s->cfg.minpoll == 0 ? pow2_ns(0) : BURST_GAP * pow2_ns(0);
-	} else {
-		gap = pow2_ns(s->poll);
-	}
-	s->next_poll = add_sat(clk_disc_raw(&c->disc, now), gap);
+	clk_src_poll_sent(&c->src[id], clk_disc_raw(&c->disc, now));
 }
 
 void clk_core_kod(struct clk_core *c, int id, const char *code, int64_t now)
 {
-	struct src *s;
-
 	if (!c || id < 0 || id >= c->n || !code)
 		return;
-	s = &c->src[id];
 	c->last_now = now;
-	if (!strncmp(code, "DENY", 4) || !strncmp(code, "RSTR", 4)) {
-		/* RFC 5905: stop talking to a server that denies us. */
-		s->flash |= CLK_FLASH_DENIED;
-		s->denied = 1;
-		s->burst = 0;
-	} else if (!strncmp(code, "RATE", 4)) {
-		/* Slow down: one poll step, no burst, wait a whole interval. */
-		s->burst = 0;
-		s->poll = clampi(s->poll + 1, s->cfg.minpoll, s->cfg.maxpoll);
-		s->next_poll = add_sat(clk_disc_raw(&c->disc, now), pow2_ns(s->poll));
-	}
+	clk_src_kod(&c->src[id], code, clk_disc_raw(&c->disc, now));
+}
+
+void clk_core_sample(struct clk_core *c, int id, const struct ntp_packet *p, int64_t t1, int64_t t4)
+{
+	struct clk_src_env env;
+	struct clk_xchg x;
+
+	if (!c || !p || id < 0 || id >= c->n)
+		return;
+	c->last_now = t4;
+	env.precision = c->cfg.precision;
+	env.maxdistance = c->cfg.maxdistance;
+	env.freq = c->freq;
+	env.freq_sd = c->freq_sd;
+	/* Only a step of the driver puts two timescales into one exchange. */
+	env.step_r = c->disc.steer ? c->disc.step_r : INT64_MIN;
+	x.r1 = clk_disc_raw(&c->disc, t1);
+	x.r4 = clk_disc_raw(&c->disc, t4);
+	x.near = clk_disc_served(&c->disc, x.r1);
+	x.t4 = t4;
+	clk_src_reply(&c->src[id], &env, p, &x);
 }
 
 /* Offset (s, source - served) of sample SM projected to raw time R with the frequency estimate. */
 static double project(const struct clk_core *c, const struct clk_sample *sm, int64_t r)
 {
 	return sm->x + c->freq * dsec(r, sm->t) - corr_s(c, r);
-}
-
-/*
- * Feed sample SM (just added to S's filter) to S's estimator, then steer the
- * poll: the longest interval over which the estimator's own prediction
- * (its phase and frequency uncertainty, and the wander it learned) stays
- * within POLL_SD good samples' noise. Down at once, up one step per sample,
- * nothing during the burst.
- */
-static void estimate(struct clk_core *c, struct src *s, const struct clk_sample *sm)
-{
-	double prec = ldexp(1.0, c->cfg.precision), r = clk_filter_var(&s->filt, sm, prec), sd0, var;
-	int p, target;
-
-	if (s->filt.n == 1) {
-		clk_est_init(&s->est, sm->t, sm->x, r, c->freq,
-			     c->freq_sd >= 0.0 ? c->freq_sd * c->freq_sd
-					       : SKEW_UNKNOWN * SKEW_UNKNOWN,
-			     Q_START);
-		return;
-	}
-	clk_est_update(&s->est, sm->t, sm->x, r);
-	if (s->burst > 0)
-		return;
-	sd0 = POLL_SD * clk_filter_floor(&s->filt, prec);
-	target = s->cfg.minpoll;
-	for (p = s->cfg.minpoll; p <= s->cfg.maxpoll; p++) {
-		clk_est_at(&s->est, add_sat(sm->t, pow2_ns(p)), &var);
-		if (var > sd0 * sd0)
-			break;
-		target = p;
-	}
-	if (target < s->poll)
-		s->poll = target;
-	else if (target > s->poll)
-		s->poll++;
-}
-
-void clk_core_sample(struct clk_core *c, int id, const struct ntp_packet *p, int64_t t1, int64_t t4)
-{
-	struct src *s;
-	struct clk_sample sm;
-	int64_t r1, r4, near, t2, t3, a, b;
-	double rtt, proc, delay, rdelay, rdisp, dist;
-	unsigned flash = 0;
-	int prec;
-
-	if (!c || !p || id < 0 || id >= c->n)
-		return;
-	s = &c->src[id];
-	c->last_now = t4;
-	/* Packet tests, in RFC 5905 order; every failure is recorded. */
-	if (p->xmt != 0 && p->xmt == s->last_xmt)
-		flash |= CLK_FLASH_DUP;
-	if (p->mode != NTP_MODE_SERVER && p->mode != NTP_MODE_PASSIVE)
-		flash |= CLK_FLASH_BOGUS;
-	if (p->leap == NTP_LEAP_UNSYNC || p->stratum == 0 || p->stratum > 15 || p->xmt == 0)
-		flash |= CLK_FLASH_UNSYNC;
-	rdelay = ntp_short_to_double(p->root_delay);
-	rdisp = ntp_short_to_double(p->root_disp);
-	if (p->version < 1 || p->version > 4 || rdelay > MAXDISP || rdisp > MAXDISP ||
-	    p->rec == 0 || p->precision > 0)
-		flash |= CLK_FLASH_HEADER;
-	/* A server that never set its clock, or set it after answering, is not synchronized. */
-	if (p->ref == 0 || (p->xmt != 0 && ntp_ts_diff(p->ref, p->xmt) > 0.0))
-		flash |= CLK_FLASH_STRATUM;
-	if (p->xmt != 0)
-		s->last_xmt = p->xmt;
-	r1 = clk_disc_raw(&c->disc, t1);
-	r4 = clk_disc_raw(&c->disc, t4);
-	/* Our stamps on the served timescale place the server's in the right NTP era. */
-	near = clk_disc_served(&c->disc, r1);
-	t2 = ntp_ts_to_unix_ns(p->rec, near);
-	t3 = ntp_ts_to_unix_ns(p->xmt, near);
-	rtt = dsec(r4, r1);
-	proc = dsec(t3, t2);
-	delay = rtt - proc;
-	if (!(rtt >= 0.0) || rtt > MAX_DELAY || proc < 0.0 || delay < -NEG_DELAY_SLACK)
-		flash |= CLK_FLASH_HEADER;
-	/* A reply that waited across one of our steps has stamps on two timescales. */
-	if (c->disc.step_r != INT64_MIN && r4 >= c->disc.step_r &&
-	    dsec(r4, c->disc.step_r) < MAX_DELAY)
-		flash |= CLK_FLASH_BOGUS;
-	if ((flash & FLASH_PKT) ||
-	    __builtin_sub_overflow(t2, r1, &a) || __builtin_sub_overflow(t3, r4, &b)) {
-		s->flash = flash | (flash ? 0 : CLK_FLASH_HEADER);
-		return;
-	}
-	prec = p->precision < -30 ? -30 : p->precision;
-	if (delay < ldexp(1.0, c->cfg.precision))
-		delay = ldexp(1.0, c->cfg.precision);
-	sm.t = add_sat(r1, (r4 - r1) / 2);
-	sm.x = (sec(a) + sec(b)) / 2.0;
-	sm.delay = delay;
-	sm.disp = ldexp(1.0, c->cfg.precision) + ldexp(1.0, prec) + CLK_PHI * rtt;
-	dist = rdelay / 2.0 + rdisp + delay / 2.0 + sm.disp;
-	s->flash = dist > c->cfg.maxdistance ? CLK_FLASH_PEER_DIST : 0;
-	s->stratum = p->stratum;
-	s->leap = p->leap;
-	s->precision = prec;
-	s->refid = p->refid;
-	s->root_delay = rdelay;
-	s->root_disp = rdisp;
-	s->last_rx = t4;
-	clk_filter_add(&s->filt, &sm);
-	estimate(c, s, &sm);
-	if (getenv("CORE_DEBUG")) fprintf(stderr, "S t %.3f x %.9f d %.6f r %.3e f %.3f sd %.3f q %.2e poll %d\n", (double)(sm.t - c->start_r)/1e9, sm.x, sm.delay, clk_filter_var(&s->filt, &sm, 1e-6), s->est.f*1e6, sqrt(s->est.pff)*1e6, s->est.q, s->poll);
-	/* Back from silence: refill the filter quickly. */
-	if (s->reach == 0 && s->polls > UNREACH_POLLS && s->cfg.iburst)
-		s->burst = BURST_POLLS;
-	s->reach |= 1;
-	s->silent = 0;
-	s->fresh = 1;
 }
 
 /* The oscillator's frequency: the survivors' estimates, inverse-variance weighted. */
@@ -445,7 +235,7 @@ static void estimate_freq(struct clk_core *c, const struct clk_cand *cand, int n
 	int i, most = 0;
 
 	for (i = 0; i < n; i++) {
-		const struct src *s = &c->src[cand[i].id];
+		const struct clk_src *s = &c->src[cand[i].id];
 
 		if (s->filt.n == 0 || s->est.n < EST_MIN_FREQ)
 			continue;
@@ -494,7 +284,7 @@ static int still_waiting(const struct clk_core *c)
 	if (c->updates > 0)
 		return 0;
 	for (i = 0; i < c->n; i++) {
-		const struct src *s = &c->src[i];
+		const struct clk_src *s = &c->src[i];
 
 		if (s->denied || s->polls - s->filt.n >= START_POLLS)
 			continue;
@@ -504,16 +294,10 @@ static int still_waiting(const struct clk_core *c)
 	return 0;
 }
 
-/* Skew (fractional) to allow for source S's own frequency estimate. */
-static double src_skew(const struct src *s)
-{
-	return (SKEW_K + SKEW_N_WIDEN / s->est.n) * sqrt(s->est.pff);
-}
-
 /* Fill the candidate for source I at raw time R; 0 if it cannot be one. */
 static int candidate(struct clk_core *c, int i, int64_t r, struct clk_cand *cd)
 {
-	struct src *s = &c->src[i];
+	struct clk_src *s = &c->src[i];
 	const struct clk_sample *b;
 	int best;
 
@@ -527,7 +311,7 @@ static int candidate(struct clk_core *c, int i, int64_t r, struct clk_cand *cd)
 	b = clk_filter_at(&s->filt, best);
 	s->offset = b->x + s->est.f * dsec(r, b->t) - corr_s(c, r);
 	s->delay = b->delay;
-	s->disp = b->disp + (CLK_PHI + src_skew(s)) * fabs(dsec(r, b->t));
+	s->disp = b->disp + (CLK_PHI + clk_src_skew(s)) * fabs(dsec(r, b->t));
 	s->jitter = clk_filter_jitter(&s->filt, best, s->est.f);
 	s->dist = s->root_delay / 2.0 + s->root_disp + s->delay / 2.0 + s->disp + s->jitter;
 	if (s->reach == 0)
@@ -539,7 +323,7 @@ static int candidate(struct clk_core *c, int i, int64_t r, struct clk_cand *cd)
 	/* A source that follows what we follow (and is not it) adds no independent time. */
 	if (c->synced && c->sys_peer >= 0 && i != c->sys_peer && s->refid == c->refid)
 		s->peer |= CLK_FLASH_PEER_LOOP;
-	if (s->peer || (s->flash & FLASH_SERVER) || s->denied)
+	if (s->peer || (s->flash & CLK_FLASH_SERVER) || s->denied)
 		return 0;
 	cd->id = i;
 	cd->offset = s->offset;
@@ -572,13 +356,12 @@ static double correct(struct clk_core *c, int64_t r, double theta, int update, i
 	double tau, f, step = 0.0;
 	int lim = c->cfg.makestep_limit;
 
-	if (update && fabs(theta) > c->cfg.makestep_threshold &&
-	    (lim < 0 || c->updates <= lim) &&
+	if (update && fabs(theta) > c->cfg.makestep_threshold && (lim < 0 || c->updates <= lim) &&
 	    clk_disc_step(&c->disc, r, theta) == 0) {
 		step = theta;
 		theta = 0.0;
 	}
-	tau = fmax(TAU_MIN, ldexp(1.0, peer_poll) / TAU_DIV);
+	tau = fmax(fmax(TAU_MIN, TAU_CALLS * c->call_gap), ldexp(1.0, peer_poll) / TAU_DIV);
 	f = c->freq + theta / tau;
 	clk_disc_set_freq(&c->disc, r, f);
 	return step;
@@ -592,7 +375,7 @@ static double correct(struct clk_core *c, int64_t r, double theta, int update, i
  * error stays within the distance plus the larger of |offset| and
  * |offset - LEFT|. Every sample gives a valid bound: the tightest is used.
  */
-static void bound(struct clk_core *c, const struct src *p, int64_t r, double left)
+static void bound(struct clk_core *c, const struct clk_src *p, int64_t r, double left)
 {
 	const struct clk_sample *sm;
 	double off, disp, total, best = INFINITY;
@@ -616,7 +399,7 @@ static void bound(struct clk_core *c, const struct src *p, int64_t r, double lef
 static int evaluate(struct clk_core *c, int64_t r)
 {
 	struct clk_cand cand[CLK_MAX_SOURCES];
-	struct src *p;
+	struct clk_src *p;
 	double lo, hi, theta, step;
 	int i, n = 0, good, surv, k, update = 0;
 
@@ -627,6 +410,10 @@ static int evaluate(struct clk_core *c, int64_t r)
 	for (i = 0; i < n; i++)
 		c->src[cand[i].id].tally = cand[i].tally;
 	if (surv < c->cfg.minsources || still_waiting(c)) {
+		/* Nothing is selected: survivors are no candidates yet. */
+		for (i = 0; i < n; i++)
+			if (cand[i].tally == '+')
+				c->src[cand[i].id].tally = ' ';
 		c->sys_peer = -1;
 		return 0;
 	}
@@ -649,8 +436,8 @@ static int evaluate(struct clk_core *c, int64_t r)
 			c->upd_interval = dsec(r, c->upd_r);
 		c->upd_r = r;
 		c->offset = theta;
-		c->ms_offset = c->updates == 1 ? theta * theta
-					       : 0.9 * c->ms_offset + 0.1 * theta * theta;
+		c->ms_offset =
+			c->updates == 1 ? theta * theta : 0.9 * c->ms_offset + 0.1 * theta * theta;
 		c->peer_freq = p->est.f;
 	}
 	step = correct(c, r, theta, update, p->poll);
@@ -685,6 +472,9 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 		c->drv->ops->tick(c->drv);
 	c->last_now = now;
 	r = clk_disc_raw(&c->disc, now);
+	/* The longest recent gap between calls, forgotten slowly (5 % a call). */
+	c->call_gap = fmax(fmin(dsec(r, c->call_r), MAXDISP), 0.95 * c->call_gap);
+	c->call_r = r;
 	surv = evaluate(c, r);
 	/* Holdover: keep the frequency, stop slewing toward an offset nobody confirms. */
 	if (!surv)
@@ -742,7 +532,7 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 
 int clk_core_source_info(const struct clk_core *c, int id, struct clk_source_info *out)
 {
-	const struct src *s;
+	const struct clk_src *s;
 
 	if (!c || !out || id < 0 || id >= c->n)
 		return -1;

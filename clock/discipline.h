@@ -18,7 +18,7 @@
 #include "clock/snapshot.h"
 
 #define CLK_MAX_FREQ_PPM 500.0 /* ppm: largest correction set, the kernel's ADJ_FREQUENCY limit */
-#define CLK_DISC_SEGS 16       /* segments kept: > 8 s of 1 s updates, longer than any round trip */
+#define CLK_DISC_SEGS	 128   /* segments kept: a 3 s round trip even at ~40 updates a second */
 
 struct clk_disc_seg {
 	int64_t r; /* raw ns where the segment starts */
@@ -28,13 +28,13 @@ struct clk_disc_seg {
 
 struct clk_disc {
 	struct clk_driver *drv;
-	int steer;                              /* 1: changes go to the driver */
+	int steer;				/* 1: changes go to the driver */
 	struct clk_disc_seg seg[CLK_DISC_SEGS]; /* ring, seg[cur] the newest */
 	int cur;
 	int nseg;
 	int64_t step_r; /* raw ns of the last step, INT64_MIN before any */
-	int steps;      /* steps made */
-	int errors;     /* driver setters that failed */
+	int steps;	/* steps made */
+	int errors;	/* driver setters that failed */
 };
 
 /*

@@ -17,18 +17,18 @@
 #include <stdint.h>
 
 struct clk_est {
-	int n;       /* samples taken */
-	int64_t t;   /* raw ns the state refers to */
-	double x;    /* s: source time minus raw time at t */
-	double f;    /* dx/dt: the frequency correction the raw clock needs */
-	double pxx;  /* s^2: variance of x */
-	double pxf;  /* s: covariance of x and f */
-	double pff;  /* variance of f */
-	double q;    /* 1/s: frequency random-walk intensity (f's variance grows q per second) */
-	double nis;  /* running mean of the normalized innovation squared */
+	int n;	    /* samples taken */
+	int64_t t;  /* raw ns the state refers to */
+	double x;   /* s: source time minus raw time at t */
+	double f;   /* dx/dt: the frequency correction the raw clock needs */
+	double pxx; /* s^2: variance of x */
+	double pxf; /* s: covariance of x and f */
+	double pff; /* variance of f */
+	double q;   /* 1/s: frequency random-walk intensity (f's variance grows q per second) */
+	double nis; /* running mean of the normalized innovation squared */
 	/* The state some samples ago: its prediction over a long horizon tells more about
 	 * the wander than the next sample's does. */
-	int lag_n;   /* samples taken since it */
+	int lag_n; /* samples taken since it */
 	int64_t lag_t;
 	double lag_x, lag_f, lag_pxx, lag_pxf, lag_pff;
 };

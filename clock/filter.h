@@ -14,8 +14,8 @@
 
 #include <stdint.h>
 
-#define CLK_FILTER_LEN 8 /* samples the clock filter chooses from (RFC 5905's filter) */
-#define CLK_SAMPLES 32   /* samples kept for the delay statistics: 9 h at poll 10 */
+#define CLK_FILTER_LEN 8  /* samples the clock filter chooses from (RFC 5905's filter) */
+#define CLK_SAMPLES    32 /* samples kept for the delay statistics: 9 h at poll 10 */
 
 struct clk_sample {
 	int64_t t;    /* ns on the core's raw timescale, middle of the exchange */

@@ -13,18 +13,18 @@
 #ifndef HOROD_CLOCK_SELECT_H
 #define HOROD_CLOCK_SELECT_H
 
-#define CLK_MIN_CLUSTER 3 /* survivors clustering never goes below (RFC 5905 NMIN) */
+#define CLK_MIN_CLUSTER 3  /* survivors clustering never goes below (RFC 5905 NMIN) */
 #define CLK_MAX_CLUSTER 10 /* truechimers clustered and combined at most (ntpd's maxclock) */
-#define CLK_SELECT_MAX 64  /* candidates one selection takes: every source a core follows */
+#define CLK_SELECT_MAX	64 /* candidates one selection takes: every source a core follows */
 
 struct clk_cand {
-	int id;          /* the caller's source id */
-	double offset;   /* s: centre of the interval (the clock filter's offset) */
-	double dist;     /* s: half width, the root distance (> 0) */
-	double jitter;   /* s: the source's own jitter */
-	double estimate; /* s: the offset to combine (the fit's, or the filter's) */
+	int id;		 /* the caller's source id */
+	double offset;	 /* s: centre of the interval (the clock filter's offset) */
+	double dist;	 /* s: half width, the root distance (> 0) */
+	double jitter;	 /* s: the source's own jitter */
+	double estimate; /* s: the offset to combine (the source's estimate) */
 	int stratum;
-	char tally;      /* out: 'x' falseticker, '-' outlier, '#' backup, '+' survivor */
+	char tally; /* out: 'x' falseticker, '-' outlier, '#' backup, '+' survivor */
 };
 
 /*

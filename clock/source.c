@@ -1,0 +1,250 @@
+/*
+ * A source's life: when to poll it, what its replies are worth. Polls
+ * start with an optional burst (eight polls two seconds apart, one second
+ * with minpoll 0), then follow the poll the estimator suggests: the
+ * longest interval over which it predicts the phase within a good
+ * sample's noise, between minpoll and maxpoll, one step up per sample and
+ * straight down when needed; a silent source backs off one step per eight
+ * silent polls. A reply first passes the RFC 5905 packet tests (each
+ * failure sets its flash bit and drops the reply), then becomes a sample:
+ * offset against the raw clock, delay, dispersion, into the clock filter
+ * and the Kalman estimator. Hostile input is expected: every field is
+ * checked before it is used, every subtraction is overflow-checked.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "clock/source.h"
+
+/* ns per second */
+#define NS_PER_S 1e9
+/* s: root delay or dispersion beyond which a header is nonsense (RFC 5905 MAXDISP) */
+#define MAXDISP 16.0
+/* s: round trips longer than this are dropped (chrony's maxdelay default): no real
+ * path takes that long, and a request that waited across one of our steps looks so */
+#define MAX_DELAY 3.0
+/* s: how far a delay may come out negative (clock granularity, a server whose
+ * receive and transmit stamps come from different reads) before it is nonsense */
+#define NEG_DELAY_SLACK 0.001
+/* s between iburst polls (RFC 5905 / ntpd: 2 s; 1 s when minpoll is 0) */
+#define BURST_GAP 2
+/* fractional: frequency error assumed before anything is measured (the kernel's range) */
+#define FREQ_UNKNOWN 500e-6
+/* 1/s: wander a new estimator assumes (1e-8/sqrt(s), a poor oscillator) until it learns
+ * better: too high only costs shorter polls at first, too low a slow start */
+#define Q_START 1e-16
+/* the poll is the longest interval over which the estimator predicts the phase within
+ * POLL_SD times a good sample's noise: longer, and the clock would drift off unseen */
+#define POLL_SD 1.0
+/* standard deviations of a frequency estimate in its skew, plus SKEW_N_WIDEN / samples
+ * (a young estimator's variance is itself uncertain) */
+#define SKEW_K	     3.0
+#define SKEW_N_WIDEN 24.0
+
+static double sec(int64_t ns)
+{
+	return (double)ns / NS_PER_S;
+}
+
+/* A - B in seconds, without signed overflow. */
+static double dsec(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return ((double)a - (double)b) / NS_PER_S;
+	return sec(r);
+}
+
+/* A + B, saturated. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static int64_t pow2_ns(int log2s)
+{
+	return (int64_t)1000000000 << log2s;
+}
+
+static int clampi(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+void clk_src_init(struct clk_src *s, const struct clk_source_cfg *cfg, int64_t now)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	s->cfg.name[sizeof(s->cfg.name) - 1] = '\0';
+	s->cfg.minpoll = clampi(s->cfg.minpoll, 0, NTP_MAX_POLL);
+	s->cfg.maxpoll = clampi(s->cfg.maxpoll, s->cfg.minpoll, NTP_MAX_POLL);
+	clk_src_reset(s, cfg->refid, now);
+}
+
+void clk_src_reset(struct clk_src *s, uint32_t refid, int64_t now)
+{
+	struct clk_source_cfg cfg = s->cfg;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->cfg.refid = refid;
+	s->poll = s->cfg.minpoll;
+	s->burst = s->cfg.iburst ? CLK_BURST_POLLS : 0;
+	s->next_poll = now;
+	s->tally = ' ';
+	s->stratum = 16;
+	s->leap = NTP_LEAP_UNSYNC;
+}
+
+void clk_src_poll_sent(struct clk_src *s, int64_t now)
+{
+	int64_t gap;
+
+	s->reach <<= 1;
+	s->polls++;
+	s->silent++;
+	if (s->reach == 0 && s->silent >= CLK_UNREACH_POLLS) {
+		s->flash |= CLK_FLASH_PEER_UNREACH;
+		/* Back off one step per register's worth of silence. */
+		if (s->silent % CLK_UNREACH_POLLS == 0 && s->poll < s->cfg.maxpoll)
+			s->poll++;
+	}
+	/* The burst's polls are BURST_GAP apart; after its last, the poll interval. */
+	if (s->burst > 0 && --s->burst > 0)
+		gap = s->cfg.minpoll == 0 ? pow2_ns(0) : BURST_GAP * pow2_ns(0);
+	else
+		gap = pow2_ns(s->poll);
+	s->next_poll = add_sat(now, gap);
+}
+
+void clk_src_kod(struct clk_src *s, const char *code, int64_t now)
+{
+	if (!strncmp(code, "DENY", 4) || !strncmp(code, "RSTR", 4)) {
+		/* RFC 5905: stop talking to a server that denies us. */
+		s->flash |= CLK_FLASH_DENIED;
+		s->denied = 1;
+		s->burst = 0;
+	} else if (!strncmp(code, "RATE", 4)) {
+		/* Slow down: one poll step, no burst, wait a whole interval. */
+		s->burst = 0;
+		s->poll = clampi(s->poll + 1, s->cfg.minpoll, s->cfg.maxpoll);
+		s->next_poll = add_sat(now, pow2_ns(s->poll));
+	}
+}
+
+double clk_src_skew(const struct clk_src *s)
+{
+	return (SKEW_K + SKEW_N_WIDEN / (s->est.n > 0 ? s->est.n : 1)) * sqrt(s->est.pff);
+}
+
+/*
+ * Feed sample SM (just added to S's filter) to S's estimator, then steer
+ * the poll: the longest interval over which the estimator's own prediction
+ * (its phase and frequency uncertainty and the wander it learned) stays
+ * within POLL_SD good samples' noise. Down at once, up one step per
+ * sample, nothing during the burst.
+ */
+static void estimate(struct clk_src *s, const struct clk_src_env *env, const struct clk_sample *sm)
+{
+	double prec = ldexp(1.0, env->precision), r = clk_filter_var(&s->filt, sm, prec), sd, var;
+	int p, target;
+
+	if (s->filt.n == 1) {
+		var = env->freq_sd >= 0.0 ? env->freq_sd * env->freq_sd
+					  : FREQ_UNKNOWN * FREQ_UNKNOWN;
+		clk_est_init(&s->est, sm->t, sm->x, r, env->freq, var, Q_START);
+		return;
+	}
+	clk_est_update(&s->est, sm->t, sm->x, r);
+	if (s->burst > 0)
+		return;
+	sd = POLL_SD * clk_filter_floor(&s->filt, prec);
+	target = s->cfg.minpoll;
+	for (p = s->cfg.minpoll; p <= s->cfg.maxpoll; p++) {
+		clk_est_at(&s->est, add_sat(sm->t, pow2_ns(p)), &var);
+		if (var > sd * sd)
+			break;
+		target = p;
+	}
+	if (target < s->poll)
+		s->poll = target;
+	else if (target > s->poll)
+		s->poll++;
+}
+
+/* The packet tests of RFC 5905 on reply P that need no arithmetic on our stamps. */
+static unsigned header_tests(struct clk_src *s, const struct ntp_packet *p)
+{
+	unsigned flash = 0;
+
+	if (p->xmt != 0 && p->xmt == s->last_xmt)
+		flash |= CLK_FLASH_DUP;
+	if (p->mode != NTP_MODE_SERVER && p->mode != NTP_MODE_PASSIVE)
+		flash |= CLK_FLASH_BOGUS;
+	if (p->leap == NTP_LEAP_UNSYNC || p->stratum == 0 || p->stratum > 15 || p->xmt == 0)
+		flash |= CLK_FLASH_UNSYNC;
+	if (p->version < 1 || p->version > 4 || ntp_short_to_double(p->root_delay) > MAXDISP ||
+	    ntp_short_to_double(p->root_disp) > MAXDISP || p->rec == 0 || p->precision > 0)
+		flash |= CLK_FLASH_HEADER;
+	/* A server that never set its clock, or set it after answering, is not synchronized. */
+	if (p->ref == 0 || (p->xmt != 0 && ntp_ts_diff(p->ref, p->xmt) > 0.0))
+		flash |= CLK_FLASH_STRATUM;
+	return flash;
+}
+
+int clk_src_reply(struct clk_src *s, const struct clk_src_env *env, const struct ntp_packet *p,
+		  const struct clk_xchg *x)
+{
+	struct clk_sample sm;
+	int64_t t2, t3, a = 0, b = 0;
+	double rtt, proc, delay, prec = ldexp(1.0, env->precision);
+	unsigned flash = header_tests(s, p);
+
+	if (p->xmt != 0)
+		s->last_xmt = p->xmt;
+	t2 = ntp_ts_to_unix_ns(p->rec, x->near);
+	t3 = ntp_ts_to_unix_ns(p->xmt, x->near);
+	rtt = dsec(x->r4, x->r1);
+	proc = dsec(t3, t2);
+	delay = rtt - proc;
+	if (!(rtt >= 0.0) || rtt > MAX_DELAY || proc < 0.0 || delay < -NEG_DELAY_SLACK ||
+	    __builtin_sub_overflow(t2, x->r1, &a) || __builtin_sub_overflow(t3, x->r4, &b))
+		flash |= CLK_FLASH_HEADER;
+	/* A reply that waited across one of our steps has stamps on two timescales. */
+	if (env->step_r != INT64_MIN && x->r4 >= env->step_r &&
+	    dsec(x->r4, env->step_r) < MAX_DELAY)
+		flash |= CLK_FLASH_BOGUS;
+	if (flash) {
+		s->flash = flash;
+		return 0;
+	}
+	s->stratum = p->stratum;
+	s->leap = p->leap;
+	s->precision = p->precision < -30 ? -30 : p->precision;
+	s->refid = p->refid;
+	s->root_delay = ntp_short_to_double(p->root_delay);
+	s->root_disp = ntp_short_to_double(p->root_disp);
+	s->last_rx = x->t4;
+	sm.t = add_sat(x->r1, (x->r4 - x->r1) / 2);
+	/* ((T2 - T1) + (T3 - T4)) / 2 against the raw clock; each half fits int64_t. */
+	sm.x = (sec(a) + sec(b)) / 2.0;
+	sm.delay = delay > prec ? delay : prec;
+	sm.disp = prec + ldexp(1.0, s->precision) + CLK_PHI * rtt;
+	s->flash = s->root_delay / 2.0 + s->root_disp + sm.delay / 2.0 + sm.disp > env->maxdistance
+			   ? CLK_FLASH_PEER_DIST
+			   : 0;
+	clk_filter_add(&s->filt, &sm);
+	estimate(s, env, &sm);
+	/* Back from silence: refill the filter quickly. */
+	if (s->reach == 0 && s->polls > CLK_UNREACH_POLLS && s->cfg.iburst)
+		s->burst = CLK_BURST_POLLS;
+	s->reach |= 1;
+	s->silent = 0;
+	s->fresh = 1;
+	return 1;
+}

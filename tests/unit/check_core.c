@@ -1,0 +1,407 @@
+/*
+ * Tests of the clock core through its API, on the fake driver with
+ * crafted exchanges: the initial snapshot is unsynchronized; three
+ * servers of which one lies give '*', '+' and 'x' and a snapshot with the
+ * peer's stratum + 1, its configured refid and an honest bound; a large
+ * offset is stepped only as makestep allows; with discipline off no
+ * setter is ever called and the snapshot carries the correction; losing
+ * every source leads to LI 3 after the holdover, or to the local
+ * fallback; minsources, prefer, the leap vote, the drift and bad
+ * arguments.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock/core.h"
+#include "clock/snapshot.h"
+#include "proto/ntp.h"
+#include "tests/unit/fakeclk.h"
+
+Suite *core_suite(void);
+
+/* ns: a sys time in 2023 */
+#define T0 1700000000000000000LL
+/* ns per second */
+#define S 1000000000LL
+/* ns per microsecond */
+#define US 1000LL
+/* "LOCL" and "INIT" as reference IDs */
+#define REFID_LOCL 0x4c4f434cu
+#define REFID_INIT 0x494e4954u
+
+static struct clk_core_cfg core_cfg(int discipline)
+{
+	struct clk_core_cfg c = {
+		.discipline = discipline,
+		.makestep_threshold = 1.0,
+		.makestep_limit = 3,
+		.maxdistance = 1.5,
+		.holdover = 600,
+		.local_stratum = 0,
+		.local_dispersion = 0.001,
+		.minsources = 1,
+		.precision = -20,
+		.init_freq_ppm = 0.0,
+		.init_skew_ppm = -1.0,
+	};
+
+	return c;
+}
+
+static int add_src(struct clk_core *c, int n, int prefer)
+{
+	struct clk_source_cfg s;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.name, sizeof(s.name), "192.0.2.%d", n);
+	s.refid = 0xc0000200u + (uint32_t)n;
+	s.minpoll = 4;
+	s.maxpoll = 6;
+	s.iburst = 1;
+	s.prefer = prefer;
+	return clk_core_add_source(c, &s);
+}
+
+/*
+ * One exchange with source ID whose clock is LIE seconds off the truth
+ * (sys time is the truth), 200 us each way, leap LEAP; sys advances.
+ */
+static void exchange(struct clk_core *c, struct fakeclk *f, int id, double lie, int leap)
+{
+	struct ntp_packet p;
+	int64_t t1, rec;
+
+	t1 = f->base.ops->now(&f->base);
+	clk_core_poll_sent(c, id, t1);
+	fakeclk_set(f, f->sys + 200 * US);
+	rec = f->sys + (int64_t)llround(lie * 1e9);
+	memset(&p, 0, sizeof(p));
+	p.leap = (uint8_t)leap;
+	p.version = 4;
+	p.mode = NTP_MODE_SERVER;
+	p.stratum = 1;
+	p.precision = -20;
+	p.root_disp = ntp_short_from_double(1e-4);
+	p.refid = ntp_refid_ascii("GPS");
+	p.ref = ntp_ts_from_unix_ns(rec - S);
+	p.rec = ntp_ts_from_unix_ns(rec);
+	p.xmt = ntp_ts_from_unix_ns(rec + 10 * US);
+	fakeclk_set(f, f->sys + 210 * US);
+	clk_core_sample(c, id, &p, t1, f->base.ops->now(&f->base));
+}
+
+/* Run the core for SECONDS of sys time: every source polled when due, updated each second. */
+static void run(struct clk_core *c, struct fakeclk *f, double seconds, const double *lies, int leap,
+		struct clk_snapshot *snap)
+{
+	int64_t end = f->sys + (int64_t)(seconds * 1e9);
+	int i;
+
+	while (f->sys < end) {
+		for (i = 0; i < clk_core_n_sources(c); i++)
+			if (clk_core_next_poll(c, i) <= f->base.ops->now(&f->base))
+				exchange(c, f, i, lies ? lies[i] : 0.0, leap);
+		clk_core_update(c, f->base.ops->now(&f->base), snap);
+		fakeclk_set(f, f->sys + S);
+	}
+}
+
+/* The served time's error (s) and whether the snapshot's bound covers it. */
+static double served_error(const struct clk_snapshot *s, int64_t sys, int *honest)
+{
+	int64_t served = clk_snapshot_served(s, sys);
+	double err = (double)(served - sys) / 1e9;
+
+	*honest = fabs(err) <= s->root_delay / 2.0 + clk_snapshot_root_disp(s, served) + 1e-9;
+	return err;
+}
+
+START_TEST(test_initial_unsynced)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	struct clk_tracking tr;
+	double fr = -1, sk = -1;
+
+	fakeclk_init(&f, T0, 0, 0.0);
+	cfg.init_freq_ppm = 12.5;
+	c = clk_core_create(&cfg, &f.base);
+	ck_assert_msg(c != NULL, "create should succeed");
+	ck_assert_msg(f.set_freq_calls == 1 && fabs(f.last_ppm - 12.5) < 1e-9,
+		      "a disciplining core should set the initial frequency");
+	add_src(c, 1, 0);
+	clk_core_update(c, f.base.ops->now(&f.base), &s);
+	ck_assert_msg(s.leap == NTP_LEAP_UNSYNC && s.stratum == 16 && !(s.flags & CLK_F_SYNCED),
+		      "before any sample the snapshot should be unsynchronized");
+	ck_assert_msg(s.refid == REFID_INIT, "the refid should be INIT, got %#x", s.refid);
+	ck_assert_msg(s.precision == -20, "precision should come from the config");
+	clk_core_tracking(c, f.base.ops->now(&f.base), &tr);
+	ck_assert_msg(tr.sys_peer == -1 && tr.updates == 0 && !tr.synced, "tracking: nothing yet");
+	ck_assert_msg(clk_core_drift(c, &fr, &sk) == 0 && fr == 0.0 && sk == 0.0,
+		      "no drift should be known yet");
+	ck_assert_msg(f.tick_calls == 1, "update should tick the driver");
+	clk_core_destroy(c);
+}
+END_TEST
+
+START_TEST(test_falseticker_marked)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	struct clk_source_info si[3];
+	double lies[3] = {0.0, 0.5, 0.0}, err;
+	int i, honest, stars = 0;
+
+	fakeclk_init(&f, T0, 0, 0.0);
+	c = clk_core_create(&cfg, &f.base);
+	for (i = 0; i < 3; i++)
+		add_src(c, i + 1, 0);
+	run(c, &f, 120, lies, NTP_LEAP_NONE, &s);
+	for (i = 0; i < 3; i++) {
+		ck_assert_msg(clk_core_source_info(c, i, &si[i]) == 0, "source %d should exist", i);
+		stars += si[i].tally == '*';
+	}
+	ck_assert_msg(si[1].tally == 'x', "the liar should be a falseticker 'x', is '%c'",
+		      si[1].tally);
+	ck_assert_msg(stars == 1 && (si[0].tally == '*' || si[2].tally == '*'),
+		      "one good source should be the system peer");
+	ck_assert_msg(si[0].tally != ' ' && si[2].tally != ' ' && si[0].reach && si[0].flash == 0,
+		      "the good sources should be reachable candidates");
+	ck_assert_msg((s.flags & CLK_F_SYNCED) && s.leap == NTP_LEAP_NONE && s.stratum == 2,
+		      "the core should be synchronized at stratum 2 (got %u, leap %u)", s.stratum,
+		      s.leap);
+	ck_assert_msg(s.refid == (si[0].tally == '*' ? 0xc0000201u : 0xc0000203u),
+		      "the refid should be the system peer's configured one, got %#x", s.refid);
+	ck_assert_msg(s.root_delay >= 399e-6, "root delay should include the path, got %g",
+		      s.root_delay);
+	ck_assert_msg(fabs(s.disp_rate - CLK_PHI) < 1e-6, "dispersion should grow near PHI");
+	err = served_error(&s, f.sys, &honest);
+	ck_assert_msg(honest && fabs(err) < 1e-4,
+		      "the served time should be right (%g) and the "
+		      "bound honest",
+		      err);
+	ck_assert_msg(f.step_calls == 0, "no step for a clock already right");
+	clk_core_destroy(c);
+}
+END_TEST
+
+START_TEST(test_makestep)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	struct clk_tracking tr;
+	int honest;
+
+	/* Our clock 5 s behind: makestep 1.0 3 steps it forward. */
+	fakeclk_init(&f, T0, -5 * S, 0.0);
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	run(c, &f, 60, NULL, NTP_LEAP_NONE, &s);
+	ck_assert_msg(f.step_calls == 1 && llabs(f.last_step - 5 * S) < 1000000,
+		      "one step of +5 s should be made (calls %d, step %lld)", f.step_calls,
+		      (long long)f.last_step);
+	clk_core_tracking(c, f.base.ops->now(&f.base), &tr);
+	ck_assert_msg(tr.steps == 1, "tracking should count the step");
+	ck_assert_msg(fabs(served_error(&s, f.sys, &honest)) < 1e-3 && honest,
+		      "after the step the clock should be right, the bound honest");
+	clk_core_destroy(c);
+
+	/* The same without makestep: slews, never steps, honest all the way. */
+	fakeclk_init(&f, T0, -5 * S, 0.0);
+	cfg.makestep_limit = 0;
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	run(c, &f, 600, NULL, NTP_LEAP_NONE, &s);
+	ck_assert_msg(f.step_calls == 0, "makestep limit 0 should never step");
+	ck_assert_msg(fabs(f.last_ppm - 500.0) < 1e-6,
+		      "a 5 s offset should slew at 500 ppm, "
+		      "at %g",
+		      f.last_ppm);
+	ck_assert_msg(served_error(&s, f.sys, &honest) > -5.0 + 0.25 && honest,
+		      "600 s of slewing should have gained 0.25 s+, honestly");
+	ck_assert_msg(s.leap == NTP_LEAP_UNSYNC, "5 s off is beyond maxdistance: unsynchronized");
+	clk_core_destroy(c);
+}
+END_TEST
+
+START_TEST(test_discipline_off)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(0);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	int honest;
+	double err;
+
+	/* The raw clock is 0.3 s ahead and 20 ppm fast; nobody may touch it. */
+	fakeclk_init(&f, T0, 300000000, 20e-6);
+	cfg.init_freq_ppm = 3.0;
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	run(c, &f, 900, NULL, NTP_LEAP_NONE, &s);
+	ck_assert_msg(f.set_freq_calls == 0 && f.step_calls == 0 && f.status_calls == 0,
+		      "discipline off should never call a setter");
+	ck_assert_msg(s.flags & CLK_F_CORRECTED, "the snapshot should say it is corrected");
+	err = served_error(&s, f.sys, &honest);
+	ck_assert_msg(honest, "the bound should be honest");
+	ck_assert_msg(fabs(err) < 300e-3, "the correction should be under way, error %g", err);
+	clk_core_destroy(c);
+
+	/* With makestep the correction itself steps: right at once. */
+	fakeclk_init(&f, T0, 3 * S, 20e-6);
+	cfg.init_freq_ppm = 0.0;
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	run(c, &f, 300, NULL, NTP_LEAP_NONE, &s);
+	err = served_error(&s, f.sys, &honest);
+	ck_assert_msg(fabs(err) < 1e-3 && honest && f.step_calls == 0,
+		      "a stepped correction should serve the right time (%g) without a setter",
+		      err);
+	clk_core_destroy(c);
+}
+END_TEST
+
+START_TEST(test_holdover_and_local)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	double d1, d2;
+	int honest, i;
+
+	for (i = 0; i < 2; i++) {
+		fakeclk_init(&f, T0, 0, 0.0);
+		cfg.local_stratum = i ? 9 : 0;
+		c = clk_core_create(&cfg, &f.base);
+		add_src(c, 1, 0);
+		run(c, &f, 300, NULL, NTP_LEAP_NONE, &s);
+		ck_assert_msg(s.flags & CLK_F_SYNCED && s.stratum == 2, "synchronized first");
+		/* The source goes silent: keep updating without exchanges. */
+		clk_core_update(c, f.base.ops->now(&f.base), &s);
+		d1 = clk_snapshot_root_disp(&s, clk_snapshot_served(&s, f.sys));
+		fakeclk_set(&f, f.sys + 100 * S);
+		clk_core_update(c, f.base.ops->now(&f.base), &s);
+		d2 = clk_snapshot_root_disp(&s, clk_snapshot_served(&s, f.sys));
+		ck_assert_msg(d2 - d1 >= 100 * CLK_PHI - 1e-9,
+			      "dispersion should grow >= 15 ppm/s in holdover (%g in 100 s)",
+			      d2 - d1);
+		fakeclk_set(&f, f.sys + (int64_t)(cfg.holdover * 1e9));
+		clk_core_update(c, f.base.ops->now(&f.base), &s);
+		served_error(&s, f.sys, &honest);
+		if (!i) {
+			ck_assert_msg(s.leap == NTP_LEAP_UNSYNC && s.stratum == 16,
+				      "after the holdover: LI 3, stratum 16");
+		} else {
+			ck_assert_msg(
+				s.leap == NTP_LEAP_NONE && s.stratum == 9 &&
+					s.refid == REFID_LOCL && honest,
+				"after the holdover: the local fallback at stratum 9, honest");
+		}
+		clk_core_destroy(c);
+	}
+}
+END_TEST
+
+START_TEST(test_minsources_prefer_leap)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	struct clk_source_info si;
+
+	fakeclk_init(&f, T0, 0, 0.0);
+	cfg.minsources = 2;
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	run(c, &f, 60, NULL, NTP_LEAP_NONE, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_UNSYNC, "one source should not satisfy minsources 2");
+	clk_core_destroy(c);
+
+	fakeclk_init(&f, T0, 0, 0.0);
+	cfg.minsources = 1;
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	add_src(c, 2, 1);
+	add_src(c, 3, 0);
+	run(c, &f, 60, NULL, NTP_LEAP_INSERT, &s);
+	clk_core_source_info(c, 1, &si);
+	ck_assert_msg(si.tally == '*', "the preferred source should be the system peer");
+	ck_assert_msg(s.refid == 0xc0000202u, "the refid should be the preferred source's");
+	ck_assert_msg(s.leap == NTP_LEAP_INSERT && f.leap == NTP_LEAP_INSERT,
+		      "a unanimous leap insert should be served and told to the driver");
+	ck_assert_msg(f.synced == 1 && f.maxerror > 0.0 && f.maxerror < 0.1,
+		      "the driver should hear synchronized with a small error bound");
+	clk_core_destroy(c);
+}
+END_TEST
+
+START_TEST(test_drift_and_args)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	struct clk_source_info si;
+	struct clk_tracking tr;
+	double fr, sk;
+
+	fakeclk_init(&f, T0, 0, 40e-6);
+	cfg.init_freq_ppm = -35.0;
+	cfg.init_skew_ppm = 0.2;
+	c = clk_core_create(&cfg, &f.base);
+	ck_assert_msg(clk_core_drift(c, &fr, &sk) == 1 && fr == -35.0 && fabs(sk - 0.2) < 1e-12,
+		      "a driftfile value should be known at once");
+	add_src(c, 1, 0);
+	run(c, &f, 1800, NULL, NTP_LEAP_NONE, &s);
+	ck_assert_msg(clk_core_drift(c, &fr, &sk) == 1 && fabs(fr + 40.0) < 0.05,
+		      "the measured frequency should be -40 ppm, got %g", fr);
+	clk_core_tracking(c, f.base.ops->now(&f.base), &tr);
+	ck_assert_msg(tr.synced && tr.updates > 10 && tr.sys_peer == 0 &&
+			      fabs(tr.freq_ppm + 40.0) < 0.05,
+		      "tracking should show the updates and the frequency");
+	/* Bad arguments change nothing and crash nothing. */
+	ck_assert_msg(clk_core_source_info(c, 1, &si) == -1 &&
+			      clk_core_source_info(c, -1, &si) == -1,
+		      "unknown sources should be refused");
+	ck_assert_msg(clk_core_next_poll(c, 5) == INT64_MAX, "an unknown source is never due");
+	clk_core_sample(c, 9, NULL, 0, 0);
+	clk_core_poll_sent(c, -2, 0);
+	clk_core_kod(c, 3, "DENY", 0);
+	clk_core_source_addr(c, 7, 1);
+	ck_assert_msg(clk_core_n_sources(c) == 1, "still one source");
+	/* A new address restarts the source. */
+	clk_core_source_addr(c, 0, 0xc0000299u);
+	clk_core_source_info(c, 0, &si);
+	ck_assert_msg(si.reach == 0 && si.last_rx == 0, "a new address should reset the source");
+	clk_core_destroy(c);
+	ck_assert_msg(clk_core_create(NULL, &f.base) == NULL, "no config, no core");
+}
+END_TEST
+
+Suite *core_suite(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_initial_unsynced);
+	tcase_add_test(tc, test_falseticker_marked);
+	tcase_add_test(tc, test_makestep);
+	tcase_add_test(tc, test_discipline_off);
+	tcase_add_test(tc, test_holdover_and_local);
+	tcase_add_test(tc, test_minsources_prefer_leap);
+	tcase_add_test(tc, test_drift_and_args);
+	suite_add_tcase(s, tc);
+	return s;
+}
