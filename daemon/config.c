@@ -429,6 +429,8 @@ static const struct {
 	{"makestep", cfg_do_makestep},	     {"maxdistance", cfg_do_maxdistance},
 	{"holdover", cfg_do_holdover},	     {"minsources", cfg_do_minsources},
 	{"driftfile", cfg_do_driftfile},
+	{"ratelimit", cfg_do_ratelimit},     {"denykod", cfg_do_denykod},
+	{"guard", cfg_do_guard},
 };
 
 #define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))
@@ -587,6 +589,7 @@ void cfg_defaults(struct horod_config *c)
 	c->log_debug = 0;
 	c->default_port = CFG_DEFAULT_PORT;
 	cfg_clock_defaults(&c->clk);
+	cfg_guard_defaults(c);
 }
 
 void cfg_free(struct horod_config *c)
@@ -723,5 +726,7 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 		cfg_put(&o, "# hwtimestamp: none (kernel software receive timestamps)\n");
 	for (i = 0; i < c->n_hwts; i++)
 		cfg_put(&o, "hwtimestamp %s\n", c->hwts[i]);
+	o.len += cfg_guard_format(c, o.len < o.cap ? o.buf + o.len : NULL,
+				  o.len < o.cap ? o.cap - o.len : 0);
 	return o.len;
 }

@@ -22,6 +22,7 @@
 #define CFG_MAX_SERVERS 32  /* server and pool directives */
 #define CFG_HOST_MAX 256    /* bytes in a host name, including NUL */
 #define CFG_IFNAME_MAX 16   /* bytes in an interface name, including NUL (IFNAMSIZ) */
+#define CFG_MAX_GUARD_IF 16 /* `guard interface` directives (GUARD_MAX_IFACES) */
 
 enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_MMSG };
 enum cfg_driver { CFG_DRIVER_KERNEL, CFG_DRIVER_SIM };
@@ -61,6 +62,14 @@ struct cfg_listen {
 	int port;                     /* 1..65535, or 0 = the default port */
 };
 
+/* `guard interface IFACE mode M` (the numbers are the guard's GUARD_MODE_*). */
+enum cfg_xdp_mode { CFG_XDP_AUTO, CFG_XDP_NATIVE, CFG_XDP_SKB };
+
+struct cfg_guard_if {
+	char name[CFG_IFNAME_MAX];
+	enum cfg_xdp_mode mode;
+};
+
 struct horod_config {
 	struct cfg_listen listen[CFG_MAX_LISTEN];
 	int n_listen;
@@ -78,6 +87,16 @@ struct horod_config {
 	struct cfg_clock clk;     /* upstream sources, driver, discipline, driftfile */
 	char hwts[CFG_MAX_HWTS][CFG_IFNAME_MAX]; /* `hwtimestamp IFACE`: interfaces to stamp in hardware */
 	int n_hwts;
+	/* Rate limit, kiss-o'-death and XDP guard. */
+	int rl_enabled;           /* `ratelimit` given */
+	int rl_interval;          /* log2 s between requests on average, -19..12 */
+	int rl_burst;             /* requests at once, 1..255 */
+	int rl_leak;              /* log2: 1 in 2^leak over-rate answered, 0..16 (0 = none) */
+	int rl_kod;               /* `kod`: over-rate sources get a RATE kiss-o'-death */
+	int deny_kod;             /* `denykod on`: denied sources get a DENY kiss-o'-death */
+	struct cfg_guard_if guard_if[CFG_MAX_GUARD_IF]; /* `guard interface` */
+	int n_guard_if;
+	char guard_pin[CFG_PATH_MAX]; /* `guard pin DIR`: where the maps are pinned */
 };
 
 /* The embedded default configuration (used when horod has no -f). */

@@ -24,6 +24,7 @@ struct cfg_parser {
 	int seen_local, seen_workers, seen_io, seen_pidfile, seen_log;
 	int seen_driver, seen_discipline, seen_makestep, seen_maxdistance, seen_holdover,
 		seen_minsources, seen_driftfile;
+	int seen_ratelimit, seen_denykod, seen_guard_pin;
 };
 
 /* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
@@ -53,6 +54,17 @@ int cfg_do_maxdistance(struct cfg_parser *p, char **tok, int ntok);
 int cfg_do_holdover(struct cfg_parser *p, char **tok, int ntok);
 int cfg_do_minsources(struct cfg_parser *p, char **tok, int ntok);
 int cfg_do_driftfile(struct cfg_parser *p, char **tok, int ntok);
+
+/* Rate-limit and guard directives (cfg_guard.c): ratelimit, denykod, guard. */
+int cfg_do_ratelimit(struct cfg_parser *p, char **tok, int ntok);
+int cfg_do_denykod(struct cfg_parser *p, char **tok, int ntok);
+int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok);
+
+/* Rate-limit and guard defaults into C. */
+void cfg_guard_defaults(struct horod_config *c);
+
+/* Append the rate-limit and guard directives of C to OUT; returns bytes wanted. */
+size_t cfg_guard_format(const struct horod_config *c, char *out, size_t len);
 
 /* The shortest "%g" form of V that reads back as V, in OUT. */
 const char *cfg_shortest(double v, char *out, size_t outlen);

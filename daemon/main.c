@@ -26,6 +26,7 @@
 #include "daemon/log.h"
 #include "daemon/serve.h"
 #include "daemon/worker.h"
+#include "daemon/xguard.h"
 #include "proto/ntp.h"
 
 static const char usage[] =
@@ -307,6 +308,11 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out_sockets;
 	}
+	/* The XDP guard, or the workers' own rate limit when it cannot run (xguard.h). */
+	if (xg_start(&cfg, &shared) < 0) {
+		rc = 1;
+		goto out_sockets;
+	}
 
 	/* 6. Signals are taken synchronously by this thread only. */
 	sigemptyset(&sigs);
@@ -382,6 +388,7 @@ out_workers:
 		unlink(cfg.pidfile);
 out_sockets:
 	close_sockets();
+	xg_stop();
 	if (sigfd >= 0)
 		close(sigfd);
 	clockd_fini(&cd);

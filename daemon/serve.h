@@ -17,6 +17,7 @@
 #include "daemon/acl.h"
 #include "daemon/counters.h"
 #include "daemon/hwts.h"
+#include "daemon/ratelimit.h"
 
 #define SRV_REPLY_MAX 48 /* bytes: we answer with the bare header, never more */
 
@@ -27,6 +28,8 @@ struct srv_shared {
 	const struct clk_pub *pub;     /* the clock snapshot */
 	clockid_t clock;               /* the driver's raw clock */
 	const struct hwts_table *hw;   /* hardware stamping interfaces (may be empty) */
+	struct rl_table *rl;           /* rate limiter (guard not loaded), else NULL */
+	int deny_kod;                  /* `denykod on`: denied sources get a DENY kiss-o'-death */
 };
 
 /*

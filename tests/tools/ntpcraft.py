@@ -6,9 +6,10 @@ never ask: other versions and modes, odd lengths, extension fields, mode 6
 and mode 7 headers, and a sweep over every request size. Each request is
 printed as one JSON object on its own line (what was sent, whether and what
 came back, decoded reply fields, checks such as the origin timestamp being
-echoed bit for bit); a sweep prints one summary object. `--expect` turns the
-output into a verdict: the exit status is 0 when every printed object
-satisfies every expectation, 1 when one does not, 2 on a usage error.
+echoed bit for bit); a sweep or a flood prints one summary object.
+`--expect` turns the output into a verdict: the exit status is 0 when
+every printed object satisfies every expectation, 1 when one does not, 2
+on a usage error.
 Python standard library only. Every loop is bounded by a count and by the
 overall --max-time.
 """
@@ -298,6 +299,57 @@ def sweep(args, sock, server):
     return res
 
 
+def flood(args, sock, server):
+    """Send --flood N requests back to back (each with its own transmit
+    timestamp, in windows of SWEEP_WINDOW), then collect replies until
+    --timeout of silence; one summary object: how many were answered with
+    time and how many with each kiss-o'-death code."""
+    used = set()
+    outstanding = set()
+    res = {"flood": args.flood, "sent": 0, "send_errors": 0, "answered": 0,
+           "kod": 0, "kod_codes": {}, "unmatched": 0}
+    hard_deadline = time.time() + args.max_time
+
+    def collect(idle):
+        for _ in range(MAX_STRAY):
+            wait = min(idle, hard_deadline - time.time())
+            if wait <= 0:
+                return
+            data, _ = recv_from_server(sock, server, time.time() + wait)
+            if data is None:
+                return
+            org = int.from_bytes(data[24:32], "big") if len(data) >= 32 else None
+            if org not in outstanding:
+                res["unmatched"] += 1
+                continue
+            outstanding.discard(org)
+            rep = decode_reply(data)
+            if rep is not None and rep["stratum"] == 0 and rep["leap"] == 3 and \
+                    rep["refid_ascii"] in ("RATE", "DENY", "RSTR"):
+                res["kod"] += 1
+                code = rep["refid_ascii"]
+                res["kod_codes"][code] = res["kod_codes"].get(code, 0) + 1
+            else:
+                res["answered"] += 1
+
+    for i in range(args.flood):
+        if time.time() > hard_deadline:
+            break
+        _, xmt = unique_xmt(used)
+        outstanding.add(xmt)
+        try:
+            sock.sendto(build_request(args, xmt, args.length), server)
+            res["sent"] += 1
+        except OSError:
+            res["send_errors"] += 1
+        if (i + 1) % SWEEP_WINDOW == 0:
+            collect(0)
+    collect(args.timeout)
+    res["kod_rate"] = res["kod_codes"].get("RATE", 0)
+    res["kod_deny"] = res["kod_codes"].get("DENY", 0)
+    return res
+
+
 def flatten(obj):
     """One level of keys: top-level fields, reply and checks fields (bare and
     as reply.KEY / checks.KEY); the names do not overlap."""
@@ -379,6 +431,9 @@ def parse_args(argv):
     p.add_argument("--bind", help="source address to send from")
     p.add_argument("--sweep", type=int, nargs=2, metavar=("MIN", "MAX"),
                    help="send every size from MIN to MAX bytes and print a summary")
+    p.add_argument("--flood", type=int, metavar="N",
+                   help="send N requests back to back, then print one summary object "
+                        "(answered, kod, kod_rate, kod_deny); N 1-%d" % MAX_COUNT)
     p.add_argument("--probe", action="store_true",
                    help="afterwards, send a valid mode 3 request from the same socket and "
                         "wait for its reply (proves the server has read the earlier ones)")
@@ -400,6 +455,8 @@ def parse_args(argv):
         p.error("--timeout takes (0, 30], --max-time (0, 600], --interval >= 0")
     if a.sweep and not 0 <= a.sweep[0] <= a.sweep[1] <= MAX_DATAGRAM:
         p.error("--sweep takes 0 <= MIN <= MAX <= %d" % MAX_DATAGRAM)
+    if a.flood is not None and not 1 <= a.flood <= MAX_COUNT:
+        p.error("--flood takes 1-%d" % MAX_COUNT)
     if a.sweep and a.sweep[1] - a.sweep[0] + 1 > MAX_COUNT:
         p.error("--sweep covers at most %d sizes" % MAX_COUNT)
     if a.ef_len is not None and not 0 <= a.ef_len <= 0xFFFF:
@@ -423,6 +480,8 @@ def main(argv):
     start = time.time()
     if args.sweep:
         results.append(sweep(args, sock, server))
+    elif args.flood:
+        results.append(flood(args, sock, server))
     else:
         used = set()
         for seq in range(args.count):
@@ -441,7 +500,7 @@ def main(argv):
             msg = check_expect(r, e)
             if msg:
                 failed += 1
-                print("ntpcraft: FAIL: request %s: %s" % (r.get("seq", "sweep"), msg),
+                print("ntpcraft: FAIL: request %s: %s" % (r.get("seq", "summary"), msg),
                       file=sys.stderr)
     if args.probe:
         probe_args = argparse.Namespace(**vars(args))

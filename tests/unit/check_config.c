@@ -69,6 +69,15 @@ static int cfg_equal(const struct horod_config *a, const struct horod_config *b)
 	if (a->control_acl.n && memcmp(a->control_acl.rules, b->control_acl.rules,
 				       (size_t)a->control_acl.n * sizeof(struct acl_rule)))
 		return 0;
+	if (a->rl_enabled != b->rl_enabled || a->rl_interval != b->rl_interval ||
+	    a->rl_burst != b->rl_burst || a->rl_leak != b->rl_leak || a->rl_kod != b->rl_kod ||
+	    a->deny_kod != b->deny_kod || a->n_guard_if != b->n_guard_if ||
+	    strcmp(a->guard_pin, b->guard_pin) != 0)
+		return 0;
+	for (i = 0; i < a->n_guard_if; i++)
+		if (strcmp(a->guard_if[i].name, b->guard_if[i].name) != 0 ||
+		    a->guard_if[i].mode != b->guard_if[i].mode)
+			return 0;
 	return 1;
 }
 
@@ -344,6 +353,38 @@ static const struct {
 	{"hwtimestamp abcdefghijklmnop\n", 1, "bad interface name 'abcdefghijklmnop', allowed: 1-15"},
 	{"hwtimestamp a/b\n", 1, "bad interface name 'a/b'"},
 	{"hwtimestamp eth0\nhwtimestamp eth0\n", 2, "duplicate hwtimestamp 'eth0'"},
+	/* ratelimit, denykod, guard */
+	{"ratelimit interval\n", 1, "'interval' needs a number, allowed -19-12"},
+	{"ratelimit interval 13\n", 1, "interval 13 out of range, allowed -19-12"},
+	{"ratelimit interval -20\n", 1, "interval -20 out of range, allowed -19-12"},
+	{"ratelimit burst 0\n", 1, "burst 0 out of range, allowed 1-255"},
+	{"ratelimit burst 256\n", 1, "burst 256 out of range, allowed 1-255"},
+	{"ratelimit burst many\n", 1, "bad burst 'many', allowed 1-255"},
+	{"ratelimit leak 17\n", 1, "leak 17 out of range, allowed 0-16"},
+	{"ratelimit leak 1.5\n", 1, "bad leak '1.5', allowed 0-16"},
+	{"ratelimit rate 3\n", 1, "unknown ratelimit option 'rate', allowed: ratelimit [interval"},
+	{"ratelimit burst 2 burst 3\n", 1, "'burst' given twice, allowed once"},
+	{"ratelimit kod kod\n", 1, "'kod' given twice, allowed once"},
+	{"ratelimit\nratelimit kod\n", 2, "'ratelimit' already given on line 1, allowed once"},
+	{"denykod\n", 1, "'denykod' needs on or off, allowed: denykod on|off"},
+	{"denykod yes\n", 1, "bad denykod 'yes', allowed: denykod on|off"},
+	{"denykod on off\n", 1, "extra argument 'off'"},
+	{"denykod on\ndenykod off\n", 2, "'denykod' already given on line 1"},
+	{"guard\n", 1, "'guard' needs interface or pin, allowed: guard interface IFACE"},
+	{"guard iface eth0\n", 1, "unknown guard option 'iface'"},
+	{"guard interface\n", 1, "'guard interface' needs an interface"},
+	{"guard interface abcdefghijklmnop\n", 1, "bad interface name 'abcdefghijklmnop', allowed"},
+	{"guard interface a/b\n", 1, "bad interface name 'a/b'"},
+	{"guard interface eth0 speed native\n", 1, "unknown guard interface option 'speed'"},
+	{"guard interface eth0 mode\n", 1, "'mode' needs a value, allowed: native skb auto"},
+	{"guard interface eth0 mode fast\n", 1, "unknown guard mode 'fast', allowed: native skb"},
+	{"guard interface eth0 mode skb x\n", 1, "extra argument 'x'"},
+	{"guard interface eth0\nguard interface eth0 mode skb\n", 2,
+	 "duplicate guard interface 'eth0', allowed: each interface once"},
+	{"guard pin\n", 1, "'guard pin' needs a directory, allowed: guard pin /DIR"},
+	{"guard pin rel/dir\n", 1, "guard pin 'rel/dir' is not an absolute path, allowed: /DIR"},
+	{"guard pin /a /b\n", 1, "extra argument '/b'"},
+	{"guard pin /a\nguard pin /b\n", 2, "'guard pin' already given on line 1"},
 	{"Listen 127.0.0.1\n", 1, "unknown directive 'Listen'"},
 	{"peer 192.0.2.1 iburst\n", 1, "unknown directive 'peer'"},
 	{"listen 127.0.0.1 port 123 a b c d e f g h i j k\n", 1, "extra argument 'a'"},
@@ -387,7 +428,8 @@ START_TEST(test_exact_messages)
 		{"#\n#\nlissen ::1\n",
 		 "horod.conf:3: unknown directive 'lissen', allowed: listen local "
 		 "allow deny control workers io pidfile log hwtimestamp server pool driver "
-		 "discipline makestep maxdistance holdover minsources driftfile"},
+		 "discipline makestep maxdistance holdover minsources driftfile ratelimit denykod "
+		 "guard"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",
@@ -401,6 +443,74 @@ START_TEST(test_exact_messages)
 		ck_assert_msg(strcmp(err, cases[i].msg) == 0, "should say \"%s\", got \"%s\"",
 			      cases[i].msg, err);
 	}
+}
+END_TEST
+
+START_TEST(test_guard_directives)
+{
+	ck_assert_msg(!cfg.rl_enabled && cfg.rl_interval == 3 && cfg.rl_burst == 8 &&
+			      cfg.rl_leak == 2 && !cfg.rl_kod,
+		      "defaults should be no ratelimit, preset interval 3 burst 8 leak 2");
+	ck_assert_msg(!cfg.deny_kod && cfg.n_guard_if == 0, "defaults should be no KoD, no guard");
+	ck_assert_msg(strcmp(cfg.guard_pin, "/sys/fs/bpf/horod") == 0,
+		      "the default pin directory should be /sys/fs/bpf/horod, is %s", cfg.guard_pin);
+
+	parse_ok("ratelimit\n");
+	ck_assert_msg(cfg.rl_enabled && cfg.rl_interval == 3 && cfg.rl_burst == 8 &&
+			      cfg.rl_leak == 2 && !cfg.rl_kod,
+		      "a bare ratelimit should take chrony's defaults");
+	cfg_free(&cfg);
+
+	cfg_defaults(&cfg);
+	parse_ok("ratelimit kod leak 0 burst 255 interval -19\n"
+		 "denykod on\n"
+		 "guard interface eth0 mode native\n"
+		 "guard interface lo mode skb\n"
+		 "guard interface abcdefghijklmno\n"
+		 "guard interface veth1 mode auto\n"
+		 "guard pin /tmp/x/bpf\n");
+	ck_assert_msg(cfg.rl_enabled && cfg.rl_interval == -19 && cfg.rl_burst == 255 &&
+			      cfg.rl_leak == 0 && cfg.rl_kod,
+		      "options should be taken in any order");
+	ck_assert_msg(cfg.deny_kod, "denykod on should be on");
+	ck_assert_msg(cfg.n_guard_if == 4, "should have 4 guard interfaces, has %d", cfg.n_guard_if);
+	ck_assert_msg(strcmp(cfg.guard_if[0].name, "eth0") == 0 &&
+			      cfg.guard_if[0].mode == CFG_XDP_NATIVE,
+		      "eth0 should be native");
+	ck_assert_msg(strcmp(cfg.guard_if[1].name, "lo") == 0 && cfg.guard_if[1].mode == CFG_XDP_SKB,
+		      "lo should be skb");
+	ck_assert_msg(strcmp(cfg.guard_if[2].name, "abcdefghijklmno") == 0 &&
+			      cfg.guard_if[2].mode == CFG_XDP_AUTO,
+		      "no mode should be auto, and 15-character names fit");
+	ck_assert_msg(cfg.guard_if[3].mode == CFG_XDP_AUTO, "mode auto should be auto");
+	ck_assert_msg(strcmp(cfg.guard_pin, "/tmp/x/bpf") == 0, "guard pin should be kept");
+	cfg_free(&cfg);
+
+	cfg_defaults(&cfg);
+	parse_ok("ratelimit interval 12 burst 1 leak 16\ndenykod off\n");
+	ck_assert_msg(cfg.rl_interval == 12 && cfg.rl_burst == 1 && cfg.rl_leak == 16 &&
+			      !cfg.rl_kod && !cfg.deny_kod,
+		      "the upper limits should be accepted, denykod off should be off");
+}
+END_TEST
+
+START_TEST(test_guard_interface_limit)
+{
+	char text[CFG_MAX_GUARD_IF * 40 + 64];
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < CFG_MAX_GUARD_IF; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "guard interface eth%d\n", i);
+	parse_ok(text);
+	ck_assert_msg(cfg.n_guard_if == CFG_MAX_GUARD_IF, "should take %d guard interfaces",
+		      CFG_MAX_GUARD_IF);
+	ck_assert_msg(cfg_parse_string(&cfg, NAME, "guard interface ethx\n", err, sizeof(err)) == -1,
+		      "guard interface %d should be refused", CFG_MAX_GUARD_IF + 1);
+	ck_assert_msg(strcmp(err, NAME ":1: too many guard interface lines, allowed at most 16") ==
+			      0,
+		      "should give the limit, got \"%s\"", err);
+	ck_assert_msg(cfg.n_guard_if == CFG_MAX_GUARD_IF, "the refused line should not be added");
 }
 END_TEST
 
@@ -554,6 +664,10 @@ START_TEST(test_format_round_trip)
 		   "hwtimestamp enp1s0f1\n");
 	round_trip("local stratum 15 dispersion 3.3e-7\nio uring\nlog stderr debug\n");
 	round_trip("local stratum 1 dispersion 0.1234567890123\nlog syslog\n");
+	round_trip("ratelimit interval -3 burst 20 leak 0 kod\ndenykod on\n"
+		   "guard interface hs0 mode native\nguard interface lo mode skb\n"
+		   "guard interface eth1\nguard pin /run/horod/bpf\n");
+	round_trip("ratelimit\ndenykod off\n");
 }
 END_TEST
 
@@ -703,6 +817,8 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_embedded_default);
 	tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(errors) / sizeof(errors[0])));
 	tcase_add_test(tc, test_exact_messages);
+	tcase_add_test(tc, test_guard_directives);
+	tcase_add_test(tc, test_guard_interface_limit);
 	tcase_add_test(tc, test_listen_limit);
 	tcase_add_test(tc, test_line_length);
 	tcase_add_test(tc, test_pidfile_length);

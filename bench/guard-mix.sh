@@ -1,0 +1,181 @@
+#!/bin/bash
+#
+# The XDP guard benchmark: share of legit requests answered when every
+# legit request comes with MIX malformed ones (mode 7 monlist, version 0,
+# 20-byte runts), for horod without the guard, horod with the guard in
+# generic (skb) and in native mode, and chronyd, all behind a veth between
+# two namespaces this script creates. The server side runs on CPU 0: the
+# server (one worker) and, through RPS, the receive path of its veth; the
+# load generator and the receive path of its own veth run on CPU 1. On a
+# veth, native XDP runs in the sender's NAPI (CPU 1, before RPS), generic
+# XDP in the server's receive path (CPU 0): generic is the fair model of a
+# server CPU that pays for what it drops. Also the guard's cost per
+# packet on the veth, from the kernel's BPF run-time statistics
+# (kernel.bpf_stats_enabled, switched on for the guard runs only and put
+# back as it was).
+#
+#   bench/guard-mix.sh [SECONDS [REPS [RATES...]]]
+#     SECONDS per point (default 5), REPS per point (default 3, the median
+#     is printed), RATES legit requests/s (default 50000 100000 150000)
+#
+# Needs root, build/horod, build/tools/ntpmix; chronyd is optional. Every
+# process it starts is stopped by PID, every namespace deleted, on exit.
+
+set -u
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+B=${HOROD_BUILD:-$REPO/build}
+SECS=${1:-5}
+REPS=${2:-3}
+shift 2 2>/dev/null
+RATES=${*:-50000 100000 150000}
+MIX=${MIX:-1}
+SRV=horod-b-$$-srv
+CLI=horod-b-$$-cli
+TMP=$(mktemp -d /tmp/horod-b-$$.XXXXXX)
+PIDS=()
+STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+
+[ "$(id -u)" = 0 ] || {
+	echo "guard-mix: needs root"
+	exit 77
+}
+for f in "$B/horod" "$B/tools/ntpmix"; do
+	[ -x "$f" ] || {
+		echo "guard-mix: no $f (make all)"
+		exit 1
+	}
+done
+
+cleanup()
+{
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	sleep 0.3
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS" 2>/dev/null
+	umount -l "$TMP/bpffs" 2>/dev/null
+	ip netns del "$SRV" 2>/dev/null
+	ip netns del "$CLI" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ip netns add "$SRV" && ip netns add "$CLI" || exit 1
+ip -n "$SRV" link set lo up
+ip -n "$CLI" link set lo up
+ip -n "$SRV" link add hs0 type veth peer name hc0 netns "$CLI"
+ip -n "$SRV" addr add 192.0.2.1/24 dev hs0
+ip -n "$CLI" addr add 192.0.2.2/24 dev hc0
+ip -n "$SRV" link set hs0 up
+ip -n "$CLI" link set hc0 up
+# Receive processing: the server's veth on CPU 0, the client's on CPU 1.
+ip netns exec "$SRV" sh -c 'echo 1 > /sys/class/net/hs0/queues/rx-0/rps_cpus'
+ip netns exec "$CLI" sh -c 'echo 2 > /sys/class/net/hc0/queues/rx-0/rps_cpus'
+sleep 1
+mkdir -p "$TMP/bpffs" && mount -t bpf bpf "$TMP/bpffs"
+
+# start_server KIND: horod without / with the guard, or chronyd; sets SPID.
+start_server()
+{
+	case $1 in
+	horod | guard-skb | guard-native)
+		{
+			printf 'listen 192.0.2.1\nlocal stratum 10\nworkers 1\nio uring\n'
+			case $1 in guard-*)
+				printf 'guard interface hs0 mode %s\nguard pin %s\n' "${1#guard-}" \
+					"$TMP/bpffs/horod" ;;
+			esac
+		} >"$TMP/$1.conf"
+		taskset -c 0 ip netns exec "$SRV" "$B/horod" -n -f "$TMP/$1.conf" \
+			>"$TMP/$1.log" 2>&1 &
+		;;
+	chronyd)
+		printf 'local stratum 10\nallow all\ncmdport 0\nbindaddress 192.0.2.1\n' \
+			>"$TMP/chrony.conf"
+		taskset -c 0 ip netns exec "$SRV" chronyd -x -d -f "$TMP/chrony.conf" \
+			>"$TMP/chronyd.log" 2>&1 &
+		;;
+	esac
+	SPID=$!
+	PIDS+=("$SPID")
+	sleep 1.5
+}
+
+stop_server()
+{
+	kill -TERM "$SPID" 2>/dev/null
+	wait "$SPID" 2>/dev/null
+}
+
+# The server's CPU ticks so far (user + system, all threads) and CPU 0's
+# softirq ticks (the receive path RPS put there): other processes on the
+# machine do not count in the first, hardly in the second.
+ticks()
+{
+	local st
+	st=$(sed 's/^.*) //' "/proc/$SPID/stat" 2>/dev/null)
+	echo "$(awk '{ print $12 + $13 }' <<<"$st") $(awk '$1 == "cpu0" { print $8 }' /proc/stat)"
+}
+
+# point RATE: REPS runs of ntpmix. Prints the median share of legit requests
+# answered and the median CPU cost per request offered (server process,
+# CPU 0 softirq), then every run's share and the rate the sender reached.
+point()
+{
+	local r out a b n shares=() srv=() sirq=() rates=() hz
+	hz=$(getconf CLK_TCK)
+	for r in $(seq "$REPS"); do
+		a=$(ticks)
+		out=$(taskset -c 1 ip netns exec "$CLI" "$B/tools/ntpmix" 192.0.2.1 123 "$SECS" \
+			"$1" "$MIX")
+		b=$(ticks)
+		n=$(sed -E 's/.*legit_sent=([0-9]+).*malformed_sent=([0-9]+).*/\1 \2/' <<<"$out" |
+			awk '{ print $1 + $2 }')
+		shares+=("$(sed -E 's/.*share=([0-9.]+).*/\1/' <<<"$out")")
+		rates+=("$(sed -E 's/.*total_rate=([0-9]+).*/\1/' <<<"$out")")
+		srv+=("$(awk -v a="$a" -v b="$b" -v n="$n" -v hz="$hz" 'BEGIN { split(a, x, " ");
+			split(b, y, " "); printf "%.2f", (y[1] - x[1]) / hz * 1e6 / (n ? n : 1) }')")
+		sirq+=("$(awk -v a="$a" -v b="$b" -v n="$n" -v hz="$hz" 'BEGIN { split(a, x, " ");
+			split(b, y, " "); printf "%.2f", (y[2] - x[2]) / hz * 1e6 / (n ? n : 1) }')")
+	done
+	med()
+	{
+		printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	}
+	printf 'answered %s%%; per request offered: server %s us, CPU 0 softirq %s us (runs: answered %s; sent/s %s)' \
+		"$(awk -v v="$(med "${shares[@]}")" 'BEGIN { printf "%.1f", 100 * v }')" \
+		"$(med "${srv[@]}")" "$(med "${sirq[@]}")" "${shares[*]}" "${rates[*]}"
+}
+
+kinds="horod guard-skb guard-native"
+command -v chronyd >/dev/null && kinds="$kinds chronyd"
+echo "guard-mix: $SECS s points, median of $REPS, $MIX malformed per legit request," \
+	"server on CPU 0, load on CPU 1"
+for kind in $kinds; do
+	start_server "$kind"
+	case $kind in guard-*)
+		grep -q 'guard: XDP on hs0' "$TMP/$kind.log" || {
+			echo "guard-mix: the guard did not attach:"
+			cat "$TMP/$kind.log"
+			exit 1
+		}
+		sysctl -qw kernel.bpf_stats_enabled=1
+		;;
+	esac
+	for rate in $RATES; do
+		echo "  $kind: legit $rate/s + malformed $((rate * MIX))/s: $(point "$rate")"
+	done
+	if [ "${kind#guard-}" != "$kind" ]; then
+		id=$(ip -n "$SRV" -d link show hs0 | sed -nE 's/.*prog\/xdp id ([0-9]+).*/\1/p' | head -n1)
+		bpftool prog show id "$id" 2>/dev/null |
+			sed -nE 's/.*run_time_ns ([0-9]+) run_cnt ([0-9]+).*/\1 \2/p' |
+			awk '$2 > 0 { printf "  %s: %d packets through XDP on hs0, %.1f ns each (run_time_ns / run_cnt)\n", k, $2, $1 / $2 }' k="$kind"
+		sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+	fi
+	stop_server
+done

@@ -1,0 +1,583 @@
+/*
+ * The XDP guard's loader: open the skeleton, write the configuration into
+ * its read-only data, load (the verifier runs here), fill the access-list
+ * tries, attach to interfaces through BPF links, pin the maps. The guard
+ * remembers each thing it did — a link per interface, each pinned file,
+ * a directory it made, a bpffs it mounted — and guard_close() undoes
+ * exactly those, in reverse, so a second horod or an administrator's own
+ * XDP program is never touched. libbpf's messages go to the same log as
+ * the loader's, at debug level: on failure the caller logs one line with
+ * the reason the loader returns.
+ *
+ * The second half reads pinned maps back (horoctl): counters summed over
+ * CPUs, and the top-talkers table sorted by packets.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/guard.h"
+/* The generated skeleton casts its embedded object's constness away. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#include "guard.skel.h"
+#pragma GCC diagnostic pop
+
+#define BPF_FS_MAGIC 0xcafe4a11	   /* statfs f_type of bpffs (linux/magic.h) */
+#define SYS_BPF_DIR  "/sys/fs/bpf" /* the conventional bpffs mount point */
+#define LOG_BUF	     512	   /* bytes: a libbpf message that fits needs no allocation */
+#define LOG_MAX	     65536	   /* bytes: the tail of a longer message (verifier log) kept */
+
+/*
+ * The counter layout is proto's reason list plus the guard's own: pinned
+ * maps outlive a build, so the numbers of existing reasons must not move
+ * (new reasons go at the end of the list, as reason.h says).
+ */
+_Static_assert(NTP_R_REPLY_SERVER == 0 && NTP_R_REPLY_KOD_RATE == 2 && NTP_R_CONTROL == 4 &&
+		       NTP_R_DROP_SHORT == 5 && NTP_R_DROP_EXTENSION == 14 &&
+		       NTP_R_DROP_DENIED == 15 && NTP_R_DROP_RATE == 16 &&
+		       NTP_R_DROP_TRUNCATED == 17,
+	       "proto's reason numbers are part of the guard's map layout");
+_Static_assert((int)GUARD_C_PASS_OTHER == (int)NTP_REASON_MAX,
+	       "the guard's own counters follow proto's");
+/* The sizes without any implicit padding: both compilers must agree on them. */
+_Static_assert(sizeof(struct guard_config) == 72 && sizeof(struct guard_info) == 480 &&
+		       sizeof(struct guard_count) == 16 && sizeof(struct guard_addr) == 20 &&
+		       sizeof(struct guard_talker) == 32 && sizeof(struct guard_rl_key) == 12 &&
+		       sizeof(struct guard_rl_entry) == 24 && sizeof(struct guard_lpm4) == 8 &&
+		       sizeof(struct guard_lpm6) == 20,
+	       "shared layouts must be the same for clang -target bpf and gcc");
+
+/* The maps pinned, in order (the info map last: it describes the others). */
+static const char *const guard_pinned_maps[] = {
+	GUARD_PIN_COUNTERS, GUARD_PIN_TALKERS, "ratelimit",    "allow4", "allow6", "deny4", "deny6",
+	"control4",	    "control6",	       GUARD_PIN_INFO,
+};
+#define GUARD_NPINS ((int)(sizeof(guard_pinned_maps) / sizeof(guard_pinned_maps[0])))
+
+static const char *const guard_own_names[GUARD_NCOUNTERS - NTP_REASON_MAX] = {
+	[GUARD_C_PASS_OTHER - NTP_REASON_MAX] = "pass_other",
+	[GUARD_C_PASS_FRAGMENT - NTP_REASON_MAX] = "pass_fragment",
+	[GUARD_C_PASS_INVALID - NTP_REASON_MAX] = "pass_invalid",
+};
+
+struct guard {
+	struct guard_bpf *skel;
+	struct guard_config cfg;
+	int n_links;
+	int link_fd[GUARD_MAX_IFACES];
+	int ifindex[GUARD_MAX_IFACES];
+	int mode[GUARD_MAX_IFACES];
+	char ifname[GUARD_MAX_IFACES][GUARD_IFNAME_MAX];
+	uint64_t start_ns;
+	char pin_dir[PATH_MAX];
+	int pinned[GUARD_NPINS]; /* 1 = this guard made the file */
+	int made_dir;		 /* mkdir'ed pin_dir */
+	int mounted;		 /* mounted a bpffs on pin_dir */
+};
+
+static guard_log_fn guard_log;
+
+void guard_set_log(guard_log_fn fn)
+{
+	guard_log = fn;
+}
+
+/*
+ * libbpf's messages, one log line per line of text, at debug level (the
+ * caller reports a failure in one line of its own). A verifier log can
+ * run to megabytes: its last LOG_MAX bytes, where the error is, are kept.
+ */
+static int guard_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char small[LOG_BUF], *buf = small, *line, *nl;
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= (int)sizeof(small)) {
+		buf = malloc((size_t)n + 1);
+		if (buf)
+			vsnprintf(buf, (size_t)n + 1, fmt, ap2);
+		else
+			buf = small;
+	}
+	va_end(ap2);
+	line = buf;
+	if (buf != small && n > LOG_MAX) {
+		line = buf + n - LOG_MAX;
+		nl = strchr(line, '\n');
+		line = nl ? nl + 1 : line;
+	}
+	for (; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (*line) {
+			if (guard_log)
+				guard_log(LOG_DEBUG, "%s", line);
+			else if (level == LIBBPF_WARN)
+				fprintf(stderr, "%s\n", line);
+		}
+		if (!nl)
+			break;
+	}
+	if (buf != small)
+		free(buf);
+	return 0;
+}
+
+static int guard_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Write `what: strerror(-RET)` into ERR and return RET (a negative errno). */
+static int guard_fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+	int n = 0;
+
+	if (ret >= 0)
+		ret = -EINVAL;
+	if (err && errlen) {
+		va_start(ap, fmt);
+		n = vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < errlen)
+			snprintf(err + n, errlen - (size_t)n, ": %s", strerror(-ret));
+	}
+	return ret;
+}
+
+static uint64_t guard_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+const char *guard_counter_name(unsigned int i)
+{
+	if (i < NTP_REASON_MAX)
+		return ntp_reason_name((enum ntp_reason)i);
+	if (i < GUARD_NCOUNTERS)
+		return guard_own_names[i - NTP_REASON_MAX];
+	return "unknown";
+}
+
+int guard_open(struct guard **out, const struct guard_config *cfg, char *err, size_t errlen)
+{
+	struct guard *g;
+	int ret, i;
+
+	*out = NULL;
+	libbpf_set_print(guard_libbpf_print);
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return guard_fail(err, errlen, -ENOMEM, "guard");
+	for (i = 0; i < GUARD_MAX_IFACES; i++)
+		g->link_fd[i] = -1;
+	g->cfg = *cfg;
+	g->skel = guard_bpf__open();
+	if (!g->skel) {
+		ret = -errno;
+		free(g);
+		return guard_fail(err, errlen, ret, "open");
+	}
+	g->skel->rodata->guard_cfg = *cfg;
+	ret = guard_bpf__load(g->skel);
+	if (ret) {
+		guard_bpf__destroy(g->skel);
+		free(g);
+		return guard_fail(err, errlen, ret, "load");
+	}
+	*out = g;
+	return 0;
+}
+
+int guard_add_rule(struct guard *g, enum guard_list list, int family, const uint8_t *addr,
+		   unsigned int plen, char *err, size_t errlen)
+{
+	struct guard_lpm4 k4 = {0};
+	struct guard_lpm6 k6 = {0};
+	struct bpf_map *m;
+	uint8_t one = 1;
+	int ret;
+
+	if (family == GUARD_FAMILY_V4 && plen <= 32) {
+		m = list == GUARD_LIST_ALLOW  ? g->skel->maps.allow4
+		    : list == GUARD_LIST_DENY ? g->skel->maps.deny4
+					      : g->skel->maps.control4;
+		k4.prefixlen = plen;
+		memcpy(k4.addr, addr, 4);
+		ret = bpf_map__update_elem(m, &k4, sizeof(k4), &one, sizeof(one), BPF_ANY);
+	} else if (family == GUARD_FAMILY_V6 && plen <= 128) {
+		m = list == GUARD_LIST_ALLOW  ? g->skel->maps.allow6
+		    : list == GUARD_LIST_DENY ? g->skel->maps.deny6
+					      : g->skel->maps.control6;
+		k6.prefixlen = plen;
+		memcpy(k6.addr, addr, 16);
+		ret = bpf_map__update_elem(m, &k6, sizeof(k6), &one, sizeof(one), BPF_ANY);
+	} else {
+		return guard_fail(err, errlen, -EINVAL, "access-list rule family %d /%u", family,
+				  plen);
+	}
+	if (ret)
+		return guard_fail(err, errlen, ret, "access-list rule /%u", plen);
+	return 0;
+}
+
+/* Write what this guard loaded and attached into the info map. */
+static void guard_write_info(struct guard *g)
+{
+	struct guard_info gi;
+	uint32_t key = 0;
+	int i;
+
+	memset(&gi, 0, sizeof(gi));
+	gi.layout = GUARD_LAYOUT;
+	gi.ncounters = GUARD_NCOUNTERS;
+	gi.n_ifaces = (uint32_t)g->n_links;
+	gi.pid = (uint32_t)getpid();
+	gi.start_ns = g->start_ns;
+	for (i = 0; i < g->n_links; i++) {
+		gi.ifindex[i] = (uint32_t)g->ifindex[i];
+		gi.mode[i] = (uint32_t)g->mode[i];
+		memcpy(gi.ifname[i], g->ifname[i], GUARD_IFNAME_MAX);
+	}
+	gi.cfg = g->cfg;
+	bpf_map__update_elem(g->skel->maps.info, &key, sizeof(key), &gi, sizeof(gi), BPF_ANY);
+}
+
+/* Attach the program to IFINDEX with XDP FLAGS through a BPF link; fd or -errno. */
+static int guard_link(struct guard *g, int ifindex, uint32_t flags)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, o, .flags = flags);
+	int fd = bpf_link_create(bpf_program__fd(g->skel->progs.guard_xdp), ifindex, BPF_XDP, &o);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int guard_attach(struct guard *g, const char *ifname, int mode, int *got, char *err, size_t errlen)
+{
+	int ifindex, fd, i;
+
+	if (g->n_links >= GUARD_MAX_IFACES)
+		return guard_fail(err, errlen, -ENOSPC, "attach %s: more than %d interfaces",
+				  ifname, GUARD_MAX_IFACES);
+	if (strlen(ifname) >= GUARD_IFNAME_MAX)
+		return guard_fail(err, errlen, -EINVAL, "attach: interface name too long");
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex)
+		return guard_fail(err, errlen, -errno, "attach %s", ifname);
+	for (i = 0; i < g->n_links; i++)
+		if (g->ifindex[i] == ifindex)
+			return guard_fail(err, errlen, -EEXIST, "attach %s", ifname);
+	if (mode == GUARD_MODE_SKB) {
+		fd = guard_link(g, ifindex, XDP_FLAGS_SKB_MODE);
+	} else {
+		fd = guard_link(g, ifindex, XDP_FLAGS_DRV_MODE);
+		if (fd < 0 && mode == GUARD_MODE_AUTO) {
+			if (guard_log)
+				guard_log(LOG_DEBUG,
+					  "guard: %s: no native XDP (%s), trying generic", ifname,
+					  strerror(-fd));
+			fd = guard_link(g, ifindex, XDP_FLAGS_SKB_MODE);
+			mode = GUARD_MODE_SKB;
+		} else {
+			mode = GUARD_MODE_NATIVE;
+		}
+	}
+	if (fd < 0)
+		return guard_fail(err, errlen, fd, "attach %s in %s mode", ifname,
+				  mode == GUARD_MODE_SKB ? "generic (skb)" : "native");
+	i = g->n_links++;
+	g->link_fd[i] = fd;
+	g->ifindex[i] = ifindex;
+	g->mode[i] = mode;
+	snprintf(g->ifname[i], GUARD_IFNAME_MAX, "%s", ifname);
+	if (!g->start_ns)
+		g->start_ns = guard_mono_ns();
+	if (got)
+		*got = mode;
+	guard_write_info(g);
+	return 0;
+}
+
+/* 1 when PATH is on a bpffs, 0 when on something else, -errno when it cannot be seen. */
+static int guard_is_bpffs(const char *path)
+{
+	struct statfs s;
+
+	if (statfs(path, &s) < 0)
+		return -errno;
+	return s.f_type == (typeof(s.f_type))BPF_FS_MAGIC;
+}
+
+/*
+ * Make DIR a directory on a bpffs: it is one already; or its parent is
+ * and DIR is created; or DIR is under /sys/fs/bpf, which gets the usual
+ * bpffs mounted (and left mounted: it is the system's); or DIR gets a
+ * bpffs of its own (created and mounted here, removed by guard_close).
+ */
+static int guard_bpffs_dir(struct guard *g, const char *dir, char *err, size_t errlen)
+{
+	char parent[PATH_MAX], *slash;
+	int r;
+
+	r = guard_is_bpffs(dir);
+	if (r == 1)
+		return 0;
+	if (r < 0 && r != -ENOENT)
+		return guard_fail(err, errlen, r, "pin directory %s", dir);
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	else
+		snprintf(parent, sizeof(parent), "/");
+	if (r == -ENOENT && strcmp(parent, SYS_BPF_DIR) == 0 && guard_is_bpffs(parent) == 0) {
+		if (mount("bpf", SYS_BPF_DIR, "bpf", 0, "mode=0700") < 0)
+			return guard_fail(err, errlen, -errno, "mount bpffs on %s", SYS_BPF_DIR);
+		if (guard_log)
+			guard_log(LOG_INFO, "guard: mounted bpffs on %s", SYS_BPF_DIR);
+	}
+	if (r == -ENOENT) {
+		if (mkdir(dir, 0700) < 0)
+			return guard_fail(err, errlen, -errno, "mkdir %s", dir);
+		g->made_dir = 1;
+		if (guard_is_bpffs(dir) == 1)
+			return 0;
+	}
+	if (mount("bpf", dir, "bpf", 0, "mode=0700") < 0)
+		return guard_fail(err, errlen, -errno, "mount bpffs on %s", dir);
+	g->mounted = 1;
+	if (guard_log)
+		guard_log(LOG_INFO, "guard: mounted bpffs on %s", dir);
+	return 0;
+}
+
+int guard_pin(struct guard *g, const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct bpf_map *m;
+	int i, ret;
+
+	if (g->pin_dir[0])
+		return guard_fail(err, errlen, -EALREADY, "pin %s", dir);
+	if (strlen(dir) + 16 >= sizeof(path) || dir[0] != '/')
+		return guard_fail(err, errlen, -EINVAL, "pin directory '%s'", dir);
+	snprintf(g->pin_dir, sizeof(g->pin_dir), "%s", dir);
+	ret = guard_bpffs_dir(g, dir, err, errlen);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < GUARD_NPINS; i++) {
+		m = bpf_object__find_map_by_name(g->skel->obj, guard_pinned_maps[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir, guard_pinned_maps[i]);
+		if (!m)
+			return guard_fail(err, errlen, -ENOENT, "pin %s", path);
+		/* A pin left by a horod that did not stop cleanly is replaced. */
+		if (access(path, F_OK) == 0) {
+			if (guard_log)
+				guard_log(LOG_WARNING, "guard: replacing stale pin %s", path);
+			unlink(path);
+		}
+		ret = bpf_map__pin(m, path);
+		if (ret)
+			return guard_fail(err, errlen, ret, "pin %s", path);
+		g->pinned[i] = 1;
+	}
+	guard_write_info(g);
+	return 0;
+}
+
+void guard_close(struct guard *g)
+{
+	struct bpf_map *m;
+	int i;
+
+	if (!g)
+		return;
+	for (i = g->n_links - 1; i >= 0; i--)
+		if (g->link_fd[i] >= 0)
+			close(g->link_fd[i]);
+	for (i = GUARD_NPINS - 1; i >= 0; i--) {
+		if (!g->pinned[i])
+			continue;
+		m = bpf_object__find_map_by_name(g->skel->obj, guard_pinned_maps[i]);
+		if (m)
+			bpf_map__unpin(m, NULL);
+	}
+	if (g->mounted && umount2(g->pin_dir, MNT_DETACH) < 0 && guard_log)
+		guard_log(LOG_WARNING, "guard: umount %s: %s", g->pin_dir, strerror(errno));
+	if (g->made_dir && rmdir(g->pin_dir) < 0 && guard_log)
+		guard_log(LOG_WARNING, "guard: rmdir %s: %s", g->pin_dir, strerror(errno));
+	guard_bpf__destroy(g->skel);
+	free(g);
+}
+
+int guard_prog_fd(const struct guard *g)
+{
+	return bpf_program__fd(g->skel->progs.guard_xdp);
+}
+
+int guard_pass_prog_fd(const struct guard *g)
+{
+	return bpf_program__fd(g->skel->progs.guard_pass);
+}
+
+int guard_map_fd(const struct guard *g, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(g->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -1;
+}
+
+int guard_test_hooks(struct guard *g, struct guard_test_hooks *h)
+{
+	if (!g->skel->bss)
+		return -1;
+	h->now_ns = &g->skel->bss->guard_test_now_ns;
+	h->reason = &g->skel->bss->guard_test_reason;
+	h->action = &g->skel->bss->guard_test_action;
+	return 0;
+}
+
+int guard_pinned_open(const char *dir, const char *name)
+{
+	LIBBPF_OPTS(bpf_obj_get_opts, o, .file_flags = BPF_F_RDONLY);
+	char path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	libbpf_set_print(guard_libbpf_print);
+	fd = bpf_obj_get_opts(path, &o);
+	return fd < 0 ? -errno : fd;
+}
+
+int guard_info_read_fd(int fd, struct guard_info *out)
+{
+	struct bpf_map_info mi;
+	uint32_t key = 0, len = sizeof(mi);
+
+	memset(out, 0, sizeof(*out));
+	memset(&mi, 0, sizeof(mi));
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0)
+		return -errno;
+	/* The lookup writes value_size bytes: only into a structure of that size. */
+	if (mi.type != BPF_MAP_TYPE_ARRAY || mi.value_size != sizeof(*out))
+		return -EPROTO;
+	if (bpf_map_lookup_elem(fd, &key, out) < 0)
+		return -errno;
+	return out->layout == GUARD_LAYOUT ? 0 : -EPROTO;
+}
+
+int guard_stats_read_fd(int fd, struct guard_stats *out)
+{
+	struct bpf_map_info mi;
+	uint32_t len = sizeof(mi), k, n;
+	struct guard_count *v;
+	int ncpu, c;
+
+	memset(out, 0, sizeof(*out));
+	memset(&mi, 0, sizeof(mi));
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0)
+		return -errno;
+	if (mi.type != BPF_MAP_TYPE_PERCPU_ARRAY || mi.value_size != sizeof(struct guard_count))
+		return -EPROTO;
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	out->ncpu = ncpu;
+	n = mi.max_entries < GUARD_NCOUNTERS ? mi.max_entries : GUARD_NCOUNTERS;
+	for (k = 0; k < n; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v) < 0) {
+			c = -errno;
+			free(v);
+			return c;
+		}
+		for (c = 0; c < ncpu; c++) {
+			out->packets[k] += v[c].packets;
+			out->bytes[k] += v[c].bytes;
+			if (c < (int)(sizeof(out->cpu_packets) / sizeof(out->cpu_packets[0])))
+				out->cpu_packets[c] += v[c].packets;
+		}
+	}
+	free(v);
+	return 0;
+}
+
+static int guard_talker_cmp(const void *a, const void *b)
+{
+	const struct guard_talker_row *x = a, *y = b;
+
+	if (x->t.packets != y->t.packets)
+		return x->t.packets > y->t.packets ? -1 : 1;
+	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
+}
+
+int guard_talkers_read_fd(int fd, struct guard_talker_row *rows, int max)
+{
+	struct guard_talker_row *all;
+	struct guard_addr key, next;
+	int n = 0, i, ret = 0;
+	void *prev = NULL;
+
+	struct bpf_map_info mi;
+	uint32_t len = sizeof(mi);
+
+	if (max <= 0)
+		return 0;
+	memset(&mi, 0, sizeof(mi));
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0)
+		return -errno;
+	if (mi.key_size != sizeof(struct guard_addr) ||
+	    mi.value_size != sizeof(struct guard_talker))
+		return -EPROTO;
+	all = calloc(GUARD_TALKERS, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	/* The table holds at most GUARD_TALKERS entries: so does this walk. */
+	while (n < GUARD_TALKERS) {
+		if (bpf_map_get_next_key(fd, prev, &next) < 0) {
+			if (errno != ENOENT)
+				ret = -errno;
+			break;
+		}
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &all[n].t) < 0)
+			continue; /* evicted meanwhile */
+		all[n].addr = key;
+		n++;
+	}
+	if (ret < 0) {
+		free(all);
+		return ret;
+	}
+	qsort(all, (size_t)n, sizeof(*all), guard_talker_cmp);
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++)
+		rows[i] = all[i];
+	free(all);
+	return n;
+}

@@ -1,0 +1,157 @@
+/*
+ * Starting and stopping the XDP guard for horod: the guard's
+ * configuration from horod's (served ports, rate-limit arithmetic, flags),
+ * the access lists copied into the guard's tries, then attach and pin.
+ * libbpf's own messages go to horod's log at debug level (-d).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bpf/guard.h"
+#include "daemon/log.h"
+#include "daemon/ratelimit.h"
+#include "daemon/xguard.h"
+
+#define XG_WHY_MAX 256 /* bytes of the reason a step failed */
+
+_Static_assert(CFG_XDP_AUTO == GUARD_MODE_AUTO && CFG_XDP_NATIVE == GUARD_MODE_NATIVE &&
+		       CFG_XDP_SKB == GUARD_MODE_SKB,
+	       "the configuration's modes are the guard's");
+_Static_assert(CFG_MAX_GUARD_IF <= GUARD_MAX_IFACES && CFG_MAX_LISTEN <= GUARD_MAX_PORTS &&
+		       ACL_MAX_RULES <= GUARD_ACL_MAX && RL_TABLE_ENTRIES == GUARD_RL_ENTRIES,
+	       "the guard's tables hold what the configuration allows");
+
+static struct guard *xg_guard; /* the running guard, or NULL */
+static struct rl_table *xg_rl; /* the workers' limiter, or NULL */
+
+/* The guard's configuration for C with the limiter arithmetic of L. */
+static void xg_config(const struct horod_config *c, const struct rl_limits *l,
+		      struct guard_config *g)
+{
+	int i, j, port;
+
+	memset(g, 0, sizeof(*g));
+	for (i = 0; i < c->n_listen; i++) {
+		port = cfg_listen_port(c, &c->listen[i]);
+		for (j = 0; j < (int)g->n_ports && g->ports[j] != htons((uint16_t)port); j++)
+			;
+		if (j == (int)g->n_ports && g->n_ports < GUARD_MAX_PORTS)
+			g->ports[g->n_ports++] = htons((uint16_t)port);
+	}
+	if (l->enabled)
+		g->flags |= GUARD_F_RATELIMIT;
+	if (l->enabled && l->kod)
+		g->flags |= GUARD_F_RATE_KOD;
+	if (c->deny_kod)
+		g->flags |= GUARD_F_DENY_KOD;
+	if (c->acl.n_allow > 0)
+		g->flags |= GUARD_F_HAVE_ALLOW;
+	g->interval_ns = l->interval_ns;
+	g->tau_ns = l->tau_ns;
+	g->kod_interval_ns = l->kod_interval_ns;
+	g->leak_mask = l->leak_mask;
+}
+
+/* Copy the rules of A (only its allow rules when ALLOW_ONLY) into the guard. */
+static int xg_rules(struct guard *g, const struct acl *a, int control, char *why, size_t len)
+{
+	const struct acl_rule *r;
+	enum guard_list list;
+	int i, ret;
+
+	for (i = 0; i < a->n; i++) {
+		r = &a->rules[i];
+		if (control && !r->allow)
+			continue;
+		list = control ? GUARD_LIST_CONTROL : r->allow ? GUARD_LIST_ALLOW : GUARD_LIST_DENY;
+		ret = guard_add_rule(g, list,
+				     r->family == AF_INET ? GUARD_FAMILY_V4 : GUARD_FAMILY_V6,
+				     r->addr, r->plen, why, len);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* Load, fill, attach and pin; 0, or -errno with WHY (and nothing left behind). */
+static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *why, size_t len)
+{
+	struct guard_config gc;
+	char where[CFG_MAX_GUARD_IF * (CFG_IFNAME_MAX + 12)] = "";
+	size_t n = 0;
+	int i, got, ret;
+
+	xg_config(c, l, &gc);
+	guard_set_log(log_msg);
+	ret = guard_open(&xg_guard, &gc, why, len);
+	if (ret < 0)
+		return ret;
+	ret = xg_rules(xg_guard, &c->acl, 0, why, len);
+	if (ret == 0)
+		ret = xg_rules(xg_guard, &c->control_acl, 1, why, len);
+	for (i = 0; ret == 0 && i < c->n_guard_if; i++) {
+		ret = guard_attach(xg_guard, c->guard_if[i].name, (int)c->guard_if[i].mode, &got,
+				   why, len);
+		if (ret == 0 && n < sizeof(where))
+			n += (size_t)snprintf(where + n, sizeof(where) - n, "%s%s (%s)",
+					      i ? ", " : "", c->guard_if[i].name,
+					      got == GUARD_MODE_NATIVE ? "native" : "generic");
+	}
+	if (ret == 0)
+		ret = guard_pin(xg_guard, c->guard_pin, why, len);
+	if (ret < 0) {
+		guard_close(xg_guard);
+		xg_guard = NULL;
+		return ret;
+	}
+	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s; maps pinned in %s", where,
+		l->enabled ? "rate limit" : "no rate limit",
+		l->enabled && l->kod ? " with KoD" : "", c->deny_kod ? ", DENY KoD" : "",
+		c->guard_pin);
+	return 0;
+}
+
+int xg_start(const struct horod_config *c, struct srv_shared *sh)
+{
+	struct rl_limits l;
+	char why[XG_WHY_MAX];
+	int ret = 0;
+
+	sh->rl = NULL;
+	sh->deny_kod = c->deny_kod;
+	rl_limits_set(&l, c->rl_enabled, c->rl_interval, c->rl_burst, c->rl_leak, c->rl_kod);
+	if (c->n_guard_if > 0) {
+		if (xg_up(c, &l, why, sizeof(why)) == 0) {
+			/*
+			 * The guard limits. Denied requests that reach the workers
+			 * anyway (through an interface without the guard) still get
+			 * their DENY kiss-o'-death spaced: a table without limits.
+			 */
+			l.enabled = 0;
+			ret = 1;
+		} else {
+			log_msg(LOG_WARNING,
+				"guard: not loaded (%s): the workers enforce the access list%s",
+				why, c->rl_enabled ? " and the rate limit" : "");
+		}
+	}
+	if (l.enabled || c->deny_kod) {
+		xg_rl = sh->rl = rl_create(&l, RL_TABLE_ENTRIES);
+		if (!sh->rl) {
+			log_msg(LOG_ERR, "out of memory for the rate-limit table (%d sources)",
+				RL_TABLE_ENTRIES);
+			xg_stop();
+			return -1;
+		}
+	}
+	return ret;
+}
+
+void xg_stop(void)
+{
+	guard_close(xg_guard);
+	xg_guard = NULL;
+	rl_destroy(xg_rl);
+	xg_rl = NULL;
+}

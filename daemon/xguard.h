@@ -1,0 +1,27 @@
+/*
+ * horod's side of the XDP guard (bpf/): at start, load the guard with the
+ * configured access list and rate limit, attach it to every `guard
+ * interface` and pin its maps under `guard pin` — all of it, or none: if
+ * any step fails, one log line says why and the workers enforce the same
+ * access list and rate limit themselves (daemon/policy.c with a userspace
+ * limiter). Either way the workers' shared state says which path runs.
+ */
+#ifndef HOROD_DAEMON_XGUARD_H
+#define HOROD_DAEMON_XGUARD_H
+
+#include "daemon/config.h"
+#include "daemon/serve.h"
+
+/*
+ * Start the guard as C says and set SH->rl / SH->deny_kod for the
+ * workers: 1 when the guard runs (the workers do not rate-limit again;
+ * with `denykod on` SH->rl only spaces their DENY replies), 0 when the
+ * workers filter (SH->rl a table when `ratelimit` or `denykod on`), -1
+ * when out of memory for that table (logged, nothing left running).
+ */
+int xg_start(const struct horod_config *c, struct srv_shared *sh);
+
+/* Detach and unload what xg_start set up, free the userspace limiter (workers stopped). */
+void xg_stop(void);
+
+#endif
