@@ -10,12 +10,15 @@
  * offsets weighted by 1/distance, takes the oscillator's frequency from
  * their estimates (the driftfile's value is the estimators' starting
  * point), and corrects through clock/discipline.h: a step when makestep
- * allows, otherwise a slew at the estimated frequency plus the offset over
- * a short time constant, never beyond CLK_MAX_FREQ_PPM in total. The
- * advertised error bound comes from the system peer's samples and the
+ * allows, otherwise a slew at the estimated frequency (within
+ * CLK_MAX_FREQ_PPM) plus the offset over a short time constant, never
+ * beyond CLK_MAX_SLEW_PPM in total: small offsets slew gently, a large
+ * one at up to 8 %, and the slew is dropped when the core is destroyed.
+ * The advertised error bound comes from the system peer's samples and the
  * correction still to make, so it bounds the true error of the served
- * time; without sources it grows at PHI + skew, and after the holdover the
- * core serves LI 3, or the local fallback when one is configured.
+ * time however fast the slew; without sources it grows at PHI + skew, and
+ * after the holdover the core serves LI 3, or the local fallback when one
+ * is configured.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -160,6 +163,16 @@ struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driv
 
 void clk_core_destroy(struct clk_core *c)
 {
+	int64_t now;
+
+	if (!c)
+		return;
+	/* Leave the clock at the oscillator's frequency: a slew left running would carry
+	 * the clock away at up to CLK_MAX_SLEW_PPM once nobody revises it. */
+	if (c->disc.steer) {
+		now = c->drv->ops->now(c->drv);
+		clk_disc_set_freq(&c->disc, clk_disc_raw(&c->disc, now), c->freq);
+	}
 	free(c);
 }
 

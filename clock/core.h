@@ -105,7 +105,7 @@ struct clk_core;
 /* Create a core on driver DRV (not owned); NULL on allocation failure. */
 struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driver *drv);
 
-/* Free the core. */
+/* Drop any slew in progress (the driver keeps the estimated frequency), free the core. */
 void clk_core_destroy(struct clk_core *c);
 
 /* Add a source; returns its id (0..CLK_MAX_SOURCES-1) or -1 when full. */

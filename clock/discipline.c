@@ -72,14 +72,31 @@ static void push(struct clk_disc *d, int64_t r, double a, double f)
 	d->seg[d->cur].f = f;
 }
 
+/* The limit a steered driver DRV puts on the correction (ppm); max_ppm 0 means 500 ppm. */
+static double drv_max_ppm(const struct clk_driver *drv)
+{
+	double m = drv->max_ppm > 0.0 ? drv->max_ppm : CLK_MAX_FREQ_PPM;
+
+	return fmin(m, CLK_MAX_SLEW_PPM);
+}
+
+double clk_disc_max_freq(const struct clk_disc *d)
+{
+	return (d->steer ? drv_max_ppm(d->drv) : CLK_MAX_SLEW_PPM) * 1e-6;
+}
+
 int clk_disc_init(struct clk_disc *d, struct clk_driver *drv, int steer, double freq, int64_t now)
 {
+	double lim;
+
 	memset(d, 0, sizeof(*d));
 	d->drv = drv;
 	d->step_r = INT64_MIN;
 	d->nseg = 1;
 	d->seg[0].r = now;
-	freq = fmax(-CLK_MAX_FREQ_PPM * 1e-6, fmin(CLK_MAX_FREQ_PPM * 1e-6, freq));
+	/* Whether steering or not, start within what the driver could do. */
+	lim = drv_max_ppm(drv) * 1e-6;
+	freq = fmax(-lim, fmin(lim, freq));
 	d->seg[0].f = freq;
 	/* A driver that refuses the first setter is not ours to steer. */
 	d->steer = steer && drv->adjustable && drv->ops->set_freq &&
@@ -137,7 +154,7 @@ int clk_disc_set_freq(struct clk_disc *d, int64_t raw_now, double freq)
 
 	if (!isfinite(freq))
 		return -EINVAL;
-	freq = fmax(-CLK_MAX_FREQ_PPM * 1e-6, fmin(CLK_MAX_FREQ_PPM * 1e-6, freq));
+	freq = fmax(-clk_disc_max_freq(d), fmin(clk_disc_max_freq(d), freq));
 	if (freq == newest(d)->f)
 		return 0;
 	if (d->steer) {

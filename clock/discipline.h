@@ -17,8 +17,15 @@
 #include "clock/driver.h"
 #include "clock/snapshot.h"
 
-#define CLK_MAX_FREQ_PPM 500.0 /* ppm: largest correction set, the kernel's ADJ_FREQUENCY limit */
-#define CLK_DISC_SEGS	 128   /* segments kept: a 3 s round trip even at ~40 updates a second */
+/* ppm: the largest oscillator frequency estimate, the kernel's ADJ_FREQUENCY limit (an
+ * oscillator off by more is broken, and a driftfile may not claim more) */
+#define CLK_MAX_FREQ_PPM 500.0
+/* ppm: the largest correction (estimate plus slew), 1/12 (about 8 %): a 0.1 s offset goes
+ * in seconds, not minutes, while served time never runs more than 8 % fast or slow.
+ * The slew itself is the offset over a time constant, so small offsets stay gentle.
+ * A driver that reaches less (driver.h max_ppm) lowers it while steering. */
+#define CLK_MAX_SLEW_PPM 83333.0
+#define CLK_DISC_SEGS	 128 /* segments kept: a 3 s round trip even at ~40 updates a second */
 
 struct clk_disc_seg {
 	int64_t r; /* raw ns where the segment starts */
@@ -59,7 +66,11 @@ int64_t clk_disc_served(const struct clk_disc *d, int64_t raw_ns);
 /* The correction's frequency now (fractional). */
 double clk_disc_freq(const struct clk_disc *d);
 
-/* From raw time RAW_NOW on, correct at FREQ (clamped to CLK_MAX_FREQ_PPM); 0 or -errno. */
+/* The largest |correction frequency| (fractional): CLK_MAX_SLEW_PPM, or less when steering a
+ * driver whose max_ppm is lower. */
+double clk_disc_max_freq(const struct clk_disc *d);
+
+/* From raw time RAW_NOW on, correct at FREQ (clamped to clk_disc_max_freq()); 0 or -errno. */
 int clk_disc_set_freq(struct clk_disc *d, int64_t raw_now, double freq);
 
 /* Step the served time by OFFSET_S seconds at raw time RAW_NOW; 0 or -errno. */

@@ -28,7 +28,8 @@ struct clk_driver_ops {
 	int64_t (*now)(struct clk_driver *d);
 	/* Linear map from sys to driver time valid now (see above). */
 	void (*mapping)(struct clk_driver *d, int64_t *offset_ns, double *freq, int64_t *base_ns);
-	/* Set the frequency correction to PPM (absolute, positive = run faster); 0 or -errno. */
+	/* Set the frequency correction to PPM (absolute, positive = run faster; clamped to
+	 * max_ppm); 0 or -errno. */
 	int (*set_freq)(struct clk_driver *d, double ppm);
 	/* Step the clock by OFFSET_NS (positive = forward); 0 or -errno. */
 	int (*step)(struct clk_driver *d, int64_t offset_ns);
@@ -46,6 +47,9 @@ struct clk_driver_ops {
 struct clk_driver {
 	const struct clk_driver_ops *ops;
 	int adjustable; /* 0: setters must not be called (discipline off, or not permitted) */
+	/* ppm: the largest |set_freq| the driver applies exactly (it clamps beyond);
+	 * 0 = not said, taken as the kernel's ADJ_FREQUENCY limit (500 ppm) */
+	double max_ppm;
 	void *priv;
 };
 

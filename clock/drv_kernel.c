@@ -7,13 +7,30 @@
  * discipline in user space, so the kernel PLL (STA_PLL) is kept off and
  * only the frequency is handed to the kernel. A driver created without
  * `adjustable` refuses every setter with -EPERM before any system call.
+ *
+ * Frequency. ADJ_FREQUENCY alone reaches only +-500 ppm, too slow to slew
+ * away a large offset. On CLOCK_REALTIME a correction beyond that also
+ * changes the tick length (ADJ_TICK: microseconds the clock advances per
+ * clock tick, USER_HZ ticks a second, so one microsecond of tick is
+ * USER_HZ ppm; the kernel takes the nominal tick +-10 %): whole
+ * microseconds of tick carry the bulk, ADJ_FREQUENCY the remainder, both
+ * in one call, so the two never disagree. Every call sets the tick, so the
+ * nominal tick comes back as soon as the correction fits ADJ_FREQUENCY
+ * again (and a tick left behind by a crashed predecessor is undone by the
+ * first call). A PHC has no tick: its whole correction goes to
+ * ADJ_FREQUENCY, clamped to the device's own range (PTP_CLOCK_GETCAPS
+ * max_adj; 500 ppm when the device does not say). The driver's max_ppm
+ * tells the core how far it can go.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/ptp_clock.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/timex.h>
 #include <time.h>
@@ -27,6 +44,13 @@
 #define KDRV_NS_PER_S 1000000000LL
 /* ppm: the kernel's frequency limit (MAXFREQ); asking for more is refused or clamped */
 #define KDRV_MAX_PPM 500.0
+/* us per s: the tick length times USER_HZ is one second */
+#define KDRV_US_PER_S 1000000L
+/* us per s: the kernel accepts a tick of 90 % to 110 % of nominal (ADJ_TICK's check) */
+#define KDRV_TICK_MIN_US_PER_S 900000L
+#define KDRV_TICK_MAX_US_PER_S 1100000L
+/* ppb per ppm: PTP_CLOCK_GETCAPS gives the PHC's range in ppb */
+#define KDRV_PPB_PER_PPM 1000.0
 /* scaled ppm per ppm: timex.freq carries ppm with a 16-bit binary fraction */
 #define KDRV_FREQ_SCALE 65536.0
 /* µs: the largest error bound the kernel keeps (NTP_PHASE_LIMIT, 16 s); more means unknown */
@@ -37,6 +61,10 @@ struct kdrv {
 	clockid_t id;		/* CLOCK_REALTIME or the PHC's dynamic id */
 	int fd;			/* the open PHC, or -1 for CLOCK_REALTIME */
 	char name[64];		/* for log lines: "CLOCK_REALTIME" or the device path */
+	long hz;		/* USER_HZ: ticks a second, ppm per us of tick; 0 = no tick */
+	long tick0;		/* us: the nominal tick */
+	long dtick_max;		/* us: the largest change of the tick the kernel accepts */
+	double freq_max;	/* ppm: the largest ADJ_FREQUENCY the clock accepts */
 };
 
 /* The dynamic clock id of an open posix clock (a PHC) on FD. */
@@ -78,23 +106,39 @@ static void kdrv_mapping(struct clk_driver *d, int64_t *offset_ns, double *freq,
 	*base_ns = 0;
 }
 
+/* X clamped to [-LIM, LIM]. */
+static double kdrv_clamp(double x, double lim)
+{
+	return x > lim ? lim : x < -lim ? -lim : x;
+}
+
+/*
+ * Within ADJ_FREQUENCY's range the tick stays nominal; beyond it, the
+ * nearest whole microseconds of tick take the bulk and leave a remainder
+ * of at most USER_HZ / 2 ppm to ADJ_FREQUENCY. The two add up exactly:
+ * the kernel's second is tick * USER_HZ us plus the frequency offset.
+ */
 static int kdrv_set_freq(struct clk_driver *d, double ppm)
 {
 	struct kdrv *k = d->priv;
 	struct timex tx;
-	double scaled;
+	double scaled, dtick = 0.0;
 
 	if (!d->adjustable)
 		return -EPERM;
 	if (!isfinite(ppm))
 		return -EINVAL;
-	if (ppm > KDRV_MAX_PPM)
-		ppm = KDRV_MAX_PPM;
-	else if (ppm < -KDRV_MAX_PPM)
-		ppm = -KDRV_MAX_PPM;
-	scaled = ppm * KDRV_FREQ_SCALE;
+	ppm = kdrv_clamp(ppm, d->max_ppm);
 	memset(&tx, 0, sizeof(tx));
 	tx.modes = ADJ_FREQUENCY;
+	if (k->hz > 0) {
+		if (fabs(ppm) > k->freq_max)
+			dtick = kdrv_clamp(round(ppm / (double)k->hz), (double)k->dtick_max);
+		ppm -= dtick * (double)k->hz;
+		tx.modes |= ADJ_TICK;
+		tx.tick = k->tick0 + (long)dtick;
+	}
+	scaled = kdrv_clamp(ppm, k->freq_max) * KDRV_FREQ_SCALE;
 	tx.freq = (long)(scaled < 0 ? scaled - 0.5 : scaled + 0.5);
 	return kdrv_adjtime(k, &tx, "set the frequency");
 }
@@ -173,6 +217,39 @@ static void kdrv_destroy(struct clk_driver *d)
 	free(k);
 }
 
+/* CLOCK_REALTIME's tick: nominal length and range from USER_HZ, as the kernel computes them. */
+static void kdrv_init_tick(struct kdrv *k)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+
+	/* Without a sane USER_HZ the tick stays alone: ADJ_FREQUENCY's range only. */
+	if (hz <= 0 || hz > KDRV_US_PER_S)
+		return;
+	k->hz = hz;
+	k->tick0 = (KDRV_US_PER_S + hz / 2) / hz;
+	k->dtick_max = KDRV_TICK_MAX_US_PER_S / hz - k->tick0;
+	if (k->tick0 - KDRV_TICK_MIN_US_PER_S / hz < k->dtick_max)
+		k->dtick_max = k->tick0 - KDRV_TICK_MIN_US_PER_S / hz;
+	if (k->dtick_max < 0)
+		k->dtick_max = 0;
+	k->base.max_ppm = k->freq_max + (double)(k->dtick_max * hz);
+}
+
+/* A PHC's frequency range: what the device says (ppb), less 1 ppb against the kernel's
+ * rounding, and less than timex.freq can carry (1 ppm short of a long's range, so the
+ * rounding never overflows); 500 ppm when the device does not say. */
+static void kdrv_init_phc_range(struct kdrv *k)
+{
+	struct ptp_clock_caps caps;
+	double lim = (double)LONG_MAX / KDRV_FREQ_SCALE - 1.0;
+
+	memset(&caps, 0, sizeof(caps));
+	if (ioctl(k->fd, PTP_CLOCK_GETCAPS, &caps) < 0 || caps.max_adj <= 1)
+		return;
+	k->freq_max = fmin((double)(caps.max_adj - 1) / KDRV_PPB_PER_PPM, lim);
+	k->base.max_ppm = k->freq_max;
+}
+
 static const struct clk_driver_ops kdrv_ops = {
 	.name = "kernel",
 	.now = kdrv_now,
@@ -204,8 +281,12 @@ struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char 
 	k->fd = -1;
 	k->id = CLOCK_REALTIME;
 	snprintf(k->name, sizeof(k->name), "CLOCK_REALTIME");
-	if (!phc_path)
+	k->freq_max = KDRV_MAX_PPM;
+	k->base.max_ppm = KDRV_MAX_PPM;
+	if (!phc_path) {
+		kdrv_init_tick(k);
 		return &k->base;
+	}
 
 	snprintf(k->name, sizeof(k->name), "%s", phc_path);
 	/* A PHC only takes changes through a descriptor open for writing. */
@@ -226,6 +307,7 @@ struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char 
 			 strerror(err));
 		goto fail;
 	}
+	kdrv_init_phc_range(k);
 	return &k->base;
 fail:
 	if (k->fd >= 0)

@@ -21,8 +21,9 @@
 
 /* ns per second */
 #define SIM_NS_PER_S 1e9
-/* ppm: the correction set_freq() accepts, the kernel's limit, so the sim behaves alike */
-#define SIM_MAX_PPM 500.0
+/* ppm: the correction set_freq() accepts (clamped beyond): 10 %, about what the kernel
+ * driver reaches with the tick length; the model is exact at any rate */
+#define SIM_MAX_PPM 100000.0
 /* 2^-53: turns the top 53 bits of a PRNG word into a double in [0, 1) */
 #define SIM_2POW_M53 (1.0 / 9007199254740992.0)
 /* ns: beyond this a double does not convert to int64_t (just under 2^63) */
@@ -250,6 +251,7 @@ struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn tr
 		return NULL;
 	s->base.ops = &sdrv_ops;
 	s->base.adjustable = 1;
+	s->base.max_ppm = SIM_MAX_PPM;
 	s->base.priv = s;
 	s->truth = truth;
 	s->arg = arg;

@@ -3,7 +3,9 @@
  * crafted exchanges: the initial snapshot is unsynchronized; three
  * servers of which one lies give '*', '+' and 'x' and a snapshot with the
  * peer's stratum + 1, its configured refid and an honest bound; a large
- * offset is stepped only as makestep allows; with discipline off no
+ * offset is stepped only as makestep allows, or slewed at up to
+ * CLK_MAX_SLEW_PPM on a driver that reaches it, honestly, and the slew is
+ * dropped when the core goes; with discipline off no
  * setter is ever called and the snapshot carries the correction; losing
  * every source leads to LI 3 after the holdover, or to the local
  * fallback; minsources, prefer, the leap vote, the drift and bad
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "clock/core.h"
+#include "clock/discipline.h"
 #include "clock/snapshot.h"
 #include "proto/ntp.h"
 #include "tests/unit/fakeclk.h"
@@ -234,6 +237,56 @@ START_TEST(test_makestep)
 }
 END_TEST
 
+/* A 5 s offset, no makestep, on a driver that reaches 10 %: slewed at the
+ * ceiling in about a minute, the bound honest each second, then synchronized;
+ * destroying the core leaves the driver at the estimated frequency. */
+START_TEST(test_fast_slew)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	double most = 0.0, err = 0.0;
+	int honest, all_honest = 1, t;
+
+	fakeclk_init(&f, T0, -5 * S, 0.0);
+	f.base.max_ppm = 100000.0;
+	cfg.makestep_limit = 0;
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	for (t = 0; t < 200; t++) {
+		run(c, &f, 1, NULL, NTP_LEAP_NONE, &s);
+		most = fmax(most, fabs(f.last_ppm));
+		err = served_error(&s, f.sys, &honest);
+		if (s.leap != NTP_LEAP_UNSYNC)
+			all_honest &= honest;
+		if (t == 30)
+			ck_assert_msg(err > -5.0 + 1.5,
+				      "30 s at the ceiling should have gained 1.5 s+, error %g s",
+				      err);
+	}
+	ck_assert_msg(f.step_calls == 0, "makestep limit 0 should never step");
+	ck_assert_msg(most > 0.99 * CLK_MAX_SLEW_PPM && most <= CLK_MAX_SLEW_PPM + 1e-6,
+		      "the slew should reach the ceiling and stay within it, most %g ppm", most);
+	ck_assert_msg(fabs(err) < 1e-3 && s.leap != NTP_LEAP_UNSYNC && all_honest,
+		      "after 200 s the clock should be right, synchronized, the bound honest "
+		      "throughout (error %g s)",
+		      err);
+	clk_core_destroy(c);
+
+	/* Mid-slew, destroying the core drops the slew. */
+	fakeclk_init(&f, T0, -5 * S, 0.0);
+	f.base.max_ppm = 100000.0;
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	run(c, &f, 20, NULL, NTP_LEAP_NONE, &s);
+	ck_assert_msg(fabs(f.last_ppm) > 1000.0, "20 s in, the core should be slewing");
+	clk_core_destroy(c);
+	ck_assert_msg(fabs(f.last_ppm) < 10.0,
+		      "destroying the core should drop the slew, left %g ppm", f.last_ppm);
+}
+END_TEST
+
 START_TEST(test_discipline_off)
 {
 	struct fakeclk f;
@@ -398,6 +451,7 @@ Suite *core_suite(void)
 	tcase_add_test(tc, test_initial_unsynced);
 	tcase_add_test(tc, test_falseticker_marked);
 	tcase_add_test(tc, test_makestep);
+	tcase_add_test(tc, test_fast_slew);
 	tcase_add_test(tc, test_discipline_off);
 	tcase_add_test(tc, test_holdover_and_local);
 	tcase_add_test(tc, test_minsources_prefer_leap);

@@ -3,7 +3,8 @@
  * driver and driver time equals served time; not steering, the driver's
  * setters are never called and the correction lives in the snapshot's
  * mapping, which must give the same served time as the core computes;
- * frequencies are clamped to the kernel's 500 ppm; a driver that refuses
+ * frequencies are clamped to the slew ceiling (83333 ppm), or to the
+ * driver's max_ppm when steering (500 ppm when it says nothing); a driver that refuses
  * the first setter is not steered; recent driver times convert back to
  * raw time across frequency changes.
  */
@@ -100,6 +101,48 @@ START_TEST(test_clamp)
 }
 END_TEST
 
+START_TEST(test_slew_ceiling)
+{
+	struct fakeclk f;
+	struct clk_disc d;
+
+	/* A driver that reaches 10 %: the ceiling is CLK_MAX_SLEW_PPM. */
+	fakeclk_init(&f, T0, 0, 0.0);
+	f.base.max_ppm = 100000.0;
+	clk_disc_init(&d, &f.base, 1, 0.0, T0);
+	ck_assert_msg(fabs(clk_disc_max_freq(&d) - CLK_MAX_SLEW_PPM * 1e-6) < 1e-15,
+		      "the ceiling should be CLK_MAX_SLEW_PPM");
+	clk_disc_set_freq(&d, T0, 900e-6);
+	ck_assert_msg(fabs(f.last_ppm - 900.0) < 1e-9, "900 ppm should pass unclamped");
+	clk_disc_set_freq(&d, T0 + S, -0.5);
+	ck_assert_msg(fabs(f.last_ppm + CLK_MAX_SLEW_PPM) < 1e-9 &&
+			      fabs(clk_disc_freq(&d) + CLK_MAX_SLEW_PPM * 1e-6) < 1e-15,
+		      "-50 %% should clamp to -CLK_MAX_SLEW_PPM, got %g ppm", f.last_ppm);
+	/* The correction follows the clamped frequency: 1 s at -83333 ppm. */
+	ck_assert_msg(fabs(clk_disc_corr(&d, T0 + 2 * S) - (900e-6 - CLK_MAX_SLEW_PPM * 1e-6) * S) <
+			      1e-3,
+		      "the correction should integrate the clamped frequency");
+
+	/* A driver that reaches less (a narrow PHC) lowers the ceiling while steered. */
+	fakeclk_init(&f, T0, 0, 0.0);
+	f.base.max_ppm = 2000.0;
+	clk_disc_init(&d, &f.base, 1, 0.0, T0);
+	clk_disc_set_freq(&d, T0, 0.01);
+	ck_assert_msg(fabs(f.last_ppm - 2000.0) < 1e-9,
+		      "1 %% should clamp to the driver's 2000 ppm");
+
+	/* Not steering, the driver's limit does not matter and is never asked. */
+	fakeclk_init(&f, T0, 0, 0.0);
+	clk_disc_init(&d, &f.base, 0, 0.0, T0);
+	clk_disc_set_freq(&d, T0, 0.01);
+	ck_assert_msg(fabs(clk_disc_freq(&d) - 0.01) < 1e-15 && f.set_freq_calls == 0,
+		      "not steering, 1 %% should be corrected in the snapshot alone");
+	clk_disc_set_freq(&d, T0, 0.5);
+	ck_assert_msg(fabs(clk_disc_freq(&d) - CLK_MAX_SLEW_PPM * 1e-6) < 1e-15,
+		      "not steering, 50 %% should clamp to CLK_MAX_SLEW_PPM");
+}
+END_TEST
+
 START_TEST(test_refusing_driver)
 {
 	struct fakeclk f;
@@ -149,6 +192,7 @@ Suite *discipline_suite(void)
 	tcase_add_test(tc, test_steer_reaches_driver);
 	tcase_add_test(tc, test_off_never_calls_setters);
 	tcase_add_test(tc, test_clamp);
+	tcase_add_test(tc, test_slew_ceiling);
 	tcase_add_test(tc, test_refusing_driver);
 	tcase_add_test(tc, test_raw_across_segments);
 	suite_add_tcase(s, tc);

@@ -34,6 +34,16 @@ Suite *drivers_suite(void);
 /* ns per second */
 #define S 1000000000LL
 
+/* USER_HZ and the nominal tick (us), as the kernel driver computes them */
+static long user_hz, tick0;
+
+/* Read USER_HZ and derive the nominal tick the kernel uses (rounded 1 s / USER_HZ). */
+static void hz_setup(void)
+{
+	user_hz = sysconf(_SC_CLK_TCK);
+	tick0 = user_hz > 0 ? (1000000 + user_hz / 2) / user_hz : 0;
+}
+
 /* ---- the fake clock_adjtime ---- */
 
 static int fake_calls;	       /* calls with any mode bit set */
@@ -185,12 +195,18 @@ START_TEST(test_sim_set_freq)
 	tr.t += 200 * S;
 	ck_assert_double_eq_tol(sim_phase(d), 0.19, 1e-9);
 
-	ck_assert_int_eq(d->ops->set_freq(d, 1000.0), 0);
-	ck_assert_double_eq_tol(sim_fppm(d), 600.0, 1e-9); /* clamped at +500 */
+	/* Beyond the kernel's 500 ppm, up to 10 %, exactly. */
+	ck_assert_msg(d->max_ppm == 100000.0, "the sim should say it reaches 100000 ppm");
+	ck_assert_int_eq(d->ops->set_freq(d, 83333.0), 0);
+	ck_assert_double_eq_tol(sim_fppm(d), 83433.0, 1e-9);
+	tr.t += 10 * S; /* 83433 ppm for 10 s: +0.83433 s */
+	ck_assert_double_eq_tol(sim_phase(d), 0.19 + 0.83433, 1e-9);
+	ck_assert_int_eq(d->ops->set_freq(d, 1e6), 0);
+	ck_assert_double_eq_tol(sim_fppm(d), 100100.0, 1e-9); /* clamped at +100000 */
 	ck_assert_int_eq(d->ops->set_freq(d, -1e9), 0);
-	ck_assert_double_eq_tol(sim_fppm(d), -400.0, 1e-9);
+	ck_assert_double_eq_tol(sim_fppm(d), -99900.0, 1e-9);
 	ck_assert_msg(d->ops->set_freq(d, NAN) == -EINVAL, "NaN ppm should be -EINVAL");
-	ck_assert_double_eq_tol(sim_fppm(d), -400.0, 1e-9);
+	ck_assert_double_eq_tol(sim_fppm(d), -99900.0, 1e-9);
 	d->ops->destroy(d);
 }
 END_TEST
@@ -427,11 +443,11 @@ START_TEST(test_kernel_setters_on_fake)
 
 	fake_errno = 0;
 	ck_assert_int_eq(d->ops->set_freq(d, 12.5), 0);
-	ck_assert_msg(fake_last.modes == ADJ_FREQUENCY && fake_last.freq == 819200,
-		      "12.5 ppm should be ADJ_FREQUENCY 819200 scaled ppm, got %#x %ld",
-		      fake_last.modes, fake_last.freq);
-	ck_assert_int_eq(d->ops->set_freq(d, -800.0), 0);
-	ck_assert_msg(fake_last.freq == -500 * 65536, "-800 ppm should clamp to -500 ppm");
+	ck_assert_msg(fake_last.modes == (ADJ_FREQUENCY | ADJ_TICK) && fake_last.freq == 819200 &&
+			      fake_last.tick == tick0,
+		      "12.5 ppm should be ADJ_FREQUENCY 819200 scaled ppm on the nominal tick "
+		      "%ld, got %#x %ld tick %ld",
+		      tick0, fake_last.modes, fake_last.freq, fake_last.tick);
 
 	ck_assert_int_eq(d->ops->step(d, -1250000000LL), 0);
 	ck_assert_msg(fake_last.modes == (ADJ_SETOFFSET | ADJ_NANO) &&
@@ -458,7 +474,92 @@ START_TEST(test_kernel_setters_on_fake)
 	fake_errno = EPERM;
 	ck_assert_msg(d->ops->set_freq(d, 1.0) == -EPERM, "a kernel refusal should be -errno");
 	fake_errno = 0;
-	ck_assert_msg(fake_calls == calls + 8, "each setter should call clock_adjtime once");
+	ck_assert_msg(fake_calls == calls + 7, "each setter should call clock_adjtime once");
+	d->ops->destroy(d);
+}
+END_TEST
+
+/* The ppm that tick TICK and scaled frequency FREQ ask of the kernel together. */
+static double tick_freq_ppm(long tick, long freq)
+{
+	return (double)(tick - tick0) * (double)user_hz + (double)freq / 65536.0;
+}
+
+/*
+ * Corrections beyond ADJ_FREQUENCY's +-500 ppm on CLOCK_REALTIME: whole
+ * microseconds of tick plus a frequency remainder, in one call, adding up
+ * to what was asked, within the kernel's ranges; the nominal tick when the
+ * frequency alone suffices; clamped at the driver's max_ppm. On the fake.
+ */
+START_TEST(test_kernel_tick_split)
+{
+	static const double asks[] = {500.0,   -500.0,	  500.5, -800.0,   1234.56,
+				      83333.0, -83333.33, 6e4,	 -99999.0, 100.0 * 1000 + 0.25};
+	char why[256] = "";
+	struct clk_kstate ks;
+	struct clk_driver *d;
+	double max;
+	int reads = fake_reads, calls;
+	unsigned int i;
+
+	ck_assert_msg(clk_kernel_read(CLOCK_REALTIME, &ks) == 0 && fake_reads == reads + 1,
+		      "library calls should reach the fake clock_adjtime (else stop here)");
+	ck_assert_msg(user_hz > 0 && user_hz <= 1000, "USER_HZ should be sane, got %ld", user_hz);
+	d = clk_driver_kernel(NULL, 1, why, sizeof(why));
+	ck_assert_msg(d != NULL, "CLOCK_REALTIME driver should be created (%s)", why);
+	max = 500.0 + (double)(tick0 / 10 * user_hz);
+	ck_assert_msg(fabs(d->max_ppm - max) < 1e-9,
+		      "max_ppm should be 500 ppm + 10 %% of the tick (%g), got %g", max,
+		      d->max_ppm);
+	fake_errno = 0;
+	for (i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+		double want = fmax(-max, fmin(max, asks[i]));
+
+		calls = fake_calls;
+		ck_assert_int_eq(d->ops->set_freq(d, asks[i]), 0);
+		ck_assert_msg(fake_calls == calls + 1, "%g ppm should take one call", asks[i]);
+		ck_assert_msg(fake_last.modes == (ADJ_FREQUENCY | ADJ_TICK),
+			      "%g ppm should set tick and frequency together, modes %#x", asks[i],
+			      fake_last.modes);
+		ck_assert_msg(fabs(tick_freq_ppm(fake_last.tick, fake_last.freq) - want) <=
+				      1.0 / 65536.0,
+			      "%g ppm: tick %ld + freq %ld should add up to %g ppm", asks[i],
+			      fake_last.tick, fake_last.freq, want);
+		ck_assert_msg(labs(fake_last.freq) <= 500 * 65536,
+			      "%g ppm: the frequency part should be within 500 ppm", asks[i]);
+		ck_assert_msg(fake_last.tick * user_hz >= 900000 &&
+				      fake_last.tick * user_hz <= 1100000,
+			      "%g ppm: the tick %ld should be within 10 %% of nominal", asks[i],
+			      fake_last.tick);
+		if (fabs(asks[i]) <= 500.0)
+			ck_assert_msg(fake_last.tick == tick0,
+				      "%g ppm should keep the nominal tick %ld, got %ld", asks[i],
+				      tick0, fake_last.tick);
+	}
+	/* At USER_HZ 100 (1 us of tick = 100 ppm), the exact values. */
+	if (user_hz == 100) {
+		d->ops->set_freq(d, 83333.0);
+		ck_assert_msg(fake_last.tick == 10833 && fake_last.freq == 33 * 65536,
+			      "83333 ppm should be tick 10833 + 33 ppm, got %ld + %ld",
+			      fake_last.tick, fake_last.freq);
+		d->ops->set_freq(d, -800.0);
+		ck_assert_msg(fake_last.tick == 9992 && fake_last.freq == 0,
+			      "-800 ppm should be tick 9992 + 0 ppm, got %ld + %ld", fake_last.tick,
+			      fake_last.freq);
+		d->ops->set_freq(d, -1e9);
+		ck_assert_msg(fake_last.tick == 9000 && fake_last.freq == -500 * 65536,
+			      "-1e9 ppm should clamp to tick 9000 - 500 ppm, got %ld + %ld",
+			      fake_last.tick, fake_last.freq);
+	}
+	/* The way back: within 500 ppm the nominal tick returns. */
+	d->ops->set_freq(d, -3.0);
+	ck_assert_msg(fake_last.tick == tick0 && fake_last.freq == -3 * 65536,
+		      "-3 ppm after a slew should restore the nominal tick");
+	/* A refused call fails whole (and the wrapper logs its modes). */
+	fake_errno = EINVAL;
+	ck_assert_msg(d->ops->set_freq(d, 20000.0) == -EINVAL,
+		      "a refused tick should fail the set_freq");
+	fake_errno = 0;
 	d->ops->destroy(d);
 }
 END_TEST
@@ -480,10 +581,12 @@ Suite *drivers_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kernel");
+	tcase_add_unchecked_fixture(tc, hz_setup, NULL);
 	tcase_add_test(tc, test_kernel_now_and_mapping);
 	tcase_add_test(tc, test_kernel_refuses_when_not_adjustable);
 	tcase_add_test(tc, test_kernel_bad_phc);
 	tcase_add_test(tc, test_kernel_setters_on_fake);
+	tcase_add_test(tc, test_kernel_tick_split);
 	suite_add_tcase(s, tc);
 	return s;
 }
