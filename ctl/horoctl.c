@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "bpf/guard.h"
+#include "ctl/query.h"
 #include "proto/reason.h"
 
 #define CTL_OK		  0	      /* exit: done */
@@ -38,10 +39,29 @@ struct ctl_cmd {
 };
 
 static int cmd_guard(int argc, char **argv);
+int ctl_cmd_check(int argc, char **argv); /* ctl/check.c: `horoctl check` */
+
+static int cmd_help(int argc, char **argv);
 
 static const struct ctl_cmd ctl_cmds[] = {
+	{"status", "[-s SOCKET] [--json]",
+	 "synchronised or not, to what, within how much (like ntpstat; exit 0/1/2)", query_status},
+	{"tracking", "[-s SOCKET] [--json]",
+	 "reference, offsets, frequency, skew, root delay/dispersion, leap", query_tracking},
+	{"sources", "[-s SOCKET] [--json]",
+	 "upstream sources like ntpq -p, with flash bits by name", query_sources},
+	{"serverstats", "[-s SOCKET] [--json]",
+	 "requests received, answered, dropped by reason, timestamp source, per worker",
+	 query_serverstats},
+	{"config", "[-s SOCKET] [--json]", "the running configuration, defaults included",
+	 query_config},
+	{"metrics", "[-s SOCKET] [--json]", "every counter and gauge in Prometheus text format",
+	 query_metrics},
+	{"help", "[COMMAND]", "the manual page of COMMAND", cmd_help},
 	{"guard", "[--pin DIR] [--json] [--once] [--top N]",
 	 "XDP guard: counters and rates per reason, per-CPU spread, top talkers", cmd_guard},
+	{"check", "HOST[:PORT] [-n N] [--timeout S] [--json]",
+	 "query any NTP server; which clients would reject it, why, and the fix", ctl_cmd_check},
 };
 
 #define CTL_NCMDS ((int)(sizeof(ctl_cmds) / sizeof(ctl_cmds[0])))
@@ -66,8 +86,11 @@ static void usage(FILE *f)
 		fprintf(f, "  %s %s\n      %s\n", ctl_cmds[i].name, ctl_cmds[i].args,
 			ctl_cmds[i].help);
 	fprintf(f,
-		"\nOptions: -h, --help (also after a command), --version.\n"
-		"Exit status: 0 ok, 1 error, 2 bad usage or nothing to read (no guard pinned).\n");
+		"\nOptions: -s SOCKET (before or after a command: horod's control socket,\n"
+		"default " QUERY_DEFAULT_SOCKET "), -h, --help (also after a command), --version.\n"
+		"`horoctl help COMMAND` shows a command's manual page.\n"
+		"Exit status: 0 ok, 1 error, 2 bad usage or nothing to read (no guard pinned, horod\n"
+		"unreachable); status: 0 synchronised, 1 unsynchronised, 2 horod unreachable.\n");
 }
 
 static uint64_t mono_ns(void)
@@ -324,10 +347,42 @@ static int cmd_guard(int argc, char **argv)
 	return CTL_OK;
 }
 
+static int cmd_help(int argc, char **argv)
+{
+	const char *page;
+	int i;
+
+	if (argc < 2) {
+		usage(stdout);
+		return CTL_OK;
+	}
+	page = query_man(argv[1]);
+	if (page) {
+		fputs(page, stdout);
+		return CTL_OK;
+	}
+	for (i = 0; i < CTL_NCMDS; i++)
+		if (strcmp(argv[1], ctl_cmds[i].name) == 0) {
+			printf("horoctl %s %s\n    %s\n(horoctl %s --help for its options)\n",
+			       ctl_cmds[i].name, ctl_cmds[i].args, ctl_cmds[i].help,
+			       ctl_cmds[i].name);
+			return CTL_OK;
+		}
+	fprintf(stderr, "horoctl: help: unknown command '%s'\n", argv[1]);
+	return CTL_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	int i;
 
+	/* A global -s SOCKET before the command, for the commands that ask horod. */
+	while (argc > 2 && (strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "--socket") == 0)) {
+		query_set_socket(argv[2]);
+		argv[2] = argv[0];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return CTL_USAGE;

@@ -15,10 +15,12 @@
 #include "clock/driftfile.h"
 #include "clock/kclock.h"
 #include "daemon/clockd.h"
+#include "daemon/control.h"
 #include "daemon/log.h"
 #include "proto/ntp.h"
 
-#define CLOCKD_MAX_FDS (UP_MAX_SOURCES + 2) /* sources, resolver wake-up, signalfd */
+/* sources, resolver wake-up, signalfd, control listeners and connections */
+#define CLOCKD_MAX_FDS (UP_MAX_SOURCES + 2 + CONTROL_MAX_FDS)
 
 static int64_t sys_now(void)
 {
@@ -188,12 +190,17 @@ int clockd_wait(struct clockd *cd, int sigfd)
 {
 	struct pollfd pfd[CLOCKD_MAX_FDS];
 	int64_t now = sys_now(), wake = cd->next_tick;
-	int n = 0, timeout_ms, r, got_signal = 0;
+	int n = 0, timeout_ms, r, got_signal = 0, c0 = 0, nc = 0, i;
 
 	pfd[n].fd = sigfd;
 	pfd[n++].events = POLLIN;
 	if (cd->use_core)
 		n += up_pollfds(&cd->up, pfd + n, CLOCKD_MAX_FDS - n);
+	if (cd->ctl) {
+		c0 = n;
+		nc = control_pollfds(cd->ctl, pfd + n, CLOCKD_MAX_FDS - n);
+		n += nc;
+	}
 	timeout_ms = wake > now ? (int)((wake - now) / 1000000) + 1 : 0;
 	if (timeout_ms > 1000)
 		timeout_ms = 1000;
@@ -202,6 +209,11 @@ int clockd_wait(struct clockd *cd, int sigfd)
 		log_msg(LOG_WARNING, "clock thread: poll: %s", strerror(errno));
 	if (r > 0 && (pfd[0].revents & POLLIN))
 		got_signal = 1;
+	if (r > 0 && nc > 0) {
+		control_handle(cd->ctl, pfd + c0, nc);
+		for (i = c0; i < c0 + nc; i++)
+			r -= pfd[i].revents != 0; /* control traffic is not a sample */
+	}
 
 	now = sys_now();
 	if (cd->use_core) {

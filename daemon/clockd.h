@@ -20,6 +20,8 @@
 #define CLOCKD_TICK_NS 1000000000LL        /* ns between snapshot refreshes */
 #define CLOCKD_DRIFT_SAVE_NS 3600000000000LL /* ns between driftfile saves (1 h) */
 
+struct control;
+
 struct clockd {
 	const struct horod_config *cfg;
 	struct clk_pub *pub;
@@ -31,6 +33,7 @@ struct clockd {
 	struct clk_local local;    /* the local reference when there is no core */
 	int64_t next_tick;         /* sys ns */
 	int64_t next_save;         /* sys ns */
+	struct control *ctl;       /* control socket and metrics served in this loop, or NULL */
 };
 
 /* Set up driver, core, sources (or the local reference) and publish a first snapshot; 0 or -1. */

@@ -273,7 +273,7 @@ static int cfg_do_allow_deny(struct cfg_parser *p, char **tok, int ntok)
 	return cfg_acl_add(p, &p->c->acl, tok[1], allow);
 }
 
-#define CFG_FORM_CONTROL "control allow ADDR[/PLEN]|all"
+#define CFG_FORM_CONTROL "control allow ADDR[/PLEN]|all | control /PATH|off"
 
 static int cfg_do_control(struct cfg_parser *p, char **tok, int ntok)
 {
@@ -282,6 +282,8 @@ static int cfg_do_control(struct cfg_parser *p, char **tok, int ntok)
 	if (ntok < 2)
 		return cfg_fail(p, "'control' needs 'allow' and an address, allowed: %s",
 				CFG_FORM_CONTROL);
+	if (strcmp(tok[1], "allow") != 0 && (tok[1][0] == '/' || strcmp(tok[1], "off") == 0))
+		return cfg_do_control_path(p, tok, ntok);
 	if (strcmp(tok[1], "allow") != 0)
 		return cfg_fail(p, "unknown control option '%s', allowed: " CFG_FORM_CONTROL,
 				cfg_quote(tok[1], q, sizeof(q)));
@@ -431,6 +433,7 @@ static const struct {
 	{"driftfile", cfg_do_driftfile},
 	{"ratelimit", cfg_do_ratelimit},     {"denykod", cfg_do_denykod},
 	{"guard", cfg_do_guard},
+	{"metrics", cfg_do_metrics},
 };
 
 #define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))
@@ -590,6 +593,7 @@ void cfg_defaults(struct horod_config *c)
 	c->default_port = CFG_DEFAULT_PORT;
 	cfg_clock_defaults(&c->clk);
 	cfg_guard_defaults(c);
+	cfg_control_defaults(c);
 }
 
 void cfg_free(struct horod_config *c)
@@ -728,5 +732,7 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 		cfg_put(&o, "hwtimestamp %s\n", c->hwts[i]);
 	o.len += cfg_guard_format(c, o.len < o.cap ? o.buf + o.len : NULL,
 				  o.len < o.cap ? o.cap - o.len : 0);
+	o.len += cfg_control_format(c, o.len < o.cap ? o.buf + o.len : NULL,
+				    o.len < o.cap ? o.cap - o.len : 0);
 	return o.len;
 }

@@ -97,6 +97,12 @@ struct horod_config {
 	struct cfg_guard_if guard_if[CFG_MAX_GUARD_IF]; /* `guard interface` */
 	int n_guard_if;
 	char guard_pin[CFG_PATH_MAX]; /* `guard pin DIR`: where the maps are pinned */
+	/* Control socket and metrics endpoint (cfg_control.c). */
+	char control_path[CFG_PATH_MAX]; /* `control PATH`; empty = `control off` */
+	int metrics_enabled;          /* `metrics listen` given */
+	struct sockaddr_storage metrics_addr; /* address and port of the HTTP /metrics endpoint */
+	socklen_t metrics_addrlen;
+	int metrics_public;           /* `public`: a non-loopback address was asked for */
 };
 
 /* The embedded default configuration (used when horod has no -f). */

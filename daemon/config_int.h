@@ -25,6 +25,7 @@ struct cfg_parser {
 	int seen_driver, seen_discipline, seen_makestep, seen_maxdistance, seen_holdover,
 		seen_minsources, seen_driftfile;
 	int seen_ratelimit, seen_denykod, seen_guard_pin;
+	int seen_control_path, seen_metrics;
 };
 
 /* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
@@ -59,6 +60,16 @@ int cfg_do_driftfile(struct cfg_parser *p, char **tok, int ntok);
 int cfg_do_ratelimit(struct cfg_parser *p, char **tok, int ntok);
 int cfg_do_denykod(struct cfg_parser *p, char **tok, int ntok);
 int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok);
+
+/* Control socket and metrics directives (cfg_control.c): `control PATH|off`, `metrics`. */
+int cfg_do_control_path(struct cfg_parser *p, char **tok, int ntok);
+int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok);
+
+/* Control socket and metrics defaults into C. */
+void cfg_control_defaults(struct horod_config *c);
+
+/* Append the control socket and metrics directives of C to OUT; returns bytes wanted. */
+size_t cfg_control_format(const struct horod_config *c, char *out, size_t len);
 
 /* Rate-limit and guard defaults into C. */
 void cfg_guard_defaults(struct horod_config *c);

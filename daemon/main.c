@@ -22,6 +22,7 @@
 #include "clock/snapshot.h"
 #include "daemon/clockd.h"
 #include "daemon/config.h"
+#include "daemon/control.h"
 #include "daemon/counters.h"
 #include "daemon/log.h"
 #include "daemon/serve.h"
@@ -51,6 +52,7 @@ static struct worker *workers;
 static struct ctr_block *counters;
 static int n_workers;
 static struct hwts_table hwts;
+static struct control ctl;
 
 static void log_counters(const char *prefix)
 {
@@ -299,6 +301,13 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* The control socket and metrics endpoint, served by the clock thread's loop. */
+	if (control_open(&ctl, &cfg) < 0) {
+		rc = 1;
+		goto out_sockets;
+	}
+	control_attach(&ctl, &cd, counters, n_workers);
+	cd.ctl = &ctl;
 	if (!foreground && daemonize() < 0) {
 		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
 		rc = 1;
@@ -387,6 +396,8 @@ out_workers:
 	if (cfg.pidfile[0])
 		unlink(cfg.pidfile);
 out_sockets:
+	cd.ctl = NULL;
+	control_close(&ctl);
 	close_sockets();
 	xg_stop();
 	if (sigfd >= 0)

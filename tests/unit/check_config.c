@@ -429,7 +429,7 @@ START_TEST(test_exact_messages)
 		 "horod.conf:3: unknown directive 'lissen', allowed: listen local "
 		 "allow deny control workers io pidfile log hwtimestamp server pool driver "
 		 "discipline makestep maxdistance holdover minsources driftfile ratelimit denykod "
-		 "guard"},
+		 "guard metrics"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",

@@ -1,0 +1,608 @@
+/*
+ * The horoctl commands that ask a running horod: connect to the control
+ * socket, send one request, wait (bounded) for one answer, print it as
+ * text for people or as JSON for programs. The daemon answers with
+ * key=value lines; numbers stay numbers in the JSON.
+ */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "ctl/query.h"
+#include "proto/ctlproto.h"
+
+static const char *query_socket = QUERY_DEFAULT_SOCKET;
+
+void query_set_socket(const char *path)
+{
+	query_socket = path;
+}
+
+/* An answer: the payload (NUL-terminated copy) and its length. */
+struct answer {
+	char *p;
+	size_t len;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Ask CMD; 0 with A filled, QUERY_UNREACHABLE (no daemon) or QUERY_FAIL (bad answer), reported. */
+static int ask(enum ctl_cmd cmd, struct answer *a)
+{
+	const size_t cap = CTL_HDR_LEN + CTL_MAX_PAYLOAD;
+	struct sockaddr_un sa;
+	uint8_t req[CTL_HDR_LEN], *buf;
+	int64_t end = mono_ms() + QUERY_TIMEOUT_MS;
+	struct ctl_msg m;
+	size_t have = 0;
+	int fd, r = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(query_socket) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "horoctl: socket path too long: %s\n", query_socket);
+		return QUERY_UNREACHABLE;
+	}
+	memcpy(sa.sun_path, query_socket, strlen(query_socket));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "horoctl: cannot reach horod at %s: %s\n", query_socket,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return QUERY_UNREACHABLE;
+	}
+	ctl_request_encode(cmd, req);
+	if (send(fd, req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req)) {
+		fprintf(stderr, "horoctl: %s: send: %s\n", query_socket, strerror(errno));
+		close(fd);
+		return QUERY_UNREACHABLE;
+	}
+	buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		return QUERY_FAIL;
+	}
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left = end - mono_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
+			fprintf(stderr, "horoctl: %s: no answer within %d ms\n", query_socket,
+				QUERY_TIMEOUT_MS);
+			r = QUERY_UNREACHABLE;
+			break;
+		}
+		n = read(fd, buf + have, cap - have);
+		if (n <= 0) {
+			fprintf(stderr, "horoctl: %s: connection closed before the answer\n",
+				query_socket);
+			r = QUERY_UNREACHABLE;
+			break;
+		}
+		have += (size_t)n;
+		r = ctl_decode(buf, have, CTL_T_RESPONSE, &m);
+		if (r < 0) {
+			fprintf(stderr, "horoctl: %s: bad answer: %s\n", query_socket,
+				ctl_err_text(r));
+			r = QUERY_FAIL;
+			break;
+		}
+		if (r > 0) {
+			r = 0;
+			break;
+		}
+	}
+	close(fd);
+	if (r == 0 && m.h.status != CTL_S_OK) {
+		fprintf(stderr, "horoctl: horod answered: %s\n", ctl_status_text(m.h.status));
+		r = QUERY_FAIL;
+	}
+	if (r) {
+		free(buf);
+		return r;
+	}
+	/* Move the payload to the front and terminate it. */
+	memmove(buf, buf + CTL_HDR_LEN, m.h.length);
+	buf[m.h.length] = '\0';
+	a->p = (char *)buf;
+	a->len = m.h.length;
+	return 0;
+}
+
+/* The value of KEY, or DEF. */
+static const char *get(const struct answer *a, const char *key, const char *def)
+{
+	static char v[8][CTL_VAL_MAX];
+	static int next;
+	char *out = v[next++ % 8];
+
+	return ctl_kv_get(a->p, a->len, key, out, CTL_VAL_MAX) == 0 ? out : def;
+}
+
+static double getd(const struct answer *a, const char *key)
+{
+	const char *s = get(a, key, NULL);
+
+	return s ? strtod(s, NULL) : NAN;
+}
+
+static long getl(const struct answer *a, const char *key)
+{
+	const char *s = get(a, key, NULL);
+
+	return s ? strtol(s, NULL, 10) : 0;
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+/* 1 when S is a JSON number (optional '-', digits, optional fraction and exponent). */
+static int is_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] >= '0' && s[1] <= '9'))
+		return 0;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (*s < '0' || *s > '9')
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return *s == '\0';
+}
+
+/*
+ * Print, as JSON members, the keys of A that start with PREFIX and have no
+ * further '.', prefix removed; FIRST says whether a comma is needed first.
+ * Returns the updated FIRST.
+ */
+static int json_fields(const struct answer *a, const char *prefix, int first)
+{
+	char k[CTL_KEY_MAX], v[CTL_VAL_MAX];
+	size_t pos = 0, pl = strlen(prefix);
+
+	while (ctl_kv_next(a->p, a->len, &pos, k, sizeof(k), v, sizeof(v)) == 1) {
+		if (strncmp(k, prefix, pl) != 0 || strchr(k + pl, '.'))
+			continue;
+		printf("%s", first ? "" : ", ");
+		json_str(k + pl);
+		printf(": ");
+		if (is_number(v))
+			printf("%s", v);
+		else
+			json_str(v);
+		first = 0;
+	}
+	return first;
+}
+
+/* ---- options -------------------------------------------------------------- */
+
+/* Parse [-s SOCKET] [--json] [-h|--help]; returns -1 on bad usage, 1 for help, else 0. */
+static int parse_opts(int argc, char **argv, int *json)
+{
+	int i;
+
+	*json = 0;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
+			*json = 1;
+		} else if ((strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) &&
+			   i + 1 < argc) {
+			query_socket = argv[++i];
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			printf("%s", query_man(argv[0]));
+			return 1;
+		} else {
+			fprintf(stderr,
+				"horoctl %s: unexpected argument '%s' (see horoctl help %s)\n",
+				argv[0], argv[i], argv[0]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Common start of a command: options, then the question. */
+static int begin(int argc, char **argv, enum ctl_cmd cmd, int *json, struct answer *a)
+{
+	int r = parse_opts(argc, argv, json);
+
+	if (r < 0)
+		return QUERY_UNREACHABLE;
+	if (r > 0)
+		return -1; /* help printed: exit 0 */
+	return ask(cmd, a);
+}
+
+#define BEGIN(cmd)                                                                                 \
+	struct answer a;                                                                           \
+	int json, r = begin(argc, argv, cmd, &json, &a);                                           \
+	if (r < 0)                                                                                 \
+		return QUERY_OK;                                                                   \
+	if (r > 0)                                                                                 \
+	return r
+
+/* ---- commands ------------------------------------------------------------- */
+
+int query_status(int argc, char **argv)
+{
+	const char *src;
+	int synced;
+
+	BEGIN(CTL_CMD_STATUS);
+	synced = getl(&a, "synced") == 1;
+	src = get(&a, "source", "none");
+	if (json) {
+		printf("{");
+		json_fields(&a, "", 1);
+		printf("}\n");
+	} else if (!synced) {
+		printf("unsynchronised\n");
+	} else {
+		if (strcmp(src, "ntp") == 0)
+			printf("synchronised to NTP server (%s) at stratum %ld\n",
+			       get(&a, "server", "?"), getl(&a, "stratum"));
+		else
+			printf("synchronised to local clock at stratum %ld\n", getl(&a, "stratum"));
+		printf("   time correct to within %.0f ms\n",
+		       ceil(getd(&a, "root_distance") * 1000));
+		if (strcmp(src, "ntp") == 0)
+			printf("   polling server every %.0f s\n",
+			       ldexp(1.0, (int)getl(&a, "poll")));
+	}
+	free(a.p);
+	return synced ? QUERY_OK : QUERY_FAIL;
+}
+
+static const char *leap_text(long leap)
+{
+	static const char *const t[] = {"Normal", "Insert second", "Delete second",
+					"Not synchronised"};
+
+	return leap >= 0 && leap <= 3 ? t[leap] : "?";
+}
+
+int query_tracking(int argc, char **argv)
+{
+	char when[64];
+	double ref;
+	time_t tt;
+	struct tm tm;
+
+	BEGIN(CTL_CMD_TRACKING);
+	if (json) {
+		printf("{");
+		json_fields(&a, "", 1);
+		printf("}\n");
+		free(a.p);
+		return QUERY_OK;
+	}
+	ref = getd(&a, "ref_time");
+	tt = (time_t)floor(ref);
+	if (ref > 0 && gmtime_r(&tt, &tm))
+		strftime(when, sizeof(when), "%a %b %d %H:%M:%S %Y", &tm);
+	else
+		snprintf(when, sizeof(when), "never");
+	printf("Reference ID       : %s\n", get(&a, "refid", "?"));
+	printf("Stratum            : %ld\n", getl(&a, "stratum"));
+	printf("Ref time (UTC)     : %s\n", when);
+	if (strcmp(get(&a, "mode", "local"), "ntp") == 0) {
+		double so = getd(&a, "system_offset");
+
+		printf("System time        : %.9f seconds %s of NTP time\n", fabs(so),
+		       so > 0 ? "slow" : "fast");
+		printf("Last offset        : %+.9f seconds\n", getd(&a, "last_offset"));
+		printf("RMS offset         : %.9f seconds\n", getd(&a, "rms_offset"));
+		printf("Frequency          : %+.3f ppm\n", getd(&a, "frequency"));
+		printf("Residual freq      : %+.3f ppm\n", getd(&a, "residual_frequency"));
+		printf("Skew               : %.3f ppm\n", getd(&a, "skew"));
+	}
+	printf("Root delay         : %.9f seconds\n", getd(&a, "root_delay"));
+	printf("Root dispersion    : %.9f seconds\n", getd(&a, "root_dispersion"));
+	if (strcmp(get(&a, "mode", "local"), "ntp") == 0)
+		printf("Update interval    : %.1f seconds\n", getd(&a, "update_interval"));
+	printf("Leap status        : %s\n", leap_text(getl(&a, "leap")));
+	if (get(&a, "true_error", NULL))
+		printf("True error (sim)   : %+.9f seconds\n", getd(&a, "true_error"));
+	free(a.p);
+	return QUERY_OK;
+}
+
+/* Flash bit names, as ntpq shows them (clock/core.h CLK_FLASH_*). */
+static const char *const flash_names[] = {
+	"pkt_dup",     "pkt_bogus",  "pkt_unsync",   "pkt_denied", "pkt_auth",
+	"pkt_stratum", "pkt_header", "pkt_autokey",  "pkt_crypto", "peer_stratum",
+	"peer_dist",   "peer_loop",  "peer_unreach",
+};
+
+static const char *flash_text(unsigned long flash, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	if (!flash)
+		return "-";
+	for (i = 0; i < sizeof(flash_names) / sizeof(flash_names[0]); i++)
+		if (flash & (1ul << i))
+			n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0,
+					      "%s%s", n ? "," : "", flash_names[i]);
+	return buf;
+}
+
+int query_sources(int argc, char **argv)
+{
+	int i, n;
+	char k[64], f[256];
+
+	BEGIN(CTL_CMD_SOURCES);
+	n = (int)getl(&a, "sources");
+	if (json) {
+		printf("{\"sources\": [");
+		for (i = 0; i < n; i++) {
+			unsigned long fl;
+
+			snprintf(k, sizeof(k), "s%d.", i);
+			printf("%s{", i ? ", " : "");
+			json_fields(&a, k, 1);
+			snprintf(k, sizeof(k), "s%d.flash", i);
+			fl = (unsigned long)getl(&a, k);
+			printf(", \"flash_names\": [");
+			for (size_t b = 0, c = 0; b < sizeof(flash_names) / sizeof(flash_names[0]);
+			     b++)
+				if (fl & (1ul << b))
+					printf("%s\"%s\"", c++ ? ", " : "", flash_names[b]);
+			printf("]}");
+		}
+		printf("]}\n");
+		free(a.p);
+		return QUERY_OK;
+	}
+	printf("     remote           refid      st t when poll reach   delay   offset  jitter "
+	       " flash\n");
+	printf("=========================================================================="
+	       "=============\n");
+	for (i = 0; i < n; i++) {
+		char tally, when[24];
+		long w;
+
+#define S(key) (snprintf(k, sizeof(k), "s%d." key, i), k)
+		tally = get(&a, S("tally"), "_")[0];
+		w = getl(&a, S("when"));
+		if (w < 0)
+			snprintf(when, sizeof(when), "-");
+		else
+			snprintf(when, sizeof(when), "%ld", w);
+		printf("%c%-15.15s %-15.15s %2ld u %4s %4.0f  %03lo %7.3f %8.3f %7.3f  %s\n",
+		       tally == '_' ? ' ' : tally, get(&a, S("name"), "?"),
+		       get(&a, S("refid"), "?"), getl(&a, S("stratum")), when,
+		       ldexp(1.0, (int)getl(&a, S("poll"))),
+		       (unsigned long)getl(&a, S("reach")) & 0377, getd(&a, S("delay")) * 1e3,
+		       getd(&a, S("offset")) * 1e3, getd(&a, S("jitter")) * 1e3,
+		       flash_text((unsigned long)getl(&a, S("flash")), f, sizeof(f)));
+#undef S
+	}
+	free(a.p);
+	return QUERY_OK;
+}
+
+int query_serverstats(int argc, char **argv)
+{
+	char kk[CTL_KEY_MAX], v[CTL_VAL_MAX], k[64];
+	size_t pos = 0;
+	int i, n;
+
+	BEGIN(CTL_CMD_SERVERSTATS);
+	n = (int)getl(&a, "workers");
+	if (json) {
+		printf("{");
+		json_fields(&a, "", 1);
+		printf(", \"reasons\": {");
+		json_fields(&a, "reason.", 1);
+		printf("}, \"timestamps\": {");
+		json_fields(&a, "ts.", 1);
+		printf("}, \"per_worker\": [");
+		for (i = 0; i < n; i++) {
+			snprintf(k, sizeof(k), "w%d.", i);
+			printf("%s{\"worker\": %d", i ? ", " : "", i);
+			json_fields(&a, k, 0);
+			snprintf(k, sizeof(k), "w%d.ts.", i);
+			printf(", \"timestamps\": {");
+			json_fields(&a, k, 1);
+			printf("}}");
+		}
+		printf("]}\n");
+		free(a.p);
+		return QUERY_OK;
+	}
+	printf("Requests received  : %s\n", get(&a, "received", "0"));
+	printf("Answered           : %s\n", get(&a, "answered", "0"));
+	printf("Dropped            : %s\n", get(&a, "dropped", "0"));
+	printf("RX timestamps      : hardware %s, kernel %s, daemon %s\n",
+	       get(&a, "ts.hardware", "0"), get(&a, "ts.kernel", "0"), get(&a, "ts.daemon", "0"));
+	printf("By reason (nonzero):\n");
+	while (ctl_kv_next(a.p, a.len, &pos, kk, sizeof(kk), v, sizeof(v)) == 1)
+		if (strncmp(kk, "reason.", 7) == 0 && strcmp(v, "0") != 0)
+			printf("  %-20s %s\n", kk + 7, v);
+	printf("Per worker:\n  %6s %12s %12s %12s %10s %12s %10s\n", "worker", "received",
+	       "answered", "dropped", "hardware", "kernel", "daemon");
+	for (i = 0; i < n; i++) {
+#define W(key) (snprintf(k, sizeof(k), "w%d." key, i), get(&a, k, "0"))
+		printf("  %6d %12s", i, W("received"));
+		printf(" %12s", W("answered"));
+		printf(" %12s", W("dropped"));
+		printf(" %10s", W("ts.hardware"));
+		printf(" %12s", W("ts.kernel"));
+		printf(" %10s\n", W("ts.daemon"));
+#undef W
+	}
+	free(a.p);
+	return QUERY_OK;
+}
+
+int query_config(int argc, char **argv)
+{
+	BEGIN(CTL_CMD_CONFIG);
+	if (json) {
+		printf("{\"config\": ");
+		json_str(a.p);
+		printf("}\n");
+	} else {
+		fwrite(a.p, 1, a.len, stdout);
+	}
+	free(a.p);
+	return QUERY_OK;
+}
+
+int query_metrics(int argc, char **argv)
+{
+	char *line, *save = NULL;
+	int first = 1;
+
+	BEGIN(CTL_CMD_METRICS);
+	if (!json) {
+		fwrite(a.p, 1, a.len, stdout);
+		free(a.p);
+		return QUERY_OK;
+	}
+	/* {"name{labels}": value, ...}: each sample keyed as Prometheus shows it. */
+	printf("{\"metrics\": {");
+	for (line = strtok_r(a.p, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strrchr(line, ' ');
+
+		if (line[0] == '#' || !sp)
+			continue;
+		*sp = '\0';
+		printf("%s", first ? "" : ", ");
+		json_str(line);
+		printf(": %s", is_number(sp + 1) ? sp + 1 : "null");
+		first = 0;
+	}
+	printf("}}\n");
+	free(a.p);
+	return QUERY_OK;
+}
+
+/* ---- manual pages ------------------------------------------------------- */
+
+#define MAN_OPTS                                                                                   \
+	"\nOPTIONS\n"                                                                              \
+	"  -s, --socket PATH  the control socket (default " QUERY_DEFAULT_SOCKET ", horod's\n"     \
+	"                     `control` directive)\n"                                              \
+	"  -j, --json         one JSON object on stdout instead of text\n"                         \
+	"  -h, --help         this page\n"
+
+#define MAN_EXIT                                                                                   \
+	"\nEXIT STATUS\n"                                                                          \
+	"  0 answered; 1 horod answered with an error; 2 bad usage or horod unreachable\n"
+
+static const struct {
+	const char *name, *page;
+} man_pages[] = {
+	{"status",
+	 "NAME\n  horoctl status - is horod synchronised? (like ntpstat)\n"
+	 "\nSYNOPSIS\n  horoctl status [-s SOCKET] [--json]\n"
+	 "\nDESCRIPTION\n"
+	 "  Prints one of\n"
+	 "    synchronised to NTP server (ADDR) at stratum N\n"
+	 "    synchronised to local clock at stratum N\n"
+	 "    unsynchronised\n"
+	 "  and when synchronised, the root distance (root delay / 2 + root\n"
+	 "  dispersion) as `time correct to within X ms` and, with an upstream,\n"
+	 "  `polling server every N s`.\n" MAN_OPTS
+	 "\nEXIT STATUS\n  0 synchronised, 1 unsynchronised, 2 horod unreachable or bad usage\n"},
+	{"tracking", "NAME\n  horoctl tracking - the clock's state (like chronyc tracking)\n"
+		     "\nSYNOPSIS\n  horoctl tracking [-s SOCKET] [--json]\n"
+		     "\nDESCRIPTION\n"
+		     "  Reference ID, stratum, reference time, system time offset (served time\n"
+		     "  against the system clock), last and RMS offset, frequency, residual\n"
+		     "  frequency, skew, root delay, root dispersion, update interval and leap\n"
+		     "  status. With `driver sim`, the true error of the served time against\n"
+		     "  the system clock. Without upstream sources only the local reference's\n"
+		     "  fields are shown.\n" MAN_OPTS MAN_EXIT},
+	{"sources", "NAME\n  horoctl sources - the upstream sources (like ntpq -p)\n"
+		    "\nSYNOPSIS\n  horoctl sources [-s SOCKET] [--json]\n"
+		    "\nDESCRIPTION\n"
+		    "  One line per source: tally code (* system peer, + candidate,\n"
+		    "  - outlier, x falseticker, # backup, blank rejected), remote, refid,\n"
+		    "  stratum, type (u: unicast), seconds since the last sample (when),\n"
+		    "  poll interval in s, reach register in octal, delay, offset and jitter\n"
+		    "  in ms, and the flash bits of the last reply by name (pkt_dup,\n"
+		    "  pkt_bogus, pkt_unsync, pkt_denied, pkt_auth, pkt_stratum, pkt_header,\n"
+		    "  pkt_autokey, pkt_crypto, peer_stratum, peer_dist, peer_loop,\n"
+		    "  peer_unreach), `-` when every test passed.\n" MAN_OPTS MAN_EXIT},
+	{"serverstats",
+	 "NAME\n  horoctl serverstats - what the server did with the requests it got\n"
+	 "\nSYNOPSIS\n  horoctl serverstats [-s SOCKET] [--json]\n"
+	 "\nDESCRIPTION\n"
+	 "  Requests received, answered and dropped, the nonzero counts by reason\n"
+	 "  (the names of proto/reason.h, as in the SIGUSR1 counters line and the\n"
+	 "  metrics), the receive timestamp source (hardware, kernel, daemon), and\n"
+	 "  the same per worker thread.\n" MAN_OPTS MAN_EXIT},
+	{"config", "NAME\n  horoctl config - the effective configuration of the running horod\n"
+		   "\nSYNOPSIS\n  horoctl config [-s SOCKET] [--json]\n"
+		   "\nDESCRIPTION\n"
+		   "  Every directive as horod understood it, defaults included, in a form\n"
+		   "  horod -f reads back. --json gives {\"config\": TEXT}.\n" MAN_OPTS MAN_EXIT},
+	{"metrics",
+	 "NAME\n  horoctl metrics - every counter and gauge in Prometheus text format\n"
+	 "\nSYNOPSIS\n  horoctl metrics [-s SOCKET] [--json]\n"
+	 "\nDESCRIPTION\n"
+	 "  The same text horod serves over HTTP at GET /metrics with\n"
+	 "  `metrics listen ADDR:PORT`: horod_requests_total{reason=...},\n"
+	 "  horod_rx_timestamps_total{source=...}, horod_stratum,\n"
+	 "  horod_root_dispersion_seconds, horod_offset_seconds,\n"
+	 "  horod_frequency_ppm, per-source gauges labelled source=..., ...\n"
+	 "  --json gives {\"metrics\": {\"NAME{LABELS}\": VALUE, ...}}.\n" MAN_OPTS MAN_EXIT},
+};
+
+const char *query_man(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(man_pages) / sizeof(man_pages[0]); i++)
+		if (strcmp(man_pages[i].name, name) == 0)
+			return man_pages[i].page;
+	return NULL;
+}
