@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "clock/core.h"
+#include "clock/nsec.h"
 #include "clock/discipline.h"
 #include "clock/filter.h"
 #include "clock/select.h"
@@ -96,21 +97,6 @@ struct clk_core {
 	int synced;
 	int local; /* serving the local fallback */
 };
-
-static double sec(int64_t ns)
-{
-	return (double)ns / NS_PER_S;
-}
-
-/* A - B in seconds, without signed overflow. */
-static double dsec(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	if (__builtin_sub_overflow(a, b, &r))
-		return ((double)a - (double)b) / NS_PER_S;
-	return sec(r);
-}
 
 static int clampi(int v, int lo, int hi)
 {
@@ -238,7 +224,7 @@ void clk_core_sample(struct clk_core *c, int id, const struct ntp_packet *p, int
 /* Offset (s, source - served) of sample SM projected to raw time R with the frequency estimate. */
 static double project(const struct clk_core *c, const struct clk_sample *sm, int64_t r)
 {
-	return sm->x + c->freq * dsec(r, sm->t) - corr_s(c, r);
+	return sm->x + c->freq * clk_dsec(r, sm->t) - corr_s(c, r);
 }
 
 /* The oscillator's frequency: the survivors' estimates, inverse-variance weighted. */
@@ -322,9 +308,9 @@ static int candidate(struct clk_core *c, int i, int64_t r, struct clk_cand *cd)
 	/* Projected with the source's own frequency estimate: the system's may
 	 * not exist yet, and a wrong one would smear every source's interval. */
 	b = clk_filter_at(&s->filt, best);
-	s->offset = b->x + s->est.f * dsec(r, b->t) - corr_s(c, r);
+	s->offset = b->x + s->est.f * clk_dsec(r, b->t) - corr_s(c, r);
 	s->delay = b->delay;
-	s->disp = b->disp + (CLK_PHI + clk_src_skew(s)) * fabs(dsec(r, b->t));
+	s->disp = b->disp + (CLK_PHI + clk_src_skew(s)) * fabs(clk_dsec(r, b->t));
 	s->jitter = clk_filter_jitter(&s->filt, best, s->est.f);
 	s->dist = s->root_delay / 2.0 + s->root_disp + s->delay / 2.0 + s->disp + s->jitter;
 	if (s->reach == 0)
@@ -397,7 +383,7 @@ static void bound(struct clk_core *c, const struct clk_src *p, int64_t r, double
 	for (i = from; i < p->filt.n; i++) {
 		sm = clk_filter_at(&p->filt, i);
 		off = project(c, sm, r);
-		disp = sm->disp + (CLK_PHI + c->skew) * fabs(dsec(r, sm->t));
+		disp = sm->disp + (CLK_PHI + c->skew) * fabs(clk_dsec(r, sm->t));
 		total = (p->root_delay + sm->delay) / 2.0 + p->root_disp + disp +
 			fmax(fabs(off), fabs(off - left));
 		if (total < best) {
@@ -446,7 +432,7 @@ static int evaluate(struct clk_core *c, int64_t r)
 	if (update) {
 		c->updates++;
 		if (c->updates > 1)
-			c->upd_interval = dsec(r, c->upd_r);
+			c->upd_interval = clk_dsec(r, c->upd_r);
 		c->upd_r = r;
 		c->offset = theta;
 		c->ms_offset =
@@ -470,7 +456,7 @@ static double root_disp_at(const struct clk_core *c, int64_t r)
 {
 	if (!c->have_bound)
 		return MAXDISP;
-	return c->root_disp + (CLK_PHI + c->skew) * fmax(0.0, dsec(r, c->bound_r));
+	return c->root_disp + (CLK_PHI + c->skew) * fmax(0.0, clk_dsec(r, c->bound_r));
 }
 
 void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
@@ -486,7 +472,7 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	c->last_now = now;
 	r = clk_disc_raw(&c->disc, now);
 	/* The longest recent gap between calls, forgotten slowly (5 % a call). */
-	c->call_gap = fmax(fmin(dsec(r, c->call_r), MAXDISP), 0.95 * c->call_gap);
+	c->call_gap = fmax(fmin(clk_dsec(r, c->call_r), MAXDISP), 0.95 * c->call_gap);
 	c->call_r = r;
 	surv = evaluate(c, r);
 	/* Holdover: keep the frequency, stop slewing toward an offset nobody confirms. */
@@ -501,7 +487,7 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	rdisp = root_disp_at(c, r);
 	dist = c->root_delay / 2.0 + rdisp;
 	c->synced = c->have_bound && dist <= c->cfg.maxdistance &&
-		    (c->cfg.holdover < 0.0 || dsec(r, c->upd_r) <= c->cfg.holdover);
+		    (c->cfg.holdover < 0.0 || clk_dsec(r, c->upd_r) <= c->cfg.holdover);
 	/* The local fallback once the sources had their chance, not while they start:
 	 * before anything is measured only the configuration vouches for the clock. */
 	c->local = !c->synced && c->cfg.local_stratum > 0 && (c->have_bound || !still_waiting(c));
@@ -527,7 +513,7 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 		} else {
 			out->ref_ns = clk_disc_served(&c->disc, c->start_r);
 			out->root_disp = c->cfg.local_dispersion +
-					 (CLK_PHI + c->skew) * fmax(0.0, dsec(r, c->start_r));
+					 (CLK_PHI + c->skew) * fmax(0.0, clk_dsec(r, c->start_r));
 		}
 	} else {
 		out->leap = NTP_LEAP_UNSYNC;

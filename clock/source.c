@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "clock/source.h"
+#include "clock/nsec.h"
 
 /* ns per second */
 #define NS_PER_S 1e9
@@ -40,21 +41,6 @@
  * (a young estimator's variance is itself uncertain) */
 #define SKEW_K	     3.0
 #define SKEW_N_WIDEN 24.0
-
-static double sec(int64_t ns)
-{
-	return (double)ns / NS_PER_S;
-}
-
-/* A - B in seconds, without signed overflow. */
-static double dsec(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	if (__builtin_sub_overflow(a, b, &r))
-		return ((double)a - (double)b) / NS_PER_S;
-	return sec(r);
-}
 
 /* A + B, saturated. */
 static int64_t add_sat(int64_t a, int64_t b)
@@ -209,15 +195,15 @@ int clk_src_reply(struct clk_src *s, const struct clk_src_env *env, const struct
 		s->last_xmt = p->xmt;
 	t2 = ntp_ts_to_unix_ns(p->rec, x->near);
 	t3 = ntp_ts_to_unix_ns(p->xmt, x->near);
-	rtt = dsec(x->r4, x->r1);
-	proc = dsec(t3, t2);
+	rtt = clk_dsec(x->r4, x->r1);
+	proc = clk_dsec(t3, t2);
 	delay = rtt - proc;
 	if (!(rtt >= 0.0) || rtt > MAX_DELAY || proc < 0.0 || delay < -NEG_DELAY_SLACK ||
 	    __builtin_sub_overflow(t2, x->r1, &a) || __builtin_sub_overflow(t3, x->r4, &b))
 		flash |= CLK_FLASH_HEADER;
 	/* A reply that waited across one of our steps has stamps on two timescales. */
 	if (env->step_r != INT64_MIN && x->r4 >= env->step_r &&
-	    dsec(x->r4, env->step_r) < MAX_DELAY)
+	    clk_dsec(x->r4, env->step_r) < MAX_DELAY)
 		flash |= CLK_FLASH_BOGUS;
 	if (flash) {
 		s->flash = flash;
@@ -232,7 +218,7 @@ int clk_src_reply(struct clk_src *s, const struct clk_src_env *env, const struct
 	s->last_rx = x->t4;
 	sm.t = add_sat(x->r1, (x->r4 - x->r1) / 2);
 	/* ((T2 - T1) + (T3 - T4)) / 2 against the raw clock; each half fits int64_t. */
-	sm.x = (sec(a) + sec(b)) / 2.0;
+	sm.x = (clk_sec(a) + clk_sec(b)) / 2.0;
 	sm.delay = delay > prec ? delay : prec;
 	sm.disp = prec + ldexp(1.0, s->precision) + CLK_PHI * rtt;
 	s->flash = s->root_delay / 2.0 + s->root_disp + sm.delay / 2.0 + sm.disp > env->maxdistance

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/config_int.h"
+#include "proto/appendf.h"
 
 #define CFG_FORM_SERVER                                                                            \
 	"server HOST [port N] [iburst] [prefer] [minpoll N] [maxpoll N]"
@@ -334,22 +335,6 @@ int cfg_do_driftfile(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
-/* snprintf into OUT at *POS, keeping the total wanted length like snprintf. */
-static void put(char *out, size_t len, size_t *pos, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void put(char *out, size_t len, size_t *pos, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(*pos < len ? out + *pos : NULL, *pos < len ? len - *pos : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*pos += (size_t)n;
-}
-
 size_t cfg_clock_format(const struct cfg_clock *k, char *out, size_t len)
 {
 	char a[48], b[48], c[48];
@@ -359,41 +344,41 @@ size_t cfg_clock_format(const struct cfg_clock *k, char *out, size_t len)
 	for (i = 0; i < k->n_servers; i++) {
 		const struct cfg_server *s = &k->servers[i];
 
-		put(out, len, &pos, "%s %s port %d minpoll %d maxpoll %d%s%s", s->pool ? "pool" : "server",
+		pos = ntp_appendf(out, len, pos, "%s %s port %d minpoll %d maxpoll %d%s%s", s->pool ? "pool" : "server",
 		    s->host, s->port, s->minpoll, s->maxpoll, s->iburst ? " iburst" : "",
 		    s->prefer ? " prefer" : "");
 		if (s->pool)
-			put(out, len, &pos, " maxsources %d", s->maxsources);
-		put(out, len, &pos, "\n");
+			pos = ntp_appendf(out, len, pos, " maxsources %d", s->maxsources);
+		pos = ntp_appendf(out, len, pos, "\n");
 	}
 	if (k->n_servers == 0)
-		put(out, len, &pos, "# server/pool: none (no upstream sources)\n");
+		pos = ntp_appendf(out, len, pos, "# server/pool: none (no upstream sources)\n");
 	if (k->driver == CFG_DRIVER_SIM) {
 		cfg_shortest(k->sim_offset, a, sizeof(a));
 		cfg_shortest(k->sim_freq, b, sizeof(b));
 		cfg_shortest(k->sim_wander, c, sizeof(c));
-		put(out, len, &pos, "driver sim offset %s freq %s wander %s seed %llu\n", a, b, c,
+		pos = ntp_appendf(out, len, pos, "driver sim offset %s freq %s wander %s seed %llu\n", a, b, c,
 		    k->sim_seed);
 	}
 	else if (k->device[0])
-		put(out, len, &pos, "driver kernel device %s\n", k->device);
+		pos = ntp_appendf(out, len, pos, "driver kernel device %s\n", k->device);
 	else
-		put(out, len, &pos, "driver kernel\n");
+		pos = ntp_appendf(out, len, pos, "driver kernel\n");
 	if (k->discipline < 0)
-		put(out, len, &pos, "# discipline: on when upstream sources are configured\n");
+		pos = ntp_appendf(out, len, pos, "# discipline: on when upstream sources are configured\n");
 	else
-		put(out, len, &pos, "discipline %s\n", k->discipline ? "on" : "off");
-	put(out, len, &pos, "makestep %s %d\n", cfg_shortest(k->makestep_threshold, a, sizeof(a)),
+		pos = ntp_appendf(out, len, pos, "discipline %s\n", k->discipline ? "on" : "off");
+	pos = ntp_appendf(out, len, pos, "makestep %s %d\n", cfg_shortest(k->makestep_threshold, a, sizeof(a)),
 	    k->makestep_limit);
-	put(out, len, &pos, "maxdistance %s\n", cfg_shortest(k->maxdistance, a, sizeof(a)));
+	pos = ntp_appendf(out, len, pos, "maxdistance %s\n", cfg_shortest(k->maxdistance, a, sizeof(a)));
 	if (k->holdover < 0)
-		put(out, len, &pos, "holdover auto\n");
+		pos = ntp_appendf(out, len, pos, "holdover auto\n");
 	else
-		put(out, len, &pos, "holdover %s\n", cfg_shortest(k->holdover, a, sizeof(a)));
-	put(out, len, &pos, "minsources %d\n", k->minsources);
+		pos = ntp_appendf(out, len, pos, "holdover %s\n", cfg_shortest(k->holdover, a, sizeof(a)));
+	pos = ntp_appendf(out, len, pos, "minsources %d\n", k->minsources);
 	if (k->driftfile[0])
-		put(out, len, &pos, "driftfile %s\n", k->driftfile);
+		pos = ntp_appendf(out, len, pos, "driftfile %s\n", k->driftfile);
 	else
-		put(out, len, &pos, "# driftfile: none\n");
+		pos = ntp_appendf(out, len, pos, "# driftfile: none\n");
 	return pos;
 }

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 
 #include "daemon/config_int.h"
+#include "proto/appendf.h"
 
 #define CFG_FORM_CONTROL_PATH "control /PATH | control off"
 #define CFG_FORM_METRICS      "metrics listen ADDR:PORT [public] (IPv6: [ADDR]:PORT)"
@@ -129,41 +130,26 @@ int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
-static size_t cfg_control_put(char *out, size_t len, size_t pos, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static size_t cfg_control_put(char *out, size_t len, size_t pos, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out && pos < len ? out + pos : NULL, out && pos < len ? len - pos : 0, fmt,
-		      ap);
-	va_end(ap);
-	return n > 0 ? pos + (size_t)n : pos;
-}
-
 size_t cfg_control_format(const struct horod_config *c, char *out, size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
 	size_t pos = 0;
 
-	pos = cfg_control_put(out, len, pos, "control %s\n",
+	pos = ntp_appendf(out, len, pos, "control %s\n",
 			      c->control_path[0] ? c->control_path : "off");
 	if (!c->metrics_enabled)
-		return cfg_control_put(out, len, pos, "# metrics: off\n");
+		return ntp_appendf(out, len, pos, "# metrics: off\n");
 	if (c->metrics_addr.ss_family == AF_INET) {
 		const struct sockaddr_in *s = (const struct sockaddr_in *)&c->metrics_addr;
 
 		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-		pos = cfg_control_put(out, len, pos, "metrics listen %s:%u", a, ntohs(s->sin_port));
+		pos = ntp_appendf(out, len, pos, "metrics listen %s:%u", a, ntohs(s->sin_port));
 	} else {
 		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&c->metrics_addr;
 
 		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		pos = cfg_control_put(out, len, pos, "metrics listen [%s]:%u", a,
+		pos = ntp_appendf(out, len, pos, "metrics listen [%s]:%u", a,
 				      ntohs(s->sin6_port));
 	}
-	return cfg_control_put(out, len, pos, "%s\n", c->metrics_public ? " public" : "");
+	return ntp_appendf(out, len, pos, "%s\n", c->metrics_public ? " public" : "");
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemon/config_int.h"
+#include "proto/appendf.h"
 #include "daemon/ratelimit.h"
 
 #define CFG_FORM_RATELIMIT    "ratelimit [interval -19..12] [burst 1..255] [leak 0..16] [kod]"
@@ -182,41 +183,25 @@ int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
-static size_t cfg_guard_put(char *out, size_t len, size_t pos, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Append to OUT (LEN bytes) at POS (maybe past LEN); returns the new POS. */
-static size_t cfg_guard_put(char *out, size_t len, size_t pos, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out && pos < len ? out + pos : NULL, out && pos < len ? len - pos : 0, fmt,
-		      ap);
-	va_end(ap);
-	return n > 0 ? pos + (size_t)n : pos;
-}
-
 size_t cfg_guard_format(const struct horod_config *c, char *out, size_t len)
 {
 	size_t pos = 0;
 	int i, m;
 
 	if (c->rl_enabled)
-		pos = cfg_guard_put(out, len, pos, "ratelimit interval %d burst %d leak %d%s\n",
+		pos = ntp_appendf(out, len, pos, "ratelimit interval %d burst %d leak %d%s\n",
 				    c->rl_interval, c->rl_burst, c->rl_leak,
 				    c->rl_kod ? " kod" : "");
 	else
-		pos = cfg_guard_put(out, len, pos, "# ratelimit: off\n");
-	pos = cfg_guard_put(out, len, pos, "denykod %s\n", c->deny_kod ? "on" : "off");
+		pos = ntp_appendf(out, len, pos, "# ratelimit: off\n");
+	pos = ntp_appendf(out, len, pos, "denykod %s\n", c->deny_kod ? "on" : "off");
 	if (c->n_guard_if == 0)
-		pos = cfg_guard_put(out, len, pos, "# guard: no interface (workers filter)\n");
+		pos = ntp_appendf(out, len, pos, "# guard: no interface (workers filter)\n");
 	for (i = 0; i < c->n_guard_if; i++) {
 		m = (unsigned int)c->guard_if[i].mode < 3 ? (int)c->guard_if[i].mode : 0;
-		pos = cfg_guard_put(out, len, pos, "guard interface %s mode %s\n",
+		pos = ntp_appendf(out, len, pos, "guard interface %s mode %s\n",
 				    c->guard_if[i].name, cfg_xdp_modes[m]);
 	}
-	pos = cfg_guard_put(out, len, pos, "guard pin %s\n", c->guard_pin);
+	pos = ntp_appendf(out, len, pos, "guard pin %s\n", c->guard_pin);
 	return pos;
 }

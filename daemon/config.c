@@ -22,6 +22,7 @@
 
 #include "daemon/config.h"
 #include "daemon/config_int.h"
+#include "proto/appendf.h"
 
 #define CFG_LINE_MAX	       1024 /* bytes per line, newline excluded: ample for any directive */
 #define CFG_FILE_MAX	       (1 << 20) /* bytes per file (1 MiB): a config is a few KiB */
@@ -618,14 +619,10 @@ static void cfg_put(struct cfg_out *o, const char *fmt, ...) __attribute__((form
 static void cfg_put(struct cfg_out *o, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
-		      o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
+	o->len = ntp_vappendf(o->buf, o->cap, o->len, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		o->len += (size_t)n;
 }
 
 /* RULE as ADDR/PLEN into OUT (at least INET6_ADDRSTRLEN + 4 bytes). */

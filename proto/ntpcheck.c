@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/appendf.h"
 #include "proto/ntpcheck.h"
 
 #define RFC_MAXDIST	1.0   /* s: RFC 5905 distance threshold */
@@ -437,14 +438,10 @@ struct out {
 __attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
-	int k;
 
 	va_start(ap, fmt);
-	k = vsnprintf(o->used < o->len ? o->buf + o->used : NULL,
-		      o->used < o->len ? o->len - o->used : 0, fmt, ap);
+	o->used = ntp_vappendf(o->buf, o->len, o->used, fmt, ap);
 	va_end(ap);
-	if (k > 0)
-		o->used += (size_t)k;
 }
 
 /* S as a JSON string (quotes included). */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/appendf.h"
 #include "proto/prom.h"
 
 void prom_init(struct prom_out *o, char *buf, size_t cap)
@@ -30,14 +31,10 @@ static void put(struct prom_out *o, const char *fmt, ...) __attribute__((format(
 static void put(struct prom_out *o, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
-		      o->len < o->cap ? o->cap - o->len : 0, fmt, ap);
+	o->len = ntp_vappendf(o->buf, o->cap, o->len, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		o->len += (size_t)n;
 }
 
 /* Append S escaped: backslash and newline always, the double quote in label values. */
