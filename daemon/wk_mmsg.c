@@ -2,16 +2,25 @@
  * The recvmmsg/sendmmsg backend: poll() on the worker's sockets, take up
  * to WK_MMSG_BATCH datagrams per call, answer them, send the replies with
  * one sendmmsg. Used with `io mmsg`, or when io_uring is unavailable.
+ * The kernel sends the batch one reply after the other, so right before
+ * sendmmsg every reply's transmit timestamp is read again: the clock now
+ * plus its position times the measured cost of one send (each sendmmsg is
+ * timed; the estimate is a running average).
  */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
 
+#include "clock/snapshot.h"
 #include "daemon/log.h"
 #include "daemon/worker.h"
+#include "proto/ntp.h"
 
-#define WK_MMSG_BATCH 32     /* datagrams per recvmmsg: amortises the syscall */
-#define WK_MMSG_PAYLOAD 2048 /* bytes of payload per datagram; larger is truncated */
+#define WK_MMSG_BATCH	    32	  /* datagrams per recvmmsg: amortises the syscall */
+#define WK_MMSG_PAYLOAD	    2048  /* bytes of payload per datagram; larger is truncated */
+#define WK_MMSG_SEND_CHUNK  8	  /* replies per sendmmsg: bounds the restamp's prediction */
+#define WK_MMSG_EST_SHIFT   3	  /* send cost average: each sample weighs 1/8 */
+#define WK_MMSG_SEND_MAX_NS 50000 /* ns: a per-send sample above this is a stall, not a cost */
 
 struct mmsg_slot {
 	struct sockaddr_storage from;
@@ -33,12 +42,39 @@ struct mmsg_ctx {
 	struct mmsg_slot slot[WK_MMSG_BATCH];
 	struct mmsghdr rx[WK_MMSG_BATCH];
 	struct mmsghdr tx[WK_MMSG_BATCH];
+	int64_t send_ns; /* average cost of one send in a sendmmsg, ns */
 };
+
+static int64_t raw_ns(const struct worker *w)
+{
+	struct timespec ts;
+
+	clock_gettime(w->shared->clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Restamp replies FROM..FROM+N-1 about to be sent (see the top); returns the raw clock. */
+static int64_t restamp(struct mmsg_ctx *c, const struct worker *w, int from, int n)
+{
+	struct clk_snapshot snap;
+	int64_t raw = raw_ns(w), now;
+	int k;
+
+	clk_snapshot_read(w->shared->pub, &snap);
+	now = clk_snapshot_served(&snap, raw);
+	for (k = 0; k < n; k++) {
+		struct iovec *v = c->tx[from + k].msg_hdr.msg_iov;
+
+		ntp_restamp_xmt(v->iov_base, v->iov_len,
+				ntp_ts_from_unix_ns(now + (int64_t)k * c->send_ns));
+	}
+	return raw;
+}
 
 /* Receive one batch from S, answer it, send the replies; returns datagrams read or -1. */
 static int serve_batch(struct worker *w, struct mmsg_ctx *c, const struct rx_sock *s)
 {
-	int i, n, ntx = 0;
+	int i, n, ntx = 0, sent = 0;
 
 	for (i = 0; i < WK_MMSG_BATCH; i++) {
 		struct mmsg_slot *sl = &c->slot[i];
@@ -89,21 +125,31 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, const struct rx_soc
 		t->msg_control = t->msg_controllen ? sl->tx_cmsg.buf : NULL;
 		ntx++;
 	}
-	if (ntx > 0) {
-		int sent = 0, r;
+	/*
+	 * Send in chunks of WK_MMSG_SEND_CHUNK, each restamped right before:
+	 * a prediction k sends ahead is only as good as k times the estimate's
+	 * error. sendmmsg may stop early; a failing reply is counted and skipped.
+	 */
+	while (sent < ntx) {
+		int chunk = ntx - sent < WK_MMSG_SEND_CHUNK ? ntx - sent : WK_MMSG_SEND_CHUNK;
+		int64_t t0 = restamp(c, w, sent, chunk), per;
+		int done = 0, r;
 
-		/* sendmmsg may stop early; a failing reply is counted and skipped. */
-		while (sent < ntx) {
-			r = sendmmsg(s->fd, c->tx + sent, (unsigned)(ntx - sent), 0);
+		while (done < chunk) {
+			r = sendmmsg(s->fd, c->tx + sent + done, (unsigned)(chunk - done), 0);
 			if (r > 0) {
-				sent += r;
+				done += r;
 				continue;
 			}
 			if (r < 0 && errno == EINTR)
 				continue;
 			ctr_inc(&w->ctr->reason[NTP_R_DROP_SEND_ERROR]);
-			sent++;
+			done++;
 		}
+		per = (raw_ns(w) - t0) / chunk;
+		if (chunk >= 2 && per > 0 && per < WK_MMSG_SEND_MAX_NS)
+			c->send_ns += (per - c->send_ns) / (1 << WK_MMSG_EST_SHIFT);
+		sent += chunk;
 	}
 	return n;
 }

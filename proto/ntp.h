@@ -160,6 +160,14 @@ size_t ntp_build_reply(const uint8_t *req, const struct ntp_reply_info *info, ui
 		       uint64_t tx, uint8_t out[NTP_HEADER_LEN]);
 
 /*
+ * Move the transmit timestamp of REPLY (LEN bytes, built by
+ * ntp_build_reply) to TX, read closer to the moment it is sent; only
+ * forward, and never on a reply whose transmit is 0 (a kiss-o'-death).
+ * Returns 1 when rewritten, else 0.
+ */
+int ntp_restamp_xmt(uint8_t *reply, size_t len, uint64_t tx);
+
+/*
  * Build a 48-byte kiss-o'-death answering REQ (at least 48 bytes): LI 3,
  * VN echoed, mode 4 (2 for mode 1), stratum 0, refid CODE, origin =
  * request transmit; every other field, receive and transmit included, is

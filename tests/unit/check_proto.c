@@ -705,6 +705,33 @@ END_TEST
 
 /* ---- reasons ---- */
 
+START_TEST(test_restamp_xmt)
+{
+	uint8_t reply[NTP_HEADER_LEN], before[NTP_HEADER_LEN];
+	struct ntp_packet p;
+	uint64_t tx = 0xeeb29a7300000000ULL;
+
+	memset(&p, 0, sizeof(p));
+	p.version = 4;
+	p.mode = NTP_MODE_SERVER;
+	p.org = 0x1111111122222222ULL;
+	p.xmt = tx;
+	ntp_encode(&p, reply);
+	memcpy(before, reply, sizeof(reply));
+	ck_assert_msg(ntp_restamp_xmt(reply, sizeof(reply), tx + 0x1000) == 1,
+		      "a later transmit time should be written");
+	ck_assert_msg(memcmp(reply, before, 40) == 0, "only the transmit timestamp should change");
+	ck_assert_msg(ntp_decode(reply, sizeof(reply), &p) == 0 && p.xmt == tx + 0x1000,
+		      "the transmit timestamp should be the new one");
+	ck_assert_msg(ntp_restamp_xmt(reply, sizeof(reply), tx) == 0,
+		      "an earlier transmit time should never be written back");
+	ck_assert_msg(ntp_restamp_xmt(reply, 47, tx + 0x2000) == 0, "a short buffer is left alone");
+	memset(reply + 40, 0, 8);
+	ck_assert_msg(ntp_restamp_xmt(reply, sizeof(reply), tx) == 0,
+		      "a kiss-o'-death (transmit 0) should keep its zero transmit time");
+}
+END_TEST
+
 START_TEST(test_reason_table)
 {
 	int i, j;
@@ -792,6 +819,7 @@ Suite *proto_suite(void)
 	tcase_add_test(tc, test_reply_builder);
 	tcase_add_test(tc, test_reply_unsync_and_poll);
 	tcase_add_test(tc, test_kod_builder);
+	tcase_add_test(tc, test_restamp_xmt);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reason");

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Turn bench/compare's measurements into bench/results/: a markdown table
+(medians over the repetitions, ratios against chronyd and the floor, the
+issue's goals judged), summary.json, the plot data and two SVG plots
+(answered rate and RTT p99 against offered rate, every server on one plot,
+drawn by gnuplot), and optionally the table into README.md between the
+markers <!-- bench:begin --> and <!-- bench:end -->."""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ORDER = ["horod", "horod-2w", "chronyd", "ntpd", "floor"]
+LABEL = {
+    "horod": "horod (io uring, 1 worker)",
+    "horod-2w": "horod (2 workers on both CPUs, shared with the load)",
+    "chronyd": "chronyd 4.3 (-x)",
+    "ntpd": "ntpsec ntpd 1.2.2",
+    "floor": "floor (recvmmsg/sendmmsg responder)",
+}
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def load(path):
+    out = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    out.append(json.loads(line))
+    return out
+
+
+def per_reply_us(p, field):
+    n = p.get("answered", 0)
+    return p[field] / n * 1e6 if n else None
+
+
+def summarize(points, summary):
+    servers = [s for s in ORDER if any(x.get("server") == s for x in points + summary)]
+    res = {}
+    for s in servers:
+        pts = [p for p in points if p.get("server") == s]
+        sm = [x for x in summary if x.get("server") == s]
+        skipped = [x["skipped"] for x in sm if "skipped" in x]
+        reps = sorted({p["rep"] for p in pts})
+        r = {"label": LABEL.get(s, s), "reps": len(reps)}
+        if not reps:
+            r["skipped"] = skipped[0] if skipped else "no data"
+            res[s] = r
+            continue
+        sat, sat_cpu, sat_busy, half = [], [], [], []
+        for rep in reps:
+            rp = [p for p in pts if p["rep"] == rep]
+            rates = [p.get("valid_rate", 0) for p in rp if p["kind"] in ("step", "saturation", "bisect")]
+            sat.append(max(rates) if rates else None)
+            sp = [p for p in rp if p["kind"] == "saturation"]
+            if sp:
+                sat_cpu.append(per_reply_us(sp[0], "proc_cpu_s"))
+                sat_busy.append(per_reply_us(sp[0], "busy_cpu_s"))
+            hp = [p for p in rp if p["kind"] == "half"]
+            if hp:
+                half.append(hp[0])
+        r["saturation"] = med(sat)
+        r["sustained"] = med([x.get("sustained") for x in sm if "sustained" in x])
+        r["generator_limited"] = any(x.get("generator_limited") for x in sm)
+        r["cpu_us_sat"] = med(sat_cpu)
+        r["busy_us_sat"] = med(sat_busy)
+        r["half_rate"] = med([h.get("rate") for h in half])
+        r["cpu_us_half"] = med([per_reply_us(h, "proc_cpu_s") for h in half])
+        r["busy_us_half"] = med([per_reply_us(h, "busy_cpu_s") for h in half])
+        r["offset_med_us"] = med([h.get("offset_us", {}).get("p50") for h in half])
+        r["offset_abs_p99_us"] = med([h.get("offset_us", {}).get("abs_p99") for h in half])
+        r["residence_p50_us"] = med([h.get("residence_us", {}).get("p50") for h in half])
+        r["residence_p99_us"] = med([h.get("residence_us", {}).get("p99") for h in half])
+        r["rtt_p99_half_us"] = med([h.get("rtt_us", {}).get("p99") for h in half])
+        r["loss_half"] = med([h.get("loss") for h in half])
+        r["invalid"] = sum(p.get("invalid", 0) for p in pts)
+        # Plot data: per offered step, medians over the repetitions.
+        steps = {}
+        for p in pts:
+            if p["kind"] == "step":
+                steps.setdefault(p["rate"], []).append(p)
+        r["steps"] = [
+            {
+                "rate": rate,
+                "offered": med([p.get("offered_rate") for p in ps]),
+                "valid_rate": med([p.get("valid_rate") for p in ps]),
+                "rtt_p99_us": med([p.get("rtt_us", {}).get("p99") for p in ps]),
+                "loss": med([p.get("loss") for p in ps]),
+            }
+            for rate, ps in sorted(steps.items())
+        ]
+        res[s] = r
+    return res
+
+
+def k(x):
+    return "—" if x is None else f"{x / 1000:.0f}k"
+
+
+def f(x, nd=2):
+    return "—" if x is None else f"{x:.{nd}f}"
+
+
+def ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def table(res, meta):
+    lines = []
+    lines.append("| server | saturation (replies/s) | sustained, < 1 % loss | CPU µs/reply at saturation (process / CPU busy) | at 50 % of chronyd's rate: CPU µs/reply | offset median / p99 abs (µs) | residence p50 / p99 (µs) |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for s in ORDER:
+        if s not in res:
+            continue
+        r = res[s]
+        if "skipped" in r:
+            lines.append(f"| {r['label']} | skipped: {r['skipped']} | | | | | |")
+            continue
+        sus = k(r["sustained"]) + (" (≥, load-limited)" if r["generator_limited"] else "")
+        lines.append(
+            f"| {r['label']} | {k(r['saturation'])} | {sus} | {f(r['cpu_us_sat'])} / {f(r['busy_us_sat'])} "
+            f"| {f(r['cpu_us_half'])} (at {k(r['half_rate'])}/s) | {f(r['offset_med_us'])} / {f(r['offset_abs_p99_us'])} "
+            f"| {f(r['residence_p50_us'], 1)} / {f(r['residence_p99_us'], 1)} |"
+        )
+    lines.append("")
+    h, c, fl = res.get("horod"), res.get("chronyd"), res.get("floor")
+    ok = lambda b: "—" if b is None else ("met" if b else "**not met**")
+    if h and "skipped" not in h:
+        rows = []
+        for other, name in ((c, "chronyd"), (fl, "floor")):
+            if other and "skipped" not in other:
+                rows.append(
+                    f"| horod / {name} | {f(ratio(h['saturation'], other['saturation']))} | "
+                    f"{f(ratio(h['sustained'], other['sustained']))} | {f(ratio(h['cpu_us_sat'], other['cpu_us_sat']))} | "
+                    f"{f(ratio(h['cpu_us_half'], other['cpu_us_half']))} |"
+                )
+        if rows:
+            lines.append("| ratio | saturation | sustained | CPU/reply at saturation | CPU/reply at 50 % |")
+            lines.append("|---|---|---|---|---|")
+            lines.extend(rows)
+            lines.append("")
+        goals = []
+        if fl and "skipped" not in fl and fl.get("sustained"):
+            rs = ratio(h["sustained"], fl["sustained"])
+            goals.append(("sustained ≥ 1.0× floor", f(rs), ok(rs is not None and rs >= 1.0)))
+            rc = ratio(h["cpu_us_sat"], fl["cpu_us_sat"])
+            goals.append(("CPU/reply ≤ 0.9× floor (at saturation)", f(rc), ok(rc is not None and rc <= 0.9)))
+        if c and "skipped" not in c and c.get("sustained"):
+            rs = ratio(h["sustained"], c["sustained"])
+            goals.append(("sustained ≥ 1.4× chronyd", f(rs), ok(rs is not None and rs >= 1.4)))
+        om, op = h.get("offset_med_us"), h.get("offset_abs_p99_us")
+        goals.append(("\\|median offset\\| ≤ 5 µs at 50 %", f(om), ok(om is not None and abs(om) <= 5)))
+        goals.append(("p99 \\|offset\\| ≤ 20 µs at 50 %", f(op), ok(op is not None and op <= 20)))
+        if c and "skipped" not in c and c.get("offset_abs_p99_us") is not None and om is not None:
+            worse = abs(om) > abs(c["offset_med_us"]) or op > c["offset_abs_p99_us"]
+            goals.append(("timestamp error no worse than chronyd's", f"{f(om)} / {f(op)} vs {f(c['offset_med_us'])} / {f(c['offset_abs_p99_us'])}", ok(not worse)))
+        lines.append("| goal (issue 6) | measured | |")
+        lines.append("|---|---|---|")
+        for g in goals:
+            lines.append(f"| {g[0]} | {g[1]} | {g[2]} |")
+        lines.append("")
+    lines.append(
+        f"Measured {meta.get('date', '')}: medians of {meta.get('reps')} repetitions, {meta.get('duration_s')} s per point; server on CPU "
+        f"{meta.get('server_cpus')}, load (horobench) on CPU {meta.get('load_cpus')}; namespace loopback; "
+        f"kernel {meta.get('kernel')}; load average before/after: {meta.get('load_before')} / {meta.get('load_after')}"
+        + (" (quick run)" if meta.get("quick") == "1" else "") + "."
+    )
+    if meta.get("ntpd_skip"):
+        lines.append(f"ntpd skipped: {meta['ntpd_skip']}.")
+    return "\n".join(lines) + "\n"
+
+
+def plots(res, out):
+    names = [s for s in ORDER if s in res and res[s].get("steps")]
+    for s in names:
+        with open(os.path.join(out, f"steps-{s}.dat"), "w") as fh:
+            fh.write("# offered_rate valid_rate rtt_p99_us loss\n")
+            for st in res[s]["steps"]:
+                fh.write(f"{st['offered'] or 0:.0f} {st['valid_rate'] or 0:.0f} {st['rtt_p99_us'] or 0:.1f} {st['loss'] or 0:.5f}\n")
+    if not names:
+        return
+    common = (
+        "set terminal svg size 720,440 dynamic font 'sans,12'\n"
+        "set key top left\nset grid\nset xlabel 'offered rate (requests/s)'\n"
+        "set format x '%.0s%c'\n"
+    )
+    def plot(cmd_y):
+        return ", ".join(
+            f"'steps-{s}.dat' using 1:{cmd_y} with linespoints title \"{LABEL.get(s, s)}\"" for s in names
+        )
+    gp = common + (
+        "set output 'answered.svg'\nset ylabel 'valid replies/s'\nset format y '%.0s%c'\n"
+        f"plot x with lines dashtype 2 lc rgb 'gray' title 'offered', {plot(2)}\n"
+        "set output 'rtt_p99.svg'\nset ylabel 'RTT p99 (µs)'\nset logscale y\nset format y '%g'\n"
+        f"plot {plot(3)}\n"
+    )
+    with open(os.path.join(out, "plots.gp"), "w") as fh:
+        fh.write(gp)
+    subprocess.run(["gnuplot", "plots.gp"], cwd=out, check=True)
+
+
+def update_readme(path, tbl):
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    with open(path) as fh:
+        text = fh.read()
+    if begin not in text or end not in text:
+        print(f"report: no bench markers in {path}: README not updated", file=sys.stderr)
+        return
+    a = text.index(begin) + len(begin)
+    b = text.index(end)
+    text = text[:a] + "\n" + tbl + "\n![answered rate against offered rate](bench/results/answered.svg)\n![RTT p99 against offered rate](bench/results/rtt_p99.svg)\n\n" + text[b:]
+    with open(path + ".tmp", "w") as fh:
+        fh.write(text)
+    os.replace(path + ".tmp", path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--points", required=True)
+    ap.add_argument("--summary", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--meta", nargs="*", default=[])
+    ap.add_argument("--readme")
+    a = ap.parse_args()
+    meta = dict(m.split("=", 1) for m in a.meta)
+    res = summarize(load(a.points), load(a.summary))
+    os.makedirs(a.out, exist_ok=True)
+    tbl = table(res, meta)
+    with open(os.path.join(a.out, "table.md"), "w") as fh:
+        fh.write(tbl)
+    with open(os.path.join(a.out, "summary.json"), "w") as fh:
+        json.dump({"meta": meta, "servers": res}, fh, indent=1)
+    plots(res, a.out)
+    if a.readme:
+        update_readme(a.readme, tbl)
+    sys.stdout.write(tbl)
+
+
+if __name__ == "__main__":
+    main()
