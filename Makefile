@@ -188,3 +188,6 @@ clean:
 	rm -rf build
 
 -include $(shell find $(B) -type f -name '*.d' 2>/dev/null)
+
+# Fuzz targets (tests/fuzz/): `make fuzz FUZZ_SECONDS=N`.
+-include tests/fuzz/fuzz.mk

@@ -135,6 +135,7 @@ struct hb_run {
 	uint64_t bad[B_MAX];
 	uint64_t late; /* replies after the timeout */
 	uint64_t malformed_answered;
+	uint64_t control_answered; /* mode 6 responses: ntpq requests answered (allowed sources) */
 	uint64_t lost;
 	uint64_t inflight;	   /* well-formed requests neither answered nor lost */
 	uint64_t tx_stamps;	   /* kernel TX stamps matched */
@@ -391,6 +392,11 @@ static void on_reply(struct hb_run *r, const uint8_t *buf, size_t len, int64_t t
 	uint64_t seq;
 	int64_t t1, t2, t3;
 
+	if (len >= 1 && (buf[0] & 7) == NTP_MODE_CONTROL) {
+		/* The mode6 kind from an address horod allows control (loopback): not time. */
+		r->control_answered++;
+		return;
+	}
 	if (ntp_decode(buf, len, &p) < 0) {
 		r->bad[B_SHORT]++;
 		return;
@@ -675,7 +681,9 @@ static void usage(FILE *f)
 		"  -m, --malformed F    share F (0-1) of requests malformed, in turn of each kind\n"
 		"  -k, --kinds LIST     malformed kinds, comma separated (default all):\n"
 		"                       short (44 bytes), badversion (VN 0), mode7 (ntpdc\n"
-		"                       monlist), mode6 (ntpq readvar), badext (bad extension)\n"
+		"                       monlist), mode6 (ntpq readvar: from a control-allowed\n"
+		"                       source horod answers it, counted as control_answered),\n"
+		"                       badext (bad extension)\n"
 		"  -c, --cpu N          pin to CPU N\n"
 		"  -t, --ts-every N     ask a kernel TX timestamp on one request in N (default 1;\n"
 		"                       0 = none: RTT from user-space send times, no offsets)\n"
@@ -929,9 +937,10 @@ static void report(struct hb_run *r)
 		for (k = 1; k < K_MAX; k++)
 			printf("%s\"%s\":%llu", k > 1 ? "," : "", kind_name[k],
 			       (unsigned long long)r->sent[k]);
-		printf("},\"malformed_answered\":%llu,\"answered\":%llu,\"valid\":%llu,"
-		       "\"invalid\":%llu,\"invalid_reasons\":{",
-		       (unsigned long long)r->malformed_answered, (unsigned long long)r->answered,
+		printf("},\"malformed_answered\":%llu,\"control_answered\":%llu,\"answered\":%llu,"
+		       "\"valid\":%llu,\"invalid\":%llu,\"invalid_reasons\":{",
+		       (unsigned long long)r->malformed_answered,
+		       (unsigned long long)r->control_answered, (unsigned long long)r->answered,
 		       (unsigned long long)r->valid, (unsigned long long)invalid);
 		for (i = 0; i < B_MAX; i++)
 			printf("%s\"%s\":%llu", i ? "," : "", bad_name[i],
@@ -987,6 +996,9 @@ static void report(struct hb_run *r)
 	if (mal)
 		printf("  malformed requests answered: %llu\n",
 		       (unsigned long long)r->malformed_answered);
+	if (r->control_answered)
+		printf("  mode 6 responses (this source may use ntpq): %llu\n",
+		       (unsigned long long)r->control_answered);
 	printf("  rate       offered %.0f/s  answered %.0f/s  valid %.0f/s\n", (double)wf / secs,
 	       (double)r->answered / secs, (double)r->valid / secs);
 	for (i = 0; i < 3; i++) {

@@ -551,6 +551,38 @@ int clk_core_source_info(const struct clk_core *c, int id, struct clk_source_inf
 	out->root_distance = s->dist;
 	out->flash = s->flash | s->peer;
 	out->leap = s->leap;
+	out->precision = s->precision;
+	out->root_delay = s->root_delay;
+	out->root_disp = s->root_disp;
+	return 0;
+}
+
+int clk_core_source_filter(const struct clk_core *c, int id, int64_t now,
+			   struct clk_source_filter *out)
+{
+	const struct clk_src *s;
+	const struct clk_sample *newest;
+	int64_t raw;
+	int i;
+
+	if (!c || !out || id < 0 || id >= c->n)
+		return -1;
+	s = &c->src[id];
+	memset(out, 0, sizeof(*out));
+	if (s->filt.n == 0)
+		return 0;
+	raw = clk_disc_raw(&c->disc, now);
+	newest = clk_filter_at(&s->filt, s->filt.n - 1);
+	for (i = 0; i < CLK_FILTER_LEN_PUB && i < s->filt.n; i++) {
+		const struct clk_sample *x = clk_filter_at(&s->filt, s->filt.n - 1 - i);
+		double age = (double)(raw - x->t) / 1e9;
+
+		out->delay[i] = x->delay;
+		/* Raw-scale offsets, shifted so the newest matches the source's offset. */
+		out->offset[i] = s->offset + (x->x - newest->x);
+		out->disp[i] = x->disp + CLK_PHI * (age > 0 ? age : 0);
+		out->n = i + 1;
+	}
 	return 0;
 }
 

@@ -78,7 +78,19 @@ struct clk_source_info {
 	double root_distance; /* s */
 	unsigned flash;     /* CLK_FLASH_* of the last reply (0 = all tests passed) */
 	int leap;
+	int precision;      /* log2 s, the server's */
+	double root_delay;  /* s, the server's, from its last valid reply */
+	double root_disp;   /* s, likewise */
 };
+
+/* The newest clock filter samples of a source (ntpq's filt* variables), newest first. */
+struct clk_source_filter {
+	int n;              /* samples below, at most CLK_FILTER_LEN_PUB */
+	double delay[8];    /* s */
+	double offset[8];   /* s, on the scale of clk_source_info.offset (the newest sample's) */
+	double disp[8];     /* s, grown to the NOW of the call */
+};
+#define CLK_FILTER_LEN_PUB 8 /* samples ntpq shows: RFC 5905's filter length */
 
 /* What `horoctl tracking` shows. */
 struct clk_tracking {
@@ -142,6 +154,10 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out);
 
 /* Info on source ID; 0, or -1 if no such source. */
 int clk_core_source_info(const struct clk_core *c, int id, struct clk_source_info *out);
+
+/* The filter samples of source ID, dispersions grown to NOW (driver ns); 0, or -1. */
+int clk_core_source_filter(const struct clk_core *c, int id, int64_t now,
+			   struct clk_source_filter *out);
 
 /* Number of sources added. */
 int clk_core_n_sources(const struct clk_core *c);

@@ -57,6 +57,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	 query_config},
 	{"metrics", "[-s SOCKET] [--json]", "every counter and gauge in Prometheus text format",
 	 query_metrics},
+	{"clients", "[-s SOCKET] [--json]",
+	 "the busiest clients: requests, dropped, mean interval, last seen", query_clients},
 	{"help", "[COMMAND]", "the manual page of COMMAND", cmd_help},
 	{"guard", "[--pin DIR] [--json] [--once] [--top N]",
 	 "XDP guard: counters and rates per reason, per-CPU spread, top talkers", cmd_guard},

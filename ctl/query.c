@@ -524,85 +524,38 @@ int query_metrics(int argc, char **argv)
 	return QUERY_OK;
 }
 
-/* ---- manual pages ------------------------------------------------------- */
-
-#define MAN_OPTS                                                                                   \
-	"\nOPTIONS\n"                                                                              \
-	"  -s, --socket PATH  the control socket (default " QUERY_DEFAULT_SOCKET ", horod's\n"     \
-	"                     `control` directive)\n"                                              \
-	"  -j, --json         one JSON object on stdout instead of text\n"                         \
-	"  -h, --help         this page\n"
-
-#define MAN_EXIT                                                                                   \
-	"\nEXIT STATUS\n"                                                                          \
-	"  0 answered; 1 horod answered with an error; 2 bad usage or horod unreachable\n"
-
-static const struct {
-	const char *name, *page;
-} man_pages[] = {
-	{"status",
-	 "NAME\n  horoctl status - is horod synchronised? (like ntpstat)\n"
-	 "\nSYNOPSIS\n  horoctl status [-s SOCKET] [--json]\n"
-	 "\nDESCRIPTION\n"
-	 "  Prints one of\n"
-	 "    synchronised to NTP server (ADDR) at stratum N\n"
-	 "    synchronised to local clock at stratum N\n"
-	 "    unsynchronised\n"
-	 "  and when synchronised, the root distance (root delay / 2 + root\n"
-	 "  dispersion) as `time correct to within X ms` and, with an upstream,\n"
-	 "  `polling server every N s`.\n" MAN_OPTS
-	 "\nEXIT STATUS\n  0 synchronised, 1 unsynchronised, 2 horod unreachable or bad usage\n"},
-	{"tracking", "NAME\n  horoctl tracking - the clock's state (like chronyc tracking)\n"
-		     "\nSYNOPSIS\n  horoctl tracking [-s SOCKET] [--json]\n"
-		     "\nDESCRIPTION\n"
-		     "  Reference ID, stratum, reference time, system time offset (served time\n"
-		     "  against the system clock), last and RMS offset, frequency, residual\n"
-		     "  frequency, skew, root delay, root dispersion, update interval and leap\n"
-		     "  status. With `driver sim`, the true error of the served time against\n"
-		     "  the system clock. Without upstream sources only the local reference's\n"
-		     "  fields are shown.\n" MAN_OPTS MAN_EXIT},
-	{"sources", "NAME\n  horoctl sources - the upstream sources (like ntpq -p)\n"
-		    "\nSYNOPSIS\n  horoctl sources [-s SOCKET] [--json]\n"
-		    "\nDESCRIPTION\n"
-		    "  One line per source: tally code (* system peer, + candidate,\n"
-		    "  - outlier, x falseticker, # backup, blank rejected), remote, refid,\n"
-		    "  stratum, type (u: unicast), seconds since the last sample (when),\n"
-		    "  poll interval in s, reach register in octal, delay, offset and jitter\n"
-		    "  in ms, and the flash bits of the last reply by name (pkt_dup,\n"
-		    "  pkt_bogus, pkt_unsync, pkt_denied, pkt_auth, pkt_stratum, pkt_header,\n"
-		    "  pkt_autokey, pkt_crypto, peer_stratum, peer_dist, peer_loop,\n"
-		    "  peer_unreach), `-` when every test passed.\n" MAN_OPTS MAN_EXIT},
-	{"serverstats",
-	 "NAME\n  horoctl serverstats - what the server did with the requests it got\n"
-	 "\nSYNOPSIS\n  horoctl serverstats [-s SOCKET] [--json]\n"
-	 "\nDESCRIPTION\n"
-	 "  Requests received, answered and dropped, the nonzero counts by reason\n"
-	 "  (the names of proto/reason.h, as in the SIGUSR1 counters line and the\n"
-	 "  metrics), the receive timestamp source (hardware, kernel, daemon), and\n"
-	 "  the same per worker thread.\n" MAN_OPTS MAN_EXIT},
-	{"config", "NAME\n  horoctl config - the effective configuration of the running horod\n"
-		   "\nSYNOPSIS\n  horoctl config [-s SOCKET] [--json]\n"
-		   "\nDESCRIPTION\n"
-		   "  Every directive as horod understood it, defaults included, in a form\n"
-		   "  horod -f reads back. --json gives {\"config\": TEXT}.\n" MAN_OPTS MAN_EXIT},
-	{"metrics",
-	 "NAME\n  horoctl metrics - every counter and gauge in Prometheus text format\n"
-	 "\nSYNOPSIS\n  horoctl metrics [-s SOCKET] [--json]\n"
-	 "\nDESCRIPTION\n"
-	 "  The same text horod serves over HTTP at GET /metrics with\n"
-	 "  `metrics listen ADDR:PORT`: horod_requests_total{reason=...},\n"
-	 "  horod_rx_timestamps_total{source=...}, horod_stratum,\n"
-	 "  horod_root_dispersion_seconds, horod_offset_seconds,\n"
-	 "  horod_frequency_ppm, per-source gauges labelled source=..., ...\n"
-	 "  --json gives {\"metrics\": {\"NAME{LABELS}\": VALUE, ...}}.\n" MAN_OPTS MAN_EXIT},
-};
-
-const char *query_man(const char *name)
+int query_clients(int argc, char **argv)
 {
-	size_t i;
+	char k[64];
+	int i, n;
 
-	for (i = 0; i < sizeof(man_pages) / sizeof(man_pages[0]); i++)
-		if (strcmp(man_pages[i].name, name) == 0)
-			return man_pages[i].page;
-	return NULL;
+	BEGIN(CTL_CMD_CLIENTS);
+	n = (int)getl(&a, "clients");
+	if (json) {
+		printf("{");
+		json_fields(&a, "", 1);
+		printf(", \"top\": [");
+		for (i = 0; i < n; i++) {
+			snprintf(k, sizeof(k), "c%d.", i);
+			printf("%s{", i ? ", " : "");
+			json_fields(&a, k, 1);
+			printf("}");
+		}
+		printf("]}\n");
+		free(a.p);
+		return QUERY_OK;
+	}
+	printf("%ld clients in the log (room for %ld); the %d busiest:\n", getl(&a, "tracked"),
+	       getl(&a, "capacity"), n);
+	printf("%-39s %12s %10s %10s %10s\n", "address", "requests", "dropped", "interval",
+	       "last");
+	for (i = 0; i < n; i++) {
+#define C(key) (snprintf(k, sizeof(k), "c%d." key, i), k)
+		printf("%-39s %12s %10s %9.3fs %8.1fs\n", get(&a, C("address"), "?"),
+		       get(&a, C("requests"), "0"), get(&a, C("dropped"), "0"),
+		       getd(&a, C("interval")), getd(&a, C("last")));
+#undef C
+	}
+	free(a.p);
+	return QUERY_OK;
 }

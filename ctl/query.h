@@ -36,7 +36,10 @@ int query_config(int argc, char **argv);
 /* `horoctl metrics`. */
 int query_metrics(int argc, char **argv);
 
-/* The man-style page of command NAME, or NULL when it has none. */
+/* `horoctl clients`: the busiest clients, requests, drops, interval, last seen. */
+int query_clients(int argc, char **argv);
+
+/* The man-style page (ctl/man.c) of command NAME, or NULL when it has none. */
 const char *query_man(const char *name);
 
 #endif

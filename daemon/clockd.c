@@ -17,10 +17,11 @@
 #include "daemon/clockd.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
+#include "daemon/m6srv.h"
 #include "proto/ntp.h"
 
-/* sources, resolver wake-up, signalfd, control listeners and connections */
-#define CLOCKD_MAX_FDS (UP_MAX_SOURCES + 2 + CONTROL_MAX_FDS)
+/* sources, resolver wake-up, signalfd, control listeners and connections, mode 6 queue */
+#define CLOCKD_MAX_FDS (UP_MAX_SOURCES + 2 + CONTROL_MAX_FDS + 1)
 
 static int64_t sys_now(void)
 {
@@ -190,7 +191,7 @@ int clockd_wait(struct clockd *cd, int sigfd)
 {
 	struct pollfd pfd[CLOCKD_MAX_FDS];
 	int64_t now = sys_now(), wake = cd->next_tick;
-	int n = 0, timeout_ms, r, got_signal = 0, c0 = 0, nc = 0, i;
+	int n = 0, timeout_ms, r, got_signal = 0, c0 = 0, nc = 0, i, m6 = -1;
 
 	pfd[n].fd = sigfd;
 	pfd[n++].events = POLLIN;
@@ -200,6 +201,11 @@ int clockd_wait(struct clockd *cd, int sigfd)
 		c0 = n;
 		nc = control_pollfds(cd->ctl, pfd + n, CLOCKD_MAX_FDS - n);
 		n += nc;
+	}
+	if (cd->m6) {
+		m6 = n;
+		pfd[n].fd = m6q_fd(cd->m6);
+		pfd[n++].events = POLLIN;
 	}
 	timeout_ms = wake > now ? (int)((wake - now) / 1000000) + 1 : 0;
 	if (timeout_ms > 1000)
@@ -213,6 +219,10 @@ int clockd_wait(struct clockd *cd, int sigfd)
 		control_handle(cd->ctl, pfd + c0, nc);
 		for (i = c0; i < c0 + nc; i++)
 			r -= pfd[i].revents != 0; /* control traffic is not a sample */
+	}
+	if (r > 0 && m6 >= 0 && pfd[m6].revents) {
+		m6q_drain(cd->m6, cd);
+		r--; /* nor is mode 6 */
 	}
 
 	now = sys_now();

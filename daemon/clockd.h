@@ -21,6 +21,7 @@
 #define CLOCKD_DRIFT_SAVE_NS 3600000000000LL /* ns between driftfile saves (1 h) */
 
 struct control;
+struct m6_queue;
 
 struct clockd {
 	const struct horod_config *cfg;
@@ -34,6 +35,7 @@ struct clockd {
 	int64_t next_tick;         /* sys ns */
 	int64_t next_save;         /* sys ns */
 	struct control *ctl;       /* control socket and metrics served in this loop, or NULL */
+	struct m6_queue *m6;       /* mode 6 requests handed over by workers, or NULL */
 };
 
 /* Set up driver, core, sources (or the local reference) and publish a first snapshot; 0 or -1. */

@@ -6,6 +6,7 @@
  * Answers are built from the clock core, the snapshot, the upstream
  * statistics and the workers' counter blocks, all read from this thread.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "daemon/clientlog.h"
 #include "daemon/clockd.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
@@ -493,6 +495,47 @@ static size_t answer_metrics(struct control *c, char *buf, size_t len)
 	return o.len;
 }
 
+/* The busiest clients of every worker's client log, merged (clientlog.h). */
+static size_t answer_clients(struct control *c, char *b, size_t len, int *status)
+{
+	struct clog *logs[CFG_MAX_WORKERS];
+	struct clog_client *top;
+	int64_t now = sys_ns();
+	int i, n, total, nl = 0;
+	size_t p = 0;
+
+	for (i = 0; i < c->n_workers && nl < CFG_MAX_WORKERS; i++)
+		logs[nl++] = c->ctr[i].clog;
+	top = malloc(sizeof(*top) * CLOG_TOP_MAX);
+	if (!top) {
+		*status = CTL_S_UNAVAILABLE;
+		return 0;
+	}
+	n = clog_top(logs, nl, top, CLOG_TOP_MAX, &total);
+	p = ctl_kv_put(b, len, p, "clients", "%d", n);
+	p = ctl_kv_put(b, len, p, "tracked", "%d", total);
+	p = ctl_kv_put(b, len, p, "capacity", "%d", nl * CLOG_SLOTS);
+	for (i = 0; i < n; i++) {
+		char k[32], a[INET6_ADDRSTRLEN];
+
+		if (!inet_ntop(top[i].family, top[i].addr, a, sizeof(a)))
+			snprintf(a, sizeof(a), "?");
+#define CL_KV(key, ...)                                                                            \
+	do {                                                                                       \
+		snprintf(k, sizeof(k), "c%d." key, i);                                             \
+		p = ctl_kv_put(b, len, p, k, __VA_ARGS__);                                         \
+	} while (0)
+		CL_KV("address", "%s", a);
+		CL_KV("requests", "%llu", (unsigned long long)top[i].requests);
+		CL_KV("dropped", "%llu", (unsigned long long)top[i].drops);
+		CL_KV("last", "%.3f", (double)(now - top[i].last_ns) / 1e9);
+		CL_KV("interval", "%.3f", (double)top[i].ival_ns / 1e9);
+#undef CL_KV
+	}
+	free(top);
+	return p;
+}
+
 size_t control_answer(struct control *c, int cmd, char *buf, size_t len, int *status)
 {
 	*status = CTL_S_OK;
@@ -509,6 +552,8 @@ size_t control_answer(struct control *c, int cmd, char *buf, size_t len, int *st
 		return cfg_format(c->cfg, buf, len);
 	case CTL_CMD_METRICS:
 		return answer_metrics(c, buf, len);
+	case CTL_CMD_CLIENTS:
+		return answer_clients(c, buf, len, status);
 	default:
 		*status = CTL_S_UNKNOWN_CMD;
 		return 0;

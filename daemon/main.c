@@ -20,6 +20,7 @@
 
 #include "clock/kclock.h"
 #include "clock/snapshot.h"
+#include "daemon/clientlog.h"
 #include "daemon/clockd.h"
 #include "daemon/config.h"
 #include "daemon/control.h"
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
 	char err[512], why[128] = "";
 	struct srv_shared shared;
 	static struct clockd cd;
+	static struct m6_queue m6q;
 	int sigfd = -1;
 	enum wk_io io;
 	sigset_t sigs;
@@ -287,6 +289,11 @@ int main(int argc, char **argv)
 	shared.control_acl = &cfg.control_acl;
 	shared.pub = &pub;
 	shared.clock = CLOCK_REALTIME;
+	/* Mode 6 (ntpq, ntpstat): workers hand requests to the clock thread. */
+	shared.m6 = m6q_init(&m6q) == 0 ? &m6q : NULL;
+	if (!shared.m6)
+		log_msg(LOG_WARNING, "mode 6 disabled: cannot create its queue");
+	cd.m6 = shared.m6;
 	hwts_init(&hwts, &cfg);
 	shared.hw = &hwts;
 	for (i = 0; i < n_workers; i++) {
@@ -294,6 +301,8 @@ int main(int argc, char **argv)
 		workers[i].cpu = cfg.workers ? -1 : (int)(i % ncpu);
 		workers[i].io = io;
 		workers[i].ctr = &counters[i];
+		/* `horoctl clients`: without memory for it, the worker serves without a log. */
+		counters[i].clog = clog_create();
 		workers[i].shared = &shared;
 	}
 	if (open_sockets() < 0) {
@@ -404,8 +413,12 @@ out_sockets:
 		close(sigfd);
 	clockd_fini(&cd);
 	hwts_fini(&hwts);
+	if (shared.m6)
+		m6q_fini(shared.m6);
 out:
 	free(workers);
+	for (i = 0; counters && i < n_workers; i++)
+		clog_destroy(counters[i].clog);
 	free(counters);
 	cfg_free(&cfg);
 	log_fini();

@@ -8,12 +8,13 @@
  */
 #include <string.h>
 
+#include "daemon/clientlog.h"
 #include "daemon/policy.h"
 #include "daemon/serve.h"
 #include "proto/ntp.h"
 
 size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint8_t *req,
-		  size_t len, const struct sockaddr *from, const struct timespec *rx,
+		  size_t len, const struct sockaddr *from, int fd, const struct timespec *rx,
 		  enum ctr_tsrc rx_src, uint8_t *reply)
 {
 	const struct pol_rules pol = {.acl = sh->acl,
@@ -30,14 +31,19 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 
 	/* Classification, access list, rate limit (policy.h; the clock only for the limiter). */
 	r = pol_decide(&pol, req, len, from, sh->rl ? rl_now_ns() : 0);
+	if (ctr->clog)
+		clog_note(ctr->clog, from, (int64_t)rx->tv_sec * 1000000000 + rx->tv_nsec,
+			  r == NTP_R_REPLY_SERVER || r == NTP_R_REPLY_SYMMETRIC || r == NTP_R_CONTROL);
 	if (r == NTP_R_REPLY_KOD_RATE || r == NTP_R_REPLY_KOD_DENY) {
 		ntp_build_kod(req, r == NTP_R_REPLY_KOD_RATE ? NTP_KOD_RATE : NTP_KOD_DENY, reply);
 		ctr_inc(&ctr->reason[r]);
 		return NTP_HEADER_LEN;
 	}
 	if (r != NTP_R_REPLY_SERVER && r != NTP_R_REPLY_SYMMETRIC) {
-		/* A drop, or mode 6 from an allowed address (counted; not answered by this build). */
+		/* A drop, or mode 6 from an allowed address: the clock thread answers that. */
 		ctr_inc(&ctr->reason[r]);
+		if (r == NTP_R_CONTROL && sh->m6)
+			m6q_push(sh->m6, fd, req, len, from);
 		return 0;
 	}
 

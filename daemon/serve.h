@@ -17,6 +17,7 @@
 #include "daemon/acl.h"
 #include "daemon/counters.h"
 #include "daemon/hwts.h"
+#include "daemon/m6srv.h"
 #include "daemon/ratelimit.h"
 
 #define SRV_REPLY_MAX 48 /* bytes: we answer with the bare header, never more */
@@ -30,16 +31,18 @@ struct srv_shared {
 	const struct hwts_table *hw;   /* hardware stamping interfaces (may be empty) */
 	struct rl_table *rl;           /* rate limiter (guard not loaded), else NULL */
 	int deny_kod;                  /* `denykod on`: denied sources get a DENY kiss-o'-death */
+	struct m6_queue *m6;           /* mode 6 hand-over to the clock thread, or NULL */
 };
 
 /*
- * Handle the request REQ of LEN bytes from FROM, received at RX (raw
- * driver time; RX_SRC says where it came from). Counts the outcome in CTR
- * and returns the reply length written to REPLY (SRV_REPLY_MAX bytes of
- * room), or 0 when nothing is to be sent.
+ * Handle the request REQ of LEN bytes from FROM, received on socket FD at
+ * RX (raw driver time; RX_SRC says where it came from). Counts the outcome
+ * in CTR and returns the reply length written to REPLY (SRV_REPLY_MAX
+ * bytes of room), or 0 when nothing is to be sent (a mode 6 request from
+ * an allowed address is handed to the clock thread, which answers it).
  */
 size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint8_t *req,
-		  size_t len, const struct sockaddr *from, const struct timespec *rx,
+		  size_t len, const struct sockaddr *from, int fd, const struct timespec *rx,
 		  enum ctr_tsrc rx_src, uint8_t *reply);
 
 #endif

@@ -227,8 +227,8 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	si = c->free_slot[--c->n_free];
 	sl = &c->slot[si];
 	len = srv_handle(w->shared, w->ctr, io_uring_recvmsg_payload(out, &c->tmpl[i]),
-			 io_uring_recvmsg_payload_length(out, res, &c->tmpl[i]), name, &meta.rx,
-			 meta.src, sl->buf);
+			 io_uring_recvmsg_payload_length(out, res, &c->tmpl[i]), name,
+			 w->socks[i].fd, &meta.rx, meta.src, sl->buf);
 	if (!len || !(sqe = get_sqe(c, w))) {
 		if (len)
 			ctr_inc(&w->ctr->reason[NTP_R_DROP_NO_SLOT]);

@@ -309,7 +309,12 @@ char *ntp_refid_format(uint32_t refid, int stratum, char *buf, size_t len)
 	if (!len)
 		return buf;
 	put_be32(b, refid);
-	if (stratum > 1) {
+	/*
+	 * Above stratum 1 a refid is an address, except the local reference's
+	 * LOCL, which a server falling back to its own clock advertises at
+	 * its local stratum (76.79.67.76 would be a coincidence we accept).
+	 */
+	if (stratum > 1 && refid != 0x4C4F434Cu) {
 		snprintf(buf, len, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
 		return buf;
 	}

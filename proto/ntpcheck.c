@@ -32,6 +32,7 @@
 #define SYSTEMD_MAXDIST 5.0   /* s: systemd-timesyncd `RootDistanceMaxSec` default */
 #define W32_MIN_DISP	1.0 /* s: root dispersion from which a LOCL stratum 1 looks like w32time */
 #define FIX_MARGIN	1.0 /* s: added to a distance for a client limit that accepts it */
+#define FIX_MAX_DISTANCE 3600.0 /* s: beyond an hour of root distance, raising a client limit is no fix */
 
 static const char *const flash_names[] = {
 	"pkt_dup",     "pkt_bogus",  "pkt_unsync",   "pkt_denied", "pkt_auth",
@@ -243,6 +244,17 @@ static void judge(struct ntpchk_result *r, int c)
 	v->flash = NTPCHK_FLASH_PEER_DIST;
 	line(v->why, "reject: 0x400 peer_dist, %sroot distance %.2f s > %.3g s",
 	     c == NTPCHK_TIMESYNCD ? "advertised " : "", v->distance, v->limit);
+	/*
+	 * A distance no client setting should ever accept (a hostile or broken
+	 * server can advertise up to 2^127 s of precision): no client fix, and
+	 * no conversion of an unbounded double to int.
+	 */
+	if (!(v->distance < FIX_MAX_DISTANCE)) {
+		line(v->fix, "none on the client: a root distance of %.3g s is not one to accept; "
+			     "fix the server",
+		     v->distance);
+		return;
+	}
 	n = (int)ceil(v->distance + FIX_MARGIN);
 	switch (c) {
 	case NTPCHK_NTPD:

@@ -170,6 +170,15 @@ check "serverstats --json: totals, reasons and 2 workers that add up" pyjson \
 	"w = d['per_worker']; sys.exit(not (d['received'] == $(counter received) and d['reasons']['reply_server'] == $(counter reply_server) and d['timestamps']['kernel'] == $(counter ts_kernel) and len(w) == 2 and sum(x['received'] for x in w) == d['received']))" \
 	< <(ctl serverstats --json)
 
+# The client log: the one client (127.0.0.1) with every request and drop above.
+cl=$(ctl clients)
+echo "$cl" | sed 's/^/    | /'
+check "clients lists 127.0.0.1 with $((N_OK + N_SHORT)) requests, $N_SHORT dropped" \
+	grep -qE "^127\.0\.0\.1 +$((N_OK + N_SHORT)) +$N_SHORT " <<<"$cl"
+check "clients --json: one client, requests and dropped as numbers, last seen < 60 s" pyjson \
+	"t = d['top']; sys.exit(not (d['tracked'] == 1 and len(t) == 1 and t[0]['address'] == '127.0.0.1' and t[0]['requests'] == $((N_OK + N_SHORT)) and t[0]['dropped'] == $N_SHORT and 0 <= t[0]['last'] < 60 and t[0]['interval'] >= 0))" \
+	< <(ctl clients --json)
+
 # Garbage on the control socket: an error answer, the connection closed, horod fine.
 garbage=$(python3 -c '
 import socket, sys
@@ -185,8 +194,14 @@ check "garbage on the control socket is answered with an error (got '$garbage')"
 check "horod still answers after garbage" ctl status >/dev/null
 
 check "help status is a manual page with exit codes" grep -q "EXIT STATUS" < <("$HOROCTL" help status)
-for c in status tracking sources serverstats config metrics; do
+for c in status tracking sources serverstats config metrics clients; do
 	check "$c --help prints its page" grep -q "^NAME" < <("$HOROCTL" "$c" --help)
+done
+# Every command horoctl --help lists has a manual page (NAME ... EXIT STATUS).
+for c in $("$HOROCTL" --help | sed -n 's/^  \([a-z]\+\) .*/\1/p'); do
+	check "horoctl help $c is a manual page" \
+		bash -c '[ "$(grep -c "^NAME$\|^SYNOPSIS$\|^DESCRIPTION$\|^EXIT STATUS$" <<<"$1")" = 4 ]' _ \
+		"$("$HOROCTL" help "$c")"
 done
 
 horod_stop

@@ -136,6 +136,30 @@ START_TEST(w32time_rejected_with_peer_dist)
 }
 END_TEST
 
+/* Found by fuzz_check: precision 127 makes the distance ~1.7e38 s (no int conversion). */
+START_TEST(absurd_precision_no_client_fix)
+{
+	int i, c;
+
+	for (i = 0; i < 4; i++) {
+		craft(i, 0, 2, "192.0.2.1", 0.010, 0.020);
+		smp[i].pkt.precision = 127;
+	}
+	ck_assert_msg(ntpchk_analyze(smp, 4, -20, &res) == 1, "should exit 1 (rejected)");
+	ck_assert_msg(!res.v[NTPCHK_NTPD].accept && !res.v[NTPCHK_CHRONY].accept,
+		      "ntpd and chrony count precision in the distance: they should reject");
+	/* timesyncd judges the advertised distance only (no precision): it accepts. */
+	ck_assert_msg(res.v[NTPCHK_TIMESYNCD].accept, "timesyncd should accept");
+	for (c = 0; c < NTPCHK_NCLIENTS; c++) {
+		if (res.v[c].accept)
+			continue;
+		ck_assert_msg(has(res.v[c].fix, "none on the client"),
+			      "%s should get no client fix for an absurd distance: %s",
+			      ntpchk_client_name(c), res.v[c].fix);
+	}
+}
+END_TEST
+
 START_TEST(two_seconds_splits_the_clients)
 {
 	ck_assert_msg(all(4, 0, 3, "198.51.100.7", 0.004, 2.0) == 1, "should exit 1");
@@ -387,6 +411,7 @@ Suite *ntpcheck_suite(void)
 	tcase_add_test(t, flash_names);
 	tcase_add_test(t, text_report);
 	tcase_add_test(t, json_report);
+	tcase_add_test(t, absurd_precision_no_client_fix);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -431,6 +431,8 @@ START_TEST(test_refid_format)
 	ck_assert_str_eq(ntp_refid_format(0x7f41ff00u, 1, buf, sizeof(buf)), ".A.");
 	ck_assert_str_eq(ntp_refid_format(0xc0000201u, 2, buf, sizeof(buf)), "192.0.2.1");
 	ck_assert_str_eq(ntp_refid_format(0xffffffffu, 16, buf, sizeof(buf)), "255.255.255.255");
+	/* The local reference at its local stratum: LOCL, not 76.79.67.76. */
+	ck_assert_str_eq(ntp_refid_format(0x4c4f434cu, 10, buf, sizeof(buf)), "LOCL");
 	ck_assert_str_eq(ntp_refid_format(0x4c4f434cu, 1, buf, 3), "LO");
 	ck_assert_str_eq(ntp_refid_format(0xc0000201u, 3, buf, 6), "192.0");
 	buf[0] = 'x';
