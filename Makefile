@@ -36,6 +36,8 @@ endif
 
 URING_CFLAGS := $(shell $(PKGCONF) --cflags liburing 2>/dev/null)
 URING_LIBS   := $(shell $(PKGCONF) --libs liburing 2>/dev/null || echo -luring)
+# libcap: daemon/sandbox.c (the privilege drop), which wk_uring.o pulls in.
+CAP_LIBS     := $(shell $(PKGCONF) --libs libcap 2>/dev/null || echo -lcap)
 BPF_CFLAGS   := $(shell $(PKGCONF) --cflags libbpf 2>/dev/null)
 BPF_LIBS     := $(shell $(PKGCONF) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 CHECK_CFLAGS := $(shell $(PKGCONF) --cflags check 2>/dev/null)
@@ -104,15 +106,15 @@ $(B)/libhorod.a: $(LIB_OBJ)
 
 $(B)/horod: $(B)/daemon/main.o $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 $(B)/horoctl: $(CTL_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 $(B)/horobench: $(BENCH_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 # The unit-test runner includes the generated list of suites (one per
 # tests/unit/check_NAME.c, which defines NAME_suite()).
@@ -124,16 +126,16 @@ $(B)/tests/unit/runner.o: $(B)/gen/suites.inc
 
 $(B)/unit-tests: $(UNIT_OBJ) $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 $(B)/tools/%: $(B)/tests/tools/%.o $(B)/libhorod.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 $(B)/guard-test: $(BPFT_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(BPF_LIBS) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(BPF_LIBS) -lm
 
 $(BPFT_SRC:%.c=$(B)/%.o): $(BPF_SKELS)
 
@@ -142,7 +144,7 @@ $(BPFT_SRC:%.c=$(B)/%.o): $(BPF_SKELS)
 all: $(B)/clocksim
 $(B)/clocksim: $(B)/tests/sim/clocksim.o $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
 # Start horod in the foreground on the embedded default configuration.
 # As root it serves on port 123; otherwise on an unprivileged port.
@@ -178,11 +180,32 @@ check-system: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run-tests --build $(B) --system-only
 
+# The systemd unit goes where Debian puts units, whatever PREFIX is; its
+# ExecStart path is rewritten to PREFIX/sbin/horod. The example
+# configuration becomes /etc/horod/horod.conf only when there is none
+# (an operator's file is never overwritten).
+UNITDIR ?= /lib/systemd/system
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/horod $(DESTDIR)$(PREFIX)/sbin/horod
 	$(if $(CTL_SRC),install -m 0755 $(B)/horoctl $(DESTDIR)$(PREFIX)/bin/horoctl)
 	$(if $(BENCH_SRC),install -m 0755 $(B)/horobench $(DESTDIR)$(PREFIX)/bin/horobench)
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/horod $(DESTDIR)$(PREFIX)/share/doc/horod \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8
+	sed 's|/usr/local/sbin/horod|$(PREFIX)/sbin/horod|g' dist/horod.service > $(B)/horod.service
+	install -m 0644 $(B)/horod.service $(DESTDIR)$(UNITDIR)/horod.service
+	install -m 0644 man/horod.8 $(DESTDIR)$(PREFIX)/share/man/man8/horod.8
+	install -m 0644 man/horod.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/horod.conf.5
+	$(if $(CTL_SRC),install -m 0644 man/horoctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/horoctl.8)
+	$(if $(BENCH_SRC),install -m 0644 man/horobench.1 $(DESTDIR)$(PREFIX)/share/man/man1/horobench.1)
+	install -m 0644 dist/horod.conf $(DESTDIR)$(PREFIX)/share/doc/horod/horod.conf.example
+	@if [ -e $(DESTDIR)/etc/horod/horod.conf ]; then \
+		echo "install: keeping the existing $(DESTDIR)/etc/horod/horod.conf"; \
+	else \
+		echo "install -m 0644 dist/horod.conf $(DESTDIR)/etc/horod/horod.conf"; \
+		install -m 0644 dist/horod.conf $(DESTDIR)/etc/horod/horod.conf; \
+	fi
 
 clean:
 	rm -rf build

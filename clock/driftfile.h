@@ -17,6 +17,9 @@
 int clk_driftfile_read(const char *path, double *freq_ppm, double *skew_ppm, char *why,
 		       size_t whylen);
 
+/* The directory holding PATH ("." or "/" when that is all there is) into DIR (LEN bytes). */
+void clk_driftfile_dir(const char *path, char *dir, size_t len);
+
 /* Write FREQ and SKEW to PATH crash-safely; 0, or -1 with the reason in WHY (old file intact). */
 int clk_driftfile_write(const char *path, double freq_ppm, double skew_ppm, char *why,
 			size_t whylen);

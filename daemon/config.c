@@ -435,6 +435,7 @@ static const struct {
 	{"ratelimit", cfg_do_ratelimit},     {"denykod", cfg_do_denykod},
 	{"guard", cfg_do_guard},
 	{"metrics", cfg_do_metrics},
+	{"user", cfg_do_user},		     {"seccomp", cfg_do_seccomp},
 };
 
 #define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))
@@ -595,6 +596,7 @@ void cfg_defaults(struct horod_config *c)
 	cfg_clock_defaults(&c->clk);
 	cfg_guard_defaults(c);
 	cfg_control_defaults(c);
+	cfg_security_defaults(c);
 }
 
 void cfg_free(struct horod_config *c)
@@ -731,5 +733,7 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 				  o.len < o.cap ? o.cap - o.len : 0);
 	o.len += cfg_control_format(c, o.len < o.cap ? o.buf + o.len : NULL,
 				    o.len < o.cap ? o.cap - o.len : 0);
+	o.len += cfg_security_format(c, o.len < o.cap ? o.buf + o.len : NULL,
+				     o.len < o.cap ? o.cap - o.len : 0);
 	return o.len;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "daemon/acl.h"
 
@@ -23,6 +24,7 @@
 #define CFG_HOST_MAX 256    /* bytes in a host name, including NUL */
 #define CFG_IFNAME_MAX 16   /* bytes in an interface name, including NUL (IFNAMSIZ) */
 #define CFG_MAX_GUARD_IF 16 /* `guard interface` directives (GUARD_MAX_IFACES) */
+#define CFG_USER_MAX 64     /* bytes in a user name, including NUL (useradd allows 32) */
 
 enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_MMSG };
 enum cfg_driver { CFG_DRIVER_KERNEL, CFG_DRIVER_SIM };
@@ -103,6 +105,11 @@ struct horod_config {
 	struct sockaddr_storage metrics_addr; /* address and port of the HTTP /metrics endpoint */
 	socklen_t metrics_addrlen;
 	int metrics_public;           /* `public`: a non-loopback address was asked for */
+	/* Privilege drop and system call filter (cfg_security.c, daemon/sandbox.h). */
+	char user[CFG_USER_MAX];      /* `user NAME`; empty = keep running as root */
+	uid_t user_uid;               /* NAME's uid and primary gid, looked up when parsed */
+	gid_t user_gid;
+	int seccomp;                  /* 0 off, 1 kill on a call outside the list, 2 fail it (EPERM) */
 };
 
 /* The embedded default configuration (used when horod has no -f). */

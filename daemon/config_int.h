@@ -26,6 +26,7 @@ struct cfg_parser {
 		seen_minsources, seen_driftfile;
 	int seen_ratelimit, seen_denykod, seen_guard_pin;
 	int seen_control_path, seen_metrics;
+	int seen_user, seen_seccomp;
 };
 
 /* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
@@ -64,6 +65,16 @@ int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok);
 /* Control socket and metrics directives (cfg_control.c): `control PATH|off`, `metrics`. */
 int cfg_do_control_path(struct cfg_parser *p, char **tok, int ntok);
 int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok);
+
+/* Security directives (cfg_security.c): `user NAME`, `seccomp 0|1|2`. */
+int cfg_do_user(struct cfg_parser *p, char **tok, int ntok);
+int cfg_do_seccomp(struct cfg_parser *p, char **tok, int ntok);
+
+/* Security defaults into C: no user (stay root), seccomp 0. */
+void cfg_security_defaults(struct horod_config *c);
+
+/* Append the user and seccomp directives of C to OUT; returns bytes wanted. */
+size_t cfg_security_format(const struct horod_config *c, char *out, size_t len);
 
 /* Control socket and metrics defaults into C. */
 void cfg_control_defaults(struct horod_config *c);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock/kclock.h"
 #include "clock/snapshot.h"
 #include "daemon/clockd.h"
 #include "daemon/m6srv.h"
@@ -28,22 +29,6 @@
 
 #define MS(x) ((x)*1e3) /* s -> ms, the unit ntpq shows delays and offsets in */
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int m6q_init(struct m6_queue *q)
 {
 	memset(q, 0, sizeof(*q));
@@ -52,7 +37,7 @@ int m6q_init(struct m6_queue *q)
 		return -errno;
 	pthread_mutex_init(&q->lock, NULL);
 	q->tokens = M6Q_BURST;
-	q->refill_ns = mono_ns();
+	q->refill_ns = clk_now_ns(CLOCK_MONOTONIC);
 	return 0;
 }
 
@@ -75,7 +60,7 @@ void m6q_push(struct m6_queue *q, int fd, const uint8_t *pkt, size_t len,
 	struct m6q_item *it;
 	socklen_t alen = from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 						     : sizeof(struct sockaddr_in);
-	int64_t now = mono_ns();
+	int64_t now = clk_now_ns(CLOCK_MONOTONIC);
 	uint64_t one = 1;
 
 	if (len > M6Q_REQ_MAX || pthread_mutex_trylock(&q->lock) != 0) {
@@ -151,7 +136,7 @@ static uint16_t sys_status(struct clockd *cd, const struct clk_snapshot *s)
 
 static void system_vars(struct clockd *cd, struct m6_vars *v, const struct clk_snapshot *s)
 {
-	int64_t now = real_ns();
+	int64_t now = clk_now_ns(CLOCK_REALTIME);
 	struct clk_tracking t;
 	int tc = min_poll(cd);
 
@@ -280,7 +265,7 @@ static void peer_vars(struct clockd *cd, int id, const struct clk_source_info *s
 	m6_var(v, "hpoll", "%d", si->poll);
 	m6_var(v, "ppoll", "%d", si->poll);
 	/* Last reception, as an NTP timestamp (ntpq's "when"). */
-	put_ts(v, "rec", si->last_rx ? real_ns() - (dnow - si->last_rx) : 0);
+	put_ts(v, "rec", si->last_rx ? clk_now_ns(CLOCK_REALTIME) - (dnow - si->last_rx) : 0);
 	m6_var(v, "flash", "0x%x", si->flash);
 	m6_var(v, "offset", "%.6f", MS(si->offset));
 	m6_var(v, "delay", "%.6f", MS(si->delay));

@@ -26,6 +26,7 @@
 #include "daemon/control.h"
 #include "daemon/counters.h"
 #include "daemon/log.h"
+#include "daemon/sandbox.h"
 #include "daemon/serve.h"
 #include "daemon/worker.h"
 #include "daemon/xguard.h"
@@ -182,7 +183,7 @@ int main(int argc, char **argv)
 	int sigfd = -1;
 	enum wk_io io;
 	sigset_t sigs;
-	int c, i, precision, rc = 0;
+	int c, i, precision, guard, rc = 0;
 	long ncpu;
 
 	while ((c = getopt_long(argc, argv, "f:ndP:h", opts, NULL)) != -1) {
@@ -327,7 +328,8 @@ int main(int argc, char **argv)
 		goto out_sockets;
 	}
 	/* The XDP guard, or the workers' own rate limit when it cannot run (xguard.h). */
-	if (xg_start(&cfg, &shared) < 0) {
+	guard = xg_start(&cfg, &shared);
+	if (guard < 0) {
 		rc = 1;
 		goto out_sockets;
 	}
@@ -343,6 +345,16 @@ int main(int argc, char **argv)
 	sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sigfd < 0) {
 		log_msg(LOG_ERR, "signalfd: %s", strerror(errno));
+		rc = 1;
+		goto out_sockets;
+	}
+
+	/*
+	 * 7. The sandbox (sandbox.h): everything that needs root is done, so
+	 * switch to `user` and install the seccomp filter before the workers
+	 * start (they inherit both; TSYNC covers threads already running).
+	 */
+	if (sb_enter(&cfg, guard > 0) < 0) {
 		rc = 1;
 		goto out_sockets;
 	}
@@ -374,7 +386,7 @@ int main(int argc, char **argv)
 				cfg.local_stratum, cfg.local_dispersion);
 	}
 
-	/* 7. The clock thread's loop: sources, snapshot, signals. */
+	/* 8. The clock thread's loop: sources, snapshot, signals. */
 	while (!wk_stopping()) {
 		struct signalfd_siginfo si;
 

@@ -224,8 +224,12 @@ int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core
 				log_msg(LOG_ERR, "upstream: the clock core refused source %s", sc.name);
 				return -1;
 			}
+			/*
+			 * No lookup yet: the first up_run() starts it, in the
+			 * process that serves (a lookup thread started here
+			 * would stay behind in the parent when horod detaches).
+			 */
 			u->n++;
-			start_resolve(u, u->n - 1, 0);
 		}
 	}
 	return 0;

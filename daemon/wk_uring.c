@@ -27,6 +27,7 @@
 
 #include "clock/snapshot.h"
 #include "daemon/log.h"
+#include "daemon/sandbox.h"
 #include "daemon/worker.h"
 #include "proto/ntp.h"
 
@@ -281,16 +282,25 @@ static void on_cqe(struct uring_ctx *c, struct worker *w, struct io_uring_cqe *c
 
 static int setup(struct uring_ctx *c, struct worker *w)
 {
+	/*
+	 * The SQE opcodes this file submits; the ring refuses any other (and
+	 * any registration once running) with -EACCES. io_uring requests
+	 * bypass the seccomp filter, so this list is their filter: an opcode
+	 * or SQE flag used in this file must be allowed here.
+	 */
+	static const uint8_t ops[] = {IORING_OP_RECVMSG, IORING_OP_SENDMSG};
 	struct io_uring_params p;
 	struct io_uring_buf_reg reg;
 	int ret, i;
 
+	/* Created disabled: it runs once restricted to OPS (sb_uring_restrict, below). */
 	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
 	ret = io_uring_queue_init_params(WK_RING_ENTRIES, &c->ring, &p);
 	if (ret == -EINVAL) {
 		/* Kernels before 6.1 lack these flags: run without them. */
 		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_R_DISABLED;
 		ret = io_uring_queue_init_params(WK_RING_ENTRIES, &c->ring, &p);
 	}
 	if (ret < 0)
@@ -335,6 +345,11 @@ static int setup(struct uring_ctx *c, struct worker *w)
 			fds[i] = w->socks[i].fd;
 		c->fixed = io_uring_register_files(&c->ring, fds, (unsigned)w->n_socks) == 0;
 	}
+	/* Every registration is done: allow only our opcodes and flags, then start the ring. */
+	ret = sb_uring_restrict(&c->ring, ops, (int)sizeof(ops),
+				IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT);
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < w->n_socks; i++) {
 		memset(&c->tmpl[i], 0, sizeof(c->tmpl[i]));
 		c->tmpl[i].msg_namelen = WK_NAME_SPACE;

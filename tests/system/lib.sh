@@ -16,7 +16,9 @@
 # Environment: HOROD_BUILD (build directory, default build, relative to the
 # repository root), HOROD (the daemon, default $HOROD_BUILD/horod), TOOLS
 # (default tests/tools), HOROD_IO_MODES (io modes each test runs under,
-# default "uring mmsg"), HOROD_READY_TIMEOUT (seconds, default 5).
+# default "uring mmsg"), HOROD_READY_TIMEOUT (seconds, default 5),
+# HOROD_TEST_SECCOMP (0-2: add `seccomp N` to every configuration that
+# horod_start is given with -f).
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$LIB_DIR/../.." && pwd)
@@ -156,6 +158,8 @@ lib_cleanup()
 			kill -KILL "$p" 2>/dev/null
 		done
 		ip netns del "$ns" 2>/dev/null
+		# Files a test put in /etc/netns/NS (ip netns exec mounts them over /etc).
+		[ -d "/etc/netns/$ns" ] && rm -rf "/etc/netns/$ns"
 	done
 	[ -n "$T_DIR" ] && rm -rf "$T_DIR"
 	return 0
@@ -233,8 +237,19 @@ write_conf()
 # Returns 1 if it exited or never got ready (its log is printed).
 horod_start()
 {
-	local ns=$1 i rc
+	local ns=$1 i rc a prev=""
 	shift
+	# HOROD_TEST_SECCOMP=N: run under `seccomp N` (appended to the -f file
+	# unless it names a level itself), so the whole suite can prove the
+	# allowlist.
+	if [ -n "${HOROD_TEST_SECCOMP:-}" ]; then
+		for a in "$@"; do
+			if [ "$prev" = -f ] && [ -f "$a" ] && ! grep -q '^[[:space:]]*seccomp' "$a"; then
+				printf '\nseccomp %s\n' "$HOROD_TEST_SECCOMP" >>"$a"
+			fi
+			prev=$a
+		done
+	fi
 	_LOGN=$((_LOGN + 1))
 	HOROD_LOG=$T_DIR/horod.$_LOGN.log
 	: >"$HOROD_LOG" # exists before the background job opens it

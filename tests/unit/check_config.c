@@ -389,6 +389,21 @@ static const struct {
 	{"peer 192.0.2.1 iburst\n", 1, "unknown directive 'peer'"},
 	{"listen 127.0.0.1 port 123 a b c d e f g h i j k\n", 1, "extra argument 'a'"},
 	{"\001bad\n", 1, "unknown directive '?bad'"},
+	/* user, seccomp */
+	{"user\n", 1, "'user' needs an account name, allowed: user NAME"},
+	{"user nobody extra\n", 1, "extra argument 'extra'"},
+	{"user no-such-user-horod\n", 1, "unknown user 'no-such-user-horod', allowed: user NAME"},
+	{"user ../etc\n", 1, "bad user name '../etc'"},
+	{"user -x\n", 1, "bad user name '-x'"},
+	{"user 0123456789012345678901234567890123456789012345678901234567890123\n", 1,
+	 "bad user name"},
+	{"user nobody\nuser nobody\n", 2, "'user' already given on line 1, allowed once"},
+	{"seccomp\n", 1, "'seccomp' needs a level, allowed: seccomp 0|1|2"},
+	{"seccomp 3\n", 1, "bad seccomp level '3', allowed: seccomp 0|1|2"},
+	{"seccomp -1\n", 1, "bad seccomp level '-1'"},
+	{"seccomp kill\n", 1, "bad seccomp level 'kill'"},
+	{"seccomp 1 2\n", 1, "extra argument '2'"},
+	{"seccomp 1\nseccomp 2\n", 2, "'seccomp' already given on line 1"},
 };
 
 START_TEST(test_errors)
@@ -429,7 +444,7 @@ START_TEST(test_exact_messages)
 		 "horod.conf:3: unknown directive 'lissen', allowed: listen local "
 		 "allow deny control workers io pidfile log hwtimestamp server pool driver "
 		 "discipline makestep maxdistance holdover minsources driftfile ratelimit denykod "
-		 "guard metrics"},
+		 "guard metrics user seccomp"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",
@@ -804,6 +819,32 @@ START_TEST(test_file_errors)
 }
 END_TEST
 
+START_TEST(test_security_directives)
+{
+	char out[4096];
+
+	ck_assert_msg(cfg.user[0] == '\0' && cfg.seccomp == 0,
+		      "defaults should stay root without a seccomp filter");
+	cfg_format(&cfg, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\n# user: none (horod keeps running as root)\nseccomp 0\n"),
+		      "the format should say no user and seccomp 0:\n%s", out);
+	parse_ok("user nobody\nseccomp 2\n");
+	ck_assert_str_eq(cfg.user, "nobody");
+	ck_assert_msg(cfg.user_uid == 65534 && cfg.user_gid == 65534,
+		      "nobody should be looked up as 65534:65534, got %u:%u", (unsigned)cfg.user_uid,
+		      (unsigned)cfg.user_gid);
+	ck_assert_msg(cfg.seccomp == 2, "seccomp 2 should be kept");
+	cfg_format(&cfg, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\nuser nobody\nseccomp 2\n"), "the format should give both:\n%s",
+		      out);
+	parse_ok("user root\n");
+	ck_assert_msg(strcmp(cfg.user, "root") == 0 && cfg.user_uid == 0,
+		      "user root should parse (and means no switch)");
+	round_trip("user nobody\nseccomp 1\n");
+	round_trip("seccomp 0\n");
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -830,6 +871,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_format_round_trip);
 	tcase_add_test(tc, test_format_contents);
 	tcase_add_test(tc, test_format_truncation);
+	tcase_add_test(tc, test_security_directives);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("file");
