@@ -8,6 +8,7 @@
  * whitespace) is refused with a one-line reason, so a corrupt or absurd
  * file never steers the clock.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -167,6 +168,43 @@ void clk_driftfile_dir(const char *path, char *dir, size_t len)
 		snprintf(dir, len, "/");
 	else
 		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+int clk_driftfile_clean(const char *path)
+{
+	char dir[PATH_MAX], full[PATH_MAX];
+	const char *base = strrchr(path, '/');
+	struct dirent *e;
+	size_t blen;
+	DIR *d;
+	int n = 0;
+
+	base = base ? base + 1 : path;
+	blen = strlen(base);
+	clk_driftfile_dir(path, dir, sizeof(dir));
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		const char *s = e->d_name;
+		size_t i;
+
+		/* Exactly BASE "." and mkstemp's six characters: nothing else is ours. */
+		if (strlen(s) != blen + 7 || strncmp(s, base, blen) != 0 || s[blen] != '.')
+			continue;
+		for (i = blen + 1; i < blen + 7; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			      (s[i] >= '0' && s[i] <= '9')))
+				break;
+		if (i < blen + 7 || e->d_type == DT_DIR)
+			continue;
+		if ((size_t)snprintf(full, sizeof(full), "%s/%s", dir, s) >= sizeof(full))
+			continue;
+		if (unlink(full) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 /* fsync the directory holding PATH, so a rename in it is durable; 0 or -errno. */

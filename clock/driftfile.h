@@ -17,6 +17,13 @@
 int clk_driftfile_read(const char *path, double *freq_ppm, double *skew_ppm, char *why,
 		       size_t whylen);
 
+/*
+ * Remove the temporary files a write killed half-way left beside PATH
+ * (PATH.XXXXXX, mkstemp's pattern; nothing else is touched); returns how
+ * many were removed.
+ */
+int clk_driftfile_clean(const char *path);
+
 /* The directory holding PATH ("." or "/" when that is all there is) into DIR (LEN bytes). */
 void clk_driftfile_dir(const char *path, char *dir, size_t len);
 

@@ -163,6 +163,11 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 	cc.init_freq_ppm = 0;
 	cc.init_skew_ppm = -1;
 	if (k->driftfile[0]) {
+		int stale = clk_driftfile_clean(k->driftfile);
+
+		if (stale > 0)
+			log_msg(LOG_NOTICE, "driftfile %s: removed %d temporary file(s) left by an "
+					    "interrupted save", k->driftfile, stale);
 		if (clk_driftfile_read(k->driftfile, &cc.init_freq_ppm, &cc.init_skew_ppm, why,
 				       sizeof(why)) < 0) {
 			log_msg(LOG_WARNING, "driftfile %s: %s: starting without it", k->driftfile,

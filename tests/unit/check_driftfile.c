@@ -146,6 +146,37 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* Create an empty file NAME in DIR. */
+static void touch(const char *name)
+{
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	ck_assert_msg(f != NULL, "%s should be created", name);
+	fclose(f);
+}
+
+START_TEST(test_clean_stale_temporaries)
+{
+	char why[256];
+
+	ck_assert_int_eq(clk_driftfile_write(path, 7.0, 0.5, why, sizeof(why)), 0);
+	touch("drift.a1B2c3"); /* what a kill during a save leaves */
+	touch("drift.ZZZZZZ");
+	touch("drift.12345");   /* five characters: not mkstemp's */
+	touch("drift.1234567"); /* seven */
+	touch("drift.ab-cd!");  /* not alphanumeric */
+	touch("other.a1B2c3");  /* another file's */
+	ck_assert_msg(clk_driftfile_clean(path) == 2,
+		      "exactly the two PATH.XXXXXX files should be removed");
+	ck_assert_msg(strays() == 4, "the four look-alikes should stay, %d left", strays());
+	expect_content(7.0, 0.5);
+	ck_assert_msg(clk_driftfile_clean(path) == 0, "a second run should find nothing");
+}
+END_TEST
+
 START_TEST(test_write_refuses_bad_values)
 {
 	char why[256] = "";
@@ -403,6 +434,7 @@ Suite *driftfile_suite(void)
 	tcase_add_test(tc, test_full_fs);
 	tcase_add_test(tc, test_write_fails_midway);
 	tcase_add_test(tc, test_missing_dir);
+	tcase_add_test(tc, test_clean_stale_temporaries);
 	suite_add_tcase(s, tc);
 	return s;
 }
