@@ -247,7 +247,7 @@ int clk_driftfile_write(const char *path, double freq_ppm, double skew_ppm, char
 
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		snprintf(why, whylen, "cannot create a temporary file %s: %s", tmp,
+		snprintf(why, whylen, "cannot create a temporary file %s: %s (old file kept)", tmp,
 			 strerror(errno));
 		return -1;
 	}

@@ -89,8 +89,9 @@ static const struct {
 	 "  their requests and how long ago the last one came. Every worker keeps\n"
 	 "  its own log of 4096 sources in four-way sets: a new source takes the\n"
 	 "  place of one silent for an hour, else of the one with the fewest\n"
-	 "  requests in its set, so a flood of one-off (spoofed) sources churns\n"
-	 "  through one place and leaves busier clients alone. The answer\n"
+	 "  requests in its set (the longest unseen of those), so a flood of\n"
+	 "  one-off (spoofed) sources churns through the least busy places and\n"
+	 "  leaves busier clients alone. The answer\n"
 	 "  adds up one address's entries across workers. With the XDP guard\n"
 	 "  dropping in the kernel, those drops never reach the log: see\n"
 	 "  `horoctl guard` for them.\n" MAN_OPTS MAN_EXIT},

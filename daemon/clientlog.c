@@ -73,16 +73,19 @@ void clog_note(struct clog *l, const struct sockaddr *from, int64_t now_ns, int 
 			e = &set[i];
 	/*
 	 * The way to reuse: an empty one, else one silent for an hour, else
-	 * the one with fewer requests, so that a flood of one-off (spoofed)
-	 * sources churns through one way and never evicts a busy client.
+	 * the one with the fewest requests and, among those, the one seen
+	 * longest ago: a flood of one-off (spoofed) sources churns through
+	 * the least busy ways, oldest first, and never evicts a busier client.
 	 */
 	victim = &set[0];
 	for (i = 0; i < CLOG_WAYS; i++) {
+		uint64_t r = LD(set[i].requests), vr = LD(victim->requests);
+
 		if (!LD(set[i].family) || now_ns - LD(set[i].last_ns) > CLOG_STALE_NS) {
 			victim = &set[i];
 			break;
 		}
-		if (LD(set[i].requests) < LD(victim->requests))
+		if (r < vr || (r == vr && LD(set[i].last_ns) < LD(victim->last_ns)))
 			victim = &set[i];
 	}
 	seq = LD((e ? e : victim)->seq);

@@ -87,7 +87,7 @@ static void save_drift(struct clockd *cd)
 	if (!cd->use_core || !cd->cfg->clk.driftfile[0] || !clk_core_drift(cd->core, &f, &sk))
 		return; /* nothing learnt yet: keep the old file */
 	if (clk_driftfile_write(cd->cfg->clk.driftfile, f, sk, why, sizeof(why)) < 0)
-		log_msg(LOG_WARNING, "driftfile %s: %s (the previous file is intact)",
+		log_msg(LOG_WARNING, "driftfile %s: %s",
 			cd->cfg->clk.driftfile, why);
 	else
 		log_msg(LOG_DEBUG, "driftfile %s: saved %.3f ppm, skew %.3f ppm",

@@ -446,7 +446,7 @@ static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
 	char line[CFG_LINE_MAX + 1], q[CFG_QUOTE_MAX], names[512];
 	char *tok[CFG_MAX_TOKENS], *s;
 	int ntok = 0, i;
-	size_t n = 0;
+	size_t n = 0, k;
 
 	if (len > CFG_LINE_MAX)
 		return cfg_fail(p, "line of %zu bytes too long, allowed at most %d bytes", len,
@@ -454,7 +454,16 @@ static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
 	memcpy(line, text, len);
 	line[len] = '\0';
 	if (len && line[len - 1] == '\r') /* a file written on Windows */
-		line[len - 1] = '\0';
+		line[--len] = '\0';
+	/*
+	 * Control characters (but tab) are refused: a name or path holding
+	 * one would be written back by `horoctl config` as something else.
+	 */
+	for (k = 0; k < len; k++)
+		if (((unsigned char)line[k] < 0x20 && line[k] != '\t') || line[k] == 0x7f)
+			return cfg_fail(p, "control character 0x%02x at column %zu, allowed: "
+					   "printable text, spaces and tabs",
+					(unsigned char)line[k], k + 1);
 
 	s = line + strspn(line, " \t");
 	if (*s == '!' || *s == ';')

@@ -388,7 +388,7 @@ static const struct {
 	{"Listen 127.0.0.1\n", 1, "unknown directive 'Listen'"},
 	{"peer 192.0.2.1 iburst\n", 1, "unknown directive 'peer'"},
 	{"listen 127.0.0.1 port 123 a b c d e f g h i j k\n", 1, "extra argument 'a'"},
-	{"\001bad\n", 1, "unknown directive '?bad'"},
+	{"\001bad\n", 1, "control character 0x01 at column 1"},
 	/* user, seccomp */
 	{"user\n", 1, "'user' needs an account name, allowed: user NAME"},
 	{"user nobody extra\n", 1, "extra argument 'extra'"},
@@ -449,6 +449,13 @@ START_TEST(test_exact_messages)
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",
 		 "horod.conf:2: 'listen' needs an address, allowed: listen ADDR [port N]"},
+		/* Found by fuzz_config: an interface named "\r" came back as something else. */
+		{"hwtimestamp \r\r\n",
+		 "horod.conf:1: control character 0x0d at column 13, allowed: printable text, "
+		 "spaces and tabs"},
+		{"#\ncontrol /run/a\x1b[2Jb.sock\n",
+		 "horod.conf:2: control character 0x1b at column 15, allowed: printable text, "
+		 "spaces and tabs"},
 	};
 	size_t i;
 
