@@ -188,10 +188,13 @@ END_TEST
  * readers, and readers complete reads in the gaps while the writer runs.
  */
 
-/* Publications by the writer (it stops earlier only at RACE_NS). */
-#define RACE_ITER 2000000
-/* ns: wall-clock bound of the race (2 s), to keep the suite fast. */
+/* Publications by the writer at most. */
+#define RACE_ITER 20000000
+/* ns: the race runs this long (2 s) ... */
 #define RACE_NS 2000000000LL
+/* ... and on, up to this long (20 s), until the readers together have seen
+ * RACE_MIN_DISTINCT_ALL values: a loaded machine gives readers few turns. */
+#define RACE_MAX_NS 20000000000LL
 /* Reader threads: with the writer, more threads than this machine's 2 cores,
  * so readers also run while the writer is preempted mid-publication. */
 #define RACE_READERS 3
@@ -226,6 +229,7 @@ struct reader_stats {
 struct race {
 	struct clk_pub pub;
 	_Atomic int done __attribute__((aligned(64)));
+	_Atomic uint64_t seen __attribute__((aligned(64))); /* distinct values, all readers */
 	uint64_t last_k; /* written by the writer before done is set */
 	struct reader_stats st[RACE_READERS];
 };
@@ -271,7 +275,7 @@ static void *race_writer(void *arg)
 {
 	struct race *r = arg;
 	struct clk_snapshot s;
-	int64_t now, deadline = mono_ns() + RACE_NS;
+	int64_t now, start = mono_ns();
 	uint64_t k;
 
 	for (k = 1; k <= RACE_ITER; k++) {
@@ -281,7 +285,9 @@ static void *race_writer(void *arg)
 		if (k % RACE_BURST != 0)
 			continue;
 		now = mono_ns();
-		if (now > deadline)
+		if (now - start > RACE_MAX_NS ||
+		    (now - start > RACE_NS &&
+		     atomic_load_explicit(&r->seen, memory_order_relaxed) >= RACE_MIN_DISTINCT_ALL))
 			break;
 		while (mono_ns() < now + RACE_GAP_NS)
 			;
@@ -308,8 +314,10 @@ static void *race_reader(void *arg)
 		k = (uint64_t)s.ref_ns;
 		if (k < prev)
 			st->backwards++;
-		else if (k > prev)
+		else if (k > prev) {
 			st->distinct++;
+			atomic_fetch_add_explicit(&st->r->seen, 1, memory_order_relaxed);
+		}
 		prev = k;
 	} while (!done);
 	/* The read after done was seen must return the writer's last value. */
@@ -331,6 +339,7 @@ START_TEST(test_concurrent_no_torn_reads)
 	race_fill(&s0, 0);
 	clk_snapshot_publish(&r.pub, &s0);
 	atomic_init(&r.done, 0);
+	atomic_init(&r.seen, 0);
 	for (i = 0; i < RACE_READERS; i++) {
 		st[i].r = &r;
 		ck_assert_int_eq(pthread_create(&rt[i], NULL, race_reader, &st[i]), 0);
