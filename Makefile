@@ -142,7 +142,7 @@ $(BPFT_SRC:%.c=$(B)/%.o): $(BPF_SKELS)
 # The clock simulator (tests/sim/): the clock core and the sim driver in
 # simulated time; tests/system/35-clock-sim.sh runs it.
 all: $(B)/clocksim
-$(B)/clocksim: $(B)/tests/sim/clocksim.o $(B)/libhorod.a
+$(B)/clocksim: $(patsubst %.c,$(B)/%.o,$(wildcard tests/sim/*.c)) $(B)/libhorod.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
