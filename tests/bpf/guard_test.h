@@ -1,0 +1,94 @@
+/*
+ * The shared part of guard-test (the XDP guard through BPF_PROG_TEST_RUN):
+ * the rig that holds a guard loaded in test mode next to the userspace
+ * reference configured the same way, the runner and the reference's
+ * verdict for one frame, the named asserts and their tally, and the
+ * builders of NTP requests and UDP frame specs. gt_harness.c implements
+ * it; gt_unit.c, gt_diff.c and gt_bench.c are the three tests, and
+ * guard_test.c dispatches to them.
+ */
+#ifndef HOROD_TESTS_BPF_GUARD_TEST_H
+#define HOROD_TESTS_BPF_GUARD_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/guard.h"
+#include "daemon/acl.h"
+#include "daemon/policy.h"
+#include "daemon/ratelimit.h"
+#include "tests/bpf/frames.h"
+
+#define SEC	     1000000000ULL /* ns */
+#define PORT_A	     123	   /* the served ports */
+#define PORT_B	     11123
+#define XDP_ABORTED_ 0 /* XDP actions (retval of a test run) */
+#define XDP_DROP_    1
+#define XDP_PASS_    2
+#define XDP_TX_	     3
+
+/* A loaded guard with the access lists, the limiter and the reference's state. */
+struct gt_rig {
+	struct guard *g;
+	struct guard_test_hooks h;
+	struct guard_config cfg;
+	struct acl acl, control;
+	struct rl_limits lim;
+	struct rl_table *rl;
+	struct pol_rules pol;
+	int prog;
+	uint64_t now;
+	uint64_t tally_packets[GUARD_NCOUNTERS], tally_bytes[GUARD_NCOUNTERS];
+};
+
+/* What a rig loads: access lists (NULL-ended, 8 at most each) and limiter settings. */
+struct gt_rig_conf {
+	const char *allow[8], *deny[8], *control[8];
+	int ratelimit, interval, burst, leak, kod, deny_kod;
+};
+
+extern int gt_n_pass, gt_n_fail; /* named asserts passed and failed so far */
+
+extern const uint8_t gt_mac_srv[6], gt_mac_cli[6]; /* the server's and the client's MACs */
+
+/* A named assert: prints PASS/FAIL with the name, counts it; OK. */
+int gt_expect(int ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Print a SKIP line with WHY and exit 77. */
+void gt_skip(const char *why) __attribute__((noreturn));
+
+/* Load the guard for C (test mode) and set up the reference the same way; exits on failure. */
+void gt_rig_open(struct gt_rig *r, const struct gt_rig_conf *c);
+
+/* Unload the guard and free the reference's state. */
+void gt_rig_close(struct gt_rig *r);
+
+/* Run FRAME through the program at the rig's time; the XDP action; OUT gets the frame after. */
+int gt_run(struct gt_rig *r, const uint8_t *frame, size_t len, uint8_t *out, size_t *outlen);
+
+/* What the reference says about FRAME: the counter index, the action, and the parse. */
+uint32_t gt_reference(struct gt_rig *r, const uint8_t *frame, size_t len, struct fr_parsed *p,
+		      int *action);
+
+/* The name of XDP action A ("DROP", "PASS", ...), "?" if unknown. */
+const char *gt_action_name(int a);
+
+/* Sum the guard's counters into ST; 0 or -1. */
+int gt_counters(struct gt_rig *r, struct guard_stats *st);
+
+/* An NTP request payload of LEN bytes into P: LVM first, a recognisable transmit timestamp. */
+size_t gt_ntp_req(uint8_t *p, size_t len, uint8_t lvm);
+
+/* A spec for UDP from SRC to the first served port, IPv4 or IPv6 by the literal. */
+void gt_spec_udp(struct fr_spec *s, const char *src, const uint8_t *pay, size_t plen);
+
+/* guard-test unit: one crafted frame per class; 0, or 1 on a failure. */
+int gt_do_unit(void);
+
+/* guard-test diff: COUNT frames from SEED against the reference; 0, or 1 on a failure. */
+int gt_do_diff(uint64_t seed, unsigned long count);
+
+/* guard-test bench: ns per frame, REPEAT runs per measurement; 0, or 1 on a failure. */
+int gt_do_bench(unsigned int repeat);
+
+#endif
