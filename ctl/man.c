@@ -63,7 +63,10 @@ static const struct {
 	 "  Requests received, answered and dropped, the nonzero counts by reason\n"
 	 "  (the names of proto/reason.h, as in the SIGUSR1 counters line and the\n"
 	 "  metrics), the receive timestamp source (hardware, kernel, daemon), and\n"
-	 "  the same per worker thread.\n" MAN_OPTS MAN_EXIT},
+	 "  the same per worker thread. With the XDP guard running, the totals\n"
+	 "  include what it consumed (drops, and the kiss-o'-death it sends\n"
+	 "  itself), shown again as \"of them by XDP\"; the per-worker rows count\n"
+	 "  only what reached each worker.\n" MAN_OPTS MAN_EXIT},
 	{"config", "NAME\n  horoctl config - the effective configuration of the running horod\n"
 		   "\nSYNOPSIS\n  horoctl config [-s SOCKET] [--json]\n"
 		   "\nDESCRIPTION\n"

@@ -459,6 +459,7 @@ int query_serverstats(int argc, char **argv)
 	printf("Requests received  : %s\n", get(&a, "received", "0"));
 	printf("Answered           : %s\n", get(&a, "answered", "0"));
 	printf("Dropped            : %s\n", get(&a, "dropped", "0"));
+	printf("  of them by XDP   : %s\n", get(&a, "xdp", "0"));
 	printf("RX timestamps      : hardware %s, kernel %s, daemon %s\n",
 	       get(&a, "ts.hardware", "0"), get(&a, "ts.kernel", "0"), get(&a, "ts.daemon", "0"));
 	printf("By reason (nonzero):\n");

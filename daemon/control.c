@@ -22,6 +22,7 @@
 #include "daemon/clockd.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
+#include "daemon/xguard.h"
 #include "proto/ctlproto.h"
 #include "proto/prom.h"
 
@@ -335,6 +336,8 @@ static size_t answer_serverstats(struct control *c, char *b, size_t len)
 
 		/* i = -1: the totals, unprefixed; then each worker as wN. */
 		ctr_sum(i < 0 ? c->ctr : c->ctr + i, i < 0 ? c->n_workers : 1, &t);
+		if (i < 0)
+			xg_totals_add(&t); /* the totals count what XDP consumed */
 		snprintf(pre, sizeof(pre), i < 0 ? "" : "w%d.", i);
 		for (r = 0; r < NTP_REASON_MAX; r++) {
 			if (ntp_reason_is_reply((enum ntp_reason)r))
@@ -354,6 +357,7 @@ static size_t answer_serverstats(struct control *c, char *b, size_t len)
 		}
 		if (i >= 0)
 			continue;
+		p = ctl_kv_put(b, len, p, "xdp", "%llu", (unsigned long long)t.xdp);
 		for (r = 0; r < NTP_REASON_MAX; r++) {
 			snprintf(k, sizeof(k), "reason.%s", ntp_reason_name((enum ntp_reason)r));
 			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.reason[r]);
@@ -429,7 +433,11 @@ static size_t answer_metrics(struct control *c, char *buf, size_t len)
 
 	prom_init(&o, buf, len);
 	ctr_sum(c->ctr, c->n_workers, &t);
-	counter(&o, "horod_requests_received_total", "Datagrams the workers dequeued.", t.received);
+	xg_totals_add(&t);
+	counter(&o, "horod_requests_received_total",
+		"Datagrams seen: dequeued by the workers or consumed by the XDP guard.", t.received);
+	counter(&o, "horod_requests_xdp_total",
+		"Of those, consumed by the XDP guard (dropped, or answered with a KoD).", t.xdp);
 	prom_family(&o, "horod_requests_total", "counter",
 		    "Requests by outcome (reply_*, drop_*), see proto/reason.h.");
 	for (i = 0; i < NTP_REASON_MAX; i++)

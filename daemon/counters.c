@@ -36,6 +36,25 @@ void ctr_sum(const struct ctr_block *blocks, int n, struct ctr_totals *out)
 	}
 }
 
+int ctr_xdp_consumes(enum ntp_reason r)
+{
+	return (unsigned int)r < (unsigned int)NTP_REASON_MAX && r != NTP_R_REPLY_SERVER &&
+	       r != NTP_R_REPLY_SYMMETRIC && r != NTP_R_CONTROL;
+}
+
+void ctr_add_xdp(struct ctr_totals *t, const uint64_t g[NTP_REASON_MAX])
+{
+	int r;
+
+	for (r = 0; r < NTP_REASON_MAX; r++) {
+		if (!ctr_xdp_consumes((enum ntp_reason)r))
+			continue;
+		t->reason[r] += g[r];
+		t->received += g[r];
+		t->xdp += g[r];
+	}
+}
+
 /* Append to BUF at *POS without overflowing; output is cut at LEN - 1. */
 static void append(char *buf, size_t len, size_t *pos, const char *name, uint64_t v)
 {
@@ -66,5 +85,6 @@ size_t ctr_format(const struct ctr_totals *t, char *buf, size_t len)
 		snprintf(name, sizeof(name), "ts_%s", ctr_tsrc_name((enum ctr_tsrc)r));
 		append(buf, len, &pos, name, t->tsrc[r]);
 	}
+	append(buf, len, &pos, "xdp", t->xdp);
 	return pos;
 }

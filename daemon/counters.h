@@ -34,9 +34,10 @@ struct ctr_block {
 
 /* Totals over every worker (plain numbers, for printing). */
 struct ctr_totals {
-	uint64_t received;
+	uint64_t received; /* datagrams seen: dequeued by a worker or consumed by XDP */
 	uint64_t reason[NTP_REASON_MAX];
 	uint64_t tsrc[CTR_TS_MAX];
+	uint64_t xdp; /* of received, consumed by the XDP guard (dropped or KoD sent) */
 };
 
 /* Increment C by one: only the owning worker may call this. */
@@ -52,7 +53,20 @@ const char *ctr_tsrc_name(enum ctr_tsrc t);
 /* Sum N blocks into OUT. */
 void ctr_sum(const struct ctr_block *blocks, int n, struct ctr_totals *out);
 
-/* Format T as `received=N <reason>=N ... ts_hardware=N ...` into BUF; returns length. */
+/*
+ * Add what the XDP guard consumed to T: G holds the guard's packets by
+ * reason (its counter indices are the reasons). Only what the guard ends
+ * there counts — drops, and kiss-o'-death it sends itself; what it passes
+ * (reply_server, reply_symmetric, control) reaches a worker, which counts
+ * it again, and is ignored here. So T reads as if the workers had seen
+ * every request: received = the sum of the reasons either way.
+ */
+void ctr_add_xdp(struct ctr_totals *t, const uint64_t g[NTP_REASON_MAX]);
+
+/* Nonzero when the XDP guard ends a request with reason R (it does not pass it on). */
+int ctr_xdp_consumes(enum ntp_reason r);
+
+/* Format T as `received=N <reason>=N ... ts_hardware=N ... xdp=N` into BUF; returns length. */
 size_t ctr_format(const struct ctr_totals *t, char *buf, size_t len);
 
 #endif

@@ -62,6 +62,7 @@ static void log_counters(const char *prefix)
 	struct ctr_totals t;
 
 	ctr_sum(counters, n_workers, &t);
+	xg_totals_add(&t);
 	ctr_format(&t, line, sizeof(line));
 	log_msg(LOG_NOTICE, "%scounters %s", prefix, line);
 }

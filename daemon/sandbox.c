@@ -28,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/audit.h>
+#include <linux/bpf.h>
 #include <linux/seccomp.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
@@ -49,7 +50,8 @@
 
 /*
  * Every system call horod makes after start-up, the frequent ones first.
- * ioctl is not here: it is allowed for FIONREAD only (sb_filter_build).
+ * ioctl and bpf are not here: they are allowed for FIONREAD and
+ * BPF_MAP_LOOKUP_ELEM only (sb_filter_build).
  */
 static const int sb_allow[] = {
 	/* Workers: io_uring, or recvmmsg/sendmmsg with poll; the snapshot. */
@@ -120,10 +122,10 @@ static const int sb_allow[] = {
 };
 
 #define SB_N_ALLOW ((int)(sizeof(sb_allow) / sizeof(sb_allow[0])))
-/* Instructions: 5 (architecture, number), 3 (ioctl), one per entry, 2 returns. */
-#define SB_PROG_LEN (SB_N_ALLOW + 10)
+/* Instructions: 5 (architecture, number), 3 (bpf), 3 (ioctl), one per entry, 2 returns. */
+#define SB_PROG_LEN (SB_N_ALLOW + 13)
 _Static_assert(SB_PROG_LEN <= SB_FILTER_MAX, "the program must fit SB_FILTER_MAX");
-_Static_assert(SB_N_ALLOW + 3 <= 255, "every jump to a return must fit in 8 bits");
+_Static_assert(SB_N_ALLOW + 6 <= 255, "every jump to a return must fit in 8 bits");
 #else
 #define SB_N_ALLOW 0
 #endif
@@ -284,9 +286,19 @@ int sb_filter_build(int level, struct sock_filter *prog, int max)
 	prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						 offsetof(struct seccomp_data, nr));
 	prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SB_X32_BIT,
-						 SB_N_ALLOW + 3, 0);
+						 SB_N_ALLOW + 6, 0);
 	/*
-	 * 5-7: ioctl only as FIONREAD (the resolver sizing a DNS answer). The
+	 * 5-7: bpf only as BPF_MAP_LOOKUP_ELEM: the totals read the XDP
+	 * guard's counters map, opened at start (xg_totals_add). The command
+	 * is the first argument, an int: the low word of args[0].
+	 */
+	prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_bpf, 0, 2);
+	prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						 offsetof(struct seccomp_data, args[0]));
+	prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BPF_MAP_LOOKUP_ELEM,
+						 SB_N_ALLOW + 4, SB_N_ALLOW + 3);
+	/*
+	 * 8-10: ioctl only as FIONREAD (the resolver sizing a DNS answer). The
 	 * kernel takes the request as 32 bits: the low word of args[1]
 	 * (little-endian) is all of it.
 	 */
@@ -395,7 +407,8 @@ int sb_enter(const struct horod_config *c, int guard)
 			c->user, (unsigned)c->user_uid, (unsigned)c->user_gid, caps);
 	if (c->seccomp)
 		log_msg(LOG_NOTICE,
-			"seccomp %d: %d system calls allowed (and ioctl FIONREAD), any other %s",
+			"seccomp %d: %d system calls allowed (and ioctl FIONREAD, bpf map "
+			"lookups), any other %s",
 			c->seccomp, SB_N_ALLOW,
 			c->seccomp == SB_SECCOMP_KILL ? "kills horod" : "fails with EPERM");
 	return 0;

@@ -5,8 +5,13 @@
  * libbpf's own messages go to horod's log at debug level (-d).
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "bpf/guard.h"
 #include "daemon/log.h"
@@ -24,6 +29,17 @@ _Static_assert(CFG_MAX_GUARD_IF <= GUARD_MAX_IFACES && CFG_MAX_LISTEN <= GUARD_M
 
 static struct guard *xg_guard; /* the running guard, or NULL */
 static struct rl_table *xg_rl; /* the workers' limiter, or NULL */
+
+/*
+ * Reading the guard's per-CPU counters: the map, a buffer of one value per
+ * possible CPU (sized at start, before the sandbox), and a lock, since the
+ * clock thread (control, metrics) and the main thread (SIGUSR1) both read.
+ */
+static pthread_mutex_t xg_read_lock = PTHREAD_MUTEX_INITIALIZER;
+static int xg_counters_fd = -1;
+static int xg_ncpu;
+static struct guard_count *xg_percpu;
+static int xg_read_failed; /* a failed read was logged */
 
 /* The guard's configuration for C with the limiter arithmetic of L. */
 static void xg_config(const struct horod_config *c, const struct rl_limits *l,
@@ -100,9 +116,21 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	}
 	if (ret == 0)
 		ret = guard_pin(xg_guard, c->guard_pin, why, len);
+	if (ret == 0) {
+		xg_counters_fd = guard_map_fd(xg_guard, GUARD_PIN_COUNTERS);
+		xg_ncpu = libbpf_num_possible_cpus();
+		if (xg_counters_fd < 0 || xg_ncpu <= 0) {
+			snprintf(why, len, "cannot find the counters map or the CPU count");
+			ret = -EINVAL;
+		} else if (!(xg_percpu = calloc((size_t)xg_ncpu, sizeof(*xg_percpu)))) {
+			snprintf(why, len, "out of memory");
+			ret = -ENOMEM;
+		}
+	}
 	if (ret < 0) {
 		guard_close(xg_guard);
 		xg_guard = NULL;
+		xg_counters_fd = -1;
 		return ret;
 	}
 	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s; maps pinned in %s", where,
@@ -148,8 +176,45 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 	return ret;
 }
 
+int xg_totals_add(struct ctr_totals *t)
+{
+	uint64_t g[NTP_REASON_MAX] = {0};
+	uint32_t k;
+	int c, ret = 0;
+
+	pthread_mutex_lock(&xg_read_lock);
+	if (xg_counters_fd < 0 || !xg_percpu) {
+		pthread_mutex_unlock(&xg_read_lock);
+		return 0;
+	}
+	for (k = 0; k < NTP_REASON_MAX && ret == 0; k++) {
+		if (!ctr_xdp_consumes((enum ntp_reason)k))
+			continue;
+		if (bpf_map_lookup_elem(xg_counters_fd, &k, xg_percpu) < 0) {
+			ret = -errno;
+			break;
+		}
+		for (c = 0; c < xg_ncpu; c++)
+			g[k] += xg_percpu[c].packets;
+	}
+	if (ret < 0 && !xg_read_failed) {
+		xg_read_failed = 1;
+		log_msg(LOG_WARNING, "guard: cannot read its counters (%s): totals leave out "
+				     "what XDP dropped", strerror(-ret));
+	}
+	pthread_mutex_unlock(&xg_read_lock);
+	if (ret == 0)
+		ctr_add_xdp(t, g);
+	return ret;
+}
+
 void xg_stop(void)
 {
+	pthread_mutex_lock(&xg_read_lock);
+	xg_counters_fd = -1;
+	free(xg_percpu);
+	xg_percpu = NULL;
+	pthread_mutex_unlock(&xg_read_lock);
 	guard_close(xg_guard);
 	xg_guard = NULL;
 	rl_destroy(xg_rl);

@@ -10,6 +10,7 @@
 #define HOROD_DAEMON_XGUARD_H
 
 #include "daemon/config.h"
+#include "daemon/counters.h"
 #include "daemon/serve.h"
 
 /*
@@ -20,6 +21,13 @@
  * when out of memory for that table (logged, nothing left running).
  */
 int xg_start(const struct horod_config *c, struct srv_shared *sh);
+
+/*
+ * Add what the running guard consumed (drops, kiss-o'-death it sent) to
+ * T (ctr_add_xdp): one map lookup per reason, safe from any thread. No
+ * guard: T unchanged, 0. A failed read: T unchanged, -errno (logged once).
+ */
+int xg_totals_add(struct ctr_totals *t);
 
 /* Detach and unload what xg_start set up, free the userspace limiter (workers stopped). */
 void xg_stop(void);

@@ -141,6 +141,18 @@ CONF
 		[ "$io" = uring ] && chronyd_check 127.0.0.1
 		check "SIGUSR1 logs the counters" horod_counters
 		check "the counters saw the requests" [ "$(counter reply_server)" -ge 2 ]
+		# A short request: behind the XDP guard (HOROD_TEST_GUARD) its drop
+		# is read from the guard's map by the sandboxed horod (bpf map
+		# lookups are allowed, and need no capability).
+		counters_mark
+		craft "$SRV" 127.0.0.1 123 --len 20 --timeout 0.2 >/dev/null
+		if [ "$HOROD_GUARDED" = 1 ]; then
+			expect_deltas "a short request, dropped by XDP" "drop_short=1 received=1 xdp=1"
+		else
+			expect_deltas "a short request, dropped by a worker" "drop_short=1 received=1 xdp=0"
+		fi
+		check "no warning about reading the guard's counters" \
+			not grep -q "cannot read its counters" "$HOROD_LOG"
 		out=$("$HOROCTL" -s "$sock" status 2>&1)
 		rc=$?
 		check "horoctl status answers (exit $rc)" [ "$rc" = 0 ]

@@ -86,6 +86,7 @@ deny $DENY6
 deny $LO_DENY
 $guard_if
 guard pin $PIN
+control $T_DIR/ctl.sock
 CONF
 }
 
@@ -191,8 +192,12 @@ if horod_start "$SRV" -f "$T_DIR/guard.conf"; then
 	counters_mark
 	both_streams
 	guard_counters_ok
-	# The workers see only what the guard passed: the answered requests and control.
-	expect_deltas "workers behind the guard" "reply_server=83 control=2 received=85"
+	# horod's totals count what the workers saw (the answered requests and
+	# control, 85) plus what XDP consumed: the same as without the guard.
+	expect_deltas "horod's totals behind the guard" "$EXPECT received=$TOTAL xdp=$((TOTAL - 85))"
+	st=$("$HOROCTL" -s "$T_DIR/ctl.sock" serverstats --json 2>&1)
+	check "serverstats: the workers dequeued only what the guard passed (85)" \
+		python3 -c 'import json, sys; d = json.loads(sys.argv[1]); sys.exit(sum(w["received"] for w in d["per_worker"]) != 85)' "$st"
 	text=$(ip netns exec "$SRV" "$HOROCTL" guard --pin "$PIN")
 	check "horoctl guard (text, with rates) lists reasons and talkers" \
 		grep -q "drop_rate .* 136 " <<<"$text"

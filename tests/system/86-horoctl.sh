@@ -128,6 +128,7 @@ for l in text.splitlines():
     got[m.group(1) + (m.group(2) or "")] = m.group(3)
 def metric(k):
     if k == "received": return "horod_requests_received_total"
+    if k == "xdp": return "horod_requests_xdp_total"
     if k.startswith("ts_"): return "horod_rx_timestamps_total{source=\"%s\"}" % k[3:]
     return "horod_requests_total{reason=\"%s\"}" % k
 for k, v in want.items():
@@ -167,16 +168,25 @@ check "serverstats: received equals the counters line" \
 check "serverstats: reply_server by reason" grep -qE "^  reply_server +$(counter reply_server)$" <<<"$st"
 check "serverstats: drop_short by reason" grep -qE "^  drop_short +$(counter drop_short)$" <<<"$st"
 check "serverstats --json: totals, reasons and 2 workers that add up" pyjson \
-	"w = d['per_worker']; sys.exit(not (d['received'] == $(counter received) and d['reasons']['reply_server'] == $(counter reply_server) and d['timestamps']['kernel'] == $(counter ts_kernel) and len(w) == 2 and sum(x['received'] for x in w) == d['received']))" \
+	"w = d['per_worker']; sys.exit(not (d['received'] == $(counter received) and d['reasons']['reply_server'] == $(counter reply_server) and d['timestamps']['kernel'] == $(counter ts_kernel) and len(w) == 2 and sum(x['received'] for x in w) + d['xdp'] == d['received'] and d['xdp'] == $(counter xdp)))" \
 	< <(ctl serverstats --json)
 
-# The client log: the one client (127.0.0.1) with every request and drop above.
+# The client log: the one client (127.0.0.1) with every request and drop
+# above — behind the XDP guard (HOROD_TEST_GUARD), only what the guard
+# passed reaches the workers' log: the short ones are dropped before.
+CL_REQ=$((N_OK + N_SHORT)) CL_DROP=$N_SHORT
+if [ "$HOROD_GUARDED" = 1 ]; then
+	CL_REQ=$N_OK CL_DROP=0
+	check "serverstats: the short requests were dropped by XDP" [ "$(counter xdp)" = "$N_SHORT" ]
+else
+	check "no guard: nothing counted as dropped by XDP" [ "$(counter xdp)" = 0 ]
+fi
 cl=$(ctl clients)
 echo "$cl" | sed 's/^/    | /'
-check "clients lists 127.0.0.1 with $((N_OK + N_SHORT)) requests, $N_SHORT dropped" \
-	grep -qE "^127\.0\.0\.1 +$((N_OK + N_SHORT)) +$N_SHORT " <<<"$cl"
+check "clients lists 127.0.0.1 with $CL_REQ requests, $CL_DROP dropped" \
+	grep -qE "^127\.0\.0\.1 +$CL_REQ +$CL_DROP " <<<"$cl"
 check "clients --json: one client, requests and dropped as numbers, last seen < 60 s" pyjson \
-	"t = d['top']; sys.exit(not (d['tracked'] == 1 and len(t) == 1 and t[0]['address'] == '127.0.0.1' and t[0]['requests'] == $((N_OK + N_SHORT)) and t[0]['dropped'] == $N_SHORT and 0 <= t[0]['last'] < 60 and t[0]['interval'] >= 0))" \
+	"t = d['top']; sys.exit(not (d['tracked'] == 1 and len(t) == 1 and t[0]['address'] == '127.0.0.1' and t[0]['requests'] == $CL_REQ and t[0]['dropped'] == $CL_DROP and 0 <= t[0]['last'] < 60 and t[0]['interval'] >= 0))" \
 	< <(ctl clients --json)
 
 # Garbage on the control socket: an error answer, the connection closed, horod fine.

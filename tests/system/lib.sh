@@ -18,7 +18,9 @@
 # (default tests/tools), HOROD_IO_MODES (io modes each test runs under,
 # default "uring mmsg"), HOROD_READY_TIMEOUT (seconds, default 5),
 # HOROD_TEST_SECCOMP (0-2: add `seccomp N` to every configuration that
-# horod_start is given with -f).
+# horod_start is given with -f), HOROD_TEST_GUARD (1: put the XDP guard,
+# generic mode, on every interface of horod's namespace, in every
+# configuration given with -f that does not configure a guard itself).
 
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$LIB_DIR/../.." && pwd)
@@ -51,7 +53,7 @@ REASONS=(reply_server reply_symmetric reply_kod_rate reply_kod_deny control drop
 	drop_mode_broadcast drop_mode_control drop_mode_private drop_extension drop_denied
 	drop_rate drop_truncated drop_no_slot drop_send_error drop_unsupported)
 # Totals the counters line carries besides the reasons.
-TOTALS=(received ts_hardware ts_kernel ts_daemon)
+TOTALS=(received ts_hardware ts_kernel ts_daemon xdp)
 
 T_FAILS=0
 T_CHECKS=0
@@ -60,6 +62,7 @@ T_DIR=""
 _PIDS=()
 _NSS=()
 _LOGN=0
+_GUARD_STARTS=0
 
 # Print a skip line and exit 77.
 skip()
@@ -120,6 +123,9 @@ finish()
 		exit 1
 	fi
 	echo "$T_NAME: all $T_CHECKS checks passed"
+	if [ "${HOROD_TEST_GUARD:-0}" = 1 ]; then
+		echo "$T_NAME: HOROD_TEST_GUARD: $_GUARD_STARTS of $_LOGN horod starts behind the guard (the others configure a guard of their own or take no -f file)"
+	fi
 	exit 0
 }
 
@@ -250,6 +256,24 @@ horod_start()
 			prev=$a
 		done
 	fi
+	# HOROD_TEST_GUARD=1: the XDP guard in front of every start (see
+	# guard_conf); a start that configured it must say the guard runs.
+	HOROD_GUARDED=0
+	if [ "${HOROD_TEST_GUARD:-0}" = 1 ]; then
+		prev=""
+		for a in "$@"; do
+			if [ "$prev" = -f ] && [ -f "$a" ]; then
+				if grep -q '^# HOROD_TEST_GUARD' "$a"; then
+					HOROD_GUARDED=1
+				elif ! grep -q '^[[:space:]]*guard[[:space:]]' "$a"; then
+					guard_conf "$ns" >>"$a"
+					HOROD_GUARDED=1
+				fi
+			fi
+			prev=$a
+		done
+		_GUARD_STARTS=$((_GUARD_STARTS + HOROD_GUARDED))
+	fi
 	_LOGN=$((_LOGN + 1))
 	HOROD_LOG=$T_DIR/horod.$_LOGN.log
 	: >"$HOROD_LOG" # exists before the background job opens it
@@ -263,6 +287,11 @@ horod_start()
 	_PIDS+=("$HOROD_PID")
 	for i in $(seq $((HOROD_READY_TIMEOUT * 20))); do
 		if grep -q 'ready:' "$HOROD_LOG"; then
+			if [ "$HOROD_GUARDED" = 1 ] && [ "${HOROD_GUARD_FALLBACK_OK:-0}" != 1 ] &&
+				! grep -q 'guard: XDP on' "$HOROD_LOG"; then
+				fail "HOROD_TEST_GUARD: the guard should run in front of horod $_LOGN"
+				grep 'guard' "$HOROD_LOG" | sed 's/^/    | /'
+			fi
 			return 0
 		fi
 		if ! pid_alive "$HOROD_PID"; then
@@ -277,6 +306,19 @@ horod_start()
 	echo "horod did not log 'ready:' within ${HOROD_READY_TIMEOUT} s; its log:"
 	sed 's/^/    | /' "$HOROD_LOG"
 	return 1
+}
+
+# The guard lines HOROD_TEST_GUARD appends: generic mode on every interface
+# of namespace NS, the maps pinned in horod's own mount namespace (`ip
+# netns exec` gives it one, so nothing is left behind when it exits).
+guard_conf()
+{
+	local ifname
+	printf '\n# HOROD_TEST_GUARD: the XDP guard on every interface of %s\n' "$1"
+	for ifname in $(ip -n "$1" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
+		printf 'guard interface %s mode skb\n' "$ifname"
+	done
+	printf 'guard pin /sys/fs/bpf/horod-test\n'
 }
 
 # True while PID exists and is not a zombie.
