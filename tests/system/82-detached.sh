@@ -47,6 +47,7 @@ driver sim offset 0.001 seed 3
 control $SOCK
 pidfile $PIDF
 CONF
+guard_mode_conf "$conf" "$SRV" # HOROD_TEST_GUARD: behind the XDP guard too
 ip netns exec "$SRV" "$HOROD" -f "$conf" >"$T_DIR/start.log" 2>&1
 rc=$?
 check "horod detaches and its parent exits 0 (got $rc)" [ "$rc" = 0 ]
@@ -57,6 +58,15 @@ for _ in $(seq 50); do
 done
 check "the pidfile names a running horod" bash -c '[ -n "$1" ] && kill -0 "$1"' _ "$pid"
 [ -n "$pid" ] && _PIDS+=("$pid")
+if [ "$HOROD_GUARDED" = 1 ]; then
+	# The pidfile comes before the guard is attached: wait for it (bounded).
+	for _ in $(seq 50); do
+		ip -n "$SRV" link show lo | grep -q xdpgeneric && break
+		sleep 0.1
+	done
+	check "HOROD_TEST_GUARD: the detached horod has the guard on lo" \
+		bash -c 'ip -n "$1" link show lo | grep -q xdpgeneric' _ "$SRV"
+fi
 
 synced=""
 for t in $(seq "$SYNC_LIMIT"); do

@@ -124,7 +124,7 @@ finish()
 	fi
 	echo "$T_NAME: all $T_CHECKS checks passed"
 	if [ "${HOROD_TEST_GUARD:-0}" = 1 ]; then
-		echo "$T_NAME: HOROD_TEST_GUARD: $_GUARD_STARTS of $_LOGN horod starts behind the guard (the others configure a guard of their own or take no -f file)"
+		echo "$T_NAME: HOROD_TEST_GUARD: $_GUARD_STARTS horod starts behind the guard (of $_LOGN through horod_start)"
 	fi
 	exit 0
 }
@@ -259,21 +259,11 @@ horod_start()
 	# HOROD_TEST_GUARD=1: the XDP guard in front of every start (see
 	# guard_conf); a start that configured it must say the guard runs.
 	HOROD_GUARDED=0
-	if [ "${HOROD_TEST_GUARD:-0}" = 1 ]; then
-		prev=""
-		for a in "$@"; do
-			if [ "$prev" = -f ] && [ -f "$a" ]; then
-				if grep -q '^# HOROD_TEST_GUARD' "$a"; then
-					HOROD_GUARDED=1
-				elif ! grep -q '^[[:space:]]*guard[[:space:]]' "$a"; then
-					guard_conf "$ns" >>"$a"
-					HOROD_GUARDED=1
-				fi
-			fi
-			prev=$a
-		done
-		_GUARD_STARTS=$((_GUARD_STARTS + HOROD_GUARDED))
-	fi
+	prev=""
+	for a in "$@"; do
+		[ "$prev" = -f ] && [ -f "$a" ] && guard_mode_conf "$a" "$ns"
+		prev=$a
+	done
 	_LOGN=$((_LOGN + 1))
 	HOROD_LOG=$T_DIR/horod.$_LOGN.log
 	: >"$HOROD_LOG" # exists before the background job opens it
@@ -306,6 +296,22 @@ horod_start()
 	echo "horod did not log 'ready:' within ${HOROD_READY_TIMEOUT} s; its log:"
 	sed 's/^/    | /' "$HOROD_LOG"
 	return 1
+}
+
+# HOROD_TEST_GUARD=1: append guard_conf NS to the configuration FILE
+# unless it sets up a guard of its own; sets HOROD_GUARDED (1: the guard
+# is in FILE, so the start must say it runs) and counts the start.
+guard_mode_conf()
+{
+	HOROD_GUARDED=0
+	[ "${HOROD_TEST_GUARD:-0}" = 1 ] || return 0
+	if grep -q '^# HOROD_TEST_GUARD' "$1"; then
+		HOROD_GUARDED=1
+	elif ! grep -q '^[[:space:]]*guard[[:space:]]' "$1"; then
+		guard_conf "$2" >>"$1"
+		HOROD_GUARDED=1
+	fi
+	_GUARD_STARTS=$((_GUARD_STARTS + HOROD_GUARDED))
 }
 
 # The guard lines HOROD_TEST_GUARD appends: generic mode on every interface
