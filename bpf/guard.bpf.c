@@ -64,6 +64,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define NTP_OFF_ORG   24	 /* byte offset of the origin timestamp */
 #define KOD_RATE      0x52415445 /* "RATE" as a big-endian word */
 #define KOD_DENY      0x44454E59 /* "DENY" as a big-endian word */
+#define NTP_OFF_POLL  2		 /* byte offset of the poll exponent */
+#define NTP_MAX_POLL  17	 /* largest poll echoed (proto/ntp.h) */
+#define NTP_UNIX_EPOCH 2208988800ULL /* seconds from 1900 to 1970 */
+#define NS_PER_SEC    1000000000ULL
+/* ns → NTP fraction as proto/ntp.c does it: (ns << 23) / 5^9, rounded to nearest. */
+#define NS_FRAC_SHIFT 23
+#define NS_FRAC_DIV   1953125ULL
+#define SHORT_MAX     0xffffffffULL /* largest NTP short-format value */
 /*
  * Largest offset into a frame the parser reads at: the verifier wants
  * packet offsets well below 64 KiB, and a classified payload ends before
@@ -74,6 +82,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define EXT_STEPS ((GUARD_MAX_PAYLOAD - NTP_HLEN) / NTP_EXT_MIN + 1)
 
 const volatile struct guard_config guard_cfg = {};
+
+/* What answering needs (GUARD_F_SERVE), written by horod: see struct guard_serve. */
+struct guard_serve guard_serve_now = {};
 
 /* Test hooks (GUARD_F_TEST only; the verifier removes their uses otherwise). */
 uint64_t guard_test_now_ns = 0;
@@ -123,6 +134,28 @@ struct {
 	__type(key, __u32);
 	__type(value, struct guard_info);
 } info SEC(".maps");
+
+/*
+ * The frame's bounds, loaded from the context at their fixed offsets.
+ * Plain `ctx->data_end` lets clang form the field's address from a
+ * register that happens to hold 4, which the verifier refuses ("modified
+ * ctx ptr"); a load in assembly cannot be rewritten that way.
+ */
+static __always_inline void *ctx_data(struct xdp_md *ctx)
+{
+	__u64 v;
+
+	asm volatile("%0 = *(u32 *)(%1 + 0)" : "=r"(v) : "r"(ctx));
+	return (void *)(long)v;
+}
+
+static __always_inline void *ctx_end(struct xdp_md *ctx)
+{
+	__u64 v;
+
+	asm volatile("%0 = *(u32 *)(%1 + 4)" : "=r"(v) : "r"(ctx));
+	return (void *)(long)v;
+}
 
 /* What the parser learnt about one frame. */
 struct pkt {
@@ -355,8 +388,8 @@ static __always_inline int deny_kod_due(const struct pkt *p)
  */
 static __always_inline int ext_ok(struct xdp_md *ctx, __u32 off, __u32 rem)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
+	void *data = ctx_data(ctx);
+	void *end = ctx_end(ctx);
 	int i;
 
 	for (i = 0; i < EXT_STEPS; i++) {
@@ -403,8 +436,8 @@ static __always_inline __u32 mode_reason(__u32 mode, const struct pkt *p)
 /* proto's ntp_classify on the UDP payload of P (PLEN <= GUARD_MAX_PAYLOAD, in the frame). */
 static __always_inline __u32 classify(struct xdp_md *ctx, const struct pkt *p)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
+	void *data = ctx_data(ctx);
+	void *end = ctx_end(ctx);
 	__u32 off = p->udp + UDP_HLEN, plen = p->plen, version, mode;
 	const __u8 *pay;
 
@@ -450,25 +483,62 @@ static __always_inline __u16 csum_fold(__u32 sum)
 	return (__u16)~sum;
 }
 
-/*
- * Turn the request P into a kiss-o'-death with refid CODE, in place: MAC
- * addresses, IP addresses and UDP ports swapped, VLAN tags kept, IP
- * options or IPv6 extension headers removed, payload cut to 48 bytes:
- * LI 3, the request's version, mode 4 (2 for mode 1), stratum 0, refid
- * CODE, origin = the request's transmit timestamp, the rest 0; fresh IPv4
- * and UDP checksums. 0 on success; -1 when the frame could not be
- * rewritten (the caller then drops it).
- */
-static __always_inline int make_kod(struct xdp_md *ctx, const struct pkt *p, __u32 code)
+/* A consistent copy of guard_serve_now and the request's receive time. */
+struct serve_now {
+	struct guard_serve s;
+	__u64 rx_ns; /* CLOCK_MONOTONIC ns when the program started on the frame */
+};
+
+/* NTP timestamp (network byte order) of REAL_NS ns since the Unix epoch (not negative). */
+static __always_inline __u64 ntp_ts(__u64 real_ns)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
+	__u64 sec = real_ns / NS_PER_SEC, ns = real_ns - sec * NS_PER_SEC;
+	__u64 frac = ((ns << NS_FRAC_SHIFT) + NS_FRAC_DIV / 2) / NS_FRAC_DIV;
+
+	return bpf_cpu_to_be64((__u64)(__u32)(sec + NTP_UNIX_EPOCH) << 32 | frac);
+}
+
+/* Root dispersion (short format, network byte order) at served time REAL_NS, rounded up. */
+static __always_inline __u32 root_disp(const struct guard_serve *s, __u64 real_ns)
+{
+	__u64 d = s->disp_ns, since;
+
+	if (real_ns > (__u64)s->update_ns) {
+		since = (real_ns - (__u64)s->update_ns) / 1000; /* µs */
+		if (since > (1ULL << 40))
+			return bpf_htonl((__u32)SHORT_MAX);
+		d += (since * s->disp_rate_ppb + 999999) / 1000000;
+	}
+	if (d >= (1ULL << 40))
+		return bpf_htonl((__u32)SHORT_MAX);
+	d = ((d << 16) + NS_PER_SEC - 1) / NS_PER_SEC;
+	return bpf_htonl(d > SHORT_MAX ? (__u32)SHORT_MAX : (__u32)d);
+}
+
+/*
+ * Turn the request P into a reply, in place: MAC addresses, IP addresses
+ * and UDP ports swapped, VLAN tags kept, IP options or IPv6 extension
+ * headers removed, payload cut to 48 bytes, fresh IPv4 and UDP
+ * checksums. With SV NULL, a kiss-o'-death: LI 3, the request's version,
+ * mode 4 (2 for mode 1), stratum 0, refid CODE, origin = the request's
+ * transmit timestamp, the rest 0. With SV, the answer to a mode 3 request
+ * as a worker builds it (proto's ntp_build_reply) from the published
+ * state: receive = SV's receive time, transmit read after everything but
+ * the root dispersion (grown to it) and the UDP checksum. 0 on success;
+ * -1 when the frame could not be rewritten.
+ */
+static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, __u32 code,
+				      const struct serve_now *sv)
+{
+	void *data = ctx_data(ctx);
+	void *end = ctx_end(ctx);
 	__u8 l2[ETH_HLEN + GUARD_MAX_VLANS * VLAN_HLEN];
 	__u32 l2len = p->l2, base = p->v6 ? IPV6_HLEN : IPV4_HLEN;
 	__u32 strip = p->l3len - base, newlen, curlen, off;
 	__u8 lvm, vn, mode, *ip, *udp, *ntp;
 	__u16 sport, dport;
-	__u64 xmt;
+	__s8 poll;
+	__u64 xmt, tx;
 	__u32 sum = 0;
 	int i;
 
@@ -488,7 +558,8 @@ static __always_inline int make_kod(struct xdp_md *ctx, const struct pkt *p, __u
 	vn = (ntp[0] >> 3) & 7;
 	mode = (ntp[0] & 7) == 1 ? 2 : 4;
 	__builtin_memcpy(&xmt, ntp + NTP_OFF_XMT, 8);
-	lvm = (__u8)(3 << 6 | vn << 3 | mode);
+	poll = (__s8)ntp[NTP_OFF_POLL];
+	lvm = (__u8)((sv ? sv->s.leap & 3 : 3) << 6 | vn << 3 | mode);
 
 	curlen = (__u32)(end - data);
 	newlen = l2len + base + UDP_HLEN + NTP_HLEN;
@@ -499,8 +570,8 @@ static __always_inline int make_kod(struct xdp_md *ctx, const struct pkt *p, __u
 	if (bpf_xdp_adjust_tail(ctx, -(int)(curlen - strip - newlen)))
 		return -1;
 
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
+	data = ctx_data(ctx);
+	end = ctx_end(ctx);
 	if (data + sizeof(l2) > end)
 		return -1;
 	/* Ethernet (and VLAN tags): the request's, with the MAC addresses swapped. */
@@ -552,8 +623,24 @@ static __always_inline int make_kod(struct xdp_md *ctx, const struct pkt *p, __u
 	for (i = 0; i < NTP_HLEN / 4; i++)
 		((__u32 *)ntp)[i] = 0;
 	ntp[0] = lvm;
-	*(__u32 *)(ntp + NTP_OFF_REFID) = bpf_htonl(code);
 	__builtin_memcpy(ntp + NTP_OFF_ORG, &xmt, 8);
+	if (!sv) {
+		*(__u32 *)(ntp + NTP_OFF_REFID) = bpf_htonl(code);
+	} else {
+		ntp[1] = (sv->s.leap & 3) == 3 ? 0 : sv->s.stratum;
+		ntp[2] = poll < 0 ? 0 : poll > NTP_MAX_POLL ? NTP_MAX_POLL : (__u8)poll;
+		ntp[3] = (__u8)sv->s.precision;
+		*(__u32 *)(ntp + 4) = sv->s.root_delay;
+		*(__u32 *)(ntp + NTP_OFF_REFID) = sv->s.refid;
+		__builtin_memcpy(ntp + 16, &sv->s.ref_ts, 8);
+		xmt = ntp_ts(sv->rx_ns + (__u64)sv->s.mono_to_real_ns);
+		__builtin_memcpy(ntp + 32, &xmt, 8);
+		/* The transmit time: read last, only arithmetic and the checksum follow. */
+		tx = now_ns() + (__u64)sv->s.mono_to_real_ns;
+		*(__u32 *)(ntp + 8) = root_disp(&sv->s, tx);
+		xmt = ntp_ts(tx);
+		__builtin_memcpy(ntp + NTP_OFF_XMT, &xmt, 8);
+	}
 	sum = csum_words(udp, UDP_HLEN + NTP_HLEN, sum);
 	*(__u16 *)(udp + 6) = csum_fold(sum) ?: 0xffff;
 	return 0;
@@ -563,16 +650,43 @@ static __always_inline int make_kod(struct xdp_md *ctx, const struct pkt *p, __u
 static __always_inline int send_kod(struct xdp_md *ctx, struct pkt *p, __u32 code, __u32 kod_reason,
 				    __u32 drop_reason, __u64 bytes)
 {
-	if (make_kod(ctx, p, code) < 0)
+	if (make_reply(ctx, p, code, 0) < 0)
 		return guard_exit(XDP_DROP, drop_reason, bytes, p);
 	return guard_exit(XDP_TX, kod_reason, bytes, p);
+}
+
+/* Copy guard_serve_now into SV when it is stable and on; 0, or -1 (a worker answers). */
+static __always_inline int serve_read(struct serve_now *sv)
+{
+	volatile struct guard_serve *g = &guard_serve_now;
+	__u32 seq = g->seq;
+
+	if ((seq & 1) || !g->on)
+		return -1;
+	/* x86_64: loads are not reordered with loads; the compiler must not either. */
+	asm volatile("" ::: "memory");
+	sv->s.mono_to_real_ns = g->mono_to_real_ns;
+	sv->s.update_ns = g->update_ns;
+	sv->s.disp_ns = g->disp_ns;
+	sv->s.disp_rate_ppb = g->disp_rate_ppb;
+	sv->s.ref_ts = g->ref_ts;
+	sv->s.root_delay = g->root_delay;
+	sv->s.refid = g->refid;
+	sv->s.leap = g->leap;
+	sv->s.stratum = g->stratum;
+	sv->s.precision = g->precision;
+	asm volatile("" ::: "memory");
+	if (g->seq != seq)
+		return -1;
+	/* Only a time that needs no leap handling: no leap second announced. */
+	return (sv->s.leap == 0 || sv->s.leap == 3) ? 0 : -1;
 }
 
 /* Parse the IPv4 header at OFF; sets P and returns 0, or a counter index to pass with. */
 static __always_inline int parse_ipv4(struct xdp_md *ctx, struct pkt *p, __u32 off, int *first_frag)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
+	void *data = ctx_data(ctx);
+	void *end = ctx_end(ctx);
 	const __u8 *ip = data + off, *udp;
 	__u32 ihl, tot, frag, ulen;
 
@@ -614,8 +728,8 @@ static __always_inline int parse_ipv4(struct xdp_md *ctx, struct pkt *p, __u32 o
 /* Parse the IPv6 header at OFF and its extension headers; as parse_ipv4. */
 static __always_inline int parse_ipv6(struct xdp_md *ctx, struct pkt *p, __u32 off, int *first_frag)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
+	void *data = ctx_data(ctx);
+	void *end = ctx_end(ctx);
 	const __u8 *ip = data + off, *h, *udp;
 	__u32 paylen, ext = IPV6_HLEN, ulen, nh;
 	int i, frag = 0;
@@ -683,14 +797,17 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, struct pkt *p, __u32 o
 SEC("xdp")
 int guard_xdp(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
+	void *data = ctx_data(ctx);
+	void *end = ctx_end(ctx);
 	__u64 bytes = (__u64)(end - data);
 	struct pkt p = {};
+	struct serve_now sv;
 	__u32 off = ETH_HLEN, reason;
 	__u16 type;
 	int i, first_frag = 0, r, rl;
 
+	/* The receive time of a request this program may answer: first of all. */
+	sv.rx_ns = (guard_cfg.flags & GUARD_F_SERVE) ? now_ns() : 0;
 	if (data + ETH_HLEN > end)
 		return guard_exit(XDP_PASS, GUARD_C_PASS_INVALID, bytes, &p);
 	type = be16((const __u8 *)data + 12);
@@ -740,6 +857,14 @@ int guard_xdp(struct xdp_md *ctx)
 		return send_kod(ctx, &p, KOD_RATE, NTP_R_REPLY_KOD_RATE, NTP_R_DROP_RATE, bytes);
 	if (rl == RL_DROP)
 		return guard_exit(XDP_DROP, NTP_R_DROP_RATE, bytes, &p);
+	/* `guard serve on`: a plain client request (no extension) is answered here. */
+	if ((guard_cfg.flags & GUARD_F_SERVE) && reason == NTP_R_REPLY_SERVER &&
+	    p.plen == NTP_HLEN && serve_read(&sv) == 0) {
+		/* The frame may be half rewritten when this fails: it cannot pass. */
+		if (make_reply(ctx, &p, 0, &sv) < 0)
+			return guard_exit(XDP_DROP, NTP_R_DROP_SEND_ERROR, bytes, &p);
+		return guard_exit(XDP_TX, GUARD_C_SERVED, bytes, &p);
+	}
 	return guard_exit(XDP_PASS, reason, bytes, &p);
 }
 

@@ -58,7 +58,7 @@ _Static_assert(sizeof(struct guard_config) == 72 && sizeof(struct guard_info) ==
 		       sizeof(struct guard_count) == 16 && sizeof(struct guard_addr) == 20 &&
 		       sizeof(struct guard_talker) == 32 && sizeof(struct guard_rl_key) == 12 &&
 		       sizeof(struct guard_rl_entry) == 24 && sizeof(struct guard_lpm4) == 8 &&
-		       sizeof(struct guard_lpm6) == 20,
+		       sizeof(struct guard_lpm6) == 20 && sizeof(struct guard_serve) == 64,
 	       "shared layouts must be the same for clang -target bpf and gcc");
 
 /* The maps pinned, in order (the info map last: it describes the others). */
@@ -72,6 +72,7 @@ static const char *const guard_own_names[GUARD_NCOUNTERS - NTP_REASON_MAX] = {
 	[GUARD_C_PASS_OTHER - NTP_REASON_MAX] = "pass_other",
 	[GUARD_C_PASS_FRAGMENT - NTP_REASON_MAX] = "pass_fragment",
 	[GUARD_C_PASS_INVALID - NTP_REASON_MAX] = "pass_invalid",
+	[GUARD_C_SERVED - NTP_REASON_MAX] = "reply_server_xdp",
 };
 
 struct guard {
@@ -445,6 +446,11 @@ int guard_map_fd(const struct guard *g, const char *name)
 	struct bpf_map *m = bpf_object__find_map_by_name(g->skel->obj, name);
 
 	return m ? bpf_map__fd(m) : -1;
+}
+
+struct guard_serve *guard_serve_area(struct guard *g)
+{
+	return g->skel->bss ? &g->skel->bss->guard_serve_now : NULL;
 }
 
 int guard_test_hooks(struct guard *g, struct guard_test_hooks *h)

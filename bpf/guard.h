@@ -32,10 +32,11 @@ enum guard_counter {
 	GUARD_C_PASS_OTHER = NTP_REASON_MAX, /* not UDP to a served port (ARP, TCP, other ports) */
 	GUARD_C_PASS_FRAGMENT,		     /* IP fragments left to reassembly */
 	GUARD_C_PASS_INVALID,		     /* IP/UDP headers the kernel will reject */
+	GUARD_C_SERVED,			     /* mode 3 answered here (`guard serve on`) */
 	GUARD_NCOUNTERS
 };
 
-#define GUARD_LAYOUT	 1     /* version of this layout, stored in the info map */
+#define GUARD_LAYOUT	 2     /* version of this layout, stored in the info map */
 #define GUARD_MAX_PORTS	 16    /* served UDP ports: one per listen line (CFG_MAX_LISTEN) */
 #define GUARD_MAX_IFACES 16    /* interfaces one horod attaches to */
 #define GUARD_IFNAME_MAX 16    /* bytes in an interface name, NUL included (IFNAMSIZ) */
@@ -62,6 +63,7 @@ enum guard_counter {
 #define GUARD_F_DENY_KOD   0x4	/* answer denied requests with a DENY kiss-o'-death */
 #define GUARD_F_HAVE_ALLOW 0x8	/* the access list has allow rules: unmatched sources are denied */
 #define GUARD_F_TEST	   0x10 /* tests only: clock from .bss, last verdict to .bss */
+#define GUARD_F_SERVE	   0x20 /* `guard serve on`: answer plain client requests here */
 
 /*
  * The program's configuration, in its read-only data (set before load,
@@ -76,6 +78,35 @@ struct guard_config {
 	uint64_t kod_interval_ns;	 /* ns: at most one kiss-o'-death per source per this */
 	uint32_t leak_mask;		 /* 2^leak - 1: 1 in 2^leak over-rate passes; 0 = none */
 	uint32_t pad;
+};
+
+/*
+ * What the guard needs to answer a client request itself (`guard serve
+ * on`), in the program's .bss, written by horod's clock thread at every
+ * snapshot it publishes (at least once a second) and read by the program
+ * on every CPU. A seqcount: the writer makes seq odd, writes, makes it
+ * even; the program copies and answers only when seq was even and did
+ * not change (otherwise the request goes to a worker). Served time is
+ * CLOCK_MONOTONIC (bpf_ktime_get_ns) + mono_to_real_ns: CLOCK_REALTIME,
+ * which only a step, a leap second or settimeofday moves away from
+ * CLOCK_MONOTONIC; `on` is 0 whenever the served time is not the system
+ * clock as it is (a correction of horod's own, a leap second announced,
+ * another clock than CLOCK_REALTIME).
+ */
+struct guard_serve {
+	uint32_t seq;		 /* even: stable; odd: being written */
+	uint32_t on;		 /* 1: the program may answer */
+	int64_t mono_to_real_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+	int64_t update_ns;	 /* served ns (Unix epoch) at which disp_ns held */
+	uint64_t disp_ns;	 /* root dispersion at update_ns, ns (rounded up) */
+	uint64_t disp_rate_ppb;	 /* its growth after update_ns, ns per s (rounded up) */
+	uint64_t ref_ts;	 /* reference timestamp, NTP format, network byte order */
+	uint32_t root_delay;	 /* NTP short format, network byte order */
+	uint32_t refid;		 /* network byte order, as on the wire */
+	uint8_t leap;		 /* NTP_LEAP_*: 0 or 3 when on */
+	uint8_t stratum;	 /* as on the wire (0 when leap is 3) */
+	int8_t precision;	 /* log2 s */
+	uint8_t pad[5];
 };
 
 /* One per-CPU counter: packets and bytes (whole frames, from the Ethernet header). */
@@ -204,6 +235,9 @@ struct guard_test_hooks {
 
 /* Fill H with pointers into the loaded program's .bss; -1 when not mapped. */
 int guard_test_hooks(struct guard *g, struct guard_test_hooks *h);
+
+/* The program's guard_serve_now, mapped into user space (the writer's side); NULL if not. */
+struct guard_serve *guard_serve_area(struct guard *g);
 
 /* Totals of the counters map, and their spread over CPUs. */
 struct guard_stats {

@@ -2,7 +2,8 @@
  * The rate-limit and XDP guard directives of the configuration:
  * `ratelimit [interval I] [burst B] [leak L] [kod]` (chrony's form and
  * defaults), `denykod on|off`, `guard interface IFACE [mode
- * native|skb|auto]` (repeatable) and `guard pin /DIR`. Same rules as the
+ * native|skb|auto]` (repeatable), `guard pin /DIR` and `guard serve
+ * on|off`. Same rules as the
  * other directives: every value range-checked, every error
  * `NAME:LINE: what, allowed ...`; cfg_guard_format writes them back in a
  * form the parser reads to the same result.
@@ -16,7 +17,8 @@
 #include "daemon/ratelimit.h"
 
 #define CFG_FORM_RATELIMIT    "ratelimit [interval -19..12] [burst 1..255] [leak 0..16] [kod]"
-#define CFG_FORM_GUARD	      "guard interface IFACE [mode native|skb|auto] | guard pin /DIR"
+#define CFG_FORM_GUARD                                                                             \
+	"guard interface IFACE [mode native|skb|auto] | guard pin /DIR | guard serve on|off"
 #define CFG_GUARD_PIN_DEFAULT "/sys/fs/bpf/horod" /* GUARD_PIN_DEFAULT of bpf/guard.h */
 
 static const char *const cfg_xdp_modes[] = {"auto", "native", "skb"}; /* by enum cfg_xdp_mode */
@@ -31,6 +33,7 @@ void cfg_guard_defaults(struct horod_config *c)
 	c->deny_kod = 0;
 	c->n_guard_if = 0;
 	snprintf(c->guard_pin, sizeof(c->guard_pin), "%s", CFG_GUARD_PIN_DEFAULT);
+	c->guard_serve = 0;
 }
 
 int cfg_do_ratelimit(struct cfg_parser *p, char **tok, int ntok)
@@ -134,6 +137,29 @@ static int cfg_guard_pin(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
+/* `guard serve on|off`, once. */
+static int cfg_guard_serve(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	int on;
+
+	if (ntok < 3)
+		return cfg_fail(p, "'guard serve' needs on or off, allowed: guard serve on|off");
+	if (ntok > 3)
+		return cfg_extra(p, tok[3], "guard serve on|off");
+	if (strcmp(tok[2], "on") == 0)
+		on = 1;
+	else if (strcmp(tok[2], "off") == 0)
+		on = 0;
+	else
+		return cfg_fail(p, "bad guard serve '%s', allowed: guard serve on|off",
+				cfg_quote(tok[2], q, sizeof(q)));
+	if (cfg_once(p, &p->seen_guard_serve, "guard serve") < 0)
+		return -1;
+	p->c->guard_serve = on;
+	return 0;
+}
+
 int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok)
 {
 	struct horod_config *c = p->c;
@@ -142,9 +168,11 @@ int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok)
 	int i, mode = CFG_XDP_AUTO;
 
 	if (ntok < 2)
-		return cfg_fail(p, "'guard' needs interface or pin, allowed: " CFG_FORM_GUARD);
+		return cfg_fail(p, "'guard' needs interface, pin or serve, allowed: " CFG_FORM_GUARD);
 	if (strcmp(tok[1], "pin") == 0)
 		return cfg_guard_pin(p, tok, ntok);
+	if (strcmp(tok[1], "serve") == 0)
+		return cfg_guard_serve(p, tok, ntok);
 	if (strcmp(tok[1], "interface") != 0)
 		return cfg_fail(p, "unknown guard option '%s', allowed: " CFG_FORM_GUARD,
 				cfg_quote(tok[1], q, sizeof(q)));
@@ -203,5 +231,6 @@ size_t cfg_guard_format(const struct horod_config *c, char *out, size_t len)
 				    c->guard_if[i].name, cfg_xdp_modes[m]);
 	}
 	pos = ntp_appendf(out, len, pos, "guard pin %s\n", c->guard_pin);
+	pos = ntp_appendf(out, len, pos, "guard serve %s\n", c->guard_serve ? "on" : "off");
 	return pos;
 }

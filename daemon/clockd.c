@@ -18,6 +18,7 @@
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/m6srv.h"
+#include "daemon/xguard.h"
 #include "proto/ntp.h"
 
 /* sources, resolver wake-up, signalfd, control listeners and connections, mode 6 queue */
@@ -77,6 +78,7 @@ static void publish(struct clockd *cd)
 		return; /* nothing to follow: the snapshot stays unsynchronized */
 	}
 	clk_snapshot_publish(cd->pub, &s);
+	xg_serve_publish(&s); /* `guard serve on`: the same snapshot to the XDP guard */
 }
 
 static void save_drift(struct clockd *cd)

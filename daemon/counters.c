@@ -42,10 +42,13 @@ int ctr_xdp_consumes(enum ntp_reason r)
 	       r != NTP_R_REPLY_SYMMETRIC && r != NTP_R_CONTROL;
 }
 
-void ctr_add_xdp(struct ctr_totals *t, const uint64_t g[NTP_REASON_MAX])
+void ctr_add_xdp(struct ctr_totals *t, const uint64_t g[NTP_REASON_MAX], uint64_t served)
 {
 	int r;
 
+	t->reason[NTP_R_REPLY_SERVER] += served;
+	t->received += served;
+	t->xdp += served;
 	for (r = 0; r < NTP_REASON_MAX; r++) {
 		if (!ctr_xdp_consumes((enum ntp_reason)r))
 			continue;

@@ -55,13 +55,14 @@ void ctr_sum(const struct ctr_block *blocks, int n, struct ctr_totals *out);
 
 /*
  * Add what the XDP guard consumed to T: G holds the guard's packets by
- * reason (its counter indices are the reasons). Only what the guard ends
- * there counts — drops, and kiss-o'-death it sends itself; what it passes
- * (reply_server, reply_symmetric, control) reaches a worker, which counts
- * it again, and is ignored here. So T reads as if the workers had seen
- * every request: received = the sum of the reasons either way.
+ * reason (its counter indices are the reasons), SERVED the requests it
+ * answered itself (`guard serve on`, counted as reply_server). Only what
+ * the guard ends there counts — drops, its kiss-o'-death and its answers;
+ * what it passes (reply_server, reply_symmetric, control in G) reaches a
+ * worker, which counts it again, and is ignored here. So T reads as if the
+ * workers had seen every request: received = the sum of the reasons.
  */
-void ctr_add_xdp(struct ctr_totals *t, const uint64_t g[NTP_REASON_MAX]);
+void ctr_add_xdp(struct ctr_totals *t, const uint64_t g[NTP_REASON_MAX], uint64_t served);
 
 /* Nonzero when the XDP guard ends a request with reason R (it does not pass it on). */
 int ctr_xdp_consumes(enum ntp_reason r);

@@ -5,16 +5,21 @@
  * libbpf's own messages go to horod's log at debug level (-d).
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/guard.h"
+#include "clock/snapshot.h"
 #include "daemon/log.h"
+#include "proto/ntp.h"
 #include "daemon/ratelimit.h"
 #include "daemon/xguard.h"
 
@@ -40,6 +45,9 @@ static int xg_counters_fd = -1;
 static int xg_ncpu;
 static struct guard_count *xg_percpu;
 static int xg_read_failed; /* a failed read was logged */
+
+/* The program's serving state when it answers (`guard serve on`), else NULL. */
+static struct guard_serve *xg_serve;
 
 /* The guard's configuration for C with the limiter arithmetic of L. */
 static void xg_config(const struct horod_config *c, const struct rl_limits *l,
@@ -67,6 +75,12 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 	g->tau_ns = l->tau_ns;
 	g->kod_interval_ns = l->kod_interval_ns;
 	g->leak_mask = l->leak_mask;
+	/*
+	 * Answering in XDP serves CLOCK_REALTIME: not with the sim driver
+	 * or a PHC, whose time only the workers read.
+	 */
+	if (c->guard_serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
+		g->flags |= GUARD_F_SERVE;
 }
 
 /* Copy the rules of A (only its allow rules when ALLOW_ONLY) into the guard. */
@@ -133,9 +147,14 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 		xg_counters_fd = -1;
 		return ret;
 	}
-	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s; maps pinned in %s", where,
+	if (gc.flags & GUARD_F_SERVE)
+		xg_serve = guard_serve_area(xg_guard);
+	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s", where,
 		l->enabled ? "rate limit" : "no rate limit",
 		l->enabled && l->kod ? " with KoD" : "", c->deny_kod ? ", DENY KoD" : "",
+		xg_serve	     ? "; answers client requests"
+		: c->guard_serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
+				 : "",
 		c->guard_pin);
 	return 0;
 }
@@ -158,6 +177,13 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 			 */
 			l.enabled = 0;
 			ret = 1;
+			/* Serving state now, not at the clock thread's next tick. */
+			if (xg_serve) {
+				struct clk_snapshot snap;
+
+				clk_snapshot_read(sh->pub, &snap);
+				xg_serve_publish(&snap);
+			}
 		} else {
 			log_msg(LOG_WARNING,
 				"guard: not loaded (%s): the workers enforce the access list%s",
@@ -178,7 +204,7 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 
 int xg_totals_add(struct ctr_totals *t)
 {
-	uint64_t g[NTP_REASON_MAX] = {0};
+	uint64_t g[GUARD_NCOUNTERS] = {0};
 	uint32_t k;
 	int c, ret = 0;
 
@@ -187,8 +213,8 @@ int xg_totals_add(struct ctr_totals *t)
 		pthread_mutex_unlock(&xg_read_lock);
 		return 0;
 	}
-	for (k = 0; k < NTP_REASON_MAX && ret == 0; k++) {
-		if (!ctr_xdp_consumes((enum ntp_reason)k))
+	for (k = 0; k <= GUARD_C_SERVED && ret == 0; k++) {
+		if (k < NTP_REASON_MAX ? !ctr_xdp_consumes((enum ntp_reason)k) : k != GUARD_C_SERVED)
 			continue;
 		if (bpf_map_lookup_elem(xg_counters_fd, &k, xg_percpu) < 0) {
 			ret = -errno;
@@ -204,12 +230,83 @@ int xg_totals_add(struct ctr_totals *t)
 	}
 	pthread_mutex_unlock(&xg_read_lock);
 	if (ret == 0)
-		ctr_add_xdp(t, g);
+		ctr_add_xdp(t, g, g[GUARD_C_SERVED]);
 	return ret;
+}
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns: the closest of three bracketed readings. */
+static int64_t xg_mono_to_real(void)
+{
+	struct timespec m1, r, m2;
+	int64_t best = INT64_MAX, off = 0, m1n, m2n, rn;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &m1);
+		clock_gettime(CLOCK_REALTIME, &r);
+		clock_gettime(CLOCK_MONOTONIC, &m2);
+		m1n = (int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec;
+		m2n = (int64_t)m2.tv_sec * 1000000000 + m2.tv_nsec;
+		rn = (int64_t)r.tv_sec * 1000000000 + r.tv_nsec;
+		if (m2n - m1n < best) {
+			best = m2n - m1n;
+			off = rn - (m1n + (m2n - m1n) / 2);
+		}
+	}
+	return off;
+}
+
+/* A double of seconds as whole ns, rounded up (an error bound must not shrink); capped. */
+static uint64_t xg_ns_up(double seconds)
+{
+	if (!(seconds > 0))
+		return seconds == 0 ? 0 : UINT64_MAX >> 8; /* NaN: the largest bound */
+	if (seconds >= 1e9)
+		return UINT64_MAX >> 8;
+	return (uint64_t)ceil(seconds * 1e9);
+}
+
+void xg_serve_publish(const struct clk_snapshot *s)
+{
+	struct guard_serve *g = xg_serve, v;
+	uint32_t seq;
+
+	if (!g)
+		return;
+	/* Everything computed first: requests meeting the write go to a worker. */
+	v.on = !(s->flags & CLK_F_CORRECTED) && s->corr_ns == 0 && s->corr_freq == 0 &&
+	       (s->leap == NTP_LEAP_NONE || s->leap == NTP_LEAP_UNSYNC);
+	v.mono_to_real_ns = xg_mono_to_real();
+	v.update_ns = s->update_ns;
+	v.disp_ns = xg_ns_up(s->root_disp);
+	v.disp_rate_ppb = xg_ns_up(s->disp_rate);
+	v.ref_ts = htobe64(ntp_ts_from_unix_ns(s->ref_ns));
+	v.root_delay = htonl(ntp_short_from_double(s->root_delay));
+	v.refid = htonl(s->refid);
+	v.leap = s->leap;
+	v.stratum = s->stratum;
+	v.precision = s->precision;
+	/* The writer is the clock thread alone: a plain read of seq is its own. */
+	seq = g->seq;
+	__atomic_store_n(&g->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	g->on = v.on;
+	g->mono_to_real_ns = v.mono_to_real_ns;
+	g->update_ns = v.update_ns;
+	g->disp_ns = v.disp_ns;
+	g->disp_rate_ppb = v.disp_rate_ppb;
+	g->ref_ts = v.ref_ts;
+	g->root_delay = v.root_delay;
+	g->refid = v.refid;
+	g->leap = v.leap;
+	g->stratum = v.stratum;
+	g->precision = v.precision;
+	__atomic_store_n(&g->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
 void xg_stop(void)
 {
+	xg_serve = NULL; /* the clock thread has stopped */
 	pthread_mutex_lock(&xg_read_lock);
 	xg_counters_fd = -1;
 	free(xg_percpu);

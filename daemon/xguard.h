@@ -29,6 +29,17 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh);
  */
 int xg_totals_add(struct ctr_totals *t);
 
+/*
+ * `guard serve on`: hand the clock snapshot S just published to the
+ * guard, which answers plain client requests with it (bpf/guard.h, struct
+ * guard_serve); it answers only while the served time is the system
+ * clock as it is, and no leap second is announced. The clock thread
+ * calls this after every publication; nothing when the guard does not
+ * serve.
+ */
+struct clk_snapshot;
+void xg_serve_publish(const struct clk_snapshot *s);
+
 /* Detach and unload what xg_start set up, free the userspace limiter (workers stopped). */
 void xg_stop(void);
 

@@ -312,12 +312,12 @@ size_t fr_expected_kod(const uint8_t *f, const struct fr_parsed *p, const char *
 	return n;
 }
 
-const char *fr_check_kod(const uint8_t *req, const struct fr_parsed *p, const uint8_t *r,
-			 size_t rlen, const char *code)
+/* The Ethernet, IP and UDP checks of a 48-byte reply R to REQ; NULL or why; *NTP = payload offset. */
+static const char *check_reply_headers(const uint8_t *req, const struct fr_parsed *p,
+				       const uint8_t *r, size_t rlen, size_t *ntp)
 {
-	size_t l3 = p->l2, u, ntp;
+	size_t l3 = p->l2, u;
 	uint32_t sum;
-	int mode;
 
 	if (rlen != l3 + (p->v6 ? V6_LEN : V4_LEN) + UDP_LEN + NTP_HEADER_LEN)
 		return "the frame should be headers + 48 bytes";
@@ -350,7 +350,34 @@ const char *fr_check_kod(const uint8_t *req, const struct fr_parsed *p, const ui
 		return "the UDP length should be 56";
 	if (rd16(r + u + 6) == 0 || fold(sum16(r + u, UDP_LEN + NTP_HEADER_LEN, sum)) != 0)
 		return "the UDP checksum should be valid";
-	ntp = u + UDP_LEN;
+	*ntp = u + UDP_LEN;
+	return NULL;
+}
+
+const char *fr_check_reply(const uint8_t *req, const struct fr_parsed *p, const uint8_t *r,
+			   size_t rlen, const uint8_t want[NTP_HEADER_LEN])
+{
+	const char *why = check_reply_headers(req, p, r, rlen, &rlen);
+	size_t i;
+
+	if (why)
+		return why;
+	for (i = 0; i < NTP_HEADER_LEN; i++)
+		if (r[rlen + i] != want[i])
+			return "the NTP header should be byte for byte what a worker builds";
+	return NULL;
+}
+
+const char *fr_check_kod(const uint8_t *req, const struct fr_parsed *p, const uint8_t *r,
+			 size_t rlen, const char *code)
+{
+	const char *why;
+	size_t ntp, u;
+	int mode;
+
+	why = check_reply_headers(req, p, r, rlen, &ntp);
+	if (why)
+		return why;
 	mode = (p->payload[0] & 7) == 1 ? 2 : 4;
 	if (r[ntp] >> 6 != 3 || ((r[ntp] >> 3) & 7) != ((p->payload[0] >> 3) & 7) ||
 	    (r[ntp] & 7) != mode)

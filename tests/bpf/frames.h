@@ -74,6 +74,13 @@ size_t fr_expected_kod(const uint8_t *frame, const struct fr_parsed *p, const ch
  * UDP checksums, LI 3, VN echoed, mode 4 (2 for mode 1), stratum 0, refid
  * CODE, origin = request transmit. NULL when right, else what is wrong.
  */
+/*
+ * Check REPLY the same way as an answer served by the guard: the same
+ * headers, and the NTP header equal to WANT byte for byte.
+ */
+const char *fr_check_reply(const uint8_t *req, const struct fr_parsed *p, const uint8_t *reply,
+			   size_t rlen, const uint8_t want[48]);
+
 const char *fr_check_kod(const uint8_t *req, const struct fr_parsed *p, const uint8_t *reply,
 			 size_t rlen, const char *code);
 

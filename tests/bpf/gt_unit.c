@@ -439,5 +439,6 @@ int gt_do_unit(void)
 		gt_rig_close(&r);
 	}
 	unit_rate();
+	gt_do_serve();
 	return gt_n_fail ? 1 : 0;
 }

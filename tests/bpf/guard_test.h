@@ -45,6 +45,7 @@ struct gt_rig {
 struct gt_rig_conf {
 	const char *allow[8], *deny[8], *control[8];
 	int ratelimit, interval, burst, leak, kod, deny_kod;
+	int serve; /* `guard serve on` (GUARD_F_SERVE) */
 };
 
 extern int gt_n_pass, gt_n_fail; /* named asserts passed and failed so far */
@@ -84,6 +85,9 @@ void gt_spec_udp(struct fr_spec *s, const char *src, const uint8_t *pay, size_t 
 
 /* guard-test unit: one crafted frame per class; 0, or 1 on a failure. */
 int gt_do_unit(void);
+
+/* guard-test unit, `guard serve on`: answers checked against the worker's; 0, or 1. */
+int gt_do_serve(void);
 
 /* guard-test diff: COUNT frames from SEED against the reference; 0, or 1 on a failure. */
 int gt_do_diff(uint64_t seed, unsigned long count);

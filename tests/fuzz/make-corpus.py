@@ -112,7 +112,7 @@ CONFIGS = {
         "ratelimit interval 3 burst 8 leak 2 kod\ndenykod on\n"
         "guard interface eth0 mode native\nguard interface lo mode skb\n"
         "guard interface abcdefghijklmno\nguard interface veth1 mode auto\n"
-        "guard pin /tmp/x/bpf\n"),
+        "guard pin /tmp/x/bpf\nguard serve on\n"),
     "ratelimit-limits": "ratelimit interval -19 burst 255 leak 16\ndenykod off\n",
     "control-metrics": (
         "control /run/horod/horod.sock\nmetrics listen 127.0.0.1:9123\n"),

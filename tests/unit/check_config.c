@@ -276,7 +276,9 @@ START_TEST(test_guard_directives)
 		 "guard interface lo mode skb\n"
 		 "guard interface abcdefghijklmno\n"
 		 "guard interface veth1 mode auto\n"
-		 "guard pin /tmp/x/bpf\n");
+		 "guard pin /tmp/x/bpf\n"
+		 "guard serve on\n");
+	ck_assert_msg(cfg.guard_serve == 1, "guard serve on should be on");
 	ck_assert_msg(cfg.rl_enabled && cfg.rl_interval == -19 && cfg.rl_burst == 255 &&
 			      cfg.rl_leak == 0 && cfg.rl_kod,
 		      "options should be taken in any order");
@@ -295,7 +297,8 @@ START_TEST(test_guard_directives)
 	cfg_free(&cfg);
 
 	cfg_defaults(&cfg);
-	parse_ok("ratelimit interval 12 burst 1 leak 16\ndenykod off\n");
+	parse_ok("ratelimit interval 12 burst 1 leak 16\ndenykod off\nguard serve off\n");
+	ck_assert_msg(cfg.guard_serve == 0, "guard serve off should be off");
 	ck_assert_msg(cfg.rl_interval == 12 && cfg.rl_burst == 1 && cfg.rl_leak == 16 &&
 			      !cfg.rl_kod && !cfg.deny_kod,
 		      "the upper limits should be accepted, denykod off should be off");

@@ -64,7 +64,7 @@ START_TEST(xdp_consumed_only)
 	/* The guard counted something under every reason: r + 1 packets. */
 	for (r = 0; r < NTP_REASON_MAX; r++)
 		g[r] = (uint64_t)r + 1;
-	ctr_add_xdp(&t, g);
+	ctr_add_xdp(&t, g, 0);
 	/* Passed on to the workers: not added again. */
 	ck_assert_uint_eq(t.reason[NTP_R_REPLY_SERVER], 10);
 	ck_assert_uint_eq(t.reason[NTP_R_REPLY_SYMMETRIC], 0);
@@ -102,7 +102,7 @@ START_TEST(format_line)
 	t.reason[NTP_R_REPLY_SERVER] = 5;
 	t.tsrc[CTR_TS_HARDWARE] = 2;
 	g[NTP_R_DROP_RATE] = 7;
-	ctr_add_xdp(&t, g);
+	ctr_add_xdp(&t, g, 0);
 	n = ctr_format(&t, line, sizeof(line));
 	ck_assert_uint_eq(n, strlen(line));
 	ck_assert_int_eq(line_value(line, "received"), 12);
@@ -120,6 +120,25 @@ START_TEST(format_line)
 }
 END_TEST
 
+/* Requests the guard answered itself: reply_server, received and xdp. */
+START_TEST(xdp_served)
+{
+	uint64_t g[NTP_REASON_MAX] = {0};
+	struct ctr_totals t;
+
+	memset(&t, 0, sizeof(t));
+	t.received = 2;
+	t.reason[NTP_R_REPLY_SERVER] = 2;
+	g[NTP_R_REPLY_SERVER] = 2; /* what the guard passed to the workers */
+	g[NTP_R_DROP_SHORT] = 1;
+	ctr_add_xdp(&t, g, 40);
+	ck_assert_uint_eq(t.reason[NTP_R_REPLY_SERVER], 42);
+	ck_assert_uint_eq(t.reason[NTP_R_DROP_SHORT], 1);
+	ck_assert_uint_eq(t.received, 43);
+	ck_assert_uint_eq(t.xdp, 41);
+}
+END_TEST
+
 Suite *counters_suite(void)
 {
 	Suite *s = suite_create("counters");
@@ -128,6 +147,7 @@ Suite *counters_suite(void)
 	tcase_add_test(t, sum_blocks);
 	tcase_add_test(t, xdp_consumed_only);
 	tcase_add_test(t, format_line);
+	tcase_add_test(t, xdp_served);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -1,0 +1,206 @@
+#!/bin/bash
+# shellcheck disable=SC2034,SC2119 # T_CTX is read by lib.sh; optional arguments
+#
+# `guard serve on`: the XDP guard answers plain client requests itself.
+# horod serves `local stratum 3` behind the guard (native on the veth, the
+# client's end with a pass program so XDP_TX frames arrive; generic on
+# lo). Real clients must accept the answers — ntpdig over IPv4, IPv6 and
+# loopback, chronyd -Q, horobench checking every reply and its offset from
+# kernel timestamps — and horod must count them: reply_server and xdp by
+# the number sent, the workers dequeuing none (no kernel timestamp taken).
+# What the guard leaves to the workers: mode 1, a request with a MAC. Then the served time is not the bare system clock, and the
+# guard must leave every request to the workers: upstream chronyd with
+# `discipline off` (horod serves its own correction), and `driver sim`
+# (says so at start).
+
+# shellcheck source=tests/system/lib.sh
+. "$(dirname "$0")/lib.sh"
+lib_init
+need_cmd ntpdig chronyd
+HOROCTL=$HOROD_BUILD/horoctl
+HB=$HOROD_BUILD/horobench
+GUARD_TEST=$HOROD_BUILD/guard-test
+for b in "$HOROCTL" "$HB" "$GUARD_TEST"; do
+	[ -x "$b" ] || die "no $b (run make all)"
+done
+
+SRV=$(ns_name srv)
+CLI=$(ns_name cli)
+ns_create "$SRV"
+ns_create "$CLI"
+veth_create "$SRV" "$CLI"
+MAX_OFFSET=0.001 # seconds: one clock on both sides, only timestamp error shows
+HB_P99_MAX=50    # µs: p99 |offset| horobench may see (the VM stalls now and then)
+
+BPFFS=$T_DIR/bpffs
+PIN=$BPFFS/horod
+mkdir -p "$BPFFS"
+mount -t bpf bpf "$BPFFS" || skip "cannot mount a bpffs (no BPF filesystem here)"
+trap 'umount -l "$BPFFS" 2>/dev/null; lib_cleanup' EXIT
+out=$(ip netns exec "$CLI" "$GUARD_TEST" xdp-pass hc0 2>&1)
+case $? in
+0) ;;
+77) skip "the kernel refused to load BPF programs" ;;
+*) die "cannot attach the pass program to hc0: $out" ;;
+esac
+
+ntpdig_check()
+{
+	local ns=$1 addr=$2 want=$3 out st off
+	for _ in 1 2; do
+		out=$(timeout 15 ip netns exec "$ns" ntpdig -j -t 2 -p 4 -g 10 "$addr" 2>&1 |
+			grep '^{' | head -n1)
+		st=$(json_get "$out" stratum)
+		off=$(json_get "$out" offset)
+		if [ "$st" = "$want" ] && abs_below "$off" "$MAX_OFFSET"; then
+			pass "ntpdig via $addr: stratum $st, offset $off s"
+			return
+		fi
+	done
+	fail "ntpdig via $addr: want stratum $want, |offset| < $MAX_OFFSET; got: ${out:-no answer}"
+}
+
+chronyd_check()
+{
+	local addr=$1 log=$T_DIR/chronyd-q.log off rc
+	timeout 30 ip netns exec "$CLI" setpriv --bounding-set=-sys_time --inh-caps=-sys_time \
+		chronyd -x -u root -Q -t 20 "server $addr iburst maxsamples 4" \
+		"pidfile $T_DIR/chronyd-q.pid" "cmdport 0" >"$log" 2>&1
+	rc=$?
+	off=$(sed -n 's/.*System clock wrong by \([-+0-9.e]*\) seconds.*/\1/p' "$log" | tail -n1)
+	if [ "$rc" = 0 ] && abs_below "$off" "$MAX_OFFSET"; then
+		pass "chronyd -Q via $addr: offset $off s"
+	else
+		fail "chronyd -Q via $addr: exit $rc, offset '${off:-none}'"
+		tail -n 5 "$log" | sed 's/^/    | /'
+	fi
+}
+
+# horobench_check ADDR N: N requests in a closed loop, every reply valid, offsets small.
+horobench_check()
+{
+	local addr=$1 n=$2 j
+	j=$(timeout 20 ip netns exec "$CLI" "$HB" -j -w 4 -d 1 "$addr" 2>"$T_DIR/hb.err")
+	HB_SENT=$(json_get "$j" sent)
+	check "horobench via $addr: every reply valid, p99 |offset| < $HB_P99_MAX µs" \
+		python3 -c 'import json, sys
+d = json.loads(sys.argv[1]); o = d["offset_us"]
+print("    | sent %d valid %d invalid %d lost %d, offset p50 %s p99 |%s| us" % (d["sent"], d["valid"], d["invalid"], d["lost"], o.get("p50"), o.get("abs_p99")))
+sys.exit(not (d["valid"] > 100 and d["invalid"] == 0 and d["valid"] + d["lost"] == d["sent"] and d["lost"] <= d["sent"] // 100 and o.get("abs_p99", 1e9) < float(sys.argv[2])))' "$j" "$HB_P99_MAX"
+}
+
+for io in $HOROD_IO_MODES; do
+	T_CTX="serve io=$io"
+	conf=$T_DIR/serve-$io.conf
+	write_conf "$conf" <<CONF
+listen 127.0.0.1
+listen $VETH_SRV4
+listen $VETH_SRV6
+local stratum 3
+workers 2
+io $io
+control $T_DIR/ctl.sock
+guard interface hs0 mode native
+guard interface lo mode skb
+guard serve on
+guard pin $PIN
+CONF
+	if ! horod_start "$SRV" -f "$conf"; then
+		fail "horod did not start"
+		continue
+	fi
+	check "horod says the guard answers client requests" \
+		grep -q 'guard: XDP on hs0 (native), lo (generic); .*answers client requests' "$HOROD_LOG"
+	counters_mark
+	ntpdig_check "$CLI" "$VETH_SRV4" 3
+	ntpdig_check "$CLI" "$VETH_SRV6" 3
+	ntpdig_check "$SRV" 127.0.0.1 3
+	chronyd_check "$VETH_SRV4"
+	horod_counters
+	n=$(($(counter reply_server) - $(counter reply_server "$_BASE")))
+	check "the real clients were answered ($n requests)" [ "$n" -ge 12 ]
+	expect_deltas "every answer from XDP, none through a worker" \
+		"reply_server=$n received=$n xdp=$n ts_kernel=0"
+	counters_mark
+	horobench_check "$VETH_SRV4"
+	# A request that meets the clock thread writing the state (once a
+	# second) goes to a worker: a handful at most.
+	horod_counters
+	d_rs=$(($(counter reply_server) - $(counter reply_server "$_BASE")))
+	d_x=$(($(counter xdp) - $(counter xdp "$_BASE")))
+	d_k=$(($(counter ts_kernel) - $(counter ts_kernel "$_BASE")))
+	check "horobench's $HB_SENT requests: reply_server +$d_rs, by XDP +$d_x, by a worker +$d_k" \
+		[ "$d_rs" = "$HB_SENT" ] && [ $((d_x + d_k)) = "$HB_SENT" ] && [ "$d_k" -le 10 ]
+	_BASE=$HOROD_COUNTERS
+	json=$(ip netns exec "$SRV" "$HOROCTL" guard --pin "$PIN" --json --once)
+	check "horoctl guard counts them as reply_server_xdp" python3 -c 'import json, sys
+d = json.loads(sys.argv[1])
+sys.exit(d["counters"]["reply_server_xdp"]["packets"] != int(sys.argv[2]))' "$json" "$((n + d_x))"
+
+	# What the workers still answer.
+	check_craft "mode 1 is answered by a worker" "$CLI" "$VETH_SRV4" 123 --mode 1 \
+		--expect answered=true --expect mode=2 --expect stratum=3
+	expect_deltas "mode 1 through a worker" "reply_symmetric=1 received=1 ts_kernel=1 xdp=0"
+	check_craft "a request with a MAC is answered by a worker" "$CLI" "$VETH_SRV4" 123 \
+		--len 68 --pad zero --expect answered=true --expect stratum=3
+	expect_deltas "the MAC request through a worker" "reply_server=1 received=1 ts_kernel=1 xdp=0"
+	horod_stop
+	check "horod stops cleanly (exit $HOROD_RC)" [ "$HOROD_RC" = 0 ]
+	check "the guard is gone from hs0 after horod stopped" \
+		not bash -c 'ip -n "$1" link show hs0 | grep -q "prog/xdp"' _ "$SRV"
+done
+
+# The served time is horod's own correction of the system clock: no answer from XDP.
+T_CTX="discipline off"
+chronyd_upstream "$SRV" 127.0.0.2 1 || die "no upstream"
+conf=$T_DIR/corrected.conf
+write_conf "$conf" <<CONF
+listen $VETH_SRV4
+server 127.0.0.2 minpoll 0 maxpoll 0 iburst
+discipline off
+control $T_DIR/ctl.sock
+guard interface hs0 mode native
+guard interface lo mode skb
+guard serve on
+guard pin $PIN
+CONF
+if horod_start "$SRV" -f "$conf"; then
+	for _ in $(seq 100); do
+		"$HOROCTL" -s "$T_DIR/ctl.sock" status >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	check "horod synchronises to the upstream" "$HOROCTL" -s "$T_DIR/ctl.sock" status
+	check "the guard runs and would answer" grep -q 'answers client requests' "$HOROD_LOG"
+	counters_mark
+	check_craft "a client request is answered" "$CLI" "$VETH_SRV4" 123 --count 3 \
+		--expect answered=true --expect stratum=2
+	expect_deltas "a corrected clock: every answer through a worker" \
+		"reply_server=3 received=3 ts_kernel=3 xdp=0"
+	horod_stop
+else
+	fail "horod did not start with an upstream"
+fi
+
+# driver sim: the served clock is not CLOCK_REALTIME; said at start.
+T_CTX="driver sim"
+conf=$T_DIR/sim.conf
+write_conf "$conf" <<CONF
+listen $VETH_SRV4
+server 127.0.0.2 minpoll 0 maxpoll 0 iburst
+driver sim offset 0.001 seed 5
+guard interface hs0 mode native
+guard serve on
+guard pin $PIN
+CONF
+if horod_start "$SRV" -f "$conf"; then
+	check "horod says the guard does not answer with driver sim" \
+		grep -q 'does not answer (the served clock is not CLOCK_REALTIME)' "$HOROD_LOG"
+	counters_mark
+	check_craft "a client request is answered" "$CLI" "$VETH_SRV4" 123 --expect answered=true
+	expect_deltas "driver sim: through a worker" "reply_server=1 received=1 ts_kernel=1 xdp=0"
+	horod_stop
+else
+	fail "horod did not start with driver sim"
+fi
+
+finish
