@@ -206,7 +206,7 @@ def table(res, meta):
     lines.append(
         f"Measured {meta.get('date', '')}: medians of {meta.get('reps')} repetitions, {meta.get('duration_s')} s per point; server on CPU "
         f"{meta.get('server_cpus')}, load (horobench) on CPU {meta.get('load_cpus')}; "
-        + ("veth pair between two namespaces, threaded NAPI pinned to each side's CPUs; " if meta.get("net") == "veth" else "namespace loopback; ")
+        + ("veth pair between two namespaces, the server end's NAPI threaded on the server CPUs; " if meta.get("net") == "veth" else "namespace loopback; ")
         + f"kernel {meta.get('kernel')}; load average before/after: {meta.get('load_before')} / {meta.get('load_after')}"
         + (" (quick run)" if meta.get("quick") == "1" else "") + "."
     )
