@@ -64,9 +64,10 @@ static const struct {
 	 "  (the names of proto/reason.h, as in the SIGUSR1 counters line and the\n"
 	 "  metrics), the receive timestamp source (hardware, kernel, daemon), and\n"
 	 "  the same per worker thread. With the XDP guard running, the totals\n"
-	 "  include what it consumed (drops, and the kiss-o'-death it sends\n"
-	 "  itself), shown again as \"of them by XDP\"; the per-worker rows count\n"
-	 "  only what reached each worker.\n" MAN_OPTS MAN_EXIT},
+	 "  include what it consumed (drops, the kiss-o'-death it sends itself,\n"
+	 "  and with `guard serve on` the time replies it sends), shown again as\n"
+	 "  \"of them by XDP\"; the per-worker rows count only what reached each\n"
+	 "  worker.\n" MAN_OPTS MAN_EXIT},
 	{"config", "NAME\n  horoctl config - the effective configuration of the running horod\n"
 		   "\nSYNOPSIS\n  horoctl config [-s SOCKET] [--json]\n"
 		   "\nDESCRIPTION\n"
