@@ -37,7 +37,7 @@ struct ctr_totals {
 	uint64_t received; /* datagrams seen: dequeued by a worker or consumed by XDP */
 	uint64_t reason[NTP_REASON_MAX];
 	uint64_t tsrc[CTR_TS_MAX];
-	uint64_t xdp; /* of received, consumed by the XDP guard (dropped, KoD sent, or answered by guard serve) */
+	uint64_t xdp; /* of received, consumed by XDP: dropped, KoD sent, answered (guard serve) */
 };
 
 /* Increment C by one: only the owning worker may call this. */
