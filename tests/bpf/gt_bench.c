@@ -18,7 +18,10 @@
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"
 
-/* Load the production program (no test hooks) with a deny rule; LIMIT adds a limiter, SERVE answering. */
+/*
+ * Load the production program (no test hooks) with a deny rule; LIMIT adds
+ * a limiter, SERVE answering.
+ */
 static struct guard *bench_open(int limit, int serve)
 {
 	struct guard_config gc = {.n_ports = 2,
@@ -60,8 +63,8 @@ static struct guard *bench_open(int limit, int serve)
  * one run per call too, is printed as the baseline. 1 if the program's
  * action is not the one expected.
  */
-static int bench_serve_case(struct guard *g, const char *name, const uint8_t *frame,
-			    size_t len, int want, unsigned int repeat)
+static int bench_serve_case(struct guard *g, const char *name, const uint8_t *frame, size_t len,
+			    int want, unsigned int repeat)
 {
 	uint8_t out[FR_MAX + 256];
 	uint64_t d[3], t, sum;
@@ -95,7 +98,8 @@ static int bench_serve_case(struct guard *g, const char *name, const uint8_t *fr
 				d[a] = d[b];
 				d[b] = t;
 			}
-	printf("bench: %-26s %-4s median %llu ns/frame (runs: %llu %llu %llu ns; %u frames each, one per call)\n",
+	printf("bench: %-26s %-4s median %llu ns/frame "
+	       "(runs: %llu %llu %llu ns; %u frames each, one per call)\n",
 	       name, gt_action_name(want), (unsigned long long)d[1], (unsigned long long)d[0],
 	       (unsigned long long)d[1], (unsigned long long)d[2], repeat);
 	return 0;
@@ -104,9 +108,8 @@ static int bench_serve_case(struct guard *g, const char *name, const uint8_t *fr
 static int bench_serve(unsigned int repeat)
 {
 	static const char *const srcs[] = {"192.0.2.12", "2001:db8:1::1"};
-	static const char *const names[2][2] = {
-	    {"serve off: mode 3, IPv4", "serve: mode 3, IPv4"},
-	    {"serve off: mode 3, IPv6", "serve: mode 3, IPv6"}};
+	static const char *const names[2][2] = {{"serve off: mode 3, IPv4", "serve: mode 3, IPv4"},
+						{"serve off: mode 3, IPv6", "serve: mode 3, IPv6"}};
 	uint8_t pay[64], frame[FR_MAX];
 	struct guard *g = bench_open(0, 1);
 	struct guard_serve *sv = guard_serve_area(g);
