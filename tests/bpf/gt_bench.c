@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -54,6 +55,21 @@ static struct guard *bench_open(int limit, int serve)
 	return g;
 }
 
+/* Sort the three runs D, so that D[1] is their median. */
+static void sort3(uint64_t d[3])
+{
+	uint64_t t;
+	int a, b;
+
+	for (a = 0; a < 2; a++)
+		for (b = a + 1; b < 3; b++)
+			if (d[b] < d[a]) {
+				t = d[a];
+				d[a] = d[b];
+				d[b] = t;
+			}
+}
+
 /*
  * `guard serve on`: a mode 3 request answered with XDP_TX. The program
  * rewrites the frame, so each call runs it once on a fresh copy of the
@@ -67,9 +83,9 @@ static int bench_serve_case(struct guard *g, const char *name, const uint8_t *fr
 			    int want, unsigned int repeat)
 {
 	uint8_t out[FR_MAX + 256];
-	uint64_t d[3], t, sum;
+	uint64_t d[3], sum;
 	unsigned int k;
-	int rep, a, b;
+	int rep;
 
 	for (rep = 0; rep < 3; rep++) {
 		sum = 0;
@@ -91,13 +107,7 @@ static int bench_serve_case(struct guard *g, const char *name, const uint8_t *fr
 		}
 		d[rep] = sum / repeat;
 	}
-	for (a = 0; a < 2; a++)
-		for (b = a + 1; b < 3; b++)
-			if (d[b] < d[a]) {
-				t = d[a];
-				d[a] = d[b];
-				d[b] = t;
-			}
+	sort3(d);
 	printf("bench: %-26s %-4s median %llu ns/frame "
 	       "(runs: %llu %llu %llu ns; %u frames each, one per call)\n",
 	       name, gt_action_name(want), (unsigned long long)d[1], (unsigned long long)d[0],
@@ -113,6 +123,7 @@ static int bench_serve(unsigned int repeat)
 	uint8_t pay[64], frame[FR_MAX];
 	struct guard *g = bench_open(0, 1);
 	struct guard_serve *sv = guard_serve_area(g);
+	struct timespec mono, real;
 	struct fr_spec s;
 	size_t len;
 	int i, on, rc = 0;
@@ -122,9 +133,16 @@ static int bench_serve(unsigned int repeat)
 		guard_close(g);
 		return 1;
 	}
+	/* As the clock thread publishes it: the path that grows the root dispersion. */
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	sv->mono_to_real_ns =
+		(real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
+	sv->update_ns = real.tv_sec * 1000000000LL + real.tv_nsec;
+	sv->disp_ns = 1000000;
+	sv->disp_rate_ppb = 15000;
 	sv->stratum = 2;
 	sv->precision = -25;
-	sv->mono_to_real_ns = 1795708800LL * 1000000000LL;
 	for (i = 0; i < 2 && !rc; i++) {
 		gt_spec_udp(&s, srcs[i], pay, gt_ntp_req(pay, 48, 0x23));
 		len = fr_build(&s, frame);
@@ -164,13 +182,13 @@ int gt_do_bench(unsigned int repeat)
 	struct guard *g[2];
 	struct fr_spec s;
 	size_t i, len;
-	uint32_t d[3], t;
+	uint64_t d[3];
 
 	g[0] = bench_open(0, 0);
 	g[1] = bench_open(1, 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o);
-		int rep, a, b;
+		int rep;
 
 		gt_spec_udp(&s, cases[i].src, pay, gt_ntp_req(pay, 48, cases[i].lvm));
 		len = fr_build(&s, frame);
@@ -186,16 +204,11 @@ int gt_do_bench(unsigned int repeat)
 			}
 			d[rep] = o.duration;
 		}
-		/* Median of three. */
-		for (a = 0; a < 2; a++)
-			for (b = a + 1; b < 3; b++)
-				if (d[b] < d[a]) {
-					t = d[a];
-					d[a] = d[b];
-					d[b] = t;
-				}
-		printf("bench: %-26s %-4s median %u ns/frame (runs: %u %u %u ns; %u frames each)\n",
-		       cases[i].name, gt_action_name((int)o.retval), d[1], d[0], d[1], d[2],
+		sort3(d);
+		printf("bench: %-26s %-4s median %llu ns/frame (runs: %llu %llu %llu ns; %u frames "
+		       "each)\n",
+		       cases[i].name, gt_action_name((int)o.retval), (unsigned long long)d[1],
+		       (unsigned long long)d[0], (unsigned long long)d[1], (unsigned long long)d[2],
 		       repeat);
 	}
 	guard_close(g[0]);
