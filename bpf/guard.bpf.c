@@ -58,17 +58,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IP6_FRAG_MF	0x0001 /* more-fragments bit of the fragment header */
 #define REPLY_TTL	64     /* hops: TTL / hop limit of a kiss-o'-death (Linux's default) */
 
-#define NTP_HLEN      48	 /* bytes in the NTP header */
-#define NTP_EXT_MIN   16	 /* bytes: smallest extension field (RFC 7822) */
-#define NTP_OFF_XMT   40	 /* byte offset of the transmit timestamp */
-#define NTP_OFF_REFID 12	 /* byte offset of the reference ID */
-#define NTP_OFF_ORG   24	 /* byte offset of the origin timestamp */
-#define KOD_RATE      0x52415445 /* "RATE" as a big-endian word */
-#define KOD_DENY      0x44454E59 /* "DENY" as a big-endian word */
-#define NTP_OFF_POLL  2		 /* byte offset of the poll exponent */
-#define NTP_MAX_POLL  17	 /* largest poll echoed (proto/ntp.h) */
+#define NTP_HLEN       48	     /* bytes in the NTP header */
+#define NTP_EXT_MIN    16	     /* bytes: smallest extension field (RFC 7822) */
+#define NTP_OFF_XMT    40	     /* byte offset of the transmit timestamp */
+#define NTP_OFF_REFID  12	     /* byte offset of the reference ID */
+#define NTP_OFF_ORG    24	     /* byte offset of the origin timestamp */
+#define KOD_RATE       0x52415445    /* "RATE" as a big-endian word */
+#define KOD_DENY       0x44454E59    /* "DENY" as a big-endian word */
+#define NTP_OFF_POLL   2	     /* byte offset of the poll exponent */
+#define NTP_MAX_POLL   17	     /* largest poll echoed (proto/ntp.h) */
 #define NTP_UNIX_EPOCH 2208988800ULL /* seconds from 1900 to 1970 */
-#define NS_PER_SEC    1000000000ULL
+#define NS_PER_SEC     1000000000ULL
 /* ns → NTP fraction as proto/ntp.c does it: (ns << 23) / 5^9, rounded to nearest. */
 #define NS_FRAC_SHIFT 23
 #define NS_FRAC_DIV   1953125ULL

@@ -23,72 +23,72 @@
 #define CLK_MAX_SOURCES 64 /* upstream sources a core follows */
 
 /* Flash bits (ntpq's names), one per failed RFC 5905 packet/peer test. */
-#define CLK_FLASH_DUP 0x001     /* pkt_dup: duplicate packet */
-#define CLK_FLASH_BOGUS 0x002   /* pkt_bogus: origin does not match */
-#define CLK_FLASH_UNSYNC 0x004  /* pkt_unsync: server unsynchronized (LI 3, stratum 0/16+) */
-#define CLK_FLASH_DENIED 0x008  /* pkt_denied: KoD DENY/RSTR */
-#define CLK_FLASH_AUTH 0x010    /* pkt_auth: authentication failed */
-#define CLK_FLASH_STRATUM 0x020 /* pkt_stratum: stratum out of range */
-#define CLK_FLASH_HEADER 0x040  /* pkt_header: header values out of range */
-#define CLK_FLASH_AUTOKEY 0x080 /* pkt_autokey */
-#define CLK_FLASH_CRYPTO 0x100  /* pkt_crypto */
-#define CLK_FLASH_PEER_STRATUM 0x200 /* peer_stratum: stratum too high / loop */
-#define CLK_FLASH_PEER_DIST 0x400    /* peer_dist: root distance above maxdistance */
-#define CLK_FLASH_PEER_LOOP 0x800    /* peer_loop: the source is synchronized to us */
+#define CLK_FLASH_DUP	       0x001  /* pkt_dup: duplicate packet */
+#define CLK_FLASH_BOGUS	       0x002  /* pkt_bogus: origin does not match */
+#define CLK_FLASH_UNSYNC       0x004  /* pkt_unsync: server unsynchronized (LI 3, stratum 0/16+) */
+#define CLK_FLASH_DENIED       0x008  /* pkt_denied: KoD DENY/RSTR */
+#define CLK_FLASH_AUTH	       0x010  /* pkt_auth: authentication failed */
+#define CLK_FLASH_STRATUM      0x020  /* pkt_stratum: stratum out of range */
+#define CLK_FLASH_HEADER       0x040  /* pkt_header: header values out of range */
+#define CLK_FLASH_AUTOKEY      0x080  /* pkt_autokey */
+#define CLK_FLASH_CRYPTO       0x100  /* pkt_crypto */
+#define CLK_FLASH_PEER_STRATUM 0x200  /* peer_stratum: stratum too high / loop */
+#define CLK_FLASH_PEER_DIST    0x400  /* peer_dist: root distance above maxdistance */
+#define CLK_FLASH_PEER_LOOP    0x800  /* peer_loop: the source is synchronized to us */
 #define CLK_FLASH_PEER_UNREACH 0x1000 /* peer_unreach: not reachable */
 
 struct clk_core_cfg {
-	int discipline;            /* 1: steer the driver; 0: serve driver time + own correction */
+	int discipline;		   /* 1: steer the driver; 0: serve driver time + own correction */
 	double makestep_threshold; /* s: offsets above this may be stepped ... */
-	int makestep_limit;        /* ... in the first N clock updates; -1 = always, 0 = never */
-	double maxdistance;        /* s: sources with a larger root distance are rejected (1.5) */
-	double holdover;           /* s after the last update before LI 3; < 0 = until the
+	int makestep_limit;	   /* ... in the first N clock updates; -1 = always, 0 = never */
+	double maxdistance;	   /* s: sources with a larger root distance are rejected (1.5) */
+	double holdover;	   /* s after the last update before LI 3; < 0 = until the
 				      advertised root distance would pass maxdistance */
-	int local_stratum;         /* fallback when all sources are lost: 0 = none, else 1..15 */
+	int local_stratum;	   /* fallback when all sources are lost: 0 = none, else 1..15 */
 	double local_dispersion;   /* s: dispersion of that fallback */
-	int minsources;            /* truechimers needed to update the clock (1) */
-	int precision;             /* log2 s of one clock read */
-	double init_freq_ppm;      /* frequency from the driftfile, or 0 */
-	double init_skew_ppm;      /* skew from the driftfile; < 0 = unknown */
+	int minsources;		   /* truechimers needed to update the clock (1) */
+	int precision;		   /* log2 s of one clock read */
+	double init_freq_ppm;	   /* frequency from the driftfile, or 0 */
+	double init_skew_ppm;	   /* skew from the driftfile; < 0 = unknown */
 };
 
 struct clk_source_cfg {
-	char name[64];      /* as configured ("192.0.2.1", "pool.example.org#2") */
-	uint32_t refid;     /* our refid while following it (address or MD5 of IPv6) */
-	int minpoll;        /* log2 s, 0..17 */
-	int maxpoll;        /* log2 s, minpoll..17 */
-	int iburst;         /* first polls in a quick burst */
-	int prefer;         /* preferred in combining and as sys.peer */
+	char name[64];	/* as configured ("192.0.2.1", "pool.example.org#2") */
+	uint32_t refid; /* our refid while following it (address or MD5 of IPv6) */
+	int minpoll;	/* log2 s, 0..17 */
+	int maxpoll;	/* log2 s, minpoll..17 */
+	int iburst;	/* first polls in a quick burst */
+	int prefer;	/* preferred in combining and as sys.peer */
 };
 
 /* What `horoctl sources` / ntpq -p show for one source. */
 struct clk_source_info {
 	char name[64];
-	char tally;         /* '*' sys.peer, '+' candidate, '-' outlier, 'x' falseticker,
-			       '#' backup, ' ' rejected */
-	uint32_t refid;     /* the source's own refid (from its replies) */
+	char tally;	/* '*' sys.peer, '+' candidate, '-' outlier, 'x' falseticker,
+			   '#' backup, ' ' rejected */
+	uint32_t refid; /* the source's own refid (from its replies) */
 	int stratum;
-	int poll;           /* log2 s, current */
-	uint8_t reach;      /* shift register, newest poll in bit 0 */
-	int64_t last_rx;    /* driver ns of the last valid sample, 0 = never */
-	double delay;       /* s, of the selected filter sample */
-	double offset;      /* s, source - us */
-	double jitter;      /* s */
-	double dispersion;  /* s */
+	int poll;	      /* log2 s, current */
+	uint8_t reach;	      /* shift register, newest poll in bit 0 */
+	int64_t last_rx;      /* driver ns of the last valid sample, 0 = never */
+	double delay;	      /* s, of the selected filter sample */
+	double offset;	      /* s, source - us */
+	double jitter;	      /* s */
+	double dispersion;    /* s */
 	double root_distance; /* s */
-	unsigned flash;     /* CLK_FLASH_* of the last reply (0 = all tests passed) */
+	unsigned flash;	      /* CLK_FLASH_* of the last reply (0 = all tests passed) */
 	int leap;
-	int precision;      /* log2 s, the server's */
-	double root_delay;  /* s, the server's, from its last valid reply */
-	double root_disp;   /* s, likewise */
+	int precision;	   /* log2 s, the server's */
+	double root_delay; /* s, the server's, from its last valid reply */
+	double root_disp;  /* s, likewise */
 };
 
 /* The newest clock filter samples of a source (ntpq's filt* variables), newest first. */
 struct clk_source_filter {
-	int n;              /* samples below, at most CLK_FILTER_LEN_PUB */
-	double delay[8];    /* s */
-	double offset[8];   /* s, on the scale of clk_source_info.offset (the newest sample's) */
-	double disp[8];     /* s, grown to the NOW of the call */
+	int n;		  /* samples below, at most CLK_FILTER_LEN_PUB */
+	double delay[8];  /* s */
+	double offset[8]; /* s, on the scale of clk_source_info.offset (the newest sample's) */
+	double disp[8];	  /* s, grown to the NOW of the call */
 };
 #define CLK_FILTER_LEN_PUB 8 /* samples ntpq shows: RFC 5905's filter length */
 
@@ -98,18 +98,18 @@ struct clk_tracking {
 	int stratum;
 	int leap;
 	int synced;
-	int64_t ref_ns;      /* reference time */
-	double offset;       /* s: last combined offset */
-	double rms_offset;   /* s */
-	double freq_ppm;     /* current frequency correction */
+	int64_t ref_ns;	   /* reference time */
+	double offset;	   /* s: last combined offset */
+	double rms_offset; /* s */
+	double freq_ppm;   /* current frequency correction */
 	double residual_freq_ppm;
 	double skew_ppm;
-	double root_delay;   /* s */
-	double root_disp;    /* s, now */
+	double root_delay;	/* s */
+	double root_disp;	/* s, now */
 	double update_interval; /* s between the last two clock updates */
-	int steps;           /* steps taken */
-	int updates;         /* clock updates done */
-	int sys_peer;        /* source id, -1 none */
+	int steps;		/* steps taken */
+	int updates;		/* clock updates done */
+	int sys_peer;		/* source id, -1 none */
 };
 
 struct clk_core;

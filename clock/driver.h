@@ -33,12 +33,14 @@ struct clk_driver_ops {
 	int (*set_freq)(struct clk_driver *d, double ppm);
 	/* Step the clock by OFFSET_NS (positive = forward); 0 or -errno. */
 	int (*step)(struct clk_driver *d, int64_t offset_ns);
-	/* Tell the clock's users our state: leap (NTP_LEAP_*), synced, error bounds in s; 0 or -errno. */
+	/* Tell the clock's users our state: leap (NTP_LEAP_*), synced, error bounds in s; 0 or
+	 * -errno. */
 	int (*set_status)(struct clk_driver *d, int leap, int synced, double maxerror,
 			  double esterror);
 	/* Advance internal state to now (sim: apply wander); may be NULL. */
 	void (*tick)(struct clk_driver *d);
-	/* Served-time error against the truth clock in s, given the core's correction; NAN if unknown. */
+	/* Served-time error against the truth clock in s, given the core's correction; NAN if
+	 * unknown. */
 	double (*true_error)(struct clk_driver *d, int64_t served_ns, int64_t truth_ns);
 	/* Release the driver. */
 	void (*destroy)(struct clk_driver *d);
@@ -58,10 +60,10 @@ typedef int64_t (*clk_truth_fn)(void *arg);
 
 /* Sim driver parameters (`driver sim [offset S] [freq PPM] [wander PPM_PER_SQRT_S] [seed N]`). */
 struct clk_sim_cfg {
-	double offset;  /* s: initial phase error (driver - truth) */
-	double freq;    /* ppm: frequency error of the virtual oscillator */
-	double wander;  /* ppm/sqrt(s): random-walk frequency noise */
-	uint64_t seed;  /* PRNG seed: same seed, same wander */
+	double offset; /* s: initial phase error (driver - truth) */
+	double freq;   /* ppm: frequency error of the virtual oscillator */
+	double wander; /* ppm/sqrt(s): random-walk frequency noise */
+	uint64_t seed; /* PRNG seed: same seed, same wander */
 };
 
 /* A kernel driver on CLOCK_REALTIME (PHC_PATH NULL) or a PHC; NULL with WHY on failure. */

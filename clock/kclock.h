@@ -11,10 +11,10 @@
 #include <time.h>
 
 struct clk_kstate {
-	int synced;      /* 1 when STA_UNSYNC is clear and the state is not TIME_ERROR */
-	int leap;        /* NTP_LEAP_INSERT / _DELETE from STA_INS / STA_DEL, else 0 */
-	int state;       /* clock_adjtime return value (TIME_OK .. TIME_ERROR) */
-	int status;      /* raw timex status bits */
+	int synced;	 /* 1 when STA_UNSYNC is clear and the state is not TIME_ERROR */
+	int leap;	 /* NTP_LEAP_INSERT / _DELETE from STA_INS / STA_DEL, else 0 */
+	int state;	 /* clock_adjtime return value (TIME_OK .. TIME_ERROR) */
+	int status;	 /* raw timex status bits */
 	double maxerror; /* seconds, kernel maximum error */
 	double esterror; /* seconds, kernel estimated error */
 	double freq_ppm; /* kernel frequency offset, ppm */

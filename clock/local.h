@@ -18,10 +18,10 @@
 #include "clock/snapshot.h"
 
 struct clk_local {
-	int stratum;        /* 1..15, advertised stratum */
-	double dispersion;  /* seconds: error of the clock at the reference time */
-	int precision;      /* log2 s, measured at start */
-	int64_t ref_ns;     /* current reference time, ns since the Unix epoch */
+	int stratum;	   /* 1..15, advertised stratum */
+	double dispersion; /* seconds: error of the clock at the reference time */
+	int precision;	   /* log2 s, measured at start */
+	int64_t ref_ns;	   /* current reference time, ns since the Unix epoch */
 };
 
 /* Start the local source at NOW_NS (the reference time until the kernel says synced). */

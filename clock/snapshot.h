@@ -13,26 +13,26 @@
 #include <stdint.h>
 
 /* Snapshot flags. */
-#define CLK_F_SYNCED 0x1    /* we claim synchronization (leap != 3) */
-#define CLK_F_CORRECTED 0x2 /* served time = raw clock + our own correction */
+#define CLK_F_SYNCED	  0x1 /* we claim synchronization (leap != 3) */
+#define CLK_F_CORRECTED	  0x2 /* served time = raw clock + our own correction */
 #define CLK_F_KERNEL_SYNC 0x4 /* the kernel clock reports synchronized */
 
 #define CLK_PHI 15e-6 /* s/s: RFC 5905 frequency tolerance, dispersion growth */
 
 struct clk_snapshot {
-	int64_t ref_ns;     /* reference time, ns since the Unix epoch (served scale) */
-	int64_t update_ns;  /* served time at which root_disp and corr_ns held */
-	int64_t corr_ns;    /* served = raw + corr_ns + (raw + corr_ns - update_ns) * corr_freq */
-	double corr_freq;   /* fractional frequency correction (1e-6 = 1 ppm) */
-	double root_delay;  /* seconds, to the primary reference */
-	double root_disp;   /* seconds, at update_ns */
-	double disp_rate;   /* s/s growth of root_disp after update_ns: CLK_PHI + skew */
-	uint32_t refid;     /* reference ID as in struct ntp_packet */
-	uint32_t flags;     /* CLK_F_* */
-	uint8_t leap;       /* NTP_LEAP_* */
-	uint8_t stratum;    /* 1..15, 16 = unsynchronized */
-	int8_t precision;   /* log2 seconds of one clock read */
-	uint8_t pad[5];     /* keeps the struct a whole number of 64-bit words */
+	int64_t ref_ns;	   /* reference time, ns since the Unix epoch (served scale) */
+	int64_t update_ns; /* served time at which root_disp and corr_ns held */
+	int64_t corr_ns;   /* served = raw + corr_ns + (raw + corr_ns - update_ns) * corr_freq */
+	double corr_freq;  /* fractional frequency correction (1e-6 = 1 ppm) */
+	double root_delay; /* seconds, to the primary reference */
+	double root_disp;  /* seconds, at update_ns */
+	double disp_rate;  /* s/s growth of root_disp after update_ns: CLK_PHI + skew */
+	uint32_t refid;	   /* reference ID as in struct ntp_packet */
+	uint32_t flags;	   /* CLK_F_* */
+	uint8_t leap;	   /* NTP_LEAP_* */
+	uint8_t stratum;   /* 1..15, 16 = unsynchronized */
+	int8_t precision;  /* log2 seconds of one clock read */
+	uint8_t pad[5];	   /* keeps the struct a whole number of 64-bit words */
 };
 
 #define CLK_SNAPSHOT_WORDS (sizeof(struct clk_snapshot) / sizeof(uint64_t))

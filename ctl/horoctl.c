@@ -91,7 +91,8 @@ static void usage(FILE *f)
 		"\nOptions: -s SOCKET (before or after a command: horod's control socket,\n"
 		"default " QUERY_DEFAULT_SOCKET "), -h, --help (also after a command), --version.\n"
 		"`horoctl help COMMAND` shows a command's manual page.\n"
-		"Exit status: 0 ok, 1 error, 2 bad usage or nothing to read (no guard pinned, horod\n"
+		"Exit status: 0 ok, 1 error, 2 bad usage or nothing to read (no guard pinned, "
+		"horod\n"
 		"unreachable); status: 0 synchronised, 1 unsynchronised, 2 horod unreachable.\n");
 }
 

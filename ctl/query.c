@@ -548,8 +548,7 @@ int query_clients(int argc, char **argv)
 	}
 	printf("%ld clients in the log (room for %ld); the %d busiest:\n", getl(&a, "tracked"),
 	       getl(&a, "capacity"), n);
-	printf("%-39s %12s %10s %10s %10s\n", "address", "requests", "dropped", "interval",
-	       "last");
+	printf("%-39s %12s %10s %10s %10s\n", "address", "requests", "dropped", "interval", "last");
 	for (i = 0; i < n; i++) {
 #define C(key) (snprintf(k, sizeof(k), "c%d." key, i), k)
 		printf("%-39s %12s %10s %9.3fs %8.1fs\n", get(&a, C("address"), "?"),

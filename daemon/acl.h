@@ -15,16 +15,16 @@
 #define ACL_MAX_RULES 4096 /* prefixes per list: bounds memory and the linear scan */
 
 struct acl_rule {
-	uint8_t family; /* AF_INET or AF_INET6 */
-	uint8_t plen;   /* prefix length in bits: 0..32 or 0..128 */
-	uint8_t allow;  /* 1 allow, 0 deny */
+	uint8_t family;	  /* AF_INET or AF_INET6 */
+	uint8_t plen;	  /* prefix length in bits: 0..32 or 0..128 */
+	uint8_t allow;	  /* 1 allow, 0 deny */
 	uint8_t addr[16]; /* network byte order, host bits zeroed */
 };
 
 struct acl {
 	struct acl_rule *rules; /* heap array, grown by acl_add */
 	int n, cap;
-	int n_allow;            /* number of allow rules */
+	int n_allow; /* number of allow rules */
 };
 
 /* Empty list (allows everything). */

@@ -11,25 +11,23 @@
 #include "daemon/config_int.h"
 #include "proto/appendf.h"
 
-#define CFG_FORM_SERVER                                                                            \
-	"server HOST [port N] [iburst] [prefer] [minpoll N] [maxpoll N]"
-#define CFG_FORM_POOL                                                                              \
-	"pool NAME [port N] [iburst] [prefer] [minpoll N] [maxpoll N] [maxsources N]"
+#define CFG_FORM_SERVER "server HOST [port N] [iburst] [prefer] [minpoll N] [maxpoll N]"
+#define CFG_FORM_POOL	"pool NAME [port N] [iburst] [prefer] [minpoll N] [maxpoll N] [maxsources N]"
 #define CFG_FORM_DRIVER                                                                            \
 	"driver kernel [device /dev/ptpN] | driver sim [offset S] [freq PPM] [wander W] [seed N]"
 
-#define CFG_MAX_POLL 17          /* log2 s: 36 h, RFC 5905's largest poll */
-#define CFG_DEF_MINPOLL 6        /* log2 s: 64 s, as ntpd and chrony */
-#define CFG_DEF_MAXPOLL 10       /* log2 s: 1024 s, as ntpd and chrony */
-#define CFG_DEF_MAXSOURCES 4     /* pool addresses used, as chrony */
-#define CFG_MAX_MAXSOURCES 16    /* pool addresses at most */
-#define CFG_MAX_SIM_OFFSET 1e6   /* s: a sim clock can start up to ~11 days off */
-#define CFG_MAX_FREQ 500.0       /* ppm: the kernel's frequency limit */
-#define CFG_MAX_WANDER 10.0      /* ppm/sqrt(s): far beyond any real oscillator */
-#define CFG_MAX_STEP_THRESHOLD 1e6 /* s */
-#define CFG_MAX_STEP_LIMIT 1000000 /* clock updates */
-#define CFG_MAX_MAXDISTANCE 16.0 /* s: RFC 5905 MAXDISP */
-#define CFG_MAX_HOLDOVER 1e7     /* s: ~4 months */
+#define CFG_MAX_POLL	       17      /* log2 s: 36 h, RFC 5905's largest poll */
+#define CFG_DEF_MINPOLL	       6       /* log2 s: 64 s, as ntpd and chrony */
+#define CFG_DEF_MAXPOLL	       10      /* log2 s: 1024 s, as ntpd and chrony */
+#define CFG_DEF_MAXSOURCES     4       /* pool addresses used, as chrony */
+#define CFG_MAX_MAXSOURCES     16      /* pool addresses at most */
+#define CFG_MAX_SIM_OFFSET     1e6     /* s: a sim clock can start up to ~11 days off */
+#define CFG_MAX_FREQ	       500.0   /* ppm: the kernel's frequency limit */
+#define CFG_MAX_WANDER	       10.0    /* ppm/sqrt(s): far beyond any real oscillator */
+#define CFG_MAX_STEP_THRESHOLD 1e6     /* s */
+#define CFG_MAX_STEP_LIMIT     1000000 /* clock updates */
+#define CFG_MAX_MAXDISTANCE    16.0    /* s: RFC 5905 MAXDISP */
+#define CFG_MAX_HOLDOVER       1e7     /* s: ~4 months */
 
 void cfg_clock_defaults(struct cfg_clock *k)
 {
@@ -83,7 +81,8 @@ static int dbl_opt(struct cfg_parser *p, const char *name, const char *tok, doub
 	int r;
 
 	if (!tok)
-		return cfg_fail(p, "'%s' needs a number, allowed %g to %g %s", name, min, max, unit);
+		return cfg_fail(p, "'%s' needs a number, allowed %g to %g %s", name, min, max,
+				unit);
 	r = cfg_double(tok, min, max, out);
 	if (r == -1)
 		return cfg_fail(p, "bad %s '%s', allowed %g to %g %s", name,
@@ -156,7 +155,8 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 		else if (sv.minpoll == CFG_DEF_MINPOLL)
 			sv.minpoll = sv.maxpoll;
 		else
-			return cfg_fail(p, "minpoll %d above maxpoll %d, allowed minpoll <= maxpoll",
+			return cfg_fail(p,
+					"minpoll %d above maxpoll %d, allowed minpoll <= maxpoll",
 					sv.minpoll, sv.maxpoll);
 	}
 	if (k->n_servers >= CFG_MAX_SERVERS)
@@ -178,12 +178,15 @@ int cfg_do_driver(struct cfg_parser *p, char **tok, int ntok)
 		n.driver = CFG_DRIVER_KERNEL;
 		if (ntok >= 3) {
 			if (strcmp(tok[2], "device") != 0)
-				return cfg_fail(p, "unknown driver kernel option '%s', allowed: "
-						   CFG_FORM_DRIVER, cfg_quote(tok[2], q, sizeof(q)));
+				return cfg_fail(p,
+						"unknown driver kernel option '%s', "
+						"allowed: " CFG_FORM_DRIVER,
+						cfg_quote(tok[2], q, sizeof(q)));
 			if (ntok < 4 || strncmp(tok[3], "/dev/", 5) != 0 ||
 			    strlen(tok[3]) >= sizeof(n.device))
-				return cfg_fail(p, "'device' needs a /dev/ path, allowed: driver kernel "
-						   "device /dev/ptpN");
+				return cfg_fail(
+					p, "'device' needs a /dev/ path, allowed: driver kernel "
+					   "device /dev/ptpN");
 			snprintf(n.device, sizeof(n.device), "%s", tok[3]);
 			if (ntok > 4)
 				return cfg_extra(p, tok[4], CFG_FORM_DRIVER);
@@ -195,8 +198,8 @@ int cfg_do_driver(struct cfg_parser *p, char **tok, int ntok)
 			long v;
 
 			if (strcmp(tok[i], "offset") == 0) {
-				if (dbl_opt(p, "offset", arg, -CFG_MAX_SIM_OFFSET, CFG_MAX_SIM_OFFSET,
-					    "seconds", &n.sim_offset) < 0)
+				if (dbl_opt(p, "offset", arg, -CFG_MAX_SIM_OFFSET,
+					    CFG_MAX_SIM_OFFSET, "seconds", &n.sim_offset) < 0)
 					return -1;
 			} else if (strcmp(tok[i], "freq") == 0) {
 				if (dbl_opt(p, "freq", arg, -CFG_MAX_FREQ, CFG_MAX_FREQ, "ppm",
@@ -211,8 +214,10 @@ int cfg_do_driver(struct cfg_parser *p, char **tok, int ntok)
 					return -1;
 				n.sim_seed = (unsigned long long)v;
 			} else {
-				return cfg_fail(p, "unknown driver sim option '%s', allowed: "
-						   CFG_FORM_DRIVER, cfg_quote(tok[i], q, sizeof(q)));
+				return cfg_fail(
+					p,
+					"unknown driver sim option '%s', allowed: " CFG_FORM_DRIVER,
+					cfg_quote(tok[i], q, sizeof(q)));
 			}
 		}
 	} else {
@@ -324,7 +329,8 @@ int cfg_do_driftfile(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_extra(p, tok[2], "driftfile /ABSOLUTE/PATH");
 	len = strlen(tok[1]);
 	if (tok[1][0] != '/')
-		return cfg_fail(p, "driftfile '%s' is not an absolute path, allowed: /ABSOLUTE/PATH",
+		return cfg_fail(p,
+				"driftfile '%s' is not an absolute path, allowed: /ABSOLUTE/PATH",
 				cfg_quote(tok[1], q, sizeof(q)));
 	if (len + 8 >= CFG_PATH_MAX) /* room for the temporary file's suffix */
 		return cfg_fail(p, "driftfile path of %zu bytes too long, allowed at most %d bytes",
@@ -344,9 +350,10 @@ size_t cfg_clock_format(const struct cfg_clock *k, char *out, size_t len)
 	for (i = 0; i < k->n_servers; i++) {
 		const struct cfg_server *s = &k->servers[i];
 
-		pos = ntp_appendf(out, len, pos, "%s %s port %d minpoll %d maxpoll %d%s%s", s->pool ? "pool" : "server",
-		    s->host, s->port, s->minpoll, s->maxpoll, s->iburst ? " iburst" : "",
-		    s->prefer ? " prefer" : "");
+		pos = ntp_appendf(out, len, pos, "%s %s port %d minpoll %d maxpoll %d%s%s",
+				  s->pool ? "pool" : "server", s->host, s->port, s->minpoll,
+				  s->maxpoll, s->iburst ? " iburst" : "",
+				  s->prefer ? " prefer" : "");
 		if (s->pool)
 			pos = ntp_appendf(out, len, pos, " maxsources %d", s->maxsources);
 		pos = ntp_appendf(out, len, pos, "\n");
@@ -357,24 +364,27 @@ size_t cfg_clock_format(const struct cfg_clock *k, char *out, size_t len)
 		cfg_shortest(k->sim_offset, a, sizeof(a));
 		cfg_shortest(k->sim_freq, b, sizeof(b));
 		cfg_shortest(k->sim_wander, c, sizeof(c));
-		pos = ntp_appendf(out, len, pos, "driver sim offset %s freq %s wander %s seed %llu\n", a, b, c,
-		    k->sim_seed);
-	}
-	else if (k->device[0])
+		pos = ntp_appendf(out, len, pos,
+				  "driver sim offset %s freq %s wander %s seed %llu\n", a, b, c,
+				  k->sim_seed);
+	} else if (k->device[0])
 		pos = ntp_appendf(out, len, pos, "driver kernel device %s\n", k->device);
 	else
 		pos = ntp_appendf(out, len, pos, "driver kernel\n");
 	if (k->discipline < 0)
-		pos = ntp_appendf(out, len, pos, "# discipline: on when upstream sources are configured\n");
+		pos = ntp_appendf(out, len, pos,
+				  "# discipline: on when upstream sources are configured\n");
 	else
 		pos = ntp_appendf(out, len, pos, "discipline %s\n", k->discipline ? "on" : "off");
-	pos = ntp_appendf(out, len, pos, "makestep %s %d\n", cfg_shortest(k->makestep_threshold, a, sizeof(a)),
-	    k->makestep_limit);
-	pos = ntp_appendf(out, len, pos, "maxdistance %s\n", cfg_shortest(k->maxdistance, a, sizeof(a)));
+	pos = ntp_appendf(out, len, pos, "makestep %s %d\n",
+			  cfg_shortest(k->makestep_threshold, a, sizeof(a)), k->makestep_limit);
+	pos = ntp_appendf(out, len, pos, "maxdistance %s\n",
+			  cfg_shortest(k->maxdistance, a, sizeof(a)));
 	if (k->holdover < 0)
 		pos = ntp_appendf(out, len, pos, "holdover auto\n");
 	else
-		pos = ntp_appendf(out, len, pos, "holdover %s\n", cfg_shortest(k->holdover, a, sizeof(a)));
+		pos = ntp_appendf(out, len, pos, "holdover %s\n",
+				  cfg_shortest(k->holdover, a, sizeof(a)));
 	pos = ntp_appendf(out, len, pos, "minsources %d\n", k->minsources);
 	if (k->driftfile[0])
 		pos = ntp_appendf(out, len, pos, "driftfile %s\n", k->driftfile);

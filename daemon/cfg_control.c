@@ -136,7 +136,7 @@ size_t cfg_control_format(const struct horod_config *c, char *out, size_t len)
 	size_t pos = 0;
 
 	pos = ntp_appendf(out, len, pos, "control %s\n",
-			      c->control_path[0] ? c->control_path : "off");
+			  c->control_path[0] ? c->control_path : "off");
 	if (!c->metrics_enabled)
 		return ntp_appendf(out, len, pos, "# metrics: off\n");
 	if (c->metrics_addr.ss_family == AF_INET) {
@@ -148,8 +148,7 @@ size_t cfg_control_format(const struct horod_config *c, char *out, size_t len)
 		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&c->metrics_addr;
 
 		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		pos = ntp_appendf(out, len, pos, "metrics listen [%s]:%u", a,
-				      ntohs(s->sin6_port));
+		pos = ntp_appendf(out, len, pos, "metrics listen [%s]:%u", a, ntohs(s->sin6_port));
 	}
 	return ntp_appendf(out, len, pos, "%s\n", c->metrics_public ? " public" : "");
 }

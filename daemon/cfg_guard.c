@@ -16,7 +16,7 @@
 #include "proto/appendf.h"
 #include "daemon/ratelimit.h"
 
-#define CFG_FORM_RATELIMIT    "ratelimit [interval -19..12] [burst 1..255] [leak 0..16] [kod]"
+#define CFG_FORM_RATELIMIT "ratelimit [interval -19..12] [burst 1..255] [leak 0..16] [kod]"
 #define CFG_FORM_GUARD                                                                             \
 	"guard interface IFACE [mode native|skb|auto] | guard pin /DIR | guard serve on|off"
 #define CFG_GUARD_PIN_DEFAULT "/sys/fs/bpf/horod" /* GUARD_PIN_DEFAULT of bpf/guard.h */
@@ -168,7 +168,8 @@ int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok)
 	int i, mode = CFG_XDP_AUTO;
 
 	if (ntok < 2)
-		return cfg_fail(p, "'guard' needs interface, pin or serve, allowed: " CFG_FORM_GUARD);
+		return cfg_fail(p,
+				"'guard' needs interface, pin or serve, allowed: " CFG_FORM_GUARD);
 	if (strcmp(tok[1], "pin") == 0)
 		return cfg_guard_pin(p, tok, ntok);
 	if (strcmp(tok[1], "serve") == 0)
@@ -218,8 +219,7 @@ size_t cfg_guard_format(const struct horod_config *c, char *out, size_t len)
 
 	if (c->rl_enabled)
 		pos = ntp_appendf(out, len, pos, "ratelimit interval %d burst %d leak %d%s\n",
-				    c->rl_interval, c->rl_burst, c->rl_leak,
-				    c->rl_kod ? " kod" : "");
+				  c->rl_interval, c->rl_burst, c->rl_leak, c->rl_kod ? " kod" : "");
 	else
 		pos = ntp_appendf(out, len, pos, "# ratelimit: off\n");
 	pos = ntp_appendf(out, len, pos, "denykod %s\n", c->deny_kod ? "on" : "off");
@@ -228,7 +228,7 @@ size_t cfg_guard_format(const struct horod_config *c, char *out, size_t len)
 	for (i = 0; i < c->n_guard_if; i++) {
 		m = (unsigned int)c->guard_if[i].mode < 3 ? (int)c->guard_if[i].mode : 0;
 		pos = ntp_appendf(out, len, pos, "guard interface %s mode %s\n",
-				    c->guard_if[i].name, cfg_xdp_modes[m]);
+				  c->guard_if[i].name, cfg_xdp_modes[m]);
 	}
 	pos = ntp_appendf(out, len, pos, "guard pin %s\n", c->guard_pin);
 	pos = ntp_appendf(out, len, pos, "guard serve %s\n", c->guard_serve ? "on" : "off");

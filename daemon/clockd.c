@@ -89,8 +89,7 @@ static void save_drift(struct clockd *cd)
 	if (!cd->use_core || !cd->cfg->clk.driftfile[0] || !clk_core_drift(cd->core, &f, &sk))
 		return; /* nothing learnt yet: keep the old file */
 	if (clk_driftfile_write(cd->cfg->clk.driftfile, f, sk, why, sizeof(why)) < 0)
-		log_msg(LOG_WARNING, "driftfile %s: %s",
-			cd->cfg->clk.driftfile, why);
+		log_msg(LOG_WARNING, "driftfile %s: %s", cd->cfg->clk.driftfile, why);
 	else
 		log_msg(LOG_DEBUG, "driftfile %s: saved %.3f ppm, skew %.3f ppm",
 			cd->cfg->clk.driftfile, f, sk);
@@ -124,8 +123,9 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 		cd->drv = clk_driver_sim(&sc, truth_sys, NULL);
 		if (!cd->drv)
 			return -1;
-		log_msg(LOG_NOTICE, "driver sim without sources: serving the virtual clock "
-				    "(offset %g s, freq %g ppm) as the local reference",
+		log_msg(LOG_NOTICE,
+			"driver sim without sources: serving the virtual clock "
+			"(offset %g s, freq %g ppm) as the local reference",
 			k->sim_offset, k->sim_freq);
 	}
 	if (!cd->use_core) {
@@ -168,8 +168,10 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 		int stale = clk_driftfile_clean(k->driftfile);
 
 		if (stale > 0)
-			log_msg(LOG_NOTICE, "driftfile %s: removed %d temporary file(s) left by an "
-					    "interrupted save", k->driftfile, stale);
+			log_msg(LOG_NOTICE,
+				"driftfile %s: removed %d temporary file(s) left by an "
+				"interrupted save",
+				k->driftfile, stale);
 		if (clk_driftfile_read(k->driftfile, &cc.init_freq_ppm, &cc.init_skew_ppm, why,
 				       sizeof(why)) < 0) {
 			log_msg(LOG_WARNING, "driftfile %s: %s: starting without it", k->driftfile,
@@ -187,8 +189,9 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 		return -1;
 	}
 	if (!discipline)
-		log_msg(LOG_NOTICE, "discipline off: the %s clock is never adjusted; horod serves "
-				    "it plus its own correction",
+		log_msg(LOG_NOTICE,
+			"discipline off: the %s clock is never adjusted; horod serves "
+			"it plus its own correction",
 			cd->drv->ops->name);
 	publish(cd);
 	return 0;
@@ -272,17 +275,17 @@ void clockd_log_status(struct clockd *cd)
 	{
 		int64_t sys = sys_now();
 		double te = cd->drv->ops->true_error
-				    ? cd->drv->ops->true_error(cd->drv, clk_snapshot_served(&s, sys),
-							       sys)
+				    ? cd->drv->ops->true_error(cd->drv,
+							       clk_snapshot_served(&s, sys), sys)
 				    : NAN;
 
 		log_msg(LOG_NOTICE,
 			"tracking refid=%s stratum=%d leap=%d synced=%d offset=%.9f rms=%.9f "
 			"freq=%.3f skew=%.3f rootdelay=%.6f rootdisp=%.6f updates=%d steps=%d "
 			"true_error=%.9f",
-			ntp_refid_format(t.refid, t.stratum, refid, sizeof(refid)), t.stratum, t.leap,
-			t.synced, t.offset, t.rms_offset, t.freq_ppm, t.skew_ppm, t.root_delay,
-			t.root_disp, t.updates, t.steps, te);
+			ntp_refid_format(t.refid, t.stratum, refid, sizeof(refid)), t.stratum,
+			t.leap, t.synced, t.offset, t.rms_offset, t.freq_ppm, t.skew_ppm,
+			t.root_delay, t.root_disp, t.updates, t.steps, te);
 	}
 	for (i = 0; i < clk_core_n_sources(cd->core); i++) {
 		struct clk_source_info si;

@@ -17,7 +17,7 @@
 #include "daemon/config.h"
 #include "daemon/upstream.h"
 
-#define CLOCKD_TICK_NS 1000000000LL        /* ns between snapshot refreshes */
+#define CLOCKD_TICK_NS	     1000000000LL    /* ns between snapshot refreshes */
 #define CLOCKD_DRIFT_SAVE_NS 3600000000000LL /* ns between driftfile saves (1 h) */
 
 struct control;
@@ -27,15 +27,15 @@ struct clockd {
 	const struct horod_config *cfg;
 	struct clk_pub *pub;
 	int precision;
-	int use_core;              /* upstream sources configured */
-	struct clk_driver *drv;    /* NULL without the core */
+	int use_core;		/* upstream sources configured */
+	struct clk_driver *drv; /* NULL without the core */
 	struct clk_core *core;
 	struct upstream up;
-	struct clk_local local;    /* the local reference when there is no core */
-	int64_t next_tick;         /* sys ns */
-	int64_t next_save;         /* sys ns */
-	struct control *ctl;       /* control socket and metrics served in this loop, or NULL */
-	struct m6_queue *m6;       /* mode 6 requests handed over by workers, or NULL */
+	struct clk_local local; /* the local reference when there is no core */
+	int64_t next_tick;	/* sys ns */
+	int64_t next_save;	/* sys ns */
+	struct control *ctl;	/* control socket and metrics served in this loop, or NULL */
+	struct m6_queue *m6;	/* mode 6 requests handed over by workers, or NULL */
 };
 
 /* Set up driver, core, sources (or the local reference) and publish a first snapshot; 0 or -1. */

@@ -26,7 +26,7 @@
 
 #define CFG_LINE_MAX	       1024 /* bytes per line, newline excluded: ample for any directive */
 #define CFG_FILE_MAX	       (1 << 20) /* bytes per file (1 MiB): a config is a few KiB */
-#define CFG_MAX_TOKENS	        16 /* tokens kept per line: the longest form (pool) has 14 */
+#define CFG_MAX_TOKENS	       16	 /* tokens kept per line: the longest form (pool) has 14 */
 #define CFG_DEFAULT_STRATUM    10	 /* stratum preset for `local`: far below real sources */
 #define CFG_DEFAULT_DISPERSION 0.001	 /* seconds: error of a local clock at its reference time */
 #define CFG_MAX_STRATUM	       15	 /* highest valid stratum (16 = unsynchronized) */
@@ -45,7 +45,6 @@ const char cfg_embedded_default[] =
 	"# error of the clock at the reference time, in seconds) is 0.001 unless\n"
 	"# given as `local stratum 10 dispersion SECONDS`.\n"
 	"local stratum 10\n";
-
 
 /* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
 const char *cfg_quote(const char *tok, char *out, size_t outlen)
@@ -410,7 +409,8 @@ static int cfg_do_hwtimestamp(struct cfg_parser *p, char **tok, int ntok)
 				cfg_quote(tok[1], q, sizeof(q)), CFG_IFNAME_MAX - 1);
 	for (i = 0; i < p->c->n_hwts; i++)
 		if (strcmp(p->c->hwts[i], tok[1]) == 0)
-			return cfg_fail(p, "duplicate hwtimestamp '%s', allowed: each interface once",
+			return cfg_fail(p,
+					"duplicate hwtimestamp '%s', allowed: each interface once",
 					cfg_quote(tok[1], q, sizeof(q)));
 	if (p->c->n_hwts >= CFG_MAX_HWTS)
 		return cfg_fail(p, "too many hwtimestamp lines, allowed at most %d", CFG_MAX_HWTS);
@@ -423,19 +423,31 @@ static const struct {
 	const char *name;
 	int (*parse)(struct cfg_parser *p, char **tok, int ntok);
 } cfg_directives[] = {
-	{"listen", cfg_do_listen},   {"local", cfg_do_local},	  {"allow", cfg_do_allow_deny},
-	{"deny", cfg_do_allow_deny}, {"control", cfg_do_control}, {"workers", cfg_do_workers},
-	{"io", cfg_do_io},	     {"pidfile", cfg_do_pidfile}, {"log", cfg_do_log},
+	{"listen", cfg_do_listen},
+	{"local", cfg_do_local},
+	{"allow", cfg_do_allow_deny},
+	{"deny", cfg_do_allow_deny},
+	{"control", cfg_do_control},
+	{"workers", cfg_do_workers},
+	{"io", cfg_do_io},
+	{"pidfile", cfg_do_pidfile},
+	{"log", cfg_do_log},
 	{"hwtimestamp", cfg_do_hwtimestamp},
-	{"server", cfg_do_server},	     {"pool", cfg_do_server},
-	{"driver", cfg_do_driver},	     {"discipline", cfg_do_discipline},
-	{"makestep", cfg_do_makestep},	     {"maxdistance", cfg_do_maxdistance},
-	{"holdover", cfg_do_holdover},	     {"minsources", cfg_do_minsources},
+	{"server", cfg_do_server},
+	{"pool", cfg_do_server},
+	{"driver", cfg_do_driver},
+	{"discipline", cfg_do_discipline},
+	{"makestep", cfg_do_makestep},
+	{"maxdistance", cfg_do_maxdistance},
+	{"holdover", cfg_do_holdover},
+	{"minsources", cfg_do_minsources},
 	{"driftfile", cfg_do_driftfile},
-	{"ratelimit", cfg_do_ratelimit},     {"denykod", cfg_do_denykod},
+	{"ratelimit", cfg_do_ratelimit},
+	{"denykod", cfg_do_denykod},
 	{"guard", cfg_do_guard},
 	{"metrics", cfg_do_metrics},
-	{"user", cfg_do_user},		     {"seccomp", cfg_do_seccomp},
+	{"user", cfg_do_user},
+	{"seccomp", cfg_do_seccomp},
 };
 
 #define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))
@@ -461,8 +473,9 @@ static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
 	 */
 	for (k = 0; k < len; k++)
 		if (((unsigned char)line[k] < 0x20 && line[k] != '\t') || line[k] == 0x7f)
-			return cfg_fail(p, "control character 0x%02x at column %zu, allowed: "
-					   "printable text, spaces and tabs",
+			return cfg_fail(p,
+					"control character 0x%02x at column %zu, allowed: "
+					"printable text, spaces and tabs",
 					(unsigned char)line[k], k + 1);
 
 	s = line + strspn(line, " \t");

@@ -435,9 +435,11 @@ static size_t answer_metrics(struct control *c, char *buf, size_t len)
 	ctr_sum(c->ctr, c->n_workers, &t);
 	xg_totals_add(&t);
 	counter(&o, "horod_requests_received_total",
-		"Datagrams seen: dequeued by the workers or consumed by the XDP guard.", t.received);
+		"Datagrams seen: dequeued by the workers or consumed by the XDP guard.",
+		t.received);
 	counter(&o, "horod_requests_xdp_total",
-		"Of those, consumed by the XDP guard: dropped, or answered (KoD, guard serve).", t.xdp);
+		"Of those, consumed by the XDP guard: dropped, or answered (KoD, guard serve).",
+		t.xdp);
 	prom_family(&o, "horod_requests_total", "counter",
 		    "Requests by outcome (reply_*, drop_*), see proto/reason.h.");
 	for (i = 0; i < NTP_REASON_MAX; i++)

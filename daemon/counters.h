@@ -20,16 +20,16 @@ struct clog;
 /* Where a receive timestamp came from. */
 enum ctr_tsrc {
 	CTR_TS_HARDWARE, /* NIC clock (SO_TIMESTAMPING raw hardware) */
-	CTR_TS_KERNEL,   /* kernel software stamp (SO_TIMESTAMPING or SO_TIMESTAMPNS) */
-	CTR_TS_DAEMON,   /* read by horod at dequeue: no kernel stamp came */
+	CTR_TS_KERNEL,	 /* kernel software stamp (SO_TIMESTAMPING or SO_TIMESTAMPNS) */
+	CTR_TS_DAEMON,	 /* read by horod at dequeue: no kernel stamp came */
 	CTR_TS_MAX
 };
 
 struct ctr_block {
-	_Atomic uint64_t received;               /* datagrams dequeued */
+	_Atomic uint64_t received;		 /* datagrams dequeued */
 	_Atomic uint64_t reason[NTP_REASON_MAX]; /* outcome of each */
-	_Atomic uint64_t tsrc[CTR_TS_MAX];       /* RX timestamp source of each */
-	struct clog *clog;                       /* this worker's client log, or NULL */
+	_Atomic uint64_t tsrc[CTR_TS_MAX];	 /* RX timestamp source of each */
+	struct clog *clog;			 /* this worker's client log, or NULL */
 } __attribute__((aligned(64)));
 
 /* Totals over every worker (plain numbers, for printing). */

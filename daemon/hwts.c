@@ -19,7 +19,7 @@
 #include "daemon/hwts.h"
 #include "daemon/log.h"
 
-#define HWTS_SAMPLES 5 /* PHC reads per measurement; the tightest sandwich wins */
+#define HWTS_SAMPLES	  5 /* PHC reads per measurement; the tightest sandwich wins */
 #define FD_TO_CLOCKID(fd) ((~(clockid_t)(fd) << 3) | 3) /* dynamic POSIX clock of an fd */
 
 static int64_t ts_ns(const struct timespec *t)
@@ -82,7 +82,8 @@ int hwts_init(struct hwts_table *t, const struct horod_config *c)
 		int idx = (int)if_nametoindex(c->hwts[i]), phc;
 
 		if (idx == 0) {
-			log_msg(LOG_WARNING, "hwtimestamp %s: no such interface: software timestamps",
+			log_msg(LOG_WARNING,
+				"hwtimestamp %s: no such interface: software timestamps",
 				c->hwts[i]);
 			continue;
 		}

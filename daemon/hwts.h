@@ -24,14 +24,14 @@
 struct hwts_if {
 	char name[CFG_IFNAME_MAX];
 	int ifindex;
-	int phc_fd;                 /* open /dev/ptpN, or -1 */
-	clockid_t phc;              /* dynamic clock id of phc_fd */
-	_Atomic int64_t offset_ns;  /* system time - PHC time, or HWTS_NO_OFFSET */
+	int phc_fd;		   /* open /dev/ptpN, or -1 */
+	clockid_t phc;		   /* dynamic clock id of phc_fd */
+	_Atomic int64_t offset_ns; /* system time - PHC time, or HWTS_NO_OFFSET */
 };
 
 struct hwts_table {
 	struct hwts_if ifs[CFG_MAX_HWTS];
-	int n;                      /* interfaces with a working PHC */
+	int n; /* interfaces with a working PHC */
 };
 
 /* Enable every interface of C->hwts that can do it into T (logs each outcome); returns T->n. */

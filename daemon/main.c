@@ -77,7 +77,8 @@ static void format_listen(const struct cfg_listen *l, char *buf, size_t len)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)&l->addr)->sin_addr, a, sizeof(a));
 		snprintf(buf, len, "%s:%d", a, port);
 	} else {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&l->addr)->sin6_addr, a, sizeof(a));
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&l->addr)->sin6_addr, a,
+			  sizeof(a));
 		snprintf(buf, len, "[%s]:%d", a, port);
 	}
 }
@@ -96,8 +97,9 @@ static int open_sockets(void)
 				((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
 			else
 				((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-			if (rx_socket_open((struct sockaddr *)&ss, cfg.listen[j].addrlen, hwts.n > 0,
-					   &workers[i].socks[j], err, sizeof(err)) < 0) {
+			if (rx_socket_open((struct sockaddr *)&ss, cfg.listen[j].addrlen,
+					   hwts.n > 0, &workers[i].socks[j], err,
+					   sizeof(err)) < 0) {
 				format_listen(&cfg.listen[j], where, sizeof(where));
 				log_msg(LOG_ERR, "cannot listen on %s: %s", where, err);
 				return -1;
@@ -166,14 +168,10 @@ static int daemonize(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'f'},
-		{"foreground", no_argument, NULL, 'n'},
-		{"debug", no_argument, NULL, 'd'},
-		{"port", required_argument, NULL, 'P'},
-		{"check-config", no_argument, NULL, 'C'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'f'}, {"foreground", no_argument, NULL, 'n'},
+		{"debug", no_argument, NULL, 'd'},	  {"port", required_argument, NULL, 'P'},
+		{"check-config", no_argument, NULL, 'C'}, {"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
 	const char *conf = NULL;
 	int foreground = 0, debug = 0, check_only = 0, port = 0;
@@ -203,7 +201,8 @@ int main(int argc, char **argv)
 			long v = strtol(optarg, &end, 10);
 
 			if (*optarg == '\0' || *end != '\0' || v < 1 || v > 65535) {
-				fprintf(stderr, "horod: -P %s: port out of range, allowed 1-65535\n",
+				fprintf(stderr,
+					"horod: -P %s: port out of range, allowed 1-65535\n",
 					optarg);
 				return 2;
 			}
@@ -232,7 +231,8 @@ int main(int argc, char **argv)
 	/* 1. Configuration: all errors before anything starts. */
 	cfg_defaults(&cfg);
 	if (conf ? cfg_parse_file(&cfg, conf, err, sizeof(err)) < 0
-		 : cfg_parse_string(&cfg, "(embedded)", cfg_embedded_default, err, sizeof(err)) < 0) {
+		 : cfg_parse_string(&cfg, "(embedded)", cfg_embedded_default, err, sizeof(err)) <
+			    0) {
 		fprintf(stderr, "%s\n", err);
 		cfg_free(&cfg);
 		return 2;
@@ -403,7 +403,8 @@ int main(int argc, char **argv)
 			log_counters("");
 			clockd_log_status(&cd);
 		} else if (si.ssi_signo == SIGHUP) {
-			log_msg(LOG_NOTICE, "SIGHUP: reload is not supported; restart to apply changes");
+			log_msg(LOG_NOTICE,
+				"SIGHUP: reload is not supported; restart to apply changes");
 		}
 	}
 	for (i = 0; i < n_workers; i++)

@@ -41,19 +41,19 @@ enum rx_tsmode { RX_TS_TIMESTAMPING, RX_TS_TIMESTAMPNS, RX_TS_NONE };
 
 struct rx_sock {
 	int fd;
-	int family;         /* AF_INET or AF_INET6 */
-	int wildcard;       /* bound to 0.0.0.0 or ::: replies carry PKTINFO */
-	int pktinfo;        /* PKTINFO requested (wildcard, or hardware stamps need the ifindex) */
+	int family;   /* AF_INET or AF_INET6 */
+	int wildcard; /* bound to 0.0.0.0 or ::: replies carry PKTINFO */
+	int pktinfo;  /* PKTINFO requested (wildcard, or hardware stamps need the ifindex) */
 	enum rx_tsmode ts;
 };
 
 /* What the control messages of one datagram said. */
 struct rx_meta {
-	struct timespec rx;     /* receive time (raw clock) */
-	enum ctr_tsrc src;      /* where rx came from; CTR_TS_DAEMON when no stamp */
-	int ifindex;            /* interface the datagram came in on (from PKTINFO), or 0 */
-	int have_pktinfo;       /* dst4 / dst6 valid */
-	struct in_pktinfo dst4; /* local address and interface (IPv4) */
+	struct timespec rx;	 /* receive time (raw clock) */
+	enum ctr_tsrc src;	 /* where rx came from; CTR_TS_DAEMON when no stamp */
+	int ifindex;		 /* interface the datagram came in on (from PKTINFO), or 0 */
+	int have_pktinfo;	 /* dst4 / dst6 valid */
+	struct in_pktinfo dst4;	 /* local address and interface (IPv4) */
 	struct in6_pktinfo dst6; /* local address and interface (IPv6) */
 };
 

@@ -33,7 +33,8 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 	r = pol_decide(&pol, req, len, from, sh->rl ? rl_now_ns() : 0);
 	if (ctr->clog)
 		clog_note(ctr->clog, from, (int64_t)rx->tv_sec * 1000000000 + rx->tv_nsec,
-			  r == NTP_R_REPLY_SERVER || r == NTP_R_REPLY_SYMMETRIC || r == NTP_R_CONTROL);
+			  r == NTP_R_REPLY_SERVER || r == NTP_R_REPLY_SYMMETRIC ||
+				  r == NTP_R_CONTROL);
 	if (r == NTP_R_REPLY_KOD_RATE || r == NTP_R_REPLY_KOD_DENY) {
 		ntp_build_kod(req, r == NTP_R_REPLY_KOD_RATE ? NTP_KOD_RATE : NTP_KOD_DENY, reply);
 		ctr_inc(&ctr->reason[r]);

@@ -24,14 +24,14 @@
 
 /* What every worker shares, read-only after start (the snapshot is lock-free). */
 struct srv_shared {
-	const struct acl *acl;         /* allow / deny for requests */
+	const struct acl *acl;	       /* allow / deny for requests */
 	const struct acl *control_acl; /* mode 6 sources besides loopback */
 	const struct clk_pub *pub;     /* the clock snapshot */
-	clockid_t clock;               /* the driver's raw clock */
+	clockid_t clock;	       /* the driver's raw clock */
 	const struct hwts_table *hw;   /* hardware stamping interfaces (may be empty) */
-	struct rl_table *rl;           /* rate limiter (guard not loaded), else NULL */
-	int deny_kod;                  /* `denykod on`: denied sources get a DENY kiss-o'-death */
-	struct m6_queue *m6;           /* mode 6 hand-over to the clock thread, or NULL */
+	struct rl_table *rl;	       /* rate limiter (guard not loaded), else NULL */
+	int deny_kod;		       /* `denykod on`: denied sources get a DENY kiss-o'-death */
+	struct m6_queue *m6;	       /* mode 6 hand-over to the clock thread, or NULL */
 };
 
 /*

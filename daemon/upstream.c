@@ -19,16 +19,16 @@
 #include "daemon/upstream.h"
 #include "proto/ntp.h"
 
-#define UP_MAX_ADDRS 16                 /* addresses kept from one lookup */
+#define UP_MAX_ADDRS	    16		  /* addresses kept from one lookup */
 #define UP_RESOLVE_RETRY_NS 30000000000LL /* 30 s between failed lookups of a name */
-#define UP_REPOLL_UNREACH 8             /* unanswered polls before a pool member moves on */
-#define UP_RX_BUF 1024                  /* bytes: replies are 48; larger ones are read and cut */
+#define UP_REPOLL_UNREACH   8		  /* unanswered polls before a pool member moves on */
+#define UP_RX_BUF	    1024	  /* bytes: replies are 48; larger ones are read and cut */
 
 /* A finished lookup, handed from a resolver thread to the clock thread. */
 struct up_result {
 	struct up_result *next;
 	int src;
-	int err;                          /* getaddrinfo error, 0 = ok */
+	int err; /* getaddrinfo error, 0 = ok */
 	int n;
 	struct sockaddr_storage addrs[UP_MAX_ADDRS];
 	socklen_t lens[UP_MAX_ADDRS];
@@ -167,7 +167,8 @@ static void take_results(struct upstream *u, int64_t now)
 		if (r->err || pick < 0) {
 			log_msg(LOG_WARNING, "%s %s: %s", s->cfg->pool ? "pool" : "server",
 				s->cfg->host,
-				r->err ? gai_strerror(r->err) : "no unused address for this member");
+				r->err ? gai_strerror(r->err)
+				       : "no unused address for this member");
 		} else {
 			s->addr = r->addrs[pick];
 			s->addrlen = r->lens[pick];
@@ -211,7 +212,8 @@ int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core
 			s->member = m;
 			s->fd = -1;
 			if (sv->pool)
-				snprintf(sc.name, sizeof(sc.name), "%.56s#%u", sv->host, (unsigned)m % 100u);
+				snprintf(sc.name, sizeof(sc.name), "%.56s#%u", sv->host,
+					 (unsigned)m % 100u);
 			else
 				snprintf(sc.name, sizeof(sc.name), "%.63s", sv->host);
 			sc.minpoll = sv->minpoll;
@@ -221,7 +223,8 @@ int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core
 			memcpy(s->name, sc.name, sizeof(s->name));
 			s->core_id = clk_core_add_source(core, &sc);
 			if (s->core_id < 0) {
-				log_msg(LOG_ERR, "upstream: the clock core refused source %s", sc.name);
+				log_msg(LOG_ERR, "upstream: the clock core refused source %s",
+					sc.name);
 				return -1;
 			}
 			/*

@@ -22,18 +22,18 @@
 #define UP_MAX_SOURCES CLK_MAX_SOURCES /* sources: each server, and each pool member */
 
 struct up_source {
-	int core_id;                   /* id in the clock core */
-	const struct cfg_server *cfg;  /* the server/pool line it comes from */
-	int member;                    /* pool member index (0 for a server) */
-	char name[64];                 /* "host" or "pool#N", as the core knows it */
-	struct sockaddr_storage addr;  /* resolved address, port set */
-	socklen_t addrlen;             /* 0 = not resolved yet */
-	int resolving;                 /* a lookup is under way */
-	int64_t resolve_after;         /* driver ns: do not look up again before this */
-	int fd;                        /* socket of the outstanding request, or -1 */
-	uint64_t cookie;               /* transmit timestamp of that request */
-	int64_t t1;                    /* driver time it was sent */
-	int unanswered;                /* polls in a row without a valid reply */
+	int core_id;		      /* id in the clock core */
+	const struct cfg_server *cfg; /* the server/pool line it comes from */
+	int member;		      /* pool member index (0 for a server) */
+	char name[64];		      /* "host" or "pool#N", as the core knows it */
+	struct sockaddr_storage addr; /* resolved address, port set */
+	socklen_t addrlen;	      /* 0 = not resolved yet */
+	int resolving;		      /* a lookup is under way */
+	int64_t resolve_after;	      /* driver ns: do not look up again before this */
+	int fd;			      /* socket of the outstanding request, or -1 */
+	uint64_t cookie;	      /* transmit timestamp of that request */
+	int64_t t1;		      /* driver time it was sent */
+	int unanswered;		      /* polls in a row without a valid reply */
 };
 
 /* Counters of the client side (drops are not served traffic: kept apart). */
@@ -46,9 +46,9 @@ struct upstream {
 	int n;
 	struct clk_core *core;
 	struct clk_driver *drv;
-	int wake_fd;                   /* eventfd written by resolver threads */
-	pthread_mutex_t lock;          /* guards resolver results below */
-	struct up_result *results;     /* finished lookups, taken by the clock thread */
+	int wake_fd;		   /* eventfd written by resolver threads */
+	pthread_mutex_t lock;	   /* guards resolver results below */
+	struct up_result *results; /* finished lookups, taken by the clock thread */
 	struct up_stats stats;
 };
 

@@ -111,7 +111,8 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, const struct rx_soc
 			continue;
 		}
 		len = srv_handle(w->shared, w->ctr, sl->rx_buf, c->rx[i].msg_len,
-				 (struct sockaddr *)&sl->from, s->fd, &meta.rx, meta.src, sl->tx_buf);
+				 (struct sockaddr *)&sl->from, s->fd, &meta.rx, meta.src,
+				 sl->tx_buf);
 		if (!len)
 			continue;
 		sl->tx_iov.iov_base = sl->tx_buf;

@@ -22,15 +22,15 @@ enum wk_io { WK_IO_URING, WK_IO_MMSG };
 
 struct worker {
 	int id;
-	int cpu;                           /* CPU to pin to, or -1 */
-	enum wk_io io;                     /* backend this worker runs */
+	int cpu;       /* CPU to pin to, or -1 */
+	enum wk_io io; /* backend this worker runs */
 	struct rx_sock socks[CFG_MAX_LISTEN];
 	int n_socks;
-	struct ctr_block *ctr;             /* this worker's counters */
+	struct ctr_block *ctr; /* this worker's counters */
 	const struct srv_shared *shared;
 	pthread_t thread;
 	int started;
-	int exit_code;                     /* 0, or -errno if its backend failed */
+	int exit_code; /* 0, or -errno if its backend failed */
 };
 
 /* Tell every worker to stop (async-signal-safe). */

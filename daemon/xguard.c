@@ -152,7 +152,7 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s", where,
 		l->enabled ? "rate limit" : "no rate limit",
 		l->enabled && l->kod ? " with KoD" : "", c->deny_kod ? ", DENY KoD" : "",
-		xg_serve	     ? "; answers client requests"
+		xg_serve	 ? "; answers client requests"
 		: c->guard_serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
 				 : "",
 		c->guard_pin);
@@ -214,7 +214,8 @@ int xg_totals_add(struct ctr_totals *t)
 		return 0;
 	}
 	for (k = 0; k <= GUARD_C_SERVED && ret == 0; k++) {
-		if (k < NTP_REASON_MAX ? !ctr_xdp_consumes((enum ntp_reason)k) : k != GUARD_C_SERVED)
+		if (k < NTP_REASON_MAX ? !ctr_xdp_consumes((enum ntp_reason)k)
+				       : k != GUARD_C_SERVED)
 			continue;
 		if (bpf_map_lookup_elem(xg_counters_fd, &k, xg_percpu) < 0) {
 			ret = -errno;
@@ -225,8 +226,10 @@ int xg_totals_add(struct ctr_totals *t)
 	}
 	if (ret < 0 && !xg_read_failed) {
 		xg_read_failed = 1;
-		log_msg(LOG_WARNING, "guard: cannot read its counters (%s): totals leave out "
-				     "what XDP dropped", strerror(-ret));
+		log_msg(LOG_WARNING,
+			"guard: cannot read its counters (%s): totals leave out "
+			"what XDP dropped",
+			strerror(-ret));
 	}
 	pthread_mutex_unlock(&xg_read_lock);
 	if (ret == 0)

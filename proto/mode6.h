@@ -23,10 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define M6_HEADER_LEN 12 /* bytes of the fixed header */
-#define M6_DATA_MAX 468  /* bytes of data per response fragment: a multiple of 4, as ntpq requires */
-#define M6_PKT_MAX (M6_HEADER_LEN + M6_DATA_MAX) /* bytes of the largest fragment we send */
-#define M6_FRAG_MAX 24   /* fragments per response: ntpq reassembles at most this many */
+#define M6_HEADER_LEN 12  /* bytes of the fixed header */
+#define M6_DATA_MAX   468 /* bytes of data per response fragment: a multiple of 4, as ntpq requires \
+			   */
+#define M6_PKT_MAX  (M6_HEADER_LEN + M6_DATA_MAX) /* bytes of the largest fragment we send */
+#define M6_FRAG_MAX 24 /* fragments per response: ntpq reassembles at most this many */
 #define M6_TEXT_MAX (M6_DATA_MAX * M6_FRAG_MAX) /* bytes of the largest response text */
 
 /* Opcodes (the five bits after R, E, M). */
@@ -58,25 +59,25 @@ enum m6_sel {
 	M6_SEL_CANDIDATE = 4, /* '+' */
 	M6_SEL_BACKUP = 5,    /* '#' */
 	M6_SEL_SYSPEER = 6,   /* '*' */
-	M6_SEL_PPS = 7,       /* 'o' */
+	M6_SEL_PPS = 7,	      /* 'o' */
 };
 
 /* Peer status bits (bits 11-15 of a peer status word). */
-#define M6_PST_CONFIG 0x10    /* configured (not ephemeral) */
-#define M6_PST_AUTHENABLE 0x8 /* authentication enabled */
-#define M6_PST_AUTHENTIC 0x4  /* last packet authentic */
-#define M6_PST_REACH 0x2      /* reachable */
-#define M6_PST_BCAST 0x1      /* broadcast association */
+#define M6_PST_CONFIG	  0x10 /* configured (not ephemeral) */
+#define M6_PST_AUTHENABLE 0x8  /* authentication enabled */
+#define M6_PST_AUTHENTIC  0x4  /* last packet authentic */
+#define M6_PST_REACH	  0x2  /* reachable */
+#define M6_PST_BCAST	  0x1  /* broadcast association */
 
 /* A parsed request; DATA points into the packet given to m6_parse(). */
 struct m6_request {
 	uint8_t version;   /* VN of the request, echoed in the response */
-	uint8_t opcode;    /* enum m6_op (or anything else: answered with M6_ERR_BADOP) */
+	uint8_t opcode;	   /* enum m6_op (or anything else: answered with M6_ERR_BADOP) */
 	uint16_t sequence; /* echoed */
-	uint16_t assoc;    /* association id; 0 = the system */
+	uint16_t assoc;	   /* association id; 0 = the system */
 	const uint8_t *data;
-	size_t data_len;   /* the header's count: bytes of DATA */
-	int has_mac;       /* bytes after the padded data (a MAC): we never verify it */
+	size_t data_len; /* the header's count: bytes of DATA */
+	int has_mac;	 /* bytes after the padded data (a MAC): we never verify it */
 };
 
 /*
@@ -87,7 +88,8 @@ struct m6_request {
  */
 int m6_parse(const uint8_t *pkt, size_t len, struct m6_request *rq);
 
-/* Build the error response to RQ with code ERR into OUT (M6_HEADER_LEN bytes); returns its length. */
+/* Build the error response to RQ with code ERR into OUT (M6_HEADER_LEN bytes); returns its length.
+ */
 size_t m6_error(const struct m6_request *rq, enum m6_err err, uint8_t *out);
 
 /*
@@ -116,13 +118,13 @@ uint16_t m6_peer_status(unsigned bits, unsigned sel, unsigned count, unsigned ev
  */
 struct m6_vars {
 	char *buf;
-	size_t cap;          /* bytes of BUF */
-	size_t len;          /* bytes rendered so far (never more than CAP - 1; BUF stays NUL-terminated) */
-	size_t line;         /* characters on the current line */
-	int overflow;        /* 1 once something did not fit: the text is cut at an item boundary */
+	size_t cap;  /* bytes of BUF */
+	size_t len;  /* bytes rendered so far (never more than CAP - 1; BUF stays NUL-terminated) */
+	size_t line; /* characters on the current line */
+	int overflow;	     /* 1 once something did not fit: the text is cut at an item boundary */
 	const uint8_t *want; /* the request list, or NULL for every variable */
 	size_t want_len;
-	uint64_t seen;       /* bit i: the i-th name of the request list was rendered (first 64) */
+	uint64_t seen; /* bit i: the i-th name of the request list was rendered (first 64) */
 };
 
 /* Start rendering into BUF (CAP bytes); WANT/WANT_LEN the request list or NULL/0. */

@@ -43,37 +43,37 @@
  * reply can be the request's transmit timestamp bit for bit.
  */
 struct ntp_packet {
-	uint8_t leap;        /* LI: 0 none, 1 +1 s, 2 -1 s, 3 unsynchronized */
+	uint8_t leap;	     /* LI: 0 none, 1 +1 s, 2 -1 s, 3 unsynchronized */
 	uint8_t version;     /* VN: 1..4 */
-	uint8_t mode;        /* 0..7, NTP_MODE_* */
+	uint8_t mode;	     /* 0..7, NTP_MODE_* */
 	uint8_t stratum;     /* 0 = unspecified/KoD, 1 primary, 2..15, 16 unsync */
-	int8_t poll;         /* log2 seconds */
+	int8_t poll;	     /* log2 seconds */
 	int8_t precision;    /* log2 seconds */
 	uint32_t root_delay; /* short format (16.16 seconds) */
 	uint32_t root_disp;  /* short format (16.16 seconds) */
-	uint32_t refid;      /* first wire byte in the most significant byte */
-	uint64_t ref;        /* reference timestamp */
-	uint64_t org;        /* origin timestamp */
-	uint64_t rec;        /* receive timestamp */
-	uint64_t xmt;        /* transmit timestamp */
+	uint32_t refid;	     /* first wire byte in the most significant byte */
+	uint64_t ref;	     /* reference timestamp */
+	uint64_t org;	     /* origin timestamp */
+	uint64_t rec;	     /* receive timestamp */
+	uint64_t xmt;	     /* transmit timestamp */
 };
 
-#define NTP_HEADER_LEN 48     /* bytes in the fixed header */
-#define NTP_MAX_MAC_LEN 24    /* bytes: key id (4) + SHA-1 digest (20) */
-#define NTP_MIN_EXT_LEN 16    /* bytes: smallest extension field, RFC 7822 */
-#define NTP_UNIX_EPOCH 2208988800ULL /* seconds from 1900-01-01 to 1970-01-01 */
-#define NTP_MAX_POLL 17       /* log2 s: largest poll we echo (36 h) */
+#define NTP_HEADER_LEN	48	      /* bytes in the fixed header */
+#define NTP_MAX_MAC_LEN 24	      /* bytes: key id (4) + SHA-1 digest (20) */
+#define NTP_MIN_EXT_LEN 16	      /* bytes: smallest extension field, RFC 7822 */
+#define NTP_UNIX_EPOCH	2208988800ULL /* seconds from 1900-01-01 to 1970-01-01 */
+#define NTP_MAX_POLL	17	      /* log2 s: largest poll we echo (36 h) */
 
-#define NTP_MODE_RESERVED 0
-#define NTP_MODE_ACTIVE 1
-#define NTP_MODE_PASSIVE 2
-#define NTP_MODE_CLIENT 3
-#define NTP_MODE_SERVER 4
+#define NTP_MODE_RESERVED  0
+#define NTP_MODE_ACTIVE	   1
+#define NTP_MODE_PASSIVE   2
+#define NTP_MODE_CLIENT	   3
+#define NTP_MODE_SERVER	   4
 #define NTP_MODE_BROADCAST 5
-#define NTP_MODE_CONTROL 6
-#define NTP_MODE_PRIVATE 7
+#define NTP_MODE_CONTROL   6
+#define NTP_MODE_PRIVATE   7
 
-#define NTP_LEAP_NONE 0
+#define NTP_LEAP_NONE	0
 #define NTP_LEAP_INSERT 1
 #define NTP_LEAP_DELETE 2
 #define NTP_LEAP_UNSYNC 3
@@ -141,13 +141,13 @@ enum ntp_reason ntp_classify(const uint8_t *buf, size_t len, int control_allowed
 
 /* What a reply advertises about our clock: taken from the clock snapshot. */
 struct ntp_reply_info {
-	uint8_t leap;        /* LI; NTP_LEAP_UNSYNC forces stratum 0 on the wire */
+	uint8_t leap;	     /* LI; NTP_LEAP_UNSYNC forces stratum 0 on the wire */
 	uint8_t stratum;     /* 1..15 */
 	int8_t precision;    /* log2 s */
 	uint32_t root_delay; /* short format */
 	uint32_t root_disp;  /* short format, already grown to now */
-	uint32_t refid;      /* as in struct ntp_packet */
-	uint64_t ref;        /* reference timestamp */
+	uint32_t refid;	     /* as in struct ntp_packet */
+	uint64_t ref;	     /* reference timestamp */
 };
 
 /*

@@ -32,7 +32,8 @@
 #define SYSTEMD_MAXDIST 5.0   /* s: systemd-timesyncd `RootDistanceMaxSec` default */
 #define W32_MIN_DISP	1.0 /* s: root dispersion from which a LOCL stratum 1 looks like w32time */
 #define FIX_MARGIN	1.0 /* s: added to a distance for a client limit that accepts it */
-#define FIX_MAX_DISTANCE 3600.0 /* s: beyond an hour of root distance, raising a client limit is no fix */
+#define FIX_MAX_DISTANCE                                                                           \
+	3600.0 /* s: beyond an hour of root distance, raising a client limit is no fix */
 
 static const char *const flash_names[] = {
 	"pkt_dup",     "pkt_bogus",  "pkt_unsync",   "pkt_denied", "pkt_auth",
@@ -250,8 +251,9 @@ static void judge(struct ntpchk_result *r, int c)
 	 * no conversion of an unbounded double to int.
 	 */
 	if (!(v->distance < FIX_MAX_DISTANCE)) {
-		line(v->fix, "none on the client: a root distance of %.3g s is not one to accept; "
-			     "fix the server",
+		line(v->fix,
+		     "none on the client: a root distance of %.3g s is not one to accept; "
+		     "fix the server",
 		     v->distance);
 		return;
 	}

@@ -312,7 +312,8 @@ size_t fr_expected_kod(const uint8_t *f, const struct fr_parsed *p, const char *
 	return n;
 }
 
-/* The Ethernet, IP and UDP checks of a 48-byte reply R to REQ; NULL or why; *NTP = payload offset. */
+/* The Ethernet, IP and UDP checks of a 48-byte reply R to REQ; NULL or why; *NTP = payload offset.
+ */
 static const char *check_reply_headers(const uint8_t *req, const struct fr_parsed *p,
 				       const uint8_t *r, size_t rlen, size_t *ntp)
 {

@@ -133,7 +133,7 @@ int gt_do_serve(void)
 
 	gt_rig_open(&r, &c);
 	r.now = 1000 * SEC + 123456789; /* 0.12 s after the update */
-	gt_ntp_req(pay, 48, 0x23);      /* VN 4, mode 3 */
+	gt_ntp_req(pay, 48, 0x23);	/* VN 4, mode 3 */
 	gt_spec_udp(&s, "192.0.2.20", pay, 48);
 	serve_case(&r, "serve: an IPv4 client request is answered here", &s, &in, XDP_TX_,
 		   GUARD_C_SERVED);
@@ -184,8 +184,8 @@ int gt_do_serve(void)
 		   NTP_R_REPLY_SERVER);
 	in.leap = 0;
 	in.on = 0;
-	serve_case(&r, "serve: state off (a correction of horod's own): passed", &s, &in,
-		   XDP_PASS_, NTP_R_REPLY_SERVER);
+	serve_case(&r, "serve: state off (a correction of horod's own): passed", &s, &in, XDP_PASS_,
+		   NTP_R_REPLY_SERVER);
 	in.on = 1;
 	in.seq = 7;
 	serve_case(&r, "serve: the state being written (odd sequence): passed", &s, &in, XDP_PASS_,
@@ -211,15 +211,15 @@ int gt_do_serve(void)
 		ok = gt_counters(&r, &st) == 0;
 		for (k = 0; ok && k < GUARD_NCOUNTERS; k++)
 			ok = st.packets[k] == r.tally_packets[k] && st.bytes[k] == r.tally_bytes[k];
-		gt_expect(ok, "serve: counters, answers as reply_server_xdp",
-			  "counter %d differs", k - 1);
+		gt_expect(ok, "serve: counters, answers as reply_server_xdp", "counter %d differs",
+			  k - 1);
 	}
 	gt_rig_close(&r);
 
 	/* The limiter first: a burst of 1, then a RATE kiss-o'-death. */
 	{
-		struct gt_rig_conf cr = {.ratelimit = 1, .interval = 4, .burst = 1, .kod = 1,
-					 .serve = 1};
+		struct gt_rig_conf cr = {
+			.ratelimit = 1, .interval = 4, .burst = 1, .kod = 1, .serve = 1};
 
 		gt_rig_open(&r, &cr);
 		r.now = 1000 * SEC;

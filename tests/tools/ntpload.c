@@ -18,8 +18,8 @@
 
 #include "proto/ntp.h"
 
-#define BATCH 64        /* datagrams per recvmmsg / sendmmsg */
-#define MAX_SECONDS 60  /* s: hard bound on a run */
+#define BATCH	    64 /* datagrams per recvmmsg / sendmmsg */
+#define MAX_SECONDS 60 /* s: hard bound on a run */
 
 static double now_s(void)
 {
@@ -100,7 +100,8 @@ int main(int argc, char **argv)
 		if (poll(&pfd, 1, 20) <= 0) {
 			/* Replies were lost: put the window back in flight. */
 			if (now_s() - last_rx > 0.05) {
-				r = sendmmsg(fd, tx, (unsigned)(window < BATCH ? window : BATCH), 0);
+				r = sendmmsg(fd, tx, (unsigned)(window < BATCH ? window : BATCH),
+					     0);
 				if (r > 0)
 					sent += (unsigned)r;
 				last_rx = now_s();

@@ -124,7 +124,8 @@ static const struct {
 	/* hwtimestamp */
 	{"hwtimestamp\n", 1, "'hwtimestamp' needs an interface, allowed: hwtimestamp IFACE"},
 	{"hwtimestamp eth0 eth1\n", 1, "extra argument 'eth1'"},
-	{"hwtimestamp abcdefghijklmnop\n", 1, "bad interface name 'abcdefghijklmnop', allowed: 1-15"},
+	{"hwtimestamp abcdefghijklmnop\n", 1,
+	 "bad interface name 'abcdefghijklmnop', allowed: 1-15"},
 	{"hwtimestamp a/b\n", 1, "bad interface name 'a/b'"},
 	{"hwtimestamp eth0\nhwtimestamp eth0\n", 2, "duplicate hwtimestamp 'eth0'"},
 	/* ratelimit, denykod, guard */

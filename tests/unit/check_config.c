@@ -261,7 +261,8 @@ START_TEST(test_guard_directives)
 		      "defaults should be no ratelimit, preset interval 3 burst 8 leak 2");
 	ck_assert_msg(!cfg.deny_kod && cfg.n_guard_if == 0, "defaults should be no KoD, no guard");
 	ck_assert_msg(strcmp(cfg.guard_pin, "/sys/fs/bpf/horod") == 0,
-		      "the default pin directory should be /sys/fs/bpf/horod, is %s", cfg.guard_pin);
+		      "the default pin directory should be /sys/fs/bpf/horod, is %s",
+		      cfg.guard_pin);
 
 	parse_ok("ratelimit\n");
 	ck_assert_msg(cfg.rl_enabled && cfg.rl_interval == 3 && cfg.rl_burst == 8 &&
@@ -283,11 +284,13 @@ START_TEST(test_guard_directives)
 			      cfg.rl_leak == 0 && cfg.rl_kod,
 		      "options should be taken in any order");
 	ck_assert_msg(cfg.deny_kod, "denykod on should be on");
-	ck_assert_msg(cfg.n_guard_if == 4, "should have 4 guard interfaces, has %d", cfg.n_guard_if);
+	ck_assert_msg(cfg.n_guard_if == 4, "should have 4 guard interfaces, has %d",
+		      cfg.n_guard_if);
 	ck_assert_msg(strcmp(cfg.guard_if[0].name, "eth0") == 0 &&
 			      cfg.guard_if[0].mode == CFG_XDP_NATIVE,
 		      "eth0 should be native");
-	ck_assert_msg(strcmp(cfg.guard_if[1].name, "lo") == 0 && cfg.guard_if[1].mode == CFG_XDP_SKB,
+	ck_assert_msg(strcmp(cfg.guard_if[1].name, "lo") == 0 &&
+			      cfg.guard_if[1].mode == CFG_XDP_SKB,
 		      "lo should be skb");
 	ck_assert_msg(strcmp(cfg.guard_if[2].name, "abcdefghijklmno") == 0 &&
 			      cfg.guard_if[2].mode == CFG_XDP_AUTO,
@@ -316,7 +319,8 @@ START_TEST(test_guard_interface_limit)
 	parse_ok(text);
 	ck_assert_msg(cfg.n_guard_if == CFG_MAX_GUARD_IF, "should take %d guard interfaces",
 		      CFG_MAX_GUARD_IF);
-	ck_assert_msg(cfg_parse_string(&cfg, NAME, "guard interface ethx\n", err, sizeof(err)) == -1,
+	ck_assert_msg(cfg_parse_string(&cfg, NAME, "guard interface ethx\n", err, sizeof(err)) ==
+			      -1,
 		      "guard interface %d should be refused", CFG_MAX_GUARD_IF + 1);
 	ck_assert_msg(strcmp(err, NAME ":1: too many guard interface lines, allowed at most 16") ==
 			      0,
@@ -627,8 +631,8 @@ START_TEST(test_security_directives)
 	parse_ok("user nobody\nseccomp 2\n");
 	ck_assert_str_eq(cfg.user, "nobody");
 	ck_assert_msg(cfg.user_uid == 65534 && cfg.user_gid == 65534,
-		      "nobody should be looked up as 65534:65534, got %u:%u", (unsigned)cfg.user_uid,
-		      (unsigned)cfg.user_gid);
+		      "nobody should be looked up as 65534:65534, got %u:%u",
+		      (unsigned)cfg.user_uid, (unsigned)cfg.user_gid);
 	ck_assert_msg(cfg.seccomp == 2, "seccomp 2 should be kept");
 	cfg_format(&cfg, out, sizeof(out));
 	ck_assert_msg(strstr(out, "\nuser nobody\nseccomp 2\n"), "the format should give both:\n%s",

@@ -165,10 +165,10 @@ START_TEST(test_clean_stale_temporaries)
 	ck_assert_int_eq(clk_driftfile_write(path, 7.0, 0.5, why, sizeof(why)), 0);
 	touch("drift.a1B2c3"); /* what a kill during a save leaves */
 	touch("drift.ZZZZZZ");
-	touch("drift.12345");   /* five characters: not mkstemp's */
+	touch("drift.12345");	/* five characters: not mkstemp's */
 	touch("drift.1234567"); /* seven */
-	touch("drift.ab-cd!");  /* not alphanumeric */
-	touch("other.a1B2c3");  /* another file's */
+	touch("drift.ab-cd!");	/* not alphanumeric */
+	touch("other.a1B2c3");	/* another file's */
 	ck_assert_msg(clk_driftfile_clean(path) == 2,
 		      "exactly the two PATH.XXXXXX files should be removed");
 	ck_assert_msg(strays() == 4, "the four look-alikes should stay, %d left", strays());

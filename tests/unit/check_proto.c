@@ -14,7 +14,6 @@
 #include "proto/ntp.h"
 #include "proto/reason.h"
 
-
 Suite *proto_suite(void);
 
 /* A 48-byte request with LI 0, version VN and mode MODE, the rest zero. */
