@@ -36,7 +36,7 @@ endif
 
 URING_CFLAGS := $(shell $(PKGCONF) --cflags liburing 2>/dev/null)
 URING_LIBS   := $(shell $(PKGCONF) --libs liburing 2>/dev/null || echo -luring)
-# libcap: daemon/sandbox.c (the privilege drop), which wk_uring.o pulls in.
+# libcap: daemon/sys/sandbox.c (the privilege drop), which wk_uring.o pulls in.
 CAP_LIBS     := $(shell $(PKGCONF) --libs libcap 2>/dev/null || echo -lcap)
 BPF_CFLAGS   := $(shell $(PKGCONF) --cflags libbpf 2>/dev/null)
 BPF_LIBS     := $(shell $(PKGCONF) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
@@ -48,15 +48,26 @@ ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DHOROD_VER
 	-pthread -I. -I$(B)/gen $(URING_CFLAGS) $(BPF_CFLAGS) -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
-# Everything but the programs' main files goes into one library; bpf/
-# contributes its loader (bpf/*.c), its BPF programs (bpf/*.bpf.c) are
-# compiled with clang into skeletons in $(B)/gen.
+# One static library per layer, each built from its folder: proto/ (wire
+# formats, pure), clock/ (the clock core and drivers), bpf/ (the XDP
+# guard's loader; its BPF programs, bpf/*.bpf.c, are compiled with clang
+# into skeletons in $(B)/gen), daemon/ (horod but its main). A program
+# links only the layers it uses, highest first, and only their system
+# libraries: horoctl reads the guard's pinned maps (libbpf) but needs
+# neither liburing nor libcap; horobench needs proto/ alone.
 BPF_PROGS := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(BPF_PROGS:bpf/%.bpf.c=$(B)/gen/%.skel.h)
-LIB_SRC   := $(wildcard proto/*.c) $(wildcard clock/*.c) \
-	$(filter-out daemon/main.c,$(wildcard daemon/*.c)) \
-	$(filter-out %.bpf.c,$(wildcard bpf/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+PROTO_SRC := $(wildcard proto/*.c)
+CLOCK_SRC := $(wildcard clock/*.c)
+GUARD_SRC := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
+DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/*/*.c))
+LIB_PROTO  := $(B)/libproto.a
+LIB_CLOCK  := $(B)/libclock.a
+LIB_GUARD  := $(B)/libguard.a
+LIB_DAEMON := $(B)/libdaemon.a
+# Every layer, highest first (what the test programs link).
+LIBS_ALL  := $(LIB_DAEMON) $(LIB_GUARD) $(LIB_CLOCK) $(LIB_PROTO)
+SYSLIBS_ALL = $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/%.o)
 SUITES    := $(patsubst tests/unit/check_%.c,%,$(filter tests/unit/check_%.c,$(UNIT_SRC)))
@@ -67,11 +78,11 @@ BPFT_SRC  := $(if $(BPF_PROGS),$(wildcard tests/bpf/*.c))
 BPFTEST   := $(if $(BPFT_SRC),$(B)/guard-test)
 
 CTL_SRC   := $(wildcard ctl/*.c)
-BENCH_SRC := $(wildcard bench/*.c)
+BENCH_SRC := $(wildcard bench/src/*.c)
 
 PROGS := $(B)/horod $(if $(CTL_SRC),$(B)/horoctl) $(if $(BENCH_SRC),$(B)/horobench)
 
-.PHONY: all run test check-unit check-system deps clean install
+.PHONY: all run test check-unit check-system deps clean install format format-check
 all: $(PROGS) $(B)/unit-tests $(TOOLS) $(BPFTEST)
 
 deps:
@@ -89,7 +100,7 @@ $(B)/gen/vmlinux.h:
 	@$(if $(Q),echo "  GEN     $@")
 	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c $(B)/gen/vmlinux.h $(wildcard bpf/*.h)
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c $(B)/gen/vmlinux.h $(wildcard bpf/*.h proto/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  BPF     $<")
 	$(Q)clang -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_x86 -I. -I$(B)/gen -c -o $@ $<
@@ -98,23 +109,33 @@ $(B)/gen/%.skel.h: $(B)/bpf/%.bpf.o
 	@$(if $(Q),echo "  SKEL    $@")
 	$(Q)bpftool gen skeleton $< > $@
 
-$(filter $(B)/bpf/%,$(LIB_OBJ)): $(BPF_SKELS)
+$(GUARD_SRC:%.c=$(B)/%.o): $(BPF_SKELS)
 
-$(B)/libhorod.a: $(LIB_OBJ)
+# A layer's library: its folder's objects.
+$(LIB_PROTO): $(PROTO_SRC:%.c=$(B)/%.o)
+$(LIB_CLOCK): $(CLOCK_SRC:%.c=$(B)/%.o)
+$(LIB_GUARD): $(GUARD_SRC:%.c=$(B)/%.o)
+$(LIB_DAEMON): $(DAEMON_SRC:%.c=$(B)/%.o)
+$(B)/lib%.a:
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/horod: $(B)/daemon/main.o $(B)/libhorod.a
+# Link $@ from its object and library prerequisites (in that order) and
+# the system libraries $(1): the one link rule of every program.
+define link
+	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(1) -lm
+endef
 
-$(B)/horoctl: $(CTL_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+$(B)/horod: $(B)/daemon/main.o $(LIBS_ALL)
+	$(call link,$(SYSLIBS_ALL))
 
-$(B)/horobench: $(BENCH_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+$(B)/horoctl: $(CTL_SRC:%.c=$(B)/%.o) $(LIB_GUARD) $(LIB_PROTO)
+	$(call link,$(if $(BPF_PROGS),$(BPF_LIBS)))
+
+$(B)/horobench: $(BENCH_SRC:%.c=$(B)/%.o) $(LIB_PROTO)
+	$(call link,)
 
 # The unit-test runner includes the generated list of suites (one per
 # tests/unit/check_NAME.c, which defines NAME_suite()).
@@ -124,27 +145,34 @@ $(B)/gen/suites.inc: $(filter tests/unit/check_%.c,$(UNIT_SRC)) Makefile
 
 $(B)/tests/unit/runner.o: $(B)/gen/suites.inc
 
-$(B)/unit-tests: $(UNIT_OBJ) $(B)/libhorod.a
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+$(B)/unit-tests: $(UNIT_OBJ) $(LIBS_ALL)
+	$(call link,$(CHECK_LIBS) $(SYSLIBS_ALL))
 
-$(B)/tools/%: $(B)/tests/tools/%.o $(B)/libhorod.a
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+$(B)/tools/%: $(B)/tests/tools/%.o $(LIBS_ALL)
+	$(call link,$(SYSLIBS_ALL))
 
-$(B)/guard-test: $(BPFT_SRC:%.c=$(B)/%.o) $(B)/libhorod.a
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(BPF_LIBS) -lm
+$(B)/guard-test: $(BPFT_SRC:%.c=$(B)/%.o) $(LIBS_ALL)
+	$(call link,$(SYSLIBS_ALL))
 
 $(BPFT_SRC:%.c=$(B)/%.o): $(BPF_SKELS)
 
 # The clock simulator (tests/sim/): the clock core and the sim driver in
 # simulated time; tests/system/35-clock-sim.sh runs it.
 all: $(B)/clocksim
-$(B)/clocksim: $(patsubst %.c,$(B)/%.o,$(wildcard tests/sim/*.c)) $(B)/libhorod.a
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
+$(B)/clocksim: $(patsubst %.c,$(B)/%.o,$(wildcard tests/sim/*.c)) $(LIBS_ALL)
+	$(call link,$(SYSLIBS_ALL))
+
+# Every C file must be as clang-format (.clang-format at the root) writes
+# it: `make format-check` (CI) lists the ones that are not and fails;
+# `make format` rewrites them.
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -path ./build -prune -o \( -name '*.c' -o -name '*.h' \) -print)
+format-check:
+	$(Q)bad=$$(for f in $(FORMAT_SRC); do clang-format --dry-run -Werror "$$f" >/dev/null 2>&1 || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then echo "format-check: not as .clang-format says (make format fixes):"; \
+		echo "$$bad" | sed 's/^/  /'; exit 1; fi; \
+	echo "format-check: $(words $(FORMAT_SRC)) files as .clang-format says"
+format:
+	$(Q)clang-format -i $(FORMAT_SRC)
 
 # Start horod in the foreground on the embedded default configuration.
 # As root it serves on port 123; otherwise on an unprivileged port.

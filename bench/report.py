@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn bench/compare's measurements into bench/results/: a markdown table
+"""Turn bench/compare's measurements into bench/results/lo/ (or veth/): a markdown table
 (medians over the repetitions, ratios against chronyd and the floor, the
 issue's goals judged), summary.json, the plot data and two SVG plots
 (answered rate and RTT p99 against offered rate, every server on one plot,
@@ -244,7 +244,7 @@ def plots(res, out):
     subprocess.run(["gnuplot", "plots.gp"], cwd=out, check=True)
 
 
-def update_readme(path, tbl, marker="bench", img="bench/results"):
+def update_readme(path, tbl, marker="bench", img="bench/results/lo"):
     begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     with open(path) as fh:
         text = fh.read()
@@ -267,7 +267,7 @@ def main():
     ap.add_argument("--meta", nargs="*", default=[])
     ap.add_argument("--readme")
     ap.add_argument("--marker", default="bench")
-    ap.add_argument("--img", default="bench/results")
+    ap.add_argument("--img", default="bench/results/lo")
     a = ap.parse_args()
     meta = dict(m.split("=", 1) for m in a.meta)
     res = summarize(load(a.points), load(a.summary))

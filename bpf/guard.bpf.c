@@ -4,7 +4,7 @@
  * two syscalls. It parses Ethernet (up to two VLAN tags), IPv4 (options,
  * fragments) and IPv6 (extension headers, fragments) down to UDP to one
  * of the served ports, and decides the way horod's workers do
- * (daemon/policy.c, the reference the differential test compares with):
+ * (daemon/policy/policy.c, the reference the differential test compares with):
  *
  *   1. malformed (proto's ntp_classify: length, version, mode, mode 6
  *      from a non-control source, extension fields) → drop;

@@ -11,8 +11,8 @@
 
 #include <stddef.h>
 
-#define CLK_DRIFT_MAX_PPM 500.0 /* ppm: the kernel's frequency limit; beyond it a file is absurd   \
-				 */
+/* ppm: the kernel's frequency limit; beyond it a file is absurd */
+#define CLK_DRIFT_MAX_PPM 500.0
 
 /* Read PATH into FREQ and SKEW; 0, or -1 with the reason in WHY and errno ENOENT if absent. */
 int clk_driftfile_read(const char *path, double *freq_ppm, double *skew_ppm, char *why,

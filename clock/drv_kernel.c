@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "clock/driver.h"
-#include "daemon/log.h"
+#include "daemon/sys/log.h"
 #include "proto/ntp.h"
 
 /* ns per second */

@@ -23,9 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define M6_HEADER_LEN 12  /* bytes of the fixed header */
-#define M6_DATA_MAX   468 /* bytes of data per response fragment: a multiple of 4, as ntpq requires \
-			   */
+#define M6_HEADER_LEN 12 /* bytes of the fixed header */
+/* bytes of data per response fragment: a multiple of 4, as ntpq requires */
+#define M6_DATA_MAX 468
 #define M6_PKT_MAX  (M6_HEADER_LEN + M6_DATA_MAX) /* bytes of the largest fragment we send */
 #define M6_FRAG_MAX 24 /* fragments per response: ntpq reassembles at most this many */
 #define M6_TEXT_MAX (M6_DATA_MAX * M6_FRAG_MAX) /* bytes of the largest response text */

@@ -15,7 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/guard.h"
-#include "daemon/ratelimit.h"
+#include "daemon/policy/ratelimit.h"
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"
 

@@ -18,9 +18,9 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/guard.h"
-#include "daemon/acl.h"
-#include "daemon/policy.h"
-#include "daemon/ratelimit.h"
+#include "daemon/policy/acl.h"
+#include "daemon/policy/policy.h"
+#include "daemon/policy/ratelimit.h"
 #include "proto/ntp.h"
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"

@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 #include "bpf/guard.h"
-#include "daemon/acl.h"
-#include "daemon/policy.h"
-#include "daemon/ratelimit.h"
+#include "daemon/policy/acl.h"
+#include "daemon/policy/policy.h"
+#include "daemon/policy/ratelimit.h"
 #include "tests/bpf/frames.h"
 
 #define SEC	     1000000000ULL /* ns */

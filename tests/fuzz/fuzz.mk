@@ -1,7 +1,7 @@
 # libFuzzer targets (tests/fuzz/), included at the end of the top-level
 # Makefile. Every target is built with clang from the sources it needs,
 # compiled afresh into $(B)/fuzz/ with ASan and UBSan (not from the
-# gcc-built libhorod.a):
+# gcc-built layer libraries):
 #   make fuzz [FUZZ_SECONDS=60] [FUZZ_JOBS=2] [FUZZ_TARGETS="fuzz_request ..."]
 #       build every target, fuzz each for FUZZ_SECONDS on a copy of its
 #       committed corpus (tests/fuzz/corpus/TARGET/ is never written),
@@ -30,7 +30,7 @@ FUZZ_LLVM_COV      ?= $(firstword $(wildcard /usr/bin/llvm-cov-14 \
 # target takes every daemon/cfg_*.c, so a new directive file is fuzzed
 # as soon as it exists; mode 6 is built once proto/mode6.c exists.
 FUZZ_SRC_fuzz_request   := proto/ntp.c proto/md5.c proto/reason.c
-FUZZ_SRC_fuzz_config    := daemon/config.c $(wildcard daemon/cfg_*.c) daemon/acl.c proto/appendf.c
+FUZZ_SRC_fuzz_config    := daemon/config/config.c $(wildcard daemon/config/cfg_*.c) daemon/policy/acl.c proto/appendf.c
 FUZZ_SRC_fuzz_ctlproto  := proto/ctlproto.c
 FUZZ_SRC_fuzz_driftfile := clock/driftfile.c
 FUZZ_SRC_fuzz_mode6     := proto/mode6.c proto/appendf.c

@@ -3,7 +3,7 @@
  * configuration file (cut at its first NUL byte, as cfg_parse_file
  * refuses NUL bytes before parsing). The parser must never crash or leak
  * (ASan's leak check runs at exit and after inputs), and it must keep
- * what daemon/config.h and config.c promise: a refused text gives one
+ * what daemon/config/config.h and config.c promise: a refused text gives one
  * printable `NAME:LINE: ...` message and leaves the configuration as it
  * was; an accepted one is written back by cfg_format as directives that
  * parse to the same configuration (format, parse, format gives the same
@@ -26,7 +26,7 @@
 #include <pwd.h>
 #include <string.h>
 
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 #include "tests/fuzz/fuzz.h"
 
 #define ERR_LEN	   512	/* bytes: the error buffer horod's main uses is this size */

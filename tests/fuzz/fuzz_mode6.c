@@ -2,7 +2,7 @@
  * Fuzz target for NTP mode 6 (proto/mode6.h): every input is one
  * datagram from a control-allowed address. m6_parse must accept exactly
  * what the header says it accepts and describe the packet truthfully.
- * A request it accepts is answered the way daemon/m6srv.c answers it,
+ * A request it accepts is answered the way daemon/control/m6srv.c answers it,
  * with a fixed set of variables instead of the clock's: READSTAT of
  * association 0 gets an association list, READSTAT of another
  * association and READVAR get a variable list rendered with the request

@@ -4,7 +4,7 @@
  * allowed and not allowed (ntp_classify), the reason is compared with a
  * model of the ladder that proto/ntp.h documents, and when the reason is
  * a reply the reply and both kiss-o'-death packets are built the way
- * daemon/serve.c builds them, from a fixed clock snapshot. The serving
+ * daemon/serve/serve.c builds them, from a fixed clock snapshot. The serving
  * rules are checked on every input: never a reply larger than the
  * request, a reply only to mode 3 (as mode 4) and mode 1 (as mode 2),
  * the request's version echoed, the origin timestamp equal to the

@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/acl.c: prefix parsing for IPv4 and IPv6 (host bits
+ * Unit tests for daemon/policy/acl.c: prefix parsing for IPv4 and IPv6 (host bits
  * zeroed, every error path with a message naming the allowed forms), the
  * matching rules (deny wins in either order, no allow rules = allow all,
  * an allow list admits only what it lists), IPv4-mapped IPv6 sources and
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "daemon/acl.h"
+#include "daemon/policy/acl.h"
 
 Suite *acl_suite(void);
 

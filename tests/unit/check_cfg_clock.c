@@ -1,5 +1,5 @@
 /*
- * Tests of the clock directives (daemon/cfg_clock.c): server, pool,
+ * Tests of the clock directives (daemon/config/cfg_clock.c): server, pool,
  * driver, discipline, makestep, maxdistance, holdover, minsources,
  * driftfile — accepted forms, defaults, every error path with its
  * `NAME:LINE:` and allowed range, and the format round trip.
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 
 Suite *cfg_clock_suite(void);
 

@@ -1,5 +1,5 @@
 /*
- * Tests of the control-plane directives (daemon/cfg_control.c):
+ * Tests of the control-plane directives (daemon/config/cfg_control.c):
  * `control /PATH|off` beside `control allow`, `metrics listen
  * ADDR:PORT [public]` — defaults, accepted forms, every error with its
  * `NAME:LINE:` and allowed form, loopback enforcement, and the
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 
 Suite *cfg_control_suite(void);
 

@@ -1,5 +1,5 @@
 /*
- * The error path of every configuration directive (daemon/config.c and
+ * The error path of every configuration directive (daemon/config/config.c and
  * the cfg_*.c files): each refused text must give a message that starts
  * with NAME:LINE: on the right line, names what was wrong and says what
  * is allowed; a few messages are checked word for word.
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 
 Suite *cfg_errors_suite(void);
 

@@ -1,5 +1,5 @@
 /*
- * The client log (daemon/clientlog.c): counts per source, drops, last
+ * The client log (daemon/serve/clientlog.c): counts per source, drops, last
  * seen and interval; merging one address across workers; a bounded table
  * that keeps busy clients when one-off sources flood it; readers that
  * never see an entry half-written while its owner updates it.
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/clientlog.h"
+#include "daemon/serve/clientlog.h"
 
 Suite *clientlog_suite(void);
 

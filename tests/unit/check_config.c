@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/config.c: every directive with good values,
+ * Unit tests for daemon/config/config.c: every directive with good values,
  * comments and blank lines, the embedded default, limits, a failed parse
  * leaving the configuration as it was, the cfg_format round trip, and
  * reading files. The error path of every directive is in
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/config.h"
+#include "daemon/config/config.h"
 
 Suite *config_suite(void);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/counters.h"
+#include "daemon/serve/counters.h"
 
 Suite *counters_suite(void);
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/policy.c, the request ladder the workers and the
+ * Unit tests for daemon/policy/policy.c, the request ladder the workers and the
  * XDP guard share: packet checks come before the access list, the access
  * list before the rate limit; mode 6 from loopback or `control allow` is
  * control and is not limited; denied sources get a DENY kiss-o'-death
@@ -10,7 +10,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "daemon/policy.h"
+#include "daemon/policy/policy.h"
 #include "proto/ntp.h"
 
 Suite *policy_suite(void);

@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/ratelimit.c: the limits arithmetic for positive
+ * Unit tests for daemon/policy/ratelimit.c: the limits arithmetic for positive
  * and negative intervals, a burst of B then one per interval, the exact
  * leak ratio, kiss-o'-death spacing, sources grouped by IPv4 address and
  * IPv6 /64 (IPv4-mapped IPv6 = IPv4), the bounded table recycling its
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/ratelimit.h"
+#include "daemon/policy/ratelimit.h"
 
 Suite *ratelimit_suite(void);
 

@@ -1,5 +1,5 @@
 /*
- * Tests of the sandbox (daemon/sandbox.c): the seccomp program's shape,
+ * Tests of the sandbox (daemon/sys/sandbox.c): the seccomp program's shape,
  * the filter at work in forked children (level 2: an allowed call works,
  * a forbidden one fails with EPERM, in a thread started before the filter
  * too; level 1: a forbidden call kills with SIGSYS), the capabilities kept
@@ -29,8 +29,8 @@
 #include <sys/wait.h>
 #include <liburing.h>
 
-#include "daemon/config.h"
-#include "daemon/sandbox.h"
+#include "daemon/config/config.h"
+#include "daemon/sys/sandbox.h"
 
 Suite *sandbox_suite(void);
 

@@ -1,0 +1,416 @@
+/*
+ * The client side: resolve, poll, match replies, feed the clock core.
+ * Every reply is hostile input: a ladder of checks (length, mode, origin
+ * cookie) before the core sees it, each failure counted.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+
+#include "daemon/sys/log.h"
+#include "daemon/clockd/upstream.h"
+#include "proto/ntp.h"
+
+#define UP_MAX_ADDRS	    16		  /* addresses kept from one lookup */
+#define UP_RESOLVE_RETRY_NS 30000000000LL /* 30 s between failed lookups of a name */
+#define UP_REPOLL_UNREACH   8		  /* unanswered polls before a pool member moves on */
+#define UP_RX_BUF	    1024	  /* bytes: replies are 48; larger ones are read and cut */
+
+/* A finished lookup, handed from a resolver thread to the clock thread. */
+struct up_result {
+	struct up_result *next;
+	int src;
+	int err; /* getaddrinfo error, 0 = ok */
+	int n;
+	struct sockaddr_storage addrs[UP_MAX_ADDRS];
+	socklen_t lens[UP_MAX_ADDRS];
+};
+
+struct up_job {
+	struct upstream *u;
+	int src;
+	char host[CFG_HOST_MAX];
+	char port[8];
+};
+
+static atomic_int resolvers_running; /* lookups under way, for up_fini */
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+static void *resolver(void *arg)
+{
+	struct up_job *job = arg;
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL, *ai;
+	struct up_result *r = calloc(1, sizeof(*r));
+	uint64_t one = 1;
+
+	if (r) {
+		r->src = job->src;
+		r->err = getaddrinfo(job->host, job->port, &hints, &res);
+		for (ai = res; ai && r->n < UP_MAX_ADDRS; ai = ai->ai_next) {
+			if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+				continue;
+			memcpy(&r->addrs[r->n], ai->ai_addr, ai->ai_addrlen);
+			r->lens[r->n++] = ai->ai_addrlen;
+		}
+		if (res)
+			freeaddrinfo(res);
+		pthread_mutex_lock(&job->u->lock);
+		r->next = job->u->results;
+		job->u->results = r;
+		pthread_mutex_unlock(&job->u->lock);
+		if (write(job->u->wake_fd, &one, sizeof(one)) < 0) {
+			/* The clock thread also looks at results every second. */
+		}
+	}
+	free(job);
+	atomic_fetch_sub(&resolvers_running, 1);
+	return NULL;
+}
+
+/* Start a lookup of source I's name in its own detached thread. */
+static void start_resolve(struct upstream *u, int i, int64_t now)
+{
+	struct up_source *s = &u->src[i];
+	struct up_job *job;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	if (s->resolving || now < s->resolve_after)
+		return;
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return;
+	job->u = u;
+	job->src = i;
+	snprintf(job->host, sizeof(job->host), "%s", s->cfg->host);
+	snprintf(job->port, sizeof(job->port), "%d", s->cfg->port);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	atomic_fetch_add(&resolvers_running, 1);
+	if (pthread_create(&t, &attr, resolver, job) != 0) {
+		atomic_fetch_sub(&resolvers_running, 1);
+		free(job);
+	} else {
+		s->resolving = 1;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* Reference ID of an upstream address (IPv4: the address; IPv6: MD5 prefix). */
+static uint32_t addr_refid(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return ntp_refid_ipv4(&((const struct sockaddr_in *)a)->sin_addr);
+	return ntp_refid_ipv6(&((const struct sockaddr_in6 *)a)->sin6_addr);
+}
+
+static void addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
+{
+	if (a->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, buf,
+			  (socklen_t)len);
+}
+
+/* 1 when ADDR is already used by another member of the same pool line as source I. */
+static int addr_in_use(const struct upstream *u, int i, const struct sockaddr_storage *a,
+		       socklen_t len)
+{
+	int j;
+
+	for (j = 0; j < u->n; j++)
+		if (j != i && u->src[j].cfg == u->src[i].cfg && u->src[j].addrlen == len &&
+		    memcmp(&u->src[j].addr, a, len) == 0)
+			return 1;
+	return 0;
+}
+
+static void take_results(struct upstream *u, int64_t now)
+{
+	struct up_result *r, *next;
+	char a[INET6_ADDRSTRLEN];
+	uint64_t v;
+
+	if (read(u->wake_fd, &v, sizeof(v)) < 0) {
+		/* Nothing was signalled; results may still be there from a missed wake-up. */
+	}
+	pthread_mutex_lock(&u->lock);
+	r = u->results;
+	u->results = NULL;
+	pthread_mutex_unlock(&u->lock);
+	for (; r; r = next) {
+		struct up_source *s = &u->src[r->src];
+		int k, pick = -1;
+
+		next = r->next;
+		s->resolving = 0;
+		s->resolve_after = now + UP_RESOLVE_RETRY_NS;
+		for (k = 0; k < r->n && pick < 0; k++) {
+			int idx = (k + s->member) % r->n;
+
+			if (!addr_in_use(u, r->src, &r->addrs[idx], r->lens[idx]))
+				pick = idx;
+		}
+		if (r->err || pick < 0) {
+			log_msg(LOG_WARNING, "%s %s: %s", s->cfg->pool ? "pool" : "server",
+				s->cfg->host,
+				r->err ? gai_strerror(r->err)
+				       : "no unused address for this member");
+		} else {
+			s->addr = r->addrs[pick];
+			s->addrlen = r->lens[pick];
+			s->unanswered = 0;
+			clk_core_source_addr(u->core, s->core_id, addr_refid(&s->addr));
+			addr_str(&s->addr, a, sizeof(a));
+			log_msg(LOG_INFO, "source %s is %s", s->name, a);
+		}
+		free(r);
+	}
+}
+
+int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core,
+	    struct clk_driver *drv)
+{
+	int i, m;
+
+	memset(u, 0, sizeof(*u));
+	u->core = core;
+	u->drv = drv;
+	pthread_mutex_init(&u->lock, NULL);
+	u->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (u->wake_fd < 0) {
+		log_msg(LOG_ERR, "upstream: eventfd: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < k->n_servers; i++) {
+		const struct cfg_server *sv = &k->servers[i];
+
+		for (m = 0; m < sv->maxsources; m++) {
+			struct clk_source_cfg sc = {0};
+			struct up_source *s;
+
+			if (u->n >= UP_MAX_SOURCES) {
+				log_msg(LOG_WARNING, "upstream: more than %d sources, %s%s ignored",
+					UP_MAX_SOURCES, sv->host, sv->pool ? " (in part)" : "");
+				break;
+			}
+			s = &u->src[u->n];
+			s->cfg = sv;
+			s->member = m;
+			s->fd = -1;
+			if (sv->pool)
+				snprintf(sc.name, sizeof(sc.name), "%.56s#%u", sv->host,
+					 (unsigned)m % 100u);
+			else
+				snprintf(sc.name, sizeof(sc.name), "%.63s", sv->host);
+			sc.minpoll = sv->minpoll;
+			sc.maxpoll = sv->maxpoll;
+			sc.iburst = sv->iburst;
+			sc.prefer = sv->prefer;
+			memcpy(s->name, sc.name, sizeof(s->name));
+			s->core_id = clk_core_add_source(core, &sc);
+			if (s->core_id < 0) {
+				log_msg(LOG_ERR, "upstream: the clock core refused source %s",
+					sc.name);
+				return -1;
+			}
+			/*
+			 * No lookup yet: the first up_run() starts it, in the
+			 * process that serves (a lookup thread started here
+			 * would stay behind in the parent when horod detaches).
+			 */
+			u->n++;
+		}
+	}
+	return 0;
+}
+
+int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max)
+{
+	int i, n = 0;
+
+	if (n < max) {
+		pfd[n].fd = u->wake_fd;
+		pfd[n++].events = POLLIN;
+	}
+	for (i = 0; i < u->n && n < max; i++) {
+		if (u->src[i].fd < 0)
+			continue;
+		pfd[n].fd = u->src[i].fd;
+		pfd[n++].events = POLLIN;
+	}
+	return n;
+}
+
+static void close_request(struct up_source *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* Send a request to source S from a fresh socket at NOW (driver time). */
+static void send_request(struct upstream *u, struct up_source *s, int64_t now)
+{
+	struct ntp_packet p = {0};
+	uint8_t buf[NTP_HEADER_LEN];
+	struct timespec ts;
+	int one = 1;
+
+	close_request(s); /* an unanswered request is abandoned: the next poll replaces it */
+	clk_core_poll_sent(u->core, s->core_id, now);
+	if (s->unanswered++ >= UP_REPOLL_UNREACH && s->cfg->pool) {
+		/* A pool member that stopped answering: look for another address. */
+		s->addrlen = 0;
+		start_resolve(u, (int)(s - u->src), now);
+		return;
+	}
+	s->fd = socket(s->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0)
+		goto fail;
+	/* Kernel receive stamps give T4; failing that T4 is read at dequeue. */
+	(void)setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	/* connect() binds a random ephemeral port and filters other senders. */
+	if (connect(s->fd, (struct sockaddr *)&s->addr, s->addrlen) < 0)
+		goto fail;
+	if (getrandom(&s->cookie, sizeof(s->cookie), GRND_NONBLOCK) != sizeof(s->cookie))
+		goto fail;
+	p.version = 4;
+	p.mode = NTP_MODE_CLIENT;
+	p.poll = (int8_t)s->cfg->minpoll;
+	p.xmt = s->cookie;
+	ntp_encode(&p, buf);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s->t1 = clk_driver_from_sys(u->drv, ts_ns(&ts));
+	if (send(s->fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+		goto fail;
+	u->stats.sent++;
+	return;
+fail:
+	u->stats.send_errors++;
+	close_request(s);
+}
+
+/* Read the reply waiting on S's socket and hand it to the core. */
+static void read_reply(struct upstream *u, struct up_source *s)
+{
+	uint8_t buf[UP_RX_BUF];
+	union {
+		char b[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf.b,
+			     .msg_controllen = sizeof(cbuf.b)};
+	struct ntp_packet p;
+	struct cmsghdr *c;
+	struct timespec rx = {0, 0};
+	ssize_t n;
+	int64_t t4;
+
+	n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
+	if (n < 0)
+		return;
+	u->stats.received++;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct timespec)))
+			memcpy(&rx, CMSG_DATA(c), sizeof(rx));
+	if (!rx.tv_sec && !rx.tv_nsec)
+		clock_gettime(CLOCK_REALTIME, &rx);
+	t4 = clk_driver_from_sys(u->drv, ts_ns(&rx));
+
+	if (ntp_decode(buf, (size_t)n, &p) < 0) {
+		u->stats.short_reply++;
+		return;
+	}
+	if (p.org != s->cookie || (p.mode != NTP_MODE_SERVER && p.mode != NTP_MODE_PASSIVE)) {
+		/* Not the answer to our request (or a KoD for someone else's): ignore it. */
+		u->stats.bogus++;
+		return;
+	}
+	close_request(s); /* one answer per request: a duplicate cannot follow */
+	s->unanswered = 0;
+	if (p.stratum == 0 && p.leap == NTP_LEAP_UNSYNC) {
+		char code[5] = {(char)(p.refid >> 24), (char)(p.refid >> 16), (char)(p.refid >> 8),
+				(char)p.refid, '\0'};
+
+		u->stats.kod++;
+		clk_core_kod(u->core, s->core_id, code, t4);
+		return;
+	}
+	u->stats.valid++;
+	clk_core_sample(u->core, s->core_id, &p, s->t1, t4);
+}
+
+int64_t up_run(struct upstream *u, int64_t now)
+{
+	int64_t next = INT64_MAX;
+	struct pollfd pfd;
+	int i;
+
+	take_results(u, now);
+	for (i = 0; i < u->n; i++) {
+		struct up_source *s = &u->src[i];
+		int64_t due;
+
+		if (s->fd >= 0) {
+			pfd.fd = s->fd;
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, 0) == 1)
+				read_reply(u, s);
+		}
+		if (!s->addrlen) {
+			start_resolve(u, i, now);
+			continue;
+		}
+		due = clk_core_next_poll(u->core, s->core_id);
+		if (due <= now) {
+			send_request(u, s, now);
+			due = clk_core_next_poll(u->core, s->core_id);
+		}
+		if (due < next)
+			next = due;
+	}
+	return next;
+}
+
+void up_fini(struct upstream *u)
+{
+	struct up_result *r, *next;
+	int i, waited = 0;
+
+	for (i = 0; i < u->n; i++)
+		close_request(&u->src[i]);
+	/* Lookups block in getaddrinfo; give them up to 2 s, then leave them be. */
+	while (atomic_load(&resolvers_running) > 0 && waited++ < 200) {
+		struct timespec ms10 = {0, 10000000};
+
+		nanosleep(&ms10, NULL);
+	}
+	pthread_mutex_lock(&u->lock);
+	for (r = u->results; r; r = next) {
+		next = r->next;
+		free(r);
+	}
+	u->results = NULL;
+	pthread_mutex_unlock(&u->lock);
+	if (u->wake_fd >= 0)
+		close(u->wake_fd);
+	u->wake_fd = -1;
+}

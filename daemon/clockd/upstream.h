@@ -1,0 +1,68 @@
+/*
+ * Upstream NTP sources, the client side of horod: name resolution off
+ * the clock thread (a short-lived resolver thread per lookup), one
+ * request at a time per source from a fresh socket on a random ephemeral
+ * port, a random transmit timestamp as the cookie (our clock never
+ * leaks), replies matched by that cookie (anything else is dropped and a
+ * KoD with another origin ignored), kernel receive stamps, and the
+ * samples handed to the clock core. Runs in the clock thread only.
+ */
+#ifndef HOROD_DAEMON_UPSTREAM_H
+#define HOROD_DAEMON_UPSTREAM_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "clock/core.h"
+#include "clock/driver.h"
+#include "daemon/config/config.h"
+
+#define UP_MAX_SOURCES CLK_MAX_SOURCES /* sources: each server, and each pool member */
+
+struct up_source {
+	int core_id;		      /* id in the clock core */
+	const struct cfg_server *cfg; /* the server/pool line it comes from */
+	int member;		      /* pool member index (0 for a server) */
+	char name[64];		      /* "host" or "pool#N", as the core knows it */
+	struct sockaddr_storage addr; /* resolved address, port set */
+	socklen_t addrlen;	      /* 0 = not resolved yet */
+	int resolving;		      /* a lookup is under way */
+	int64_t resolve_after;	      /* driver ns: do not look up again before this */
+	int fd;			      /* socket of the outstanding request, or -1 */
+	uint64_t cookie;	      /* transmit timestamp of that request */
+	int64_t t1;		      /* driver time it was sent */
+	int unanswered;		      /* polls in a row without a valid reply */
+};
+
+/* Counters of the client side (drops are not served traffic: kept apart). */
+struct up_stats {
+	uint64_t sent, received, valid, bogus, kod, short_reply, send_errors;
+};
+
+struct upstream {
+	struct up_source src[UP_MAX_SOURCES];
+	int n;
+	struct clk_core *core;
+	struct clk_driver *drv;
+	int wake_fd;		   /* eventfd written by resolver threads */
+	pthread_mutex_t lock;	   /* guards resolver results below */
+	struct up_result *results; /* finished lookups, taken by the clock thread */
+	struct up_stats stats;
+};
+
+/* Add the sources of K to CORE and start resolving them; 0 or -1 (logged). */
+int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core,
+	    struct clk_driver *drv);
+
+/* Fill PFD (room for MAX) with the descriptors to wait on; returns how many. */
+int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max);
+
+/* Handle readable sockets, finished lookups and due polls at NOW; returns the next due time. */
+int64_t up_run(struct upstream *u, int64_t now);
+
+/* Close sockets, wait for no lookups (they own no memory of ours after return). */
+void up_fini(struct upstream *u);
+
+#endif

@@ -1,0 +1,761 @@
+/*
+ * The configuration parser. The text is read line by line; each line is
+ * cut into tokens at spaces and tabs, comments are dropped, and the first
+ * token selects a directive from one table. Every directive checks its
+ * argument count and range-checks every value with the typed helpers
+ * below, and every failure is one message, `NAME:LINE: what was wrong,
+ * allowed ...`, so that an administrator can fix the file without reading
+ * the manual. A failed parse leaves the configuration as it was before
+ * the call (the access lists may keep memory they grew; cfg_free releases
+ * it). cfg_format writes the effective configuration back as directives
+ * that this parser reads to the same result.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/config/config.h"
+#include "daemon/config/config_int.h"
+#include "proto/appendf.h"
+
+#define CFG_LINE_MAX	       1024 /* bytes per line, newline excluded: ample for any directive */
+#define CFG_FILE_MAX	       (1 << 20) /* bytes per file (1 MiB): a config is a few KiB */
+#define CFG_MAX_TOKENS	       16	 /* tokens kept per line: the longest form (pool) has 14 */
+#define CFG_DEFAULT_STRATUM    10	 /* stratum preset for `local`: far below real sources */
+#define CFG_DEFAULT_DISPERSION 0.001	 /* seconds: error of a local clock at its reference time */
+#define CFG_MAX_STRATUM	       15	 /* highest valid stratum (16 = unsynchronized) */
+#define CFG_MAX_DISPERSION     16.0  /* seconds: RFC 5905 MAXDISP, beyond it a source is unusable */
+#define CFG_MAX_PORT	       65535 /* highest UDP port */
+
+const char cfg_embedded_default[] =
+	"# horod's built-in configuration, used when it is started without -f.\n"
+	"#\n"
+	"# Serve NTP on the loopback addresses only: a server reachable from the\n"
+	"# network is a deliberate choice, made in a configuration file.\n"
+	"listen 127.0.0.1\n"
+	"listen ::1\n"
+	"#\n"
+	"# Serve the local clock as a stratum 10 reference. Its dispersion (the\n"
+	"# error of the clock at the reference time, in seconds) is 0.001 unless\n"
+	"# given as `local stratum 10 dispersion SECONDS`.\n"
+	"local stratum 10\n";
+
+/* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
+const char *cfg_quote(const char *tok, char *out, size_t outlen)
+{
+	size_t i, n = 0;
+
+	for (i = 0; tok[i] && n + 4 < outlen; i++)
+		out[n++] = (tok[i] >= 0x20 && tok[i] < 0x7f) ? tok[i] : '?';
+	if (tok[i]) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* Write `NAME:LINE: message` into the caller's error buffer and return -1. */
+int cfg_fail(struct cfg_parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!p->err || !p->errlen)
+		return -1;
+	n = snprintf(p->err, p->errlen, "%s:%d: ", p->name, p->line);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * TOK as a decimal integer in MIN..MAX: 0, or -1 when it is not a decimal
+ * integer ("", "12abc", "0x10", "+1") and -2 when it is one out of range.
+ */
+int cfg_int(const char *tok, long min, long max, long *out)
+{
+	const char *s = tok[0] == '-' ? tok + 1 : tok;
+	char *end;
+	long v;
+
+	if (!s[0] || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	errno = 0;
+	v = strtol(tok, &end, 10);
+	if (*end)
+		return -1;
+	if (errno == ERANGE || v < min || v > max)
+		return -2;
+	*out = v;
+	return 0;
+}
+
+/*
+ * TOK as a finite decimal number in MIN..MAX ("0.001", "1e-3", "2"): 0, or
+ * -1 when it is not one ("", "nan", "inf", "0x1p-3", "1s") and -2 when it
+ * is one out of range.
+ */
+int cfg_double(const char *tok, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!tok[0] || strspn(tok, "0123456789.eE+-") != strlen(tok) || !strpbrk(tok, "0123456789"))
+		return -1;
+	errno = 0;
+	v = strtod(tok, &end);
+	if (*end || end == tok || !isfinite(v))
+		return errno == ERANGE ? -2 : -1;
+	/* Underflow (1e-400) is a number close enough to 0; overflow was caught above. */
+	if (v < min || v > max)
+		return -2;
+	*out = v == 0 ? 0.0 : v;
+	return 0;
+}
+
+/* Reject an argument past the directive's form. */
+int cfg_extra(struct cfg_parser *p, const char *tok, const char *form)
+{
+	char q[CFG_QUOTE_MAX];
+
+	return cfg_fail(p, "extra argument '%s', allowed: %s", cfg_quote(tok, q, sizeof(q)), form);
+}
+
+/* Reject a second use of a directive that is allowed once. */
+int cfg_once(struct cfg_parser *p, int *seen, const char *what)
+{
+	if (*seen)
+		return cfg_fail(p, "'%s' already given on line %d, allowed once", what, *seen);
+	*seen = p->line;
+	return 0;
+}
+
+#define CFG_FORM_LISTEN "listen ADDR [port N]"
+
+static int cfg_do_listen(struct cfg_parser *p, char **tok, int ntok)
+{
+	struct horod_config *c = p->c;
+	struct cfg_listen l;
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+	char q[CFG_QUOTE_MAX];
+	long port = 0;
+	int i, r;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'listen' needs an address, allowed: " CFG_FORM_LISTEN);
+	memset(&l, 0, sizeof(l));
+	sin = (struct sockaddr_in *)&l.addr;
+	sin6 = (struct sockaddr_in6 *)&l.addr;
+	if (inet_pton(AF_INET, tok[1], &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		l.addrlen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, tok[1], &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		l.addrlen = sizeof(*sin6);
+	} else {
+		return cfg_fail(p,
+				"bad listen address '%s', allowed: an IPv4 or IPv6 literal "
+				"(no host names) in " CFG_FORM_LISTEN,
+				cfg_quote(tok[1], q, sizeof(q)));
+	}
+
+	if (ntok >= 3) {
+		if (strcmp(tok[2], "port") != 0)
+			return cfg_fail(p, "unknown listen option '%s', allowed: " CFG_FORM_LISTEN,
+					cfg_quote(tok[2], q, sizeof(q)));
+		if (ntok < 4)
+			return cfg_fail(p, "'port' needs a number, allowed 1-%d", CFG_MAX_PORT);
+		r = cfg_int(tok[3], 1, CFG_MAX_PORT, &port);
+		if (r == -1)
+			return cfg_fail(p, "bad port '%s', allowed 1-%d",
+					cfg_quote(tok[3], q, sizeof(q)), CFG_MAX_PORT);
+		if (r == -2)
+			return cfg_fail(p, "port %s out of range, allowed 1-%d",
+					cfg_quote(tok[3], q, sizeof(q)), CFG_MAX_PORT);
+		if (ntok > 4)
+			return cfg_extra(p, tok[4], CFG_FORM_LISTEN);
+	}
+	l.port = (int)port;
+
+	for (i = 0; i < c->n_listen; i++) {
+		if (c->listen[i].addrlen == l.addrlen && c->listen[i].port == l.port &&
+		    memcmp(&c->listen[i].addr, &l.addr, l.addrlen) == 0)
+			return cfg_fail(
+				p, "duplicate listen '%s%s%s', allowed once per address and port",
+				cfg_quote(tok[1], q, sizeof(q)), ntok > 2 ? " port " : "",
+				ntok > 2 ? tok[3] : "");
+	}
+	if (c->n_listen >= CFG_MAX_LISTEN)
+		return cfg_fail(p, "too many listen lines, allowed at most %d", CFG_MAX_LISTEN);
+	c->listen[c->n_listen++] = l;
+	return 0;
+}
+
+#define CFG_FORM_LOCAL "local stratum N [dispersion SECONDS]"
+
+static int cfg_do_local(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	double disp = CFG_DEFAULT_DISPERSION;
+	long stratum;
+	int r;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'local' needs a stratum, allowed: " CFG_FORM_LOCAL);
+	if (strcmp(tok[1], "stratum") != 0)
+		return cfg_fail(p, "unknown local option '%s', allowed: " CFG_FORM_LOCAL,
+				cfg_quote(tok[1], q, sizeof(q)));
+	if (ntok < 3)
+		return cfg_fail(p, "'stratum' needs a number, allowed 1-%d", CFG_MAX_STRATUM);
+	r = cfg_int(tok[2], 1, CFG_MAX_STRATUM, &stratum);
+	if (r == -1)
+		return cfg_fail(p, "bad stratum '%s', allowed 1-%d",
+				cfg_quote(tok[2], q, sizeof(q)), CFG_MAX_STRATUM);
+	if (r == -2)
+		return cfg_fail(p, "stratum %s out of range, allowed 1-%d",
+				cfg_quote(tok[2], q, sizeof(q)), CFG_MAX_STRATUM);
+	if (ntok >= 4) {
+		if (strcmp(tok[3], "dispersion") != 0)
+			return cfg_fail(p, "unknown local option '%s', allowed: " CFG_FORM_LOCAL,
+					cfg_quote(tok[3], q, sizeof(q)));
+		if (ntok < 5)
+			return cfg_fail(p, "'dispersion' needs a number of seconds, allowed 0-16");
+		r = cfg_double(tok[4], 0.0, CFG_MAX_DISPERSION, &disp);
+		if (r == -1)
+			return cfg_fail(p,
+					"bad dispersion '%s', allowed 0-16 seconds as a decimal "
+					"number (e.g. 0.001 or 1e-3)",
+					cfg_quote(tok[4], q, sizeof(q)));
+		if (r == -2)
+			return cfg_fail(p, "dispersion %s out of range, allowed 0-16 seconds",
+					cfg_quote(tok[4], q, sizeof(q)));
+		if (ntok > 5)
+			return cfg_extra(p, tok[5], CFG_FORM_LOCAL);
+	}
+	if (cfg_once(p, &p->seen_local, "local") < 0)
+		return -1;
+	p->c->local_enabled = 1;
+	p->c->local_stratum = (int)stratum;
+	p->c->local_dispersion = disp;
+	return 0;
+}
+
+/* Add TOK to ACL; an access-list message gets the `NAME:LINE: ` prefix. */
+static int cfg_acl_add(struct cfg_parser *p, struct acl *acl, const char *tok, int allow)
+{
+	char msg[256];
+
+	if (acl_add(acl, tok, allow, msg, sizeof(msg)) < 0)
+		return cfg_fail(p, "%s", msg);
+	return 0;
+}
+
+static int cfg_do_allow_deny(struct cfg_parser *p, char **tok, int ntok)
+{
+	int allow = strcmp(tok[0], "allow") == 0;
+	const char *form = allow ? "allow ADDR[/PLEN]|all" : "deny ADDR[/PLEN]|all";
+
+	if (ntok < 2)
+		return cfg_fail(p, "'%s' needs an address, allowed: %s", tok[0], form);
+	if (ntok > 2)
+		return cfg_extra(p, tok[2], form);
+	return cfg_acl_add(p, &p->c->acl, tok[1], allow);
+}
+
+#define CFG_FORM_CONTROL "control allow ADDR[/PLEN]|all | control /PATH|off"
+
+static int cfg_do_control(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+
+	if (ntok < 2)
+		return cfg_fail(p, "'control' needs 'allow' and an address, allowed: %s",
+				CFG_FORM_CONTROL);
+	if (strcmp(tok[1], "allow") != 0 && (tok[1][0] == '/' || strcmp(tok[1], "off") == 0))
+		return cfg_do_control_path(p, tok, ntok);
+	if (strcmp(tok[1], "allow") != 0)
+		return cfg_fail(p, "unknown control option '%s', allowed: " CFG_FORM_CONTROL,
+				cfg_quote(tok[1], q, sizeof(q)));
+	if (ntok < 3)
+		return cfg_fail(p, "'control allow' needs an address, allowed: " CFG_FORM_CONTROL);
+	if (ntok > 3)
+		return cfg_extra(p, tok[3], CFG_FORM_CONTROL);
+	return cfg_acl_add(p, &p->c->control_acl, tok[2], 1);
+}
+
+static int cfg_do_workers(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	long n = 0;
+	int r;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'workers' needs a number, allowed 1-%d or auto",
+				CFG_MAX_WORKERS);
+	if (ntok > 2)
+		return cfg_extra(p, tok[2], "workers N|auto");
+	if (strcmp(tok[1], "auto") != 0) {
+		r = cfg_int(tok[1], 1, CFG_MAX_WORKERS, &n);
+		if (r == -1)
+			return cfg_fail(p, "bad workers '%s', allowed 1-%d or auto",
+					cfg_quote(tok[1], q, sizeof(q)), CFG_MAX_WORKERS);
+		if (r == -2)
+			return cfg_fail(p, "workers %s out of range, allowed 1-%d or auto",
+					cfg_quote(tok[1], q, sizeof(q)), CFG_MAX_WORKERS);
+	}
+	if (cfg_once(p, &p->seen_workers, "workers") < 0)
+		return -1;
+	p->c->workers = (int)n;
+	return 0;
+}
+
+static int cfg_do_io(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	enum cfg_io io;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'io' needs a mode, allowed: uring mmsg auto");
+	if (ntok > 2)
+		return cfg_extra(p, tok[2], "io uring|mmsg|auto");
+	if (strcmp(tok[1], "uring") == 0)
+		io = CFG_IO_URING;
+	else if (strcmp(tok[1], "mmsg") == 0)
+		io = CFG_IO_MMSG;
+	else if (strcmp(tok[1], "auto") == 0)
+		io = CFG_IO_AUTO;
+	else
+		return cfg_fail(p, "unknown io mode '%s', allowed: uring mmsg auto",
+				cfg_quote(tok[1], q, sizeof(q)));
+	if (cfg_once(p, &p->seen_io, "io") < 0)
+		return -1;
+	p->c->io = io;
+	return 0;
+}
+
+static int cfg_do_pidfile(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	size_t len;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'pidfile' needs a path, allowed: pidfile /ABSOLUTE/PATH");
+	if (ntok > 2)
+		return cfg_extra(p, tok[2], "pidfile /ABSOLUTE/PATH");
+	len = strlen(tok[1]);
+	if (tok[1][0] != '/')
+		return cfg_fail(p, "pidfile '%s' is not an absolute path, allowed: /ABSOLUTE/PATH",
+				cfg_quote(tok[1], q, sizeof(q)));
+	if (len >= CFG_PATH_MAX)
+		return cfg_fail(p, "pidfile path of %zu bytes too long, allowed at most %d bytes",
+				len, CFG_PATH_MAX - 1);
+	if (cfg_once(p, &p->seen_pidfile, "pidfile") < 0)
+		return -1;
+	memcpy(p->c->pidfile, tok[1], len + 1);
+	return 0;
+}
+
+static int cfg_do_log(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	int to_syslog;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'log' needs a destination, allowed: log stderr|syslog [debug]");
+	if (strcmp(tok[1], "stderr") == 0)
+		to_syslog = 0;
+	else if (strcmp(tok[1], "syslog") == 0)
+		to_syslog = 1;
+	else
+		return cfg_fail(p,
+				"unknown log destination '%s', allowed: log stderr|syslog [debug]",
+				cfg_quote(tok[1], q, sizeof(q)));
+	if (ntok >= 3 && strcmp(tok[2], "debug") != 0)
+		return cfg_fail(p, "unknown log option '%s', allowed: log stderr|syslog [debug]",
+				cfg_quote(tok[2], q, sizeof(q)));
+	if (ntok > 3)
+		return cfg_extra(p, tok[3], "log stderr|syslog [debug]");
+	if (cfg_once(p, &p->seen_log, "log") < 0)
+		return -1;
+	p->c->log_syslog = to_syslog;
+	p->c->log_debug = ntok == 3;
+	return 0;
+}
+
+static int cfg_do_hwtimestamp(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	size_t len;
+	int i;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'hwtimestamp' needs an interface, allowed: hwtimestamp IFACE");
+	if (ntok > 2)
+		return cfg_extra(p, tok[2], "hwtimestamp IFACE");
+	len = strlen(tok[1]);
+	if (len >= CFG_IFNAME_MAX || strchr(tok[1], '/'))
+		return cfg_fail(p, "bad interface name '%s', allowed: 1-%d characters, no '/'",
+				cfg_quote(tok[1], q, sizeof(q)), CFG_IFNAME_MAX - 1);
+	for (i = 0; i < p->c->n_hwts; i++)
+		if (strcmp(p->c->hwts[i], tok[1]) == 0)
+			return cfg_fail(p,
+					"duplicate hwtimestamp '%s', allowed: each interface once",
+					cfg_quote(tok[1], q, sizeof(q)));
+	if (p->c->n_hwts >= CFG_MAX_HWTS)
+		return cfg_fail(p, "too many hwtimestamp lines, allowed at most %d", CFG_MAX_HWTS);
+	memcpy(p->c->hwts[p->c->n_hwts++], tok[1], len + 1);
+	return 0;
+}
+
+/* Every directive, in the order the unknown-directive message lists them. */
+static const struct {
+	const char *name;
+	int (*parse)(struct cfg_parser *p, char **tok, int ntok);
+} cfg_directives[] = {
+	{"listen", cfg_do_listen},
+	{"local", cfg_do_local},
+	{"allow", cfg_do_allow_deny},
+	{"deny", cfg_do_allow_deny},
+	{"control", cfg_do_control},
+	{"workers", cfg_do_workers},
+	{"io", cfg_do_io},
+	{"pidfile", cfg_do_pidfile},
+	{"log", cfg_do_log},
+	{"hwtimestamp", cfg_do_hwtimestamp},
+	{"server", cfg_do_server},
+	{"pool", cfg_do_server},
+	{"driver", cfg_do_driver},
+	{"discipline", cfg_do_discipline},
+	{"makestep", cfg_do_makestep},
+	{"maxdistance", cfg_do_maxdistance},
+	{"holdover", cfg_do_holdover},
+	{"minsources", cfg_do_minsources},
+	{"driftfile", cfg_do_driftfile},
+	{"ratelimit", cfg_do_ratelimit},
+	{"denykod", cfg_do_denykod},
+	{"guard", cfg_do_guard},
+	{"metrics", cfg_do_metrics},
+	{"user", cfg_do_user},
+	{"seccomp", cfg_do_seccomp},
+};
+
+#define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))
+
+/* Parse one line of LEN bytes (no newline); comments and blank lines are fine. */
+static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
+{
+	char line[CFG_LINE_MAX + 1], q[CFG_QUOTE_MAX], names[512];
+	char *tok[CFG_MAX_TOKENS], *s;
+	int ntok = 0, i;
+	size_t n = 0, k;
+
+	if (len > CFG_LINE_MAX)
+		return cfg_fail(p, "line of %zu bytes too long, allowed at most %d bytes", len,
+				CFG_LINE_MAX);
+	memcpy(line, text, len);
+	line[len] = '\0';
+	if (len && line[len - 1] == '\r') /* a file written on Windows */
+		line[--len] = '\0';
+	/*
+	 * Control characters (but tab) are refused: a name or path holding
+	 * one would be written back by `horoctl config` as something else.
+	 */
+	for (k = 0; k < len; k++)
+		if (((unsigned char)line[k] < 0x20 && line[k] != '\t') || line[k] == 0x7f)
+			return cfg_fail(p,
+					"control character 0x%02x at column %zu, allowed: "
+					"printable text, spaces and tabs",
+					(unsigned char)line[k], k + 1);
+
+	s = line + strspn(line, " \t");
+	if (*s == '!' || *s == ';')
+		return 0;
+	for (;;) {
+		s += strspn(s, " \t");
+		if (!*s || *s == '#')
+			break;
+		if (ntok < CFG_MAX_TOKENS)
+			tok[ntok] = s;
+		ntok++;
+		s += strcspn(s, " \t");
+		if (*s)
+			*s++ = '\0';
+	}
+	if (ntok == 0)
+		return 0;
+	/* Directives take at most 14 tokens, so the ones not kept are always extra. */
+	if (ntok > CFG_MAX_TOKENS)
+		ntok = CFG_MAX_TOKENS;
+
+	for (i = 0; i < CFG_N_DIRECTIVES; i++)
+		if (strcmp(tok[0], cfg_directives[i].name) == 0)
+			return cfg_directives[i].parse(p, tok, ntok);
+
+	for (i = 0; i < CFG_N_DIRECTIVES; i++)
+		n += (size_t)snprintf(names + n, sizeof(names) - n, " %s", cfg_directives[i].name);
+	return cfg_fail(p, "unknown directive '%s', allowed:%s", cfg_quote(tok[0], q, sizeof(q)),
+			names);
+}
+
+int cfg_parse_string(struct horod_config *c, const char *name, const char *text, char *err,
+		     size_t errlen)
+{
+	struct cfg_parser p = {
+		.c = c, .name = name ? name : "(config)", .err = err, .errlen = errlen};
+	struct horod_config saved;
+	struct acl acl, control_acl;
+	const char *s = text ? text : "", *nl;
+	size_t len;
+
+	if (err && errlen)
+		err[0] = '\0';
+	saved = *c;
+	while (*s) {
+		p.line++;
+		nl = strchr(s, '\n');
+		len = nl ? (size_t)(nl - s) : strlen(s);
+		if (cfg_parse_line(&p, s, len) < 0)
+			goto fail;
+		s += len + (nl ? 1 : 0);
+	}
+	return 0;
+
+fail:
+	/* Back to the state before the call; the ACL arrays may have moved, so keep them. */
+	acl = c->acl;
+	control_acl = c->control_acl;
+	*c = saved;
+	c->acl.rules = acl.rules;
+	c->acl.cap = acl.cap;
+	c->control_acl.rules = control_acl.rules;
+	c->control_acl.cap = control_acl.cap;
+	return -1;
+}
+
+int cfg_parse_file(struct horod_config *c, const char *path, char *err, size_t errlen)
+{
+	struct cfg_parser p = {.c = c, .name = path, .err = err, .errlen = errlen};
+	char *buf, *nul;
+	size_t len = 0;
+	ssize_t r;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto cannot_read;
+	buf = malloc(CFG_FILE_MAX + 1);
+	if (!buf) {
+		close(fd);
+		goto cannot_read;
+	}
+	/* Read one byte past the limit to tell a full-size file from a larger one. */
+	while (len <= CFG_FILE_MAX) {
+		r = read(fd, buf + len, CFG_FILE_MAX + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			close(fd);
+			goto cannot_read;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (len > CFG_FILE_MAX) {
+		free(buf);
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "%s: file larger than %d bytes, allowed at most %d bytes", path,
+				 CFG_FILE_MAX, CFG_FILE_MAX);
+		return -1;
+	}
+	buf[len] = '\0';
+	/* The parser sees a C string: a NUL byte would end the file early, unseen. */
+	nul = memchr(buf, '\0', len);
+	if (nul) {
+		for (p.line = 1, len = 0; buf + len < nul; len++)
+			p.line += buf[len] == '\n';
+		free(buf);
+		return cfg_fail(&p, "NUL byte in the line, allowed: text only");
+	}
+	ret = cfg_parse_string(c, path, buf, err, errlen);
+	free(buf);
+	return ret;
+
+cannot_read:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	return -1;
+}
+
+void cfg_defaults(struct horod_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->local_enabled = 0;
+	c->local_stratum = CFG_DEFAULT_STRATUM;
+	c->local_dispersion = CFG_DEFAULT_DISPERSION;
+	acl_init(&c->acl);
+	acl_init(&c->control_acl);
+	c->workers = 0;
+	c->io = CFG_IO_AUTO;
+	c->pidfile[0] = '\0';
+	c->log_syslog = 0;
+	c->log_debug = 0;
+	c->default_port = CFG_DEFAULT_PORT;
+	cfg_clock_defaults(&c->clk);
+	cfg_guard_defaults(c);
+	cfg_control_defaults(c);
+	cfg_security_defaults(c);
+}
+
+void cfg_free(struct horod_config *c)
+{
+	acl_free(&c->acl);
+	acl_free(&c->control_acl);
+}
+
+int cfg_listen_port(const struct horod_config *c, const struct cfg_listen *l)
+{
+	return l->port ? l->port : c->default_port;
+}
+
+/* An appending snprintf: the output so far is LEN bytes (maybe more than fit in CAP). */
+struct cfg_out {
+	char *buf;
+	size_t cap, len;
+};
+
+static void cfg_put(struct cfg_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void cfg_put(struct cfg_out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	o->len = ntp_vappendf(o->buf, o->cap, o->len, fmt, ap);
+	va_end(ap);
+}
+
+/* RULE as ADDR/PLEN into OUT (at least INET6_ADDRSTRLEN + 4 bytes). */
+static const char *cfg_cidr(const struct acl_rule *r, char *out, size_t outlen)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(r->family == AF_INET ? AF_INET : AF_INET6, r->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(out, outlen, "%s/%u", a, r->plen);
+	return out;
+}
+
+/* The shortest "%g" form of V that reads back as V. */
+const char *cfg_shortest(double v, char *out, size_t outlen)
+{
+	int prec;
+
+	for (prec = 6; prec < 17; prec++) {
+		snprintf(out, outlen, "%.*g", prec, v);
+		if (strtod(out, NULL) == v)
+			return out;
+	}
+	snprintf(out, outlen, "%.17g", v);
+	return out;
+}
+
+size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
+{
+	static const char *const io_names[] = {"auto", "uring", "mmsg"};
+	struct cfg_out o = {.buf = buf, .cap = len, .len = 0};
+	const struct sockaddr_in6 *sin6;
+	const struct sockaddr_in *sin;
+	char a[INET6_ADDRSTRLEN + 8];
+	int i;
+
+	if (buf && len)
+		buf[0] = '\0';
+	else
+		o.cap = 0;
+	cfg_put(&o, "# horod effective configuration\n");
+
+	if (c->n_listen == 0)
+		cfg_put(&o, "# listen: none\n");
+	for (i = 0; i < c->n_listen; i++) {
+		const struct cfg_listen *l = &c->listen[i];
+
+		sin = (const struct sockaddr_in *)&l->addr;
+		sin6 = (const struct sockaddr_in6 *)&l->addr;
+		if (l->addr.ss_family == AF_INET)
+			inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		else if (l->addr.ss_family != AF_INET6 ||
+			 !inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a)))
+			snprintf(a, sizeof(a), "?");
+		if (l->port)
+			cfg_put(&o, "listen %s port %d\n", a, l->port);
+		else
+			cfg_put(&o, "listen %s\n", a);
+	}
+	cfg_put(&o, "# port of listen lines without one: %d\n", c->default_port);
+
+	if (c->local_enabled)
+		cfg_put(&o, "local stratum %d dispersion %s\n", c->local_stratum,
+			cfg_shortest(c->local_dispersion, a, sizeof(a)));
+	else
+		cfg_put(&o, "# local: not configured\n");
+
+	if (c->acl.n == 0)
+		cfg_put(&o, "# allow/deny: no rules, every source is allowed\n");
+	for (i = 0; i < c->acl.n; i++)
+		cfg_put(&o, "%s %s\n", c->acl.rules[i].allow ? "allow" : "deny",
+			cfg_cidr(&c->acl.rules[i], a, sizeof(a)));
+
+	cfg_put(&o, "# control: loopback is always allowed\n");
+	for (i = 0; i < c->control_acl.n; i++) {
+		/* The file can only allow; a deny rule set by a program is shown, commented. */
+		cfg_put(&o, "%s %s\n",
+			c->control_acl.rules[i].allow ? "control allow" : "# control deny",
+			cfg_cidr(&c->control_acl.rules[i], a, sizeof(a)));
+	}
+
+	if (c->workers > 0)
+		cfg_put(&o, "workers %d\n", c->workers);
+	else
+		cfg_put(&o, "workers auto\n");
+	cfg_put(&o, "io %s\n",
+		(unsigned int)c->io < sizeof(io_names) / sizeof(io_names[0]) ? io_names[c->io]
+									     : "auto");
+	if (c->pidfile[0])
+		cfg_put(&o, "pidfile %s\n", c->pidfile);
+	else
+		cfg_put(&o, "# pidfile: none\n");
+	cfg_put(&o, "log %s%s\n", c->log_syslog ? "syslog" : "stderr",
+		c->log_debug ? " debug" : "");
+	{
+		size_t want = cfg_clock_format(&c->clk, o.len < o.cap ? o.buf + o.len : NULL,
+					       o.len < o.cap ? o.cap - o.len : 0);
+
+		o.len += want;
+	}
+	if (c->n_hwts == 0)
+		cfg_put(&o, "# hwtimestamp: none (kernel software receive timestamps)\n");
+	for (i = 0; i < c->n_hwts; i++)
+		cfg_put(&o, "hwtimestamp %s\n", c->hwts[i]);
+	o.len += cfg_guard_format(c, o.len < o.cap ? o.buf + o.len : NULL,
+				  o.len < o.cap ? o.cap - o.len : 0);
+	o.len += cfg_control_format(c, o.len < o.cap ? o.buf + o.len : NULL,
+				    o.len < o.cap ? o.cap - o.len : 0);
+	o.len += cfg_security_format(c, o.len < o.cap ? o.buf + o.len : NULL,
+				     o.len < o.cap ? o.cap - o.len : 0);
+	return o.len;
+}

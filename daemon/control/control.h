@@ -1,0 +1,80 @@
+/*
+ * The control plane inside the clock thread: the Unix control socket
+ * (proto/ctlproto.h requests from horoctl) and the optional HTTP
+ * endpoint that serves GET /metrics. Both listeners and every client
+ * connection are non-blocking descriptors in the clock thread's poll set
+ * (clockd_wait calls control_pollfds and control_handle), so answers read
+ * the clock core and the counters without locks and no worker ever
+ * waits. Connections are bounded in number, request size and lifetime;
+ * a connection that sends garbage gets an error answer and is closed.
+ */
+#ifndef HOROD_DAEMON_CONTROL_H
+#define HOROD_DAEMON_CONTROL_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/config/config.h"
+#include "daemon/serve/counters.h"
+
+#define CONTROL_MAX_CONN     16 /* client connections at once, both kinds together */
+#define CONTROL_MAX_FDS	     (CONTROL_MAX_CONN + 2) /* connections plus the two listeners */
+#define CONTROL_HTTP_MAX_REQ 4096 /* bytes of an HTTP request head: GET /metrics needs ~100 */
+#define CONTROL_IDLE_NS	     5000000000LL /* ns a connection may live: a stalled peer frees its slot */
+#define CONTROL_SOCK_MODE    0660	  /* owner and group (the operators' group) may connect */
+
+struct clockd;
+
+struct control_conn {
+	int fd;	  /* -1 = free slot */
+	int http; /* 1: an HTTP /metrics client, 0: a control socket client */
+	uint8_t rx[CONTROL_HTTP_MAX_REQ]; /* request bytes so far (a control request fits too) */
+	size_t rx_len;
+	char *tx; /* the answer being written, NULL while reading */
+	size_t tx_len, tx_off;
+	int64_t deadline; /* CLOCK_MONOTONIC ns after which the connection is closed */
+};
+
+struct control {
+	int lfd;		 /* control socket listener, -1 = none */
+	int hfd;		 /* metrics listener, -1 = none */
+	char path[CFG_PATH_MAX]; /* the socket file to unlink at exit; empty = none */
+	struct control_conn conn[CONTROL_MAX_CONN];
+	const struct horod_config *cfg;
+	struct clockd *cd;
+	const struct ctr_block *ctr;
+	int n_workers;
+	char *scratch;		   /* CTL_MAX_PAYLOAD bytes where answers are built */
+	int slot[CONTROL_MAX_FDS]; /* by poll entry: -1 lfd, -2 hfd, else the connection */
+	int n_slot;
+};
+
+/*
+ * Open the listeners CFG asks for: the control socket (directory created,
+ * a stale socket removed, mode CONTROL_SOCK_MODE; failing is only logged
+ * as a warning) and the metrics endpoint. 0, or -1 (logged) when the
+ * metrics endpoint cannot be opened or memory is short.
+ */
+int control_open(struct control *c, const struct horod_config *cfg);
+
+/* What the answers read: the clock thread CD and the N_WORKERS counter blocks CTR. */
+void control_attach(struct control *c, struct clockd *cd, const struct ctr_block *ctr,
+		    int n_workers);
+
+/* Fill PFD (room for MAX) with the descriptors to wait on; closes expired connections. */
+int control_pollfds(struct control *c, struct pollfd *pfd, int max);
+
+/* Handle the N entries control_pollfds filled, after poll(). */
+void control_handle(struct control *c, const struct pollfd *pfd, int n);
+
+/*
+ * Build the answer to control command CMD into BUF (LEN bytes); returns
+ * the length wanted (over LEN = did not fit), and sets *STATUS.
+ */
+size_t control_answer(struct control *c, int cmd, char *buf, size_t len, int *status);
+
+/* Close every connection and listener, unlink the socket file, free the buffers. */
+void control_close(struct control *c);
+
+#endif

@@ -1,0 +1,328 @@
+/*
+ * Mode 6 in the daemon: the read-only answers ntpq and ntpstat ask for,
+ * to the requests the workers queued (daemon/serve/m6queue.c).
+ * Variable names, units and formats are those ntpq parses: times in
+ * milliseconds, frequencies in ppm, timestamps as 0xSECONDS.FRACTION,
+ * reach in hex, refids as text. Association ids are the source's index
+ * in the clock core plus one.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock/kclock.h"
+#include "clock/snapshot.h"
+#include "daemon/clockd/clockd.h"
+#include "daemon/control/m6srv.h"
+#include "proto/mode6.h"
+#include "proto/ntp.h"
+
+/* Clock source codes of the system status word (ntpstat names them). */
+#define M6_SRC_UNSPEC 0 /* "unspecified": not synchronized */
+#define M6_SRC_LOCAL  5 /* "local net": the local reference */
+#define M6_SRC_NTP    6 /* "NTP server" */
+
+#define MS(x) ((x)*1e3) /* s -> ms, the unit ntpq shows delays and offsets in */
+
+/* ---- answers ------------------------------------------------------------ */
+
+static void put_ts(struct m6_vars *v, const char *name, int64_t unix_ns)
+{
+	char b[32];
+
+	m6_fmt_ts(unix_ns ? ntp_ts_from_unix_ns(unix_ns) : 0, b, sizeof(b));
+	m6_var(v, name, "%s", b);
+}
+
+static void put_refid(struct m6_vars *v, uint32_t refid, int stratum)
+{
+	char b[32];
+
+	/* ntpq shows the text as sent; a kiss code or reference id at stratum 0/1 is ASCII. */
+	m6_var(v, "refid", "%s", ntp_refid_format(refid, stratum, b, sizeof(b)));
+}
+
+static int min_poll(const struct clockd *cd)
+{
+	int i, m = 17;
+
+	for (i = 0; i < cd->cfg->clk.n_servers; i++)
+		if (cd->cfg->clk.servers[i].minpoll < m)
+			m = cd->cfg->clk.servers[i].minpoll;
+	return cd->cfg->clk.n_servers ? m : 6;
+}
+
+static uint16_t sys_status(struct clockd *cd, const struct clk_snapshot *s)
+{
+	unsigned src = M6_SRC_UNSPEC;
+
+	if (s->leap != NTP_LEAP_UNSYNC && s->stratum >= 1 && s->stratum <= 15)
+		src = s->refid == ntp_refid_ascii("LOCL") || !cd->use_core ? M6_SRC_LOCAL
+									   : M6_SRC_NTP;
+	return m6_sys_status((unsigned)s->leap, src, 0, 0);
+}
+
+static void system_vars(struct clockd *cd, struct m6_vars *v, const struct clk_snapshot *s)
+{
+	int64_t now = clk_now_ns(CLOCK_REALTIME);
+	struct clk_tracking t;
+	int tc = min_poll(cd);
+
+	memset(&t, 0, sizeof(t));
+	t.sys_peer = -1;
+	if (cd->use_core) {
+		struct clk_source_info si;
+
+		clk_core_tracking(cd->core, cd->drv->ops->now(cd->drv), &t);
+		if (t.sys_peer >= 0 && clk_core_source_info(cd->core, t.sys_peer, &si) == 0)
+			tc = si.poll;
+	}
+	m6_var_str(v, "version", "horod " HOROD_VERSION);
+	m6_var_str(v, "system", "Linux");
+	m6_var(v, "leap", "%d", s->leap);
+	m6_var(v, "stratum", "%d", s->stratum);
+	m6_var(v, "precision", "%d", s->precision);
+	m6_var(v, "rootdelay", "%.6f", MS(s->root_delay));
+	m6_var(v, "rootdisp", "%.6f", MS(clk_snapshot_root_disp(s, now)));
+	put_refid(v, s->refid, s->stratum);
+	put_ts(v, "reftime", s->ref_ns);
+	put_ts(v, "clock", clk_snapshot_served(s, now));
+	m6_var(v, "peer", "%d", t.synced && t.sys_peer >= 0 ? t.sys_peer + 1 : 0);
+	m6_var(v, "tc", "%d", tc);
+	m6_var(v, "mintc", "%d", min_poll(cd));
+	m6_var(v, "offset", "%.6f", MS(t.offset));
+	m6_var(v, "frequency", "%.6f", t.freq_ppm);
+	m6_var(v, "sys_jitter", "%.6f", MS(t.rms_offset));
+	m6_var(v, "clk_jitter", "%.6f", MS(t.rms_offset));
+	m6_var(v, "clk_wander", "%.6f", t.skew_ppm);
+}
+
+static unsigned sel_of(char tally)
+{
+	switch (tally) {
+	case '*':
+		return M6_SEL_SYSPEER;
+	case '+':
+		return M6_SEL_CANDIDATE;
+	case '#':
+		return M6_SEL_BACKUP;
+	case '-':
+		return M6_SEL_OUTLIER;
+	case 'x':
+		return M6_SEL_FALSETICK;
+	case '.':
+		return M6_SEL_EXCESS;
+	default:
+		return M6_SEL_REJECT;
+	}
+}
+
+/* The upstream entry of core source ID, or NULL. */
+static const struct up_source *up_of(const struct clockd *cd, int id)
+{
+	int i;
+
+	for (i = 0; i < cd->up.n; i++)
+		if (cd->up.src[i].core_id == id)
+			return &cd->up.src[i];
+	return NULL;
+}
+
+static uint16_t peer_status(const struct clockd *cd, int id, const struct clk_source_info *si)
+{
+	const struct up_source *u = up_of(cd, id);
+	unsigned bits = 0;
+
+	if (u && u->cfg && !u->cfg->pool)
+		bits |= M6_PST_CONFIG;
+	if (si->reach)
+		bits |= M6_PST_REACH;
+	return m6_peer_status(bits, sel_of(si->tally), 0, 0);
+}
+
+static void put_list(struct m6_vars *v, const char *name, const double *x, int n)
+{
+	char b[8 * 16 + 1];
+	size_t p = 0;
+	int i;
+
+	b[0] = 0;
+	for (i = 0; i < n && p < sizeof(b); i++)
+		p += (size_t)snprintf(b + p, sizeof(b) - p, "%s%.3f", i ? " " : "", MS(x[i]));
+	m6_var(v, name, "%s", b);
+}
+
+static void peer_vars(struct clockd *cd, int id, const struct clk_source_info *si,
+		      struct m6_vars *v)
+{
+	const struct up_source *u = up_of(cd, id);
+	int64_t dnow = cd->drv->ops->now(cd->drv);
+	struct clk_source_filter f;
+	char a[INET6_ADDRSTRLEN] = "0.0.0.0";
+	int port = 123, v6 = 0;
+
+	if (u && u->addrlen) {
+		if (u->addr.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&u->addr;
+
+			inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+			port = ntohs(s6->sin6_port);
+			v6 = 1;
+		} else {
+			const struct sockaddr_in *s4 = (const struct sockaddr_in *)&u->addr;
+
+			inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+			port = ntohs(s4->sin_port);
+		}
+	}
+	m6_var(v, "srcadr", "%s", a);
+	m6_var(v, "srcport", "%d", port);
+	m6_var_str(v, "srchost", si->name);
+	/* A fresh socket per request: no fixed local address to show. */
+	m6_var(v, "dstadr", "%s", v6 ? "::" : "0.0.0.0");
+	m6_var(v, "leap", "%d", si->leap);
+	m6_var(v, "stratum", "%d", si->stratum);
+	m6_var(v, "precision", "%d", si->precision);
+	m6_var(v, "rootdelay", "%.3f", MS(si->root_delay));
+	m6_var(v, "rootdisp", "%.3f", MS(si->root_disp));
+	put_refid(v, si->refid, si->stratum);
+	m6_var(v, "reach", "0x%02x", si->reach);
+	m6_var(v, "unreach", "%d", u ? u->unanswered : 0);
+	m6_var(v, "hmode", "%d", 3); /* we are its client */
+	m6_var(v, "pmode", "%d", 4); /* it answers as a server */
+	m6_var(v, "hpoll", "%d", si->poll);
+	m6_var(v, "ppoll", "%d", si->poll);
+	/* Last reception, as an NTP timestamp (ntpq's "when"). */
+	put_ts(v, "rec", si->last_rx ? clk_now_ns(CLOCK_REALTIME) - (dnow - si->last_rx) : 0);
+	m6_var(v, "flash", "0x%x", si->flash);
+	m6_var(v, "offset", "%.6f", MS(si->offset));
+	m6_var(v, "delay", "%.6f", MS(si->delay));
+	m6_var(v, "dispersion", "%.6f", MS(si->dispersion));
+	m6_var(v, "jitter", "%.6f", MS(si->jitter));
+	clk_core_source_filter(cd->core, id, dnow, &f);
+	put_list(v, "filtdelay", f.delay, f.n);
+	put_list(v, "filtoffset", f.offset, f.n);
+	put_list(v, "filtdisp", f.disp, f.n);
+}
+
+long m6srv_answer(struct clockd *cd, const struct m6_request *rq, char *text, size_t cap,
+		  uint16_t *status, int *err)
+{
+	struct clk_snapshot s;
+	struct m6_vars v;
+	int n = cd->use_core ? clk_core_n_sources(cd->core) : 0;
+
+	clk_snapshot_read(cd->pub, &s);
+	switch (rq->opcode) {
+	case M6_OP_READSTAT:
+		if (rq->assoc == 0) {
+			size_t p = 0;
+			int i;
+
+			/* The association list: (id, peer status) pairs. */
+			for (i = 0; i < n && p + 4 <= cap; i++) {
+				struct clk_source_info si;
+				uint16_t st;
+
+				if (clk_core_source_info(cd->core, i, &si) < 0)
+					continue;
+				st = peer_status(cd, i, &si);
+				text[p++] = (char)((i + 1) >> 8);
+				text[p++] = (char)((i + 1) & 0xff);
+				text[p++] = (char)(st >> 8);
+				text[p++] = (char)(st & 0xff);
+			}
+			*status = sys_status(cd, &s);
+			return (long)p;
+		}
+		/* The status of one association is its variables. */
+		__attribute__((fallthrough));
+	case M6_OP_READVAR:
+		m6_vars_init(&v, text, cap, rq->data, rq->data_len);
+		if (rq->assoc == 0) {
+			system_vars(cd, &v, &s);
+			*status = sys_status(cd, &s);
+		} else {
+			struct clk_source_info si;
+			int id = rq->assoc - 1;
+
+			if (id >= n || clk_core_source_info(cd->core, id, &si) < 0) {
+				*err = M6_ERR_BADASSOC;
+				return -1;
+			}
+			peer_vars(cd, id, &si, &v);
+			*status = peer_status(cd, id, &si);
+		}
+		if (m6_vars_unknown(&v)) {
+			*err = M6_ERR_UNKNOWNVAR;
+			return -1;
+		}
+		return (long)v.len;
+	case M6_OP_WRITEVAR:
+	case M6_OP_WRITECLOCK:
+		*err = M6_ERR_PERMISSION; /* read-only: nothing is ever written */
+		return -1;
+	default:
+		*err = M6_ERR_BADOP;
+		return -1;
+	}
+}
+
+struct emit_ctx {
+	struct m6_queue *q;
+	const struct m6q_item *it;
+};
+
+static void emit(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct emit_ctx *e = arg;
+
+	if (sendto(e->it->fd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)&e->it->from,
+		   e->it->alen) < 0)
+		e->q->st.send_errors++;
+	else
+		e->q->st.fragments++;
+}
+
+static void answer_one(struct m6_queue *q, struct clockd *cd, const struct m6q_item *it, char *text)
+{
+	struct emit_ctx e = {.q = q, .it = it};
+	struct m6_request rq;
+	uint16_t status = 0;
+	int err = M6_ERR_UNSPEC;
+	long n;
+
+	if (m6_parse(it->pkt, it->len, &rq) < 0) {
+		q->st.malformed++;
+		return;
+	}
+	q->st.answered++;
+	n = m6srv_answer(cd, &rq, text, M6_TEXT_MAX, &status, &err);
+	if (n < 0) {
+		uint8_t pkt[M6_HEADER_LEN];
+		size_t len = m6_error(&rq, (enum m6_err)err, pkt);
+
+		q->st.errors++;
+		emit(&e, pkt, len);
+		return;
+	}
+	m6_respond(&rq, status, (const uint8_t *)text, (size_t)n, emit, &e);
+}
+
+void m6srv_drain(struct m6_queue *q, struct clockd *cd)
+{
+	static char text[M6_TEXT_MAX + 1]; /* the clock thread is the only caller */
+	struct m6q_item it;
+	int k;
+
+	if (m6q_ack(q) < 0)
+		return;
+	/* Bounded: at most one queue's worth per wake-up; more wakes us again. */
+	for (k = 0; k < M6Q_LEN && m6q_take(q, &it); k++)
+		answer_one(q, cd, &it, text);
+}

@@ -1,0 +1,93 @@
+/*
+ * Summing and printing the per-worker counters. The hot path only calls
+ * ctr_inc() (inline in the header); everything here runs on demand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/serve/counters.h"
+
+static const char *const tsrc_names[CTR_TS_MAX] = {
+	[CTR_TS_HARDWARE] = "hardware",
+	[CTR_TS_KERNEL] = "kernel",
+	[CTR_TS_DAEMON] = "daemon",
+};
+
+const char *ctr_tsrc_name(enum ctr_tsrc t)
+{
+	if ((unsigned)t >= CTR_TS_MAX)
+		return "unknown";
+	return tsrc_names[t];
+}
+
+void ctr_sum(const struct ctr_block *blocks, int n, struct ctr_totals *out)
+{
+	int i, r;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < n; i++) {
+		const struct ctr_block *b = &blocks[i];
+
+		out->received += atomic_load_explicit(&b->received, memory_order_relaxed);
+		for (r = 0; r < NTP_REASON_MAX; r++)
+			out->reason[r] += atomic_load_explicit(&b->reason[r], memory_order_relaxed);
+		for (r = 0; r < CTR_TS_MAX; r++)
+			out->tsrc[r] += atomic_load_explicit(&b->tsrc[r], memory_order_relaxed);
+	}
+}
+
+int ctr_xdp_consumes(enum ntp_reason r)
+{
+	return (unsigned int)r < (unsigned int)NTP_REASON_MAX && r != NTP_R_REPLY_SERVER &&
+	       r != NTP_R_REPLY_SYMMETRIC && r != NTP_R_CONTROL;
+}
+
+void ctr_add_xdp(struct ctr_totals *t, const uint64_t g[NTP_REASON_MAX], uint64_t served)
+{
+	int r;
+
+	t->reason[NTP_R_REPLY_SERVER] += served;
+	t->received += served;
+	t->xdp += served;
+	for (r = 0; r < NTP_REASON_MAX; r++) {
+		if (!ctr_xdp_consumes((enum ntp_reason)r))
+			continue;
+		t->reason[r] += g[r];
+		t->received += g[r];
+		t->xdp += g[r];
+	}
+}
+
+/* Append to BUF at *POS without overflowing; output is cut at LEN - 1. */
+static void append(char *buf, size_t len, size_t *pos, const char *name, uint64_t v)
+{
+	int n;
+
+	if (*pos >= len)
+		return;
+	n = snprintf(buf + *pos, len - *pos, "%s%s=%llu", *pos ? " " : "", name,
+		     (unsigned long long)v);
+	if (n < 0)
+		return;
+	*pos += (size_t)n < len - *pos ? (size_t)n : len - *pos - 1;
+}
+
+size_t ctr_format(const struct ctr_totals *t, char *buf, size_t len)
+{
+	char name[32];
+	size_t pos = 0;
+	int r;
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	append(buf, len, &pos, "received", t->received);
+	for (r = 0; r < NTP_REASON_MAX; r++)
+		append(buf, len, &pos, ntp_reason_name((enum ntp_reason)r), t->reason[r]);
+	for (r = 0; r < CTR_TS_MAX; r++) {
+		snprintf(name, sizeof(name), "ts_%s", ctr_tsrc_name((enum ctr_tsrc)r));
+		append(buf, len, &pos, name, t->tsrc[r]);
+	}
+	append(buf, len, &pos, "xdp", t->xdp);
+	return pos;
+}

@@ -1,0 +1,50 @@
+/*
+ * Hardware receive timestamps (`hwtimestamp IFACE`). For each configured
+ * interface: ask ethtool whether the NIC stamps received packets and
+ * which PTP hardware clock (PHC) it uses, switch receive stamping on
+ * (SIOCSHWTSTAMP, keeping the transmit setting another daemon such as
+ * ptp4l may rely on), open the PHC, and keep measuring the offset between
+ * the PHC and the system clock (clock thread, every tick). Workers turn a
+ * raw hardware stamp into system time with that offset; when anything is
+ * missing they fall back to the kernel's software stamp. A NIC without
+ * hardware stamps (veth, lo, most VMs) is reported once and served with
+ * software stamps.
+ */
+#ifndef HOROD_DAEMON_HWTS_H
+#define HOROD_DAEMON_HWTS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "daemon/config/config.h"
+
+#define HWTS_NO_OFFSET INT64_MIN /* offset not (yet) known: use software stamps */
+
+struct hwts_if {
+	char name[CFG_IFNAME_MAX];
+	int ifindex;
+	int phc_fd;		   /* open /dev/ptpN, or -1 */
+	clockid_t phc;		   /* dynamic clock id of phc_fd */
+	_Atomic int64_t offset_ns; /* system time - PHC time, or HWTS_NO_OFFSET */
+};
+
+struct hwts_table {
+	struct hwts_if ifs[CFG_MAX_HWTS];
+	int n; /* interfaces with a working PHC */
+};
+
+/* Enable every interface of C->hwts that can do it into T (logs each outcome); returns T->n. */
+int hwts_init(struct hwts_table *t, const struct horod_config *c);
+
+/* Measure each PHC's offset to CLOCK_REALTIME (clock thread). */
+void hwts_update(struct hwts_table *t);
+
+/* Convert hardware stamp HW seen on IFINDEX to system time in OUT; 0, or -1 if unknown. */
+int hwts_to_system(const struct hwts_table *t, int ifindex, const struct timespec *hw,
+		   struct timespec *out);
+
+/* Close the PHCs (receive stamping stays as configured on the NIC). */
+void hwts_fini(struct hwts_table *t);
+
+#endif

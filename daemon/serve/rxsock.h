@@ -1,0 +1,84 @@
+/*
+ * Server sockets and their control messages: opening a listening UDP
+ * socket with SO_REUSEPORT and receive timestamps (SO_TIMESTAMPING,
+ * falling back to SO_TIMESTAMPNS), parsing the control messages of a
+ * received datagram by (level, type, exact length), and the IP_PKTINFO /
+ * IPV6_PKTINFO a reply from a wildcard socket needs to leave from the
+ * address the request came to. Both I/O backends use this.
+ */
+#ifndef HOROD_DAEMON_RXSOCK_H
+#define HOROD_DAEMON_RXSOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "daemon/serve/counters.h"
+#include "daemon/serve/hwts.h"
+
+/*
+ * Control buffer bytes a receive needs: SCM_TIMESTAMPING (64) plus
+ * IPV6_PKTINFO (40) or IP_PKTINFO (32), rounded up with room to spare so
+ * a timestamp is never cut (MSG_CTRUNC).
+ */
+#define RX_CMSG_SPACE 256
+/* Control buffer bytes a reply needs: one IPV6_PKTINFO (the larger). */
+#define RX_REPLY_CMSG_SPACE 64
+
+/*
+ * Socket receive buffer asked for, bytes (the kernel doubles it for its
+ * overhead): ~1200 queued requests (~830 B of kernel memory each), enough
+ * to ride out the 2-6 ms VM stalls up to ~200k requests/s, small enough
+ * that overload costs ~5 ms of queueing before requests are dropped (4 MB
+ * queued 40-100 ms: measured with bench/compare).
+ */
+#define RX_RCVBUF_BYTES (512 << 10)
+
+/* Timestamping mode a socket got. */
+enum rx_tsmode { RX_TS_TIMESTAMPING, RX_TS_TIMESTAMPNS, RX_TS_NONE };
+
+struct rx_sock {
+	int fd;
+	int family;   /* AF_INET or AF_INET6 */
+	int wildcard; /* bound to 0.0.0.0 or ::: replies carry PKTINFO */
+	int pktinfo;  /* PKTINFO requested (wildcard, or hardware stamps need the ifindex) */
+	enum rx_tsmode ts;
+};
+
+/* What the control messages of one datagram said. */
+struct rx_meta {
+	struct timespec rx;	 /* receive time (raw clock) */
+	enum ctr_tsrc src;	 /* where rx came from; CTR_TS_DAEMON when no stamp */
+	int ifindex;		 /* interface the datagram came in on (from PKTINFO), or 0 */
+	int have_pktinfo;	 /* dst4 / dst6 valid */
+	struct in_pktinfo dst4;	 /* local address and interface (IPv4) */
+	struct in6_pktinfo dst6; /* local address and interface (IPv6) */
+};
+
+/*
+ * Open a UDP socket bound to ADDR with SO_REUSEPORT, timestamps (raw
+ * hardware too when HW), PKTINFO on wildcards or with HW, and a large
+ * receive buffer. 0, or -1 with the reason in ERR.
+ */
+int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, int hw, struct rx_sock *out,
+		   char *err, size_t errlen);
+
+/*
+ * Parse the control messages of MSG (msg_control, msg_controllen,
+ * msg_flags) into META, taking a hardware stamp when HW (may be NULL) can
+ * convert it for the receiving interface, else the kernel's software
+ * stamp. A missing stamp leaves META->src at CTR_TS_DAEMON for the caller
+ * to fill in; returns -1 when MSG_CTRUNC says the control data was cut
+ * (whatever was parsed is still usable).
+ */
+int rx_parse_cmsgs(struct msghdr *msg, struct rx_meta *meta, const struct hwts_table *hw);
+
+/*
+ * Write into BUF (RX_REPLY_CMSG_SPACE bytes) the PKTINFO that makes a reply
+ * leave from META's destination address; returns the control length or 0.
+ */
+size_t rx_reply_cmsg(const struct rx_sock *s, const struct rx_meta *meta, void *buf);
+
+#endif

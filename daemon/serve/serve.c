@@ -1,0 +1,71 @@
+/*
+ * The per-request path. A ladder of early returns, each counted with its
+ * reason: classification (length, version, mode, extensions), then the
+ * access list, then the rate limit when the XDP guard does not enforce it
+ * (all three in policy.c), then the reply or a kiss-o'-death. The
+ * transmit timestamp is read as the very last step before the bytes are
+ * final.
+ */
+#include <string.h>
+
+#include "daemon/serve/clientlog.h"
+#include "daemon/policy/policy.h"
+#include "daemon/serve/serve.h"
+#include "proto/ntp.h"
+
+size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint8_t *req,
+		  size_t len, const struct sockaddr *from, int fd, const struct timespec *rx,
+		  enum ctr_tsrc rx_src, uint8_t *reply)
+{
+	const struct pol_rules pol = {.acl = sh->acl,
+				      .control_acl = sh->control_acl,
+				      .rl = sh->rl,
+				      .deny_kod = sh->deny_kod};
+	struct ntp_reply_info info;
+	struct clk_snapshot snap;
+	enum ntp_reason r;
+	int64_t rx_ns, tx_ns;
+
+	ctr_inc(&ctr->received);
+	ctr_inc(&ctr->tsrc[rx_src]);
+
+	/* Classification, access list, rate limit (policy.h; the clock only for the limiter). */
+	r = pol_decide(&pol, req, len, from, sh->rl ? rl_now_ns() : 0);
+	if (ctr->clog)
+		clog_note(ctr->clog, from, (int64_t)rx->tv_sec * 1000000000 + rx->tv_nsec,
+			  r == NTP_R_REPLY_SERVER || r == NTP_R_REPLY_SYMMETRIC ||
+				  r == NTP_R_CONTROL);
+	if (r == NTP_R_REPLY_KOD_RATE || r == NTP_R_REPLY_KOD_DENY) {
+		ntp_build_kod(req, r == NTP_R_REPLY_KOD_RATE ? NTP_KOD_RATE : NTP_KOD_DENY, reply);
+		ctr_inc(&ctr->reason[r]);
+		return NTP_HEADER_LEN;
+	}
+	if (r != NTP_R_REPLY_SERVER && r != NTP_R_REPLY_SYMMETRIC) {
+		/* A drop, or mode 6 from an allowed address: the clock thread answers that. */
+		ctr_inc(&ctr->reason[r]);
+		if (r == NTP_R_CONTROL && sh->m6)
+			m6q_push(sh->m6, fd, req, len, from);
+		return 0;
+	}
+
+	clk_snapshot_read(sh->pub, &snap);
+	rx_ns = clk_snapshot_served(&snap, (int64_t)rx->tv_sec * 1000000000 + rx->tv_nsec);
+	info.leap = snap.leap;
+	info.stratum = snap.stratum;
+	info.precision = snap.precision;
+	info.root_delay = ntp_short_from_double(snap.root_delay);
+	info.refid = snap.refid;
+	info.ref = ntp_ts_from_unix_ns(snap.ref_ns);
+
+	/* Transmit time: read last, then only arithmetic and copies follow. */
+	{
+		struct timespec now;
+
+		clock_gettime(sh->clock, &now);
+		tx_ns = clk_snapshot_served(&snap, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+	}
+	info.root_disp = ntp_short_from_double(clk_snapshot_root_disp(&snap, tx_ns));
+	ntp_build_reply(req, &info, ntp_ts_from_unix_ns(rx_ns), ntp_ts_from_unix_ns(tx_ns), reply);
+	ctr_inc(&ctr->reason[r]);
+	return NTP_HEADER_LEN;
+}

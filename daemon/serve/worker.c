@@ -1,0 +1,61 @@
+/*
+ * Worker thread start, stop and CPU pinning; the loops themselves are in
+ * wk_uring.c and wk_mmsg.c.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+
+#include "daemon/sys/log.h"
+#include "daemon/serve/worker.h"
+
+static atomic_int stop_flag;
+
+void wk_stop(void)
+{
+	atomic_store_explicit(&stop_flag, 1, memory_order_relaxed);
+}
+
+int wk_stopping(void)
+{
+	return atomic_load_explicit(&stop_flag, memory_order_relaxed);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	if (w->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0)
+			log_msg(LOG_WARNING, "worker %d: cannot pin to CPU %d", w->id, w->cpu);
+	}
+	w->exit_code = w->io == WK_IO_URING ? wk_run_uring(w) : wk_run_mmsg(w);
+	if (w->exit_code < 0) {
+		log_msg(LOG_ERR, "worker %d: %s backend failed: %s", w->id,
+			w->io == WK_IO_URING ? "io_uring" : "mmsg", strerror(-w->exit_code));
+		/* One worker down means a share of the clients is unserved: stop cleanly. */
+		wk_stop();
+	}
+	return NULL;
+}
+
+int wk_start(struct worker *w)
+{
+	int ret = pthread_create(&w->thread, NULL, worker_main, w);
+
+	if (ret != 0)
+		return -ret;
+	w->started = 1;
+	return 0;
+}
+
+void wk_join(struct worker *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = 0;
+}

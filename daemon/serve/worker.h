@@ -1,0 +1,60 @@
+/*
+ * Worker threads: each owns one socket per listen address (SO_REUSEPORT
+ * spreads the clients over the workers), one counter block and one I/O
+ * backend — io_uring (multishot recvmsg on a provided-buffer ring, batched
+ * sendmsg) or recvmmsg/sendmmsg. Workers never block on each other or on
+ * the clock thread; they stop within WK_STOP_POLL_MS of wk_stop().
+ */
+#ifndef HOROD_DAEMON_WORKER_H
+#define HOROD_DAEMON_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "daemon/config/config.h"
+#include "daemon/serve/counters.h"
+#include "daemon/serve/rxsock.h"
+#include "daemon/serve/serve.h"
+
+#define WK_STOP_POLL_MS 200 /* ms: longest a worker waits before looking at the stop flag */
+
+enum wk_io { WK_IO_URING, WK_IO_MMSG };
+
+struct worker {
+	int id;
+	int cpu;       /* CPU to pin to, or -1 */
+	enum wk_io io; /* backend this worker runs */
+	struct rx_sock socks[CFG_MAX_LISTEN];
+	int n_socks;
+	struct ctr_block *ctr; /* this worker's counters */
+	const struct srv_shared *shared;
+	pthread_t thread;
+	int started;
+	int exit_code; /* 0, or -errno if its backend failed */
+};
+
+/* Tell every worker to stop (async-signal-safe). */
+void wk_stop(void);
+
+/* 1 once wk_stop() was called. */
+int wk_stopping(void);
+
+/* Start W's thread; 0 or -errno. */
+int wk_start(struct worker *w);
+
+/* Wait for W's thread to end. */
+void wk_join(struct worker *w);
+
+/*
+ * 0 when io_uring can be used here (a ring with the flags we need can be
+ * created), else -errno with the reason in WHY (sysctl, seccomp, old kernel).
+ */
+int wk_uring_probe(char *why, size_t len);
+
+/* The io_uring loop of W (runs in W's thread); 0 when stopped, -errno on set-up failure. */
+int wk_run_uring(struct worker *w);
+
+/* The recvmmsg/sendmmsg loop of W (runs in W's thread); 0 when stopped. */
+int wk_run_mmsg(struct worker *w);
+
+#endif
