@@ -314,14 +314,14 @@ static int candidate(struct clk_core *c, int i, int64_t r, struct clk_cand *cd)
 	s->jitter = clk_filter_jitter(&s->filt, best, s->est.f);
 	s->dist = s->root_delay / 2.0 + s->root_disp + s->delay / 2.0 + s->disp + s->jitter;
 	if (s->reach == 0)
-		s->peer |= CLK_FLASH_PEER_UNREACH;
+		s->peer |= NTP_FLASH_PEER_UNREACH;
 	if (s->dist > c->cfg.maxdistance)
-		s->peer |= CLK_FLASH_PEER_DIST;
+		s->peer |= NTP_FLASH_PEER_DIST;
 	if (s->stratum >= 15)
-		s->peer |= CLK_FLASH_PEER_STRATUM;
+		s->peer |= NTP_FLASH_PEER_STRATUM;
 	/* A source that follows what we follow (and is not it) adds no independent time. */
 	if (c->synced && c->sys_peer >= 0 && i != c->sys_peer && s->refid == c->refid)
-		s->peer |= CLK_FLASH_PEER_LOOP;
+		s->peer |= NTP_FLASH_PEER_LOOP;
 	if (s->peer || (s->flash & CLK_FLASH_SERVER) || s->denied)
 		return 0;
 	cd->id = i;

@@ -18,24 +18,10 @@
 
 #include "clock/driver.h"
 #include "clock/snapshot.h"
+#include "proto/flash.h"
 #include "proto/ntp.h"
 
 #define CLK_MAX_SOURCES 64 /* upstream sources a core follows */
-
-/* Flash bits (ntpq's names), one per failed RFC 5905 packet/peer test. */
-#define CLK_FLASH_DUP	       0x001  /* pkt_dup: duplicate packet */
-#define CLK_FLASH_BOGUS	       0x002  /* pkt_bogus: origin does not match */
-#define CLK_FLASH_UNSYNC       0x004  /* pkt_unsync: server unsynchronized (LI 3, stratum 0/16+) */
-#define CLK_FLASH_DENIED       0x008  /* pkt_denied: KoD DENY/RSTR */
-#define CLK_FLASH_AUTH	       0x010  /* pkt_auth: authentication failed */
-#define CLK_FLASH_STRATUM      0x020  /* pkt_stratum: stratum out of range */
-#define CLK_FLASH_HEADER       0x040  /* pkt_header: header values out of range */
-#define CLK_FLASH_AUTOKEY      0x080  /* pkt_autokey */
-#define CLK_FLASH_CRYPTO       0x100  /* pkt_crypto */
-#define CLK_FLASH_PEER_STRATUM 0x200  /* peer_stratum: stratum too high / loop */
-#define CLK_FLASH_PEER_DIST    0x400  /* peer_dist: root distance above maxdistance */
-#define CLK_FLASH_PEER_LOOP    0x800  /* peer_loop: the source is synchronized to us */
-#define CLK_FLASH_PEER_UNREACH 0x1000 /* peer_unreach: not reachable */
 
 struct clk_core_cfg {
 	int discipline;		   /* 1: steer the driver; 0: serve driver time + own correction */

@@ -95,7 +95,7 @@ void clk_src_poll_sent(struct clk_src *s, int64_t now)
 	s->polls++;
 	s->silent++;
 	if (s->reach == 0 && s->silent >= CLK_UNREACH_POLLS) {
-		s->flash |= CLK_FLASH_PEER_UNREACH;
+		s->flash |= NTP_FLASH_PEER_UNREACH;
 		/* Back off one step per register's worth of silence. */
 		if (s->silent % CLK_UNREACH_POLLS == 0 && s->poll < s->cfg.maxpoll)
 			s->poll++;
@@ -112,7 +112,7 @@ void clk_src_kod(struct clk_src *s, const char *code, int64_t now)
 {
 	if (!strncmp(code, "DENY", 4) || !strncmp(code, "RSTR", 4)) {
 		/* RFC 5905: stop talking to a server that denies us. */
-		s->flash |= CLK_FLASH_DENIED;
+		s->flash |= NTP_FLASH_DENIED;
 		s->denied = 1;
 		s->burst = 0;
 	} else if (!strncmp(code, "RATE", 4)) {
@@ -169,17 +169,17 @@ static unsigned header_tests(struct clk_src *s, const struct ntp_packet *p)
 	unsigned flash = 0;
 
 	if (p->xmt != 0 && p->xmt == s->last_xmt)
-		flash |= CLK_FLASH_DUP;
+		flash |= NTP_FLASH_DUP;
 	if (p->mode != NTP_MODE_SERVER && p->mode != NTP_MODE_PASSIVE)
-		flash |= CLK_FLASH_BOGUS;
+		flash |= NTP_FLASH_BOGUS;
 	if (p->leap == NTP_LEAP_UNSYNC || p->stratum == 0 || p->stratum > 15 || p->xmt == 0)
-		flash |= CLK_FLASH_UNSYNC;
+		flash |= NTP_FLASH_UNSYNC;
 	if (p->version < 1 || p->version > 4 || ntp_short_to_double(p->root_delay) > MAXDISP ||
 	    ntp_short_to_double(p->root_disp) > MAXDISP || p->rec == 0 || p->precision > 0)
-		flash |= CLK_FLASH_HEADER;
+		flash |= NTP_FLASH_HEADER;
 	/* A server that never set its clock, or set it after answering, is not synchronized. */
 	if (p->ref == 0 || (p->xmt != 0 && ntp_ts_diff(p->ref, p->xmt) > 0.0))
-		flash |= CLK_FLASH_STRATUM;
+		flash |= NTP_FLASH_STRATUM;
 	return flash;
 }
 
@@ -200,11 +200,11 @@ int clk_src_reply(struct clk_src *s, const struct clk_src_env *env, const struct
 	delay = rtt - proc;
 	if (!(rtt >= 0.0) || rtt > MAX_DELAY || proc < 0.0 || delay < -NEG_DELAY_SLACK ||
 	    __builtin_sub_overflow(t2, x->r1, &a) || __builtin_sub_overflow(t3, x->r4, &b))
-		flash |= CLK_FLASH_HEADER;
+		flash |= NTP_FLASH_HEADER;
 	/* A reply that waited across one of our steps has stamps on two timescales. */
 	if (env->step_r != INT64_MIN && x->r4 >= env->step_r &&
 	    clk_dsec(x->r4, env->step_r) < MAX_DELAY)
-		flash |= CLK_FLASH_BOGUS;
+		flash |= NTP_FLASH_BOGUS;
 	if (flash) {
 		s->flash = flash;
 		return 0;
@@ -222,7 +222,7 @@ int clk_src_reply(struct clk_src *s, const struct clk_src_env *env, const struct
 	sm.delay = delay > prec ? delay : prec;
 	sm.disp = prec + ldexp(1.0, s->precision) + CLK_PHI * rtt;
 	s->flash = s->root_delay / 2.0 + s->root_disp + sm.delay / 2.0 + sm.disp > env->maxdistance
-			   ? CLK_FLASH_PEER_DIST
+			   ? NTP_FLASH_PEER_DIST
 			   : 0;
 	clk_filter_add(&s->filt, &sm);
 	estimate(s, env, &sm);

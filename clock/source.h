@@ -22,10 +22,10 @@
 
 /* The packet tests whose failure drops the reply. */
 #define CLK_FLASH_PKT                                                                              \
-	(CLK_FLASH_DUP | CLK_FLASH_BOGUS | CLK_FLASH_UNSYNC | CLK_FLASH_DENIED | CLK_FLASH_AUTH |  \
-	 CLK_FLASH_STRATUM | CLK_FLASH_HEADER | CLK_FLASH_AUTOKEY | CLK_FLASH_CRYPTO)
+	(NTP_FLASH_DUP | NTP_FLASH_BOGUS | NTP_FLASH_UNSYNC | NTP_FLASH_DENIED | NTP_FLASH_AUTH |  \
+	 NTP_FLASH_STRATUM | NTP_FLASH_HEADER | NTP_FLASH_AUTOKEY | NTP_FLASH_CRYPTO)
 /* Packet tests that say the server itself is unusable now, not just one packet. */
-#define CLK_FLASH_SERVER (CLK_FLASH_UNSYNC | CLK_FLASH_STRATUM | CLK_FLASH_DENIED)
+#define CLK_FLASH_SERVER (NTP_FLASH_UNSYNC | NTP_FLASH_STRATUM | NTP_FLASH_DENIED)
 
 struct clk_src {
 	struct clk_source_cfg cfg;

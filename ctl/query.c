@@ -17,6 +17,7 @@
 
 #include "ctl/query.h"
 #include "proto/ctlproto.h"
+#include "proto/flash.h"
 
 static const char *query_socket = QUERY_DEFAULT_SOCKET;
 
@@ -350,24 +351,18 @@ int query_tracking(int argc, char **argv)
 	return QUERY_OK;
 }
 
-/* Flash bit names, as ntpq shows them (clock/core.h CLK_FLASH_*). */
-static const char *const flash_names[] = {
-	"pkt_dup",     "pkt_bogus",  "pkt_unsync",   "pkt_denied", "pkt_auth",
-	"pkt_stratum", "pkt_header", "pkt_autokey",  "pkt_crypto", "peer_stratum",
-	"peer_dist",   "peer_loop",  "peer_unreach",
-};
-
 static const char *flash_text(unsigned long flash, char *buf, size_t len)
 {
-	size_t i, n = 0;
+	size_t n = 0;
+	int i;
 
 	buf[0] = '\0';
 	if (!flash)
 		return "-";
-	for (i = 0; i < sizeof(flash_names) / sizeof(flash_names[0]); i++)
+	for (i = 0; i < NTP_FLASH_NBITS; i++)
 		if (flash & (1ul << i))
 			n += (size_t)snprintf(buf + (n < len ? n : len), n < len ? len - n : 0,
-					      "%s%s", n ? "," : "", flash_names[i]);
+					      "%s%s", n ? "," : "", ntp_flash_name(1u << i));
 	return buf;
 }
 
@@ -389,10 +384,10 @@ int query_sources(int argc, char **argv)
 			snprintf(k, sizeof(k), "s%d.flash", i);
 			fl = (unsigned long)getl(&a, k);
 			printf(", \"flash_names\": [");
-			for (size_t b = 0, c = 0; b < sizeof(flash_names) / sizeof(flash_names[0]);
-			     b++)
+			for (int b = 0, c = 0; b < NTP_FLASH_NBITS; b++)
 				if (fl & (1ul << b))
-					printf("%s\"%s\"", c++ ? ", " : "", flash_names[b]);
+					printf("%s\"%s\"", c++ ? ", " : "",
+					       ntp_flash_name(1u << b));
 			printf("]}");
 		}
 		printf("]}\n");

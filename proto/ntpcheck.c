@@ -35,18 +35,10 @@
 #define FIX_MAX_DISTANCE                                                                           \
 	3600.0 /* s: beyond an hour of root distance, raising a client limit is no fix */
 
-static const char *const flash_names[] = {
-	"pkt_dup",     "pkt_bogus",  "pkt_unsync",   "pkt_denied", "pkt_auth",
-	"pkt_stratum", "pkt_header", "pkt_autokey",  "pkt_crypto", "peer_stratum",
-	"peer_dist",   "peer_loop",  "peer_unreach",
-};
-
-#define NFLASH ((int)(sizeof(flash_names) / sizeof(flash_names[0])))
-
 /* Packet-level bits: a reply failing one of them gives no sample. */
 #define PKT_BITS                                                                                   \
-	(NTPCHK_FLASH_BOGUS | NTPCHK_FLASH_UNSYNC | NTPCHK_FLASH_DENIED | NTPCHK_FLASH_STRATUM |   \
-	 NTPCHK_FLASH_HEADER)
+	(NTP_FLASH_BOGUS | NTP_FLASH_UNSYNC | NTP_FLASH_DENIED | NTP_FLASH_STRATUM |               \
+	 NTP_FLASH_HEADER)
 
 const char *ntpchk_client_name(enum ntpchk_client c)
 {
@@ -73,16 +65,6 @@ static const char *client_label(int c)
 	return c >= 0 && c < NTPCHK_NCLIENTS ? labels[c] : "?";
 }
 
-const char *ntpchk_flash_name(unsigned bit)
-{
-	int i;
-
-	for (i = 0; i < NFLASH; i++)
-		if (bit == 1u << i)
-			return flash_names[i];
-	return "?";
-}
-
 char *ntpchk_flash_format(unsigned flash, char *buf, size_t len)
 {
 	size_t used = 0;
@@ -91,11 +73,11 @@ char *ntpchk_flash_format(unsigned flash, char *buf, size_t len)
 	if (!len)
 		return buf;
 	buf[0] = '\0';
-	for (i = 0; i < NFLASH; i++) {
+	for (i = 0; i < NTP_FLASH_NBITS; i++) {
 		if (!(flash & (1u << i)))
 			continue;
 		k = snprintf(buf + used, len - used, "%s0x%03x %s", used ? ", " : "", 1u << i,
-			     flash_names[i]);
+			     ntp_flash_name(1u << i));
 		if (k < 0 || (size_t)k >= len - used)
 			break;
 		used += (size_t)k;
@@ -191,7 +173,7 @@ static void unusable_reason(const struct ntpchk_result *r, char *dst, size_t len
 	else if (r->have_header && (r->leap == NTP_LEAP_UNSYNC || r->stratum >= RFC_MAXSTRAT))
 		snprintf(dst, len, "server unsynchronized (LI %u, stratum %u)", r->leap,
 			 r->stratum);
-	else if (r->flash & NTPCHK_FLASH_UNSYNC)
+	else if (r->flash & NTP_FLASH_UNSYNC)
 		snprintf(dst, len, "reply has a zero receive, origin or transmit timestamp");
 	else
 		snprintf(dst, len, "invalid reply header");
@@ -227,8 +209,7 @@ static void judge(struct ntpchk_result *r, int c)
 	}
 	if (!r->valid) {
 		v->accept = 0;
-		v->flash = r->flash &
-			   (PKT_BITS | NTPCHK_FLASH_PEER_STRATUM | NTPCHK_FLASH_PEER_UNREACH);
+		v->flash = r->flash & (PKT_BITS | NTP_FLASH_PEER_STRATUM | NTP_FLASH_PEER_UNREACH);
 		unusable_reason(r, cause, sizeof(cause));
 		line(v->why, "reject: %s; %s", ntpchk_flash_format(v->flash, names, sizeof(names)),
 		     cause);
@@ -242,7 +223,7 @@ static void judge(struct ntpchk_result *r, int c)
 		return;
 	}
 	v->accept = 0;
-	v->flash = NTPCHK_FLASH_PEER_DIST;
+	v->flash = NTP_FLASH_PEER_DIST;
 	line(v->why, "reject: 0x400 peer_dist, %sroot distance %.2f s > %.3g s",
 	     c == NTPCHK_TIMESYNCD ? "advertised " : "", v->distance, v->limit);
 	/*
@@ -348,34 +329,34 @@ int ntpchk_analyze(const struct ntpchk_sample *s, int n, int local_prec, struct 
 		r->answered++;
 		if (s[i].flags & NTPCHK_F_DUP) {
 			r->dups++;
-			r->flash |= NTPCHK_FLASH_DUP;
+			r->flash |= NTP_FLASH_DUP;
 		}
 		if (s[i].flags & NTPCHK_F_BADORG) {
 			/* Not ours: even a KoD is ignored unless its origin matches. */
 			r->bogus++;
-			r->flash |= NTPCHK_FLASH_BOGUS;
+			r->flash |= NTP_FLASH_BOGUS;
 			continue;
 		}
 		if ((s[i].flags & NTPCHK_F_KOD) || p->stratum == 0) {
 			r->kod++;
 			kod_code(p->refid, r->kod_code);
 			if (strcmp(r->kod_code, "DENY") == 0 || strcmp(r->kod_code, "RSTR") == 0)
-				r->flash |= NTPCHK_FLASH_DENIED;
+				r->flash |= NTP_FLASH_DENIED;
 			continue;
 		}
 		hdr = p;
 		if ((p->mode != NTP_MODE_SERVER && p->mode != NTP_MODE_PASSIVE) || p->version < 1 ||
 		    p->version > 4)
-			f |= NTPCHK_FLASH_HEADER;
+			f |= NTP_FLASH_HEADER;
 		if (p->rec == 0 || p->org == 0 || p->xmt == 0)
-			f |= NTPCHK_FLASH_UNSYNC;
+			f |= NTP_FLASH_UNSYNC;
 		if (p->leap == NTP_LEAP_UNSYNC || p->stratum >= RFC_MAXSTRAT ||
 		    (p->ref && p->xmt && ntp_ts_diff(p->xmt, p->ref) < 0))
-			f |= NTPCHK_FLASH_STRATUM;
+			f |= NTP_FLASH_STRATUM;
 		rd = ntp_short_to_double(p->root_delay);
 		rdisp = ntp_short_to_double(p->root_disp);
 		if (rd / 2 + rdisp >= RFC_MAXDISP)
-			f |= NTPCHK_FLASH_HEADER;
+			f |= NTP_FLASH_HEADER;
 		r->flash |= f;
 		if (f)
 			continue;
@@ -408,7 +389,7 @@ int ntpchk_analyze(const struct ntpchk_sample *s, int n, int local_prec, struct 
 		r->adv_distance = r->root_delay / 2 + r->root_disp;
 		r->distance = r->adv_distance;
 		if (hdr->leap == NTP_LEAP_UNSYNC || hdr->stratum >= RFC_MAXSTRAT)
-			r->flash |= NTPCHK_FLASH_PEER_STRATUM;
+			r->flash |= NTP_FLASH_PEER_STRATUM;
 		r->w32time_like = hdr->stratum == 1 && local_refid(hdr->refid) &&
 				  r->root_disp >= W32_MIN_DISP;
 	}
@@ -423,9 +404,9 @@ int ntpchk_analyze(const struct ntpchk_sample *s, int n, int local_prec, struct 
 			r->jitter = local;
 		r->distance = fmax(RFC_MINDISP, r->root_delay + r->delay) / 2 + r->root_disp +
 			      r->disp + r->jitter;
-	} else if (!(r->flash & NTPCHK_FLASH_PEER_STRATUM)) {
+	} else if (!(r->flash & NTP_FLASH_PEER_STRATUM)) {
 		/* Nothing usable, and not for want of synchronization. */
-		r->flash |= NTPCHK_FLASH_PEER_UNREACH;
+		r->flash |= NTP_FLASH_PEER_UNREACH;
 	}
 	r->exit_code = 0;
 	for (c = 0; c < NTPCHK_NCLIENTS; c++) {
@@ -434,8 +415,8 @@ int ntpchk_analyze(const struct ntpchk_sample *s, int n, int local_prec, struct 
 			r->exit_code = 1;
 	}
 	for (c = 0; c < NTPCHK_NCLIENTS; c++)
-		if (!r->v[c].accept && r->v[c].flash == NTPCHK_FLASH_PEER_DIST)
-			r->flash |= NTPCHK_FLASH_PEER_DIST;
+		if (!r->v[c].accept && r->v[c].flash == NTP_FLASH_PEER_DIST)
+			r->flash |= NTP_FLASH_PEER_DIST;
 	if (!r->answered)
 		r->exit_code = 2;
 	advice(r);
@@ -481,10 +462,10 @@ static void put_flash_names(struct out *o, unsigned flash)
 	int i, first = 1;
 
 	put(o, "[");
-	for (i = 0; i < NFLASH; i++) {
+	for (i = 0; i < NTP_FLASH_NBITS; i++) {
 		if (!(flash & (1u << i)))
 			continue;
-		put(o, "%s\"%s\"", first ? "" : ",", flash_names[i]);
+		put(o, "%s\"%s\"", first ? "" : ",", ntp_flash_name(1u << i));
 		first = 0;
 	}
 	put(o, "]");

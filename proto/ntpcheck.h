@@ -28,24 +28,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/flash.h"
 #include "proto/ntp.h"
 
 #define NTPCHK_MAX_SAMPLES 16 /* requests per check: bounded run time and traffic */
-
-/* ntpd's flash bits (ntpq `rv ASSOC` flash=), with the names ntpq prints. */
-#define NTPCHK_FLASH_DUP	  0x0001 /* pkt_dup: duplicate reply */
-#define NTPCHK_FLASH_BOGUS	  0x0002 /* pkt_bogus: origin is not our transmit */
-#define NTPCHK_FLASH_UNSYNC	  0x0004 /* pkt_unsync: receive/origin/transmit zero */
-#define NTPCHK_FLASH_DENIED	  0x0008 /* pkt_denied: KoD DENY/RSTR */
-#define NTPCHK_FLASH_AUTH	  0x0010 /* pkt_auth: authentication (never set: we send none) */
-#define NTPCHK_FLASH_STRATUM	  0x0020 /* pkt_stratum: LI 3, stratum >= 16, reftime > xmt */
-#define NTPCHK_FLASH_HEADER	  0x0040 /* pkt_header: bad mode/version, distance >= 16 s */
-#define NTPCHK_FLASH_AUTOKEY	  0x0080 /* pkt_autokey (never set) */
-#define NTPCHK_FLASH_CRYPTO	  0x0100 /* pkt_crypto (never set) */
-#define NTPCHK_FLASH_PEER_STRATUM 0x0200 /* peer_stratum: unsynchronized or stratum >= 16 */
-#define NTPCHK_FLASH_PEER_DIST	  0x0400 /* peer_dist: root distance above the limit */
-#define NTPCHK_FLASH_PEER_LOOP	  0x0800 /* peer_loop (never set: we have no clock to loop) */
-#define NTPCHK_FLASH_PEER_UNREACH 0x1000 /* peer_unreach: no usable reply */
 
 /* What the caller knows about one request (flags of a sample). */
 #define NTPCHK_F_NOREPLY 0x1 /* no reply arrived within the timeout */
@@ -76,7 +62,7 @@ enum ntpchk_client {
 /* One client's verdict. */
 struct ntpchk_verdict {
 	int accept;	       /* 1 accept, 0 reject */
-	unsigned flash;	       /* NTPCHK_FLASH_* bits that make it reject */
+	unsigned flash;	       /* NTP_FLASH_* bits (proto/flash.h) that make it reject */
 	double distance;       /* s: the distance this client compares */
 	double limit;	       /* s: its default limit */
 	char why[NTPCHK_TEXT]; /* "accept: ..." or "reject: 0x400 peer_dist, ..." */
@@ -118,9 +104,6 @@ int ntpchk_analyze(const struct ntpchk_sample *s, int n, int local_prec, struct 
 
 /* Name of a client ("ntpd", "chrony", "timesyncd", "rfc5905"). */
 const char *ntpchk_client_name(enum ntpchk_client c);
-
-/* ntpq's name of flash bit BIT ("peer_dist"), or "?" for anything else. */
-const char *ntpchk_flash_name(unsigned bit);
 
 /* Write "0x400 peer_dist, 0x200 peer_stratum" for FLASH into BUF; returns BUF. */
 char *ntpchk_flash_format(unsigned flash, char *buf, size_t len);

@@ -110,7 +110,7 @@ START_TEST(w32time_rejected_with_peer_dist)
 	ck_assert_str_eq(res.refid_text, "LOCL");
 	ck_assert_msg(!res.v[NTPCHK_NTPD].accept && !res.v[NTPCHK_CHRONY].accept,
 		      "ntpd and chrony should reject");
-	ck_assert_msg(res.v[NTPCHK_NTPD].flash == NTPCHK_FLASH_PEER_DIST,
+	ck_assert_msg(res.v[NTPCHK_NTPD].flash == NTP_FLASH_PEER_DIST,
 		      "ntpd should reject with peer_dist only");
 	ck_assert_msg(has(res.v[NTPCHK_NTPD].why, "reject: 0x400 peer_dist, root distance 10.3"),
 		      "ntpd why should quote peer_dist and 10.3 s: %s", res.v[NTPCHK_NTPD].why);
@@ -183,9 +183,9 @@ START_TEST(leap_unsync_rejected)
 	for (c = 0; c < NTPCHK_NCLIENTS; c++) {
 		ck_assert_msg(!res.v[c].accept, "%s should reject LI 3", ntpchk_client_name(c));
 		ck_assert_msg(has(res.v[c].why, "unsynchronized (LI 3"), "why: %s", res.v[c].why);
-		ck_assert_msg(res.v[c].flash & NTPCHK_FLASH_STRATUM, "should set pkt_stratum");
+		ck_assert_msg(res.v[c].flash & NTP_FLASH_STRATUM, "should set pkt_stratum");
 	}
-	ck_assert_msg(res.flash & NTPCHK_FLASH_PEER_STRATUM, "should set peer_stratum");
+	ck_assert_msg(res.flash & NTP_FLASH_PEER_STRATUM, "should set peer_stratum");
 	ck_assert_msg(res.valid == 0 && res.answered == 4, "replies arrive but none is usable");
 	ck_assert_msg(advice_has("not synchronized"), "unsync advice should be printed");
 }
@@ -215,7 +215,7 @@ START_TEST(kod_rate_explained)
 	for (c = 0; c < NTPCHK_NCLIENTS; c++)
 		ck_assert_msg(!res.v[c].accept && has(res.v[c].why, "kiss-o'-death RATE"),
 			      "%s should reject on KoD: %s", ntpchk_client_name(c), res.v[c].why);
-	ck_assert_msg(!(res.flash & NTPCHK_FLASH_DENIED), "RATE is not pkt_denied");
+	ck_assert_msg(!(res.flash & NTP_FLASH_DENIED), "RATE is not pkt_denied");
 	ck_assert_msg(advice_has("rate-limits"), "RATE advice should be printed");
 }
 END_TEST
@@ -224,7 +224,7 @@ START_TEST(kod_deny_is_pkt_denied)
 {
 	craft(0, 3, 0, "DENY", 0, 0);
 	ntpchk_analyze(smp, 1, -20, &res);
-	ck_assert_msg(res.flash & NTPCHK_FLASH_DENIED, "DENY should set 0x008 pkt_denied");
+	ck_assert_msg(res.flash & NTP_FLASH_DENIED, "DENY should set 0x008 pkt_denied");
 	ck_assert_msg(has(res.v[NTPCHK_NTPD].why, "0x008 pkt_denied"), "why: %s",
 		      res.v[NTPCHK_NTPD].why);
 	ck_assert_msg(advice_has("access denied"), "DENY advice should be printed");
@@ -241,7 +241,7 @@ START_TEST(origin_mismatch_rejected)
 	}
 	ck_assert_msg(ntpchk_analyze(smp, 4, -20, &res) == 1, "should exit 1 (reachable)");
 	ck_assert_msg(res.bogus == 4, "should count 4 bogus replies");
-	ck_assert_msg(res.flash & NTPCHK_FLASH_BOGUS, "should set 0x002 pkt_bogus");
+	ck_assert_msg(res.flash & NTP_FLASH_BOGUS, "should set 0x002 pkt_bogus");
 	ck_assert_msg(has(res.v[NTPCHK_CHRONY].why, "origin mismatch"), "why: %s",
 		      res.v[NTPCHK_CHRONY].why);
 	ck_assert_msg(advice_has("did not echo our transmit timestamp"),
@@ -258,7 +258,7 @@ START_TEST(silence_is_unreachable)
 		smp[i].flags = NTPCHK_F_NOREPLY;
 	}
 	ck_assert_msg(ntpchk_analyze(smp, 4, -20, &res) == 2, "silence should exit 2");
-	ck_assert_msg(res.flash == NTPCHK_FLASH_PEER_UNREACH, "only peer_unreach should be set");
+	ck_assert_msg(res.flash == NTP_FLASH_PEER_UNREACH, "only peer_unreach should be set");
 	for (c = 0; c < NTPCHK_NCLIENTS; c++)
 		ck_assert_msg(has(res.v[c].why, "no reply to 4 requests"), "why: %s", res.v[c].why);
 	ck_assert_msg(!res.have_header, "no header should be reported");
@@ -275,7 +275,7 @@ START_TEST(partial_loss_and_dups_still_accepted)
 	smp[2].flags = NTPCHK_F_DUP;
 	ck_assert_msg(ntpchk_analyze(smp, 4, -20, &res) == 0, "3 good replies should suffice");
 	ck_assert_msg(res.answered == 3 && res.valid == 3, "3 replies should be counted");
-	ck_assert_msg(res.dups == 1 && (res.flash & NTPCHK_FLASH_DUP), "dup should be counted");
+	ck_assert_msg(res.dups == 1 && (res.flash & NTP_FLASH_DUP), "dup should be counted");
 }
 END_TEST
 
@@ -313,10 +313,10 @@ START_TEST(header_tests)
 	craft(3, 0, 2, "192.0.2.1", 0, 0.01);
 	smp[3].pkt.ref = smp[3].pkt.xmt + (1ULL << 32);
 	ntpchk_analyze(smp, 4, -20, &res);
-	ck_assert_msg(res.flash & NTPCHK_FLASH_UNSYNC, "a zero origin should set pkt_unsync");
-	ck_assert_msg(res.flash & NTPCHK_FLASH_HEADER, "17 s dispersion / mode 3 should set "
+	ck_assert_msg(res.flash & NTP_FLASH_UNSYNC, "a zero origin should set pkt_unsync");
+	ck_assert_msg(res.flash & NTP_FLASH_HEADER, "17 s dispersion / mode 3 should set "
 						       "pkt_header");
-	ck_assert_msg(res.flash & NTPCHK_FLASH_STRATUM, "reftime after xmt should set "
+	ck_assert_msg(res.flash & NTP_FLASH_STRATUM, "reftime after xmt should set "
 							"pkt_stratum");
 	ck_assert_msg(res.valid == 0 && res.exit_code == 1, "no sample should be usable");
 }
@@ -326,9 +326,9 @@ START_TEST(flash_names)
 {
 	char b[200];
 
-	ck_assert_str_eq(ntpchk_flash_name(0x400), "peer_dist");
-	ck_assert_str_eq(ntpchk_flash_name(0x1000), "peer_unreach");
-	ck_assert_str_eq(ntpchk_flash_name(0x3), "?");
+	ck_assert_str_eq(ntp_flash_name(0x400), "peer_dist");
+	ck_assert_str_eq(ntp_flash_name(0x1000), "peer_unreach");
+	ck_assert_str_eq(ntp_flash_name(0x3), "?");
 	ck_assert_str_eq(ntpchk_flash_format(0x1401, b, sizeof(b)),
 			 "0x001 pkt_dup, 0x400 peer_dist, 0x1000 peer_unreach");
 	ck_assert_str_eq(ntpchk_flash_format(0x401, b, 10), "0x001 pkt");

@@ -102,7 +102,7 @@ START_TEST(test_good_reply)
 		      clk_filter_at(&s.filt, 0)->x);
 	ck_assert_msg(s.stratum == 2 && s.refid == 0x0a000001u && s.last_rx == x.t4,
 		      "the server's header should be recorded");
-	ck_assert_msg(clk_src_reply(&s, &e, &p, &x) == 0 && s.flash == CLK_FLASH_DUP,
+	ck_assert_msg(clk_src_reply(&s, &e, &p, &x) == 0 && s.flash == NTP_FLASH_DUP,
 		      "the same reply again should be a duplicate, flash %#x", s.flash);
 }
 END_TEST
@@ -138,46 +138,46 @@ START_TEST(test_flash_bits)
 	good_reply(&p, &x, T0);
 	p.mode = NTP_MODE_CLIENT;
 	f = flash_of(&p, &x, &taken);
-	ck_assert_msg(f == CLK_FLASH_BOGUS && !taken, "mode 3 should be bogus, flash %#x", f);
+	ck_assert_msg(f == NTP_FLASH_BOGUS && !taken, "mode 3 should be bogus, flash %#x", f);
 
 	good_reply(&p, &x, T0);
 	p.leap = NTP_LEAP_UNSYNC;
 	f = flash_of(&p, &x, &taken);
-	ck_assert_msg(f == CLK_FLASH_UNSYNC && !taken, "LI 3 should be unsync, flash %#x", f);
+	ck_assert_msg(f == NTP_FLASH_UNSYNC && !taken, "LI 3 should be unsync, flash %#x", f);
 
 	good_reply(&p, &x, T0);
 	p.stratum = 0;
-	ck_assert_msg(flash_of(&p, &x, &taken) & CLK_FLASH_UNSYNC, "stratum 0 should be unsync");
+	ck_assert_msg(flash_of(&p, &x, &taken) & NTP_FLASH_UNSYNC, "stratum 0 should be unsync");
 	p.stratum = 16;
-	ck_assert_msg(flash_of(&p, &x, &taken) & CLK_FLASH_UNSYNC, "stratum 16 should be unsync");
+	ck_assert_msg(flash_of(&p, &x, &taken) & NTP_FLASH_UNSYNC, "stratum 16 should be unsync");
 
 	good_reply(&p, &x, T0);
 	p.xmt = 0;
-	ck_assert_msg(flash_of(&p, &x, &taken) & CLK_FLASH_UNSYNC, "transmit 0 should be unsync");
+	ck_assert_msg(flash_of(&p, &x, &taken) & NTP_FLASH_UNSYNC, "transmit 0 should be unsync");
 
 	good_reply(&p, &x, T0);
 	p.root_delay = ntp_short_from_double(17.0);
 	f = flash_of(&p, &x, &taken);
-	ck_assert_msg(f == CLK_FLASH_HEADER, "root delay 17 s should be header, flash %#x", f);
+	ck_assert_msg(f == NTP_FLASH_HEADER, "root delay 17 s should be header, flash %#x", f);
 	good_reply(&p, &x, T0);
 	p.root_disp = ntp_short_from_double(16.5);
-	ck_assert_msg(flash_of(&p, &x, &taken) == CLK_FLASH_HEADER,
+	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER,
 		      "root dispersion 16.5 s should be header");
 	good_reply(&p, &x, T0);
 	p.version = 5;
-	ck_assert_msg(flash_of(&p, &x, &taken) == CLK_FLASH_HEADER, "version 5 should be header");
+	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER, "version 5 should be header");
 	good_reply(&p, &x, T0);
 	p.rec = 0;
-	ck_assert_msg(flash_of(&p, &x, &taken) & CLK_FLASH_HEADER, "receive 0 should be header");
+	ck_assert_msg(flash_of(&p, &x, &taken) & NTP_FLASH_HEADER, "receive 0 should be header");
 
 	good_reply(&p, &x, T0);
 	p.ref = 0;
 	f = flash_of(&p, &x, &taken);
-	ck_assert_msg(f == CLK_FLASH_STRATUM && !taken, "reference 0 should be stratum, flash %#x",
+	ck_assert_msg(f == NTP_FLASH_STRATUM && !taken, "reference 0 should be stratum, flash %#x",
 		      f);
 	good_reply(&p, &x, T0);
 	p.ref = ntp_ts_from_unix_ns(T0 + 60 * S);
-	ck_assert_msg(flash_of(&p, &x, &taken) == CLK_FLASH_STRATUM,
+	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_STRATUM,
 		      "a reference after the transmit should be stratum");
 }
 END_TEST
@@ -193,32 +193,32 @@ START_TEST(test_flash_arithmetic)
 
 	good_reply(&p, &x, T0);
 	x.r4 = x.r1 - MS;
-	ck_assert_msg(flash_of(&p, &x, &taken) == CLK_FLASH_HEADER && !taken,
+	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER && !taken,
 		      "a reply received before its request should be header");
 	good_reply(&p, &x, T0);
 	x.r4 = x.r1 + 4 * S;
-	ck_assert_msg(flash_of(&p, &x, &taken) == CLK_FLASH_HEADER,
+	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER,
 		      "a 4 s round trip should be header");
 	good_reply(&p, &x, T0);
 	p.xmt = ntp_ts_from_unix_ns(T0 + 4 * MS);
-	ck_assert_msg(flash_of(&p, &x, &taken) == CLK_FLASH_HEADER,
+	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER,
 		      "a server transmit before its receive should be header");
 	good_reply(&p, &x, T0);
 	p.xmt = ntp_ts_from_unix_ns(T0 + 5 * MS + 50 * MS);
-	ck_assert_msg(flash_of(&p, &x, &taken) == CLK_FLASH_HEADER,
+	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER,
 		      "a server that held the request longer than the round trip should be header");
 
 	/* A step of our driver between request and reply: two timescales in one sample. */
 	good_reply(&p, &x, T0);
 	clk_src_init(&s, &c, T0);
 	e.step_r = T0 + 2 * MS;
-	ck_assert_msg(clk_src_reply(&s, &e, &p, &x) == 0 && s.flash == CLK_FLASH_BOGUS,
+	ck_assert_msg(clk_src_reply(&s, &e, &p, &x) == 0 && s.flash == NTP_FLASH_BOGUS,
 		      "a reply across our step should be bogus");
 
 	/* A far server: flagged, still sampled. */
 	good_reply(&p, &x, T0);
 	p.root_disp = ntp_short_from_double(2.0);
-	ck_assert_msg(flash_of(&p, &x, &taken) == CLK_FLASH_PEER_DIST && taken,
+	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_PEER_DIST && taken,
 		      "root distance above 1.5 s should be peer_dist and still a sample");
 }
 END_TEST
@@ -243,7 +243,7 @@ START_TEST(test_reach_and_unreach)
 	for (i = 4; i <= 9; i++)
 		clk_src_poll_sent(&s, T0 + i * 64 * S);
 	ck_assert_msg(s.reach == 0, "eight silent polls should clear reach, got %#x", s.reach);
-	ck_assert_msg(s.flash & CLK_FLASH_PEER_UNREACH, "an unreachable source should say so");
+	ck_assert_msg(s.flash & NTP_FLASH_PEER_UNREACH, "an unreachable source should say so");
 	ck_assert_msg(s.poll == 7, "eight silent polls should back the poll off to 7, got %d",
 		      s.poll);
 }
@@ -291,7 +291,7 @@ START_TEST(test_kod)
 	clk_src_kod(&s, "INIT", T0);
 	ck_assert_msg(s.poll == 7 && !s.denied, "an unknown code should change nothing");
 	clk_src_kod(&s, "DENY", T0);
-	ck_assert_msg(s.denied && (s.flash & CLK_FLASH_DENIED), "DENY should stop the polls");
+	ck_assert_msg(s.denied && (s.flash & NTP_FLASH_DENIED), "DENY should stop the polls");
 	clk_src_reset(&s, 0xc0000202u, T0 + S);
 	ck_assert_msg(!s.denied && s.flash == 0 && s.cfg.refid == 0xc0000202u &&
 			      s.next_poll == T0 + S && s.burst == CLK_BURST_POLLS,
