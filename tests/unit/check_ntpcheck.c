@@ -315,9 +315,9 @@ START_TEST(header_tests)
 	ntpchk_analyze(smp, 4, -20, &res);
 	ck_assert_msg(res.flash & NTP_FLASH_UNSYNC, "a zero origin should set pkt_unsync");
 	ck_assert_msg(res.flash & NTP_FLASH_HEADER, "17 s dispersion / mode 3 should set "
-						       "pkt_header");
+						    "pkt_header");
 	ck_assert_msg(res.flash & NTP_FLASH_STRATUM, "reftime after xmt should set "
-							"pkt_stratum");
+						     "pkt_stratum");
 	ck_assert_msg(res.valid == 0 && res.exit_code == 1, "no sample should be usable");
 }
 END_TEST
