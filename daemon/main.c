@@ -298,6 +298,8 @@ int main(int argc, char **argv)
 	cd.m6 = shared.m6;
 	hwts_init(&hwts, &cfg);
 	shared.hw = &hwts;
+	/* Interleaved state: the limit shared out, each worker's table made in its thread. */
+	shared.xl_bytes = (size_t)cfg.clientloglimit / (size_t)n_workers;
 	for (i = 0; i < n_workers; i++) {
 		workers[i].id = i;
 		workers[i].cpu = cfg.workers ? -1 : (int)(i % ncpu);
@@ -312,6 +314,8 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	/* A client stays on one worker whatever its port: its interleaved state is there. */
+	wk_steer(workers, n_workers);
 	/* The control socket and metrics endpoint, served by the clock thread's loop. */
 	if (control_open(&ctl, &cfg) < 0) {
 		rc = 1;

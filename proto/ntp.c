@@ -437,6 +437,22 @@ size_t ntp_build_reply(const uint8_t *req, const struct ntp_reply_info *info, ui
 	return NTP_HEADER_LEN;
 }
 
+size_t ntp_build_reply_interleaved(const uint8_t *req, const struct ntp_reply_info *info,
+				   uint64_t rx, uint64_t tx, uint8_t out[NTP_HEADER_LEN])
+{
+	ntp_build_reply(req, info, rx, tx, out);
+	/* The client recognises an interleaved reply by its own receive field echoed. */
+	memcpy(out + OFF_ORG, req + OFF_REC, TS_LEN);
+	return NTP_HEADER_LEN;
+}
+
+void ntp_request_stamps(const uint8_t *req, uint64_t *org, uint64_t *rec, uint64_t *xmt)
+{
+	*org = get_be64(req + OFF_ORG);
+	*rec = get_be64(req + OFF_REC);
+	*xmt = get_be64(req + OFF_XMT);
+}
+
 size_t ntp_build_kod(const uint8_t *req, const char *code, uint8_t out[NTP_HEADER_LEN])
 {
 	memset(out, 0, NTP_HEADER_LEN);

@@ -15,16 +15,19 @@
 
 #include "daemon/policy/acl.h"
 
-#define CFG_MAX_LISTEN	 16  /* listen directives */
-#define CFG_MAX_WORKERS	 256 /* worker threads */
-#define CFG_PATH_MAX	 256 /* bytes in a path, including NUL */
-#define CFG_DEFAULT_PORT 123 /* NTP's port */
-#define CFG_MAX_HWTS	 16  /* hwtimestamp directives */
-#define CFG_MAX_SERVERS	 32  /* server and pool directives */
-#define CFG_HOST_MAX	 256 /* bytes in a host name, including NUL */
-#define CFG_IFNAME_MAX	 16  /* bytes in an interface name, including NUL (IFNAMSIZ) */
-#define CFG_MAX_GUARD_IF 16  /* `guard interface` directives (GUARD_MAX_IFACES) */
-#define CFG_USER_MAX	 64  /* bytes in a user name, including NUL (useradd allows 32) */
+#define CFG_MAX_LISTEN	16  /* listen directives */
+#define CFG_MAX_WORKERS 256 /* worker threads */
+/* bytes: clientloglimit, as chrony's (16384 clients' interleaved state at 32 bytes each) */
+#define CFG_DEFAULT_CLIENTLOGLIMIT 524288
+#define CFG_MAX_CLIENTLOGLIMIT	   2147483648L /* bytes: chrony's largest effective value */
+#define CFG_PATH_MAX		   256	       /* bytes in a path, including NUL */
+#define CFG_DEFAULT_PORT	   123	       /* NTP's port */
+#define CFG_MAX_HWTS		   16	       /* hwtimestamp directives */
+#define CFG_MAX_SERVERS		   32	       /* server and pool directives */
+#define CFG_HOST_MAX		   256	       /* bytes in a host name, including NUL */
+#define CFG_IFNAME_MAX		   16 /* bytes in an interface name, including NUL (IFNAMSIZ) */
+#define CFG_MAX_GUARD_IF	   16 /* `guard interface` directives (GUARD_MAX_IFACES) */
+#define CFG_USER_MAX		   64 /* bytes in a user name, including NUL (useradd allows 32) */
 
 enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_MMSG };
 enum cfg_driver { CFG_DRIVER_KERNEL, CFG_DRIVER_SIM };
@@ -81,6 +84,7 @@ struct horod_config {
 	struct acl acl;		 /* allow / deny */
 	struct acl control_acl;	 /* `control allow`: mode 6 sources besides loopback */
 	int workers;		 /* 1..CFG_MAX_WORKERS, 0 = auto (one per online CPU) */
+	long clientloglimit;	 /* bytes of interleaved-mode client state, all workers; 0 = none */
 	enum cfg_io io;
 	char pidfile[CFG_PATH_MAX]; /* empty = none */
 	int log_syslog;		    /* 0 stderr, 1 syslog */

@@ -13,6 +13,7 @@
 #include <linux/errqueue.h>
 
 #include "daemon/serve/rxsock.h"
+#include "daemon/serve/txstamp.h"
 
 static int set_int(int fd, int level, int opt, int v)
 {
@@ -32,9 +33,19 @@ static int is_wildcard(const struct sockaddr *addr)
 int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, int hw, struct rx_sock *out,
 		   char *err, size_t errlen)
 {
-	/* Software RX stamps (the kernel sets them for every datagram), raw NIC stamps with HW. */
+	/*
+	 * Software RX stamps (the kernel sets them for every datagram), raw NIC
+	 * stamps with HW. Transmit stamps are asked for per reply (txstamp.h):
+	 * here only how they come back: with a key (OPT_ID), without the
+	 * packet when the key is ours (OPT_TSONLY), software and hardware both
+	 * with HW (OPT_TX_SWHW).
+	 */
 	const int tsflags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
-			    (hw ? SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE : 0);
+			    SOF_TIMESTAMPING_OPT_ID |
+			    (txs_kernel_own_keys() ? SOF_TIMESTAMPING_OPT_TSONLY : 0) |
+			    (hw ? SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE |
+					     SOF_TIMESTAMPING_OPT_TX_SWHW
+				: 0);
 	const char *what;
 	int fd;
 

@@ -9,43 +9,61 @@
  * ends (no IORING_CQE_F_MORE, e.g. -ENOBUFS when the buffers ran dry) is
  * re-armed; its unread datagrams wait in the socket queue meanwhile.
  *
- * Transmit timestamps: a reply is built when its request is handled, but
- * it leaves only when the batch is submitted, and the kernel sends the
- * batch one reply after the other (each send also delivers on loopback).
- * Stamped at build time, the k-th reply of a batch would be early by the
- * rest of the batch's handling plus k sends (tens of microseconds at a
- * few hundred thousand requests/s). So right before each submission the
- * clock is read once more and every queued reply is restamped with that
- * time plus its position times the measured cost of one send (timed on a
- * sample of submissions, averaged).
+ * Transmit timestamps. Every time reply asks the kernel for its transmit
+ * stamp, read back from the socket's error queue once per loop pass, in
+ * batches (recvmmsg MSG_ERRQUEUE: one system call per pass and socket,
+ * not per reply; txstamp.h). The io_uring socket command that delivers
+ * them as CQEs instead (SOCKET_URING_OP_TX_TIMESTAMP, Linux 6.16, 32-byte
+ * CQEs) is written and feature-detected, but only used when asked for
+ * (HOROD_TEST_TXSTAMP=cqe): on 6.18 with this loop (a multishot recvmsg
+ * on provided buffers on the same socket, registered files) it produced
+ * send completions twice, a reply slot then serving two requests at once.
+ * An interleaved reply carries the previous reply's stamp.
+ * A basic reply carries a time read before it leaves: it is built when
+ * its request is handled, but it leaves only when its submission goes
+ * in, and the kernel sends a submission one reply after the other (each
+ * send also delivers on loopback and veth). So right before each
+ * submission the clock is read once more and the k-th basic reply is
+ * restamped with that reading plus the lower envelope of the delays the
+ * kernel's stamps measured for k-th replies before: never more than the
+ * fastest recent k-th send took, so never later than it leaves (see
+ * txstamp.h). A submission carries at most WK_SUBMIT_MAX replies.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <liburing.h>
+#include <linux/errqueue.h>
 
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
 #include "daemon/sys/sandbox.h"
+#include "daemon/serve/txstamp.h"
 #include "daemon/serve/worker.h"
 #include "proto/ntp.h"
+
+#ifndef IORING_TIMESTAMP_HW_SHIFT
+/* SOCKET_URING_OP_TX_TIMESTAMP (Linux 6.16), not in liburing 2.3's headers. */
+#define SOCKET_URING_OP_TX_TIMESTAMP 4
+#define IORING_TIMESTAMP_HW_SHIFT    16 /* cqe->flags bit: a hardware stamp */
+#define IORING_TIMESTAMP_TYPE_SHIFT  17 /* cqe->flags from here on: SCM_TSTAMP_* type */
+#define IORING_CQE_F_TSTAMP_HW	     (1U << IORING_TIMESTAMP_HW_SHIFT)
+#endif
 
 #define WK_RING_ENTRIES 1024 /* SQEs: a full batch of replies plus re-arms */
 #define WK_NBUF		1024 /* provided receive buffers, a power of two */
 #define WK_BUF_SIZE	2048 /* bytes each: 16 header + name + RX_CMSG_SPACE + payload */
 #define WK_NSLOT	1024 /* replies in flight */
 #define WK_BGID		7    /* our buffer group id (any value; one group per ring) */
-#define WK_TIME_EVERY	16   /* time one submission in 16 (a second io_uring_enter) */
 /*
- * Replies per submission at most: the restamp predicts the k-th send of a
- * submission, and a prediction k sends ahead is only as good as k times
- * the estimate's error; one more io_uring_enter per this many replies
- * costs < 1 % of a reply.
+ * Replies per submission at most: the k-th reply of a submission is
+ * stamped with the reading before it plus the k-th delay's envelope, and
+ * the spread of a k-th delay grows with k; one more io_uring_enter per
+ * this many replies costs < 1 % of a reply.
  */
-#define WK_SUBMIT_MAX	  8
-#define WK_SEND_EST_SHIFT 3	/* send cost average: each sample weighs 1/8 */
-#define WK_SEND_MAX_NS	  50000 /* ns: a per-send sample above this is a stall, not a cost */
+#define WK_SUBMIT_MAX 8
+#define WK_EQ_ROUNDS  4 /* error-queue batches read per socket per loop pass */
 /*
  * Bytes reserved for the source address: sockaddr_in6 (28) rounded up so
  * the control data after it (at 16 + 32 bytes) is 8-byte aligned, as
@@ -57,7 +75,7 @@ _Static_assert(WK_NAME_SPACE >= sizeof(struct sockaddr_in6), "a source address m
 _Static_assert((sizeof(struct io_uring_recvmsg_out) + WK_NAME_SPACE) % 8 == 0,
 	       "control data must start 8-byte aligned");
 
-enum wk_op { OP_RECV = 1, OP_SEND = 2 };
+enum wk_op { OP_RECV = 1, OP_SEND = 2, OP_TXTS = 3 };
 
 #define UD(op, idx) (((uint64_t)(op) << 32) | (uint32_t)(idx))
 #define UD_OP(ud)   ((uint32_t)((ud) >> 32))
@@ -68,10 +86,12 @@ struct uring_slot {
 	struct iovec iov;
 	struct sockaddr_storage to;
 	union {
-		char buf[RX_REPLY_CMSG_SPACE];
+		char buf[RX_REPLY_CMSG_SPACE + TXS_CMSG];
 		struct cmsghdr align;
 	} cmsg;
 	uint8_t buf[SRV_REPLY_MAX];
+	int interleaved;     /* its transmit is the previous reply's: never restamped */
+	struct txs_rec *rec; /* its transmit stamp's record, or NULL */
 };
 
 struct uring_ctx {
@@ -87,9 +107,11 @@ struct uring_ctx {
 	int n_free;
 	uint32_t pending[WK_NSLOT]; /* slots queued since the last submission, in order */
 	int n_pending;
-	int64_t send_ns;  /* average cost of one queued send, ns */
-	int fixed;	  /* sockets registered: SQEs name them by index */
-	unsigned submits; /* submissions so far (picks the timed ones) */
+	int fixed;		      /* sockets registered: SQEs name them by index */
+	int cqe32;		      /* 32-byte CQEs: transmit stamps can come as CQEs */
+	int rearm_ts[CFG_MAX_LISTEN]; /* the stamp command of socket I ended: arm it again */
+	struct clk_snapshot snap;     /* for the stamps of this pass, read once */
+	int have_snap;
 };
 
 int wk_uring_probe(char *why, size_t len)
@@ -114,48 +136,36 @@ static int64_t raw_ns(const struct worker *w)
 }
 
 /*
- * Restamp the transmit time of every reply queued since the last
- * submission (see the top of the file); returns the raw clock reading.
+ * Restamp the basic replies queued since the last submission (see the
+ * top of the file) and tell their stamps' records when they were sent.
  */
-static int64_t restamp(struct uring_ctx *c, const struct worker *w)
+static void restamp(struct uring_ctx *c, struct worker *w)
 {
 	struct clk_snapshot snap;
-	int64_t raw = raw_ns(w), now;
+	int64_t t0;
 	int k;
 
 	if (!c->n_pending)
-		return raw;
+		return;
 	clk_snapshot_read(w->shared->pub, &snap);
-	now = clk_snapshot_served(&snap, raw);
+	t0 = raw_ns(w);
 	for (k = 0; k < c->n_pending; k++) {
 		struct uring_slot *sl = &c->slot[c->pending[k]];
 
-		ntp_restamp_xmt(sl->buf, sl->iov.iov_len,
-				ntp_ts_from_unix_ns(now + (int64_t)k * c->send_ns));
+		if (!sl->interleaved)
+			ntp_restamp_xmt(sl->buf, sl->iov.iov_len,
+					ntp_ts_from_unix_ns(clk_snapshot_served(
+						&snap, t0 + txs_ahead(&w->txs, k, t0))));
+		if (sl->rec)
+			txs_submitted(sl->rec, t0, k);
 	}
-	return raw;
 }
 
-/*
- * Restamp what is queued and, with NOW, submit it (else the next wait
- * does). One submission in WK_TIME_EVERY with at least two sends is
- * submitted and timed on its own (the sends run inline, so its length is
- * their cost) to keep the per-send estimate current.
- */
+/* Restamp what is queued and, with NOW, submit it (else the next wait does). */
 static void submit(struct uring_ctx *c, struct worker *w, int now)
 {
-	int64_t t0 = restamp(c, w);
-	int n = c->n_pending;
-
+	restamp(c, w);
 	c->n_pending = 0;
-	if (n >= 2 && (c->submits++ % WK_TIME_EVERY) == 0) {
-		int done = io_uring_submit(&c->ring);
-		int64_t per = (raw_ns(w) - t0) / n;
-
-		if (done >= n && per > 0 && per < WK_SEND_MAX_NS)
-			c->send_ns += (per - c->send_ns) / (1 << WK_SEND_EST_SHIFT);
-		return;
-	}
 	if (now)
 		io_uring_submit(&c->ring);
 }
@@ -166,12 +176,26 @@ static struct io_uring_sqe *get_sqe(struct uring_ctx *c, struct worker *w)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
 
 	if (!sqe) {
-		restamp(c, w);
-		c->n_pending = 0;
-		io_uring_submit(&c->ring);
+		submit(c, w, 1);
 		sqe = io_uring_get_sqe(&c->ring);
 	}
 	return sqe;
+}
+
+/* Arm socket I's transmit-stamp command (multishot: one SQE, a CQE per stamp). */
+static int arm_txts(struct uring_ctx *c, struct worker *w, int i)
+{
+	struct io_uring_sqe *sqe = get_sqe(c, w);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, c->fixed ? i : w->socks[i].fd, NULL, 0, 0);
+	sqe->cmd_op = SOCKET_URING_OP_TX_TIMESTAMP;
+	if (c->fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, UD(OP_TXTS, i));
+	c->rearm_ts[i] = 0;
+	return 0;
 }
 
 static int arm_recv(struct uring_ctx *c, struct worker *w, int i)
@@ -201,6 +225,8 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 {
 	struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, res, &c->tmpl[i]);
 	struct msghdr cm = {0};
+	struct srv_local lc = {.ctr = w->ctr, .xl = w->xl};
+	struct srv_reply rep;
 	struct rx_meta meta;
 	struct uring_slot *sl;
 	struct io_uring_sqe *sqe;
@@ -227,9 +253,10 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	}
 	si = c->free_slot[--c->n_free];
 	sl = &c->slot[si];
-	len = srv_handle(w->shared, w->ctr, io_uring_recvmsg_payload(out, &c->tmpl[i]),
-			 io_uring_recvmsg_payload_length(out, res, &c->tmpl[i]), name,
-			 w->socks[i].fd, &meta.rx, meta.src, sl->buf);
+	srv_handle(w->shared, &lc, io_uring_recvmsg_payload(out, &c->tmpl[i]),
+		   io_uring_recvmsg_payload_length(out, res, &c->tmpl[i]), name, w->socks[i].fd,
+		   &meta.rx, meta.src, sl->buf, &rep);
+	len = rep.len;
 	if (!len || !(sqe = get_sqe(c, w))) {
 		if (len)
 			ctr_inc(&w->ctr->reason[NTP_R_DROP_NO_SLOT]);
@@ -240,8 +267,13 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	memcpy(&sl->to, name, out->namelen);
 	sl->iov.iov_len = len;
 	sl->msg.msg_namelen = out->namelen;
-	sl->msg.msg_controllen = rx_reply_cmsg(&w->socks[i], &meta, sl->cmsg.buf);
+	sl->interleaved = rep.interleaved;
+	sl->msg.msg_controllen =
+		txs_send(&w->txs, i, sl->cmsg.buf, rx_reply_cmsg(&w->socks[i], &meta, sl->cmsg.buf),
+			 &sl->rec);
 	sl->msg.msg_control = sl->msg.msg_controllen ? sl->cmsg.buf : NULL;
+	if (sl->rec)
+		srv_note_send(&rep, name, meta.ifindex, sl->buf, sl->rec);
 	io_uring_prep_sendmsg(sqe, c->fixed ? i : w->socks[i].fd, &sl->msg, 0);
 	if (c->fixed)
 		sqe->flags |= IOSQE_FIXED_FILE;
@@ -251,11 +283,46 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 		submit(c, w, 1);
 }
 
+/* A completion of socket I's transmit-stamp command. */
+static void on_txts(struct uring_ctx *c, struct worker *w, int i, struct io_uring_cqe *cqe)
+{
+	struct timespec ts;
+	uint64_t sec, nsec;
+
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		/* Ended: a kernel without the command (then the error queue), else re-arm. */
+		if (cqe->res == -EINVAL || cqe->res == -EOPNOTSUPP || cqe->res == -ENOTSUP) {
+			w->txs.s[i].mode = TXS_ERRQUEUE;
+			return;
+		}
+		c->rearm_ts[i] = 1;
+		return;
+	}
+	/* The stamp: key in res, hardware flag and type in flags, time in the second half. */
+	if ((cqe->flags >> IORING_TIMESTAMP_TYPE_SHIFT) != SCM_TSTAMP_SND)
+		return;
+	memcpy(&sec, &cqe->big_cqe[0], sizeof(sec));
+	memcpy(&nsec, &cqe->big_cqe[1], sizeof(nsec));
+	ts.tv_sec = (time_t)sec;
+	ts.tv_nsec = (long)nsec;
+	if (!c->have_snap) {
+		clk_snapshot_read(w->shared->pub, &c->snap);
+		c->have_snap = 1;
+	}
+	txs_on_stamp(&w->txs, i, (uint32_t)cqe->res, &ts, !!(cqe->flags & IORING_CQE_F_TSTAMP_HW),
+		     NULL, 0, &c->snap);
+}
+
 static void on_cqe(struct uring_ctx *c, struct worker *w, struct io_uring_cqe *cqe)
 {
 	uint64_t ud = io_uring_cqe_get_data64(cqe);
 	uint32_t idx = UD_IDX(ud);
 
+	if (UD_OP(ud) == OP_TXTS) {
+		if (idx < (uint32_t)w->n_socks)
+			on_txts(c, w, (int)idx, cqe);
+		return;
+	}
 	if (UD_OP(ud) == OP_SEND) {
 		if (idx >= WK_NSLOT)
 			return;
@@ -288,21 +355,34 @@ static int setup(struct uring_ctx *c, struct worker *w)
 	 * bypass the seccomp filter, so this list is their filter: an opcode
 	 * or SQE flag used in this file must be allowed here.
 	 */
-	static const uint8_t ops[] = {IORING_OP_RECVMSG, IORING_OP_SENDMSG};
+	static const uint8_t ops[] = {IORING_OP_RECVMSG, IORING_OP_SENDMSG, IORING_OP_URING_CMD};
 	struct io_uring_params p;
 	struct io_uring_buf_reg reg;
 	int ret, i;
 
-	/* Created disabled: it runs once restricted to OPS (sb_uring_restrict, below). */
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
-	ret = io_uring_queue_init_params(WK_RING_ENTRIES, &c->ring, &p);
-	if (ret == -EINVAL) {
-		/* Kernels before 6.1 lack these flags: run without them. */
+	/*
+	 * Created disabled: it runs once restricted to OPS (sb_uring_restrict,
+	 * below). 32-byte CQEs carry transmit stamps; kernels before 5.19 lack
+	 * them, before 6.1 the other flags: each is dropped in turn.
+	 */
+	static const unsigned flag_sets[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQE32,
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		0,
+	};
+	unsigned k;
+
+	ret = -EINVAL;
+	for (k = 0; k < sizeof(flag_sets) / sizeof(flag_sets[0]) && ret == -EINVAL; k++) {
 		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_R_DISABLED;
+		p.flags = flag_sets[k] | IORING_SETUP_R_DISABLED;
 		ret = io_uring_queue_init_params(WK_RING_ENTRIES, &c->ring, &p);
+		c->cqe32 = ret == 0 && (flag_sets[k] & IORING_SETUP_CQE32);
 	}
+	if (ret < 0)
+		return ret;
+	ret = txs_init(&w->txs, w->n_socks, c->cqe32 && txs_want_cqe() ? TXS_CQE : TXS_ERRQUEUE,
+		       w->shared->hw->n > 0, txs_kernel_own_keys(), w->ctr, w->xl, w->shared->hw);
 	if (ret < 0)
 		return ret;
 
@@ -357,12 +437,18 @@ static int setup(struct uring_ctx *c, struct worker *w)
 		ret = arm_recv(c, w, i);
 		if (ret < 0)
 			return ret;
+		if (w->txs.s[i].mode == TXS_CQE) {
+			ret = arm_txts(c, w, i);
+			if (ret < 0)
+				return ret;
+		}
 	}
 	return 0;
 }
 
-static void teardown(struct uring_ctx *c)
+static void teardown(struct uring_ctx *c, struct worker *w)
 {
+	txs_fini(&w->txs);
 	if (c->ring.ring_fd > 0)
 		io_uring_queue_exit(&c->ring);
 	if (c->br && c->br != MAP_FAILED)
@@ -376,10 +462,11 @@ int wk_run_uring(struct worker *w)
 	struct uring_ctx *c;
 	int ret, i;
 
-	/* ~1.4 MB of slots: mapped, not on the thread's stack. */
+	/* ~1.5 MB of slots: mapped, not on the thread's stack. */
 	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (c == MAP_FAILED)
 		return -ENOMEM;
+	wk_xleave_init(w);
 	ret = setup(c, w);
 	while (ret == 0 && !wk_stopping()) {
 		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = WK_STOP_POLL_MS * 1000000L};
@@ -394,21 +481,32 @@ int wk_run_uring(struct worker *w)
 			break;
 		}
 		ret = 0;
+		c->have_snap = 0;
 		io_uring_for_each_cqe(&c->ring, head, cqe)
 		{
 			on_cqe(c, w, cqe);
 			seen++;
 		}
 		io_uring_cq_advance(&c->ring, seen);
+		/* Kernels without the stamp command: the error queue, once per pass. */
+		for (i = 0; i < w->n_socks; i++)
+			if (w->txs.s && w->txs.s[i].mode == TXS_ERRQUEUE && w->txs.s[i].unread)
+				txs_read_errqueue(&w->txs, i, w->socks[i].fd, w->shared->pub,
+						  WK_EQ_ROUNDS);
 		if (c->recycled) {
 			io_uring_buf_ring_advance(c->br, (int)c->recycled);
 			c->recycled = 0;
 		}
-		for (i = 0; i < w->n_socks && ret == 0; i++)
+		for (i = 0; i < w->n_socks && ret == 0; i++) {
 			if (c->rearm[i])
 				ret = arm_recv(c, w, i);
+			if (ret == 0 && c->rearm_ts[i] && w->txs.s[i].mode == TXS_CQE)
+				ret = arm_txts(c, w, i);
+		}
 	}
-	teardown(c);
+	teardown(c, w);
 	munmap(c, sizeof(*c));
+	xl_destroy(w->xl);
+	w->xl = NULL;
 	return ret;
 }
