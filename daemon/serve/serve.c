@@ -47,6 +47,7 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 	uint64_t org = 0, rec = 0, xmt = 0, rxw, txw;
 
 	out->len = 0;
+	out->basic = 0;
 	out->interleaved = 0;
 	out->xl = XL_NONE;
 	out->rx = 0;
@@ -120,6 +121,7 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 	ctr_inc(&ctr->mode[out->interleaved ? CTR_MODE_INTERLEAVED : CTR_MODE_BASIC]);
 	ctr_inc(&ctr->reason[r]);
 	out->rx = rxw;
+	out->basic = !out->interleaved;
 	out->len = NTP_HEADER_LEN;
 }
 

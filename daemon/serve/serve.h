@@ -46,7 +46,8 @@ struct srv_local {
 
 /* What srv_handle built. */
 struct srv_reply {
-	size_t len;	 /* bytes of reply, 0 = nothing to send */
+	size_t len; /* bytes of reply, 0 = nothing to send */
+	int basic;  /* a basic-mode time reply: its transmit is to be read right before it leaves */
 	int interleaved; /* its transmit is the previous reply's: never restamp it */
 	uint32_t xl;	 /* the client's interleaved entry, or XL_NONE */
 	uint64_t rx;	 /* the receive timestamp the reply carries (NTP) */

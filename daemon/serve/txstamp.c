@@ -170,14 +170,22 @@ size_t txs_send(struct txs *t, int sock, void *buf, size_t off, struct txs_rec *
 int64_t txs_ahead(const struct txs *t, int pos, int64_t t0)
 {
 	const struct txs_env *e;
+	int64_t m = INT64_MAX;
+	uint32_t n = 0;
+	int i;
 
 	if (pos < 0)
 		return 0;
 	e = &t->env[pos < TXS_POS ? pos : TXS_POS - 1];
-	/* A complete window, not too old: the smaller of its minimum and the current one. */
-	if (e->last_n < TXS_MIN_SAMPLES || t0 - e->start > 2 * TXS_WINDOW_NS)
+	/* Nothing measured for longer than the windows span: no correction. */
+	if (!e->start || t0 - e->start > TXS_WINDOWS * TXS_WINDOW_NS)
 		return 0;
-	return e->cur < e->last ? e->cur : e->last;
+	for (i = 0; i < TXS_WINDOWS; i++) {
+		n += e->n[i];
+		if (e->n[i] && e->min[i] < m)
+			m = e->min[i];
+	}
+	return n >= TXS_MIN_SAMPLES ? m : 0;
 }
 
 /* Learn delay D (ns) of a send in position POS, stamped at raw time NOW. */
@@ -187,19 +195,19 @@ static void learn(struct txs *t, int pos, int64_t d, int64_t now)
 
 	if (d < 0 || d >= TXS_DELAY_MAX)
 		return;
-	if (!e->start || now - e->start >= TXS_WINDOW_NS || e->n >= TXS_WINDOW) {
-		/* The current window is complete (or too old): it becomes the last. */
-		if (e->start) {
-			e->last = e->cur;
-			e->last_n = e->n;
-		}
-		e->cur = INT64_MAX;
-		e->n = 0;
+	if (!e->start || now - e->start >= TXS_WINDOWS * TXS_WINDOW_NS) {
+		/* First send, or none for all the windows: start over. */
+		memset(e, 0, sizeof(*e));
+		e->start = now;
+	} else if (now - e->start >= TXS_WINDOW_NS) {
+		/* The next window, forgetting the oldest. */
+		e->cur = (e->cur + 1) % TXS_WINDOWS;
+		e->n[e->cur] = 0;
 		e->start = now;
 	}
-	if (d < e->cur)
-		e->cur = d;
-	e->n++;
+	if (!e->n[e->cur] || d < e->min[e->cur])
+		e->min[e->cur] = d;
+	e->n[e->cur]++;
 }
 
 static uint64_t be64(const uint8_t *p)

@@ -15,16 +15,16 @@
  *    client's entry (xleave.h), for the client's next request;
  *  - basic mode: it measures how long after the clock reading before a
  *    submission its k-th send really left. Per position k the worker
- *    keeps the smallest of those delays over the last TXS_WINDOW sends in
- *    that position (two windows, the current and the last complete one,
- *    each at most TXS_WINDOW_NS long) and stamps the k-th reply of a
- *    submission with the reading plus that minimum: a correction taken
- *    only from what was measured, never more than the fastest of a
- *    thousand recent sends took, so a reply's transmit timestamp is not
- *    later than the moment it leaves. Until a window of TXS_MIN_SAMPLES
- *    is complete, and when the last is older than two windows, the
- *    correction is 0: the reading itself, early by the sends ahead but
- *    never late.
+ *    keeps the smallest of those delays over the last TXS_WINDOWS windows
+ *    of TXS_WINDOW_NS and stamps the k-th reply of a submission with the
+ *    reading plus that minimum: a correction taken only from what was
+ *    measured, never more than the fastest send of the last seconds took
+ *    (thousands of them at any rate worth batching), so a reply's
+ *    transmit timestamp is not later than the moment it leaves. A change
+ *    for the slower (a busier CPU) raises the minimum only once it has
+ *    lasted all the windows; a change for the faster lowers it at once.
+ *    With fewer than TXS_MIN_SAMPLES sends in the windows the correction
+ *    is 0: the reading itself, early by the sends ahead but never late.
  *
  * Memory: the error queue is charged to the socket's receive buffer, so
  * stamps not read in time crowd out requests (and the kernel drops stamps
@@ -51,18 +51,13 @@
 #include "daemon/serve/hwts.h"
 #include "daemon/serve/xleave.h"
 
-#define TXS_RING   4096 /* records per socket: sends whose stamp may still come (> slots) */
-#define TXS_POS	   8	/* positions in a submission with their own delay envelope */
-#define TXS_CMSG   (2 * CMSG_SPACE(sizeof(uint32_t))) /* bytes of control data a send adds */
-#define TXS_EQ_MAX 64				      /* stamps per error-queue read */
-/*
- * Sends per window of the delay minimum: the next send beats the minimum
- * of a thousand like it rarely (~1/1000) and by little; more would follow
- * a change for the slower later.
- */
-#define TXS_WINDOW	1024
-#define TXS_WINDOW_NS	1000000000LL /* ns: a window ends after a second anyway */
-#define TXS_MIN_SAMPLES 64	     /* sends a window needs before its minimum is used */
+#define TXS_RING	4096 /* records per socket: sends whose stamp may still come (> slots) */
+#define TXS_POS		8    /* positions in a submission with their own delay envelope */
+#define TXS_CMSG	(2 * CMSG_SPACE(sizeof(uint32_t))) /* bytes of control data a send adds */
+#define TXS_EQ_MAX	64				   /* stamps per error-queue read */
+#define TXS_WINDOWS	4	     /* windows the delay minimum spans (see the top) */
+#define TXS_WINDOW_NS	1000000000LL /* ns: one window */
+#define TXS_MIN_SAMPLES 256	     /* sends the windows need before their minimum is used */
 
 /* How a socket's stamps come back. */
 enum txs_mode {
@@ -95,9 +90,10 @@ struct txs_sock {
 
 /* The smallest send delay seen in one position (see the top). */
 struct txs_env {
-	int64_t cur, last;  /* ns: minimum of the current window, of the last complete one */
-	uint32_t n, last_n; /* sends in them */
-	int64_t start;	    /* raw ns: when the current window began, 0 = never */
+	int64_t min[TXS_WINDOWS]; /* ns: smallest delay of each window */
+	uint32_t n[TXS_WINDOWS];  /* sends in each */
+	int cur;		  /* the window being filled */
+	int64_t start;		  /* raw ns: when it began, 0 = never */
 };
 
 /* One worker's stamps: its sockets' rings and the basic-mode delay minimum. */

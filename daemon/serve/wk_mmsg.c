@@ -2,12 +2,14 @@
  * The recvmmsg/sendmmsg backend: poll() on the worker's sockets, take up
  * to WK_MMSG_BATCH datagrams per call, answer them, send the replies with
  * sendmmsg in chunks. Used with `io mmsg`, or when io_uring is
- * unavailable. The kernel sends a chunk one reply after the other, so
- * right before each sendmmsg the clock is read again and the k-th basic
- * reply is stamped with that reading plus the lower envelope of the
- * delays the kernel's transmit stamps measured for k-th replies (see
- * txstamp.h): never later than it leaves. The stamps are read from the
- * error queue after each batch's sends (one recvmmsg for all of them).
+ * unavailable. The kernel sends a chunk one reply after the other, so a
+ * basic reply goes out alone (see wk_uring.c for the measurement), right
+ * after the clock is read again: its transmit timestamp is that reading
+ * plus the smallest delay the kernel's transmit stamps measured for such
+ * sends (see txstamp.h), never later than it leaves. Interleaved replies
+ * and kiss-o'-death go out WK_MMSG_SEND_CHUNK at a time. The stamps are
+ * read from the error queue after each batch's sends (one recvmmsg for
+ * all of them).
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,7 +23,7 @@
 
 #define WK_MMSG_BATCH	   32	/* datagrams per recvmmsg: amortises the syscall */
 #define WK_MMSG_PAYLOAD	   2048 /* bytes of payload per datagram; larger is truncated */
-#define WK_MMSG_SEND_CHUNK 8	/* replies per sendmmsg: the k-th send's spread grows with k */
+#define WK_MMSG_SEND_CHUNK 16	/* replies per sendmmsg (basic ones alone) */
 #define WK_MMSG_EQ_ROUNDS  2	/* error-queue batches read per socket after a batch */
 
 struct mmsg_slot {
@@ -38,7 +40,7 @@ struct mmsg_slot {
 		char buf[RX_REPLY_CMSG_SPACE + TXS_CMSG];
 		struct cmsghdr align;
 	} tx_cmsg;
-	int interleaved;     /* its transmit is the previous reply's: never restamped */
+	int basic;	     /* a basic reply: restamped right before it is sent */
 	struct txs_rec *rec; /* its transmit stamp's record, or NULL */
 };
 
@@ -69,7 +71,7 @@ static void restamp(struct mmsg_ctx *c, struct worker *w, int from, int n)
 	for (k = 0; k < n; k++) {
 		struct mmsg_slot *sl = c->txs[from + k];
 
-		if (!sl->interleaved)
+		if (sl->basic)
 			ntp_restamp_xmt(sl->tx_buf, sl->tx_iov.iov_len,
 					ntp_ts_from_unix_ns(clk_snapshot_served(
 						&snap, t0 + txs_ahead(&w->txs, k, t0))));
@@ -126,7 +128,7 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 			continue;
 		sl->tx_iov.iov_base = sl->tx_buf;
 		sl->tx_iov.iov_len = rep.len;
-		sl->interleaved = rep.interleaved;
+		sl->basic = rep.basic;
 		memset(t, 0, sizeof(*t));
 		t->msg_name = &sl->from;
 		t->msg_namelen = m->msg_namelen;
@@ -142,14 +144,17 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 		ntx++;
 	}
 	/*
-	 * Send in chunks of WK_MMSG_SEND_CHUNK, each restamped right before:
-	 * a prediction k sends ahead is only as good as k times the estimate's
-	 * error. sendmmsg may stop early; a failing reply is counted and skipped.
+	 * Send in chunks (see the top), each restamped right before. sendmmsg
+	 * may stop early; a failing reply is counted and skipped.
 	 */
 	while (sent < ntx) {
-		int chunk = ntx - sent < WK_MMSG_SEND_CHUNK ? ntx - sent : WK_MMSG_SEND_CHUNK;
-		int done = 0, r;
+		int chunk = 1, done = 0, r;
 
+		/* A basic reply alone; the others as many in a row as a chunk holds. */
+		if (!c->txs[sent]->basic)
+			while (sent + chunk < ntx && chunk < WK_MMSG_SEND_CHUNK &&
+			       !c->txs[sent + chunk]->basic)
+				chunk++;
 		restamp(c, w, sent, chunk);
 		while (done < chunk) {
 			r = sendmmsg(s->fd, c->tx + sent + done, (unsigned)(chunk - done), 0);

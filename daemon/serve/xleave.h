@@ -33,9 +33,10 @@
 #define XL_WAYS	     4			/* entries per set: one cache line holds two */
 #define XL_NONE	     UINT32_MAX		/* no entry */
 #define XL_MIN_BYTES (2 * XL_WAYS * 32) /* bytes: the smallest table, two sets */
-#define XL_MAX_BYTES (1ULL << 31) /* bytes: 2 GiB, 64M clients (chrony's largest clientloglimit)   \
-				   */
-#define XL_DEFAULT_BYTES 524288	  /* bytes: chrony's default clientloglimit, 16384 clients */
+#define XL_MAX_BYTES                                                                               \
+	(1ULL << 31)		/* bytes: 2 GiB, 64M clients (chrony's largest clientloglimit)     \
+				 */
+#define XL_DEFAULT_BYTES 524288 /* bytes: chrony's default clientloglimit, 16384 clients */
 
 /*
  * The low bits of xl_entry.tx, below a nanosecond (an NTP fraction unit

@@ -27,10 +27,13 @@
 
 Suite *xleave_suite(void);
 
-#define MIB	  (1024 * 1024)
-#define MILLION	  1000000
-#define T3_DELAY  2000 /* ns: a kernel stamp this long after the reply was built */
-#define ENV_TRIES 20000
+#define MIB	   (1024 * 1024)
+#define MILLION	   1000000
+#define T3_DELAY   2000	     /* ns: a kernel stamp this long after the reply was built */
+#define ENV_TRIES  12000     /* sends of the delay-minimum test, ENV_STEP apart */
+#define ENV_STEP   1000000LL /* ns: one send a millisecond */
+#define ENV_SECOND 1000	     /* sends in a second */
+#define ENV_FAST   4000	     /* the send that is faster than all others */
 
 static struct sockaddr_in v4(uint32_t host)
 {
@@ -410,11 +413,11 @@ START_TEST(test_basic_delay_minimum)
 	struct clk_snapshot snap;
 	static int64_t seen[ENV_TRIES];
 	uint32_t i, rng = 1, j;
-	int64_t t0 = (int64_t)time(NULL) * 1000000000;
+	int64_t t0 = (int64_t)time(NULL) * 1000000000, end = t0 + ENV_TRIES * ENV_STEP;
 
 	clk_snapshot_read(&s->pub, &snap);
 	ck_assert_msg(txs_ahead(&s->txs, 1, t0) == 0, "with nothing measured the correction is 0");
-	/* Stamps of second replies 2-5 us after their reading, one of them 1.5 us. */
+	/* One send a ms, 2-5 us after its reading; one of them 1.5 us. */
 	for (i = 0; i < ENV_TRIES; i++) {
 		union {
 			char c[TXS_CMSG];
@@ -422,32 +425,36 @@ START_TEST(test_basic_delay_minimum)
 		} cm;
 		struct txs_rec *rec;
 		struct timespec ts;
-		int64_t d, low = INT64_MAX, now = t0 + (int64_t)i * 10000;
+		int64_t d, low = INT64_MAX, now = t0 + (int64_t)i * ENV_STEP;
 
 		rng = rng * 1103515245 + 12345;
-		d = i == ENV_TRIES / 2 ? 1500 : 2000 + (int64_t)(rng % 3000);
+		d = i == ENV_FAST ? 1500 : 2000 + (int64_t)(rng % 3000);
 		seen[i] = d;
 		txs_send(&s->txs, 0, cm.c, 0, &rec);
 		txs_submitted(rec, now, 1);
 		ts.tv_sec = (now + d) / 1000000000;
 		ts.tv_nsec = (now + d) % 1000000000;
 		txs_on_stamp(&s->txs, 0, rec->key, &ts, 0, NULL, 0, &snap);
-		/* Never more than the fastest of the last TXS_WINDOW sends. */
-		for (j = i + 1 > TXS_WINDOW ? i + 1 - TXS_WINDOW : 0; j <= i; j++)
+		/* Never more than the fastest send of the last second. */
+		for (j = i + 1 > ENV_SECOND ? i + 1 - ENV_SECOND : 0; j <= i; j++)
 			low = seen[j] < low ? seen[j] : low;
 		if (txs_ahead(&s->txs, 1, now) > low)
 			ck_abort_msg(
-				"after send %u the correction %lld is above the fastest recent "
-				"send %lld",
+				"after send %u the correction %lld is above the fastest of the "
+				"last second %lld",
 				i, (long long)txs_ahead(&s->txs, 1, now), (long long)low);
-		if (i > TXS_WINDOW && i < ENV_TRIES / 2 && txs_ahead(&s->txs, 1, now) < 1900)
+		if (i > TXS_MIN_SAMPLES && i < ENV_FAST && txs_ahead(&s->txs, 1, now) < 1900)
 			ck_abort_msg("the correction should have learnt the 2 us floor");
+		if (i > ENV_FAST && i < ENV_FAST + 3 * ENV_SECOND &&
+		    txs_ahead(&s->txs, 1, now) > 1500)
+			ck_abort_msg(
+				"a faster send should lower the correction at once, for seconds");
 	}
-	ck_assert_msg(txs_ahead(&s->txs, 1, t0 + ENV_TRIES * 10000LL) >= 1900,
-		      "a single fast send should be forgotten after two windows (%lld)",
-		      (long long)txs_ahead(&s->txs, 1, t0 + ENV_TRIES * 10000LL));
-	ck_assert_msg(txs_ahead(&s->txs, 0, t0) == 0, "a position never measured stays at 0");
-	ck_assert_msg(txs_ahead(&s->txs, 1, t0 + ENV_TRIES * 10000LL + 3 * TXS_WINDOW_NS) == 0,
+	ck_assert_msg(txs_ahead(&s->txs, 1, end) >= 1900,
+		      "one fast send should be forgotten after the windows (%lld)",
+		      (long long)txs_ahead(&s->txs, 1, end));
+	ck_assert_msg(txs_ahead(&s->txs, 0, end) == 0, "a position never measured stays at 0");
+	ck_assert_msg(txs_ahead(&s->txs, 1, end + (TXS_WINDOWS + 1) * TXS_WINDOW_NS) == 0,
 		      "an old minimum should not be used");
 	srv_free(s);
 }
