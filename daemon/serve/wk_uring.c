@@ -484,17 +484,21 @@ int wk_run_uring(struct worker *w)
 		}
 		ret = 0;
 		c->have_snap = 0;
+		/*
+		 * The stamps of what was sent since the last pass first (one read
+		 * per socket), so the requests of this pass find their clients'
+		 * last replies measured.
+		 */
+		for (i = 0; i < w->n_socks; i++)
+			if (w->txs.s && w->txs.s[i].mode == TXS_ERRQUEUE && w->txs.s[i].unread)
+				txs_read_errqueue(&w->txs, i, w->socks[i].fd, w->shared->pub,
+						  WK_EQ_ROUNDS);
 		io_uring_for_each_cqe(&c->ring, head, cqe)
 		{
 			on_cqe(c, w, cqe);
 			seen++;
 		}
 		io_uring_cq_advance(&c->ring, seen);
-		/* Kernels without the stamp command: the error queue, once per pass. */
-		for (i = 0; i < w->n_socks; i++)
-			if (w->txs.s && w->txs.s[i].mode == TXS_ERRQUEUE && w->txs.s[i].unread)
-				txs_read_errqueue(&w->txs, i, w->socks[i].fd, w->shared->pub,
-						  WK_EQ_ROUNDS);
 		if (c->recycled) {
 			io_uring_buf_ring_advance(c->br, (int)c->recycled);
 			c->recycled = 0;
