@@ -182,7 +182,7 @@ int wk_run_mmsg(struct worker *w)
 	int i, ret;
 
 	wk_xleave_init(w);
-	ret = txs_init(&w->txs, w->n_socks, TXS_ERRQUEUE, w->shared->hw->n > 0,
+	ret = txs_init(&w->txs, w->n_socks, TXS_ERRQUEUE, w->shared->hw->n_tx > 0,
 		       txs_kernel_own_keys(), w->ctr, w->xl, w->shared->hw);
 	if (ret < 0) {
 		xl_destroy(w->xl);

@@ -384,7 +384,8 @@ static int setup(struct uring_ctx *c, struct worker *w)
 	if (ret < 0)
 		return ret;
 	ret = txs_init(&w->txs, w->n_socks, c->cqe32 && txs_want_cqe() ? TXS_CQE : TXS_ERRQUEUE,
-		       w->shared->hw->n > 0, txs_kernel_own_keys(), w->ctr, w->xl, w->shared->hw);
+		       w->shared->hw->n_tx > 0, txs_kernel_own_keys(), w->ctr, w->xl,
+		       w->shared->hw);
 	if (ret < 0)
 		return ret;
 

@@ -175,6 +175,29 @@ CONF
 done
 T_CTX=""
 
+# Hardware stamps asked for on a NIC without them (a veth): said once, and
+# the interleaved replies carry the kernel's software stamps (no PHC or
+# PPS device exists on the machines this runs on: only the fallback).
+conf=$T_DIR/horod-hw.conf
+write_conf "$conf" <<CONF
+listen $VETH_SRV4
+local stratum 10
+workers 1
+hwtimestamp hs0
+CONF
+if horod_start "$SRV" -f "$conf"; then
+	check "hwtimestamp on a veth: software stamps, said once" \
+		grep -q 'hwtimestamp hs0: .*software timestamps' "$HOROD_LOG"
+	counters_mark
+	chronyd_q "$VETH_SRV4" xleave
+	horod_counters
+	check "hwtimestamp fallback: interleaved replies with the kernel's stamps ($(delta interleaved_kernel) of $(delta interleaved))" \
+		[ "$(delta interleaved)" -ge 2 ] && [ "$(delta interleaved_kernel)" -eq "$(delta interleaved)" ]
+	horod_stop
+else
+	fail "horod with hwtimestamp did not start"
+fi
+
 # The error-queue trap: overload, then everything read back and horod answering.
 # overload VAR=VALUE...: horod (io uring) with that environment under an
 # open-loop overload; sets OV_RATE (valid replies/s).
@@ -194,15 +217,25 @@ CONF
 	OV_RATE=$(jget "$out" valid_rate)
 }
 
-rate_off=""
-if overload HOROD_TEST_TXSTAMP=off; then
-	rate_off=$OV_RATE
-	horod_stop
-else
-	fail "horod without stamps did not start"
-fi
-if overload HOROD_TEST_TXSTAMP=; then
-	rate_on=$OV_RATE
+# Two overloads each way, alternating; the better of each (the machine is shared).
+rate_off=0
+rate_on=0
+for round in 1 2; do
+	if overload HOROD_TEST_TXSTAMP=off; then
+		rate_off=$(awk -v a="$rate_off" -v b="${OV_RATE:-0}" 'BEGIN { print (b > a ? b : a) }')
+		horod_stop
+	else
+		fail "horod without stamps did not start"
+	fi
+	overload HOROD_TEST_TXSTAMP= || {
+		fail "horod with stamps did not start"
+		continue
+	}
+	rate_on=$(awk -v a="$rate_on" -v b="${OV_RATE:-0}" 'BEGIN { print (b > a ? b : a) }')
+	[ "$round" = 2 ] || {
+		horod_stop
+		continue
+	}
 	drained=0
 	for _ in $(seq $QUEUE_DRAIN); do
 		if ! ip netns exec "$SRV" ss -uamn "sport = :123" | grep -q 'skmem:(r[1-9]'; then
@@ -224,11 +257,9 @@ if overload HOROD_TEST_TXSTAMP=; then
 	# before the send); at least half must have come back and been read.
 	check "most replies' stamps read back under overload ($(counter tx_stamps) of $replies)" \
 		awk -v s="$(counter tx_stamps)" -v r="$replies" 'BEGIN { exit !(r > 0 && s >= 0.5 * r) }'
-	check "answered under overload with stamps ${rate_on:-none}/s, without ${rate_off:-none}/s (>= $RATE_KEEP of it)" \
-		awk -v a="${rate_on:-0}" -v b="${rate_off:-0}" -v k=$RATE_KEEP 'BEGIN { exit !(b > 0 && a >= k * b) }'
 	horod_stop
-else
-	fail "horod with stamps did not start"
-fi
+done
+check "answered under overload with stamps ${rate_on}/s, without ${rate_off}/s (>= $RATE_KEEP of it, the better of two runs each)" \
+	awk -v a="$rate_on" -v b="$rate_off" -v k=$RATE_KEEP 'BEGIN { exit !(b > 0 && a >= k * b) }'
 
 finish
