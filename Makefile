@@ -71,11 +71,18 @@ BENCH_SRC := $(wildcard bench/*.c)
 
 PROGS := $(B)/horod $(if $(CTL_SRC),$(B)/horoctl) $(if $(BENCH_SRC),$(B)/horobench)
 
-.PHONY: all run test check-unit check-system deps clean install
+.PHONY: all run test check-unit check-system deps test-deps clean install
 all: $(PROGS) $(B)/unit-tests $(TOOLS) $(BPFTEST)
 
+# Packages (scripts/install-deps): deps is what building and running horod
+# and horoctl needs; test-deps adds the test tools and has
+# scripts/third-party unpack the daemons the tests run (chronyd, ntpsec)
+# into its cache. Neither installs, starts or enables a service.
 deps:
-	$(Q)scripts/install-deps --quiet
+	$(Q)scripts/install-deps --quiet run
+
+test-deps:
+	$(Q)scripts/install-deps --quiet test
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -160,23 +167,23 @@ run: deps
 	fi
 
 # The whole test suite: unit tests, then system tests; one summary line.
-test: deps
+test: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run-tests --build $(B)
 
 # The whole suite with the long settings of the tests that have them: the
 # clock simulator over 200 seeds per scenario, 10000 driftfile kills.
 .PHONY: test-long
-test-long: deps
+test-long: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)CLOCKSIM_SEEDS=200 DRIFTKILL_ITER=10000 HOROD_TEST_TIMEOUT=900 tests/run-tests --build $(B)
 
 # Unit tests only (CI runs this with SAN=1).
-check-unit: deps
+check-unit: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run-tests --build $(B) --unit-only
 
-check-system: deps
+check-system: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run-tests --build $(B) --system-only
 
