@@ -153,18 +153,21 @@ $(B)/clocksim: $(patsubst %.c,$(B)/%.o,$(wildcard tests/sim/*.c)) $(B)/libhorod.
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) -lm
 
-# Start horod in the foreground on the embedded default configuration.
-# As root it serves on port 123; otherwise on an unprivileged port.
-RUN_PORT ?= 11123
+# Start horod in the foreground on the embedded default configuration,
+# having built only horod and horoctl, on RUN_PORT: 123 as root, 11123
+# otherwise (make run RUN_PORT=N either way). Not root, its control
+# socket is in a directory of the user's own, where horoctl looks.
+RUN_PORT ?= $(if $(filter 0,$(shell id -u)),123,11123)
+RUN_PROGS := $(B)/horod $(if $(CTL_SRC),$(B)/horoctl)
 run: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)if [ "$$(id -u)" = 0 ]; then \
-		echo "horod: serving on 127.0.0.1 and ::1 port 123 (embedded configuration; Ctrl-C stops)"; \
-		exec $(B)/horod -n; \
-	else \
-		echo "horod: not root, serving on 127.0.0.1 and ::1 port $(RUN_PORT) (Ctrl-C stops)"; \
-		exec $(B)/horod -n -P $(RUN_PORT); \
-	fi
+	$(Q)$(MAKE) --no-print-directory $(if $(Q),-s) $(RUN_PROGS)
+	$(Q)echo "horod: serving on 127.0.0.1 and ::1 port $(RUN_PORT) (embedded configuration; Ctrl-C stops)"; \
+	[ "$$(id -u)" = 0 ] || echo "  not root: the control socket is in a directory of yours (logged below), where horoctl looks"; \
+	echo "  ask it:  $(B)/horoctl check 127.0.0.1:$(RUN_PORT)"; \
+	echo "           python3 tests/tools/ntpcraft.py 127.0.0.1 $(RUN_PORT)"; \
+	$(if $(filter 123,$(RUN_PORT)),echo "           ntpdig 127.0.0.1";) \
+	echo "  read it: $(B)/horoctl status"; \
+	exec $(B)/horod -n -P $(RUN_PORT)
 
 # The whole test suite: unit tests, then system tests; one summary line.
 test: test-deps
