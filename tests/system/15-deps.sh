@@ -11,6 +11,7 @@
 # removes systemd-timesyncd. The cache of scripts/third-party is the
 # test's own. Checked:
 #   - the run list holds no daemon package, nor does the test list;
+#     README's "Two commands" names every package of both;
 #   - `install-deps test` installs the run and test lists and chrony's
 #     and ntpsec's libraries (lib* only), unpacks chrony and ntpsec into
 #     the cache where `third-party path chronyd` finds chronyd, and never
@@ -164,6 +165,12 @@ for p in check tcpdump ntpsec-ntpdig gnuplot-nox libclang-rt-14-dev; do
 done
 for p in liburing-dev libbpf-dev clang bpftool libcap-dev; do
 	check "the run list has $p (horod's build needs it)" in_list "$p" "$run_list"
+done
+
+# README's "Two commands" section names every package each command installs.
+section=$(awk '/^## Two commands/ { on = 1; next } on && /^## / { exit } on' "$REPO/README.md")
+for p in $test_list $("$DEPS" --list third-party); do
+	check "README's Two commands names $p" grep -q -- "${p}[,.: ]" <<<"$section"
 done
 
 # --- install-deps test on a fresh machine ---------------------------------------

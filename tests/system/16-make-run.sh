@@ -50,8 +50,10 @@ done
 [ -n "$U" ] || skip "no spare uid between 60000 and 64050"
 TMPSOCKDIR=/tmp/horod-$U
 chmod 0711 "$T_DIR" # the user may pass through to its XDG_RUNTIME_DIR below
-# Run as the user, with nothing of root's environment but PATH.
-USER_WRAP=(setpriv --reuid="$U" --regid="$U" --clear-groups env -i PATH="$PATH")
+# Run as the user, with nothing of root's environment but PATH (and the
+# sanitizers' options, for a SAN=1 build).
+USER_WRAP=(setpriv --reuid="$U" --regid="$U" --clear-groups env -i PATH="$PATH"
+	${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"})
 as_user()
 {
 	"${USER_WRAP[@]}" "$@"
