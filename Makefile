@@ -165,7 +165,7 @@ run: deps
 	[ "$$(id -u)" = 0 ] || echo "  not root: the control socket is in a directory of yours (logged below), where horoctl looks"; \
 	echo "  ask it:  $(B)/horoctl check 127.0.0.1:$(RUN_PORT)"; \
 	echo "           python3 tests/tools/ntpcraft.py 127.0.0.1 $(RUN_PORT)"; \
-	$(if $(filter 123,$(RUN_PORT)),echo "           ntpdig 127.0.0.1";) \
+	$(if $(filter 123,$(RUN_PORT)),echo "           ntpdig 127.0.0.1   (package ntpsec-ntpdig: make test installs it)";) \
 	echo "  read it: $(B)/horoctl status"; \
 	exec $(B)/horod -n -P $(RUN_PORT)
 
