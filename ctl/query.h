@@ -7,7 +7,7 @@
 #ifndef HOROD_CTL_QUERY_H
 #define HOROD_CTL_QUERY_H
 
-#define QUERY_TIMEOUT_MS     5000 /* ms to wait for connect + answer: the daemon answers in < 1 ms */
+#define QUERY_TIMEOUT_MS 5000 /* ms to wait for connect + answer: the daemon answers in < 1 ms */
 
 /* Exit codes of the query commands (status: 0 synchronised, 1 unsynchronised). */
 #define QUERY_OK	  0 /* answered (status: synchronised) */
