@@ -199,7 +199,7 @@ END_TEST
 
 START_TEST(test_hash_without_leading_zeros)
 {
-	char upd[16], h[128], body[] = BODY3;
+	char upd[24], h[128], body[] = BODY3;
 	int i, found = 0;
 
 	/* Find an update time whose hash has a word with a leading zero, print it unpadded. */
