@@ -40,6 +40,8 @@ URING_LIBS   := $(shell $(PKGCONF) --libs liburing 2>/dev/null || echo -luring)
 CAP_LIBS     := $(shell $(PKGCONF) --libs libcap 2>/dev/null || echo -lcap)
 BPF_CFLAGS   := $(shell $(PKGCONF) --cflags libbpf 2>/dev/null)
 BPF_LIBS     := $(shell $(PKGCONF) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+# nettle: SHA-1 for the leap-second list's hash (proto/leapfile.c).
+NETTLE_LIBS  := $(shell $(PKGCONF) --libs nettle 2>/dev/null || echo -lnettle)
 CHECK_CFLAGS := $(shell $(PKGCONF) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKGCONF) --libs check 2>/dev/null)
 
@@ -67,8 +69,10 @@ LIB_GUARD  := $(B)/libguard.a
 LIB_DAEMON := $(B)/libdaemon.a
 # Every layer, highest first (what the test programs link).
 LIBS_ALL  := $(LIB_DAEMON) $(LIB_GUARD) $(LIB_CLOCK) $(LIB_PROTO)
-SYSLIBS_ALL = $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
+SYSLIBS_ALL = $(URING_LIBS) $(CAP_LIBS) $(NETTLE_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
 UNIT_SRC  := $(wildcard tests/unit/*.c)
+# The unit tests find their data files (tests/data/) wherever they run from.
+UNIT_DEFS := -DHOROD_TESTDATA='"$(CURDIR)/tests/data"'
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/%.o)
 SUITES    := $(patsubst tests/unit/check_%.c,%,$(filter tests/unit/check_%.c,$(UNIT_SRC)))
 TOOL_SRC  := $(wildcard tests/tools/*.c)
@@ -98,7 +102,7 @@ test-deps:
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter tests/unit/%,$<),$(CHECK_CFLAGS)) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter tests/unit/%,$<),$(CHECK_CFLAGS) $(UNIT_DEFS)) -c -o $@ $<
 
 # BPF: vmlinux.h from the running kernel's BTF, then clang -target bpf
 # (with -g: the skeleton needs BTF), then bpftool's skeleton header.
