@@ -27,7 +27,7 @@
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init
-need_cmd chronyd
+need_chronyd
 HB=$HOROD_BUILD/horobench
 [ -x "$HB" ] || die "no horobench binary at $HB (run make all)"
 SRV=$(ns_name srv)
@@ -81,11 +81,14 @@ horod_start_env()
 	return $rc
 }
 
-# chronyd_q ADDR [xleave]: one chronyd -Q run against ADDR; sets CQ_OUT, CQ_OFF (s).
-chronyd_q()
+# xl_q ADDR [xleave]: one chronyd -Q run (the client, as lib.sh's
+# chronyd_q runs it) against ADDR, polling every 1/8 s; sets CQ_OUT, CQ_OFF (s).
+xl_q()
 {
-	CQ_OUT=$(ip netns exec "$CLI" timeout 30 chronyd -Q -f /dev/null -t 20 \
-		"server $1 iburst ${2:-} minpoll -3 maxpoll -3 maxsamples 8" 2>&1)
+	CQ_OUT=$(timeout 30 ip netns exec "$CLI" setpriv --bounding-set=-sys_time \
+		--inh-caps=-sys_time "$CHRONYD" -x -u root -Q -t 20 \
+		"server $1 iburst ${2:-} minpoll -3 maxpoll -3 maxsamples 8" \
+		"pidfile $T_DIR/chronyd-q.pid" "cmdport 0" "bindcmdaddress /" 2>&1)
 	CQ_OFF=$(sed -n 's/.*System clock wrong by \([-0-9.e]*\) seconds.*/\1/p' <<<"$CQ_OUT" | tail -n1)
 }
 
@@ -136,7 +139,7 @@ CONF
 
 	for addr in $VETH_SRV4 $VETH_SRV6; do
 		counters_mark
-		chronyd_q "$addr" xleave
+		xl_q "$addr" xleave
 		horod_counters
 		check "chronyd -Q xleave against $addr: offset ${CQ_OFF:-none} s, |offset| < 1 ms" \
 			abs_below "${CQ_OFF:-x}" 0.001
@@ -147,7 +150,7 @@ CONF
 			[ "$(delta interleaved_kernel)" -eq "$(delta interleaved)" ]
 	done
 	counters_mark
-	chronyd_q "$VETH_SRV4"
+	xl_q "$VETH_SRV4"
 	horod_counters
 	check "chronyd -Q without xleave: basic replies only ($(delta basic) basic, $(delta interleaved) interleaved)" \
 		[ "$(delta basic)" -ge 3 ] && [ "$(delta interleaved)" -eq 0 ]
@@ -189,7 +192,7 @@ if horod_start "$SRV" -f "$conf"; then
 	check "hwtimestamp on a veth: software stamps, said once" \
 		grep -q 'hwtimestamp hs0: .*software timestamps' "$HOROD_LOG"
 	counters_mark
-	chronyd_q "$VETH_SRV4" xleave
+	xl_q "$VETH_SRV4" xleave
 	horod_counters
 	check "hwtimestamp fallback: interleaved replies with the kernel's stamps ($(delta interleaved_kernel) of $(delta interleaved))" \
 		[ "$(delta interleaved)" -ge 2 ] && [ "$(delta interleaved_kernel)" -eq "$(delta interleaved)" ]
@@ -247,7 +250,7 @@ for round in 1 2; do
 	check "after the overload every socket's receive queue is empty (no stamp left unread)" \
 		[ "$drained" = 1 ]
 	[ "$drained" = 1 ] || ip netns exec "$SRV" ss -uamn "sport = :123" | sed 's/^/    | /'
-	chronyd_q "$VETH_SRV4" xleave
+	xl_q "$VETH_SRV4" xleave
 	check "horod answers at once after the overload (chronyd offset ${CQ_OFF:-none} s)" \
 		abs_below "${CQ_OFF:-x}" 0.001
 	horod_counters
