@@ -2,14 +2,16 @@
  * The recvmmsg/sendmmsg backend: poll() on the worker's sockets, take up
  * to WK_MMSG_BATCH datagrams per call, answer them, send the replies with
  * sendmmsg in chunks. Used with `io mmsg`, or when io_uring is
- * unavailable. The kernel sends a chunk one reply after the other, so a
- * basic reply goes out alone (see wk_uring.c for the measurement), right
- * after the clock is read again: its transmit timestamp is that reading
- * plus the smallest delay the kernel's transmit stamps measured for such
- * sends (see txstamp.h), never later than it leaves. Interleaved replies
- * and kiss-o'-death go out WK_MMSG_SEND_CHUNK at a time. The stamps are
- * read from the error queue after each batch's sends (one recvmmsg for
- * all of them).
+ * unavailable. The kernel sends a chunk one reply after the other, so
+ * while the worker keeps up a basic reply goes out alone (see wk_uring.c
+ * for the measurement), right after the clock is read again: its transmit
+ * timestamp is that reading plus the smallest delay the kernel's transmit
+ * stamps measured for such sends (see txstamp.h), never later than it
+ * leaves. A batch of more than WK_MMSG_BEHIND requests means the worker
+ * is behind: its basic replies go out in chunks too, the k-th with the
+ * k-th send's smallest delay. Interleaved replies and kiss-o'-death go out
+ * WK_MMSG_SEND_CHUNK at a time. The stamps are read from the error queue
+ * after each batch's sends (one recvmmsg for all of them).
  */
 #include <errno.h>
 #include <poll.h>
@@ -25,6 +27,7 @@
 #define WK_MMSG_PAYLOAD	   2048 /* bytes of payload per datagram; larger is truncated */
 #define WK_MMSG_SEND_CHUNK 16	/* replies per sendmmsg (basic ones alone) */
 #define WK_MMSG_EQ_ROUNDS  2	/* error-queue batches read per socket after a batch */
+#define WK_MMSG_BEHIND	   16	/* requests in one recvmmsg past which basic replies are batched */
 
 struct mmsg_slot {
 	struct sockaddr_storage from;
@@ -150,10 +153,10 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 	while (sent < ntx) {
 		int chunk = 1, done = 0, r;
 
-		/* A basic reply alone; the others as many in a row as a chunk holds. */
-		if (!c->txs[sent]->basic)
+		/* A basic reply alone (unless behind); the others as many as a chunk holds. */
+		if (n > WK_MMSG_BEHIND || !c->txs[sent]->basic)
 			while (sent + chunk < ntx && chunk < WK_MMSG_SEND_CHUNK &&
-			       !c->txs[sent + chunk]->basic)
+			       (n > WK_MMSG_BEHIND || !c->txs[sent + chunk]->basic))
 				chunk++;
 		restamp(c, w, sent, chunk);
 		while (done < chunk) {

@@ -27,12 +27,18 @@
  * capture at the client end): the k-th send of a submission left 2.8 +
  * 4.5 k us after the reading at the fastest, 6 + 5 k us on average, so a
  * correction by position cannot keep the spread of the later ones below
- * a few us. So a basic reply goes out alone and first in its submission
- * (what is queued before it is submitted first), restamped right before
- * with the reading plus the smallest delay measured for first sends (see
- * txstamp.h): never more than the fastest of a thousand recent ones took,
- * so never later than it leaves. Interleaved replies and kiss-o'-death,
- * whose transmit field is not read now, go out WK_SUBMIT_MAX at a time.
+ * a few us. So while the worker keeps up, a basic reply goes out alone
+ * and first in its submission (what is queued before it is submitted
+ * first), restamped right before with the reading plus the smallest delay
+ * measured for first sends (see txstamp.h): never more than the fastest
+ * of thousands of recent ones took, so never later than it leaves. That
+ * costs an io_uring_enter per basic reply (about 2 us of CPU here); when
+ * a pass finds more than WK_BEHIND completions waiting (a burst, or
+ * overload), the worker is behind and basic replies go out batched too,
+ * the k-th restamped with the smallest delay measured for k-th sends:
+ * still never late, less precise, and the batch's cost shared.
+ * Interleaved replies and kiss-o'-death, whose transmit field is not read
+ * now, always go out WK_SUBMIT_MAX at a time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -62,7 +68,13 @@
 #define WK_NSLOT	1024 /* replies in flight */
 #define WK_BGID		7    /* our buffer group id (any value; one group per ring) */
 #define WK_SUBMIT_MAX	16 /* replies per submission (basic ones alone): < 1 % of a reply's cost */
-#define WK_EQ_ROUNDS	4  /* error-queue batches read per socket per loop pass */
+/*
+ * Completions waiting at the start of a pass past which the worker is
+ * behind (each request brings a receive and a send completion, and a
+ * basic one's send goes alone): basic replies are then batched.
+ */
+#define WK_BEHIND    32
+#define WK_EQ_ROUNDS 4 /* error-queue batches read per socket per loop pass */
 /*
  * Bytes reserved for the source address: sockaddr_in6 (28) rounded up so
  * the control data after it (at 16 + 32 bytes) is 8-byte aligned, as
@@ -111,6 +123,7 @@ struct uring_ctx {
 	int rearm_ts[CFG_MAX_LISTEN]; /* the stamp command of socket I ended: arm it again */
 	struct clk_snapshot snap;     /* for the stamps of this pass, read once */
 	int have_snap;
+	int behind; /* this pass found more than WK_BEHIND completions: batch basic replies */
 };
 
 int wk_uring_probe(char *why, size_t len)
@@ -257,7 +270,7 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 		   &meta.rx, meta.src, sl->buf, &rep);
 	len = rep.len;
 	/* A basic reply leaves first in its submission: what is queued goes before. */
-	if (len && rep.basic && c->n_pending)
+	if (len && rep.basic && !c->behind && c->n_pending)
 		submit(c, w, 1);
 	if (!len || !(sqe = get_sqe(c, w))) {
 		if (len)
@@ -281,7 +294,7 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, UD(OP_SEND, si));
 	c->pending[c->n_pending++] = si;
-	if (rep.basic || c->n_pending >= WK_SUBMIT_MAX)
+	if ((rep.basic && !c->behind) || c->n_pending >= WK_SUBMIT_MAX)
 		submit(c, w, 1);
 }
 
@@ -485,6 +498,7 @@ int wk_run_uring(struct worker *w)
 		}
 		ret = 0;
 		c->have_snap = 0;
+		c->behind = io_uring_cq_ready(&c->ring) > WK_BEHIND;
 		/*
 		 * The stamps of what was sent since the last pass first (one read
 		 * per socket), so the requests of this pass find their clients'
