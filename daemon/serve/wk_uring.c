@@ -368,9 +368,12 @@ static int setup(struct uring_ctx *c, struct worker *w)
 	 * The SQE opcodes this file submits; the ring refuses any other (and
 	 * any registration once running) with -EACCES. io_uring requests
 	 * bypass the seccomp filter, so this list is their filter: an opcode
-	 * or SQE flag used in this file must be allowed here.
+	 * or SQE flag used in this file must be allowed here. The socket
+	 * command (URING_CMD) is allowed only when transmit stamps come that
+	 * way: it also reaches getsockopt and setsockopt of those sockets.
 	 */
 	static const uint8_t ops[] = {IORING_OP_RECVMSG, IORING_OP_SENDMSG, IORING_OP_URING_CMD};
+	int n_ops = 2; /* the socket command only when stamps come as CQEs */
 	struct io_uring_params p;
 	struct io_uring_buf_reg reg;
 	int ret, i;
@@ -442,8 +445,10 @@ static int setup(struct uring_ctx *c, struct worker *w)
 		c->fixed = io_uring_register_files(&c->ring, fds, (unsigned)w->n_socks) == 0;
 	}
 	/* Every registration is done: allow only our opcodes and flags, then start the ring. */
-	ret = sb_uring_restrict(&c->ring, ops, (int)sizeof(ops),
-				IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT);
+	for (i = 0; i < w->n_socks; i++)
+		if (w->txs.s[i].mode == TXS_CQE)
+			n_ops = 3;
+	ret = sb_uring_restrict(&c->ring, ops, n_ops, IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT);
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < w->n_socks; i++) {
