@@ -428,6 +428,21 @@ static size_t answer_serverstats(struct control *c, char *b, size_t len)
 		if (i >= 0)
 			continue;
 		p = ctl_kv_put(b, len, p, "xdp", "%llu", (unsigned long long)t.xdp);
+		/* Interleaved mode (the workers'): replies by mode, transmit stamps. */
+		for (r = 0; r < CTR_MODE_MAX; r++) {
+			snprintf(k, sizeof(k), "mode.%s", ctr_mode_name((enum ctr_mode)r));
+			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.mode[r]);
+		}
+		for (r = 0; r < CTR_TS_MAX; r++) {
+			snprintf(k, sizeof(k), "xtx.%s", ctr_tsrc_name((enum ctr_tsrc)r));
+			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.xtx[r]);
+		}
+		p = ctl_kv_put(b, len, p, "tx_stamps", "%llu",
+			       (unsigned long long)t.txs[CTR_TXS_READ]);
+		p = ctl_kv_put(b, len, p, "tx_unmatched", "%llu",
+			       (unsigned long long)t.txs[CTR_TXS_UNMATCHED]);
+		p = ctl_kv_put(b, len, p, "xleave_evicted", "%llu",
+			       (unsigned long long)t.xl_evicted);
 		for (r = 0; r < NTP_REASON_MAX; r++) {
 			snprintf(k, sizeof(k), "reason.%s", ntp_reason_name((enum ntp_reason)r));
 			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.reason[r]);
@@ -520,6 +535,24 @@ static size_t answer_metrics(struct control *c, char *buf, size_t len)
 	for (i = 0; i < CTR_TS_MAX; i++)
 		prom_sample_u64(&o, "horod_rx_timestamps_total", "source",
 				ctr_tsrc_name((enum ctr_tsrc)i), t.tsrc[i]);
+	prom_family(&o, "horod_replies_mode_total", "counter",
+		    "Time replies of the workers by mode (RFC 9769): basic, interleaved.");
+	for (i = 0; i < CTR_MODE_MAX; i++)
+		prom_sample_u64(&o, "horod_replies_mode_total", "mode",
+				ctr_mode_name((enum ctr_mode)i), t.mode[i]);
+	prom_family(&o, "horod_interleaved_tx_total", "counter",
+		    "Interleaved replies by the source of their transmit timestamp.");
+	for (i = 0; i < CTR_TS_MAX; i++)
+		prom_sample_u64(&o, "horod_interleaved_tx_total", "source",
+				ctr_tsrc_name((enum ctr_tsrc)i), t.xtx[i]);
+	counter(&o, "horod_tx_stamps_total",
+		"Transmit stamps of replies read back from the kernel.", t.txs[CTR_TXS_READ]);
+	counter(&o, "horod_tx_stamps_unmatched_total",
+		"Of those, matching no reply still known (or not horod's).",
+		t.txs[CTR_TXS_UNMATCHED]);
+	counter(&o, "horod_xleave_evicted_total",
+		"Clients whose interleaved state a new client took (clientloglimit full).",
+		t.xl_evicted);
 	prom_family(&o, "horod_worker_requests_received_total", "counter",
 		    "Datagrams dequeued by each worker.");
 	for (i = 0; i < c->n_workers; i++) {
