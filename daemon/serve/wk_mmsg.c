@@ -8,8 +8,8 @@
  * timestamp is that reading plus the smallest delay the kernel's transmit
  * stamps measured for such sends (see txstamp.h), never later than it
  * leaves. A batch of more than WK_MMSG_BEHIND requests means the worker
- * is behind: its basic replies go out in chunks too, the k-th with the
- * k-th send's smallest delay. Interleaved replies and kiss-o'-death go out
+ * is behind: its basic replies go out WK_MMSG_BEHIND_BATCH at a time, the
+ * k-th with the k-th send's smallest delay. Interleaved replies and kiss-o'-death go out
  * WK_MMSG_SEND_CHUNK at a time. The stamps are read from the error queue
  * after each batch's sends (one recvmmsg for all of them).
  */
@@ -23,11 +23,12 @@
 #include "daemon/serve/worker.h"
 #include "proto/ntp.h"
 
-#define WK_MMSG_BATCH	   32	/* datagrams per recvmmsg: amortises the syscall */
-#define WK_MMSG_PAYLOAD	   2048 /* bytes of payload per datagram; larger is truncated */
-#define WK_MMSG_SEND_CHUNK 16	/* replies per sendmmsg (basic ones alone) */
-#define WK_MMSG_EQ_ROUNDS  2	/* error-queue batches read per socket after a batch */
-#define WK_MMSG_BEHIND	   16	/* requests in one recvmmsg past which basic replies are batched */
+#define WK_MMSG_BATCH	     32	  /* datagrams per recvmmsg: amortises the syscall */
+#define WK_MMSG_PAYLOAD	     2048 /* bytes of payload per datagram; larger is truncated */
+#define WK_MMSG_SEND_CHUNK   16	  /* replies per sendmmsg (basic ones alone) */
+#define WK_MMSG_EQ_ROUNDS    2	  /* error-queue batches read per socket after a batch */
+#define WK_MMSG_BEHIND	     16 /* requests in one recvmmsg past which basic replies are batched */
+#define WK_MMSG_BEHIND_BATCH 4	/* basic replies per sendmmsg then: the k-th send's spread grows */
 
 struct mmsg_slot {
 	struct sockaddr_storage from;
@@ -153,11 +154,16 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 	while (sent < ntx) {
 		int chunk = 1, done = 0, r;
 
-		/* A basic reply alone (unless behind); the others as many as a chunk holds. */
-		if (n > WK_MMSG_BEHIND || !c->txs[sent]->basic)
-			while (sent + chunk < ntx && chunk < WK_MMSG_SEND_CHUNK &&
-			       (n > WK_MMSG_BEHIND || !c->txs[sent + chunk]->basic))
+		/* A basic reply alone (behind: 4); the others as many as a chunk holds. */
+		if (c->txs[sent]->basic) {
+			while (n > WK_MMSG_BEHIND && sent + chunk < ntx &&
+			       chunk < WK_MMSG_BEHIND_BATCH && c->txs[sent + chunk]->basic)
 				chunk++;
+		} else {
+			while (sent + chunk < ntx && chunk < WK_MMSG_SEND_CHUNK &&
+			       !c->txs[sent + chunk]->basic)
+				chunk++;
+		}
 		restamp(c, w, sent, chunk);
 		while (done < chunk) {
 			r = sendmmsg(s->fd, c->tx + sent + done, (unsigned)(chunk - done), 0);

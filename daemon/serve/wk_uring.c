@@ -34,9 +34,10 @@
  * of thousands of recent ones took, so never later than it leaves. That
  * costs an io_uring_enter per basic reply (about 2 us of CPU here); when
  * a pass finds more than WK_BEHIND completions waiting (a burst, or
- * overload), the worker is behind and basic replies go out batched too,
- * the k-th restamped with the smallest delay measured for k-th sends:
- * still never late, less precise, and the batch's cost shared.
+ * overload), the worker is behind and basic replies go out
+ * WK_BEHIND_BATCH at a time, the k-th restamped with the smallest delay
+ * measured for k-th sends: still never late, less precise, the cost
+ * shared.
  * Interleaved replies and kiss-o'-death, whose transmit field is not read
  * now, always go out WK_SUBMIT_MAX at a time.
  */
@@ -73,8 +74,10 @@
  * behind (each request brings a receive and a send completion, and a
  * basic one's send goes alone): basic replies are then batched.
  */
-#define WK_BEHIND    32
-#define WK_EQ_ROUNDS 4 /* error-queue batches read per socket per loop pass */
+#define WK_BEHIND 64
+/* Basic replies per submission when behind: the k-th send's spread grows with k. */
+#define WK_BEHIND_BATCH 4
+#define WK_EQ_ROUNDS	4 /* error-queue batches read per socket per loop pass */
 /*
  * Bytes reserved for the source address: sockaddr_in6 (28) rounded up so
  * the control data after it (at 16 + 32 bytes) is 8-byte aligned, as
@@ -123,7 +126,8 @@ struct uring_ctx {
 	int rearm_ts[CFG_MAX_LISTEN]; /* the stamp command of socket I ended: arm it again */
 	struct clk_snapshot snap;     /* for the stamps of this pass, read once */
 	int have_snap;
-	int behind; /* this pass found more than WK_BEHIND completions: batch basic replies */
+	int behind;	  /* this pass found more than WK_BEHIND completions: batch basic replies */
+	int basic_queued; /* behind: basic replies queued since the last submission */
 };
 
 int wk_uring_probe(char *why, size_t len)
@@ -178,6 +182,7 @@ static void submit(struct uring_ctx *c, struct worker *w, int now)
 {
 	restamp(c, w);
 	c->n_pending = 0;
+	c->basic_queued = 0;
 	if (now)
 		io_uring_submit(&c->ring);
 }
@@ -294,7 +299,8 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, UD(OP_SEND, si));
 	c->pending[c->n_pending++] = si;
-	if ((rep.basic && !c->behind) || c->n_pending >= WK_SUBMIT_MAX)
+	if ((rep.basic && (!c->behind || ++c->basic_queued >= WK_BEHIND_BATCH)) ||
+	    c->n_pending >= WK_SUBMIT_MAX)
 		submit(c, w, 1);
 }
 
