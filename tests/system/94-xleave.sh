@@ -43,7 +43,11 @@ SHARE_MIN=0.99	     # interleaved share horobench must see
 OFFX_P50_MAX=20	     # us: |median| of the interleaved offsets (the truth is 0)
 OVERLOAD=300000	     # requests/s: past what this machine answers
 QUEUE_DRAIN=20	     # tenths of a second for the receive queues to empty after the burst
-RATE_KEEP=0.7	     # answered rate under overload with stamps, at least this share of without
+# Answered rate under overload with stamps, at least this share of the rate
+# without: the trap (a queue of unread stamps) would starve requests
+# outright; what the stamps cost is for the benchmarks to say (a shared
+# machine, and sanitizer builds, move this a lot).
+RATE_KEEP=0.4
 
 ip -n "$CLI" route add local 10.99.0.0/16 dev lo || die "cannot add the AnyIP route"
 ip -n "$SRV" route add 10.99.0.0/16 via "$VETH_CLI4" || die "cannot route the client addresses"
