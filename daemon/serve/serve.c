@@ -49,6 +49,7 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 	out->len = 0;
 	out->basic = 0;
 	out->interleaved = 0;
+	out->stamp = 0;
 	out->xl = XL_NONE;
 	out->rx = 0;
 	ctr_inc(&ctr->received);
@@ -116,6 +117,12 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 		txw = unique(ntp_ts_from_unix_ns(tx_ns), rxw, rxw);
 		ntp_build_reply(req, &info, rxw, txw, reply);
 	}
+	/*
+	 * Its transmit stamp is wanted when the client may name this reply
+	 * (an origin: it answers replies; or it asked in interleaved mode
+	 * before), and now and then for the basic delay minimum (txstamp.h).
+	 */
+	out->stamp = (e && (org != 0 || (e->tx & XL_TX_XLEAVE))) || lc->sample++ % TXS_SAMPLE == 0;
 	if (e)
 		xl_record(e, rxw, ntp_ts_from_unix_ns(tx_ns), out->interleaved);
 	ctr_inc(&ctr->mode[out->interleaved ? CTR_MODE_INTERLEAVED : CTR_MODE_BASIC]);

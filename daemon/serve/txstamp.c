@@ -131,14 +131,14 @@ void txs_fini(struct txs *t)
 	t->n = 0;
 }
 
-size_t txs_send(struct txs *t, int sock, void *buf, size_t off, struct txs_rec **rec)
+size_t txs_send(struct txs *t, int sock, int want, void *buf, size_t off, struct txs_rec **rec)
 {
 	struct txs_sock *s;
 	struct cmsghdr *c;
 	uint32_t v;
 
 	*rec = NULL;
-	if (sock < 0 || sock >= t->n || t->s[sock].mode == TXS_OFF)
+	if (!want || sock < 0 || sock >= t->n || t->s[sock].mode == TXS_OFF)
 		return off;
 	s = &t->s[sock];
 	/* Ask for this send's stamps... */

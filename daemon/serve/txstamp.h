@@ -1,6 +1,9 @@
 /*
  * Transmit timestamps of the replies a worker sends, and what they are
- * used for. Every time reply asks the kernel for a transmit stamp
+ * used for. A time reply to a client that may ask in interleaved mode
+ * (its request had an origin, or it asked in interleaved mode before),
+ * and one reply in TXS_SAMPLE of the others, asks the kernel for a
+ * transmit stamp
  * (SO_TIMESTAMPING in the send's control data: TX_SOFTWARE, and
  * TX_HARDWARE with `hwtimestamp`; the socket reports only the stamp and
  * its key, OPT_ID | OPT_TSONLY) under a key of ours (SCM_TS_OPT_ID, Linux
@@ -51,10 +54,17 @@
 #include "daemon/serve/hwts.h"
 #include "daemon/serve/xleave.h"
 
-#define TXS_RING	4096 /* records per socket: sends whose stamp may still come (> slots) */
-#define TXS_POS		8    /* positions in a submission with their own delay envelope */
-#define TXS_CMSG	(2 * CMSG_SPACE(sizeof(uint32_t))) /* bytes of control data a send adds */
-#define TXS_EQ_MAX	64				   /* stamps per error-queue read */
+#define TXS_RING   4096 /* records per socket: sends whose stamp may still come (> slots) */
+#define TXS_POS	   8	/* positions in a submission with their own delay envelope */
+#define TXS_CMSG   (2 * CMSG_SPACE(sizeof(uint32_t))) /* bytes of control data a send adds */
+#define TXS_EQ_MAX 64				      /* stamps per error-queue read */
+/*
+ * One reply in this many to a basic-only client (origin 0, never
+ * interleaved: SNTP, data-minimising and chrony's basic clients) is
+ * stamped, for the basic-mode delay minimum; the stamps cost ~1 us of CPU
+ * each (an skb, a queue, a wake-up) and such clients never use them.
+ */
+#define TXS_SAMPLE	16
 #define TXS_WINDOWS	4	     /* windows the delay minimum spans (see the top) */
 #define TXS_WINDOW_NS	1000000000LL /* ns: one window */
 #define TXS_MIN_SAMPLES 256	     /* sends the windows need before their minimum is used */
@@ -131,12 +141,13 @@ int txs_init(struct txs *t, int n, enum txs_mode mode, int hw, int own_keys, str
 void txs_fini(struct txs *t);
 
 /*
- * The next send on socket SOCK: append its control data (the stamp
- * request and our key) to BUF at OFF (TXS_CMSG bytes of room), return its
- * record to fill (xl, rx, org, addr, ifindex) in *REC, and the new control
- * length. With stamps off, *REC is NULL and OFF is returned.
+ * The next send on socket SOCK, when WANT (a stamp is wanted): append its
+ * control data (the stamp request and our key) to BUF at OFF (TXS_CMSG
+ * bytes of room), return its record to fill (xl, rx, org, addr, ifindex)
+ * in *REC, and the new control length. Without WANT, or with stamps off,
+ * *REC is NULL and OFF is returned.
  */
-size_t txs_send(struct txs *t, int sock, void *buf, size_t off, struct txs_rec **rec);
+size_t txs_send(struct txs *t, int sock, int want, void *buf, size_t off, struct txs_rec **rec);
 
 /* The clock reading T0 (raw ns) and position POS of the submission that sends REC. */
 static inline void txs_submitted(struct txs_rec *rec, int64_t t0, int pos)

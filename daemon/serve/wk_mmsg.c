@@ -88,7 +88,6 @@ static void restamp(struct mmsg_ctx *c, struct worker *w, int from, int n)
 static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 {
 	const struct rx_sock *s = &w->socks[si];
-	struct srv_local lc = {.ctr = w->ctr, .xl = w->xl};
 	int i, n, ntx = 0, sent = 0;
 
 	for (i = 0; i < WK_MMSG_BATCH; i++) {
@@ -125,7 +124,7 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 			ctr_inc(&w->ctr->reason[NTP_R_DROP_TRUNCATED]);
 			continue;
 		}
-		srv_handle(w->shared, &lc, sl->rx_buf, c->rx[i].msg_len,
+		srv_handle(w->shared, &w->lc, sl->rx_buf, c->rx[i].msg_len,
 			   (struct sockaddr *)&sl->from, s->fd, &meta.rx, meta.src, sl->tx_buf,
 			   &rep);
 		if (!rep.len)
@@ -138,7 +137,7 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 		t->msg_namelen = m->msg_namelen;
 		t->msg_iov = &sl->tx_iov;
 		t->msg_iovlen = 1;
-		t->msg_controllen = txs_send(&w->txs, si, sl->tx_cmsg.buf,
+		t->msg_controllen = txs_send(&w->txs, si, rep.stamp, sl->tx_cmsg.buf,
 					     rx_reply_cmsg(s, &meta, sl->tx_cmsg.buf), &sl->rec);
 		t->msg_control = t->msg_controllen ? sl->tx_cmsg.buf : NULL;
 		if (sl->rec)

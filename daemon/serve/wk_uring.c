@@ -242,7 +242,6 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 {
 	struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, res, &c->tmpl[i]);
 	struct msghdr cm = {0};
-	struct srv_local lc = {.ctr = w->ctr, .xl = w->xl};
 	struct srv_reply rep;
 	struct rx_meta meta;
 	struct uring_slot *sl;
@@ -270,7 +269,7 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	}
 	si = c->free_slot[--c->n_free];
 	sl = &c->slot[si];
-	srv_handle(w->shared, &lc, io_uring_recvmsg_payload(out, &c->tmpl[i]),
+	srv_handle(w->shared, &w->lc, io_uring_recvmsg_payload(out, &c->tmpl[i]),
 		   io_uring_recvmsg_payload_length(out, res, &c->tmpl[i]), name, w->socks[i].fd,
 		   &meta.rx, meta.src, sl->buf, &rep);
 	len = rep.len;
@@ -289,8 +288,8 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	sl->msg.msg_namelen = out->namelen;
 	sl->basic = rep.basic;
 	sl->msg.msg_controllen =
-		txs_send(&w->txs, i, sl->cmsg.buf, rx_reply_cmsg(&w->socks[i], &meta, sl->cmsg.buf),
-			 &sl->rec);
+		txs_send(&w->txs, i, rep.stamp, sl->cmsg.buf,
+			 rx_reply_cmsg(&w->socks[i], &meta, sl->cmsg.buf), &sl->rec);
 	sl->msg.msg_control = sl->msg.msg_controllen ? sl->cmsg.buf : NULL;
 	if (sl->rec)
 		srv_note_send(&rep, name, meta.ifindex, sl->buf, sl->rec);

@@ -56,6 +56,9 @@ void wk_xleave_init(struct worker *w)
 	size_t bytes = w->shared->xl_bytes;
 
 	w->xl = bytes ? xl_create(bytes) : NULL;
+	w->lc.ctr = w->ctr;
+	w->lc.xl = w->xl;
+	w->lc.sample = 0;
 	if (bytes && !w->xl)
 		log_msg(LOG_WARNING,
 			"worker %d: no memory for interleaved state (%zu bytes): basic mode only",

@@ -32,6 +32,7 @@ struct worker {
 	const struct srv_shared *shared;
 	struct xl_table *xl; /* its interleaved state: made by wk_xleave_init in its thread */
 	struct txs txs;	     /* its replies' transmit stamps (set up by its backend) */
+	struct srv_local lc; /* what it brings to each request (set by wk_xleave_init) */
 	pthread_t thread;
 	int started;
 	int exit_code; /* 0, or -errno if its backend failed */

@@ -150,8 +150,10 @@ CONF
 		n=$(delta reply_server)
 		check "chronyd xleave ($addr): all but the first of its $n requests interleaved ($(delta interleaved))" \
 			[ "$n" -ge 3 ] && [ "$(delta interleaved)" -eq $((n - 1)) ] && [ "$(delta basic)" -eq 1 ]
-		check "... each with the kernel's stamp of the previous reply ($(delta interleaved_kernel))" \
-			[ "$(delta interleaved_kernel)" -eq "$(delta interleaved)" ]
+		# The reply to its first request (origin 0) is not stamped unless
+		# sampled: the first interleaved reply may carry the time read before.
+		check "... each after the first with the kernel's stamp of the previous reply ($(delta interleaved_kernel))" \
+			[ "$(delta interleaved_kernel)" -ge $(($(delta interleaved) - 1)) ]
 	done
 	counters_mark
 	xl_q "$VETH_SRV4"
@@ -162,9 +164,11 @@ CONF
 	counters_mark
 	hb_xleave "horobench --xleave, $CLIENTS clients"
 	horod_counters
-	check "the interleaved replies carried kernel stamps ($(delta interleaved_kernel) of $(delta interleaved))" \
-		awk -v k="$(delta interleaved_kernel)" -v n="$(delta interleaved)" \
-		'BEGIN { exit !(n > 0 && k >= 0.99 * n) }'
+	# The warm-up's second round names replies to origin-0 requests (stamped
+	# one in 16): those CLIENTS interleaved replies may carry the time read before.
+	check "the interleaved replies after the warm-up carried kernel stamps ($(delta interleaved_kernel) of $(delta interleaved))" \
+		awk -v k="$(delta interleaved_kernel)" -v n="$(delta interleaved)" -v c=$CLIENTS \
+		'BEGIN { exit !(n > c && k >= 0.99 * (n - c)) }'
 	horod_stop
 
 	# The kernels without SCM_TS_OPT_ID: keys counted by the socket.
@@ -177,7 +181,7 @@ CONF
 	horod_counters
 	check "counted keys: the interleaved replies carried kernel stamps ($(delta interleaved_kernel) of $(delta interleaved)), few unmatched ($(delta tx_unmatched))" \
 		awk -v k="$(delta interleaved_kernel)" -v n="$(delta interleaved)" -v u="$(delta tx_unmatched)" \
-		'BEGIN { exit !(n > 0 && k >= 0.99 * n && u <= 0.01 * n) }'
+		-v c=$CLIENTS 'BEGIN { exit !(n > c && k >= 0.99 * (n - c) && u <= 0.01 * n) }'
 	horod_stop
 done
 T_CTX=""
@@ -199,7 +203,7 @@ if horod_start "$SRV" -f "$conf"; then
 	xl_q "$VETH_SRV4" xleave
 	horod_counters
 	check "hwtimestamp fallback: interleaved replies with the kernel's stamps ($(delta interleaved_kernel) of $(delta interleaved))" \
-		[ "$(delta interleaved)" -ge 2 ] && [ "$(delta interleaved_kernel)" -eq "$(delta interleaved)" ]
+		[ "$(delta interleaved)" -ge 2 ] && [ "$(delta interleaved_kernel)" -ge $(($(delta interleaved) - 1)) ]
 	horod_stop
 else
 	fail "horod with hwtimestamp did not start"

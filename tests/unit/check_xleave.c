@@ -147,7 +147,7 @@ static void ask(struct srv *s, const struct sockaddr *from, uint64_t org, uint64
 	srv_handle(&s->sh, &s->lc, req, sizeof(req), from, -1, &rx, CTR_TS_KERNEL, reply, &x->out);
 	ck_assert_msg(x->out.len == NTP_HEADER_LEN, "every client request should be answered");
 	ck_assert_int_eq(ntp_decode(reply, x->out.len, &x->rep), 0);
-	txs_send(&s->txs, 0, cm.c, 0, &x->rec);
+	txs_send(&s->txs, 0, 1, cm.c, 0, &x->rec);
 	ck_assert_ptr_nonnull(x->rec);
 	srv_note_send(&x->out, from, 0, reply, x->rec);
 }
@@ -430,7 +430,7 @@ START_TEST(test_basic_delay_minimum)
 		rng = rng * 1103515245 + 12345;
 		d = i == ENV_FAST ? 1500 : 2000 + (int64_t)(rng % 3000);
 		seen[i] = d;
-		txs_send(&s->txs, 0, cm.c, 0, &rec);
+		txs_send(&s->txs, 0, 1, cm.c, 0, &rec);
 		txs_submitted(rec, now, 1);
 		ts.tv_sec = (now + d) / 1000000000;
 		ts.tv_nsec = (now + d) % 1000000000;
