@@ -118,11 +118,12 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 		ntp_build_reply(req, &info, rxw, txw, reply);
 	}
 	/*
-	 * Its transmit stamp is wanted when the client may name this reply
-	 * (an origin: it answers replies; or it asked in interleaved mode
-	 * before), and now and then for the basic delay minimum (txstamp.h).
+	 * Its transmit stamp is wanted when the client may name this reply:
+	 * its request had an origin (it answers replies), or it asked in
+	 * interleaved mode before. (The worker stamps basic replies it sends
+	 * alone anyway: they teach it the send delay, see txstamp.h.)
 	 */
-	out->stamp = (e && (org != 0 || (e->tx & XL_TX_XLEAVE))) || lc->sample++ % TXS_SAMPLE == 0;
+	out->stamp = e && (org != 0 || (e->tx & XL_TX_XLEAVE));
 	if (e)
 		xl_record(e, rxw, ntp_ts_from_unix_ns(tx_ns), out->interleaved);
 	ctr_inc(&ctr->mode[out->interleaved ? CTR_MODE_INTERLEAVED : CTR_MODE_BASIC]);

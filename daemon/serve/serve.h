@@ -42,7 +42,6 @@ struct srv_shared {
 struct srv_local {
 	struct ctr_block *ctr; /* this worker's counters */
 	struct xl_table *xl;   /* its interleaved state, or NULL (basic mode only) */
-	uint32_t sample; /* replies to basic-only clients so far (one in TXS_SAMPLE stamped) */
 };
 
 /* What srv_handle built. */
@@ -50,7 +49,7 @@ struct srv_reply {
 	size_t len; /* bytes of reply, 0 = nothing to send */
 	int basic;  /* a basic-mode time reply: its transmit is to be read right before it leaves */
 	int interleaved; /* its transmit is the previous reply's: never restamp it */
-	int stamp;	 /* ask the kernel for its transmit stamp (txstamp.h) */
+	int stamp;	 /* the client may name it: ask the kernel for its transmit stamp */
 	uint32_t xl;	 /* the client's interleaved entry, or XL_NONE */
 	uint64_t rx;	 /* the receive timestamp the reply carries (NTP) */
 };

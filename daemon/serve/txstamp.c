@@ -138,17 +138,24 @@ size_t txs_send(struct txs *t, int sock, int want, void *buf, size_t off, struct
 	uint32_t v;
 
 	*rec = NULL;
-	if (!want || sock < 0 || sock >= t->n || t->s[sock].mode == TXS_OFF)
+	if (sock < 0 || sock >= t->n || t->s[sock].mode == TXS_OFF)
 		return off;
 	s = &t->s[sock];
-	/* Ask for this send's stamps... */
+	/*
+	 * Ask for this send's stamps, or explicitly for none: every reply
+	 * carries the same control data to the same kernel path, so the sends
+	 * that are stamped measure the delays of those that are not (without
+	 * it the unstamped ones left a few hundred ns sooner than measured).
+	 */
 	c = (struct cmsghdr *)((char *)buf + off);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SO_TIMESTAMPING;
 	c->cmsg_len = CMSG_LEN(sizeof(v));
-	v = SOF_TIMESTAMPING_TX_SOFTWARE | (s->hw ? SOF_TIMESTAMPING_TX_HARDWARE : 0);
+	v = want ? SOF_TIMESTAMPING_TX_SOFTWARE | (s->hw ? SOF_TIMESTAMPING_TX_HARDWARE : 0) : 0;
 	memcpy(CMSG_DATA(c), &v, sizeof(v));
 	off += CMSG_SPACE(sizeof(v));
+	if (!want)
+		return off;
 	/* ...under our key, where the kernel takes one. */
 	if (s->own_keys) {
 		c = (struct cmsghdr *)((char *)buf + off);

@@ -2,8 +2,8 @@
  * Transmit timestamps of the replies a worker sends, and what they are
  * used for. A time reply to a client that may ask in interleaved mode
  * (its request had an origin, or it asked in interleaved mode before),
- * and one reply in TXS_SAMPLE of the others, asks the kernel for a
- * transmit stamp
+ * and every basic reply the worker sends alone (wk_uring.c), asks the
+ * kernel for a transmit stamp
  * (SO_TIMESTAMPING in the send's control data: TX_SOFTWARE, and
  * TX_HARDWARE with `hwtimestamp`; the socket reports only the stamp and
  * its key, OPT_ID | OPT_TSONLY) under a key of ours (SCM_TS_OPT_ID, Linux
@@ -17,7 +17,11 @@
  *  - interleaved mode: it becomes the transmit time of that reply in the
  *    client's entry (xleave.h), for the client's next request;
  *  - basic mode: it measures how long after the clock reading before a
- *    submission its k-th send really left. Per position k the worker
+ *    submission its k-th send really left. (Only stamped sends may be
+ *    corrected with what stamped sends measured: measured with a capture
+ *    at the client, an unstamped reply reached it up to 0.7 us sooner
+ *    than the stamped ones' delays said, so correcting it by them made it
+ *    late.) Per position k the worker
  *    keeps the smallest of those delays over the last TXS_WINDOWS windows
  *    of TXS_WINDOW_NS and stamps the k-th reply of a submission with the
  *    reading plus that minimum: a correction taken only from what was
@@ -54,17 +58,10 @@
 #include "daemon/serve/hwts.h"
 #include "daemon/serve/xleave.h"
 
-#define TXS_RING   4096 /* records per socket: sends whose stamp may still come (> slots) */
-#define TXS_POS	   8	/* positions in a submission with their own delay envelope */
-#define TXS_CMSG   (2 * CMSG_SPACE(sizeof(uint32_t))) /* bytes of control data a send adds */
-#define TXS_EQ_MAX 64				      /* stamps per error-queue read */
-/*
- * One reply in this many to a basic-only client (origin 0, never
- * interleaved: SNTP, data-minimising and chrony's basic clients) is
- * stamped, for the basic-mode delay minimum; the stamps cost ~1 us of CPU
- * each (an skb, a queue, a wake-up) and such clients never use them.
- */
-#define TXS_SAMPLE	16
+#define TXS_RING	4096 /* records per socket: sends whose stamp may still come (> slots) */
+#define TXS_POS		8    /* positions in a submission with their own delay envelope */
+#define TXS_CMSG	(2 * CMSG_SPACE(sizeof(uint32_t))) /* bytes of control data a send adds */
+#define TXS_EQ_MAX	64				   /* stamps per error-queue read */
 #define TXS_WINDOWS	4	     /* windows the delay minimum spans (see the top) */
 #define TXS_WINDOW_NS	1000000000LL /* ns: one window */
 #define TXS_MIN_SAMPLES 256	     /* sends the windows need before their minimum is used */

@@ -7,9 +7,10 @@
  * for the measurement), right after the clock is read again: its transmit
  * timestamp is that reading plus the smallest delay the kernel's transmit
  * stamps measured for such sends (see txstamp.h), never later than it
- * leaves. A batch of more than WK_MMSG_BEHIND requests means the worker
- * is behind: its basic replies go out WK_MMSG_BEHIND_BATCH at a time, the
- * k-th with the k-th send's smallest delay. Interleaved replies and kiss-o'-death go out
+ * leaves. A full batch (more than WK_MMSG_BEHIND requests) means the
+ * worker is behind: its basic replies go out WK_MMSG_BEHIND_BATCH at a
+ * time, unstamped and uncorrected (the reading before them: early by the
+ * sends ahead of each, never late). Interleaved replies and kiss-o'-death go out
  * WK_MMSG_SEND_CHUNK at a time. The stamps are read from the error queue
  * after each batch's sends (one recvmmsg for all of them).
  */
@@ -27,8 +28,8 @@
 #define WK_MMSG_PAYLOAD	     2048 /* bytes of payload per datagram; larger is truncated */
 #define WK_MMSG_SEND_CHUNK   16	  /* replies per sendmmsg (basic ones alone) */
 #define WK_MMSG_EQ_ROUNDS    2	  /* error-queue batches read per socket after a batch */
-#define WK_MMSG_BEHIND	     16 /* requests in one recvmmsg past which basic replies are batched */
-#define WK_MMSG_BEHIND_BATCH 4	/* basic replies per sendmmsg then: the k-th send's spread grows */
+#define WK_MMSG_BEHIND	     (WK_MMSG_BATCH - 1) /* requests: a full recvmmsg means a backlog */
+#define WK_MMSG_BEHIND_BATCH 4 /* basic replies per sendmmsg then: the k-th send's spread grows */
 
 struct mmsg_slot {
 	struct sockaddr_storage from;
@@ -44,7 +45,8 @@ struct mmsg_slot {
 		char buf[RX_REPLY_CMSG_SPACE + TXS_CMSG];
 		struct cmsghdr align;
 	} tx_cmsg;
-	int basic;	     /* a basic reply: restamped right before it is sent */
+	int basic;     /* a basic reply: restamped right before it is sent */
+	int corrected; /* ... plus the delay minimum (it is stamped; else the reading alone) */
 	struct txs_rec *rec; /* its transmit stamp's record, or NULL */
 };
 
@@ -76,9 +78,11 @@ static void restamp(struct mmsg_ctx *c, struct worker *w, int from, int n)
 		struct mmsg_slot *sl = c->txs[from + k];
 
 		if (sl->basic)
-			ntp_restamp_xmt(sl->tx_buf, sl->tx_iov.iov_len,
-					ntp_ts_from_unix_ns(clk_snapshot_served(
-						&snap, t0 + txs_ahead(&w->txs, k, t0))));
+			ntp_restamp_xmt(
+				sl->tx_buf, sl->tx_iov.iov_len,
+				ntp_ts_from_unix_ns(clk_snapshot_served(
+					&snap,
+					t0 + (sl->corrected ? txs_ahead(&w->txs, k, t0) : 0))));
 		if (sl->rec)
 			txs_submitted(sl->rec, t0, k);
 	}
@@ -132,13 +136,16 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 		sl->tx_iov.iov_base = sl->tx_buf;
 		sl->tx_iov.iov_len = rep.len;
 		sl->basic = rep.basic;
+		/* Sent alone (not behind): stamped, and corrected by what stamped ones measured. */
+		sl->corrected = rep.basic && n <= WK_MMSG_BEHIND;
 		memset(t, 0, sizeof(*t));
 		t->msg_name = &sl->from;
 		t->msg_namelen = m->msg_namelen;
 		t->msg_iov = &sl->tx_iov;
 		t->msg_iovlen = 1;
-		t->msg_controllen = txs_send(&w->txs, si, rep.stamp, sl->tx_cmsg.buf,
-					     rx_reply_cmsg(s, &meta, sl->tx_cmsg.buf), &sl->rec);
+		t->msg_controllen =
+			txs_send(&w->txs, si, rep.stamp || sl->corrected, sl->tx_cmsg.buf,
+				 rx_reply_cmsg(s, &meta, sl->tx_cmsg.buf), &sl->rec);
 		t->msg_control = t->msg_controllen ? sl->tx_cmsg.buf : NULL;
 		if (sl->rec)
 			srv_note_send(&rep, (struct sockaddr *)&sl->from, meta.ifindex, sl->tx_buf,

@@ -29,15 +29,15 @@
  * correction by position cannot keep the spread of the later ones below
  * a few us. So while the worker keeps up, a basic reply goes out alone
  * and first in its submission (what is queued before it is submitted
- * first), restamped right before with the reading plus the smallest delay
- * measured for first sends (see txstamp.h): never more than the fastest
- * of thousands of recent ones took, so never later than it leaves. That
- * costs an io_uring_enter per basic reply (about 2 us of CPU here); when
- * a pass finds more than WK_BEHIND completions waiting (a burst, or
- * overload), the worker is behind and basic replies go out
- * WK_BEHIND_BATCH at a time, the k-th restamped with the smallest delay
- * measured for k-th sends: still never late, less precise, the cost
- * shared.
+ * first), stamped, restamped right before with the reading plus the
+ * smallest delay measured for first sends (see txstamp.h): never more
+ * than the fastest of thousands of recent ones took, so never later than
+ * it leaves. That costs an io_uring_enter and a stamp per basic reply
+ * (about 3 us of CPU here); when a pass finds more than WK_BEHIND
+ * completions waiting (a burst, or overload), the worker is behind and
+ * basic replies go out WK_BEHIND_BATCH at a time, unstamped (unless the
+ * client may name them) and uncorrected: the reading before the batch,
+ * early by the sends ahead of each, never late, the cost shared.
  * Interleaved replies and kiss-o'-death, whose transmit field is not read
  * now, always go out WK_SUBMIT_MAX at a time.
  */
@@ -104,7 +104,8 @@ struct uring_slot {
 		struct cmsghdr align;
 	} cmsg;
 	uint8_t buf[SRV_REPLY_MAX];
-	int basic;	     /* a basic reply: restamped right before it is submitted */
+	int basic;     /* a basic reply: restamped right before it is submitted */
+	int corrected; /* ... plus the delay minimum (it is stamped; else the reading alone) */
 	struct txs_rec *rec; /* its transmit stamp's record, or NULL */
 };
 
@@ -169,9 +170,11 @@ static void restamp(struct uring_ctx *c, struct worker *w)
 		struct uring_slot *sl = &c->slot[c->pending[k]];
 
 		if (sl->basic)
-			ntp_restamp_xmt(sl->buf, sl->iov.iov_len,
-					ntp_ts_from_unix_ns(clk_snapshot_served(
-						&snap, t0 + txs_ahead(&w->txs, k, t0))));
+			ntp_restamp_xmt(
+				sl->buf, sl->iov.iov_len,
+				ntp_ts_from_unix_ns(clk_snapshot_served(
+					&snap,
+					t0 + (sl->corrected ? txs_ahead(&w->txs, k, t0) : 0))));
 		if (sl->rec)
 			txs_submitted(sl->rec, t0, k);
 	}
@@ -287,8 +290,10 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	sl->iov.iov_len = len;
 	sl->msg.msg_namelen = out->namelen;
 	sl->basic = rep.basic;
+	/* A basic reply sent alone is stamped, and corrected by what stamped ones measured. */
+	sl->corrected = rep.basic && !c->behind;
 	sl->msg.msg_controllen =
-		txs_send(&w->txs, i, rep.stamp, sl->cmsg.buf,
+		txs_send(&w->txs, i, rep.stamp || sl->corrected, sl->cmsg.buf,
 			 rx_reply_cmsg(&w->socks[i], &meta, sl->cmsg.buf), &sl->rec);
 	sl->msg.msg_control = sl->msg.msg_controllen ? sl->cmsg.buf : NULL;
 	if (sl->rec)

@@ -58,7 +58,6 @@ void wk_xleave_init(struct worker *w)
 	w->xl = bytes ? xl_create(bytes) : NULL;
 	w->lc.ctr = w->ctr;
 	w->lc.xl = w->xl;
-	w->lc.sample = 0;
 	if (bytes && !w->xl)
 		log_msg(LOG_WARNING,
 			"worker %d: no memory for interleaved state (%zu bytes): basic mode only",
