@@ -1,6 +1,6 @@
 /*
- * The clock core: sources in, one snapshot out. Replies pass the packet
- * tests and become samples of their source (clock/source.h): offsets
+ * The clock core: sources in, one snapshot out. Measurements pass the
+ * round-trip tests and become samples of their source (clock/source.h): offsets
  * against the raw, never-corrected timescale, so that our own slews and
  * steps do not disturb them, feeding a clock filter and a per-source
  * Kalman estimate of phase and frequency (clock/estimate.h). Once a second
@@ -30,6 +30,7 @@
 #include "clock/filter.h"
 #include "clock/select.h"
 #include "clock/source.h"
+#include "proto/ntp.h"
 
 /* ns per second */
 #define NS_PER_S 1e9
@@ -192,33 +193,46 @@ void clk_core_poll_sent(struct clk_core *c, int id, int64_t now)
 	clk_src_poll_sent(&c->src[id], clk_disc_raw(&c->disc, now));
 }
 
-void clk_core_kod(struct clk_core *c, int id, const char *code, int64_t now)
+void clk_core_slow_down(struct clk_core *c, int id, int64_t now)
 {
-	if (!c || id < 0 || id >= c->n || !code)
+	if (!c || id < 0 || id >= c->n)
 		return;
 	c->last_now = now;
-	clk_src_kod(&c->src[id], code, clk_disc_raw(&c->disc, now));
+	clk_src_slow_down(&c->src[id], clk_disc_raw(&c->disc, now));
 }
 
-void clk_core_sample(struct clk_core *c, int id, const struct ntp_packet *p, int64_t t1, int64_t t4)
+void clk_core_refused(struct clk_core *c, int id)
+{
+	if (!c || id < 0 || id >= c->n)
+		return;
+	clk_src_refused(&c->src[id]);
+}
+
+void clk_core_reject(struct clk_core *c, int id, unsigned flash)
+{
+	if (!c || id < 0 || id >= c->n)
+		return;
+	clk_src_reject(&c->src[id], flash);
+}
+
+void clk_core_sample(struct clk_core *c, int id, const struct clk_meas *m)
 {
 	struct clk_src_env env;
 	struct clk_xchg x;
 
-	if (!c || !p || id < 0 || id >= c->n)
+	if (!c || !m || id < 0 || id >= c->n)
 		return;
-	c->last_now = t4;
+	c->last_now = m->t4;
 	env.precision = c->cfg.precision;
 	env.maxdistance = c->cfg.maxdistance;
 	env.freq = c->freq;
 	env.freq_sd = c->freq_sd;
 	/* Only a step of the driver puts two timescales into one exchange. */
 	env.step_r = c->disc.steer ? c->disc.step_r : INT64_MIN;
-	x.r1 = clk_disc_raw(&c->disc, t1);
-	x.r4 = clk_disc_raw(&c->disc, t4);
-	x.near = clk_disc_served(&c->disc, x.r1);
-	x.t4 = t4;
-	clk_src_reply(&c->src[id], &env, p, &x);
+	x.r1 = clk_disc_raw(&c->disc, m->t1);
+	x.r4 = clk_disc_raw(&c->disc, m->t4);
+	x.t4 = m->t4;
+	clk_src_sample(&c->src[id], &env, m, &x);
 }
 
 /* Offset (s, source - served) of sample SM projected to raw time R with the frequency estimate. */
@@ -537,6 +551,7 @@ int clk_core_source_info(const struct clk_core *c, int id, struct clk_source_inf
 		return -1;
 	s = &c->src[id];
 	memset(out, 0, sizeof(*out));
+	out->kind = s->cfg.kind;
 	memcpy(out->name, s->cfg.name, sizeof(out->name));
 	out->tally = s->tally;
 	out->refid = s->refid;

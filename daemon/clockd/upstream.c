@@ -18,6 +18,7 @@
 #include "daemon/sys/log.h"
 #include "daemon/clockd/upstream.h"
 #include "proto/ntp.h"
+#include "proto/ntpreply.h"
 
 #define UP_MAX_ADDRS	    16		  /* addresses kept from one lookup */
 #define UP_RESOLVE_RETRY_NS 30000000000LL /* 30 s between failed lookups of a name */
@@ -173,6 +174,7 @@ static void take_results(struct upstream *u, int64_t now)
 			s->addr = r->addrs[pick];
 			s->addrlen = r->lens[pick];
 			s->unanswered = 0;
+			s->last_xmt = 0;
 			clk_core_source_addr(u->core, s->core_id, addr_refid(&s->addr));
 			addr_str(&s->addr, a, sizeof(a));
 			log_msg(LOG_INFO, "source %s is %s", s->name, a);
@@ -199,7 +201,7 @@ int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core
 		const struct cfg_server *sv = &k->servers[i];
 
 		for (m = 0; m < sv->maxsources; m++) {
-			struct clk_source_cfg sc = {0};
+			struct clk_source_cfg sc = {.kind = CLK_KIND_NTP};
 			struct up_source *s;
 
 			if (u->n >= UP_MAX_SOURCES) {
@@ -346,16 +348,52 @@ static void read_reply(struct upstream *u, struct up_source *s)
 	}
 	close_request(s); /* one answer per request: a duplicate cannot follow */
 	s->unanswered = 0;
-	if (p.stratum == 0 && p.leap == NTP_LEAP_UNSYNC) {
-		char code[5] = {(char)(p.refid >> 24), (char)(p.refid >> 16), (char)(p.refid >> 8),
-				(char)p.refid, '\0'};
-
+	if (up_hand_reply(u->core, s->core_id, &s->last_xmt, &p, s->t1, t4) == UP_KOD)
 		u->stats.kod++;
-		clk_core_kod(u->core, s->core_id, code, t4);
-		return;
+	else
+		u->stats.valid++;
+}
+
+enum up_verdict up_hand_reply(struct clk_core *core, int id, uint64_t *last_xmt,
+			      const struct ntp_packet *p, int64_t t1, int64_t t4)
+{
+	struct clk_meas m;
+	unsigned flash;
+
+	if (ntp_reply_is_kod(p)) {
+		switch (ntp_kod_ask(p->refid)) {
+		case NTP_KOD_ASK_STOP:
+			clk_core_refused(core, id);
+			break;
+		case NTP_KOD_ASK_SLOW_DOWN:
+			clk_core_slow_down(core, id, t4);
+			break;
+		default:
+			break; /* a code we do not act on */
+		}
+		return UP_KOD;
 	}
-	u->stats.valid++;
-	clk_core_sample(u->core, s->core_id, &p, s->t1, t4);
+	flash = ntp_reply_tests(p);
+	if (p->xmt != 0 && p->xmt == *last_xmt)
+		flash |= NTP_FLASH_DUP;
+	if (p->xmt != 0)
+		*last_xmt = p->xmt;
+	if (flash) {
+		clk_core_reject(core, id, flash);
+		return UP_REJECT;
+	}
+	m.t1 = t1;
+	m.t4 = t4;
+	m.t2 = ntp_ts_to_unix_ns(p->rec, t1);
+	m.t3 = ntp_ts_to_unix_ns(p->xmt, t1);
+	m.leap = p->leap;
+	m.stratum = p->stratum;
+	m.precision = p->precision;
+	m.refid = p->refid;
+	m.root_delay = ntp_short_to_double(p->root_delay);
+	m.root_disp = ntp_short_to_double(p->root_disp);
+	clk_core_sample(core, id, &m);
+	return UP_SAMPLE;
 }
 
 int64_t up_run(struct upstream *u, int64_t now)

@@ -75,26 +75,24 @@ static int add_src(struct clk_core *c, int n, int prefer)
  */
 static void exchange(struct clk_core *c, struct fakeclk *f, int id, double lie, int leap)
 {
-	struct ntp_packet p;
-	int64_t t1, rec;
+	struct clk_meas m;
+	int64_t rec;
 
-	t1 = f->base.ops->now(&f->base);
-	clk_core_poll_sent(c, id, t1);
+	memset(&m, 0, sizeof(m));
+	m.t1 = f->base.ops->now(&f->base);
+	clk_core_poll_sent(c, id, m.t1);
 	fakeclk_set(f, f->sys + 200 * US);
 	rec = f->sys + (int64_t)llround(lie * 1e9);
-	memset(&p, 0, sizeof(p));
-	p.leap = (uint8_t)leap;
-	p.version = 4;
-	p.mode = NTP_MODE_SERVER;
-	p.stratum = 1;
-	p.precision = -20;
-	p.root_disp = ntp_short_from_double(1e-4);
-	p.refid = ntp_refid_ascii("GPS");
-	p.ref = ntp_ts_from_unix_ns(rec - S);
-	p.rec = ntp_ts_from_unix_ns(rec);
-	p.xmt = ntp_ts_from_unix_ns(rec + 10 * US);
+	m.leap = leap;
+	m.stratum = 1;
+	m.precision = -20;
+	m.root_disp = 1e-4;
+	m.refid = ntp_refid_ascii("GPS");
+	m.t2 = rec;
+	m.t3 = rec + 10 * US;
 	fakeclk_set(f, f->sys + 210 * US);
-	clk_core_sample(c, id, &p, t1, f->base.ops->now(&f->base));
+	m.t4 = f->base.ops->now(&f->base);
+	clk_core_sample(c, id, &m);
 }
 
 /* Run the core for SECONDS of sys time: every source polled when due, updated each second. */
@@ -429,9 +427,12 @@ START_TEST(test_drift_and_args)
 			      clk_core_source_info(c, -1, &si) == -1,
 		      "unknown sources should be refused");
 	ck_assert_msg(clk_core_next_poll(c, 5) == INT64_MAX, "an unknown source is never due");
-	clk_core_sample(c, 9, NULL, 0, 0);
+	clk_core_sample(c, 9, NULL);
+	clk_core_sample(c, 0, NULL);
 	clk_core_poll_sent(c, -2, 0);
-	clk_core_kod(c, 3, "DENY", 0);
+	clk_core_refused(c, 3);
+	clk_core_slow_down(c, -1, 0);
+	clk_core_reject(c, 1, NTP_FLASH_DUP);
 	clk_core_source_addr(c, 7, 1);
 	ck_assert_msg(clk_core_n_sources(c) == 1, "still one source");
 	/* A new address restarts the source. */
