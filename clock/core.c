@@ -17,8 +17,14 @@
  * The advertised error bound comes from the system peer's samples and the
  * correction still to make, so it bounds the true error of the served
  * time however fast the slew; without sources it grows at PHI + skew, and
- * after the holdover the core serves LI 3, or the local fallback when one
- * is configured.
+ * after the holdover the core serves LI 3, or its local reference.
+ *
+ * The local reference (`local stratum N`) is a source of kind
+ * CLK_KIND_LOCAL, fallback only: it never takes part in selection and is
+ * served when nothing else can be (see serve_local()). Its driver reads
+ * the kernel clock's state at each publication and hands a measurement
+ * when the kernel vouches for its clock (synchronized by someone else),
+ * a rejection when it does not.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -96,12 +102,28 @@ struct clk_core {
 	uint32_t refid;
 	/* the state last published */
 	int synced;
-	int local; /* serving the local fallback */
+	int local; /* serving the local reference */
+	/* the local reference */
+	int local_id;	     /* its source, -1 none */
+	int n_measuring;     /* sources that measure (all but the local reference) */
+	int64_t local_ref_r; /* raw ns: the last moment it vouched for the clock, or the start */
+	int local_leap;	     /* the leap served from it */
 };
 
 static int clampi(int v, int lo, int hi)
 {
 	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/*
+ * Fractional: the bound on the frequency error of our correction. A core
+ * that measures nothing corrects nothing, so it adds none of its own:
+ * the local reference alone then grows at PHI, as RFC 5905 says a
+ * free-running clock's error bound must.
+ */
+static double skew_of(const struct clk_core *c)
+{
+	return c->n_measuring ? c->skew : 0.0;
 }
 
 /* The correction (s) now in place at raw time R. */
@@ -141,6 +163,8 @@ struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driv
 	clk_disc_init(&c->disc, drv, cfg->discipline, c->freq, now);
 	c->start_r = clk_disc_raw(&c->disc, now);
 	c->call_r = c->start_r;
+	c->local_ref_r = c->start_r;
+	c->local_id = -1;
 	c->sys_peer = -1;
 	c->stratum = 16;
 	c->leap = NTP_LEAP_UNSYNC;
@@ -167,6 +191,13 @@ int clk_core_add_source(struct clk_core *c, const struct clk_source_cfg *cfg)
 {
 	if (!c || !cfg || c->n >= CLK_MAX_SOURCES)
 		return -1;
+	if (cfg->kind == CLK_KIND_LOCAL) {
+		if (c->local_id >= 0)
+			return -1; /* one local reference: there is one local clock */
+		c->local_id = c->n;
+	} else {
+		c->n_measuring++;
+	}
 	clk_src_init(&c->src[c->n], cfg, clk_disc_raw(&c->disc, c->last_now));
 	return c->n++;
 }
@@ -299,7 +330,7 @@ static int still_waiting(const struct clk_core *c)
 	for (i = 0; i < c->n; i++) {
 		const struct clk_src *s = &c->src[i];
 
-		if (s->denied || s->polls - s->filt.n >= START_POLLS)
+		if (i == c->local_id || s->denied || s->polls - s->filt.n >= START_POLLS)
 			continue;
 		if (s->filt.n < (s->cfg.iburst ? START_SAMPLES : 1))
 			return 1;
@@ -417,7 +448,8 @@ static int evaluate(struct clk_core *c, int64_t r)
 	int i, n = 0, good, surv, k, update = 0;
 
 	for (i = 0; i < c->n; i++)
-		n += candidate(c, i, r, &cand[n]);
+		if (i != c->local_id) /* the local reference is no candidate */
+			n += candidate(c, i, r, &cand[n]);
 	good = n ? clk_select_intersect(cand, n, &lo, &hi) : 0;
 	surv = good ? clk_select_cluster(cand, n, CLK_MIN_CLUSTER, c->cfg.maxdistance) : 0;
 	for (i = 0; i < n; i++)
@@ -473,6 +505,51 @@ static double root_disp_at(const struct clk_core *c, int64_t r)
 	return c->root_disp + (CLK_PHI + c->skew) * fmax(0.0, clk_dsec(r, c->bound_r));
 }
 
+/* 1 when the local reference's latest reading vouched for the clock, and that counts. */
+static int local_vouches(const struct clk_core *c)
+{
+	/* Only in a core that measures nothing: one that does steers or corrects the clock
+	 * itself, and the kernel may only be repeating what we told it. */
+	return c->local_id >= 0 && !c->n_measuring && (c->src[c->local_id].reach & 1);
+}
+
+/*
+ * The local reference's part of the snapshot at raw time R (DIST: our
+ * root distance now, when there is a bound). Honest about what we know of
+ * the clock's error: when its latest reading vouched for the clock, the
+ * reference time is now and the error is the configured dispersion plus
+ * the one that reading gave; after our own clock updates, the configured
+ * dispersion plus our root distance, growing from the last update;
+ * otherwise the configured dispersion growing at PHI + skew from the last
+ * moment the clock was known good (the start at the latest).
+ */
+static void serve_local(struct clk_core *c, int64_t r, double dist, struct clk_snapshot *out)
+{
+	const struct clk_src *l = &c->src[c->local_id];
+
+	out->flags |= CLK_F_SYNCED;
+	out->stratum = (uint8_t)clampi(l->cfg.stratum, 1, 15);
+	out->refid = ntp_refid_ascii("LOCL");
+	out->root_delay = 0.0;
+	if (local_vouches(c)) {
+		c->local_ref_r = r;
+		out->leap = (uint8_t)l->leap;
+		out->ref_ns = clk_disc_served(&c->disc, r);
+		out->root_disp = l->cfg.dispersion + l->root_disp;
+		out->flags |= CLK_F_KERNEL_SYNC;
+	} else if (c->have_bound) {
+		out->leap = NTP_LEAP_NONE;
+		out->ref_ns = c->ref_served;
+		out->root_disp = l->cfg.dispersion + dist;
+	} else {
+		out->leap = NTP_LEAP_NONE;
+		out->ref_ns = clk_disc_served(&c->disc, c->local_ref_r);
+		out->root_disp = l->cfg.dispersion +
+				 (CLK_PHI + skew_of(c)) * fmax(0.0, clk_dsec(r, c->local_ref_r));
+	}
+	c->local_leap = out->leap;
+}
+
 void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 {
 	int64_t r;
@@ -495,16 +572,17 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	memset(out, 0, sizeof(*out));
 	clk_disc_mapping(&c->disc, now, out);
 	out->precision = (int8_t)c->cfg.precision;
-	out->disp_rate = CLK_PHI + c->skew;
-	if (!c->disc.steer)
+	out->disp_rate = CLK_PHI + skew_of(c);
+	/* Our own correction is served only by a core that measures (and so may correct). */
+	if (!c->disc.steer && c->n_measuring)
 		out->flags |= CLK_F_CORRECTED;
 	rdisp = root_disp_at(c, r);
 	dist = c->root_delay / 2.0 + rdisp;
 	c->synced = c->have_bound && dist <= c->cfg.maxdistance &&
 		    (c->cfg.holdover < 0.0 || clk_dsec(r, c->upd_r) <= c->cfg.holdover);
-	/* The local fallback once the sources had their chance, not while they start:
+	/* The local reference once the sources had their chance, not while they start:
 	 * before anything is measured only the configuration vouches for the clock. */
-	c->local = !c->synced && c->cfg.local_stratum > 0 && (c->have_bound || !still_waiting(c));
+	c->local = !c->synced && c->local_id >= 0 && (c->have_bound || !still_waiting(c));
 	if (c->synced) {
 		out->flags |= CLK_F_SYNCED;
 		out->leap = (uint8_t)c->leap;
@@ -514,21 +592,7 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 		out->root_delay = c->root_delay;
 		out->root_disp = rdisp;
 	} else if (c->local) {
-		/* The local fallback: honest about what we know of our error, growing from
-		 * the last clock update (or from the start when there was none). */
-		out->flags |= CLK_F_SYNCED;
-		out->leap = NTP_LEAP_NONE;
-		out->stratum = (uint8_t)clampi(c->cfg.local_stratum, 1, 15);
-		out->refid = ntp_refid_ascii("LOCL");
-		out->root_delay = 0.0;
-		if (c->have_bound) {
-			out->ref_ns = c->ref_served;
-			out->root_disp = c->cfg.local_dispersion + dist;
-		} else {
-			out->ref_ns = clk_disc_served(&c->disc, c->start_r);
-			out->root_disp = c->cfg.local_dispersion +
-					 (CLK_PHI + c->skew) * fmax(0.0, clk_dsec(r, c->start_r));
-		}
+		serve_local(c, r, dist, out);
 	} else {
 		out->leap = NTP_LEAP_UNSYNC;
 		out->stratum = 16;
@@ -615,21 +679,22 @@ void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_trackin
 	memset(out, 0, sizeof(*out));
 	r = clk_disc_raw(&c->disc, now);
 	out->refid = c->synced ? c->refid : c->local ? ntp_refid_ascii("LOCL") : c->refid;
-	out->stratum = c->synced ? c->stratum : c->local ? c->cfg.local_stratum : 16;
-	out->leap = c->synced ? c->leap : c->local ? NTP_LEAP_NONE : NTP_LEAP_UNSYNC;
+	out->stratum = c->synced ? c->stratum : c->local ? c->src[c->local_id].cfg.stratum : 16;
+	out->leap = c->synced ? c->leap : c->local ? c->local_leap : NTP_LEAP_UNSYNC;
 	out->synced = c->synced;
 	out->ref_ns = c->ref_served;
 	out->offset = c->offset;
 	out->rms_offset = sqrt(c->ms_offset);
 	out->freq_ppm = c->freq * 1e6;
 	out->residual_freq_ppm = (c->peer_freq - c->freq) * 1e6;
-	out->skew_ppm = c->skew * 1e6;
+	out->skew_ppm = skew_of(c) * 1e6;
 	out->root_delay = c->root_delay;
 	out->root_disp = root_disp_at(c, r);
 	out->update_interval = c->upd_interval;
 	out->steps = c->disc.steps;
 	out->updates = c->updates;
 	out->sys_peer = c->sys_peer;
+	out->steering = c->disc.steer;
 }
 
 int clk_core_drift(const struct clk_core *c, double *freq_ppm, double *skew_ppm)

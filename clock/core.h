@@ -43,8 +43,6 @@ struct clk_core_cfg {
 	double maxdistance;	   /* s: sources with a larger root distance are rejected (1.5) */
 	double holdover;	   /* s after the last update before LI 3; < 0 = until the
 				      advertised root distance would pass maxdistance */
-	int local_stratum;	   /* fallback when all sources are lost: 0 = none, else 1..15 */
-	double local_dispersion;   /* s: dispersion of that fallback */
 	int minsources;		   /* truechimers needed to update the clock (1) */
 	int precision;		   /* log2 s of one clock read */
 	double init_freq_ppm;	   /* frequency from the driftfile, or 0 */
@@ -59,6 +57,10 @@ struct clk_source_cfg {
 	int maxpoll;	/* log2 s, minpoll..17 */
 	int iburst;	/* first polls in a quick burst */
 	int prefer;	/* preferred in combining and as sys.peer */
+	/* CLK_KIND_LOCAL: the stratum served from it (1..15) and the clock's error at its
+	 * reference time (s), as `local stratum N dispersion S` says */
+	int stratum;
+	double dispersion;
 };
 
 /*
@@ -129,6 +131,7 @@ struct clk_tracking {
 	int steps;		/* steps taken */
 	int updates;		/* clock updates done */
 	int sys_peer;		/* source id, -1 none */
+	int steering;		/* 1: the core steers the driver (discipline on, and it takes it) */
 };
 
 struct clk_core;
@@ -172,7 +175,11 @@ void clk_core_refused(struct clk_core *c, int id);
  * second), then fill OUT with the snapshot to publish: leap, stratum,
  * refid, reference time, root delay/dispersion and growth, and the
  * mapping sys -> served time (driver mapping composed with our own
- * correction when not disciplining).
+ * correction when not disciplining). The local reference (one source of
+ * kind CLK_KIND_LOCAL at most) is served only when no other source can
+ * be, once the others had their chance to start: with its latest
+ * measurement's word when it is the only source, else growing from our
+ * own last error bound.
  */
 void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out);
 

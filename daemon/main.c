@@ -23,7 +23,9 @@
 #include "daemon/serve/clientlog.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/config/config.h"
+#include "daemon/clockd/report.h"
 #include "daemon/control/control.h"
+#include "daemon/control/m6srv.h"
 #include "daemon/serve/counters.h"
 #include "daemon/sys/log.h"
 #include "daemon/sys/sandbox.h"
@@ -55,6 +57,14 @@ static struct ctr_block *counters;
 static int n_workers;
 static struct hwts_table hwts;
 static struct control ctl;
+static struct m6srv m6srv;
+
+/* The clock thread's publish hook: the same snapshot to the XDP guard (`guard serve on`). */
+static void publish_to_guard(void *arg, const struct clk_snapshot *s)
+{
+	(void)arg;
+	xg_serve_publish(s);
+}
 
 static void log_counters(const char *prefix)
 {
@@ -179,6 +189,8 @@ int main(int argc, char **argv)
 	struct srv_shared shared;
 	static struct clockd cd;
 	static struct m6_queue m6q;
+	struct clockd_poller poller;
+	struct clockd_tracking tr;
 	int sigfd = -1;
 	enum wk_io io;
 	sigset_t sigs;
@@ -262,6 +274,7 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		return 1;
 	}
+	clockd_on_publish(&cd, publish_to_guard, NULL);
 
 	/* 4. I/O backend. */
 	io = cfg.io == CFG_IO_MMSG ? WK_IO_MMSG : WK_IO_URING;
@@ -295,7 +308,6 @@ int main(int argc, char **argv)
 	shared.m6 = m6q_init(&m6q) == 0 ? &m6q : NULL;
 	if (!shared.m6)
 		log_msg(LOG_WARNING, "mode 6 disabled: cannot create its queue");
-	cd.m6 = shared.m6;
 	hwts_init(&hwts, &cfg);
 	shared.hw = &hwts;
 	for (i = 0; i < n_workers; i++) {
@@ -318,7 +330,13 @@ int main(int argc, char **argv)
 		goto out_sockets;
 	}
 	control_attach(&ctl, &cd, counters, n_workers);
-	cd.ctl = &ctl;
+	poller = control_poller(&ctl);
+	clockd_add_poller(&cd, &poller);
+	if (shared.m6) {
+		m6srv_init(&m6srv, shared.m6, &cfg, &cd);
+		poller = m6srv_poller(&m6srv);
+		clockd_add_poller(&cd, &poller);
+	}
 	if (!foreground && daemonize() < 0) {
 		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
 		rc = 1;
@@ -382,7 +400,8 @@ int main(int argc, char **argv)
 			HOROD_VERSION, n_workers, n_workers == 1 ? "" : "s",
 			io == WK_IO_URING ? "uring" : "mmsg", where,
 			clockd_describe(&cd, desc, sizeof(desc)), precision);
-		if (cfg.local_enabled && !cd.use_core)
+		clockd_report_tracking(&cd, &tr);
+		if (tr.mode == CLOCKD_MODE_LOCAL)
 			log_msg(LOG_INFO, "local stratum %d, dispersion %.6f s growing at 15 ppm/s",
 				cfg.local_stratum, cfg.local_dispersion);
 	}
@@ -419,7 +438,6 @@ out_workers:
 	if (cfg.pidfile[0])
 		unlink(cfg.pidfile);
 out_sockets:
-	cd.ctl = NULL;
 	control_close(&ctl);
 	close_sockets();
 	xg_stop();

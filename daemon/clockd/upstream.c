@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 
+#include "daemon/clockd/report.h"
 #include "daemon/sys/log.h"
 #include "daemon/clockd/upstream.h"
 #include "proto/ntp.h"
@@ -183,8 +184,9 @@ static void take_results(struct upstream *u, int64_t now)
 	}
 }
 
-int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core,
-	    struct clk_driver *drv)
+/* Add the sources of K to CORE and get ready to resolve them; 0 or -1 (logged). */
+static int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core,
+		   struct clk_driver *drv)
 {
 	int i, m;
 
@@ -240,7 +242,8 @@ int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core
 	return 0;
 }
 
-int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max)
+/* Fill PFD (room for MAX) with the descriptors to wait on; returns how many. */
+static int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max)
 {
 	int i, n = 0;
 
@@ -396,7 +399,8 @@ enum up_verdict up_hand_reply(struct clk_core *core, int id, uint64_t *last_xmt,
 	return UP_SAMPLE;
 }
 
-int64_t up_run(struct upstream *u, int64_t now)
+/* Handle readable sockets, finished lookups and due polls at NOW; returns the next due time. */
+static int64_t up_run(struct upstream *u, int64_t now)
 {
 	int64_t next = INT64_MAX;
 	struct pollfd pfd;
@@ -428,7 +432,8 @@ int64_t up_run(struct upstream *u, int64_t now)
 	return next;
 }
 
-void up_fini(struct upstream *u)
+/* Close sockets, wait for no lookups (they own no memory of ours after return). */
+static void up_fini(struct upstream *u)
 {
 	struct up_result *r, *next;
 	int i, waited = 0;
@@ -452,3 +457,94 @@ void up_fini(struct upstream *u)
 		close(u->wake_fd);
 	u->wake_fd = -1;
 }
+
+/* ---- the source driver (srcdrv.h) -------------------------------------- */
+
+static int ntp_init(struct srcdrv *d, const struct srcdrv_env *env)
+{
+	struct upstream *u;
+
+	if (env->cfg->clk.n_servers == 0)
+		return 1;
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		log_msg(LOG_ERR, "upstream: out of memory");
+		return -1;
+	}
+	if (up_init(u, &env->cfg->clk, env->core, env->drv) < 0) {
+		if (u->wake_fd >= 0)
+			close(u->wake_fd);
+		free(u);
+		return -1;
+	}
+	d->priv = u;
+	return 0;
+}
+
+static int ntp_pollfds(struct srcdrv *d, struct pollfd *pfd, int max)
+{
+	return up_pollfds(d->priv, pfd, max);
+}
+
+static int64_t ntp_run(struct srcdrv *d, int64_t now)
+{
+	return up_run(d->priv, now);
+}
+
+static int ntp_describe(const struct srcdrv *d, int id, struct clockd_source *out)
+{
+	const struct upstream *u = d->priv;
+	const struct up_source *s = NULL;
+	int i;
+
+	for (i = 0; i < u->n && !s; i++)
+		if (u->src[i].core_id == id)
+			s = &u->src[i];
+	if (!s)
+		return -1;
+	out->configured = s->cfg && !s->cfg->pool;
+	out->unanswered = s->unanswered;
+	if (s->addrlen) {
+		out->v6 = s->addr.ss_family == AF_INET6;
+		addr_str(&s->addr, out->addr, sizeof(out->addr));
+		out->port = ntohs(out->v6 ? ((const struct sockaddr_in6 *)&s->addr)->sin6_port
+					  : ((const struct sockaddr_in *)&s->addr)->sin_port);
+	}
+	return 0;
+}
+
+static void ntp_log_status(const struct srcdrv *d)
+{
+	const struct upstream *u = d->priv;
+
+	log_msg(LOG_NOTICE, "upstream sent=%llu received=%llu valid=%llu bogus=%llu kod=%llu",
+		(unsigned long long)u->stats.sent, (unsigned long long)u->stats.received,
+		(unsigned long long)u->stats.valid, (unsigned long long)u->stats.bogus,
+		(unsigned long long)u->stats.kod);
+}
+
+static void ntp_fini(struct srcdrv *d)
+{
+	if (!d->priv)
+		return;
+	up_fini(d->priv);
+	free(d->priv);
+	d->priv = NULL;
+}
+
+void up_stats_of(const struct srcdrv *d, struct up_stats *out)
+{
+	const struct upstream *u = d->priv;
+
+	*out = u->stats;
+}
+
+const struct srcdrv_ops srcdrv_ntp = {
+	.name = "ntp",
+	.init = ntp_init,
+	.pollfds = ntp_pollfds,
+	.run = ntp_run,
+	.describe = ntp_describe,
+	.log_status = ntp_log_status,
+	.fini = ntp_fini,
+};

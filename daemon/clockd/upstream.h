@@ -8,7 +8,8 @@
  * adapter that hands each reply to the clock core: the packet tests
  * (proto/ntpreply.h) and the duplicate test here, the timestamps placed
  * in their NTP era, then a measurement, a rejection or a kiss-o'-death's
- * request. Runs in the clock thread only.
+ * request. Its source driver is srcdrv_ntp (srcdrv.h). Runs in the clock
+ * thread only.
  */
 #ifndef HOROD_DAEMON_UPSTREAM_H
 #define HOROD_DAEMON_UPSTREAM_H
@@ -20,6 +21,7 @@
 
 #include "clock/core.h"
 #include "clock/driver.h"
+#include "daemon/clockd/srcdrv.h"
 #include "daemon/config/config.h"
 #include "proto/ntp.h"
 
@@ -75,17 +77,7 @@ struct upstream {
 enum up_verdict up_hand_reply(struct clk_core *core, int id, uint64_t *last_xmt,
 			      const struct ntp_packet *p, int64_t t1, int64_t t4);
 
-/* Add the sources of K to CORE and start resolving them; 0 or -1 (logged). */
-int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core,
-	    struct clk_driver *drv);
-
-/* Fill PFD (room for MAX) with the descriptors to wait on; returns how many. */
-int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max);
-
-/* Handle readable sockets, finished lookups and due polls at NOW; returns the next due time. */
-int64_t up_run(struct upstream *u, int64_t now);
-
-/* Close sockets, wait for no lookups (they own no memory of ours after return). */
-void up_fini(struct upstream *u);
+/* The upstream counters of the NTP source driver D (srcdrv_ntp) into OUT. */
+void up_stats_of(const struct srcdrv *d, struct up_stats *out);
 
 #endif

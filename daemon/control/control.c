@@ -19,11 +19,12 @@
 #include <sys/un.h>
 
 #include "daemon/serve/clientlog.h"
-#include "daemon/clockd/clockd.h"
+#include "daemon/clockd/report.h"
 #include "daemon/control/control.h"
 #include "daemon/sys/log.h"
 #include "daemon/serve/xguard.h"
 #include "proto/ctlproto.h"
+#include "proto/ntp.h"
 #include "proto/prom.h"
 
 #define CONTROL_BACKLOG 16 /* pending connections: as many as we serve at once */
@@ -190,70 +191,57 @@ static int snap_synced(const struct clk_snapshot *s)
 
 static size_t answer_status(struct control *c, char *b, size_t len)
 {
-	struct clockd *cd = c->cd;
-	struct clk_snapshot s;
+	struct clockd_tracking t;
+	struct clockd_source si;
 	char refid[32];
 	size_t p = 0;
-	int64_t now = sys_ns();
 
-	clk_snapshot_read(cd->pub, &s);
-	p = ctl_kv_put(b, len, p, "synced", "%d", snap_synced(&s));
-	p = ctl_kv_put(b, len, p, "stratum", "%d", s.stratum);
-	p = ctl_kv_put(b, len, p, "leap", "%d", s.leap);
+	clockd_report_tracking(c->cd, &t);
+	p = ctl_kv_put(b, len, p, "synced", "%d", snap_synced(&t.snap));
+	p = ctl_kv_put(b, len, p, "stratum", "%d", t.snap.stratum);
+	p = ctl_kv_put(b, len, p, "leap", "%d", t.snap.leap);
 	p = ctl_kv_put(b, len, p, "refid", "%s",
-		       ntp_refid_format(s.refid, s.stratum, refid, sizeof(refid)));
-	p = ctl_kv_put(b, len, p, "root_delay", "%.9f", s.root_delay);
-	p = ctl_kv_put(b, len, p, "root_dispersion", "%.9f", clk_snapshot_root_disp(&s, now));
+		       ntp_refid_format(t.snap.refid, t.snap.stratum, refid, sizeof(refid)));
+	p = ctl_kv_put(b, len, p, "root_delay", "%.9f", t.snap.root_delay);
+	p = ctl_kv_put(b, len, p, "root_dispersion", "%.9f",
+		       clk_snapshot_root_disp(&t.snap, t.sys_ns));
 	/* ntpstat's "time correct to within": root distance = delay/2 + dispersion. */
 	p = ctl_kv_put(b, len, p, "root_distance", "%.9f",
-		       s.root_delay / 2 + clk_snapshot_root_disp(&s, now));
-	if (cd->use_core) {
-		struct clk_tracking t;
-		struct clk_source_info si;
-
-		clk_core_tracking(cd->core, cd->drv->ops->now(cd->drv), &t);
-		if (t.synced && t.sys_peer >= 0 &&
-		    clk_core_source_info(cd->core, t.sys_peer, &si) == 0) {
-			p = ctl_kv_put(b, len, p, "source", "ntp");
-			p = ctl_kv_put(b, len, p, "server", "%s", si.name);
-			p = ctl_kv_put(b, len, p, "poll", "%d", si.poll);
-		} else {
-			p = ctl_kv_put(b, len, p, "source", "%s",
-				       snap_synced(&s) ? "local" : "none");
-		}
+		       t.snap.root_delay / 2 + clk_snapshot_root_disp(&t.snap, t.sys_ns));
+	if (t.synced && t.sys_peer >= 0 && clockd_report_source(c->cd, t.sys_peer, &si) == 0) {
+		p = ctl_kv_put(b, len, p, "source", "ntp");
+		p = ctl_kv_put(b, len, p, "server", "%s", si.name);
+		p = ctl_kv_put(b, len, p, "poll", "%d", si.poll);
 	} else {
-		p = ctl_kv_put(b, len, p, "source", "%s",
-			       c->cfg->local_enabled && snap_synced(&s) ? "local" : "none");
+		/* The local reference, or a holdover with no system peer left. */
+		p = ctl_kv_put(b, len, p, "source", "%s", snap_synced(&t.snap) ? "local" : "none");
 	}
 	return p;
 }
 
 static size_t answer_tracking(struct control *c, char *b, size_t len, int *status)
 {
-	struct clockd *cd = c->cd;
-	struct clk_tracking t;
-	struct clk_snapshot s;
+	struct clockd_tracking t;
 	char refid[32];
 	size_t p = 0;
-	int64_t sys = sys_ns();
 
-	clk_snapshot_read(cd->pub, &s);
-	if (!cd->use_core) {
-		/* The local reference: what the snapshot says, nothing is measured. */
+	clockd_report_tracking(c->cd, &t);
+	if (t.mode != CLOCKD_MODE_NTP) {
+		/* The local reference (or nothing): what the snapshot says, nothing is measured. */
 		p = ctl_kv_put(b, len, p, "mode", "local");
-		p = ctl_kv_put(b, len, p, "refid", "%s",
-			       ntp_refid_format(s.refid, s.stratum, refid, sizeof(refid)));
-		p = ctl_kv_put(b, len, p, "stratum", "%d", s.stratum);
-		p = ctl_kv_put(b, len, p, "leap", "%d", s.leap);
-		p = ctl_kv_put(b, len, p, "synced", "%d", snap_synced(&s));
-		p = ctl_kv_put(b, len, p, "ref_time", "%.9f", s.ref_ns / 1e9);
-		p = ctl_kv_put(b, len, p, "root_delay", "%.9f", s.root_delay);
+		p = ctl_kv_put(
+			b, len, p, "refid", "%s",
+			ntp_refid_format(t.snap.refid, t.snap.stratum, refid, sizeof(refid)));
+		p = ctl_kv_put(b, len, p, "stratum", "%d", t.snap.stratum);
+		p = ctl_kv_put(b, len, p, "leap", "%d", t.snap.leap);
+		p = ctl_kv_put(b, len, p, "synced", "%d", snap_synced(&t.snap));
+		p = ctl_kv_put(b, len, p, "ref_time", "%.9f", t.snap.ref_ns / 1e9);
+		p = ctl_kv_put(b, len, p, "root_delay", "%.9f", t.snap.root_delay);
 		p = ctl_kv_put(b, len, p, "root_dispersion", "%.9f",
-			       clk_snapshot_root_disp(&s, sys));
+			       clk_snapshot_root_disp(&t.snap, t.sys_ns));
 		*status = CTL_S_OK;
 		return p;
 	}
-	clk_core_tracking(cd->core, cd->drv->ops->now(cd->drv), &t);
 	p = ctl_kv_put(b, len, p, "mode", "ntp");
 	p = ctl_kv_put(b, len, p, "refid", "%s",
 		       ntp_refid_format(t.refid, t.stratum, refid, sizeof(refid)));
@@ -264,7 +252,7 @@ static size_t answer_tracking(struct control *c, char *b, size_t len, int *statu
 	p = ctl_kv_put(b, len, p, "ref_time", "%.9f", t.ref_ns / 1e9);
 	/* System time offset: served time minus the system clock, now. */
 	p = ctl_kv_put(b, len, p, "system_offset", "%.9f",
-		       (double)(clk_snapshot_served(&s, sys) - sys) / 1e9);
+		       (double)(clk_snapshot_served(&t.snap, t.sys_ns) - t.sys_ns) / 1e9);
 	p = ctl_kv_put(b, len, p, "last_offset", "%.9f", t.offset);
 	p = ctl_kv_put(b, len, p, "rms_offset", "%.9f", t.rms_offset);
 	p = ctl_kv_put(b, len, p, "frequency", "%.6f", t.freq_ppm);
@@ -275,28 +263,24 @@ static size_t answer_tracking(struct control *c, char *b, size_t len, int *statu
 	p = ctl_kv_put(b, len, p, "update_interval", "%.3f", t.update_interval);
 	p = ctl_kv_put(b, len, p, "updates", "%d", t.updates);
 	p = ctl_kv_put(b, len, p, "steps", "%d", t.steps);
-	p = ctl_kv_put(b, len, p, "driver", "%s", cd->drv->ops->name);
-	if (cd->drv->ops->true_error)
-		p = ctl_kv_put(
-			b, len, p, "true_error", "%.9f",
-			cd->drv->ops->true_error(cd->drv, clk_snapshot_served(&s, sys), sys));
+	p = ctl_kv_put(b, len, p, "driver", "%s", t.driver);
+	if (t.has_true_error)
+		p = ctl_kv_put(b, len, p, "true_error", "%.9f", t.true_error);
 	*status = CTL_S_OK;
 	return p;
 }
 
 static size_t answer_sources(struct control *c, char *b, size_t len)
 {
-	struct clockd *cd = c->cd;
 	size_t p = 0;
-	int i, n = cd->use_core ? clk_core_n_sources(cd->core) : 0;
-	int64_t now = cd->use_core ? cd->drv->ops->now(cd->drv) : 0;
+	int i, n = clockd_report_n_sources(c->cd);
 
 	p = ctl_kv_put(b, len, p, "sources", "%d", n);
 	for (i = 0; i < n; i++) {
-		struct clk_source_info si;
+		struct clockd_source si;
 		char k[32], refid[32];
 
-		if (clk_core_source_info(cd->core, i, &si) < 0)
+		if (clockd_report_source(c->cd, i, &si) < 0)
 			continue;
 #define SRC_KV(key, ...)                                                                           \
 	do {                                                                                       \
@@ -310,7 +294,7 @@ static size_t answer_sources(struct control *c, char *b, size_t len)
 		SRC_KV("poll", "%d", si.poll);
 		SRC_KV("reach", "%u", si.reach);
 		SRC_KV("when", "%lld",
-		       si.last_rx ? (long long)((now - si.last_rx) / 1000000000) : -1LL);
+		       si.since_rx_ns >= 0 ? (long long)(si.since_rx_ns / 1000000000) : -1LL);
 		SRC_KV("delay", "%.9f", si.delay);
 		SRC_KV("offset", "%.9f", si.offset);
 		SRC_KV("jitter", "%.9f", si.jitter);
@@ -380,7 +364,7 @@ static void counter(struct prom_out *o, const char *name, const char *help, uint
 }
 
 /* Per-source gauges: one family each, one sample per source. */
-static void source_metrics(struct prom_out *o, struct clockd *cd)
+static void source_metrics(struct prom_out *o, const struct clockd *cd)
 {
 	static const struct {
 		const char *name, *help;
@@ -397,15 +381,15 @@ static void source_metrics(struct prom_out *o, struct clockd *cd)
 		{"horod_source_flash",
 		 "Flash bits of the last reply (0: all RFC 5905 tests passed)."},
 	};
-	int f, i, n = clk_core_n_sources(cd->core);
+	int f, i, n = clockd_report_n_sources(cd);
 
 	for (f = 0; f < (int)(sizeof(fam) / sizeof(fam[0])); f++) {
 		prom_family(o, fam[f].name, "gauge", fam[f].help);
 		for (i = 0; i < n; i++) {
-			struct clk_source_info si;
+			struct clockd_source si;
 			double v[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
 
-			if (clk_core_source_info(cd->core, i, &si) < 0)
+			if (clockd_report_source(cd, i, &si) < 0)
 				continue;
 			v[0] = si.tally == '*';
 			v[1] = si.stratum;
@@ -424,11 +408,10 @@ static void source_metrics(struct prom_out *o, struct clockd *cd)
 /* Every counter and gauge, in the Prometheus text format, into BUF; returns the length wanted. */
 static size_t answer_metrics(struct control *c, char *buf, size_t len)
 {
-	struct clockd *cd = c->cd;
+	struct clockd_tracking tr;
+	struct clockd_upstream up;
 	struct ctr_totals t;
-	struct clk_snapshot s;
 	struct prom_out o;
-	int64_t sys = sys_ns();
 	int i;
 
 	prom_init(&o, buf, len);
@@ -462,17 +445,15 @@ static size_t answer_metrics(struct control *c, char *buf, size_t len)
 				w.received);
 	}
 
-	clk_snapshot_read(cd->pub, &s);
-	gauge(&o, "horod_synchronized", "1 when the served time is synchronized.", snap_synced(&s));
-	gauge(&o, "horod_stratum", "Stratum served.", s.stratum);
-	gauge(&o, "horod_leap", "Leap indicator served (3: unsynchronized).", s.leap);
-	gauge(&o, "horod_root_delay_seconds", "Root delay served.", s.root_delay);
+	clockd_report_tracking(c->cd, &tr);
+	gauge(&o, "horod_synchronized", "1 when the served time is synchronized.",
+	      snap_synced(&tr.snap));
+	gauge(&o, "horod_stratum", "Stratum served.", tr.snap.stratum);
+	gauge(&o, "horod_leap", "Leap indicator served (3: unsynchronized).", tr.snap.leap);
+	gauge(&o, "horod_root_delay_seconds", "Root delay served.", tr.snap.root_delay);
 	gauge(&o, "horod_root_dispersion_seconds", "Root dispersion served, now.",
-	      clk_snapshot_root_disp(&s, sys));
-	if (cd->use_core) {
-		struct clk_tracking tr;
-
-		clk_core_tracking(cd->core, cd->drv->ops->now(cd->drv), &tr);
+	      clk_snapshot_root_disp(&tr.snap, tr.sys_ns));
+	if (tr.mode == CLOCKD_MODE_NTP) {
 		gauge(&o, "horod_offset_seconds", "Last combined offset of the sources.",
 		      tr.offset);
 		gauge(&o, "horod_rms_offset_seconds", "RMS of the recent offsets.", tr.rms_offset);
@@ -486,21 +467,21 @@ static size_t answer_metrics(struct control *c, char *buf, size_t len)
 			(uint64_t)(tr.updates > 0 ? tr.updates : 0));
 		counter(&o, "horod_clock_steps_total", "Clock steps taken.",
 			(uint64_t)(tr.steps > 0 ? tr.steps : 0));
-		if (cd->drv->ops->true_error)
+		if (tr.has_true_error)
 			gauge(&o, "horod_true_error_seconds",
-			      "Served time minus the truth (sim driver only).",
-			      cd->drv->ops->true_error(cd->drv, clk_snapshot_served(&s, sys), sys));
+			      "Served time minus the truth (sim driver only).", tr.true_error);
+		clockd_report_upstream(c->cd, &up);
 		counter(&o, "horod_upstream_sent_total", "Requests sent to upstream sources.",
-			cd->up.stats.sent);
+			up.sent);
 		counter(&o, "horod_upstream_received_total", "Replies received from upstream.",
-			cd->up.stats.received);
+			up.received);
 		counter(&o, "horod_upstream_valid_total", "Upstream replies that gave a sample.",
-			cd->up.stats.valid);
+			up.valid);
 		counter(&o, "horod_upstream_bogus_total", "Upstream replies with a bad origin.",
-			cd->up.stats.bogus);
+			up.bogus);
 		counter(&o, "horod_upstream_kod_total", "Kiss-o'-death replies from upstream.",
-			cd->up.stats.kod);
-		source_metrics(&o, cd);
+			up.kod);
+		source_metrics(&o, c->cd);
 	}
 	return o.len;
 }
@@ -780,6 +761,23 @@ void control_handle(struct control *c, const struct pollfd *pfd, int n)
 		else
 			conn_close(k); /* POLLHUP, POLLERR or POLLNVAL alone: the peer is gone */
 	}
+}
+
+static int poller_fds(void *arg, struct pollfd *pfd, int max)
+{
+	return control_pollfds(arg, pfd, max);
+}
+
+static void poller_handle(void *arg, const struct pollfd *pfd, int n)
+{
+	control_handle(arg, pfd, n);
+}
+
+struct clockd_poller control_poller(struct control *c)
+{
+	struct clockd_poller p = {.fds = poller_fds, .handle = poller_handle, .arg = c};
+
+	return p;
 }
 
 void control_close(struct control *c)

@@ -3,10 +3,10 @@
  * (proto/ctlproto.h requests from horoctl) and the optional HTTP
  * endpoint that serves GET /metrics. Both listeners and every client
  * connection are non-blocking descriptors in the clock thread's poll set
- * (clockd_wait calls control_pollfds and control_handle), so answers read
- * the clock core and the counters without locks and no worker ever
- * waits. Connections are bounded in number, request size and lifetime;
- * a connection that sends garbage gets an error answer and is closed.
+ * (registered with clockd_add_poller: control_pollfds and
+ * control_handle), so answers read the clock thread's report and the
+ * counters without locks and no worker ever waits. Connections are bounded in number, request size
+ * and lifetime; a connection that sends garbage gets an error answer and is closed.
  */
 #ifndef HOROD_DAEMON_CONTROL_H
 #define HOROD_DAEMON_CONTROL_H
@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/clockd/clockd.h"
 #include "daemon/config/config.h"
 #include "daemon/serve/counters.h"
 
@@ -23,8 +24,6 @@
 #define CONTROL_HTTP_MAX_REQ 4096 /* bytes of an HTTP request head: GET /metrics needs ~100 */
 #define CONTROL_IDLE_NS	     5000000000LL /* ns a connection may live: a stalled peer frees its slot */
 #define CONTROL_SOCK_MODE    0660	  /* owner and group (the operators' group) may connect */
-
-struct clockd;
 
 struct control_conn {
 	int fd;	  /* -1 = free slot */
@@ -67,6 +66,9 @@ int control_pollfds(struct control *c, struct pollfd *pfd, int max);
 
 /* Handle the N entries control_pollfds filled, after poll(). */
 void control_handle(struct control *c, const struct pollfd *pfd, int n);
+
+/* The clock thread's poller of C (clockd_add_poller): control_pollfds and control_handle. */
+struct clockd_poller control_poller(struct control *c);
 
 /*
  * Build the answer to control command CMD into BUF (LEN bytes); returns

@@ -162,8 +162,6 @@ static struct clk_core *make_core(const struct scenario *sc, struct clk_driver *
 		.makestep_limit = sc->makestep_limit,
 		.maxdistance = 1.5,
 		.holdover = sc->holdover,
-		.local_stratum = sc->local_stratum,
-		.local_dispersion = 0.001,
 		.minsources = 1,
 		.precision = CORE_PREC,
 		.init_freq_ppm = init_freq,
@@ -181,6 +179,16 @@ static struct clk_core *make_core(const struct scenario *sc, struct clk_driver *
 		snprintf(sc_.name, sizeof(sc_.name), "192.0.2.%d", i + 1);
 		sc_.refid = 0xc0000201u + (uint32_t)i;
 		clk_core_add_source(c, &sc_);
+	}
+	if (c && sc->local_stratum) {
+		/* The local reference, after the servers: nothing here measures it (as in the
+		 * daemon with servers, its own word does not count), it is the fallback. */
+		struct clk_source_cfg lc = {
+			.kind = CLK_KIND_LOCAL, .stratum = sc->local_stratum, .dispersion = 0.001};
+
+		snprintf(lc.name, sizeof(lc.name), "local");
+		lc.refid = ntp_refid_ascii("LOCL");
+		clk_core_add_source(c, &lc);
 	}
 	return c;
 }
