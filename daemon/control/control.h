@@ -17,6 +17,7 @@
 
 #include "daemon/clockd/clockd.h"
 #include "daemon/config/config.h"
+#include "daemon/control/answers.h"
 #include "daemon/serve/counters.h"
 
 #define CONTROL_MAX_CONN     16 /* client connections at once, both kinds together */
@@ -40,10 +41,7 @@ struct control {
 	int hfd;		 /* metrics listener, -1 = none */
 	char path[CFG_PATH_MAX]; /* the socket file to unlink at exit; empty = none */
 	struct control_conn conn[CONTROL_MAX_CONN];
-	const struct horod_config *cfg;
-	struct clockd *cd;
-	const struct ctr_block *ctr;
-	int n_workers;
+	struct ctl_view view;	   /* what the answers read */
 	char *scratch;		   /* CTL_MAX_PAYLOAD bytes where answers are built */
 	int slot[CONTROL_MAX_FDS]; /* by poll entry: -1 lfd, -2 hfd, else the connection */
 	int n_slot;
@@ -58,7 +56,7 @@ struct control {
 int control_open(struct control *c, const struct horod_config *cfg);
 
 /* What the answers read: the clock thread CD and the N_WORKERS counter blocks CTR. */
-void control_attach(struct control *c, struct clockd *cd, const struct ctr_block *ctr,
+void control_attach(struct control *c, const struct clockd *cd, const struct ctr_block *ctr,
 		    int n_workers);
 
 /* Fill PFD (room for MAX) with the descriptors to wait on; closes expired connections. */
@@ -69,12 +67,6 @@ void control_handle(struct control *c, const struct pollfd *pfd, int n);
 
 /* The clock thread's poller of C (clockd_add_poller): control_pollfds and control_handle. */
 struct clockd_poller control_poller(struct control *c);
-
-/*
- * Build the answer to control command CMD into BUF (LEN bytes); returns
- * the length wanted (over LEN = did not fit), and sets *STATUS.
- */
-size_t control_answer(struct control *c, int cmd, char *buf, size_t len, int *status);
 
 /* Close every connection and listener, unlink the socket file, free the buffers. */
 void control_close(struct control *c);
