@@ -255,6 +255,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 static int load_config(const struct opts *o)
 {
 	const char *name = o->conf ? o->conf : "(embedded)";
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat xst;
 	char err[512];
 
 	cfg_defaults(&cfg);
@@ -266,6 +268,8 @@ static int load_config(const struct opts *o)
 	}
 	if (o->port)
 		cfg.default_port = o->port;
+	/* Without a `control` line: root's socket, or one in the user's own directory. */
+	cfg_control_resolve(&cfg, geteuid(), xdg, xdg && stat(xdg, &xst) == 0 ? &xst : NULL);
 	if (cfg.n_listen == 0) {
 		fprintf(stderr, "%s: no listen directive, allowed: listen ADDR [port N]\n", name);
 		cfg_free(&cfg);
