@@ -25,12 +25,16 @@
  * the kernel clock's state at each publication and hands a measurement
  * when the kernel vouches for its clock (synchronized by someone else),
  * a rejection when it does not.
+ *
+ * The core's state is clock/core_priv.h's; what the core reports about
+ * it (sources, filters, tracking, drift) is core_report.c's.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock/core.h"
+#include "clock/core_priv.h"
 #include "clock/nsec.h"
 #include "clock/discipline.h"
 #include "clock/filter.h"
@@ -40,8 +44,6 @@
 
 /* ns per second */
 #define NS_PER_S 1e9
-/* s: the largest error bound told to the kernel (RFC 5905 MAXDISP) */
-#define MAXDISP 16.0
 /* polls a silent source gets before the first clock update stops waiting for it,
  * so that one early reply (maybe from a falseticker) is never a "majority" alone */
 #define START_POLLS 3
@@ -70,60 +72,9 @@
  * at one call runs until the next, and must not overshoot before it is revised */
 #define TAU_CALLS 4.0
 
-struct clk_core {
-	struct clk_core_cfg cfg;
-	struct clk_driver *drv;
-	struct clk_disc disc;
-	struct clk_src src[CLK_MAX_SOURCES];
-	int n;
-	int64_t start_r;  /* raw ns at creation */
-	int64_t call_r;	  /* raw ns of the last clk_core_update() */
-	double call_gap;  /* s: recent longest interval between those calls */
-	int64_t last_now; /* driver ns of the latest call that gave a time */
-	/* frequency of the oscillator correction (fractional) and its uncertainty */
-	double freq;
-	double freq_sd;	  /* standard error; < 0: nothing measured, no driftfile */
-	double skew;	  /* fractional: the bound on the frequency error, advertised */
-	double peer_freq; /* the system peer's own frequency estimate */
-	/* selection and the last clock update */
-	int sys_peer; /* source index, -1 none */
-	int updates;
-	int64_t upd_r;	     /* raw ns of the last clock update */
-	double upd_interval; /* s between the last two */
-	int64_t ref_served;  /* served ns of the last clock update */
-	double offset;	     /* s: combined offset at the last clock update */
-	double ms_offset;    /* s^2: running mean square of it */
-	double sys_jitter;   /* s */
-	/* the error bound at the last evaluation with survivors */
-	int have_bound;
-	int64_t bound_r; /* raw ns */
-	double root_delay, root_disp;
-	int stratum, leap;
-	uint32_t refid;
-	/* the state last published */
-	int synced;
-	int local; /* serving the local reference */
-	/* the local reference */
-	int local_id;	     /* its source, -1 none */
-	int n_measuring;     /* sources that measure (all but the local reference) */
-	int64_t local_ref_r; /* raw ns: the last moment it vouched for the clock, or the start */
-	int local_leap;	     /* the leap served from it */
-};
-
 static int clampi(int v, int lo, int hi)
 {
 	return v < lo ? lo : v > hi ? hi : v;
-}
-
-/*
- * Fractional: the bound on the frequency error of our correction. A core
- * that measures nothing corrects nothing, so it adds none of its own:
- * the local reference alone then grows at PHI, as RFC 5905 says a
- * free-running clock's error bound must.
- */
-static double skew_of(const struct clk_core *c)
-{
-	return c->n_measuring ? c->skew : 0.0;
 }
 
 /* The correction (s) now in place at raw time R. */
@@ -497,14 +448,6 @@ static int evaluate(struct clk_core *c, int64_t r)
 	return surv;
 }
 
-/* Root dispersion (s) at raw time R: the last bound grown at PHI + skew (MAXDISP if none). */
-static double root_disp_at(const struct clk_core *c, int64_t r)
-{
-	if (!c->have_bound)
-		return MAXDISP;
-	return c->root_disp + (CLK_PHI + c->skew) * fmax(0.0, clk_dsec(r, c->bound_r));
-}
-
 /* 1 when the local reference's latest reading vouched for the clock, and that counts. */
 static int local_vouches(const struct clk_core *c)
 {
@@ -545,7 +488,7 @@ static void serve_local(struct clk_core *c, int64_t r, double dist, struct clk_s
 		out->leap = NTP_LEAP_NONE;
 		out->ref_ns = clk_disc_served(&c->disc, c->local_ref_r);
 		out->root_disp = l->cfg.dispersion +
-				 (CLK_PHI + skew_of(c)) * fmax(0.0, clk_dsec(r, c->local_ref_r));
+				 (CLK_PHI + core_skew(c)) * fmax(0.0, clk_dsec(r, c->local_ref_r));
 	}
 	c->local_leap = out->leap;
 }
@@ -563,7 +506,7 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	c->last_now = now;
 	r = clk_disc_raw(&c->disc, now);
 	/* The longest recent gap between calls, forgotten slowly (5 % a call). */
-	c->call_gap = fmax(fmin(clk_dsec(r, c->call_r), MAXDISP), 0.95 * c->call_gap);
+	c->call_gap = fmax(fmin(clk_dsec(r, c->call_r), CORE_MAXDISP), 0.95 * c->call_gap);
 	c->call_r = r;
 	surv = evaluate(c, r);
 	/* Holdover: keep the frequency, stop slewing toward an offset nobody confirms. */
@@ -572,11 +515,11 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	memset(out, 0, sizeof(*out));
 	clk_disc_mapping(&c->disc, now, out);
 	out->precision = (int8_t)c->cfg.precision;
-	out->disp_rate = CLK_PHI + skew_of(c);
+	out->disp_rate = CLK_PHI + core_skew(c);
 	/* Our own correction is served only by a core that measures (and so may correct). */
 	if (!c->disc.steer && c->n_measuring)
 		out->flags |= CLK_F_CORRECTED;
-	rdisp = root_disp_at(c, r);
+	rdisp = core_root_disp_at(c, r);
 	dist = c->root_delay / 2.0 + rdisp;
 	c->synced = c->have_bound && dist <= c->cfg.maxdistance &&
 		    (c->cfg.holdover < 0.0 || clk_dsec(r, c->upd_r) <= c->cfg.holdover);
@@ -603,107 +546,6 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	}
 	if (c->disc.steer && c->drv->ops->set_status)
 		c->drv->ops->set_status(c->drv, out->leap, c->synced,
-					fmin(out->root_delay / 2.0 + out->root_disp, MAXDISP),
-					fmin(c->sys_jitter + fabs(c->offset), MAXDISP));
-}
-
-int clk_core_source_info(const struct clk_core *c, int id, struct clk_source_info *out)
-{
-	const struct clk_src *s;
-
-	if (!c || !out || id < 0 || id >= c->n)
-		return -1;
-	s = &c->src[id];
-	memset(out, 0, sizeof(*out));
-	out->kind = s->cfg.kind;
-	memcpy(out->name, s->cfg.name, sizeof(out->name));
-	out->tally = s->tally;
-	out->refid = s->refid;
-	out->stratum = s->stratum;
-	out->poll = s->poll;
-	out->reach = s->reach;
-	out->last_rx = s->last_rx;
-	out->delay = s->delay;
-	out->offset = s->offset;
-	out->jitter = s->jitter;
-	out->dispersion = s->disp;
-	out->root_distance = s->dist;
-	out->flash = s->flash | s->peer;
-	out->leap = s->leap;
-	out->precision = s->precision;
-	out->root_delay = s->root_delay;
-	out->root_disp = s->root_disp;
-	return 0;
-}
-
-int clk_core_source_filter(const struct clk_core *c, int id, int64_t now,
-			   struct clk_source_filter *out)
-{
-	const struct clk_src *s;
-	const struct clk_sample *newest;
-	int64_t raw;
-	int i;
-
-	if (!c || !out || id < 0 || id >= c->n)
-		return -1;
-	s = &c->src[id];
-	memset(out, 0, sizeof(*out));
-	if (s->filt.n == 0)
-		return 0;
-	raw = clk_disc_raw(&c->disc, now);
-	newest = clk_filter_at(&s->filt, s->filt.n - 1);
-	for (i = 0; i < CLK_FILTER_LEN_PUB && i < s->filt.n; i++) {
-		const struct clk_sample *x = clk_filter_at(&s->filt, s->filt.n - 1 - i);
-		double age = (double)(raw - x->t) / 1e9;
-
-		out->delay[i] = x->delay;
-		/* Raw-scale offsets, shifted so the newest matches the source's offset. */
-		out->offset[i] = s->offset + (x->x - newest->x);
-		out->disp[i] = x->disp + CLK_PHI * (age > 0 ? age : 0);
-		out->n = i + 1;
-	}
-	return 0;
-}
-
-int clk_core_n_sources(const struct clk_core *c)
-{
-	return c ? c->n : 0;
-}
-
-void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_tracking *out)
-{
-	int64_t r;
-
-	if (!c || !out)
-		return;
-	memset(out, 0, sizeof(*out));
-	r = clk_disc_raw(&c->disc, now);
-	out->refid = c->synced ? c->refid : c->local ? ntp_refid_ascii("LOCL") : c->refid;
-	out->stratum = c->synced ? c->stratum : c->local ? c->src[c->local_id].cfg.stratum : 16;
-	out->leap = c->synced ? c->leap : c->local ? c->local_leap : NTP_LEAP_UNSYNC;
-	out->synced = c->synced;
-	out->ref_ns = c->ref_served;
-	out->offset = c->offset;
-	out->rms_offset = sqrt(c->ms_offset);
-	out->freq_ppm = c->freq * 1e6;
-	out->residual_freq_ppm = (c->peer_freq - c->freq) * 1e6;
-	out->skew_ppm = skew_of(c) * 1e6;
-	out->root_delay = c->root_delay;
-	out->root_disp = root_disp_at(c, r);
-	out->update_interval = c->upd_interval;
-	out->steps = c->disc.steps;
-	out->updates = c->updates;
-	out->sys_peer = c->sys_peer;
-	out->steering = c->disc.steer;
-}
-
-int clk_core_drift(const struct clk_core *c, double *freq_ppm, double *skew_ppm)
-{
-	int known = c && c->freq_sd >= 0.0;
-
-	if (freq_ppm)
-		*freq_ppm = known ? c->freq * 1e6 : 0.0;
-	if (skew_ppm)
-		*skew_ppm = known ? c->freq_sd * 1e6 : 0.0;
-	return known;
+					fmin(out->root_delay / 2.0 + out->root_disp, CORE_MAXDISP),
+					fmin(c->sys_jitter + fabs(c->offset), CORE_MAXDISP));
 }
