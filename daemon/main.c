@@ -18,6 +18,7 @@
 
 #include <sys/signalfd.h>
 
+#include "clock/driver.h"
 #include "clock/kclock.h"
 #include "clock/snapshot.h"
 #include "daemon/serve/clientlog.h"
@@ -253,6 +254,7 @@ int main(int argc, char **argv)
 
 	/* 2. Logging. */
 	log_init(cfg.log_syslog, cfg.log_debug || debug, "horod");
+	clk_set_log(log_msg); /* the clock drivers' lines (clock/ does not know the daemon) */
 
 	/* 3. Clock: precision, then a first snapshot before any worker reads it. */
 	precision = clk_measure_precision(CLOCK_REALTIME);
