@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "bpf/guard.h"
+#include "ctl/common.h"
 #include "ctl/query.h"
+#include "proto/nstime.h"
 #include "proto/reason.h"
 
 #define CTL_OK		  0	      /* exit: done */
@@ -94,14 +96,6 @@ static void usage(FILE *f)
 		"Exit status: 0 ok, 1 error, 2 bad usage or nothing to read (no guard pinned, "
 		"horod\n"
 		"unreachable); status: 0 synchronised, 1 unsynchronised, 2 horod unreachable.\n");
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* A talker's address as text. */
@@ -192,21 +186,6 @@ static void guard_print_text(const struct guard_view *v)
 	}
 }
 
-/* S as a JSON string (the names and paths here are plain ASCII; quote what must be). */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 static void guard_print_json(const struct guard_view *v)
 {
 	const struct guard_config *c = &v->info.cfg;
@@ -214,13 +193,13 @@ static void guard_print_json(const struct guard_view *v)
 	uint32_t i;
 
 	printf("{\"pin\": ");
-	json_str(v->dir);
+	ctl_json_str(v->dir);
 	if (v->have_info) {
 		printf(", \"pid\": %u, \"interfaces\": [", v->info.pid);
 		for (i = 0; i < v->info.n_ifaces && i < GUARD_MAX_IFACES; i++) {
 			snprintf(name, sizeof(name), "%.*s", GUARD_IFNAME_MAX, v->info.ifname[i]);
 			printf("%s{\"name\": ", i ? ", " : "");
-			json_str(name);
+			ctl_json_str(name);
 			printf(", \"ifindex\": %u, \"mode\": \"%s\"}", v->info.ifindex[i],
 			       mode_name(v->info.mode[i]));
 		}
@@ -278,8 +257,8 @@ static int cmd_guard(int argc, char **argv)
 	static struct guard_view v;
 	const char *dir = GUARD_PIN_DEFAULT;
 	int json = 0, once = 0, top = GUARD_TOP_DEFAULT, fd, tfd, ifd, ret, i;
-	struct timespec pause = {.tv_sec = 0, .tv_nsec = RATE_SAMPLE_NS};
-	uint64_t t0;
+	struct timespec pause;
+	int64_t t0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
@@ -324,11 +303,12 @@ static int cmd_guard(int argc, char **argv)
 		close(ifd);
 	}
 	ret = guard_stats_read_fd(fd, &v.a);
-	t0 = mono_ns();
+	t0 = ctl_now_ns(CLOCK_MONOTONIC);
 	if (ret == 0 && !once) {
+		ns_to_timespec(RATE_SAMPLE_NS, &pause);
 		nanosleep(&pause, NULL);
 		ret = guard_stats_read_fd(fd, &v.b);
-		v.secs = (double)(mono_ns() - t0) / 1e9;
+		v.secs = ns_dsec(ctl_now_ns(CLOCK_MONOTONIC), t0);
 	} else {
 		v.b = v.a;
 	}
@@ -342,7 +322,7 @@ static int cmd_guard(int argc, char **argv)
 	close(tfd);
 	if (v.ntop < 0)
 		return guard_read_error(dir, GUARD_PIN_TALKERS, v.ntop);
-	v.now = mono_ns();
+	v.now = (uint64_t)ctl_now_ns(CLOCK_MONOTONIC);
 	if (json)
 		guard_print_json(&v);
 	else

@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "proto/md5.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
-#define NS_PER_SEC 1000000000LL /* ns in one second */
 /*
  * 2^32 / 10^9 = 2^23 / 5^9: a fraction of a second in ns becomes NTP
  * fraction units by a shift by 23 bits and a division by 5^9.
@@ -156,15 +156,10 @@ static uint64_t ts_make(uint64_t unix_sec, uint32_t ns)
 
 uint64_t ntp_ts_from_unix_ns(int64_t unix_ns)
 {
-	int64_t sec = unix_ns / NS_PER_SEC;
-	int64_t ns = unix_ns % NS_PER_SEC;
+	struct timespec t;
 
-	/* C division truncates toward zero: make the remainder non-negative. */
-	if (ns < 0) {
-		ns += NS_PER_SEC;
-		sec--;
-	}
-	return ts_make((uint64_t)sec, (uint32_t)ns);
+	ns_to_timespec(unix_ns, &t); /* whole seconds and 0 <= ns < 1 s */
+	return ts_make((uint64_t)t.tv_sec, (uint32_t)t.tv_nsec);
 }
 
 uint64_t ntp_ts_from_timespec(const struct timespec *ts)
@@ -193,14 +188,13 @@ uint64_t ntp_ts_from_timespec(const struct timespec *ts)
  */
 static int64_t ts_unix_sec(uint64_t ts, uint32_t ts_ns, int64_t near_ns)
 {
-	int64_t near_sec = near_ns / NS_PER_SEC;
-	int64_t near_sub = near_ns % NS_PER_SEC;
+	struct timespec near;
+	int64_t near_sec, near_sub;
 	uint32_t near32, d;
 
-	if (near_sub < 0) {
-		near_sub += NS_PER_SEC;
-		near_sec--;
-	}
+	ns_to_timespec(near_ns, &near);
+	near_sec = near.tv_sec;
+	near_sub = near.tv_nsec;
 	near32 = (uint32_t)((uint64_t)near_sec + NTP_UNIX_EPOCH);
 	d = (uint32_t)(ts >> 32) - near32;
 	if (d < 0x80000000u || (d == 0x80000000u && ts_ns < near_sub))

@@ -231,7 +231,7 @@ void hb_read_errqueue(struct hb_run *r, struct hb_sock *s)
 					}
 				}
 			}
-			if (!have_key || !(ts.tv_sec || ts.tv_nsec))
+			if (!have_key || ns_from_timespec(&ts) == 0)
 				continue;
 			/* Only keys of the last HB_KEYRING stamped sends are known. */
 			if ((uint32_t)(s->next_key - key) - 1 >= HB_KEYRING)
@@ -239,7 +239,7 @@ void hb_read_errqueue(struct hb_run *r, struct hb_sock *s)
 			{
 				uint64_t seq = s->keyring[key & (HB_KEYRING - 1)];
 				struct hb_req *e = &r->tab[seq & r->mask];
-				int64_t t1 = (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+				int64_t t1 = ns_from_timespec(&ts);
 
 				if (e->seq != seq + 1 || (e->flags & (F_T1 | F_DONE)) ||
 				    !(e->flags & F_STAMP))
@@ -368,7 +368,7 @@ int hb_read_replies(struct hb_run *r, struct hb_sock *s)
 					struct scm_timestamping st;
 
 					memcpy(&st, CMSG_DATA(c), sizeof(st));
-					t4 = (int64_t)st.ts[0].tv_sec * NS + st.ts[0].tv_nsec;
+					t4 = ns_from_timespec(&st.ts[0]);
 				}
 			}
 			on_reply(r, buf[i], m[i].msg_len, t4);
@@ -386,7 +386,7 @@ int hb_read_replies(struct hb_run *r, struct hb_sock *s)
  */
 void hb_expire(struct hb_run *r, int64_t now, int force, uint64_t room)
 {
-	int64_t limit = now - (int64_t)(r->o.timeout * (double)NS);
+	int64_t limit = now - (int64_t)(r->o.timeout * (double)NS_PER_SEC);
 
 	while (r->oldest < r->next_seq) {
 		struct hb_req *e = &r->tab[r->oldest & r->mask];

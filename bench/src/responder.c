@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench/src/responder.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 #define RS_BATCH	   64	       /* datagrams per recvmmsg/sendmmsg: amortises the syscall */
@@ -177,8 +178,7 @@ int rs_main(int argc, char **argv)
 		int n, sent;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) * 1e-9 >
-		    secs)
+		if (ns_dsec(ns_from_timespec(&now), ns_from_timespec(&t0)) > secs)
 			break;
 		for (i = 0; i < RS_BATCH; i++) {
 			iov[i].iov_base = buf[i];

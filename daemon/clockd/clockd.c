@@ -26,10 +26,7 @@
 
 static int64_t sys_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(CLOCK_REALTIME);
 }
 
 /* The sim driver's truth in the daemon: the system clock. */

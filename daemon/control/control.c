@@ -18,30 +18,26 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "clock/kclock.h"
 #include "daemon/serve/clientlog.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/control/control.h"
 #include "daemon/sys/log.h"
 #include "daemon/serve/xguard.h"
 #include "proto/ctlproto.h"
+#include "proto/nstime.h"
 #include "proto/prom.h"
 
 #define CONTROL_BACKLOG 16 /* pending connections: as many as we serve at once */
 
 static int64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(CLOCK_MONOTONIC);
 }
 
 static int64_t sys_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(CLOCK_REALTIME);
 }
 
 /* Create the directories above PATH (mode 0755), like mkdir -p of its dirname. */
@@ -310,7 +306,7 @@ static size_t answer_sources(struct control *c, char *b, size_t len)
 		SRC_KV("poll", "%d", si.poll);
 		SRC_KV("reach", "%u", si.reach);
 		SRC_KV("when", "%lld",
-		       si.last_rx ? (long long)((now - si.last_rx) / 1000000000) : -1LL);
+		       si.last_rx ? (long long)((now - si.last_rx) / NS_PER_SEC) : -1LL);
 		SRC_KV("delay", "%.9f", si.delay);
 		SRC_KV("offset", "%.9f", si.offset);
 		SRC_KV("jitter", "%.9f", si.jitter);

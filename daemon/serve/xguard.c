@@ -19,6 +19,7 @@
 #include "bpf/guard.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 #include "daemon/policy/ratelimit.h"
 #include "daemon/serve/xguard.h"
@@ -248,9 +249,9 @@ static int64_t xg_mono_to_real(void)
 		clock_gettime(CLOCK_MONOTONIC, &m1);
 		clock_gettime(CLOCK_REALTIME, &r);
 		clock_gettime(CLOCK_MONOTONIC, &m2);
-		m1n = (int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec;
-		m2n = (int64_t)m2.tv_sec * 1000000000 + m2.tv_nsec;
-		rn = (int64_t)r.tv_sec * 1000000000 + r.tv_nsec;
+		m1n = ns_from_timespec(&m1);
+		m2n = ns_from_timespec(&m2);
+		rn = ns_from_timespec(&r);
 		if (m2n - m1n < best) {
 			best = m2n - m1n;
 			off = rn - (m1n + (m2n - m1n) / 2);
