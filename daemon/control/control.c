@@ -363,20 +363,20 @@ static size_t answer_serverstats(struct control *c, char *b, size_t len)
 }
 
 /* A gauge family with one unlabelled sample. */
-static void gauge(struct prom_out *o, const char *name, const char *help, double v)
+static void gauge(struct ntp_text *o, const char *name, const char *help, double v)
 {
 	prom_family(o, name, "gauge", help);
 	prom_sample(o, name, NULL, NULL, v);
 }
 
-static void counter(struct prom_out *o, const char *name, const char *help, uint64_t v)
+static void counter(struct ntp_text *o, const char *name, const char *help, uint64_t v)
 {
 	prom_family(o, name, "counter", help);
 	prom_sample_u64(o, name, NULL, NULL, v);
 }
 
 /* Per-source gauges: one family each, one sample per source. */
-static void source_metrics(struct prom_out *o, struct clockd *cd)
+static void source_metrics(struct ntp_text *o, struct clockd *cd)
 {
 	static const struct {
 		const char *name, *help;
@@ -423,11 +423,11 @@ static size_t answer_metrics(struct control *c, char *buf, size_t len)
 	struct clockd *cd = c->cd;
 	struct ctr_totals t;
 	struct clk_snapshot s;
-	struct prom_out o;
+	struct ntp_text o;
 	int64_t sys = sys_ns();
 	int i;
 
-	prom_init(&o, buf, len);
+	ntp_text_init(&o, buf, len);
 	ctr_sum(c->ctr, c->n_workers, &t);
 	xg_totals_add(&t);
 	counter(&o, "horod_requests_received_total",
