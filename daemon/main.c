@@ -384,9 +384,9 @@ int main(int argc, char **argv)
 			HOROD_VERSION, n_workers, n_workers == 1 ? "" : "s",
 			io == WK_IO_URING ? "uring" : "mmsg", where,
 			clockd_describe(&cd, desc, sizeof(desc)), precision);
-		if (cfg.local_enabled && !cd.use_core)
+		if (cfg.local.enabled && !cd.use_core)
 			log_msg(LOG_INFO, "local stratum %d, dispersion %.6f s growing at 15 ppm/s",
-				cfg.local_stratum, cfg.local_dispersion);
+				cfg.local.stratum, cfg.local.dispersion);
 	}
 
 	/* 8. The clock thread's loop: sources, snapshot, signals. */

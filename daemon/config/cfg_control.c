@@ -9,13 +9,11 @@
  * `NAME:LINE: what, allowed ...`; cfg_control_format writes them back.
  */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 
-#include "daemon/config/config_int.h"
-#include "proto/appendf.h"
+#include "daemon/config/cfg_control.h"
 
 #define CFG_FORM_CONTROL_PATH "control /PATH | control off"
 #define CFG_FORM_METRICS      "metrics listen ADDR:PORT [public] (IPv6: [ADDR]:PORT)"
@@ -23,9 +21,9 @@
 /* bytes of a socket path: sun_path holds 108 including the NUL */
 #define CFG_SUN_PATH_MAX ((int)sizeof(((struct sockaddr_un *)0)->sun_path))
 
-void cfg_control_defaults(struct horod_config *c)
+void cfg_control_defaults(struct cfg_control *c)
 {
-	snprintf(c->control_path, sizeof(c->control_path), "%s", CFG_CONTROL_DEFAULT);
+	snprintf(c->path, sizeof(c->path), "%s", CFG_CONTROL_DEFAULT);
 	c->metrics_enabled = 0;
 	memset(&c->metrics_addr, 0, sizeof(c->metrics_addr));
 	c->metrics_addrlen = 0;
@@ -42,7 +40,7 @@ int cfg_do_control_path(struct cfg_parser *p, char **tok, int ntok)
 	if (ntok > 2)
 		return cfg_extra(p, tok[2], CFG_FORM_CONTROL_PATH);
 	if (strcmp(tok[1], "off") == 0) {
-		p->c->control_path[0] = '\0';
+		p->c->control.path[0] = '\0';
 		return 0;
 	}
 	if (n >= (size_t)CFG_SUN_PATH_MAX || n < 2 || tok[1][n - 1] == '/')
@@ -50,7 +48,7 @@ int cfg_do_control_path(struct cfg_parser *p, char **tok, int ntok)
 				"bad control socket path '%s', allowed: an absolute file path of "
 				"at most %d bytes",
 				cfg_quote(tok[1], q, sizeof(q)), CFG_SUN_PATH_MAX - 1);
-	snprintf(p->c->control_path, sizeof(p->c->control_path), "%s", tok[1]);
+	snprintf(p->c->control.path, sizeof(p->c->control.path), "%s", tok[1]);
 	return 0;
 }
 
@@ -69,7 +67,7 @@ static int is_loopback(const struct sockaddr_storage *ss)
 
 int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok)
 {
-	struct horod_config *c = p->c;
+	struct cfg_control *c = &p->c->control;
 	struct sockaddr_storage ss;
 	char q[CFG_QUOTE_MAX], host[INET6_ADDRSTRLEN + 2];
 	const char *colon, *h = tok[1];
@@ -130,25 +128,25 @@ int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
-size_t cfg_control_format(const struct horod_config *c, char *out, size_t len)
+void cfg_control_format(const struct cfg_control *c, struct ntp_text *out)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
-	size_t pos = 0;
 
-	pos = ntp_appendf(out, len, pos, "control %s\n",
-			  c->control_path[0] ? c->control_path : "off");
-	if (!c->metrics_enabled)
-		return ntp_appendf(out, len, pos, "# metrics: off\n");
+	ntp_textf(out, "control %s\n", c->path[0] ? c->path : "off");
+	if (!c->metrics_enabled) {
+		ntp_textf(out, "# metrics: off\n");
+		return;
+	}
 	if (c->metrics_addr.ss_family == AF_INET) {
 		const struct sockaddr_in *s = (const struct sockaddr_in *)&c->metrics_addr;
 
 		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-		pos = ntp_appendf(out, len, pos, "metrics listen %s:%u", a, ntohs(s->sin_port));
+		ntp_textf(out, "metrics listen %s:%u", a, ntohs(s->sin_port));
 	} else {
 		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&c->metrics_addr;
 
 		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		pos = ntp_appendf(out, len, pos, "metrics listen [%s]:%u", a, ntohs(s->sin6_port));
+		ntp_textf(out, "metrics listen [%s]:%u", a, ntohs(s->sin6_port));
 	}
-	return ntp_appendf(out, len, pos, "%s\n", c->metrics_public ? " public" : "");
+	ntp_textf(out, "%s\n", c->metrics_public ? " public" : "");
 }

@@ -99,11 +99,13 @@ static int open_http(struct control *c, const struct horod_config *cfg)
 {
 	int fd, one = 1;
 
-	fd = socket(cfg->metrics_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(cfg->control.metrics_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 ||
-	    bind(fd, (const struct sockaddr *)&cfg->metrics_addr, cfg->metrics_addrlen) < 0 ||
+	    bind(fd, (const struct sockaddr *)&cfg->control.metrics_addr,
+		 cfg->control.metrics_addrlen) < 0 ||
 	    listen(fd, CONTROL_BACKLOG) < 0) {
 		log_msg(LOG_ERR, "metrics listen: %s", strerror(errno));
 		if (fd >= 0)
@@ -131,9 +133,9 @@ int control_open(struct control *c, const struct horod_config *cfg)
 	}
 	/* Serving time matters more than being inspectable: a control socket failure is a warning.
 	 */
-	if (cfg->control_path[0])
-		open_unix(c, cfg->control_path);
-	if (cfg->metrics_enabled && open_http(c, cfg) < 0)
+	if (cfg->control.path[0])
+		open_unix(c, cfg->control.path);
+	if (cfg->control.metrics_enabled && open_http(c, cfg) < 0)
 		return -1;
 	return 0;
 }
@@ -219,7 +221,7 @@ static size_t answer_status(struct control *c, char *b, size_t len)
 		}
 	} else {
 		p = ctl_kv_put(b, len, p, "source", "%s",
-			       c->cfg->local_enabled && snap_synced(&s) ? "local" : "none");
+			       c->cfg->local.enabled && snap_synced(&s) ? "local" : "none");
 	}
 	return p;
 }

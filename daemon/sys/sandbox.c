@@ -205,11 +205,11 @@ int sb_drop_root(const struct horod_config *c, uint64_t keep, char *why, size_t 
 	gid_t rg, eg, sg;
 	int v, last;
 
-	if (!c->user[0] || c->user_uid == 0)
+	if (!c->sec.user[0] || c->sec.uid == 0)
 		return 0; /* stay root: nothing to drop */
 	if (geteuid() != 0)
 		return sb_fail(why, len, "user %s: horod must start as root to switch to it",
-			       c->user);
+			       c->sec.user);
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, held as root. */
 	last = cap_max_bits();
 	for (v = 0; v < last && v < 64; v++)
@@ -217,17 +217,17 @@ int sb_drop_root(const struct horod_config *c, uint64_t keep, char *why, size_t 
 			return sb_fail(why, len,
 				       "cannot drop capability %d from the bounding set: %s", v,
 				       strerror(errno));
-	if (initgroups(c->user, c->user_gid) < 0)
-		return sb_fail(why, len, "user %s: cannot set its groups: %s", c->user,
+	if (initgroups(c->sec.user, c->sec.gid) < 0)
+		return sb_fail(why, len, "user %s: cannot set its groups: %s", c->sec.user,
 			       strerror(errno));
-	if (setresgid(c->user_gid, c->user_gid, c->user_gid) < 0)
-		return sb_fail(why, len, "user %s: cannot switch to gid %u: %s", c->user,
-			       (unsigned)c->user_gid, strerror(errno));
+	if (setresgid(c->sec.gid, c->sec.gid, c->sec.gid) < 0)
+		return sb_fail(why, len, "user %s: cannot switch to gid %u: %s", c->sec.user,
+			       (unsigned)c->sec.gid, strerror(errno));
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return sb_fail(why, len, "PR_SET_KEEPCAPS: %s", strerror(errno));
-	if (setresuid(c->user_uid, c->user_uid, c->user_uid) < 0)
-		return sb_fail(why, len, "user %s: cannot switch to uid %u: %s", c->user,
-			       (unsigned)c->user_uid, strerror(errno));
+	if (setresuid(c->sec.uid, c->sec.uid, c->sec.uid) < 0)
+		return sb_fail(why, len, "user %s: cannot switch to uid %u: %s", c->sec.user,
+			       (unsigned)c->sec.uid, strerror(errno));
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return sb_fail(why, len, "PR_SET_KEEPCAPS: %s", strerror(errno));
 	if (sb_set_caps(keep, why, len) < 0)
@@ -235,12 +235,12 @@ int sb_drop_root(const struct horod_config *c, uint64_t keep, char *why, size_t 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return sb_fail(why, len, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	/* Prove it: every id switched, and root cannot be had back. */
-	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != c->user_uid ||
-	    eu != c->user_uid || su != c->user_uid || rg != c->user_gid || eg != c->user_gid ||
-	    sg != c->user_gid)
-		return sb_fail(why, len, "user %s: the switch did not take", c->user);
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != c->sec.uid ||
+	    eu != c->sec.uid || su != c->sec.uid || rg != c->sec.gid || eg != c->sec.gid ||
+	    sg != c->sec.gid)
+		return sb_fail(why, len, "user %s: the switch did not take", c->sec.user);
 	if (setresuid(0, 0, 0) == 0)
-		return sb_fail(why, len, "user %s: root could be regained", c->user);
+		return sb_fail(why, len, "user %s: root could be regained", c->sec.user);
 	return 0;
 }
 
@@ -384,7 +384,7 @@ int sb_enter(const struct horod_config *c, int guard)
 {
 	char why[SB_WHY_MAX], caps[64] = "none";
 	uint64_t keep = sb_caps_needed(c, guard);
-	int dropped = c->user[0] && c->user_uid != 0;
+	int dropped = c->sec.user[0] && c->sec.uid != 0;
 
 	if (sb_drop_root(c, keep, why, sizeof(why)) < 0) {
 		log_msg(LOG_ERR, "%s", why);
@@ -396,7 +396,7 @@ int sb_enter(const struct horod_config *c, int guard)
 		log_msg(LOG_ERR, "%s", why);
 		return -1;
 	}
-	if (sb_seccomp_install(c->seccomp, why, sizeof(why)) < 0) {
+	if (sb_seccomp_install(c->sec.seccomp, why, sizeof(why)) < 0) {
 		log_msg(LOG_ERR, "%s", why);
 		return -1;
 	}
@@ -404,12 +404,12 @@ int sb_enter(const struct horod_config *c, int guard)
 		snprintf(caps, sizeof(caps), "cap_sys_time");
 	if (dropped)
 		log_msg(LOG_NOTICE, "running as user %s (uid %u, gid %u), capabilities: %s",
-			c->user, (unsigned)c->user_uid, (unsigned)c->user_gid, caps);
-	if (c->seccomp)
+			c->sec.user, (unsigned)c->sec.uid, (unsigned)c->sec.gid, caps);
+	if (c->sec.seccomp)
 		log_msg(LOG_NOTICE,
 			"seccomp %d: %d system calls allowed (and ioctl FIONREAD, bpf map "
 			"lookups), any other %s",
-			c->seccomp, SB_N_ALLOW,
-			c->seccomp == SB_SECCOMP_KILL ? "kills horod" : "fails with EPERM");
+			c->sec.seccomp, SB_N_ALLOW,
+			c->sec.seccomp == SB_SECCOMP_KILL ? "kills horod" : "fails with EPERM");
 	return 0;
 }

@@ -52,20 +52,20 @@ static void parse_bad(const char *text, const char *want)
 
 START_TEST(test_defaults)
 {
-	ck_assert_str_eq(cfg.control_path, "/run/horod/horod.sock");
-	ck_assert_msg(!cfg.metrics_enabled, "metrics should be off by default");
+	ck_assert_str_eq(cfg.control.path, "/run/horod/horod.sock");
+	ck_assert_msg(!cfg.control.metrics_enabled, "metrics should be off by default");
 }
 END_TEST
 
 START_TEST(test_control_path)
 {
 	parse_ok("control /tmp/x/h.sock\ncontrol allow 192.0.2.0/24\n");
-	ck_assert_str_eq(cfg.control_path, "/tmp/x/h.sock");
+	ck_assert_str_eq(cfg.control.path, "/tmp/x/h.sock");
 	ck_assert_msg(cfg.control_acl.n == 1, "control allow should still work beside the path");
 	teardown();
 	setup();
 	parse_ok("control off\n");
-	ck_assert_msg(cfg.control_path[0] == '\0', "control off should clear the path");
+	ck_assert_msg(cfg.control.path[0] == '\0', "control off should clear the path");
 }
 END_TEST
 
@@ -84,11 +84,11 @@ END_TEST
 
 START_TEST(test_metrics)
 {
-	const struct sockaddr_in *s = (const struct sockaddr_in *)&cfg.metrics_addr;
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&cfg.metrics_addr;
+	const struct sockaddr_in *s = (const struct sockaddr_in *)&cfg.control.metrics_addr;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&cfg.control.metrics_addr;
 
 	parse_ok("metrics listen 127.0.0.1:9123\n");
-	ck_assert_msg(cfg.metrics_enabled && s->sin_family == AF_INET &&
+	ck_assert_msg(cfg.control.metrics_enabled && s->sin_family == AF_INET &&
 			      ntohs(s->sin_port) == 9123 && ntohl(s->sin_addr.s_addr) == 0x7f000001,
 		      "metrics listen 127.0.0.1:9123 should be stored");
 	teardown();
@@ -100,7 +100,7 @@ START_TEST(test_metrics)
 	teardown();
 	setup();
 	parse_ok("metrics listen 192.0.2.1:9123 public\n");
-	ck_assert_msg(cfg.metrics_public, "public should be recorded");
+	ck_assert_msg(cfg.control.metrics_public, "public should be recorded");
 }
 END_TEST
 
