@@ -35,7 +35,7 @@ FUZZ_SRC_fuzz_config    := $(wildcard daemon/config/*.c) daemon/policy/acl.c pro
 FUZZ_SRC_fuzz_ctlproto  := proto/ctlproto.c
 FUZZ_SRC_fuzz_driftfile := clock/driftfile.c
 FUZZ_SRC_fuzz_mode6     := proto/mode6.c proto/appendf.c
-FUZZ_SRC_fuzz_check     := proto/ntpcheck.c proto/ntp.c proto/md5.c proto/appendf.c
+FUZZ_SRC_fuzz_check     := proto/ntpcheck.c proto/ntp.c proto/md5.c proto/appendf.c proto/flash.c
 # The config parser looks accounts up (`user`): a fixed table stands in (fuzz_config.c).
 FUZZ_LDFLAGS_fuzz_config := -Wl,--wrap=getpwnam_r
 
