@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proto/appendf.h"
 
@@ -85,5 +86,19 @@ const char *ntp_shortest(double v, char *out, size_t outlen)
 			return out;
 	}
 	snprintf(out, outlen, "%.17g", v);
+	return out;
+}
+
+const char *ntp_quote(const char *text, char *out, size_t outlen)
+{
+	size_t i, n = 0;
+
+	for (i = 0; text[i] && n + 4 < outlen; i++)
+		out[n++] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
+	if (text[i]) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
 	return out;
 }

@@ -4,9 +4,9 @@
  * may already be past the buffer's end, and keep counting like snprintf,
  * so the caller learns how much room the whole text needs. struct
  * ntp_text carries buffer, room and position for a writer that appends
- * many times; ntp_textf is its one printf. Two spellings every text
- * shares live here too: a JSON string and the shortest decimal that
- * reads back as the same double.
+ * many times; ntp_textf is its one printf. The spellings every text
+ * shares live here too: a JSON string, the shortest decimal that reads
+ * back as the same double, and someone else's text quoted in a message.
  */
 #ifndef HOROD_PROTO_APPENDF_H
 #define HOROD_PROTO_APPENDF_H
@@ -48,5 +48,8 @@ void ntp_text_json(struct ntp_text *t, const char *s);
 
 /* The shortest "%g" form of V that reads back as V, in OUT. */
 const char *ntp_shortest(double v, char *out, size_t outlen);
+
+/* TEXT for a message, in OUT: printable ASCII only (others '?'), cut with "..." to fit. */
+const char *ntp_quote(const char *text, char *out, size_t outlen);
 
 #endif

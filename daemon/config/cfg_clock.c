@@ -65,7 +65,7 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 				form);
 	if (!host_ok(tok[1]))
 		return cfg_fail(p, "bad %s '%s', allowed: a host name or an IP address literal",
-				pool ? "pool name" : "host", cfg_quote(tok[1], q, sizeof(q)));
+				pool ? "pool name" : "host", ntp_quote(tok[1], q, sizeof(q)));
 	memset(&sv, 0, sizeof(sv));
 	snprintf(sv.host, sizeof(sv.host), "%s", tok[1]);
 	sv.port = CFG_DEFAULT_PORT;
@@ -102,7 +102,7 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 			i++;
 		} else {
 			return cfg_fail(p, "unknown %s option '%s', allowed: %s", tok[0],
-					cfg_quote(tok[i], q, sizeof(q)), form);
+					ntp_quote(tok[i], q, sizeof(q)), form);
 		}
 	}
 	if (sv.minpoll > sv.maxpoll) {
@@ -138,7 +138,7 @@ int cfg_do_driver(struct cfg_parser *p, char **tok, int ntok)
 				return cfg_fail(p,
 						"unknown driver kernel option '%s', "
 						"allowed: " CFG_FORM_DRIVER,
-						cfg_quote(tok[2], q, sizeof(q)));
+						ntp_quote(tok[2], q, sizeof(q)));
 			if (ntok < 4 || strncmp(tok[3], "/dev/", 5) != 0 ||
 			    strlen(tok[3]) >= sizeof(n.device))
 				return cfg_fail(
@@ -175,12 +175,12 @@ int cfg_do_driver(struct cfg_parser *p, char **tok, int ntok)
 				return cfg_fail(
 					p,
 					"unknown driver sim option '%s', allowed: " CFG_FORM_DRIVER,
-					cfg_quote(tok[i], q, sizeof(q)));
+					ntp_quote(tok[i], q, sizeof(q)));
 			}
 		}
 	} else {
 		return cfg_fail(p, "unknown driver '%s', allowed: kernel sim",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	}
 	if (cfg_once(p, &p->seen_driver, "driver") < 0)
 		return -1;
@@ -203,7 +203,7 @@ int cfg_do_discipline(struct cfg_parser *p, char **tok, int ntok)
 		on = 0;
 	else
 		return cfg_fail(p, "bad discipline '%s', allowed: on off",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_discipline, "discipline") < 0)
 		return -1;
 	p->c->clk.discipline = on;
@@ -290,7 +290,7 @@ int cfg_do_driftfile(struct cfg_parser *p, char **tok, int ntok)
 	if (tok[1][0] != '/')
 		return cfg_fail(p,
 				"driftfile '%s' is not an absolute path, allowed: /ABSOLUTE/PATH",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (len + 8 >= CFG_PATH_MAX) /* room for the temporary file's suffix */
 		return cfg_fail(p, "driftfile path of %zu bytes too long, allowed at most %d bytes",
 				len, CFG_PATH_MAX - 9);

@@ -47,7 +47,7 @@ int cfg_do_control_path(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_fail(p,
 				"bad control socket path '%s', allowed: an absolute file path of "
 				"at most %d bytes",
-				cfg_quote(tok[1], q, sizeof(q)), CFG_SUN_PATH_MAX - 1);
+				ntp_quote(tok[1], q, sizeof(q)), CFG_SUN_PATH_MAX - 1);
 	snprintf(p->c->control.path, sizeof(p->c->control.path), "%s", tok[1]);
 	return 0;
 }
@@ -84,24 +84,24 @@ int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok)
 	h = tok[2];
 	colon = strrchr(h, ':');
 	if (!colon)
-		return cfg_fail(p, "'%s' has no port, allowed: %s", cfg_quote(h, q, sizeof(q)),
+		return cfg_fail(p, "'%s' has no port, allowed: %s", ntp_quote(h, q, sizeof(q)),
 				CFG_FORM_METRICS);
 	hl = (size_t)(colon - h);
 	if (h[0] == '[') {
 		if (hl < 3 || h[hl - 1] != ']')
 			return cfg_fail(p, "bad metrics address '%s', allowed: %s",
-					cfg_quote(h, q, sizeof(q)), CFG_FORM_METRICS);
+					ntp_quote(h, q, sizeof(q)), CFG_FORM_METRICS);
 		h++;
 		hl -= 2;
 	}
 	if (hl == 0 || hl >= sizeof(host))
 		return cfg_fail(p, "bad metrics address '%s', allowed: %s",
-				cfg_quote(tok[2], q, sizeof(q)), CFG_FORM_METRICS);
+				ntp_quote(tok[2], q, sizeof(q)), CFG_FORM_METRICS);
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	if (cfg_int(colon + 1, 1, 65535, &port) < 0)
 		return cfg_fail(p, "bad metrics port '%s', allowed 1-65535",
-				cfg_quote(colon + 1, q, sizeof(q)));
+				ntp_quote(colon + 1, q, sizeof(q)));
 	memset(&ss, 0, sizeof(ss));
 	if (tok[2][0] != '[' &&
 	    inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
@@ -115,14 +115,14 @@ int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok)
 		c->metrics_addrlen = sizeof(struct sockaddr_in6);
 	} else {
 		return cfg_fail(p, "bad metrics address '%s', allowed: %s",
-				cfg_quote(tok[2], q, sizeof(q)), CFG_FORM_METRICS);
+				ntp_quote(tok[2], q, sizeof(q)), CFG_FORM_METRICS);
 	}
 	c->metrics_public = ntok == 4;
 	if (!is_loopback(&ss) && !c->metrics_public)
 		return cfg_fail(p,
 				"metrics address '%s' is not loopback, allowed: a loopback "
 				"address, or add 'public' to serve metrics beyond this host",
-				cfg_quote(host, q, sizeof(q)));
+				ntp_quote(host, q, sizeof(q)));
 	c->metrics_addr = ss;
 	c->metrics_enabled = 1;
 	return 0;

@@ -60,7 +60,7 @@ int cfg_do_ratelimit(struct cfg_parser *p, char **tok, int ntok)
 		if (j == 3)
 			return cfg_fail(
 				p, "unknown ratelimit option '%s', allowed: " CFG_FORM_RATELIMIT,
-				cfg_quote(tok[i], q, sizeof(q)));
+				ntp_quote(tok[i], q, sizeof(q)));
 		if (seen[j])
 			return cfg_fail(p, "'%s' given twice, allowed once: " CFG_FORM_RATELIMIT,
 					opts[j].name);
@@ -70,11 +70,11 @@ int cfg_do_ratelimit(struct cfg_parser *p, char **tok, int ntok)
 		r = cfg_int(tok[i + 1], opts[j].min, opts[j].max, &val[j]);
 		if (r == -1)
 			return cfg_fail(p, "bad %s '%s', allowed %ld-%ld", opts[j].name,
-					cfg_quote(tok[i + 1], q, sizeof(q)), opts[j].min,
+					ntp_quote(tok[i + 1], q, sizeof(q)), opts[j].min,
 					opts[j].max);
 		if (r == -2)
 			return cfg_fail(p, "%s %s out of range, allowed %ld-%ld", opts[j].name,
-					cfg_quote(tok[i + 1], q, sizeof(q)), opts[j].min,
+					ntp_quote(tok[i + 1], q, sizeof(q)), opts[j].min,
 					opts[j].max);
 		seen[j] = 1;
 		i++;
@@ -104,7 +104,7 @@ int cfg_do_denykod(struct cfg_parser *p, char **tok, int ntok)
 		on = 0;
 	else
 		return cfg_fail(p, "bad denykod '%s', allowed: denykod on|off",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_denykod, "denykod") < 0)
 		return -1;
 	p->c->rl.deny_kod = on;
@@ -124,7 +124,7 @@ static int cfg_guard_pin(struct cfg_parser *p, char **tok, int ntok)
 	len = strlen(tok[2]);
 	if (tok[2][0] != '/')
 		return cfg_fail(p, "guard pin '%s' is not an absolute path, allowed: /DIR",
-				cfg_quote(tok[2], q, sizeof(q)));
+				ntp_quote(tok[2], q, sizeof(q)));
 	if (len >= CFG_PATH_MAX)
 		return cfg_fail(p, "guard pin path of %zu bytes too long, allowed at most %d bytes",
 				len, CFG_PATH_MAX - 1);
@@ -150,7 +150,7 @@ static int cfg_guard_serve(struct cfg_parser *p, char **tok, int ntok)
 		on = 0;
 	else
 		return cfg_fail(p, "bad guard serve '%s', allowed: guard serve on|off",
-				cfg_quote(tok[2], q, sizeof(q)));
+				ntp_quote(tok[2], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_guard_serve, "guard serve") < 0)
 		return -1;
 	p->c->guard.serve = on;
@@ -173,26 +173,26 @@ int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_guard_serve(p, tok, ntok);
 	if (strcmp(tok[1], "interface") != 0)
 		return cfg_fail(p, "unknown guard option '%s', allowed: " CFG_FORM_GUARD,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (ntok < 3)
 		return cfg_fail(p,
 				"'guard interface' needs an interface, allowed: " CFG_FORM_GUARD);
 	len = strlen(tok[2]);
 	if (len >= CFG_IFNAME_MAX || strchr(tok[2], '/'))
 		return cfg_fail(p, "bad interface name '%s', allowed: 1-%d characters, no '/'",
-				cfg_quote(tok[2], q, sizeof(q)), CFG_IFNAME_MAX - 1);
+				ntp_quote(tok[2], q, sizeof(q)), CFG_IFNAME_MAX - 1);
 	if (ntok >= 4) {
 		if (strcmp(tok[3], "mode") != 0)
 			return cfg_fail(
 				p, "unknown guard interface option '%s', allowed: " CFG_FORM_GUARD,
-				cfg_quote(tok[3], q, sizeof(q)));
+				ntp_quote(tok[3], q, sizeof(q)));
 		if (ntok < 5)
 			return cfg_fail(p, "'mode' needs a value, allowed: native skb auto");
 		for (mode = 0; mode < 3 && strcmp(tok[4], cfg_xdp_modes[mode]) != 0; mode++)
 			;
 		if (mode == 3)
 			return cfg_fail(p, "unknown guard mode '%s', allowed: native skb auto",
-					cfg_quote(tok[4], q, sizeof(q)));
+					ntp_quote(tok[4], q, sizeof(q)));
 		if (ntok > 5)
 			return cfg_extra(p, tok[5], CFG_FORM_GUARD);
 	}
@@ -200,7 +200,7 @@ int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok)
 		if (strcmp(g->ifs[i].name, tok[2]) == 0)
 			return cfg_fail(
 				p, "duplicate guard interface '%s', allowed: each interface once",
-				cfg_quote(tok[2], q, sizeof(q)));
+				ntp_quote(tok[2], q, sizeof(q)));
 	if (g->n_ifs >= CFG_MAX_GUARD_IF)
 		return cfg_fail(p, "too many guard interface lines, allowed at most %d",
 				CFG_MAX_GUARD_IF);

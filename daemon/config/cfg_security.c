@@ -79,15 +79,15 @@ int cfg_do_user(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_fail(p,
 				"bad user name '%s', allowed: 1-%d letters, digits, '.', '_', '-' "
 				"(not first) or '$'",
-				cfg_quote(tok[1], q, sizeof(q)), CFG_USER_MAX - 1);
+				ntp_quote(tok[1], q, sizeof(q)), CFG_USER_MAX - 1);
 	if (cfg_once(p, &p->seen_user, "user") < 0)
 		return -1;
 	if (cfg_lookup_user(tok[1], &uid, &gid) < 0) {
 		if (errno)
 			return cfg_fail(p, "cannot look up user '%s': %s, allowed: " CFG_FORM_USER,
-					cfg_quote(tok[1], q, sizeof(q)), strerror(errno));
+					ntp_quote(tok[1], q, sizeof(q)), strerror(errno));
 		return cfg_fail(p, "unknown user '%s', allowed: " CFG_FORM_USER,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	}
 	memcpy(p->c->sec.user, tok[1], n + 1);
 	p->c->sec.uid = uid;
@@ -106,7 +106,7 @@ int cfg_do_seccomp(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_extra(p, tok[2], CFG_FORM_SECCOMP);
 	if (cfg_int(tok[1], 0, 2, &level) < 0)
 		return cfg_fail(p, "bad seccomp level '%s', allowed: " CFG_FORM_SECCOMP,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_seccomp, "seccomp") < 0)
 		return -1;
 	p->c->sec.seccomp = (int)level;

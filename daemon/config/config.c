@@ -79,13 +79,13 @@ static int cfg_do_listen(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_fail(p,
 				"bad listen address '%s', allowed: an IPv4 or IPv6 literal "
 				"(no host names) in " CFG_FORM_LISTEN,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	}
 
 	if (ntok >= 3) {
 		if (strcmp(tok[2], "port") != 0)
 			return cfg_fail(p, "unknown listen option '%s', allowed: " CFG_FORM_LISTEN,
-					cfg_quote(tok[2], q, sizeof(q)));
+					ntp_quote(tok[2], q, sizeof(q)));
 		if (cfg_int_opt(p, "port", ntok > 3 ? tok[3] : NULL, 1, CFG_MAX_PORT, &port) < 0)
 			return -1;
 		if (ntok > 4)
@@ -98,7 +98,7 @@ static int cfg_do_listen(struct cfg_parser *p, char **tok, int ntok)
 		    memcmp(&c->listen[i].addr, &l.addr, l.addrlen) == 0)
 			return cfg_fail(
 				p, "duplicate listen '%s%s%s', allowed once per address and port",
-				cfg_quote(tok[1], q, sizeof(q)), ntok > 2 ? " port " : "",
+				ntp_quote(tok[1], q, sizeof(q)), ntok > 2 ? " port " : "",
 				ntok > 2 ? tok[3] : "");
 	}
 	if (c->n_listen >= CFG_MAX_LISTEN)
@@ -120,13 +120,13 @@ static int cfg_do_local(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_fail(p, "'local' needs a stratum, allowed: " CFG_FORM_LOCAL);
 	if (strcmp(tok[1], "stratum") != 0)
 		return cfg_fail(p, "unknown local option '%s', allowed: " CFG_FORM_LOCAL,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (cfg_int_opt(p, "stratum", ntok > 2 ? tok[2] : NULL, 1, CFG_MAX_STRATUM, &stratum) < 0)
 		return -1;
 	if (ntok >= 4) {
 		if (strcmp(tok[3], "dispersion") != 0)
 			return cfg_fail(p, "unknown local option '%s', allowed: " CFG_FORM_LOCAL,
-					cfg_quote(tok[3], q, sizeof(q)));
+					ntp_quote(tok[3], q, sizeof(q)));
 		if (ntok < 5)
 			return cfg_fail(p, "'dispersion' needs a number of seconds, allowed 0-16");
 		r = cfg_double(tok[4], 0.0, CFG_MAX_DISPERSION, &disp);
@@ -134,10 +134,10 @@ static int cfg_do_local(struct cfg_parser *p, char **tok, int ntok)
 			return cfg_fail(p,
 					"bad dispersion '%s', allowed 0-16 seconds as a decimal "
 					"number (e.g. 0.001 or 1e-3)",
-					cfg_quote(tok[4], q, sizeof(q)));
+					ntp_quote(tok[4], q, sizeof(q)));
 		if (r == -2)
 			return cfg_fail(p, "dispersion %s out of range, allowed 0-16 seconds",
-					cfg_quote(tok[4], q, sizeof(q)));
+					ntp_quote(tok[4], q, sizeof(q)));
 		if (ntok > 5)
 			return cfg_extra(p, tok[5], CFG_FORM_LOCAL);
 	}
@@ -184,7 +184,7 @@ static int cfg_do_control(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_do_control_path(p, tok, ntok);
 	if (strcmp(tok[1], "allow") != 0)
 		return cfg_fail(p, "unknown control option '%s', allowed: " CFG_FORM_CONTROL,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (ntok < 3)
 		return cfg_fail(p, "'control allow' needs an address, allowed: " CFG_FORM_CONTROL);
 	if (ntok > 3)
@@ -207,10 +207,10 @@ static int cfg_do_workers(struct cfg_parser *p, char **tok, int ntok)
 		r = cfg_int(tok[1], 1, CFG_MAX_WORKERS, &n);
 		if (r == -1)
 			return cfg_fail(p, "bad workers '%s', allowed 1-%d or auto",
-					cfg_quote(tok[1], q, sizeof(q)), CFG_MAX_WORKERS);
+					ntp_quote(tok[1], q, sizeof(q)), CFG_MAX_WORKERS);
 		if (r == -2)
 			return cfg_fail(p, "workers %s out of range, allowed 1-%d or auto",
-					cfg_quote(tok[1], q, sizeof(q)), CFG_MAX_WORKERS);
+					ntp_quote(tok[1], q, sizeof(q)), CFG_MAX_WORKERS);
 	}
 	if (cfg_once(p, &p->seen_workers, "workers") < 0)
 		return -1;
@@ -235,7 +235,7 @@ static int cfg_do_io(struct cfg_parser *p, char **tok, int ntok)
 		io = CFG_IO_AUTO;
 	else
 		return cfg_fail(p, "unknown io mode '%s', allowed: uring mmsg auto",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_io, "io") < 0)
 		return -1;
 	p->c->io = io;
@@ -254,7 +254,7 @@ static int cfg_do_pidfile(struct cfg_parser *p, char **tok, int ntok)
 	len = strlen(tok[1]);
 	if (tok[1][0] != '/')
 		return cfg_fail(p, "pidfile '%s' is not an absolute path, allowed: /ABSOLUTE/PATH",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (len >= CFG_PATH_MAX)
 		return cfg_fail(p, "pidfile path of %zu bytes too long, allowed at most %d bytes",
 				len, CFG_PATH_MAX - 1);
@@ -278,10 +278,10 @@ static int cfg_do_log(struct cfg_parser *p, char **tok, int ntok)
 	else
 		return cfg_fail(p,
 				"unknown log destination '%s', allowed: log stderr|syslog [debug]",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (ntok >= 3 && strcmp(tok[2], "debug") != 0)
 		return cfg_fail(p, "unknown log option '%s', allowed: log stderr|syslog [debug]",
-				cfg_quote(tok[2], q, sizeof(q)));
+				ntp_quote(tok[2], q, sizeof(q)));
 	if (ntok > 3)
 		return cfg_extra(p, tok[3], "log stderr|syslog [debug]");
 	if (cfg_once(p, &p->seen_log, "log") < 0)
@@ -304,12 +304,12 @@ static int cfg_do_hwtimestamp(struct cfg_parser *p, char **tok, int ntok)
 	len = strlen(tok[1]);
 	if (len >= CFG_IFNAME_MAX || strchr(tok[1], '/'))
 		return cfg_fail(p, "bad interface name '%s', allowed: 1-%d characters, no '/'",
-				cfg_quote(tok[1], q, sizeof(q)), CFG_IFNAME_MAX - 1);
+				ntp_quote(tok[1], q, sizeof(q)), CFG_IFNAME_MAX - 1);
 	for (i = 0; i < p->c->n_hwts; i++)
 		if (strcmp(p->c->hwts[i], tok[1]) == 0)
 			return cfg_fail(p,
 					"duplicate hwtimestamp '%s', allowed: each interface once",
-					cfg_quote(tok[1], q, sizeof(q)));
+					ntp_quote(tok[1], q, sizeof(q)));
 	if (p->c->n_hwts >= CFG_MAX_HWTS)
 		return cfg_fail(p, "too many hwtimestamp lines, allowed at most %d", CFG_MAX_HWTS);
 	memcpy(p->c->hwts[p->c->n_hwts++], tok[1], len + 1);
@@ -402,7 +402,7 @@ static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
 
 	for (i = 0; i < CFG_N_DIRECTIVES; i++)
 		n += (size_t)snprintf(names + n, sizeof(names) - n, " %s", cfg_directives[i].name);
-	return cfg_fail(p, "unknown directive '%s', allowed:%s", cfg_quote(tok[0], q, sizeof(q)),
+	return cfg_fail(p, "unknown directive '%s', allowed:%s", ntp_quote(tok[0], q, sizeof(q)),
 			names);
 }
 

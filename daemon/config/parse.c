@@ -14,21 +14,6 @@
 
 #include "daemon/config/parse.h"
 
-/* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
-const char *cfg_quote(const char *tok, char *out, size_t outlen)
-{
-	size_t i, n = 0;
-
-	for (i = 0; tok[i] && n + 4 < outlen; i++)
-		out[n++] = (tok[i] >= 0x20 && tok[i] < 0x7f) ? tok[i] : '?';
-	if (tok[i]) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
-}
-
 /* Write `NAME:LINE: message` into the caller's error buffer and return -1. */
 int cfg_fail(struct cfg_parser *p, const char *fmt, ...)
 {
@@ -96,7 +81,7 @@ int cfg_extra(struct cfg_parser *p, const char *tok, const char *form)
 {
 	char q[CFG_QUOTE_MAX];
 
-	return cfg_fail(p, "extra argument '%s', allowed: %s", cfg_quote(tok, q, sizeof(q)), form);
+	return cfg_fail(p, "extra argument '%s', allowed: %s", ntp_quote(tok, q, sizeof(q)), form);
 }
 
 /* Reject a second use of a directive that is allowed once. */
@@ -120,11 +105,11 @@ int cfg_int_opt(struct cfg_parser *p, const char *name, const char *tok, long mi
 		return cfg_fail(p, "'%s' needs a number, allowed %s", name, range);
 	r = cfg_int(tok, min, max, out);
 	if (r == -1)
-		return cfg_fail(p, "bad %s '%s', allowed %s", name, cfg_quote(tok, q, sizeof(q)),
+		return cfg_fail(p, "bad %s '%s', allowed %s", name, ntp_quote(tok, q, sizeof(q)),
 				range);
 	if (r == -2)
 		return cfg_fail(p, "%s %s out of range, allowed %s", name,
-				cfg_quote(tok, q, sizeof(q)), range);
+				ntp_quote(tok, q, sizeof(q)), range);
 	return 0;
 }
 
@@ -140,9 +125,9 @@ int cfg_double_opt(struct cfg_parser *p, const char *name, const char *tok, doub
 	r = cfg_double(tok, min, max, out);
 	if (r == -1)
 		return cfg_fail(p, "bad %s '%s', allowed %g to %g %s", name,
-				cfg_quote(tok, q, sizeof(q)), min, max, unit);
+				ntp_quote(tok, q, sizeof(q)), min, max, unit);
 	if (r == -2)
 		return cfg_fail(p, "%s %s out of range, allowed %g to %g %s", name,
-				cfg_quote(tok, q, sizeof(q)), min, max, unit);
+				ntp_quote(tok, q, sizeof(q)), min, max, unit);
 	return 0;
 }

@@ -12,8 +12,9 @@
 #include <stddef.h>
 
 #include "daemon/config/settings.h"
+#include "proto/appendf.h"
 
-#define CFG_QUOTE_MAX 48 /* bytes of a token quoted in a message */
+#define CFG_QUOTE_MAX 48 /* bytes of a token quoted in a message (ntp_quote) */
 
 /* The state of one parse: where we are, and where a single-use directive was first seen. */
 struct cfg_parser {
@@ -30,9 +31,6 @@ struct cfg_parser {
 	int seen_control_path, seen_metrics;
 	int seen_user, seen_seccomp;
 };
-
-/* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
-const char *cfg_quote(const char *tok, char *out, size_t outlen);
 
 /* Write `NAME:LINE: message` into the caller's error buffer and return -1. */
 int cfg_fail(struct cfg_parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "daemon/policy/acl.h"
+#include "proto/appendf.h"
 
 #define ACL_INITIAL_CAP 16 /* rules: first allocation, doubled as needed */
 #define ACL_QUOTE_MAX	48 /* bytes of user text quoted in a message: one address and a margin */
@@ -26,21 +27,6 @@
 
 /* The first 12 bytes of an IPv4-mapped IPv6 address (::ffff:0:0/96). */
 static const uint8_t acl_v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-/* Copy TEXT into OUT for a message: printable ASCII only, truncated with "...". */
-static const char *acl_quote(const char *text, char *out, size_t outlen)
-{
-	size_t i, n = 0;
-
-	for (i = 0; text[i] && n + 4 < outlen; i++)
-		out[n++] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
-	if (text[i]) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
-}
 
 static int acl_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -99,7 +85,7 @@ static int acl_parse_plen(const char *s, unsigned int max, const char *fam, char
 	for (i = 0; s[i]; i++) {
 		if (s[i] < '0' || s[i] > '9' || i >= 3)
 			return acl_fail(err, errlen, "bad prefix length '%s', allowed 0-%u for %s",
-					acl_quote(s, q, sizeof(q)), max, fam);
+					ntp_quote(s, q, sizeof(q)), max, fam);
 		v = v * 10 + (unsigned int)(s[i] - '0');
 	}
 	if (i == 0)
@@ -132,7 +118,7 @@ int acl_parse(const char *text, int allow, struct acl_rule out[2], char *err, si
 	alen = slash ? (size_t)(slash - text) : strlen(text);
 	if (alen == 0 || alen >= sizeof(addr))
 		return acl_fail(err, errlen, "bad address '%s', " ACL_FORMS,
-				acl_quote(text, q, sizeof(q)));
+				ntp_quote(text, q, sizeof(q)));
 	memcpy(addr, text, alen);
 	addr[alen] = '\0';
 
@@ -142,7 +128,7 @@ int acl_parse(const char *text, int allow, struct acl_rule out[2], char *err, si
 		v6 = 1;
 	else
 		return acl_fail(err, errlen, "bad address '%s', " ACL_FORMS,
-				acl_quote(text, q, sizeof(q)));
+				ntp_quote(text, q, sizeof(q)));
 
 	if (!slash)
 		plen = v6 ? 128 : 32;

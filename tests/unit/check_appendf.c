@@ -3,7 +3,8 @@
  * spellings every writer shares: a text that is cut where its buffer
  * ends but keeps counting what it needs, JSON strings (escaped exactly
  * where RFC 8259 requires, UTF-8 passed through) and the shortest
- * decimal that reads back as the same double.
+ * decimal that reads back as the same double, and text quoted in a
+ * message (printable ASCII, cut with "...").
  */
 #include <check.h>
 #include <stdlib.h>
@@ -75,6 +76,17 @@ START_TEST(shortest_reads_back)
 }
 END_TEST
 
+START_TEST(quoted_for_messages)
+{
+	char out[12];
+
+	ck_assert_str_eq(ntp_quote("a\tb\200c", out, sizeof(out)), "a?b?c");
+	ck_assert_str_eq(ntp_quote("0123456789abcdef", out, sizeof(out)), "01234567...");
+	ck_assert_msg(strlen(out) < sizeof(out), "a quote should fit its buffer");
+	ck_assert_str_eq(ntp_quote("0123456", out, sizeof(out)), "0123456");
+}
+END_TEST
+
 Suite *appendf_suite(void)
 {
 	Suite *s = suite_create("appendf");
@@ -83,6 +95,7 @@ Suite *appendf_suite(void)
 	tcase_add_test(t, text_cut_and_counted);
 	tcase_add_test(t, json_strings);
 	tcase_add_test(t, shortest_reads_back);
+	tcase_add_test(t, quoted_for_messages);
 	suite_add_tcase(s, t);
 	return s;
 }
