@@ -17,6 +17,7 @@
 
 #include "bench/src/horobench.h"
 #include "bench/src/stats.h"
+#include "proto/byteorder.h"
 #include "proto/ntp.h"
 
 #define HB_REQ_MAX    64  /* bytes: longest request we send (bad extension) */
@@ -24,16 +25,6 @@
 #define HB_CMSG_SPACE 256 /* bytes: SCM_TIMESTAMPING + RECVERR with room */
 
 const char *const hb_kind_name[K_MAX] = {"good", "short", "badversion", "mode7", "mode6", "badext"};
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
 
 static uint64_t cookie_of(const struct hb_run *r, uint64_t seq)
 {
@@ -55,7 +46,7 @@ static size_t build_request(const struct hb_run *r, enum hb_kind kind, uint64_t 
 	buf[0] = (uint8_t)((r->o.version << 3) | NTP_MODE_CLIENT);
 	buf[2] = 6; /* poll: 64 s, what a client would say */
 	buf[3] = (uint8_t)-20;
-	put_be64(buf + 40, cookie);
+	be_put64(buf + 40, cookie);
 	switch (kind) {
 	case K_GOOD:
 		return NTP_HEADER_LEN;
