@@ -192,14 +192,14 @@ static int run_check(struct check_run *cr, double timeout_s)
 				return -1;
 			next = now + CHECK_SPACING_NS;
 			if (cr->sent == cr->n)
-				deadline = now + (int64_t)(timeout_s * 1e9);
+				deadline = now + (int64_t)(timeout_s * NS_PER_SEC);
 			continue;
 		}
 		for (all = cr->sent == cr->n, i = 0; all && i < cr->n; i++)
 			all = cr->got[i];
 		if (all || (cr->sent == cr->n && now >= deadline))
 			return 0;
-		ms = (int)(((cr->sent < cr->n ? next : deadline) - now) / 1000000) + 1;
+		ms = (int)(((cr->sent < cr->n ? next : deadline) - now) / NS_PER_MS) + 1;
 		struct pollfd pfd = {.fd = cr->fd, .events = POLLIN};
 		if (poll(&pfd, 1, ms) > 0)
 			receive_reply(cr);

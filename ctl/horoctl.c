@@ -135,14 +135,14 @@ static void guard_print_text(const struct guard_view *v)
 	if (v->have_info) {
 		printf(" by horod PID %u, attached %.0f s ago\nXDP on", v->info.pid,
 		       v->info.start_ns && v->now > v->info.start_ns
-			       ? (double)(v->now - v->info.start_ns) / 1e9
+			       ? ns_sec((int64_t)(v->now - v->info.start_ns))
 			       : 0.0);
 		for (i = 0; i < v->info.n_ifaces && i < GUARD_MAX_IFACES; i++)
 			printf("%s %.*s (%s)", i ? "," : "", GUARD_IFNAME_MAX, v->info.ifname[i],
 			       mode_name(v->info.mode[i]));
 		if (c->flags & GUARD_F_RATELIMIT)
 			printf("; rate limit: one per %.3g s, burst %llu, leak 1 in %u%s",
-			       (double)c->interval_ns / 1e9,
+			       ns_sec((int64_t)c->interval_ns),
 			       (unsigned long long)(c->tau_ns /
 							    (c->interval_ns ? c->interval_ns : 1) +
 						    1),
@@ -182,7 +182,7 @@ static void guard_print_text(const struct guard_view *v)
 		printf("  %-40s %10llu %12llu %-16s %.1f s ago\n",
 		       addr_text(&t->addr, a, sizeof(a)), (unsigned long long)t->t.packets,
 		       (unsigned long long)t->t.bytes, guard_counter_name(t->t.last_reason),
-		       v->now > t->t.last_ns ? (double)(v->now - t->t.last_ns) / 1e9 : 0.0);
+		       v->now > t->t.last_ns ? ns_sec((int64_t)(v->now - t->t.last_ns)) : 0.0);
 	}
 }
 
@@ -232,7 +232,7 @@ static void guard_print_json(const struct guard_view *v)
 		       i ? ", " : "", addr_text(&t->addr, a, sizeof(a)),
 		       (unsigned long long)t->t.packets, (unsigned long long)t->t.bytes,
 		       guard_counter_name(t->t.last_reason),
-		       v->now > t->t.last_ns ? (double)(v->now - t->t.last_ns) / 1e9 : 0.0);
+		       v->now > t->t.last_ns ? ns_sec((int64_t)(v->now - t->t.last_ns)) : 0.0);
 	}
 	printf("]}\n");
 }

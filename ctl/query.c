@@ -18,9 +18,8 @@
 #include "ctl/common.h"
 #include "ctl/query.h"
 #include "proto/ctlproto.h"
+#include "proto/nstime.h"
 #include "proto/flash.h"
-
-#define QUERY_NS_PER_MS 1000000 /* ns in a millisecond: the time budget counts ms */
 
 static const char *query_socket = QUERY_DEFAULT_SOCKET;
 
@@ -38,7 +37,7 @@ struct answer {
 /* ms of CLOCK_MONOTONIC now: the clock of the query's time budget. */
 static int64_t mono_ms(void)
 {
-	return ctl_now_ns(CLOCK_MONOTONIC) / QUERY_NS_PER_MS;
+	return ctl_now_ns(CLOCK_MONOTONIC) / NS_PER_MS;
 }
 
 /* Ask CMD; 0 with A filled, QUERY_UNREACHABLE (no daemon) or QUERY_FAIL (bad answer), reported. */

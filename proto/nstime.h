@@ -15,6 +15,7 @@
 #include <time.h>
 
 #define NS_PER_SEC 1000000000LL /* ns in a second */
+#define NS_PER_MS  1000000LL	/* ns in a millisecond (poll timeouts, log stamps) */
 /* ns: beyond this a double does not convert to int64_t (2^63, exactly representable) */
 #define NS_I64_LIMIT 0x1p63
 

@@ -20,7 +20,6 @@
 
 #define LOG_LINE_MAX  1024 /* bytes of message per line: longer messages are cut, marked "..." */
 #define LOG_IDENT_MAX 32   /* bytes of program name kept (syslog keeps the pointer, so we copy) */
-#define LOG_NS_PER_MS 1000000 /* ns in a millisecond: the stderr stamp shows milliseconds */
 
 static int log_to_syslog;
 static int log_debug;
@@ -92,9 +91,8 @@ void log_msg(int prio, const char *fmt, ...)
 	sec = (time_t)(now / NS_PER_SEC);
 	if (!gmtime_r(&sec, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm))
 		snprintf(stamp, sizeof(stamp), "%lld", (long long)sec);
-	fprintf(stderr, "%s.%03dZ %s[%ld]: %s: %s\n", stamp,
-		(int)(now % NS_PER_SEC / LOG_NS_PER_MS), log_ident, (long)getpid(),
-		log_level_name(prio), msg);
+	fprintf(stderr, "%s.%03dZ %s[%ld]: %s: %s\n", stamp, (int)(now % NS_PER_SEC / NS_PER_MS),
+		log_ident, (long)getpid(), log_level_name(prio), msg);
 }
 
 void log_fini(void)
