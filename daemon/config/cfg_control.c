@@ -7,6 +7,10 @@
  * clients, and are not for the whole network by accident. Same rules as
  * the other directives: every value checked, every error
  * `NAME:LINE: what, allowed ...`; cfg_control_format writes them back.
+ * Without a `control` line the socket is root's /run/horod/horod.sock, or
+ * for anyone else one in a directory of their own (cfg_control_resolve
+ * of config.c sets it once the user is known), the same path horoctl
+ * looks at without -s.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -14,16 +18,18 @@
 #include <sys/un.h>
 
 #include "daemon/config/cfg_control.h"
+#include "proto/ctlproto.h" /* CTL_SOCK_ROOT */
 
 #define CFG_FORM_CONTROL_PATH "control /PATH | control off"
 #define CFG_FORM_METRICS      "metrics listen ADDR:PORT [public] (IPv6: [ADDR]:PORT)"
-#define CFG_CONTROL_DEFAULT   "/run/horod/horod.sock" /* as chrony's /run/chrony/chronyd.sock */
 /* bytes of a socket path: sun_path holds 108 including the NUL */
 #define CFG_SUN_PATH_MAX ((int)sizeof(((struct sockaddr_un *)0)->sun_path))
 
 void cfg_control_defaults(struct cfg_control *c)
 {
-	snprintf(c->path, sizeof(c->path), "%s", CFG_CONTROL_DEFAULT);
+	snprintf(c->path, sizeof(c->path), "%s", CTL_SOCK_ROOT);
+	c->path_default = 1;
+	c->path_private = 0;
 	c->metrics_enabled = 0;
 	memset(&c->metrics_addr, 0, sizeof(c->metrics_addr));
 	c->metrics_addrlen = 0;
@@ -39,6 +45,7 @@ int cfg_do_control_path(struct cfg_parser *p, char **tok, int ntok)
 		return -1;
 	if (ntok > 2)
 		return cfg_extra(p, tok[2], CFG_FORM_CONTROL_PATH);
+	p->c->control.path_default = 0;
 	if (strcmp(tok[1], "off") == 0) {
 		p->c->control.path[0] = '\0';
 		return 0;

@@ -29,6 +29,7 @@
 #include "daemon/config/config.h"
 #include "daemon/config/parse.h"
 #include "proto/appendf.h"
+#include "proto/ctlproto.h"
 
 #define CFG_LINE_MAX	       1024 /* bytes per line, newline excluded: ample for any directive */
 #define CFG_FILE_MAX	       (1 << 20) /* bytes per file (1 MiB): a config is a few KiB */
@@ -528,6 +529,19 @@ void cfg_free(struct horod_config *c)
 int cfg_listen_port(const struct horod_config *c, const struct cfg_listen *l)
 {
 	return l->port ? l->port : c->default_port;
+}
+
+void cfg_control_resolve(struct horod_config *c, uid_t euid, const char *xdg,
+			 const struct stat *xdg_st)
+{
+	char path[CTL_SOCK_PATH_MAX];
+
+	if (!c->control.path_default || euid == 0)
+		return;
+	if (ctl_sock_default(path, sizeof(path), euid, xdg, xdg_st) < 0)
+		return; /* cannot happen: the /tmp fallback always fits */
+	snprintf(c->control.path, sizeof(c->control.path), "%s", path);
+	c->control.path_private = 1;
 }
 
 /* RULE as ADDR/PLEN into OUT (at least INET6_ADDRSTRLEN + 4 bytes). */

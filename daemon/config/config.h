@@ -9,6 +9,8 @@
 #define HOROD_DAEMON_CONFIG_H
 
 #include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include "daemon/config/settings.h"
 
@@ -30,6 +32,15 @@ int cfg_parse_file(struct horod_config *c, const char *path, char *err, size_t e
 
 /* The port a listen entry binds: its own, else the configuration's default port. */
 int cfg_listen_port(const struct horod_config *c, const struct cfg_listen *l);
+
+/*
+ * When no `control` line named a socket, set C's to the default of
+ * effective user EUID (proto/ctlproto.h ctl_sock_default, with XDG the
+ * value of XDG_RUNTIME_DIR or NULL and XDG_ST its stat or NULL); for any
+ * user but root that socket's directory is private (control.path_private).
+ */
+void cfg_control_resolve(struct horod_config *c, uid_t euid, const char *xdg,
+			 const struct stat *xdg_st);
 
 /* Write the effective configuration, defaults included, as directives into BUF. */
 size_t cfg_format(const struct horod_config *c, char *buf, size_t len);

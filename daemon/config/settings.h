@@ -100,8 +100,10 @@ struct cfg_guard {
 
 /* `control PATH` and `metrics listen` (cfg_control.c): the control socket and metrics. */
 struct cfg_control {
-	char path[CFG_PATH_MAX];	      /* `control PATH`; empty = `control off` */
-	int metrics_enabled;		      /* `metrics listen` given */
+	char path[CFG_PATH_MAX]; /* `control PATH`; empty = `control off` */
+	int path_default;	 /* 1: no `control` line, path is the default */
+	int path_private;	 /* 1: its directory is the user's own (0700, checked) */
+	int metrics_enabled;	 /* `metrics listen` given */
 	struct sockaddr_storage metrics_addr; /* address and port of the HTTP /metrics endpoint */
 	socklen_t metrics_addrlen;
 	int metrics_public; /* `public`: a non-loopback address was asked for */
