@@ -25,6 +25,14 @@ static inline int64_t ns_from_timespec(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * NS_PER_SEC + ts->tv_nsec;
 }
 
+/* The whole second holding NS: floor(NS / 1 s), for negative NS too (-1 ns is in second -1). */
+static inline int64_t ns_floor_sec(int64_t ns)
+{
+	int64_t q = ns / NS_PER_SEC;
+
+	return ns % NS_PER_SEC < 0 ? q - 1 : q;
+}
+
 /* NS as a struct timespec with 0 <= tv_nsec < 1 s (-1.25 s is -2 s + 0.75 s). */
 static inline void ns_to_timespec(int64_t ns, struct timespec *out)
 {

@@ -29,12 +29,18 @@ START_TEST(timespec_both_ways)
 	ck_assert_msg(back.tv_sec == -2 && back.tv_nsec == 750000000,
 		      "-1.25 s should be -2 s + 750000000 ns, got %lld s %ld ns",
 		      (long long)back.tv_sec, back.tv_nsec);
+	ck_assert_msg(ns_floor_sec(-1) == -1 && ns_floor_sec(0) == 0 &&
+			      ns_floor_sec(NS_PER_SEC - 1) == 0 &&
+			      ns_floor_sec(-NS_PER_SEC) == -1 &&
+			      ns_floor_sec(-NS_PER_SEC - 1) == -2,
+		      "ns_floor_sec should be the second holding the time, before 1970 too");
 	ns_to_timespec(3 * NS_PER_SEC + 5, &back);
 	ck_assert_msg(back.tv_sec == 3 && back.tv_nsec == 5, "3 s + 5 ns should split as such");
 	for (i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
 		ns_to_timespec(edge[i], &back);
 		ck_assert_msg(back.tv_nsec >= 0 && back.tv_nsec < NS_PER_SEC &&
-				      ns_from_timespec(&back) == edge[i],
+				      ns_from_timespec(&back) == edge[i] &&
+				      back.tv_sec == ns_floor_sec(edge[i]),
 			      "%lld ns should split into 0 <= ns < 1 s and read back exactly",
 			      (long long)edge[i]);
 	}
