@@ -31,7 +31,8 @@ FUZZ_LLVM_COV      ?= $(firstword $(wildcard /usr/bin/llvm-cov-14 \
 # directive files), so a new directive file is fuzzed as soon as it
 # exists; mode 6 is built once proto/mode6.c exists.
 FUZZ_SRC_fuzz_request   := proto/ntp.c proto/md5.c proto/reason.c
-FUZZ_SRC_fuzz_config    := $(wildcard daemon/config/*.c) daemon/policy/acl.c proto/appendf.c
+FUZZ_SRC_fuzz_config    := $(wildcard daemon/config/*.c) daemon/policy/acl.c proto/appendf.c \
+	proto/ctlproto.c
 FUZZ_SRC_fuzz_ctlproto  := proto/ctlproto.c
 FUZZ_SRC_fuzz_driftfile := clock/driftfile.c
 FUZZ_SRC_fuzz_mode6     := proto/mode6.c proto/appendf.c
