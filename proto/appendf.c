@@ -102,3 +102,15 @@ const char *ntp_quote(const char *text, char *out, size_t outlen)
 	out[n] = '\0';
 	return out;
 }
+
+int ntp_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}

@@ -6,7 +6,8 @@
  * ntp_text carries buffer, room and position for a writer that appends
  * many times; ntp_textf is its one printf. The spellings every text
  * shares live here too: a JSON string, the shortest decimal that reads
- * back as the same double, and someone else's text quoted in a message.
+ * back as the same double, someone else's text quoted in a message, and
+ * the message a failing function leaves its caller.
  */
 #ifndef HOROD_PROTO_APPENDF_H
 #define HOROD_PROTO_APPENDF_H
@@ -51,5 +52,8 @@ const char *ntp_shortest(double v, char *out, size_t outlen);
 
 /* TEXT for a message, in OUT: printable ASCII only (others '?'), cut with "..." to fit. */
 const char *ntp_quote(const char *text, char *out, size_t outlen);
+
+/* Write a printf message into ERR (ERRLEN bytes; none when NULL or 0) and return -1. */
+int ntp_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -3,8 +3,8 @@
  * spellings every writer shares: a text that is cut where its buffer
  * ends but keeps counting what it needs, JSON strings (escaped exactly
  * where RFC 8259 requires, UTF-8 passed through) and the shortest
- * decimal that reads back as the same double, and text quoted in a
- * message (printable ASCII, cut with "...").
+ * decimal that reads back as the same double, text quoted in a message
+ * (printable ASCII, cut with "...") and a failure's message.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -87,6 +87,19 @@ START_TEST(quoted_for_messages)
 }
 END_TEST
 
+START_TEST(failure_messages)
+{
+	char err[8];
+
+	memset(err, 'Z', sizeof(err));
+	ck_assert_int_eq(ntp_fail(err, sizeof(err), "bad %s", "thing"), -1);
+	ck_assert_str_eq(err, "bad thi");
+	ck_assert_int_eq(ntp_fail(NULL, 0, "ignored %d", 1), -1);
+	ck_assert_int_eq(ntp_fail(err, 0, "ignored"), -1);
+	ck_assert_str_eq(err, "bad thi");
+}
+END_TEST
+
 Suite *appendf_suite(void)
 {
 	Suite *s = suite_create("appendf");
@@ -96,6 +109,7 @@ Suite *appendf_suite(void)
 	tcase_add_test(t, json_strings);
 	tcase_add_test(t, shortest_reads_back);
 	tcase_add_test(t, quoted_for_messages);
+	tcase_add_test(t, failure_messages);
 	suite_add_tcase(s, t);
 	return s;
 }
