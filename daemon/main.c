@@ -22,6 +22,7 @@
 
 #include <sys/signalfd.h>
 
+#include "clock/driver.h"
 #include "clock/kclock.h"
 #include "clock/snapshot.h"
 #include "daemon/serve/clientlog.h"
@@ -510,7 +511,7 @@ static int start_workers(void)
 	clockd_report_tracking(&cd, &tr);
 	if (tr.mode == CLOCKD_MODE_LOCAL)
 		log_msg(LOG_INFO, "local stratum %d, dispersion %.6f s growing at 15 ppm/s",
-			cfg.local_stratum, cfg.local_dispersion);
+			cfg.local.stratum, cfg.local.dispersion);
 	return 0;
 }
 
@@ -573,6 +574,7 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	log_init(cfg.log_syslog, cfg.log_debug || opt.debug, "horod");
+	clk_set_log(log_msg); /* the clock drivers' lines (clock/ does not know the daemon) */
 	for (done = 0; done < N_STEPS; done++)
 		if (steps[done].start() < 0)
 			break;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "clock/driftfile.h"
+#include "clock/kclock.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/clockd/report.h"
 #include "daemon/sys/log.h"
@@ -31,10 +32,7 @@ static const struct srcdrv_ops *const clockd_srcdrvs[] = {&srcdrv_ntp, &srcdrv_l
 
 static int64_t sys_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(CLOCK_REALTIME);
 }
 
 /* The sim driver's truth in the daemon: the system clock. */

@@ -58,7 +58,7 @@ static int lref_init(struct srcdrv *d, const struct srcdrv_env *env)
 	struct clk_source_cfg sc = {.kind = CLK_KIND_LOCAL};
 	struct lref *l;
 
-	if (!env->cfg->local_enabled)
+	if (!env->cfg->local.enabled)
 		return 1;
 	l = calloc(1, sizeof(*l));
 	if (!l) {
@@ -67,10 +67,10 @@ static int lref_init(struct srcdrv *d, const struct srcdrv_env *env)
 	}
 	snprintf(sc.name, sizeof(sc.name), "local");
 	sc.refid = ntp_refid_ascii("LOCL");
-	sc.stratum = env->cfg->local_stratum;
-	sc.dispersion = env->cfg->local_dispersion;
+	sc.stratum = env->cfg->local.stratum;
+	sc.dispersion = env->cfg->local.dispersion;
 	l->core = env->core;
-	l->stratum = env->cfg->local_stratum;
+	l->stratum = env->cfg->local.stratum;
 	l->precision = env->precision;
 	l->id = clk_core_add_source(env->core, &sc);
 	if (l->id < 0) {

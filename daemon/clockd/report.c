@@ -11,16 +11,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock/kclock.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/clockd/report.h"
 #include "daemon/clockd/upstream.h"
 
 static int64_t sys_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(CLOCK_REALTIME);
 }
 
 /* 1 when core source ID is in the list (every source but the local reference). */

@@ -14,20 +14,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock/kclock.h"
 #include "daemon/clockd/report.h"
 #include "daemon/control/answers.h"
 #include "daemon/control/metrics.h"
 #include "daemon/serve/clientlog.h"
 #include "daemon/serve/xguard.h"
 #include "proto/ctlproto.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 static int64_t sys_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(CLOCK_REALTIME);
 }
 
 int answers_synced(const struct clk_snapshot *s)
@@ -141,7 +140,7 @@ static size_t answer_sources(const struct ctl_view *v, char *b, size_t len)
 		SRC_KV("poll", "%d", si.poll);
 		SRC_KV("reach", "%u", si.reach);
 		SRC_KV("when", "%lld",
-		       si.since_rx_ns >= 0 ? (long long)(si.since_rx_ns / 1000000000) : -1LL);
+		       si.since_rx_ns >= 0 ? (long long)(si.since_rx_ns / NS_PER_SEC) : -1LL);
 		SRC_KV("delay", "%.9f", si.delay);
 		SRC_KV("offset", "%.9f", si.offset);
 		SRC_KV("jitter", "%.9f", si.jitter);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "clock/kclock.h"
 #include "daemon/control/answers.h"
 #include "daemon/control/control.h"
 #include "daemon/control/metrics.h"
@@ -27,10 +28,7 @@
 
 static int64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(CLOCK_MONOTONIC);
 }
 
 /*
@@ -162,11 +160,13 @@ static int open_http(struct control *c, const struct horod_config *cfg)
 {
 	int fd, one = 1;
 
-	fd = socket(cfg->metrics_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(cfg->control.metrics_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 ||
-	    bind(fd, (const struct sockaddr *)&cfg->metrics_addr, cfg->metrics_addrlen) < 0 ||
+	    bind(fd, (const struct sockaddr *)&cfg->control.metrics_addr,
+		 cfg->control.metrics_addrlen) < 0 ||
 	    listen(fd, CONTROL_BACKLOG) < 0) {
 		log_msg(LOG_ERR, "metrics listen: %s", strerror(errno));
 		if (fd >= 0)
@@ -194,9 +194,9 @@ int control_open(struct control *c, const struct horod_config *cfg)
 	}
 	/* Serving time matters more than being inspectable: a control socket failure is a warning.
 	 */
-	if (cfg->control_path[0])
-		open_unix(c, cfg->control_path, cfg->control_private);
-	if (cfg->metrics_enabled && open_http(c, cfg) < 0)
+	if (cfg->control.path[0])
+		open_unix(c, cfg->control.path, cfg->control.path_private);
+	if (cfg->control.metrics_enabled && open_http(c, cfg) < 0)
 		return -1;
 	return 0;
 }

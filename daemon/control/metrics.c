@@ -18,21 +18,21 @@
 #include "proto/prom.h"
 
 /* A gauge family with one unlabelled sample. */
-static void gauge(struct prom_out *o, const char *name, const char *help, double v)
+static void gauge(struct ntp_text *o, const char *name, const char *help, double v)
 {
 	prom_family(o, name, "gauge", help);
 	prom_sample(o, name, NULL, NULL, v);
 }
 
 /* A counter family with one unlabelled sample. */
-static void counter(struct prom_out *o, const char *name, const char *help, uint64_t v)
+static void counter(struct ntp_text *o, const char *name, const char *help, uint64_t v)
 {
 	prom_family(o, name, "counter", help);
 	prom_sample_u64(o, name, NULL, NULL, v);
 }
 
 /* Per-source gauges: one family each, one sample per source. */
-static void source_metrics(struct prom_out *o, const struct clockd *cd)
+static void source_metrics(struct ntp_text *o, const struct clockd *cd)
 {
 	static const struct {
 		const char *name, *help;
@@ -78,10 +78,10 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 	struct clockd_tracking tr;
 	struct clockd_upstream up;
 	struct ctr_totals t;
-	struct prom_out o;
+	struct ntp_text o;
 	int i;
 
-	prom_init(&o, buf, len);
+	ntp_text_init(&o, buf, len);
 	ctr_sum(v->ctr, v->n_workers, &t);
 	xg_totals_add(&t);
 	counter(&o, "horod_requests_received_total",
