@@ -193,6 +193,9 @@ int clk_core_source_filter(const struct clk_core *c, int id, int64_t now,
 /* Number of sources added. */
 int clk_core_n_sources(const struct clk_core *c);
 
+/* The kind (CLK_KIND_*) of source ID, or -1 if no such source. */
+int clk_core_source_kind(const struct clk_core *c, int id);
+
 /* Tracking data at NOW. */
 void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_tracking *out);
 

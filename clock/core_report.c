@@ -74,6 +74,13 @@ int clk_core_n_sources(const struct clk_core *c)
 	return c ? c->n : 0;
 }
 
+int clk_core_source_kind(const struct clk_core *c, int id)
+{
+	if (!c || id < 0 || id >= c->n)
+		return -1;
+	return c->src[id].cfg.kind;
+}
+
 void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_tracking *out)
 {
 	int64_t r;

@@ -9,7 +9,6 @@
  * sources, the tracking summary on SIGUSR1 (the figures from report.h).
  */
 #include <errno.h>
-#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>

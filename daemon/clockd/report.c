@@ -24,9 +24,9 @@ static int64_t sys_now(void)
 /* 1 when core source ID is in the list (every source but the local reference). */
 static int listed(const struct clockd *cd, int id)
 {
-	struct clk_source_info si;
+	int kind = clk_core_source_kind(cd->core, id);
 
-	return clk_core_source_info(cd->core, id, &si) == 0 && si.kind != CLK_KIND_LOCAL;
+	return kind >= 0 && kind != CLK_KIND_LOCAL;
 }
 
 /* The core id of source I of the list, or -1. */

@@ -84,9 +84,7 @@ static int add_local(struct clk_core *c, int stratum)
 /* 1 when source ID measures (is not the local reference, which nothing polls here). */
 static int measures(const struct clk_core *c, int id)
 {
-	struct clk_source_info si;
-
-	return clk_core_source_info(c, id, &si) == 0 && si.kind != CLK_KIND_LOCAL;
+	return clk_core_source_kind(c, id) == CLK_KIND_NTP;
 }
 
 /*
@@ -405,7 +403,10 @@ START_TEST(test_local_fallback)
 	lid = add_local(c, 9);
 	ck_assert_msg(lid == 1 && add_local(c, 8) == -1, "one local reference, after the server");
 	ck_assert_msg(clk_core_n_sources(c) == 2 && clk_core_source_info(c, lid, &si) == 0 &&
-			      si.kind == CLK_KIND_LOCAL,
+			      si.kind == CLK_KIND_LOCAL &&
+			      clk_core_source_kind(c, lid) == CLK_KIND_LOCAL &&
+			      clk_core_source_kind(c, 0) == CLK_KIND_NTP &&
+			      clk_core_source_kind(c, 2) == -1,
 		      "the local reference should be a source of its kind");
 	clk_core_update(c, f.base.ops->now(&f.base), &s);
 	ck_assert_msg(s.leap == NTP_LEAP_UNSYNC && s.stratum == 16,
