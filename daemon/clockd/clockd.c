@@ -218,7 +218,7 @@ int clockd_wait(struct clockd *cd, int sigfd)
 	for (i = 0; i < cd->n_src; i++)
 		if (cd->src[i].ops->pollfds)
 			n += cd->src[i].ops->pollfds(&cd->src[i], pfd + n, CLOCKD_MAX_FDS - n);
-	own = n; /* the signal and the sources: what a sample can come through */
+	own = n; /* after the signal, the sources: what a sample can come through */
 	for (i = 0; i < cd->n_pollers; i++) {
 		first[i] = n;
 		count[i] = cd->poller[i].fds(cd->poller[i].arg, pfd + n, CLOCKD_MAX_FDS - n);
@@ -232,7 +232,7 @@ int clockd_wait(struct clockd *cd, int sigfd)
 		log_msg(LOG_WARNING, "clock thread: poll: %s", strerror(errno));
 	if (r > 0) {
 		got_signal = (pfd[0].revents & POLLIN) != 0;
-		for (j = 0; j < own; j++)
+		for (j = 1; j < own; j++)
 			ready += pfd[j].revents != 0;
 		/* Control traffic and mode 6 are answered here; they are no samples. */
 		for (i = 0; i < cd->n_pollers; i++)
@@ -254,7 +254,7 @@ int clockd_wait(struct clockd *cd, int sigfd)
 			due = t;
 	}
 	/* Samples arrived or polls went out: publish now rather than at the tick. */
-	if (ready > 1 || due <= dnow)
+	if (ready > 0 || due <= dnow)
 		publish(cd);
 	if (due != INT64_MAX && due - dnow < cd->next_tick - now)
 		cd->next_tick = now + (due - dnow > 0 ? due - dnow : 0);
