@@ -29,6 +29,7 @@
 #include <linux/net_tstamp.h>
 
 #include "bench/src/horobench.h"
+#include "proto/byteorder.h"
 #include "proto/ntp.h"
 
 #define CAP_RCVBUF  (16 << 20) /* bytes: frames wait here between reads (VM stalls) */
@@ -81,16 +82,6 @@ int hb_cap_open(struct hb_run *r)
 	return 0;
 }
 
-static uint64_t be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /*
  * The NTP payload of frame F (LEN bytes from the network header, protocol
  * PROTO) when it is a UDP datagram from the server; NULL otherwise.
@@ -132,7 +123,7 @@ static const uint8_t *ntp_payload(const struct hb_run *r, const uint8_t *f, size
 static void on_frame(struct hb_run *r, const uint8_t *ntp, int64_t at)
 {
 	struct hb_cap *k = &r->cap;
-	uint64_t org = be64(ntp + 24), rec = be64(ntp + 32), xmt = be64(ntp + 40);
+	uint64_t org = be_get64(ntp + 24), rec = be_get64(ntp + 32), xmt = be_get64(ntp + 40);
 	struct hb_client *c;
 	enum hb_mode mode;
 	struct hb_req *e;
@@ -209,7 +200,7 @@ int hb_cap_read(struct hb_run *r)
 					struct timespec ts;
 
 					memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-					at = (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+					at = ns_from_timespec(&ts);
 				}
 			}
 			ntp = ntp_payload(r, buf[i], len, ntohs(from[i].sll_protocol));

@@ -28,6 +28,7 @@
 
 #include "bench/src/horobench.h"
 #include "bench/src/stats.h"
+#include "proto/byteorder.h"
 #include "proto/ntp.h"
 
 #define HB_REQ_MAX    64  /* bytes: longest request we send (bad extension) */
@@ -35,16 +36,6 @@
 #define HB_CMSG_SPACE 256 /* bytes: SCM_TIMESTAMPING + RECVERR with room */
 
 const char *const hb_kind_name[K_MAX] = {"good", "short", "badversion", "mode7", "mode6", "badext"};
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
 
 /* 1 when SEQ is a request of the table that is still there. */
 static int known_seq(const struct hb_run *r, uint64_t seq)
@@ -98,13 +89,13 @@ static size_t build_request(const struct hb_run *r, enum hb_kind kind, uint64_t 
 	buf[0] = (uint8_t)((r->o.version << 3) | NTP_MODE_CLIENT);
 	buf[2] = 6; /* poll: 64 s, what a client would say */
 	buf[3] = (uint8_t)-20;
-	put_be64(buf + 40, hb_cookie(r, seq));
+	be_put64(buf + 40, hb_cookie(r, seq));
 	switch (kind) {
 	case K_GOOD:
 		/* Interleaved: the last reply's receive, and our second cookie (RFC 9769). */
 		if (r->o.xleave && c->prev_rx) {
-			put_be64(buf + 24, c->prev_rx);
-			put_be64(buf + 32, hb_cookie2(r, seq));
+			be_put64(buf + 24, c->prev_rx);
+			be_put64(buf + 32, hb_cookie2(r, seq));
 		}
 		return NTP_HEADER_LEN;
 	case K_SHORT:
@@ -345,7 +336,7 @@ void hb_read_errqueue(struct hb_run *r, struct hb_sock *s)
 					}
 				}
 			}
-			if (!have_key || !(ts.tv_sec || ts.tv_nsec))
+			if (!have_key || ns_from_timespec(&ts) == 0)
 				continue;
 			/* Only keys of the last HB_KEYRING stamped sends are known. */
 			if ((uint32_t)(s->next_key - key) - 1 >= HB_KEYRING)
@@ -353,7 +344,7 @@ void hb_read_errqueue(struct hb_run *r, struct hb_sock *s)
 			{
 				uint64_t seq = s->keyring[key & (HB_KEYRING - 1)];
 				struct hb_req *e = &r->tab[seq & r->mask];
-				int64_t t1 = (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+				int64_t t1 = ns_from_timespec(&ts);
 
 				if (e->seq != seq + 1 || (e->flags & (F_T1 | F_DONE)) ||
 				    !(e->flags & F_STAMP))
@@ -525,7 +516,7 @@ int hb_read_replies(struct hb_run *r, struct hb_sock *s)
 					struct scm_timestamping st;
 
 					memcpy(&st, CMSG_DATA(c), sizeof(st));
-					t4 = (int64_t)st.ts[0].tv_sec * NS + st.ts[0].tv_nsec;
+					t4 = ns_from_timespec(&st.ts[0]);
 				}
 			}
 			on_reply(r, buf[i], m[i].msg_len, t4);
@@ -543,7 +534,7 @@ int hb_read_replies(struct hb_run *r, struct hb_sock *s)
  */
 void hb_expire(struct hb_run *r, int64_t now, int force, uint64_t room)
 {
-	int64_t limit = now - (int64_t)(r->o.timeout * (double)NS);
+	int64_t limit = now - (int64_t)(r->o.timeout * (double)NS_PER_SEC);
 
 	while (r->oldest < r->next_seq) {
 		struct hb_req *e = &r->tab[r->oldest & r->mask];

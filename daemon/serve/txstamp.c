@@ -14,6 +14,7 @@
 #include <linux/net_tstamp.h>
 
 #include "daemon/serve/txstamp.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 #ifndef SCM_TS_OPT_ID
@@ -291,7 +292,7 @@ void txs_on_stamp(struct txs *t, int sock, uint32_t key, const struct timespec *
 		}
 		src = XL_SRC_HARDWARE;
 	}
-	raw = (int64_t)sys.tv_sec * 1000000000 + sys.tv_nsec;
+	raw = ns_from_timespec(&sys);
 	/* Basic mode: learn how long after the reading this position's send left. */
 	if (rec->t0 && !hw)
 		learn(t, rec->pos, raw - rec->t0, raw);

@@ -54,6 +54,7 @@
 #include <sys/socket.h>
 
 #include "clock/snapshot.h"
+#include "proto/nstime.h"
 #include "daemon/serve/counters.h"
 #include "daemon/serve/hwts.h"
 #include "daemon/serve/xleave.h"
@@ -62,9 +63,9 @@
 #define TXS_POS		8    /* positions in a submission with their own delay envelope */
 #define TXS_CMSG	(2 * CMSG_SPACE(sizeof(uint32_t))) /* bytes of control data a send adds */
 #define TXS_EQ_MAX	64				   /* stamps per error-queue read */
-#define TXS_WINDOWS	4	     /* windows the delay minimum spans (see the top) */
-#define TXS_WINDOW_NS	1000000000LL /* ns: one window */
-#define TXS_MIN_SAMPLES 256	     /* sends the windows need before their minimum is used */
+#define TXS_WINDOWS	4	   /* windows the delay minimum spans (see the top) */
+#define TXS_WINDOW_NS	NS_PER_SEC /* ns: one window */
+#define TXS_MIN_SAMPLES 256	   /* sends the windows need before their minimum is used */
 
 /* How a socket's stamps come back. */
 enum txs_mode {

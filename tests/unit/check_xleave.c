@@ -23,6 +23,7 @@
 #include "daemon/serve/serve.h"
 #include "daemon/serve/txstamp.h"
 #include "daemon/serve/xleave.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 Suite *xleave_suite(void);
@@ -157,10 +158,9 @@ static void stamp(struct srv *s, const struct xch *x, int64_t delay, int64_t *ns
 {
 	struct clk_snapshot snap;
 	struct timespec ts;
-	int64_t t = ntp_ts_to_unix_ns(x->rep.xmt, (int64_t)time(NULL) * 1000000000) + delay;
+	int64_t t = ntp_ts_to_unix_ns(x->rep.xmt, (int64_t)time(NULL) * NS_PER_SEC) + delay;
 
-	ts.tv_sec = t / 1000000000;
-	ts.tv_nsec = t % 1000000000;
+	ns_to_timespec(t, &ts);
 	clk_snapshot_read(&s->pub, &snap);
 	txs_on_stamp(&s->txs, 0, x->rec->key, &ts, 0, NULL, 0, &snap);
 	if (ns)
@@ -413,7 +413,7 @@ START_TEST(test_basic_delay_minimum)
 	struct clk_snapshot snap;
 	static int64_t seen[ENV_TRIES];
 	uint32_t i, rng = 1, j;
-	int64_t t0 = (int64_t)time(NULL) * 1000000000, end = t0 + ENV_TRIES * ENV_STEP;
+	int64_t t0 = (int64_t)time(NULL) * NS_PER_SEC, end = t0 + ENV_TRIES * ENV_STEP;
 
 	clk_snapshot_read(&s->pub, &snap);
 	ck_assert_msg(txs_ahead(&s->txs, 1, t0) == 0, "with nothing measured the correction is 0");
@@ -432,8 +432,7 @@ START_TEST(test_basic_delay_minimum)
 		seen[i] = d;
 		txs_send(&s->txs, 0, 1, cm.c, 0, &rec);
 		txs_submitted(rec, now, 1);
-		ts.tv_sec = (now + d) / 1000000000;
-		ts.tv_nsec = (now + d) % 1000000000;
+		ns_to_timespec(now + d, &ts);
 		txs_on_stamp(&s->txs, 0, rec->key, &ts, 0, NULL, 0, &snap);
 		/* Never more than the fastest send of the last second. */
 		for (j = i + 1 > ENV_SECOND ? i + 1 - ENV_SECOND : 0; j <= i; j++)
