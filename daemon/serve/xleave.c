@@ -152,34 +152,44 @@ static int free_ways(const struct xl_table *t, uint32_t s)
 
 /*
  * Sets S are full: move a client of theirs to a free way of its other
- * set, freeing a way in S (one cuckoo step: rare, bounded). A moved
- * client's transmit stamp in flight then finds it gone (xl_stamp checks
- * the address) and its next interleaved reply uses the time read before
- * the send.
+ * set, freeing a way in S (one cuckoo step: rare, bounded). A client that
+ * never interleaved moves first: interleaved ones stay where the two
+ * choices put them (spread out; moved around they can pile up in one
+ * set), and move only when S holds nothing else (the newcomer would
+ * evict one of them). A moved client's transmit stamp
+ * in flight then finds it gone (xl_stamp checks the address) and its
+ * next interleaved reply uses the time read before the send.
  */
 static void relocate(struct xl_table *t, const uint32_t s[2])
 {
-	int i, j, w;
+	int i, j, w, pass, passes = 2;
 
 	for (j = 0; j < 2; j++)
-		for (i = 0; i < XL_WAYS; i++) {
-			uint32_t from = s[j] * XL_WAYS + (uint32_t)i, alt[2], to;
-			struct xl_entry *e = &t->e[from];
+		for (i = 0; i < XL_WAYS; i++)
+			if (!(t->e[s[j] * XL_WAYS + (uint32_t)i].tx & XL_TX_XLEAVE))
+				passes = 1; /* a victim that never interleaved is there */
+	for (pass = 0; pass < passes; pass++)
+		for (j = 0; j < 2; j++)
+			for (i = 0; i < XL_WAYS; i++) {
+				uint32_t from = s[j] * XL_WAYS + (uint32_t)i, alt[2], to;
+				struct xl_entry *e = &t->e[from];
 
-			sets_of(t, e->addr, alt);
-			to = alt[0] == s[j] ? alt[1] : alt[0];
-			if (to == s[0] || to == s[1])
-				continue;
-			for (w = 0; w < XL_WAYS; w++) {
-				struct xl_entry *f = &t->e[to * XL_WAYS + (uint32_t)w];
+				if (!(e->tx & XL_TX_XLEAVE) != !pass)
+					continue;
+				sets_of(t, e->addr, alt);
+				to = alt[0] == s[j] ? alt[1] : alt[0];
+				if (to == s[0] || to == s[1])
+					continue;
+				for (w = 0; w < XL_WAYS; w++) {
+					struct xl_entry *f = &t->e[to * XL_WAYS + (uint32_t)w];
 
-				if (!f->rx) {
-					*f = *e;
-					memset(e, 0, sizeof(*e));
-					return;
+					if (!f->rx) {
+						*f = *e;
+						memset(e, 0, sizeof(*e));
+						return;
+					}
 				}
 			}
-		}
 }
 
 enum xl_claimed xl_claim(struct xl_table *t, const struct sockaddr *from, uint32_t *idx)
