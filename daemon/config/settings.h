@@ -40,6 +40,7 @@ struct cfg_server {
 	int pool;		 /* 1: a pool name; up to maxsources of its addresses are used */
 	int maxsources;		 /* pool: 1..16 (4) */
 	int iburst, prefer;
+	int xleave;	      /* 1: RFC 9769 interleaved requests, kernel transmit stamps */
 	int minpoll, maxpoll; /* log2 s: 0..17, minpoll <= maxpoll (6, 10) */
 };
 

@@ -166,6 +166,15 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 			up.bogus);
 		counter(&o, "horod_upstream_kod_total", "Kiss-o'-death replies from upstream.",
 			up.kod);
+		counter(&o, "horod_upstream_interleaved_total",
+			"Interleaved replies to xleave requests (each measures the exchange "
+			"before).",
+			up.interleaved);
+		counter(&o, "horod_upstream_basic_xleave_total",
+			"Replies to interleaved requests that came back in basic mode.",
+			up.basic_xleave);
+		counter(&o, "horod_upstream_tx_stamps_total",
+			"Kernel transmit stamps of xleave requests read.", up.tx_stamps);
 		source_metrics(&o, v->cd);
 	}
 	return o.len;
