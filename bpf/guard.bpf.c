@@ -28,11 +28,13 @@
 #include <bpf/bpf_endian.h>
 
 #include "bpf/guard.h"
+#include "proto/ntp_wire.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
- * Wire constants (vmlinux.h has the kernel's types but not its macros).
+ * Ethernet, IP and UDP constants (vmlinux.h has the kernel's types but
+ * not its macros); NTP's are proto/ntp_wire.h's, the same as horod's.
  * Lengths in bytes; the rest are protocol numbers, named by their RFC.
  */
 #define ETH_ALEN	6      /* bytes in a MAC address */
@@ -58,21 +60,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IP6_FRAG_MF	0x0001 /* more-fragments bit of the fragment header */
 #define REPLY_TTL	64     /* hops: TTL / hop limit of a kiss-o'-death (Linux's default) */
 
-#define NTP_HLEN       48	     /* bytes in the NTP header */
-#define NTP_EXT_MIN    16	     /* bytes: smallest extension field (RFC 7822) */
-#define NTP_OFF_XMT    40	     /* byte offset of the transmit timestamp */
-#define NTP_OFF_REFID  12	     /* byte offset of the reference ID */
-#define NTP_OFF_ORG    24	     /* byte offset of the origin timestamp */
-#define KOD_RATE       0x52415445    /* "RATE" as a big-endian word */
-#define KOD_DENY       0x44454E59    /* "DENY" as a big-endian word */
-#define NTP_OFF_POLL   2	     /* byte offset of the poll exponent */
-#define NTP_MAX_POLL   17	     /* largest poll echoed (proto/ntp.h) */
-#define NTP_UNIX_EPOCH 2208988800ULL /* seconds from 1900 to 1970 */
-#define NS_PER_SEC     1000000000ULL
-/* ns → NTP fraction as proto/ntp.c does it: (ns << 23) / 5^9, rounded to nearest. */
-#define NS_FRAC_SHIFT 23
-#define NS_FRAC_DIV   1953125ULL
-#define SHORT_MAX     0xffffffffULL /* largest NTP short-format value */
+#define NS_PER_SEC 1000000000ULL /* ns in one second */
 /*
  * Largest offset into a frame the parser reads at: the verifier wants
  * packet offsets well below 64 KiB, and a classified payload ends before
@@ -80,7 +68,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  */
 #define PKT_OFF_MAX 0x3fff
 /* Extension walk steps: each field takes 16 bytes or more of the payload. */
-#define EXT_STEPS ((GUARD_MAX_PAYLOAD - NTP_HLEN) / NTP_EXT_MIN + 1)
+#define EXT_STEPS ((GUARD_MAX_PAYLOAD - NTP_HEADER_LEN) / NTP_MIN_EXT_LEN + 1)
 
 const volatile struct guard_config guard_cfg = {};
 
@@ -397,9 +385,10 @@ static __always_inline int ext_ok(struct xdp_md *ctx, __u32 off, __u32 rem)
 		const __u8 *f;
 		__u32 flen;
 
-		if (rem == 0 || rem == 4 || rem == 20 || rem == 24)
+		if (rem == NTP_MAC_NONE || rem == NTP_MAC_CRYPTO_NAK || rem == NTP_MAC_MD5 ||
+		    rem == NTP_MAC_SHA1)
 			return 1;
-		if (rem < NTP_EXT_MIN)
+		if (rem < NTP_MIN_EXT_LEN)
 			return 0;
 		if (off > PKT_OFF_MAX)
 			return 0;
@@ -407,7 +396,7 @@ static __always_inline int ext_ok(struct xdp_md *ctx, __u32 off, __u32 rem)
 		if ((void *)(f + 4) > end)
 			return 0;
 		flen = be16(f + 2);
-		if (flen < NTP_EXT_MIN || (flen & 3) || flen > rem)
+		if (flen < NTP_MIN_EXT_LEN || (flen & 3) || flen > rem)
 			return 0;
 		off += flen;
 		rem -= flen;
@@ -419,15 +408,15 @@ static __always_inline int ext_ok(struct xdp_md *ctx, __u32 off, __u32 rem)
 static __always_inline __u32 mode_reason(__u32 mode, const struct pkt *p)
 {
 	switch (mode) {
-	case 0:
+	case NTP_MODE_RESERVED:
 		return NTP_R_DROP_MODE_RESERVED;
-	case 2:
+	case NTP_MODE_PASSIVE:
 		return NTP_R_DROP_MODE_PASSIVE;
-	case 4:
+	case NTP_MODE_SERVER:
 		return NTP_R_DROP_MODE_SERVER;
-	case 5:
+	case NTP_MODE_BROADCAST:
 		return NTP_R_DROP_MODE_BROADCAST;
-	case 6:
+	case NTP_MODE_CONTROL:
 		return control_allowed(p) ? NTP_R_CONTROL : NTP_R_DROP_MODE_CONTROL;
 	default:
 		return NTP_R_DROP_MODE_PRIVATE;
@@ -451,19 +440,20 @@ static __always_inline __u32 classify(struct xdp_md *ctx, const struct pkt *p)
 		return NTP_R_DROP_SHORT;
 	version = (pay[0] >> 3) & 7;
 	mode = pay[0] & 7;
-	if ((mode == 6 || mode == 7) && version >= 1 && version <= 4)
+	if ((mode == NTP_MODE_CONTROL || mode == NTP_MODE_PRIVATE) && version >= NTP_VERSION_MIN &&
+	    version <= NTP_VERSION_MAX)
 		return mode_reason(mode, p);
-	if (plen < NTP_HLEN)
+	if (plen < NTP_HEADER_LEN)
 		return NTP_R_DROP_SHORT;
 	if (plen & 3)
 		return NTP_R_DROP_LENGTH;
-	if (version < 1 || version > 4)
+	if (version < NTP_VERSION_MIN || version > NTP_VERSION_MAX)
 		return NTP_R_DROP_VERSION;
-	if (mode != 1 && mode != 3)
+	if (mode != NTP_MODE_ACTIVE && mode != NTP_MODE_CLIENT)
 		return mode_reason(mode, p);
-	if (!ext_ok(ctx, off + NTP_HLEN, plen - NTP_HLEN))
+	if (!ext_ok(ctx, off + NTP_HEADER_LEN, plen - NTP_HEADER_LEN))
 		return NTP_R_DROP_EXTENSION;
-	return mode == 3 ? NTP_R_REPLY_SERVER : NTP_R_REPLY_SYMMETRIC;
+	return mode == NTP_MODE_CLIENT ? NTP_R_REPLY_SERVER : NTP_R_REPLY_SYMMETRIC;
 }
 
 #include "bpf/guard_reply.h"
@@ -643,18 +633,19 @@ int guard_xdp(struct xdp_md *ctx)
 		return guard_exit(XDP_DROP, reason, bytes, &p);
 	if (denied(&p)) {
 		if ((guard_cfg.flags & GUARD_F_DENY_KOD) && deny_kod_due(&p))
-			return send_kod(ctx, &p, KOD_DENY, NTP_R_REPLY_KOD_DENY, NTP_R_DROP_DENIED,
-					bytes);
+			return send_kod(ctx, &p, NTP_KOD_DENY_ID, NTP_R_REPLY_KOD_DENY,
+					NTP_R_DROP_DENIED, bytes);
 		return guard_exit(XDP_DROP, NTP_R_DROP_DENIED, bytes, &p);
 	}
 	rl = rl_charge(&p, guard_cfg.flags & GUARD_F_RATE_KOD);
 	if (rl == RL_KOD)
-		return send_kod(ctx, &p, KOD_RATE, NTP_R_REPLY_KOD_RATE, NTP_R_DROP_RATE, bytes);
+		return send_kod(ctx, &p, NTP_KOD_RATE_ID, NTP_R_REPLY_KOD_RATE, NTP_R_DROP_RATE,
+				bytes);
 	if (rl == RL_DROP)
 		return guard_exit(XDP_DROP, NTP_R_DROP_RATE, bytes, &p);
 	/* `guard serve on`: a plain client request (no extension) is answered here. */
 	if ((guard_cfg.flags & GUARD_F_SERVE) && reason == NTP_R_REPLY_SERVER &&
-	    p.plen == NTP_HLEN && serve_read(&sv) == 0) {
+	    p.plen == NTP_HEADER_LEN && serve_read(&sv) == 0) {
 		/* The frame may be half rewritten when this fails: it cannot pass. */
 		if (make_reply(ctx, &p, 0, &sv) < 0)
 			return guard_exit(XDP_DROP, NTP_R_DROP_SEND_ERROR, bytes, &p);

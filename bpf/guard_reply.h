@@ -37,7 +37,7 @@ struct serve_now {
 static __always_inline __u64 ntp_ts(__u64 real_ns)
 {
 	__u64 sec = real_ns / NS_PER_SEC, ns = real_ns - sec * NS_PER_SEC;
-	__u64 frac = ((ns << NS_FRAC_SHIFT) + NS_FRAC_DIV / 2) / NS_FRAC_DIV;
+	__u64 frac = ((ns << NTP_NS_FRAC_SHIFT) + NTP_NS_FRAC_DIV / 2) / NTP_NS_FRAC_DIV;
 
 	return bpf_cpu_to_be64((__u64)(__u32)(sec + NTP_UNIX_EPOCH) << 32 | frac);
 }
@@ -50,13 +50,13 @@ static __always_inline __u32 root_disp(const struct guard_serve *s, __u64 real_n
 	if (real_ns > (__u64)s->update_ns) {
 		since = (real_ns - (__u64)s->update_ns) / 1000; /* µs */
 		if (since > (1ULL << 40))
-			return bpf_htonl((__u32)SHORT_MAX);
+			return bpf_htonl((__u32)NTP_SHORT_MAX);
 		d += (since * s->disp_rate_ppb + 999999) / 1000000;
 	}
 	if (d >= (1ULL << 40))
-		return bpf_htonl((__u32)SHORT_MAX);
+		return bpf_htonl((__u32)NTP_SHORT_MAX);
 	d = ((d << 16) + NS_PER_SEC - 1) / NS_PER_SEC;
-	return bpf_htonl(d > SHORT_MAX ? (__u32)SHORT_MAX : (__u32)d);
+	return bpf_htonl(d > NTP_SHORT_MAX ? (__u32)NTP_SHORT_MAX : (__u32)d);
 }
 
 /*
@@ -94,19 +94,19 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 	if (off > PKT_OFF_MAX)
 		return -1;
 	udp = data + off;
-	if ((void *)(udp + UDP_HLEN + NTP_HLEN) > end)
+	if ((void *)(udp + UDP_HLEN + NTP_HEADER_LEN) > end)
 		return -1;
 	sport = *(__u16 *)udp;
 	dport = *(__u16 *)(udp + 2);
 	ntp = udp + UDP_HLEN;
-	vn = (ntp[0] >> 3) & 7;
-	mode = (ntp[0] & 7) == 1 ? 2 : 4;
-	__builtin_memcpy(&xmt, ntp + NTP_OFF_XMT, 8);
+	vn = (ntp[NTP_OFF_LVM] >> 3) & 7;
+	mode = (ntp[NTP_OFF_LVM] & 7) == NTP_MODE_ACTIVE ? NTP_MODE_PASSIVE : NTP_MODE_SERVER;
+	__builtin_memcpy(&xmt, ntp + NTP_OFF_XMT, NTP_TS_LEN);
 	poll = (__s8)ntp[NTP_OFF_POLL];
-	lvm = (__u8)((sv ? sv->s.leap & 3 : 3) << 6 | vn << 3 | mode);
+	lvm = (__u8)((sv ? sv->s.leap & 3 : NTP_LEAP_UNSYNC) << 6 | vn << 3 | mode);
 
 	curlen = (__u32)(end - data);
-	newlen = l2len + base + UDP_HLEN + NTP_HLEN;
+	newlen = l2len + base + UDP_HLEN + NTP_HEADER_LEN;
 	if (strip > 2048 || l2len > sizeof(l2) || curlen < newlen + strip)
 		return -1;
 	if (strip && bpf_xdp_adjust_head(ctx, (int)strip))
@@ -125,10 +125,10 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 
 	ip = data + l2len;
 	if (p->v6) {
-		if ((void *)(ip + IPV6_HLEN + UDP_HLEN + NTP_HLEN) > end)
+		if ((void *)(ip + IPV6_HLEN + UDP_HLEN + NTP_HEADER_LEN) > end)
 			return -1;
 		*(__u32 *)ip = bpf_htonl(0x60000000); /* version 6, traffic class 0, flow 0 */
-		*(__u16 *)(ip + 4) = bpf_htons(UDP_HLEN + NTP_HLEN);
+		*(__u16 *)(ip + 4) = bpf_htons(UDP_HLEN + NTP_HEADER_LEN);
 		ip[6] = IPPROTO_UDP_;
 		ip[7] = REPLY_TTL;
 		__builtin_memcpy(ip + 8, p->ip_dst, 16);
@@ -136,14 +136,14 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 		udp = ip + IPV6_HLEN;
 		/* Pseudo-header: addresses, upper-layer length, next header. */
 		sum = csum_words(ip + 8, 32, 0);
-		sum += bpf_htons(UDP_HLEN + NTP_HLEN);
+		sum += bpf_htons(UDP_HLEN + NTP_HEADER_LEN);
 		sum += bpf_htons(IPPROTO_UDP_);
 	} else {
-		if ((void *)(ip + IPV4_HLEN + UDP_HLEN + NTP_HLEN) > end)
+		if ((void *)(ip + IPV4_HLEN + UDP_HLEN + NTP_HEADER_LEN) > end)
 			return -1;
 		ip[0] = 0x45; /* version 4, 5 words */
 		ip[1] = 0;
-		*(__u16 *)(ip + 2) = bpf_htons(IPV4_HLEN + UDP_HLEN + NTP_HLEN);
+		*(__u16 *)(ip + 2) = bpf_htons(IPV4_HLEN + UDP_HLEN + NTP_HEADER_LEN);
 		*(__u16 *)(ip + 4) = 0;
 		*(__u16 *)(ip + 6) = bpf_htons(IP4_DF);
 		ip[8] = REPLY_TTL;
@@ -154,38 +154,38 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 		*(__u16 *)(ip + 10) = csum_fold(csum_words(ip, IPV4_HLEN, 0));
 		udp = ip + IPV4_HLEN;
 		sum = csum_words(ip + 12, 8, 0);
-		sum += bpf_htons(UDP_HLEN + NTP_HLEN);
+		sum += bpf_htons(UDP_HLEN + NTP_HEADER_LEN);
 		sum += bpf_htons(IPPROTO_UDP_);
 	}
-	if ((void *)(udp + UDP_HLEN + NTP_HLEN) > end)
+	if ((void *)(udp + UDP_HLEN + NTP_HEADER_LEN) > end)
 		return -1;
 	*(__u16 *)udp = dport;
 	*(__u16 *)(udp + 2) = sport;
-	*(__u16 *)(udp + 4) = bpf_htons(UDP_HLEN + NTP_HLEN);
+	*(__u16 *)(udp + 4) = bpf_htons(UDP_HLEN + NTP_HEADER_LEN);
 	*(__u16 *)(udp + 6) = 0;
 	ntp = udp + UDP_HLEN;
-	for (i = 0; i < NTP_HLEN / 4; i++)
+	for (i = 0; i < NTP_HEADER_LEN / 4; i++)
 		((__u32 *)ntp)[i] = 0;
-	ntp[0] = lvm;
-	__builtin_memcpy(ntp + NTP_OFF_ORG, &xmt, 8);
+	ntp[NTP_OFF_LVM] = lvm;
+	__builtin_memcpy(ntp + NTP_OFF_ORG, &xmt, NTP_TS_LEN);
 	if (!sv) {
 		*(__u32 *)(ntp + NTP_OFF_REFID) = bpf_htonl(code);
 	} else {
-		ntp[1] = (sv->s.leap & 3) == 3 ? 0 : sv->s.stratum;
-		ntp[2] = poll < 0 ? 0 : poll > NTP_MAX_POLL ? NTP_MAX_POLL : (__u8)poll;
-		ntp[3] = (__u8)sv->s.precision;
-		*(__u32 *)(ntp + 4) = sv->s.root_delay;
+		ntp[NTP_OFF_STRATUM] = (sv->s.leap & 3) == NTP_LEAP_UNSYNC ? 0 : sv->s.stratum;
+		ntp[NTP_OFF_POLL] = poll < 0 ? 0 : poll > NTP_MAX_POLL ? NTP_MAX_POLL : (__u8)poll;
+		ntp[NTP_OFF_PRECISION] = (__u8)sv->s.precision;
+		*(__u32 *)(ntp + NTP_OFF_ROOT_DELAY) = sv->s.root_delay;
 		*(__u32 *)(ntp + NTP_OFF_REFID) = sv->s.refid;
-		__builtin_memcpy(ntp + 16, &sv->s.ref_ts, 8);
+		__builtin_memcpy(ntp + NTP_OFF_REF, &sv->s.ref_ts, NTP_TS_LEN);
 		xmt = ntp_ts(sv->rx_ns + (__u64)sv->s.mono_to_real_ns);
-		__builtin_memcpy(ntp + 32, &xmt, 8);
+		__builtin_memcpy(ntp + NTP_OFF_REC, &xmt, NTP_TS_LEN);
 		/* The transmit time: read last, only arithmetic and the checksum follow. */
 		tx = now_ns() + (__u64)sv->s.mono_to_real_ns;
-		*(__u32 *)(ntp + 8) = root_disp(&sv->s, tx);
+		*(__u32 *)(ntp + NTP_OFF_ROOT_DISP) = root_disp(&sv->s, tx);
 		xmt = ntp_ts(tx);
-		__builtin_memcpy(ntp + NTP_OFF_XMT, &xmt, 8);
+		__builtin_memcpy(ntp + NTP_OFF_XMT, &xmt, NTP_TS_LEN);
 	}
-	sum = csum_words(udp, UDP_HLEN + NTP_HLEN, sum);
+	sum = csum_words(udp, UDP_HLEN + NTP_HEADER_LEN, sum);
 	*(__u16 *)(udp + 6) = csum_fold(sum) ?: 0xffff;
 	return 0;
 }
