@@ -27,7 +27,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "bpf/guard.h"
+#include "bpf/guard_layout.h"
 #include "proto/ntp_wire.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
