@@ -72,8 +72,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile struct guard_config guard_cfg = {};
 
-/* What answering needs (GUARD_F_SERVE), written by horod: see struct guard_serve. */
-struct guard_serve guard_serve_now = {};
+/* What answering needs (GUARD_F_SERVE), written by horod: see struct guard_serve_area. */
+struct guard_serve_area guard_serve_now = {};
 
 /* Test hooks (GUARD_F_TEST only; the verifier removes their uses otherwise). */
 uint64_t guard_test_now_ns = 0;

@@ -412,9 +412,11 @@ int guard_map_fd(const struct guard *g, const char *name)
 	return m ? bpf_map__fd(m) : -1;
 }
 
-struct guard_serve *guard_serve_area(struct guard *g)
+struct guard_serve_pub *guard_serve_area(struct guard *g)
 {
-	return g->skel->bss ? &g->skel->bss->guard_serve_now : NULL;
+	/* The same bytes (guard_pub.h asserts the size), accessed only as atomics from here on. */
+	return g->skel->bss ? (struct guard_serve_pub *)(void *)&g->skel->bss->guard_serve_now
+			    : NULL;
 }
 
 int guard_test_hooks(struct guard *g, struct guard_test_hooks *h)

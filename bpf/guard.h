@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "bpf/guard_layout.h"
+#include "bpf/guard_pub.h"
 #include "bpf/guard_read.h"
 
 /* Which access-list trie a rule goes to. */
@@ -64,6 +65,6 @@ struct guard_test_hooks {
 int guard_test_hooks(struct guard *g, struct guard_test_hooks *h);
 
 /* The program's guard_serve_now, mapped into user space (the writer's side); NULL if not. */
-struct guard_serve *guard_serve_area(struct guard *g);
+struct guard_serve_pub *guard_serve_area(struct guard *g);
 
 #endif

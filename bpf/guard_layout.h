@@ -79,20 +79,16 @@ struct guard_config {
 
 /*
  * What the guard needs to answer a client request itself (`guard serve
- * on`), in the program's .bss, written by horod's clock thread at every
- * snapshot it publishes (at least once a second) and read by the program
- * on every CPU. A seqcount: the writer makes seq odd, writes, makes it
- * even; the program copies and answers only when seq was even and did
- * not change (otherwise the request goes to a worker). Served time is
- * CLOCK_MONOTONIC (bpf_ktime_get_ns) + mono_to_real_ns: CLOCK_REALTIME,
- * which only a step, a leap second or settimeofday moves away from
- * CLOCK_MONOTONIC; `on` is 0 whenever the served time is not the system
- * clock as it is (a correction of horod's own, a leap second announced,
- * another clock than CLOCK_REALTIME).
+ * on`), written by horod's clock thread at every snapshot it publishes
+ * (at least once a second; bpf/guard_pub.c) and read by the program on
+ * every CPU. Served time is CLOCK_MONOTONIC (bpf_ktime_get_ns) +
+ * mono_to_real_ns: CLOCK_REALTIME, which only a step, a leap second or
+ * settimeofday moves away from CLOCK_MONOTONIC; `on` is 0 whenever the
+ * served time is not the system clock as it is (a correction of horod's
+ * own, a leap second announced, another clock than CLOCK_REALTIME). A
+ * whole number of 64-bit words: the writer stores it word by word.
  */
 struct guard_serve {
-	uint32_t seq;		 /* even: stable; odd: being written */
-	uint32_t on;		 /* 1: the program may answer */
 	int64_t mono_to_real_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	int64_t update_ns;	 /* served ns (Unix epoch) at which disp_ns held */
 	uint64_t disp_ns;	 /* root dispersion at update_ns, ns (rounded up) */
@@ -100,10 +96,25 @@ struct guard_serve {
 	uint64_t ref_ts;	 /* reference timestamp, NTP format, network byte order */
 	uint32_t root_delay;	 /* NTP short format, network byte order */
 	uint32_t refid;		 /* network byte order, as on the wire */
+	uint32_t on;		 /* 1: the program may answer */
 	uint8_t leap;		 /* NTP_LEAP_*: 0 or 3 when on */
 	uint8_t stratum;	 /* as on the wire (0 when leap is 3) */
 	int8_t precision;	 /* log2 s */
-	uint8_t pad[5];
+	uint8_t pad;
+};
+
+#define GUARD_SERVE_WORDS (sizeof(struct guard_serve) / 8) /* 64-bit words in the payload */
+
+/*
+ * The program's .bss variable guard_serve_now: a seqcount around the
+ * payload. The writer makes seq odd, stores the words, makes it even;
+ * the program copies and answers only when seq was even and did not
+ * change (otherwise the request goes to a worker).
+ */
+struct guard_serve_area {
+	uint32_t seq; /* even: stable; odd: being written */
+	uint32_t pad;
+	struct guard_serve s;
 };
 
 /* One per-CPU counter: packets and bytes (whole frames, from the Ethernet header). */
@@ -198,7 +209,8 @@ _Static_assert(sizeof(struct guard_config) == 72 && sizeof(struct guard_info) ==
 		       sizeof(struct guard_count) == 16 && sizeof(struct guard_addr) == 20 &&
 		       sizeof(struct guard_talker) == 32 && sizeof(struct guard_rl_key) == 12 &&
 		       sizeof(struct guard_rl_entry) == 24 && sizeof(struct guard_lpm4) == 8 &&
-		       sizeof(struct guard_lpm6) == 20 && sizeof(struct guard_serve) == 64,
+		       sizeof(struct guard_lpm6) == 20 && sizeof(struct guard_serve_area) == 64 &&
+		       sizeof(struct guard_serve) % 8 == 0,
 	       "shared layouts must be the same for clang -target bpf and gcc");
 
 #endif

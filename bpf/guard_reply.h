@@ -190,26 +190,29 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 	return 0;
 }
 
-/* Copy guard_serve_now into SV when it is stable and on; 0, or -1 (a worker answers). */
+/*
+ * Copy guard_serve_now's payload into SV when it is stable and on; 0, or
+ * -1 (a worker answers). The writer is bpf/guard_pub.c.
+ */
 static __always_inline int serve_read(struct serve_now *sv)
 {
-	volatile struct guard_serve *g = &guard_serve_now;
+	volatile struct guard_serve_area *g = &guard_serve_now;
 	__u32 seq = g->seq;
 
-	if ((seq & 1) || !g->on)
+	if ((seq & 1) || !g->s.on)
 		return -1;
 	/* x86_64: loads are not reordered with loads; the compiler must not either. */
 	asm volatile("" ::: "memory");
-	sv->s.mono_to_real_ns = g->mono_to_real_ns;
-	sv->s.update_ns = g->update_ns;
-	sv->s.disp_ns = g->disp_ns;
-	sv->s.disp_rate_ppb = g->disp_rate_ppb;
-	sv->s.ref_ts = g->ref_ts;
-	sv->s.root_delay = g->root_delay;
-	sv->s.refid = g->refid;
-	sv->s.leap = g->leap;
-	sv->s.stratum = g->stratum;
-	sv->s.precision = g->precision;
+	sv->s.mono_to_real_ns = g->s.mono_to_real_ns;
+	sv->s.update_ns = g->s.update_ns;
+	sv->s.disp_ns = g->s.disp_ns;
+	sv->s.disp_rate_ppb = g->s.disp_rate_ppb;
+	sv->s.ref_ts = g->s.ref_ts;
+	sv->s.root_delay = g->s.root_delay;
+	sv->s.refid = g->s.refid;
+	sv->s.leap = g->s.leap;
+	sv->s.stratum = g->s.stratum;
+	sv->s.precision = g->s.precision;
 	asm volatile("" ::: "memory");
 	if (g->seq != seq)
 		return -1;

@@ -5,14 +5,11 @@
  * libbpf's own messages go to horod's log at debug level (-d).
  */
 #include <arpa/inet.h>
-#include <endian.h>
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -47,7 +44,7 @@ static struct guard_count *xg_percpu;
 static int xg_read_failed; /* a failed read was logged */
 
 /* The program's serving state when it answers (`guard serve on`), else NULL. */
-static struct guard_serve *xg_serve;
+static struct guard_serve_pub *xg_serve;
 
 /* The guard's configuration for C with the limiter arithmetic of L. */
 static void xg_config(const struct horod_config *c, const struct rl_limits *l,
@@ -237,74 +234,10 @@ int xg_totals_add(struct ctr_totals *t)
 	return ret;
 }
 
-/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns: the closest of three bracketed readings. */
-static int64_t xg_mono_to_real(void)
-{
-	struct timespec m1, r, m2;
-	int64_t best = INT64_MAX, off = 0, m1n, m2n, rn;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &m1);
-		clock_gettime(CLOCK_REALTIME, &r);
-		clock_gettime(CLOCK_MONOTONIC, &m2);
-		m1n = (int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec;
-		m2n = (int64_t)m2.tv_sec * 1000000000 + m2.tv_nsec;
-		rn = (int64_t)r.tv_sec * 1000000000 + r.tv_nsec;
-		if (m2n - m1n < best) {
-			best = m2n - m1n;
-			off = rn - (m1n + (m2n - m1n) / 2);
-		}
-	}
-	return off;
-}
-
-/* A double of seconds as whole ns, rounded up (an error bound must not shrink); capped. */
-static uint64_t xg_ns_up(double seconds)
-{
-	if (!(seconds > 0))
-		return seconds == 0 ? 0 : UINT64_MAX >> 8; /* NaN: the largest bound */
-	if (seconds >= 1e9)
-		return UINT64_MAX >> 8;
-	return (uint64_t)ceil(seconds * 1e9);
-}
-
 void xg_serve_publish(const struct clk_snapshot *s)
 {
-	struct guard_serve *g = xg_serve, v;
-	uint32_t seq;
-
-	if (!g)
-		return;
-	/* Everything computed first: requests meeting the write go to a worker. */
-	v.on = !(s->flags & CLK_F_CORRECTED) && s->corr_ns == 0 && s->corr_freq == 0 &&
-	       (s->leap == NTP_LEAP_NONE || s->leap == NTP_LEAP_UNSYNC);
-	v.mono_to_real_ns = xg_mono_to_real();
-	v.update_ns = s->update_ns;
-	v.disp_ns = xg_ns_up(s->root_disp);
-	v.disp_rate_ppb = xg_ns_up(s->disp_rate);
-	v.ref_ts = htobe64(ntp_ts_from_unix_ns(s->ref_ns));
-	v.root_delay = htonl(ntp_short_from_double(s->root_delay));
-	v.refid = htonl(s->refid);
-	v.leap = s->leap;
-	v.stratum = s->stratum;
-	v.precision = s->precision;
-	/* The writer is the clock thread alone: a plain read of seq is its own. */
-	seq = g->seq;
-	__atomic_store_n(&g->seq, seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	g->on = v.on;
-	g->mono_to_real_ns = v.mono_to_real_ns;
-	g->update_ns = v.update_ns;
-	g->disp_ns = v.disp_ns;
-	g->disp_rate_ppb = v.disp_rate_ppb;
-	g->ref_ts = v.ref_ts;
-	g->root_delay = v.root_delay;
-	g->refid = v.refid;
-	g->leap = v.leap;
-	g->stratum = v.stratum;
-	g->precision = v.precision;
-	__atomic_store_n(&g->seq, seq + 2, __ATOMIC_RELEASE);
+	if (xg_serve)
+		guard_serve_publish(xg_serve, s);
 }
 
 void xg_stop(void)

@@ -122,7 +122,8 @@ static int bench_serve(unsigned int repeat)
 						{"serve off: mode 3, IPv6", "serve: mode 3, IPv6"}};
 	uint8_t pay[64], frame[FR_MAX];
 	struct guard *g = bench_open(0, 1);
-	struct guard_serve *sv = guard_serve_area(g);
+	struct guard_serve_pub *sv = guard_serve_area(g);
+	struct guard_serve v = {0};
 	struct timespec mono, real;
 	struct fr_spec s;
 	size_t len;
@@ -136,18 +137,19 @@ static int bench_serve(unsigned int repeat)
 	/* As the clock thread publishes it: the path that grows the root dispersion. */
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
-	sv->mono_to_real_ns =
+	v.mono_to_real_ns =
 		(real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
-	sv->update_ns = real.tv_sec * 1000000000LL + real.tv_nsec;
-	sv->disp_ns = 1000000;
-	sv->disp_rate_ppb = 15000;
-	sv->stratum = 2;
-	sv->precision = -25;
+	v.update_ns = real.tv_sec * 1000000000LL + real.tv_nsec;
+	v.disp_ns = 1000000;
+	v.disp_rate_ppb = 15000;
+	v.stratum = 2;
+	v.precision = -25;
 	for (i = 0; i < 2 && !rc; i++) {
 		gt_spec_udp(&s, srcs[i], pay, gt_ntp_req(pay, 48, 0x23));
 		len = fr_build(&s, frame);
 		for (on = 0; on < 2 && !rc; on++) {
-			sv->on = (uint32_t)on;
+			v.on = (uint32_t)on;
+			guard_serve_store(sv, &v);
 			rc = bench_serve_case(g, names[i][on], frame, len, on ? XDP_TX_ : XDP_PASS_,
 					      repeat);
 		}

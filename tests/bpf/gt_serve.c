@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,20 +38,27 @@ struct serve_in {
 
 static void publish(struct gt_rig *r, const struct serve_in *in)
 {
-	struct guard_serve *g = guard_serve_area(r->g);
+	struct guard_serve_pub *p = guard_serve_area(r->g);
+	struct guard_serve g;
 
-	g->seq = in->seq;
-	g->on = (uint32_t)in->on;
-	g->mono_to_real_ns = REAL_AT_ZERO;
-	g->update_ns = in->update_ns;
-	g->disp_ns = (uint64_t)ceil(in->root_disp * 1e9);
-	g->disp_rate_ppb = (uint64_t)ceil(in->disp_rate * 1e9);
-	g->ref_ts = htobe64(ntp_ts_from_unix_ns(in->ref_ns));
-	g->root_delay = htonl(ntp_short_from_double(in->root_delay));
-	g->refid = htonl(in->refid);
-	g->leap = in->leap;
-	g->stratum = in->stratum;
-	g->precision = in->precision;
+	memset(&g, 0, sizeof(g));
+	g.on = (uint32_t)in->on;
+	g.mono_to_real_ns = REAL_AT_ZERO;
+	g.update_ns = in->update_ns;
+	g.disp_ns = (uint64_t)ceil(in->root_disp * 1e9);
+	g.disp_rate_ppb = (uint64_t)ceil(in->disp_rate * 1e9);
+	g.ref_ts = htobe64(ntp_ts_from_unix_ns(in->ref_ns));
+	g.root_delay = htonl(ntp_short_from_double(in->root_delay));
+	g.refid = htonl(in->refid);
+	g.leap = in->leap;
+	g.stratum = in->stratum;
+	g.precision = in->precision;
+	/* A write the previous case left in progress ends first. */
+	atomic_store(&p->seq, atomic_load(&p->seq) & ~1u);
+	guard_serve_store(p, &g);
+	/* A write in progress, as the program would meet it (the test's own sequence). */
+	if (in->seq & 1)
+		atomic_store(&p->seq, atomic_load(&p->seq) + 1);
 }
 
 /* What a worker answers to the request PAY with IN at served time NOW_NS (receive = transmit). */
