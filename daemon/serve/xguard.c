@@ -29,22 +29,26 @@ _Static_assert(CFG_MAX_GUARD_IF <= GUARD_MAX_IFACES && CFG_MAX_LISTEN <= GUARD_M
 		       ACL_MAX_RULES <= GUARD_ACL_MAX && RL_TABLE_ENTRIES == GUARD_RL_ENTRIES,
 	       "the guard's tables hold what the configuration allows");
 
-static struct guard *xg_guard; /* the running guard, or NULL */
-static struct rl_table *xg_rl; /* the workers' limiter, or NULL */
-
 /*
- * Reading the guard's per-CPU counters: the map, a buffer of one value per
- * possible CPU (sized at start, before the sandbox), and a lock, since the
- * clock thread (control, metrics) and the main thread (SIGUSR1) both read.
+ * horod's guard: what xg_start set up and xg_stop tears down. The
+ * counters are read from any thread (the clock thread for control and
+ * metrics, the main thread on SIGUSR1): the map, a buffer of one value
+ * per possible CPU (sized at start, before the sandbox) and the flag of a
+ * logged failure are under read_lock. The serving state is written by the
+ * clock thread alone.
  */
-static pthread_mutex_t xg_read_lock = PTHREAD_MUTEX_INITIALIZER;
-static int xg_counters_fd = -1;
-static int xg_ncpu;
-static struct guard_count *xg_percpu;
-static int xg_read_failed; /* a failed read was logged */
+struct xguard {
+	struct guard *guard;	       /* the running guard, or NULL */
+	struct rl_table *rl;	       /* the workers' limiter, or NULL */
+	pthread_mutex_t read_lock;     /* for the four fields below */
+	int counters_fd;	       /* the counters map, or -1 */
+	int ncpu;		       /* possible CPUs: values per counter */
+	struct guard_count *percpu;    /* one counter's value on every CPU */
+	int read_failed;	       /* a failed read was logged */
+	struct guard_serve_pub *serve; /* the program's serving state when it answers, or NULL */
+};
 
-/* The program's serving state when it answers (`guard serve on`), else NULL. */
-static struct guard_serve_pub *xg_serve;
+static struct xguard xg = {.read_lock = PTHREAD_MUTEX_INITIALIZER, .counters_fd = -1};
 
 /* The guard's configuration for C with the limiter arithmetic of L. */
 static void xg_config(const struct horod_config *c, const struct rl_limits *l,
@@ -111,14 +115,14 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 
 	xg_config(c, l, &gc);
 	guard_set_log(log_msg);
-	ret = guard_open(&xg_guard, &gc, why, len);
+	ret = guard_open(&xg.guard, &gc, why, len);
 	if (ret < 0)
 		return ret;
-	ret = xg_rules(xg_guard, &c->acl, 0, why, len);
+	ret = xg_rules(xg.guard, &c->acl, 0, why, len);
 	if (ret == 0)
-		ret = xg_rules(xg_guard, &c->control_acl, 1, why, len);
+		ret = xg_rules(xg.guard, &c->control_acl, 1, why, len);
 	for (i = 0; ret == 0 && i < c->n_guard_if; i++) {
-		ret = guard_attach(xg_guard, c->guard_if[i].name, (int)c->guard_if[i].mode, &got,
+		ret = guard_attach(xg.guard, c->guard_if[i].name, (int)c->guard_if[i].mode, &got,
 				   why, len);
 		if (ret == 0 && n < sizeof(where))
 			n += (size_t)snprintf(where + n, sizeof(where) - n, "%s%s (%s)",
@@ -126,30 +130,30 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 					      got == GUARD_MODE_NATIVE ? "native" : "generic");
 	}
 	if (ret == 0)
-		ret = guard_pin(xg_guard, c->guard_pin, why, len);
+		ret = guard_pin(xg.guard, c->guard_pin, why, len);
 	if (ret == 0) {
-		xg_counters_fd = guard_map_fd(xg_guard, GUARD_PIN_COUNTERS);
-		xg_ncpu = libbpf_num_possible_cpus();
-		if (xg_counters_fd < 0 || xg_ncpu <= 0) {
+		xg.counters_fd = guard_map_fd(xg.guard, GUARD_PIN_COUNTERS);
+		xg.ncpu = libbpf_num_possible_cpus();
+		if (xg.counters_fd < 0 || xg.ncpu <= 0) {
 			snprintf(why, len, "cannot find the counters map or the CPU count");
 			ret = -EINVAL;
-		} else if (!(xg_percpu = calloc((size_t)xg_ncpu, sizeof(*xg_percpu)))) {
+		} else if (!(xg.percpu = calloc((size_t)xg.ncpu, sizeof(*xg.percpu)))) {
 			snprintf(why, len, "out of memory");
 			ret = -ENOMEM;
 		}
 	}
 	if (ret < 0) {
-		guard_close(xg_guard);
-		xg_guard = NULL;
-		xg_counters_fd = -1;
+		guard_close(xg.guard);
+		xg.guard = NULL;
+		xg.counters_fd = -1;
 		return ret;
 	}
 	if (gc.flags & GUARD_F_SERVE)
-		xg_serve = guard_serve_area(xg_guard);
+		xg.serve = guard_serve_area(xg.guard);
 	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s", where,
 		l->enabled ? "rate limit" : "no rate limit",
 		l->enabled && l->kod ? " with KoD" : "", c->deny_kod ? ", DENY KoD" : "",
-		xg_serve	 ? "; answers client requests"
+		xg.serve	 ? "; answers client requests"
 		: c->guard_serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
 				 : "",
 		c->guard_pin);
@@ -175,7 +179,7 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 			l.enabled = 0;
 			ret = 1;
 			/* Serving state now, not at the clock thread's next tick. */
-			if (xg_serve) {
+			if (xg.serve) {
 				struct clk_snapshot snap;
 
 				clk_snapshot_read(sh->pub, &snap);
@@ -188,7 +192,7 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 		}
 	}
 	if (l.enabled || c->deny_kod) {
-		xg_rl = sh->rl = rl_create(&l, RL_TABLE_ENTRIES);
+		xg.rl = sh->rl = rl_create(&l, RL_TABLE_ENTRIES);
 		if (!sh->rl) {
 			log_msg(LOG_ERR, "out of memory for the rate-limit table (%d sources)",
 				RL_TABLE_ENTRIES);
@@ -205,30 +209,30 @@ int xg_totals_add(struct ctr_totals *t)
 	uint32_t k;
 	int c, ret = 0;
 
-	pthread_mutex_lock(&xg_read_lock);
-	if (xg_counters_fd < 0 || !xg_percpu) {
-		pthread_mutex_unlock(&xg_read_lock);
+	pthread_mutex_lock(&xg.read_lock);
+	if (xg.counters_fd < 0 || !xg.percpu) {
+		pthread_mutex_unlock(&xg.read_lock);
 		return 0;
 	}
 	for (k = 0; k <= GUARD_C_SERVED && ret == 0; k++) {
 		if (k < NTP_REASON_MAX ? !ctr_xdp_consumes((enum ntp_reason)k)
 				       : k != GUARD_C_SERVED)
 			continue;
-		if (bpf_map_lookup_elem(xg_counters_fd, &k, xg_percpu) < 0) {
+		if (bpf_map_lookup_elem(xg.counters_fd, &k, xg.percpu) < 0) {
 			ret = -errno;
 			break;
 		}
-		for (c = 0; c < xg_ncpu; c++)
-			g[k] += xg_percpu[c].packets;
+		for (c = 0; c < xg.ncpu; c++)
+			g[k] += xg.percpu[c].packets;
 	}
-	if (ret < 0 && !xg_read_failed) {
-		xg_read_failed = 1;
+	if (ret < 0 && !xg.read_failed) {
+		xg.read_failed = 1;
 		log_msg(LOG_WARNING,
 			"guard: cannot read its counters (%s): totals leave out "
 			"what XDP dropped",
 			strerror(-ret));
 	}
-	pthread_mutex_unlock(&xg_read_lock);
+	pthread_mutex_unlock(&xg.read_lock);
 	if (ret == 0)
 		ctr_add_xdp(t, g, g[GUARD_C_SERVED]);
 	return ret;
@@ -236,20 +240,20 @@ int xg_totals_add(struct ctr_totals *t)
 
 void xg_serve_publish(const struct clk_snapshot *s)
 {
-	if (xg_serve)
-		guard_serve_publish(xg_serve, s);
+	if (xg.serve)
+		guard_serve_publish(xg.serve, s);
 }
 
 void xg_stop(void)
 {
-	xg_serve = NULL; /* the clock thread has stopped */
-	pthread_mutex_lock(&xg_read_lock);
-	xg_counters_fd = -1;
-	free(xg_percpu);
-	xg_percpu = NULL;
-	pthread_mutex_unlock(&xg_read_lock);
-	guard_close(xg_guard);
-	xg_guard = NULL;
-	rl_destroy(xg_rl);
-	xg_rl = NULL;
+	xg.serve = NULL; /* the clock thread has stopped */
+	pthread_mutex_lock(&xg.read_lock);
+	xg.counters_fd = -1;
+	free(xg.percpu);
+	xg.percpu = NULL;
+	pthread_mutex_unlock(&xg.read_lock);
+	guard_close(xg.guard);
+	xg.guard = NULL;
+	rl_destroy(xg.rl);
+	xg.rl = NULL;
 }
