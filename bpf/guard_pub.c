@@ -61,7 +61,7 @@ void guard_serve_fill(struct guard_serve *v, const struct clk_snapshot *s)
 	v->update_ns = s->update_ns;
 	v->disp_ns = pub_ns_up(s->root_disp);
 	v->disp_rate_ppb = pub_ns_up(s->disp_rate);
-	v->ref_ts = htobe64(ntp_ts_from_unix_ns(s->ref_ns));
+	v->ref_ts = htobe64(ntp_ref_from_unix_ns(s->ref_ns)); /* 0 (never synchronized) stays 0 */
 	v->root_delay = htonl(ntp_short_from_double(s->root_delay));
 	v->refid = htonl(s->refid);
 	v->leap = s->leap;

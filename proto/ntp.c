@@ -141,6 +141,12 @@ uint64_t ntp_ts_from_unix_ns(int64_t unix_ns)
 	return ts_make((uint64_t)sec, (uint32_t)ns);
 }
 
+uint64_t ntp_ref_from_unix_ns(int64_t ref_ns)
+{
+	/* Unix time 0 is NTP's 0x83aa7e80.0: not what "unknown" looks like. */
+	return ref_ns == 0 ? 0 : ntp_ts_from_unix_ns(ref_ns);
+}
+
 uint64_t ntp_ts_from_timespec(const struct timespec *ts)
 {
 	uint64_t sec = (uint64_t)ts->tv_sec;

@@ -70,6 +70,13 @@ void ntp_encode(const struct ntp_packet *p, uint8_t out[NTP_HEADER_LEN]);
 /* 64-bit NTP timestamp (era bits dropped) of a time in ns since the Unix epoch. */
 uint64_t ntp_ts_from_unix_ns(int64_t unix_ns);
 
+/*
+ * The reference timestamp of a reference time REF_NS (ns since the Unix
+ * epoch): 0, "never synchronized", stays 0 on the wire (RFC 5905), every
+ * other time is ntp_ts_from_unix_ns's.
+ */
+uint64_t ntp_ref_from_unix_ns(int64_t ref_ns);
+
 /* 64-bit NTP timestamp of a struct timespec (Unix epoch). */
 uint64_t ntp_ts_from_timespec(const struct timespec *ts);
 

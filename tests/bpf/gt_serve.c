@@ -47,7 +47,7 @@ static void publish(struct gt_rig *r, const struct serve_in *in)
 	g.update_ns = in->update_ns;
 	g.disp_ns = (uint64_t)ceil(in->root_disp * 1e9);
 	g.disp_rate_ppb = (uint64_t)ceil(in->disp_rate * 1e9);
-	g.ref_ts = htobe64(ntp_ts_from_unix_ns(in->ref_ns));
+	g.ref_ts = htobe64(ntp_ref_from_unix_ns(in->ref_ns));
 	g.root_delay = htonl(ntp_short_from_double(in->root_delay));
 	g.refid = htonl(in->refid);
 	g.leap = in->leap;
@@ -76,7 +76,7 @@ static void worker_reply(const struct serve_in *in, const uint8_t *pay, int64_t 
 	info.root_delay = ntp_short_from_double(in->root_delay);
 	info.root_disp = ntp_short_from_double(disp);
 	info.refid = in->refid;
-	info.ref = ntp_ts_from_unix_ns(in->ref_ns);
+	info.ref = ntp_ref_from_unix_ns(in->ref_ns);
 	ntp_build_reply(pay, &info, ntp_ts_from_unix_ns(now_ns), ntp_ts_from_unix_ns(now_ns), out);
 }
 
