@@ -76,7 +76,9 @@ const volatile struct guard_config guard_cfg = {};
 struct guard_serve_area guard_serve_now = {};
 
 /* Test hooks (GUARD_F_TEST only; the verifier removes their uses otherwise). */
-uint64_t guard_test_now_ns = 0;
+uint64_t guard_test_now_ns = 0;	     /* the limiter's clock (CLOCK_MONOTONIC) */
+uint64_t guard_test_tai_ns = 0;	     /* the served clock's next reading (CLOCK_TAI) */
+uint64_t guard_test_tai_step_ns = 0; /* ns it advances at each reading */
 uint32_t guard_test_reason = 0;
 uint32_t guard_test_action = 0;
 
@@ -158,11 +160,29 @@ struct pkt {
 	__u8 ip_dst[16];
 };
 
+/* The limiter's and the talkers' clock: CLOCK_MONOTONIC ns. */
 static __always_inline __u64 now_ns(void)
 {
 	if (guard_cfg.flags & GUARD_F_TEST)
 		return guard_test_now_ns;
 	return bpf_ktime_get_ns();
+}
+
+/*
+ * The served clock: CLOCK_TAI ns, which no time namespace shifts (see
+ * struct guard_serve). In tests it advances by a step at each reading, so
+ * that a receive and a transmit time taken by the same run differ.
+ */
+static __always_inline __u64 serve_clock(void)
+{
+	__u64 t;
+
+	if (guard_cfg.flags & GUARD_F_TEST) {
+		t = guard_test_tai_ns;
+		guard_test_tai_ns = t + guard_test_tai_step_ns;
+		return t;
+	}
+	return bpf_ktime_get_tai_ns();
 }
 
 static __always_inline __u16 be16(const __u8 *p)
@@ -592,7 +612,7 @@ int guard_xdp(struct xdp_md *ctx)
 	int i, first_frag = 0, r, rl;
 
 	/* The receive time of a request this program may answer: first of all. */
-	sv.rx_ns = (guard_cfg.flags & GUARD_F_SERVE) ? now_ns() : 0;
+	sv.rx_tai_ns = (guard_cfg.flags & GUARD_F_SERVE) ? serve_clock() : 0;
 	if (data + ETH_HLEN > end)
 		return guard_exit(XDP_PASS, GUARD_C_PASS_INVALID, bytes, &p);
 	type = be16((const __u8 *)data + 12);

@@ -424,6 +424,8 @@ int guard_test_hooks(struct guard *g, struct guard_test_hooks *h)
 	if (!g->skel->bss)
 		return -1;
 	h->now_ns = &g->skel->bss->guard_test_now_ns;
+	h->tai_ns = &g->skel->bss->guard_test_tai_ns;
+	h->tai_step_ns = &g->skel->bss->guard_test_tai_step_ns;
 	h->reason = &g->skel->bss->guard_test_reason;
 	h->action = &g->skel->bss->guard_test_action;
 	return 0;

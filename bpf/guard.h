@@ -54,11 +54,13 @@ int guard_pass_prog_fd(const struct guard *g);
 /* File descriptor of the map NAME ("counters", "talkers", "ratelimit", ...), or -1. */
 int guard_map_fd(const struct guard *g, const char *name);
 
-/* The test hooks in the program's .bss (GUARD_F_TEST): the clock and the last verdict. */
+/* The test hooks in the program's .bss (GUARD_F_TEST): the clocks and the last verdict. */
 struct guard_test_hooks {
-	volatile uint64_t *now_ns; /* the program's clock */
-	volatile uint32_t *reason; /* counter index of the last verdict */
-	volatile uint32_t *action; /* XDP action of the last verdict */
+	volatile uint64_t *now_ns;	/* the limiter's clock (CLOCK_MONOTONIC ns) */
+	volatile uint64_t *tai_ns;	/* the served clock's next reading (CLOCK_TAI ns) */
+	volatile uint64_t *tai_step_ns; /* what it advances by at each reading */
+	volatile uint32_t *reason;	/* counter index of the last verdict */
+	volatile uint32_t *action;	/* XDP action of the last verdict */
 };
 
 /* Fill H with pointers into the loaded program's .bss; -1 when not mapped. */

@@ -81,27 +81,40 @@ struct guard_config {
  * What the guard needs to answer a client request itself (`guard serve
  * on`), written by horod's clock thread at every snapshot it publishes
  * (at least once a second; bpf/guard_pub.c) and read by the program on
- * every CPU. Served time is CLOCK_MONOTONIC (bpf_ktime_get_ns) +
- * mono_to_real_ns: CLOCK_REALTIME, which only a step, a leap second or
- * settimeofday moves away from CLOCK_MONOTONIC; `on` is 0 whenever the
- * served time is not the system clock as it is (a correction of horod's
- * own, a leap second announced, another clock than CLOCK_REALTIME). A
- * whole number of 64-bit words: the writer stores it word by word.
+ * every CPU. Served time is CLOCK_TAI (bpf_ktime_get_tai_ns) +
+ * tai_to_real_ns: CLOCK_REALTIME, read through a clock that no time
+ * namespace shifts and that every step of CLOCK_REALTIME moves with it
+ * (only the kernel's TAI offset, set by adjtimex, stands between them).
+ * `on` is 0 whenever the served time is not the system clock as it is (a
+ * correction of horod's own, a leap second announced). A publication
+ * older than GUARD_SERVE_MAX_AGE_NS, or from the program's future (the
+ * clock was stepped back), is not used. The root dispersion is the one at
+ * the publication, grown from there at disp_rate_ppb. A whole number of
+ * 64-bit words: the writer stores it word by word.
  */
 struct guard_serve {
-	int64_t mono_to_real_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
-	int64_t update_ns;	 /* served ns (Unix epoch) at which disp_ns held */
-	uint64_t disp_ns;	 /* root dispersion at update_ns, ns (rounded up) */
-	uint64_t disp_rate_ppb;	 /* its growth after update_ns, ns per s (rounded up) */
-	uint64_t ref_ts;	 /* reference timestamp, NTP format, network byte order */
-	uint32_t root_delay;	 /* NTP short format, network byte order */
-	uint32_t refid;		 /* network byte order, as on the wire */
-	uint32_t on;		 /* 1: the program may answer */
-	uint8_t leap;		 /* NTP_LEAP_*: 0 or 3 when on */
-	uint8_t stratum;	 /* as on the wire (0 when leap is 3) */
-	int8_t precision;	 /* log2 s */
+	int64_t tai_to_real_ns; /* CLOCK_REALTIME - CLOCK_TAI, ns: minus the TAI offset */
+	uint64_t pub_tai_ns;	/* CLOCK_TAI ns of the publication: disp_ns held then */
+	uint64_t disp_ns;	/* root dispersion, ns rounded up; GUARD_DISP_MAX_NS: the largest */
+	uint64_t disp_rate_ppb; /* its growth after pub_tai_ns, ns per s rounded up */
+	uint64_t ref_ts;	/* reference timestamp, NTP format, network byte order; 0: none */
+	uint32_t root_delay;	/* NTP short format, network byte order */
+	uint32_t refid;		/* network byte order, as on the wire */
+	uint32_t on;		/* 1: the program may answer */
+	uint8_t leap;		/* NTP_LEAP_*: 0 or 3 when on */
+	uint8_t stratum;	/* as the snapshot has it (the reply says 0 when leap is 3) */
+	int8_t precision;	/* log2 s */
 	uint8_t pad;
 };
+
+/*
+ * ns: the oldest publication the program answers from. The clock thread
+ * publishes at least once a second; past two seconds without one it is
+ * stalled (or the state is not kept current), and the workers answer.
+ */
+#define GUARD_SERVE_MAX_AGE_NS 2000000000ULL
+/* ns: 65536 s, past the largest short-format value: a root dispersion this large or more */
+#define GUARD_DISP_MAX_NS 65536000000000ULL
 
 #define GUARD_SERVE_WORDS (sizeof(struct guard_serve) / 8) /* 64-bit words in the payload */
 

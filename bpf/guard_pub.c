@@ -20,47 +20,64 @@
 #define PUB_NS_PER_S 1000000000LL /* ns in one second */
 #define PUB_READS    3		  /* bracketed clock readings; the tightest one is kept */
 
-/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns: the closest of three bracketed readings. */
-static int64_t pub_mono_to_real(void)
+void guard_clocks_read(struct guard_clocks *out)
 {
-	struct timespec m1, r, m2;
-	int64_t best = INT64_MAX, off = 0, m1n, m2n, rn;
+	struct timespec t1, r, t2;
+	int64_t best = INT64_MAX, t1n, t2n;
 	int i;
 
 	for (i = 0; i < PUB_READS; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &m1);
+		clock_gettime(CLOCK_TAI, &t1);
 		clock_gettime(CLOCK_REALTIME, &r);
-		clock_gettime(CLOCK_MONOTONIC, &m2);
-		m1n = (int64_t)m1.tv_sec * PUB_NS_PER_S + m1.tv_nsec;
-		m2n = (int64_t)m2.tv_sec * PUB_NS_PER_S + m2.tv_nsec;
-		rn = (int64_t)r.tv_sec * PUB_NS_PER_S + r.tv_nsec;
-		if (m2n - m1n < best) {
-			best = m2n - m1n;
-			off = rn - (m1n + (m2n - m1n) / 2);
+		clock_gettime(CLOCK_TAI, &t2);
+		t1n = (int64_t)t1.tv_sec * PUB_NS_PER_S + t1.tv_nsec;
+		t2n = (int64_t)t2.tv_sec * PUB_NS_PER_S + t2.tv_nsec;
+		if (t2n - t1n < best) {
+			best = t2n - t1n;
+			out->tai_ns = t1n + (t2n - t1n) / 2;
+			out->real_ns = (int64_t)r.tv_sec * PUB_NS_PER_S + r.tv_nsec;
 		}
 	}
-	return off;
 }
 
-/* A double of seconds as whole ns, rounded up (an error bound must not shrink); capped. */
-static uint64_t pub_ns_up(double seconds)
+/* A root dispersion in seconds as whole ns, rounded up; NaN and beyond 65536 s: the largest. */
+static uint64_t pub_disp_ns(double seconds)
 {
+	if (seconds != seconds || seconds >= (double)GUARD_DISP_MAX_NS / 1e9)
+		return GUARD_DISP_MAX_NS;
 	if (!(seconds > 0))
-		return seconds == 0 ? 0 : UINT64_MAX >> 8; /* NaN: the largest bound */
-	if (seconds >= 1e9)
-		return UINT64_MAX >> 8;
+		return 0; /* a worker's short format stops at 0 too */
 	return (uint64_t)ceil(seconds * 1e9);
 }
 
-void guard_serve_fill(struct guard_serve *v, const struct clk_snapshot *s)
+/* A growth rate in s/s as ns per s, rounded up; negative: 0; at most UINT64_MAX. */
+static uint64_t pub_rate_ppb(double rate)
 {
+	if (!(rate > 0))
+		return 0;
+	if (rate * 1e9 >= 0x1p64)
+		return UINT64_MAX;
+	return (uint64_t)ceil(rate * 1e9);
+}
+
+void guard_serve_fill(struct guard_serve *v, const struct clk_snapshot *s,
+		      const struct guard_clocks *now)
+{
+	int64_t off = now->real_ns - now->tai_ns;
+
 	memset(v, 0, sizeof(*v));
 	v->on = !(s->flags & CLK_F_CORRECTED) && s->corr_ns == 0 && s->corr_freq == 0 &&
 		(s->leap == NTP_LEAP_NONE || s->leap == NTP_LEAP_UNSYNC);
-	v->mono_to_real_ns = pub_mono_to_real();
-	v->update_ns = s->update_ns;
-	v->disp_ns = pub_ns_up(s->root_disp);
-	v->disp_rate_ppb = pub_ns_up(s->disp_rate);
+	/* The TAI offset is whole seconds: round away the time between the reads. */
+	off = (off >= 0 ? off + PUB_NS_PER_S / 2 : off - PUB_NS_PER_S / 2) / PUB_NS_PER_S;
+	v->tai_to_real_ns = off * PUB_NS_PER_S;
+	v->pub_tai_ns = (uint64_t)now->tai_ns;
+	/* The workers' dispersion at this instant (clk_snapshot_root_disp), grown from here. */
+	v->disp_ns = pub_disp_ns(clk_snapshot_root_disp(s, now->tai_ns + v->tai_to_real_ns));
+	v->disp_rate_ppb = pub_rate_ppb(s->disp_rate);
+	/* A worker's dispersion is NaN (the largest) after any time at a NaN or infinite rate. */
+	if (s->disp_rate != s->disp_rate || s->disp_rate == INFINITY)
+		v->disp_ns = GUARD_DISP_MAX_NS;
 	v->ref_ts = htobe64(ntp_ref_from_unix_ns(s->ref_ns)); /* 0 (never synchronized) stays 0 */
 	v->root_delay = htonl(ntp_short_from_double(s->root_delay));
 	v->refid = htonl(s->refid);
@@ -91,8 +108,10 @@ void guard_serve_store(struct guard_serve_pub *p, const struct guard_serve *v)
 
 void guard_serve_publish(struct guard_serve_pub *p, const struct clk_snapshot *s)
 {
+	struct guard_clocks now;
 	struct guard_serve v;
 
-	guard_serve_fill(&v, s);
+	guard_clocks_read(&now);
+	guard_serve_fill(&v, s, &now);
 	guard_serve_store(p, &v);
 }

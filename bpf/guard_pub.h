@@ -27,13 +27,29 @@ struct guard_serve_pub {
 _Static_assert(sizeof(struct guard_serve_pub) == sizeof(struct guard_serve_area),
 	       "the atomic view must have the program's layout");
 
-/* The payload for snapshot S, with the clocks read now (what guard_serve_publish stores). */
-void guard_serve_fill(struct guard_serve *out, const struct clk_snapshot *s);
+/* One instant on the two clocks a publication relates (ns since their epochs). */
+struct guard_clocks {
+	int64_t tai_ns;	 /* CLOCK_TAI: the program's clock */
+	int64_t real_ns; /* CLOCK_REALTIME: the served clock (the kernel driver's) */
+};
+
+/* Read both clocks now: CLOCK_TAI bracketing CLOCK_REALTIME, the tightest of a few tries. */
+void guard_clocks_read(struct guard_clocks *out);
+
+/*
+ * The payload for snapshot S published at instant NOW: `on` only for the
+ * system clock as it is (no correction, no leap second announced), the
+ * root dispersion grown to NOW as the workers grow it, rounded up, and
+ * the maximum for a NaN or infinite one or rate (a negative rate counts
+ * as 0: XDP never advertises less than a worker).
+ */
+void guard_serve_fill(struct guard_serve *out, const struct clk_snapshot *s,
+		      const struct guard_clocks *now);
 
 /* Store the payload V into P with the seqcount (one writer at a time). */
 void guard_serve_store(struct guard_serve_pub *p, const struct guard_serve *v);
 
-/* Publish snapshot S into P: guard_serve_fill, then guard_serve_store (the clock thread). */
+/* Publish snapshot S into P: the clocks read now, guard_serve_fill, guard_serve_store. */
 void guard_serve_publish(struct guard_serve_pub *p, const struct clk_snapshot *s);
 
 #endif

@@ -27,10 +27,10 @@ static __always_inline __u16 csum_fold(__u32 sum)
 	return (__u16)~sum;
 }
 
-/* A consistent copy of guard_serve_now and the request's receive time. */
+/* A consistent copy of guard_serve_now's payload and the request's receive time. */
 struct serve_now {
 	struct guard_serve s;
-	__u64 rx_ns; /* CLOCK_MONOTONIC ns when the program started on the frame */
+	__u64 rx_tai_ns; /* CLOCK_TAI ns when the program started on the frame */
 };
 
 /* NTP timestamp (network byte order) of REAL_NS ns since the Unix epoch (not negative). */
@@ -42,21 +42,31 @@ static __always_inline __u64 ntp_ts(__u64 real_ns)
 	return bpf_cpu_to_be64((__u64)(__u32)(sec + NTP_UNIX_EPOCH) << 32 | frac);
 }
 
-/* Root dispersion (short format, network byte order) at served time REAL_NS, rounded up. */
-static __always_inline __u32 root_disp(const struct guard_serve *s, __u64 real_ns)
+/*
+ * Root dispersion (short format, network byte order) SINCE ns after the
+ * publication: disp_ns + SINCE * disp_rate_ppb / 10^9, rounded up, and
+ * the largest value as soon as it would pass 65536 s, whatever the rate
+ * (no product can wrap). The rate is split into whole seconds per second
+ * (R1, 0 for any real clock) and the rest (R0 < 10^9): SINCE < 2^32
+ * keeps SINCE * R0 below 2^62, and SINCE * R1 is only formed when it
+ * stays below GUARD_DISP_MAX_NS.
+ */
+static __always_inline __u32 root_disp(const struct guard_serve *s, __u64 since)
 {
-	__u64 d = s->disp_ns, since;
+	__u64 d = s->disp_ns, r1 = s->disp_rate_ppb / NS_PER_SEC,
+	      r0 = s->disp_rate_ppb % NS_PER_SEC;
 
-	if (real_ns > (__u64)s->update_ns) {
-		since = (real_ns - (__u64)s->update_ns) / 1000; /* µs */
-		if (since > (1ULL << 40))
-			return bpf_htonl((__u32)NTP_SHORT_MAX);
-		d += (since * s->disp_rate_ppb + 999999) / 1000000;
-	}
-	if (d >= (1ULL << 40))
-		return bpf_htonl((__u32)NTP_SHORT_MAX);
+	if (d >= GUARD_DISP_MAX_NS || since >= (1ULL << 32))
+		return bpf_htonl(NTP_SHORT_MAX);
+	if (r1 && since > (GUARD_DISP_MAX_NS - d) / r1)
+		return bpf_htonl(NTP_SHORT_MAX);
+	d += since * r1;
+	d += (since * r0 + NS_PER_SEC - 1) / NS_PER_SEC;
+	if (d >= GUARD_DISP_MAX_NS)
+		return bpf_htonl(NTP_SHORT_MAX);
+	/* d < 2^46: d << 16 does not wrap; ns to 1/65536 s, rounded up. */
 	d = ((d << 16) + NS_PER_SEC - 1) / NS_PER_SEC;
-	return bpf_htonl(d > NTP_SHORT_MAX ? (__u32)NTP_SHORT_MAX : (__u32)d);
+	return bpf_htonl(d > NTP_SHORT_MAX ? NTP_SHORT_MAX : (__u32)d);
 }
 
 /*
@@ -177,12 +187,13 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 		*(__u32 *)(ntp + NTP_OFF_ROOT_DELAY) = sv->s.root_delay;
 		*(__u32 *)(ntp + NTP_OFF_REFID) = sv->s.refid;
 		__builtin_memcpy(ntp + NTP_OFF_REF, &sv->s.ref_ts, NTP_TS_LEN);
-		xmt = ntp_ts(sv->rx_ns + (__u64)sv->s.mono_to_real_ns);
+		xmt = ntp_ts(sv->rx_tai_ns + (__u64)sv->s.tai_to_real_ns);
 		__builtin_memcpy(ntp + NTP_OFF_REC, &xmt, NTP_TS_LEN);
 		/* The transmit time: read last, only arithmetic and the checksum follow. */
-		tx = now_ns() + (__u64)sv->s.mono_to_real_ns;
-		*(__u32 *)(ntp + NTP_OFF_ROOT_DISP) = root_disp(&sv->s, tx);
-		xmt = ntp_ts(tx);
+		tx = serve_clock();
+		*(__u32 *)(ntp + NTP_OFF_ROOT_DISP) =
+			root_disp(&sv->s, tx > sv->s.pub_tai_ns ? tx - sv->s.pub_tai_ns : 0);
+		xmt = ntp_ts(tx + (__u64)sv->s.tai_to_real_ns);
 		__builtin_memcpy(ntp + NTP_OFF_XMT, &xmt, NTP_TS_LEN);
 	}
 	sum = csum_words(udp, UDP_HLEN + NTP_HEADER_LEN, sum);
@@ -191,33 +202,41 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 }
 
 /*
- * Copy guard_serve_now's payload into SV when it is stable and on; 0, or
- * -1 (a worker answers). The writer is bpf/guard_pub.c.
+ * Copy guard_serve_now's payload into SV when it is stable, on, and
+ * fresh at SV's receive time; 0, or -1 (a worker answers). The writer is
+ * bpf/guard_pub.c.
  */
 static __always_inline int serve_read(struct serve_now *sv)
 {
 	volatile struct guard_serve_area *g = &guard_serve_now;
 	__u32 seq = g->seq;
 
-	if ((seq & 1) || !g->s.on)
+	if (seq & 1)
 		return -1;
 	/* x86_64: loads are not reordered with loads; the compiler must not either. */
 	asm volatile("" ::: "memory");
-	sv->s.mono_to_real_ns = g->s.mono_to_real_ns;
-	sv->s.update_ns = g->s.update_ns;
+	sv->s.tai_to_real_ns = g->s.tai_to_real_ns;
+	sv->s.pub_tai_ns = g->s.pub_tai_ns;
 	sv->s.disp_ns = g->s.disp_ns;
 	sv->s.disp_rate_ppb = g->s.disp_rate_ppb;
 	sv->s.ref_ts = g->s.ref_ts;
 	sv->s.root_delay = g->s.root_delay;
 	sv->s.refid = g->s.refid;
+	sv->s.on = g->s.on;
 	sv->s.leap = g->s.leap;
 	sv->s.stratum = g->s.stratum;
 	sv->s.precision = g->s.precision;
 	asm volatile("" ::: "memory");
-	if (g->seq != seq)
+	if (g->seq != seq || !sv->s.on)
 		return -1;
 	/* Only a time that needs no leap handling: no leap second announced. */
-	return (sv->s.leap == 0 || sv->s.leap == 3) ? 0 : -1;
+	if (sv->s.leap != NTP_LEAP_NONE && sv->s.leap != NTP_LEAP_UNSYNC)
+		return -1;
+	/* Fresh: published at most GUARD_SERVE_MAX_AGE_NS before the receive time, and
+	 * not after it (unsigned: a publication from the future wraps to a huge age). */
+	if (sv->rx_tai_ns - sv->s.pub_tai_ns > GUARD_SERVE_MAX_AGE_NS)
+		return -1;
+	return 0;
 }
 
 #endif /* HOROD_BPF_GUARD_REPLY_H */

@@ -69,18 +69,21 @@ size_t fr_expected_kod(const uint8_t *frame, const struct fr_parsed *p, const ch
 		       uint8_t *out);
 
 /*
- * Check REPLY (RLEN bytes) as a kiss-o'-death answering REQ (parsed as
- * P): swapped MACs, addresses and ports, VLAN tags kept, valid IPv4 and
- * UDP checksums, LI 3, VN echoed, mode 4 (2 for mode 1), stratum 0, refid
- * CODE, origin = request transmit. NULL when right, else what is wrong.
- */
-/*
- * Check REPLY the same way as an answer served by the guard: the same
- * headers, and the NTP header equal to WANT byte for byte.
+ * Check the headers of REPLY (RLEN bytes) as the guard's answer to REQ
+ * (parsed as P): swapped MACs, addresses and ports, VLAN tags kept, IPv4
+ * options or IPv6 extension headers gone, valid IPv4 and UDP checksums, a
+ * 48-byte payload, which *NTP points to. NULL when right, else what is
+ * wrong.
  */
 const char *fr_check_reply(const uint8_t *req, const struct fr_parsed *p, const uint8_t *reply,
-			   size_t rlen, const uint8_t want[48]);
+			   size_t rlen, const uint8_t **ntp);
 
+/*
+ * Check REPLY as a kiss-o'-death answering REQ (parsed as P): the headers
+ * of fr_check_reply, LI 3, VN echoed, mode 4 (2 for mode 1), stratum 0,
+ * refid CODE, origin = request transmit, every other field 0. NULL when
+ * right, else what is wrong.
+ */
 const char *fr_check_kod(const uint8_t *req, const struct fr_parsed *p, const uint8_t *reply,
 			 size_t rlen, const char *code);
 

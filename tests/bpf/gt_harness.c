@@ -153,6 +153,8 @@ int gt_run(struct gt_rig *r, const uint8_t *frame, size_t len, uint8_t *out, siz
 	int ret;
 
 	*r->h.now_ns = r->now;
+	*r->h.tai_ns = r->tai;
+	*r->h.tai_step_ns = r->tai_step;
 	*r->h.reason = 0xffffffffu;
 	ret = bpf_prog_test_run_opts(r->prog, &o);
 	if (ret < 0) {
@@ -252,4 +254,63 @@ void gt_spec_udp(struct fr_spec *s, const char *src, const uint8_t *pay, size_t 
 	s->dport = PORT_A;
 	s->payload = pay;
 	s->plen = plen;
+}
+
+void gt_publish(struct gt_rig *r, const struct clk_snapshot *s, const struct guard_clocks *at)
+{
+	struct guard_serve v;
+
+	guard_serve_fill(&v, s, at);
+	guard_serve_store(guard_serve_area(r->g), &v);
+}
+
+void gt_worker_reply(const struct clk_snapshot *s, const uint8_t *req, int64_t rx_sys,
+		     int64_t tx_sys, uint8_t out[NTP_HEADER_LEN])
+{
+	struct ntp_reply_info info;
+	int64_t rx_ns, tx_ns;
+
+	rx_ns = clk_snapshot_served(s, rx_sys);
+	info.leap = s->leap;
+	info.stratum = s->stratum;
+	info.precision = s->precision;
+	info.root_delay = ntp_short_from_double(s->root_delay);
+	info.refid = s->refid;
+	info.ref = ntp_ref_from_unix_ns(s->ref_ns);
+	tx_ns = clk_snapshot_served(s, tx_sys);
+	info.root_disp = ntp_short_from_double(clk_snapshot_root_disp(s, tx_ns));
+	ntp_build_reply(req, &info, ntp_ts_from_unix_ns(rx_ns), ntp_ts_from_unix_ns(tx_ns), out);
+}
+
+const char *gt_compare_reply(const uint8_t *got, const uint8_t *want, char *buf, size_t len)
+{
+	struct ntp_packet g, w;
+
+	ntp_decode(got, NTP_HEADER_LEN, &g);
+	ntp_decode(want, NTP_HEADER_LEN, &w);
+#define GT_FIELD(f, fmt, cast)                                                                     \
+	if (g.f != w.f) {                                                                          \
+		snprintf(buf, len, "%s: guard " fmt ", worker " fmt, #f, (cast)g.f, (cast)w.f);    \
+		return buf;                                                                        \
+	}
+	GT_FIELD(leap, "%u", unsigned int)
+	GT_FIELD(version, "%u", unsigned int)
+	GT_FIELD(mode, "%u", unsigned int)
+	GT_FIELD(stratum, "%u", unsigned int)
+	GT_FIELD(poll, "%d", int)
+	GT_FIELD(precision, "%d", int)
+	GT_FIELD(root_delay, "0x%08x", unsigned int)
+	GT_FIELD(refid, "0x%08x", unsigned int)
+	GT_FIELD(ref, "0x%016llx", unsigned long long)
+	GT_FIELD(org, "0x%016llx", unsigned long long)
+	GT_FIELD(rec, "0x%016llx", unsigned long long)
+	GT_FIELD(xmt, "0x%016llx", unsigned long long)
+#undef GT_FIELD
+	if (g.root_disp < w.root_disp || g.root_disp - w.root_disp > 1) {
+		snprintf(buf, len,
+			 "root_disp: guard 0x%08x, worker 0x%08x (want the worker's or 1 more)",
+			 g.root_disp, w.root_disp);
+		return buf;
+	}
+	return NULL;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "bpf/guard.h"
+#include "clock/snapshot.h"
 #include "daemon/policy/acl.h"
 #include "daemon/policy/policy.h"
 #include "daemon/policy/ratelimit.h"
@@ -37,7 +38,9 @@ struct gt_rig {
 	struct rl_table *rl;
 	struct pol_rules pol;
 	int prog;
-	uint64_t now;
+	uint64_t now;	   /* the limiter's clock (CLOCK_MONOTONIC ns) at the next run */
+	uint64_t tai;	   /* the served clock's first reading in the next run (CLOCK_TAI ns) */
+	uint64_t tai_step; /* ns it advances by at each reading */
 	uint64_t tally_packets[GUARD_NCOUNTERS], tally_bytes[GUARD_NCOUNTERS];
 };
 
@@ -82,6 +85,25 @@ size_t gt_ntp_req(uint8_t *p, size_t len, uint8_t lvm);
 
 /* A spec for UDP from SRC to the first served port, IPv4 or IPv6 by the literal. */
 void gt_spec_udp(struct fr_spec *s, const char *src, const uint8_t *pay, size_t plen);
+
+/* Publish snapshot S into the rig's program as horod does, as of the instant AT. */
+void gt_publish(struct gt_rig *r, const struct clk_snapshot *s, const struct guard_clocks *at);
+
+/*
+ * What a worker answers to the request REQ (48 bytes or more) from
+ * snapshot S, received at RX_SYS and sent at TX_SYS (CLOCK_REALTIME ns):
+ * the steps of serve.c's srv_handle, with the two clock readings given.
+ */
+void gt_worker_reply(const struct clk_snapshot *s, const uint8_t *req, int64_t rx_sys,
+		     int64_t tx_sys, uint8_t out[48]);
+
+/*
+ * Compare the guard's answer GOT with a worker's WANT field by field:
+ * every field equal, but the root dispersion, which the guard rounds up
+ * at each step of its integer arithmetic: at least the worker's and at
+ * most one unit (2^-16 s) more. NULL, or what differs (written in BUF).
+ */
+const char *gt_compare_reply(const uint8_t *got, const uint8_t *want, char *buf, size_t len);
 
 /* guard-test unit: one crafted frame per class; 0, or 1 on a failure. */
 int gt_do_unit(void);
