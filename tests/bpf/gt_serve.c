@@ -157,6 +157,16 @@ static void serve_dispersion(struct gt_rig *r, const struct fr_spec *spec)
 		r->tai = PUB_TAI + 1900000000; /* 1.9 s after the publication */
 		serve_case(r, cases[i].name, spec, &s, XDP_TX_, GUARD_C_SERVED);
 	}
+	/*
+	 * A rate whose product with the time since the publication, as µs
+	 * times ns/s, passes 2^64 by a little: 18447 s of growth, which
+	 * arithmetic that wraps turns into almost none.
+	 */
+	s.root_disp = 0.001;
+	s.disp_rate = ceil(0x1p64 / ((1900000000.0 + RX_TX) / 1000)) / 1e9;
+	r->tai = PUB_TAI + 1900000000;
+	serve_case(r, "serve: 9703 s/s for 1.9 s is 18447 s (a wrapping product says ~0)", spec, &s,
+		   XDP_TX_, GUARD_C_SERVED);
 	/* A negative rate (a broken skew) counts as 0: XDP never advertises less than a worker. */
 	s.root_disp = 0.5;
 	s.disp_rate = -0.1;
