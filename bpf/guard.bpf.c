@@ -72,8 +72,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile struct guard_config guard_cfg = {};
 
-/* What answering needs (GUARD_F_SERVE), written by horod: see struct guard_serve_area. */
-struct guard_serve_area guard_serve_now = {};
+/* What answering needs, written by horod (bpf/guard_pub.c): see struct guard_state. */
+struct guard_state guard_state = {};
 
 /* Test hooks (GUARD_F_TEST only; the verifier removes their uses otherwise). */
 uint64_t guard_test_now_ns = 0;	     /* the limiter's clock (CLOCK_MONOTONIC) */
@@ -150,6 +150,7 @@ static __always_inline void *ctx_end(struct xdp_md *ctx)
 
 /* What the parser learnt about one frame. */
 struct pkt {
+	__u64 dmac;	       /* destination MAC address in the low 6 bytes (memory order) */
 	__u32 l2;	       /* bytes of Ethernet + VLAN headers */
 	__u32 l3len;	       /* bytes of the IP header, options / extension headers included */
 	__u32 udp;	       /* offset of the UDP header */
@@ -158,6 +159,7 @@ struct pkt {
 	struct guard_addr src; /* source for the access list and the limiter (mapped → IPv4) */
 	__u8 ip_src[16];       /* the addresses as on the wire (IPv4: first 4 bytes) */
 	__u8 ip_dst[16];
+	__u16 dport; /* UDP destination port, network byte order */
 };
 
 /* The limiter's and the talkers' clock: CLOCK_MONOTONIC ns. */
@@ -476,12 +478,16 @@ static __always_inline __u32 classify(struct xdp_md *ctx, const struct pkt *p)
 	return mode == NTP_MODE_CLIENT ? NTP_R_REPLY_SERVER : NTP_R_REPLY_SYMMETRIC;
 }
 
+#include "bpf/guard_answer.h"
 #include "bpf/guard_reply.h"
 
 /* Send a kiss-o'-death with CODE, counted as KOD_REASON; dropped as DROP_REASON if it cannot. */
 static __always_inline int send_kod(struct xdp_md *ctx, struct pkt *p, __u32 code, __u32 kod_reason,
 				    __u32 drop_reason, __u64 bytes)
 {
+	/* Only to a request a socket of horod's would have received (guard_answer.h). */
+	if (!kod_for_us(ctx, p))
+		return guard_exit(XDP_DROP, drop_reason, bytes, p);
 	if (make_reply(ctx, p, code, 0) < 0)
 		return guard_exit(XDP_DROP, drop_reason, bytes, p);
 	return guard_exit(XDP_TX, kod_reason, bytes, p);
@@ -515,6 +521,7 @@ static __always_inline int parse_ipv4(struct xdp_md *ctx, struct pkt *p, __u32 o
 		return GUARD_C_PASS_INVALID;
 	if (!served_port(*(__u16 *)(udp + 2)))
 		return GUARD_C_PASS_OTHER;
+	p->dport = *(__u16 *)(udp + 2);
 	__builtin_memcpy(p->ip_src, ip + 12, 4);
 	__builtin_memcpy(p->ip_dst, ip + 16, 4);
 	p->l3len = ihl;
@@ -583,6 +590,7 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, struct pkt *p, __u32 o
 		return GUARD_C_PASS_INVALID;
 	if (!served_port(*(__u16 *)(udp + 2)))
 		return GUARD_C_PASS_OTHER;
+	p->dport = *(__u16 *)(udp + 2);
 	__builtin_memcpy(p->ip_src, ip + 8, 16);
 	__builtin_memcpy(p->ip_dst, ip + 24, 16);
 	p->v6 = 1;
@@ -615,6 +623,7 @@ int guard_xdp(struct xdp_md *ctx)
 	sv.rx_tai_ns = (guard_cfg.flags & GUARD_F_SERVE) ? serve_clock() : 0;
 	if (data + ETH_HLEN > end)
 		return guard_exit(XDP_PASS, GUARD_C_PASS_INVALID, bytes, &p);
+	__builtin_memcpy(&p.dmac, data, ETH_ALEN);
 	type = be16((const __u8 *)data + 12);
 	for (i = 0; i < GUARD_MAX_VLANS; i++) {
 		if (type != ETHTYPE_8021Q && type != ETHTYPE_8021AD)
@@ -665,7 +674,7 @@ int guard_xdp(struct xdp_md *ctx)
 		return guard_exit(XDP_DROP, NTP_R_DROP_RATE, bytes, &p);
 	/* `guard serve on`: a plain client request (no extension) is answered here. */
 	if ((guard_cfg.flags & GUARD_F_SERVE) && reason == NTP_R_REPLY_SERVER &&
-	    p.plen == NTP_HEADER_LEN && serve_read(&sv) == 0) {
+	    p.plen == NTP_HEADER_LEN && serve_read(&sv, ctx, &p) == 0) {
 		/* The frame may be half rewritten when this fails: it cannot pass. */
 		if (make_reply(ctx, &p, 0, &sv) < 0)
 			return guard_exit(XDP_DROP, NTP_R_DROP_SEND_ERROR, bytes, &p);

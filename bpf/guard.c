@@ -412,11 +412,19 @@ int guard_map_fd(const struct guard *g, const char *name)
 	return m ? bpf_map__fd(m) : -1;
 }
 
-struct guard_serve_pub *guard_serve_area(struct guard *g)
+struct guard_state_pub *guard_state_area(struct guard *g)
 {
 	/* The same bytes (guard_pub.h asserts the size), accessed only as atomics from here on. */
-	return g->skel->bss ? (struct guard_serve_pub *)(void *)&g->skel->bss->guard_serve_now
-			    : NULL;
+	return g->skel->bss ? (struct guard_state_pub *)(void *)&g->skel->bss->guard_state : NULL;
+}
+
+int guard_links(const struct guard *g, uint32_t *ifindex, int max)
+{
+	int i;
+
+	for (i = 0; i < g->n_links && i < max; i++)
+		ifindex[i] = (uint32_t)g->ifindex[i];
+	return i;
 }
 
 int guard_test_hooks(struct guard *g, struct guard_test_hooks *h)

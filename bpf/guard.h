@@ -66,7 +66,10 @@ struct guard_test_hooks {
 /* Fill H with pointers into the loaded program's .bss; -1 when not mapped. */
 int guard_test_hooks(struct guard *g, struct guard_test_hooks *h);
 
-/* The program's guard_serve_now, mapped into user space (the writer's side); NULL if not. */
-struct guard_serve_pub *guard_serve_area(struct guard *g);
+/* The program's guard_state, mapped into user space (the writer's side); NULL if not. */
+struct guard_state_pub *guard_state_area(struct guard *g);
+
+/* The interfaces attached so far, into IFINDEX (MAX at most); their number. */
+int guard_links(const struct guard *g, uint32_t *ifindex, int max);
 
 #endif

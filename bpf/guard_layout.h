@@ -33,11 +33,15 @@ enum guard_counter {
 	GUARD_NCOUNTERS
 };
 
-#define GUARD_LAYOUT	 2     /* version of this layout, stored in the info map */
-#define GUARD_MAX_PORTS	 16    /* served UDP ports: one per listen line (CFG_MAX_LISTEN) */
-#define GUARD_MAX_IFACES 16    /* interfaces one horod attaches to */
-#define GUARD_IFNAME_MAX 16    /* bytes in an interface name, NUL included (IFNAMSIZ) */
-#define GUARD_ACL_MAX	 4096  /* prefixes per access-list trie (ACL_MAX_RULES) */
+#define GUARD_LAYOUT	 3  /* version of this layout, stored in the info map */
+#define GUARD_MAX_PORTS	 16 /* served UDP ports: one per listen line (CFG_MAX_LISTEN) */
+#define GUARD_MAX_LISTEN 16 /* listen lines (CFG_MAX_LISTEN): address and port pairs */
+#define GUARD_HOST_ADDRS                                                                           \
+	64		      /* local addresses per family the program knows (more: not answered) \
+			       */
+#define GUARD_MAX_IFACES 16   /* interfaces one horod attaches to */
+#define GUARD_IFNAME_MAX 16   /* bytes in an interface name, NUL included (IFNAMSIZ) */
+#define GUARD_ACL_MAX	 4096 /* prefixes per access-list trie (ACL_MAX_RULES) */
 #define GUARD_RL_ENTRIES 65536 /* rate-limited sources tracked (LRU): ~64 B each, 4 MiB */
 #define GUARD_TALKERS	 1024  /* top-talker entries (LRU): denied and over-rate sources */
 /*
@@ -66,6 +70,19 @@ enum guard_counter {
  * The program's configuration, in its read-only data (set before load,
  * constant afterwards: the verifier prunes what a flag turns off).
  */
+/*
+ * A listen line: an address and port pair horod's sockets receive on.
+ * The guard answers (with time or a kiss-o'-death) only requests to one
+ * of them: to the address itself, or for a wildcard to any local address
+ * of the family (struct guard_host).
+ */
+struct guard_listen {
+	uint8_t addr[16]; /* network byte order, IPv4 in the first 4 bytes; 0 for a wildcard */
+	uint16_t port;	  /* network byte order */
+	uint8_t family;	  /* GUARD_FAMILY_V4 or _V6 */
+	uint8_t wildcard; /* 1: 0.0.0.0 or :: */
+};
+
 struct guard_config {
 	uint16_t ports[GUARD_MAX_PORTS]; /* served UDP ports, network byte order */
 	uint32_t n_ports;		 /* entries used in ports */
@@ -74,7 +91,8 @@ struct guard_config {
 	uint64_t tau_ns;		 /* ns of burst tolerance: (burst - 1) * interval_ns */
 	uint64_t kod_interval_ns;	 /* ns: at most one kiss-o'-death per source per this */
 	uint32_t leak_mask;		 /* 2^leak - 1: 1 in 2^leak over-rate passes; 0 = none */
-	uint32_t pad;
+	uint32_t n_listen;		 /* entries used in listen */
+	struct guard_listen listen[GUARD_MAX_LISTEN];
 };
 
 /*
@@ -116,19 +134,44 @@ struct guard_serve {
 /* ns: 65536 s, past the largest short-format value: a root dispersion this large or more */
 #define GUARD_DISP_MAX_NS 65536000000000ULL
 
-#define GUARD_SERVE_WORDS (sizeof(struct guard_serve) / 8) /* 64-bit words in the payload */
+/*
+ * What the program knows of the host, to answer only what a socket of
+ * horod's would receive: the interfaces it is attached to with their MAC
+ * addresses (a frame to another MAC is not for this host), and the local
+ * unicast addresses (a destination that is not one is for another host,
+ * a broadcast, or gone). Written by horod from rtnetlink (bpf/guard_host.c)
+ * with the serving state; at most GUARD_HOST_ADDRS per family are kept,
+ * and a destination the table does not hold is left to the kernel.
+ */
+struct guard_host {
+	uint32_t n_if; /* entries used in ifindex and mac */
+	uint32_t n4;   /* entries used in v4 and v4_ifindex */
+	uint32_t n6;   /* entries used in v6 and v6_ifindex */
+	uint32_t pad;
+	uint32_t ifindex[GUARD_MAX_IFACES];    /* the interfaces attached */
+	uint8_t mac[GUARD_MAX_IFACES][8];      /* their MAC addresses: 6 bytes, then 2 zero */
+	uint32_t v4[GUARD_HOST_ADDRS];	       /* local IPv4 addresses, network byte order */
+	uint32_t v4_ifindex[GUARD_HOST_ADDRS]; /* the interface of each (any is local: weak host) */
+	uint32_t v6_ifindex[GUARD_HOST_ADDRS]; /* the interface of each IPv6 address */
+	uint8_t v6[GUARD_HOST_ADDRS][16];      /* local IPv6 addresses, network byte order */
+};
 
 /*
- * The program's .bss variable guard_serve_now: a seqcount around the
- * payload. The writer makes seq odd, stores the words, makes it even;
- * the program copies and answers only when seq was even and did not
- * change (otherwise the request goes to a worker).
+ * The program's .bss variable guard_state: what horod publishes, under a
+ * seqcount. The writer (the clock thread, bpf/guard_pub.c) makes seq odd,
+ * stores the words, makes it even; the program reads, and uses what it
+ * read only when seq was even and did not change (otherwise the request
+ * goes to a worker).
  */
-struct guard_serve_area {
+struct guard_state {
 	uint32_t seq; /* even: stable; odd: being written */
 	uint32_t pad;
-	struct guard_serve s;
+	struct guard_serve serve;
+	struct guard_host host;
 };
+
+/* 64-bit words after the sequence (what the writer stores). */
+#define GUARD_STATE_WORDS ((sizeof(struct guard_state) - 8) / 8)
 
 /* One per-CPU counter: packets and bytes (whole frames, from the Ethernet header). */
 struct guard_count {
@@ -218,12 +261,13 @@ _Static_assert(NTP_R_REPLY_SERVER == 0 && NTP_R_REPLY_KOD_RATE == 2 && NTP_R_CON
 _Static_assert((int)GUARD_C_PASS_OTHER == (int)NTP_REASON_MAX,
 	       "the guard's own counters follow proto's");
 /* The sizes without any implicit padding: both compilers must agree on them. */
-_Static_assert(sizeof(struct guard_config) == 72 && sizeof(struct guard_info) == 480 &&
+_Static_assert(sizeof(struct guard_config) == 392 && sizeof(struct guard_listen) == 20 &&
+		       sizeof(struct guard_info) == 800 && sizeof(struct guard_serve) == 56 &&
+		       sizeof(struct guard_host) == 2000 && sizeof(struct guard_state) == 2064 &&
 		       sizeof(struct guard_count) == 16 && sizeof(struct guard_addr) == 20 &&
 		       sizeof(struct guard_talker) == 32 && sizeof(struct guard_rl_key) == 12 &&
 		       sizeof(struct guard_rl_entry) == 24 && sizeof(struct guard_lpm4) == 8 &&
-		       sizeof(struct guard_lpm6) == 20 && sizeof(struct guard_serve_area) == 64 &&
-		       sizeof(struct guard_serve) % 8 == 0,
+		       sizeof(struct guard_lpm6) == 20,
 	       "shared layouts must be the same for clang -target bpf and gcc");
 
 #endif

@@ -1,12 +1,13 @@
 /*
- * Publication into the XDP program's .bss (guard_pub.h). The payload is
+ * Publication into the XDP program's .bss (guard_pub.h). Everything is
  * computed first, outside the write: only the stores sit between the odd
  * and the even sequence number, so a request meeting a publication goes
- * to a worker for a few nanoseconds at most. The clock thread is the only
- * writer. The reader is the BPF program (guard_reply.h, serve_read), on
- * x86_64, whose loads are not reordered with other loads: it needs only
- * the compiler barriers it has, and these release orderings on the
- * writer's side.
+ * to a worker for a few hundred nanoseconds at most. The clock thread is
+ * the only writer. The reader is the BPF program (guard_answer.h), on
+ * x86_64 only, whose loads are not reordered with other loads: it needs
+ * only the compiler barriers it has, and these release orderings on the
+ * writer's side. Also here: the host table's editing, a few pure
+ * functions on struct guard_host.
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -86,32 +87,123 @@ void guard_serve_fill(struct guard_serve *v, const struct clk_snapshot *s,
 	v->precision = s->precision;
 }
 
-void guard_serve_store(struct guard_serve_pub *p, const struct guard_serve *v)
+void guard_state_store(struct guard_state_pub *p, const struct guard_serve *serve,
+		       const struct guard_host *host)
 {
-	uint64_t w[GUARD_SERVE_WORDS];
+	uint64_t w[GUARD_STATE_WORDS];
 	uint32_t seq;
 	size_t i;
 
-	memcpy(w, v, sizeof(w));
+	_Static_assert(sizeof(*serve) + sizeof(*host) == sizeof(w), "the words are serve + host");
+	memcpy(w, serve, sizeof(*serve));
+	memcpy((uint8_t *)w + sizeof(*serve), host, sizeof(*host));
 	/* Relaxed: we are the only writer, so we read our own last store. */
 	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
-	/* Release fence: the odd sequence above is ordered before every payload
-	 * store below, so a reader that sees any new word sees an odd or a
+	/* Release fence: the odd sequence above is ordered before every word
+	 * stored below, so a reader that sees any new word sees an odd or a
 	 * newer sequence when it reads the sequence again. */
 	atomic_thread_fence(memory_order_release);
-	for (i = 0; i < GUARD_SERVE_WORDS; i++)
+	for (i = 0; i < GUARD_STATE_WORDS; i++)
 		atomic_store_explicit(&p->words[i], w[i], memory_order_relaxed);
 	/* Release store: a reader that sees seq + 2 sees every word above. */
 	atomic_store_explicit(&p->seq, seq + 2, memory_order_release);
 }
 
-void guard_serve_publish(struct guard_serve_pub *p, const struct clk_snapshot *s)
+void guard_host_init(struct guard_host *h)
 {
-	struct guard_clocks now;
-	struct guard_serve v;
+	memset(h, 0, sizeof(*h));
+}
 
-	guard_clocks_read(&now);
-	guard_serve_fill(&v, s, &now);
-	guard_serve_store(p, &v);
+int guard_host_set_if(struct guard_host *h, uint32_t ifindex, const uint8_t mac[6])
+{
+	uint32_t i;
+
+	for (i = 0; i < h->n_if && h->ifindex[i] != ifindex; i++)
+		;
+	if (i == h->n_if) {
+		if (h->n_if >= GUARD_MAX_IFACES)
+			return -1;
+		h->n_if++;
+		h->ifindex[i] = ifindex;
+	}
+	memset(h->mac[i], 0, sizeof(h->mac[i]));
+	memcpy(h->mac[i], mac, 6);
+	return 0;
+}
+
+void guard_host_del_if(struct guard_host *h, uint32_t ifindex)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->n_if; i++) {
+		if (h->ifindex[i] != ifindex)
+			continue;
+		/* The last entry takes its place: the order means nothing. */
+		h->n_if--;
+		h->ifindex[i] = h->ifindex[h->n_if];
+		memcpy(h->mac[i], h->mac[h->n_if], sizeof(h->mac[i]));
+		h->ifindex[h->n_if] = 0;
+		memset(h->mac[h->n_if], 0, sizeof(h->mac[i]));
+		return;
+	}
+}
+
+/* Index of ADDR (of IFINDEX for IPv6) in H's FAMILY table, or -1. */
+static int host_find(const struct guard_host *h, int family, const uint8_t *addr, uint32_t ifindex)
+{
+	uint32_t i, a4;
+
+	if (family == GUARD_FAMILY_V4) {
+		memcpy(&a4, addr, 4);
+		for (i = 0; i < h->n4; i++)
+			if (h->v4[i] == a4 && h->v4_ifindex[i] == ifindex)
+				return (int)i;
+		return -1;
+	}
+	for (i = 0; i < h->n6; i++)
+		if (h->v6_ifindex[i] == ifindex && memcmp(h->v6[i], addr, 16) == 0)
+			return (int)i;
+	return -1;
+}
+
+int guard_host_add(struct guard_host *h, int family, const uint8_t *addr, uint32_t ifindex)
+{
+	if (host_find(h, family, addr, ifindex) >= 0)
+		return 1;
+	if (family == GUARD_FAMILY_V4) {
+		if (h->n4 >= GUARD_HOST_ADDRS)
+			return -1;
+		memcpy(&h->v4[h->n4], addr, 4);
+		h->v4_ifindex[h->n4++] = ifindex;
+		return 0;
+	}
+	if (h->n6 >= GUARD_HOST_ADDRS)
+		return -1;
+	memcpy(h->v6[h->n6], addr, 16);
+	h->v6_ifindex[h->n6++] = ifindex;
+	return 0;
+}
+
+int guard_host_del(struct guard_host *h, int family, const uint8_t *addr, uint32_t ifindex)
+{
+	int i = host_find(h, family, addr, ifindex);
+
+	if (i < 0)
+		return 0;
+	/* The last entry takes its place; the freed one is zeroed. */
+	if (family == GUARD_FAMILY_V4) {
+		h->n4--;
+		h->v4[i] = h->v4[h->n4];
+		h->v4_ifindex[i] = h->v4_ifindex[h->n4];
+		h->v4[h->n4] = 0;
+		h->v4_ifindex[h->n4] = 0;
+		return 1;
+	}
+	h->n6--;
+	memcpy(h->v6[i], h->v6[h->n6], 16);
+	h->v6_ifindex[i] = h->v6_ifindex[h->n6];
+	memset(h->v6[h->n6], 0, 16);
+	h->v6_ifindex[h->n6] = 0;
+	return 1;
 }

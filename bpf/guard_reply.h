@@ -1,37 +1,13 @@
 /*
  * The XDP guard's reply builder: a request rewritten in place into a
  * kiss-o'-death or (`guard serve on`) into the answer a worker would
- * send, and the consistent read of the state the clock thread publishes
- * for the latter. Part of bpf/guard.bpf.c, included once there after the
+ * send. Part of bpf/guard.bpf.c, included once there after the
  * definitions it uses (struct pkt, ctx_data/ctx_end, the header and NTP
- * constants, guard_serve_now): one BPF object, split for length.
+ * constants, and guard_answer.h's checksums and struct serve_now): one BPF
+ * object, split for length.
  */
 #ifndef HOROD_BPF_GUARD_REPLY_H
 #define HOROD_BPF_GUARD_REPLY_H
-
-/* Add the 16-bit words of N bytes at P (N even, in the packet or on the stack) to SUM. */
-static __always_inline __u32 csum_words(const void *p, int n, __u32 sum)
-{
-	const __u16 *w = p;
-	int i;
-
-	for (i = 0; i < n / 2; i++)
-		sum += w[i];
-	return sum;
-}
-
-static __always_inline __u16 csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
-/* A consistent copy of guard_serve_now's payload and the request's receive time. */
-struct serve_now {
-	struct guard_serve s;
-	__u64 rx_tai_ns; /* CLOCK_TAI ns when the program started on the frame */
-};
 
 /* NTP timestamp (network byte order) of REAL_NS ns since the Unix epoch (not negative). */
 static __always_inline __u64 ntp_ts(__u64 real_ns)
@@ -198,44 +174,6 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 	}
 	sum = csum_words(udp, UDP_HLEN + NTP_HEADER_LEN, sum);
 	*(__u16 *)(udp + 6) = csum_fold(sum) ?: 0xffff;
-	return 0;
-}
-
-/*
- * Copy guard_serve_now's payload into SV when it is stable, on, and
- * fresh at SV's receive time; 0, or -1 (a worker answers). The writer is
- * bpf/guard_pub.c.
- */
-static __always_inline int serve_read(struct serve_now *sv)
-{
-	volatile struct guard_serve_area *g = &guard_serve_now;
-	__u32 seq = g->seq;
-
-	if (seq & 1)
-		return -1;
-	/* x86_64: loads are not reordered with loads; the compiler must not either. */
-	asm volatile("" ::: "memory");
-	sv->s.tai_to_real_ns = g->s.tai_to_real_ns;
-	sv->s.pub_tai_ns = g->s.pub_tai_ns;
-	sv->s.disp_ns = g->s.disp_ns;
-	sv->s.disp_rate_ppb = g->s.disp_rate_ppb;
-	sv->s.ref_ts = g->s.ref_ts;
-	sv->s.root_delay = g->s.root_delay;
-	sv->s.refid = g->s.refid;
-	sv->s.on = g->s.on;
-	sv->s.leap = g->s.leap;
-	sv->s.stratum = g->s.stratum;
-	sv->s.precision = g->s.precision;
-	asm volatile("" ::: "memory");
-	if (g->seq != seq || !sv->s.on)
-		return -1;
-	/* Only a time that needs no leap handling: no leap second announced. */
-	if (sv->s.leap != NTP_LEAP_NONE && sv->s.leap != NTP_LEAP_UNSYNC)
-		return -1;
-	/* Fresh: published at most GUARD_SERVE_MAX_AGE_NS before the receive time, and
-	 * not after it (unsigned: a publication from the future wraps to a huge age). */
-	if (sv->rx_tai_ns - sv->s.pub_tai_ns > GUARD_SERVE_MAX_AGE_NS)
-		return -1;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/guard.h"
+#include "bpf/guard_host.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
 #include "proto/ntp.h"
@@ -21,6 +22,11 @@
 #include "daemon/serve/xguard.h"
 
 #define XG_WHY_MAX 256 /* bytes of the reason a step failed */
+#if defined(__x86_64__)
+#define XG_NO_SERVE "the served clock is not CLOCK_REALTIME"
+#else
+#define XG_NO_SERVE "only on x86_64, whose load ordering the program relies on"
+#endif
 
 _Static_assert(CFG_XDP_AUTO == GUARD_MODE_AUTO && CFG_XDP_NATIVE == GUARD_MODE_NATIVE &&
 		       CFG_XDP_SKB == GUARD_MODE_SKB,
@@ -45,10 +51,33 @@ struct xguard {
 	int ncpu;		       /* possible CPUs: values per counter */
 	struct guard_count *percpu;    /* one counter's value on every CPU */
 	int read_failed;	       /* a failed read was logged */
-	struct guard_serve_pub *serve; /* the program's serving state when it answers, or NULL */
+	struct guard_state_pub *state; /* what the program reads when it may answer, or NULL */
+	int serving;		       /* it may answer with time (GUARD_F_SERVE) */
+	struct guard_host_nl *nl;      /* keeps host current, or NULL */
+	struct guard_host host;	       /* the program's view of the host, as last published */
+	int host_failed;	       /* a failure to follow it was logged */
 };
 
 static struct xguard xg = {.read_lock = PTHREAD_MUTEX_INITIALIZER, .counters_fd = -1};
+
+/* The guard's copy of listen line L (its port PORT): address, port, family. */
+static void xg_listen(const struct cfg_listen *l, int port, struct guard_listen *out)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&l->addr;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&l->addr;
+
+	memset(out, 0, sizeof(*out));
+	out->port = htons((uint16_t)port);
+	if (l->addr.ss_family == AF_INET) {
+		out->family = GUARD_FAMILY_V4;
+		memcpy(out->addr, &a4->sin_addr, 4);
+		out->wildcard = a4->sin_addr.s_addr == htonl(INADDR_ANY);
+	} else {
+		out->family = GUARD_FAMILY_V6;
+		memcpy(out->addr, &a6->sin6_addr, 16);
+		out->wildcard = IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr);
+	}
+}
 
 /* The guard's configuration for C with the limiter arithmetic of L. */
 static void xg_config(const struct horod_config *c, const struct rl_limits *l,
@@ -63,6 +92,7 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 			;
 		if (j == (int)g->n_ports && g->n_ports < GUARD_MAX_PORTS)
 			g->ports[g->n_ports++] = htons((uint16_t)port);
+		xg_listen(&c->listen[i], port, &g->listen[g->n_listen++]);
 	}
 	if (l->enabled)
 		g->flags |= GUARD_F_RATELIMIT;
@@ -82,6 +112,14 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 	 */
 	if (c->guard_serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
 		g->flags |= GUARD_F_SERVE;
+#if !defined(__x86_64__)
+	/*
+	 * The program reads what horod publishes with x86_64's ordering of
+	 * loads (bpf/guard_answer.h): elsewhere it sends nothing, neither
+	 * time nor kiss-o'-death, and leaves those requests to the workers.
+	 */
+	g->flags &= ~(uint32_t)(GUARD_F_SERVE | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD);
+#endif
 }
 
 /* Copy the rules of A (only its allow rules when ALLOW_ONLY) into the guard. */
@@ -103,6 +141,24 @@ static int xg_rules(struct guard *g, const struct acl *a, int control, char *why
 			return ret;
 	}
 	return 0;
+}
+
+/*
+ * The program's view of the host: the attached interfaces' MACs and the
+ * local addresses, kept current from rtnetlink (opened now, as root);
+ * 0, or -errno with WHY.
+ */
+static int xg_host_open(char *why, size_t len)
+{
+	uint32_t ifindex[GUARD_MAX_IFACES];
+	int n = guard_links(xg.guard, ifindex, GUARD_MAX_IFACES);
+
+	xg.state = guard_state_area(xg.guard);
+	if (!xg.state) {
+		snprintf(why, len, "the program's state is not mapped");
+		return -EINVAL;
+	}
+	return guard_host_open(&xg.nl, ifindex, n, &xg.host, why, len);
 }
 
 /* Load, fill, attach and pin; 0, or -errno with WHY (and nothing left behind). */
@@ -148,13 +204,21 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 		xg.counters_fd = -1;
 		return ret;
 	}
-	if (gc.flags & GUARD_F_SERVE)
-		xg.serve = guard_serve_area(xg.guard);
+	if (gc.flags & (GUARD_F_SERVE | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD)) {
+		ret = xg_host_open(why, len);
+		if (ret < 0) {
+			guard_close(xg.guard);
+			xg.guard = NULL;
+			xg.counters_fd = -1;
+			return ret;
+		}
+		xg.serving = (gc.flags & GUARD_F_SERVE) != 0;
+	}
 	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s", where,
 		l->enabled ? "rate limit" : "no rate limit",
 		l->enabled && l->kod ? " with KoD" : "", c->deny_kod ? ", DENY KoD" : "",
-		xg.serve	 ? "; answers client requests"
-		: c->guard_serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
+		xg.serving	 ? "; answers client requests"
+		: c->guard_serve ? "; does not answer (" XG_NO_SERVE ")"
 				 : "",
 		c->guard_pin);
 	return 0;
@@ -179,7 +243,7 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 			l.enabled = 0;
 			ret = 1;
 			/* Serving state now, not at the clock thread's next tick. */
-			if (xg.serve) {
+			if (xg.state) {
 				struct clk_snapshot snap;
 
 				clk_snapshot_read(sh->pub, &snap);
@@ -240,13 +304,33 @@ int xg_totals_add(struct ctr_totals *t)
 
 void xg_serve_publish(const struct clk_snapshot *s)
 {
-	if (xg.serve)
-		guard_serve_publish(xg.serve, s);
+	struct guard_clocks now;
+	struct guard_serve v;
+	int ret;
+
+	if (!xg.state)
+		return;
+	/* What changed on the host since the last publication (a second at most). */
+	ret = guard_host_poll(xg.nl, &xg.host);
+	if (ret < 0 && !xg.host_failed) {
+		xg.host_failed = 1;
+		log_msg(LOG_WARNING, "guard: cannot follow the host's addresses (%s)",
+			strerror(-ret));
+	}
+	memset(&v, 0, sizeof(v)); /* off: only the host table, for kiss-o'-death */
+	if (xg.serving) {
+		guard_clocks_read(&now);
+		guard_serve_fill(&v, s, &now);
+	}
+	guard_state_store(xg.state, &v, &xg.host);
 }
 
 void xg_stop(void)
 {
-	xg.serve = NULL; /* the clock thread has stopped */
+	xg.state = NULL; /* the clock thread has stopped */
+	xg.serving = 0;
+	guard_host_close(xg.nl);
+	xg.nl = NULL;
 	pthread_mutex_lock(&xg.read_lock);
 	xg.counters_fd = -1;
 	free(xg.percpu);

@@ -30,6 +30,8 @@ static struct guard *bench_open(int limit, int serve)
 	struct guard_config gc = {.n_ports = 2,
 				  .ports = {htons(PORT_A), htons(PORT_B)},
 				  .flags = serve ? GUARD_F_SERVE : 0};
+	struct guard_host h;
+	struct guard_serve off = {0};
 	struct rl_limits l;
 	struct guard *g;
 	uint8_t a[4];
@@ -45,8 +47,9 @@ static struct guard *bench_open(int limit, int serve)
 		gc.kod_interval_ns = l.kod_interval_ns;
 		gc.leak_mask = l.leak_mask;
 	}
+	gt_listens(&gc);
 	ret = guard_open(&g, &gc, err, sizeof(err));
-	if (ret == -EPERM || ret == -EACCES)
+	if (gt_no_privilege(ret))
 		gt_skip("no privilege to load BPF programs");
 	if (ret < 0) {
 		printf("FAIL: bench: load: %s\n", err);
@@ -54,6 +57,8 @@ static struct guard *bench_open(int limit, int serve)
 	}
 	inet_pton(AF_INET, "192.0.2.66", a);
 	guard_add_rule(g, GUARD_LIST_DENY, GUARD_FAMILY_V4, a, 32, err, sizeof(err));
+	gt_host(&h);
+	guard_state_store(guard_state_area(g), &off, &h);
 	return g;
 }
 
@@ -84,22 +89,31 @@ static void sort3(uint64_t d[3])
 static int bench_serve_case(struct guard *g, const char *name, const uint8_t *frame, size_t len,
 			    int want, unsigned int repeat, const struct clk_snapshot *snap)
 {
-	struct guard_serve_pub *area = guard_serve_area(g);
+	struct guard_state_pub *area = guard_state_area(g);
+	struct xdp_md ctx = {.data_end = (uint32_t)len, .ingress_ifindex = gt_wire};
+	struct guard_clocks now;
+	struct guard_serve v;
+	struct guard_host h;
 	uint8_t out[FR_MAX + 256];
 	uint64_t d[3], sum;
 	unsigned int k;
 	int rep;
 
+	gt_host(&h);
 	for (rep = 0; rep < 3; rep++) {
 		sum = 0;
 		for (k = 0; k < repeat; k++) {
 			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
 				    .data_size_in = (uint32_t)len, .data_out = out,
-				    .data_size_out = sizeof(out), .repeat = 1);
+				    .data_size_out = sizeof(out), .repeat = 1, .ctx_in = &ctx,
+				    .ctx_size_in = sizeof(ctx));
 
 			/* As the clock thread does, now and then: a publication ages. */
-			if (k % BENCH_REPUBLISH == 0)
-				guard_serve_publish(area, snap);
+			if (k % BENCH_REPUBLISH == 0) {
+				guard_clocks_read(&now);
+				guard_serve_fill(&v, snap, &now);
+				guard_state_store(area, &v, &h);
+			}
 			if (bpf_prog_test_run_opts(guard_prog_fd(g), &o) < 0) {
 				printf("FAIL: bench: test run: %s\n", strerror(errno));
 				return 1;
@@ -134,7 +148,7 @@ static int bench_serve(unsigned int repeat)
 	size_t len;
 	int i, on, rc = 0;
 
-	if (!guard_serve_area(g)) {
+	if (!guard_state_area(g)) {
 		printf("FAIL: bench: the program's serving state is not mapped\n");
 		guard_close(g);
 		return 1;
@@ -187,6 +201,7 @@ int gt_do_bench(unsigned int repeat)
 		{"pass: mode 3, IPv6", "2001:db8:1::1", 0x23, 0},
 	};
 	uint8_t pay[64], frame[FR_MAX], out[FR_MAX + 256];
+	struct xdp_md ctx = {.ingress_ifindex = gt_wire}; /* frames from the wire */
 	struct guard *g[2];
 	struct fr_spec s;
 	size_t i, len;
@@ -206,6 +221,9 @@ int gt_do_bench(unsigned int repeat)
 			o.data_out = out;
 			o.data_size_out = sizeof(out);
 			o.repeat = repeat;
+			ctx.data_end = (uint32_t)len;
+			o.ctx_in = &ctx;
+			o.ctx_size_in = sizeof(ctx);
 			if (bpf_prog_test_run_opts(guard_prog_fd(g[cases[i].limit]), &o) < 0) {
 				printf("FAIL: bench: test run: %s\n", strerror(errno));
 				return 1;

@@ -53,7 +53,7 @@ static int do_xdp_pass(const char *ifname)
 		return 1;
 	}
 	ret = guard_open(&g, &gc, err, sizeof(err));
-	if (ret == -EPERM || ret == -EACCES)
+	if (gt_no_privilege(ret))
 		gt_skip("no privilege to load BPF programs");
 	if (ret < 0) {
 		fprintf(stderr, "guard-test: load: %s\n", err);
@@ -108,6 +108,9 @@ int main(int argc, char **argv)
 	}
 	if (i != argc)
 		usage();
+	if (strcmp(argv[1], "unit") == 0 || strcmp(argv[1], "diff") == 0 ||
+	    strcmp(argv[1], "bench") == 0)
+		gt_netns();
 	if (strcmp(argv[1], "unit") == 0)
 		rc = gt_do_unit();
 	else if (strcmp(argv[1], "diff") == 0)

@@ -43,6 +43,10 @@ case $? in
 77) skip "the kernel refused to load BPF programs" ;;
 *) die "cannot attach the pass program to hc0: $out" ;;
 esac
+# The client sends complete UDP checksums, as a NIC delivers them: with
+# veth's checksum offload on, the server end sees a sender's partial one,
+# which the guard does not verify and leaves to the workers (checked below).
+ip netns exec "$CLI" ethtool -K hc0 tx off >/dev/null || die "cannot turn checksum offload off on hc0"
 
 ntpdig_check()
 {
@@ -114,13 +118,28 @@ CONF
 	counters_mark
 	ntpdig_check "$CLI" "$VETH_SRV4" 3
 	ntpdig_check "$CLI" "$VETH_SRV6" 3
-	ntpdig_check "$SRV" 127.0.0.1 3
 	chronyd_check "$VETH_SRV4"
 	horod_counters
 	n=$(($(counter reply_server) - $(counter reply_server "$_BASE")))
-	check "the real clients were answered ($n requests)" [ "$n" -ge 12 ]
+	check "the real clients were answered ($n requests)" [ "$n" -ge 8 ]
 	expect_deltas "every answer from XDP, none through a worker" \
 		"reply_server=$n received=$n xdp=$n ts_kernel=0"
+	# Loopback (generic mode): the kernel leaves UDP checksums to be
+	# completed (CHECKSUM_PARTIAL, fixed on lo), so the guard cannot verify
+	# them and hands every request to the workers: answered, never dropped.
+	ntpdig_check "$SRV" 127.0.0.1 3
+	horod_counters
+	m=$(($(counter reply_server) - $(counter reply_server "$_BASE")))
+	check "loopback's requests were answered ($m)" [ "$m" -ge 1 ]
+	expect_deltas "loopback: partial checksums, every answer through a worker" \
+		"reply_server=$m received=$m ts_kernel=$m xdp=0"
+	ip netns exec "$CLI" ethtool -K hc0 tx on >/dev/null
+	ntpdig_check "$CLI" "$VETH_SRV4" 3
+	ip netns exec "$CLI" ethtool -K hc0 tx off >/dev/null
+	horod_counters
+	m=$(($(counter reply_server) - $(counter reply_server "$_BASE")))
+	expect_deltas "the veth with checksum offload on: through a worker, not dropped" \
+		"reply_server=$m received=$m ts_kernel=$m xdp=0"
 	counters_mark
 	horobench_check "$VETH_SRV4"
 	# A request that meets the clock thread writing the state (once a
