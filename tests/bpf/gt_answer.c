@@ -16,9 +16,11 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bpf/guard.h"
+#include "bpf/guard_host.h"
 #include "proto/ntp.h"
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"
@@ -263,4 +265,85 @@ void gt_do_answer(void)
 	answer_host_changes(&r, pay, &snap);
 	gt_rig_close(&r);
 	answer_kod(pay, &snap);
+}
+
+/* Index of ADDR (FAMILY, IFINDEX) in H, or -1. */
+static int host_index(const struct guard_host *h, int family, const char *addr, uint32_t ifindex)
+{
+	uint8_t a[16];
+	uint32_t i;
+
+	inet_pton(family == GUARD_FAMILY_V4 ? AF_INET : AF_INET6, addr, a);
+	if (family == GUARD_FAMILY_V4) {
+		for (i = 0; i < h->n4; i++)
+			if (memcmp(&h->v4[i], a, 4) == 0 && h->v4_ifindex[i] == ifindex)
+				return (int)i;
+		return -1;
+	}
+	for (i = 0; i < h->n6; i++)
+		if (memcmp(h->v6[i], a, 16) == 0 && h->v6_ifindex[i] == ifindex)
+			return (int)i;
+	return -1;
+}
+
+/* Run the shell command CMD; 1 when it succeeded. */
+static int sh(const char *cmd)
+{
+	return system(cmd) == 0;
+}
+
+/*
+ * The host table's rtnetlink listener (bpf/guard_host.c) on the test's
+ * own namespace: what it dumps at start, then addresses added and
+ * removed, a tentative IPv6 address, a MAC changed, as the clock thread
+ * would see them at its next publication.
+ */
+void gt_do_host(void)
+{
+	struct guard_host_nl *nl;
+	struct guard_host h;
+	uint32_t ifs[2] = {gt_lo, gt_wire};
+	char why[256];
+	int ret, i;
+
+	if (!sh("ip addr add 192.0.2.1/24 dev gt0 && ip addr add 2001:db8::1/64 dev gt0 nodad && "
+		"ip link set gt0 address 02:00:00:00:00:01")) {
+		gt_expect(0, "host: set up gt0's addresses", "ip failed");
+		return;
+	}
+	ret = guard_host_open(&nl, ifs, 2, &h, why, sizeof(why));
+	if (!gt_expect(ret == 0, "host: the listener opens and dumps", "%s", why))
+		return;
+	for (i = 0; i < (int)h.n_if && h.ifindex[i] != gt_wire; i++)
+		;
+	gt_expect(i < (int)h.n_if && memcmp(h.mac[i], gt_mac_srv, 6) == 0 && h.n_if == 2,
+		  "host: both attached interfaces, gt0 with its MAC", "n_if %u", h.n_if);
+	gt_expect(host_index(&h, GUARD_FAMILY_V4, "192.0.2.1", gt_wire) >= 0 &&
+			  host_index(&h, GUARD_FAMILY_V4, "127.0.0.1", gt_lo) >= 0 &&
+			  host_index(&h, GUARD_FAMILY_V6, "2001:db8::1", gt_wire) >= 0 &&
+			  host_index(&h, GUARD_FAMILY_V6, "::1", gt_lo) >= 0,
+		  "host: the dump has every local address", "v4 %u, v6 %u", h.n4, h.n6);
+	gt_expect(host_index(&h, GUARD_FAMILY_V4, "192.0.2.255", gt_wire) < 0,
+		  "host: the subnet broadcast is not a local address", "it is in the table");
+	sh("ip addr add 192.0.2.7/32 dev gt0 && ip addr del 192.0.2.1/24 dev gt0 && "
+	   "ip addr add 2001:db8::7/64 dev gt0 && ip link set gt0 address 02:00:00:00:00:77");
+	ret = guard_host_poll(nl, &h);
+	for (i = 0; i < (int)h.n_if && h.ifindex[i] != gt_wire; i++)
+		;
+	gt_expect(ret == 1 && host_index(&h, GUARD_FAMILY_V4, "192.0.2.7", gt_wire) >= 0 &&
+			  host_index(&h, GUARD_FAMILY_V4, "192.0.2.1", gt_wire) < 0,
+		  "host: an address added, one removed: the table follows", "poll %d", ret);
+	gt_expect(host_index(&h, GUARD_FAMILY_V6, "2001:db8::7", gt_wire) < 0,
+		  "host: an IPv6 address in duplicate address detection is not local yet",
+		  "it is in the table");
+	gt_expect(i < (int)h.n_if && h.mac[i][5] == 0x77, "host: the MAC address follows",
+		  "it did not");
+	sh("ip addr del 2001:db8::1/64 dev gt0 && ip addr del 192.0.2.7/32 dev gt0");
+	guard_host_poll(nl, &h);
+	gt_expect(host_index(&h, GUARD_FAMILY_V6, "2001:db8::1", gt_wire) < 0 &&
+			  host_index(&h, GUARD_FAMILY_V4, "192.0.2.7", gt_wire) < 0,
+		  "host: removed addresses leave the table", "v4 %u, v6 %u", h.n4, h.n6);
+	gt_expect(guard_host_poll(nl, &h) == 0, "host: nothing changed, nothing to apply",
+		  "the poll says it changed");
+	guard_host_close(nl);
 }

@@ -161,6 +161,9 @@ void gt_serve_case(struct gt_rig *r, const char *name, const struct fr_spec *spe
 /* guard-test unit, what XDP answers: only requests a socket of horod's would receive. */
 void gt_do_answer(void);
 
+/* guard-test unit, the host table's rtnetlink listener on the test's own namespace. */
+void gt_do_host(void);
+
 /* guard-test unit: one crafted frame per class; 0, or 1 on a failure. */
 int gt_do_unit(void);
 
