@@ -42,8 +42,9 @@ struct gt_rig {
 	uint64_t tai;	   /* the served clock's first reading in the next run (CLOCK_TAI ns) */
 	uint64_t tai_step; /* ns it advances by at each reading */
 	uint32_t ifindex;  /* the interface the next frame arrives on: gt_lo or gt_wire */
-	struct guard_serve serve; /* the serving state last published */
-	struct guard_host host;	  /* the host table published with it */
+	struct guard_serve serve;      /* the serving state last published */
+	struct guard_host host;	       /* the host table published with it */
+	struct clk_snapshot diff_snap; /* the snapshot it was made from (guard-test diff) */
 	uint64_t tally_packets[GUARD_NCOUNTERS], tally_bytes[GUARD_NCOUNTERS];
 };
 
