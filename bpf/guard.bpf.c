@@ -13,15 +13,19 @@
  *   3. over its rate (one entry per IPv4 address or IPv6 /64: a burst,
  *      then one per interval, 1 in 2^leak let through anyway) → drop, or
  *      a RATE kiss-o'-death (at most one per source per interval);
- *   4. otherwise → pass to the socket.
+ *   4. otherwise → answered here with time (`guard serve on`) when it is
+ *      a plain client request a socket of horod's would receive and the
+ *      state horod published is fresh (guard_answer.h), else passed to
+ *      the socket.
  *
  * A first fragment is only checked by its source (2 and 3, no
  * kiss-o'-death); later fragments, and everything that is not UDP to a
  * served port, pass untouched. Every verdict leaves through guard_exit(),
  * which counts it per CPU (packets and bytes, by reason) and records
  * denied and over-rate sources in the top-talkers table. A kiss-o'-death
- * is the request rewritten in place (bpf/guard_reply.h) and sent back
- * with XDP_TX.
+ * or an answer is the request rewritten in place (bpf/guard_reply.h) and
+ * sent back with XDP_TX, only to a request for horod (guard_answer.h); a
+ * kiss-o'-death that may not go out is the drop it stands for.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -1,7 +1,10 @@
 /*
  * Starting and stopping the XDP guard for horod: the guard's
- * configuration from horod's (served ports, rate-limit arithmetic, flags),
- * the access lists copied into the guard's tries, then attach and pin.
+ * configuration from horod's (served ports, listen lines, rate-limit
+ * arithmetic, flags), the access lists copied into the guard's tries,
+ * then attach and pin; when it may send anything, the host table's
+ * rtnetlink listener, opened while still root; and, from the clock
+ * thread, each publication of the serving state and the host table.
  * libbpf's own messages go to horod's log at debug level (-d).
  */
 #include <arpa/inet.h>
@@ -32,7 +35,8 @@ _Static_assert(CFG_XDP_AUTO == GUARD_MODE_AUTO && CFG_XDP_NATIVE == GUARD_MODE_N
 		       CFG_XDP_SKB == GUARD_MODE_SKB,
 	       "the configuration's modes are the guard's");
 _Static_assert(CFG_MAX_GUARD_IF <= GUARD_MAX_IFACES && CFG_MAX_LISTEN <= GUARD_MAX_PORTS &&
-		       ACL_MAX_RULES <= GUARD_ACL_MAX && RL_TABLE_ENTRIES == GUARD_RL_ENTRIES,
+		       CFG_MAX_LISTEN <= GUARD_MAX_LISTEN && ACL_MAX_RULES <= GUARD_ACL_MAX &&
+		       RL_TABLE_ENTRIES == GUARD_RL_ENTRIES,
 	       "the guard's tables hold what the configuration allows");
 
 /*
