@@ -170,6 +170,7 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 {
 	struct guard_config gc;
 	char where[CFG_MAX_GUARD_IF * (CFG_IFNAME_MAX + 12)] = "";
+	const char *no_serve = XG_NO_SERVE; /* why it does not answer, if it does not */
 	size_t n = 0;
 	int i, got, ret;
 
@@ -209,22 +210,28 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 		return ret;
 	}
 	if (gc.flags & (GUARD_F_SERVE | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD)) {
-		ret = xg_host_open(why, len);
-		if (ret < 0) {
-			guard_close(xg.guard);
-			xg.guard = NULL;
-			xg.counters_fd = -1;
-			return ret;
+		/*
+		 * Without the host table the program knows no local address:
+		 * it answers nothing, and its kiss-o'-death become drops.
+		 */
+		if (xg_host_open(why, len) < 0) {
+			log_msg(LOG_WARNING,
+				"guard: %s: it answers nothing itself (kiss-o'-death "
+				"become drops, requests go to the workers)",
+				why);
+			xg.state = NULL;
+			no_serve = "no host table";
 		}
-		xg.serving = (gc.flags & GUARD_F_SERVE) != 0;
+		xg.serving = xg.state && (gc.flags & GUARD_F_SERVE);
 	}
-	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s", where,
+	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s%s%s; maps pinned in %s", where,
 		l->enabled ? "rate limit" : "no rate limit",
 		l->enabled && l->kod ? " with KoD" : "", c->deny_kod ? ", DENY KoD" : "",
 		xg.serving	 ? "; answers client requests"
-		: c->guard_serve ? "; does not answer (" XG_NO_SERVE ")"
+		: c->guard_serve ? "; does not answer ("
 				 : "",
-		c->guard_pin);
+		xg.serving || !c->guard_serve ? "" : no_serve,
+		xg.serving || !c->guard_serve ? "" : ")", c->guard_pin);
 	return 0;
 }
 
