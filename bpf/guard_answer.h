@@ -269,7 +269,7 @@ __noinline int serve_read(struct serve_now *sv, struct xdp_md *ctx, const struct
 	__u32 seq = g->seq;
 	int ok;
 
-	if (!sv || !p || (seq & 1) || !intact(ctx, p) || !listened(p))
+	if (!sv || !p || (seq & 1))
 		return -1;
 	/* x86_64: loads are not reordered with loads; the compiler must not either. */
 	asm volatile("" ::: "memory");
@@ -284,16 +284,22 @@ __noinline int serve_read(struct serve_now *sv, struct xdp_md *ctx, const struct
 	sv->s.leap = g->serve.leap;
 	sv->s.stratum = g->serve.stratum;
 	sv->s.precision = g->serve.precision;
-	ok = sv->s.on && host_says_for_us(ctx, p);
+	/*
+	 * A "no" needs no stable read (a worker answers instead): off, a leap
+	 * second announced (no time that needs leap handling here), or stale —
+	 * published more than GUARD_SERVE_MAX_AGE_NS before the receive time,
+	 * or after it (unsigned: a publication from the future wraps to a huge
+	 * age).
+	 */
+	if (!sv->s.on || (sv->s.leap != NTP_LEAP_NONE && sv->s.leap != NTP_LEAP_UNSYNC) ||
+	    sv->rx_tai_ns - sv->s.pub_tai_ns > GUARD_SERVE_MAX_AGE_NS)
+		return -1;
+	ok = listened(p) && host_says_for_us(ctx, p);
 	asm volatile("" ::: "memory");
 	if (!ok || g->seq != seq)
 		return -1;
-	/* Only a time that needs no leap handling: no leap second announced. */
-	if (sv->s.leap != NTP_LEAP_NONE && sv->s.leap != NTP_LEAP_UNSYNC)
-		return -1;
-	/* Fresh: published at most GUARD_SERVE_MAX_AGE_NS before the receive time, and
-	 * not after it (unsigned: a publication from the future wraps to a huge age). */
-	if (sv->rx_tai_ns - sv->s.pub_tai_ns > GUARD_SERVE_MAX_AGE_NS)
+	/* Last, the frame's own checks: its checksums. */
+	if (!intact(ctx, p))
 		return -1;
 	return 0;
 }
