@@ -201,23 +201,26 @@ else
 	printf '#!/bin/sh\nexec nsenter --time=/proc/%s/ns/time_for_children -- %s "$@"\n' \
 		"$HOLDER" "$HOROD" >"$wrap"
 	chmod +x "$wrap"
-	conf=$T_DIR/timens.conf
-	{
-		printf 'listen 0.0.0.0\nlocal stratum 3\nworkers 1\n'
-		guard_lines on
-	} >"$conf"
 	REAL_HOROD=$HOROD
 	HOROD=$wrap
-	if horod_start "$SRV" -f "$conf"; then
+	for serve in off on; do
+		conf=$T_DIR/timens-$serve.conf
+		{
+			printf 'listen 0.0.0.0\nlocal stratum 3\nworkers 1\n'
+			guard_lines "$serve"
+		} >"$conf"
+		if ! horod_start "$SRV" -f "$conf"; then
+			fail "horod did not start in the time namespace (serve $serve)"
+			continue
+		fi
 		counters_mark
 		j=$(frame --src "$VETH_CLI4" --dst "$VETH_SRV4")
-		check "in a time namespace: answered with the right time ($(outcome "$j"))" \
+		check "serve $serve, in a time namespace: answered with the right time ($(outcome "$j"))" \
 			ntp_ok "$j" "$VETH_SRV4"
-		expect_deltas "in a time namespace: answered by XDP" "reply_server=1 received=1 xdp=1"
+		expect_deltas "serve $serve, in a time namespace: answered by $([ $serve = on ] && echo XDP || echo a worker)" \
+			"reply_server=1 received=1 xdp=$([ $serve = on ] && echo 1 || echo 0)"
 		horod_stop
-	else
-		fail "horod did not start in the time namespace"
-	fi
+	done
 	HOROD=$REAL_HOROD
 fi
 kill "$HOLDER" 2>/dev/null
