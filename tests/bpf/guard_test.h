@@ -60,8 +60,9 @@ extern int gt_n_pass, gt_n_fail; /* named asserts passed and failed so far */
 extern const uint8_t gt_mac_srv[6], gt_mac_cli[6]; /* the server's and the client's MACs */
 
 /*
- * The interfaces frames arrive on: the loopback device (1) and a dummy
- * "wire" (gt0, one end of a veth pair), in a network namespace of guard-test's own (gt_netns).
+ * The interfaces frames arrive on: the loopback device (1) and a "wire"
+ * (gt0, one end of a veth pair), in a network namespace of guard-test's
+ * own (gt_netns).
  * Every rig's host table has both, with MAC gt_mac_srv, and the local
  * addresses GT_LOCAL4 and GT_LOCAL6 (on the wire), 127.0.0.1 and ::1.
  */
