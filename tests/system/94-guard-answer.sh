@@ -40,7 +40,10 @@ CLI=$(ns_name cli)
 ns_create "$SRV"
 ns_create "$CLI"
 veth_create "$SRV" "$CLI"
-MAX_OFFSET=0.001 # seconds: one clock on both sides, only timestamp error shows
+# seconds: one clock on both sides, only timestamp error shows, and the
+# time this script's frame tool takes to send (Python, on a loaded machine);
+# the defects this catches are off by whole seconds and more
+MAX_OFFSET=0.005
 FWD_NET=198.51.100.0/24
 FWD_DST=198.51.100.7 # another host's address, routed through the server
 BCAST4=192.0.2.255   # the veth subnet's broadcast address

@@ -32,6 +32,7 @@ ETH_P_ALL = 0x0003  # every protocol, for the capture socket
 ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4  # sll_pkttype of frames we sent ourselves
+SO_TIMESTAMPNS = 35  # socket option: receive times as struct timespec (asm-generic/socket.h)
 NTP_EPOCH_OFFSET = 2208988800  # s from 1900 to 1970
 NTP_PORT = 123
 MAX_FRAMES = 100000  # frames read during one wait at most
@@ -111,8 +112,8 @@ def build(args, tag):
     return mac_bytes(args.dst_mac) + mac_bytes(args.src_mac) + struct.pack("!H", etype) + ip + udp
 
 
-def parse(frame, args, tag, t1):
-    """An answer to our request in FRAME as a dict, or None."""
+def parse(frame, args, tag, t1, t4):
+    """An answer to our request in FRAME, received at T4 (NTP format), as a dict, or None."""
     if len(frame) < 14:
         return None
     (etype,) = struct.unpack("!H", frame[12:14])
@@ -138,7 +139,6 @@ def parse(frame, args, tag, t1):
         (org,) = struct.unpack("!Q", ntp[24:32])
         if sport != NTP_PORT or dport != args.sport or org != tag:
             return None
-        t4 = now_ntp()
         rec_ts, xmt_ts = struct.unpack("!QQ", ntp[32:48])
         rec.update(kind="ntp", stratum=ntp[1], leap=ntp[0] >> 6, mode=ntp[0] & 7,
                    offset=((ntp_to_float(rec_ts) - ntp_to_float(t1)) +
@@ -183,6 +183,8 @@ def main():
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((args.iface, 0))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    # The kernel's receive time of each frame: no wait for this process in the offset.
+    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     frame = build(args, tag)
     # The transmit timestamp is the tag; the offset needs the real send time.
     t1 = now_ntp()
@@ -193,10 +195,15 @@ def main():
         left = end - time.monotonic()
         if left <= 0 or not select.select([s], [], [], left)[0]:
             break
-        data, addr = s.recvfrom(RECV_BUF)
+        data, anc, _, addr = s.recvmsg(RECV_BUF, socket.CMSG_SPACE(16))
         if addr[2] == PACKET_OUTGOING:
             continue
-        rec = parse(data, args, tag, t1)
+        t4 = now_ntp()
+        for level, kind, val in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(val) >= 16:
+                sec, nsec = struct.unpack("qq", val[:16])
+                t4 = ((sec + NTP_EPOCH_OFFSET) << 32) | ((nsec << 32) // 1000000000)
+        rec = parse(data, args, tag, t1, t4)
         if rec:
             replies.append(rec)
     s.close()
