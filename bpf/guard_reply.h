@@ -69,7 +69,7 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 	__u16 sport, dport;
 	__s8 poll;
 	__u64 xmt, tx;
-	__u32 sum = 0;
+	__u64 sum = 0;
 	int i;
 
 	/* Everything kept is read before the frame moves. */
