@@ -20,6 +20,7 @@
 #include "bpf/guard_host.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 #include "daemon/policy/ratelimit.h"
 #include "daemon/serve/xguard.h"
@@ -102,7 +103,7 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 		g->flags |= GUARD_F_RATELIMIT;
 	if (l->enabled && l->kod)
 		g->flags |= GUARD_F_RATE_KOD;
-	if (c->deny_kod)
+	if (c->rl.deny_kod)
 		g->flags |= GUARD_F_DENY_KOD;
 	if (c->acl.n_allow > 0)
 		g->flags |= GUARD_F_HAVE_ALLOW;
@@ -114,7 +115,7 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 	 * Answering in XDP serves CLOCK_REALTIME: not with the sim driver
 	 * or a PHC, whose time only the workers read.
 	 */
-	if (c->guard_serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
+	if (c->guard.serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
 		g->flags |= GUARD_F_SERVE;
 #if !defined(__x86_64__)
 	/*
@@ -182,16 +183,16 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	ret = xg_rules(xg.guard, &c->acl, 0, why, len);
 	if (ret == 0)
 		ret = xg_rules(xg.guard, &c->control_acl, 1, why, len);
-	for (i = 0; ret == 0 && i < c->n_guard_if; i++) {
-		ret = guard_attach(xg.guard, c->guard_if[i].name, (int)c->guard_if[i].mode, &got,
+	for (i = 0; ret == 0 && i < c->guard.n_ifs; i++) {
+		ret = guard_attach(xg.guard, c->guard.ifs[i].name, (int)c->guard.ifs[i].mode, &got,
 				   why, len);
 		if (ret == 0 && n < sizeof(where))
 			n += (size_t)snprintf(where + n, sizeof(where) - n, "%s%s (%s)",
-					      i ? ", " : "", c->guard_if[i].name,
+					      i ? ", " : "", c->guard.ifs[i].name,
 					      got == GUARD_MODE_NATIVE ? "native" : "generic");
 	}
 	if (ret == 0)
-		ret = guard_pin(xg.guard, c->guard_pin, why, len);
+		ret = guard_pin(xg.guard, c->guard.pin, why, len);
 	if (ret == 0) {
 		xg.counters_fd = guard_map_fd(xg.guard, GUARD_PIN_COUNTERS);
 		xg.ncpu = libbpf_num_possible_cpus();
@@ -226,12 +227,12 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	}
 	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s%s%s; maps pinned in %s", where,
 		l->enabled ? "rate limit" : "no rate limit",
-		l->enabled && l->kod ? " with KoD" : "", c->deny_kod ? ", DENY KoD" : "",
+		l->enabled && l->kod ? " with KoD" : "", c->rl.deny_kod ? ", DENY KoD" : "",
 		xg.serving	 ? "; answers client requests"
-		: c->guard_serve ? "; does not answer ("
+		: c->guard.serve ? "; does not answer ("
 				 : "",
-		xg.serving || !c->guard_serve ? "" : no_serve,
-		xg.serving || !c->guard_serve ? "" : ")", c->guard_pin);
+		xg.serving || !c->guard.serve ? "" : no_serve,
+		xg.serving || !c->guard.serve ? "" : ")", c->guard.pin);
 	return 0;
 }
 
@@ -242,9 +243,9 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 	int ret = 0;
 
 	sh->rl = NULL;
-	sh->deny_kod = c->deny_kod;
-	rl_limits_set(&l, c->rl_enabled, c->rl_interval, c->rl_burst, c->rl_leak, c->rl_kod);
-	if (c->n_guard_if > 0) {
+	sh->deny_kod = c->rl.deny_kod;
+	rl_limits_set(&l, c->rl.enabled, c->rl.interval, c->rl.burst, c->rl.leak, c->rl.kod);
+	if (c->guard.n_ifs > 0) {
 		if (xg_up(c, &l, why, sizeof(why)) == 0) {
 			/*
 			 * The guard limits. Denied requests that reach the workers
@@ -263,10 +264,10 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 		} else {
 			log_msg(LOG_WARNING,
 				"guard: not loaded (%s): the workers enforce the access list%s",
-				why, c->rl_enabled ? " and the rate limit" : "");
+				why, c->rl.enabled ? " and the rate limit" : "");
 		}
 	}
-	if (l.enabled || c->deny_kod) {
+	if (l.enabled || c->rl.deny_kod) {
 		xg.rl = sh->rl = rl_create(&l, RL_TABLE_ENTRIES);
 		if (!sh->rl) {
 			log_msg(LOG_ERR, "out of memory for the rate-limit table (%d sources)",

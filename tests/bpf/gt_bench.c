@@ -16,6 +16,7 @@
 
 #include "bpf/guard.h"
 #include "daemon/policy/ratelimit.h"
+#include "proto/nstime.h"
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"
 
@@ -156,7 +157,7 @@ static int bench_serve(unsigned int repeat)
 	/* A synchronized snapshot as the clock core publishes it: the dispersion grows. */
 	clock_gettime(CLOCK_REALTIME, &real);
 	memset(&snap, 0, sizeof(snap));
-	snap.update_ns = real.tv_sec * 1000000000LL + real.tv_nsec;
+	snap.update_ns = ns_from_timespec(&real);
 	snap.ref_ns = snap.update_ns;
 	snap.root_disp = 0.001;
 	snap.disp_rate = 15e-6;
