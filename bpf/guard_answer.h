@@ -290,7 +290,8 @@ __noinline int serve_read(struct serve_now *sv, struct xdp_md *ctx, const struct
 	sv->s.tai_to_real_ns = g->serve.tai_to_real_ns;
 	sv->s.pub_tai_ns = g->serve.pub_tai_ns;
 	sv->s.disp_ns = g->serve.disp_ns;
-	sv->s.disp_rate_ppb = g->serve.disp_rate_ppb;
+	sv->s.disp_rate_s = g->serve.disp_rate_s;
+	sv->s.disp_rate_ns = g->serve.disp_rate_ns;
 	sv->s.ref_ts = g->serve.ref_ts;
 	sv->s.root_delay = g->serve.root_delay;
 	sv->s.refid = g->serve.refid;

@@ -107,14 +107,16 @@ struct guard_config {
  * correction of horod's own, a leap second announced). A publication
  * older than GUARD_SERVE_MAX_AGE_NS, or from the program's future (the
  * clock was stepped back), is not used. The root dispersion is the one at
- * the publication, grown from there at disp_rate_ppb. A whole number of
+ * the publication, grown from there at its rate (split so that the
+ * program divides less). A whole number of
  * 64-bit words: the writer stores it word by word.
  */
 struct guard_serve {
 	int64_t tai_to_real_ns; /* CLOCK_REALTIME - CLOCK_TAI, ns: minus the TAI offset */
 	uint64_t pub_tai_ns;	/* CLOCK_TAI ns of the publication: disp_ns held then */
 	uint64_t disp_ns;	/* root dispersion, ns rounded up; GUARD_DISP_MAX_NS: the largest */
-	uint64_t disp_rate_ppb; /* its growth after pub_tai_ns, ns per s rounded up */
+	uint32_t disp_rate_s;	/* its growth after pub_tai_ns: whole s per s (saturated) ... */
+	uint32_t disp_rate_ns;	/* ... and ns per s below one s (< 10^9), rounded up */
 	uint64_t ref_ts;	/* reference timestamp, NTP format, network byte order; 0: none */
 	uint32_t root_delay;	/* NTP short format, network byte order */
 	uint32_t refid;		/* network byte order, as on the wire */

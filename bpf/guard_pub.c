@@ -65,6 +65,7 @@ void guard_serve_fill(struct guard_serve *v, const struct clk_snapshot *s,
 		      const struct guard_clocks *now)
 {
 	int64_t off = now->real_ns - now->tai_ns;
+	uint64_t rate;
 
 	memset(v, 0, sizeof(*v));
 	v->on = !(s->flags & CLK_F_CORRECTED) && s->corr_ns == 0 && s->corr_freq == 0 &&
@@ -75,7 +76,10 @@ void guard_serve_fill(struct guard_serve *v, const struct clk_snapshot *s,
 	v->pub_tai_ns = (uint64_t)now->tai_ns;
 	/* The workers' dispersion at this instant (clk_snapshot_root_disp), grown from here. */
 	v->disp_ns = pub_disp_ns(clk_snapshot_root_disp(s, now->tai_ns + v->tai_to_real_ns));
-	v->disp_rate_ppb = pub_rate_ppb(s->disp_rate);
+	rate = pub_rate_ppb(s->disp_rate);
+	v->disp_rate_s =
+		rate / PUB_NS_PER_S > UINT32_MAX ? UINT32_MAX : (uint32_t)(rate / PUB_NS_PER_S);
+	v->disp_rate_ns = (uint32_t)(rate % PUB_NS_PER_S);
 	/* A worker's dispersion is NaN (the largest) after any time at a NaN or infinite rate. */
 	if (s->disp_rate != s->disp_rate || s->disp_rate == INFINITY)
 		v->disp_ns = GUARD_DISP_MAX_NS;

@@ -20,17 +20,16 @@ static __always_inline __u64 ntp_ts(__u64 real_ns)
 
 /*
  * Root dispersion (short format, network byte order) SINCE ns after the
- * publication: disp_ns + SINCE * disp_rate_ppb / 10^9, rounded up, and
- * the largest value as soon as it would pass 65536 s, whatever the rate
- * (no product can wrap). The rate is split into whole seconds per second
- * (R1, 0 for any real clock) and the rest (R0 < 10^9): SINCE < 2^32
- * keeps SINCE * R0 below 2^62, and SINCE * R1 is only formed when it
- * stays below GUARD_DISP_MAX_NS.
+ * publication: disp_ns + SINCE * rate / 10^9, rounded up, and the largest
+ * value as soon as it would pass 65536 s, whatever the rate (no product
+ * can wrap). The publisher splits the rate into whole seconds per second
+ * (R1, 0 for any real clock) and the rest (R0 < 10^9): SINCE < 2^32 keeps
+ * SINCE * R0 below 2^62, and SINCE * R1 is only formed when it stays
+ * below GUARD_DISP_MAX_NS.
  */
 static __always_inline __u32 root_disp(const struct guard_serve *s, __u64 since)
 {
-	__u64 d = s->disp_ns, r1 = s->disp_rate_ppb / NS_PER_SEC,
-	      r0 = s->disp_rate_ppb % NS_PER_SEC;
+	__u64 d = s->disp_ns, r1 = s->disp_rate_s, r0 = s->disp_rate_ns;
 
 	if (d >= GUARD_DISP_MAX_NS || since >= (1ULL << 32))
 		return bpf_htonl(NTP_SHORT_MAX);
