@@ -85,7 +85,7 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 	info.precision = snap.precision;
 	info.root_delay = ntp_short_from_double(snap.root_delay);
 	info.refid = snap.refid;
-	info.ref = ntp_ts_from_unix_ns(snap.ref_ns);
+	info.ref = ntp_ref_from_unix_ns(snap.ref_ns); /* 0 (never synchronized) stays 0 */
 
 	/* Client requests meet the client's interleaved state (mode 1 is answered statelessly). */
 	ntp_request_stamps(req, &org, &rec, &xmt);
