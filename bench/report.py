@@ -426,6 +426,60 @@ def prec_table(res, meta):
     return "\n".join(lines) + "\n"
 
 
+REAL_ORDER = ["horod", "horod-xdp", "chronyd"]
+
+
+def real_summarize(points):
+    """The real client's runs (kind realclient): per server and client mode, medians over the repetitions."""
+    res = {}
+    for s in REAL_ORDER:
+        for mode in ("basic", "xleave"):
+            pts = [p for p in points if p.get("kind") == "realclient" and p.get("server") == s and p.get("client") == mode]
+            if not pts:
+                continue
+            key = "interleaved_us" if mode == "xleave" else "basic_us"
+            caps = [p.get("capture", {}).get(key, {}) for p in pts]
+            shares = [p["modes"].get("I", 0) / p["samples"] for p in pts if p.get("samples")]
+            res[(s, mode)] = {
+                "label": LABEL.get(s, s), "client": mode, "reps": len(pts),
+                "samples": med([p.get("samples") for p in pts]),
+                "xl_share": med(shares) if mode == "xleave" else None,
+                "offset_median": med([p.get("offset_median_us") for p in pts]),
+                "offset_p99": med([p.get("offset_abs_p99_us") for p in pts]),
+                "delay_median": med([p.get("delay_median_us") for p in pts]),
+                "wire_n": sum(c.get("n", 0) for c in caps),
+                "wire_min": min((c["min"] for c in caps if c.get("min") is not None), default=None),
+                "wire_mean": med([c.get("mean") for c in caps]),
+                "wire_sd": med([c.get("sd") for c in caps]),
+                "wire_p99": med([c.get("p99") for c in caps]),
+                "wire_late": sum(c.get("late", 0) for c in caps),
+            }
+    return res
+
+
+def real_table(res, meta):
+    if not res:
+        return ""
+    lines = [
+        "Real client: a chronyd 4.3 (-x) in the client namespace follows each server, polling every 1/64 s, "
+        "basic and with `xleave`; its exchanges captured at the client's end of the veth (arrival − T3 per mode; "
+        "interleaved: the arrival of a reply against the transmit time the next reply gives for it) and its own "
+        "measurements (on one host the true offset is 0).",
+        "",
+        "| server | chronyd client | samples | interleaved samples | offset median (µs) | p99 \\|offset\\| (µs) | delay median (µs) | wire: arrival − T3 min / mean / sd / p99 (µs) | late at the wire |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (s, mode), r in res.items():
+        xl = "—" if r["xl_share"] is None else f"{100 * r['xl_share']:.1f} %"
+        lines.append(
+            f"| {r['label']} | {mode} | {r['samples']:.0f} | {xl} | {f(r['offset_median'])} | {f(r['offset_p99'])} | "
+            f"{f(r['delay_median'])} | {f(r['wire_min'])} / {f(r['wire_mean'])} / {f(r['wire_sd'])} / {f(r['wire_p99'])} | "
+            f"{r['wire_late']} of {r['wire_n']} |"
+        )
+    lines.append("")
+    return "\n".join(lines) + "\n"
+
+
 def prec_plots(res, out):
     names = [s for s in PREC_ORDER if s in res and res[s].get("steps")]
     if not names:
@@ -490,13 +544,19 @@ def main():
     a = ap.parse_args()
     meta = dict(m.split("=", 1) for m in a.meta)
     if a.precision:
-        res = prec_summarize(load(a.points))
+        pts = load(a.points)
+        res = prec_summarize(pts)
+        real = real_summarize(pts)
         os.makedirs(a.out, exist_ok=True)
         tbl = prec_table(res, meta)
+        rt = real_table(real, meta)
+        if rt:
+            tbl += "\n" + rt
         with open(os.path.join(a.out, "table.md"), "w") as fh:
             fh.write(tbl)
         with open(os.path.join(a.out, "summary.json"), "w") as fh:
-            json.dump({"meta": meta, "servers": res}, fh, indent=1)
+            json.dump({"meta": meta, "servers": res,
+                       "real_client": [dict(server=k[0], **v) for k, v in real.items()]}, fh, indent=1)
         prec_plots(res, a.out)
         if a.readme:
             prec_update_readme(a.readme, tbl, a.marker, a.img)
