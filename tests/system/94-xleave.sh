@@ -18,6 +18,9 @@
 #   - the same with the socket counting its stamp keys (as on kernels
 #     before SCM_TS_OPT_ID: HOROD_TEST_TXSTAMP=counted), the replies then
 #     checked against what the stamp carries back.
+# With `guard serve on`: a basic client answered in XDP, an interleaved one
+# by the workers (its first request in XDP, its second basic, the rest
+# interleaved with kernel stamps).
 # Then the error-queue trap (transmit stamps are charged to the socket's
 # receive buffer): an overload burst, then the sockets' receive queues
 # must be empty again (no stamp left unread), horod must answer at once,
@@ -96,6 +99,14 @@ xl_q()
 	CQ_OFF=$(sed -n 's/.*System clock wrong by \([-0-9.e]*\) seconds.*/\1/p' <<<"$CQ_OUT" | tail -n1)
 }
 
+# holds EXPR: true when the arithmetic EXPR (numbers substituted by the
+# caller) holds; an empty or non-numeric value makes it fail. One argument,
+# so that check sees the whole conjunction.
+holds()
+{
+	(($1)) 2>/dev/null
+}
+
 # delta NAME: counter NAME now minus at the last mark.
 delta()
 {
@@ -119,7 +130,7 @@ hb_xleave()
 	check "$what: interleaved offsets near 0 (|p50| ${x50:-none} us < $OFFX_P50_MAX)" \
 		abs_below "${x50:-x}" $OFFX_P50_MAX
 	check "$what: no reply arrived before its transmit timestamp (late: basic ${late_b:-none}, interleaved ${late_x:-none})" \
-		[ "${late_b:-1}" = 0 ] && [ "${late_x:-1}" = 0 ]
+		holds "${late_b:-1} == 0 && ${late_x:-1} == 0"
 	[ "${inv:-1}" = 0 ] || echo "    | $(cut -c1-600 <<<"${out:-$(head -c 400 "$T_DIR/hb.err")}")"
 }
 
@@ -149,7 +160,7 @@ CONF
 			abs_below "${CQ_OFF:-x}" 0.001
 		n=$(delta reply_server)
 		check "chronyd xleave ($addr): all but the first of its $n requests interleaved ($(delta interleaved))" \
-			[ "$n" -ge 3 ] && [ "$(delta interleaved)" -eq $((n - 1)) ] && [ "$(delta basic)" -eq 1 ]
+			holds "$n >= 3 && $(delta interleaved) == $n - 1 && $(delta basic) == 1"
 		# The reply to its first request (origin 0) is not stamped unless
 		# sampled: the first interleaved reply may carry the time read before.
 		check "... each after the first with the kernel's stamp of the previous reply ($(delta interleaved_kernel))" \
@@ -159,7 +170,7 @@ CONF
 	xl_q "$VETH_SRV4"
 	horod_counters
 	check "chronyd -Q without xleave: basic replies only ($(delta basic) basic, $(delta interleaved) interleaved)" \
-		[ "$(delta basic)" -ge 3 ] && [ "$(delta interleaved)" -eq 0 ]
+		holds "$(delta basic) >= 3 && $(delta interleaved) == 0"
 
 	counters_mark
 	hb_xleave "horobench --xleave, $CLIENTS clients"
@@ -203,10 +214,55 @@ if horod_start "$SRV" -f "$conf"; then
 	xl_q "$VETH_SRV4" xleave
 	horod_counters
 	check "hwtimestamp fallback: interleaved replies with the kernel's stamps ($(delta interleaved_kernel) of $(delta interleaved))" \
-		[ "$(delta interleaved)" -ge 2 ] && [ "$(delta interleaved_kernel)" -ge $(($(delta interleaved) - 1)) ]
+		holds "$(delta interleaved) >= 2 && $(delta interleaved_kernel) >= $(delta interleaved) - 1"
 	horod_stop
 else
 	fail "horod with hwtimestamp did not start"
+fi
+
+# guard serve on: XDP answers a basic client, the workers every request
+# that may be interleaved (only they hold the transmit stamps). chronyd's
+# first request (origin 0) is XDP's; its second names XDP's reply, of
+# which the workers know nothing (basic); from its third on, interleaved.
+GUARD_TEST=$HOROD_BUILD/guard-test
+BPFFS=$T_DIR/bpffs
+PIN=$BPFFS/horod
+mkdir -p "$BPFFS"
+if ! mount -t bpf bpf "$BPFFS" 2>/dev/null; then
+	echo "SKIP part: guard serve on (cannot mount a bpffs)"
+elif ! ip netns exec "$CLI" "$GUARD_TEST" xdp-pass hc0 >/dev/null 2>&1 ||
+	! ip netns exec "$CLI" ethtool -K hc0 tx off >/dev/null; then
+	umount -l "$BPFFS"
+	echo "SKIP part: guard serve on (no pass program on hc0, or checksum offload stays on)"
+else
+	trap 'umount -l "$BPFFS" 2>/dev/null; lib_cleanup' EXIT
+	conf=$T_DIR/horod-xdp.conf
+	write_conf "$conf" <<CONF
+listen $VETH_SRV4
+local stratum 10
+workers 1
+guard interface hs0 mode native
+guard serve on
+guard pin $PIN
+CONF
+	if horod_start "$SRV" -f "$conf"; then
+		counters_mark
+		xl_q "$VETH_SRV4"
+		horod_counters
+		check "guard serve on, chronyd without xleave: answered in XDP ($(delta xdp) in XDP, $(delta basic) basic by the workers)" \
+			holds "$(delta xdp) >= 3 && $(delta basic) == 0"
+		counters_mark
+		xl_q "$VETH_SRV4" xleave
+		horod_counters
+		check "guard serve on, chronyd xleave: offset ${CQ_OFF:-none} s, |offset| < 1 ms" \
+			abs_below "${CQ_OFF:-x}" 0.001
+		check "guard serve on, chronyd xleave: its first request in XDP ($(delta xdp)), one basic ($(delta basic)) and the rest, at least 2, interleaved by the workers ($(delta interleaved), kernel stamps $(delta interleaved_kernel))" \
+			holds "$(delta xdp) == 1 && $(delta basic) == 1 && $(delta interleaved) >= 2 &&
+				$(delta interleaved_kernel) >= $(delta interleaved) - 1"
+		horod_stop
+	else
+		fail "horod with guard serve on did not start"
+	fi
 fi
 
 # The error-queue trap: overload, then everything read back and horod answering.
