@@ -39,6 +39,9 @@ struct clk_driver_ops {
 			  double esterror);
 	/* Advance internal state to now (sim: apply wander); may be NULL. */
 	void (*tick)(struct clk_driver *d);
+	/* Net leap seconds the clock applied itself since the driver started (+1 per
+	 * insertion, -1 per deletion), when it applies them (applies_leaps); may be NULL. */
+	int (*leaps)(struct clk_driver *d);
 	/* Served-time error against the truth clock in s, given the core's correction; NAN if
 	 * unknown. */
 	double (*true_error)(struct clk_driver *d, int64_t served_ns, int64_t truth_ns);
@@ -52,6 +55,10 @@ struct clk_driver {
 	/* ppm: the largest |set_freq| the driver applies exactly (it clamps beyond);
 	 * 0 = not said, taken as the kernel's ADJ_FREQUENCY limit (500 ppm) */
 	double max_ppm;
+	/* 1: a leap second armed through set_status (leap NTP_LEAP_INSERT or DELETE while
+	 * synced) is applied by the clock itself when it reaches the end of its UTC day, as
+	 * Linux does for CLOCK_REALTIME (counted by leaps()); 0: nobody applies it */
+	int applies_leaps;
 	void *priv;
 };
 
@@ -75,6 +82,10 @@ struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn tr
 
 /* Tests: sim driver D's phase (driver - truth, s) and frequency error (ppm) now; 0 or -EINVAL. */
 int clk_sim_state(struct clk_driver *d, double *phase_s, double *freq_ppm);
+
+/* Tests: step sim driver D's clock by OFFSET_NS behind the core's back, as `date -s`, a VM
+ * resume or another program would step a kernel clock; 0 or -EINVAL. */
+int clk_sim_jump(struct clk_driver *d, int64_t offset_ns);
 
 /* Convert a sys reading to driver time with D's current mapping. */
 int64_t clk_driver_from_sys(struct clk_driver *d, int64_t sys_ns);

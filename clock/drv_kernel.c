@@ -22,6 +22,13 @@
  * ADJ_FREQUENCY, clamped to the device's own range (PTP_CLOCK_GETCAPS
  * max_adj; 500 ppm when the device does not say). The driver's max_ppm
  * tells the core how far it can go.
+ *
+ * Leap seconds. On CLOCK_REALTIME an insertion or deletion armed with
+ * set_status (STA_INS / STA_DEL) is applied by Linux itself at the end of
+ * the UTC day; leaps() counts the ones it applied, from the state a
+ * read-only clock_adjtime() returns (TIME_OOP during the inserted second,
+ * TIME_WAIT after either until the flag goes), so the core can tell when
+ * its clock stepped. A PHC is never leap-stepped by the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +73,9 @@ struct kdrv {
 	long tick0;		/* us: the nominal tick */
 	long dtick_max;		/* us: the largest change of the tick the kernel accepts */
 	double freq_max;	/* ppm: the largest ADJ_FREQUENCY the clock accepts */
+	int leap_arm;		/* +1 STA_INS, -1 STA_DEL set by the last set_status, 0 none */
+	int leap_seen;		/* the armed leap was seen applied (counted in leaps) */
+	int leaps;		/* net leap seconds the kernel applied: +1 insertion, -1 deletion */
 };
 
 /* The dynamic clock id of an open posix clock (a PHC) on FD. */
@@ -173,6 +183,7 @@ static int kdrv_set_status(struct clk_driver *d, int leap, int synced, double ma
 {
 	struct kdrv *k = d->priv;
 	struct timex tx;
+	int arm, err;
 
 	if (!d->adjustable)
 		return -EPERM;
@@ -189,7 +200,31 @@ static int kdrv_set_status(struct clk_driver *d, int leap, int synced, double ma
 		tx.status |= STA_DEL;
 	tx.maxerror = kdrv_error_us(maxerror);
 	tx.esterror = kdrv_error_us(esterror);
-	return kdrv_adjtime(k, &tx, "set the status");
+	err = kdrv_adjtime(k, &tx, "set the status");
+	if (err)
+		return err;
+	arm = (tx.status & STA_INS) ? 1 : (tx.status & STA_DEL) ? -1 : 0;
+	if (arm != k->leap_arm)
+		k->leap_seen = 0;
+	k->leap_arm = arm;
+	return 0;
+}
+
+static int kdrv_leaps(struct clk_driver *d)
+{
+	struct kdrv *k = d->priv;
+	struct timex tx;
+	int state;
+
+	if (k->fd >= 0 || !k->leap_arm || k->leap_seen)
+		return k->leaps;
+	memset(&tx, 0, sizeof(tx)); /* modes 0: read only */
+	state = clock_adjtime(k->id, &tx);
+	if (state == TIME_OOP || state == TIME_WAIT) {
+		k->leaps += k->leap_arm;
+		k->leap_seen = 1;
+	}
+	return k->leaps;
 }
 
 static double kdrv_true_error(struct clk_driver *d, int64_t served_ns, int64_t truth_ns)
@@ -253,6 +288,7 @@ static const struct clk_driver_ops kdrv_ops = {
 	.step = kdrv_step,
 	.set_status = kdrv_set_status,
 	.tick = NULL,
+	.leaps = kdrv_leaps,
 	.true_error = kdrv_true_error,
 	.destroy = kdrv_destroy,
 };
@@ -280,6 +316,7 @@ struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char 
 	k->base.max_ppm = KDRV_MAX_PPM;
 	if (!phc_path) {
 		kdrv_init_tick(k);
+		k->base.applies_leaps = 1; /* Linux steps CLOCK_REALTIME at an armed leap */
 		return &k->base;
 	}
 

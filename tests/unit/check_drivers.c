@@ -52,13 +52,16 @@ static int fake_calls;	       /* calls with any mode bit set */
 static int fake_reads;	       /* read-only calls (passed to the kernel) */
 static struct timex fake_last; /* the last call with mode bits, as asked */
 static int fake_errno;	       /* 0: pretend success; else fail with it */
+static int fake_state = -1;    /* >= 0: what read-only calls return instead of the kernel's */
 
-/* Replaces libc's for this program: read-only calls go to the kernel, the
- * rest is recorded and never reaches it. */
+/* Replaces libc's for this program: read-only calls go to the kernel (or return
+ * fake_state), the rest is recorded and never reaches it. */
 int clock_adjtime(clockid_t id, struct timex *tx)
 {
 	if (tx->modes == 0) {
 		fake_reads++;
+		if (fake_state >= 0)
+			return fake_state;
 		return (int)syscall(SYS_clock_adjtime, id, tx);
 	}
 	fake_calls++;
@@ -378,6 +381,80 @@ START_TEST(test_sim_true_error)
 }
 END_TEST
 
+/* ns: 2016-12-31 24:00:00 UTC, the end of a day with a leap second (unix s 1483228800) */
+#define LEAP_M (1483228800LL * S)
+
+/*
+ * The sim driver applies an armed leap second as Linux does: only while
+ * synchronized, at the end of its own UTC day (an insertion repeats the
+ * last second, a deletion skips 23:59:59), once per arming, counted.
+ */
+START_TEST(test_sim_leap)
+{
+	struct truth tr = {.t = LEAP_M - 10 * S};
+	struct clk_driver *d = sim_new(&tr, 0.002, 0.0, 0.0, 1);
+
+	ck_assert_msg(d->applies_leaps == 1, "the sim driver should apply leaps");
+	ck_assert_int_eq(d->ops->leaps(d), 0);
+	/* Unsynchronized: no arming, no leap. */
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_INSERT, 0, 0.1, 0.01), 0);
+	tr.t += 20 * S;
+	ck_assert_int_eq(d->ops->leaps(d), 0);
+	ck_assert_double_eq_tol(sim_phase(d), 0.002, 1e-12);
+
+	/* An insertion at the clock's own midnight: 2 ms before the truth's. */
+	tr.t = LEAP_M - 10 * S;
+	d->ops->step(d, 0); /* integrate to the new truth */
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_INSERT, 1, 0.1, 0.01), 0);
+	tr.t = LEAP_M - 3 * S;
+	ck_assert_int_eq(d->ops->leaps(d), 0);
+	tr.t = LEAP_M - 2000000; /* the clock reads midnight exactly */
+	ck_assert_int_eq(d->ops->leaps(d), 1);
+	ck_assert_msg(d->ops->now(d) == LEAP_M - S,
+		      "the clock should read 23:59:59 again at its midnight, off by %lld ns",
+		      (long long)(d->ops->now(d) - (LEAP_M - S)));
+	tr.t = LEAP_M + 5 * S;
+	ck_assert_int_eq(d->ops->leaps(d), 1);
+	ck_assert_double_eq_tol(sim_phase(d), 0.002 - 1.0, 1e-12);
+	/* Still armed: nothing more at the next midnight until disarmed and armed again. */
+	tr.t = LEAP_M + 86400 * S;
+	ck_assert_int_eq(d->ops->leaps(d), 1);
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_NONE, 1, 0.1, 0.01), 0);
+
+	/* A deletion: 23:59:59 never shows. */
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_DELETE, 1, 0.1, 0.01), 0);
+	tr.t = LEAP_M + 2 * 86400 * S - 3 * S; /* the clock reads 1 s less: 23:59:56 */
+	ck_assert_int_eq(d->ops->leaps(d), 1);
+	tr.t += 3 * S - 1000000000LL + 998000000LL; /* the clock reads 23:59:59 */
+	ck_assert_int_eq(d->ops->leaps(d), 0);
+	ck_assert_msg(d->ops->now(d) == LEAP_M + 2 * 86400 * S,
+		      "the clock should read midnight instead of 23:59:59, off by %lld ns",
+		      (long long)(d->ops->now(d) - (LEAP_M + 2 * 86400 * S)));
+	d->ops->destroy(d);
+}
+END_TEST
+
+/* A step behind the core's back moves the phase and nothing else. */
+START_TEST(test_sim_jump)
+{
+	struct truth tr = {.t = T0};
+	struct clk_driver *d = sim_new(&tr, 0.1, 50.0, 0.0, 1);
+	char why[256] = "";
+	struct clk_driver *k = clk_driver_kernel(NULL, 0, why, sizeof(why));
+
+	tr.t += 100 * S;
+	ck_assert_int_eq(clk_sim_jump(d, -S / 2), 0);
+	ck_assert_double_eq_tol(sim_phase(d), 0.1 + 50e-6 * 100 - 0.5, 1e-12);
+	ck_assert_double_eq_tol(sim_fppm(d), 50.0, 1e-12);
+	tr.t += 100 * S;
+	ck_assert_double_eq_tol(sim_phase(d), 0.1 + 50e-6 * 200 - 0.5, 1e-12);
+	ck_assert_msg(clk_sim_jump(k, S) == -EINVAL && clk_sim_jump(NULL, S) == -EINVAL,
+		      "clk_sim_jump should refuse anything but a sim driver");
+	k->ops->destroy(k);
+	d->ops->destroy(d);
+}
+END_TEST
+
 /* ---- kernel driver: creation, reads and refusals only ---- */
 
 START_TEST(test_kernel_now_and_mapping)
@@ -509,6 +586,43 @@ START_TEST(test_kernel_setters_on_fake)
 }
 END_TEST
 
+/*
+ * The leap seconds Linux applied, counted from the state a read-only call
+ * returns while one is armed (TIME_OOP, TIME_WAIT), once per arming; no
+ * reads while none is; on the fake only.
+ */
+START_TEST(test_kernel_leaps_on_fake)
+{
+	char why[256] = "";
+	struct clk_driver *d = clk_driver_kernel(NULL, 1, why, sizeof(why));
+	int reads;
+
+	ck_assert_msg(d != NULL, "CLOCK_REALTIME driver should be created (%s)", why);
+	ck_assert_msg(d->applies_leaps == 1, "Linux applies leaps to CLOCK_REALTIME");
+	fake_errno = 0;
+	reads = fake_reads;
+	ck_assert_int_eq(d->ops->leaps(d), 0);
+	ck_assert_msg(fake_reads == reads, "nothing armed: leaps() should not call the kernel");
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_INSERT, 1, 0.01, 0.001), 0);
+	fake_state = TIME_INS;
+	ck_assert_int_eq(d->ops->leaps(d), 0);
+	fake_state = TIME_OOP;
+	ck_assert_int_eq(d->ops->leaps(d), 1);
+	fake_state = TIME_WAIT;
+	ck_assert_int_eq(d->ops->leaps(d), 1);
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_NONE, 1, 0.01, 0.001), 0);
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_DELETE, 1, 0.01, 0.001), 0);
+	ck_assert_int_eq(d->ops->leaps(d), 0); /* TIME_WAIT again: a deletion applied */
+	fake_errno = EPERM;
+	ck_assert_msg(d->ops->set_status(d, NTP_LEAP_INSERT, 1, 0.01, 0.001) == -EPERM,
+		      "a refused status should be -EPERM");
+	fake_errno = 0;
+	ck_assert_int_eq(d->ops->leaps(d), 0);
+	fake_state = -1;
+	d->ops->destroy(d);
+}
+END_TEST
+
 /* The ppm that tick TICK and scaled frequency FREQ ask of the kernel together. */
 static double tick_freq_ppm(long tick, long freq)
 {
@@ -608,6 +722,8 @@ Suite *drivers_suite(void)
 	tcase_add_test(tc, test_sim_wander_statistics);
 	tcase_add_test(tc, test_sim_not_adjustable);
 	tcase_add_test(tc, test_sim_true_error);
+	tcase_add_test(tc, test_sim_leap);
+	tcase_add_test(tc, test_sim_jump);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kernel");
@@ -617,6 +733,7 @@ Suite *drivers_suite(void)
 	tcase_add_test(tc, test_kernel_bad_phc);
 	tcase_add_test(tc, test_kernel_setters_on_fake);
 	tcase_add_test(tc, test_kernel_tick_split);
+	tcase_add_test(tc, test_kernel_leaps_on_fake);
 	suite_add_tcase(s, tc);
 	return s;
 }
