@@ -32,6 +32,10 @@ Suite *core_suite(void);
 #define S 1000000000LL
 /* ns per microsecond */
 #define US 1000LL
+/* ns: 2017-01-01 00:00:00 UTC, the end of a day with an inserted leap second, and noon
+ * of that day */
+#define LEAP_END (1483228800LL * S)
+#define LEAP_DAY (LEAP_END - 12 * 3600 * S)
 /* "LOCL" and "INIT" as reference IDs */
 #define REFID_LOCL 0x4c4f434cu
 #define REFID_INIT 0x494e4954u
@@ -508,10 +512,25 @@ START_TEST(test_minsources_prefer_leap)
 	clk_core_source_info(c, 1, &si);
 	ck_assert_msg(si.tally == '*', "the preferred source should be the system peer");
 	ck_assert_msg(s.refid == 0xc0000202u, "the refid should be the preferred source's");
-	ck_assert_msg(s.leap == NTP_LEAP_INSERT && f.leap == NTP_LEAP_INSERT,
-		      "a unanimous leap insert should be served and told to the driver");
+	/* In November: the bits can only mean the end of the month, which has no leap. */
+	ck_assert_msg(s.leap == NTP_LEAP_NONE && f.leap == NTP_LEAP_NONE,
+		      "leap bits outside June and December should be ignored");
 	ck_assert_msg(f.synced == 1 && f.maxerror > 0.0 && f.maxerror < 0.1,
 		      "the driver should hear synchronized with a small error bound");
+	clk_core_destroy(c);
+
+	/* The last day of December 2016: announced and armed. */
+	fakeclk_init(&f, LEAP_DAY, 0, 0.0);
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	add_src(c, 2, 0);
+	add_src(c, 3, 0);
+	run(c, &f, 60, NULL, NTP_LEAP_INSERT, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_INSERT && f.leap == NTP_LEAP_INSERT,
+		      "a unanimous leap insert on its last day should be served and told to the "
+		      "driver");
+	ck_assert_msg(clk_core_next_event(c) == LEAP_END,
+		      "the core should ask to run at the leap's edge (23:59:60)");
 	clk_core_destroy(c);
 }
 END_TEST
