@@ -7,6 +7,15 @@
 # times (default 100; `make test-long` runs 10000). After every kill the
 # file must read back, through the same reader horod uses at start-up, as
 # one whole write of the sequence. Needs no root and no namespace.
+#
+# What the kills cannot see: a killed process leaves its writes in the
+# page cache, so the file reads back whole with or without the fsyncs;
+# only a power cut (or a crashed kernel) would tell, and a test cannot
+# cut the power. So the fsyncs are checked where they can be seen, in the
+# system calls of one write (strace): the temporary file is written and
+# fsync'ed before it is closed and renamed over the driftfile, and the
+# directory is fsync'ed after the rename. Without strace (make test-deps
+# installs it) that part says it is skipped.
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -63,6 +72,41 @@ for i in $(seq "$ITER"); do
 	prev=$out
 done
 elapsed=$((SECONDS - start))
+
+# The order of one write's system calls: open the temporary (its fd T),
+# write T, fsync T, close T, rename it over the driftfile, open the
+# directory (its fd D), fsync D. Prints what is missing, nothing when all is there.
+fsync_order()
+{
+	awk -v tmp="$1.horod-tmp-" -v dir="$(dirname "$1")" '
+	{ sub(/^[0-9]+ +/, "") }
+	step == 0 && /^openat\(/ && index($0, "\"" tmp) && /O_CREAT/ {
+		t = $NF; step = 1; next }
+	step == 1 && $0 ~ "^write\\(" t "," { step = 2; next }
+	step == 2 && $0 ~ "^fsync\\(" t "\\) += 0" { step = 3; next }
+	step == 3 && $0 ~ "^close\\(" t "\\)" { step = 4; next }
+	step == 4 && /^rename\(/ && index($0, "\"" tmp) { step = 5; next }
+	step == 5 && /^openat\(/ && index($0, "\"" dir "\"") && /O_DIRECTORY/ {
+		d = $NF; step = 6; next }
+	step == 6 && $0 ~ "^fsync\\(" d "\\) += 0" { step = 7; next }
+	END {
+		split("open the temporary|write it|fsync it|close it|rename it|open the directory|fsync the directory", what, "|")
+		if (step < 7) print "missing: " what[step + 1] " (after " step " of 7 steps)"
+	}' "$2"
+}
+
+if command -v strace >/dev/null 2>&1; then
+	trace=$T_DIR/strace.out
+	spath=$T_DIR/traced/drift
+	mkdir -p "$(dirname "$spath")"
+	strace -f -o "$trace" -e trace=openat,write,fsync,close,rename "$DRIFTKILL" "$spath" 1
+	missing=$(fsync_order "$spath" "$trace")
+	check "one write fsyncs the file before the rename and the directory after it${missing:+: $missing}" \
+		[ -z "$missing" ]
+	[ -z "$missing" ] || grep -v -e '/lib/' -e '/etc/' "$trace" | sed 's/^/    | /'
+else
+	echo "    SKIP part: no strace, the fsyncs are not checked (make test-deps installs it)"
+fi
 strays=$(find "$T_DIR" -maxdepth 1 -name 'drift.*' | wc -l)
 
 check "after each of $ITER kills the driftfile parses as one whole write ($bad bad)" [ "$bad" = 0 ]
