@@ -18,7 +18,8 @@
  * in one call, so the two never disagree. Every call sets the tick, so the
  * nominal tick comes back as soon as the correction fits ADJ_FREQUENCY
  * again (and a tick left behind by a crashed predecessor is undone by the
- * first call). A PHC has no tick: its whole correction goes to
+ * first call; a driver that may not adjust the clock only warns about
+ * it). A PHC has no tick: its whole correction goes to
  * ADJ_FREQUENCY, clamped to the device's own range (PTP_CLOCK_GETCAPS
  * max_adj; 500 ppm when the device does not say). The driver's max_ppm
  * tells the core how far it can go.
@@ -265,6 +266,27 @@ static void kdrv_init_tick(struct kdrv *k)
 	k->base.max_ppm = k->freq_max + (double)(k->dtick_max * hz);
 }
 
+/*
+ * A tick that is not nominal at start-up is a slew someone left running:
+ * a horod killed (kill -9, a crash) while slewing leaves the kernel
+ * slewing at its last rate, up to 8 %, until the next start. Say so; an
+ * adjustable driver's first frequency set puts the tick back, one that
+ * may not adjust leaves it as it is.
+ */
+static void kdrv_check_tick(const struct kdrv *k)
+{
+	struct clk_kstate ks;
+
+	if (clk_kernel_read(k->id, &ks) < 0 || ks.tick_us == k->tick0)
+		return;
+	clk_log(LOG_WARNING,
+		"%s runs with a tick of %ld us, not %ld: a slew of %+.0f ppm left by a program "
+		"killed while slewing (horod after a kill -9)%s",
+		k->name, ks.tick_us, k->tick0, (double)(ks.tick_us - k->tick0) * (double)k->hz,
+		k->base.adjustable ? "; the first frequency set puts it back"
+				   : "; horod leaves it (the clock is not its to adjust here)");
+}
+
 /* A PHC's frequency range: what the device says (ppb), less 1 ppb against the kernel's
  * rounding, and less than timex.freq can carry (1 ppm short of a long's range, so the
  * rounding never overflows); 500 ppm when the device does not say. */
@@ -317,6 +339,8 @@ struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char 
 	if (!phc_path) {
 		kdrv_init_tick(k);
 		k->base.applies_leaps = 1; /* Linux steps CLOCK_REALTIME at an armed leap */
+		if (k->hz > 0)
+			kdrv_check_tick(k);
 		return &k->base;
 	}
 

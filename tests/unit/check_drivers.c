@@ -53,6 +53,7 @@ static int fake_reads;	       /* read-only calls (passed to the kernel) */
 static struct timex fake_last; /* the last call with mode bits, as asked */
 static int fake_errno;	       /* 0: pretend success; else fail with it */
 static int fake_state = -1;    /* >= 0: what read-only calls return instead of the kernel's */
+static long fake_tick = -1;    /* >= 0: the tick read-only calls say instead of the kernel's */
 
 /* Replaces libc's for this program: read-only calls go to the kernel (or return
  * fake_state), the rest is recorded and never reaches it. */
@@ -62,6 +63,12 @@ int clock_adjtime(clockid_t id, struct timex *tx)
 		fake_reads++;
 		if (fake_state >= 0)
 			return fake_state;
+		if (fake_tick >= 0) {
+			int r = (int)syscall(SYS_clock_adjtime, id, tx);
+
+			tx->tick = fake_tick;
+			return r;
+		}
 		return (int)syscall(SYS_clock_adjtime, id, tx);
 	}
 	fake_calls++;
@@ -623,6 +630,39 @@ START_TEST(test_kernel_leaps_on_fake)
 }
 END_TEST
 
+/*
+ * A tick left off nominal (a slew of a horod killed while slewing) is
+ * told at start-up: that the first frequency set puts it back, or, when
+ * the driver may not adjust the clock, that it stays. On the fake.
+ */
+START_TEST(test_kernel_left_tick)
+{
+	char why[256] = "";
+	struct clk_driver *d;
+
+	clk_set_log(log_capture);
+	log_lines = 0;
+	fake_tick = tick0;
+	d = clk_driver_kernel(NULL, 1, why, sizeof(why));
+	ck_assert_msg(d != NULL && log_lines == 0, "a nominal tick should be no news");
+	d->ops->destroy(d);
+	fake_tick = tick0 + tick0 / 12; /* 8 % fast */
+	d = clk_driver_kernel(NULL, 1, why, sizeof(why));
+	ck_assert_msg(d != NULL && log_lines == 1 && log_prio == LOG_WARNING &&
+			      strstr(log_last, "killed while slewing") &&
+			      strstr(log_last, "puts it back"),
+		      "a tick left off nominal should be one warning, got %d: %s", log_lines,
+		      log_last);
+	d->ops->destroy(d);
+	d = clk_driver_kernel(NULL, 0, why, sizeof(why));
+	ck_assert_msg(d != NULL && log_lines == 2 && strstr(log_last, "leaves it"),
+		      "not adjustable, the warning should say horod leaves it: %s", log_last);
+	d->ops->destroy(d);
+	fake_tick = -1;
+	clk_set_log(NULL);
+}
+END_TEST
+
 /* The ppm that tick TICK and scaled frequency FREQ ask of the kernel together. */
 static double tick_freq_ppm(long tick, long freq)
 {
@@ -734,6 +774,7 @@ Suite *drivers_suite(void)
 	tcase_add_test(tc, test_kernel_setters_on_fake);
 	tcase_add_test(tc, test_kernel_tick_split);
 	tcase_add_test(tc, test_kernel_leaps_on_fake);
+	tcase_add_test(tc, test_kernel_left_tick);
 	suite_add_tcase(s, tc);
 	return s;
 }
