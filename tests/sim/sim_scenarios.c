@@ -263,6 +263,20 @@ static void steps(void)
 	jump(sc, -5.0);
 	sc->makestep_limit = -1;
 	sc->steps_expect = 1;
+	sc = base("lan-jump-0.5", "lan-minpoll-0 (1 s polls); our clock jumps -0.5 s at "
+				  "5000-5016 s: time runs back past the last samples");
+	sc->delay = 20e-6;
+	sc->jitter = 10e-6;
+	sc->minpoll = 0;
+	sc->maxpoll = 4;
+	sc->offset = 0.01;
+	sc->sync_level = 100e-6;
+	sc->max_limit = 50e-6;
+	sc->rms_limit = 10e-6;
+	jump(sc, -0.5);
+	/* s: at 1 s polls 5 polls are less than the slew needs: 0.5 s at 8 %, then the time
+	 * constant's tail down to 100 us */
+	sc->resync_limit = 60;
 	sc = base("lossy-jump",
 		  "lossy (3 servers, 20 % loss, 16 s polls); jumps +0.5 s at 5000-6025 s");
 	sc->nservers = 3;
