@@ -174,6 +174,8 @@ struct sim {
 
 /* 1: --trace prints every observation and each source's state, not one in ten (debugging). */
 extern int sim_trace_all;
+/* s since the start: --jump-at, where our clock jumps in every seed (< 0: the scenario's draw) */
+extern double sim_jump_at;
 
 /* The scenario table, filled by sim_make_scenarios(), and its length. */
 extern struct scenario sim_scenarios[MAX_SCENARIOS];

@@ -32,6 +32,8 @@
 	1000 /* ns: the shortest wait for a poll due (the daemon's poll timeout                    \
 		rounds up likewise: a due time is never missed by rounding) */
 
+double sim_jump_at = -1.0;
+
 static int64_t sim_truth(void *arg)
 {
 	return ((struct sim *)arg)->t;
@@ -352,8 +354,10 @@ void sim_run_scenario(const struct scenario *sc, uint64_t seed, struct result *r
 		s.leap_ns = s.leap_dir > 0 ? m : m - NS;
 	}
 	sim_servers_start(&s);
-	/* Where in the poll cycle our clock jumps: anywhere, per seed. */
+	/* Where in the poll cycle our clock jumps: anywhere, per seed (or where --jump-at says). */
 	s.jump_at = s.t0 + sim_ns_of(sc->jump_at + sc->jump_spread * sim_unit(&s));
+	if (sc->jump_at > 0.0 && sim_jump_at >= 0.0)
+		s.jump_at = s.t0 + sim_ns_of(sim_jump_at);
 	s.drv = clk_driver_sim(&dc, sim_truth, &s);
 	if (s.drv)
 		s.drv = proxy_new(s.drv, sc->status_fail);
