@@ -48,6 +48,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "clock/core.h"
 #include "clock/core_priv.h"
@@ -237,6 +238,8 @@ static void step_seen(struct clk_core *c, int id, int64_t r1, int64_t now)
 {
 	int i, others = 0;
 
+	if (id == c->local_id)
+		return; /* the kernel clock's own state: no source of ours to ask about it */
 	c->step_detected++;
 	for (i = 0; i < c->n; i++) {
 		struct clk_src *o = &c->src[i];
@@ -248,6 +251,10 @@ static void step_seen(struct clk_core *c, int id, int64_t r1, int64_t now)
 		if (o->next_poll > now)
 			o->next_poll = soon > now ? soon : now;
 	}
+	if (!c->watch)
+		clk_log(LOG_NOTICE, "source %s: its time moved by %+.6f s (its own step or ours)%s",
+			c->src[id].cfg.name, c->src[id].step_by,
+			others ? "; asking the other sources" : "; following it");
 	if (!others)
 		return;
 	if (!c->watch) {
@@ -256,6 +263,26 @@ static void step_seen(struct clk_core *c, int id, int64_t r1, int64_t now)
 		c->watch_by = 0.0;
 	}
 	c->watch_by = fmax(c->watch_by, fabs(c->src[id].step_by));
+}
+
+/* The watch closes: say whose step it was, as the sources that spoke since tell. */
+static void watch_over(struct clk_core *c)
+{
+	int i, spoke = 0, stepped = 0;
+
+	for (i = 0; i < c->n; i++) {
+		const struct clk_src *o = &c->src[i];
+
+		if (i == c->local_id || o->last_r1 < c->watch_r)
+			continue;
+		spoke++;
+		stepped += o->step_r >= c->watch_r;
+	}
+	clk_log(LOG_NOTICE, "%d of %d sources saw a step of up to %.6f s: %s", stepped, spoke,
+		c->watch_by,
+		2 * stepped > spoke ? "our clock moved (date -s, a VM resume?)"
+				    : "a source's own step, not ours");
+	c->watch = 0;
 }
 
 /*
@@ -529,11 +556,11 @@ static int evaluate(struct clk_core *c, int64_t r)
 	int i, n = 0, good, surv, k, update = 0;
 
 	if (c->watch && !watch_pending(c))
-		c->watch = 0;
+		watch_over(c);
 	if (c->watch) {
 		/* Whose step it was is not known yet: the selection stands as it was, the
 		 * clock holds still (its frequency only), the samples wait. */
-		if (c->sys_peer < 0)
+		if (c->sys_peer < 0 || !c->src[c->sys_peer].filt.n)
 			return 0;
 		clk_disc_set_freq(&c->disc, r, c->freq);
 		bound(c, &c->src[c->sys_peer], r);

@@ -99,7 +99,7 @@ typedef void (*clk_log_fn)(int prio, const char *fmt, ...) __attribute__((format
 /* Route the drivers' log lines to FN (the daemon's log); NULL = stderr. */
 void clk_set_log(clk_log_fn fn);
 
-/* Drivers: log one line at PRIO through the logger clk_set_log gave. */
+/* Drivers and the core: log one line at PRIO through the logger clk_set_log gave. */
 void clk_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

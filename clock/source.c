@@ -206,9 +206,12 @@ static void restart(struct clk_src *s, const struct clk_sample *sm, double r, do
 	s->steps++;
 	s->step_by = by;
 	s->step_r = r1;
-	/* Learn the new phase quickly: minpoll, and a burst when the source may take one. */
+	/* Learn the new phase quickly: minpoll, and a burst when the source may take one
+	 * (not another one while one runs: a source that keeps stepping is no reason to
+	 * poll it without end). */
 	s->poll = s->cfg.minpoll;
-	s->burst = s->cfg.iburst ? CLK_BURST_POLLS : 0;
+	if (s->cfg.iburst && s->burst == 0)
+		s->burst = CLK_BURST_POLLS;
 	if (soon < s->next_poll)
 		s->next_poll = soon;
 }

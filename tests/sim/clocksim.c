@@ -112,6 +112,13 @@ static void run_seeds(const struct scenario *sc, int nseeds, int jobs, struct re
 	}
 }
 
+/* The core's log lines (a step seen, whose it was): not for the table. */
+static void quiet(int prio, const char *fmt, ...)
+{
+	(void)prio;
+	(void)fmt;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -133,6 +140,7 @@ int main(int argc, char **argv)
 	struct result *res;
 
 	sim_make_scenarios(); /* before --list reads the table */
+	clk_set_log(quiet);
 	while ((o = getopt_long(argc, argv, "s:n:j:t:lvm:afJ:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'J':

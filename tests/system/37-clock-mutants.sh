@@ -16,8 +16,9 @@
 #   7 growth at the slew's own rate                   stall
 #   8 the widening while a step is watched            lossy-jump, falsetickers-jump
 # Each pair runs over CLOCKMUT_SEEDS seeds (default 10; `make test-long`
-# runs 50, and then every mutant also over every scenario, listing all
-# that fail). Needs no root, no network, no real clock.
+# runs 50, and then every mutant also over every scenario with
+# CLOCKMUT_FULL_SEEDS seeds, default 20, listing all that fail). Needs no
+# root, no network, no real clock.
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -25,12 +26,13 @@ lib_init --no-root
 
 MUTSIM=$HOROD_BUILD/clocksim-mutants
 SEEDS=${CLOCKMUT_SEEDS:-10}
-FULL=${CLOCKMUT_FULL:-0} # 1: also every mutant over every scenario
+FULL=${CLOCKMUT_FULL:-0}                # 1: also every mutant over every scenario ...
+FULL_SEEDS=${CLOCKMUT_FULL_SEEDS:-20}   # ... over this many seeds
 JOBS=2                   # worker processes: the machine's two cores
 
 [ -x "$MUTSIM" ] || die "no clocksim-mutants at $MUTSIM (run make all, or set HOROD_BUILD)"
-case $SEEDS in
-'' | *[!0-9]*) die "CLOCKMUT_SEEDS must be a number, got '$SEEDS'" ;;
+case $SEEDS$FULL_SEEDS in
+'' | *[!0-9]*) die "CLOCKMUT_SEEDS and CLOCKMUT_FULL_SEEDS must be numbers" ;;
 esac
 
 # term number, its name, the scenarios it is there for
@@ -78,7 +80,7 @@ for m in "${MUTANTS[@]}"; do
 		check "  ... $s among them" scenario_failed "$s" "$out"
 	done
 	if [ "$FULL" = 1 ]; then
-		"$MUTSIM" --mutant "$k" --seeds "$SEEDS" --jobs "$JOBS" >"$out" 2>&1
+		"$MUTSIM" --mutant "$k" --seeds "$FULL_SEEDS" --jobs "$JOBS" >"$out" 2>&1
 		echo "    term $k ($name) left out, every scenario: failed" \
 			"$(grep -E ' seeds .*FAIL:' "$out" | awk '{print $1}' | paste -sd' ' -)"
 	fi
