@@ -164,11 +164,6 @@ void clk_src_reject(struct clk_src *s, unsigned flash)
 	s->flash = flash;
 }
 
-int64_t clk_src_newest(const struct clk_src *s)
-{
-	return s->filt.n ? clk_filter_at(&s->filt, s->filt.n - 1)->t : 0;
-}
-
 /*
  * The jump (s) of sample SM (variance R) from what S's earlier samples
  * say, when they cannot both be right (see source.h), else 0: the

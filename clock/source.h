@@ -114,9 +114,6 @@ int clk_src_sample(struct clk_src *s, const struct clk_src_env *env, const struc
  * deleted), so that they compare with the ones taken after it. */
 void clk_src_leap(struct clk_src *s, int dir);
 
-/* The newest sample's time (raw ns), 0 when S has none. */
-int64_t clk_src_newest(const struct clk_src *s);
-
 /* A measurement failed its driver's own tests FLASH (NTP_FLASH_*): nothing is learned. */
 void clk_src_reject(struct clk_src *s, unsigned flash);
 
