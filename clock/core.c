@@ -150,7 +150,7 @@ struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driv
 	c->leap_li = NTP_LEAP_NONE;
 	c->refid = ntp_refid_ascii("INIT");
 	c->bound_rate = CLK_PHI + core_skew(c);
-	c->drv_leaps = drv->ops->leaps ? drv->ops->leaps(drv) : 0;
+	c->drv_leaps = drv->ops->leaps ? drv->ops->leaps(drv, NULL) : 0;
 	c->leap_next = INT64_MAX;
 	return c;
 }
@@ -747,13 +747,10 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 		out->root_delay = c->root_delay;
 		out->root_disp = rdisp;
 	}
-	if (c->disc.steer && c->drv->ops->set_status &&
-	    c->drv->ops->set_status(c->drv, out->leap, c->synced,
-				    fmin(out->root_delay / 2.0 + out->root_disp, CORE_MAXDISP),
-				    fmin(c->sys_jitter + fabs(c->offset), CORE_MAXDISP)) == 0)
-		/* The driver applies what it took; a refusal leaves its state as it was. */
-		c->leap_armed = c->drv->applies_leaps && c->synced &&
-				(out->leap == NTP_LEAP_INSERT || out->leap == NTP_LEAP_DELETE);
+	if (c->disc.steer && c->drv->ops->set_status)
+		c->drv->ops->set_status(c->drv, out->leap, c->synced,
+					fmin(out->root_delay / 2.0 + out->root_disp, CORE_MAXDISP),
+					fmin(c->sys_jitter + fabs(c->offset), CORE_MAXDISP));
 }
 
 int64_t clk_core_next_event(const struct clk_core *c)

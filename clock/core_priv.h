@@ -62,9 +62,9 @@ struct clk_core {
 	int64_t leap_done_m; /* s: the midnight of the last leap applied, 0 none */
 	int64_t leap_done_r; /* raw ns where it was applied */
 	int leap_li;	     /* the LI announced now (NTP_LEAP_*) */
-	int leap_armed;	     /* the driver took it (set_status) and applies it itself */
-	int drv_leaps;	     /* the driver's leaps() when last seen */
-	int64_t leap_next;   /* served ns of what comes next about it (the edge), INT64_MAX none */
+	int leap_armed;	   /* the leap armed in the driver's clock, whoever armed it (+1, -1, 0) */
+	int drv_leaps;	   /* the driver's leaps() when last seen */
+	int64_t leap_next; /* served ns of what comes next about it (the edge), INT64_MAX none */
 	/* the state last published */
 	int synced;
 	int local; /* serving the local reference */

@@ -40,8 +40,10 @@ struct clk_driver_ops {
 	/* Advance internal state to now (sim: apply wander); may be NULL. */
 	void (*tick)(struct clk_driver *d);
 	/* Net leap seconds the clock applied itself since the driver started (+1 per
-	 * insertion, -1 per deletion), when it applies them (applies_leaps); may be NULL. */
-	int (*leaps)(struct clk_driver *d);
+	 * insertion, -1 per deletion); in *ARMED the leap armed in the clock now (+1, -1, 0),
+	 * whoever armed it (Linux applies an armed one at the end of the UTC day). May be
+	 * NULL: the clock never applies leaps. */
+	int (*leaps)(struct clk_driver *d, int *armed);
 	/* Served-time error against the truth clock in s, given the core's correction; NAN if
 	 * unknown. */
 	double (*true_error)(struct clk_driver *d, int64_t served_ns, int64_t truth_ns);
@@ -55,10 +57,6 @@ struct clk_driver {
 	/* ppm: the largest |set_freq| the driver applies exactly (it clamps beyond);
 	 * 0 = not said, taken as the kernel's ADJ_FREQUENCY limit (500 ppm) */
 	double max_ppm;
-	/* 1: a leap second armed through set_status (leap NTP_LEAP_INSERT or DELETE while
-	 * synced) is applied by the clock itself when it reaches the end of its UTC day, as
-	 * Linux does for CLOCK_REALTIME (counted by leaps()); 0: nobody applies it */
-	int applies_leaps;
 	void *priv;
 };
 

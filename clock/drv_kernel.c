@@ -24,12 +24,14 @@
  * max_adj; 500 ppm when the device does not say). The driver's max_ppm
  * tells the core how far it can go.
  *
- * Leap seconds. On CLOCK_REALTIME an insertion or deletion armed with
- * set_status (STA_INS / STA_DEL) is applied by Linux itself at the end of
- * the UTC day; leaps() counts the ones it applied, from the state a
- * read-only clock_adjtime() returns (TIME_OOP during the inserted second,
+ * Leap seconds. On CLOCK_REALTIME an insertion or deletion armed
+ * (STA_INS / STA_DEL: by our set_status, or by another program when the
+ * clock is not ours) is applied by Linux itself at the end of the UTC day;
+ * leaps() says what is armed and counts the ones applied, from a
+ * read-only clock_adjtime() (TIME_OOP during the inserted second,
  * TIME_WAIT after either until the flag goes), so the core can tell when
- * its clock stepped. A PHC is never leap-stepped by the kernel.
+ * its clock stepped and never applies one twice. A PHC is never
+ * leap-stepped by the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +76,6 @@ struct kdrv {
 	long tick0;		/* us: the nominal tick */
 	long dtick_max;		/* us: the largest change of the tick the kernel accepts */
 	double freq_max;	/* ppm: the largest ADJ_FREQUENCY the clock accepts */
-	int leap_arm;		/* +1 STA_INS, -1 STA_DEL set by the last set_status, 0 none */
 	int leap_seen;		/* the armed leap was seen applied (counted in leaps) */
 	int leaps;		/* net leap seconds the kernel applied: +1 insertion, -1 deletion */
 };
@@ -184,7 +185,6 @@ static int kdrv_set_status(struct clk_driver *d, int leap, int synced, double ma
 {
 	struct kdrv *k = d->priv;
 	struct timex tx;
-	int arm, err;
 
 	if (!d->adjustable)
 		return -EPERM;
@@ -201,29 +201,32 @@ static int kdrv_set_status(struct clk_driver *d, int leap, int synced, double ma
 		tx.status |= STA_DEL;
 	tx.maxerror = kdrv_error_us(maxerror);
 	tx.esterror = kdrv_error_us(esterror);
-	err = kdrv_adjtime(k, &tx, "set the status");
-	if (err)
-		return err;
-	arm = (tx.status & STA_INS) ? 1 : (tx.status & STA_DEL) ? -1 : 0;
-	if (arm != k->leap_arm)
-		k->leap_seen = 0;
-	k->leap_arm = arm;
-	return 0;
+	return kdrv_adjtime(k, &tx, "set the status");
 }
 
-static int kdrv_leaps(struct clk_driver *d)
+static int kdrv_leaps(struct clk_driver *d, int *armed)
 {
 	struct kdrv *k = d->priv;
 	struct timex tx;
-	int state;
+	int state, arm;
 
-	if (k->fd >= 0 || !k->leap_arm || k->leap_seen)
+	if (armed)
+		*armed = 0;
+	if (k->fd >= 0)
 		return k->leaps;
 	memset(&tx, 0, sizeof(tx)); /* modes 0: read only */
 	state = clock_adjtime(k->id, &tx);
-	if (state == TIME_OOP || state == TIME_WAIT) {
-		k->leaps += k->leap_arm;
+	if (state < 0)
+		return k->leaps;
+	arm = (tx.status & STA_INS) ? 1 : (tx.status & STA_DEL) ? -1 : 0;
+	if (armed)
+		*armed = arm;
+	if (arm && (state == TIME_OOP || state == TIME_WAIT)) {
+		if (!k->leap_seen)
+			k->leaps += arm;
 		k->leap_seen = 1;
+	} else if (state != TIME_ERROR) {
+		k->leap_seen = 0; /* none applied (yet): the next one counts */
 	}
 	return k->leaps;
 }
@@ -338,7 +341,6 @@ struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char 
 	k->base.max_ppm = KDRV_MAX_PPM;
 	if (!phc_path) {
 		kdrv_init_tick(k);
-		k->base.applies_leaps = 1; /* Linux steps CLOCK_REALTIME at an armed leap */
 		if (k->hz > 0)
 			kdrv_check_tick(k);
 		return &k->base;

@@ -202,11 +202,13 @@ static int sdrv_set_status(struct clk_driver *d, int leap, int synced, double ma
 	return 0;
 }
 
-static int sdrv_leaps(struct clk_driver *d)
+static int sdrv_leaps(struct clk_driver *d, int *armed)
 {
 	struct sdrv *s = d->priv;
 
 	sim_advance(s, s->truth(s->arg));
+	if (armed)
+		*armed = s->leap_arm; /* still armed once applied, until disarmed (TIME_WAIT) */
 	return s->leaps;
 }
 
@@ -270,7 +272,6 @@ struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn tr
 	s->base.ops = &sdrv_ops;
 	s->base.adjustable = 1;
 	s->base.max_ppm = SIM_MAX_PPM;
-	s->base.applies_leaps = 1;
 	s->base.priv = s;
 	s->truth = truth;
 	s->arg = arg;

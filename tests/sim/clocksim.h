@@ -90,6 +90,7 @@ struct scenario {
 	int leap_mode;	    /* what applies it; 0: today's path (the clock driver, or the core) */
 	double leap_announce; /* s: servers announce it this long before (0: its last day) */
 	int status_fail;      /* the driver refuses set_status (the kernel status is not ours) */
+	int leap_other;	      /* another program owns the clock and arms the leap in it */
 	/* limits; a limit <= 0 is not checked */
 	double sync_level;   /* s: |error| that counts as synchronized */
 	double sync_limit;   /* s: time to get there for good (never: a failure) */

@@ -136,11 +136,11 @@ static void px_tick(struct clk_driver *d)
 	p->in->ops->tick(p->in);
 }
 
-static int px_leaps(struct clk_driver *d)
+static int px_leaps(struct clk_driver *d, int *armed)
 {
 	struct proxy *p = d->priv;
 
-	return p->in->ops->leaps(p->in);
+	return p->in->ops->leaps(p->in, armed);
 }
 
 static double px_true_error(struct clk_driver *d, int64_t served, int64_t truth)
@@ -184,7 +184,6 @@ static struct clk_driver *proxy_new(struct clk_driver *in, int status_fail)
 	p->base.ops = &proxy_ops;
 	p->base.adjustable = in->adjustable;
 	p->base.max_ppm = in->max_ppm;
-	p->base.applies_leaps = in->applies_leaps;
 	p->base.priv = p;
 	return &p->base;
 }
@@ -370,12 +369,20 @@ void sim_run_scenario(const struct scenario *sc, uint64_t seed, struct result *r
 		res->honest_bad = -1;
 		return;
 	}
+	if (sc->leap && sc->leap_other) {
+		/* The program that owns the clock arms the leap in it, as chronyd or ntpd would
+		 * in the kernel: the clock applies it at its midnight whatever horod does. */
+		struct clk_driver *in = ((struct proxy *)s.drv->priv)->in;
+
+		in->ops->set_status(in, s.leap_dir > 0 ? NTP_LEAP_INSERT : NTP_LEAP_DELETE, 1, 0.01,
+				    0.001);
+	}
 	run(&s, sc->duration, res, &a, 0);
 	sim_settle(sc, &a, res);
 	sim_acc_free(&a);
 	clk_core_tracking(s.core, drv_now(&s), &tr);
 	res->steps = tr.steps;
-	res->leaps_applied = s.drv->ops->leaps(s.drv);
+	res->leaps_applied = s.drv->ops->leaps(s.drv, NULL);
 	for (i = 0; i < sc->nservers; i++) {
 		struct clk_source_info si;
 

@@ -331,6 +331,12 @@ static void events(void)
 	sc->nservers = 3;
 	sc->discipline = 0;
 	leap(sc, 1);
+	sc = base("leap-insert-other", "leap-insert, discipline off, another program owns the "
+				       "clock and arms the leap: applied once, by the clock");
+	sc->nservers = 3;
+	sc->discipline = 0;
+	sc->leap_other = 1;
+	leap(sc, 1);
 	sc = base("leap-delete-nostatus", "leap-delete on a driver that refuses set_status: the "
 					  "kernel never arms it, the core steps");
 	sc->nservers = 3;

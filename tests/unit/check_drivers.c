@@ -54,6 +54,7 @@ static struct timex fake_last; /* the last call with mode bits, as asked */
 static int fake_errno;	       /* 0: pretend success; else fail with it */
 static int fake_state = -1;    /* >= 0: what read-only calls return instead of the kernel's */
 static long fake_tick = -1;    /* >= 0: the tick read-only calls say instead of the kernel's */
+static int fake_status = -1;   /* >= 0: the status read-only calls with fake_state say */
 
 /* Replaces libc's for this program: read-only calls go to the kernel (or return
  * fake_state), the rest is recorded and never reaches it. */
@@ -61,8 +62,11 @@ int clock_adjtime(clockid_t id, struct timex *tx)
 {
 	if (tx->modes == 0) {
 		fake_reads++;
-		if (fake_state >= 0)
+		if (fake_state >= 0) {
+			if (fake_status >= 0)
+				tx->status = fake_status;
 			return fake_state;
+		}
 		if (fake_tick >= 0) {
 			int r = (int)syscall(SYS_clock_adjtime, id, tx);
 
@@ -400,13 +404,15 @@ START_TEST(test_sim_leap)
 {
 	struct truth tr = {.t = LEAP_M - 10 * S};
 	struct clk_driver *d = sim_new(&tr, 0.002, 0.0, 0.0, 1);
+	int armed = 7;
 
-	ck_assert_msg(d->applies_leaps == 1, "the sim driver should apply leaps");
-	ck_assert_int_eq(d->ops->leaps(d), 0);
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 0, "nothing should be armed at first");
 	/* Unsynchronized: no arming, no leap. */
 	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_INSERT, 0, 0.1, 0.01), 0);
 	tr.t += 20 * S;
-	ck_assert_int_eq(d->ops->leaps(d), 0);
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 0, "an unsynchronized status should arm nothing");
 	ck_assert_double_eq_tol(sim_phase(d), 0.002, 1e-12);
 
 	/* An insertion at the clock's own midnight: 2 ms before the truth's. */
@@ -414,26 +420,28 @@ START_TEST(test_sim_leap)
 	d->ops->step(d, 0); /* integrate to the new truth */
 	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_INSERT, 1, 0.1, 0.01), 0);
 	tr.t = LEAP_M - 3 * S;
-	ck_assert_int_eq(d->ops->leaps(d), 0);
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 1, "an insertion should be armed");
 	tr.t = LEAP_M - 2000000; /* the clock reads midnight exactly */
-	ck_assert_int_eq(d->ops->leaps(d), 1);
+	ck_assert_int_eq(d->ops->leaps(d, NULL), 1);
 	ck_assert_msg(d->ops->now(d) == LEAP_M - S,
 		      "the clock should read 23:59:59 again at its midnight, off by %lld ns",
 		      (long long)(d->ops->now(d) - (LEAP_M - S)));
 	tr.t = LEAP_M + 5 * S;
-	ck_assert_int_eq(d->ops->leaps(d), 1);
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 1);
+	ck_assert_msg(armed == 1, "still armed after it, as Linux's TIME_WAIT");
 	ck_assert_double_eq_tol(sim_phase(d), 0.002 - 1.0, 1e-12);
 	/* Still armed: nothing more at the next midnight until disarmed and armed again. */
 	tr.t = LEAP_M + 86400 * S;
-	ck_assert_int_eq(d->ops->leaps(d), 1);
+	ck_assert_int_eq(d->ops->leaps(d, NULL), 1);
 	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_NONE, 1, 0.1, 0.01), 0);
 
 	/* A deletion: 23:59:59 never shows. */
 	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_DELETE, 1, 0.1, 0.01), 0);
 	tr.t = LEAP_M + 2 * 86400 * S - 3 * S; /* the clock reads 1 s less: 23:59:56 */
-	ck_assert_int_eq(d->ops->leaps(d), 1);
+	ck_assert_int_eq(d->ops->leaps(d, NULL), 1);
 	tr.t += 3 * S - 1000000000LL + 998000000LL; /* the clock reads 23:59:59 */
-	ck_assert_int_eq(d->ops->leaps(d), 0);
+	ck_assert_int_eq(d->ops->leaps(d, NULL), 0);
 	ck_assert_msg(d->ops->now(d) == LEAP_M + 2 * 86400 * S,
 		      "the clock should read midnight instead of 23:59:59, off by %lld ns",
 		      (long long)(d->ops->now(d) - (LEAP_M + 2 * 86400 * S)));
@@ -594,38 +602,44 @@ START_TEST(test_kernel_setters_on_fake)
 END_TEST
 
 /*
- * The leap seconds Linux applied, counted from the state a read-only call
- * returns while one is armed (TIME_OOP, TIME_WAIT), once per arming; no
- * reads while none is; on the fake only.
+ * The leap seconds Linux applied, counted from a read-only call's state
+ * (TIME_OOP, TIME_WAIT) once per arming, and what is armed (STA_INS,
+ * STA_DEL), whoever armed it; never on a refused read; on the fake only.
  */
 START_TEST(test_kernel_leaps_on_fake)
 {
 	char why[256] = "";
 	struct clk_driver *d = clk_driver_kernel(NULL, 1, why, sizeof(why));
-	int reads;
+	int armed = 7;
 
 	ck_assert_msg(d != NULL, "CLOCK_REALTIME driver should be created (%s)", why);
-	ck_assert_msg(d->applies_leaps == 1, "Linux applies leaps to CLOCK_REALTIME");
 	fake_errno = 0;
-	reads = fake_reads;
-	ck_assert_int_eq(d->ops->leaps(d), 0);
-	ck_assert_msg(fake_reads == reads, "nothing armed: leaps() should not call the kernel");
-	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_INSERT, 1, 0.01, 0.001), 0);
+	fake_state = TIME_OK;
+	fake_status = 0;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 0, "nothing armed, nothing said");
 	fake_state = TIME_INS;
-	ck_assert_int_eq(d->ops->leaps(d), 0);
+	fake_status = STA_INS; /* armed by us, or by the program that owns the clock */
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 1, "an armed insertion should be said");
 	fake_state = TIME_OOP;
-	ck_assert_int_eq(d->ops->leaps(d), 1);
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 1);
 	fake_state = TIME_WAIT;
-	ck_assert_int_eq(d->ops->leaps(d), 1);
-	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_NONE, 1, 0.01, 0.001), 0);
-	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_DELETE, 1, 0.01, 0.001), 0);
-	ck_assert_int_eq(d->ops->leaps(d), 0); /* TIME_WAIT again: a deletion applied */
-	fake_errno = EPERM;
-	ck_assert_msg(d->ops->set_status(d, NTP_LEAP_INSERT, 1, 0.01, 0.001) == -EPERM,
-		      "a refused status should be -EPERM");
-	fake_errno = 0;
-	ck_assert_int_eq(d->ops->leaps(d), 0);
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 1);
+	ck_assert_msg(armed == 1, "still armed in TIME_WAIT, counted once");
+	fake_state = TIME_OK;
+	fake_status = 0;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 1);
+	fake_state = TIME_WAIT;
+	fake_status = STA_DEL;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == -1, "a deletion applied should count -1");
+	fake_state = TIME_ERROR;
+	fake_status = STA_INS | STA_UNSYNC;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 1, "TIME_ERROR hides the state: armed is still said");
 	fake_state = -1;
+	fake_status = -1;
 	d->ops->destroy(d);
 }
 END_TEST
