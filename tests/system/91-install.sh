@@ -45,13 +45,13 @@ quiet()
 }
 
 # make install into DESTDIR with PREFIX and more make arguments. It
-# installs the build under test (B=HOROD_BUILD) as it is: `-o all` keeps
+# installs the build under test (B=HOROD_BUILD) as it is: `-o progs` keeps
 # make from rebuilding it. Output in $T_DIR/install.log.
 do_install()
 {
 	local d=$1 p=$2
 	shift 2
-	make -C "$REPO" --no-print-directory -o all B="$HOROD_BUILD" install DESTDIR="$d" \
+	make -C "$REPO" --no-print-directory -o progs B="$HOROD_BUILD" install DESTDIR="$d" \
 		PREFIX="$p" "$@" >"$T_DIR/install.log" 2>&1
 }
 
