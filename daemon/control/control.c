@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "bpf/guard.h"
 #include "daemon/serve/clientlog.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/control/control.h"
@@ -421,6 +422,30 @@ static void source_metrics(struct prom_out *o, struct clockd *cd)
 	}
 }
 
+/*
+ * The XDP guard's own counters by reason (what it dropped, passed and
+ * answered, before the workers), and whether it runs: the family heads
+ * always, the samples only while a guard runs and reads.
+ */
+static void guard_metrics(struct prom_out *o)
+{
+	uint64_t pk[GUARD_NCOUNTERS], by[GUARD_NCOUNTERS];
+	int k, up = xg_counts(pk, by) > 0;
+
+	gauge(o, "horod_guard_up", "1 when the XDP guard is attached and its counters read.", up);
+	prom_family(o, "horod_guard_packets_total", "counter",
+		    "Frames the XDP guard classified, by verdict (reason, pass_*, "
+		    "reply_server_xdp).");
+	for (k = 0; up && k < GUARD_NCOUNTERS; k++)
+		prom_sample_u64(o, "horod_guard_packets_total", "reason",
+				guard_counter_name((unsigned int)k), pk[k]);
+	prom_family(o, "horod_guard_bytes_total", "counter",
+		    "Bytes of those frames (whole frames), by verdict.");
+	for (k = 0; up && k < GUARD_NCOUNTERS; k++)
+		prom_sample_u64(o, "horod_guard_bytes_total", "reason",
+				guard_counter_name((unsigned int)k), by[k]);
+}
+
 /* Every counter and gauge, in the Prometheus text format, into BUF; returns the length wanted. */
 static size_t answer_metrics(struct control *c, char *buf, size_t len)
 {
@@ -461,6 +486,8 @@ static size_t answer_metrics(struct control *c, char *buf, size_t len)
 		prom_sample_u64(&o, "horod_worker_requests_received_total", "worker", id,
 				w.received);
 	}
+
+	guard_metrics(&o);
 
 	clk_snapshot_read(cd->pub, &s);
 	gauge(&o, "horod_synchronized", "1 when the served time is synchronized.", snap_synced(&s));

@@ -237,6 +237,32 @@ int xg_totals_add(struct ctr_totals *t)
 	return ret;
 }
 
+int xg_counts(uint64_t *packets, uint64_t *bytes)
+{
+	uint32_t k;
+	int c, ret = 1;
+
+	memset(packets, 0, sizeof(*packets) * GUARD_NCOUNTERS);
+	memset(bytes, 0, sizeof(*bytes) * GUARD_NCOUNTERS);
+	pthread_mutex_lock(&xg_read_lock);
+	if (xg_counters_fd < 0 || !xg_percpu) {
+		pthread_mutex_unlock(&xg_read_lock);
+		return 0;
+	}
+	for (k = 0; k < GUARD_NCOUNTERS; k++) {
+		if (bpf_map_lookup_elem(xg_counters_fd, &k, xg_percpu) < 0) {
+			ret = -errno;
+			break;
+		}
+		for (c = 0; c < xg_ncpu; c++) {
+			packets[k] += xg_percpu[c].packets;
+			bytes[k] += xg_percpu[c].bytes;
+		}
+	}
+	pthread_mutex_unlock(&xg_read_lock);
+	return ret;
+}
+
 /* CLOCK_REALTIME - CLOCK_MONOTONIC in ns: the closest of three bracketed readings. */
 static int64_t xg_mono_to_real(void)
 {

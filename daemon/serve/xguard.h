@@ -30,6 +30,14 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh);
 int xg_totals_add(struct ctr_totals *t);
 
 /*
+ * The running guard's own counters, every one (guard_counter_name: the
+ * reasons, pass_*, reply_server_xdp), summed over the CPUs into PACKETS
+ * and BYTES (GUARD_NCOUNTERS each, zeroed first): 1 when a guard runs,
+ * 0 when none, -errno on a failed read. Safe from any thread.
+ */
+int xg_counts(uint64_t *packets, uint64_t *bytes);
+
+/*
  * `guard serve on`: hand the clock snapshot S just published to the
  * guard, which answers plain client requests with it (bpf/guard.h, struct
  * guard_serve); it answers only while the served time is the system

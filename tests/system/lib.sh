@@ -581,3 +581,40 @@ kv()
 {
 	echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2; exit }'
 }
+
+# The path of PROGRAM from the Debian package PKG, unpacked (never
+# installed: no maintainer script runs, nothing becomes a service) into
+# the third-party cache HOROD_TEST_CACHE (default /var/cache/horod-test),
+# downloading it once (apt-get download, root only); empty with status 1
+# when it cannot be had. The cache layout is scripts/third-party's
+# (CACHE/PKG/usr/..., CACHE/PKG/DEBIAN/control), which it uses when the
+# tree has it.
+tp_program()
+{
+	local pkg=$1 prog=$2 cache=${HOROD_TEST_CACHE:-/var/cache/horod-test} d tmp deb
+	if [ -x "$REPO/scripts/third-party" ]; then
+		"$REPO/scripts/third-party" --quiet fetch "$pkg" >/dev/null 2>&1
+		"$REPO/scripts/third-party" path "$prog" 2>/dev/null
+		return
+	fi
+	if [ ! -f "$cache/$pkg/DEBIAN/control" ] && [ "$(id -u)" = 0 ]; then
+		mkdir -p "$cache" && tmp=$(mktemp -d "$cache/.$pkg.XXXXXX") || return 1
+		(
+			flock -w 300 9 || exit 1
+			[ -f "$cache/$pkg/DEBIAN/control" ] && exit 0
+			(cd "$tmp" && timeout 120 apt-get download -q=2 -o APT::Sandbox::User=root "$pkg") \
+				>"$tmp/log" 2>&1 || exit 1
+			deb=$(find "$tmp" -maxdepth 1 -name "${pkg}_*.deb" | head -n1)
+			[ -n "$deb" ] && dpkg -x "$deb" "$tmp/root" && dpkg-deb -e "$deb" "$tmp/root/DEBIAN" &&
+				rm -rf "${cache:?}/$pkg" && mv "$tmp/root" "$cache/$pkg"
+		) 9>"$cache/.lock"
+		rm -rf "$tmp"
+	fi
+	for d in usr/sbin usr/bin sbin bin; do
+		if [ -x "$cache/$pkg/$d/$prog" ]; then
+			echo "$cache/$pkg/$d/$prog"
+			return 0
+		fi
+	done
+	return 1
+}
