@@ -217,6 +217,9 @@ check-system: deps
 # configuration becomes /etc/horod/horod.conf only when there is none
 # (an operator's file is never overwritten). /var/lib/horod is the
 # driftfile's directory (the unit's only writable place besides /run/horod).
+# Monitoring and fleet files go to PREFIX/share/horod (the Grafana
+# dashboard, the Prometheus rules, BIRD examples and the health check's
+# unit), the health check itself to PREFIX/libexec/horod.
 # Only the programs are built for it (progs), not the tests.
 UNITDIR ?= /lib/systemd/system
 install: progs
@@ -235,6 +238,14 @@ install: progs
 	$(if $(CTL_SRC),install -m 0644 man/horoctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/horoctl.8)
 	$(if $(BENCH_SRC),install -m 0644 man/horobench.1 $(DESTDIR)$(PREFIX)/share/man/man1/horobench.1)
 	install -m 0644 dist/horod.conf $(DESTDIR)$(PREFIX)/share/doc/horod/horod.conf.example
+	install -d $(DESTDIR)$(PREFIX)/libexec/horod $(DESTDIR)$(PREFIX)/share/horod/grafana \
+		$(DESTDIR)$(PREFIX)/share/horod/prometheus $(DESTDIR)$(PREFIX)/share/horod/fleet
+	install -m 0755 dist/fleet/horod-anycast-check $(DESTDIR)$(PREFIX)/libexec/horod/horod-anycast-check
+	install -m 0644 dist/grafana/horod.json $(DESTDIR)$(PREFIX)/share/horod/grafana/horod.json
+	install -m 0644 dist/prometheus/horod-rules.yml \
+		$(DESTDIR)$(PREFIX)/share/horod/prometheus/horod-rules.yml
+	install -m 0644 dist/fleet/bird-replica.conf dist/fleet/bird-router.conf \
+		dist/fleet/horod-anycast-check.service $(DESTDIR)$(PREFIX)/share/horod/fleet/
 	@if [ -e $(DESTDIR)/etc/horod/horod.conf ]; then \
 		echo "install: keeping the existing $(DESTDIR)/etc/horod/horod.conf"; \
 	else \

@@ -107,6 +107,12 @@ expect=(
 	"usr/local/share/man/man5/horod.conf.5 644 $REPO/man/horod.conf.5"
 	"etc/horod/horod.conf 644 $REPO/dist/horod.conf"
 	"usr/local/share/doc/horod/horod.conf.example 644 $REPO/dist/horod.conf"
+	"usr/local/libexec/horod/horod-anycast-check 755 $REPO/dist/fleet/horod-anycast-check"
+	"usr/local/share/horod/grafana/horod.json 644 $REPO/dist/grafana/horod.json"
+	"usr/local/share/horod/prometheus/horod-rules.yml 644 $REPO/dist/prometheus/horod-rules.yml"
+	"usr/local/share/horod/fleet/bird-replica.conf 644 $REPO/dist/fleet/bird-replica.conf"
+	"usr/local/share/horod/fleet/bird-router.conf 644 $REPO/dist/fleet/bird-router.conf"
+	"usr/local/share/horod/fleet/horod-anycast-check.service 644 $REPO/dist/fleet/horod-anycast-check.service"
 )
 [ -n "$have_ctl" ] && expect+=("usr/local/bin/horoctl 755 $HOROCTL"
 	"usr/local/share/man/man8/horoctl.8 644 $REPO/man/horoctl.8")

@@ -152,6 +152,12 @@ expect=(
 	"/usr/share/man/man1/horobench.1.gz 644 root"
 	"/usr/share/doc/horod/copyright 644 root"
 	"/usr/share/doc/horod/horod.conf.example.gz 644 root"
+	"/usr/libexec/horod/horod-anycast-check 755 root"
+	"/usr/share/horod/grafana/horod.json 644 root"
+	"/usr/share/horod/prometheus/horod-rules.yml 644 root"
+	"/usr/share/horod/fleet/bird-replica.conf 644 root"
+	"/usr/share/horod/fleet/bird-router.conf 644 root"
+	"/usr/share/horod/fleet/horod-anycast-check.service 644 root"
 	"/var/lib/horod 750 _horod"
 )
 for e in "${expect[@]}"; do
