@@ -10,10 +10,23 @@
 #include "daemon/serve/worker.h"
 
 static atomic_int stop_flag;
+static atomic_int drain_flag;
 
 void wk_stop(void)
 {
 	atomic_store_explicit(&stop_flag, 1, memory_order_relaxed);
+}
+
+void wk_stop_drain(void)
+{
+	/* Drain first, so a worker that sees the stop also sees how to stop. */
+	atomic_store_explicit(&drain_flag, 1, memory_order_relaxed);
+	atomic_store_explicit(&stop_flag, 1, memory_order_release);
+}
+
+int wk_draining(void)
+{
+	return atomic_load_explicit(&drain_flag, memory_order_acquire);
 }
 
 int wk_stopping(void)

@@ -17,6 +17,12 @@
 #include "daemon/serve/serve.h"
 
 #define WK_STOP_POLL_MS 200 /* ms: longest a worker waits before looking at the stop flag */
+/*
+ * ms a draining worker may take to finish what it took from its sockets:
+ * the datagrams its io_uring already received are answered in well under
+ * a millisecond; this only bounds a wedged ring.
+ */
+#define WK_DRAIN_MAX_MS 500
 
 enum wk_io { WK_IO_URING, WK_IO_MMSG };
 
@@ -35,6 +41,17 @@ struct worker {
 
 /* Tell every worker to stop (async-signal-safe). */
 void wk_stop(void);
+
+/*
+ * Tell every worker to stop taking datagrams from its sockets, answer
+ * every one it already took, and stop (at most WK_DRAIN_MAX_MS): for a
+ * takeover, where a successor reads the same sockets and finds there
+ * whatever this horod did not take. Async-signal-safe.
+ */
+void wk_stop_drain(void);
+
+/* 1 once wk_stop_drain() was called. */
+int wk_draining(void);
 
 /* 1 once wk_stop() was called. */
 int wk_stopping(void);
