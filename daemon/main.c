@@ -422,7 +422,7 @@ out_sockets:
 	cd.ctl = NULL;
 	control_close(&ctl);
 	close_sockets();
-	xg_stop();
+	xg_stop(0);
 	if (sigfd >= 0)
 		close(sigfd);
 	clockd_fini(&cd);

@@ -33,6 +33,7 @@ void cfg_guard_defaults(struct horod_config *c)
 	c->deny_kod = 0;
 	c->n_guard_if = 0;
 	snprintf(c->guard_pin, sizeof(c->guard_pin), "%s", CFG_GUARD_PIN_DEFAULT);
+	c->guard_pin_keep = 0;
 	c->guard_serve = 0;
 }
 
@@ -114,16 +115,17 @@ int cfg_do_denykod(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
-/* `guard pin /DIR`, once. */
+/* `guard pin /DIR [keep]`, once. */
 static int cfg_guard_pin(struct cfg_parser *p, char **tok, int ntok)
 {
 	char q[CFG_QUOTE_MAX];
+	int keep = ntok > 3 && strcmp(tok[3], "keep") == 0;
 	size_t len;
 
 	if (ntok < 3)
-		return cfg_fail(p, "'guard pin' needs a directory, allowed: guard pin /DIR");
-	if (ntok > 3)
-		return cfg_extra(p, tok[3], "guard pin /DIR");
+		return cfg_fail(p, "'guard pin' needs a directory, allowed: guard pin /DIR [keep]");
+	if (ntok > 3 + keep)
+		return cfg_extra(p, tok[3 + keep], "guard pin /DIR [keep]");
 	len = strlen(tok[2]);
 	if (tok[2][0] != '/')
 		return cfg_fail(p, "guard pin '%s' is not an absolute path, allowed: /DIR",
@@ -134,6 +136,7 @@ static int cfg_guard_pin(struct cfg_parser *p, char **tok, int ntok)
 	if (cfg_once(p, &p->seen_guard_pin, "guard pin") < 0)
 		return -1;
 	memcpy(p->c->guard_pin, tok[2], len + 1);
+	p->c->guard_pin_keep = keep;
 	return 0;
 }
 
@@ -230,7 +233,8 @@ size_t cfg_guard_format(const struct horod_config *c, char *out, size_t len)
 		pos = ntp_appendf(out, len, pos, "guard interface %s mode %s\n",
 				  c->guard_if[i].name, cfg_xdp_modes[m]);
 	}
-	pos = ntp_appendf(out, len, pos, "guard pin %s\n", c->guard_pin);
+	pos = ntp_appendf(out, len, pos, "guard pin %s%s\n", c->guard_pin,
+			  c->guard_pin_keep ? " keep" : "");
 	pos = ntp_appendf(out, len, pos, "guard serve %s\n", c->guard_serve ? "on" : "off");
 	return pos;
 }

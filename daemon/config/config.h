@@ -100,6 +100,7 @@ struct horod_config {
 	struct cfg_guard_if guard_if[CFG_MAX_GUARD_IF]; /* `guard interface` */
 	int n_guard_if;
 	char guard_pin[CFG_PATH_MAX]; /* `guard pin DIR`: where the maps are pinned */
+	int guard_pin_keep;	      /* `guard pin DIR keep`: state maps stay pinned at exit */
 	int guard_serve;	      /* `guard serve on|off`: the guard answers plain requests */
 	/* Control socket and metrics endpoint (cfg_control.c). */
 	char control_path[CFG_PATH_MAX];      /* `control PATH`; empty = `control off` */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -34,6 +35,26 @@ _Static_assert(CFG_MAX_GUARD_IF <= GUARD_MAX_IFACES && CFG_MAX_LISTEN <= GUARD_M
 
 static struct guard *xg_guard; /* the running guard, or NULL */
 static struct rl_table *xg_rl; /* the workers' limiter, or NULL */
+
+/*
+ * A predecessor's guard (xg_handover_import), used by the next xg_start:
+ * its state maps to reuse, its links to swap our program into. Every
+ * descriptor here is ours to close once used.
+ */
+static struct {
+	int map_fd[GUARD_NSTATE];
+	int n_links;
+	int link_fd[GUARD_MAX_IFACES];
+	int mode[GUARD_MAX_IFACES];
+	char ifname[GUARD_MAX_IFACES][GUARD_IFNAME_MAX];
+} xg_ho = {.map_fd = {-1, -1, -1}};
+
+/*
+ * The guard's counters when this horod started (reused maps carry a
+ * predecessor's counts): horod's totals count what the guard consumed
+ * since, so they start from zero at every start as the workers' do.
+ */
+static uint64_t xg_base[GUARD_NCOUNTERS];
 
 /*
  * Reading the guard's per-CPU counters: the map, a buffer of one value per
@@ -104,30 +125,119 @@ static int xg_rules(struct guard *g, const struct acl *a, int control, char *why
 	return 0;
 }
 
+/*
+ * The state maps to reuse: a predecessor's (a takeover), else with `guard
+ * pin DIR keep` the ones left pinned in DIR by the last horod. Into FD
+ * (GUARD_NSTATE, -1 = none); SRC says where they came from.
+ */
+static void xg_reuse_fds(const struct horod_config *c, int *fd, const char **src)
+{
+	int i, any = 0;
+
+	*src = "";
+	for (i = 0; i < GUARD_NSTATE; i++) {
+		fd[i] = xg_ho.map_fd[i];
+		any |= fd[i] >= 0;
+	}
+	if (any) {
+		*src = "the horod it took over from";
+		return;
+	}
+	if (!c->guard_pin_keep)
+		return;
+	for (i = 0; i < GUARD_NSTATE; i++) {
+		fd[i] = guard_pinned_open_rw(c->guard_pin, guard_state_map_name(i));
+		if (fd[i] < 0)
+			fd[i] = -1;
+		else
+			*src = c->guard_pin;
+	}
+}
+
+/* Close the predecessor's descriptors (the reused maps were duplicated by libbpf). */
+static void xg_ho_close(void)
+{
+	int i;
+
+	for (i = 0; i < GUARD_NSTATE; i++) {
+		if (xg_ho.map_fd[i] >= 0)
+			close(xg_ho.map_fd[i]);
+		xg_ho.map_fd[i] = -1;
+	}
+	for (i = 0; i < xg_ho.n_links; i++)
+		if (xg_ho.link_fd[i] >= 0)
+			close(xg_ho.link_fd[i]);
+	xg_ho.n_links = 0;
+}
+
+/*
+ * Put the guard on interface I of C: swap our program into the link a
+ * predecessor handed over for it (never a moment unguarded; the link
+ * keeps the mode it was attached in), else attach. 0 or -errno with WHY.
+ */
+static int xg_attach_one(const struct horod_config *c, int i, int *got, char *why, size_t len)
+{
+	int k, ret;
+
+	for (k = 0; k < xg_ho.n_links; k++) {
+		if (xg_ho.link_fd[k] < 0 || strcmp(xg_ho.ifname[k], c->guard_if[i].name) != 0)
+			continue;
+		ret = guard_adopt(xg_guard, xg_ho.link_fd[k], xg_ho.ifname[k], xg_ho.mode[k], why,
+				  len);
+		if (ret < 0)
+			return ret;
+		xg_ho.link_fd[k] = -1; /* the guard's now */
+		*got = xg_ho.mode[k];
+		if (c->guard_if[i].mode != CFG_XDP_AUTO && (int)c->guard_if[i].mode != *got)
+			log_msg(LOG_WARNING,
+				"guard: %s keeps the %s mode it had: a takeover cannot change the "
+				"mode, a restart can",
+				c->guard_if[i].name,
+				*got == GUARD_MODE_NATIVE ? "native" : "generic");
+		return 0;
+	}
+	return guard_attach(xg_guard, c->guard_if[i].name, (int)c->guard_if[i].mode, got, why, len);
+}
+
 /* Load, fill, attach and pin; 0, or -errno with WHY (and nothing left behind). */
 static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *why, size_t len)
 {
 	struct guard_config gc;
-	char where[CFG_MAX_GUARD_IF * (CFG_IFNAME_MAX + 12)] = "";
+	char where[CFG_MAX_GUARD_IF * (CFG_IFNAME_MAX + 12)] = "", kept[64] = "";
+	int reuse[GUARD_NSTATE], k;
+	unsigned int reused = 0;
+	const char *src;
 	size_t n = 0;
 	int i, got, ret;
 
 	xg_config(c, l, &gc);
 	guard_set_log(log_msg);
-	ret = guard_open(&xg_guard, &gc, why, len);
+	xg_reuse_fds(c, reuse, &src);
+	ret = guard_open_reuse(&xg_guard, &gc, reuse, &reused, why, len);
+	/* Pins opened here are ours to close; handed-over maps are closed with xg_ho. */
+	for (k = 0; k < GUARD_NSTATE; k++)
+		if (reuse[k] >= 0 && reuse[k] != xg_ho.map_fd[k])
+			close(reuse[k]);
 	if (ret < 0)
 		return ret;
+	for (k = 0; k < GUARD_NSTATE; k++)
+		if (reused & (1u << k))
+			snprintf(kept + strlen(kept), sizeof(kept) - strlen(kept), "%s%s",
+				 kept[0] ? ", " : "", guard_state_map_name(k));
+	if (kept[0])
+		log_msg(LOG_INFO, "guard: %s carried over from %s", kept, src);
 	ret = xg_rules(xg_guard, &c->acl, 0, why, len);
 	if (ret == 0)
 		ret = xg_rules(xg_guard, &c->control_acl, 1, why, len);
 	for (i = 0; ret == 0 && i < c->n_guard_if; i++) {
-		ret = guard_attach(xg_guard, c->guard_if[i].name, (int)c->guard_if[i].mode, &got,
-				   why, len);
+		ret = xg_attach_one(c, i, &got, why, len);
 		if (ret == 0 && n < sizeof(where))
 			n += (size_t)snprintf(where + n, sizeof(where) - n, "%s%s (%s)",
 					      i ? ", " : "", c->guard_if[i].name,
 					      got == GUARD_MODE_NATIVE ? "native" : "generic");
 	}
+	if (ret == 0)
+		guard_keep_state_pins(xg_guard, c->guard_pin_keep);
 	if (ret == 0)
 		ret = guard_pin(xg_guard, c->guard_pin, why, len);
 	if (ret == 0) {
@@ -141,7 +251,17 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 			ret = -ENOMEM;
 		}
 	}
+	for (k = 0; ret == 0 && k < GUARD_NCOUNTERS; k++) {
+		uint32_t key = (uint32_t)k;
+
+		xg_base[k] = 0;
+		if (bpf_map_lookup_elem(xg_counters_fd, &key, xg_percpu) == 0)
+			for (i = 0; i < xg_ncpu; i++)
+				xg_base[k] += xg_percpu[i].packets;
+	}
 	if (ret < 0) {
+		/* A link adopted above goes back to nobody: it detaches once the predecessor stops.
+		 */
 		guard_close(xg_guard);
 		xg_guard = NULL;
 		xg_counters_fd = -1;
@@ -149,13 +269,13 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	}
 	if (gc.flags & GUARD_F_SERVE)
 		xg_serve = guard_serve_area(xg_guard);
-	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s", where,
+	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s%s", where,
 		l->enabled ? "rate limit" : "no rate limit",
 		l->enabled && l->kod ? " with KoD" : "", c->deny_kod ? ", DENY KoD" : "",
 		xg_serve	 ? "; answers client requests"
 		: c->guard_serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
 				 : "",
-		c->guard_pin);
+		c->guard_pin, c->guard_pin_keep ? " (kept at exit)" : "");
 	return 0;
 }
 
@@ -169,7 +289,9 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 	sh->deny_kod = c->deny_kod;
 	rl_limits_set(&l, c->rl_enabled, c->rl_interval, c->rl_burst, c->rl_leak, c->rl_kod);
 	if (c->n_guard_if > 0) {
-		if (xg_up(c, &l, why, sizeof(why)) == 0) {
+		ret = xg_up(c, &l, why, sizeof(why));
+		xg_ho_close(); /* what the guard did not adopt detaches with the predecessor */
+		if (ret == 0) {
 			/*
 			 * The guard limits. Denied requests that reach the workers
 			 * anyway (through an interface without the guard) still get
@@ -185,17 +307,20 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 				xg_serve_publish(&snap);
 			}
 		} else {
+			ret = 0;
 			log_msg(LOG_WARNING,
 				"guard: not loaded (%s): the workers enforce the access list%s",
 				why, c->rl_enabled ? " and the rate limit" : "");
 		}
+	} else {
+		xg_ho_close();
 	}
 	if (l.enabled || c->deny_kod) {
 		xg_rl = sh->rl = rl_create(&l, RL_TABLE_ENTRIES);
 		if (!sh->rl) {
 			log_msg(LOG_ERR, "out of memory for the rate-limit table (%d sources)",
 				RL_TABLE_ENTRIES);
-			xg_stop();
+			xg_stop(0);
 			return -1;
 		}
 	}
@@ -223,6 +348,7 @@ int xg_totals_add(struct ctr_totals *t)
 		}
 		for (c = 0; c < xg_ncpu; c++)
 			g[k] += xg_percpu[c].packets;
+		g[k] = g[k] > xg_base[k] ? g[k] - xg_base[k] : 0;
 	}
 	if (ret < 0 && !xg_read_failed) {
 		xg_read_failed = 1;
@@ -333,7 +459,7 @@ void xg_serve_publish(const struct clk_snapshot *s)
 	__atomic_store_n(&g->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-void xg_stop(void)
+void xg_stop(int handed_over)
 {
 	xg_serve = NULL; /* the clock thread has stopped */
 	pthread_mutex_lock(&xg_read_lock);
@@ -341,8 +467,68 @@ void xg_stop(void)
 	free(xg_percpu);
 	xg_percpu = NULL;
 	pthread_mutex_unlock(&xg_read_lock);
-	guard_close(xg_guard);
+	if (handed_over)
+		guard_release(xg_guard);
+	else
+		guard_close(xg_guard);
 	xg_guard = NULL;
 	rl_destroy(xg_rl);
 	xg_rl = NULL;
+	xg_ho_close();
+}
+
+int xg_handover_export(struct fdp_item *items, int *n, int max)
+{
+	const char *ifname;
+	int i, mode;
+
+	if (!xg_guard)
+		return 0;
+	for (i = 0; i < GUARD_NSTATE; i++) {
+		if (*n >= max)
+			return -ENOSPC;
+		snprintf(items[*n].name, FDP_NAME_MAX, "xdp-map %s", guard_state_map_name(i));
+		items[*n].fd = guard_map_fd(xg_guard, guard_state_map_name(i));
+		if (items[*n].fd >= 0)
+			(*n)++;
+	}
+	for (i = 0; i < guard_n_links(xg_guard); i++) {
+		if (*n >= max)
+			return -ENOSPC;
+		if (guard_link_info(xg_guard, i, &ifname, &mode) < 0)
+			continue;
+		snprintf(items[*n].name, FDP_NAME_MAX, "xdp-link %s %s", ifname,
+			 mode == GUARD_MODE_SKB ? "skb" : "native");
+		items[*n].fd = guard_link_fd(xg_guard, i);
+		(*n)++;
+	}
+	return 0;
+}
+
+void xg_handover_import(struct fdp_item *items, int n)
+{
+	char ifname[GUARD_IFNAME_MAX], mode[8];
+	int i, k;
+
+	for (i = 0; i < n; i++) {
+		if (items[i].fd < 0)
+			continue;
+		if (strncmp(items[i].name, "xdp-map ", 8) == 0) {
+			for (k = 0; k < GUARD_NSTATE; k++) {
+				if (strcmp(items[i].name + 8, guard_state_map_name(k)) != 0 ||
+				    xg_ho.map_fd[k] >= 0)
+					continue;
+				xg_ho.map_fd[k] = items[i].fd;
+				items[i].fd = -1;
+			}
+		} else if (sscanf(items[i].name, "xdp-link %15s %7s", ifname, mode) == 2 &&
+			   xg_ho.n_links < GUARD_MAX_IFACES) {
+			k = xg_ho.n_links++;
+			snprintf(xg_ho.ifname[k], GUARD_IFNAME_MAX, "%s", ifname);
+			xg_ho.mode[k] =
+				strcmp(mode, "skb") == 0 ? GUARD_MODE_SKB : GUARD_MODE_NATIVE;
+			xg_ho.link_fd[k] = items[i].fd;
+			items[i].fd = -1;
+		}
+	}
 }

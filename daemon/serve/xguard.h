@@ -12,6 +12,7 @@
 #include "daemon/config/config.h"
 #include "daemon/serve/counters.h"
 #include "daemon/serve/serve.h"
+#include "daemon/sys/fdpass.h"
 
 /*
  * Start the guard as C says and set SH->rl / SH->deny_kod for the
@@ -48,7 +49,27 @@ int xg_counts(uint64_t *packets, uint64_t *bytes);
 struct clk_snapshot;
 void xg_serve_publish(const struct clk_snapshot *s);
 
-/* Detach and unload what xg_start set up, free the userspace limiter (workers stopped). */
-void xg_stop(void);
+/*
+ * Detach and unload what xg_start set up, free the userspace limiter
+ * (workers stopped). HANDED_OVER: a successor now owns the links and the
+ * pins (xg_handover_export): only this process's descriptors are closed.
+ */
+void xg_stop(int handed_over);
+
+/*
+ * Append to ITEMS (*N of MAX used) what a successor needs to take the
+ * guard over without a gap: the state maps ("xdp-map NAME": counters,
+ * talkers, rate-limit state) and each XDP link ("xdp-link IFNAME
+ * native|skb"). The descriptors stay this process's. 0, or -ENOSPC.
+ */
+int xg_handover_export(struct fdp_item *items, int *n, int max);
+
+/*
+ * Take the guard's items out of ITEMS (those xg_handover_export made;
+ * taken ones get fd -1) for the next xg_start: it reuses the state maps
+ * and swaps its program into the links of the interfaces it is
+ * configured on (closing the others). Items it does not know are left.
+ */
+void xg_handover_import(struct fdp_item *items, int n);
 
 #endif
