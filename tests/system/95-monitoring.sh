@@ -26,10 +26,10 @@
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_cmd curl
-PROMTOOL=$(tp_program prometheus promtool) ||
-	skip "no promtool: Debian's prometheus package could not be unpacked into the third-party cache"
-PROMETHEUS=$(tp_program prometheus prometheus) ||
-	skip "no prometheus: Debian's prometheus package could not be unpacked into the third-party cache"
+PROMTOOL=$(third_party promtool) ||
+	skip "no promtool: make test (scripts/install-deps test) unpacks Debian's prometheus package into $("$THIRD_PARTY" cache)"
+PROMETHEUS=$(third_party prometheus) ||
+	skip "no prometheus: make test (scripts/install-deps test) unpacks Debian's prometheus package into $("$THIRD_PARTY" cache)"
 HOROCTL=$HOROD_BUILD/horoctl
 HOROBENCH=$HOROD_BUILD/horobench
 DASH=$REPO/dist/grafana/horod.json

@@ -35,11 +35,11 @@
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_cmd sysctl
-BIRD=$(tp_program bird2 bird) ||
-	skip "no bird: Debian's bird2 package could not be unpacked into the third-party cache"
-BIRDCL=$(tp_program bird2 birdcl) || skip "no birdcl in the unpacked bird2 package"
+BIRD=$(third_party bird) ||
+	skip "no bird: make test (scripts/install-deps test) unpacks Debian's bird2 package into $("$THIRD_PARTY" cache)"
+BIRDCL=$(third_party birdcl) || skip "no birdcl in the unpacked bird2 package"
 "$BIRD" --version >/dev/null 2>&1 ||
-	skip "bird does not run here ($("$BIRD" --version 2>&1 | head -n1)): its libraries (libssh-gcrypt-4) are missing"
+	skip "bird does not run here ($("$BIRD" --version 2>&1 | head -n1)): its libraries are missing (make test installs them)"
 HOROCTL=$HOROD_BUILD/horoctl
 CHECK=$REPO/dist/fleet/horod-anycast-check
 PROBE=$TOOLS/fleetprobe.py
