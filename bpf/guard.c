@@ -95,7 +95,8 @@ struct guard {
 	int pinned[GUARD_NPINS]; /* 1 = this guard made the file */
 	int made_dir;		 /* mkdir'ed pin_dir */
 	int mounted;		 /* mounted a bpffs on pin_dir */
-	int keep_state; /* leave the state maps pinned (and their bpffs mounted) at close */
+	int keep_state;	  /* leave the state maps pinned (and their bpffs mounted) at close */
+	int inherit_pins; /* existing pins are a predecessor's: renewed quietly */
 };
 
 static guard_log_fn guard_log;
@@ -528,7 +529,7 @@ int guard_pin(struct guard *g, const char *dir, char *err, size_t errlen)
 		 * state map, reused, is pinned again as the same map).
 		 */
 		if (access(path, F_OK) == 0) {
-			if (guard_log && !guard_is_state(i))
+			if (guard_log && !guard_is_state(i) && !g->inherit_pins)
 				guard_log(LOG_WARNING, "guard: replacing stale pin %s", path);
 			unlink(path);
 		}
@@ -565,6 +566,20 @@ void guard_close(struct guard *g)
 		guard_log(LOG_WARNING, "guard: rmdir %s: %s", g->pin_dir, strerror(errno));
 	guard_bpf__destroy(g->skel);
 	free(g);
+}
+
+void guard_pins_inherited(struct guard *g)
+{
+	g->inherit_pins = 1;
+}
+
+void guard_inherit_mounts(struct guard *new_g, struct guard *old_g)
+{
+	if (strcmp(new_g->pin_dir, old_g->pin_dir) != 0)
+		return;
+	new_g->mounted |= old_g->mounted;
+	new_g->made_dir |= old_g->made_dir;
+	old_g->mounted = old_g->made_dir = 0;
 }
 
 void guard_release(struct guard *g)

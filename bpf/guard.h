@@ -246,6 +246,12 @@ int guard_link_fd(const struct guard *g, int i);
  */
 void guard_keep_state_pins(struct guard *g, int keep);
 
+/* The pins guard_pin finds are a predecessor's, renewed without a warning (not stale). */
+void guard_pins_inherited(struct guard *g);
+
+/* NEW takes over the bpffs mount and directory OLD made (a reload: NEW's close undoes them). */
+void guard_inherit_mounts(struct guard *new_g, struct guard *old_g);
+
 /*
  * Close a guard whose links and pins another horod now owns (a takeover):
  * close this process's descriptors and free it, unpin, unmount and

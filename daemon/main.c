@@ -27,6 +27,7 @@
 #include "daemon/serve/counters.h"
 #include "daemon/sys/log.h"
 #include "daemon/sys/sandbox.h"
+#include "daemon/serve/reload.h"
 #include "daemon/serve/serve.h"
 #include "daemon/serve/worker.h"
 #include "daemon/serve/xguard.h"
@@ -295,8 +296,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(counters, 0, sizeof(*counters) * (size_t)n_workers);
-	shared.acl = &cfg.acl;
-	shared.control_acl = &cfg.control_acl;
 	shared.pub = &pub;
 	shared.clock = CLOCK_REALTIME;
 	/* Mode 6 (ntpq, ntpstat): workers hand requests to the clock thread. */
@@ -411,8 +410,7 @@ int main(int argc, char **argv)
 			log_counters("");
 			clockd_log_status(&cd);
 		} else if (si.ssi_signo == SIGHUP) {
-			log_msg(LOG_NOTICE,
-				"SIGHUP: reload is not supported; restart to apply changes");
+			srv_reload(&cfg, conf, &shared, workers, n_workers);
 		}
 	}
 	for (i = 0; i < n_workers; i++)

@@ -418,6 +418,7 @@ static void drain(struct uring_ctx *c, struct worker *w)
 			live += !c->rearm[i];
 		if ((!live && c->n_free == WK_NSLOT && !c->n_pending) || mono_ms() >= end)
 			break;
+		wk_beat(w);
 		submit(c, w, 0);
 		io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
 		io_uring_for_each_cqe(&c->ring, head, cqe)
@@ -449,6 +450,7 @@ int wk_run_uring(struct worker *w)
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
 
+		wk_beat(w);
 		submit(c, w, 0);
 		ret = io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
 		if (ret == -ETIME || ret == -EINTR || ret == -EBUSY || ret == -EAGAIN) {

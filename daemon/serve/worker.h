@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "daemon/config/config.h"
 #include "daemon/serve/counters.h"
@@ -37,6 +38,13 @@ struct worker {
 	pthread_t thread;
 	int started;
 	int exit_code; /* 0, or -errno if its backend failed */
+	/*
+	 * Loop iterations so far, one at least every WK_STOP_POLL_MS: between
+	 * two, the worker holds no request (a reload's grace period) and is
+	 * alive (the watchdog). Bumped once per iteration, read by the clock thread.
+	 */
+	_Atomic uint64_t beat;
+	_Atomic int done; /* its loop has ended */
 };
 
 /* Tell every worker to stop (async-signal-safe). */
@@ -61,6 +69,27 @@ int wk_start(struct worker *w);
 
 /* Wait for W's thread to end. */
 void wk_join(struct worker *w);
+
+/*
+ * Wait until each of the N workers W has begun a new loop iteration (or
+ * ended) since the call, at most TIMEOUT_MS: after it, no worker still
+ * holds anything it read before the call (a reload frees the old rules
+ * then). 0, or -ETIMEDOUT (a worker is stuck: keep the old rules).
+ */
+int wk_quiesce(struct worker *w, int n, int timeout_ms);
+
+/*
+ * 1 when every one of the N workers W is running and has begun a loop
+ * iteration since the last call that returned 1 (or since start): the
+ * watchdog's proof of life. LAST keeps their counts (N entries).
+ */
+int wk_alive(struct worker *w, int n, uint64_t *last);
+
+/* Count a loop iteration of W (the backends call it). */
+static inline void wk_beat(struct worker *w)
+{
+	atomic_fetch_add_explicit(&w->beat, 1, memory_order_release);
+}
 
 /*
  * 0 when io_uring can be used here (a ring with the flags we need can be

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,9 +23,12 @@
 #include "daemon/sys/log.h"
 #include "proto/ntp.h"
 #include "daemon/policy/ratelimit.h"
+#include "daemon/serve/worker.h"
 #include "daemon/serve/xguard.h"
 
 #define XG_WHY_MAX 256 /* bytes of the reason a step failed */
+/* ms a reload waits for every worker to be past the old rules: 2 of their longest waits. */
+#define XG_QUIESCE_MS (2 * WK_STOP_POLL_MS)
 
 _Static_assert(CFG_XDP_AUTO == GUARD_MODE_AUTO && CFG_XDP_NATIVE == GUARD_MODE_NATIVE &&
 		       CFG_XDP_SKB == GUARD_MODE_SKB,
@@ -33,8 +37,9 @@ _Static_assert(CFG_MAX_GUARD_IF <= GUARD_MAX_IFACES && CFG_MAX_LISTEN <= GUARD_M
 		       ACL_MAX_RULES <= GUARD_ACL_MAX && RL_TABLE_ENTRIES == GUARD_RL_ENTRIES,
 	       "the guard's tables hold what the configuration allows");
 
-static struct guard *xg_guard; /* the running guard, or NULL */
-static struct rl_table *xg_rl; /* the workers' limiter, or NULL */
+static struct guard *xg_guard;	  /* the running guard, or NULL */
+static struct rl_table *xg_rl;	  /* the workers' limiter, or NULL */
+static struct srv_policy *xg_pol; /* the workers' rules (sh->rules points into it) */
 
 /*
  * A predecessor's guard (xg_handover_import), used by the next xg_start:
@@ -47,7 +52,8 @@ static struct {
 	int link_fd[GUARD_MAX_IFACES];
 	int mode[GUARD_MAX_IFACES];
 	char ifname[GUARD_MAX_IFACES][GUARD_IFNAME_MAX];
-} xg_ho = {.map_fd = {-1, -1, -1}};
+	const char *from; /* who they come from, for the log */
+} xg_ho = {.map_fd = {-1, -1, -1}, .from = "the horod it took over from"};
 
 /*
  * The guard's counters when this horod started (reused maps carry a
@@ -140,7 +146,7 @@ static void xg_reuse_fds(const struct horod_config *c, int *fd, const char **src
 		any |= fd[i] >= 0;
 	}
 	if (any) {
-		*src = "the horod it took over from";
+		*src = xg_ho.from;
 		return;
 	}
 	if (!c->guard_pin_keep)
@@ -238,6 +244,10 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	}
 	if (ret == 0)
 		guard_keep_state_pins(xg_guard, c->guard_pin_keep);
+	/* A predecessor's pins are renewed, not stale. */
+	if (ret == 0 &&
+	    (xg_ho.n_links || xg_ho.map_fd[0] >= 0 || xg_ho.map_fd[1] >= 0 || xg_ho.map_fd[2] >= 0))
+		guard_pins_inherited(xg_guard);
 	if (ret == 0)
 		ret = guard_pin(xg_guard, c->guard_pin, why, len);
 	if (ret == 0) {
@@ -285,8 +295,7 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 	char why[XG_WHY_MAX];
 	int ret = 0;
 
-	sh->rl = NULL;
-	sh->deny_kod = c->deny_kod;
+	atomic_store_explicit(&sh->rules, NULL, memory_order_relaxed);
 	rl_limits_set(&l, c->rl_enabled, c->rl_interval, c->rl_burst, c->rl_leak, c->rl_kod);
 	if (c->n_guard_if > 0) {
 		ret = xg_up(c, &l, why, sizeof(why));
@@ -316,15 +325,149 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 		xg_ho_close();
 	}
 	if (l.enabled || c->deny_kod) {
-		xg_rl = sh->rl = rl_create(&l, RL_TABLE_ENTRIES);
-		if (!sh->rl) {
+		xg_rl = rl_create(&l, RL_TABLE_ENTRIES);
+		if (!xg_rl) {
 			log_msg(LOG_ERR, "out of memory for the rate-limit table (%d sources)",
 				RL_TABLE_ENTRIES);
 			xg_stop(0);
 			return -1;
 		}
 	}
+	xg_pol = srv_policy_new(c, xg_rl);
+	if (!xg_pol) {
+		log_msg(LOG_ERR, "out of memory for the access lists");
+		xg_stop(0);
+		return -1;
+	}
+	atomic_store_explicit(&sh->rules, &xg_pol->rules, memory_order_release);
 	return ret;
+}
+
+/*
+ * Rebuild the running guard for NEXT (a reload): a new program with
+ * NEXT's lists and limits, the state maps of the old one reused, its
+ * links swapped to the new program, the pins renewed; the old guard
+ * released. 0 (or no guard), or -errno with WHY, the old guard intact.
+ */
+static int xg_rebuild(const struct horod_config *next, char *why, size_t len)
+{
+	struct guard *old = xg_guard;
+	struct guard_count *percpu = xg_percpu;
+	uint64_t base[GUARD_NCOUNTERS];
+	struct rl_limits l;
+	const char *ifname;
+	int i, fd, mode, ret;
+
+	if (!old)
+		return 0;
+	/* The old guard as a predecessor: duplicates of its state maps and links. */
+	xg_ho_close();
+	xg_ho.from = "the guard it replaces";
+	for (i = 0; i < GUARD_NSTATE; i++) {
+		fd = guard_map_fd(old, guard_state_map_name(i));
+		xg_ho.map_fd[i] = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	}
+	for (i = 0; i < guard_n_links(old) && i < GUARD_MAX_IFACES; i++) {
+		if (guard_link_info(old, i, &ifname, &mode) < 0)
+			continue;
+		xg_ho.link_fd[xg_ho.n_links] = fcntl(guard_link_fd(old, i), F_DUPFD_CLOEXEC, 0);
+		if (xg_ho.link_fd[xg_ho.n_links] < 0)
+			continue;
+		snprintf(xg_ho.ifname[xg_ho.n_links], GUARD_IFNAME_MAX, "%s", ifname);
+		xg_ho.mode[xg_ho.n_links++] = mode;
+	}
+	rl_limits_set(&l, next->rl_enabled, next->rl_interval, next->rl_burst, next->rl_leak,
+		      next->rl_kod);
+	memcpy(base, xg_base, sizeof(base));
+	pthread_mutex_lock(&xg_read_lock);
+	xg_guard = NULL;
+	xg_percpu = NULL;
+	ret = xg_up(next, &l, why, len);
+	xg_ho_close();
+	xg_ho.from = "the horod it took over from";
+	if (ret < 0) {
+		/* Nothing adopted stays adopted (xg_up closed its guard): the old one serves on. */
+		xg_guard = old;
+		xg_percpu = percpu;
+		xg_counters_fd = guard_map_fd(old, GUARD_PIN_COUNTERS);
+		pthread_mutex_unlock(&xg_read_lock);
+		return ret;
+	}
+	/* Same counters map: the totals keep counting from this horod's start. */
+	memcpy(xg_base, base, sizeof(base));
+	pthread_mutex_unlock(&xg_read_lock);
+	free(percpu);
+	guard_inherit_mounts(xg_guard, old);
+	guard_release(old);
+	return 0;
+}
+
+int xg_reload(const struct horod_config *next, struct srv_shared *sh, struct worker *w, int n,
+	      char *why, size_t len)
+{
+	struct srv_policy *old_pol = xg_pol, *pol;
+	struct rl_table *new_rl = NULL, *old_rl = NULL;
+	const struct rl_limits *old_lim = RL_LIMITS_KEPT;
+	struct rl_limits l;
+	int needs, ret;
+
+	/*
+	 * Everything that can fail first, the guard last of those: until it
+	 * succeeds nothing has changed. The workers' limiter is the guard's
+	 * when a guard runs (theirs then only spaces DENY kiss-o'-death).
+	 */
+	rl_limits_set(&l, next->rl_enabled && !xg_guard, next->rl_interval, next->rl_burst,
+		      next->rl_leak, next->rl_kod);
+	needs = l.enabled || next->deny_kod;
+	if (needs && !xg_rl && !(new_rl = rl_create(&l, RL_TABLE_ENTRIES))) {
+		snprintf(why, len, "out of memory for the rate-limit table");
+		return -ENOMEM;
+	}
+	pol = srv_policy_new(next, needs ? (new_rl ? new_rl : xg_rl) : NULL);
+	if (!pol) {
+		rl_destroy(new_rl);
+		snprintf(why, len, "out of memory for the new access lists");
+		return -ENOMEM;
+	}
+	ret = xg_rebuild(next, why, len);
+	if (ret < 0) {
+		srv_policy_free(pol);
+		rl_destroy(new_rl);
+		return ret;
+	}
+	if (xg_serve) {
+		struct clk_snapshot snap;
+
+		clk_snapshot_read(sh->pub, &snap);
+		xg_serve_publish(&snap);
+	}
+	if (needs && !new_rl) {
+		old_lim = rl_swap_limits(xg_rl, &l);
+		if (!old_lim) {
+			old_lim = RL_LIMITS_KEPT;
+			log_msg(LOG_WARNING,
+				"reload: out of memory: the workers' rate limit stays");
+		}
+	} else if (!needs) {
+		old_rl = xg_rl;
+	}
+	if (new_rl || !needs)
+		xg_rl = new_rl;
+	xg_pol = pol;
+	atomic_store_explicit(&sh->rules, &pol->rules, memory_order_release);
+	/* Free what no worker can be reading any more; when one is stuck, leave it be. */
+	if (wk_quiesce(w, n, XG_QUIESCE_MS) < 0) {
+		log_msg(LOG_WARNING,
+			"reload: a worker did not move on within %d ms: the old rules stay "
+			"allocated",
+			XG_QUIESCE_MS);
+		return 0;
+	}
+	srv_policy_free(old_pol);
+	if (old_lim != RL_LIMITS_KEPT)
+		free((void *)(uintptr_t)old_lim);
+	rl_destroy(old_rl);
+	return 0;
 }
 
 int xg_totals_add(struct ctr_totals *t)
@@ -474,6 +617,8 @@ void xg_stop(int handed_over)
 	xg_guard = NULL;
 	rl_destroy(xg_rl);
 	xg_rl = NULL;
+	srv_policy_free(xg_pol);
+	xg_pol = NULL;
 	xg_ho_close();
 }
 

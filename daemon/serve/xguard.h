@@ -15,11 +15,12 @@
 #include "daemon/sys/fdpass.h"
 
 /*
- * Start the guard as C says and set SH->rl / SH->deny_kod for the
- * workers: 1 when the guard runs (the workers do not rate-limit again;
- * with `denykod on` SH->rl only spaces their DENY replies), 0 when the
- * workers filter (SH->rl a table when `ratelimit` or `denykod on`), -1
- * when out of memory for that table (logged, nothing left running).
+ * Start the guard as C says and give the workers their rules (SH->rules:
+ * C's access lists, denykod, and a limiter): 1 when the guard runs (the
+ * workers do not rate-limit again; with `denykod on` their limiter only
+ * spaces their DENY replies), 0 when the workers filter (a limiter when
+ * `ratelimit` or `denykod on`), -1 when out of memory (logged, nothing
+ * left running).
  */
 int xg_start(const struct horod_config *c, struct srv_shared *sh);
 
@@ -29,6 +30,18 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh);
  * guard: T unchanged, 0. A failed read: T unchanged, -errno (logged once).
  */
 int xg_totals_add(struct ctr_totals *t);
+
+struct worker;
+
+/*
+ * A reload (serve/reload.h): rebuild the guard for NEXT's access lists,
+ * rate limit and denykod (a new program swapped into its links, its
+ * state maps carried over), then give the N workers W new rules through
+ * SH and free the old ones once every worker is past them. 0, or -errno
+ * with WHY when nothing changed.
+ */
+int xg_reload(const struct horod_config *next, struct srv_shared *sh, struct worker *w, int n,
+	      char *why, size_t len);
 
 /*
  * The running guard's own counters, every one (guard_counter_name: the
