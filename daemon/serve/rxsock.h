@@ -66,6 +66,16 @@ int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, int hw, struc
 		   char *err, size_t errlen);
 
 /*
+ * Serve from FD, a socket a predecessor handed over (with whatever it has
+ * queued): it must be a UDP socket bound to ADDR; it gets the options of
+ * rx_socket_open that can still be set (receive buffer, timestamps, HW,
+ * PKTINFO), non-blocking and close-on-exec. 0, or -1 with the reason in
+ * ERR (FD is left to the caller).
+ */
+int rx_socket_adopt(int fd, const struct sockaddr *addr, int hw, struct rx_sock *out, char *err,
+		    size_t errlen);
+
+/*
  * Parse the control messages of MSG (msg_control, msg_controllen,
  * msg_flags) into META, taking a hardware stamp when HW (may be NULL) can
  * convert it for the receiving interface, else the kernel's software
