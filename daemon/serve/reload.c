@@ -97,12 +97,12 @@ static void take_reloadable(struct horod_config *live, struct horod_config *next
 	t = live->control_acl;
 	live->control_acl = next->control_acl;
 	next->control_acl = t;
-	live->rl_enabled = next->rl_enabled;
-	live->rl_interval = next->rl_interval;
-	live->rl_burst = next->rl_burst;
-	live->rl_leak = next->rl_leak;
-	live->rl_kod = next->rl_kod;
-	live->deny_kod = next->deny_kod;
+	live->rl.enabled = next->rl.enabled;
+	live->rl.interval = next->rl.interval;
+	live->rl.burst = next->rl.burst;
+	live->rl.leak = next->rl.leak;
+	live->rl.kod = next->rl.kod;
+	live->rl.deny_kod = next->rl.deny_kod;
 }
 
 int srv_reload(struct horod_config *live, const char *path, struct srv_shared *sh, struct worker *w,
@@ -126,9 +126,9 @@ int srv_reload(struct horod_config *live, const char *path, struct srv_shared *s
 	}
 	/* What the command line and the start-up decided stays as it was. */
 	next->default_port = live->default_port;
-	if (next->control_default && live->control_default) {
-		memcpy(next->control_path, live->control_path, sizeof(next->control_path));
-		next->control_private = live->control_private;
+	if (next->control.path_default && live->control.path_default) {
+		memcpy(next->control.path, live->control.path, sizeof(next->control.path));
+		next->control.path_private = live->control.path_private;
 	}
 	ta = malloc(RL_TEXT_MAX);
 	tb = malloc(RL_TEXT_MAX);

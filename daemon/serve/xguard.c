@@ -21,6 +21,7 @@
 #include "bpf/guard.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 #include "daemon/policy/ratelimit.h"
 #include "daemon/serve/worker.h"
@@ -94,7 +95,7 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 		g->flags |= GUARD_F_RATELIMIT;
 	if (l->enabled && l->kod)
 		g->flags |= GUARD_F_RATE_KOD;
-	if (c->deny_kod)
+	if (c->rl.deny_kod)
 		g->flags |= GUARD_F_DENY_KOD;
 	if (c->acl.n_allow > 0)
 		g->flags |= GUARD_F_HAVE_ALLOW;
@@ -106,7 +107,7 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 	 * Answering in XDP serves CLOCK_REALTIME: not with the sim driver
 	 * or a PHC, whose time only the workers read.
 	 */
-	if (c->guard_serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
+	if (c->guard.serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
 		g->flags |= GUARD_F_SERVE;
 }
 
@@ -149,14 +150,14 @@ static void xg_reuse_fds(const struct horod_config *c, int *fd, const char **src
 		*src = xg_ho.from;
 		return;
 	}
-	if (!c->guard_pin_keep)
+	if (!c->guard.pin_keep)
 		return;
 	for (i = 0; i < GUARD_NSTATE; i++) {
-		fd[i] = guard_pinned_open_rw(c->guard_pin, guard_state_map_name(i));
+		fd[i] = guard_pinned_open_rw(c->guard.pin, guard_state_map_name(i));
 		if (fd[i] < 0)
 			fd[i] = -1;
 		else
-			*src = c->guard_pin;
+			*src = c->guard.pin;
 	}
 }
 
@@ -186,7 +187,7 @@ static int xg_attach_one(const struct horod_config *c, int i, int *got, char *wh
 	int k, ret;
 
 	for (k = 0; k < xg_ho.n_links; k++) {
-		if (xg_ho.link_fd[k] < 0 || strcmp(xg_ho.ifname[k], c->guard_if[i].name) != 0)
+		if (xg_ho.link_fd[k] < 0 || strcmp(xg_ho.ifname[k], c->guard.ifs[i].name) != 0)
 			continue;
 		ret = guard_adopt(xg_guard, xg_ho.link_fd[k], xg_ho.ifname[k], xg_ho.mode[k], why,
 				  len);
@@ -194,15 +195,16 @@ static int xg_attach_one(const struct horod_config *c, int i, int *got, char *wh
 			return ret;
 		xg_ho.link_fd[k] = -1; /* the guard's now */
 		*got = xg_ho.mode[k];
-		if (c->guard_if[i].mode != CFG_XDP_AUTO && (int)c->guard_if[i].mode != *got)
+		if (c->guard.ifs[i].mode != CFG_XDP_AUTO && (int)c->guard.ifs[i].mode != *got)
 			log_msg(LOG_WARNING,
 				"guard: %s keeps the %s mode it had: a takeover cannot change the "
 				"mode, a restart can",
-				c->guard_if[i].name,
+				c->guard.ifs[i].name,
 				*got == GUARD_MODE_NATIVE ? "native" : "generic");
 		return 0;
 	}
-	return guard_attach(xg_guard, c->guard_if[i].name, (int)c->guard_if[i].mode, got, why, len);
+	return guard_attach(xg_guard, c->guard.ifs[i].name, (int)c->guard.ifs[i].mode, got, why,
+			    len);
 }
 
 /* Load, fill, attach and pin; 0, or -errno with WHY (and nothing left behind). */
@@ -235,21 +237,21 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	ret = xg_rules(xg_guard, &c->acl, 0, why, len);
 	if (ret == 0)
 		ret = xg_rules(xg_guard, &c->control_acl, 1, why, len);
-	for (i = 0; ret == 0 && i < c->n_guard_if; i++) {
+	for (i = 0; ret == 0 && i < c->guard.n_ifs; i++) {
 		ret = xg_attach_one(c, i, &got, why, len);
 		if (ret == 0 && n < sizeof(where))
 			n += (size_t)snprintf(where + n, sizeof(where) - n, "%s%s (%s)",
-					      i ? ", " : "", c->guard_if[i].name,
+					      i ? ", " : "", c->guard.ifs[i].name,
 					      got == GUARD_MODE_NATIVE ? "native" : "generic");
 	}
 	if (ret == 0)
-		guard_keep_state_pins(xg_guard, c->guard_pin_keep);
+		guard_keep_state_pins(xg_guard, c->guard.pin_keep);
 	/* A predecessor's pins are renewed, not stale. */
 	if (ret == 0 &&
 	    (xg_ho.n_links || xg_ho.map_fd[0] >= 0 || xg_ho.map_fd[1] >= 0 || xg_ho.map_fd[2] >= 0))
 		guard_pins_inherited(xg_guard);
 	if (ret == 0)
-		ret = guard_pin(xg_guard, c->guard_pin, why, len);
+		ret = guard_pin(xg_guard, c->guard.pin, why, len);
 	if (ret == 0) {
 		xg_counters_fd = guard_map_fd(xg_guard, GUARD_PIN_COUNTERS);
 		xg_ncpu = libbpf_num_possible_cpus();
@@ -281,11 +283,11 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 		xg_serve = guard_serve_area(xg_guard);
 	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s%s", where,
 		l->enabled ? "rate limit" : "no rate limit",
-		l->enabled && l->kod ? " with KoD" : "", c->deny_kod ? ", DENY KoD" : "",
+		l->enabled && l->kod ? " with KoD" : "", c->rl.deny_kod ? ", DENY KoD" : "",
 		xg_serve	 ? "; answers client requests"
-		: c->guard_serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
+		: c->guard.serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
 				 : "",
-		c->guard_pin, c->guard_pin_keep ? " (kept at exit)" : "");
+		c->guard.pin, c->guard.pin_keep ? " (kept at exit)" : "");
 	return 0;
 }
 
@@ -296,8 +298,8 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 	int ret = 0;
 
 	atomic_store_explicit(&sh->rules, NULL, memory_order_relaxed);
-	rl_limits_set(&l, c->rl_enabled, c->rl_interval, c->rl_burst, c->rl_leak, c->rl_kod);
-	if (c->n_guard_if > 0) {
+	rl_limits_set(&l, c->rl.enabled, c->rl.interval, c->rl.burst, c->rl.leak, c->rl.kod);
+	if (c->guard.n_ifs > 0) {
 		ret = xg_up(c, &l, why, sizeof(why));
 		xg_ho_close(); /* what the guard did not adopt detaches with the predecessor */
 		if (ret == 0) {
@@ -319,12 +321,12 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 			ret = 0;
 			log_msg(LOG_WARNING,
 				"guard: not loaded (%s): the workers enforce the access list%s",
-				why, c->rl_enabled ? " and the rate limit" : "");
+				why, c->rl.enabled ? " and the rate limit" : "");
 		}
 	} else {
 		xg_ho_close();
 	}
-	if (l.enabled || c->deny_kod) {
+	if (l.enabled || c->rl.deny_kod) {
 		xg_rl = rl_create(&l, RL_TABLE_ENTRIES);
 		if (!xg_rl) {
 			log_msg(LOG_ERR, "out of memory for the rate-limit table (%d sources)",
@@ -376,8 +378,8 @@ static int xg_rebuild(const struct horod_config *next, char *why, size_t len)
 		snprintf(xg_ho.ifname[xg_ho.n_links], GUARD_IFNAME_MAX, "%s", ifname);
 		xg_ho.mode[xg_ho.n_links++] = mode;
 	}
-	rl_limits_set(&l, next->rl_enabled, next->rl_interval, next->rl_burst, next->rl_leak,
-		      next->rl_kod);
+	rl_limits_set(&l, next->rl.enabled, next->rl.interval, next->rl.burst, next->rl.leak,
+		      next->rl.kod);
 	memcpy(base, xg_base, sizeof(base));
 	pthread_mutex_lock(&xg_read_lock);
 	xg_guard = NULL;
@@ -416,9 +418,9 @@ int xg_reload(const struct horod_config *next, struct srv_shared *sh, struct wor
 	 * succeeds nothing has changed. The workers' limiter is the guard's
 	 * when a guard runs (theirs then only spaces DENY kiss-o'-death).
 	 */
-	rl_limits_set(&l, next->rl_enabled && !xg_guard, next->rl_interval, next->rl_burst,
-		      next->rl_leak, next->rl_kod);
-	needs = l.enabled || next->deny_kod;
+	rl_limits_set(&l, next->rl.enabled && !xg_guard, next->rl.interval, next->rl.burst,
+		      next->rl.leak, next->rl.kod);
+	needs = l.enabled || next->rl.deny_kod;
 	if (needs && !xg_rl && !(new_rl = rl_create(&l, RL_TABLE_ENTRIES))) {
 		snprintf(why, len, "out of memory for the rate-limit table");
 		return -ENOMEM;
@@ -543,9 +545,9 @@ static int64_t xg_mono_to_real(void)
 		clock_gettime(CLOCK_MONOTONIC, &m1);
 		clock_gettime(CLOCK_REALTIME, &r);
 		clock_gettime(CLOCK_MONOTONIC, &m2);
-		m1n = (int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec;
-		m2n = (int64_t)m2.tv_sec * 1000000000 + m2.tv_nsec;
-		rn = (int64_t)r.tv_sec * 1000000000 + r.tv_nsec;
+		m1n = ns_from_timespec(&m1);
+		m2n = ns_from_timespec(&m2);
+		rn = ns_from_timespec(&r);
 		if (m2n - m1n < best) {
 			best = m2n - m1n;
 			off = rn - (m1n + (m2n - m1n) / 2);
