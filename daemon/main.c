@@ -38,15 +38,19 @@
 #include "daemon/serve/serve.h"
 #include "daemon/serve/worker.h"
 #include "daemon/serve/xguard.h"
+#include "daemon/sys/notify.h"
+#include "daemon/takeover.h"
 #include "proto/ntp.h"
 
 /* What the command line says. */
 struct opts {
-	const char *conf; /* -f FILE, NULL: the embedded configuration */
-	int foreground;	  /* -n */
-	int debug;	  /* -d */
-	int check_only;	  /* --check-config */
-	int port;	  /* -P PORT, 0: none */
+	const char *conf;    /* -f FILE, NULL: the embedded configuration */
+	int foreground;	     /* -n */
+	int debug;	     /* -d */
+	int check_only;	     /* --check-config */
+	int port;	     /* -P PORT, 0: none */
+	int takeover;	     /* --takeover */
+	const char *pidfile; /* -p FILE, NULL: the configuration's */
 };
 
 static const char usage[] =
@@ -58,11 +62,16 @@ static const char usage[] =
 	"  -n, --foreground    do not detach; keep logging where the configuration says\n"
 	"  -d, --debug         log debug messages too\n"
 	"  -P, --port PORT     port for `listen` lines without their own (default 123)\n"
+	"  -p, --pidfile FILE  write the PID to FILE once serving (over `pidfile`)\n"
+	"      --takeover      take over from the horod answering on this configuration's\n"
+	"                      control socket: its sockets with what is queued in them, its\n"
+	"                      listeners and XDP guard, without dropping a request\n"
 	"      --check-config  parse the configuration, report errors, exit 0 or 2\n"
 	"      --version       print the version and exit\n"
 	"  -h, --help          print this help and exit\n"
 	"\n"
-	"Signals: SIGTERM/SIGINT stop, SIGUSR1 logs the counters.\n"
+	"Signals: SIGTERM/SIGINT stop, SIGUSR1 logs the counters, SIGHUP reloads the\n"
+	"access lists, the rate limit and denykod.\n"
 	"Exit status: 0 stopped cleanly, 1 run-time failure, 2 configuration error.\n";
 
 static struct opts opt;
@@ -131,13 +140,25 @@ static int open_sockets(void)
 			struct sockaddr_storage ss = cfg.listen[j].addr;
 			int port = cfg_listen_port(&cfg, &cfg.listen[j]);
 
+			int fd = tko_take_socket(i, j), r;
+
 			if (ss.ss_family == AF_INET)
 				((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
 			else
 				((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-			if (rx_socket_open((struct sockaddr *)&ss, cfg.listen[j].addrlen,
-					   hwts.n > 0, &workers[i].socks[j], err,
-					   sizeof(err)) < 0) {
+			/* A predecessor's socket, with what is queued in it; else a new one. */
+			r = fd >= 0 ? rx_socket_adopt(fd, (struct sockaddr *)&ss, hwts.n > 0,
+						      &workers[i].socks[j], err, sizeof(err))
+				    : -1;
+			if (fd >= 0 && r < 0) {
+				format_listen(&cfg.listen[j], where, sizeof(where));
+				log_msg(LOG_WARNING, "takeover: the socket handed over for %s: %s",
+					where, err);
+				close(fd);
+			}
+			if (r < 0 && rx_socket_open((struct sockaddr *)&ss, cfg.listen[j].addrlen,
+						    hwts.n > 0, &workers[i].socks[j], err,
+						    sizeof(err)) < 0) {
 				format_listen(&cfg.listen[j], where, sizeof(where));
 				log_msg(LOG_ERR, "cannot listen on %s: %s", where, err);
 				close_sockets();
@@ -149,39 +170,72 @@ static int open_sockets(void)
 	return 0;
 }
 
-/* Write the pidfile, when one is configured; 0 or -1 (logged). */
-static int write_pidfile(void)
-{
-	char buf[32];
-	int fd, n;
+/*
+ * The pidfile is created early (as root, so it is root's file, which is
+ * what systemd trusts for PIDFile=) and written only once horod serves:
+ * whoever reads it as "ready" never races the guard's attach.
+ */
+static int pid_fd = -1;
 
+/* Create the pidfile, when one is configured; 0 or -1 (logged). */
+static int open_pidfile(void)
+{
 	if (!cfg.pidfile[0])
 		return 0;
-	fd = open(cfg.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
+	pid_fd = open(cfg.pidfile, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (pid_fd < 0) {
 		log_msg(LOG_ERR, "pidfile %s: %s", cfg.pidfile, strerror(errno));
 		return -1;
 	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		log_msg(LOG_ERR, "pidfile %s: write failed", cfg.pidfile);
-		close(fd);
-		return -1;
-	}
-	close(fd);
 	return 0;
 }
 
-/* Detach from the terminal: fork, new session; the parent exits 0. */
+/* Write this process's PID into the pidfile opened early; 0 or -1 (logged). */
+static int write_pidfile(void)
+{
+	char buf[32];
+	int n;
+
+	if (pid_fd < 0)
+		return 0;
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(pid_fd, 0) < 0 || lseek(pid_fd, 0, SEEK_SET) != 0 ||
+	    write(pid_fd, buf, (size_t)n) != n) {
+		log_msg(LOG_ERR, "pidfile %s: write failed: %s", cfg.pidfile, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The write end of the pipe a detaching parent waits on: a byte when ready, EOF when not. */
+static int ready_pipe = -1;
+
+/*
+ * Detach from the terminal: fork, new session. The parent waits until the
+ * child serves (exit 0) or gives up (exit 1), so that whoever started
+ * horod, systemd's ExecReload= included, learns how it went.
+ */
 static int daemonize(void)
 {
-	pid_t pid = fork();
-	int fd;
+	int p[2], fd;
+	ssize_t n;
+	pid_t pid;
+	char c = 0;
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
 	if (pid < 0)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 && c == '1' ? 0 : 1);
+	}
+	close(p[0]);
+	ready_pipe = p[1];
 	if (setsid() < 0)
 		return -1;
 	fd = open("/dev/null", O_RDWR);
@@ -200,15 +254,16 @@ static int daemonize(void)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'f'}, {"foreground", no_argument, NULL, 'n'},
-		{"debug", no_argument, NULL, 'd'},	  {"port", required_argument, NULL, 'P'},
-		{"check-config", no_argument, NULL, 'C'}, {"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'f'},  {"foreground", no_argument, NULL, 'n'},
+		{"debug", no_argument, NULL, 'd'},	   {"port", required_argument, NULL, 'P'},
+		{"check-config", no_argument, NULL, 'C'},  {"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},	   {"takeover", no_argument, NULL, 'T'},
+		{"pidfile", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "f:ndP:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:ndP:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->conf = optarg;
@@ -234,6 +289,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		case 'C':
 			o->check_only = 1;
+			break;
+		case 'T':
+			o->takeover = 1;
+			break;
+		case 'p':
+			if (optarg[0] != '/' || strlen(optarg) >= CFG_PATH_MAX) {
+				fprintf(stderr,
+					"horod: -p %s: not an absolute path of at most %d bytes\n",
+					optarg, CFG_PATH_MAX - 1);
+				return 2;
+			}
+			o->pidfile = optarg;
 			break;
 		case 'V':
 			printf("horod %s\n", HOROD_VERSION);
@@ -270,6 +337,8 @@ static int load_config(const struct opts *o)
 	}
 	if (o->port)
 		cfg.default_port = o->port;
+	if (o->pidfile)
+		snprintf(cfg.pidfile, sizeof(cfg.pidfile), "%s", o->pidfile);
 	/* Without a `control` line: root's socket, or one in the user's own directory. */
 	cfg_control_resolve(&cfg, geteuid(), xdg, xdg && stat(xdg, &xst) == 0 ? &xst : NULL);
 	if (cfg.n_listen == 0) {
@@ -388,8 +457,10 @@ static void free_workers(void)
 static int open_control(void)
 {
 	struct clockd_poller p;
+	int lfd, hfd;
 
-	if (control_open(&ctl, &cfg) < 0) {
+	tko_take_listeners(&lfd, &hfd); /* a predecessor's, when taking over */
+	if (control_open_adopt(&ctl, &cfg, lfd, hfd) < 0) {
 		control_close(&ctl);
 		return -1;
 	}
@@ -401,43 +472,79 @@ static int open_control(void)
 		p = m6srv_poller(&m6);
 		clockd_add_poller(&cd, &p);
 	}
+	/* A successor may ask for all of this (takeover.h). */
+	p = tko_serve();
+	clockd_add_poller(&cd, &p);
 	return 0;
 }
 
-/* Close the control socket, its connections and the metrics endpoint. */
+/* Close the control socket, its connections and the metrics endpoint (a successor's now, after a
+ * takeover). */
 static void close_control(void)
 {
-	control_close(&ctl);
+	if (tko_handed_over())
+		control_release(&ctl);
+	else
+		control_close(&ctl);
 }
 
-/* Detach from the terminal unless -n, then write the pidfile. */
+/* Take over from the running horod (--takeover): its descriptors, once this clock serves as well.
+ */
+static int fetch_predecessor(void)
+{
+	struct tko_state t = {
+		.cfg = &cfg, .workers = workers, .n_workers = n_workers, .ctl = &ctl, .cd = &cd};
+
+	tko_bind(&t);
+	return opt.takeover ? tko_fetch() : 0;
+}
+
+/* Whatever a predecessor handed over that start-up did not take is closed. */
+static void drop_handover(void)
+{
+	tko_drop_rest();
+}
+
+/* Detach from the terminal unless -n, then create the pidfile. */
 static int detach(void)
 {
 	if (!opt.foreground && daemonize() < 0) {
 		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
 		return -1;
 	}
-	return write_pidfile();
+	return open_pidfile();
 }
 
-/* Remove the pidfile written by detach(). */
+/*
+ * Remove the pidfile, when it names this process: after a takeover it
+ * names the successor, whose file it is now.
+ */
 static void remove_pidfile(void)
 {
-	if (cfg.pidfile[0])
+	char buf[32] = "";
+	ssize_t n;
+
+	if (pid_fd < 0)
+		return;
+	n = lseek(pid_fd, 0, SEEK_SET) == 0 ? read(pid_fd, buf, sizeof(buf) - 1) : -1;
+	if (n > 0 && atol(buf) == (long)getpid() && !tko_handed_over())
 		unlink(cfg.pidfile);
+	close(pid_fd);
+	pid_fd = -1;
 }
 
 /* The XDP guard, or the workers' own rate limit when it cannot run (xguard.h). */
 static int start_guard(void)
 {
+	tko_take_guard(); /* a predecessor's maps and links, when taking over */
 	guard = xg_start(&cfg, &shared);
 	return guard < 0 ? -1 : 0;
 }
 
-/* Detach and unload the guard (after the workers stopped). */
+/* Detach and unload the guard (after the workers stopped), or leave it to a successor. */
 static void stop_guard(void)
 {
-	xg_stop(0);
+	xg_stop(tko_handed_over());
 }
 
 /* Signals are taken synchronously, by the clock thread's loop only. */
@@ -520,14 +627,136 @@ static int start_workers(void)
 	return 0;
 }
 
+/* NOTIFY_SOCKET (systemd's Type=notify) connected now, before the sandbox. */
+static int open_notify(void)
+{
+	ntf_open();
+	return 0;
+}
+
+/* Close the notification socket. */
+static void close_notify(void)
+{
+	ntf_close();
+}
+
+/*
+ * systemd's STATUS= line: what is served and how busy horod is, e.g.
+ * "synchronized to 192.0.2.1 at stratum 2, root distance 0.42 ms; 1523
+ * requests/s". PREV_RX and PREV_NS keep the last count and time.
+ */
+static const char *status_text(char *buf, size_t len, uint64_t *prev_rx, int64_t *prev_ns)
+{
+	struct clockd_tracking tr;
+	struct ctr_totals t;
+	struct timespec ts;
+	char refid[32];
+	double rate = 0, dist;
+	int64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	ctr_sum(counters, n_workers, &t);
+	xg_totals_add(&t);
+	if (*prev_ns && now > *prev_ns && t.received >= *prev_rx)
+		rate = (double)(t.received - *prev_rx) * 1e9 / (double)(now - *prev_ns);
+	*prev_rx = t.received;
+	*prev_ns = now;
+	clockd_report_tracking(&cd, &tr);
+	dist = tr.snap.root_delay / 2 + clk_snapshot_root_disp(&tr.snap, tr.sys_ns);
+	if (!answers_synced(&tr.snap))
+		snprintf(buf, len, "unsynchronized (LI 3); %.0f requests/s", rate);
+	else
+		snprintf(buf, len,
+			 "synchronized to %s at stratum %d, root distance %.3f ms; %.0f "
+			 "requests/s",
+			 ntp_refid_format(tr.snap.refid, tr.snap.stratum, refid, sizeof(refid)),
+			 tr.snap.stratum, dist * 1e3, rate);
+	return buf;
+}
+
+static int64_t wd_ns; /* WatchdogSec= as systemd asked it, ns; 0 none */
+
+/*
+ * The last step: horod serves. The pidfile gets its PID, systemd its
+ * READY=1 (and MAINPID=, which a successor needs it to hear), a
+ * predecessor is let go, a waiting parent is told.
+ */
+static int become_ready(void)
+{
+	char status[NTF_MSG_MAX / 2];
+	uint64_t rx = 0;
+	int64_t ns = 0;
+
+	if (write_pidfile() < 0)
+		return -1;
+	ntf_send("MAINPID=%ld\nREADY=1\nSTATUS=%s", (long)getpid(),
+		 status_text(status, sizeof(status), &rx, &ns));
+	tko_release();
+	tko_drop_rest();
+	/* systemd gives WATCHDOG_USEC to its main process only: a successor keeps the
+	 * predecessor's. */
+	wd_ns = ntf_watchdog_ns() ? ntf_watchdog_ns() : tko_watchdog_ns();
+	if (ready_pipe >= 0) {
+		if (write(ready_pipe, "1", 1) != 1)
+			log_msg(LOG_WARNING, "cannot tell the parent horod is ready: %s",
+				strerror(errno));
+		close(ready_pipe);
+		ready_pipe = -1;
+	}
+	return 0;
+}
+
+#define STATUS_EVERY_NS                                                                            \
+	10000000000LL /* ns between STATUS= lines: systemctl status shows the last */
+
+/*
+ * Once per loop: feed systemd's watchdog at half its interval, only
+ * while every worker has begun a loop since the last feeding (the clock
+ * thread is alive: it is the one feeding), and refresh STATUS=.
+ */
+static void supervise(uint64_t *beats, int64_t *next_wd, int64_t *next_status, uint64_t *rx,
+		      int64_t *rx_ns)
+{
+	static int stuck_logged;
+	char status[NTF_MSG_MAX / 2];
+	struct timespec ts;
+	int64_t now;
+
+	if (!ntf_active())
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	if (wd_ns && now >= *next_wd) {
+		if (wk_alive(workers, n_workers, beats)) {
+			ntf_send("WATCHDOG=1");
+			stuck_logged = 0;
+		} else if (!stuck_logged) {
+			stuck_logged = 1;
+			log_msg(LOG_ERR,
+				"a worker has not moved for %lld ms: the watchdog goes "
+				"unfed",
+				(long long)(wd_ns / 2000000));
+		}
+		*next_wd = now + wd_ns / 2;
+	}
+	if (now >= *next_status) {
+		ntf_send("STATUS=%s", status_text(status, sizeof(status), rx, rx_ns));
+		*next_status = now + STATUS_EVERY_NS;
+	}
+}
+
 /* The clock thread's loop: sources, snapshot, control, signals; returns the exit status. */
 static int run(void)
 {
+	uint64_t beats[CFG_MAX_WORKERS] = {0}, rx = 0;
+	int64_t next_wd = 0, next_status = 0, rx_ns = 0;
 	int i;
 
 	while (!wk_stopping()) {
 		struct signalfd_siginfo si;
 
+		supervise(beats, &next_wd, &next_status, &rx, &rx_ns);
 		if (!clockd_wait(&cd, sigfd))
 			continue;
 		if (read(sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
@@ -543,6 +772,8 @@ static int run(void)
 			srv_reload(&cfg, opt.conf, &shared, workers, n_workers);
 		}
 	}
+	ntf_send("STOPPING=1\nSTATUS=%s",
+		 tko_handed_over() ? "handed over to a successor" : "stopping");
 	for (i = 0; i < n_workers; i++)
 		if (workers[i].exit_code < 0)
 			return 1;
@@ -554,16 +785,19 @@ static const struct step {
 	int (*start)(void); /* 0, or -1 after a log line (undoing what it did itself) */
 	void (*stop)(void);
 } steps[] = {
-	{start_clock, stop_clock},     /* the clock thread: driver, core, sources, a snapshot */
-	{choose_io, NULL},	       /* io_uring or recvmmsg/sendmmsg */
-	{make_workers, free_workers},  /* their memory, counters, mode 6 queue, hardware stamps */
-	{open_sockets, close_sockets}, /* bound before detaching, so errors are seen */
-	{open_control, close_control}, /* horoctl's socket, /metrics, mode 6 in the clock loop */
-	{detach, remove_pidfile},      /* unless -n; then the pidfile */
-	{start_guard, stop_guard},     /* the XDP guard, or the workers' own rate limit */
-	{take_signals, close_signals}, /* blocked everywhere, read by the clock loop */
-	{enter_sandbox, NULL},	       /* `user`, seccomp: root's work is done */
-	{start_workers, stop_workers}, /* then the ready line */
+	{start_clock, stop_clock},    /* the clock thread: driver, core, sources, a snapshot */
+	{choose_io, NULL},	      /* io_uring or recvmmsg/sendmmsg */
+	{make_workers, free_workers}, /* their memory, counters, mode 6 queue, hw stamps */
+	{fetch_predecessor, drop_handover}, /* --takeover: its descriptors, once synchronized */
+	{open_sockets, close_sockets},	    /* bound (or taken over) before detaching */
+	{open_control, close_control},	    /* horoctl's socket, /metrics, mode 6, takeovers */
+	{detach, remove_pidfile},	    /* unless -n; the pidfile created, still empty */
+	{start_guard, stop_guard},	    /* the XDP guard, or the workers' own rate limit */
+	{take_signals, close_signals},	    /* blocked everywhere, read by the clock loop */
+	{open_notify, close_notify},	    /* systemd's socket, before the sandbox */
+	{enter_sandbox, NULL},		    /* `user`, seccomp: root's work is done */
+	{start_workers, stop_workers},	    /* then the ready line */
+	{become_ready, NULL},		    /* pidfile, READY=1, a predecessor let go */
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

@@ -119,6 +119,8 @@ int ho_request(const char *path, struct ho_peer *peer, struct fdp_item *items, i
 	}
 	if (ctl_kv_get((const char *)m.payload, m.h.length, "synced", val, sizeof(val)) == 0)
 		peer->synced = atoi(val) == 1;
+	if (ctl_kv_get((const char *)m.payload, m.h.length, "watchdog_ns", val, sizeof(val)) == 0)
+		peer->watchdog_ns = strtoll(val, NULL, 10) > 0 ? strtoll(val, NULL, 10) : 0;
 	if (ctl_kv_get((const char *)m.payload, m.h.length, "version", val, sizeof(val)) == 0) {
 		val[sizeof(peer->version) - 1] = '\0';
 		memcpy(peer->version, val, strlen(val) + 1);
@@ -155,7 +157,7 @@ int ho_release(int conn, int timeout_ms)
 	return r == -EPIPE ? 0 : r < 0 ? r : -EPROTO;
 }
 
-int ho_offer(int conn, int synced, const struct fdp_item *items, int n)
+int ho_offer(int conn, int synced, int64_t watchdog_ns, const struct fdp_item *items, int n)
 {
 	struct timeval tv = {.tv_sec = HO_TIMEOUT_MS / 1000, .tv_usec = 0};
 	uint8_t buf[CTL_HDR_LEN + HO_ANSWER_MAX];
@@ -171,6 +173,8 @@ int ho_offer(int conn, int synced, const struct fdp_item *items, int n)
 	p = ctl_kv_put((char *)buf + CTL_HDR_LEN, HO_ANSWER_MAX, p, "pid", "%d", (int)getpid());
 	p = ctl_kv_put((char *)buf + CTL_HDR_LEN, HO_ANSWER_MAX, p, "synced", "%d", synced ? 1 : 0);
 	p = ctl_kv_put((char *)buf + CTL_HDR_LEN, HO_ANSWER_MAX, p, "version", "%s", HOROD_VERSION);
+	p = ctl_kv_put((char *)buf + CTL_HDR_LEN, HO_ANSWER_MAX, p, "watchdog_ns", "%lld",
+		       (long long)watchdog_ns);
 	memset(&h, 0, sizeof(h));
 	h.version = CTL_VERSION;
 	h.type = CTL_T_RESPONSE;

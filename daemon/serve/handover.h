@@ -23,6 +23,8 @@
 #ifndef HOROD_DAEMON_HANDOVER_H
 #define HOROD_DAEMON_HANDOVER_H
 
+#include <stdint.h>
+
 #include "daemon/sys/fdpass.h"
 
 #define HO_TIMEOUT_MS 5000 /* ms for each step of the exchange: both ends answer at once */
@@ -33,6 +35,7 @@ struct ho_peer {
 	int pid;    /* its process */
 	int synced; /* 1 when it serves synchronized time */
 	char version[32];
+	int64_t watchdog_ns; /* the watchdog interval systemd asked of it (ns), 0 none */
 };
 
 /*
@@ -53,11 +56,13 @@ int ho_release(int conn, int timeout_ms);
 
 /*
  * Predecessor: answer the takeover request on connection CONN (blocking,
- * each send bounded by HO_TIMEOUT_MS): this process's PID, SYNCED and
- * version, then the N ITEMS (their descriptors stay open here). 0, or
+ * each send bounded by HO_TIMEOUT_MS): this process's PID, SYNCED, its
+ * WATCHDOG_NS (systemd gives it to the main process only: the successor
+ * keeps feeding it) and version, then the N ITEMS (their descriptors stay
+ * open here). 0, or
  * -errno (the successor will see the connection close).
  */
-int ho_offer(int conn, int synced, const struct fdp_item *items, int n);
+int ho_offer(int conn, int synced, int64_t watchdog_ns, const struct fdp_item *items, int n);
 
 /*
  * Predecessor: what came on CONN (readable): 1 the drain byte, 0 nothing

@@ -414,6 +414,17 @@ int xg_reload(const struct horod_config *next, struct srv_shared *sh, struct wor
 	int needs, ret;
 
 	/*
+	 * A new program needs the BPF privileges the sandbox gave up (`user`),
+	 * and bpf calls seccomp refuses: then only a takeover can apply it.
+	 */
+	if (xg_guard && (next->sec.user[0] || next->sec.seccomp)) {
+		snprintf(why, len,
+			 "the XDP guard's program cannot be rebuilt once horod gave up root's "
+			 "BPF privileges (`user`, `seccomp`): apply the change with a takeover "
+			 "(horod --takeover, systemctl reload horod)");
+		return -EPERM;
+	}
+	/*
 	 * Everything that can fail first, the guard last of those: until it
 	 * succeeds nothing has changed. The workers' limiter is the guard's
 	 * when a guard runs (theirs then only spaces DENY kiss-o'-death).

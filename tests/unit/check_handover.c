@@ -81,7 +81,7 @@ static pid_t predecessor(enum role role, int *pipe_rd)
 		}
 		if (role == ROLE_GARBAGE)
 			_exit(write(c, "HTTP/1.0 200 OK\r\n\r\n", 19) == 19 ? 0 : 3);
-		if (ho_offer(c, 1, &it, 1) < 0)
+		if (ho_offer(c, 1, 20000000000LL, &it, 1) < 0)
 			_exit(4);
 		for (i = 0; i < 500; i++) { /* 5 s at most */
 			if (ho_read_drain(c) == 1)
@@ -109,6 +109,7 @@ START_TEST(test_takeover)
 		      peer.pid, (int)pid);
 	ck_assert_msg(peer.synced == 1, "and say it is synchronized");
 	ck_assert_str_eq(peer.version, HOROD_VERSION);
+	ck_assert_msg(peer.watchdog_ns == 20000000000LL, "and pass its watchdog interval on");
 	ck_assert_int_eq(n, 1);
 	ck_assert_str_eq(items[0].name, "ntp 0 0");
 	ck_assert_int_eq(write(items[0].fd, "q", 1), 1);
