@@ -38,6 +38,7 @@
 #include "daemon/serve/serve.h"
 #include "daemon/serve/worker.h"
 #include "daemon/serve/xguard.h"
+#include "daemon/ready.h"
 #include "daemon/sys/notify.h"
 #include "daemon/takeover.h"
 #include "proto/ntp.h"
@@ -166,86 +167,6 @@ static int open_sockets(void)
 			}
 			workers[i].n_socks = j + 1;
 		}
-	}
-	return 0;
-}
-
-/*
- * The pidfile is created early (as root, so it is root's file, which is
- * what systemd trusts for PIDFile=) and written only once horod serves:
- * whoever reads it as "ready" never races the guard's attach.
- */
-static int pid_fd = -1;
-
-/* Create the pidfile, when one is configured; 0 or -1 (logged). */
-static int open_pidfile(void)
-{
-	if (!cfg.pidfile[0])
-		return 0;
-	pid_fd = open(cfg.pidfile, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (pid_fd < 0) {
-		log_msg(LOG_ERR, "pidfile %s: %s", cfg.pidfile, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Write this process's PID into the pidfile opened early; 0 or -1 (logged). */
-static int write_pidfile(void)
-{
-	char buf[32];
-	int n;
-
-	if (pid_fd < 0)
-		return 0;
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (ftruncate(pid_fd, 0) < 0 || lseek(pid_fd, 0, SEEK_SET) != 0 ||
-	    write(pid_fd, buf, (size_t)n) != n) {
-		log_msg(LOG_ERR, "pidfile %s: write failed: %s", cfg.pidfile, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* The write end of the pipe a detaching parent waits on: a byte when ready, EOF when not. */
-static int ready_pipe = -1;
-
-/*
- * Detach from the terminal: fork, new session. The parent waits until the
- * child serves (exit 0) or gives up (exit 1), so that whoever started
- * horod, systemd's ExecReload= included, learns how it went.
- */
-static int daemonize(void)
-{
-	int p[2], fd;
-	ssize_t n;
-	pid_t pid;
-	char c = 0;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid > 0) {
-		close(p[1]);
-		do
-			n = read(p[0], &c, 1);
-		while (n < 0 && errno == EINTR);
-		_exit(n == 1 && c == '1' ? 0 : 1);
-	}
-	close(p[0]);
-	ready_pipe = p[1];
-	if (setsid() < 0)
-		return -1;
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		if (cfg.log_syslog)
-			dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
 	}
 	return 0;
 }
@@ -495,7 +416,14 @@ static int fetch_predecessor(void)
 	struct tko_state t = {
 		.cfg = &cfg, .workers = workers, .n_workers = n_workers, .ctl = &ctl, .cd = &cd};
 
+	struct rdy_state r = {.cfg = &cfg,
+			      .workers = workers,
+			      .counters = counters,
+			      .n_workers = n_workers,
+			      .cd = &cd};
+
 	tko_bind(&t);
+	rdy_bind(&r);
 	return opt.takeover ? tko_fetch() : 0;
 }
 
@@ -508,29 +436,17 @@ static void drop_handover(void)
 /* Detach from the terminal unless -n, then create the pidfile. */
 static int detach(void)
 {
-	if (!opt.foreground && daemonize() < 0) {
+	if (!opt.foreground && rdy_daemonize() < 0) {
 		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
 		return -1;
 	}
-	return open_pidfile();
+	return rdy_pidfile_open();
 }
 
-/*
- * Remove the pidfile, when it names this process: after a takeover it
- * names the successor, whose file it is now.
- */
+/* Remove the pidfile, unless it names a successor now. */
 static void remove_pidfile(void)
 {
-	char buf[32] = "";
-	ssize_t n;
-
-	if (pid_fd < 0)
-		return;
-	n = lseek(pid_fd, 0, SEEK_SET) == 0 ? read(pid_fd, buf, sizeof(buf) - 1) : -1;
-	if (n > 0 && atol(buf) == (long)getpid() && !tko_handed_over())
-		unlink(cfg.pidfile);
-	close(pid_fd);
-	pid_fd = -1;
+	rdy_pidfile_close(tko_handed_over());
 }
 
 /* The XDP guard, or the workers' own rate limit when it cannot run (xguard.h). */
@@ -627,136 +543,45 @@ static int start_workers(void)
 	return 0;
 }
 
-/* NOTIFY_SOCKET (systemd's Type=notify) connected now, before the sandbox. */
+/*
+ * systemd's socket and the supervision timer, before the sandbox: the
+ * watchdog interval is systemd's, or (a takeover's successor, which
+ * systemd gives none) the predecessor's.
+ */
 static int open_notify(void)
 {
-	ntf_open();
+	struct clockd_poller p;
+
+	if (rdy_open(ntf_watchdog_ns() ? ntf_watchdog_ns() : tko_watchdog_ns()) < 0)
+		return -1;
+	p = rdy_poller();
+	clockd_add_poller(&cd, &p);
 	return 0;
 }
 
-/* Close the notification socket. */
-static void close_notify(void)
-{
-	ntf_close();
-}
-
 /*
- * systemd's STATUS= line: what is served and how busy horod is, e.g.
- * "synchronized to 192.0.2.1 at stratum 2, root distance 0.42 ms; 1523
- * requests/s". PREV_RX and PREV_NS keep the last count and time.
- */
-static const char *status_text(char *buf, size_t len, uint64_t *prev_rx, int64_t *prev_ns)
-{
-	struct clockd_tracking tr;
-	struct ctr_totals t;
-	struct timespec ts;
-	char refid[32];
-	double rate = 0, dist;
-	int64_t now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	ctr_sum(counters, n_workers, &t);
-	xg_totals_add(&t);
-	if (*prev_ns && now > *prev_ns && t.received >= *prev_rx)
-		rate = (double)(t.received - *prev_rx) * 1e9 / (double)(now - *prev_ns);
-	*prev_rx = t.received;
-	*prev_ns = now;
-	clockd_report_tracking(&cd, &tr);
-	dist = tr.snap.root_delay / 2 + clk_snapshot_root_disp(&tr.snap, tr.sys_ns);
-	if (!answers_synced(&tr.snap))
-		snprintf(buf, len, "unsynchronized (LI 3); %.0f requests/s", rate);
-	else
-		snprintf(buf, len,
-			 "synchronized to %s at stratum %d, root distance %.3f ms; %.0f "
-			 "requests/s",
-			 ntp_refid_format(tr.snap.refid, tr.snap.stratum, refid, sizeof(refid)),
-			 tr.snap.stratum, dist * 1e3, rate);
-	return buf;
-}
-
-static int64_t wd_ns; /* WatchdogSec= as systemd asked it, ns; 0 none */
-
-/*
- * The last step: horod serves. The pidfile gets its PID, systemd its
- * READY=1 (and MAINPID=, which a successor needs it to hear), a
- * predecessor is let go, a waiting parent is told.
+ * The last step: horod serves. The pidfile gets its PID and systemd its
+ * READY=1; a predecessor is let go (it drains and exits); a detaching
+ * parent is told.
  */
 static int become_ready(void)
 {
-	char status[NTF_MSG_MAX / 2];
-	uint64_t rx = 0;
-	int64_t ns = 0;
-
-	if (write_pidfile() < 0)
+	if (rdy_announce() < 0)
 		return -1;
-	ntf_send("MAINPID=%ld\nREADY=1\nSTATUS=%s", (long)getpid(),
-		 status_text(status, sizeof(status), &rx, &ns));
 	tko_release();
 	tko_drop_rest();
-	/* systemd gives WATCHDOG_USEC to its main process only: a successor keeps the
-	 * predecessor's. */
-	wd_ns = ntf_watchdog_ns() ? ntf_watchdog_ns() : tko_watchdog_ns();
-	if (ready_pipe >= 0) {
-		if (write(ready_pipe, "1", 1) != 1)
-			log_msg(LOG_WARNING, "cannot tell the parent horod is ready: %s",
-				strerror(errno));
-		close(ready_pipe);
-		ready_pipe = -1;
-	}
+	rdy_tell_parent();
 	return 0;
-}
-
-#define STATUS_EVERY_NS                                                                            \
-	10000000000LL /* ns between STATUS= lines: systemctl status shows the last */
-
-/*
- * Once per loop: feed systemd's watchdog at half its interval, only
- * while every worker has begun a loop since the last feeding (the clock
- * thread is alive: it is the one feeding), and refresh STATUS=.
- */
-static void supervise(uint64_t *beats, int64_t *next_wd, int64_t *next_status, uint64_t *rx,
-		      int64_t *rx_ns)
-{
-	static int stuck_logged;
-	char status[NTF_MSG_MAX / 2];
-	struct timespec ts;
-	int64_t now;
-
-	if (!ntf_active())
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	if (wd_ns && now >= *next_wd) {
-		if (wk_alive(workers, n_workers, beats)) {
-			ntf_send("WATCHDOG=1");
-			stuck_logged = 0;
-		} else if (!stuck_logged) {
-			stuck_logged = 1;
-			log_msg(LOG_ERR,
-				"a worker has not moved for %lld ms: the watchdog goes "
-				"unfed",
-				(long long)(wd_ns / 2000000));
-		}
-		*next_wd = now + wd_ns / 2;
-	}
-	if (now >= *next_status) {
-		ntf_send("STATUS=%s", status_text(status, sizeof(status), rx, rx_ns));
-		*next_status = now + STATUS_EVERY_NS;
-	}
 }
 
 /* The clock thread's loop: sources, snapshot, control, signals; returns the exit status. */
 static int run(void)
 {
-	uint64_t beats[CFG_MAX_WORKERS] = {0}, rx = 0;
-	int64_t next_wd = 0, next_status = 0, rx_ns = 0;
 	int i;
 
 	while (!wk_stopping()) {
 		struct signalfd_siginfo si;
 
-		supervise(beats, &next_wd, &next_status, &rx, &rx_ns);
 		if (!clockd_wait(&cd, sigfd))
 			continue;
 		if (read(sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
@@ -794,7 +619,7 @@ static const struct step {
 	{detach, remove_pidfile},	    /* unless -n; the pidfile created, still empty */
 	{start_guard, stop_guard},	    /* the XDP guard, or the workers' own rate limit */
 	{take_signals, close_signals},	    /* blocked everywhere, read by the clock loop */
-	{open_notify, close_notify},	    /* systemd's socket, before the sandbox */
+	{open_notify, rdy_close},	    /* systemd's socket and timer, before the sandbox */
 	{enter_sandbox, NULL},		    /* `user`, seccomp: root's work is done */
 	{start_workers, stop_workers},	    /* then the ready line */
 	{become_ready, NULL},		    /* pidfile, READY=1, a predecessor let go */
