@@ -43,6 +43,8 @@
 #include "daemon/takeover.h"
 #include "proto/ntp.h"
 
+#define WORKERS_READY_MS 5000 /* ms for the workers to set up and receive: they take a few */
+
 /* What the command line says. */
 struct opts {
 	const char *conf;    /* -f FILE, NULL: the embedded configuration */
@@ -449,11 +451,31 @@ static void remove_pidfile(void)
 	rdy_pidfile_close(tko_handed_over());
 }
 
-/* The XDP guard, or the workers' own rate limit when it cannot run (xguard.h). */
+/* Every worker socket's receive buffer to BYTES. */
+static void sockets_rcvbuf(int bytes)
+{
+	int i, j;
+
+	for (i = 0; i < n_workers; i++)
+		for (j = 0; j < workers[i].n_socks; j++)
+			rx_socket_rcvbuf(workers[i].socks[j].fd, bytes);
+}
+
+/*
+ * The XDP guard, or the workers' own rate limit when it cannot run
+ * (xguard.h). Taking over, the sockets a predecessor still serves get
+ * room for the load's stall (rxsock.h RX_RCVBUF_LOAD_BYTES) meanwhile.
+ */
 static int start_guard(void)
 {
+	int takeover = tko_active() && cfg.guard.n_ifs > 0;
+
+	if (takeover)
+		sockets_rcvbuf(RX_RCVBUF_LOAD_BYTES);
 	tko_take_guard(); /* a predecessor's maps and links, when taking over */
 	guard = xg_start(&cfg, &shared);
+	if (takeover)
+		sockets_rcvbuf(RX_RCVBUF_BYTES);
 	return guard < 0 ? -1 : 0;
 }
 
@@ -526,6 +548,11 @@ static int start_workers(void)
 			return -1;
 		}
 	}
+	/* Ready means receiving: each worker's ring set up and its receives armed. */
+	if (wk_wait_running(workers, n_workers, WORKERS_READY_MS) < 0)
+		log_msg(LOG_WARNING,
+			"a worker is not receiving after %d ms: announcing ready anyway",
+			WORKERS_READY_MS);
 	for (i = 0; i < cfg.n_listen; i++) {
 		format_listen(&cfg.listen[i], one, sizeof(one));
 		strncat(where, i ? " " : "", sizeof(where) - strlen(where) - 1);

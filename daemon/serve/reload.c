@@ -86,6 +86,16 @@ static int differences(const char *a, const char *b, char *out, size_t outlen)
 	return any;
 }
 
+/* Every socket of the N workers W gets BYTES of receive buffer. */
+static void rcvbuf_all(struct worker *w, int n, int bytes)
+{
+	int i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = 0; j < w[i].n_socks; j++)
+			rx_socket_rcvbuf(w[i].socks[j].fd, bytes);
+}
+
 /* Move NEXT's reloadable settings into LIVE (what `horoctl config` shows from now on). */
 static void take_reloadable(struct horod_config *live, struct horod_config *next)
 {
@@ -111,7 +121,7 @@ int srv_reload(struct horod_config *live, const char *path, struct srv_shared *s
 	char err[512], why[RL_WHY_MAX], names[RL_NAMES_MAX];
 	char *ta = NULL, *tb = NULL, *tc = NULL;
 	struct horod_config *next = calloc(1, sizeof(*next));
-	int ret = -1;
+	int ret = -1, r, loads;
 
 	if (!next) {
 		log_msg(LOG_ERR, "SIGHUP: out of memory: nothing reloaded");
@@ -146,7 +156,14 @@ int srv_reload(struct horod_config *live, const char *path, struct srv_shared *s
 		goto out;
 	}
 	differences(ta, tb, names, sizeof(names));
-	if (xg_reload(next, sh, w, n, why, sizeof(why)) < 0) {
+	/* A new guard's load may stall a CPU: room in the sockets meanwhile (root's force only). */
+	loads = next->guard.n_ifs > 0 && !live->sec.user[0] && !live->sec.seccomp;
+	if (loads)
+		rcvbuf_all(w, n, RX_RCVBUF_LOAD_BYTES);
+	r = xg_reload(next, sh, w, n, why, sizeof(why));
+	if (loads)
+		rcvbuf_all(w, n, RX_RCVBUF_BYTES);
+	if (r < 0) {
 		log_msg(LOG_ERR, "SIGHUP: %s: nothing reloaded", why);
 		goto out;
 	}

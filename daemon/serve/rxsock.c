@@ -101,6 +101,13 @@ fail:
 	return -1;
 }
 
+int rx_socket_rcvbuf(int fd, int bytes)
+{
+	if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) == 0)
+		return 0;
+	return set_int(fd, SOL_SOCKET, SO_RCVBUF, bytes);
+}
+
 /* 1 when A and B are the same address and port (family, address, port; scope ignored). */
 static int same_addr(const struct sockaddr *a, const struct sockaddr *b)
 {

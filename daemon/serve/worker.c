@@ -125,3 +125,22 @@ int wk_alive(struct worker *w, int n, uint64_t *last)
 		last[i] = atomic_load_explicit(&w[i].beat, memory_order_acquire);
 	return 1;
 }
+
+int wk_wait_running(struct worker *w, int n, int timeout_ms)
+{
+	int64_t end = wk_mono_ms() + timeout_ms;
+	const struct timespec nap = {.tv_sec = 0, .tv_nsec = 1000000}; /* 1 ms */
+	int i, waiting;
+
+	for (;;) {
+		for (i = 0, waiting = 0; i < n; i++)
+			waiting += w[i].started &&
+				   !atomic_load_explicit(&w[i].done, memory_order_acquire) &&
+				   atomic_load_explicit(&w[i].beat, memory_order_acquire) == 0;
+		if (!waiting)
+			return 0;
+		if (wk_mono_ms() >= end)
+			return -ETIMEDOUT;
+		nanosleep(&nap, NULL);
+	}
+}

@@ -79,6 +79,13 @@ void wk_join(struct worker *w);
 int wk_quiesce(struct worker *w, int n, int timeout_ms);
 
 /*
+ * Wait until each of the N workers W has set up its backend and begun
+ * receiving (its first loop: beat at least 1), at most TIMEOUT_MS; ready
+ * means receiving, not merely started. 0, or -ETIMEDOUT.
+ */
+int wk_wait_running(struct worker *w, int n, int timeout_ms);
+
+/*
  * 1 when every one of the N workers W is running and has begun a loop
  * iteration since the last call that returned 1 (or since start): the
  * watchdog's proof of life. LAST keeps their counts (N entries).

@@ -137,7 +137,7 @@ for GUARD in none xdp; do
 			esac
 		done
 		check "horod should answer every request it received during the reloads ($ans of $got)" \
-			[ "$got" -gt 0 ] && [ "$ans" = "$got" ]
+			bash -c '[ "$1" -gt 0 ] && [ "$2" = "$1" ]' _ "$got" "$ans"
 		check "horod should drop nothing during the reloads (drops: $drops)" [ "$drops" = 0 ]
 
 		# ---- each kind of rule takes effect (in the first io mode) ------------------

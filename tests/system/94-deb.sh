@@ -200,7 +200,7 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	out=$(systemd-analyze verify /lib/systemd/system/horod.service 2>&1)
 	rc=$?
 	check "systemd-analyze verify should accept the installed unit (exit $rc${out:+: $out})" \
-		[ "$rc" = 0 ] && [ -z "$out" ]
+		bash -c '[ "$1" = 0 ] && [ -z "$2" ]' _ "$rc" "$out"
 else
 	echo "NOTE: $T_NAME: systemd-analyze not found: the installed unit was NOT verified"
 fi

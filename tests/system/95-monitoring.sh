@@ -74,7 +74,7 @@ out=$("$PROMTOOL" check rules "$T_DIR/dash-rules.yml" 2>&1)
 rc=$?
 n=$(sed -n 's/.*SUCCESS: \([0-9]*\) rules found.*/\1/p' <<<"$out")
 check "every dashboard expression should be valid PromQL (promtool: exit $rc, ${n:-0} checked)" \
-	[ "$rc" = 0 ] && [ "${n:-0}" -gt 20 ]
+	bash -c '[ "$1" = 0 ] && [ "$2" -gt 20 ]' _ "$rc" "${n:-0}"
 [ "$rc" = 0 ] || sed 's/^/    | /' <<<"$out" | head -n 20
 
 # ---- a live horod ------------------------------------------------------------
@@ -134,7 +134,7 @@ echo "    scrape: $(grep -c '^# TYPE' "$T_DIR/scrape.txt") families, $(grep -vc 
 out=$("$PROMTOOL" check metrics <"$T_DIR/scrape.txt" 2>&1)
 rc=$?
 check "promtool check metrics should accept a live scrape without a warning (exit $rc${out:+: $out})" \
-	[ "$rc" = 0 ] && [ -z "$out" ]
+	bash -c '[ "$1" = 0 ] && [ -z "$2" ]' _ "$rc" "$out"
 check "every metric and reason the dashboard and rules use should be exported" \
 	show python3 "$DASHCHECK" exported "$T_DIR/scrape.txt" "$DASH" "$RULES"
 check "the scrape should count the guard's drops" \
