@@ -18,7 +18,8 @@
 #include <sys/stat.h>
 
 #include "daemon/sys/fdpass.h"
-#include "tests/unit/suites.h"
+
+Suite *fdpass_suite(void);
 
 #define MANY	      70  /* items: three batches */
 #define SHORT_WAIT_MS 200 /* ms the receiver waits on a silent peer */

@@ -23,7 +23,8 @@
 
 #include "daemon/serve/handover.h"
 #include "proto/ctlproto.h"
-#include "tests/unit/suites.h"
+
+Suite *handover_suite(void);
 
 static char dir[64], path[96];
 

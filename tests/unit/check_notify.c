@@ -15,7 +15,8 @@
 #include <sys/un.h>
 
 #include "daemon/sys/notify.h"
-#include "tests/unit/suites.h"
+
+Suite *notify_suite(void);
 
 #define RECV_TIMEOUT_US 500000 /* us: a datagram sent is there long before this */
 

@@ -13,7 +13,8 @@
 #include <sys/socket.h>
 
 #include "daemon/serve/rxsock.h"
-#include "tests/unit/suites.h"
+
+Suite *rxsock_suite(void);
 
 /* A loopback UDP socket opened as horod opens them; its address in SA. */
 static struct rx_sock open_lo(struct sockaddr_in *sa)

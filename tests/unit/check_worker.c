@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "daemon/serve/worker.h"
-#include "tests/unit/suites.h"
+
+Suite *worker_suite(void);
 
 #define N_W	      3	    /* workers */
 #define STUCK_MS      50    /* ms wk_quiesce waits on a stuck worker */
