@@ -8,7 +8,9 @@
 # SIGHUPs, the configuration alternating between two sets of rules that
 # both let the client through (a deny of another address and a generous
 # rate limit, then neither): every reply must be valid, horod must count
-# no drop of any kind and answer every request it received, and the
+# no drop of any kind (but for a few over the rate limit after a stall
+# of the machine, without the guard: see below) and answer every request
+# it received, and the
 # loss horobench sees must stay within what this machine's stalls cost
 # (LOSS_MAX, as 90-horobench). Then (in the first io mode: the rules are
 # the same for both) each kind of rule must take effect at the next reload: a deny (192.0.2.3 unanswered, counted
@@ -34,6 +36,7 @@ RATE=20000      # requests/s from the client
 DURATION=4      # s of load
 RELOADS=8       # SIGHUPs during the load
 LOSS_MAX=0.01   # the loss the load may see (VM stalls; 90-horobench's bound)
+RATE_STALL_MAX=80 # requests: the workers' drop_rate after stalls, 0.1 % of the load
 RELOAD_WAIT=5   # s: a SIGHUP to its `reloaded` line
 CONF=$T_DIR/horod.conf
 
@@ -130,15 +133,33 @@ for GUARD in none xdp; do
 		horod_counters || die "no counters"
 		got=$(($(counter received) - $(counter received "$_BASE")))
 		ans=$(($(counter reply_server) - $(counter reply_server "$_BASE")))
-		drops=0
+		drops=0 rate=0 seen=""
 		for r in "${REASONS[@]}"; do
 			case $r in
-			drop_*) drops=$((drops + $(counter "$r") - $(counter "$r" "$_BASE"))) ;;
+			drop_*)
+				d=$(($(counter "$r") - $(counter "$r" "$_BASE")))
+				[ "$d" = 0 ] && continue
+				seen="$seen $r=$d"
+				if [ "$r" = drop_rate ] && [ "$GUARD" = none ]; then
+					rate=$d
+				else
+					drops=$((drops + d))
+				fi
+				;;
 			esac
 		done
-		check "horod should answer every request it received during the reloads ($ans of $got)" \
-			bash -c '[ "$1" -gt 0 ] && [ "$2" = "$1" ]' _ "$got" "$ans"
-		check "horod should drop nothing during the reloads (drops: $drops)" [ "$drops" = 0 ]
+		# The workers' limiter charges a request when it is dequeued: a stall
+		# of this shared machine longer than burst/rate (255 / 20,000 =
+		# 13 ms) hands it more than a burst at once, and the rest is over
+		# the rate, as it would be for any limiter that cannot see arrival
+		# times. Up to RATE_STALL_MAX of them; a reload that put stricter
+		# limits in force for a moment would drop thousands. The guard
+		# stamps arrival in the driver: with it, none at all.
+		check "horod should answer every request it received during the reloads, but the rate limit's after a stall ($ans of $got, drop_rate $rate)" \
+			bash -c '[ "$1" -gt 0 ] && [ "$2" = $(($1 - $3)) ]' _ "$got" "$ans" "$rate"
+		check "horod should drop nothing during the reloads (${seen:-no drop})" [ "$drops" = 0 ]
+		check "drop_rate only as a stall explains: at most $RATE_STALL_MAX (got $rate)" \
+			[ "$rate" -le "$RATE_STALL_MAX" ]
 
 		# ---- each kind of rule takes effect (in the first io mode) ------------------
 		if [ "$IO" != "${HOROD_IO_MODES%% *}" ]; then
