@@ -71,9 +71,20 @@ takeover()
 	return "$rc"
 }
 
+# UDP datagrams namespace $1's kernel dropped so far for a full receive
+# buffer (RcvbufErrors): what a stall of this shared machine costs, on
+# the server's side before any horod sees a request, on the client's
+# before horobench sees a reply.
+rcvbuf_drops()
+{
+	ip netns exec "$1" awk '/^Udp:/ { if (n++) print $6 }' /proc/net/snmp
+}
+
 # Start the load (DURATION s) in the background; its JSON into $T_DIR/bench.json.
 load()
 {
+	KD_SRV=$(rcvbuf_drops "$SRV")
+	KD_CLI=$(rcvbuf_drops "$CLI")
 	ip netns exec "$CLI" "$HB" --rate "$RATE" --duration "$1" --json "$VETH_SRV4" 123 \
 		>"$T_DIR/bench.json" 2>"$T_DIR/bench.err" &
 	BENCH=$!
@@ -88,7 +99,8 @@ load_done()
 	out=$(cat "$T_DIR/bench.json")
 	LOSS=$(jget "$out" loss)
 	INVALID=$(jget "$out" invalid)
-	echo "    $1: sent $(jget "$out" sent), valid $(jget "$out" valid), invalid $INVALID, lost $(jget "$out" lost) ($LOSS)"
+	echo "    $1: sent $(jget "$out" sent), valid $(jget "$out" valid), invalid $INVALID, lost $(jget "$out" lost) ($LOSS);" \
+		"full receive buffers meanwhile: server $(($(rcvbuf_drops "$SRV") - KD_SRV)), client $(($(rcvbuf_drops "$CLI") - KD_CLI))"
 }
 
 first=${HOROD_IO_MODES%% *}
