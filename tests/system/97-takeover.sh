@@ -11,9 +11,11 @@
 # its loss is printed. Then a successor that has its own clock to catch
 # up: horod follows an upstream (the sim driver); the successor waits
 # until it serves synchronized time before it takes over, so the load
-# never gets an unsynchronized reply (LI 3 counts as invalid). Last,
+# never gets an unsynchronized reply (LI 3 counts as invalid). Then
 # takeovers that must not happen change nothing: no horod to take over
-# from, a successor with a configuration error.
+# from, a successor with a configuration error. Last, two takeovers from
+# a horod that dropped its privileges (`user nobody`, `seccomp 1`: what
+# the package's upgrade does with `user _horod`), under the same load.
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -199,4 +201,42 @@ timeout 20 ip netns exec "$SRV" "$HOROD" -n --takeover -f "$T_DIR/alone.conf" >"
 rc=$?
 check "a takeover with nobody to take over from should exit 1 (got $rc)" [ "$rc" = 1 ]
 check "... saying so" grep -q 'no horod to take over from' "$T_DIR/alone.log"
+
+# ---- from a horod that dropped its privileges (the package's `user _horod`) ------------
+# Its control socket stays root's, so the (root) successor asks it; it
+# hands over and drains under its seccomp filter; the successor drops
+# its own privileges in turn, and is taken over once more.
+T_CTX="user nobody, seccomp 1"
+write_conf "$CONF" <<CONF
+listen $VETH_SRV4
+local stratum 2
+control $T_DIR/horod.sock
+pidfile $PIDF
+workers 2
+user nobody
+seccomp 1
+CONF
+if horod_start "$SRV" -f "$CONF"; then
+	load 6
+	sleep 1.5
+	done_n=0
+	for k in 1 2; do
+		takeover "user.$k" || break
+		done_n=$k
+		sleep 1
+	done
+	load_done "2 takeovers from a horod running as nobody"
+	check "both takeovers should complete, each predecessor exiting 0 ($done_n did)" \
+		[ "$done_n" = 2 ]
+	check "the load should get no invalid reply ($INVALID)" [ "${INVALID:-1}" = 0 ]
+	check "the load should lose at most $LOSS_GOAL (lost $LOSS)" \
+		awk -v l="${LOSS:-1}" -v g="$LOSS_GOAL" 'BEGIN { exit !(l <= g) }'
+	check "the successor should run as nobody" \
+		bash -c '[ "$(stat -c %U "/proc/$1")" = nobody ]' _ "$HOROD_PID"
+	horod_stop
+	check "the last horod should stop cleanly (exit $HOROD_RC)" [ "$HOROD_RC" = 0 ]
+else
+	fail "horod should start as nobody with seccomp 1"
+fi
+T_CTX=""
 finish
