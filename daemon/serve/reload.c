@@ -156,6 +156,8 @@ int srv_reload(struct horod_config *live, const char *path, struct srv_shared *s
 		goto out;
 	}
 	differences(ta, tb, names, sizeof(names));
+	/* The sandbox in force is the one horod started with (`user`, `seccomp` take a restart). */
+	next->sec = live->sec;
 	/* A new guard's load may stall a CPU: room in the sockets meanwhile (root's force only). */
 	loads = next->guard.n_ifs > 0 && !live->sec.user[0] && !live->sec.seccomp;
 	if (loads)

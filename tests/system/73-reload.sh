@@ -18,7 +18,11 @@
 # limit (a burst, then drop_rate), denykod (a DENY kiss-o'-death). A
 # change that a reload cannot apply (workers) is named in the log as not
 # applied and not applied; a configuration with an error changes nothing
-# and horod serves on.
+# and horod serves on. With a guard under seccomp (the test's own, or
+# HOROD_TEST_GUARD, with HOROD_TEST_SECCOMP) no new BPF program can be
+# loaded: every SIGHUP that changes a rule must then be refused, naming
+# the takeover (the next, back to the running rules, finds them
+# unchanged), with the same load served as well.
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -53,7 +57,9 @@ except (ValueError, KeyError, TypeError):
 print(v)' "$1" "$2" 2>/dev/null
 }
 
-# Write the configuration: the common part, then the rule lines given.
+# Write the configuration: the common part, then the rule lines given;
+# and what HOROD_TEST_SECCOMP and HOROD_TEST_GUARD add at the start (so a
+# reload reads the sandbox and the guard horod runs with).
 conf()
 {
 	{
@@ -62,8 +68,15 @@ conf()
 		[ "$GUARD" = xdp ] && printf 'guard interface hs0 mode native\nguard pin %s\n' \
 			"$T_DIR/pin"
 		printf '%s\n' "$@"
+		[ -n "${HOROD_TEST_SECCOMP:-}" ] && printf 'seccomp %s\n' "$HOROD_TEST_SECCOMP"
+		[ "$GUARD" = none ] && [ "${HOROD_TEST_GUARD:-0}" = 1 ] && guard_conf "$SRV"
 	} >"$CONF"
 }
+
+# 1 when SIGHUP must refuse: a guard runs and horod is under seccomp, so
+# no new BPF program can be loaded (a takeover applies the change).
+REFUSES=0
+[ "${HOROD_TEST_SECCOMP:-0}" != 0 ] && REFUSES=1
 
 # SIGHUP horod and wait (bounded) for the next reload line; it is printed.
 reload()
@@ -90,6 +103,8 @@ for GUARD in none xdp; do
 		rm -rf "$T_DIR/pin"
 		conf "deny $VETH_CLI4B/32" "ratelimit interval -19 burst 255"
 		HOROD_GUARD_FALLBACK_OK=0
+		refuse=0
+		[ "$REFUSES" = 1 ] && { [ "$GUARD" = xdp ] || [ "${HOROD_TEST_GUARD:-0}" = 1 ]; } && refuse=1
 		horod_start "$SRV" -f "$CONF" || {
 			fail "horod should start"
 			continue
@@ -115,7 +130,14 @@ for GUARD in none xdp; do
 					conf "deny $VETH_CLI4B/32" "ratelimit interval -19 burst 255"
 				fi
 				reload
-				grep -q ' reloaded: ' <<<"$RELOAD_LINE" && ok=$((ok + 1))
+				if [ "$refuse" = 1 ] && [ $((i % 2)) = 1 ]; then
+					grep -q 'cannot be rebuilt .*takeover' <<<"$RELOAD_LINE" && ok=$((ok + 1))
+				elif [ "$refuse" = 1 ]; then
+					# refused before, so this one is the running configuration
+					grep -q ' unchanged: nothing to reload' <<<"$RELOAD_LINE" && ok=$((ok + 1))
+				else
+					grep -q ' reloaded: ' <<<"$RELOAD_LINE" && ok=$((ok + 1))
+				fi
 				sleep 0.2
 			done
 			wait "$bench"
@@ -124,8 +146,13 @@ for GUARD in none xdp; do
 			echo "    load (try $attempt): sent $(jget "$out" sent), answered $(jget "$out" answered), valid $(jget "$out" valid), invalid $(jget "$out" invalid), loss $loss"
 			awk -v l="${loss:-1}" -v m="$LOSS_MAX" 'BEGIN { exit !(l <= m) }' && break
 		done
-		check "all $RELOADS SIGHUPs under load should reload ($ok did; last: ${RELOAD_LINE#*horod*: })" \
-			[ "$ok" = "$RELOADS" ]
+		if [ "$refuse" = 1 ]; then
+			check "all $RELOADS SIGHUPs should be refused, naming the takeover, or find the running configuration unchanged: a guard runs under seccomp ($ok did; last: ${RELOAD_LINE#*horod*: })" \
+				[ "$ok" = "$RELOADS" ]
+		else
+			check "all $RELOADS SIGHUPs under load should reload ($ok did; last: ${RELOAD_LINE#*horod*: })" \
+				[ "$ok" = "$RELOADS" ]
+		fi
 		invalid=$(jget "$out" invalid)
 		check "every reply under the reloads should be valid (invalid: ${invalid:-?})" [ "${invalid:-1}" = 0 ]
 		check "the loss under the reloads should stay within $LOSS_MAX (got ${loss:-?})" \
@@ -162,7 +189,10 @@ for GUARD in none xdp; do
 			[ "$rate" -le "$RATE_STALL_MAX" ]
 
 		# ---- each kind of rule takes effect (in the first io mode) ------------------
-		if [ "$IO" != "${HOROD_IO_MODES%% *}" ]; then
+		if [ "$refuse" = 1 ]; then
+			echo "    a guard under seccomp: no rule can change by SIGHUP, the rest is 97-takeover's"
+		fi
+		if [ "$IO" != "${HOROD_IO_MODES%% *}" ] || [ "$refuse" = 1 ]; then
 			horod_stop
 			check "horod should stop cleanly after the reloads (exit $HOROD_RC)" [ "$HOROD_RC" = 0 ]
 			continue
