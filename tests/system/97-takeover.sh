@@ -150,12 +150,17 @@ done
 T_CTX=""
 
 # ---- a successor catching up with its predecessor's clock ----------------------------
+# The upstream shares the namespace: a line of its own about the guard
+# keeps HOROD_TEST_GUARD's off it (one XDP program per interface), for
+# the horod under test.
 write_conf "$T_DIR/up.conf" <<CONF
 listen 127.0.0.2
 local stratum 1
 control $T_DIR/up.sock
+guard serve off
 CONF
 horod_start "$SRV" -f "$T_DIR/up.conf" || die "the upstream did not start"
+UP_PID=$HOROD_PID
 write_conf "$CONF" <<CONF
 listen $VETH_SRV4
 server 127.0.0.2 iburst minpoll 0 maxpoll 0
@@ -201,6 +206,8 @@ timeout 20 ip netns exec "$SRV" "$HOROD" -n --takeover -f "$T_DIR/alone.conf" >"
 rc=$?
 check "a takeover with nobody to take over from should exit 1 (got $rc)" [ "$rc" = 1 ]
 check "... saying so" grep -q 'no horod to take over from' "$T_DIR/alone.log"
+kill -TERM "$UP_PID" 2>/dev/null
+wait "$UP_PID" 2>/dev/null
 
 # ---- from a horod that dropped its privileges (the package's `user _horod`) ------------
 # Its control socket stays root's, so the (root) successor asks it; it
