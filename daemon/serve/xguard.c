@@ -1,24 +1,25 @@
 /*
  * Starting and stopping the XDP guard for horod: the guard's
- * configuration from horod's (served ports, rate-limit arithmetic, flags),
- * the access lists copied into the guard's tries, then attach and pin.
+ * configuration from horod's (served ports, listen lines, rate-limit
+ * arithmetic, flags), the access lists copied into the guard's tries,
+ * then attach and pin; when it may send anything, the host table's
+ * rtnetlink listener, opened while still root; and, from the clock
+ * thread, each publication of the serving state and the host table.
  * libbpf's own messages go to horod's log at debug level (-d).
  */
 #include <arpa/inet.h>
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/guard.h"
+#include "bpf/guard_host.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
 #include "proto/nstime.h"
@@ -30,17 +31,19 @@
 #define XG_WHY_MAX 256 /* bytes of the reason a step failed */
 /* ms a reload waits for every worker to be past the old rules: 2 of their longest waits. */
 #define XG_QUIESCE_MS (2 * WK_STOP_POLL_MS)
+#if defined(__x86_64__)
+#define XG_NO_SERVE "the served clock is not CLOCK_REALTIME"
+#else
+#define XG_NO_SERVE "only on x86_64, whose load ordering the program relies on"
+#endif
 
 _Static_assert(CFG_XDP_AUTO == GUARD_MODE_AUTO && CFG_XDP_NATIVE == GUARD_MODE_NATIVE &&
 		       CFG_XDP_SKB == GUARD_MODE_SKB,
 	       "the configuration's modes are the guard's");
 _Static_assert(CFG_MAX_GUARD_IF <= GUARD_MAX_IFACES && CFG_MAX_LISTEN <= GUARD_MAX_PORTS &&
-		       ACL_MAX_RULES <= GUARD_ACL_MAX && RL_TABLE_ENTRIES == GUARD_RL_ENTRIES,
+		       CFG_MAX_LISTEN <= GUARD_MAX_LISTEN && ACL_MAX_RULES <= GUARD_ACL_MAX &&
+		       RL_TABLE_ENTRIES == GUARD_RL_ENTRIES,
 	       "the guard's tables hold what the configuration allows");
-
-static struct guard *xg_guard;	  /* the running guard, or NULL */
-static struct rl_table *xg_rl;	  /* the workers' limiter, or NULL */
-static struct srv_policy *xg_pol; /* the workers' rules (sh->rules points into it) */
 
 /*
  * A predecessor's guard (xg_handover_import), used by the next xg_start:
@@ -55,27 +58,59 @@ static struct {
 	char ifname[GUARD_MAX_IFACES][GUARD_IFNAME_MAX];
 	const char *from; /* who they come from, for the log */
 } xg_ho = {.map_fd = {-1, -1, -1}, .from = "the horod it took over from"};
-
 /*
- * The guard's counters when this horod started (reused maps carry a
- * predecessor's counts): horod's totals count what the guard consumed
- * since, so they start from zero at every start as the workers' do.
+ * horod's guard: what xg_start set up and xg_stop tears down. The
+ * counters are read from any thread (the clock thread for control and
+ * metrics, the main thread on SIGUSR1): the map, a buffer of one value
+ * per possible CPU (sized at start, before the sandbox) and the flag of a
+ * logged failure are under read_lock. The serving state is written by the
+ * clock thread alone.
  */
-static uint64_t xg_base[GUARD_NCOUNTERS];
+struct xguard {
+	struct guard *guard;	    /* the running guard, or NULL */
+	struct rl_table *rl;	    /* the workers' limiter, or NULL */
+	struct srv_policy *pol;	    /* the workers' rules (sh->rules points into it) */
+	pthread_mutex_t read_lock;  /* for the five fields below */
+	int counters_fd;	    /* the counters map, or -1 */
+	int ncpu;		    /* possible CPUs: values per counter */
+	struct guard_count *percpu; /* one counter's value on every CPU */
+	int read_failed;	    /* a failed read was logged */
+	/*
+	 * The guard's counters when this horod started (reused maps carry a
+	 * predecessor's counts): horod's totals count what the guard consumed
+	 * since, so they start from zero at every start as the workers' do.
+	 */
+	uint64_t base[GUARD_NCOUNTERS];
+	pthread_mutex_t pub_lock;      /* for the four fields below (a reload swaps them) */
+	struct guard_state_pub *state; /* what the program reads when it may answer, or NULL */
+	int serving;		       /* it may answer with time (GUARD_F_SERVE) */
+	struct guard_host_nl *nl;      /* keeps host current, or NULL */
+	struct guard_host host;	       /* the program's view of the host, as last published */
+	int host_failed;	       /* a failure to follow it was logged */
+};
 
-/*
- * Reading the guard's per-CPU counters: the map, a buffer of one value per
- * possible CPU (sized at start, before the sandbox), and a lock, since the
- * clock thread (control, metrics) and the main thread (SIGUSR1) both read.
- */
-static pthread_mutex_t xg_read_lock = PTHREAD_MUTEX_INITIALIZER;
-static int xg_counters_fd = -1;
-static int xg_ncpu;
-static struct guard_count *xg_percpu;
-static int xg_read_failed; /* a failed read was logged */
+static struct xguard xg = {.read_lock = PTHREAD_MUTEX_INITIALIZER,
+			   .pub_lock = PTHREAD_MUTEX_INITIALIZER,
+			   .counters_fd = -1};
 
-/* The program's serving state when it answers (`guard serve on`), else NULL. */
-static struct guard_serve *xg_serve;
+/* The guard's copy of listen line L (its port PORT): address, port, family. */
+static void xg_listen(const struct cfg_listen *l, int port, struct guard_listen *out)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&l->addr;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&l->addr;
+
+	memset(out, 0, sizeof(*out));
+	out->port = htons((uint16_t)port);
+	if (l->addr.ss_family == AF_INET) {
+		out->family = GUARD_FAMILY_V4;
+		memcpy(out->addr, &a4->sin_addr, 4);
+		out->wildcard = a4->sin_addr.s_addr == htonl(INADDR_ANY);
+	} else {
+		out->family = GUARD_FAMILY_V6;
+		memcpy(out->addr, &a6->sin6_addr, 16);
+		out->wildcard = IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr);
+	}
+}
 
 /* The guard's configuration for C with the limiter arithmetic of L. */
 static void xg_config(const struct horod_config *c, const struct rl_limits *l,
@@ -90,6 +125,7 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 			;
 		if (j == (int)g->n_ports && g->n_ports < GUARD_MAX_PORTS)
 			g->ports[g->n_ports++] = htons((uint16_t)port);
+		xg_listen(&c->listen[i], port, &g->listen[g->n_listen++]);
 	}
 	if (l->enabled)
 		g->flags |= GUARD_F_RATELIMIT;
@@ -109,6 +145,14 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 	 */
 	if (c->guard.serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
 		g->flags |= GUARD_F_SERVE;
+#if !defined(__x86_64__)
+	/*
+	 * The program reads what horod publishes with x86_64's ordering of
+	 * loads (bpf/guard_answer.h): elsewhere it sends nothing, neither
+	 * time nor kiss-o'-death, and leaves those requests to the workers.
+	 */
+	g->flags &= ~(uint32_t)(GUARD_F_SERVE | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD);
+#endif
 }
 
 /* Copy the rules of A (only its allow rules when ALLOW_ONLY) into the guard. */
@@ -189,7 +233,7 @@ static int xg_attach_one(const struct horod_config *c, int i, int *got, char *wh
 	for (k = 0; k < xg_ho.n_links; k++) {
 		if (xg_ho.link_fd[k] < 0 || strcmp(xg_ho.ifname[k], c->guard.ifs[i].name) != 0)
 			continue;
-		ret = guard_adopt(xg_guard, xg_ho.link_fd[k], xg_ho.ifname[k], xg_ho.mode[k], why,
+		ret = guard_adopt(xg.guard, xg_ho.link_fd[k], xg_ho.ifname[k], xg_ho.mode[k], why,
 				  len);
 		if (ret < 0)
 			return ret;
@@ -203,8 +247,26 @@ static int xg_attach_one(const struct horod_config *c, int i, int *got, char *wh
 				*got == GUARD_MODE_NATIVE ? "native" : "generic");
 		return 0;
 	}
-	return guard_attach(xg_guard, c->guard.ifs[i].name, (int)c->guard.ifs[i].mode, got, why,
+	return guard_attach(xg.guard, c->guard.ifs[i].name, (int)c->guard.ifs[i].mode, got, why,
 			    len);
+}
+
+/*
+ * The program's view of the host: the attached interfaces' MACs and the
+ * local addresses, kept current from rtnetlink (opened now, as root);
+ * 0, or -errno with WHY.
+ */
+static int xg_host_open(char *why, size_t len)
+{
+	uint32_t ifindex[GUARD_MAX_IFACES];
+	int n = guard_links(xg.guard, ifindex, GUARD_MAX_IFACES);
+
+	xg.state = guard_state_area(xg.guard);
+	if (!xg.state) {
+		snprintf(why, len, "the program's state is not mapped");
+		return -EINVAL;
+	}
+	return guard_host_open(&xg.nl, ifindex, n, &xg.host, why, len);
 }
 
 /* Load, fill, attach and pin; 0, or -errno with WHY (and nothing left behind). */
@@ -212,6 +274,7 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 {
 	struct guard_config gc;
 	char where[CFG_MAX_GUARD_IF * (CFG_IFNAME_MAX + 12)] = "", kept[64] = "";
+	const char *no_serve = XG_NO_SERVE; /* why it does not answer, if it does not */
 	int reuse[GUARD_NSTATE], k;
 	unsigned int reused = 0;
 	const char *src;
@@ -221,7 +284,7 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	xg_config(c, l, &gc);
 	guard_set_log(log_msg);
 	xg_reuse_fds(c, reuse, &src);
-	ret = guard_open_reuse(&xg_guard, &gc, reuse, &reused, why, len);
+	ret = guard_open_reuse(&xg.guard, &gc, reuse, &reused, why, len);
 	/* Pins opened here are ours to close; handed-over maps are closed with xg_ho. */
 	for (k = 0; k < GUARD_NSTATE; k++)
 		if (reuse[k] >= 0 && reuse[k] != xg_ho.map_fd[k])
@@ -234,9 +297,9 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 				 kept[0] ? ", " : "", guard_state_map_name(k));
 	if (kept[0])
 		log_msg(LOG_INFO, "guard: %s carried over from %s", kept, src);
-	ret = xg_rules(xg_guard, &c->acl, 0, why, len);
+	ret = xg_rules(xg.guard, &c->acl, 0, why, len);
 	if (ret == 0)
-		ret = xg_rules(xg_guard, &c->control_acl, 1, why, len);
+		ret = xg_rules(xg.guard, &c->control_acl, 1, why, len);
 	for (i = 0; ret == 0 && i < c->guard.n_ifs; i++) {
 		ret = xg_attach_one(c, i, &got, why, len);
 		if (ret == 0 && n < sizeof(where))
@@ -245,20 +308,20 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 					      got == GUARD_MODE_NATIVE ? "native" : "generic");
 	}
 	if (ret == 0)
-		guard_keep_state_pins(xg_guard, c->guard.pin_keep);
+		guard_keep_state_pins(xg.guard, c->guard.pin_keep);
 	/* A predecessor's pins are renewed, not stale. */
 	if (ret == 0 &&
 	    (xg_ho.n_links || xg_ho.map_fd[0] >= 0 || xg_ho.map_fd[1] >= 0 || xg_ho.map_fd[2] >= 0))
-		guard_pins_inherited(xg_guard);
+		guard_pins_inherited(xg.guard);
 	if (ret == 0)
-		ret = guard_pin(xg_guard, c->guard.pin, why, len);
+		ret = guard_pin(xg.guard, c->guard.pin, why, len);
 	if (ret == 0) {
-		xg_counters_fd = guard_map_fd(xg_guard, GUARD_PIN_COUNTERS);
-		xg_ncpu = libbpf_num_possible_cpus();
-		if (xg_counters_fd < 0 || xg_ncpu <= 0) {
+		xg.counters_fd = guard_map_fd(xg.guard, GUARD_PIN_COUNTERS);
+		xg.ncpu = libbpf_num_possible_cpus();
+		if (xg.counters_fd < 0 || xg.ncpu <= 0) {
 			snprintf(why, len, "cannot find the counters map or the CPU count");
 			ret = -EINVAL;
-		} else if (!(xg_percpu = calloc((size_t)xg_ncpu, sizeof(*xg_percpu)))) {
+		} else if (!(xg.percpu = calloc((size_t)xg.ncpu, sizeof(*xg.percpu)))) {
 			snprintf(why, len, "out of memory");
 			ret = -ENOMEM;
 		}
@@ -266,28 +329,46 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	for (k = 0; ret == 0 && k < GUARD_NCOUNTERS; k++) {
 		uint32_t key = (uint32_t)k;
 
-		xg_base[k] = 0;
-		if (bpf_map_lookup_elem(xg_counters_fd, &key, xg_percpu) == 0)
-			for (i = 0; i < xg_ncpu; i++)
-				xg_base[k] += xg_percpu[i].packets;
+		xg.base[k] = 0;
+		if (bpf_map_lookup_elem(xg.counters_fd, &key, xg.percpu) == 0)
+			for (i = 0; i < xg.ncpu; i++)
+				xg.base[k] += xg.percpu[i].packets;
 	}
 	if (ret < 0) {
 		/* A link adopted above goes back to nobody: it detaches once the predecessor stops.
 		 */
-		guard_close(xg_guard);
-		xg_guard = NULL;
-		xg_counters_fd = -1;
+		guard_close(xg.guard);
+		xg.guard = NULL;
+		xg.counters_fd = -1;
 		return ret;
 	}
-	if (gc.flags & GUARD_F_SERVE)
-		xg_serve = guard_serve_area(xg_guard);
-	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s%s", where,
+	if (gc.flags & (GUARD_F_SERVE | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD)) {
+		/*
+		 * Without the host table the program knows no local address:
+		 * it answers nothing, and its kiss-o'-death become drops.
+		 * Under pub_lock: the clock thread publishes meanwhile.
+		 */
+		pthread_mutex_lock(&xg.pub_lock);
+		if (xg_host_open(why, len) < 0) {
+			log_msg(LOG_WARNING,
+				"guard: %s: it answers nothing itself (kiss-o'-death "
+				"become drops, requests go to the workers)",
+				why);
+			xg.state = NULL;
+			no_serve = "no host table";
+		}
+		xg.serving = xg.state && (gc.flags & GUARD_F_SERVE);
+		pthread_mutex_unlock(&xg.pub_lock);
+	}
+	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s%s%s; maps pinned in %s%s", where,
 		l->enabled ? "rate limit" : "no rate limit",
 		l->enabled && l->kod ? " with KoD" : "", c->rl.deny_kod ? ", DENY KoD" : "",
-		xg_serve	 ? "; answers client requests"
-		: c->guard.serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
+		xg.serving	 ? "; answers client requests"
+		: c->guard.serve ? "; does not answer ("
 				 : "",
-		c->guard.pin, c->guard.pin_keep ? " (kept at exit)" : "");
+		xg.serving || !c->guard.serve ? "" : no_serve,
+		xg.serving || !c->guard.serve ? "" : ")", c->guard.pin,
+		c->guard.pin_keep ? " (kept at exit)" : "");
 	return 0;
 }
 
@@ -311,7 +392,7 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 			l.enabled = 0;
 			ret = 1;
 			/* Serving state now, not at the clock thread's next tick. */
-			if (xg_serve) {
+			if (xg.state) {
 				struct clk_snapshot snap;
 
 				clk_snapshot_read(sh->pub, &snap);
@@ -327,21 +408,21 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 		xg_ho_close();
 	}
 	if (l.enabled || c->rl.deny_kod) {
-		xg_rl = rl_create(&l, RL_TABLE_ENTRIES);
-		if (!xg_rl) {
+		xg.rl = rl_create(&l, RL_TABLE_ENTRIES);
+		if (!xg.rl) {
 			log_msg(LOG_ERR, "out of memory for the rate-limit table (%d sources)",
 				RL_TABLE_ENTRIES);
 			xg_stop(0);
 			return -1;
 		}
 	}
-	xg_pol = srv_policy_new(c, xg_rl);
-	if (!xg_pol) {
+	xg.pol = srv_policy_new(c, xg.rl);
+	if (!xg.pol) {
 		log_msg(LOG_ERR, "out of memory for the access lists");
 		xg_stop(0);
 		return -1;
 	}
-	atomic_store_explicit(&sh->rules, &xg_pol->rules, memory_order_release);
+	atomic_store_explicit(&sh->rules, &xg.pol->rules, memory_order_release);
 	return ret;
 }
 
@@ -353,9 +434,12 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
  */
 static int xg_rebuild(const struct horod_config *next, char *why, size_t len)
 {
-	struct guard *old = xg_guard;
-	struct guard_count *percpu = xg_percpu;
+	struct guard *old = xg.guard;
+	struct guard_count *percpu = xg.percpu;
+	struct guard_state_pub *old_state;
+	struct guard_host_nl *old_nl;
 	uint64_t base[GUARD_NCOUNTERS];
+	int old_serving;
 	struct rl_limits l;
 	const char *ifname;
 	int i, fd, mode, ret;
@@ -380,26 +464,46 @@ static int xg_rebuild(const struct horod_config *next, char *why, size_t len)
 	}
 	rl_limits_set(&l, next->rl.enabled, next->rl.interval, next->rl.burst, next->rl.leak,
 		      next->rl.kod);
-	memcpy(base, xg_base, sizeof(base));
-	pthread_mutex_lock(&xg_read_lock);
-	xg_guard = NULL;
-	xg_percpu = NULL;
+	memcpy(base, xg.base, sizeof(base));
+	/*
+	 * The clock thread publishes nothing meanwhile: the new program's
+	 * state and host table are xg_up's to open (the old program, still
+	 * in the links until the new one is swapped in, leaves requests to
+	 * the workers once its publication is 2 s old).
+	 */
+	pthread_mutex_lock(&xg.pub_lock);
+	old_state = xg.state;
+	old_serving = xg.serving;
+	old_nl = xg.nl;
+	xg.state = NULL;
+	xg.serving = 0;
+	xg.nl = NULL;
+	pthread_mutex_unlock(&xg.pub_lock);
+	pthread_mutex_lock(&xg.read_lock);
+	xg.guard = NULL;
+	xg.percpu = NULL;
 	ret = xg_up(next, &l, why, len);
 	xg_ho_close();
 	xg_ho.from = "the horod it took over from";
 	if (ret < 0) {
 		/* Nothing adopted stays adopted (xg_up closed its guard): the old one serves on. */
-		xg_guard = old;
-		xg_percpu = percpu;
-		xg_counters_fd = guard_map_fd(old, GUARD_PIN_COUNTERS);
-		pthread_mutex_unlock(&xg_read_lock);
+		xg.guard = old;
+		xg.percpu = percpu;
+		xg.counters_fd = guard_map_fd(old, GUARD_PIN_COUNTERS);
+		pthread_mutex_unlock(&xg.read_lock);
+		pthread_mutex_lock(&xg.pub_lock);
+		xg.state = old_state;
+		xg.serving = old_serving;
+		xg.nl = old_nl;
+		pthread_mutex_unlock(&xg.pub_lock);
 		return ret;
 	}
 	/* Same counters map: the totals keep counting from this horod's start. */
-	memcpy(xg_base, base, sizeof(base));
-	pthread_mutex_unlock(&xg_read_lock);
+	memcpy(xg.base, base, sizeof(base));
+	pthread_mutex_unlock(&xg.read_lock);
+	guard_host_close(old_nl);
 	free(percpu);
-	guard_inherit_mounts(xg_guard, old);
+	guard_inherit_mounts(xg.guard, old);
 	guard_release(old);
 	return 0;
 }
@@ -407,7 +511,7 @@ static int xg_rebuild(const struct horod_config *next, char *why, size_t len)
 int xg_reload(const struct horod_config *next, struct srv_shared *sh, struct worker *w, int n,
 	      char *why, size_t len)
 {
-	struct srv_policy *old_pol = xg_pol, *pol;
+	struct srv_policy *old_pol = xg.pol, *pol;
 	struct rl_table *new_rl = NULL, *old_rl = NULL;
 	const struct rl_limits *old_lim = RL_LIMITS_KEPT;
 	struct rl_limits l;
@@ -417,7 +521,7 @@ int xg_reload(const struct horod_config *next, struct srv_shared *sh, struct wor
 	 * A new program needs the BPF privileges the sandbox gave up (`user`),
 	 * and bpf calls seccomp refuses: then only a takeover can apply it.
 	 */
-	if (xg_guard && (next->sec.user[0] || next->sec.seccomp)) {
+	if (xg.guard && (next->sec.user[0] || next->sec.seccomp)) {
 		snprintf(why, len,
 			 "the XDP guard's program cannot be rebuilt once horod gave up root's "
 			 "BPF privileges (`user`, `seccomp`): apply the change with a takeover "
@@ -429,14 +533,14 @@ int xg_reload(const struct horod_config *next, struct srv_shared *sh, struct wor
 	 * succeeds nothing has changed. The workers' limiter is the guard's
 	 * when a guard runs (theirs then only spaces DENY kiss-o'-death).
 	 */
-	rl_limits_set(&l, next->rl.enabled && !xg_guard, next->rl.interval, next->rl.burst,
+	rl_limits_set(&l, next->rl.enabled && !xg.guard, next->rl.interval, next->rl.burst,
 		      next->rl.leak, next->rl.kod);
 	needs = l.enabled || next->rl.deny_kod;
-	if (needs && !xg_rl && !(new_rl = rl_create(&l, RL_TABLE_ENTRIES))) {
+	if (needs && !xg.rl && !(new_rl = rl_create(&l, RL_TABLE_ENTRIES))) {
 		snprintf(why, len, "out of memory for the rate-limit table");
 		return -ENOMEM;
 	}
-	pol = srv_policy_new(next, needs ? (new_rl ? new_rl : xg_rl) : NULL);
+	pol = srv_policy_new(next, needs ? (new_rl ? new_rl : xg.rl) : NULL);
 	if (!pol) {
 		rl_destroy(new_rl);
 		snprintf(why, len, "out of memory for the new access lists");
@@ -448,25 +552,25 @@ int xg_reload(const struct horod_config *next, struct srv_shared *sh, struct wor
 		rl_destroy(new_rl);
 		return ret;
 	}
-	if (xg_serve) {
+	if (xg.state) {
 		struct clk_snapshot snap;
 
 		clk_snapshot_read(sh->pub, &snap);
 		xg_serve_publish(&snap);
 	}
 	if (needs && !new_rl) {
-		old_lim = rl_swap_limits(xg_rl, &l);
+		old_lim = rl_swap_limits(xg.rl, &l);
 		if (!old_lim) {
 			old_lim = RL_LIMITS_KEPT;
 			log_msg(LOG_WARNING,
 				"reload: out of memory: the workers' rate limit stays");
 		}
 	} else if (!needs) {
-		old_rl = xg_rl;
+		old_rl = xg.rl;
 	}
 	if (new_rl || !needs)
-		xg_rl = new_rl;
-	xg_pol = pol;
+		xg.rl = new_rl;
+	xg.pol = pol;
 	atomic_store_explicit(&sh->rules, &pol->rules, memory_order_release);
 	/* Free what no worker can be reading any more; when one is stuck, leave it be. */
 	if (wk_quiesce(w, n, XG_QUIESCE_MS) < 0) {
@@ -489,31 +593,31 @@ int xg_totals_add(struct ctr_totals *t)
 	uint32_t k;
 	int c, ret = 0;
 
-	pthread_mutex_lock(&xg_read_lock);
-	if (xg_counters_fd < 0 || !xg_percpu) {
-		pthread_mutex_unlock(&xg_read_lock);
+	pthread_mutex_lock(&xg.read_lock);
+	if (xg.counters_fd < 0 || !xg.percpu) {
+		pthread_mutex_unlock(&xg.read_lock);
 		return 0;
 	}
 	for (k = 0; k <= GUARD_C_SERVED && ret == 0; k++) {
 		if (k < NTP_REASON_MAX ? !ctr_xdp_consumes((enum ntp_reason)k)
 				       : k != GUARD_C_SERVED)
 			continue;
-		if (bpf_map_lookup_elem(xg_counters_fd, &k, xg_percpu) < 0) {
+		if (bpf_map_lookup_elem(xg.counters_fd, &k, xg.percpu) < 0) {
 			ret = -errno;
 			break;
 		}
-		for (c = 0; c < xg_ncpu; c++)
-			g[k] += xg_percpu[c].packets;
-		g[k] = g[k] > xg_base[k] ? g[k] - xg_base[k] : 0;
+		for (c = 0; c < xg.ncpu; c++)
+			g[k] += xg.percpu[c].packets;
+		g[k] = g[k] > xg.base[k] ? g[k] - xg.base[k] : 0;
 	}
-	if (ret < 0 && !xg_read_failed) {
-		xg_read_failed = 1;
+	if (ret < 0 && !xg.read_failed) {
+		xg.read_failed = 1;
 		log_msg(LOG_WARNING,
 			"guard: cannot read its counters (%s): totals leave out "
 			"what XDP dropped",
 			strerror(-ret));
 	}
-	pthread_mutex_unlock(&xg_read_lock);
+	pthread_mutex_unlock(&xg.read_lock);
 	if (ret == 0)
 		ctr_add_xdp(t, g, g[GUARD_C_SERVED]);
 	return ret;
@@ -526,112 +630,75 @@ int xg_counts(uint64_t *packets, uint64_t *bytes)
 
 	memset(packets, 0, sizeof(*packets) * GUARD_NCOUNTERS);
 	memset(bytes, 0, sizeof(*bytes) * GUARD_NCOUNTERS);
-	pthread_mutex_lock(&xg_read_lock);
-	if (xg_counters_fd < 0 || !xg_percpu) {
-		pthread_mutex_unlock(&xg_read_lock);
+	pthread_mutex_lock(&xg.read_lock);
+	if (xg.counters_fd < 0 || !xg.percpu) {
+		pthread_mutex_unlock(&xg.read_lock);
 		return 0;
 	}
 	for (k = 0; k < GUARD_NCOUNTERS; k++) {
-		if (bpf_map_lookup_elem(xg_counters_fd, &k, xg_percpu) < 0) {
+		if (bpf_map_lookup_elem(xg.counters_fd, &k, xg.percpu) < 0) {
 			ret = -errno;
 			break;
 		}
-		for (c = 0; c < xg_ncpu; c++) {
-			packets[k] += xg_percpu[c].packets;
-			bytes[k] += xg_percpu[c].bytes;
+		for (c = 0; c < xg.ncpu; c++) {
+			packets[k] += xg.percpu[c].packets;
+			bytes[k] += xg.percpu[c].bytes;
 		}
 	}
-	pthread_mutex_unlock(&xg_read_lock);
+	pthread_mutex_unlock(&xg.read_lock);
 	return ret;
 }
-
-/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns: the closest of three bracketed readings. */
-static int64_t xg_mono_to_real(void)
-{
-	struct timespec m1, r, m2;
-	int64_t best = INT64_MAX, off = 0, m1n, m2n, rn;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &m1);
-		clock_gettime(CLOCK_REALTIME, &r);
-		clock_gettime(CLOCK_MONOTONIC, &m2);
-		m1n = ns_from_timespec(&m1);
-		m2n = ns_from_timespec(&m2);
-		rn = ns_from_timespec(&r);
-		if (m2n - m1n < best) {
-			best = m2n - m1n;
-			off = rn - (m1n + (m2n - m1n) / 2);
-		}
-	}
-	return off;
-}
-
-/* A double of seconds as whole ns, rounded up (an error bound must not shrink); capped. */
-static uint64_t xg_ns_up(double seconds)
-{
-	if (!(seconds > 0))
-		return seconds == 0 ? 0 : UINT64_MAX >> 8; /* NaN: the largest bound */
-	if (seconds >= 1e9)
-		return UINT64_MAX >> 8;
-	return (uint64_t)ceil(seconds * 1e9);
-}
-
 void xg_serve_publish(const struct clk_snapshot *s)
 {
-	struct guard_serve *g = xg_serve, v;
-	uint32_t seq;
+	struct guard_clocks now;
+	struct guard_serve v;
+	int ret;
 
-	if (!g)
+	/* The clock thread's only lock: a reload holds it to swap the guard's state in. */
+	pthread_mutex_lock(&xg.pub_lock);
+	if (!xg.state) {
+		pthread_mutex_unlock(&xg.pub_lock);
 		return;
-	/* Everything computed first: requests meeting the write go to a worker. */
-	v.on = !(s->flags & CLK_F_CORRECTED) && s->corr_ns == 0 && s->corr_freq == 0 &&
-	       (s->leap == NTP_LEAP_NONE || s->leap == NTP_LEAP_UNSYNC);
-	v.mono_to_real_ns = xg_mono_to_real();
-	v.update_ns = s->update_ns;
-	v.disp_ns = xg_ns_up(s->root_disp);
-	v.disp_rate_ppb = xg_ns_up(s->disp_rate);
-	v.ref_ts = htobe64(ntp_ts_from_unix_ns(s->ref_ns));
-	v.root_delay = htonl(ntp_short_from_double(s->root_delay));
-	v.refid = htonl(s->refid);
-	v.leap = s->leap;
-	v.stratum = s->stratum;
-	v.precision = s->precision;
-	/* The writer is the clock thread alone: a plain read of seq is its own. */
-	seq = g->seq;
-	__atomic_store_n(&g->seq, seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	g->on = v.on;
-	g->mono_to_real_ns = v.mono_to_real_ns;
-	g->update_ns = v.update_ns;
-	g->disp_ns = v.disp_ns;
-	g->disp_rate_ppb = v.disp_rate_ppb;
-	g->ref_ts = v.ref_ts;
-	g->root_delay = v.root_delay;
-	g->refid = v.refid;
-	g->leap = v.leap;
-	g->stratum = v.stratum;
-	g->precision = v.precision;
-	__atomic_store_n(&g->seq, seq + 2, __ATOMIC_RELEASE);
+	}
+	/* What changed on the host since the last publication (a second at most). */
+	ret = guard_host_poll(xg.nl, &xg.host);
+	if (ret < 0 && !xg.host_failed) {
+		xg.host_failed = 1;
+		log_msg(LOG_WARNING, "guard: cannot follow the host's addresses (%s)",
+			strerror(-ret));
+	}
+	memset(&v, 0, sizeof(v)); /* off: only the host table, for kiss-o'-death */
+	if (xg.serving) {
+		guard_clocks_read(&now);
+		guard_serve_fill(&v, s, &now);
+	}
+	guard_state_store(xg.state, &v, &xg.host);
+	pthread_mutex_unlock(&xg.pub_lock);
 }
 
 void xg_stop(int handed_over)
 {
-	xg_serve = NULL; /* the clock thread has stopped */
-	pthread_mutex_lock(&xg_read_lock);
-	xg_counters_fd = -1;
-	free(xg_percpu);
-	xg_percpu = NULL;
-	pthread_mutex_unlock(&xg_read_lock);
+	/* The clock thread has stopped. */
+	pthread_mutex_lock(&xg.pub_lock);
+	xg.state = NULL;
+	xg.serving = 0;
+	guard_host_close(xg.nl);
+	xg.nl = NULL;
+	pthread_mutex_unlock(&xg.pub_lock);
+	pthread_mutex_lock(&xg.read_lock);
+	xg.counters_fd = -1;
+	free(xg.percpu);
+	xg.percpu = NULL;
+	pthread_mutex_unlock(&xg.read_lock);
 	if (handed_over)
-		guard_release(xg_guard);
+		guard_release(xg.guard);
 	else
-		guard_close(xg_guard);
-	xg_guard = NULL;
-	rl_destroy(xg_rl);
-	xg_rl = NULL;
-	srv_policy_free(xg_pol);
-	xg_pol = NULL;
+		guard_close(xg.guard);
+	xg.guard = NULL;
+	rl_destroy(xg.rl);
+	xg.rl = NULL;
+	srv_policy_free(xg.pol);
+	xg.pol = NULL;
 	xg_ho_close();
 }
 
@@ -640,24 +707,24 @@ int xg_handover_export(struct fdp_item *items, int *n, int max)
 	const char *ifname;
 	int i, mode;
 
-	if (!xg_guard)
+	if (!xg.guard)
 		return 0;
 	for (i = 0; i < GUARD_NSTATE; i++) {
 		if (*n >= max)
 			return -ENOSPC;
 		snprintf(items[*n].name, FDP_NAME_MAX, "xdp-map %s", guard_state_map_name(i));
-		items[*n].fd = guard_map_fd(xg_guard, guard_state_map_name(i));
+		items[*n].fd = guard_map_fd(xg.guard, guard_state_map_name(i));
 		if (items[*n].fd >= 0)
 			(*n)++;
 	}
-	for (i = 0; i < guard_n_links(xg_guard); i++) {
+	for (i = 0; i < guard_n_links(xg.guard); i++) {
 		if (*n >= max)
 			return -ENOSPC;
-		if (guard_link_info(xg_guard, i, &ifname, &mode) < 0)
+		if (guard_link_info(xg.guard, i, &ifname, &mode) < 0)
 			continue;
 		snprintf(items[*n].name, FDP_NAME_MAX, "xdp-link %s %s", ifname,
 			 mode == GUARD_MODE_SKB ? "skb" : "native");
-		items[*n].fd = guard_link_fd(xg_guard, i);
+		items[*n].fd = guard_link_fd(xg.guard, i);
 		(*n)++;
 	}
 	return 0;
