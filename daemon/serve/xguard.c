@@ -335,8 +335,7 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 				xg.base[k] += xg.percpu[i].packets;
 	}
 	if (ret < 0) {
-		/* A link adopted above goes back to nobody: it detaches once the predecessor stops.
-		 */
+		/* A link adopted above detaches once the predecessor stops. */
 		guard_close(xg.guard);
 		xg.guard = NULL;
 		xg.counters_fd = -1;
