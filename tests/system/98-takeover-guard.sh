@@ -12,7 +12,10 @@
 #   3. with `keep`, the state maps stay pinned when horod stops, and the
 #      next horod carries them on: the limited source is still limited,
 #      the guard's counters keep counting; without `keep` nothing is
-#      left pinned.
+#      left pinned;
+#   4. with `guard serve on`, a takeover under the same load: XDP
+#      answers again after it, nothing lost or invalid; then a SIGHUP
+#      (a new program, or refused under seccomp), XDP answering after.
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -167,4 +170,88 @@ horod_start "$SRV" -f "$CONF" || die "horod without keep did not start"
 horod_stop
 check "without keep, nothing should stay pinned (left: $(ls "$PIN" 2>/dev/null | tr '\n' ' '))" \
 	[ -z "$(ls "$PIN" 2>/dev/null)" ]
+
+# ---- 4. answering in XDP (guard serve on) across a takeover -------------------------------
+# The successor's program, swapped into the link, has nothing published
+# until the successor publishes its clock (at its start, before it is
+# ready): meanwhile it leaves every request to the workers, then answers
+# in XDP again. The client's end of the veth gets a pass program (a
+# veth drops XDP_TX frames otherwise: a test rig's limit, not a NIC's),
+# and sends complete checksums (XDP answers only those), as in 84.
+out=$(ip netns exec "$CLI" "$HOROD_BUILD/guard-test" xdp-pass hc0 2>&1) ||
+	die "cannot attach the pass program to hc0: $out"
+ip netns exec "$CLI" ethtool -K hc0 tx off >/dev/null 2>&1 ||
+	fail "cannot turn checksum offload off on hc0"
+write_conf "$CONF" <<CONF
+listen $VETH_SRV4
+local stratum 2
+control $T_DIR/horod.sock
+workers 2
+guard interface hs0 mode native
+guard serve on
+guard pin $PIN
+CONF
+horod_start "$SRV" -f "$CONF" || die "horod with guard serve on did not start"
+check "serve on: the guard should answer client requests" \
+	grep -q 'answers client requests' "$HOROD_LOG"
+for attempt in 1 2; do
+	ip netns exec "$CLI" "$HB" --rate "$RATE" --duration 5 --source "$VETH_CLI4" --json \
+		"$VETH_SRV4" 123 >"$T_DIR/bench.json" 2>&1 &
+	bench=$!
+	sleep 1.5
+	if takeover "4.$attempt"; then
+		pass "serve on: the successor should take over the guard's link (try $attempt)"
+	else
+		fail "serve on: the successor should take over the guard's link (try $attempt)"
+	fi
+	wait "$bench"
+	out=$(cat "$T_DIR/bench.json")
+	loss=$(jget "$out" loss)
+	echo "    takeover answering in XDP (try $attempt): sent $(jget "$out" sent), valid $(jget "$out" valid), invalid $(jget "$out" invalid), lost $(jget "$out" lost), loss $loss"
+	awk -v l="${loss:-1}" -v g="$LOSS_GOAL" 'BEGIN { exit !(l <= g) }' && break
+done
+check "serve on: no reply should be invalid ($(jget "$out" invalid))" [ "$(jget "$out" invalid)" = 0 ]
+check "serve on: the loss should stay within $LOSS_GOAL ($loss)" \
+	awk -v l="${loss:-1}" -v g="$LOSS_GOAL" 'BEGIN { exit !(l <= g) }'
+check "serve on: the successor's guard should answer client requests" \
+	grep -q 'answers client requests' "$HOROD_LOG"
+x1=$(guard_count reply_server_xdp)
+ip netns exec "$CLI" "$HB" --rate 2000 --duration 1 --source "$VETH_CLI4" --json \
+	"$VETH_SRV4" 123 >"$T_DIR/bench2.json" 2>&1
+x2=$(guard_count reply_server_xdp)
+valid=$(jget "$(cat "$T_DIR/bench2.json")" valid)
+check "serve on: after the takeover XDP should answer nine in ten at least ($((${x2:-0} - ${x1:-0})) of ${valid:-?} valid replies)" \
+	bash -c '[ -n "$1" ] && [ -n "$2" ] && [ -n "$3" ] && [ "$3" -gt 0 ] && [ $(($2 - $1)) -ge $(($3 * 9 / 10)) ]' \
+	_ "$x1" "$x2" "$valid"
+
+# A SIGHUP with a rule changed: a new program for it, with its own
+# published state and host table (root) — or refused under seccomp, the
+# old program answering on; XDP answers after it either way.
+printf 'deny 192.0.2.99/32\n' >>"$CONF"
+n=$(grep -c 'SIGHUP: ' "$HOROD_LOG")
+kill -HUP "$HOROD_PID"
+for i in $(seq 100); do
+	[ "$(grep -c 'SIGHUP: ' "$HOROD_LOG")" -gt "$n" ] && break
+	sleep 0.05
+done
+line=$(grep 'SIGHUP: ' "$HOROD_LOG" | tail -n1)
+if grep -q '^[[:space:]]*seccomp [12]' "$CONF"; then
+	check "serve on: under seccomp the SIGHUP should be refused, naming the takeover (${line#*horod*: })" \
+		grep -q 'cannot be rebuilt .*takeover' <<<"$line"
+else
+	check "serve on: the SIGHUP should reload (${line#*horod*: })" grep -q ' reloaded: ' <<<"$line"
+fi
+x1=$(guard_count reply_server_xdp)
+ip netns exec "$CLI" "$HB" --rate 2000 --duration 1 --source "$VETH_CLI4" --json \
+	"$VETH_SRV4" 123 >"$T_DIR/bench3.json" 2>&1
+x2=$(guard_count reply_server_xdp)
+out=$(cat "$T_DIR/bench3.json")
+valid=$(jget "$out" valid)
+check "serve on: after the SIGHUP every request should be answered validly (sent $(jget "$out" sent), valid ${valid:-?}, invalid $(jget "$out" invalid))" \
+	bash -c '[ -n "$1" ] && [ "$1" = "$2" ] && [ "$3" = 0 ]' _ "$valid" "$(jget "$out" sent)" "$(jget "$out" invalid)"
+check "serve on: after the SIGHUP XDP should answer nine in ten at least ($((${x2:-0} - ${x1:-0})) of ${valid:-?} valid replies)" \
+	bash -c '[ -n "$1" ] && [ -n "$2" ] && [ -n "$3" ] && [ "$3" -gt 0 ] && [ $(($2 - $1)) -ge $(($3 * 9 / 10)) ]' \
+	_ "$x1" "$x2" "$valid"
+horod_stop
+check "serve on: horod should stop cleanly after the takeovers (exit $HOROD_RC)" [ "$HOROD_RC" = 0 ]
 finish
