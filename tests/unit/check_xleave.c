@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdatomic.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ static void put64(uint8_t *p, uint64_t v)
 /* A server with no access list, a synchronized stratum 2 snapshot, one worker's state. */
 struct srv {
 	struct acl acl, ctl;
+	struct pol_rules rules;
 	struct clk_pub pub;
 	struct hwts_table hw;
 	struct srv_shared sh;
@@ -95,8 +97,9 @@ static struct srv *srv_new(size_t xl_bytes)
 	snap.flags = CLK_F_SYNCED;
 	snap.disp_rate = CLK_PHI;
 	clk_snapshot_publish(&s->pub, &snap);
-	s->sh.acl = &s->acl;
-	s->sh.control_acl = &s->ctl;
+	s->rules.acl = &s->acl;
+	s->rules.control_acl = &s->ctl;
+	atomic_init(&s->sh.rules, &s->rules);
 	s->sh.pub = &s->pub;
 	s->sh.clock = CLOCK_REALTIME;
 	s->sh.hw = &s->hw;
