@@ -59,6 +59,7 @@ void clk_src_init(struct clk_src *s, const struct clk_source_cfg *cfg, int64_t n
 	s->cfg.name[sizeof(s->cfg.name) - 1] = '\0';
 	s->cfg.minpoll = clampi(s->cfg.minpoll, 0, NTP_MAX_POLL);
 	s->cfg.maxpoll = clampi(s->cfg.maxpoll, s->cfg.minpoll, NTP_MAX_POLL);
+	s->cfg.unreach_polls = clampi(s->cfg.unreach_polls, 0, CLK_UNREACH_POLLS);
 	clk_src_reset(s, cfg->refid, now);
 }
 
@@ -84,12 +85,12 @@ void clk_src_poll_sent(struct clk_src *s, int64_t now)
 	s->reach <<= 1;
 	s->polls++;
 	s->silent++;
-	if (s->reach == 0 && s->silent >= CLK_UNREACH_POLLS) {
+	if (clk_src_unreachable(s))
 		s->flash |= NTP_FLASH_PEER_UNREACH;
-		/* Back off one step per register's worth of silence. */
-		if (s->silent % CLK_UNREACH_POLLS == 0 && s->poll < s->cfg.maxpoll)
-			s->poll++;
-	}
+	/* Back off one step per register's worth of silence. */
+	if (s->reach == 0 && s->silent >= CLK_UNREACH_POLLS && s->silent % CLK_UNREACH_POLLS == 0 &&
+	    s->poll < s->cfg.maxpoll)
+		s->poll++;
 	/* The burst's polls are BURST_GAP apart; after its last, the poll interval. */
 	if (s->burst > 0 && --s->burst > 0)
 		gap = s->cfg.minpoll == 0 ? pow2_ns(0) : BURST_GAP * pow2_ns(0);
@@ -112,6 +113,13 @@ void clk_src_refused(struct clk_src *s)
 	s->flash |= NTP_FLASH_DENIED;
 	s->denied = 1;
 	s->burst = 0;
+}
+
+int clk_src_unreachable(const struct clk_src *s)
+{
+	/* silent counts the polls since the last valid sample (all of them if none yet): with
+	 * the default limit it passes 8 exactly when the reach register empties. */
+	return s->silent >= (s->cfg.unreach_polls ? s->cfg.unreach_polls : CLK_UNREACH_POLLS);
 }
 
 double clk_src_skew(const struct clk_src *s)
