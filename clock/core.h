@@ -206,6 +206,9 @@ int clk_core_source_kind(const struct clk_core *c, int id);
 /* Tracking data at NOW. */
 void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_tracking *out);
 
+/* Steps the core made of its driver's clock (or of its own correction) so far. */
+int clk_core_steps(const struct clk_core *c);
+
 /* Served time of the recent driver time DRV_NS (our own correction applied when not steering). */
 int64_t clk_core_served(const struct clk_core *c, int64_t drv_ns);
 
