@@ -209,6 +209,10 @@ void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_trackin
 /* Steps the core made of its driver's clock (or of its own correction) so far. */
 int clk_core_steps(const struct clk_core *c);
 
+/* The core's raw time (the clock as it would run had the core never corrected it: a line
+ * against any reference, our slews and steps taken out) of the recent driver time DRV_NS. */
+int64_t clk_core_raw(const struct clk_core *c, int64_t drv_ns);
+
 /* Served time of the recent driver time DRV_NS (our own correction applied when not steering). */
 int64_t clk_core_served(const struct clk_core *c, int64_t drv_ns);
 

@@ -2,8 +2,8 @@
  * What the clock core tells about itself: each source as `horoctl
  * sources` and ntpq show it (the core's last view of it, its filter's
  * samples), the tracking figures (chronyc tracking's), and the
- * frequency and skew for the driftfile, the steps made, the served time
- * of a driver time. Read-only on the core's state.
+ * frequency and skew for the driftfile, the steps made, the raw and the
+ * served time of a driver time. Read-only on the core's state.
  */
 #include <math.h>
 #include <string.h>
@@ -112,6 +112,11 @@ void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_trackin
 int clk_core_steps(const struct clk_core *c)
 {
 	return c ? c->disc.steps : 0;
+}
+
+int64_t clk_core_raw(const struct clk_core *c, int64_t drv_ns)
+{
+	return c ? clk_disc_raw(&c->disc, drv_ns) : drv_ns;
 }
 
 int64_t clk_core_served(const struct clk_core *c, int64_t drv_ns)

@@ -136,7 +136,10 @@ double clk_src_skew(const struct clk_src *s)
  */
 static void estimate(struct clk_src *s, const struct clk_src_env *env, const struct clk_sample *sm)
 {
-	double prec = ldexp(1.0, env->precision), r = clk_filter_var(&s->filt, sm, prec), sd, var;
+	/* A sample is no better than the coarser of the two clocks that stamped it: ours, and
+	 * the source's (a reference clock's precision is the noise its driver measured). */
+	double prec = fmax(ldexp(1.0, env->precision), ldexp(1.0, s->precision));
+	double r = clk_filter_var(&s->filt, sm, prec), sd, var;
 	int p, target;
 
 	if (s->filt.n == 1) {

@@ -27,6 +27,17 @@
 #include "proto/ntp.h"
 
 #define RS_READ_BATCH 16 /* samples taken from a reader per read: a SOCK writer's burst */
+/* deviations whose median is the measured noise: a few polls' worth at chrony's defaults,
+ * so it follows a device whose noise changes, and half of them may be wild */
+#define RS_NOISE_N 16
+/* the median of a chi-square variable of one degree: median(dev^2) / this = variance */
+#define RS_CHI2_MEDIAN 0.4549
+/* deviations needed before the measured noise counts: a median of three */
+#define RS_NOISE_MIN 3
+/* s: the noise assumed until it is measured: what a reference timed by serial data (NMEA)
+ * can be off; a better device shows it within five samples. Claiming less of a device not
+ * yet seen would let its first samples fix the core's frequency estimate for good. */
+#define RS_NOISE_UNKNOWN 1e-3
 /* ns: the least age limit of a reader's samples (a 1 Hz writer's sample may wait a second
  * for our read, and the read another second behind a slow loop) */
 #define RS_MIN_MAX_AGE_NS (2 * NS_PER_SEC)
@@ -46,11 +57,16 @@ struct rs_clock {
 	int64_t next_read; /* driver ns */
 	int64_t offset_ns; /* the `offset` option */
 	double prec_s;	   /* s: a sample's least error (`precision`, or our clock's) */
-	int prec_log2;	   /* the same as the measurement's precision */
 	struct rs_sample buf[RS_MAX_SAMPLES];
 	int n;
 	struct rs_sample last; /* newest whole-second sample, for the pulses locked to us */
 	int have_last;
+	struct rs_sample prev[2]; /* the two samples before the newest, raw, for the noise */
+	int n_prev;
+	double dev2[RS_NOISE_N]; /* s^2: the last deviations' variances (learn_noise) */
+	int n_dev;		 /* deviations seen */
+	double noise_var;	 /* s^2: the samples' noise (variance): RS_NOISE_UNKNOWN^2 until
+				    measured */
 	struct rs_counts ct;
 	int silent;    /* polls in a row without a sample */
 	int failing;   /* reads fail: logged once until they work again */
@@ -141,6 +157,58 @@ static int log2_up(double s)
 	return e < -30 ? -30 : e > 0 ? 0 : e;
 }
 
+/* The median of the N values V (sorted in place, N small). */
+static double median(double *v, int n)
+{
+	int i, j;
+
+	for (i = 1; i < n; i++) {
+		double k = v[i];
+
+		for (j = i; j > 0 && v[j - 1] > k; j--)
+			v[j] = v[j - 1];
+		v[j] = k;
+	}
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/*
+ * Learn C's noise from sample X: on the core's raw timescale, where our
+ * own slews and steps are taken out and a reference is a line over
+ * seconds (the oscillator's frequency error), the middle of each three
+ * consecutive samples against the line through the other two. Its
+ * deviation has the variance of the noise times 1 + a^2 + b^2, the
+ * squared weights of the ends. The noise is the median of the last
+ * RS_NOISE_N such variances (over the median of a chi-square of one
+ * degree): a jump of the reference, or of our clock by someone else,
+ * moves it by one sample's worth, not by its size.
+ */
+static void learn_noise(struct refsrc *rs, struct rs_clock *c, const struct rs_sample *x)
+{
+	const struct rs_sample *a = &c->prev[0], *b = &c->prev[1];
+	struct rs_sample r = *x;
+	double span, wa, wc, dev, v[RS_NOISE_N];
+
+	/* ref - raw = ref - driver + (driver - raw) */
+	r.t = clk_core_raw(rs->core, x->t);
+	r.off = ns_add_sat(x->off, x->t - r.t);
+	if (c->n_prev == 2 && r.t > b->t && b->t > a->t &&
+	    ns_diff(r.t, a->t) <= (double)RS_WINDOW_NS) {
+		span = ns_diff(r.t, a->t);
+		wa = ns_diff(r.t, b->t) / span;
+		wc = ns_diff(b->t, a->t) / span;
+		dev = (ns_diff(b->off, a->off) - wc * ns_diff(r.off, a->off)) / NS_PER_SEC;
+		c->dev2[c->n_dev++ % RS_NOISE_N] = dev * dev / (1.0 + wa * wa + wc * wc);
+		memcpy(v, c->dev2, sizeof(v));
+		if (c->n_dev >= RS_NOISE_MIN)
+			c->noise_var = median(v, c->n_dev < RS_NOISE_N ? c->n_dev : RS_NOISE_N) /
+				       RS_CHI2_MEDIAN;
+	}
+	if (c->n_prev == 2)
+		c->prev[0] = c->prev[1];
+	c->prev[c->n_prev == 2 ? 1 : c->n_prev++] = r;
+}
+
 /* Keep sample X in C's poll (the oldest goes when it is full). */
 static void keep(struct rs_clock *c, const struct rs_sample *x)
 {
@@ -151,6 +219,7 @@ static void keep(struct rs_clock *c, const struct rs_sample *x)
 	}
 	c->buf[c->n++] = *x;
 	c->ct.samples++;
+	c->ct.noise = sqrt(c->noise_var);
 }
 
 /* Number the pulse of C at driver time T (NOW: driver time now); 0 with X's offset and leap. */
@@ -206,6 +275,9 @@ static void take(struct refsrc *rs, struct rs_clock *c, const struct rc_sample *
 		c->last = x;
 		c->have_last = 1;
 	}
+	learn_noise(rs, c, &x);
+	/* No sample is better than the noise the device shows. */
+	x.err = fmax(x.err, sqrt(c->noise_var));
 	keep(c, &x);
 }
 
@@ -259,7 +331,8 @@ static void poll_clock(struct refsrc *rs, struct rs_clock *c, int64_t now)
 		m.t2 = m.t3 = ns_add_sat(f.t, f.off);
 		m.leap = f.leap;
 		m.stratum = 0; /* a primary reference: we serve stratum 1 */
-		m.precision = c->prec_log2;
+		/* The core's noise floor for it: the measured noise of a mean of KEPT samples. */
+		m.precision = log2_up(fmax(c->prec_s, sqrt(c->noise_var / kept)));
 		m.refid = c->refid;
 		m.root_delay = c->cfg->delay;
 		m.root_disp = f.err;
@@ -316,7 +389,7 @@ int refsrc_add(struct refsrc *rs, const struct cfg_refclock *cfg, struct rc_read
 	c->dpoll_ns = (int64_t)ldexp((double)NS_PER_SEC, cfg->dpoll);
 	c->offset_ns = (int64_t)llround(cfg->offset * NS_PER_SEC);
 	c->prec_s = cfg->precision > 0.0 ? cfg->precision : ldexp(1.0, rs->precision);
-	c->prec_log2 = log2_up(c->prec_s);
+	c->noise_var = RS_NOISE_UNKNOWN * RS_NOISE_UNKNOWN;
 	memset(&sc, 0, sizeof(sc));
 	sc.kind = CLK_KIND_REFCLOCK;
 	snprintf(sc.name, sizeof(sc.name), "%s", cfg->name);
@@ -371,6 +444,7 @@ int64_t refsrc_run(struct refsrc *rs, int64_t now, int64_t sys_now)
 			rs->rc[i].ct.old += (uint64_t)rs->rc[i].n;
 			rs->rc[i].n = 0;
 			rs->rc[i].have_last = 0;
+			rs->rc[i].n_prev = 0;
 		}
 	}
 	/* Devices first, those numbered by a lock second: a pulse then meets the newest

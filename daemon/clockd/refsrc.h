@@ -7,17 +7,18 @@
  * waits) and every sample is kept: its offset (reference minus our
  * driver time, the `offset` option added) and its error bound (the
  * reader's own, the device's claimed precision, the `precision` option
- * or our clock's). At each poll the samples of that poll are filtered as
- * chrony does: sorted by offset, the ones nearest the median kept (the
- * outer fifth on each side dropped), their times and offsets averaged;
- * the result's dispersion is the largest error bound kept plus half the
- * spread of the kept offsets, so the jitter the filter smooths stays in
- * the error. That is one zero-delay measurement for the core (stratum 0,
- * so we serve stratum 1 with the refclock's refid; root delay the
- * `delay` option); a poll without samples leaves the reach bit clear,
- * and four such polls make the refclock unreachable (the core then holds
- * over, as for NTP servers). Samples the device marks unsynchronized
- * (leap 3) are counted and dropped.
+ * or our clock's, and the noise the samples show: each sample against
+ * the line through its neighbours on the core's raw timescale, the
+ * median of the last 16; 1 ms is assumed until three are seen, so that a
+ * device's first samples never claim more than it has shown). At each poll the samples of that poll
+ * are filtered as chrony does: sorted by offset, the ones nearest the median kept (the outer fifth
+ * on each side dropped), their times and offsets averaged; the result's dispersion is the largest
+ * error bound kept plus half the spread of the kept offsets, so the jitter the filter smooths stays
+ * in the error. That is one zero-delay measurement for the core (stratum 0, so we serve stratum 1
+ * with the refclock's refid; root delay the `delay` option; as its precision the noise of that
+ * mean, which the core takes as the sample's noise floor); a poll without samples leaves the reach
+ * bit clear, and four such polls make the refclock unreachable (the core then holds over, as for
+ * NTP servers). Samples the device marks unsynchronized (leap 3) are counted and dropped.
  *
  * A pulse (PPS, or a SOCK writer's pulse sample) tells the instant of a
  * second, not which second: it is numbered from the `lock` refclock's
@@ -71,6 +72,7 @@ struct rs_counts {
 	uint64_t unnumbered; /* pulses whose second was not known within RS_PULSE_LIMIT_NS */
 	uint64_t old;	     /* samples older than RS_WINDOW_NS, or beyond RS_MAX_SAMPLES */
 	uint64_t read_errors;
+	double noise; /* s: the samples' noise as measured (standard deviation), or assumed */
 };
 
 struct refsrc;

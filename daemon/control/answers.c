@@ -171,6 +171,7 @@ static size_t answer_sources(const struct ctl_view *v, char *b, size_t len)
 			SRC_KV("dropped_unnumbered", "%llu", (unsigned long long)si.rc.unnumbered);
 			SRC_KV("dropped_old", "%llu", (unsigned long long)si.rc.old);
 			SRC_KV("read_errors", "%llu", (unsigned long long)si.rc.read_errors);
+			SRC_KV("noise", "%.9f", si.rc.noise);
 			for (r = 0; r < RC_DROP_N; r++) {
 				snprintf(k, sizeof(k), "s%d.dropped_%s", i, rc_drop_names[r]);
 				p = ctl_kv_put(b, len, p, k, "%llu",

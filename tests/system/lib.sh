@@ -161,6 +161,35 @@ need_chronyd()
 		skip "no chronyd: make test (scripts/install-deps test) unpacks it into $("$THIRD_PARTY" cache)"
 }
 
+# The real gpsd (Debian's 3.22), unpacked by scripts/third-party into its
+# cache (or, without it, by hand into HOROD_TEST_CACHE/gpsd with the
+# libraries it links installed: they start nothing); the daemon itself
+# is never installed. Prints the gpsd binary's path; 1 when it cannot be
+# had.
+gpsd_fetch()
+{
+	local tmp deb cache=${HOROD_TEST_CACHE:-/var/cache/horod-test}
+	local libs="libbluetooth3 libusb-1.0-0" # what the gpsd binary links beyond the base system
+	if [ -x "$THIRD_PARTY" ]; then
+		"$THIRD_PARTY" --quiet fetch gpsd >&2 || return 1
+		"$THIRD_PARTY" path gpsd
+		return
+	fi
+	if [ ! -x "$cache/gpsd/usr/sbin/gpsd" ]; then
+		mkdir -p "$cache" && tmp=$(mktemp -d "$cache/.gpsd.XXXXXX") || return 1
+		(cd "$tmp" && timeout 120 apt-get download -q=2 -o APT::Sandbox::User=root gpsd) >&2 ||
+			{ rm -rf "$tmp"; return 1; }
+		deb=$(ls "$tmp"/gpsd_*.deb) && dpkg -x "$deb" "$tmp/root" &&
+			dpkg-deb -e "$deb" "$tmp/root/DEBIAN" || { rm -rf "$tmp"; return 1; }
+		rm -rf "$cache/gpsd" && mv "$tmp/root" "$cache/gpsd" && rm -rf "$tmp"
+	fi
+	# shellcheck disable=SC2086
+	dpkg-query -W $libs >/dev/null 2>&1 ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$libs >&2 || return 1
+	echo "$cache/gpsd/usr/sbin/gpsd"
+}
+
 # Skip unless root.
 need_root()
 {
