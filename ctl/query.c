@@ -292,6 +292,9 @@ int query_status(int argc, char **argv)
 		else if (rc)
 			printf("synchronised to reference clock %s (%s) at stratum %ld\n",
 			       get(&a, "server", "?"), get(&a, "refid", "?"), getl(&a, "stratum"));
+		else if (strcmp(src, "holdover") == 0)
+			printf("synchronised, holding over (refid %s) at stratum %ld\n",
+			       get(&a, "refid", "?"), getl(&a, "stratum"));
 		else
 			printf("synchronised to local clock at stratum %ld\n", getl(&a, "stratum"));
 		printf("   time correct to within %.0f ms\n",

@@ -62,9 +62,11 @@ static size_t answer_status(const struct ctl_view *v, char *b, size_t len)
 			p = ctl_kv_put(b, len, p, "device", "%s", si.rc_device);
 		p = ctl_kv_put(b, len, p, "poll", "%d", si.poll);
 	} else {
-		/* The local reference, or a holdover with no system peer left. */
+		/* The local reference, a holdover with no system peer left, or nothing. */
 		p = ctl_kv_put(b, len, p, "source", "%s",
-			       answers_synced(&t.snap) ? "local" : "none");
+			       !answers_synced(&t.snap)			 ? "none"
+			       : t.snap.refid == ntp_refid_ascii("LOCL") ? "local"
+									 : "holdover");
 	}
 	return p;
 }
@@ -158,6 +160,7 @@ static size_t answer_sources(const struct ctl_view *v, char *b, size_t len)
 		SRC_KV("root_distance", "%.9f", si.root_distance);
 		SRC_KV("flash", "%u", si.flash);
 		SRC_KV("leap", "%d", si.leap);
+		SRC_KV("unanswered", "%d", si.unanswered);
 		SRC_KV("kind", "%s", si.kind == CLK_KIND_REFCLOCK ? "refclock" : "ntp");
 		if (si.kind == CLK_KIND_REFCLOCK) {
 			int r;

@@ -49,10 +49,13 @@ HOROD=$T_DIR/horod-ipc
 printf '#!/bin/sh\nexec unshare --ipc "%s" "$@"\n' "$real" >"$HOROD"
 chmod +x "$HOROD"
 
-# Run a command in horod's network and IPC namespaces.
-in_horod()
+# Start a command in horod's network and IPC namespaces in the background: nsenter execs it,
+# so BG_PID is the command's own PID (registered for the cleanup).
+bg_in_horod()
 {
-	nsenter --ipc="/proc/$HOROD_PID/ns/ipc" --net="/proc/$HOROD_PID/ns/net" "$@"
+	nsenter --ipc="/proc/$HOROD_PID/ns/ipc" --net="/proc/$HOROD_PID/ns/net" "$@" &
+	BG_PID=$!
+	_PIDS+=("$BG_PID")
 }
 
 # One line per second for N seconds: "t synced true_error root_distance" from tracking.
@@ -126,13 +129,11 @@ refclock SHM 0 refid GPS offset 0.05 delay 0.01 poll 1
 CONF
 horod_start "$SRV" -f "$conf" || die "horod did not start"
 mkfifo "$T_DIR/gps0"
-in_horod "$GPSD" -N -n -S 2947 -F "$T_DIR/gpsd.ctl" -P "$T_DIR/gpsd.pid" "$T_DIR/gps0" \
-	2>"$T_DIR/gpsd.log" &
-gpsd=$!
-_PIDS+=("$gpsd")
-in_horod python3 "$FEED" "$LOG" "$T_DIR/gps0" $((GPS_SYNC + 15)) 0 0.05 >"$T_DIR/feed.log" &
-feed=$!
-_PIDS+=("$feed")
+bg_in_horod "$GPSD" -N -n -S 2947 -F "$T_DIR/gpsd.ctl" -P "$T_DIR/gpsd.pid" "$T_DIR/gps0" \
+	2>"$T_DIR/gpsd.log"
+gpsd=$BG_PID
+bg_in_horod python3 "$FEED" "$LOG" "$T_DIR/gps0" $((GPS_SYNC + 15)) 0 0.05 >"$T_DIR/feed.log"
+feed=$BG_PID
 synced=""
 for t in $(seq $GPS_SYNC); do
 	sleep 1

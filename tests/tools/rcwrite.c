@@ -15,12 +15,14 @@
  *   -j JITTER  each sample's reference also off by a uniform error in
  *              +-JITTER s (seeded by -s SEED, default 1): a noisy device
  *   -b KIND    (SHM) every EVERY-th sample (-e, default 3) is preceded by a
- *              bad one, left in the segment for half the interval and
- *              carrying 0.5 s of error: `torn` a write left half done
- *              (count odd, valid set), `stale` a whole sample taken 10 s
- *              ago, `repeat` the previous sample written again
+ *              bad one carrying 0.5 s of error, left in the segment until
+ *              the reader took it (cleared valid), 1 s at most: `torn` a
+ *              write left half done (count odd, valid set: left the whole
+ *              second), `stale` a whole sample taken 10 s ago, `repeat`
+ *              the previous sample written again
  * Each good sample is printed as "local_ns ref_ns" (the reference before
- * the jitter), each bad one as "# KIND local_ns ref_ns". An SHM segment
+ * the jitter), each bad one as "# KIND local_ns ref_ns taken|not-taken|held"
+ * (whether a reader took it before the next was written). An SHM segment
  * must exist (the reader creates it), as gpsd run as non-root would
  * need; a SOCK path must be bound.
  */
@@ -42,6 +44,10 @@
 #define BAD_ERROR_NS (500 * NS_PER_MS) /* ns: what a bad sample would do to the time if used */
 #define STALE_AGE_NS (10 * NS_PER_SEC) /* ns: how old a stale sample's local stamp is */
 #define MAX_JITTER   1.0	       /* s: a larger jitter is no reference clock */
+#define BAD_HOLD_S                                                                                 \
+	1.0		/* s: a bad sample is left this long at most (a reader reads               \
+			   every 2^dpoll s: four times over at dpoll -2) */
+#define BAD_STEP_S 0.05 /* s: how often the writer looks whether it was read */
 
 enum bad { BAD_NONE, BAD_TORN, BAD_STALE, BAD_REPEAT };
 
@@ -120,7 +126,7 @@ int main(int argc, char **argv)
 	uint64_t rng = 1;
 	int64_t last_local = 0, last_ref = 0;
 	enum bad bad = BAD_NONE;
-	int count, leap, fd = -1, i, opt, every = 3;
+	int count, leap, fd = -1, i, opt, every = 3, h;
 
 	while ((opt = getopt(argc, argv, "+j:s:b:e:")) != -1) {
 		if (opt == 'j')
@@ -197,12 +203,20 @@ int main(int argc, char **argv)
 				ref = last_ref;
 				shm_write(seg, local, ref, leap);
 			}
-			printf("# %s %lld %lld\n",
+			/* A reader takes a whole sample by clearing valid: wait for that (bounded),
+			 * so a loaded machine's late reader still meets it; a torn one it leaves
+			 * valid, and gets BAD_HOLD_S of it. */
+			for (h = 0; h < BAD_HOLD_S / BAD_STEP_S && (bad == BAD_TORN || seg->valid);
+			     h++)
+				sleep_s(BAD_STEP_S);
+			printf("# %s %lld %lld %s\n",
 			       bad == BAD_TORN	  ? "torn"
 			       : bad == BAD_STALE ? "stale"
 						  : "repeat",
-			       (long long)local, (long long)ref);
-			sleep_s(interval / 2);
+			       (long long)local, (long long)ref,
+			       bad == BAD_TORN ? "held"
+			       : seg->valid    ? "not-taken"
+					       : "taken");
 		}
 		local = now_ns();
 		ref = local + llround(offset * NS_PER_SEC);
