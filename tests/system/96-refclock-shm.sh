@@ -3,8 +3,9 @@
 #
 # A reference clock through the whole path: tests/tools/rcwrite writes
 # ntpshm samples (as gpsd does) of a reference 250 us ahead of the system
-# clock, each also off by up to 10 us (a noisy device), into SHM unit 2; horod (`refclock SHM 2 poll 0 dpoll -2 offset
-# -0.00025`, 1 s polls) follows it on the sim driver, a virtual clock
+# clock, each also off by up to 10 us (a noisy device), into SHM unit 2;
+# horod (`refclock SHM 2 poll 0 dpoll -2 offset -0.00025`, 1 s polls)
+# follows it on the sim driver, a virtual clock
 # 1 ms and 20 ppm off the system clock, which is therefore the truth and
 # is never touched. Checked, from horod's own report each second:
 #  1. in every sample once synchronized the advertised root distance
@@ -14,9 +15,9 @@
 #  2. torn writes (count left odd), stale samples (10 s old) and repeated
 #     ones, each carrying 0.5 s of error, are refused and counted, and the
 #     served time never moves;
-#  3. when the writer falls silent the refclock is unreachable after
-#     exactly 4 empty polls and horod holds over (still stratum 1, its
-#     root dispersion growing);
+#  3. when the writer falls silent the refclock is unreachable at its
+#     4th poll in a row without a sample (not its 3rd) and horod holds
+#     over (still stratum 1, its root dispersion growing);
 #  4. PHC and PPS refclocks on devices this machine does not have (and on
 #     /dev/null) stop horod at start, the message naming the device.
 # horod runs in an IPC namespace of its own (the SHM key is fixed by the
