@@ -42,6 +42,7 @@ WINDOW=20        # s: samples checked against the goal
 GOAL=0.00001     # s: within 10 us of the truth
 GPS_SYNC=30      # s: allowed for horod to follow gpsd at stratum 1
 GPS_ERROR=0.005  # s: what gpsd's NMEA timing may leave (its latency, ms)
+GPS_LATE_N=8     # feeder writes (1 a second) whose lateness counts: the 4 polls before the check
 SOCK=$T_DIR/horod.sock
 
 real=$HOROD
@@ -149,8 +150,12 @@ sleep 4
 tj=$("$HOROCTL" -s "$SOCK" tracking --json)
 te=$(json_get "$tj" true_error)
 dist=$(awk -v d="$(json_get "$tj" root_delay)" -v p="$(json_get "$tj" root_dispersion)" 'BEGIN { print d / 2 + p }')
-echo "    true error while following gpsd: $te s (gpsd's NMEA latency); root distance $dist s"
-check "... within $GPS_ERROR s of the truth" abs_below "$te" $GPS_ERROR
+# The feeder's own lateness over the last polls (its wake-up on a loaded machine) is in
+# gpsd's stamps too: it widens the bound, and is said.
+late=$(tail -n $GPS_LATE_N "$T_DIR/feed.log" | awk '$3 > m { m = $3 } END { printf "%.6f", m + 0 }')
+echo "    true error while following gpsd: $te s (gpsd's NMEA latency); root distance $dist s; the feeder's writes up to $late s late"
+check "... within $GPS_ERROR s of the truth (plus the feeder's lateness, $late s)" \
+	abs_below "$te" "$(awk -v a=$GPS_ERROR -v b="$late" 'BEGIN { print a + b }')"
 check "... and within the root distance horod advertises (delay 0.01 says NMEA timing)" \
 	abs_below "$te" "$dist"
 out=$(timeout 15 ip netns exec "$SRV" ntpdig -j -t 2 127.0.0.1 2>&1 | grep '^{' | head -n1)
