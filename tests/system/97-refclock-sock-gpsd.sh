@@ -18,8 +18,10 @@
 #     synchronizes to it at stratum 1, and real clients see it: ntpdig
 #     stratum 1, the replies' refid GPS, NTPsec's ntpq -p a refclock
 #     SHM(0) .GPS. of type l, ntpstat a UHF radio (what ntpd's GPS drivers
-#     say). gpsd's own NMEA timing is 0.35-2.2 ms late (stage A), so only
-#     part 1 checks microseconds.
+#     say); the served time within 5 ms of the truth, plus however late
+#     the feeder's own writes were (it prints that), and within the root
+#     distance. gpsd's own NMEA timing is 0.35-2.2 ms late (stage A), so
+#     only part 1 checks microseconds.
 # horod runs in an IPC namespace of its own (the SHM key is fixed by the
 # protocol); gpsd, the feeder and the clients join its namespaces.
 
