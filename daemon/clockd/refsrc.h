@@ -12,13 +12,14 @@
  * median of the last 16; 1 ms is assumed until three are seen, so that a
  * device's first samples never claim more than it has shown). At each poll the samples of that poll
  * are filtered as chrony does: sorted by offset, the ones nearest the median kept (the outer fifth
- * on each side dropped), their times and offsets averaged; the result's dispersion is the largest
- * error bound kept plus half the spread of the kept offsets, so the jitter the filter smooths stays
- * in the error. That is one zero-delay measurement for the core (stratum 0, so we serve stratum 1
- * with the refclock's refid; root delay the `delay` option; as its precision the noise of that
- * mean, which the core takes as the sample's noise floor); a poll without samples leaves the reach
- * bit clear, and four such polls make the refclock unreachable (the core then holds over, as for
- * NTP servers). Samples the device marks unsynchronized (leap 3) are counted and dropped.
+ * on each side dropped, at least one from three samples on: of three or four, the median), their
+ * times and offsets averaged; the result's dispersion is the largest error bound kept plus half the
+ * spread of the kept offsets, so the jitter the filter smooths stays in the error. That is one
+ * zero-delay measurement for the core (stratum 0, so we serve stratum 1 with the refclock's refid;
+ * root delay the `delay` option; as its precision the noise of that mean, which the core takes as
+ * the sample's noise floor); a poll without samples leaves the reach bit clear, and four such polls
+ * make the refclock unreachable (the core then holds over, as for NTP servers). Samples the device
+ * marks unsynchronized (leap 3) are counted and dropped.
  *
  * A pulse (PPS, or a SOCK writer's pulse sample) tells the instant of a
  * second, not which second: it is numbered from the `lock` refclock's

@@ -85,6 +85,14 @@ START_TEST(test_filter)
 	s[2] = (struct rs_sample){.t = 3 * S, .off = 7, .leap = 1};
 	ck_assert_msg(refsrc_filter(s, 3, &f) == 1 && f.off == 7 && f.t == 3 * S && f.leap == 1,
 		      "of three, the median should be kept alone");
+	/* Four (a SOCK writer's poll): the middle two, their mean, the median of four. */
+	s[0] = (struct rs_sample){.t = 1 * S, .off = 1000};
+	s[1] = (struct rs_sample){.t = 2 * S, .off = 10};
+	s[2] = (struct rs_sample){.t = 3 * S, .off = -5000};
+	s[3] = (struct rs_sample){.t = 4 * S, .off = 20};
+	ck_assert_msg(refsrc_filter(s, 4, &f) == 2 && f.off == 15 && f.t == 3 * S,
+		      "of four, the middle two should be kept and averaged (offset %lld)",
+		      (long long)f.off);
 }
 END_TEST
 
