@@ -8,7 +8,7 @@
  * horod's `offset -OFFSET` takes it out, and its true error is then what
  * the whole path adds. Bounded by COUNT.
  *
- * usage: rcwrite [-j JITTER] [-s SEED] [-b torn|stale|repeat] [-e EVERY]
+ * usage: rcwrite [-j JITTER] [-s SEED] [-b torn|stale|repeat] [-e EVERY] [-p]
  *                shm KEY|sock PATH OFFSET [COUNT [INTERVAL [LEAP]]]
  *   OFFSET in s (e.g. 0.000250), COUNT default 5, INTERVAL default 1 s,
  *   LEAP 0-3 default 0.
@@ -20,6 +20,11 @@
  *              write left half done (count odd, valid set: left the whole
  *              second), `stale` a whole sample taken 10 s ago, `repeat`
  *              the previous sample written again
+ *   -p         (SOCK) pulses, as gpsd sends a PPS edge: the local time of
+ *              the last instant (at most a second ago) at which the
+ *              reference was on a whole second, flagged a pulse, its
+ *              offset that second minus the local time; the reader must
+ *              number the second itself (`lock`). INTERVAL must be >= 1 s.
  * Each good sample is printed as "local_ns ref_ns" (the reference before
  * the jitter), each bad one as "# KIND local_ns ref_ns taken|not-taken|held"
  * (whether a reader took it before the next was written). An SHM segment
@@ -114,8 +119,9 @@ static void shm_torn(volatile struct rc_shm_time *seg, int64_t local, int64_t re
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rcwrite [-j JITTER] [-s SEED] [-b torn|stale|repeat] [-e EVERY] "
-			"shm KEY|sock PATH OFFSET [COUNT [INTERVAL [LEAP]]]\n");
+	fprintf(stderr,
+		"usage: rcwrite [-j JITTER] [-s SEED] [-b torn|stale|repeat] [-e EVERY] [-p] "
+		"shm KEY|sock PATH OFFSET [COUNT [INTERVAL [LEAP]]]\n");
 	return 2;
 }
 
@@ -126,10 +132,12 @@ int main(int argc, char **argv)
 	uint64_t rng = 1;
 	int64_t last_local = 0, last_ref = 0;
 	enum bad bad = BAD_NONE;
-	int count, leap, fd = -1, i, opt, every = 3, h;
+	int count, leap, fd = -1, i, opt, every = 3, h, pulse = 0;
 
-	while ((opt = getopt(argc, argv, "+j:s:b:e:")) != -1) {
-		if (opt == 'j')
+	while ((opt = getopt(argc, argv, "+j:s:b:e:p")) != -1) {
+		if (opt == 'p')
+			pulse = 1;
+		else if (opt == 'j')
 			jitter = atof(optarg);
 		else if (opt == 's')
 			rng = strtoull(optarg, NULL, 0) | 1;
@@ -170,8 +178,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "sock")) {
 		struct sockaddr_un a = {.sun_family = AF_UNIX};
 
-		if (bad != BAD_NONE)
-			return usage(); /* bad samples are the SHM protocol's */
+		if (bad != BAD_NONE || (pulse && interval < 1.0))
+			return usage(); /* bad samples are the SHM protocol's; a pulse a second */
 		snprintf(a.sun_path, sizeof(a.sun_path), "%s", argv[2]);
 		fd = socket(AF_UNIX, SOCK_DGRAM, 0);
 		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
@@ -182,6 +190,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rcwrite: unknown kind %s\n", argv[1]);
 		return 2;
 	}
+	if (pulse && seg)
+		return usage(); /* pulses are SOCK's */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < count; i++) {
 		int64_t local, ref, noise = llround(uniform(&rng) * jitter * NS_PER_SEC);
@@ -226,13 +236,24 @@ int main(int argc, char **argv)
 			shm_write(seg, local, ref + noise, leap);
 		} else {
 			struct rc_sock_sample s;
+			int64_t whole = 0;
 
 			memset(&s, 0, sizeof(s));
+			if (pulse) {
+				/* The reference's last whole second (noise and all), and when. */
+				int64_t off = llround(offset * NS_PER_SEC) + noise;
+
+				whole = (local + off) / NS_PER_SEC * NS_PER_SEC;
+				local = whole - off;
+			}
 			local = local / 1000 * 1000; /* a timeval holds microseconds */
 			ref = local + llround(offset * NS_PER_SEC);
 			s.tv.tv_sec = local / NS_PER_SEC;
 			s.tv.tv_usec = local % NS_PER_SEC / 1000;
-			s.offset = offset + (double)noise / NS_PER_SEC;
+			/* A pulse's offset is its second minus the local time, as gpsd sends it. */
+			s.offset = pulse ? (double)(whole - local) / NS_PER_SEC
+					 : offset + (double)noise / NS_PER_SEC;
+			s.pulse = pulse;
 			s.leap = leap;
 			s.magic = RC_SOCK_MAGIC;
 			if (send(fd, &s, sizeof(s), 0) < 0) {
