@@ -14,7 +14,7 @@
 #     status the reference clock;
 #  2. torn writes (count left odd), stale samples (10 s old) and repeated
 #     ones, each carrying 0.5 s of error, are refused and counted, and the
-#     served time never moves;
+#     served time never moves; horoctl metrics has the same counters;
 #  3. when the writer falls silent the refclock is unreachable at its
 #     4th poll in a row without a sample (not its 3rd) and horod holds
 #     over (still stratum 1, its root dispersion growing);
@@ -160,6 +160,15 @@ for kind in torn stale repeat; do
 	check "while they came, the served time stayed within $GOAL s of the truth (max $worst; a used one would be 0.5 s off)" \
 		awk -v w="$worst" -v g=$GOAL 'BEGIN { exit !(w <= g) }'
 done
+
+# The same counters in the metrics, per refclock (read after the report: they only grow).
+read -r samples torn stale <<<"$(src samples dropped_torn dropped_stale)"
+m=$("$HOROCTL" -s "$SOCK" metrics)
+msamples=$(awk '/^horod_refclock_samples_total\{source="SHM2"\} / { print $2 }' <<<"$m")
+mdropped=$(awk '/^horod_refclock_dropped_total\{source="SHM2"\} / { print $2 }' <<<"$m")
+check "horoctl metrics: SHM2's samples ($msamples >= $samples) and drops ($mdropped >= $torn torn + $stale stale)" \
+	test "${msamples:-0}" -ge "$samples" -a "$samples" -gt 0 -a "${mdropped:-0}" -ge $((torn + stale)) \
+	-a $((torn + stale)) -gt 0
 
 # --- 3. silence: unreachable after 4 polls, then holdover ----------------------
 # `unanswered` counts the polls in a row without a sample: peer_unreach must come with 4.
