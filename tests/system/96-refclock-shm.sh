@@ -9,7 +9,7 @@
 # 1 ms and 20 ppm off the system clock, which is therefore the truth and
 # is never touched. Checked, from horod's own report each second:
 #  1. in every sample once synchronized the advertised root distance
-#     covers the sim driver's true error, and after 15 s the served time
+#     covers the sim driver's true error, and after 20 s the served time
 #     is within 10 us of the truth; ntpdig sees stratum 1 and horoctl
 #     status the reference clock;
 #  2. torn writes (count left odd), stale samples (10 s old) and repeated
@@ -36,7 +36,7 @@ HOROCTL=$HOROD_BUILD/horoctl
 [ -x "$RCWRITE" ] && [ -x "$HOROCTL" ] || die "no rcwrite/horoctl in $HOROD_BUILD (make all)"
 KEY=0x4e545032     # SHM unit 2
 INJECT=0.00025     # s: the reference rcwrite writes, ahead of the truth
-SETTLE=15          # s: from start to the accuracy window
+SETTLE=20          # s: from start to the accuracy window (one sample a poll converges slower than 97's four: 9 us at 16 s once)
 WINDOW=20          # s: samples of the served time's error checked against the goal
 GOAL=0.00001       # s: the issue's goal: within 10 us of the injected truth
 BAD_EVERY=2        # every 2nd sample of a bad phase comes after a bad one
@@ -44,45 +44,8 @@ BAD_SAMPLES=6      # good samples per bad phase (so 3 bad ones)
 JITTER=0.00001     # s: each sample's reference is off by up to this (uniform), a noisy device
 SOCK=$T_DIR/horod.sock
 
-# horod in a fresh IPC namespace: `ip netns exec` execs this, which execs horod (same PID).
-real=$HOROD
-HOROD=$T_DIR/horod-ipc
-printf '#!/bin/sh\nexec unshare --ipc "%s" "$@"\n' "$real" >"$HOROD"
-chmod +x "$HOROD"
-
-# Start a command in horod's network and IPC namespaces in the background: nsenter execs it,
-# so BG_PID is the command's own PID (registered for the cleanup).
-bg_in_horod()
-{
-	nsenter --ipc="/proc/$HOROD_PID/ns/ipc" --net="/proc/$HOROD_PID/ns/net" "$@" &
-	BG_PID=$!
-	_PIDS+=("$BG_PID")
-}
-
-# One line per second for N seconds: "t synced true_error root_distance" from tracking.
-track()
-{
-	local n=$1 t j
-	for t in $(seq "$n"); do
-		j=$("$HOROCTL" -s "$SOCK" tracking --json 2>/dev/null)
-		python3 -c 'import json, sys
-d = json.loads(sys.argv[1]); t = sys.argv[2]
-print(t, d.get("synced", 0), d.get("true_error", "nan"),
-      d.get("root_delay", 0) / 2 + d.get("root_dispersion", 0))' "$j" "$t" 2>/dev/null ||
-			echo "$t 0 nan 0"
-		sleep 1
-	done
-}
-
-# Of the synchronized samples after S s in FILE (track's lines): "max median margin n", the
-# largest and median |true error| and the least root distance minus |true error|.
-stats()
-{
-	awk -v s="$1" '$1 > s && $2 == 1 { e = $3 < 0 ? -$3 : $3; print e, $4 - e }' "$2" |
-		sort -g | awk '{ v[++n] = $1; if (n == 1 || $2 < mm) mm = $2 }
-		END { if (!n) { print "nan nan nan 0"; exit }
-		      printf "%.9f %.9f %.9f %d\n", v[n], v[int((n + 1) / 2)], mm, n }'
-}
+rc_horod_ipc
+real=$RC_HOROD
 
 # Fields K... of refclock source 0 in one horoctl sources --json, one line, space-separated
 # (a list's items joined by commas).
@@ -109,17 +72,7 @@ check "ready line names the reference clock" \
 # --- 1. accuracy ---------------------------------------------------------------
 bg_in_horod "$RCWRITE" -j $JITTER shm $KEY $INJECT $((SETTLE + WINDOW + 30)) 1 >"$T_DIR/truth"
 writer=$BG_PID
-track $((SETTLE + WINDOW)) >"$T_DIR/track"
-awk -v s=$SETTLE '{ printf "    t=%s synced=%s true_error=%s root_distance=%s\n", $1, $2, $3, $4 }' \
-	"$T_DIR/track" | awk -v s=$SETTLE 'NR <= 3 || NR % 5 == 0'
-check "synchronized within $SETTLE s" awk -v s=$SETTLE '$1 == s && $2 == 1 { ok = 1 } END { exit !ok }' "$T_DIR/track"
-check "in every synchronized sample the root distance covers the true error" \
-	awk '$2 == 1 { n++; e = $3 < 0 ? -$3 : $3; if (!($4 >= e)) { bad++; print "    bad: " $0 } }
-	     END { exit !(n > 0 && !bad) }' "$T_DIR/track"
-read -r worst med margin n <<<"$(stats $SETTLE "$T_DIR/track")"
-echo "    measured over ${n} s after ${SETTLE} s: |true error| max ${worst} s, median ${med} s; least margin of the root distance ${margin} s"
-check "the served time is within ${GOAL} s of the truth in every one of the last $WINDOW s (max ${worst})" \
-	awk -v w="$worst" -v g=$GOAL -v n="$n" -v want=$WINDOW 'BEGIN { exit !(n >= want - 1 && w <= g) }'
+rc_accuracy
 
 out=$(timeout 15 ip netns exec "$SRV" ntpdig -j -t 2 127.0.0.1 2>&1 | grep '^{' | head -n1)
 check "ntpdig sees stratum 1 (got $(json_get "$out" stratum))" [ "$(json_get "$out" stratum)" = 1 ]
@@ -144,7 +97,7 @@ for kind in torn stale repeat; do
 	bg_in_horod "$RCWRITE" -j $JITTER -b $kind -e $BAD_EVERY shm $KEY $INJECT $BAD_SAMPLES 1 \
 		>"$T_DIR/$kind"
 	writer=$BG_PID
-	track $((BAD_SAMPLES - 1)) >"$T_DIR/track-$kind"
+	rc_track $((BAD_SAMPLES - 1)) >"$T_DIR/track-$kind"
 	wait "$writer"
 	sleep 1
 	after=$(src "dropped_$([ $kind = torn ] && echo torn || echo stale)")
@@ -215,4 +168,5 @@ for spec in "PHC /dev/ptp0" "PPS /dev/pps0" "PHC /dev/null" "PPS /dev/null"; do
 	check "refclock $spec: horod stops at start (exit $rc), naming the device" \
 		test "$rc" = 1 -a -n "$(grep "refclock ${spec%% *}0 (line 4): ${spec%% *} $dev: " <<<"$why")"
 done
+
 finish

@@ -10,14 +10,6 @@
 #     system clock, which is the truth and is never touched. In every
 #     sample once synchronized the advertised root distance covers the
 #     true error; after 15 s the served time is within 10 us of the truth.
-#  1b. pulses: rcwrite sends SOCK pulses (as gpsd sends PPS edges: the
-#     instant of a second, not which), once a second and off by up to
-#     5 us, and writes a coarse reference of the same truth into SHM unit
-#     3, off by up to 20 ms (serial NMEA time, `noselect`); the SOCK
-#     refclock's `lock NMEA` numbers each pulse from it: horod follows
-#     the pulses (refid PPS, stratum 1), the lock is only measured, every
-#     pulse after the lock's first sample is numbered, and the served time
-#     meets the same goals as in 1.
 #  2. gpsd: the real gpsd 3.22 (Debian's, unpacked, never installed),
 #     fed tests/data/gps/fixed-2015.nmea replayed now by
 #     tests/tools/nmeafeed.py through a FIFO, writes the ntpshm segment of
@@ -50,71 +42,12 @@ JITTER=0.00002   # s: each sample off by up to this more (uniform)
 SETTLE=15        # s: from start to the accuracy window
 WINDOW=20        # s: samples checked against the goal
 GOAL=0.00001     # s: within 10 us of the truth
-NMEA_KEY=0x4e545033 # SHM unit 3: the lock of 1b
-NMEA_JITTER=0.02   # s: the lock's samples off by up to this (serial NMEA time)
-PULSE_JITTER=0.000005 # s: each pulse off by up to this (a kernel-stamped PPS: a few us)
 GPS_SYNC=30      # s: allowed for horod to follow gpsd at stratum 1
 GPS_ERROR=0.005  # s: what gpsd's NMEA timing may leave (its latency, ms)
 GPS_LATE_N=8     # feeder writes (1 a second) whose lateness counts: the 4 polls before the check
 SOCK=$T_DIR/horod.sock
 
-real=$HOROD
-HOROD=$T_DIR/horod-ipc
-printf '#!/bin/sh\nexec unshare --ipc "%s" "$@"\n' "$real" >"$HOROD"
-chmod +x "$HOROD"
-
-# Start a command in horod's network and IPC namespaces in the background: nsenter execs it,
-# so BG_PID is the command's own PID (registered for the cleanup).
-bg_in_horod()
-{
-	nsenter --ipc="/proc/$HOROD_PID/ns/ipc" --net="/proc/$HOROD_PID/ns/net" "$@" &
-	BG_PID=$!
-	_PIDS+=("$BG_PID")
-}
-
-# One line per second for N seconds: "t synced true_error root_distance" from tracking.
-track()
-{
-	local n=$1 t j
-	for t in $(seq "$n"); do
-		j=$("$HOROCTL" -s "$SOCK" tracking --json 2>/dev/null)
-		python3 -c 'import json, sys
-d = json.loads(sys.argv[1]); t = sys.argv[2]
-print(t, d.get("synced", 0), d.get("true_error", "nan"),
-      d.get("root_delay", 0) / 2 + d.get("root_dispersion", 0))' "$j" "$t" 2>/dev/null ||
-			echo "$t 0 nan 0"
-		sleep 1
-	done
-}
-
-# Of the synchronized samples after S s in FILE (track's lines): "max median margin n".
-stats()
-{
-	awk -v s="$1" '$1 > s && $2 == 1 { e = $3 < 0 ? -$3 : $3; print e, $4 - e }' "$2" |
-		sort -g | awk '{ v[++n] = $1; if (n == 1 || $2 < mm) mm = $2 }
-		END { if (!n) { print "nan nan nan 0"; exit }
-		      printf "%.9f %.9f %.9f %d\n", v[n], v[int((n + 1) / 2)], mm, n }'
-}
-
-# Track horod for SETTLE + WINDOW s and check it: synchronized by SETTLE, the root distance
-# covering the true error in every sample, within GOAL of the truth after SETTLE.
-accuracy()
-{
-	local worst med margin n
-	track $((SETTLE + WINDOW)) >"$T_DIR/track"
-	awk '{ printf "    t=%s synced=%s true_error=%s root_distance=%s\n", $1, $2, $3, $4 }' \
-		"$T_DIR/track" | awk 'NR <= 3 || NR % 5 == 0'
-	check "synchronized within $SETTLE s" \
-		awk -v s=$SETTLE '$1 == s && $2 == 1 { ok = 1 } END { exit !ok }' "$T_DIR/track"
-	check "in every synchronized sample the root distance covers the true error" \
-		awk '$2 == 1 { n++; e = $3 < 0 ? -$3 : $3; if (!($4 >= e)) { bad++; print "    bad: " $0 } }
-		     END { exit !(n > 0 && !bad) }' "$T_DIR/track"
-	read -r worst med margin n <<<"$(stats $SETTLE "$T_DIR/track")"
-	echo "    measured over ${n} s after ${SETTLE} s: |true error| max ${worst} s, median ${med} s; least margin of the root distance ${margin} s"
-	check "the served time is within ${GOAL} s of the truth in every one of the last $WINDOW s (max ${worst})" \
-		awk -v w="$worst" -v g=$GOAL -v n="$n" -v want=$WINDOW \
-		'BEGIN { exit !(n >= want - 1 && w <= g) }'
-}
+rc_horod_ipc
 
 # --- 1. SOCK, four noisy samples a poll --------------------------------------
 conf=$T_DIR/sock.conf
@@ -129,7 +62,7 @@ horod_start "$SRV" -f "$conf" || die "horod did not start"
 	>"$T_DIR/truth" &
 writer=$!
 _PIDS+=("$writer")
-accuracy
+rc_accuracy
 src=$("$HOROCTL" -s "$SOCK" sources --json)
 echo "    $(python3 -c 'import json,sys; s=json.loads(sys.argv[1])["sources"][0]; print("SOCK0: samples", s["samples"], "polls", s["polls"], "of them empty", s["empty_polls"], "noise", s["noise"], "s")' "$src")"
 check "each poll with samples filtered about four" \
@@ -139,44 +72,6 @@ kill "$writer" 2>/dev/null
 wait "$writer" 2>/dev/null
 horod_stop
 check "horod exits 0 and removed its SOCK socket" test "$HOROD_RC" = 0 -a ! -e "$T_DIR/gps.sock"
-
-# --- 1b. pulses on SOCK, numbered by a coarse SHM lock -----------------------------
-# A pulse gives the instant of a second, not which one: `lock NMEA` numbers it from the
-# newest sample of an SHM reference that knows the second but is 20 ms noisy (serial NMEA
-# time, noselect); horod follows the pulses, within 10 us of the truth. (This machine has no
-# PPS device: SOCK pulses are the way the `lock` path runs end to end here.)
-conf=$T_DIR/pps.conf
-write_conf "$conf" <<CONF
-listen 127.0.0.1
-control $SOCK
-driver sim offset 0.001 freq 20 seed 6
-refclock SHM 3 refid NMEA poll 0 dpoll -2 offset ${INJECT#-} delay 0.2 noselect
-refclock SOCK $T_DIR/pps.sock lock NMEA refid PPS poll 0 offset ${INJECT#-} prefer
-CONF
-horod_start "$SRV" -f "$conf" || die "horod did not start"
-bg_in_horod "$RCWRITE" -j $NMEA_JITTER -s 9 shm $NMEA_KEY $INJECT $((SETTLE + WINDOW + 20)) 1 \
-	>"$T_DIR/nmea.truth"
-nmea=$BG_PID
-"$RCWRITE" -p -j $PULSE_JITTER -s 11 sock "$T_DIR/pps.sock" $INJECT $((SETTLE + WINDOW + 20)) 1 \
-	>"$T_DIR/pps.truth" &
-writer=$!
-_PIDS+=("$writer")
-accuracy
-st=$("$HOROCTL" -s "$SOCK" tracking --json)
-src=$("$HOROCTL" -s "$SOCK" sources --json)
-echo "    $(python3 -c 'import json,sys
-for s in json.loads(sys.argv[1])["sources"]:
-    print(s["name"], s["refid"], s["tally"], "samples", s["samples"], "unnumbered", s["dropped_unnumbered"], end="; ")' "$src")"
-check "the pulses are the system peer, refid PPS, stratum 1; the lock only measured (refid $(json_get "$st" refid))" \
-	python3 -c 'import json,sys; t = json.loads(sys.argv[1]); s = json.loads(sys.argv[2])["sources"]
-sys.exit(not (t["refid"] == "PPS" and int(t["stratum"]) == 1 and s[1]["tally"] == "*" and s[0]["tally"] != "*"))' "$st" "$src"
-check "the pulses were numbered (at most 2 before the lock had a sample)" \
-	python3 -c 'import json,sys; s = json.loads(sys.argv[1])["sources"][1]
-sys.exit(not (int(s["samples"]) >= '$((SETTLE + WINDOW - 4))' and int(s["dropped_unnumbered"]) <= 2))' "$src"
-kill "$writer" "$nmea" 2>/dev/null
-wait "$writer" "$nmea" 2>/dev/null
-horod_stop
-check "horod exits 0 (got $HOROD_RC)" [ "$HOROD_RC" = 0 ]
 
 # --- 2. the real gpsd ------------------------------------------------------------
 GPSD=$(gpsd_fetch) || skip "cannot get gpsd (apt-get download gpsd failed: offline?)"
