@@ -20,8 +20,9 @@ int clk_driftfile_read(const char *path, double *freq_ppm, double *skew_ppm, cha
 
 /*
  * Remove the temporary files a write killed half-way left beside PATH
- * (PATH.XXXXXX, mkstemp's pattern; nothing else is touched); returns how
- * many were removed.
+ * (PATH.horod-tmp-XXXXXX, regular files no larger than a driftfile;
+ * nothing else is touched, a user's PATH.backup least of all); returns
+ * how many were removed.
  */
 int clk_driftfile_clean(const char *path);
 

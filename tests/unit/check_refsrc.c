@@ -458,6 +458,15 @@ static void feed_both(struct rig *g, void *arg)
 	push(&g->rd[1], &s);
 }
 
+/* A whole-second reference for the second reader only (the first silent). */
+static void feed_slow(struct rig *g, void *arg)
+{
+	struct rc_sample s = {.local_ns = g->f.sys, .ref_ns = g->f.sys};
+
+	(void)arg;
+	push(&g->rd[1], &s);
+}
+
 START_TEST(test_step_clears_samples)
 {
 	struct rig g;
@@ -466,14 +475,39 @@ START_TEST(test_step_clears_samples)
 	uint64_t polls;
 	int i;
 
+	/* Our clock starts 3 s off; the fast refclock is silent for 4 s, then its first poll
+	 * steps our clock while the slow one (noselect: it never steps it) holds samples
+	 * from before the step, on the other timescale: they are dropped, and its next poll
+	 * sees only samples after the step. */
+	rig_init(&g, "refclock SHM 0 poll 0\nrefclock SHM 1 poll 3 noselect\n", 3 * S, 0.0, 1);
+	for (i = 0; i < 4; i++)
+		rig_second(&g, feed_slow, NULL);
+	refsrc_counts(g.rs, 1, &ct, NULL);
+	polls = ct.polls;
+	for (i = 0; i < 16 && ct.polls == polls; i++) {
+		rig_second(&g, feed_both, NULL);
+		refsrc_counts(g.rs, 1, &ct, NULL);
+	}
+	clk_core_source_info(g.core, 0, &fast);
+	clk_core_source_info(g.core, 1, &si);
+	ck_assert_msg(clk_core_steps(g.core) == 1, "stepped once (%d steps)",
+		      clk_core_steps(g.core));
+	ck_assert_msg(ct.old > 0, "the slow refclock's samples from before the step were dropped");
+	ck_assert_msg(
+		ct.polls > polls && fabs(si.offset - fast.offset) < 0.01,
+		"its first poll after the step saw only samples after it: offsets %g and %g s",
+		si.offset, fast.offset);
+	rig_fini(&g);
+
 	rig_step_limit = -1; /* step whenever it is beyond the threshold */
 	rig_init(&g, "refclock SHM 0 poll 0\nrefclock SHM 1 poll 3 noselect\n", 0, 0.0, 1);
 	rig_step_limit = 3;
 	for (i = 0; i < 60; i++)
 		rig_second(&g, feed_both, NULL);
-	/* Right after the slow refclock's poll, someone jumps our clock 3 s ahead; the fast
-	 * one makes the core step it back a second later, while the slow one holds samples
-	 * from before that step. */
+	/* Right after the slow refclock's poll, someone jumps our clock 3 s ahead. The fast
+	 * one sees it first; the core asks every other source at once before it steps back
+	 * (its watch), so the slow one polls early, on samples from both sides of the jump
+	 * (its error covering their spread), and after the step on samples after it. */
 	refsrc_counts(g.rs, 1, &ct, NULL);
 	polls = ct.polls;
 	for (i = 0; i < 16 && ct.polls == polls; i++) {
@@ -489,7 +523,6 @@ START_TEST(test_step_clears_samples)
 	/* (An outside jump also disturbs the core's frequency estimate: it may step twice.) */
 	ck_assert_msg(clk_core_steps(g.core) >= 1, "stepped back (%d steps)",
 		      clk_core_steps(g.core));
-	ck_assert_msg(ct.old > 0, "the slow refclock's samples from before the step were dropped");
 	ck_assert_msg(fabs(si.offset - fast.offset) < 0.1,
 		      "its polls after the step saw only samples after it, as the fast one's "
 		      "(within the 0.1 s its older samples and the slew allow): offsets %g and "
