@@ -191,7 +191,7 @@ gpsd_fetch()
 	echo "$cache/gpsd/usr/sbin/gpsd"
 }
 
-# --- reference-clock tests (96-98) ---
+# --- reference-clock tests (76-78) ---
 # horod in a fresh IPC namespace of its own (the SHM key is fixed by the
 # protocol, 0x4e545030 + unit: it never meets the machine's): HOROD becomes
 # a wrapper that `ip netns exec` execs and that execs horod (same PID);

@@ -36,7 +36,7 @@ HOROCTL=$HOROD_BUILD/horoctl
 [ -x "$RCWRITE" ] && [ -x "$HOROCTL" ] || die "no rcwrite/horoctl in $HOROD_BUILD (make all)"
 KEY=0x4e545032     # SHM unit 2
 INJECT=0.00025     # s: the reference rcwrite writes, ahead of the truth
-SETTLE=20          # s: from start to the accuracy window (one sample a poll converges slower than 97's four: 9 us at 16 s once)
+SETTLE=20          # s: from start to the accuracy window (one sample a poll converges slower than 77's four: 9 us at 16 s once)
 WINDOW=20          # s: samples of the served time's error checked against the goal
 GOAL=0.00001       # s: the issue's goal: within 10 us of the injected truth
 BAD_EVERY=2        # every 2nd sample of a bad phase comes after a bad one
