@@ -32,11 +32,15 @@ static const struct {
 	 "\nDESCRIPTION\n"
 	 "  Prints one of\n"
 	 "    synchronised to NTP server (ADDR) at stratum N\n"
+	 "    synchronised to reference clock NAME (REFID) at stratum 1\n"
 	 "    synchronised to local clock at stratum N\n"
+	 "    synchronised, holding over (refid REFID) at stratum N\n"
 	 "    unsynchronised\n"
+	 "  (holding over: every source lost, the clock still within its bound)\n"
 	 "  and when synchronised, the root distance (root delay / 2 + root\n"
-	 "  dispersion) as `time correct to within X ms` and, with an upstream,\n"
-	 "  `polling server every N s`.\n" MAN_OPTS
+	 "  dispersion) as `time correct to within X ms` and, with an upstream\n"
+	 "  or a reference clock, `polling server every N s` (`polling reference\n"
+	 "  clock every N s`).\n" MAN_OPTS
 	 "\nEXIT STATUS\n  0 synchronised, 1 unsynchronised, 2 horod unreachable or bad usage\n"},
 	{"tracking", "NAME\n  horoctl tracking - the clock's state (like chronyc tracking)\n"
 		     "\nSYNOPSIS\n  horoctl tracking [-s SOCKET] [--json]\n"
@@ -45,19 +49,29 @@ static const struct {
 		     "  against the system clock), last and RMS offset, frequency, residual\n"
 		     "  frequency, skew, root delay, root dispersion, update interval and leap\n"
 		     "  status. With `driver sim`, the true error of the served time against\n"
-		     "  the system clock. Without upstream sources only the local reference's\n"
-		     "  fields are shown.\n" MAN_OPTS MAN_EXIT},
-	{"sources", "NAME\n  horoctl sources - the upstream sources (like ntpq -p)\n"
+		     "  the system clock. Without upstream sources or reference clocks only\n"
+		     "  the local reference's fields are shown. --json adds the system peer\n"
+		     "  (source, and source_kind: ntp or refclock).\n" MAN_OPTS MAN_EXIT},
+	{"sources", "NAME\n  horoctl sources - the reference clocks and upstream sources (like "
+		    "ntpq -p)\n"
 		    "\nSYNOPSIS\n  horoctl sources [-s SOCKET] [--json]\n"
 		    "\nDESCRIPTION\n"
 		    "  One line per source: tally code (* system peer, + candidate,\n"
-		    "  - outlier, x falseticker, # backup, blank rejected), remote, refid,\n"
-		    "  stratum, type (u: unicast), seconds since the last sample (when),\n"
+		    "  - outlier or not combined (a preferred source is), x falseticker,\n"
+		    "  # backup, blank rejected or noselect), remote (a reference clock's\n"
+		    "  name: SHM0, SOCK0, PHC0, PPS0), refid, stratum (0 for a reference\n"
+		    "  clock), type (u: unicast server, l: reference clock), seconds since\n"
+		    "  the last sample (when),\n"
 		    "  poll interval in s, reach register in octal, delay, offset and jitter\n"
 		    "  in ms, and the flash bits of the last reply by name (pkt_dup,\n"
 		    "  pkt_bogus, pkt_unsync, pkt_denied, pkt_auth, pkt_stratum, pkt_header,\n"
 		    "  pkt_autokey, pkt_crypto, peer_stratum, peer_dist, peer_loop,\n"
-		    "  peer_unreach), `-` when every test passed.\n" MAN_OPTS MAN_EXIT},
+		    "  peer_unreach), `-` when every test passed. A reference clock is\n"
+		    "  unreachable after 4 polls without a usable sample. --json adds, for\n"
+		    "  each reference clock, its device, its samples, polls, empty polls and\n"
+		    "  the samples not used by reason (dropped_torn, dropped_stale,\n"
+		    "  dropped_future, dropped_format, dropped_badtime, dropped_missed,\n"
+		    "  dropped_unsync, dropped_unnumbered, dropped_old).\n" MAN_OPTS MAN_EXIT},
 	{"serverstats",
 	 "NAME\n  horoctl serverstats - what the server did with the requests it got\n"
 	 "\nSYNOPSIS\n  horoctl serverstats [-s SOCKET] [--json]\n"
