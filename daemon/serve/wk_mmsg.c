@@ -58,11 +58,6 @@ struct mmsg_ctx {
 	struct mmsg_slot *txs[WK_MMSG_BATCH]; /* the slot of each reply in tx */
 };
 
-static int64_t raw_ns(const struct worker *w)
-{
-	return clk_now_ns(w->shared->clock);
-}
-
 /* Restamp replies FROM..FROM+N-1 about to be sent (see the top). */
 static void restamp(struct mmsg_ctx *c, struct worker *w, int from, int n)
 {
@@ -71,7 +66,7 @@ static void restamp(struct mmsg_ctx *c, struct worker *w, int from, int n)
 	int k;
 
 	clk_snapshot_read(w->shared->pub, &snap);
-	t0 = raw_ns(w);
+	t0 = wk_raw_ns(w);
 	for (k = 0; k < n; k++) {
 		struct mmsg_slot *sl = c->txs[from + k];
 

@@ -151,11 +151,6 @@ int wk_uring_probe(char *why, size_t len)
 	return 0;
 }
 
-static int64_t raw_ns(const struct worker *w)
-{
-	return clk_now_ns(w->shared->clock);
-}
-
 /*
  * Restamp the basic replies queued since the last submission (see the
  * top of the file) and tell their stamps' records when they were sent.
@@ -169,7 +164,7 @@ static void restamp(struct uring_ctx *c, struct worker *w)
 	if (!c->n_pending)
 		return;
 	clk_snapshot_read(w->shared->pub, &snap);
-	t0 = raw_ns(w);
+	t0 = wk_raw_ns(w);
 	for (k = 0; k < c->n_pending; k++) {
 		struct uring_slot *sl = &c->slot[c->pending[k]];
 

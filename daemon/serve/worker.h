@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "clock/kclock.h"
 #include "daemon/config/config.h"
 #include "daemon/serve/counters.h"
 #include "daemon/serve/rxsock.h"
@@ -51,6 +52,12 @@ struct worker {
 	_Atomic uint64_t beat;
 	_Atomic int done; /* its loop has ended */
 };
+
+/* The raw clock reading (ns) W's replies are stamped against. */
+static inline int64_t wk_raw_ns(const struct worker *w)
+{
+	return clk_now_ns(w->shared->clock);
+}
 
 /* Tell every worker to stop (async-signal-safe). */
 void wk_stop(void);
