@@ -26,6 +26,7 @@
 #include "clock/driver.h"
 #include "clock/snapshot.h"
 #include "proto/flash.h"
+#include "proto/leaptab.h"
 
 #define CLK_MAX_SOURCES 64 /* sources a core follows: every server and pool member */
 
@@ -184,6 +185,15 @@ void clk_core_refused(struct clk_core *c, int id);
  * own last error bound.
  */
 void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out);
+
+/*
+ * Give the core leap table TAB (copied; NULL drops it). Until the table's
+ * expiry it is the authority on leap seconds: its next leap is announced
+ * and applied even when no source says so, and sources' leap bits it
+ * contradicts are ignored; once expired it says nothing and the sources'
+ * majority decides again.
+ */
+void clk_core_set_leaptab(struct clk_core *c, const struct ntp_leaptab *tab);
 
 /* Driver time of the core's next own event (a leap second's edge), when clk_core_update()
  * must run at that instant; INT64_MAX when there is none. */

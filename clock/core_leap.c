@@ -5,12 +5,16 @@
  * first half) with the leap file, `leapsecmode` and the smear; the edge
  * handling stays.
  *
- * Today's decision: a majority of the survivors announcing LI 1 or 2
- * (the core's leap_vote) names the leap at the end of the current UTC
- * month, counted only in June and December (clk_leap_bits_midnight:
- * servers set LI weeks early); it is announced, and armed in the driver
- * through set_status, during its last day only (clk_leap_due), so Linux
- * never inserts it on another midnight. With no survivors the plan holds.
+ * The decision: a leap table (`leapfile`, `leapsectz`) valid at the
+ * served time is the authority: its next leap is planned whatever the
+ * sources say, and bits it contradicts are ignored (as chrony does with
+ * leapsectz); an expired table says nothing. Without one, a majority of
+ * the survivors announcing LI 1 or 2 (the core's leap_vote) names the
+ * leap at the end of the current UTC month, counted only in June and
+ * December (clk_leap_bits_midnight: servers set LI weeks early). Either
+ * way it is announced, and armed in the driver through set_status, during
+ * its last day only (clk_leap_due), so Linux never inserts it on another
+ * midnight. With no survivors the plan holds.
  *
  * The edge: served 23:59:60 begins (insertion) or 23:59:59 would
  * (deletion). A clock that has the leap armed, whoever armed it (our
@@ -94,17 +98,64 @@ void core_leap_seen(struct clk_core *c)
 	apply(c, clk_disc_raw_of_served(&c->disc, edge_ns(c->leap_m, c->leap_dir)), 0);
 }
 
+/* Plan the leap ending at midnight M in direction DIR (0: none), unless it is the plan. */
+static void plan(struct clk_core *c, int64_t m, int dir)
+{
+	if (!dir || m == c->leap_done_m) {
+		c->leap_dir = 0;
+		return;
+	}
+	if (c->leap_dir == dir && c->leap_m == m)
+		return;
+	c->leap_dir = dir;
+	c->leap_m = m;
+	c->drv_leaps = drv_leaps(c); /* leaps from before the plan are not it */
+}
+
+/*
+ * The table's word at served time SERVED: 1 and the plan made when it is
+ * valid then (its next leap, or none: any source bits are contradicted,
+ * since a valid table lists every leap up to its expiry), 0 when there is
+ * no table or it has expired (it then gives no authority).
+ */
+static int plan_from_table(struct clk_core *c, int64_t served)
+{
+	int64_t now_s = ns_floor_sec(served);
+	struct ntp_leap l;
+
+	c->leap_auth = c->have_ltab && !ntp_leaptab_expired(&c->ltab, now_s);
+	if (!c->leap_auth)
+		return 0;
+	if (ntp_leaptab_next(&c->ltab, now_s, &l))
+		plan(c, l.utc_s, l.dir);
+	else
+		plan(c, 0, 0);
+	return 1;
+}
+
+void clk_core_set_leaptab(struct clk_core *c, const struct ntp_leaptab *tab)
+{
+	if (!c)
+		return;
+	c->have_ltab = tab != NULL;
+	if (tab)
+		c->ltab = *tab;
+	c->leap_auth = 0;
+}
+
 void core_leap_update(struct clk_core *c, int64_t r, int vote)
 {
 	int64_t served = clk_disc_served(&c->disc, r), m, e;
 
-	if (vote == NTP_LEAP_INSERT || vote == NTP_LEAP_DELETE) {
-		if (clk_leap_bits_midnight(served, &m) && m != c->leap_done_m &&
-		    (!c->leap_dir || m != c->leap_m)) {
-			c->leap_dir = vote == NTP_LEAP_INSERT ? 1 : -1;
-			c->leap_m = m;
-			c->drv_leaps = drv_leaps(c); /* leaps from before the plan are not it */
-		}
+	/* A plan past its edge, waiting for the clock's count to move, is kept whatever is
+	 * said now: the sources stop announcing at the edge, the table names the next leap. */
+	if (c->leap_dir && served >= edge_ns(c->leap_m, c->leap_dir)) {
+		/* keep it */
+	} else if (plan_from_table(c, served)) {
+		/* the table decided */
+	} else if (vote == NTP_LEAP_INSERT || vote == NTP_LEAP_DELETE) {
+		if (clk_leap_bits_midnight(served, &m))
+			plan(c, m, vote == NTP_LEAP_INSERT ? 1 : -1);
 	} else if (vote == NTP_LEAP_NONE) {
 		c->leap_dir = 0;
 	}

@@ -13,6 +13,7 @@
 
 #include "clock/core.h"
 #include "clock/discipline.h"
+#include "clock/leapsec.h"
 #include "clock/nsec.h"
 #include "clock/source.h"
 
@@ -65,6 +66,10 @@ struct clk_core {
 	int leap_armed;	   /* the leap armed in the driver's clock, whoever armed it (+1, -1, 0) */
 	int drv_leaps;	   /* the driver's leaps() when last seen */
 	int64_t leap_next; /* served ns of what comes next about it (the edge), INT64_MAX none */
+	/* the leap table (`leapfile`, `leapsectz`): within its expiry the authority on leaps */
+	int have_ltab;		 /* 1: a table was given */
+	int leap_auth;		 /* 1: the table decided at the last update (not expired) */
+	struct ntp_leaptab ltab; /* its copy */
 	/* the state last published */
 	int synced;
 	int local; /* serving the local reference */

@@ -17,9 +17,11 @@
 
 #include "clock/driftfile.h"
 #include "clock/kclock.h"
+#include "clock/leapload.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/clockd/report.h"
 #include "daemon/sys/log.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 /* descriptors the loop waits on: the signalfd; every NTP source's socket and the resolver's
@@ -42,6 +44,33 @@ static int64_t truth_sys(void *arg)
 	return sys_now();
 }
 
+/* Log the leap table's expiry when its state changed at served time NOW (driver ns). */
+static void leap_expiry_log(struct clockd *cd, int64_t now)
+{
+	const struct cfg_leap *l = &cd->cfg->leap;
+	int64_t s = now / NS_PER_SEC;
+	int e;
+	char desc[256];
+
+	if (l->src == CFG_LEAP_NONE)
+		return;
+	e = clk_leap_expiry(&l->tab, s);
+	if (e == cd->leap_exp)
+		return;
+	cd->leap_exp = e;
+	clk_leap_describe(&l->tab, s, desc, sizeof(desc));
+	if (e == CLK_LEAP_EXP_EXPIRED)
+		log_msg(LOG_WARNING,
+			"leap table %s has expired: it gives no authority, leap seconds come from "
+			"the sources' bits (%s)",
+			l->path, desc);
+	else if (e == CLK_LEAP_EXP_SOON)
+		log_msg(LOG_WARNING, "leap table %s expires within %d days: update it (%s)",
+			l->path, CLK_LEAP_EXPIRY_WARN_S / 86400, desc);
+	else
+		log_msg(LOG_INFO, "leap table %s: %s", l->path, desc);
+}
+
 static void publish(struct clockd *cd)
 {
 	struct clk_snapshot s;
@@ -57,6 +86,7 @@ static void publish(struct clockd *cd)
 		if (cd->src[i].ops->refresh)
 			cd->src[i].ops->refresh(&cd->src[i], now);
 	clk_core_update(cd->core, now, &s);
+	leap_expiry_log(cd, clk_snapshot_served(&s, now));
 	clk_snapshot_publish(cd->pub, &s);
 	if (cd->on_publish)
 		cd->on_publish(cd->on_publish_arg, &s);
@@ -167,6 +197,9 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 		log_msg(LOG_ERR, "clock core: cannot start");
 		return -1;
 	}
+	cd->leap_exp = -1;
+	if (cfg->leap.src != CFG_LEAP_NONE)
+		clk_core_set_leaptab(cd->core, &cfg->leap.tab);
 	env.cfg = cfg;
 	env.core = cd->core;
 	env.drv = cd->drv;

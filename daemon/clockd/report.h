@@ -55,6 +55,12 @@ struct clockd_tracking {
 	int has_true_error; /* the driver knows a truth (the sim driver; the kernel says NaN) */
 	double true_error;  /* s: served time minus the truth, now */
 	int n_sources;	    /* sources in the list */
+	/* the leap table (`leapfile`, `leapsectz`) */
+	const char *leap_path;	/* the file read, NULL none */
+	int leap_expiry;	/* CLK_LEAP_EXP_* at the served time now */
+	int64_t leap_expires_s; /* Unix s, 0 none given */
+	int64_t leap_next_s;	/* Unix s: the midnight of its next leap, 0 none */
+	int leap_next_dir;	/* +1 insertion, -1 deletion */
 };
 
 /* One source of the list, as `horoctl sources` and ntpq show it. */

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "daemon/policy/acl.h"
+#include "proto/leaptab.h"
 
 #define CFG_MAX_LISTEN	 16  /* listen directives */
 #define CFG_MAX_WORKERS	 256 /* worker threads */
@@ -57,6 +58,17 @@ struct cfg_clock {
 	double holdover;	      /* s; -1 = until the root distance would pass maxdistance */
 	int minsources;		      /* 1..CFG_MAX_SERVERS (1) */
 	char driftfile[CFG_PATH_MAX]; /* empty = none */
+};
+
+/* Where the leap-second table comes from (issue 16). */
+enum cfg_leap_src { CFG_LEAP_NONE = 0, CFG_LEAP_FILE, CFG_LEAP_TZ };
+
+/* The leap-second settings: `leapfile PATH` or `leapsectz NAME`, read when parsed. */
+struct cfg_leap {
+	enum cfg_leap_src src;
+	char path[CFG_PATH_MAX]; /* the file read: `leapfile`'s, or the zone's under the zone dir */
+	char tz[64];		 /* `leapsectz`'s zone name ("right/UTC"); empty otherwise */
+	struct ntp_leaptab tab;	 /* the table read from it (src != CFG_LEAP_NONE) */
 };
 
 struct cfg_listen {
@@ -130,6 +142,7 @@ struct horod_config {
 	int log_debug;
 	int default_port;     /* port for listen lines without `port`: 123, or -P */
 	struct cfg_clock clk; /* upstream sources, driver, discipline, driftfile */
+	struct cfg_leap leap; /* leap-second table */
 	char hwts[CFG_MAX_HWTS]
 		 [CFG_IFNAME_MAX]; /* `hwtimestamp IFACE`: interfaces to stamp in hardware */
 	int n_hwts;

@@ -62,6 +62,16 @@ static size_t answer_status(const struct ctl_view *v, char *b, size_t len)
 		p = ctl_kv_put(b, len, p, "source", "%s",
 			       answers_synced(&t.snap) ? "local" : "none");
 	}
+	if (t.leap_path) {
+		static const char *const exp[] = {"ok", "soon", "expired", "unknown"};
+
+		p = ctl_kv_put(b, len, p, "leapfile", "%s", t.leap_path);
+		p = ctl_kv_put(b, len, p, "leapfile_expiry", "%s",
+			       t.leap_expiry >= 0 && t.leap_expiry <= 3 ? exp[t.leap_expiry] : "?");
+		p = ctl_kv_put(b, len, p, "leapfile_expires", "%lld", (long long)t.leap_expires_s);
+		p = ctl_kv_put(b, len, p, "leapfile_next", "%lld", (long long)t.leap_next_s);
+		p = ctl_kv_put(b, len, p, "leapfile_next_dir", "%d", t.leap_next_dir);
+	}
 	return p;
 }
 

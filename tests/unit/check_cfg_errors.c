@@ -183,6 +183,21 @@ static const struct {
 	{"seccomp kill\n", 1, "bad seccomp level 'kill'"},
 	{"seccomp 1 2\n", 1, "extra argument '2'"},
 	{"seccomp 1\nseccomp 2\n", 2, "'seccomp' already given on line 1"},
+	/* leapfile, leapsectz (issue 16): the table is read when its line is parsed */
+	{"leapfile\n", 1, "'leapfile' needs a path, allowed: leapfile /ABSOLUTE/PATH"},
+	{"leapfile leap-seconds.list\n", 1, "leapfile 'leap-seconds.list' is not an absolute path"},
+	{"leapfile /nonexistent/leap-seconds.list\n", 1,
+	 "leapfile: /nonexistent/leap-seconds.list: No such file or directory"},
+	{"#\nleapfile " HOROD_TESTDATA "/leap/bad-hash.list\n", 2, "bad-hash.list: "},
+	{"leapfile " HOROD_TESTDATA "/leap/no-hash.list\n", 1, "no-hash.list: "},
+	{"leapfile " HOROD_TESTDATA "/leap/truncated.list\n", 1, "truncated.list: "},
+	{"leapfile " HOROD_TESTDATA "/leap/future.list x\n", 1, "extra argument 'x'"},
+	{"leapfile " HOROD_TESTDATA "/leap/future.list\nleapsectz right/UTC\n", 2,
+	 "'leapfile or leapsectz' already given on line 1"},
+	{"leapsectz\n", 1, "'leapsectz' needs a zone name"},
+	{"leapsectz ../right/UTC\n", 1, "bad leapsectz zone name '../right/UTC'"},
+	{"leapsectz /usr/share/zoneinfo/right/UTC\n", 1, "bad leapsectz zone name"},
+	{"leapsectz right/Nowhere\n", 1, "right/Nowhere: No such file or directory"},
 };
 
 START_TEST(test_errors)
@@ -222,7 +237,8 @@ START_TEST(test_exact_messages)
 		{"#\n#\nlissen ::1\n",
 		 "horod.conf:3: unknown directive 'lissen', allowed: listen local "
 		 "allow deny control workers io pidfile log hwtimestamp server pool driver "
-		 "discipline makestep maxdistance holdover minsources driftfile ratelimit denykod "
+		 "discipline makestep maxdistance holdover minsources driftfile leapfile leapsectz "
+		 "ratelimit denykod "
 		 "guard metrics user seccomp"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},

@@ -539,6 +539,74 @@ START_TEST(test_minsources_prefer_leap)
 }
 END_TEST
 
+/* A leap table of the leaps ending at 2015-07-01 and, with INS_2016, 2017-01-01, valid
+ * until EXPIRES (Unix s). */
+static void leaptab(struct ntp_leaptab *t, int ins_2016, int64_t expires)
+{
+	memset(t, 0, sizeof(*t));
+	t->e[t->n].utc_s = 1435708800LL; /* 2015-07-01 */
+	t->e[t->n++].tai_utc = 36;
+	if (ins_2016) {
+		t->e[t->n].utc_s = LEAP_END / S;
+		t->e[t->n++].tai_utc = 37;
+	}
+	t->expires_s = expires;
+	t->src = NTP_LEAPTAB_LIST;
+}
+
+/* The last day of 2016 with three sources sending LEAP and table T (NULL: none); into S. */
+static void leap_day(const struct ntp_leaptab *t, int leap, struct fakeclk *f,
+		     struct clk_snapshot *s)
+{
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+
+	fakeclk_init(f, LEAP_DAY, 0, 0.0);
+	c = clk_core_create(&cfg, &f->base);
+	clk_core_set_leaptab(c, t);
+	add_src(c, 1, 0);
+	add_src(c, 2, 0);
+	add_src(c, 3, 0);
+	run(c, f, 60, NULL, leap, s);
+	clk_core_destroy(c);
+}
+
+/*
+ * A leap table within its expiry is the authority (issue 16): it
+ * announces and arms the leap none of the sources announce, and it
+ * overrules sources announcing a leap it does not list; expired, it
+ * says nothing and the sources decide again.
+ */
+START_TEST(test_leap_table)
+{
+	struct ntp_leaptab t;
+	struct fakeclk f;
+	struct clk_snapshot s;
+	const int64_t later = LEAP_END / S + 30 * 86400, before = LEAP_DAY / S - 1;
+
+	leaptab(&t, 1, later);
+	leap_day(&t, NTP_LEAP_NONE, &f, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_INSERT && f.leap == NTP_LEAP_INSERT,
+		      "a valid table should announce and arm its leap on the last day, sources "
+		      "silent (served %u, driver %d)",
+		      s.leap, f.leap);
+	leaptab(&t, 0, later);
+	leap_day(&t, NTP_LEAP_INSERT, &f, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_NONE && f.leap == NTP_LEAP_NONE,
+		      "sources' bits a valid table contradicts should be ignored (served %u)",
+		      s.leap);
+	leaptab(&t, 1, before);
+	leap_day(&t, NTP_LEAP_NONE, &f, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_NONE && f.leap == NTP_LEAP_NONE,
+		      "an expired table should give no authority (served %u)", s.leap);
+	leaptab(&t, 0, before);
+	leap_day(&t, NTP_LEAP_INSERT, &f, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_INSERT,
+		      "with an expired table the sources' majority should decide (served %u)",
+		      s.leap);
+}
+END_TEST
+
 START_TEST(test_drift_and_args)
 {
 	struct fakeclk f;
@@ -782,6 +850,7 @@ Suite *core_suite(void)
 	tcase_add_test(tc, test_step_watch);
 	tcase_add_test(tc, test_contradicted_holdover);
 	tcase_add_test(tc, test_leap_made_by_core);
+	tcase_add_test(tc, test_leap_table);
 	suite_add_tcase(s, tc);
 	return s;
 }
