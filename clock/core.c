@@ -59,8 +59,6 @@
 #include "clock/source.h"
 #include "proto/ntp.h"
 
-/* ns per second */
-#define NS_PER_S 1e9
 /* polls a silent source gets before the first clock update stops waiting for it,
  * so that one early reply (maybe from a falseticker) is never a "majority" alone */
 #define START_POLLS 3
@@ -100,15 +98,10 @@ int clk_mutant;
 #define DROP(k) 0
 #endif
 
-static int clampi(int v, int lo, int hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
-}
-
 /* The correction (s) now in place at raw time R. */
 static double corr_s(const struct clk_core *c, int64_t r)
 {
-	return clk_disc_corr(&c->disc, r) / NS_PER_S;
+	return clk_disc_corr(&c->disc, r) / (double)NS_PER_SEC;
 }
 
 struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driver *drv)
@@ -126,7 +119,7 @@ struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driv
 		c->cfg.maxdistance = 1.5; /* s, the default of ntpd, chrony and the config */
 	if (c->cfg.minsources < 1)
 		c->cfg.minsources = 1;
-	c->cfg.precision = clampi(c->cfg.precision, -30, 0);
+	c->cfg.precision = clk_clampi(c->cfg.precision, -30, 0);
 	c->drv = drv;
 	now = drv->ops->now(drv);
 	c->last_now = now;
@@ -639,7 +632,7 @@ static void serve_local(struct clk_core *c, int64_t r, double dist, struct clk_s
 	const struct clk_src *l = &c->src[c->local_id];
 
 	out->flags |= CLK_F_SYNCED;
-	out->stratum = (uint8_t)clampi(l->cfg.stratum, 1, 15);
+	out->stratum = (uint8_t)clk_clampi(l->cfg.stratum, 1, 15);
 	out->refid = ntp_refid_ascii("LOCL");
 	out->root_delay = 0.0;
 	if (local_vouches(c)) {
@@ -732,7 +725,7 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	if (c->synced) {
 		out->flags |= CLK_F_SYNCED;
 		out->leap = (uint8_t)c->leap_li;
-		out->stratum = (uint8_t)clampi(c->stratum, 1, 16);
+		out->stratum = (uint8_t)clk_clampi(c->stratum, 1, 16);
 		out->refid = c->refid;
 		out->ref_ns = c->ref_served;
 		out->root_delay = c->root_delay;

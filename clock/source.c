@@ -51,18 +51,13 @@ static int64_t pow2_ns(int log2s)
 	return (int64_t)1000000000 << log2s;
 }
 
-static int clampi(int v, int lo, int hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
-}
-
 void clk_src_init(struct clk_src *s, const struct clk_source_cfg *cfg, int64_t now)
 {
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	s->cfg.name[sizeof(s->cfg.name) - 1] = '\0';
-	s->cfg.minpoll = clampi(s->cfg.minpoll, 0, NTP_MAX_POLL);
-	s->cfg.maxpoll = clampi(s->cfg.maxpoll, s->cfg.minpoll, NTP_MAX_POLL);
+	s->cfg.minpoll = clk_clampi(s->cfg.minpoll, 0, NTP_MAX_POLL);
+	s->cfg.maxpoll = clk_clampi(s->cfg.maxpoll, s->cfg.minpoll, NTP_MAX_POLL);
 	clk_src_reset(s, cfg->refid, now);
 }
 
@@ -107,7 +102,7 @@ void clk_src_slow_down(struct clk_src *s, int64_t now)
 {
 	/* One poll step, no burst, wait a whole interval. */
 	s->burst = 0;
-	s->poll = clampi(s->poll + 1, s->cfg.minpoll, s->cfg.maxpoll);
+	s->poll = clk_clampi(s->poll + 1, s->cfg.minpoll, s->cfg.maxpoll);
 	s->next_poll = ns_add_sat(now, pow2_ns(s->poll));
 }
 
