@@ -190,6 +190,8 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 	cc.precision = precision;
 	cc.init_freq_ppm = 0;
 	cc.init_skew_ppm = -1;
+	cc.leapmode = cfg->leap.mode;
+	cc.smear_s = cfg->leap.smear_s;
 	if (measuring && k->driftfile[0])
 		read_drift(k->driftfile, &cc);
 	cd->core = clk_core_create(&cc, cd->drv);

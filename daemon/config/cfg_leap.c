@@ -10,14 +10,67 @@
 #include <string.h>
 
 #include "clock/leapload.h"
+#include "clock/leapsec.h"
 #include "daemon/config/cfg_leap.h"
 
 #define CFG_FORM_LEAPFILE  "leapfile /ABSOLUTE/PATH"
 #define CFG_FORM_LEAPSECTZ "leapsectz NAME (a zone with leap seconds, e.g. right/UTC)"
+#define CFG_FORM_LEAPMODE  "leapsecmode system|step|smear"
+#define CFG_FORM_LEAPSMEAR "leapsmear interval SECONDS"
+
+/* The modes by name, in enum clk_leapmode's order (slew is not implemented: not offered). */
+static const char *const cfg_leapmodes[] = {
+	[CLK_LEAPMODE_SYSTEM] = "system",
+	[CLK_LEAPMODE_STEP] = "step",
+	[CLK_LEAPMODE_SMEAR] = "smear",
+};
 
 void cfg_leap_defaults(struct cfg_leap *l)
 {
 	memset(l, 0, sizeof(*l));
+	l->mode = CLK_LEAPMODE_SYSTEM;
+	l->smear_s = CLK_SMEAR_DEFAULT_S;
+}
+
+int cfg_do_leapsecmode(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	int i;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'leapsecmode' needs a mode, allowed: " CFG_FORM_LEAPMODE);
+	if (ntok > 2)
+		return cfg_extra(p, tok[2], CFG_FORM_LEAPMODE);
+	for (i = 0; i < (int)(sizeof(cfg_leapmodes) / sizeof(cfg_leapmodes[0])); i++)
+		if (cfg_leapmodes[i] && strcmp(tok[1], cfg_leapmodes[i]) == 0)
+			break;
+	if (i == (int)(sizeof(cfg_leapmodes) / sizeof(cfg_leapmodes[0])))
+		return cfg_fail(p, "unknown leapsecmode '%s', allowed: system step smear",
+				ntp_quote(tok[1], q, sizeof(q)));
+	if (cfg_once(p, &p->seen_leapsecmode, "leapsecmode") < 0)
+		return -1;
+	p->c->leap.mode = i;
+	return 0;
+}
+
+int cfg_do_leapsmear(struct cfg_parser *p, char **tok, int ntok)
+{
+	long v;
+
+	if (ntok < 2 || strcmp(tok[1], "interval") != 0)
+		return cfg_fail(p,
+				"'leapsmear' needs interval SECONDS, allowed: " CFG_FORM_LEAPSMEAR
+				" (%d-%d)",
+				CLK_SMEAR_MIN_S, CLK_SMEAR_MAX_S);
+	if (ntok > 3)
+		return cfg_extra(p, tok[3], CFG_FORM_LEAPSMEAR);
+	if (cfg_int_opt(p, "interval", ntok > 2 ? tok[2] : NULL, CLK_SMEAR_MIN_S, CLK_SMEAR_MAX_S,
+			&v) < 0)
+		return -1;
+	if (cfg_once(p, &p->seen_leapsmear, "leapsmear") < 0)
+		return -1;
+	p->c->leap.smear_s = v;
+	return 0;
 }
 
 /* Load the table at PATH (SRC) into the parser's settings; 0, or -1 with the reason. */
@@ -39,7 +92,8 @@ static int leap_load(struct cfg_parser *p, const char *what, enum cfg_leap_src s
 				src == CFG_LEAP_FILE ? "leap-seconds.list with a matching #h hash"
 						     : "TZif zone with leap seconds");
 	if (l->tab.n == 0)
-		return cfg_fail(p, "%s: %s lists no leap second, allowed: a table with leap seconds",
+		return cfg_fail(p,
+				"%s: %s lists no leap second, allowed: a table with leap seconds",
 				what, path);
 	l->src = src;
 	snprintf(l->path, sizeof(l->path), "%s", path);
@@ -91,4 +145,9 @@ void cfg_leap_format(const struct cfg_leap *l, struct ntp_text *out)
 		ntp_textf(out, "leapsectz %s\n", l->tz);
 	else
 		ntp_textf(out, "# leapfile: none (leap seconds from the sources' bits)\n");
+	ntp_textf(out, "leapsecmode %s\n",
+		  l->mode >= 0 && l->mode <= CLK_LEAPMODE_SMEAR && cfg_leapmodes[l->mode]
+			  ? cfg_leapmodes[l->mode]
+			  : "system");
+	ntp_textf(out, "leapsmear interval %ld\n", l->smear_s);
 }

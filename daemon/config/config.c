@@ -344,6 +344,8 @@ static const struct {
 	{"driftfile", cfg_do_driftfile},
 	{"leapfile", cfg_do_leapfile},
 	{"leapsectz", cfg_do_leapsectz},
+	{"leapsecmode", cfg_do_leapsecmode},
+	{"leapsmear", cfg_do_leapsmear},
 	{"ratelimit", cfg_do_ratelimit},
 	{"denykod", cfg_do_denykod},
 	{"guard", cfg_do_guard},

@@ -31,6 +31,7 @@ struct cfg_parser {
 	int seen_control_path, seen_metrics;
 	int seen_user, seen_seccomp;
 	int seen_leap; /* leapfile or leapsectz: one table */
+	int seen_leapsecmode, seen_leapsmear;
 };
 
 /* Write `NAME:LINE: message` into the caller's error buffer and return -1. */

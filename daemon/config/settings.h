@@ -69,6 +69,8 @@ struct cfg_leap {
 	char path[CFG_PATH_MAX]; /* the file read: `leapfile`'s, or the zone's under the zone dir */
 	char tz[64];		 /* `leapsectz`'s zone name ("right/UTC"); empty otherwise */
 	struct ntp_leaptab tab;	 /* the table read from it (src != CFG_LEAP_NONE) */
+	int mode;		 /* `leapsecmode`: enum clk_leapmode (0 system) */
+	long smear_s;		 /* `leapsmear interval S`: s (86400) */
 };
 
 struct cfg_listen {

@@ -198,6 +198,21 @@ static const struct {
 	{"leapsectz ../right/UTC\n", 1, "bad leapsectz zone name '../right/UTC'"},
 	{"leapsectz /usr/share/zoneinfo/right/UTC\n", 1, "bad leapsectz zone name"},
 	{"leapsectz right/Nowhere\n", 1, "right/Nowhere: No such file or directory"},
+	{"leapsecmode\n", 1, "'leapsecmode' needs a mode, allowed: leapsecmode system|step|smear"},
+	{"leapsecmode slew\n", 1, "unknown leapsecmode 'slew', allowed: system step smear"},
+	{"leapsecmode ignore\n", 1, "unknown leapsecmode 'ignore'"},
+	{"leapsecmode smear x\n", 1, "extra argument 'x'"},
+	{"leapsecmode smear\nleapsecmode step\n", 2, "'leapsecmode' already given on line 1"},
+	{"leapsmear\n", 1,
+	 "'leapsmear' needs interval SECONDS, allowed: leapsmear interval SECONDS"},
+	{"leapsmear 86400\n", 1, "'leapsmear' needs interval SECONDS"},
+	{"leapsmear interval\n", 1, "'interval' needs a number, allowed 1-2419200"},
+	{"leapsmear interval 0\n", 1, "interval 0 out of range, allowed 1-2419200"},
+	{"leapsmear interval 2419201\n", 1, "interval 2419201 out of range"},
+	{"leapsmear interval 1.5\n", 1, "bad interval '1.5'"},
+	{"leapsmear interval 600 x\n", 1, "extra argument 'x'"},
+	{"leapsmear interval 600\nleapsmear interval 700\n", 2,
+	 "'leapsmear' already given on line 1"},
 };
 
 START_TEST(test_errors)
@@ -238,6 +253,7 @@ START_TEST(test_exact_messages)
 		 "horod.conf:3: unknown directive 'lissen', allowed: listen local "
 		 "allow deny control workers io pidfile log hwtimestamp server pool driver "
 		 "discipline makestep maxdistance holdover minsources driftfile leapfile leapsectz "
+		 "leapsecmode leapsmear "
 		 "ratelimit denykod "
 		 "guard metrics user seccomp"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",

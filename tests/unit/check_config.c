@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "clock/leapload.h"
+#include "clock/leapsec.h"
 #include "daemon/config/config.h"
 
 Suite *config_suite(void);
@@ -81,7 +82,8 @@ static int cfg_equal(const struct horod_config *a, const struct horod_config *b)
 			return 0;
 	if (a->leap.src != b->leap.src || strcmp(a->leap.path, b->leap.path) != 0 ||
 	    strcmp(a->leap.tz, b->leap.tz) != 0 || a->leap.tab.n != b->leap.tab.n ||
-	    a->leap.tab.expires_s != b->leap.tab.expires_s)
+	    a->leap.tab.expires_s != b->leap.tab.expires_s || a->leap.mode != b->leap.mode ||
+	    a->leap.smear_s != b->leap.smear_s)
 		return 0;
 	return 1;
 }
@@ -668,6 +670,14 @@ START_TEST(test_leap_directives)
 	ck_assert_msg(strstr(out, "\nleapfile " HOROD_TESTDATA "/leap/future.list\n"),
 		      "the format should give the leapfile:\n%s", out);
 	round_trip("leapfile " HOROD_TESTDATA "/leap/ietf-2025.list\n");
+	cfg_format(&cfg, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\nleapsecmode system\nleapsmear interval 86400\n"),
+		      "the defaults: leapsecmode system, a 86400 s smear:\n%s", out);
+	round_trip("leapsecmode smear\nleapsmear interval 7200\n");
+	ck_assert_msg(cfg.leap.mode == CLK_LEAPMODE_SMEAR && cfg.leap.smear_s == 7200,
+		      "leapsecmode smear over 7200 s should be kept");
+	round_trip("leapsecmode step\n");
+	ck_assert_msg(cfg.leap.mode == CLK_LEAPMODE_STEP, "leapsecmode step should be kept");
 	if (access(CLK_ZONEINFO_DIR "/right/UTC", R_OK) == 0) {
 		round_trip("leapsectz right/UTC\n");
 		ck_assert_msg(cfg.leap.src == CFG_LEAP_TZ && cfg.leap.tab.n >= 27,
