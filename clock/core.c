@@ -655,6 +655,10 @@ static void serve_local(struct clk_core *c, int64_t r, double dist, struct clk_s
 		out->root_disp = l->cfg.dispersion +
 				 (CLK_PHI + core_skew(c)) * fmax(0.0, clk_dsec(r, c->local_ref_r));
 	}
+	/* A leap the core planned (a leap table's, on its last day) is announced from the
+	 * local reference too: a stratum-1 server must announce on its file's authority. */
+	if (out->leap == NTP_LEAP_NONE && c->leap_li != NTP_LEAP_NONE)
+		out->leap = (uint8_t)c->leap_li;
 	c->local_leap = out->leap;
 }
 

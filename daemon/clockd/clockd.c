@@ -44,7 +44,7 @@ static int64_t truth_sys(void *arg)
 	return sys_now();
 }
 
-/* Log the leap table's expiry when its state changed at served time NOW (driver ns). */
+/* Log the leap table's expiry when its state changed at served time NOW (ns). */
 static void leap_expiry_log(struct clockd *cd, int64_t now)
 {
 	const struct cfg_leap *l = &cd->cfg->leap;
@@ -86,7 +86,7 @@ static void publish(struct clockd *cd)
 		if (cd->src[i].ops->refresh)
 			cd->src[i].ops->refresh(&cd->src[i], now);
 	clk_core_update(cd->core, now, &s);
-	leap_expiry_log(cd, clk_snapshot_served(&s, now));
+	leap_expiry_log(cd, s.update_ns);
 	clk_snapshot_publish(cd->pub, &s);
 	if (cd->on_publish)
 		cd->on_publish(cd->on_publish_arg, &s);
@@ -135,10 +135,12 @@ static struct clk_driver *open_driver(const struct cfg_clock *k, int measuring, 
 	char why[160];
 
 	if (k->driver == CFG_DRIVER_SIM) {
-		struct clk_sim_cfg sc = {.offset = k->sim_offset,
-					 .freq = k->sim_freq,
-					 .wander = k->sim_wander,
-					 .seed = k->sim_seed};
+		struct clk_sim_cfg sc = {
+			.offset = k->sim_offset,
+			.freq = k->sim_freq,
+			.wander = k->sim_wander,
+			.seed = k->sim_seed,
+			.shift_ns = k->sim_date ? k->sim_date * NS_PER_SEC - sys_now() : 0};
 
 		drv = clk_driver_sim(&sc, truth_sys, NULL);
 		snprintf(why, sizeof(why), "out of memory");

@@ -51,7 +51,8 @@ struct cfg_clock {
 	double sim_freq;	   /* ppm */
 	double sim_wander;	   /* ppm/sqrt(s) */
 	unsigned long long sim_seed;
-	int discipline;		      /* -1 = default (on), 0 off, 1 on */
+	long long sim_date; /* Unix s: the sim clock's date at start (`date`); 0 = the system's */
+	int discipline;	    /* -1 = default (on), 0 off, 1 on */
 	double makestep_threshold;    /* s (1.0) */
 	int makestep_limit;	      /* updates (3); -1 = always */
 	double maxdistance;	      /* s (1.5) */

@@ -57,4 +57,122 @@ check "status shows the valid file" grep -q "leap file $DATA/future.list: expire
 check "status shows its next leap (2030-12-31, inserted)" grep -q "next leap second: 2030-12-31 (inserted 23:59:60)" <<<"$st"
 check "the log says nothing of expiry" not grep -q "has expired\|expires within" "$HOROD_LOG"
 horod_stop
+
+need_cmd ntpdig
+INS_M=1483228800 # s: 2017-01-01 00:00:00 UTC, after the inserted 2016-12-31 23:59:60
+DEL_M=2003788800 # s: 2033-07-01 00:00:00 UTC, after future.list's deleted 23:59:59
+SMEAR_S=20       # s: the smear interval here, centred on the leap
+LEAD=4           # s: horod starts this long before the leap (system, step)
+SMEAR_LEAD=13    # s: ... under smear: before the window opens
+SPAN=8           # s: ntpdig asks for this long (system, step)
+SMEAR_SPAN=26    # s: ... under smear: through the whole window
+
+# ntpdig_series SECONDS OUT: an ntpdig measurement (the best of 3 exchanges 10 ms apart) every
+# 0.3 s for SECONDS, as "leap offset server-time" lines (offset: served - our clock, s) in OUT.
+ntpdig_series()
+{
+	local end=$((SECONDS + $1)) j
+	: >"$2"
+	while [ "$SECONDS" -lt "$end" ]; do
+		j=$(timeout 3 ip netns exec "$NS" ntpdig -j -t 1 -p 3 -g 10 127.0.0.1 2>/dev/null) &&
+			python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["leap"], repr(d["offset"]), d["time"])' "$j" >>"$2"
+		sleep 0.3
+	done
+}
+
+# leap_case MODE DIR: horod in leapsecmode MODE through the leap DIR (1 insert, -1 delete).
+leap_case()
+{
+	local mode=$1 dir=$2 m lead span date cpid="" out=$T_DIR/series.$1.$2
+	if [ "$dir" = 1 ]; then m=$INS_M; else m=$DEL_M; fi
+	lead=$LEAD span=$SPAN
+	if [ "$mode" = smear ]; then lead=$SMEAR_LEAD span=$SMEAR_SPAN; fi
+	date=$(date -u -d "@$((m - lead))" +%Y-%m-%dT%H:%M:%SZ)
+	write_conf "$conf" <<CONF
+listen 127.0.0.1
+local stratum 1
+control $SOCK
+driver sim date $date
+leapfile $DATA/future.list
+leapsecmode $mode
+leapsmear interval $SMEAR_S
+CONF
+	if ! horod_start "$NS" -f "$conf"; then
+		fail "$mode $dir: horod did not start"
+		return
+	fi
+	if [ "$mode" = smear ]; then
+		# Inside the window: chronyd -Q measures the smeared server (never sets the clock).
+		(sleep $((lead - 6)) && timeout 20 ip netns exec "$NS" setpriv --bounding-set=-sys_time \
+			--inh-caps=-sys_time "$CHRONYD" -Q -t 10 "server 127.0.0.1 iburst maxsamples 4" \
+			"pidfile $T_DIR/chronyd.pid" "cmdport 0" "bindcmdaddress /" \
+			>"$T_DIR/chronyd.$dir.out" 2>&1) &
+		cpid=$!
+		_PIDS+=("$cpid")
+	fi
+	ntpdig_series "$span" "$out"
+	[ -n "$cpid" ] && wait "$cpid"
+	horod_stop
+	local rc=0
+	[ -n "${LEAP_KEEP:-}" ] && cp "$out" "$LEAP_KEEP.$mode.$dir"
+	python3 - "$out" "$mode" "$dir" "$m" "$SMEAR_S" <<'PY' || rc=1
+import calendar, sys
+path, mode, d, m, S = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+rows = []
+for line in open(path):
+    leap, off, t = line.split()
+    # "2016-12-31T23:59:51.94814+0000": ntpdig prints the microseconds without their
+    # leading zeros (.94814 is 0.094814 s)
+    sec = calendar.timegm(tuple(int(x) for x in (t[0:4], t[5:7], t[8:10], t[11:13], t[14:16], t[17:19])))
+    frac = int(t[20:t.index("+")]) / 1e6 if t[19] == "." else 0.0
+    rows.append((leap, float(off), sec + frac))
+want = {1: "add-leap", -1: "del-leap"}[d]
+edge = m if d > 0 else m - 1  # served time of the leap's edge
+bad = []
+if len(rows) < 10:
+    bad.append("only %d replies" % len(rows))
+off0 = rows[0][1] if rows else 0.0
+worst = 0.0
+prev = None
+for leap, off, served in rows:
+    if mode == "smear":
+        if leap != "no-leap":
+            bad.append("LI %s under smear at %+.3f s" % (leap, served - m))
+        u = served - off + off0  # leap-free time: our clock plus the date's offset
+        frac = min(max((u - (m - S / 2.0)) / S, 0.0), 1.0)
+        worst = max(worst, abs(off - (off0 - d * frac)))
+        if prev is not None and served < prev:
+            bad.append("served time went back at %+.3f s" % (served - m))
+        prev = served
+    else:
+        u = served - off + off0  # leap-free time (an insertion repeats 23:59:59)
+        if u < edge - 0.5 and leap != want:
+            bad.append("LI %s before the leap (%+.3f s)" % (leap, u - m))
+        # after the edge: UTC, one second off the leap-free date
+        if u >= edge + 0.5:
+            if leap != "no-leap":
+                bad.append("LI %s after the leap (%+.3f s)" % (leap, served - m))
+            if abs(off - (off0 - d)) > 0.01:
+                bad.append("offset %.6f after the leap, want %.6f" % (off, off0 - d))
+print("    %s %+d: %d replies, LI %s" % (mode, d, len(rows), " ".join(sorted(set(r[0] for r in rows)))))
+if mode == "smear":
+    print("    smear %+d: worst |offset - formula| %.1f us" % (d, worst * 1e6))
+    if worst > 1e-3:
+        bad.append("offset off the formula by %.1f us" % (worst * 1e6))
+for b in bad[:5]:
+    print("    | " + b)
+sys.exit(1 if bad else 0)
+PY
+	check "leapsecmode $mode through the $([ "$dir" = 1 ] && echo insertion || echo deletion)" [ "$rc" = 0 ]
+}
+
+for mode in ${LEAP_MODES:-system step smear}; do
+	leap_case "$mode" 1
+	leap_case "$mode" -1
+done
+for dir in 1 -1; do
+	f=$T_DIR/chronyd.$dir.out
+	sed 's/^/    chronyd | /' "$f" 2>/dev/null | tail -2
+	check "chronyd -Q measured the smearing server ($dir)" grep -q "System clock wrong by" "$f"
+done
 finish

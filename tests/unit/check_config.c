@@ -678,6 +678,9 @@ START_TEST(test_leap_directives)
 		      "leapsecmode smear over 7200 s should be kept");
 	round_trip("leapsecmode step\n");
 	ck_assert_msg(cfg.leap.mode == CLK_LEAPMODE_STEP, "leapsecmode step should be kept");
+	round_trip("driver sim offset 0.5 date 2016-12-31T23:59:50Z\n");
+	ck_assert_msg(cfg.clk.sim_date == 1483228790LL,
+		      "the sim date should be 1483228790, got %lld", cfg.clk.sim_date);
 	if (access(CLK_ZONEINFO_DIR "/right/UTC", R_OK) == 0) {
 		round_trip("leapsectz right/UTC\n");
 		ck_assert_msg(cfg.leap.src == CFG_LEAP_TZ && cfg.leap.tab.n >= 27,
