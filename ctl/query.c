@@ -340,6 +340,29 @@ static const char *leap_text(long leap)
 	return leap >= 0 && leap <= 3 ? t[leap] : "?";
 }
 
+/* The leap second's lines of `horoctl tracking`: mode, the leap planned, the smear. */
+static void tracking_leap(const struct answer *a)
+{
+	long long m = (long long)getd(a, "leap_midnight");
+	long dir = getl(a, "leap_planned");
+	char day[32];
+
+	if (!get(a, "leapsecmode", NULL))
+		return;
+	printf("Leap second mode   : %s%s\n", get(a, "leapsecmode", "?"),
+	       getl(a, "leap_table") ? " (leap file valid: the authority)" : "");
+	if (dir)
+		printf("Leap second        : %s at the end of %s\n",
+		       dir > 0 ? "insert 23:59:60" : "delete 23:59:59",
+		       day_text(m - 86400, day, sizeof(day)));
+	else
+		printf("Leap second        : none planned\n");
+	if (get(a, "smear_interval", NULL))
+		printf("Smear              : %s, offset %+.9f seconds (interval %ld s)\n",
+		       getl(a, "smearing") ? "smearing" : "not smearing", getd(a, "smear_offset"),
+		       getl(a, "smear_interval"));
+}
+
 int query_tracking(int argc, char **argv)
 {
 	char when[64];
@@ -382,6 +405,7 @@ int query_tracking(int argc, char **argv)
 	printf("Leap status        : %s\n", leap_text(getl(&a, "leap")));
 	if (get(&a, "true_error", NULL))
 		printf("True error (sim)   : %+.9f seconds\n", getd(&a, "true_error"));
+	tracking_leap(&a);
 	free(a.p);
 	return QUERY_OK;
 }

@@ -97,6 +97,13 @@ void clockd_report_tracking(const struct clockd *cd, struct clockd_tracking *out
 	out->sys_peer = list_index(cd, t.sys_peer);
 	out->driver = cd->drv->ops->name;
 	out->discipline = t.steering;
+	out->leapmode = t.leapmode;
+	out->leap_dir = t.leap_dir;
+	out->leap_m = t.leap_m;
+	out->leap_table = t.leap_table;
+	out->smear_s = t.smear_s;
+	out->smearing = t.smearing;
+	out->smear_offset = t.smear_offset;
 	if (cd->cfg->leap.src != CFG_LEAP_NONE) {
 		const struct ntp_leaptab *tab = &cd->cfg->leap.tab;
 		int64_t s = clk_snapshot_served(&out->snap, out->sys_ns) / NS_PER_SEC;

@@ -59,6 +59,12 @@ check "the log says nothing of expiry" not grep -q "has expired\|expires within"
 horod_stop
 
 need_cmd ntpdig
+PY=/usr/bin/python3 # Debian's, which has python3-ntp (ntpq's module)
+NTPQ=$(third_party ntpq)
+if [ -z "$NTPQ" ] || ! "$PY" -c 'import ntp.packet' 2>/dev/null; then
+	echo "NOTE: no unpacked ntpq (scripts/third-party fetch ntpsec): mode 6 not checked"
+	NTPQ=""
+fi
 INS_M=1483228800 # s: 2017-01-01 00:00:00 UTC, after the inserted 2016-12-31 23:59:60
 DEL_M=2003788800 # s: 2033-07-01 00:00:00 UTC, after future.list's deleted 23:59:59
 SMEAR_S=20       # s: the smear interval here, centred on the leap
@@ -83,7 +89,7 @@ ntpdig_series()
 # leap_case MODE DIR: horod in leapsecmode MODE through the leap DIR (1 insert, -1 delete).
 leap_case()
 {
-	local mode=$1 dir=$2 m lead span date cpid="" out=$T_DIR/series.$1.$2
+	local mode=$1 dir=$2 m lead span date cpid="" rpid="" out=$T_DIR/series.$1.$2
 	if [ "$dir" = 1 ]; then m=$INS_M; else m=$DEL_M; fi
 	lead=$LEAD span=$SPAN
 	if [ "$mode" = smear ]; then lead=$SMEAR_LEAD span=$SMEAR_SPAN; fi
@@ -109,9 +115,17 @@ CONF
 			>"$T_DIR/chronyd.$dir.out" 2>&1) &
 		cpid=$!
 		_PIDS+=("$cpid")
+		# Inside the window too: what horoctl, ntpq and the metrics say of the smear.
+		(sleep $((lead - 5)) && ctl tracking >"$T_DIR/tracking.$dir" 2>&1 &&
+			ctl metrics >"$T_DIR/metrics.$dir" 2>&1 &&
+			{ [ -z "$NTPQ" ] || ip netns exec "$NS" timeout 20 "$PY" "$NTPQ" -c \
+				"rv 0 leapsmearinterval,leapsmearoffset,leap" 127.0.0.1 \
+				>"$T_DIR/ntpq.$dir" 2>&1; }) &
+		rpid=$!
+		_PIDS+=("$rpid")
 	fi
 	ntpdig_series "$span" "$out"
-	[ -n "$cpid" ] && wait "$cpid"
+	[ -n "$cpid" ] && wait "$cpid" "$rpid"
 	horod_stop
 	local rc=0
 	[ -n "${LEAP_KEEP:-}" ] && cp "$out" "$LEAP_KEEP.$mode.$dir"
@@ -133,6 +147,7 @@ if len(rows) < 10:
     bad.append("only %d replies" % len(rows))
 off0 = rows[0][1] if rows else 0.0
 worst = 0.0
+errs = []
 prev = None
 for leap, off, served in rows:
     if mode == "smear":
@@ -140,7 +155,8 @@ for leap, off, served in rows:
             bad.append("LI %s under smear at %+.3f s" % (leap, served - m))
         u = served - off + off0  # leap-free time: our clock plus the date's offset
         frac = min(max((u - (m - S / 2.0)) / S, 0.0), 1.0)
-        worst = max(worst, abs(off - (off0 - d * frac)))
+        errs.append(abs(off - (off0 - d * frac)))
+        worst = max(worst, errs[-1])
         if prev is not None and served < prev:
             bad.append("served time went back at %+.3f s" % (served - m))
         prev = served
@@ -155,10 +171,16 @@ for leap, off, served in rows:
             if abs(off - (off0 - d)) > 0.01:
                 bad.append("offset %.6f after the leap, want %.6f" % (off, off0 - d))
 print("    %s %+d: %d replies, LI %s" % (mode, d, len(rows), " ".join(sorted(set(r[0] for r in rows)))))
-if mode == "smear":
-    print("    smear %+d: worst |offset - formula| %.1f us" % (d, worst * 1e6))
-    if worst > 1e-3:
-        bad.append("offset off the formula by %.1f us" % (worst * 1e6))
+if mode == "smear" and errs:
+    # The formula is evaluated at ntpdig's printed time, which a loaded machine delays
+    # after the exchange (tens of ms, times the 1/20 slope of this short smear): the median
+    # must be close, and no more than a tenth of the replies beyond 1 ms.
+    errs.sort()
+    med, far = errs[len(errs) // 2], sum(e > 1e-3 for e in errs)
+    print("    smear %+d: |offset - formula| median %.1f us, worst %.1f us, %d beyond 1 ms" %
+          (d, med * 1e6, worst * 1e6, far))
+    if med > 2e-4 or far * 10 > len(errs):
+        bad.append("offset off the formula: median %.1f us, %d of %d beyond 1 ms" % (med * 1e6, far, len(errs)))
 for b in bad[:5]:
     print("    | " + b)
 sys.exit(1 if bad else 0)
@@ -174,5 +196,27 @@ for dir in 1 -1; do
 	f=$T_DIR/chronyd.$dir.out
 	sed 's/^/    chronyd | /' "$f" 2>/dev/null | tail -2
 	check "chronyd -Q measured the smearing server ($dir)" grep -q "System clock wrong by" "$f"
+	# About 5 s into the 20 s window: a quarter of the second smeared, -dir * 0.25 s
+	sed 's/^/    tracking | /' "$T_DIR/tracking.$dir" | grep -i "leap\|smear"
+	check "horoctl tracking shows the smear, -dir * 0.1-0.4 s ($dir)" \
+		python3 -c 'import re,sys; m=re.search(r"^Smear +: smearing, offset ([-+][0-9.]+) seconds \(interval 20 s\)$", open(sys.argv[1]).read(), re.M); sys.exit(not (m and 0.1 < -int(sys.argv[2]) * float(m.group(1)) < 0.4))' "$T_DIR/tracking.$dir" "$dir"
+	check "horoctl tracking shows the leap planned ($dir)" \
+		grep -q "^Leap second        : $([ "$dir" = 1 ] && echo insert || echo delete)" "$T_DIR/tracking.$dir"
+	grep "^horod_leap" "$T_DIR/metrics.$dir" | sed 's/^/    metrics | /'
+	check "metrics: smearing, the offset, the leap planned and the file's expiry ($dir)" \
+		python3 - "$T_DIR/metrics.$dir" "$dir" <<'PY'
+import sys
+m = dict(l.split()[:2] for l in open(sys.argv[1]) if l.startswith("horod_leap"))
+d = int(sys.argv[2])
+ok = (m.get("horod_leap_smearing") == "1" and m.get("horod_leap_planned") == str(d) and
+      0.1 < -d * float(m["horod_leap_smear_offset_seconds"]) < 0.4 and
+      float(m["horod_leap_file_expiry_seconds"]) > 86400 and m.get("horod_leap_file_valid") == "1")
+sys.exit(0 if ok else 1)
+PY
+	if [ -n "$NTPQ" ]; then
+		sed 's/^/    ntpq | /' "$T_DIR/ntpq.$dir"
+		check "ntpq rv shows leapsmearinterval 20 and leapsmearoffset -dir * 100-400 ms, leap 00 ($dir)" \
+			python3 -c 'import re,sys; t=open(sys.argv[1]).read(); m=re.search(r"leapsmearoffset=([-+]?[0-9.]+)", t); sys.exit(not (m and "leapsmearinterval=20" in t and "leap=00" in t and 100 < -int(sys.argv[2]) * float(m.group(1)) < 400))' "$T_DIR/ntpq.$dir" "$dir"
+	fi
 done
 finish
