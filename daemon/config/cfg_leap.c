@@ -3,8 +3,8 @@
  * through clock/leapload (bounded read of a regular file, proto/'s
  * parsers): what is wrong with the file is reported as `NAME:LINE:
  * leapfile PATH: what`, and the daemon never starts on a table it could
- * not read. Only one table: `leapfile` and `leapsectz` exclude each
- * other.
+ * not read. Given both, `leapfile` is the table used (a list has an
+ * expiry, a zone before TZif 4 has none); the zone is still checked.
  */
 #include <stdio.h>
 #include <string.h>
@@ -73,35 +73,31 @@ int cfg_do_leapsmear(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
-/* Load the table at PATH (SRC) into the parser's settings; 0, or -1 with the reason. */
+/* Load the table at PATH (SRC) into *TAB; 0, or -1 with the reason. */
 static int leap_load(struct cfg_parser *p, const char *what, enum cfg_leap_src src,
-		     const char *path)
+		     const char *path, struct ntp_leaptab *tab)
 {
-	struct cfg_leap *l = &p->c->leap;
 	char why[256];
 	int r;
 
-	if (cfg_once(p, &p->seen_leap, "leapfile or leapsectz") < 0)
-		return -1;
 	if (src == CFG_LEAP_FILE)
-		r = clk_leap_load_list(path, &l->tab, why, sizeof(why));
+		r = clk_leap_load_list(path, tab, why, sizeof(why));
 	else
-		r = clk_leap_load_tzif(path, &l->tab, why, sizeof(why));
+		r = clk_leap_load_tzif(path, tab, why, sizeof(why));
 	if (r < 0)
 		return cfg_fail(p, "%s: %s, allowed: a readable %s", what, why,
 				src == CFG_LEAP_FILE ? "leap-seconds.list with a matching #h hash"
 						     : "TZif zone with leap seconds");
-	if (l->tab.n == 0)
+	if (tab->n == 0)
 		return cfg_fail(p,
 				"%s: %s lists no leap second, allowed: a table with leap seconds",
 				what, path);
-	l->src = src;
-	snprintf(l->path, sizeof(l->path), "%s", path);
 	return 0;
 }
 
 int cfg_do_leapfile(struct cfg_parser *p, char **tok, int ntok)
 {
+	struct cfg_leap *l = &p->c->leap;
 	char q[CFG_QUOTE_MAX];
 
 	if (ntok < 2)
@@ -114,11 +110,19 @@ int cfg_do_leapfile(struct cfg_parser *p, char **tok, int ntok)
 	if (strlen(tok[1]) >= CFG_PATH_MAX)
 		return cfg_fail(p, "leapfile path of %zu bytes too long, allowed at most %d bytes",
 				strlen(tok[1]), CFG_PATH_MAX - 1);
-	return leap_load(p, "leapfile", CFG_LEAP_FILE, tok[1]);
+	if (cfg_once(p, &p->seen_leap, "leapfile") < 0 ||
+	    leap_load(p, "leapfile", CFG_LEAP_FILE, tok[1], &l->tab) < 0)
+		return -1;
+	/* The list wins over a zone (it has an expiry; a zone before TZif 4 has none). */
+	l->src = CFG_LEAP_FILE;
+	snprintf(l->path, sizeof(l->path), "%s", tok[1]);
+	return 0;
 }
 
 int cfg_do_leapsectz(struct cfg_parser *p, char **tok, int ntok)
 {
+	static struct ntp_leaptab tab; /* a parse is single-threaded; 2 KB off the stack */
+	struct cfg_leap *l = &p->c->leap;
 	char path[CFG_PATH_MAX], q[CFG_QUOTE_MAX];
 
 	if (ntok < 2)
@@ -131,9 +135,15 @@ int cfg_do_leapsectz(struct cfg_parser *p, char **tok, int ntok)
 				"bad leapsectz zone name '%s', allowed: a relative zone name of "
 				"letters, digits, '/', '_', '-', '+' (no '..'), e.g. right/UTC",
 				ntp_quote(tok[1], q, sizeof(q)));
-	if (leap_load(p, "leapsectz", CFG_LEAP_TZ, path) < 0)
+	if (cfg_once(p, &p->seen_leaptz, "leapsectz") < 0 ||
+	    leap_load(p, "leapsectz", CFG_LEAP_TZ, path, &tab) < 0)
 		return -1;
-	snprintf(p->c->leap.tz, sizeof(p->c->leap.tz), "%s", tok[1]);
+	snprintf(l->tz, sizeof(l->tz), "%s", tok[1]);
+	if (l->src != CFG_LEAP_FILE) {
+		l->src = CFG_LEAP_TZ;
+		l->tab = tab;
+		snprintf(l->path, sizeof(l->path), "%s", path);
+	}
 	return 0;
 }
 
@@ -141,9 +151,9 @@ void cfg_leap_format(const struct cfg_leap *l, struct ntp_text *out)
 {
 	if (l->src == CFG_LEAP_FILE)
 		ntp_textf(out, "leapfile %s\n", l->path);
-	else if (l->src == CFG_LEAP_TZ)
+	if (l->tz[0])
 		ntp_textf(out, "leapsectz %s\n", l->tz);
-	else
+	if (l->src == CFG_LEAP_NONE)
 		ntp_textf(out, "# leapfile: none (leap seconds from the sources' bits)\n");
 	ntp_textf(out, "leapsecmode %s\n",
 		  l->mode >= 0 && l->mode <= CLK_LEAPMODE_SMEAR && cfg_leapmodes[l->mode]

@@ -72,6 +72,8 @@ LEAD=4           # s: horod starts this long before the leap (system, step)
 SMEAR_LEAD=13    # s: ... under smear: before the window opens
 SPAN=8           # s: ntpdig asks for this long (system, step)
 SMEAR_SPAN=26    # s: ... under smear: through the whole window
+# LEAP_MODES="system step smear": the modes run through the leap (all by default);
+# LEAP_KEEP=PREFIX: keep each ntpdig series as PREFIX.MODE.DIR (debugging)
 
 # ntpdig_series SECONDS OUT: an ntpdig measurement (the best of 3 exchanges 10 ms apart) every
 # 0.3 s for SECONDS, as "leap offset server-time" lines (offset: served - our clock, s) in OUT.
@@ -188,10 +190,64 @@ PY
 	check "leapsecmode $mode through the $([ "$dir" = 1 ] && echo insertion || echo deletion)" [ "$rc" = 0 ]
 }
 
+# horoctl check: a smearing horod (port 12301) against one that does not (12302), both
+# sim-dated 16 s before the insertion. Rounds 1 s apart from 15 s before it: the first
+# before the 20 s window (no smear seen), then inside it (the smear seen: 1e6/20 ppm,
+# slower); `check` alone says which one announces the leap.
+check_case()
+{
+	local m=$INS_M date pa pb j
+	date=$(date -u -d "@$((m - 16))" +%Y-%m-%dT%H:%M:%SZ)
+	for c in "a 12301 smear" "b 12302 step"; do
+		set -- $c
+		write_conf "$T_DIR/$1.conf" <<CONF
+listen 127.0.0.1 port $2
+local stratum 1
+control $T_DIR/$1.sock
+driver sim date $date
+leapfile $DATA/future.list
+leapsecmode $3
+leapsmear interval $SMEAR_S
+CONF
+	done
+	t0=$SECONDS
+	horod_start "$NS" -f "$T_DIR/a.conf" || die "horod a did not start"
+	pa=$HOROD_PID
+	horod_start "$NS" -f "$T_DIR/b.conf" || die "horod b did not start"
+	pb=$HOROD_PID
+	out=$(ip netns exec "$NS" "$HOROCTL" check 127.0.0.1:12302 -n 1)
+	check "check: the step server announces the insertion" \
+		grep -q "leap: announces a leap second: 23:59:60 inserted" <<<"$out"
+	out=$(ip netns exec "$NS" "$HOROCTL" check 127.0.0.1:12301 -n 1)
+	check "check: the smearing server announces nothing" grep -q "leap: no leap second announced" <<<"$out"
+	j=$(ip netns exec "$NS" "$HOROCTL" check 127.0.0.1:12301 --against 127.0.0.1:12302 \
+		-n 2 --rounds 3 --every 0.5 --json)
+	echo "    before the window: $j"
+	check "check --against: no smear seen before the window" \
+		python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(d["smears"] or d["rounds"] < 3)' "$j"
+	while [ $((SECONDS - t0)) -lt 7 ]; do sleep 0.2; done # the window opens 6 s in
+	out=$(ip netns exec "$NS" "$HOROCTL" check 127.0.0.1:12301 --against 127.0.0.1:12302 \
+		-n 2 --rounds 6 --every 0.5)
+	echo "$out" | sed 's/^/    | /'
+	check "check --against: the smearing server smears, slower (an insertion)" \
+		grep -q "^verdict: the server smears against the reference: .*slower: an insertion" <<<"$out"
+	check "check --against: it drifts 1e6/20 ppm (-40000 to -60000)" \
+		python3 -c 'import re,sys; r=float(re.search(r"drifting ([-+][0-9.]+) ppm", sys.argv[1]).group(1)); sys.exit(not -60000 < r < -40000)' "$out"
+	HOROD_PID=$pb
+	horod_stop
+	HOROD_PID=$pa
+	horod_stop
+}
+check_case
+
 for mode in ${LEAP_MODES:-system step smear}; do
 	leap_case "$mode" 1
 	leap_case "$mode" -1
 done
+case " ${LEAP_MODES:-smear} " in
+*" smear "*) ;;
+*) finish ;; # LEAP_MODES (a debugging knob) left the smear out: nothing below ran
+esac
 for dir in 1 -1; do
 	f=$T_DIR/chronyd.$dir.out
 	sed 's/^/    chronyd | /' "$f" 2>/dev/null | tail -2

@@ -192,8 +192,10 @@ static const struct {
 	{"leapfile " HOROD_TESTDATA "/leap/no-hash.list\n", 1, "no-hash.list: "},
 	{"leapfile " HOROD_TESTDATA "/leap/truncated.list\n", 1, "truncated.list: "},
 	{"leapfile " HOROD_TESTDATA "/leap/future.list x\n", 1, "extra argument 'x'"},
-	{"leapfile " HOROD_TESTDATA "/leap/future.list\nleapsectz right/UTC\n", 2,
-	 "'leapfile or leapsectz' already given on line 1"},
+	{"leapfile " HOROD_TESTDATA "/leap/future.list\nleapfile " HOROD_TESTDATA
+	 "/leap/future.list\n",
+	 2, "'leapfile' already given on line 1"},
+	{"leapsectz right/UTC\nleapsectz right/UTC\n", 2, "'leapsectz' already given on line 1"},
 	{"leapsectz\n", 1, "'leapsectz' needs a zone name"},
 	{"leapsectz ../right/UTC\n", 1, "bad leapsectz zone name '../right/UTC'"},
 	{"leapsectz /usr/share/zoneinfo/right/UTC\n", 1, "bad leapsectz zone name"},
