@@ -6,6 +6,7 @@
  * transmit timestamp is read as the very last step before the bytes are
  * final.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock/kclock.h"
@@ -19,10 +20,7 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 		  size_t len, const struct sockaddr *from, int fd, const struct timespec *rx,
 		  enum ctr_tsrc rx_src, uint8_t *reply)
 {
-	const struct pol_rules pol = {.acl = sh->acl,
-				      .control_acl = sh->control_acl,
-				      .rl = sh->rl,
-				      .deny_kod = sh->deny_kod};
+	const struct pol_rules *pol = atomic_load_explicit(&sh->rules, memory_order_acquire);
 	struct ntp_reply_info info;
 	struct clk_snapshot snap;
 	enum ntp_reason r;
@@ -32,7 +30,7 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 	ctr_inc(&ctr->tsrc[rx_src]);
 
 	/* Classification, access list, rate limit (policy.h; the clock only for the limiter). */
-	r = pol_decide(&pol, req, len, from, sh->rl ? rl_now_ns() : 0);
+	r = pol_decide(pol, req, len, from, pol->rl ? rl_now_ns() : 0);
 	if (ctr->clog)
 		clog_note(ctr->clog, from, ns_from_timespec(rx),
 			  r == NTP_R_REPLY_SERVER || r == NTP_R_REPLY_SYMMETRIC ||
@@ -65,4 +63,46 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 	ntp_build_reply(req, &info, ntp_ts_from_unix_ns(rx_ns), ntp_ts_from_unix_ns(tx_ns), reply);
 	ctr_inc(&ctr->reason[r]);
 	return NTP_HEADER_LEN;
+}
+
+/* Copy list FROM into TO (empty first); 0, or -1 when out of memory. */
+static int srv_acl_copy(struct acl *to, const struct acl *from)
+{
+	acl_init(to);
+	if (!from->n)
+		return 0;
+	to->rules = malloc(sizeof(*to->rules) * (size_t)from->n);
+	if (!to->rules)
+		return -1;
+	memcpy(to->rules, from->rules, sizeof(*to->rules) * (size_t)from->n);
+	to->n = to->cap = from->n;
+	to->n_allow = from->n_allow;
+	return 0;
+}
+
+struct srv_policy *srv_policy_new(const struct horod_config *c, struct rl_table *rl)
+{
+	struct srv_policy *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	if (srv_acl_copy(&p->acl, &c->acl) < 0 ||
+	    srv_acl_copy(&p->control_acl, &c->control_acl) < 0) {
+		srv_policy_free(p);
+		return NULL;
+	}
+	p->rules.acl = &p->acl;
+	p->rules.control_acl = &p->control_acl;
+	p->rules.rl = rl;
+	p->rules.deny_kod = c->rl.deny_kod;
+	return p;
+}
+
+void srv_policy_free(struct srv_policy *p)
+{
+	if (!p)
+		return;
+	acl_free(&p->acl);
+	acl_free(&p->control_acl);
+	free(p);
 }

@@ -87,8 +87,14 @@ static const int sb_allow[] = {
 	SYS_fsync,
 	SYS_rename,
 	SYS_unlink, /* a failed driftfile's temp file; at exit: pidfile, control socket */
-	SYS_uname,  /* the resolver's gethostname() */
-	SYS_getpid, /* each log line */
+	/* A takeover (daemon/takeover.c): the successor's peer credentials checked,
+	 * its connection made blocking, the descriptors sent (SCM_RIGHTS). */
+	SYS_getsockopt,
+	SYS_fcntl,
+	SYS_sendmsg,
+	SYS_ftruncate, /* the pidfile, written once horod serves (after the sandbox) */
+	SYS_uname,     /* the resolver's gethostname() */
+	SYS_getpid,    /* each log line */
 	/* Memory, and the resolver threads started at run time. */
 	SYS_mmap,
 	SYS_munmap,
