@@ -236,11 +236,14 @@ static void smear_pick(struct clk_core *c)
  * deletion smear, measured). A larger difference is a step of the core's
  * (makestep at the start) and is left alone.
  */
-static void monotonic(struct clk_core *c, struct clk_snapshot *out)
+static void monotonic(struct clk_core *c, struct clk_snapshot *out, int was)
 {
 	int64_t sys0 = out->update_ns - out->corr_ns, d;
 
-	if (c->cfg.leapmode == CLK_LEAPMODE_SMEAR && c->have_prev) {
+	/* An identity mapping (the kernel steered, no smear now or just before) has no
+	 * rounding to take up, and must stay one: the XDP guard serves only that. */
+	if (c->cfg.leapmode == CLK_LEAPMODE_SMEAR && c->have_prev &&
+	    (was || c->smearing || out->corr_ns || out->corr_freq != 0.0)) {
 		/* + 1 ns: SYS0 is itself rounded (the inverse of the driver's mapping) */
 		d = clk_snapshot_served(&c->prev, sys0) - out->update_ns + 1;
 		if (d > 0 && d <= MONO_SLACK_NS) {
@@ -267,21 +270,21 @@ static void monotonic(struct clk_core *c, struct clk_snapshot *out)
 void core_leap_smear(struct clk_core *c, struct clk_snapshot *out)
 {
 	int64_t v0 = out->update_ns, u0, c0;
-	int applied;
+	int applied, was = c->smearing;
 	double k, f;
 
 	c->smearing = 0;
 	c->smear_vs_utc = 0;
 	smear_pick(c);
 	if (!c->smear_set) {
-		monotonic(c, out);
+		monotonic(c, out, was);
 		return;
 	}
 	applied = smear_applied(c);
 	u0 = applied ? v0 + c->smear.dir * NS_PER_SEC : v0;
 	if (u0 >= c->smear.end_ns && applied) {
 		c->smear_set = 0; /* over: the served time is UTC again */
-		monotonic(c, out);
+		monotonic(c, out, was);
 		return;
 	}
 	c0 = clk_smear_offset_ns(&c->smear, u0) + (applied ? c->smear.dir * NS_PER_SEC : 0);
@@ -294,7 +297,7 @@ void core_leap_smear(struct clk_core *c, struct clk_snapshot *out)
 	out->corr_freq = f + k + f * k;
 	if (out->ref_ns)
 		out->ref_ns += c0;
-	monotonic(c, out);
+	monotonic(c, out, was);
 }
 
 int core_leap_near(const struct clk_core *c, int64_t t1, int64_t t4)

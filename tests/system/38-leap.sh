@@ -68,10 +68,10 @@ fi
 INS_M=1483228800 # s: 2017-01-01 00:00:00 UTC, after the inserted 2016-12-31 23:59:60
 DEL_M=2003788800 # s: 2033-07-01 00:00:00 UTC, after future.list's deleted 23:59:59
 SMEAR_S=20       # s: the smear interval here, centred on the leap
-LEAD=4           # s: horod starts this long before the leap (system, step)
-SMEAR_LEAD=13    # s: ... under smear: before the window opens
-SPAN=8           # s: ntpdig asks for this long (system, step)
-SMEAR_SPAN=26    # s: ... under smear: through the whole window
+LEAD=7           # s: horod starts this long before the leap (system, step)
+SMEAR_LEAD=15    # s: ... under smear: before the window opens
+SPAN=12          # s: ntpdig asks for this long (system, step)
+SMEAR_SPAN=30    # s: ... under smear: through the whole window
 # LEAP_MODES="system step smear": the modes run through the leap (all by default);
 # LEAP_KEEP=PREFIX: keep each ntpdig series as PREFIX.MODE.DIR (debugging)
 
@@ -147,7 +147,12 @@ edge = m if d > 0 else m - 1  # served time of the leap's edge
 bad = []
 if len(rows) < 10:
     bad.append("only %d replies" % len(rows))
-off0 = rows[0][1] if rows else 0.0
+# The date's offset: the median before the edge (clear of an insertion's repeated second),
+# under the smear before its window; a loaded machine may delay the first replies.
+early = sorted(r[1] for r in rows if r[2] < (m - S / 2.0 if mode == "smear" else edge - 1.5))
+if len(early) < 3:
+    bad.append("only %d replies before the %s" % (len(early), "window" if mode == "smear" else "leap"))
+off0 = early[len(early) // 2] if early else 0.0
 worst = 0.0
 errs = []
 prev = None
