@@ -75,23 +75,26 @@ SMEAR_SPAN=30    # s: ... under smear: through the whole window
 # LEAP_MODES="system step smear": the modes run through the leap (all by default);
 # LEAP_KEEP=PREFIX: keep each ntpdig series as PREFIX.MODE.DIR (debugging)
 
-# ntpdig_series SECONDS OUT: an ntpdig measurement (the best of 3 exchanges 10 ms apart) every
+# ntpdig_series SECONDS OUT NS: an ntpdig measurement (the best of 3 exchanges 10 ms apart) every
 # 0.3 s for SECONDS, as "leap offset server-time" lines (offset: served - our clock, s) in OUT.
 ntpdig_series()
 {
 	local end=$((SECONDS + $1)) j
 	: >"$2"
 	while [ "$SECONDS" -lt "$end" ]; do
-		j=$(timeout 3 ip netns exec "$NS" ntpdig -j -t 1 -p 3 -g 10 127.0.0.1 2>/dev/null) &&
+		j=$(timeout 3 ip netns exec "$3" ntpdig -j -t 1 -p 3 -g 10 127.0.0.1 2>/dev/null) &&
 			python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["leap"], repr(d["offset"]), d["time"])' "$j" >>"$2"
 		sleep 0.3
 	done
 }
 
-# leap_case MODE DIR: horod in leapsecmode MODE through the leap DIR (1 insert, -1 delete).
+# leap_case MODE DIR NS: horod in leapsecmode MODE through the leap DIR (1 insert, -1 delete)
+# in namespace NS, its own; run in the background, it leaves its verdict (exit status and
+# lines) in $T_DIR/result.MODE.DIR, and checks nothing itself (the caller does).
 leap_case()
 {
-	local mode=$1 dir=$2 m lead span date cpid="" rpid="" out=$T_DIR/series.$1.$2
+	local mode=$1 dir=$2 ns=$3 m lead span date cpid="" rpid="" out=$T_DIR/series.$1.$2
+	local conf=$T_DIR/leap.$1.$2.conf sock=$T_DIR/leap.$1.$2.sock
 	if [ "$dir" = 1 ]; then m=$INS_M; else m=$DEL_M; fi
 	lead=$LEAD span=$SPAN
 	if [ "$mode" = smear ]; then lead=$SMEAR_LEAD span=$SMEAR_SPAN; fi
@@ -99,39 +102,40 @@ leap_case()
 	write_conf "$conf" <<CONF
 listen 127.0.0.1
 local stratum 1
-control $SOCK
+control $sock
 driver sim date $date
 leapfile $DATA/future.list
 leapsecmode $mode
 leapsmear interval $SMEAR_S
 CONF
-	if ! horod_start "$NS" -f "$conf"; then
-		fail "$mode $dir: horod did not start"
-		return
+	if ! horod_start "$ns" -f "$conf" >"$T_DIR/start.$mode.$dir" 2>&1; then
+		echo "    $mode $dir: horod did not start" >"$T_DIR/result.$mode.$dir"
+		return 1
 	fi
+	echo "$HOROD_PID" >"$T_DIR/pid.$mode.$dir"
 	if [ "$mode" = smear ]; then
 		# Inside the window: chronyd -Q measures the smeared server (never sets the clock).
-		(sleep $((lead - 6)) && timeout 20 ip netns exec "$NS" setpriv --bounding-set=-sys_time \
+		(sleep $((lead - 6)) && timeout 20 ip netns exec "$ns" setpriv --bounding-set=-sys_time \
 			--inh-caps=-sys_time "$CHRONYD" -Q -t 10 "server 127.0.0.1 iburst maxsamples 4" \
-			"pidfile $T_DIR/chronyd.pid" "cmdport 0" "bindcmdaddress /" \
+			"pidfile $T_DIR/chronyd.$dir.pid" "cmdport 0" "bindcmdaddress /" \
 			>"$T_DIR/chronyd.$dir.out" 2>&1) &
 		cpid=$!
 		_PIDS+=("$cpid")
 		# Inside the window too: what horoctl, ntpq and the metrics say of the smear.
-		(sleep $((lead - 5)) && ctl tracking >"$T_DIR/tracking.$dir" 2>&1 &&
-			ctl metrics >"$T_DIR/metrics.$dir" 2>&1 &&
-			{ [ -z "$NTPQ" ] || ip netns exec "$NS" timeout 20 "$PY" "$NTPQ" -c \
+		(sleep $((lead - 5)) && "$HOROCTL" -s "$sock" tracking >"$T_DIR/tracking.$dir" 2>&1 &&
+			"$HOROCTL" -s "$sock" metrics >"$T_DIR/metrics.$dir" 2>&1 &&
+			{ [ -z "$NTPQ" ] || ip netns exec "$ns" timeout 20 "$PY" "$NTPQ" -c \
 				"rv 0 leapsmearinterval,leapsmearoffset,leap" 127.0.0.1 \
 				>"$T_DIR/ntpq.$dir" 2>&1; }) &
 		rpid=$!
 		_PIDS+=("$rpid")
 	fi
-	ntpdig_series "$span" "$out"
+	ntpdig_series "$span" "$out" "$ns"
 	[ -n "$cpid" ] && wait "$cpid" "$rpid"
 	horod_stop
 	local rc=0
 	[ -n "${LEAP_KEEP:-}" ] && cp "$out" "$LEAP_KEEP.$mode.$dir"
-	python3 - "$out" "$mode" "$dir" "$m" "$SMEAR_S" <<'PY' || rc=1
+	python3 - "$out" "$mode" "$dir" "$m" "$SMEAR_S" >"$T_DIR/result.$mode.$dir" <<'PY' || rc=1
 import calendar, sys
 path, mode, d, m, S = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 rows = []
@@ -192,7 +196,7 @@ for b in bad[:5]:
     print("    | " + b)
 sys.exit(1 if bad else 0)
 PY
-	check "leapsecmode $mode through the $([ "$dir" = 1 ] && echo insertion || echo deletion)" [ "$rc" = 0 ]
+	return $rc
 }
 
 # horoctl check: a smearing horod (port 12301) against one that does not (12302), both
@@ -245,9 +249,30 @@ CONF
 }
 check_case
 
+# The six cases at once, each in a namespace of its own (its own 127.0.0.1:123 for ntpdig,
+# chronyd and ntpq), so that the test stays within a minute.
+cases=()
+k=0
 for mode in ${LEAP_MODES:-system step smear}; do
-	leap_case "$mode" 1
-	leap_case "$mode" -1
+	for dir in 1 -1; do
+		k=$((k + 1))
+		ns=$(ns_name "l$k")
+		ns_create "$ns"
+		(_LOGN=$((100 * k)) && leap_case "$mode" "$dir" "$ns") &
+		_PIDS+=($!)
+		cases+=("$mode $dir $!")
+	done
+done
+sleep 2
+for f in "$T_DIR"/pid.*; do # the horods too, should the test be interrupted
+	[ -f "$f" ] && _PIDS+=("$(cat "$f")")
+done
+for c in "${cases[@]}"; do
+	set -- $c
+	rc=0
+	wait "$3" || rc=1
+	cat "$T_DIR/result.$1.$2" 2>/dev/null
+	check "leapsecmode $1 through the $([ "$2" = 1 ] && echo insertion || echo deletion)" [ "$rc" = 0 ]
 done
 case " ${LEAP_MODES:-smear} " in
 *" smear "*) ;;
