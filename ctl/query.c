@@ -506,6 +506,10 @@ int query_serverstats(int argc, char **argv)
 		json_fields(&a, "reason.", 1);
 		printf("}, \"timestamps\": {");
 		json_fields(&a, "ts.", 1);
+		printf("}, \"modes\": {");
+		json_fields(&a, "mode.", 1);
+		printf("}, \"interleaved_tx\": {");
+		json_fields(&a, "xtx.", 1);
 		printf("}, \"per_worker\": [");
 		for (i = 0; i < n; i++) {
 			snprintf(k, sizeof(k), "w%d.", i);
@@ -526,6 +530,14 @@ int query_serverstats(int argc, char **argv)
 	printf("  of them by XDP   : %s\n", get(&a, "xdp", "0"));
 	printf("RX timestamps      : hardware %s, kernel %s, daemon %s\n",
 	       get(&a, "ts.hardware", "0"), get(&a, "ts.kernel", "0"), get(&a, "ts.daemon", "0"));
+	printf("Replies by mode    : basic %s, interleaved %s\n", get(&a, "mode.basic", "0"),
+	       get(&a, "mode.interleaved", "0"));
+	printf("  interleaved TX   : hardware %s, kernel %s, daemon %s\n",
+	       get(&a, "xtx.hardware", "0"), get(&a, "xtx.kernel", "0"),
+	       get(&a, "xtx.daemon", "0"));
+	printf("TX stamps          : read %s, unmatched %s; clients evicted %s\n",
+	       get(&a, "tx_stamps", "0"), get(&a, "tx_unmatched", "0"),
+	       get(&a, "xleave_evicted", "0"));
 	printf("By reason (nonzero):\n");
 	while (ctl_kv_next(a.p, a.len, &pos, kk, sizeof(kk), v, sizeof(v)) == 1)
 		if (strncmp(kk, "reason.", 7) == 0 && strcmp(v, "0") != 0)

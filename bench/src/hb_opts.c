@@ -46,6 +46,32 @@ static void usage(FILE *f)
 		"      --version N      NTP version of the requests, 1-4 (default 4)\n"
 		"      --allow-unsync   accept replies with leap 3 (unsynchronized server)\n"
 		"  -j, --json           print one JSON object instead of text\n"
+		"      --clients N      N clients (1-%d), each with its own source address:\n"
+		"                       --client-base and the N-1 addresses after it, set per\n"
+		"                       datagram (IP_PKTINFO) on unconnected sockets; they must\n"
+		"                       be local here, e.g. `ip route add local 10.99.0.0/16\n"
+		"                       dev lo`, and routed back by the server. Client i sends\n"
+		"                       on socket i mod --sockets; each client in turn\n"
+		"      --client-base A  the first client address (IPv4 or IPv6, the last 32 bits\n"
+		"                       count up)\n"
+		"      --xleave         RFC 9769 interleaved client (needs --clients): each\n"
+		"                       request names the client's last reply; replies are\n"
+		"                       counted by mode, interleaved offsets (offset_x_us) use\n"
+		"                       the previous exchange's T1, T2, T4 and the reply's T3\n"
+		"      --capture IFACE  capture the replies on IFACE (a packet socket, needs\n"
+		"                       CAP_NET_RAW) with kernel receive stamps and report\n"
+		"                       arrival - T3 per mode (capture_basic_us,\n"
+		"                       capture_xleave_us: for an interleaved reply, the arrival\n"
+		"                       of the previous reply against its transmit timestamp);\n"
+		"                       negative = the reply arrived before its T3 (late)\n"
+		"      --steps LIST     open loop at each rate of LIST (comma separated, up to\n"
+		"                       %d) for --duration each, one report per step; the\n"
+		"                       clients keep their state from step to step\n"
+		"      --stop-loss F    end the steps after one that lost more than F (default\n"
+		"                       0.2)\n"
+		"      --warmup         first, every client sends %d requests (at %.0f/s, or the\n"
+		"                       first step's rate if lower; not reported), so\n"
+		"                       interleaved state exists from the start\n"
 		"\n"
 		"A reply is valid when its origin is a cookie we sent and had not seen\n"
 		"answered, its mode is 4, its version ours, its stratum 1-15, its leap not 3,\n"
@@ -55,7 +81,8 @@ static void usage(FILE *f)
 		"host the true offset is 0, so the offset is the server's timestamp error.\n"
 		"residence = T3 - T2 as the server wrote them. Exit status: 0 when at least\n"
 		"one valid reply came and none was invalid, 1 otherwise, 2 on usage errors.\n",
-		HB_MAX_SECONDS, HB_MAX_SOCKETS);
+		HB_MAX_SECONDS, HB_MAX_SOCKETS, HB_MAX_CLIENTS, HB_MAX_STEPS, HB_WARM_ROUNDS,
+		HB_WARM_RATE);
 }
 
 static int parse_addr(const char *s, int port, struct sockaddr_storage *ss, socklen_t *len)
@@ -96,6 +123,26 @@ static int parse_kinds(struct hb_opts *o, const char *list)
 	return 0;
 }
 
+static int num(const char *s, double lo, double hi, double *out);
+
+/* --steps: comma-separated rates. */
+static int parse_steps(struct hb_opts *o, const char *list)
+{
+	char buf[512], *save = NULL, *tok;
+
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	strcpy(buf, list);
+	o->n_steps = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o->n_steps >= HB_MAX_STEPS ||
+		    num(tok, 1, HB_MAX_RATE, &o->steps[o->n_steps]) < 0)
+			return -1;
+		o->n_steps++;
+	}
+	return o->n_steps ? 0 : -1;
+}
+
 /* Strict number parsing: the whole of S, within [LO, HI]. */
 static int num(const char *s, double lo, double hi, double *out)
 {
@@ -125,6 +172,13 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 					     {"version", required_argument, NULL, 'V'},
 					     {"allow-unsync", no_argument, NULL, 'U'},
 					     {"json", no_argument, NULL, 'j'},
+					     {"clients", required_argument, NULL, 'C'},
+					     {"client-base", required_argument, NULL, 'B'},
+					     {"xleave", no_argument, NULL, 'X'},
+					     {"capture", required_argument, NULL, 'P'},
+					     {"steps", required_argument, NULL, 'S'},
+					     {"stop-loss", required_argument, NULL, 'L'},
+					     {"warmup", no_argument, NULL, 'W'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	double v;
@@ -138,6 +192,7 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 	o->ts_every = 1;
 	o->timeout = 0.5;
 	o->version = 4;
+	o->stop_loss = 0.2;
 	for (k = 1; k < K_MAX; k++)
 		o->kinds[k] = 1;
 	while ((c = getopt_long(argc, argv, "r:w:d:n:s:m:k:c:t:jh", opts, NULL)) != -1) {
@@ -204,6 +259,37 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 		case 'j':
 			o->json = 1;
 			break;
+		case 'C':
+			if (num(optarg, 1, HB_MAX_CLIENTS, &v) < 0)
+				goto bad;
+			o->n_clients = (int)v;
+			break;
+		case 'B': {
+			socklen_t l;
+
+			if (parse_addr(optarg, 0, &o->client_base, &l) < 0)
+				goto bad;
+			break;
+		}
+		case 'X':
+			o->xleave = 1;
+			break;
+		case 'P':
+			if (!*optarg || strlen(optarg) >= sizeof(o->capture))
+				goto bad;
+			strcpy(o->capture, optarg);
+			break;
+		case 'S':
+			if (parse_steps(o, optarg) < 0)
+				goto bad;
+			break;
+		case 'L':
+			if (num(optarg, 0, 1, &o->stop_loss) < 0)
+				goto bad;
+			break;
+		case 'W':
+			o->warmup = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -239,5 +325,28 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 			return -1;
 		}
 	}
+	if (o->n_clients) {
+		if (o->client_base.ss_family != o->dst.ss_family) {
+			fprintf(stderr, "horobench: --clients needs --client-base of the server's "
+					"family\n");
+			return -1;
+		}
+		if (o->n_src) {
+			fprintf(stderr, "horobench: --clients and --source exclude each other\n");
+			return -1;
+		}
+		if (o->sockets > o->n_clients)
+			o->sockets = o->n_clients;
+	}
+	if (o->xleave) {
+		if (!o->n_clients) {
+			fprintf(stderr, "horobench: --xleave needs --clients (one address per "
+					"client: servers keep interleaved state by address)\n");
+			return -1;
+		}
+		o->ts_every = 1; /* every exchange may be the one the next reply completes */
+	}
+	if (o->n_steps && o->rate == 0)
+		o->rate = o->steps[0];
 	return 0;
 }

@@ -187,5 +187,8 @@ void clockd_report_upstream(const struct clockd *cd, struct clockd_upstream *out
 		out->valid = st.valid;
 		out->bogus = st.bogus;
 		out->kod = st.kod;
+		out->interleaved = st.interleaved;
+		out->basic_xleave = st.basic_xleave;
+		out->tx_stamps = st.tx_stamps;
 	}
 }

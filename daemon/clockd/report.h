@@ -124,6 +124,7 @@ struct clockd_filter {
 /* The client side's counters (NTP upstream requests and replies). */
 struct clockd_upstream {
 	uint64_t sent, received, valid, bogus, kod;
+	uint64_t interleaved, basic_xleave, tx_stamps; /* xleave sources (upstream.h) */
 };
 
 /* Tracking now into OUT. */

@@ -10,6 +10,20 @@
  * in their NTP era, then a measurement, a rejection or a kiss-o'-death's
  * request. Its source driver is srcdrv_ntp (srcdrv.h). Runs in the clock
  * thread only.
+ *
+ * With `xleave` (RFC 9769 interleaved mode, client side) the kernel
+ * stamps each request as it leaves (SO_TIMESTAMPING transmit software
+ * stamps, read from the socket's error queue right after the send) and
+ * the next request names the last exchange: its origin field carries the
+ * server's receive timestamp of the last reply, its receive field a
+ * second random cookie (the server echoes it as the origin of an
+ * interleaved reply: how the reply's mode is told, and our clock still
+ * never leaks). An interleaved reply carries the server's transmit stamp
+ * of the previous reply, so the measurement is the previous exchange's,
+ * with a stamp taken as each packet left at both ends; a basic reply is
+ * measured as usual (with the kernel's transmit stamp as T1). Each
+ * exchange is measured once: the first interleaved reply after a basic
+ * one names an exchange the core already has.
  */
 #ifndef HOROD_DAEMON_UPSTREAM_H
 #define HOROD_DAEMON_UPSTREAM_H
@@ -28,6 +42,14 @@
 
 #define UP_MAX_SOURCES CLK_MAX_SOURCES /* sources: each server, and each pool member */
 
+/* One exchange's stamps but the server's transmit time (a reply carries it). */
+struct up_exchange {
+	int64_t t1, t4; /* driver ns: our transmit (kernel stamp when read) and receive */
+	uint64_t rec;	/* NTP timestamp: the server's receive, from the wire */
+	int valid;	/* a reply completed it */
+	int sampled;	/* the core already has it (its reply was basic) */
+};
+
 struct up_source {
 	int core_id;		      /* id in the clock core */
 	const struct cfg_server *cfg; /* the server/pool line it comes from */
@@ -40,8 +62,14 @@ struct up_source {
 	int fd;			      /* socket of the outstanding request, or -1 */
 	uint64_t cookie;	      /* transmit timestamp of that request */
 	int64_t t1;		      /* driver time it was sent */
+	int64_t sent_sys;	      /* system clock read right before that send */
 	int unanswered;		      /* polls in a row without a valid reply */
 	uint64_t last_xmt;	      /* transmit timestamp of its last reply (duplicates) */
+	/* xleave: the outstanding request's receive-field cookie (0 = a basic request) and
+	 * the last exchange, the one an interleaved reply measures */
+	uint64_t rec_cookie;
+	int t1_kernel; /* t1 is the kernel's transmit stamp, not the one read before send */
+	struct up_exchange prev;
 };
 
 /* What up_hand_reply() made of a reply. */
@@ -54,6 +82,10 @@ enum up_verdict {
 /* Counters of the client side (drops are not served traffic: kept apart). */
 struct up_stats {
 	uint64_t sent, received, valid, bogus, kod, short_reply, send_errors;
+	uint64_t interleaved;  /* xleave: interleaved replies (valid ones, measuring the last
+				  exchange) */
+	uint64_t basic_xleave; /* xleave: replies to interleaved requests that came back basic */
+	uint64_t tx_stamps;    /* xleave: kernel transmit stamps of our requests read */
 };
 
 struct up_mailbox;
@@ -87,6 +119,17 @@ int up_lookups_running(void);
  */
 enum up_verdict up_hand_reply(struct clk_core *core, int id, uint64_t *last_xmt,
 			      const struct ntp_packet *p, int64_t t1, int64_t t4);
+
+/*
+ * The same for a reply P that measures exchange X (t1, t4 and the
+ * server's receive X->rec; the transmit time is P's own): an interleaved
+ * reply measures the exchange before it (INTERLEAVED 1), whose receive
+ * time was in the reply before; its header is tested against its own
+ * receive time, as its transmit time is older.
+ */
+enum up_verdict up_hand_exchange(struct clk_core *core, int id, uint64_t *last_xmt,
+				 const struct ntp_packet *p, const struct up_exchange *x,
+				 int interleaved);
 
 /* The upstream counters of the NTP source driver D (srcdrv_ntp) into OUT. */
 void up_stats_of(const struct srcdrv *d, struct up_stats *out);

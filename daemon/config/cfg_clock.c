@@ -10,8 +10,9 @@
 #include "daemon/config/cfg_clock.h"
 #include "proto/utcdate.h"
 
-#define CFG_FORM_SERVER "server HOST [port N] [iburst] [prefer] [minpoll N] [maxpoll N]"
-#define CFG_FORM_POOL	"pool NAME [port N] [iburst] [prefer] [minpoll N] [maxpoll N] [maxsources N]"
+#define CFG_FORM_SERVER "server HOST [port N] [iburst] [prefer] [xleave] [minpoll N] [maxpoll N]"
+#define CFG_FORM_POOL                                                                              \
+	"pool NAME [port N] [iburst] [prefer] [xleave] [minpoll N] [maxpoll N] [maxsources N]"
 #define CFG_FORM_DRIVER                                                                            \
 	"driver kernel [device /dev/ptpN] | driver sim [offset S] [freq PPM] [wander W] [seed N] " \
 	"[date YYYY-MM-DDTHH:MM:SSZ]"
@@ -82,6 +83,8 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 			sv.iburst = 1;
 		} else if (strcmp(tok[i], "prefer") == 0) {
 			sv.prefer = 1;
+		} else if (strcmp(tok[i], "xleave") == 0) {
+			sv.xleave = 1;
 		} else if (strcmp(tok[i], "port") == 0) {
 			if (cfg_int_opt(p, "port", arg, 1, 65535, &v) < 0)
 				return -1;
@@ -344,9 +347,10 @@ void cfg_clock_format(const struct cfg_clock *k, struct ntp_text *out)
 	for (i = 0; i < k->n_servers; i++) {
 		const struct cfg_server *s = &k->servers[i];
 
-		ntp_textf(out, "%s %s port %d minpoll %d maxpoll %d%s%s",
+		ntp_textf(out, "%s %s port %d minpoll %d maxpoll %d%s%s%s",
 			  s->pool ? "pool" : "server", s->host, s->port, s->minpoll, s->maxpoll,
-			  s->iburst ? " iburst" : "", s->prefer ? " prefer" : "");
+			  s->iburst ? " iburst" : "", s->prefer ? " prefer" : "",
+			  s->xleave ? " xleave" : "");
 		if (s->pool)
 			ntp_textf(out, " maxsources %d", s->maxsources);
 		ntp_textf(out, "\n");

@@ -222,6 +222,30 @@ static int cfg_do_workers(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
+static int cfg_do_clientloglimit(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	long n = 0;
+	int r;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'clientloglimit' needs a number of bytes, allowed 0-%ld",
+				CFG_MAX_CLIENTLOGLIMIT);
+	if (ntok > 2)
+		return cfg_extra(p, tok[2], "clientloglimit BYTES");
+	r = cfg_int(tok[1], 0, CFG_MAX_CLIENTLOGLIMIT, &n);
+	if (r == -1)
+		return cfg_fail(p, "bad clientloglimit '%s', allowed 0-%ld",
+				ntp_quote(tok[1], q, sizeof(q)), CFG_MAX_CLIENTLOGLIMIT);
+	if (r == -2)
+		return cfg_fail(p, "clientloglimit %s out of range, allowed 0-%ld",
+				ntp_quote(tok[1], q, sizeof(q)), CFG_MAX_CLIENTLOGLIMIT);
+	if (cfg_once(p, &p->seen_clientloglimit, "clientloglimit") < 0)
+		return -1;
+	p->c->clientloglimit = n;
+	return 0;
+}
+
 static int cfg_do_io(struct cfg_parser *p, char **tok, int ntok)
 {
 	char q[CFG_QUOTE_MAX];
@@ -355,6 +379,7 @@ static const struct {
 	{"metrics", cfg_do_metrics},
 	{"user", cfg_do_user},
 	{"seccomp", cfg_do_seccomp},
+	{"clientloglimit", cfg_do_clientloglimit},
 };
 
 #define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))
@@ -519,6 +544,7 @@ void cfg_defaults(struct horod_config *c)
 	acl_init(&c->acl);
 	acl_init(&c->control_acl);
 	c->workers = 0;
+	c->clientloglimit = CFG_DEFAULT_CLIENTLOGLIMIT;
 	c->io = CFG_IO_AUTO;
 	c->pidfile[0] = '\0';
 	c->log_syslog = 0;
@@ -640,5 +666,6 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 	cfg_guard_format(&c->rl, &c->guard, &o);
 	cfg_control_format(&c->control, &o);
 	cfg_security_format(&c->sec, &o);
+	ntp_textf(&o, "clientloglimit %ld\n", c->clientloglimit);
 	return o.len;
 }

@@ -30,6 +30,9 @@
 #define CFG_MAX_REFCLOCKS 8   /* refclock directives: a server has one or two references */
 #define CFG_REFID_MAX	  5   /* bytes in a refclock's refid, including NUL (4 ASCII characters) */
 #define CFG_RC_NAME_MAX	  16  /* bytes in a refclock's name ("SOCK7"): a driver and an int */
+/* bytes: clientloglimit, as chrony's (16384 clients' interleaved state at 32 bytes each) */
+#define CFG_DEFAULT_CLIENTLOGLIMIT 524288
+#define CFG_MAX_CLIENTLOGLIMIT	   2147483648L /* bytes: chrony's largest effective value */
 
 enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_MMSG };
 enum cfg_driver { CFG_DRIVER_KERNEL, CFG_DRIVER_SIM };
@@ -41,6 +44,7 @@ struct cfg_server {
 	int pool;		 /* 1: a pool name; up to maxsources of its addresses are used */
 	int maxsources;		 /* pool: 1..16 (4) */
 	int iburst, prefer;
+	int xleave;	      /* 1: RFC 9769 interleaved requests, kernel transmit stamps */
 	int minpoll, maxpoll; /* log2 s: 0..17, minpoll <= maxpoll (6, 10) */
 };
 
@@ -167,6 +171,7 @@ struct horod_config {
 	struct acl acl;		/* allow / deny */
 	struct acl control_acl; /* `control allow`: mode 6 sources besides loopback */
 	int workers;		/* 1..CFG_MAX_WORKERS, 0 = auto (one per online CPU) */
+	long clientloglimit;	/* bytes of interleaved-mode client state, all workers; 0 = none */
 	enum cfg_io io;
 	char pidfile[CFG_PATH_MAX]; /* empty = none */
 	int log_syslog;		    /* 0 stderr, 1 syslog */

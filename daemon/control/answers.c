@@ -252,6 +252,21 @@ static size_t answer_serverstats(const struct ctl_view *v, char *b, size_t len)
 		if (i >= 0)
 			continue;
 		p = ctl_kv_put(b, len, p, "xdp", "%llu", (unsigned long long)t.xdp);
+		/* Interleaved mode (the workers'): replies by mode, transmit stamps. */
+		for (r = 0; r < CTR_MODE_MAX; r++) {
+			snprintf(k, sizeof(k), "mode.%s", ctr_mode_name((enum ctr_mode)r));
+			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.mode[r]);
+		}
+		for (r = 0; r < CTR_TS_MAX; r++) {
+			snprintf(k, sizeof(k), "xtx.%s", ctr_tsrc_name((enum ctr_tsrc)r));
+			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.xtx[r]);
+		}
+		p = ctl_kv_put(b, len, p, "tx_stamps", "%llu",
+			       (unsigned long long)t.txs[CTR_TXS_READ]);
+		p = ctl_kv_put(b, len, p, "tx_unmatched", "%llu",
+			       (unsigned long long)t.txs[CTR_TXS_UNMATCHED]);
+		p = ctl_kv_put(b, len, p, "xleave_evicted", "%llu",
+			       (unsigned long long)t.xl_evicted);
 		for (r = 0; r < NTP_REASON_MAX; r++) {
 			snprintf(k, sizeof(k), "reason.%s", ntp_reason_name((enum ntp_reason)r));
 			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.reason[r]);

@@ -161,6 +161,24 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 	for (i = 0; i < CTR_TS_MAX; i++)
 		prom_sample_u64(&o, "horod_rx_timestamps_total", "source",
 				ctr_tsrc_name((enum ctr_tsrc)i), t.tsrc[i]);
+	prom_family(&o, "horod_replies_mode_total", "counter",
+		    "Time replies of the workers by mode (RFC 9769): basic, interleaved.");
+	for (i = 0; i < CTR_MODE_MAX; i++)
+		prom_sample_u64(&o, "horod_replies_mode_total", "mode",
+				ctr_mode_name((enum ctr_mode)i), t.mode[i]);
+	prom_family(&o, "horod_interleaved_tx_total", "counter",
+		    "Interleaved replies by the source of their transmit timestamp.");
+	for (i = 0; i < CTR_TS_MAX; i++)
+		prom_sample_u64(&o, "horod_interleaved_tx_total", "source",
+				ctr_tsrc_name((enum ctr_tsrc)i), t.xtx[i]);
+	counter(&o, "horod_tx_stamps_total",
+		"Transmit stamps of replies read back from the kernel.", t.txs[CTR_TXS_READ]);
+	counter(&o, "horod_tx_stamps_unmatched_total",
+		"Of those, matching no reply still known (or not horod's).",
+		t.txs[CTR_TXS_UNMATCHED]);
+	counter(&o, "horod_xleave_evicted_total",
+		"Clients whose interleaved state a new client took (clientloglimit full).",
+		t.xl_evicted);
 	prom_family(&o, "horod_worker_requests_received_total", "counter",
 		    "Datagrams dequeued by each worker.");
 	for (i = 0; i < v->n_workers; i++) {
@@ -226,6 +244,15 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 			up.bogus);
 		counter(&o, "horod_upstream_kod_total", "Kiss-o'-death replies from upstream.",
 			up.kod);
+		counter(&o, "horod_upstream_interleaved_total",
+			"Interleaved replies to xleave requests (each measures the exchange "
+			"before).",
+			up.interleaved);
+		counter(&o, "horod_upstream_basic_xleave_total",
+			"Replies to interleaved requests that came back in basic mode.",
+			up.basic_xleave);
+		counter(&o, "horod_upstream_tx_stamps_total",
+			"Kernel transmit stamps of xleave requests read.", up.tx_stamps);
 		source_metrics(&o, v->cd);
 		if (v->cfg->clk.n_refclocks)
 			refclock_metrics(&o, v->cd);

@@ -100,6 +100,14 @@ static const struct {
 	{"workers 4#\n", 1, "bad workers '4#'"},
 	{"workers 4 8\n", 1, "extra argument '8'"},
 	{"workers 4\nworkers auto\n", 2, "'workers' already given on line 1"},
+	/* clientloglimit */
+	{"clientloglimit\n", 1, "'clientloglimit' needs a number of bytes, allowed 0-2147483648"},
+	{"clientloglimit 2147483649\n", 1,
+	 "clientloglimit 2147483649 out of range, allowed 0-2147483648"},
+	{"clientloglimit -1\n", 1, "clientloglimit -1 out of range"},
+	{"clientloglimit 1M\n", 1, "bad clientloglimit '1M'"},
+	{"clientloglimit 4096 8\n", 1, "extra argument '8'"},
+	{"clientloglimit 0\nclientloglimit 1\n", 2, "'clientloglimit' already given on line 1"},
 	/* io */
 	{"io\n", 1, "'io' needs a mode, allowed: uring mmsg auto"},
 	{"io epoll\n", 1, "unknown io mode 'epoll', allowed: uring mmsg auto"},
@@ -266,7 +274,7 @@ START_TEST(test_exact_messages)
 		 "driver "
 		 "discipline makestep maxdistance holdover minsources driftfile leapfile leapsectz "
 		 "leapsecmode leapsmear ratelimit denykod "
-		 "guard metrics user seccomp"},
+		 "guard metrics user seccomp clientloglimit"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",

@@ -50,8 +50,9 @@ static int cfg_equal(const struct horod_config *a, const struct horod_config *b)
 	if (a->n_listen != b->n_listen || a->local.enabled != b->local.enabled ||
 	    a->local.stratum != b->local.stratum || a->local.dispersion != b->local.dispersion ||
 	    a->workers != b->workers || a->io != b->io || strcmp(a->pidfile, b->pidfile) != 0 ||
-	    a->log_syslog != b->log_syslog || a->log_debug != b->log_debug ||
-	    a->default_port != b->default_port || a->n_hwts != b->n_hwts)
+	    a->clientloglimit != b->clientloglimit || a->log_syslog != b->log_syslog ||
+	    a->log_debug != b->log_debug || a->default_port != b->default_port ||
+	    a->n_hwts != b->n_hwts)
 		return 0;
 	for (i = 0; i < a->n_hwts; i++)
 		if (strcmp(a->hwts[i], b->hwts[i]) != 0)
@@ -529,6 +530,19 @@ START_TEST(test_format_contents)
 	ck_assert_msg(strstr(out, "\nworkers 3\nio uring\npidfile /run/h.pid\nlog stderr\n") !=
 			      NULL,
 		      "should give workers, io, pidfile, log:\n%s", out);
+	ck_assert_msg(strstr(out, "\nclientloglimit 524288\n") != NULL,
+		      "should give chrony's default clientloglimit:\n%s", out);
+	cfg_free(&cfg);
+	cfg_defaults(&cfg);
+	parse_ok("listen 127.0.0.1\nclientloglimit 67108864\n");
+	ck_assert_int_eq(cfg.clientloglimit, 67108864);
+	cfg_format(&cfg, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\nclientloglimit 67108864\n") != NULL,
+		      "should give the configured clientloglimit:\n%s", out);
+	cfg_free(&cfg);
+	cfg_defaults(&cfg);
+	parse_ok("listen 127.0.0.1\nclientloglimit 0\n");
+	ck_assert_msg(cfg.clientloglimit == 0, "clientloglimit 0 should turn interleaved mode off");
 }
 END_TEST
 
