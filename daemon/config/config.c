@@ -26,6 +26,7 @@
 #include "daemon/config/cfg_clock.h"
 #include "daemon/config/cfg_control.h"
 #include "daemon/config/cfg_guard.h"
+#include "daemon/config/cfg_leap.h"
 #include "daemon/config/cfg_refclock.h"
 #include "daemon/config/cfg_security.h"
 #include "daemon/config/config.h"
@@ -368,6 +369,10 @@ static const struct {
 	{"holdover", cfg_do_holdover},
 	{"minsources", cfg_do_minsources},
 	{"driftfile", cfg_do_driftfile},
+	{"leapfile", cfg_do_leapfile},
+	{"leapsectz", cfg_do_leapsectz},
+	{"leapsecmode", cfg_do_leapsecmode},
+	{"leapsmear", cfg_do_leapsmear},
 	{"ratelimit", cfg_do_ratelimit},
 	{"denykod", cfg_do_denykod},
 	{"guard", cfg_do_guard},
@@ -546,6 +551,7 @@ void cfg_defaults(struct horod_config *c)
 	c->log_debug = 0;
 	c->default_port = CFG_DEFAULT_PORT;
 	cfg_clock_defaults(&c->clk);
+	cfg_leap_defaults(&c->leap);
 	cfg_guard_defaults(&c->rl, &c->guard);
 	cfg_control_defaults(&c->control);
 	cfg_security_defaults(&c->sec);
@@ -652,6 +658,7 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 		  c->log_debug ? " debug" : "");
 	cfg_clock_format(&c->clk, &o);
 	cfg_refclock_format(&c->clk, &o);
+	cfg_leap_format(&c->leap, &o);
 	if (c->n_hwts == 0)
 		ntp_textf(&o, "# hwtimestamp: none (kernel software receive timestamps)\n");
 	for (i = 0; i < c->n_hwts; i++)

@@ -30,6 +30,8 @@ struct cfg_parser {
 	int seen_ratelimit, seen_denykod, seen_guard_pin, seen_guard_serve;
 	int seen_control_path, seen_metrics;
 	int seen_user, seen_seccomp;
+	int seen_leap, seen_leaptz; /* leapfile, leapsectz */
+	int seen_leapsecmode, seen_leapsmear;
 };
 
 /* Write `NAME:LINE: message` into the caller's error buffer and return -1. */

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "daemon/policy/acl.h"
+#include "proto/leaptab.h"
 
 #define CFG_MAX_LISTEN	  16  /* listen directives */
 #define CFG_MAX_WORKERS	  256 /* worker threads */
@@ -81,13 +82,27 @@ struct cfg_clock {
 	double sim_freq;	   /* ppm */
 	double sim_wander;	   /* ppm/sqrt(s) */
 	unsigned long long sim_seed;
-	int discipline;		      /* -1 = default (on), 0 off, 1 on */
+	long long sim_date; /* Unix s: the sim clock's date at start (`date`); 0 = the system's */
+	int discipline;	    /* -1 = default (on), 0 off, 1 on */
 	double makestep_threshold;    /* s (1.0) */
 	int makestep_limit;	      /* updates (3); -1 = always */
 	double maxdistance;	      /* s (1.5) */
 	double holdover;	      /* s; -1 = until the root distance would pass maxdistance */
 	int minsources;		      /* 1..CFG_MAX_SERVERS (1) */
 	char driftfile[CFG_PATH_MAX]; /* empty = none */
+};
+
+/* Where the leap-second table comes from (issue 16). */
+enum cfg_leap_src { CFG_LEAP_NONE = 0, CFG_LEAP_FILE, CFG_LEAP_TZ };
+
+/* The leap-second settings: `leapfile PATH` or `leapsectz NAME`, read when parsed. */
+struct cfg_leap {
+	enum cfg_leap_src src;
+	char path[CFG_PATH_MAX]; /* the file read: `leapfile`'s, or the zone's under the zone dir */
+	char tz[64];		 /* `leapsectz`'s zone name ("right/UTC"); empty otherwise */
+	struct ntp_leaptab tab;	 /* the table read from it (src != CFG_LEAP_NONE) */
+	int mode;		 /* `leapsecmode`: enum clk_leapmode (0 system) */
+	long smear_s;		 /* `leapsmear interval S`: s (86400) */
 };
 
 struct cfg_listen {
@@ -163,6 +178,7 @@ struct horod_config {
 	int log_debug;
 	int default_port;     /* port for listen lines without `port`: 123, or -P */
 	struct cfg_clock clk; /* upstream sources, driver, discipline, driftfile */
+	struct cfg_leap leap; /* leap-second table */
 	char hwts[CFG_MAX_HWTS]
 		 [CFG_IFNAME_MAX]; /* `hwtimestamp IFACE`: interfaces to stamp in hardware */
 	int n_hwts;

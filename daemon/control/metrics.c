@@ -198,6 +198,21 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 	      answers_synced(&tr.snap));
 	gauge(&o, "horod_stratum", "Stratum served.", tr.snap.stratum);
 	gauge(&o, "horod_leap", "Leap indicator served (3: unsynchronized).", tr.snap.leap);
+	gauge(&o, "horod_leap_planned",
+	      "Leap second planned: 1 insertion, -1 deletion, 0 none (announced its last day).",
+	      tr.leap_dir);
+	gauge(&o, "horod_leap_smearing", "1 while the served time is smeared (leapsecmode smear).",
+	      tr.smearing);
+	gauge(&o, "horod_leap_smear_offset_seconds", "Smeared served time minus UTC.",
+	      tr.smear_offset);
+	if (tr.leap_path && tr.leap_expires_s) {
+		gauge(&o, "horod_leap_file_expiry_seconds",
+		      "Seconds until the leap file expires (negative: expired, no authority).",
+		      (double)tr.leap_expires_s -
+			      (double)clk_snapshot_served(&tr.snap, tr.sys_ns) / 1e9);
+		gauge(&o, "horod_leap_file_valid", "1 while the leap file is the authority.",
+		      tr.leap_table);
+	}
 	gauge(&o, "horod_root_delay_seconds", "Root delay served.", tr.snap.root_delay);
 	gauge(&o, "horod_root_dispersion_seconds", "Root dispersion served, now.",
 	      clk_snapshot_root_disp(&tr.snap, tr.sys_ns));
