@@ -295,21 +295,37 @@ static int guard_link(struct guard *g, int ifindex, uint32_t flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * The index of interface IFNAME, one more for G to hold (VERB names the
+ * caller in the error), or a negative errno with ERR set: too many, a
+ * name too long, no such interface, or one G holds already.
+ */
+static int guard_new_iface(const struct guard *g, const char *ifname, const char *verb, char *err,
+			   size_t errlen)
+{
+	int ifindex, i;
+
+	if (g->n_links >= GUARD_MAX_IFACES)
+		return guard_fail(err, errlen, -ENOSPC, "%s %s: more than %d interfaces", verb,
+				  ifname, GUARD_MAX_IFACES);
+	if (strlen(ifname) >= GUARD_IFNAME_MAX)
+		return guard_fail(err, errlen, -EINVAL, "%s: interface name too long", verb);
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex)
+		return guard_fail(err, errlen, -errno, "%s %s", verb, ifname);
+	for (i = 0; i < g->n_links; i++)
+		if (g->ifindex[i] == ifindex)
+			return guard_fail(err, errlen, -EEXIST, "%s %s", verb, ifname);
+	return ifindex;
+}
+
 int guard_attach(struct guard *g, const char *ifname, int mode, int *got, char *err, size_t errlen)
 {
 	int ifindex, fd, i;
 
-	if (g->n_links >= GUARD_MAX_IFACES)
-		return guard_fail(err, errlen, -ENOSPC, "attach %s: more than %d interfaces",
-				  ifname, GUARD_MAX_IFACES);
-	if (strlen(ifname) >= GUARD_IFNAME_MAX)
-		return guard_fail(err, errlen, -EINVAL, "attach: interface name too long");
-	ifindex = (int)if_nametoindex(ifname);
-	if (!ifindex)
-		return guard_fail(err, errlen, -errno, "attach %s", ifname);
-	for (i = 0; i < g->n_links; i++)
-		if (g->ifindex[i] == ifindex)
-			return guard_fail(err, errlen, -EEXIST, "attach %s", ifname);
+	ifindex = guard_new_iface(g, ifname, "attach", err, errlen);
+	if (ifindex < 0)
+		return ifindex;
 	if (mode == GUARD_MODE_SKB) {
 		fd = guard_link(g, ifindex, XDP_FLAGS_SKB_MODE);
 	} else {
@@ -349,17 +365,9 @@ int guard_adopt(struct guard *g, int link_fd, const char *ifname, int mode, char
 	uint32_t len = sizeof(li);
 	int ifindex, i;
 
-	if (g->n_links >= GUARD_MAX_IFACES)
-		return guard_fail(err, errlen, -ENOSPC, "adopt %s: more than %d interfaces", ifname,
-				  GUARD_MAX_IFACES);
-	if (strlen(ifname) >= GUARD_IFNAME_MAX)
-		return guard_fail(err, errlen, -EINVAL, "adopt: interface name too long");
-	ifindex = (int)if_nametoindex(ifname);
-	if (!ifindex)
-		return guard_fail(err, errlen, -errno, "adopt %s", ifname);
-	for (i = 0; i < g->n_links; i++)
-		if (g->ifindex[i] == ifindex)
-			return guard_fail(err, errlen, -EEXIST, "adopt %s", ifname);
+	ifindex = guard_new_iface(g, ifname, "adopt", err, errlen);
+	if (ifindex < 0)
+		return ifindex;
 	/* Only an XDP link on that very interface: the descriptor came from another process. */
 	memset(&li, 0, sizeof(li));
 	if (bpf_obj_get_info_by_fd(link_fd, &li, &len) < 0)

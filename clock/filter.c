@@ -72,8 +72,8 @@ double clk_filter_jitter(const struct clk_filter *f, int best, double slope)
 	return m ? sqrt(sum / m) : 0.0;
 }
 
-/* Median of the N values in V (sorted in place, N small). */
-static double median(double *v, int n)
+/* The median: see filter.h. */
+double clk_median(double *v, int n)
 {
 	int i, j;
 
@@ -111,7 +111,7 @@ double clk_filter_floor(const struct clk_filter *f, double floor_sd)
 		return sd;
 	for (i = 0; i < f->n; i++)
 		ex[i] = (clk_filter_at(f, i)->delay - dmin) / 2.0;
-	return fmax(sd, FLOOR_FRAC * median(ex, f->n));
+	return fmax(sd, FLOOR_FRAC * clk_median(ex, f->n));
 }
 
 double clk_filter_var(const struct clk_filter *f, const struct clk_sample *s, double floor_sd)

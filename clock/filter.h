@@ -33,6 +33,9 @@ struct clk_filter {
 /* Forget every sample. */
 void clk_filter_clear(struct clk_filter *f);
 
+/* The median of the N >= 1 values V (sorted in place by insertion: N small). */
+double clk_median(double *v, int n);
+
 /* Add S as the newest sample (the oldest goes when full). */
 void clk_filter_add(struct clk_filter *f, const struct clk_sample *s);
 

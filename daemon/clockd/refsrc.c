@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock/filter.h"
 #include "clock/kclock.h"
 #include "daemon/clockd/refsrc.h"
 #include "daemon/clockd/report.h"
@@ -157,21 +158,6 @@ static int log2_up(double s)
 	return e < -30 ? -30 : e > 0 ? 0 : e;
 }
 
-/* The median of the N values V (sorted in place, N small). */
-static double median(double *v, int n)
-{
-	int i, j;
-
-	for (i = 1; i < n; i++) {
-		double k = v[i];
-
-		for (j = i; j > 0 && v[j - 1] > k; j--)
-			v[j] = v[j - 1];
-		v[j] = k;
-	}
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /*
  * Learn C's noise from sample X: on the core's raw timescale, where our
  * own slews and steps are taken out and a reference is a line over
@@ -201,8 +187,9 @@ static void learn_noise(struct refsrc *rs, struct rs_clock *c, const struct rs_s
 		c->dev2[c->n_dev++ % RS_NOISE_N] = dev * dev / (1.0 + wa * wa + wc * wc);
 		memcpy(v, c->dev2, sizeof(v));
 		if (c->n_dev >= RS_NOISE_MIN)
-			c->noise_var = median(v, c->n_dev < RS_NOISE_N ? c->n_dev : RS_NOISE_N) /
-				       RS_CHI2_MEDIAN;
+			c->noise_var =
+				clk_median(v, c->n_dev < RS_NOISE_N ? c->n_dev : RS_NOISE_N) /
+				RS_CHI2_MEDIAN;
 	}
 	if (c->n_prev == 2)
 		c->prev[0] = c->prev[1];
