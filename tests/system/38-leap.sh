@@ -133,8 +133,15 @@ CONF
 		rpid=$!
 		_PIDS+=("$rpid")
 	fi
+	if [ "$mode" = slew ]; then
+		# 3 s into the slew: a quarter of the second slewed, dir * 0.75 s still to go
+		(sleep $((lead + 3)) && "$HOROCTL" -s "$sock" tracking >"$T_DIR/tracking.slew.$dir" 2>&1) &
+		rpid=$!
+		_PIDS+=("$rpid")
+	fi
 	ntpdig_series "$span" "$out" "$ns"
-	[ -n "$cpid" ] && wait "$cpid" "$rpid"
+	[ -n "$cpid" ] && wait "$cpid"
+	[ -n "$rpid" ] && wait "$rpid"
 	horod_stop
 	local rc=0
 	[ -n "${LEAP_KEEP:-}" ] && cp "$out" "$LEAP_KEEP.$mode.$dir"
@@ -334,6 +341,15 @@ for f in "$T_DIR"/pid.*; do
 	[ -f "$f" ] && _PIDS+=("$(cat "$f")")
 done
 wait_cases slew smear
+case $modes in
+*" slew "*)
+	for dir in 1 -1; do
+		sed 's/^/    tracking | /' "$T_DIR/tracking.slew.$dir" 2>/dev/null | grep -i "leap\|slew"
+		check "horoctl tracking shows the slew, dir * 0.4-0.95 s still to slew ($dir)" \
+			python3 -c 'import re,sys; m=re.search(r"^Slew +: slewing, offset ([-+][0-9.]+) seconds", open(sys.argv[1]).read(), re.M); sys.exit(not (m and 0.4 < int(sys.argv[2]) * float(m.group(1)) < 0.95))' "$T_DIR/tracking.slew.$dir" "$dir"
+	done
+	;;
+esac
 case " ${LEAP_MODES:-smear} " in
 *" smear "*) ;;
 *) finish ;; # LEAP_MODES (a debugging knob) left the smear out: nothing below ran
