@@ -72,6 +72,9 @@ static void apply(struct clk_core *c, int64_t r, int make)
 {
 	int i, dir = c->leap_dir;
 
+	/* Steering, the step moves the clock the published snapshot maps: fence it first. */
+	if (make && c->disc.steer && c->cfg.leap_fence)
+		c->cfg.leap_fence(c->cfg.leap_fence_arg);
 	if ((make || c->disc.steer) && clk_disc_leap(&c->disc, r, -dir, make) == 0)
 		for (i = 0; i < c->n; i++)
 			clk_src_leap(&c->src[i], dir);
