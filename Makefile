@@ -40,12 +40,17 @@ URING_LIBS   := $(shell $(PKGCONF) --libs liburing 2>/dev/null || echo -luring)
 CAP_LIBS     := $(shell $(PKGCONF) --libs libcap 2>/dev/null || echo -lcap)
 BPF_CFLAGS   := $(shell $(PKGCONF) --cflags libbpf 2>/dev/null)
 BPF_LIBS     := $(shell $(PKGCONF) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+# nettle: proto/crypto.c (AES-SIV, CMAC, digests), so every program that
+# links proto/; GnuTLS: the NTS-KE server (daemon) and client (tls/).
+NETTLE_LIBS  := $(shell $(PKGCONF) --libs nettle 2>/dev/null || echo -lnettle)
+GNUTLS_CFLAGS := $(shell $(PKGCONF) --cflags gnutls 2>/dev/null)
+GNUTLS_LIBS  := $(shell $(PKGCONF) --libs gnutls 2>/dev/null || echo -lgnutls)
 CHECK_CFLAGS := $(shell $(PKGCONF) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKGCONF) --libs check 2>/dev/null)
 
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DHOROD_VERSION='"$(VERSION)"' \
-	-pthread -I. -I$(B)/gen $(URING_CFLAGS) $(BPF_CFLAGS) -MMD -MP
+	-pthread -I. -I$(B)/gen $(URING_CFLAGS) $(BPF_CFLAGS) $(GNUTLS_CFLAGS) -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 # One static library per layer, each built from its folder: proto/ (wire
@@ -67,7 +72,7 @@ LIB_GUARD  := $(B)/libguard.a
 LIB_DAEMON := $(B)/libdaemon.a
 # Every layer, highest first (what the test programs link).
 LIBS_ALL  := $(LIB_DAEMON) $(LIB_GUARD) $(LIB_CLOCK) $(LIB_PROTO)
-SYSLIBS_ALL = $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
+SYSLIBS_ALL = $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) $(GNUTLS_LIBS) $(NETTLE_LIBS)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/%.o)
 SUITES    := $(patsubst tests/unit/check_%.c,%,$(filter tests/unit/check_%.c,$(UNIT_SRC)))
@@ -132,10 +137,10 @@ $(B)/horod: $(B)/daemon/main.o $(LIBS_ALL)
 	$(call link,$(SYSLIBS_ALL))
 
 $(B)/horoctl: $(CTL_SRC:%.c=$(B)/%.o) $(LIB_GUARD) $(LIB_PROTO)
-	$(call link,$(if $(BPF_PROGS),$(BPF_LIBS)))
+	$(call link,$(if $(BPF_PROGS),$(BPF_LIBS)) $(NETTLE_LIBS))
 
 $(B)/horobench: $(BENCH_SRC:%.c=$(B)/%.o) $(LIB_PROTO)
-	$(call link,)
+	$(call link,$(NETTLE_LIBS))
 
 # The unit-test runner includes the generated list of suites (one per
 # tests/unit/check_NAME.c, which defines NAME_suite()).

@@ -72,7 +72,8 @@ $(FUZZ_B)/obj/%.o: %.c
 define FUZZ_TARGET_RULE
 $(FUZZ_B)/$(1): $(FUZZ_B)/obj/tests/fuzz/$(1).o $(FUZZ_SRC_$(1):%.c=$(FUZZ_B)/obj/%.o)
 	@$$(if $$(Q),echo "  FUZZLD  $$@")
-	$$(Q)$$(FUZZ_CC) -fsanitize=fuzzer $$(FUZZ_SAN) -pthread $$(FUZZ_LDFLAGS_$(1)) -o $$@ $$^ -lm
+	$$(Q)$$(FUZZ_CC) -fsanitize=fuzzer $$(FUZZ_SAN) -pthread $$(FUZZ_LDFLAGS_$(1)) -o $$@ $$^ \
+		$$(NETTLE_LIBS) -lm
 endef
 $(foreach t,$(FUZZ_ALL),$(eval $(call FUZZ_TARGET_RULE,$(t))))
 
@@ -84,7 +85,7 @@ $(FUZZ_B)/cov/fuzz_request: $(FUZZ_COV_SRC) $(wildcard tests/fuzz/*.h proto/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCOV $@")
 	$(Q)$(FUZZ_CC) $(filter-out -MMD -MP -O1,$(FUZZ_CFLAGS)) -O0 -fsanitize=fuzzer \
-		-fprofile-instr-generate -fcoverage-mapping -o $@ $(FUZZ_COV_SRC) -lm
+		-fprofile-instr-generate -fcoverage-mapping -o $@ $(FUZZ_COV_SRC) $(NETTLE_LIBS) -lm
 
 fuzz-cov: $(FUZZ_B)/cov/fuzz_request
 	$(Q)tests/fuzz/run-fuzz --coverage --build $(FUZZ_B) \
