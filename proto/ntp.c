@@ -329,6 +329,11 @@ char *ntp_refid_format(uint32_t refid, int stratum, char *buf, size_t len)
 
 int ntp_ext_check(const uint8_t *buf, size_t len)
 {
+	return ntp_ext_mac(buf, len, NULL);
+}
+
+int ntp_ext_mac(const uint8_t *buf, size_t len, size_t *mac_off)
+{
 	const uint8_t *p;
 	size_t rem;
 
@@ -349,6 +354,8 @@ int ntp_ext_check(const uint8_t *buf, size_t len)
 		case MAC_CRYPTO_NAK:
 		case MAC_MD5:
 		case MAC_SHA1:
+			if (mac_off)
+				*mac_off = len - rem;
 			return 0;
 		default:
 			break;

@@ -125,6 +125,9 @@ char *ntp_refid_format(uint32_t refid, int stratum, char *buf, size_t len);
 /* 0 if the bytes after the header are well-formed extension fields and/or a MAC, else -1. */
 int ntp_ext_check(const uint8_t *buf, size_t len);
 
+/* As ntp_ext_check; when 0, *MAC_OFF (if not NULL) = where the MAC starts (LEN: none). */
+int ntp_ext_mac(const uint8_t *buf, size_t len, size_t *mac_off);
+
 /*
  * Classify a request of LEN bytes: the reply reason (NTP_R_REPLY_SERVER,
  * NTP_R_REPLY_SYMMETRIC), NTP_R_CONTROL for mode 6 when CONTROL_ALLOWED,
