@@ -448,6 +448,14 @@ static const struct {
 	{"metrics", cfg_do_metrics},
 	{"user", cfg_do_user},
 	{"seccomp", cfg_do_seccomp},
+	{"ntsservercert", cfg_do_nts},
+	{"ntsserverkey", cfg_do_nts},
+	{"ntsport", cfg_do_nts},
+	{"ntsdumpdir", cfg_do_nts},
+	{"ntsrotate", cfg_do_nts},
+	{"ntsntpserver", cfg_do_nts},
+	{"maxntsconnections", cfg_do_nts},
+	{"keyfile", cfg_do_nts},
 };
 
 #define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))
@@ -619,6 +627,7 @@ void cfg_defaults(struct horod_config *c)
 	cfg_guard_defaults(c);
 	cfg_control_defaults(c);
 	cfg_security_defaults(c);
+	cfg_nts_defaults(c);
 }
 
 void cfg_free(struct horod_config *c)
@@ -757,5 +766,7 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 				    o.len < o.cap ? o.cap - o.len : 0);
 	o.len += cfg_security_format(c, o.len < o.cap ? o.buf + o.len : NULL,
 				     o.len < o.cap ? o.cap - o.len : 0);
+	o.len += cfg_nts_format(c, o.len < o.cap ? o.buf + o.len : NULL,
+				o.len < o.cap ? o.cap - o.len : 0);
 	return o.len;
 }

@@ -72,6 +72,18 @@ struct cfg_guard_if {
 	enum cfg_xdp_mode mode;
 };
 
+/* NTS server and symmetric keys (cfg_nts.c); empty paths = not configured. */
+struct cfg_nts {
+	char cert[CFG_PATH_MAX];    /* `ntsservercert`: PEM certificate chain */
+	char key[CFG_PATH_MAX];	    /* `ntsserverkey`: its PEM private key */
+	int port;		    /* `ntsport`: NTS-KE TCP port (4460) */
+	char dumpdir[CFG_PATH_MAX]; /* `ntsdumpdir`: where the server keys are kept */
+	long rotate;		    /* `ntsrotate`: s between key rotations, 0 = never (604800) */
+	char ntp_server[CFG_HOST_MAX]; /* `ntsntpserver`: NTP server named to clients, "" = us */
+	int max_conn;		       /* `maxntsconnections`: NTS-KE sessions at once (100) */
+	char keyfile[CFG_PATH_MAX];    /* `keyfile`: symmetric keys (chrony's format) */
+};
+
 struct horod_config {
 	struct cfg_listen listen[CFG_MAX_LISTEN];
 	int n_listen;
@@ -111,7 +123,8 @@ struct horod_config {
 	char user[CFG_USER_MAX]; /* `user NAME`; empty = keep running as root */
 	uid_t user_uid;		 /* NAME's uid and primary gid, looked up when parsed */
 	gid_t user_gid;
-	int seccomp; /* 0 off, 1 kill on a call outside the list, 2 fail it (EPERM) */
+	int seccomp;	    /* 0 off, 1 kill on a call outside the list, 2 fail it (EPERM) */
+	struct cfg_nts nts; /* NTS server and symmetric keys (cfg_nts.c) */
 };
 
 /* The embedded default configuration (used when horod has no -f). */
@@ -132,6 +145,13 @@ int cfg_parse_file(struct horod_config *c, const char *path, char *err, size_t e
 
 /* The port a listen entry binds: its own, else the configuration's default port. */
 int cfg_listen_port(const struct horod_config *c, const struct cfg_listen *l);
+
+/*
+ * Checks across NTS directives, after the whole file is read (a
+ * certificate without its key, ntsrotate 0 without ntsdumpdir, ...): 0, or
+ * -1 with the reason in ERR.
+ */
+int cfg_nts_check(const struct horod_config *c, char *err, size_t errlen);
 
 /* Write the effective configuration, defaults included, as directives into BUF. */
 size_t cfg_format(const struct horod_config *c, char *buf, size_t len);

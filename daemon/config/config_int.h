@@ -27,6 +27,7 @@ struct cfg_parser {
 	int seen_ratelimit, seen_denykod, seen_guard_pin, seen_guard_serve;
 	int seen_control_path, seen_metrics;
 	int seen_user, seen_seccomp;
+	int seen_nts[8]; /* cfg_nts.c's single-use directives */
 };
 
 /* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
@@ -69,6 +70,15 @@ int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok);
 /* Security directives (cfg_security.c): `user NAME`, `seccomp 0|1|2`. */
 int cfg_do_user(struct cfg_parser *p, char **tok, int ntok);
 int cfg_do_seccomp(struct cfg_parser *p, char **tok, int ntok);
+
+/* NTS and keyfile directives (cfg_nts.c): ntsservercert, ntsserverkey, ntsport, ... */
+int cfg_do_nts(struct cfg_parser *p, char **tok, int ntok);
+
+/* NTS defaults into C: no server, port 4460, rotation weekly, 100 connections. */
+void cfg_nts_defaults(struct horod_config *c);
+
+/* Append the NTS and keyfile directives of C to OUT; returns bytes wanted. */
+size_t cfg_nts_format(const struct horod_config *c, char *out, size_t len);
 
 /* Security defaults into C: no user (stay root), seccomp 0. */
 void cfg_security_defaults(struct horod_config *c);

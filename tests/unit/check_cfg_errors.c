@@ -223,7 +223,9 @@ START_TEST(test_exact_messages)
 		 "horod.conf:3: unknown directive 'lissen', allowed: listen local "
 		 "allow deny control workers io pidfile log hwtimestamp server pool driver "
 		 "discipline makestep maxdistance holdover minsources driftfile ratelimit denykod "
-		 "guard metrics user seccomp"},
+		 "guard metrics user seccomp ntsservercert ntsserverkey ntsport ntsdumpdir "
+		 "ntsrotate "
+		 "ntsntpserver maxntsconnections keyfile"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",

@@ -1,0 +1,191 @@
+/*
+ * The authentication directives of the configuration, chrony's names and
+ * meanings: the NTS server (`ntsservercert`, `ntsserverkey`, `ntsport`,
+ * `ntsdumpdir`, `ntsrotate`, `ntsntpserver`, `maxntsconnections`) and
+ * the symmetric keys (`keyfile`). Files are only named here; they are
+ * read, and their permissions checked, when horod starts (daemon/auth/),
+ * so `--check-config` reads them too. Same rules as the other
+ * directives: every value checked, every error `NAME:LINE: what,
+ * allowed ...`; cfg_nts_format writes them back.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/config/config_int.h"
+#include "proto/appendf.h"
+#include "proto/ntske.h"
+
+#define CFG_NTS_ROTATE	    604800L	/* s: a week, chrony's default key rotation */
+#define CFG_NTS_ROTATE_MAX  2147483647L /* s: 2^31-1 (68 years), chrony's limit */
+#define CFG_NTS_MAXCONN	    100		/* NTS-KE connections at once (chrony's default) */
+#define CFG_NTS_MAXCONN_MAX 1000	/* connections: each holds a TLS session (~30 KiB) */
+#define CFG_MAX_PORT	    65535	/* highest TCP port */
+
+void cfg_nts_defaults(struct horod_config *c)
+{
+	memset(&c->nts, 0, sizeof(c->nts));
+	c->nts.port = NKE_PORT;
+	c->nts.rotate = CFG_NTS_ROTATE;
+	c->nts.max_conn = CFG_NTS_MAXCONN;
+}
+
+/* TOK as an absolute path of fewer than CFG_PATH_MAX - 16 bytes (room for a temporary suffix). */
+static int cfg_path(struct cfg_parser *p, const char *what, char **tok, int ntok, char *out)
+{
+	char q[CFG_QUOTE_MAX];
+	size_t len;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'%s' needs a path, allowed: %s /ABSOLUTE/PATH", what, what);
+	if (ntok > 2)
+		return cfg_fail(p, "extra argument '%s', allowed: %s /ABSOLUTE/PATH",
+				cfg_quote(tok[2], q, sizeof(q)), what);
+	len = strlen(tok[1]);
+	if (tok[1][0] != '/')
+		return cfg_fail(p, "%s '%s' is not an absolute path, allowed: /ABSOLUTE/PATH", what,
+				cfg_quote(tok[1], q, sizeof(q)));
+	if (len + 16 >= CFG_PATH_MAX)
+		return cfg_fail(p, "%s path of %zu bytes too long, allowed at most %d bytes", what,
+				len, CFG_PATH_MAX - 17);
+	memcpy(out, tok[1], len + 1);
+	return 0;
+}
+
+/* TOK[1] as an integer in MIN..MAX for directive WHAT (one value, no more). */
+static int cfg_nts_int(struct cfg_parser *p, const char *what, char **tok, int ntok, long min,
+		       long max, long *out)
+{
+	char q[CFG_QUOTE_MAX];
+	int r;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'%s' needs a number, allowed %ld-%ld", what, min, max);
+	if (ntok > 2)
+		return cfg_fail(p, "extra argument '%s', allowed: %s N (%ld-%ld)",
+				cfg_quote(tok[2], q, sizeof(q)), what, min, max);
+	r = cfg_int(tok[1], min, max, out);
+	if (r == -1)
+		return cfg_fail(p, "bad %s '%s', allowed %ld-%ld", what,
+				cfg_quote(tok[1], q, sizeof(q)), min, max);
+	if (r == -2)
+		return cfg_fail(p, "%s %s out of range, allowed %ld-%ld", what,
+				cfg_quote(tok[1], q, sizeof(q)), min, max);
+	return 0;
+}
+
+int cfg_do_nts(struct cfg_parser *p, char **tok, int ntok)
+{
+	struct cfg_nts *n = &p->c->nts;
+	char q[CFG_QUOTE_MAX];
+	long v;
+
+	if (strcmp(tok[0], "ntsservercert") == 0) {
+		if (cfg_path(p, tok[0], tok, ntok, n->cert) < 0 ||
+		    cfg_once(p, &p->seen_nts[0], tok[0]) < 0)
+			return -1;
+	} else if (strcmp(tok[0], "ntsserverkey") == 0) {
+		if (cfg_path(p, tok[0], tok, ntok, n->key) < 0 ||
+		    cfg_once(p, &p->seen_nts[1], tok[0]) < 0)
+			return -1;
+	} else if (strcmp(tok[0], "ntsdumpdir") == 0) {
+		if (cfg_path(p, tok[0], tok, ntok, n->dumpdir) < 0 ||
+		    cfg_once(p, &p->seen_nts[2], tok[0]) < 0)
+			return -1;
+	} else if (strcmp(tok[0], "keyfile") == 0) {
+		if (cfg_path(p, tok[0], tok, ntok, n->keyfile) < 0 ||
+		    cfg_once(p, &p->seen_nts[3], tok[0]) < 0)
+			return -1;
+	} else if (strcmp(tok[0], "ntsport") == 0) {
+		if (cfg_nts_int(p, tok[0], tok, ntok, 1, CFG_MAX_PORT, &v) < 0 ||
+		    cfg_once(p, &p->seen_nts[4], tok[0]) < 0)
+			return -1;
+		n->port = (int)v;
+	} else if (strcmp(tok[0], "ntsrotate") == 0) {
+		if (cfg_nts_int(p, tok[0], tok, ntok, 0, CFG_NTS_ROTATE_MAX, &v) < 0 ||
+		    cfg_once(p, &p->seen_nts[5], tok[0]) < 0)
+			return -1;
+		n->rotate = v;
+	} else if (strcmp(tok[0], "maxntsconnections") == 0) {
+		if (cfg_nts_int(p, tok[0], tok, ntok, 1, CFG_NTS_MAXCONN_MAX, &v) < 0 ||
+		    cfg_once(p, &p->seen_nts[6], tok[0]) < 0)
+			return -1;
+		n->max_conn = (int)v;
+	} else {
+		/* ntsntpserver NAME: handed to clients as it is, so it must be one plain name. */
+		size_t len;
+
+		if (ntok < 2)
+			return cfg_fail(p, "'ntsntpserver' needs a host, allowed: ntsntpserver "
+					   "NAME|ADDRESS");
+		if (ntok > 2)
+			return cfg_extra(p, tok[2], "ntsntpserver NAME|ADDRESS");
+		len = strlen(tok[1]);
+		if (len > NKE_SERVER_MAX || len >= CFG_HOST_MAX ||
+		    strspn(tok[1], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789.-:") != len)
+			return cfg_fail(p,
+					"bad ntsntpserver '%s', allowed: a host name or address of "
+					"1-%d letters, digits, '.', '-', ':'",
+					cfg_quote(tok[1], q, sizeof(q)), NKE_SERVER_MAX);
+		if (cfg_once(p, &p->seen_nts[7], tok[0]) < 0)
+			return -1;
+		memcpy(n->ntp_server, tok[1], len + 1);
+	}
+	return 0;
+}
+
+size_t cfg_nts_format(const struct horod_config *c, char *out, size_t len)
+{
+	const struct cfg_nts *n = &c->nts;
+	size_t pos = 0;
+
+	if (n->cert[0] || n->key[0]) {
+		pos = ntp_appendf(out, len, pos, "ntsservercert %s\nntsserverkey %s\n", n->cert,
+				  n->key);
+		pos = ntp_appendf(out, len, pos, "ntsport %d\n", n->port);
+		if (n->dumpdir[0])
+			pos = ntp_appendf(out, len, pos, "ntsdumpdir %s\n", n->dumpdir);
+		else
+			pos = ntp_appendf(out, len, pos,
+					  "# ntsdumpdir: none (server keys are not kept across "
+					  "restarts)\n");
+		pos = ntp_appendf(out, len, pos, "ntsrotate %ld\n", n->rotate);
+		if (n->ntp_server[0])
+			pos = ntp_appendf(out, len, pos, "ntsntpserver %s\n", n->ntp_server);
+		pos = ntp_appendf(out, len, pos, "maxntsconnections %d\n", n->max_conn);
+	} else {
+		pos = ntp_appendf(out, len, pos, "# NTS server: off (no ntsservercert)\n");
+	}
+	if (n->keyfile[0])
+		pos = ntp_appendf(out, len, pos, "keyfile %s\n", n->keyfile);
+	else
+		pos = ntp_appendf(out, len, pos, "# keyfile: none\n");
+	return pos;
+}
+
+int cfg_nts_check(const struct horod_config *c, char *err, size_t errlen)
+{
+	const struct cfg_nts *n = &c->nts;
+
+	if (!n->cert[0] != !n->key[0]) {
+		snprintf(err, errlen,
+			 "%s without %s: an NTS server needs both a certificate and its key",
+			 n->cert[0] ? "ntsservercert" : "ntsserverkey",
+			 n->cert[0] ? "ntsserverkey" : "ntsservercert");
+		return -1;
+	}
+	if (!n->cert[0] && (n->dumpdir[0] || n->ntp_server[0])) {
+		snprintf(err, errlen,
+			 "%s given without ntsservercert and ntsserverkey: it serves no purpose, "
+			 "allowed only with an NTS server",
+			 n->dumpdir[0] ? "ntsdumpdir" : "ntsntpserver");
+		return -1;
+	}
+	if (n->cert[0] && n->rotate == 0 && !n->dumpdir[0]) {
+		snprintf(err, errlen,
+			 "ntsrotate 0 (keys managed outside horod) needs ntsdumpdir, where the "
+			 "key file is read from");
+		return -1;
+	}
+	return 0;
+}
