@@ -56,22 +56,26 @@ ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 # One static library per layer, each built from its folder: proto/ (wire
 # formats, pure), clock/ (the clock core and drivers), bpf/ (the XDP
 # guard's loader; its BPF programs, bpf/*.bpf.c, are compiled with clang
-# into skeletons in $(B)/gen), daemon/ (horod but its main). A program
+# into skeletons in $(B)/gen), tls/ (NTS-KE over GnuTLS, for the daemon's
+# server and every client), daemon/ (horod but its main). A program
 # links only the layers it uses, highest first, and only their system
-# libraries: horoctl reads the guard's pinned maps (libbpf) but needs
-# neither liburing nor libcap; horobench needs proto/ alone.
+# libraries: horoctl reads the guard's pinned maps (libbpf) and runs
+# NTS-KE (GnuTLS) but needs neither liburing nor libcap; horobench needs
+# proto/ and tls/.
 BPF_PROGS := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(BPF_PROGS:bpf/%.bpf.c=$(B)/gen/%.skel.h)
 PROTO_SRC := $(wildcard proto/*.c)
 CLOCK_SRC := $(wildcard clock/*.c)
 GUARD_SRC := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
+TLS_SRC   := $(wildcard tls/*.c)
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/*/*.c))
 LIB_PROTO  := $(B)/libproto.a
 LIB_CLOCK  := $(B)/libclock.a
 LIB_GUARD  := $(B)/libguard.a
+LIB_TLS    := $(B)/libtls.a
 LIB_DAEMON := $(B)/libdaemon.a
 # Every layer, highest first (what the test programs link).
-LIBS_ALL  := $(LIB_DAEMON) $(LIB_GUARD) $(LIB_CLOCK) $(LIB_PROTO)
+LIBS_ALL  := $(LIB_DAEMON) $(LIB_GUARD) $(LIB_TLS) $(LIB_CLOCK) $(LIB_PROTO)
 SYSLIBS_ALL = $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) $(GNUTLS_LIBS) $(NETTLE_LIBS)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/%.o)
@@ -120,6 +124,7 @@ $(GUARD_SRC:%.c=$(B)/%.o): $(BPF_SKELS)
 $(LIB_PROTO): $(PROTO_SRC:%.c=$(B)/%.o)
 $(LIB_CLOCK): $(CLOCK_SRC:%.c=$(B)/%.o)
 $(LIB_GUARD): $(GUARD_SRC:%.c=$(B)/%.o)
+$(LIB_TLS): $(TLS_SRC:%.c=$(B)/%.o)
 $(LIB_DAEMON): $(DAEMON_SRC:%.c=$(B)/%.o)
 $(B)/lib%.a:
 	@$(if $(Q),echo "  AR      $@")
@@ -136,11 +141,11 @@ endef
 $(B)/horod: $(B)/daemon/main.o $(LIBS_ALL)
 	$(call link,$(SYSLIBS_ALL))
 
-$(B)/horoctl: $(CTL_SRC:%.c=$(B)/%.o) $(LIB_GUARD) $(LIB_PROTO)
-	$(call link,$(if $(BPF_PROGS),$(BPF_LIBS)) $(NETTLE_LIBS))
+$(B)/horoctl: $(CTL_SRC:%.c=$(B)/%.o) $(LIB_GUARD) $(LIB_TLS) $(LIB_PROTO)
+	$(call link,$(if $(BPF_PROGS),$(BPF_LIBS)) $(GNUTLS_LIBS) $(NETTLE_LIBS))
 
-$(B)/horobench: $(BENCH_SRC:%.c=$(B)/%.o) $(LIB_PROTO)
-	$(call link,$(NETTLE_LIBS))
+$(B)/horobench: $(BENCH_SRC:%.c=$(B)/%.o) $(LIB_TLS) $(LIB_PROTO)
+	$(call link,$(GNUTLS_LIBS) $(NETTLE_LIBS))
 
 # The unit-test runner includes the generated list of suites (one per
 # tests/unit/check_NAME.c, which defines NAME_suite()).

@@ -37,11 +37,15 @@
 #define CHECK_RX_LEN	      1024	 /* bytes: a reply, extensions included */
 
 int ctl_cmd_check(int argc, char **argv);
+int ctl_nts_check(int argc, char **argv); /* ctl/ntscheck.c: `horoctl check --nts` */
 
 static void check_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: horoctl check HOST[:PORT] [-n N] [--timeout S] [--json]\n"
+		"       horoctl check --nts HOST[:PORT] [--ca FILE] [--no-time-check] [--timeout "
+		"S] "
+		"[--json]\n"
 		"  Query any NTP server as a client and explain which clients would reject it:\n"
 		"  stratum, leap, refid, root delay/dispersion/distance, offset, delay, jitter,\n"
 		"  the RFC 5905 tests that fail (ntpd's flash bits), and a verdict for\n"
@@ -52,6 +56,8 @@ static void check_usage(FILE *f)
 		"  -n N         requests, 1-%d (default %d), sent 0.2 s apart\n"
 		"  --timeout S  seconds to wait after the last request (default %.0f, max %.0f)\n"
 		"  --json       one JSON object\n"
+		"  --nts        an NTS-KE exchange (port 4460) and one NTS-authenticated query\n"
+		"               instead: `horoctl check --nts --help` says more\n"
 		"Exit status: 0 accepted by all, 1 rejected by some, 2 unreachable, 3 bad usage.\n",
 		NTPCHK_MAX_SAMPLES, CHECK_DEFAULT_N, CHECK_DEFAULT_TIMEOUT, CHECK_MAX_TIMEOUT);
 }
@@ -231,6 +237,9 @@ int ctl_cmd_check(int argc, char **argv)
 	int json = 0, n = CHECK_DEFAULT_N, i, on = 1, rc;
 	size_t need;
 
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--nts") == 0)
+			return ctl_nts_check(argc, argv);
 	for (i = 1; i < argc; i++) {
 		char *end;
 

@@ -1,0 +1,276 @@
+/*
+ * The NTS-KE client exchange (keclient.h): one function, a ladder of
+ * stages, each bounded by the same deadline; every way out closes what it
+ * opened and says which stage failed and why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <gnutls/x509.h>
+
+#include "tls/keclient.h"
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Milliseconds left until DEADLINE (at least 0). */
+static int left_ms(double deadline)
+{
+	double l = deadline - mono_now();
+
+	return l <= 0 ? 0 : (int)(l * 1000.0) + 1;
+}
+
+/* Wait until FD is ready for EVENTS or DEADLINE passes: 1 ready, 0 timeout, -1 error. */
+static int wait_fd(int fd, short events, double deadline)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	int r;
+
+	do {
+		r = poll(&p, 1, left_ms(deadline));
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* Fail at STAGE with a formatted reason. */
+static int fail(struct kec_result *r, const char *stage, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct kec_result *r, const char *stage, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->stage = stage;
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A connected non-blocking TCP socket to HOST:PORT before DEADLINE, or -1 (R). */
+static int connect_to(const char *host, int port, double deadline, struct kec_result *r)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
+	struct addrinfo *res, *a;
+	char service[8], addr[INET6_ADDRSTRLEN];
+	int fd = -1, e, last = 0;
+
+	snprintf(service, sizeof(service), "%d", port);
+	e = getaddrinfo(host, service, &hints, &res);
+	if (e == EAI_NONAME || e == EAI_ADDRFAMILY || e == EAI_NODATA) {
+		/* AI_ADDRCONFIG hides ::1 when only loopback has an address: try without. */
+		hints.ai_flags = 0;
+		e = getaddrinfo(host, service, &hints, &res);
+	}
+	if (e) {
+		fail(r, "resolve", "%s: %s", host, gai_strerror(e));
+		return -1;
+	}
+	for (a = res; a && fd < 0; a = a->ai_next) {
+		socklen_t sl = sizeof(last);
+
+		fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			last = errno;
+			continue;
+		}
+		if (a->ai_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, addr,
+				  sizeof(addr));
+		else
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr, addr,
+				  sizeof(addr));
+		snprintf(r->peer, sizeof(r->peer), a->ai_family == AF_INET ? "%s:%d" : "[%s]:%d",
+			 addr, port);
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+			break;
+		last = errno;
+		if (errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline) == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &last, &sl) == 0 && last == 0)
+			break;
+		if (errno == EINPROGRESS && last == EINPROGRESS)
+			last = ETIMEDOUT;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		fail(r, "connect", "%s: %s", r->peer[0] ? r->peer : host,
+		     last == EINPROGRESS ? "timed out" : strerror(last));
+	else
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+	return fd;
+}
+
+/* Describe the server's certificate chain into R. */
+static void describe_chain(gnutls_session_t s, struct kec_result *r)
+{
+	const gnutls_datum_t *certs;
+	unsigned int n = 0, i;
+
+	certs = gnutls_certificate_get_peers(s, &n);
+	for (i = 0; certs && i < n && r->n_chain < KEC_CHAIN_MAX; i++) {
+		struct kec_cert *c = &r->chain[r->n_chain];
+		gnutls_x509_crt_t crt;
+		size_t len;
+
+		if (gnutls_x509_crt_init(&crt) < 0)
+			break;
+		if (gnutls_x509_crt_import(crt, &certs[i], GNUTLS_X509_FMT_DER) == 0) {
+			len = sizeof(c->subject);
+			if (gnutls_x509_crt_get_dn(crt, c->subject, &len) < 0)
+				snprintf(c->subject, sizeof(c->subject), "?");
+			len = sizeof(c->issuer);
+			if (gnutls_x509_crt_get_issuer_dn(crt, c->issuer, &len) < 0)
+				snprintf(c->issuer, sizeof(c->issuer), "?");
+			c->not_before = gnutls_x509_crt_get_activation_time(crt);
+			c->not_after = gnutls_x509_crt_get_expiration_time(crt);
+			r->n_chain++;
+		}
+		gnutls_x509_crt_deinit(crt);
+	}
+}
+
+/* Run S's handshake to its end before DEADLINE; 0, or -1 (R). */
+static int handshake(gnutls_session_t s, int fd, double deadline, struct kec_result *r)
+{
+	int ret;
+
+	for (;;) {
+		ret = gnutls_handshake(s);
+		if (ret == 0)
+			break;
+		if (ret != GNUTLS_E_AGAIN && ret != GNUTLS_E_INTERRUPTED) {
+			if (ret == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+				gnutls_datum_t out = {0};
+				unsigned int st = gnutls_session_get_verify_cert_status(s);
+
+				describe_chain(s, r);
+				gnutls_certificate_verification_status_print(st, GNUTLS_CRT_X509,
+									     &out, 0);
+				fail(r, "certificate", "%s", out.data ? (char *)out.data : "?");
+				gnutls_free(out.data);
+				return -1;
+			}
+			if (ret == GNUTLS_E_NO_APPLICATION_PROTOCOL)
+				return fail(r, "alpn", "the server does not speak ntske/1 (ALPN)");
+			return fail(r, "tls", "handshake: %s", gnutls_strerror(ret));
+		}
+		if (wait_fd(fd, gnutls_record_get_direction(s) ? POLLOUT : POLLIN, deadline) != 1)
+			return fail(r, "tls", "handshake timed out");
+	}
+	describe_chain(s, r);
+	if (!tls_session_ntske(s))
+		return fail(r, "alpn", "not TLS 1.3 with ALPN ntske/1");
+	snprintf(r->tls, sizeof(r->tls), "%s %s",
+		 gnutls_protocol_get_name(gnutls_protocol_get_version(s)),
+		 gnutls_cipher_get_name(gnutls_cipher_get(s)));
+	return 0;
+}
+
+int kec_exchange(const struct tls_ctx *t, const char *host, int port, double timeout,
+		 const uint16_t *aeads, int n, struct kec_result *r)
+{
+	uint8_t req[64], ans[NKE_MSG_MAX];
+	double start = mono_now(), deadline = start + timeout;
+	gnutls_session_t s = NULL;
+	size_t rlen, got = 0, sent = 0;
+	long mlen = 0;
+	int fd, ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	fd = connect_to(host, port, deadline, r);
+	if (fd < 0)
+		return -1;
+	if (tls_session_new(t, fd, host, &s, r->err, sizeof(r->err)) < 0) {
+		r->stage = "tls";
+		goto out;
+	}
+	if (handshake(s, fd, deadline, r) < 0)
+		goto out;
+	rlen = nke_build_request(aeads, n, req, sizeof(req));
+	while (sent < rlen) {
+		ssize_t w = gnutls_record_send(s, req + sent, rlen - sent);
+
+		if (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED) {
+			if (wait_fd(fd, POLLOUT, deadline) != 1) {
+				fail(r, "send", "timed out");
+				goto out;
+			}
+			continue;
+		}
+		if (w < 0) {
+			fail(r, "send", "%s", gnutls_strerror((int)w));
+			goto out;
+		}
+		sent += (size_t)w;
+	}
+	while ((mlen = nke_msg_length(ans, got)) == 0) {
+		ssize_t k;
+
+		if (got == sizeof(ans)) {
+			mlen = -1;
+			break;
+		}
+		k = gnutls_record_recv(s, ans + got, sizeof(ans) - got);
+		if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED) {
+			if (gnutls_record_check_pending(s) == 0 &&
+			    wait_fd(fd, POLLIN, deadline) != 1) {
+				fail(r, "receive", "timed out after %zu bytes", got);
+				goto out;
+			}
+			continue;
+		}
+		if (k == 0) {
+			fail(r, "receive", "the server closed the connection after %zu bytes", got);
+			goto out;
+		}
+		if (k < 0) {
+			fail(r, "receive", "%s", gnutls_strerror((int)k));
+			goto out;
+		}
+		got += (size_t)k;
+	}
+	if (mlen < 0) {
+		fail(r, "answer", "the answer passes %d bytes without End of Message", NKE_MSG_MAX);
+		goto out;
+	}
+	if (nke_parse_reply(ans, (size_t)mlen, aeads, n, &r->reply) < 0) {
+		if (r->reply.error >= 0)
+			fail(r, "answer", "NTS-KE error %d (%s)", r->reply.error,
+			     nke_error_name(r->reply.error));
+		else
+			fail(r, "answer", "%s", r->reply.why);
+		goto out;
+	}
+	if (tls_export_keys(s, (uint16_t)r->reply.aead, NTS_KEY_LEN, r->c2s, r->s2c) < 0) {
+		fail(r, "keys", "the TLS exporter failed");
+		goto out;
+	}
+	r->seconds = mono_now() - start;
+	ret = 0;
+	/* Closing politely is not worth a wait: one try, then close. */
+	gnutls_bye(s, GNUTLS_SHUT_WR);
+out:
+	if (s)
+		gnutls_deinit(s);
+	close(fd);
+	return ret;
+}
