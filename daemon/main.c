@@ -20,6 +20,7 @@
 
 #include "clock/kclock.h"
 #include "clock/snapshot.h"
+#include "daemon/auth/auth.h"
 #include "daemon/serve/clientlog.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/config/config.h"
@@ -55,6 +56,8 @@ static struct ctr_block *counters;
 static int n_workers;
 static struct hwts_table hwts;
 static struct control ctl;
+static struct auth_shared auth;	    /* keyfile, NTS keys, NTS-KE server */
+static struct auth_worker *auth_wk; /* one per worker */
 
 static void log_counters(const char *prefix)
 {
@@ -63,6 +66,7 @@ static void log_counters(const char *prefix)
 
 	ctr_sum(counters, n_workers, &t);
 	xg_totals_add(&t);
+	ctr_add_ke(&t, &auth);
 	ctr_format(&t, line, sizeof(line));
 	log_msg(LOG_NOTICE, "%scounters %s", prefix, line);
 }
@@ -245,6 +249,13 @@ int main(int argc, char **argv)
 		cfg_free(&cfg);
 		return 2;
 	}
+	/* NTS and keyfile: the directives together, the files they name (auth.h). */
+	if (cfg_nts_check(&cfg, err, sizeof(err)) < 0 ||
+	    auth_verify_config(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", conf ? conf : "(embedded)", err);
+		cfg_free(&cfg);
+		return 2;
+	}
 	if (check_only) {
 		printf("%s: configuration OK\n", conf ? conf : "(embedded)");
 		cfg_free(&cfg);
@@ -282,7 +293,8 @@ int main(int argc, char **argv)
 	n_workers = cfg.workers ? cfg.workers : (int)ncpu;
 	workers = calloc((size_t)n_workers, sizeof(*workers));
 	counters = aligned_alloc(64, sizeof(*counters) * (size_t)n_workers);
-	if (!workers || !counters) {
+	auth_wk = calloc((size_t)n_workers, sizeof(*auth_wk));
+	if (!workers || !counters || !auth_wk) {
 		log_msg(LOG_ERR, "out of memory for %d workers", n_workers);
 		return 1;
 	}
@@ -298,6 +310,13 @@ int main(int argc, char **argv)
 	cd.m6 = shared.m6;
 	hwts_init(&hwts, &cfg);
 	shared.hw = &hwts;
+	/* Keyfile, NTS server keys, NTS-KE certificate and sockets: before privileges go. */
+	if (auth_open(&auth, &cfg, n_workers, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		rc = 1;
+		goto out;
+	}
+	shared.auth = &auth;
 	for (i = 0; i < n_workers; i++) {
 		workers[i].id = i;
 		workers[i].cpu = cfg.workers ? -1 : (int)(i % ncpu);
@@ -306,6 +325,12 @@ int main(int argc, char **argv)
 		/* `horoctl clients`: without memory for it, the worker serves without a log. */
 		counters[i].clog = clog_create();
 		workers[i].shared = &shared;
+		if (auth_worker_init(&auth, &auth_wk[i]) < 0) {
+			log_msg(LOG_ERR, "worker %d: no NTS key slot or no randomness", i);
+			rc = 1;
+			goto out;
+		}
+		counters[i].auth_wk = &auth_wk[i];
 	}
 	if (open_sockets() < 0) {
 		close_sockets();
@@ -370,6 +395,15 @@ int main(int argc, char **argv)
 		}
 	}
 	{
+		int ret = auth_start(&auth);
+
+		if (ret < 0) {
+			log_msg(LOG_ERR, "cannot start the NTS-KE thread: %s", strerror(-ret));
+			rc = 1;
+			goto out_workers;
+		}
+	}
+	{
 		char where[512] = "", one[80], desc[160];
 
 		for (i = 0; i < cfg.n_listen; i++) {
@@ -415,6 +449,7 @@ out_workers:
 	wk_stop();
 	for (i = 0; i < n_workers; i++)
 		wk_join(&workers[i]);
+	auth_close(&auth);
 	log_counters("final ");
 	if (cfg.pidfile[0])
 		unlink(cfg.pidfile);
@@ -430,6 +465,8 @@ out_sockets:
 	if (shared.m6)
 		m6q_fini(shared.m6);
 out:
+	auth_close(&auth);
+	free(auth_wk);
 	free(workers);
 	for (i = 0; counters && i < n_workers; i++)
 		clog_destroy(counters[i].clog);

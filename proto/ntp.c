@@ -458,7 +458,8 @@ int ntp_restamp_xmt(uint8_t *reply, size_t len, uint64_t tx)
 {
 	uint64_t old;
 
-	if (len < NTP_HEADER_LEN)
+	/* Only a bare header: a longer reply is authenticated, its bytes sealed. */
+	if (len != NTP_HEADER_LEN)
 		return 0;
 	old = get_be64(reply + OFF_XMT);
 	if (!old || ntp_ts_diff(tx, old) <= 0)

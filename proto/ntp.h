@@ -165,8 +165,9 @@ size_t ntp_build_reply(const uint8_t *req, const struct ntp_reply_info *info, ui
 /*
  * Move the transmit timestamp of REPLY (LEN bytes, built by
  * ntp_build_reply) to TX, read closer to the moment it is sent; only
- * forward, and never on a reply whose transmit is 0 (a kiss-o'-death).
- * Returns 1 when rewritten, else 0.
+ * forward, never on a reply whose transmit is 0 (a kiss-o'-death), and
+ * only on a bare 48-byte reply (an NTS or MAC reply is sealed: changing
+ * a byte would break it). Returns 1 when rewritten, else 0.
  */
 int ntp_restamp_xmt(uint8_t *reply, size_t len, uint64_t tx);
 

@@ -2,9 +2,10 @@
  * The per-request path. A ladder of early returns, each counted with its
  * reason: classification (length, version, mode, extensions), then the
  * access list, then the rate limit when the XDP guard does not enforce it
- * (all three in policy.c), then the reply or a kiss-o'-death. The
+ * (all three in policy.c), then the authentication of NTS and MAC
+ * requests (daemon/auth/), then the reply or a kiss-o'-death. The
  * transmit timestamp is read as the very last step before the bytes are
- * final.
+ * final, but for an authenticated reply, sealed after it.
  */
 #include <string.h>
 
@@ -21,10 +22,13 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 				      .control_acl = sh->control_acl,
 				      .rl = sh->rl,
 				      .deny_kod = sh->deny_kod};
+	enum auth_action act = AUTH_PLAIN;
 	struct ntp_reply_info info;
 	struct clk_snapshot snap;
+	struct auth_req ar;
 	enum ntp_reason r;
 	int64_t rx_ns, tx_ns;
+	size_t n;
 
 	ctr_inc(&ctr->received);
 	ctr_inc(&ctr->tsrc[rx_src]);
@@ -47,6 +51,20 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 			m6q_push(sh->m6, fd, req, len, from);
 		return 0;
 	}
+	/* NTS fields or a MAC: verified before anything is answered (daemon/auth/auth.h). */
+	if (len > NTP_HEADER_LEN && sh->auth) {
+		int o;
+
+		act = auth_check(sh->auth, ctr->auth_wk, req, len, r == NTP_R_REPLY_SERVER, &ar,
+				 &o);
+		if (o >= 0)
+			ctr_inc(&ctr->auth[o]);
+		if (act == AUTH_NAK || act == AUTH_DROP) {
+			ctr_inc(&ctr->reason[act == AUTH_NAK ? NTP_R_REPLY_KOD_NTSN
+							     : NTP_R_DROP_AUTH]);
+			return act == AUTH_NAK ? auth_nak(&ar, req, len, reply) : 0;
+		}
+	}
 
 	clk_snapshot_read(sh->pub, &snap);
 	rx_ns = clk_snapshot_served(&snap, (int64_t)rx->tv_sec * 1000000000 + rx->tv_nsec);
@@ -65,7 +83,10 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 		tx_ns = clk_snapshot_served(&snap, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
 	}
 	info.root_disp = ntp_short_from_double(clk_snapshot_root_disp(&snap, tx_ns));
-	ntp_build_reply(req, &info, ntp_ts_from_unix_ns(rx_ns), ntp_ts_from_unix_ns(tx_ns), reply);
-	ctr_inc(&ctr->reason[r]);
-	return NTP_HEADER_LEN;
+	n = ntp_build_reply(req, &info, ntp_ts_from_unix_ns(rx_ns), ntp_ts_from_unix_ns(tx_ns),
+			    reply);
+	if (act == AUTH_ANSWER)
+		n = auth_seal(sh->auth, ctr->auth_wk, &ar, req, len, reply, SRV_REPLY_MAX);
+	ctr_inc(&ctr->reason[n ? r : NTP_R_DROP_AUTH]);
+	return n;
 }

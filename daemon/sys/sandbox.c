@@ -79,6 +79,7 @@ static const int sb_allow[] = {
 	SYS_accept4,	     /* control socket and /metrics */
 	SYS_getrandom,	     /* request cookies, mkstemp's names */
 	SYS_clock_nanosleep, /* up_fini waiting for resolver threads */
+	SYS_setpriority,     /* the NTS-KE thread lowers its own priority */
 	/* The driftfile (mkstemp, fsync, rename, directory fsync); name lookups;
 	 * the time zone file that strftime() re-reads for each log line. */
 	SYS_openat,
@@ -395,6 +396,16 @@ int sb_enter(const struct horod_config *c, int guard)
 	    sb_check_dir_writable(c->clk.driftfile, "driftfile", why, sizeof(why)) < 0) {
 		log_msg(LOG_ERR, "%s", why);
 		return -1;
+	}
+	/* The NTS server keys are saved (temp file + rename) in ntsdumpdir by that user too. */
+	if (dropped && c->nts.cert[0] && c->nts.dumpdir[0] && c->nts.rotate > 0) {
+		char keys[CFG_PATH_MAX + 16];
+
+		snprintf(keys, sizeof(keys), "%s/ntskeys", c->nts.dumpdir);
+		if (sb_check_dir_writable(keys, "ntsdumpdir file", why, sizeof(why)) < 0) {
+			log_msg(LOG_ERR, "%s", why);
+			return -1;
+		}
 	}
 	if (sb_seccomp_install(c->seccomp, why, sizeof(why)) < 0) {
 		log_msg(LOG_ERR, "%s", why);

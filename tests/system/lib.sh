@@ -51,7 +51,8 @@ VETH_CLI6B=2001:db8::3
 REASONS=(reply_server reply_symmetric reply_kod_rate reply_kod_deny control drop_short
 	drop_length drop_version drop_mode_reserved drop_mode_passive drop_mode_server
 	drop_mode_broadcast drop_mode_control drop_mode_private drop_extension drop_denied
-	drop_rate drop_truncated drop_no_slot drop_send_error drop_unsupported)
+	drop_rate drop_truncated drop_no_slot drop_send_error drop_unsupported reply_kod_ntsn
+	drop_auth)
 # Totals the counters line carries besides the reasons.
 TOTALS=(received ts_hardware ts_kernel ts_daemon xdp)
 
