@@ -185,73 +185,108 @@ static int handshake(gnutls_session_t s, int fd, double deadline, struct kec_res
 	return 0;
 }
 
+int kec_open(const struct tls_ctx *t, const char *host, int port, double timeout,
+	     struct kec_session *ks, struct kec_result *r)
+{
+	memset(ks, 0, sizeof(*ks));
+	memset(r, 0, sizeof(*r));
+	ks->start = mono_now();
+	ks->deadline = ks->start + timeout;
+	ks->fd = connect_to(host, port, ks->deadline, r);
+	if (ks->fd < 0)
+		return -1;
+	if (tls_session_new(t, ks->fd, host, &ks->s, r->err, sizeof(r->err)) < 0) {
+		r->stage = "tls";
+		ks->s = NULL;
+		kec_close(ks);
+		return -1;
+	}
+	if (handshake(ks->s, ks->fd, ks->deadline, r) < 0) {
+		kec_close(ks);
+		return -1;
+	}
+	return 0;
+}
+
+int kec_send(struct kec_session *ks, const uint8_t *buf, size_t len, struct kec_result *r)
+{
+	size_t sent = 0;
+
+	while (sent < len) {
+		ssize_t w = gnutls_record_send(ks->s, buf + sent, len - sent);
+
+		if (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED) {
+			if (wait_fd(ks->fd, POLLOUT, ks->deadline) != 1)
+				return fail(r, "send", "timed out");
+			continue;
+		}
+		if (w < 0)
+			return fail(r, "send", "%s", gnutls_strerror((int)w));
+		sent += (size_t)w;
+	}
+	return 0;
+}
+
+long kec_recv_msg(struct kec_session *ks, uint8_t *buf, size_t cap, struct kec_result *r)
+{
+	size_t got = 0;
+	long mlen;
+
+	while ((mlen = nke_msg_length(buf, got)) == 0) {
+		ssize_t k;
+
+		if (got == cap)
+			break;
+		k = gnutls_record_recv(ks->s, buf + got, cap - got);
+		if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED) {
+			if (gnutls_record_check_pending(ks->s) == 0 &&
+			    wait_fd(ks->fd, POLLIN, ks->deadline) != 1)
+				return fail(r, "receive", "timed out after %zu bytes", got);
+			continue;
+		}
+		if (k == 0)
+			return fail(r, "receive",
+				    "the server closed the connection after %zu bytes", got);
+		if (k < 0)
+			return fail(r, "receive", "%s", gnutls_strerror((int)k));
+		got += (size_t)k;
+	}
+	if (mlen <= 0)
+		return fail(r, "answer", "no End of Message within %zu bytes", cap);
+	return mlen;
+}
+
+void kec_close(struct kec_session *ks)
+{
+	if (ks->s) {
+		/* Closing politely is not worth a wait: one try. */
+		gnutls_bye(ks->s, GNUTLS_SHUT_WR);
+		gnutls_deinit(ks->s);
+	}
+	if (ks->fd >= 0)
+		close(ks->fd);
+	ks->s = NULL;
+	ks->fd = -1;
+}
+
 int kec_exchange(const struct tls_ctx *t, const char *host, int port, double timeout,
 		 const uint16_t *aeads, int n, struct kec_result *r)
 {
-	uint8_t req[64], ans[NKE_MSG_MAX];
-	double start = mono_now(), deadline = start + timeout;
-	gnutls_session_t s = NULL;
-	size_t rlen, got = 0, sent = 0;
-	long mlen = 0;
-	int fd, ret = -1;
+	static _Thread_local uint8_t ans[NKE_MSG_MAX];
+	struct kec_session ks;
+	uint8_t req[64];
+	size_t rlen;
+	long mlen;
+	int ret = -1;
 
-	memset(r, 0, sizeof(*r));
-	fd = connect_to(host, port, deadline, r);
-	if (fd < 0)
+	if (kec_open(t, host, port, timeout, &ks, r) < 0)
 		return -1;
-	if (tls_session_new(t, fd, host, &s, r->err, sizeof(r->err)) < 0) {
-		r->stage = "tls";
-		goto out;
-	}
-	if (handshake(s, fd, deadline, r) < 0)
-		goto out;
 	rlen = nke_build_request(aeads, n, req, sizeof(req));
-	while (sent < rlen) {
-		ssize_t w = gnutls_record_send(s, req + sent, rlen - sent);
-
-		if (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED) {
-			if (wait_fd(fd, POLLOUT, deadline) != 1) {
-				fail(r, "send", "timed out");
-				goto out;
-			}
-			continue;
-		}
-		if (w < 0) {
-			fail(r, "send", "%s", gnutls_strerror((int)w));
-			goto out;
-		}
-		sent += (size_t)w;
-	}
-	while ((mlen = nke_msg_length(ans, got)) == 0) {
-		ssize_t k;
-
-		if (got == sizeof(ans)) {
-			mlen = -1;
-			break;
-		}
-		k = gnutls_record_recv(s, ans + got, sizeof(ans) - got);
-		if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED) {
-			if (gnutls_record_check_pending(s) == 0 &&
-			    wait_fd(fd, POLLIN, deadline) != 1) {
-				fail(r, "receive", "timed out after %zu bytes", got);
-				goto out;
-			}
-			continue;
-		}
-		if (k == 0) {
-			fail(r, "receive", "the server closed the connection after %zu bytes", got);
-			goto out;
-		}
-		if (k < 0) {
-			fail(r, "receive", "%s", gnutls_strerror((int)k));
-			goto out;
-		}
-		got += (size_t)k;
-	}
-	if (mlen < 0) {
-		fail(r, "answer", "the answer passes %d bytes without End of Message", NKE_MSG_MAX);
+	if (kec_send(&ks, req, rlen, r) < 0)
 		goto out;
-	}
+	mlen = kec_recv_msg(&ks, ans, sizeof(ans), r);
+	if (mlen < 0)
+		goto out;
 	if (nke_parse_reply(ans, (size_t)mlen, aeads, n, &r->reply) < 0) {
 		if (r->reply.error >= 0)
 			fail(r, "answer", "NTS-KE error %d (%s)", r->reply.error,
@@ -260,17 +295,13 @@ int kec_exchange(const struct tls_ctx *t, const char *host, int port, double tim
 			fail(r, "answer", "%s", r->reply.why);
 		goto out;
 	}
-	if (tls_export_keys(s, (uint16_t)r->reply.aead, NTS_KEY_LEN, r->c2s, r->s2c) < 0) {
+	if (tls_export_keys(ks.s, (uint16_t)r->reply.aead, NTS_KEY_LEN, r->c2s, r->s2c) < 0) {
 		fail(r, "keys", "the TLS exporter failed");
 		goto out;
 	}
-	r->seconds = mono_now() - start;
+	r->seconds = mono_now() - ks.start;
 	ret = 0;
-	/* Closing politely is not worth a wait: one try, then close. */
-	gnutls_bye(s, GNUTLS_SHUT_WR);
 out:
-	if (s)
-		gnutls_deinit(s);
-	close(fd);
+	kec_close(&ks);
 	return ret;
 }

@@ -40,6 +40,34 @@ struct kec_result {
 	char err[512];	   /* on failure: why */
 };
 
+/* An open NTS-KE session: connected, TLS 1.3 with ntske/1, the certificate checked. */
+struct kec_session {
+	int fd;
+	gnutls_session_t s;
+	double deadline; /* CLOCK_MONOTONIC s: every step ends by then */
+	double start;
+};
+
+/*
+ * Connect to HOST:PORT and complete the handshake within TIMEOUT seconds
+ * (the deadline of the whole session); 0, or -1 with R->stage and R->err.
+ * R->peer, R->tls and R->chain are filled as far as it got.
+ */
+int kec_open(const struct tls_ctx *t, const char *host, int port, double timeout,
+	     struct kec_session *ks, struct kec_result *r);
+
+/* Send LEN bytes of BUF on KS before its deadline; 0, or -1 (R). */
+int kec_send(struct kec_session *ks, const uint8_t *buf, size_t len, struct kec_result *r);
+
+/*
+ * Read one whole NTS-KE message into BUF (CAP bytes, NKE_MSG_MAX at most
+ * useful) before KS's deadline; its length, or -1 (R).
+ */
+long kec_recv_msg(struct kec_session *ks, uint8_t *buf, size_t cap, struct kec_result *r);
+
+/* Send close_notify (no wait) and close KS. */
+void kec_close(struct kec_session *ks);
+
 /*
  * Run an NTS-KE exchange with HOST (a name or an address literal) on
  * PORT within TIMEOUT seconds, offering the N AEAD ids AEADS, checking
