@@ -8,7 +8,8 @@
  * addresses and ports swapped, VLAN tags kept, IP options and extension
  * headers removed, both checksums). Then what must still reach a worker:
  * serving off, a write in progress, a leap second announced, mode 1,
- * extension fields; and the order with the access list and the limiter.
+ * extension fields, MACs, NTS requests; and the order with the access
+ * list and the limiter (which charges NTS requests too).
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -18,6 +19,7 @@
 
 #include "bpf/guard.h"
 #include "proto/ntp.h"
+#include "proto/nts.h"
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"
 
@@ -73,6 +75,21 @@ static void worker_reply(const struct serve_in *in, const uint8_t *pay, int64_t 
 }
 
 /* Run S: answered here (TX, reply_server_xdp, the worker's bytes), or WANT_ACTION/WANT_REASON. */
+/*
+ * An NTS request (RFC 8915: identifier, a 104-byte cookie, PH placeholders,
+ * authenticator) into P, sealed with a made-up session key; its length.
+ */
+static size_t nts_req(uint8_t *p, size_t cap, int ph)
+{
+	const uint8_t key[NTS_KEY_LEN] = {1}, uid[NTS_UID_LEN] = {2}, cookie[NTS_COOKIE_LEN] = {3},
+		      nonce[NTS_NONCE_LEN] = {4};
+	struct cry_siv c2s;
+
+	gt_ntp_req(p, NTP_HEADER_LEN, 0x23);
+	cry_siv_init(&c2s, key);
+	return nts_client_request(p, cap, uid, cookie, sizeof(cookie), ph, &c2s, nonce);
+}
+
 static void serve_case(struct gt_rig *r, const char *name, const struct fr_spec *s,
 		       const struct serve_in *in, int want_action, uint32_t want_reason)
 {
@@ -201,6 +218,18 @@ int gt_do_serve(void)
 	gt_spec_udp(&s, "192.0.2.20", pay, 68);
 	serve_case(&r, "serve: a request with a MAC goes to a worker", &s, &in, XDP_PASS_,
 		   NTP_R_REPLY_SERVER);
+	{
+		static uint8_t nts[1100];
+		size_t n = nts_req(nts, sizeof(nts), 7);
+
+		gt_spec_udp(&s, "192.0.2.20", nts, n);
+		serve_case(&r, "serve: an NTS request (988 bytes, 7 placeholders) goes to a worker",
+			   &s, &in, XDP_PASS_, NTP_R_REPLY_SERVER);
+		n = nts_req(nts, sizeof(nts), 0);
+		gt_spec_udp(&s, "2001:db8::20", nts, n);
+		serve_case(&r, "serve: an NTS request over IPv6 goes to a worker", &s, &in,
+			   XDP_PASS_, NTP_R_REPLY_SERVER);
+	}
 	gt_ntp_req(pay, 48, 0x23);
 	gt_spec_udp(&s, "192.0.2.66", pay, 48);
 	serve_case(&r, "serve: a denied source is still dropped", &s, &in, XDP_DROP_,
@@ -228,6 +257,19 @@ int gt_do_serve(void)
 			   XDP_TX_, GUARD_C_SERVED);
 		serve_case(&r, "serve + ratelimit: the second gets a RATE kiss-o'-death", &s, &in,
 			   XDP_TX_, NTP_R_REPLY_KOD_RATE);
+		{
+			/* NTS requests are charged like the others: the limit applies to them. */
+			static uint8_t nts[1100];
+			size_t n = nts_req(nts, sizeof(nts), 3);
+
+			gt_spec_udp(&s, "192.0.2.22", nts, n);
+			serve_case(&r, "serve + ratelimit: a first NTS request goes to a worker",
+				   &s, &in, XDP_PASS_, NTP_R_REPLY_SERVER);
+			serve_case(&r, "serve + ratelimit: a second NTS request gets the RATE KoD",
+				   &s, &in, XDP_TX_, NTP_R_REPLY_KOD_RATE);
+			serve_case(&r, "serve + ratelimit: a third NTS request is dropped", &s, &in,
+				   XDP_DROP_, NTP_R_DROP_RATE);
+		}
 		gt_rig_close(&r);
 	}
 	return gt_n_fail ? 1 : 0;
