@@ -6,7 +6,9 @@
  * prints `PASS CASE: ...` or `FAIL CASE: ...` per case, and exits 0 when
  * every case passed, 1 otherwise, 2 on bad usage or no exchange.
  *
- *   ntsprobe HOST [--ke-port N] [--ntp-port N] [--ca FILE] CASE...
+ *   ntsprobe HOST [--ke-port N] [--ntp-host H] [--ntp-port N] [--ca FILE] CASE...
+ *
+ * (NTS-KE with HOST, NTP to H, default HOST.)
  *
  * NTP cases (each one request, answer within 1 s or none):
  *   ok             1 cookie: authenticated answer as long as the request, 1 cookie
@@ -24,6 +26,12 @@
  *   mode1          an NTS request in mode 1: no answer
  *   replay         the same request twice: both answered (the server keeps no state),
  *                  and the client's check refuses the answer for another identifier
+ *   expired        a valid request with the exchange's first cookie: NTS NAK (after
+ *                  the server rotated its key out)
+ * Others:
+ *   sleep=S        wait S seconds
+ *   ke-loop=S      NTS-KE exchanges back to back for S seconds (load); passes when one
+ *                  at least succeeded
  * NTS-KE cases (one session each):
  *   ke-no-np       a request without Next Protocol: Error record, Bad Request (1)
  *   ke-critical    an unknown critical record: Error record, Unrecognized Critical (0)
@@ -59,7 +67,7 @@
 #define FLOOD_MAX    4096 /* connections a flood may hold */
 #define FLOOD_HOLD_S 3	  /* s a flood holds its connections */
 
-static const char *host;
+static const char *host, *ntp_host;
 static int ke_port = NKE_PORT, ntp_port = 123;
 static struct tls_ctx tls;
 static struct kec_result ke;
@@ -95,7 +103,7 @@ static int ntp_socket(void)
 	int fd;
 
 	snprintf(svc, sizeof(svc), "%d", ntp_port);
-	if (getaddrinfo(host, svc, &hints, &ai))
+	if (getaddrinfo(ntp_host ? ntp_host : host, svc, &hints, &ai))
 		return -1;
 	fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
@@ -111,8 +119,10 @@ static size_t exchange(int fd, const uint8_t *req, size_t len, uint8_t *rep)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 
-	if (send(fd, req, len, 0) < 0)
+	if (send(fd, req, len, 0) < 0) {
+		printf("ntsprobe: send: %s\n", strerror(errno));
 		return 0;
+	}
 	while (poll(&p, 1, REPLY_WAIT) == 1) {
 		ssize_t n = recv(fd, rep, PKT_MAX, 0);
 
@@ -194,6 +204,10 @@ static void ntp_case(const char *name)
 			: n    ? cr.why
 			       : "none",
 			r == 0 ? cr.n_cookies : 0, want);
+	} else if (strcmp(name, "expired") == 0) {
+		n = exchange(fd, req, len, rep);
+		verdict(is_nak(rep, n, uid), name, "answer %zu bytes%s", n,
+			is_nak(rep, n, uid) ? ": NTS NAK, the cookie's key is gone" : "");
 	} else if (strcmp(name, "bad-cookie") == 0 || strcmp(name, "bad-auth") == 0 ||
 		   strcmp(name, "bad-header") == 0 || strcmp(name, "unknown-key") == 0) {
 		if (strcmp(name, "bad-cookie") == 0)
@@ -398,6 +412,30 @@ static void ke_case(const char *name)
 	}
 }
 
+/* NTS-KE exchanges back to back for SECS seconds. */
+static void ke_loop(const char *name, double secs)
+{
+	const uint16_t aeads[] = {NKE_AEAD_AES_SIV_CMAC_256};
+	struct timespec ts;
+	double t0, now;
+	int ok = 0, bad = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	do {
+		struct kec_result r;
+
+		if (kec_exchange(&tls, host, ke_port, 3.0, aeads, 1, &r) == 0)
+			ok++;
+		else
+			bad++;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	} while (now - t0 < secs && secs <= 60);
+	verdict(ok > 0, name, "%d exchanges in %.1f s (%.0f/s), %d failed", ok, now - t0,
+		ok / (now - t0), bad);
+}
+
 /* Hold N plain TCP connections for FLOOD_HOLD_S s; then check an exchange works. */
 static void flood(const char *name, int n)
 {
@@ -487,14 +525,16 @@ int main(int argc, char **argv)
 			ntp_port = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc)
 			ca = argv[++i];
+		else if (strcmp(argv[i], "--ntp-host") == 0 && i + 1 < argc)
+			ntp_host = argv[++i];
 		else if (!host)
 			host = argv[i];
 		else if (!first)
 			first = i;
 	}
 	if (!host || !first) {
-		fprintf(stderr, "usage: ntsprobe HOST [--ke-port N] [--ntp-port N] [--ca FILE] "
-				"CASE...\n");
+		fprintf(stderr, "usage: ntsprobe HOST [--ke-port N] [--ntp-host H] [--ntp-port N] "
+				"[--ca FILE] CASE...\n");
 		return 2;
 	}
 	if (tls_client_init(&tls, ca, 0, err, sizeof(err)) < 0) {
@@ -512,7 +552,11 @@ int main(int argc, char **argv)
 			i++;
 			continue;
 		}
-		if (strncmp(argv[i], "ke-", 3) == 0)
+		if (strncmp(argv[i], "sleep=", 6) == 0)
+			sleep((unsigned int)atoi(argv[i] + 6));
+		else if (strncmp(argv[i], "ke-loop=", 8) == 0)
+			ke_loop(argv[i], atof(argv[i] + 8));
+		else if (strncmp(argv[i], "ke-", 3) == 0)
 			ke_case(argv[i]);
 		else if (strncmp(argv[i], "flood=", 6) == 0)
 			flood(argv[i], atoi(argv[i] + 6));
