@@ -35,21 +35,28 @@ FUZZ_SRC_fuzz_ctlproto  := proto/ctlproto.c
 FUZZ_SRC_fuzz_driftfile := clock/driftfile.c
 FUZZ_SRC_fuzz_mode6     := proto/mode6.c proto/appendf.c
 FUZZ_SRC_fuzz_check     := proto/ntpcheck.c proto/ntp.c proto/md5.c proto/appendf.c
+FUZZ_SRC_fuzz_nts       := proto/nts.c proto/ntske.c proto/crypto.c proto/ntp.c proto/md5.c \
+	proto/reason.c
+FUZZ_SRC_fuzz_ntske     := proto/ntske.c proto/symkey.c proto/crypto.c
 # The config parser looks accounts up (`user`): a fixed table stands in (fuzz_config.c).
 FUZZ_LDFLAGS_fuzz_config := -Wl,--wrap=getpwnam_r
 
 # Longest input per target (bytes): a datagram of up to ~1 KiB (extension
 # fields, a MAC), a config of a few KiB, a control message with a
 # payload, a driftfile just past the reader's 256-byte limit, a check run
-# of 16 replies (1 + 8 + 16 x 53 = 857).
+# of 16 replies (1 + 8 + 16 x 53 = 857), an NTS datagram as large as a
+# worker's buffer (1 + 2048), NTS-KE messages and keyfile lines of a few KiB.
 FUZZ_MAXLEN_fuzz_request   := 1100
 FUZZ_MAXLEN_fuzz_config    := 4096
 FUZZ_MAXLEN_fuzz_ctlproto  := 2048
 FUZZ_MAXLEN_fuzz_driftfile := 512
 FUZZ_MAXLEN_fuzz_mode6     := 1100
 FUZZ_MAXLEN_fuzz_check     := 1024
+FUZZ_MAXLEN_fuzz_nts       := 2049
+FUZZ_MAXLEN_fuzz_ntske     := 4096
 
-FUZZ_ALL     := fuzz_request fuzz_config fuzz_ctlproto fuzz_driftfile fuzz_check \
+FUZZ_ALL     := fuzz_request fuzz_config fuzz_ctlproto fuzz_driftfile fuzz_check fuzz_nts \
+	fuzz_ntske \
 	$(if $(wildcard proto/mode6.c),fuzz_mode6)
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 
