@@ -143,7 +143,8 @@ horod_start "$SRV" -f "$T_DIR/a.conf" || die "server A did not start"
 A_PID=$HOROD_PID
 A_LOG=$HOROD_LOG
 t0=$SECONDS
-horod_start "$SRV" -f "$T_DIR/b.conf" || die "server B did not start"
+# Under HOROD_TEST_GUARD, A holds the namespace's XDP attachment: B runs without.
+HOROD_GUARD_FALLBACK_OK=1 horod_start "$SRV" -f "$T_DIR/b.conf" || die "server B did not start"
 B_PID=$HOROD_PID
 B_LOG=$HOROD_LOG
 counters_mark
@@ -232,8 +233,13 @@ oks=$(($(counter ke_ok) - $(counter ke_ok "$_BASE")))
 echo "    NTS-KE during the flood: ok $oks, refused $refused, timeouts $timeouts; RSS ${rss0} KiB -> ${rss1} KiB"
 check "sessions past maxntsconnections refused (refused $refused), idle ones timed out ($timeouts)" \
 	[ "$refused" -ge 1 ] && [ "$timeouts" -ge 1 ] && [ "$oks" -ge 3 ]
-check "memory during the flood grows by less than 16 MiB (${rss0} -> ${rss1} KiB)" \
-	[ $((rss1 - rss0)) -lt 16384 ]
+if ldd "$HOROD" 2>/dev/null | grep -q libasan; then
+	# ASan keeps freed memory in its quarantine (256 MiB): growth says nothing here.
+	echo "    (memory bound not checked: an ASan build, whose quarantine keeps what TLS frees)"
+else
+	check "memory during the flood grows by less than 16 MiB (${rss0} -> ${rss1} KiB)" \
+		[ $((rss1 - rss0)) -lt 16384 ]
+fi
 check_craft "NTP still answered after the flood" "$SRV" 127.0.0.1 123 --expect answered=true
 horod_stop
 check "horod exits 0 on SIGTERM (got $HOROD_RC)" [ "$HOROD_RC" = 0 ]

@@ -366,7 +366,8 @@ static void rec(uint8_t *m, size_t *len, unsigned int type, const void *body, si
 {
 	wire_put16(m + *len, (uint16_t)type);
 	wire_put16(m + *len + 2, (uint16_t)blen);
-	memcpy(m + *len + 4, body, blen);
+	if (blen)
+		memcpy(m + *len + 4, body, blen);
 	*len += 4 + blen;
 }
 
