@@ -40,8 +40,9 @@ URING_LIBS   := $(shell $(PKGCONF) --libs liburing 2>/dev/null || echo -luring)
 CAP_LIBS     := $(shell $(PKGCONF) --libs libcap 2>/dev/null || echo -lcap)
 BPF_CFLAGS   := $(shell $(PKGCONF) --cflags libbpf 2>/dev/null)
 BPF_LIBS     := $(shell $(PKGCONF) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-# nettle: proto/crypto.c (AES-SIV, CMAC, digests), so every program that
-# links proto/; GnuTLS: the NTS-KE server (daemon) and client (tls/).
+# nettle: proto/crypto.c (AES-SIV, CMAC, digests) and the leap-second
+# list's SHA-1 (proto/leapfile.c), so every program that links proto/;
+# GnuTLS: the NTS-KE server (daemon) and client (tls/).
 NETTLE_LIBS  := $(shell $(PKGCONF) --libs nettle 2>/dev/null || echo -lnettle)
 GNUTLS_CFLAGS := $(shell $(PKGCONF) --cflags gnutls 2>/dev/null)
 GNUTLS_LIBS  := $(shell $(PKGCONF) --libs gnutls 2>/dev/null || echo -lgnutls)
@@ -78,6 +79,8 @@ LIB_DAEMON := $(B)/libdaemon.a
 LIBS_ALL  := $(LIB_DAEMON) $(LIB_GUARD) $(LIB_TLS) $(LIB_CLOCK) $(LIB_PROTO)
 SYSLIBS_ALL = $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) $(GNUTLS_LIBS) $(NETTLE_LIBS)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
+# The unit tests find their data files (tests/data/) wherever they run from.
+UNIT_DEFS := -DHOROD_TESTDATA='"$(CURDIR)/tests/data"'
 UNIT_OBJ  := $(UNIT_SRC:%.c=$(B)/%.o)
 SUITES    := $(patsubst tests/unit/check_%.c,%,$(filter tests/unit/check_%.c,$(UNIT_SRC)))
 TOOL_SRC  := $(wildcard tests/tools/*.c)
@@ -91,16 +94,23 @@ BENCH_SRC := $(wildcard bench/src/*.c)
 
 PROGS := $(B)/horod $(if $(CTL_SRC),$(B)/horoctl) $(if $(BENCH_SRC),$(B)/horobench)
 
-.PHONY: all run test check-unit check-system deps clean install format format-check
+.PHONY: all run test check-unit check-system deps test-deps clean install format format-check
 all: $(PROGS) $(B)/unit-tests $(TOOLS) $(BPFTEST)
 
+# Packages (scripts/install-deps): deps is what building and running horod
+# and horoctl needs; test-deps adds the test tools and has
+# scripts/third-party unpack the daemons the tests run (chronyd, ntpsec)
+# into its cache. Neither installs, starts or enables a service.
 deps:
-	$(Q)scripts/install-deps --quiet
+	$(Q)scripts/install-deps --quiet run
+
+test-deps:
+	$(Q)scripts/install-deps --quiet test
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter tests/unit/%,$<),$(CHECK_CFLAGS)) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter tests/unit/%,$<),$(CHECK_CFLAGS) $(UNIT_DEFS)) -c -o $@ $<
 
 # BPF: vmlinux.h from the running kernel's BTF, then clang -target bpf
 # (with -g: the skeleton needs BTF), then bpftool's skeleton header.
@@ -184,37 +194,40 @@ format-check:
 format:
 	$(Q)clang-format -i $(FORMAT_SRC)
 
-# Start horod in the foreground on the embedded default configuration.
-# As root it serves on port 123; otherwise on an unprivileged port.
-RUN_PORT ?= 11123
+# Start horod in the foreground on the embedded default configuration,
+# having built only horod and horoctl, on RUN_PORT: 123 as root, 11123
+# otherwise (make run RUN_PORT=N either way). Not root, its control
+# socket is in a directory of the user's own, where horoctl looks.
+RUN_PORT ?= $(if $(filter 0,$(shell id -u)),123,11123)
+RUN_PROGS := $(B)/horod $(if $(CTL_SRC),$(B)/horoctl)
 run: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)if [ "$$(id -u)" = 0 ]; then \
-		echo "horod: serving on 127.0.0.1 and ::1 port 123 (embedded configuration; Ctrl-C stops)"; \
-		exec $(B)/horod -n; \
-	else \
-		echo "horod: not root, serving on 127.0.0.1 and ::1 port $(RUN_PORT) (Ctrl-C stops)"; \
-		exec $(B)/horod -n -P $(RUN_PORT); \
-	fi
+	$(Q)$(MAKE) --no-print-directory $(if $(Q),-s) $(RUN_PROGS)
+	$(Q)echo "horod: serving on 127.0.0.1 and ::1 port $(RUN_PORT) (embedded configuration; Ctrl-C stops)"; \
+	[ "$$(id -u)" = 0 ] || echo "  not root: the control socket is in a directory of yours (logged below), where horoctl looks"; \
+	echo "  ask it:  $(B)/horoctl check 127.0.0.1:$(RUN_PORT)"; \
+	echo "           python3 tests/tools/ntpcraft.py 127.0.0.1 $(RUN_PORT)"; \
+	$(if $(filter 123,$(RUN_PORT)),echo "           ntpdig 127.0.0.1   (package ntpsec-ntpdig: make test installs it)";) \
+	echo "  read it: $(B)/horoctl status"; \
+	exec $(B)/horod -n -P $(RUN_PORT)
 
 # The whole test suite: unit tests, then system tests; one summary line.
-test: deps
+test: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run-tests --build $(B)
 
 # The whole suite with the long settings of the tests that have them: the
 # clock simulator over 200 seeds per scenario, 10000 driftfile kills.
 .PHONY: test-long
-test-long: deps
+test-long: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)CLOCKSIM_SEEDS=200 DRIFTKILL_ITER=10000 HOROD_TEST_TIMEOUT=900 tests/run-tests --build $(B)
 
 # Unit tests only (CI runs this with SAN=1).
-check-unit: deps
+check-unit: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run-tests --build $(B) --unit-only
 
-check-system: deps
+check-system: test-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tests/run-tests --build $(B) --system-only
 

@@ -24,6 +24,8 @@
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 B=${HOROD_BUILD:-$REPO/build}
+# chronyd unpacked from its Debian package (scripts/third-party), never installed.
+CHRONYD=$("$REPO/scripts/third-party" path chronyd) || CHRONYD=""
 SECS=${1:-5}
 REPS=${2:-3}
 shift 2 2>/dev/null
@@ -95,9 +97,10 @@ start_server()
 			>"$TMP/$1.log" 2>&1 &
 		;;
 	chronyd)
-		printf 'local stratum 10\nallow all\ncmdport 0\nbindaddress 192.0.2.1\n' \
-			>"$TMP/chrony.conf"
-		taskset -c 0 ip netns exec "$SRV" chronyd -x -d -f "$TMP/chrony.conf" \
+		printf 'local stratum 10\nallow all\ncmdport 0\nbindcmdaddress /\nbindaddress 192.0.2.1\npidfile %s\n' \
+			"$TMP/chronyd.pid" >"$TMP/chrony.conf"
+		taskset -c 0 ip netns exec "$SRV" setpriv --bounding-set=-sys_time \
+			--inh-caps=-sys_time "$CHRONYD" -x -d -u root -f "$TMP/chrony.conf" \
 			>"$TMP/chronyd.log" 2>&1 &
 		;;
 	esac
@@ -153,7 +156,7 @@ point()
 }
 
 kinds="horod guard-skb guard-native"
-command -v chronyd >/dev/null && kinds="$kinds chronyd"
+[ -n "$CHRONYD" ] && kinds="$kinds chronyd"
 echo "guard-mix: $SECS s points, median of $REPS, $MIX malformed per legit request," \
 	"server on CPU 0, load on CPU 1"
 for kind in $kinds; do

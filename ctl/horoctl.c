@@ -90,12 +90,17 @@ static void usage(FILE *f)
 		fprintf(f, "  %s %s\n      %s\n", ctl_cmds[i].name, ctl_cmds[i].args,
 			ctl_cmds[i].help);
 	fprintf(f,
-		"\nOptions: -s SOCKET (before or after a command: horod's control socket,\n"
-		"default " QUERY_DEFAULT_SOCKET "), -h, --help (also after a command), --version.\n"
+		"\nOptions: -s SOCKET (before or after a command): horod's control socket;\n"
+		"default: the one horod uses when its configuration names none,\n"
+		"/run/horod/horod.sock for root, else $XDG_RUNTIME_DIR/horod/horod.sock (when\n"
+		"that is a directory of yours) or /tmp/horod-UID/horod.sock; for you now:\n"
+		"%s.\n"
+		"-h, --help (also after a command), --version.\n"
 		"`horoctl help COMMAND` shows a command's manual page.\n"
 		"Exit status: 0 ok, 1 error, 2 bad usage or nothing to read (no guard pinned, "
 		"horod\n"
-		"unreachable); status: 0 synchronised, 1 unsynchronised, 2 horod unreachable.\n");
+		"unreachable); status: 0 synchronised, 1 unsynchronised, 2 horod unreachable.\n",
+		query_socket_path());
 }
 
 static uint64_t mono_ns(void)

@@ -12,8 +12,10 @@
 
 #define MAN_OPTS                                                                                   \
 	"\nOPTIONS\n"                                                                              \
-	"  -s, --socket PATH  the control socket (default " QUERY_DEFAULT_SOCKET ", horod's\n"     \
-	"                     `control` directive)\n"                                              \
+	"  -s, --socket PATH  the control socket (horod's `control` directive); default,\n"        \
+	"                     as horod's without one: /run/horod/horod.sock for root,\n"           \
+	"                     else $XDG_RUNTIME_DIR/horod/horod.sock (when that is a\n"            \
+	"                     directory of yours) or /tmp/horod-UID/horod.sock\n"                  \
 	"  -j, --json         one JSON object on stdout instead of text\n"                         \
 	"  -h, --help         this page\n"
 

@@ -13,17 +13,35 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "ctl/query.h"
 #include "proto/ctlproto.h"
 #include "proto/flash.h"
 
-static const char *query_socket = QUERY_DEFAULT_SOCKET;
+static const char *query_socket; /* -s PATH, or NULL: the default (query_socket_path) */
 
 void query_set_socket(const char *path)
 {
 	query_socket = path;
+}
+
+const char *query_socket_path(void)
+{
+	static char def[CTL_SOCK_PATH_MAX];
+	const char *xdg;
+	struct stat st;
+
+	if (query_socket)
+		return query_socket;
+	if (!def[0]) {
+		xdg = getenv("XDG_RUNTIME_DIR");
+		if (ctl_sock_default(def, sizeof(def), geteuid(), xdg,
+				     xdg && stat(xdg, &st) == 0 ? &st : NULL) < 0)
+			snprintf(def, sizeof(def), "%s", CTL_SOCK_ROOT); /* cannot happen */
+	}
+	return def;
 }
 
 /* An answer: the payload (NUL-terminated copy) and its length. */
@@ -49,26 +67,26 @@ static int ask(enum ctl_cmd cmd, struct answer *a)
 	int64_t end = mono_ms() + QUERY_TIMEOUT_MS;
 	struct ctl_msg m;
 	size_t have = 0;
+	const char *sock = query_socket_path();
 	int fd, r = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if (strlen(query_socket) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "horoctl: socket path too long: %s\n", query_socket);
+	if (strlen(sock) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "horoctl: socket path too long: %s\n", sock);
 		return QUERY_UNREACHABLE;
 	}
-	memcpy(sa.sun_path, query_socket, strlen(query_socket));
+	memcpy(sa.sun_path, sock, strlen(sock));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "horoctl: cannot reach horod at %s: %s\n", query_socket,
-			strerror(errno));
+		fprintf(stderr, "horoctl: cannot reach horod at %s: %s\n", sock, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return QUERY_UNREACHABLE;
 	}
 	ctl_request_encode(cmd, req);
 	if (send(fd, req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req)) {
-		fprintf(stderr, "horoctl: %s: send: %s\n", query_socket, strerror(errno));
+		fprintf(stderr, "horoctl: %s: send: %s\n", sock, strerror(errno));
 		close(fd);
 		return QUERY_UNREACHABLE;
 	}
@@ -83,23 +101,21 @@ static int ask(enum ctl_cmd cmd, struct answer *a)
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
-			fprintf(stderr, "horoctl: %s: no answer within %d ms\n", query_socket,
+			fprintf(stderr, "horoctl: %s: no answer within %d ms\n", sock,
 				QUERY_TIMEOUT_MS);
 			r = QUERY_UNREACHABLE;
 			break;
 		}
 		n = read(fd, buf + have, cap - have);
 		if (n <= 0) {
-			fprintf(stderr, "horoctl: %s: connection closed before the answer\n",
-				query_socket);
+			fprintf(stderr, "horoctl: %s: connection closed before the answer\n", sock);
 			r = QUERY_UNREACHABLE;
 			break;
 		}
 		have += (size_t)n;
 		r = ctl_decode(buf, have, CTL_T_RESPONSE, &m);
 		if (r < 0) {
-			fprintf(stderr, "horoctl: %s: bad answer: %s\n", query_socket,
-				ctl_err_text(r));
+			fprintf(stderr, "horoctl: %s: bad answer: %s\n", sock, ctl_err_text(r));
 			r = QUERY_FAIL;
 			break;
 		}

@@ -243,6 +243,14 @@ int main(int argc, char **argv)
 	}
 	if (port)
 		cfg.default_port = port;
+	/* Without a `control` line: root's socket, or one in the user's own directory. */
+	{
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+		struct stat xst;
+
+		cfg_control_resolve(&cfg, geteuid(), xdg,
+				    xdg && stat(xdg, &xst) == 0 ? &xst : NULL);
+	}
 	if (cfg.n_listen == 0) {
 		fprintf(stderr, "%s: no listen directive, allowed: listen ADDR [port N]\n",
 			conf ? conf : "(embedded)");

@@ -213,3 +213,26 @@ int ctl_kv_get(const char *p, size_t len, const char *key, char *val, size_t vle
 	}
 	return -1;
 }
+
+/* 1 when XDG (with stat ST) can hold UID's control socket directory. */
+static int xdg_usable(uid_t uid, const char *xdg, const struct stat *st)
+{
+	if (!xdg || xdg[0] != '/' || !st)
+		return 0;
+	if (!S_ISDIR(st->st_mode) || st->st_uid != uid || (st->st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	return strlen(xdg) + strlen(CTL_SOCK_XDG_TAIL) < CTL_SOCK_PATH_MAX;
+}
+
+int ctl_sock_default(char *out, size_t len, uid_t uid, const char *xdg, const struct stat *xdg_st)
+{
+	int n;
+
+	if (uid == 0)
+		n = snprintf(out, len, "%s", CTL_SOCK_ROOT);
+	else if (xdg_usable(uid, xdg, xdg_st))
+		n = snprintf(out, len, "%s%s", xdg, CTL_SOCK_XDG_TAIL);
+	else
+		n = snprintf(out, len, CTL_SOCK_TMP_FMT, (unsigned)uid);
+	return n < 0 || (size_t)n >= len ? -1 : n;
+}

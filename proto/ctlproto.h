@@ -26,6 +26,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #define CTL_MAGIC	0x484F5243u    /* "HORC": rejects anything not speaking this protocol */
 #define CTL_VERSION	1	       /* bumped on any incompatible change */
@@ -34,6 +36,16 @@
 #define CTL_MAX_REQUEST 1024u	       /* bytes of a request payload: requests carry none today */
 #define CTL_KEY_MAX	64	       /* bytes of a key, including NUL */
 #define CTL_VAL_MAX	256	       /* bytes of a value, including NUL */
+
+/*
+ * Where the control socket is when horod's configuration names none (and
+ * where horoctl looks without -s): root's is system-wide, as chrony's
+ * /run/chrony/chronyd.sock; anyone else's is in a directory of their own.
+ */
+#define CTL_SOCK_ROOT	  "/run/horod/horod.sock"    /* root's default */
+#define CTL_SOCK_XDG_TAIL "/horod/horod.sock"	     /* after $XDG_RUNTIME_DIR, for other users */
+#define CTL_SOCK_TMP_FMT  "/tmp/horod-%u/horod.sock" /* a user without a usable XDG_RUNTIME_DIR */
+#define CTL_SOCK_PATH_MAX 108 /* bytes of a socket path with its NUL: sun_path on Linux */
 
 enum ctl_type { CTL_T_REQUEST = 0, CTL_T_RESPONSE = 1 };
 
@@ -131,5 +143,15 @@ int ctl_kv_next(const char *p, size_t len, size_t *pos, char *key, size_t klen, 
 
 /* The value of KEY in P (LEN bytes) into VAL; 0, or -1 when absent or P is malformed. */
 int ctl_kv_get(const char *p, size_t len, const char *key, char *val, size_t vlen);
+
+/*
+ * The default control socket of effective user UID into OUT (LEN bytes):
+ * CTL_SOCK_ROOT for uid 0; else XDG CTL_SOCK_XDG_TAIL when XDG (the value
+ * of XDG_RUNTIME_DIR, or NULL) is an absolute path, XDG_ST (its stat, or
+ * NULL when stat failed) shows a directory owned by UID that nobody else
+ * may write, and the result fits a socket address; else CTL_SOCK_TMP_FMT.
+ * Returns the path's length, or -1 when it does not fit LEN.
+ */
+int ctl_sock_default(char *out, size_t len, uid_t uid, const char *xdg, const struct stat *xdg_st);
 
 #endif

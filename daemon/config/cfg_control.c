@@ -7,6 +7,9 @@
  * clients, and are not for the whole network by accident. Same rules as
  * the other directives: every value checked, every error
  * `NAME:LINE: what, allowed ...`; cfg_control_format writes them back.
+ * Without a `control` line the socket is root's /run/horod/horod.sock, or
+ * for anyone else one in a directory of their own (cfg_control_resolve),
+ * the same path horoctl looks at without -s.
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -16,16 +19,18 @@
 
 #include "daemon/config/config_int.h"
 #include "proto/appendf.h"
+#include "proto/ctlproto.h"
 
 #define CFG_FORM_CONTROL_PATH "control /PATH | control off"
 #define CFG_FORM_METRICS      "metrics listen ADDR:PORT [public] (IPv6: [ADDR]:PORT)"
-#define CFG_CONTROL_DEFAULT   "/run/horod/horod.sock" /* as chrony's /run/chrony/chronyd.sock */
 /* bytes of a socket path: sun_path holds 108 including the NUL */
 #define CFG_SUN_PATH_MAX ((int)sizeof(((struct sockaddr_un *)0)->sun_path))
 
 void cfg_control_defaults(struct horod_config *c)
 {
-	snprintf(c->control_path, sizeof(c->control_path), "%s", CFG_CONTROL_DEFAULT);
+	snprintf(c->control_path, sizeof(c->control_path), "%s", CTL_SOCK_ROOT);
+	c->control_default = 1;
+	c->control_private = 0;
 	c->metrics_enabled = 0;
 	memset(&c->metrics_addr, 0, sizeof(c->metrics_addr));
 	c->metrics_addrlen = 0;
@@ -41,6 +46,7 @@ int cfg_do_control_path(struct cfg_parser *p, char **tok, int ntok)
 		return -1;
 	if (ntok > 2)
 		return cfg_extra(p, tok[2], CFG_FORM_CONTROL_PATH);
+	p->c->control_default = 0;
 	if (strcmp(tok[1], "off") == 0) {
 		p->c->control_path[0] = '\0';
 		return 0;
@@ -52,6 +58,19 @@ int cfg_do_control_path(struct cfg_parser *p, char **tok, int ntok)
 				cfg_quote(tok[1], q, sizeof(q)), CFG_SUN_PATH_MAX - 1);
 	snprintf(p->c->control_path, sizeof(p->c->control_path), "%s", tok[1]);
 	return 0;
+}
+
+void cfg_control_resolve(struct horod_config *c, uid_t euid, const char *xdg,
+			 const struct stat *xdg_st)
+{
+	char path[CTL_SOCK_PATH_MAX];
+
+	if (!c->control_default || euid == 0)
+		return;
+	if (ctl_sock_default(path, sizeof(path), euid, xdg, xdg_st) < 0)
+		return; /* cannot happen: the /tmp fallback always fits */
+	snprintf(c->control_path, sizeof(c->control_path), "%s", path);
+	c->control_private = 1;
 }
 
 /* 1 when SS is a loopback address (127/8 or ::1, or ::ffff:127.x). */

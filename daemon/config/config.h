@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "daemon/policy/acl.h"
@@ -114,8 +115,10 @@ struct horod_config {
 	char guard_pin[CFG_PATH_MAX]; /* `guard pin DIR`: where the maps are pinned */
 	int guard_serve;	      /* `guard serve on|off`: the guard answers plain requests */
 	/* Control socket and metrics endpoint (cfg_control.c). */
-	char control_path[CFG_PATH_MAX];      /* `control PATH`; empty = `control off` */
-	int metrics_enabled;		      /* `metrics listen` given */
+	char control_path[CFG_PATH_MAX]; /* `control PATH`; empty = `control off` */
+	int control_default;		 /* 1: no `control` line, control_path is the default */
+	int control_private;		 /* 1: its directory is the user's own (0700, checked) */
+	int metrics_enabled;		 /* `metrics listen` given */
 	struct sockaddr_storage metrics_addr; /* address and port of the HTTP /metrics endpoint */
 	socklen_t metrics_addrlen;
 	int metrics_public; /* `public`: a non-loopback address was asked for */
@@ -152,6 +155,15 @@ int cfg_listen_port(const struct horod_config *c, const struct cfg_listen *l);
  * -1 with the reason in ERR.
  */
 int cfg_nts_check(const struct horod_config *c, char *err, size_t errlen);
+
+/*
+ * When no `control` line named a socket, set C's to the default of
+ * effective user EUID (proto/ctlproto.h ctl_sock_default, with XDG the
+ * value of XDG_RUNTIME_DIR or NULL and XDG_ST its stat or NULL); for any
+ * user but root that socket's directory is private (control_private).
+ */
+void cfg_control_resolve(struct horod_config *c, uid_t euid, const char *xdg,
+			 const struct stat *xdg_st);
 
 /* Write the effective configuration, defaults included, as directives into BUF. */
 size_t cfg_format(const struct horod_config *c, char *buf, size_t len);

@@ -44,24 +44,87 @@ static int64_t sys_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Create the directories above PATH (mode 0755), like mkdir -p of its dirname. */
-static void make_parent(const char *path)
+/*
+ * Create the missing directories above PATH with MODE, like mkdir -p of
+ * its dirname. Returns the length of the first directory it created (all
+ * below it are its own too), or 0 when it created none.
+ */
+static size_t make_parent(const char *path, mode_t mode)
 {
 	char d[CFG_PATH_MAX];
+	size_t made = 0;
 	char *s;
 
 	snprintf(d, sizeof(d), "%s", path);
 	for (s = d + 1; (s = strchr(s, '/')) != NULL; s++) {
 		*s = '\0';
-		if (mkdir(d, 0755) < 0 && errno != EEXIST)
-			return; /* bind will report the real problem */
+		if (mkdir(d, mode) == 0) {
+			if (!made)
+				made = strlen(d);
+		} else if (errno != EEXIST) {
+			break; /* bind will report the real problem */
+		}
 		*s = '/';
+	}
+	return made;
+}
+
+/*
+ * Remove the directories above PATH, deepest first, down to the one of
+ * length MADE (the first make_parent created); stops at the first that
+ * is not empty or cannot go.
+ */
+static void remove_made(const char *path, size_t made)
+{
+	char d[CFG_PATH_MAX];
+	char *s;
+
+	if (!made)
+		return;
+	snprintf(d, sizeof(d), "%s", path);
+	while ((s = strrchr(d, '/')) != NULL && s > d) {
+		*s = '\0';
+		if (strlen(d) < made || rmdir(d) < 0)
+			return;
 	}
 }
 
-static int open_unix(struct control *c, const char *path)
+/*
+ * 0 when the directory of PATH is a directory (not a link) of horod's
+ * effective user that nobody else may write: a socket in /tmp/horod-UID
+ * must not sit in a directory another user made first. Else -1, logged.
+ */
+static int check_private_dir(const char *path)
+{
+	char d[CFG_PATH_MAX];
+	struct stat st;
+	char *s;
+
+	snprintf(d, sizeof(d), "%s", path);
+	s = strrchr(d, '/');
+	if (s && s > d)
+		*s = '\0';
+	if (lstat(d, &st) < 0) {
+		log_msg(LOG_WARNING,
+			"control socket directory %s: %s; horoctl cannot reach this horod", d,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		log_msg(LOG_WARNING,
+			"control socket directory %s is not a directory of uid %u that only it may "
+			"write (owner uid %u, mode %04o); horoctl cannot reach this horod",
+			d, (unsigned)geteuid(), (unsigned)st.st_uid,
+			(unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_unix(struct control *c, const char *path, int private_dir)
 {
 	struct sockaddr_un sa;
+	size_t made;
 	int fd, probe;
 
 	memset(&sa, 0, sizeof(sa));
@@ -71,7 +134,11 @@ static int open_unix(struct control *c, const char *path)
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path));
-	make_parent(path);
+	made = make_parent(path, private_dir ? CONTROL_DIR_PRIVATE : CONTROL_DIR_MODE);
+	if (private_dir && check_private_dir(path) < 0) {
+		remove_made(path, made);
+		return -1;
+	}
 	/* A socket nobody answers on is stale (a crash); a live one belongs to another horod. */
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
@@ -92,10 +159,13 @@ static int open_unix(struct control *c, const char *path)
 			strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		remove_made(path, made);
 		return -1;
 	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->made = made;
 	c->lfd = fd;
+	log_msg(LOG_INFO, "control socket %s", path);
 	return 0;
 }
 
@@ -136,7 +206,7 @@ int control_open(struct control *c, const struct horod_config *cfg)
 	/* Serving time matters more than being inspectable: a control socket failure is a warning.
 	 */
 	if (cfg->control_path[0])
-		open_unix(c, cfg->control_path);
+		open_unix(c, cfg->control_path, cfg->control_private);
 	if (cfg->metrics_enabled && open_http(c, cfg) < 0)
 		return -1;
 	return 0;
@@ -793,10 +863,13 @@ void control_close(struct control *c)
 		close(c->lfd);
 	if (c->hfd >= 0)
 		close(c->hfd);
-	if (c->path[0])
+	if (c->path[0]) {
 		unlink(c->path);
+		remove_made(c->path, c->made);
+	}
 	c->lfd = c->hfd = -1;
 	c->path[0] = '\0';
+	c->made = 0;
 	free(c->scratch);
 	c->scratch = NULL;
 }

@@ -23,6 +23,8 @@
 #define CONTROL_HTTP_MAX_REQ 4096 /* bytes of an HTTP request head: GET /metrics needs ~100 */
 #define CONTROL_IDLE_NS	     5000000000LL /* ns a connection may live: a stalled peer frees its slot */
 #define CONTROL_SOCK_MODE    0660	  /* owner and group (the operators' group) may connect */
+#define CONTROL_DIR_MODE     0755	  /* directories made for a configured or root's socket */
+#define CONTROL_DIR_PRIVATE  0700	  /* a user's own socket directory: nobody else gets in */
 
 struct clockd;
 
@@ -40,6 +42,7 @@ struct control {
 	int lfd;		 /* control socket listener, -1 = none */
 	int hfd;		 /* metrics listener, -1 = none */
 	char path[CFG_PATH_MAX]; /* the socket file to unlink at exit; empty = none */
+	size_t made;		 /* bytes of path's first directory horod created; 0 = none */
 	struct control_conn conn[CONTROL_MAX_CONN];
 	const struct horod_config *cfg;
 	struct clockd *cd;
@@ -51,10 +54,12 @@ struct control {
 };
 
 /*
- * Open the listeners CFG asks for: the control socket (directory created,
- * a stale socket removed, mode CONTROL_SOCK_MODE; failing is only logged
- * as a warning) and the metrics endpoint. 0, or -1 (logged) when the
- * metrics endpoint cannot be opened or memory is short.
+ * Open the listeners CFG asks for: the control socket (missing directories
+ * created — mode CONTROL_DIR_PRIVATE, and the socket's directory checked
+ * to be horod's user's own, when cfg->control_private —, a stale socket
+ * removed, mode CONTROL_SOCK_MODE; failing is only logged as a warning)
+ * and the metrics endpoint. 0, or -1 (logged) when the metrics endpoint
+ * cannot be opened or memory is short.
  */
 int control_open(struct control *c, const struct horod_config *cfg);
 
@@ -74,7 +79,11 @@ void control_handle(struct control *c, const struct pollfd *pfd, int n);
  */
 size_t control_answer(struct control *c, int cmd, char *buf, size_t len, int *status);
 
-/* Close every connection and listener, unlink the socket file, free the buffers. */
+/*
+ * Close every connection and listener, unlink the socket file, remove the
+ * directories control_open created for it when they are empty (never one
+ * it did not create), free the buffers.
+ */
 void control_close(struct control *c);
 
 #endif

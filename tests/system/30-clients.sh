@@ -13,7 +13,8 @@
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init
-need_cmd ntpdig chronyd
+need_cmd ntpdig
+need_chronyd
 SRV=$(ns_name srv)
 CLI=$(ns_name cli)
 ns_create "$SRV"
@@ -69,11 +70,7 @@ CONF
 		i=$((i + 1))
 		# -Q only prints the offset; -x and a bounding set without
 		# CAP_SYS_TIME make sure it cannot touch the clock even so.
-		timeout 30 ip netns exec "$ns" \
-			setpriv --bounding-set=-sys_time --inh-caps=-sys_time \
-			chronyd -x -u root -Q -t 20 \
-			"server $addr iburst maxsamples 4" "pidfile $T_DIR/chronyd-$io-$i.pid" \
-			"cmdport 0" >"$T_DIR/chronyd-$io-$i.log" 2>&1 &
+		chronyd_q "$ns" "$addr" "$T_DIR/chronyd-$io-$i.pid" >"$T_DIR/chronyd-$io-$i.log" 2>&1 &
 		cpids+=($!)
 		_PIDS+=($!)
 	done

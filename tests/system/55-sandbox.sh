@@ -22,7 +22,8 @@
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init
-need_cmd ntpdig chronyd setpriv
+need_cmd ntpdig setpriv
+need_chronyd
 id nobody >/dev/null 2>&1 || skip "no user 'nobody'"
 HOROCTL=$HOROD_BUILD/horoctl
 [ -x "$HOROCTL" ] || skip "no horoctl built"
@@ -98,9 +99,7 @@ ntpdig_check()
 chronyd_check()
 {
 	local addr=$1 log=$T_DIR/chronyd-q.log off rc
-	timeout 30 ip netns exec "$SRV" setpriv --bounding-set=-sys_time --inh-caps=-sys_time \
-		chronyd -x -u root -Q -t 20 "server $addr iburst maxsamples 4" \
-		"pidfile $T_DIR/chronyd-q.pid" "cmdport 0" >"$log" 2>&1
+	chronyd_q "$SRV" "$addr" "$T_DIR/chronyd-q.pid" >"$log" 2>&1
 	rc=$?
 	off=$(sed -n 's/.*System clock wrong by \([-+0-9.e]*\) seconds.*/\1/p' "$log" | tail -n1)
 	if [ "$rc" = 0 ] && abs_below "$off" "$MAX_OFFSET"; then

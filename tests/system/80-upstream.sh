@@ -13,7 +13,8 @@
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init
-need_cmd chronyd ntpdig setpriv
+need_cmd ntpdig setpriv
+need_chronyd
 SRV=$(ns_name srv)
 ns_create "$SRV"
 
@@ -78,9 +79,7 @@ check "refid is 127.0.0.2 (7f000002), got ${refid:-none}" [ "$refid" = 7f000002 
 cq=$T_DIR/chronyd-q.log
 first=""
 for _ in 1 2; do
-	timeout 30 ip netns exec "$SRV" setpriv --bounding-set=-sys_time --inh-caps=-sys_time \
-		chronyd -x -u root -Q -t 20 "server 127.0.0.1 iburst maxsamples 4" \
-		"pidfile $T_DIR/cq.pid" "cmdport 0" >"$cq" 2>&1
+	chronyd_q "$SRV" 127.0.0.1 "$T_DIR/cq.pid" >"$cq" 2>&1
 	off=$(sed -n 's/.*System clock wrong by \([-+0-9.e]*\) seconds.*/\1/p' "$cq" | tail -n1)
 	abs_below "$off" "$CLIENT_OFF" && break
 	first=${off:-none}

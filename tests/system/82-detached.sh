@@ -16,7 +16,8 @@
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init
-need_cmd chronyd setpriv
+need_cmd setpriv
+need_chronyd
 HOROCTL=$HOROD_BUILD/horoctl
 SRV=$(ns_name srv)
 ns_create "$SRV"

@@ -16,7 +16,8 @@
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init
-need_cmd ntpdig chronyd
+need_cmd ntpdig
+need_chronyd
 HOROCTL=$HOROD_BUILD/horoctl
 HB=$HOROD_BUILD/horobench
 GUARD_TEST=$HOROD_BUILD/guard-test
@@ -63,9 +64,7 @@ ntpdig_check()
 chronyd_check()
 {
 	local addr=$1 log=$T_DIR/chronyd-q.log off rc
-	timeout 30 ip netns exec "$CLI" setpriv --bounding-set=-sys_time --inh-caps=-sys_time \
-		chronyd -x -u root -Q -t 20 "server $addr iburst maxsamples 4" \
-		"pidfile $T_DIR/chronyd-q.pid" "cmdport 0" >"$log" 2>&1
+	chronyd_q "$CLI" "$addr" "$T_DIR/chronyd-q.pid" >"$log" 2>&1
 	rc=$?
 	off=$(sed -n 's/.*System clock wrong by \([-+0-9.e]*\) seconds.*/\1/p' "$log" | tail -n1)
 	if [ "$rc" = 0 ] && abs_below "$off" "$MAX_OFFSET"; then

@@ -13,7 +13,8 @@
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init
-need_cmd chronyd setpriv
+need_cmd setpriv
+need_chronyd
 HOROCTL=$HOROD_BUILD/horoctl
 [ -x "$HOROCTL" ] || skip "no horoctl built"
 SRV=$(ns_name srv)

@@ -15,7 +15,8 @@
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init
-need_cmd chronyd setpriv
+need_cmd setpriv
+need_chronyd
 HOROCTL=${HOROCTL:-$HOROD_BUILD/horoctl}
 [ -x "$HOROCTL" ] || die "no horoctl binary at $HOROCTL"
 FAKENTP=$TOOLS/fakentp.py

@@ -1,8 +1,8 @@
 #!/bin/bash
 # shellcheck disable=SC2034,SC2119 # T_CTX is read by lib.sh; optional arguments
 #
-# Mode 6: the real ntpq (NTPsec's, unpacked from the Debian package as
-# bench/compare does) and ntpstat against horod. Two real chronyd
+# Mode 6: the real ntpq (NTPsec's, unpacked from the Debian package by
+# scripts/third-party) and ntpstat against horod. Two real chronyd
 # upstreams (stratum 1 on 127.0.0.2, stratum 3 on 127.0.0.3) in a
 # namespace; horod follows them with the sim driver on port 123.
 # Checked: `ntpq -p` lists both with the sys.peer tally, refid, stratum
@@ -18,16 +18,18 @@
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init
-need_cmd chronyd setpriv ntpstat
+need_cmd setpriv ntpstat
+need_chronyd
 HOROCTL=$HOROD_BUILD/horoctl
-CACHE=${HOROBENCH_CACHE:-/var/cache/horobench}
-NTPQ=$CACHE/ntpsec/usr/bin/ntpq
 PY=/usr/bin/python3 # Debian's, which has python3-ntp (a pyenv python3 may come first in PATH)
-if [ ! -f "$NTPQ" ]; then
-	mkdir -p "$CACHE"
-	(cd "$CACHE" && rm -f ntpsec_*.deb && timeout 120 apt-get download -q ntpsec >/dev/null 2>&1 &&
-		dpkg -x ntpsec_*.deb ntpsec) || skip "cannot download/unpack the ntpsec package for ntpq"
+# ntpsec's package conflicts with every other time daemon: never installed,
+# it is unpacked by scripts/third-party (make test does it; here as a fallback).
+NTPQ=$(third_party ntpq)
+if [ -z "$NTPQ" ]; then
+	"$THIRD_PARTY" --quiet fetch ntpsec >/dev/null || skip "cannot unpack the ntpsec package for ntpq"
+	NTPQ=$(third_party ntpq)
 fi
+[ -n "$NTPQ" ] || skip "no ntpq in the unpacked ntpsec package"
 "$PY" -c 'import ntp.packet' 2>/dev/null || skip "$PY has no ntp module (python3-ntp)"
 ntpq() { ip netns exec "$SRV" timeout 20 "$PY" "$NTPQ" "$@"; }
 

@@ -24,8 +24,7 @@
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_cmd openssl setpriv
-CHRONYD=${CHRONYD:-$(command -v chronyd)}
-[ -x "$CHRONYD" ] || skip "no chronyd"
+need_chronyd
 NTSPROBE=$HOROD_BUILD/tools/ntsprobe
 HOROCTL=$HOROD_BUILD/horoctl
 [ -x "$NTSPROBE" ] && [ -x "$HOROCTL" ] || die "no $NTSPROBE or $HOROCTL (make all)"

@@ -15,8 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 lib_init
 need_cmd setpriv
-CHRONYD=${CHRONYD:-$(command -v chronyd)}
-[ -x "$CHRONYD" ] || skip "no chronyd"
+need_chronyd
 SRV=$(ns_name srv)
 CLI=$(ns_name cli)
 ns_create "$SRV"

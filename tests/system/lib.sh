@@ -13,6 +13,14 @@
 # stop the test) or die (does), and ends with finish: exit 0 when every check
 # passed, 1 when one failed, 77 (skip) when root or a tool is missing.
 #
+# Third-party daemons (chronyd; ntpsec's ntpd and ntpq) are never installed
+# on the machine: scripts/third-party unpacks their Debian packages into a
+# cache (make test does it), and the tests run them by path: CHRONYD, and
+# third_party PROGRAM for the others. chronyd only ever runs with -x (an
+# upstream server, chronyd_upstream) or -Q (a client, chronyd_q), without
+# CAP_SYS_TIME and with `bindcmdaddress /`, so it writes nothing outside
+# the test's own directory.
+#
 # Environment: HOROD_BUILD (build directory, default build, relative to the
 # repository root), HOROD (the daemon, default $HOROD_BUILD/horod), TOOLS
 # (default tests/tools), HOROD_IO_MODES (io modes each test runs under,
@@ -32,6 +40,8 @@ esac
 HOROD=${HOROD:-$HOROD_BUILD/horod}
 TOOLS=${TOOLS:-$REPO/tests/tools}
 NTPCRAFT=$TOOLS/ntpcraft.py
+THIRD_PARTY=$REPO/scripts/third-party # unpacked third-party daemons (HOROD_TEST_CACHE)
+CHRONYD=$("$THIRD_PARTY" path chronyd 2>/dev/null || echo chronyd) # chronyd -x and -Q
 HOROD_IO_MODES=${HOROD_IO_MODES:-uring mmsg}
 HOROD_READY_TIMEOUT=${HOROD_READY_TIMEOUT:-5} # seconds: start-up to `ready:`
 STOP_TIMEOUT=5                                # seconds: SIGTERM to exit before SIGKILL
@@ -137,6 +147,19 @@ need_cmd()
 	for c in "$@"; do
 		command -v "$c" >/dev/null 2>&1 || skip "missing tool '$c'"
 	done
+}
+
+# The path of a third-party PROGRAM (scripts/third-party path); empty if none.
+third_party()
+{
+	"$THIRD_PARTY" path "$1" 2>/dev/null
+}
+
+# Skip unless chronyd is there (unpacked into the cache, or the machine's own).
+need_chronyd()
+{
+	[ -x "$CHRONYD" ] ||
+		skip "no chronyd: make test (scripts/install-deps test) unpacks it into $("$THIRD_PARTY" cache)"
 }
 
 # Skip unless root.
@@ -531,8 +554,8 @@ abs_below()
 
 # Start a real chronyd as an upstream server in namespace NS on ADDR
 # port 123 at STRATUM (its `local stratum`): -x (never touches the clock),
-# without CAP_SYS_TIME in its bounding set, command port off, files in
-# T_DIR. Sets CHRONYD_PID; the EXIT trap stops it.
+# without CAP_SYS_TIME in its bounding set, command port and socket off,
+# files in T_DIR. Sets CHRONYD_PID; the EXIT trap stops it.
 chronyd_upstream()
 {
 	local ns=$1 addr=$2 stratum=$3 d
@@ -544,11 +567,12 @@ port 123
 local stratum $stratum
 allow all
 cmdport 0
+bindcmdaddress /
 pidfile $d/chronyd.pid
 driftfile $d/drift
 CONF
 	ip netns exec "$ns" setpriv --bounding-set=-sys_time --inh-caps=-sys_time \
-		chronyd -x -d -u root -f "$d/chrony.conf" >"$d/log" 2>&1 &
+		"$CHRONYD" -x -d -u root -f "$d/chrony.conf" >"$d/log" 2>&1 &
 	CHRONYD_PID=$!
 	_PIDS+=("$CHRONYD_PID")
 	for _ in $(seq 50); do
@@ -558,6 +582,16 @@ CONF
 	echo "chronyd did not bind $addr:123 within 5 s; its log:"
 	sed 's/^/    | /' "$d/log"
 	return 1
+}
+
+# chronyd -Q in namespace NS against server ADDR, its pidfile at PIDFILE:
+# four samples, then it prints `System clock wrong by X seconds` (and
+# never sets the clock: -Q, -x, no CAP_SYS_TIME). At most 30 s.
+chronyd_q()
+{
+	timeout 30 ip netns exec "$1" setpriv --bounding-set=-sys_time --inh-caps=-sys_time \
+		"$CHRONYD" -x -u root -Q -t 20 "server $2 iburst maxsamples 4" "pidfile $3" \
+		"cmdport 0" "bindcmdaddress /"
 }
 
 # Ask horod (SIGUSR1) for its tracking and source lines; sets HOROD_TRACKING

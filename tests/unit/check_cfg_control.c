@@ -2,8 +2,9 @@
  * Tests of the control-plane directives (daemon/config/cfg_control.c):
  * `control /PATH|off` beside `control allow`, `metrics listen
  * ADDR:PORT [public]` — defaults, accepted forms, every error with its
- * `NAME:LINE:` and allowed form, loopback enforcement, and the
- * cfg_format round trip.
+ * `NAME:LINE:` and allowed form, loopback enforcement, the
+ * cfg_format round trip, and the default socket resolved for root and
+ * for other users (cfg_control_resolve).
  */
 #include <check.h>
 #include <arpa/inet.h>
@@ -54,6 +55,38 @@ START_TEST(test_defaults)
 {
 	ck_assert_str_eq(cfg.control_path, "/run/horod/horod.sock");
 	ck_assert_msg(!cfg.metrics_enabled, "metrics should be off by default");
+}
+END_TEST
+
+START_TEST(test_control_resolve)
+{
+	struct stat xdg;
+
+	memset(&xdg, 0, sizeof(xdg));
+	xdg.st_mode = S_IFDIR | 0700;
+	xdg.st_uid = 1000;
+	parse_ok("listen 127.0.0.1\n");
+	cfg_control_resolve(&cfg, 0, "/run/user/0", &xdg);
+	ck_assert_str_eq(cfg.control_path, "/run/horod/horod.sock");
+	ck_assert_msg(!cfg.control_private, "root's socket directory should not be private");
+	cfg_control_resolve(&cfg, 1000, "/run/user/1000", &xdg);
+	ck_assert_str_eq(cfg.control_path, "/run/user/1000/horod/horod.sock");
+	ck_assert_msg(cfg.control_private, "a user's socket directory should be private");
+	teardown();
+	setup();
+	cfg_control_resolve(&cfg, 1000, NULL, NULL);
+	ck_assert_str_eq(cfg.control_path, "/tmp/horod-1000/horod.sock");
+	teardown();
+	setup();
+	parse_ok("control /tmp/x/h.sock\n");
+	cfg_control_resolve(&cfg, 1000, NULL, NULL);
+	ck_assert_msg(strcmp(cfg.control_path, "/tmp/x/h.sock") == 0 && !cfg.control_private,
+		      "a configured socket should be kept as it is for any user");
+	teardown();
+	setup();
+	parse_ok("control off\n");
+	cfg_control_resolve(&cfg, 1000, NULL, NULL);
+	ck_assert_msg(cfg.control_path[0] == '\0', "control off should stay off for any user");
 }
 END_TEST
 
@@ -153,6 +186,7 @@ Suite *cfg_control_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_defaults);
 	tcase_add_test(t, test_control_path);
+	tcase_add_test(t, test_control_resolve);
 	tcase_add_test(t, test_control_errors);
 	tcase_add_test(t, test_metrics);
 	tcase_add_test(t, test_metrics_errors);

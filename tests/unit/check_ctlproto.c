@@ -2,7 +2,8 @@
  * Unit tests of the control protocol: round trips of requests and
  * responses, incremental decoding, and every malformed message rejected
  * (magic, version, type, command, status, reserved, length, oversize),
- * plus the key=value payload reader on good and bad lines.
+ * plus the key=value payload reader on good and bad lines, and the
+ * default control socket path for root and for other users.
  */
 #include <check.h>
 #include <string.h>
@@ -161,6 +162,64 @@ START_TEST(kv_malformed)
 }
 END_TEST
 
+/* A stat result for a directory owned by UID with permission bits MODE. */
+static struct stat dir_st(uid_t uid, mode_t mode)
+{
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFDIR | mode;
+	st.st_uid = uid;
+	return st;
+}
+
+START_TEST(sock_default)
+{
+	struct stat mine = dir_st(1000, 0700), theirs = dir_st(1001, 0700);
+	struct stat open_dir = dir_st(1000, 0777), file = mine;
+	char out[CTL_SOCK_PATH_MAX], longx[CTL_SOCK_PATH_MAX];
+
+	file.st_mode = S_IFREG | 0600;
+	ck_assert_int_eq(ctl_sock_default(out, sizeof(out), 0, "/run/user/0", &mine), 21);
+	ck_assert_msg(strcmp(out, "/run/horod/horod.sock") == 0,
+		      "root should get /run/horod/horod.sock whatever XDG_RUNTIME_DIR says: %s",
+		      out);
+	ctl_sock_default(out, sizeof(out), 1000, "/run/user/1000", &mine);
+	ck_assert_msg(strcmp(out, "/run/user/1000/horod/horod.sock") == 0,
+		      "a user's own XDG_RUNTIME_DIR should hold the socket: %s", out);
+	ctl_sock_default(out, sizeof(out), 1000, NULL, NULL);
+	ck_assert_msg(strcmp(out, "/tmp/horod-1000/horod.sock") == 0,
+		      "without XDG_RUNTIME_DIR the socket should be in /tmp/horod-UID: %s", out);
+	ctl_sock_default(out, sizeof(out), 1000, "/run/user/1000", NULL);
+	ck_assert_msg(strcmp(out, "/tmp/horod-1000/horod.sock") == 0,
+		      "an XDG_RUNTIME_DIR that cannot be stat'ed should not be used: %s", out);
+	ctl_sock_default(out, sizeof(out), 1000, "/run/user/1001", &theirs);
+	ck_assert_msg(strcmp(out, "/tmp/horod-1000/horod.sock") == 0,
+		      "another user's directory should not be used: %s", out);
+	ctl_sock_default(out, sizeof(out), 1000, "/tmp", &open_dir);
+	ck_assert_msg(strcmp(out, "/tmp/horod-1000/horod.sock") == 0,
+		      "a directory others may write should not be used: %s", out);
+	ctl_sock_default(out, sizeof(out), 1000, "/run/user/1000", &file);
+	ck_assert_msg(strcmp(out, "/tmp/horod-1000/horod.sock") == 0,
+		      "a file should not be used as a directory: %s", out);
+	ctl_sock_default(out, sizeof(out), 1000, "run/user/1000", &mine);
+	ck_assert_msg(strcmp(out, "/tmp/horod-1000/horod.sock") == 0,
+		      "a relative XDG_RUNTIME_DIR should not be used: %s", out);
+	memset(longx, 'x', sizeof(longx));
+	longx[0] = '/';
+	longx[CTL_SOCK_PATH_MAX - 18] = '\0'; /* 90 bytes + the tail's 17 + NUL = 108 fit... */
+	ck_assert_msg(ctl_sock_default(out, sizeof(out), 1000, longx, &mine) == 107,
+		      "an XDG path of 90 bytes should just fit a socket address");
+	longx[CTL_SOCK_PATH_MAX - 18] = 'x';
+	longx[CTL_SOCK_PATH_MAX - 17] = '\0'; /* ...one more byte does not */
+	ctl_sock_default(out, sizeof(out), 1000, longx, &mine);
+	ck_assert_msg(strcmp(out, "/tmp/horod-1000/horod.sock") == 0,
+		      "an XDG path too long for a socket address should not be used: %s", out);
+	ck_assert_msg(ctl_sock_default(out, 10, 1000, NULL, NULL) == -1,
+		      "a path that does not fit the buffer should return -1");
+}
+END_TEST
+
 Suite *ctlproto_suite(void)
 {
 	Suite *s = suite_create("ctlproto");
@@ -172,6 +231,7 @@ Suite *ctlproto_suite(void)
 	tcase_add_test(t, response_oversize);
 	tcase_add_test(t, kv_round_trip);
 	tcase_add_test(t, kv_malformed);
+	tcase_add_test(t, sock_default);
 	suite_add_tcase(s, t);
 	return s;
 }
