@@ -11,7 +11,8 @@
 #include "bench/src/stats.h"
 
 static const char *const bad_name[B_MAX] = {"short",   "unknown_origin", "duplicate", "mode",
-					    "version", "stratum",	 "leap",      "order"};
+					    "version", "stratum",	 "leap",      "order",
+					    "nts"};
 
 static double us(int64_t ns)
 {
@@ -82,6 +83,7 @@ void hb_report(struct hb_run *r)
 			}
 			printf("}");
 		}
+		hb_nts_report(r, 1);
 		printf("}\n");
 		return;
 	}
@@ -126,4 +128,5 @@ void hb_report(struct hb_run *r)
 		printf("  |offset|     p50 %.2f  p99 %.2f  p99.9 %.2f (us)\n",
 		       us(bs_abs_pct(&r->off, 50)), us(bs_abs_pct(&r->off, 99)),
 		       us(bs_abs_pct(&r->off, 99.9)));
+	hb_nts_report(r, 0);
 }

@@ -20,7 +20,7 @@
 #include "proto/ntp.h"
 
 #define HB_REQ_MAX    64  /* bytes: longest request we send (bad extension) */
-#define HB_REPLY_MAX  512 /* bytes: longer replies are cut, still checked */
+#define HB_REPLY_MAX  2048 /* bytes: longer replies are cut (NTS replies run to ~1 KiB) */
 #define HB_CMSG_SPACE 256 /* bytes: SCM_TIMESTAMPING + RECVERR with room */
 
 const char *const hb_kind_name[K_MAX] = {"good", "short", "badversion", "mode7", "mode6", "badext"};
@@ -45,17 +45,21 @@ static uint64_t seq_of(const struct hb_run *r, uint64_t cookie)
 	return (cookie ^ r->key) * r->mul_inv;
 }
 
+void hb_request_header(const struct hb_run *r, uint64_t seq, uint8_t *buf)
+{
+	memset(buf, 0, NTP_HEADER_LEN);
+	buf[0] = (uint8_t)((r->o.version << 3) | NTP_MODE_CLIENT);
+	buf[2] = 6; /* poll: 64 s, what a client would say */
+	buf[3] = (uint8_t)-20;
+	put_be64(buf + 40, cookie_of(r, seq));
+}
+
 /* Write request SEQ of KIND into BUF; returns its length. */
 static size_t build_request(const struct hb_run *r, enum hb_kind kind, uint64_t seq,
 			    uint8_t buf[HB_REQ_MAX])
 {
-	uint64_t cookie = cookie_of(r, seq);
-
 	memset(buf, 0, HB_REQ_MAX);
-	buf[0] = (uint8_t)((r->o.version << 3) | NTP_MODE_CLIENT);
-	buf[2] = 6; /* poll: 64 s, what a client would say */
-	buf[3] = (uint8_t)-20;
-	put_be64(buf + 40, cookie);
+	hb_request_header(r, seq, buf);
 	switch (kind) {
 	case K_GOOD:
 		return NTP_HEADER_LEN;
@@ -145,7 +149,15 @@ int hb_send_batch(struct hb_run *r, int n)
 		if (kind == K_GOOD && r->o.ts_every && seq % (uint64_t)r->o.ts_every == 0)
 			fl[i] |= F_STAMP;
 		iov[i].iov_base = buf[i];
-		iov[i].iov_len = build_request(r, kind, seq, buf[i]);
+		if (kind == K_GOOD && r->nts) {
+			const uint8_t *pkt;
+
+			/* NTS: the request sealed for this slot before the run (hb_nts.c). */
+			iov[i].iov_len = hb_nts_request(r, seq, &pkt);
+			iov[i].iov_base = (void *)(uintptr_t)pkt;
+		} else {
+			iov[i].iov_len = build_request(r, kind, seq, buf[i]);
+		}
 		memset(&m[i].msg_hdr, 0, sizeof(m[i].msg_hdr));
 		m[i].msg_hdr.msg_iov = &iov[i];
 		m[i].msg_hdr.msg_iovlen = 1;
@@ -272,6 +284,8 @@ static void on_reply(struct hb_run *r, const uint8_t *buf, size_t len, int64_t t
 		return;
 	}
 	seq = seq_of(r, p.org);
+	if (r->nts)
+		seq = hb_nts_seq(r, seq); /* NTS: the origin names a table slot */
 	e = &r->tab[seq & r->mask];
 	if (seq >= r->next_seq || r->next_seq - seq > r->mask + 1 || e->seq != seq + 1) {
 		r->bad[B_UNKNOWN]++;
@@ -310,6 +324,10 @@ static void on_reply(struct hb_run *r, const uint8_t *buf, size_t len, int64_t t
 	}
 	if (!p.rec || !p.xmt || ntp_ts_diff(p.xmt, p.rec) < 0) {
 		r->bad[B_ORDER]++;
+		return;
+	}
+	if (r->nts && hb_nts_check(r, seq, buf, len) < 0) {
+		r->bad[B_NTS]++;
 		return;
 	}
 	r->valid++;

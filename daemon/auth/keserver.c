@@ -18,7 +18,6 @@
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "daemon/auth/keserver.h"
@@ -331,10 +330,6 @@ static void *kes_thread(void *arg)
 	int *map, n, i;
 	int64_t next_tick = 0;
 
-	/* Linux: the nice value of this thread only (who 0 = the caller). */
-	if (setpriority(PRIO_PROCESS, 0, KES_NICE) < 0)
-		log_msg(LOG_DEBUG, "nts: cannot lower the NTS-KE thread's priority: %s",
-			strerror(errno));
 	p = calloc((size_t)(1 + k->n_lfd + k->max_conn), sizeof(*p));
 	map = calloc((size_t)(1 + k->n_lfd + k->max_conn), sizeof(*map));
 	if (!p || !map) {

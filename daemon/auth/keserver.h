@@ -8,9 +8,8 @@
  * sessions at once (a connection past that is accepted and closed at
  * once, counted), each bounded by KES_TIMEOUT_MS from accept to close, so
  * a client that stalls or a flood of handshakes holds a bounded amount of
- * memory and time and never touches NTP serving; the thread runs at a
- * lower scheduling priority (nice KES_NICE) than the workers, so on a
- * busy machine handshakes wait, not time. Per session: handshake, read
+ * memory and time and never touches NTP serving (one thread: at most one
+ * CPU's worth of handshakes, whatever the flood). Per session: handshake, read
  * one request (up to 16 KiB), answer it (NTPv4, AES-SIV-CMAC-256, 8
  * cookies sealed with the current server key, the `ntsntpserver` name and
  * the NTP port when it is not 123; or the RFC's error), close_notify,
@@ -29,7 +28,6 @@
 #include "tls/tls.h"
 
 #define KES_TIMEOUT_MS 2000 /* ms from accept to close: a whole exchange (chrony's 2 s) */
-#define KES_NICE       10   /* the thread's nice value: workers come first */
 
 /* NTS-KE sessions by outcome: X(enum suffix, stable name, description). */
 #define KES_OUTCOME_LIST(X)                                                                        \

@@ -79,7 +79,6 @@ static const int sb_allow[] = {
 	SYS_accept4,	     /* control socket and /metrics */
 	SYS_getrandom,	     /* request cookies, mkstemp's names */
 	SYS_clock_nanosleep, /* up_fini waiting for resolver threads */
-	SYS_setpriority,     /* the NTS-KE thread lowers its own priority */
 	SYS_sendmsg,	     /* NTS-KE: GnuTLS writes TLS records with sendmsg */
 	/* The driftfile (mkstemp, fsync, rename, directory fsync); name lookups;
 	 * the time zone file that strftime() re-reads for each log line. */
