@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 		goto out_sockets;
 	}
 	control_attach(&ctl, &cd, counters, n_workers);
+	ctl.auth = &auth;
 	cd.ctl = &ctl;
 	if (!foreground && daemonize() < 0) {
 		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));

@@ -432,6 +432,18 @@ static size_t answer_serverstats(struct control *c, char *b, size_t len)
 			snprintf(k, sizeof(k), "reason.%s", ntp_reason_name((enum ntp_reason)r));
 			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.reason[r]);
 		}
+		/* Authenticated requests and NTS-KE sessions by outcome (daemon/auth/). */
+		ctr_add_ke(&t, c->auth);
+		p = ctl_kv_put(b, len, p, "nts_server", "%d", c->auth && c->auth->kes_open);
+		p = ctl_kv_put(b, len, p, "symmetric_keys", "%d", c->auth ? c->auth->keys.n : 0);
+		for (r = 0; r < AUTH_OUTCOME_MAX; r++) {
+			snprintf(k, sizeof(k), "auth.%s", auth_outcome_name((enum auth_outcome)r));
+			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.auth[r]);
+		}
+		for (r = 0; r < KES_OUTCOME_MAX; r++) {
+			snprintf(k, sizeof(k), "ke.%s", kes_outcome_name((enum kes_outcome)r));
+			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.ke[r]);
+		}
 	}
 	return p;
 }
@@ -515,6 +527,18 @@ static size_t answer_metrics(struct control *c, char *buf, size_t len)
 	for (i = 0; i < NTP_REASON_MAX; i++)
 		prom_sample_u64(&o, "horod_requests_total", "reason",
 				ntp_reason_name((enum ntp_reason)i), t.reason[i]);
+	prom_family(&o, "horod_auth_requests_total", "counter",
+		    "NTS and symmetric-key (MAC) requests by outcome (nts_*, mac_*), see "
+		    "daemon/auth/auth.h.");
+	for (i = 0; i < AUTH_OUTCOME_MAX; i++)
+		prom_sample_u64(&o, "horod_auth_requests_total", "outcome",
+				auth_outcome_name((enum auth_outcome)i), t.auth[i]);
+	ctr_add_ke(&t, c->auth);
+	prom_family(&o, "horod_ntske_sessions_total", "counter",
+		    "NTS-KE sessions by outcome, see daemon/auth/keserver.h.");
+	for (i = 0; i < KES_OUTCOME_MAX; i++)
+		prom_sample_u64(&o, "horod_ntske_sessions_total", "outcome",
+				kes_outcome_name((enum kes_outcome)i), t.ke[i]);
 	prom_family(&o, "horod_rx_timestamps_total", "counter",
 		    "Requests by receive timestamp source.");
 	for (i = 0; i < CTR_TS_MAX; i++)

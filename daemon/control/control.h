@@ -48,8 +48,9 @@ struct control {
 	struct clockd *cd;
 	const struct ctr_block *ctr;
 	int n_workers;
-	char *scratch;		   /* CTL_MAX_PAYLOAD bytes where answers are built */
-	int slot[CONTROL_MAX_FDS]; /* by poll entry: -1 lfd, -2 hfd, else the connection */
+	const struct auth_shared *auth; /* NTS-KE session counts (set by main), or NULL */
+	char *scratch;			/* CTL_MAX_PAYLOAD bytes where answers are built */
+	int slot[CONTROL_MAX_FDS];	/* by poll entry: -1 lfd, -2 hfd, else the connection */
 	int n_slot;
 };
 

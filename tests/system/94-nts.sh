@@ -79,6 +79,7 @@ io $io
 ntsservercert $PKI/server.pem
 ntsserverkey $PKI/server.key
 ntsdumpdir $dump
+control $T_DIR/horod-$io.sock
 CONF
 	if ! horod_start "$SRV" -f "$conf"; then
 		fail "horod did not start"
@@ -143,6 +144,19 @@ sys.exit(not (d["exit"] == 0 and k["aead"] == 15 and k["cookies"] == 8 and k["co
 	expect_deltas "ntsprobe's cases" "reply_server=5 nts_ok=5 reply_kod_ntsn=4 nts_bad_cookie=2
 		nts_bad_auth=2 drop_auth=5 nts_malformed=5 drop_extension=1 received=15
 		ke_ok=1 ke_bad_request=3 ke_closed=1 ke_tls_failed=2 ke_timeout=0 ke_refused=0"
+
+	# horoctl serverstats and the metrics say the same as the counters line.
+	out=$(ip netns exec "$SRV" "$HOROCTL" -s "$T_DIR/horod-$io.sock" serverstats --json)
+	check "horoctl serverstats --json: auth and ke counts as the counters line's" \
+		python3 -c 'import json, sys
+d = json.loads(sys.argv[1]); line = dict(kv.split("=") for kv in sys.argv[2].split("counters ", 1)[1].split())
+ok = all(int(line[k]) == v for k, v in d["auth"].items()) and all(int(line["ke_" + k]) == v for k, v in d["ke"].items())
+sys.exit(not (ok and d["auth"]["nts_bad_cookie"] >= 2 and d["ke"]["tls_failed"] >= 2))' "$out" "$HOROD_COUNTERS"
+	out=$(ip netns exec "$SRV" "$HOROCTL" -s "$T_DIR/horod-$io.sock" metrics)
+	check "horoctl metrics: horod_auth_requests_total and horod_ntske_sessions_total" \
+		grep -q "^horod_ntske_sessions_total{outcome=\"tls_failed\"} $(counter ke_tls_failed)$" <<<"$out"
+	check "horoctl metrics: NTS NAKs counted by outcome" \
+		grep -q "^horod_auth_requests_total{outcome=\"nts_bad_cookie\"} $(counter nts_bad_cookie)$" <<<"$out"
 
 	# A restart keeps the clients' cookies valid: chronyd's saved cookies work, no NTS-KE.
 	horod_stop
