@@ -104,9 +104,10 @@ int auth_open(struct auth_shared *as, const struct horod_config *c, int n_worker
 	      size_t errlen);
 
 /*
- * Check what the configuration names without starting anything: the
- * keyfile reads (and is not readable by everyone), the NTS certificate and
- * key load together. For --check-config and the start. 0, or -1 (ERR).
+ * Check what the configuration names before anything starts: the keyfile
+ * reads (and is not readable by everyone), the NTS certificate and key
+ * load together (a failure is a configuration error: exit 2). Not run by
+ * --check-config, which checks the file's text alone. 0, or -1 (ERR).
  */
 int auth_verify_config(const struct horod_config *c, char *err, size_t errlen);
 

@@ -2,9 +2,10 @@
 # shellcheck disable=SC2034,SC2119 # T_CTX is read by lib.sh; optional arguments
 #
 # NTS server keys, replicas and limits (tests/tools/ntsprobe as the client):
-#  1. configuration: a certificate without its key, a certificate that does
-#     not load, ntsrotate 0 without ntsdumpdir are refused by --check-config
-#     (exit 2); a key file readable by everyone stops the start (exit 1);
+#  1. configuration: a certificate without its key and ntsrotate 0 without
+#     ntsdumpdir are refused by --check-config (exit 2), a certificate that
+#     does not match its key stops the start (exit 2), a key file readable
+#     by everyone too (exit 1);
 #  2. rotation: with `ntsrotate 1` a cookie opens until its key has left
 #     the two previous keys, then gets an NTS NAK (nts_bad_cookie);
 #  3. replicas sharing ntsdumpdir: server A (rotates every 4 s, names
@@ -72,7 +73,7 @@ check "a certificate without its key: exit 2 (got $rc: $out)" \
 	[ "$rc" = 2 ] && grep -q 'ntsservercert without ntsserverkey' <<<"$out"
 printf 'listen 127.0.0.1\nntsservercert %s\nntsserverkey %s\n' "$PKI/ca.pem" "$PKI/server.key" \
 	>"$T_DIR/c2.conf"
-out=$("$HOROD" --check-config -f "$T_DIR/c2.conf" 2>&1)
+out=$(timeout 10 ip netns exec "$SRV" "$HOROD" -n -f "$T_DIR/c2.conf" 2>&1)
 rc=$?
 check "a certificate that does not match its key: exit 2 (got $rc: $out)" \
 	[ "$rc" = 2 ] && grep -q 'certificate .* with key' <<<"$out"

@@ -9,7 +9,8 @@
 # format) too. A request with a key id horod does not have, or a wrong
 # digest, gets no answer (as chrony does) and is counted. A keyfile that
 # everyone may read, or a line that is not a key, stops horod before it
-# listens (exit 2, `PATH:LINE: ...`). Per io mode.
+# listens (exit 2, `PATH:LINE: ...`; --check-config checks the text of
+# horod.conf only). Per io mode.
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -39,9 +40,6 @@ chmod 640 "$KEYS"
 
 # Configuration errors first: no namespace needed.
 T_CTX="config"
-printf 'listen 127.0.0.1\nkeyfile %s\n' "$KEYS" >"$T_DIR/ok.conf"
-out=$("$HOROD" --check-config -f "$T_DIR/ok.conf" 2>&1)
-check "--check-config reads the keyfile (exit $?: $out)" grep -q 'configuration OK' <<<"$out"
 cp "$KEYS" "$T_DIR/open.keys"
 chmod 644 "$T_DIR/open.keys"
 printf 'listen 127.0.0.1\nkeyfile %s\n' "$T_DIR/open.keys" >"$T_DIR/open.conf"
@@ -52,7 +50,7 @@ check "a keyfile everyone may read stops horod: exit 2 (got $rc: $out)" \
 printf '1 MD5 ASCII:ok\n2 SHA256 HEX:00\n' >"$T_DIR/bad.keys"
 chmod 600 "$T_DIR/bad.keys"
 printf 'listen 127.0.0.1\nkeyfile %s\n' "$T_DIR/bad.keys" >"$T_DIR/bad.conf"
-out=$("$HOROD" --check-config -f "$T_DIR/bad.conf" 2>&1)
+out=$(timeout 10 ip netns exec "$SRV" "$HOROD" -n -f "$T_DIR/bad.conf" 2>&1)
 rc=$?
 check "an unsupported key type: exit 2, PATH:LINE: what, allowed (got $rc: $out)" \
 	[ "$rc" = 2 ] && grep -q "bad.keys:2: key type 'SHA256' not supported, allowed: MD5 SHA1 AES128 AES256" <<<"$out"
