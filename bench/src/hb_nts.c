@@ -122,7 +122,7 @@ int hb_nts_setup(struct hb_run *r)
 		    getrandom(nonce, sizeof(nonce), 0) != sizeof(nonce))
 			return -1;
 		n->len[i] = (uint16_t)nts_client_request(p, n->stride, uid, h->cookie[c], h->len[c],
-							  r->o.placeholders, &h->c2s, nonce);
+							 r->o.placeholders, &h->c2s, nonce);
 		n->sess_of[i] = (uint16_t)si;
 		if (!n->len[i])
 			return -1;

@@ -10,9 +10,9 @@
 #include "bench/src/horobench.h"
 #include "bench/src/stats.h"
 
-static const char *const bad_name[B_MAX] = {"short",   "unknown_origin", "duplicate", "mode",
-					    "version", "stratum",	 "leap",      "order",
-					    "nts"};
+static const char *const bad_name[B_MAX] = {"short", "unknown_origin", "duplicate",
+					    "mode",  "version",	       "stratum",
+					    "leap",  "order",	       "nts"};
 
 static double us(int64_t ns)
 {

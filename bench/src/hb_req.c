@@ -19,9 +19,9 @@
 #include "bench/src/stats.h"
 #include "proto/ntp.h"
 
-#define HB_REQ_MAX    64  /* bytes: longest request we send (bad extension) */
+#define HB_REQ_MAX    64   /* bytes: longest request we send (bad extension) */
 #define HB_REPLY_MAX  2048 /* bytes: longer replies are cut (NTS replies run to ~1 KiB) */
-#define HB_CMSG_SPACE 256 /* bytes: SCM_TIMESTAMPING + RECVERR with room */
+#define HB_CMSG_SPACE 256  /* bytes: SCM_TIMESTAMPING + RECVERR with room */
 
 const char *const hb_kind_name[K_MAX] = {"good", "short", "badversion", "mode7", "mode6", "badext"};
 

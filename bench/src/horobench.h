@@ -39,7 +39,7 @@ enum hb_bad {
 	B_STRATUM,   /* stratum 0 (kiss-o'-death) or above 15 */
 	B_LEAP,	     /* leap 3: the server says it is unsynchronized */
 	B_ORDER,     /* receive or transmit 0, or receive > transmit */
-	B_NTS,	     /* --nts: an NTS NAK, a length not the request's, an authenticator that fails */
+	B_NTS, /* --nts: an NTS NAK, a length not the request's, an authenticator that fails */
 	B_MAX
 };
 
