@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/guard.h"
+#include "proto/nstime.h"
 /* The generated skeleton casts its embedded object's constness away. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wcast-qual"
@@ -168,7 +169,7 @@ static uint64_t guard_mono_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ns_from_timespec(&ts);
 }
 
 const char *guard_counter_name(unsigned int i)

@@ -12,43 +12,7 @@
 #include <string.h>
 
 #include "clock/discipline.h"
-
-/* ns per second */
-#define NS_PER_S 1e9
-/* ns: beyond this a double does not convert to int64_t (just under 2^63) */
-#define I64_LIMIT 9.2e18
-
-/* Nearest int64_t of X, saturated (NaN gives 0). */
-static int64_t round_i64(double x)
-{
-	if (x != x)
-		return 0;
-	if (x >= I64_LIMIT)
-		return INT64_MAX;
-	if (x <= -I64_LIMIT)
-		return INT64_MIN;
-	return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
-}
-
-/* A - B in ns as a double, without signed overflow. */
-static double diff_ns(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	if (__builtin_sub_overflow(a, b, &r))
-		return (double)a - (double)b;
-	return (double)r;
-}
-
-/* A + B, saturated. */
-static int64_t add_sat(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
+#include "proto/nstime.h"
 
 static const struct clk_disc_seg *newest(const struct clk_disc *d)
 {
@@ -114,12 +78,12 @@ double clk_disc_corr(const struct clk_disc *d, int64_t raw_ns)
 		if (s->r <= raw_ns)
 			break;
 	}
-	return s->a + s->f * diff_ns(raw_ns, s->r);
+	return s->a + s->f * ns_diff(raw_ns, s->r);
 }
 
 int64_t clk_disc_served(const struct clk_disc *d, int64_t raw_ns)
 {
-	return add_sat(raw_ns, round_i64(clk_disc_corr(d, raw_ns)));
+	return ns_add_sat(raw_ns, ns_round_sat(clk_disc_corr(d, raw_ns)));
 }
 
 int64_t clk_disc_drv(const struct clk_disc *d, int64_t raw_ns)
@@ -137,10 +101,10 @@ int64_t clk_disc_raw(const struct clk_disc *d, int64_t drv_ns)
 	/* The newest segment that had started by DRV_NS in driver time. */
 	for (i = 0; i < d->nseg; i++) {
 		s = nth(d, i);
-		if (diff_ns(drv_ns, s->r) >= s->a)
+		if (ns_diff(drv_ns, s->r) >= s->a)
 			break;
 	}
-	return add_sat(s->r, round_i64((diff_ns(drv_ns, s->r) - s->a) / (1.0 + s->f)));
+	return ns_add_sat(s->r, ns_round_sat((ns_diff(drv_ns, s->r) - s->a) / (1.0 + s->f)));
 }
 
 double clk_disc_freq(const struct clk_disc *d)
@@ -175,13 +139,13 @@ int clk_disc_step(struct clk_disc *d, int64_t raw_now, double offset_s)
 	if (!isfinite(offset_s))
 		return -EINVAL;
 	if (d->steer) {
-		err = d->drv->ops->step(d->drv, round_i64(offset_s * NS_PER_S));
+		err = d->drv->ops->step(d->drv, ns_round_sat(offset_s * NS_PER_SEC));
 		if (err) {
 			d->errors++;
 			return err;
 		}
 	}
-	push(d, raw_now, clk_disc_corr(d, raw_now) + offset_s * NS_PER_S, newest(d)->f);
+	push(d, raw_now, clk_disc_corr(d, raw_now) + offset_s * NS_PER_SEC, newest(d)->f);
 	d->step_r = raw_now;
 	d->steps++;
 	return 0;
@@ -194,8 +158,8 @@ void clk_disc_mapping(const struct clk_disc *d, int64_t drv_now, struct clk_snap
 
 	d->drv->ops->mapping(d->drv, &off, &fd, &base);
 	/* The sys time that maps to DRV_NOW, then the exact driver time of that sys time. */
-	s0 = add_sat(base, round_i64((diff_ns(drv_now, base) - (double)off) / (1.0 + fd)));
-	d0 = add_sat(add_sat(s0, off), round_i64(diff_ns(s0, base) * fd));
+	s0 = ns_add_sat(base, ns_round_sat((ns_diff(drv_now, base) - (double)off) / (1.0 + fd)));
+	d0 = ns_add_sat(ns_add_sat(s0, off), ns_round_sat(ns_diff(s0, base) * fd));
 	if (d->steer) {
 		served0 = d0;
 		f = fd;
@@ -205,6 +169,6 @@ void clk_disc_mapping(const struct clk_disc *d, int64_t drv_now, struct clk_snap
 		f = fd + newest(d)->f + fd * newest(d)->f;
 	}
 	out->update_ns = served0;
-	out->corr_ns = add_sat(served0, -s0);
+	out->corr_ns = ns_add_sat(served0, -s0);
 	out->corr_freq = f;
 }

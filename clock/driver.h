@@ -79,4 +79,16 @@ int clk_sim_state(struct clk_driver *d, double *phase_s, double *freq_ppm);
 /* Convert a sys reading to driver time with D's current mapping. */
 int64_t clk_driver_from_sys(struct clk_driver *d, int64_t sys_ns);
 
+/* bytes of a driver's log line: as many as the daemon's log keeps */
+#define CLK_LOG_LINE_MAX 1024
+
+/* A logger: PRIO is a syslog priority (LOG_ERR ...), one line without a newline. */
+typedef void (*clk_log_fn)(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Route the drivers' log lines to FN (the daemon's log); NULL = stderr. */
+void clk_set_log(clk_log_fn fn);
+
+/* Drivers: log one line at PRIO through the logger clk_set_log gave. */
+void clk_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

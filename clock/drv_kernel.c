@@ -3,7 +3,8 @@
  * from /dev/ptpN and addressed through its dynamic clock id. Every change
  * to the clock (frequency, step, status and error bounds) goes through
  * kdrv_adjtime(), the project's only clock_adjtime() caller with mode bits
- * set, which logs the modes it asked for when the kernel refuses them. We
+ * set, which logs the modes it asked for when the kernel refuses them
+ * (through clk_log: the daemon's log once main hands it in). We
  * discipline in user space, so the kernel PLL (STA_PLL) is kept off and
  * only the frequency is handed to the kernel. A driver created without
  * `adjustable` refuses every setter with -EPERM before any system call.
@@ -33,15 +34,15 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/timex.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock/driver.h"
-#include "daemon/sys/log.h"
+#include "clock/kclock.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
-/* ns per second */
-#define KDRV_NS_PER_S 1000000000LL
 /* ppm: the kernel's frequency limit (MAXFREQ); asking for more is refused or clamped */
 #define KDRV_MAX_PPM 500.0
 /* us per s: the tick length times USER_HZ is one second */
@@ -82,7 +83,7 @@ static int kdrv_adjtime(struct kdrv *k, struct timex *tx, const char *what)
 	if (clock_adjtime(k->id, tx) >= 0)
 		return 0;
 	err = errno;
-	log_msg(LOG_ERR, "clock_adjtime(%s, modes=0x%04x) to %s failed: %s", k->name, modes, what,
+	clk_log(LOG_ERR, "clock_adjtime(%s, modes=0x%04x) to %s failed: %s", k->name, modes, what,
 		strerror(err));
 	return -err;
 }
@@ -90,11 +91,8 @@ static int kdrv_adjtime(struct kdrv *k, struct timex *tx, const char *what)
 static int64_t kdrv_now(struct clk_driver *d)
 {
 	struct kdrv *k = d->priv;
-	struct timespec ts;
 
-	if (clock_gettime(k->id, &ts) < 0)
-		return 0;
-	return (int64_t)ts.tv_sec * KDRV_NS_PER_S + ts.tv_nsec;
+	return clk_now_ns(k->id);
 }
 
 /* Driver time is sys time: the identity map. */
@@ -147,19 +145,16 @@ static int kdrv_step(struct clk_driver *d, int64_t offset_ns)
 {
 	struct kdrv *k = d->priv;
 	struct timex tx;
-	int64_t sec = offset_ns / KDRV_NS_PER_S, ns = offset_ns % KDRV_NS_PER_S;
+	struct timespec off;
 
 	if (!d->adjustable)
 		return -EPERM;
 	/* The kernel wants 0 <= ns < 1 s: -1.25 s is -2 s + 0.75 s. */
-	if (ns < 0) {
-		ns += KDRV_NS_PER_S;
-		sec--;
-	}
+	ns_to_timespec(offset_ns, &off);
 	memset(&tx, 0, sizeof(tx));
 	tx.modes = ADJ_SETOFFSET | ADJ_NANO;
-	tx.time.tv_sec = (time_t)sec;
-	tx.time.tv_usec = (long)ns; /* nanoseconds with ADJ_NANO */
+	tx.time.tv_sec = off.tv_sec;
+	tx.time.tv_usec = off.tv_nsec; /* nanoseconds with ADJ_NANO */
 	return kdrv_adjtime(k, &tx, "step");
 }
 

@@ -10,24 +10,20 @@
  * is linear in truth time: each of those first integrates the phase
  * exactly up to the truth clock's present, however far it jumped, and
  * mapping() hands out that line. The driver knows its true error, which
- * the daemon logs and the tests check. It also holds clk_driver_from_sys(),
- * the mapping arithmetic shared by every driver.
+ * the daemon logs and the tests check.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "clock/driver.h"
+#include "proto/nstime.h"
 
-/* ns per second */
-#define SIM_NS_PER_S 1e9
 /* ppm: the correction set_freq() accepts (clamped beyond): 10 %, about what the kernel
  * driver reaches with the tick length; the model is exact at any rate */
 #define SIM_MAX_PPM 100000.0
 /* 2^-53: turns the top 53 bits of a PRNG word into a double in [0, 1) */
 #define SIM_2POW_M53 (1.0 / 9007199254740992.0)
-/* ns: beyond this a double does not convert to int64_t (just under 2^63) */
-#define SIM_I64_LIMIT 9.2e18
 
 struct sdrv {
 	struct clk_driver base; /* first: the core holds a pointer to it */
@@ -47,40 +43,6 @@ struct sdrv {
 };
 
 static const struct clk_driver_ops sdrv_ops;
-
-/* Nearest int64_t of X, saturated at the type's range (no overflow on casts). */
-static int64_t sim_round_i64(double x)
-{
-	if (x >= SIM_I64_LIMIT)
-		return INT64_MAX;
-	if (x <= -SIM_I64_LIMIT)
-		return INT64_MIN;
-	if (x != x)
-		return 0;
-	return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
-}
-
-/* A - B in ns as a double, exact when the difference fits int64_t. */
-static double sim_diff(int64_t a, int64_t b)
-{
-	int64_t d;
-
-	if (__builtin_sub_overflow(a, b, &d))
-		return (double)a - (double)b;
-	return (double)d;
-}
-
-int64_t clk_driver_from_sys(struct clk_driver *d, int64_t sys_ns)
-{
-	int64_t off, base, r;
-	double freq;
-
-	d->ops->mapping(d, &off, &freq, &base);
-	if (__builtin_add_overflow(sys_ns, off, &r) ||
-	    __builtin_add_overflow(r, sim_round_i64(sim_diff(sys_ns, base) * freq), &r))
-		return sys_ns; /* far outside any real mapping: leave the reading alone */
-	return r;
-}
 
 /* splitmix64 step: expands the seed into the xoshiro state. */
 static uint64_t sim_splitmix(uint64_t *x)
@@ -131,7 +93,7 @@ static double sim_freq(const struct sdrv *s)
 /* Integrate the phase exactly up to truth time NOW (linear since t_ns). */
 static void sim_advance(struct sdrv *s, int64_t now)
 {
-	s->phase_ns += sim_diff(now, s->t_ns) * sim_freq(s);
+	s->phase_ns += ns_diff(now, s->t_ns) * sim_freq(s);
 	s->t_ns = now;
 }
 
@@ -146,7 +108,7 @@ static void sdrv_mapping(struct clk_driver *d, int64_t *offset_ns, double *freq,
 {
 	struct sdrv *s = d->priv;
 
-	*offset_ns = sim_round_i64(s->phase_ns);
+	*offset_ns = ns_round_sat(s->phase_ns);
 	*freq = sim_freq(s);
 	*base_ns = s->t_ns;
 }
@@ -201,7 +163,7 @@ static void sdrv_tick(struct clk_driver *d)
 	double dt;
 
 	sim_advance(s, now);
-	dt = sim_diff(now, s->wander_ns) / SIM_NS_PER_S;
+	dt = ns_dsec(now, s->wander_ns);
 	if (dt <= 0.0)
 		return;
 	s->wander_ns = now;
@@ -212,7 +174,7 @@ static void sdrv_tick(struct clk_driver *d)
 static double sdrv_true_error(struct clk_driver *d, int64_t served_ns, int64_t truth_ns)
 {
 	(void)d;
-	return sim_diff(served_ns, truth_ns) / SIM_NS_PER_S;
+	return ns_dsec(served_ns, truth_ns);
 }
 
 static void sdrv_destroy(struct clk_driver *d)
@@ -243,8 +205,8 @@ struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn tr
 	if (!cfg)
 		cfg = &none;
 	if (!truth || !isfinite(cfg->offset) || !isfinite(cfg->freq) || !isfinite(cfg->wander) ||
-	    cfg->wander < 0.0 || !(cfg->offset * SIM_NS_PER_S < SIM_I64_LIMIT) ||
-	    !(cfg->offset * SIM_NS_PER_S > -SIM_I64_LIMIT))
+	    cfg->wander < 0.0 || !(cfg->offset * NS_PER_SEC < NS_I64_LIMIT) ||
+	    !(cfg->offset * NS_PER_SEC > -NS_I64_LIMIT))
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -257,7 +219,7 @@ struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn tr
 	s->arg = arg;
 	s->freq_err_ppm = cfg->freq;
 	s->wander = cfg->wander;
-	s->phase_ns = cfg->offset * SIM_NS_PER_S;
+	s->phase_ns = cfg->offset * NS_PER_SEC;
 	s->t_ns = truth(arg);
 	s->wander_ns = s->t_ns;
 	x = cfg->seed;
@@ -276,7 +238,7 @@ int clk_sim_state(struct clk_driver *d, double *phase_s, double *freq_ppm)
 	s = d->priv;
 	now = s->truth(s->arg);
 	if (phase_s)
-		*phase_s = (s->phase_ns + sim_diff(now, s->t_ns) * sim_freq(s)) / SIM_NS_PER_S;
+		*phase_s = (s->phase_ns + ns_diff(now, s->t_ns) * sim_freq(s)) / NS_PER_SEC;
 	if (freq_ppm)
 		*freq_ppm = s->freq_err_ppm + s->walk_ppm + s->corr_ppm;
 	return 0;

@@ -15,9 +15,8 @@
 #include <string.h>
 
 #include "clock/estimate.h"
+#include "proto/nstime.h"
 
-/* ns per second */
-#define NS_PER_S 1e9
 /* 1/s: range of the learned wander: from a temperature-controlled oscillator
  * (1e-24: 1e-12/sqrt(s)) to a very poor one (1e-10: 1e-5/sqrt(s)) */
 #define Q_MIN 1e-24
@@ -92,7 +91,7 @@ double clk_est_at(const struct clk_est *e, int64_t t, double *var)
 {
 	double x, pxx, pxf, pff;
 
-	predict(e, (double)(t - e->t) / NS_PER_S, &x, &pxx, &pxf, &pff);
+	predict(e, ns_dsec(t, e->t), &x, &pxx, &pxf, &pff);
 	if (var)
 		*var = pxx;
 	return x;
@@ -100,13 +99,13 @@ double clk_est_at(const struct clk_est *e, int64_t t, double *var)
 
 double clk_est_update(struct clk_est *e, int64_t t, double z, double r)
 {
-	double dt = (double)(t - e->t) / NS_PER_S, x, pxx, pxf, pff, s, kx, kf, nu, nis;
+	double dt = ns_dsec(t, e->t), x, pxx, pxf, pff, s, kx, kf, nu, nis;
 
 	if (dt < 0.0 || !isfinite(z) || !(r > 0.0))
 		return 0.0;
 	/* The long horizon first: the lagged state's prediction of this sample. */
 	if (++e->lag_n >= LAG_SAMPLES) {
-		double ldt = (double)(t - e->lag_t) / NS_PER_S;
+		double ldt = ns_dsec(t, e->lag_t);
 
 		predict_from(e->lag_x, e->lag_f, e->lag_pxx, e->lag_pxf, e->lag_pff, e->q, ldt, &x,
 			     &pxx, &pxf, &pff);

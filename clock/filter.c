@@ -11,9 +11,8 @@
 #include <string.h>
 
 #include "clock/filter.h"
+#include "proto/nstime.h"
 
-/* ns per second */
-#define NS_PER_S 1e9
 /* Fraction of the median half delay excess taken as the error of the
  * least-delayed sample: it too may carry some queueing asymmetry, and a
  * floor that is too small lets one sample decide everything. */
@@ -66,7 +65,7 @@ double clk_filter_jitter(const struct clk_filter *f, int best, double slope)
 		if (i == best)
 			continue;
 		s = clk_filter_at(f, i);
-		d = s->x + slope * (double)(b->t - s->t) / NS_PER_S - b->x;
+		d = s->x + slope * ns_diff(b->t, s->t) / NS_PER_SEC - b->x;
 		sum += d * d;
 		m++;
 	}

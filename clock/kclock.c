@@ -10,6 +10,7 @@
 #include <sys/timex.h>
 
 #include "clock/kclock.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 /* Reads pairs for the precision measurement: enough to catch the smallest
@@ -22,13 +23,6 @@
  * 2^0 s = 1 s is the coarsest value worth advertising. */
 #define CLK_PREC_MIN -30
 #define CLK_PREC_MAX 0
-/* ns per second */
-#define NS_PER_S 1000000000LL
-
-static int64_t ts_to_ns(const struct timespec *ts)
-{
-	return (int64_t)ts->tv_sec * NS_PER_S + ts->tv_nsec;
-}
 
 int clk_kernel_read(clockid_t id, struct clk_kstate *out)
 {
@@ -66,13 +60,13 @@ int64_t clk_now_ns(clockid_t id)
 
 	if (clock_gettime(id, &ts) < 0)
 		return 0;
-	return ts_to_ns(&ts);
+	return ns_from_timespec(&ts);
 }
 
 /* ceil(log2(NS nanoseconds in seconds)), clamped to the precision range. */
 static int ns_to_log2_s(int64_t ns)
 {
-	double step = (double)NS_PER_S; /* 2^p seconds, in ns */
+	double step = (double)NS_PER_SEC; /* 2^p seconds, in ns */
 	int p = CLK_PREC_MAX;
 
 	/* Halve while the next power still covers NS: ends at the smallest
@@ -104,7 +98,7 @@ int clk_measure_precision(clockid_t id)
 		return ns_to_log2_s(best);
 	/* The clock never moved between two reads: it ticks coarsely, and its
 	 * resolution is the best estimate of one step. */
-	if (clock_getres(id, &res) == 0 && ts_to_ns(&res) > 0)
-		return ns_to_log2_s(ts_to_ns(&res));
+	if (clock_getres(id, &res) == 0 && ns_from_timespec(&res) > 0)
+		return ns_to_log2_s(ns_from_timespec(&res));
 	return CLK_PREC_MAX;
 }

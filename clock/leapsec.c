@@ -11,19 +11,11 @@
 #include "proto/ntp.h"
 #include "proto/utcdate.h"
 
-#define DAY_NS ((int64_t)NTP_DAY_S * CLK_LEAP_NS_PER_S) /* ns in a UTC day */
-
-/* Floor of NS / 1e9 (also for negative NS): the UTC second holding it. */
-static int64_t sec_of(int64_t ns)
-{
-	int64_t q = ns / CLK_LEAP_NS_PER_S;
-
-	return (ns % CLK_LEAP_NS_PER_S < 0) ? q - 1 : q;
-}
+#define DAY_NS ((int64_t)NTP_DAY_S * NS_PER_SEC) /* ns in a UTC day */
 
 int clk_leap_bits_midnight(int64_t now_ns, int64_t *midnight_s)
 {
-	int64_t y, m_s = ntp_utc_next_month(sec_of(now_ns));
+	int64_t y, m_s = ntp_utc_next_month(ns_floor_sec(now_ns));
 	int mon, d;
 
 	ntp_utc_date(ntp_utc_day_of(m_s - 1), &y, &mon, &d);
@@ -35,7 +27,7 @@ int clk_leap_bits_midnight(int64_t now_ns, int64_t *midnight_s)
 
 int clk_leap_due(int64_t midnight_s, int64_t now_ns)
 {
-	int64_t m_ns = midnight_s * CLK_LEAP_NS_PER_S;
+	int64_t m_ns = midnight_s * NS_PER_SEC;
 
 	return now_ns >= m_ns - DAY_NS && now_ns < m_ns;
 }
@@ -50,32 +42,32 @@ int clk_leap_announce(int64_t midnight_s, int64_t now_ns, enum clk_leapmode mode
 
 int clk_leap_passed(int64_t midnight_s, int64_t now_ns)
 {
-	return now_ns >= midnight_s * CLK_LEAP_NS_PER_S;
+	return now_ns >= midnight_s * NS_PER_SEC;
 }
 
 int64_t clk_leap_free_ns(const struct ntp_leap *l, int64_t utc_ns, int in_leap)
 {
-	int64_t m_ns = l->utc_s * CLK_LEAP_NS_PER_S;
+	int64_t m_ns = l->utc_s * NS_PER_SEC;
 
 	/* The repeated 23:59:59 of an insertion is 23:59:60 in real seconds. */
-	if (utc_ns >= m_ns || (in_leap && l->dir > 0 && utc_ns >= m_ns - CLK_LEAP_NS_PER_S))
-		return utc_ns + l->dir * CLK_LEAP_NS_PER_S;
+	if (utc_ns >= m_ns || (in_leap && l->dir > 0 && utc_ns >= m_ns - NS_PER_SEC))
+		return utc_ns + l->dir * NS_PER_SEC;
 	return utc_ns;
 }
 
 int clk_smear_init(struct clk_smear *sm, const struct ntp_leap *l, int64_t interval_s)
 {
-	int64_t m_ns = l->utc_s * CLK_LEAP_NS_PER_S;
-	int64_t half_ns = interval_s * (CLK_LEAP_NS_PER_S / 2);
+	int64_t m_ns = l->utc_s * NS_PER_SEC;
+	int64_t half_ns = interval_s * (NS_PER_SEC / 2);
 
 	if (interval_s < CLK_SMEAR_MIN_S || interval_s > CLK_SMEAR_MAX_S ||
 	    (l->dir != 1 && l->dir != -1))
 		return -1;
 	sm->start_ns = m_ns - half_ns;
-	sm->end_ns = sm->start_ns + interval_s * CLK_LEAP_NS_PER_S;
+	sm->end_ns = sm->start_ns + interval_s * NS_PER_SEC;
 	/* Leap-free time meets the leap at M for an insertion (23:59:60 starts), and at
 	 * M - 1 s for a deletion (where UTC jumps from 23:59:58 to 00:00:00). */
-	sm->leap_ns = l->dir > 0 ? m_ns : m_ns - CLK_LEAP_NS_PER_S;
+	sm->leap_ns = l->dir > 0 ? m_ns : m_ns - NS_PER_SEC;
 	sm->interval_s = interval_s;
 	sm->dir = l->dir;
 	return 0;
@@ -86,7 +78,7 @@ int64_t clk_smear_offset_ns(const struct clk_smear *sm, int64_t u_ns)
 	if (u_ns < sm->start_ns)
 		return 0;
 	if (u_ns >= sm->end_ns)
-		return -sm->dir * CLK_LEAP_NS_PER_S;
+		return -sm->dir * NS_PER_SEC;
 	return -sm->dir * ((u_ns - sm->start_ns) / sm->interval_s);
 }
 
@@ -94,7 +86,7 @@ int64_t clk_smear_vs_utc_ns(const struct clk_smear *sm, int64_t u_ns)
 {
 	int64_t off = clk_smear_offset_ns(sm, u_ns);
 
-	return u_ns >= sm->leap_ns ? off + sm->dir * CLK_LEAP_NS_PER_S : off;
+	return u_ns >= sm->leap_ns ? off + sm->dir * NS_PER_SEC : off;
 }
 
 int clk_smear_active(const struct clk_smear *sm, int64_t u_ns)

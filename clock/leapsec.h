@@ -30,8 +30,8 @@
 #include <stdint.h>
 
 #include "proto/leaptab.h"
+#include "proto/nstime.h"
 
-#define CLK_LEAP_NS_PER_S 1000000000LL /* ns in a second */
 /* s: the default smear interval, noon to noon, the big operators' public convention */
 #define CLK_SMEAR_DEFAULT_S 86400
 /* s: the shortest smear: at 1/S the served rate may not drop below 0 (monotonic time) */

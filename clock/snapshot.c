@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock/snapshot.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 _Static_assert(sizeof(struct clk_snapshot) % sizeof(uint64_t) == 0,
@@ -100,40 +101,16 @@ void clk_snapshot_read(const struct clk_pub *p, struct clk_snapshot *out)
 	memcpy(out, w, sizeof(w));
 }
 
-/* A + B, clamped to the int64_t range instead of overflowing. */
-static int64_t add_sat(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
-
-/* X rounded to the nearest integer, clamped to the int64_t range (NaN -> 0). */
-static int64_t double_to_i64_sat(double x)
-{
-	if (x != x)
-		return 0;
-	if (x >= 0x1p63)
-		return INT64_MAX;
-	if (x <= -0x1p63)
-		return INT64_MIN;
-	/* Half away from zero; |x| < 2^63 here and x +- 0.5 stays below it
-	 * (doubles that large are whole numbers), so the cast is defined. */
-	return (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
-}
-
 int64_t clk_snapshot_served(const struct clk_snapshot *s, int64_t raw_ns)
 {
-	int64_t since, slew, base = add_sat(raw_ns, s->corr_ns);
+	int64_t since, slew, base = ns_add_sat(raw_ns, s->corr_ns);
 
 	/* The slew runs from update_ns on the served scale: raw + corr_ns is that scale. */
 	if (__builtin_sub_overflow(base, s->update_ns, &since))
 		since = base > s->update_ns ? INT64_MAX : INT64_MIN;
 	/* corr_freq 0 makes slew exactly 0: served = raw + corr_ns. */
-	slew = double_to_i64_sat((double)since * s->corr_freq);
-	return add_sat(base, slew);
+	slew = ns_round_sat((double)since * s->corr_freq);
+	return ns_add_sat(base, slew);
 }
 
 double clk_snapshot_root_disp(const struct clk_snapshot *s, int64_t now_ns)
@@ -145,5 +122,5 @@ double clk_snapshot_root_disp(const struct clk_snapshot *s, int64_t now_ns)
 		return s->root_disp;
 	/* now > update, so the unsigned difference is exact and positive. */
 	since = (uint64_t)now_ns - (uint64_t)s->update_ns;
-	return s->root_disp + (double)since / 1e9 * s->disp_rate;
+	return s->root_disp + (double)since / NS_PER_SEC * s->disp_rate;
 }

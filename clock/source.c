@@ -42,16 +42,6 @@
 #define SKEW_K	     3.0
 #define SKEW_N_WIDEN 24.0
 
-/* A + B, saturated. */
-static int64_t add_sat(int64_t a, int64_t b)
-{
-	int64_t r;
-
-	if (__builtin_add_overflow(a, b, &r))
-		return b > 0 ? INT64_MAX : INT64_MIN;
-	return r;
-}
-
 static int64_t pow2_ns(int log2s)
 {
 	return (int64_t)1000000000 << log2s;
@@ -105,7 +95,7 @@ void clk_src_poll_sent(struct clk_src *s, int64_t now)
 		gap = s->cfg.minpoll == 0 ? pow2_ns(0) : BURST_GAP * pow2_ns(0);
 	else
 		gap = pow2_ns(s->poll);
-	s->next_poll = add_sat(now, gap);
+	s->next_poll = ns_add_sat(now, gap);
 }
 
 void clk_src_kod(struct clk_src *s, const char *code, int64_t now)
@@ -119,7 +109,7 @@ void clk_src_kod(struct clk_src *s, const char *code, int64_t now)
 		/* Slow down: one poll step, no burst, wait a whole interval. */
 		s->burst = 0;
 		s->poll = clampi(s->poll + 1, s->cfg.minpoll, s->cfg.maxpoll);
-		s->next_poll = add_sat(now, pow2_ns(s->poll));
+		s->next_poll = ns_add_sat(now, pow2_ns(s->poll));
 	}
 }
 
@@ -152,7 +142,7 @@ static void estimate(struct clk_src *s, const struct clk_src_env *env, const str
 	sd = POLL_SD * clk_filter_floor(&s->filt, prec);
 	target = s->cfg.minpoll;
 	for (p = s->cfg.minpoll; p <= s->cfg.maxpoll; p++) {
-		clk_est_at(&s->est, add_sat(sm->t, pow2_ns(p)), &var);
+		clk_est_at(&s->est, ns_add_sat(sm->t, pow2_ns(p)), &var);
 		if (var > sd * sd)
 			break;
 		target = p;
@@ -216,7 +206,7 @@ int clk_src_reply(struct clk_src *s, const struct clk_src_env *env, const struct
 	s->root_delay = ntp_short_to_double(p->root_delay);
 	s->root_disp = ntp_short_to_double(p->root_disp);
 	s->last_rx = x->t4;
-	sm.t = add_sat(x->r1, (x->r4 - x->r1) / 2);
+	sm.t = ns_add_sat(x->r1, (x->r4 - x->r1) / 2);
 	/* ((T2 - T1) + (T3 - T4)) / 2 against the raw clock; each half fits int64_t. */
 	sm.x = (clk_sec(a) + clk_sec(b)) / 2.0;
 	sm.delay = delay > prec ? delay : prec;

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/common.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 #include "proto/ntpcheck.h"
 
@@ -94,22 +96,6 @@ static int split_target(const char *arg, char *host, size_t hlen, char *port, si
 	return 0;
 }
 
-static int64_t real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t mono_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The state of one run. */
 struct check_run {
 	int fd;
@@ -128,10 +114,10 @@ static int send_request(struct check_run *cr, int i)
 	uint8_t buf[NTP_HEADER_LEN];
 
 	if (getrandom(&cr->cookie[i], sizeof(cr->cookie[i]), 0) != sizeof(cr->cookie[i]))
-		cr->cookie[i] = (uint64_t)real_ns() ^ ((uint64_t)i << 56);
+		cr->cookie[i] = (uint64_t)ctl_now_ns(CLOCK_REALTIME) ^ ((uint64_t)i << 56);
 	p.xmt = cr->cookie[i];
 	ntp_encode(&p, buf);
-	cr->s[i].t1 = ntp_ts_from_unix_ns(real_ns());
+	cr->s[i].t1 = ntp_ts_from_unix_ns(ctl_now_ns(CLOCK_REALTIME));
 	if (send(cr->fd, buf, sizeof(buf), 0) < 0 && errno != ECONNREFUSED) {
 		fprintf(stderr, "horoctl: check: send: %s\n", strerror(errno));
 		return -1;
@@ -168,11 +154,11 @@ static void receive_reply(struct check_run *cr)
 			struct timespec ts;
 
 			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-			rx = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+			rx = ns_from_timespec(&ts);
 		}
 	}
 	if (!rx)
-		rx = real_ns();
+		rx = ctl_now_ns(CLOCK_REALTIME);
 	if (ntp_decode(buf, (size_t)len, &p) < 0)
 		return; /* too short to be anything: not a reply */
 	for (i = 0; i < cr->sent; i++)
@@ -200,26 +186,26 @@ static void receive_reply(struct check_run *cr)
 /* Send N requests and collect replies until all answered or TIMEOUT_S after the last. */
 static int run_check(struct check_run *cr, double timeout_s)
 {
-	int64_t next = mono_now_ns(), deadline = 0, now;
+	int64_t next = ctl_now_ns(CLOCK_MONOTONIC), deadline = 0, now;
 	int i, all, ms;
 
 	for (i = 0; i < cr->n; i++)
 		cr->s[i].flags = NTPCHK_F_NOREPLY;
 	for (;;) {
-		now = mono_now_ns();
+		now = ctl_now_ns(CLOCK_MONOTONIC);
 		if (cr->sent < cr->n && now >= next) {
 			if (send_request(cr, cr->sent) < 0)
 				return -1;
 			next = now + CHECK_SPACING_NS;
 			if (cr->sent == cr->n)
-				deadline = now + (int64_t)(timeout_s * 1e9);
+				deadline = now + (int64_t)(timeout_s * NS_PER_SEC);
 			continue;
 		}
 		for (all = cr->sent == cr->n, i = 0; all && i < cr->n; i++)
 			all = cr->got[i];
 		if (all || (cr->sent == cr->n && now >= deadline))
 			return 0;
-		ms = (int)(((cr->sent < cr->n ? next : deadline) - now) / 1000000) + 1;
+		ms = (int)(((cr->sent < cr->n ? next : deadline) - now) / NS_PER_MS) + 1;
 		struct pollfd pfd = {.fd = cr->fd, .events = POLLIN};
 		if (poll(&pfd, 1, ms) > 0)
 			receive_reply(cr);

@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "bpf/guard.h"
+#include "ctl/common.h"
 #include "ctl/query.h"
+#include "proto/nstime.h"
 #include "proto/reason.h"
 
 #define CTL_OK		  0	      /* exit: done */
@@ -103,14 +105,6 @@ static void usage(FILE *f)
 		query_socket_path());
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* A talker's address as text. */
 static const char *addr_text(const struct guard_addr *a, char *buf, size_t len)
 {
@@ -148,14 +142,14 @@ static void guard_print_text(const struct guard_view *v)
 	if (v->have_info) {
 		printf(" by horod PID %u, attached %.0f s ago\nXDP on", v->info.pid,
 		       v->info.start_ns && v->now > v->info.start_ns
-			       ? (double)(v->now - v->info.start_ns) / 1e9
+			       ? ns_sec((int64_t)(v->now - v->info.start_ns))
 			       : 0.0);
 		for (i = 0; i < v->info.n_ifaces && i < GUARD_MAX_IFACES; i++)
 			printf("%s %.*s (%s)", i ? "," : "", GUARD_IFNAME_MAX, v->info.ifname[i],
 			       mode_name(v->info.mode[i]));
 		if (c->flags & GUARD_F_RATELIMIT)
 			printf("; rate limit: one per %.3g s, burst %llu, leak 1 in %u%s",
-			       (double)c->interval_ns / 1e9,
+			       ns_sec((int64_t)c->interval_ns),
 			       (unsigned long long)(c->tau_ns /
 							    (c->interval_ns ? c->interval_ns : 1) +
 						    1),
@@ -195,23 +189,8 @@ static void guard_print_text(const struct guard_view *v)
 		printf("  %-40s %10llu %12llu %-16s %.1f s ago\n",
 		       addr_text(&t->addr, a, sizeof(a)), (unsigned long long)t->t.packets,
 		       (unsigned long long)t->t.bytes, guard_counter_name(t->t.last_reason),
-		       v->now > t->t.last_ns ? (double)(v->now - t->t.last_ns) / 1e9 : 0.0);
+		       v->now > t->t.last_ns ? ns_sec((int64_t)(v->now - t->t.last_ns)) : 0.0);
 	}
-}
-
-/* S as a JSON string (the names and paths here are plain ASCII; quote what must be). */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
 }
 
 static void guard_print_json(const struct guard_view *v)
@@ -221,13 +200,13 @@ static void guard_print_json(const struct guard_view *v)
 	uint32_t i;
 
 	printf("{\"pin\": ");
-	json_str(v->dir);
+	ctl_json_str(v->dir);
 	if (v->have_info) {
 		printf(", \"pid\": %u, \"interfaces\": [", v->info.pid);
 		for (i = 0; i < v->info.n_ifaces && i < GUARD_MAX_IFACES; i++) {
 			snprintf(name, sizeof(name), "%.*s", GUARD_IFNAME_MAX, v->info.ifname[i]);
 			printf("%s{\"name\": ", i ? ", " : "");
-			json_str(name);
+			ctl_json_str(name);
 			printf(", \"ifindex\": %u, \"mode\": \"%s\"}", v->info.ifindex[i],
 			       mode_name(v->info.mode[i]));
 		}
@@ -260,7 +239,7 @@ static void guard_print_json(const struct guard_view *v)
 		       i ? ", " : "", addr_text(&t->addr, a, sizeof(a)),
 		       (unsigned long long)t->t.packets, (unsigned long long)t->t.bytes,
 		       guard_counter_name(t->t.last_reason),
-		       v->now > t->t.last_ns ? (double)(v->now - t->t.last_ns) / 1e9 : 0.0);
+		       v->now > t->t.last_ns ? ns_sec((int64_t)(v->now - t->t.last_ns)) : 0.0);
 	}
 	printf("]}\n");
 }
@@ -285,8 +264,8 @@ static int cmd_guard(int argc, char **argv)
 	static struct guard_view v;
 	const char *dir = GUARD_PIN_DEFAULT;
 	int json = 0, once = 0, top = GUARD_TOP_DEFAULT, fd, tfd, ifd, ret, i;
-	struct timespec pause = {.tv_sec = 0, .tv_nsec = RATE_SAMPLE_NS};
-	uint64_t t0;
+	struct timespec pause;
+	int64_t t0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
@@ -331,11 +310,12 @@ static int cmd_guard(int argc, char **argv)
 		close(ifd);
 	}
 	ret = guard_stats_read_fd(fd, &v.a);
-	t0 = mono_ns();
+	t0 = ctl_now_ns(CLOCK_MONOTONIC);
 	if (ret == 0 && !once) {
+		ns_to_timespec(RATE_SAMPLE_NS, &pause);
 		nanosleep(&pause, NULL);
 		ret = guard_stats_read_fd(fd, &v.b);
-		v.secs = (double)(mono_ns() - t0) / 1e9;
+		v.secs = ns_dsec(ctl_now_ns(CLOCK_MONOTONIC), t0);
 	} else {
 		v.b = v.a;
 	}
@@ -349,7 +329,7 @@ static int cmd_guard(int argc, char **argv)
 	close(tfd);
 	if (v.ntop < 0)
 		return guard_read_error(dir, GUARD_PIN_TALKERS, v.ntop);
-	v.now = mono_ns();
+	v.now = (uint64_t)ctl_now_ns(CLOCK_MONOTONIC);
 	if (json)
 		guard_print_json(&v);
 	else

@@ -25,6 +25,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include "ctl/common.h"
 #include "proto/ntp.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
@@ -57,10 +58,7 @@ static void nc_usage(FILE *f)
 
 static int64_t real_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return ctl_now_ns(CLOCK_REALTIME);
 }
 
 /* "2027-12-07 03:00:00 UTC" of T (s since the Unix epoch) into BUF. */
@@ -72,21 +70,6 @@ static const char *utc(int64_t t, char *buf, size_t len)
 	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm))
 		snprintf(buf, len, "?");
 	return buf;
-}
-
-/* S as a JSON string. */
-static void jstr(const char *s)
-{
-	putchar('"');
-	for (; s && *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
 }
 
 /* What the NTP query gave. */
@@ -280,17 +263,17 @@ static void print_json(const struct kec_result *k, int ke_ok, const struct nc_qu
 	int i;
 
 	printf("{\"target\": ");
-	jstr(target);
+	ctl_json_str(target);
 	printf(", \"ke\": {\"peer\": ");
-	jstr(k->peer);
+	ctl_json_str(k->peer);
 	printf(", \"ok\": %s, \"tls\": ", ke_ok ? "true" : "false");
-	jstr(k->tls);
+	ctl_json_str(k->tls);
 	printf(", \"chain\": [");
 	for (i = 0; i < k->n_chain; i++) {
 		printf("%s{\"subject\": ", i ? ", " : "");
-		jstr(k->chain[i].subject);
+		ctl_json_str(k->chain[i].subject);
 		printf(", \"issuer\": ");
-		jstr(k->chain[i].issuer);
+		ctl_json_str(k->chain[i].issuer);
 		printf(", \"not_before\": %lld, \"not_after\": %lld}",
 		       (long long)k->chain[i].not_before, (long long)k->chain[i].not_after);
 	}
@@ -298,29 +281,29 @@ static void print_json(const struct kec_result *k, int ke_ok, const struct nc_qu
 	if (ke_ok) {
 		printf(", \"seconds\": %.6f, \"aead\": %d, \"aead_name\": ", k->seconds,
 		       k->reply.aead);
-		jstr(nke_aead_name(k->reply.aead));
+		ctl_json_str(nke_aead_name(k->reply.aead));
 		printf(", \"cookies\": %d, \"cookie_len\": %u, \"ntp_server\": ",
 		       k->reply.n_cookies, k->reply.cookie_len[0]);
-		jstr(k->reply.server);
+		ctl_json_str(k->reply.server);
 		printf(", \"ntp_port\": %d, \"warning\": %d", k->reply.port ? k->reply.port : 123,
 		       k->reply.warning);
 	} else {
 		printf(", \"stage\": ");
-		jstr(k->stage);
+		ctl_json_str(k->stage);
 		printf(", \"error\": ");
-		jstr(k->err);
+		ctl_json_str(k->err);
 		printf(", \"nts_ke_error\": %d", k->reply.error);
 	}
 	printf("}");
 	if (queried) {
 		printf(", \"query\": {\"target\": ");
-		jstr(q->target);
+		ctl_json_str(q->target);
 		printf(", \"ok\": %s", q->stage ? "false" : "true");
 		if (q->stage) {
 			printf(", \"stage\": ");
-			jstr(q->stage);
+			ctl_json_str(q->stage);
 			printf(", \"error\": ");
-			jstr(q->err);
+			ctl_json_str(q->err);
 			printf(", \"nak\": %s", q->nak ? "true" : "false");
 		} else {
 			printf(", \"stratum\": %d, \"offset\": %.9f, \"delay\": %.9f, \"cookies\": "

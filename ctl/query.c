@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "ctl/common.h"
 #include "ctl/query.h"
 #include "proto/ctlproto.h"
+#include "proto/nstime.h"
 #include "proto/flash.h"
 
 static const char *query_socket; /* -s PATH, or NULL: the default (query_socket_path) */
@@ -50,12 +52,10 @@ struct answer {
 	size_t len;
 };
 
+/* ms of CLOCK_MONOTONIC now: the clock of the query's time budget. */
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ctl_now_ns(CLOCK_MONOTONIC) / NS_PER_MS;
 }
 
 /* Ask CMD; 0 with A filled, QUERY_UNREACHABLE (no daemon) or QUERY_FAIL (bad answer), reported. */
@@ -167,20 +167,6 @@ static long getl(const struct answer *a, const char *key)
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 /* 1 when S is a JSON number (optional '-', digits, optional fraction and exponent). */
 static int is_number(const char *s)
 {
@@ -223,12 +209,12 @@ static int json_fields(const struct answer *a, const char *prefix, int first)
 		if (strncmp(k, prefix, pl) != 0 || strchr(k + pl, '.'))
 			continue;
 		printf("%s", first ? "" : ", ");
-		json_str(k + pl);
+		ctl_json_str(k + pl);
 		printf(": ");
 		if (is_number(v))
 			printf("%s", v);
 		else
-			json_str(v);
+			ctl_json_str(v);
 		first = 0;
 	}
 	return first;
@@ -520,7 +506,7 @@ int query_config(int argc, char **argv)
 	BEGIN(CTL_CMD_CONFIG);
 	if (json) {
 		printf("{\"config\": ");
-		json_str(a.p);
+		ctl_json_str(a.p);
 		printf("}\n");
 	} else {
 		fwrite(a.p, 1, a.len, stdout);
@@ -549,7 +535,7 @@ int query_metrics(int argc, char **argv)
 			continue;
 		*sp = '\0';
 		printf("%s", first ? "" : ", ");
-		json_str(line);
+		ctl_json_str(line);
 		printf(": %s", is_number(sp + 1) ? sp + 1 : "null");
 		first = 0;
 	}

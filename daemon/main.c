@@ -18,6 +18,7 @@
 
 #include <sys/signalfd.h>
 
+#include "clock/driver.h"
 #include "clock/kclock.h"
 #include "clock/snapshot.h"
 #include "daemon/auth/auth.h"
@@ -272,6 +273,7 @@ int main(int argc, char **argv)
 
 	/* 2. Logging. */
 	log_init(cfg.log_syslog, cfg.log_debug || debug, "horod");
+	clk_set_log(log_msg); /* the clock drivers' lines (clock/ does not know the daemon) */
 
 	/* 3. Clock: precision, then a first snapshot before any worker reads it. */
 	precision = clk_measure_precision(CLOCK_REALTIME);
@@ -425,9 +427,9 @@ int main(int argc, char **argv)
 			HOROD_VERSION, n_workers, n_workers == 1 ? "" : "s",
 			io == WK_IO_URING ? "uring" : "mmsg", where,
 			clockd_describe(&cd, desc, sizeof(desc)), precision);
-		if (cfg.local_enabled && !cd.use_core)
+		if (cfg.local.enabled && !cd.use_core)
 			log_msg(LOG_INFO, "local stratum %d, dispersion %.6f s growing at 15 ppm/s",
-				cfg.local_stratum, cfg.local_dispersion);
+				cfg.local.stratum, cfg.local.dispersion);
 	}
 
 	/* 8. The clock thread's loop: sources, snapshot, signals. */

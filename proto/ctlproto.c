@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/byteorder.h"
 #include "proto/ctlproto.h"
 
 static const char *const ctl_cmd_names[CTL_CMD_MAX] = {
@@ -16,28 +17,15 @@ static const char *const ctl_cmd_names[CTL_CMD_MAX] = {
 	[CTL_CMD_CLIENTS] = "clients",
 };
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 void ctl_header_encode(const struct ctl_header *h, uint8_t out[CTL_HDR_LEN])
 {
-	put32(out, CTL_MAGIC);
+	be_put32(out, CTL_MAGIC);
 	out[4] = h->version;
 	out[5] = h->type;
 	out[6] = h->command;
 	out[7] = h->status;
-	put32(out + 8, h->length);
-	put32(out + 12, 0);
+	be_put32(out + 8, h->length);
+	be_put32(out + 12, 0);
 }
 
 size_t ctl_request_encode(enum ctl_cmd cmd, uint8_t out[CTL_HDR_LEN])
@@ -58,7 +46,7 @@ int ctl_decode(const uint8_t *buf, size_t len, enum ctl_type type, struct ctl_ms
 	size_t n;
 
 	/* Check each field as soon as its bytes are there: garbage fails fast. */
-	put32(magic, CTL_MAGIC);
+	be_put32(magic, CTL_MAGIC);
 	n = len < 4 ? len : 4;
 	if (memcmp(buf, magic, n) != 0)
 		return CTL_E_MAGIC;
@@ -81,13 +69,13 @@ int ctl_decode(const uint8_t *buf, size_t len, enum ctl_type type, struct ctl_ms
 		return CTL_E_STATUS;
 	if (len < CTL_HDR_LEN)
 		return 0;
-	if (get32(buf + 12) != 0)
+	if (be_get32(buf + 12) != 0)
 		return CTL_E_RESERVED;
 	out->h.version = buf[4];
 	out->h.type = buf[5];
 	out->h.command = buf[6];
 	out->h.status = buf[7];
-	out->h.length = get32(buf + 8);
+	out->h.length = be_get32(buf + 8);
 	if (out->h.length > (type == CTL_T_REQUEST ? CTL_MAX_REQUEST : CTL_MAX_PAYLOAD))
 		return CTL_E_LENGTH;
 	if (len - CTL_HDR_LEN < out->h.length)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "proto/appendf.h"
+#include "proto/byteorder.h"
 #include "proto/mode6.h"
 
 #define M6_MODE	     6	  /* NTP mode of control messages (RFC 1305 appendix B) */
@@ -21,17 +22,6 @@
 #define M6_OP_MASK   0x1f /* byte 1: the five opcode bits */
 #define M6_LINE_MAX  72	  /* characters per text line before ",\r\n": what ntpd sends */
 #define M6_SEEN_BITS 64	  /* request-list names tracked for m6_vars_unknown(): bits of `seen` */
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* Bytes of N rounded up to a 32-bit boundary. */
 static size_t pad4(size_t n)
@@ -56,16 +46,16 @@ int m6_parse(const uint8_t *pkt, size_t len, struct m6_request *rq)
 		return -1;
 	if (pkt[1] & M6_BIT_R)
 		return -1;
-	if ((pkt[1] & M6_BIT_M) || get16(pkt + 8) != 0)
+	if ((pkt[1] & M6_BIT_M) || be_get16(pkt + 8) != 0)
 		return -1;
-	count = get16(pkt + 10);
+	count = be_get16(pkt + 10);
 	if (count > len - M6_HEADER_LEN)
 		return -1;
 
 	r.version = (uint8_t)vn;
 	r.opcode = pkt[1] & M6_OP_MASK;
-	r.sequence = get16(pkt + 2);
-	r.assoc = get16(pkt + 6);
+	r.sequence = be_get16(pkt + 2);
+	r.assoc = be_get16(pkt + 6);
 	r.data = pkt + M6_HEADER_LEN;
 	r.data_len = count;
 	r.has_mac = len - M6_HEADER_LEN > pad4(count);
@@ -79,11 +69,11 @@ static void put_header(const struct m6_request *rq, uint8_t flags, uint16_t stat
 {
 	out[0] = (uint8_t)((rq->version & 7) << 3 | M6_MODE); /* LI 0 */
 	out[1] = (uint8_t)(M6_BIT_R | flags | (rq->opcode & M6_OP_MASK));
-	put16(out + 2, rq->sequence);
-	put16(out + 4, status);
-	put16(out + 6, rq->assoc);
-	put16(out + 8, (uint16_t)offset);
-	put16(out + 10, (uint16_t)count);
+	be_put16(out + 2, rq->sequence);
+	be_put16(out + 4, status);
+	be_put16(out + 6, rq->assoc);
+	be_put16(out + 8, (uint16_t)offset);
+	be_put16(out + 10, (uint16_t)count);
 }
 
 size_t m6_error(const struct m6_request *rq, enum m6_err err, uint8_t *out)

@@ -11,10 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/byteorder.h"
 #include "proto/md5.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
-#define NS_PER_SEC 1000000000LL /* ns in one second */
 /*
  * 2^32 / 10^9 = 2^23 / 5^9: a fraction of a second in ns becomes NTP
  * fraction units by a shift by 23 bits and a division by 5^9.
@@ -45,48 +46,6 @@
 #define MAC_MD5	       20 /* bytes: key id (4) + MD5 digest (16) */
 #define MAC_SHA1       24 /* bytes: key id (4) + SHA-1 digest (20) */
 
-/*
- * Big-endian loads and stores through memcpy and a byte swap: one move
- * each instead of a byte at a time (the reply builder runs per packet).
- */
-static uint32_t get_be32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	return v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	memcpy(p, &v, sizeof(v));
-}
-
 static uint8_t lvm(unsigned int leap, unsigned int version, unsigned int mode)
 {
 	return (uint8_t)((leap & 3) << 6 | (version & 7) << 3 | (mode & 7));
@@ -102,13 +61,13 @@ int ntp_decode(const uint8_t *buf, size_t len, struct ntp_packet *p)
 	p->stratum = buf[OFF_STRATUM];
 	p->poll = (int8_t)buf[OFF_POLL];
 	p->precision = (int8_t)buf[OFF_PRECISION];
-	p->root_delay = get_be32(buf + OFF_ROOT_DELAY);
-	p->root_disp = get_be32(buf + OFF_ROOT_DISP);
-	p->refid = get_be32(buf + OFF_REFID);
-	p->ref = get_be64(buf + OFF_REF);
-	p->org = get_be64(buf + OFF_ORG);
-	p->rec = get_be64(buf + OFF_REC);
-	p->xmt = get_be64(buf + OFF_XMT);
+	p->root_delay = be_get32(buf + OFF_ROOT_DELAY);
+	p->root_disp = be_get32(buf + OFF_ROOT_DISP);
+	p->refid = be_get32(buf + OFF_REFID);
+	p->ref = be_get64(buf + OFF_REF);
+	p->org = be_get64(buf + OFF_ORG);
+	p->rec = be_get64(buf + OFF_REC);
+	p->xmt = be_get64(buf + OFF_XMT);
 	return 0;
 }
 
@@ -118,13 +77,13 @@ void ntp_encode(const struct ntp_packet *p, uint8_t out[NTP_HEADER_LEN])
 	out[OFF_STRATUM] = p->stratum;
 	out[OFF_POLL] = (uint8_t)p->poll;
 	out[OFF_PRECISION] = (uint8_t)p->precision;
-	put_be32(out + OFF_ROOT_DELAY, p->root_delay);
-	put_be32(out + OFF_ROOT_DISP, p->root_disp);
-	put_be32(out + OFF_REFID, p->refid);
-	put_be64(out + OFF_REF, p->ref);
-	put_be64(out + OFF_ORG, p->org);
-	put_be64(out + OFF_REC, p->rec);
-	put_be64(out + OFF_XMT, p->xmt);
+	be_put32(out + OFF_ROOT_DELAY, p->root_delay);
+	be_put32(out + OFF_ROOT_DISP, p->root_disp);
+	be_put32(out + OFF_REFID, p->refid);
+	be_put64(out + OFF_REF, p->ref);
+	be_put64(out + OFF_ORG, p->org);
+	be_put64(out + OFF_REC, p->rec);
+	be_put64(out + OFF_XMT, p->xmt);
 }
 
 /*
@@ -156,15 +115,10 @@ static uint64_t ts_make(uint64_t unix_sec, uint32_t ns)
 
 uint64_t ntp_ts_from_unix_ns(int64_t unix_ns)
 {
-	int64_t sec = unix_ns / NS_PER_SEC;
-	int64_t ns = unix_ns % NS_PER_SEC;
+	struct timespec t;
 
-	/* C division truncates toward zero: make the remainder non-negative. */
-	if (ns < 0) {
-		ns += NS_PER_SEC;
-		sec--;
-	}
-	return ts_make((uint64_t)sec, (uint32_t)ns);
+	ns_to_timespec(unix_ns, &t); /* whole seconds and 0 <= ns < 1 s */
+	return ts_make((uint64_t)t.tv_sec, (uint32_t)t.tv_nsec);
 }
 
 uint64_t ntp_ts_from_timespec(const struct timespec *ts)
@@ -193,14 +147,13 @@ uint64_t ntp_ts_from_timespec(const struct timespec *ts)
  */
 static int64_t ts_unix_sec(uint64_t ts, uint32_t ts_ns, int64_t near_ns)
 {
-	int64_t near_sec = near_ns / NS_PER_SEC;
-	int64_t near_sub = near_ns % NS_PER_SEC;
+	struct timespec near;
+	int64_t near_sec, near_sub;
 	uint32_t near32, d;
 
-	if (near_sub < 0) {
-		near_sub += NS_PER_SEC;
-		near_sec--;
-	}
+	ns_to_timespec(near_ns, &near);
+	near_sec = near.tv_sec;
+	near_sub = near.tv_nsec;
 	near32 = (uint32_t)((uint64_t)near_sec + NTP_UNIX_EPOCH);
 	d = (uint32_t)(ts >> 32) - near32;
 	if (d < 0x80000000u || (d == 0x80000000u && ts_ns < near_sub))
@@ -290,7 +243,7 @@ uint32_t ntp_refid_ipv4(const struct in_addr *a)
 	uint8_t b[4];
 
 	memcpy(b, &a->s_addr, sizeof(b));
-	return get_be32(b);
+	return be_get32(b);
 }
 
 uint32_t ntp_refid_ipv6(const struct in6_addr *a)
@@ -298,7 +251,7 @@ uint32_t ntp_refid_ipv6(const struct in6_addr *a)
 	uint8_t digest[16];
 
 	ntp_md5(a->s6_addr, sizeof(a->s6_addr), digest);
-	return get_be32(digest);
+	return be_get32(digest);
 }
 
 char *ntp_refid_format(uint32_t refid, int stratum, char *buf, size_t len)
@@ -308,7 +261,7 @@ char *ntp_refid_format(uint32_t refid, int stratum, char *buf, size_t len)
 
 	if (!len)
 		return buf;
-	put_be32(b, refid);
+	be_put32(b, refid);
 	/*
 	 * Above stratum 1 a refid is an address, except the local reference's
 	 * LOCL, which a server falling back to its own clock advertises at
@@ -434,13 +387,13 @@ size_t ntp_build_reply(const uint8_t *req, const struct ntp_reply_info *info, ui
 	out[OFF_STRATUM] = leap == NTP_LEAP_UNSYNC ? 0 : info->stratum;
 	out[OFF_POLL] = (uint8_t)poll;
 	out[OFF_PRECISION] = (uint8_t)info->precision;
-	put_be32(out + OFF_ROOT_DELAY, info->root_delay);
-	put_be32(out + OFF_ROOT_DISP, info->root_disp);
-	put_be32(out + OFF_REFID, info->refid);
-	put_be64(out + OFF_REF, info->ref);
+	be_put32(out + OFF_ROOT_DELAY, info->root_delay);
+	be_put32(out + OFF_ROOT_DISP, info->root_disp);
+	be_put32(out + OFF_REFID, info->refid);
+	be_put64(out + OFF_REF, info->ref);
 	memcpy(out + OFF_ORG, req + OFF_XMT, TS_LEN);
-	put_be64(out + OFF_REC, rx);
-	put_be64(out + OFF_XMT, tx);
+	be_put64(out + OFF_REC, rx);
+	be_put64(out + OFF_XMT, tx);
 	return NTP_HEADER_LEN;
 }
 
@@ -449,7 +402,7 @@ size_t ntp_build_kod(const uint8_t *req, const char *code, uint8_t out[NTP_HEADE
 	memset(out, 0, NTP_HEADER_LEN);
 	out[OFF_LVM] = lvm(NTP_LEAP_UNSYNC, (req[OFF_LVM] >> 3) & 7, reply_mode(req));
 	out[OFF_STRATUM] = 0;
-	put_be32(out + OFF_REFID, ntp_refid_ascii(code));
+	be_put32(out + OFF_REFID, ntp_refid_ascii(code));
 	memcpy(out + OFF_ORG, req + OFF_XMT, TS_LEN);
 	return NTP_HEADER_LEN;
 }
@@ -461,9 +414,9 @@ int ntp_restamp_xmt(uint8_t *reply, size_t len, uint64_t tx)
 	/* Only a bare header: a longer reply is authenticated, its bytes sealed. */
 	if (len != NTP_HEADER_LEN)
 		return 0;
-	old = get_be64(reply + OFF_XMT);
+	old = be_get64(reply + OFF_XMT);
 	if (!old || ntp_ts_diff(tx, old) <= 0)
 		return 0;
-	put_be64(reply + OFF_XMT, tx);
+	be_put64(reply + OFF_XMT, tx);
 	return 1;
 }

@@ -423,52 +423,19 @@ int ntpchk_analyze(const struct ntpchk_sample *s, int n, int local_prec, struct 
 	return r->exit_code;
 }
 
-/* A bounded appender: keeps counting past the end, like snprintf. */
-struct out {
-	char *buf;
-	size_t len;
-	size_t used;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	o->used = ntp_vappendf(o->buf, o->len, o->used, fmt, ap);
-	va_end(ap);
-}
-
-/* S as a JSON string (quotes included). */
-static void put_str(struct out *o, const char *s)
-{
-	put(o, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			put(o, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			put(o, "\\u%04x", c);
-		else
-			put(o, "%c", c);
-	}
-	put(o, "\"");
-}
-
 /* FLASH as a JSON array of names. */
-static void put_flash_names(struct out *o, unsigned flash)
+static void put_flash_names(struct ntp_text *o, unsigned flash)
 {
 	int i, first = 1;
 
-	put(o, "[");
+	ntp_textf(o, "[");
 	for (i = 0; i < NTP_FLASH_NBITS; i++) {
 		if (!(flash & (1u << i)))
 			continue;
-		put(o, "%s\"%s\"", first ? "" : ",", ntp_flash_name(1u << i));
+		ntp_textf(o, "%s\"%s\"", first ? "" : ",", ntp_flash_name(1u << i));
 		first = 0;
 	}
-	put(o, "]");
+	ntp_textf(o, "]");
 }
 
 static const char *leap_name(int leap)
@@ -484,130 +451,128 @@ static const char *exit_text(int code)
 	return code == 0 ? "accepted by all" : code == 1 ? "rejected by some" : "unreachable";
 }
 
-/* Terminate BUF (if any) and return the length needed. */
-static size_t out_end(struct out *o)
-{
-	if (o->len)
-		o->buf[o->used < o->len ? o->used : o->len - 1] = '\0';
-	return o->used;
-}
-
 size_t ntpchk_format_text(const struct ntpchk_result *r, const char *server, char *buf, size_t len)
 {
-	struct out o = {buf, len, 0};
+	struct ntp_text o;
 	char names[160];
 	int c, i, first;
 
-	put(&o, "server %s: %d of %d requests answered, %d usable", server, r->answered, r->sent,
-	    r->valid);
+	ntp_text_init(&o, buf, len);
+	ntp_textf(&o, "server %s: %d of %d requests answered, %d usable", server, r->answered,
+		  r->sent, r->valid);
 	if (r->kod)
-		put(&o, ", %d kiss-o'-death %s", r->kod, r->kod_code);
+		ntp_textf(&o, ", %d kiss-o'-death %s", r->kod, r->kod_code);
 	if (r->bogus)
-		put(&o, ", %d with a wrong origin", r->bogus);
-	put(&o, "\n");
+		ntp_textf(&o, ", %d with a wrong origin", r->bogus);
+	ntp_textf(&o, "\n");
 	if (r->have_header) {
-		put(&o,
-		    "  leap %u (%s), stratum %u, refid %s, precision 2^%d (%.3g s), version %u, "
-		    "mode %u\n",
-		    r->leap, leap_name(r->leap), r->stratum, r->refid_text, r->precision,
-		    ldexp(1.0, r->precision), r->version, r->mode);
-		put(&o, "  root delay      %.6f s\n  root dispersion %.6f s\n", r->root_delay,
-		    r->root_disp);
-		put(&o, "  root distance   %.6f s advertised (root delay/2 + root dispersion)\n",
-		    r->adv_distance);
+		ntp_textf(&o,
+			  "  leap %u (%s), stratum %u, refid %s, precision 2^%d (%.3g s), version "
+			  "%u, "
+			  "mode %u\n",
+			  r->leap, leap_name(r->leap), r->stratum, r->refid_text, r->precision,
+			  ldexp(1.0, r->precision), r->version, r->mode);
+		ntp_textf(&o, "  root delay      %.6f s\n  root dispersion %.6f s\n", r->root_delay,
+			  r->root_disp);
+		ntp_textf(&o,
+			  "  root distance   %.6f s advertised (root delay/2 + root dispersion)\n",
+			  r->adv_distance);
 	}
 	if (r->valid) {
-		put(&o,
-		    "                  %.6f s as clients compute it (RFC 5905 root_dist: + path "
-		    "delay/2, dispersion, jitter)\n",
-		    r->distance);
-		put(&o, "  offset %+.6f s, delay %.6f s, dispersion %.6f s, jitter %.6f s\n",
-		    r->offset, r->delay, r->disp, r->jitter);
+		ntp_textf(&o,
+			  "                  %.6f s as clients compute it (RFC 5905 root_dist: + "
+			  "path "
+			  "delay/2, dispersion, jitter)\n",
+			  r->distance);
+		ntp_textf(&o, "  offset %+.6f s, delay %.6f s, dispersion %.6f s, jitter %.6f s\n",
+			  r->offset, r->delay, r->disp, r->jitter);
 	}
-	put(&o, "  tests failed: %s\n",
-	    r->flash ? ntpchk_flash_format(r->flash, names, sizeof(names)) : "none");
-	put(&o, "verdicts:\n");
+	ntp_textf(&o, "  tests failed: %s\n",
+		  r->flash ? ntpchk_flash_format(r->flash, names, sizeof(names)) : "none");
+	ntp_textf(&o, "verdicts:\n");
 	for (c = 0; c < NTPCHK_NCLIENTS; c++) {
-		put(&o, "  %-18s %s\n", client_label(c), r->v[c].why);
+		ntp_textf(&o, "  %-18s %s\n", client_label(c), r->v[c].why);
 		if (r->v[c].fix[0])
-			put(&o, "  %-18s fix: %s\n", "", r->v[c].fix);
+			ntp_textf(&o, "  %-18s fix: %s\n", "", r->v[c].fix);
 	}
 	if (r->nadvice) {
-		put(&o, "advice:\n");
+		ntp_textf(&o, "advice:\n");
 		for (i = 0; i < r->nadvice; i++)
-			put(&o, "  - %s\n", r->advice[i]);
+			ntp_textf(&o, "  - %s\n", r->advice[i]);
 	}
 	if (r->exit_code == 1) {
-		put(&o, "result: rejected by");
+		ntp_textf(&o, "result: rejected by");
 		for (first = 1, c = 0; c < NTPCHK_NCLIENTS; c++) {
 			if (r->v[c].accept)
 				continue;
-			put(&o, "%s %s", first ? "" : ",", ntpchk_client_name(c));
+			ntp_textf(&o, "%s %s", first ? "" : ",", ntpchk_client_name(c));
 			first = 0;
 		}
 	} else {
-		put(&o, "result: %s", exit_text(r->exit_code));
+		ntp_textf(&o, "result: %s", exit_text(r->exit_code));
 	}
-	put(&o, ", exit %d\n", r->exit_code);
-	return out_end(&o);
+	ntp_textf(&o, ", exit %d\n", r->exit_code);
+	return o.len;
 }
 
 size_t ntpchk_format_json(const struct ntpchk_result *r, const char *server, char *buf, size_t len)
 {
-	struct out o = {buf, len, 0};
+	struct ntp_text o;
 	int c, i;
 
-	put(&o, "{\"server\":");
-	put_str(&o, server);
-	put(&o, ",\"sent\":%d,\"answered\":%d,\"valid\":%d,\"kod\":%d,\"kod_code\":", r->sent,
-	    r->answered, r->valid, r->kod);
+	ntp_text_init(&o, buf, len);
+	ntp_textf(&o, "{\"server\":");
+	ntp_text_json(&o, server);
+	ntp_textf(&o, ",\"sent\":%d,\"answered\":%d,\"valid\":%d,\"kod\":%d,\"kod_code\":", r->sent,
+		  r->answered, r->valid, r->kod);
 	if (r->kod)
-		put_str(&o, r->kod_code);
+		ntp_text_json(&o, r->kod_code);
 	else
-		put(&o, "null");
-	put(&o, ",\"bogus\":%d,\"duplicates\":%d", r->bogus, r->dups);
+		ntp_textf(&o, "null");
+	ntp_textf(&o, ",\"bogus\":%d,\"duplicates\":%d", r->bogus, r->dups);
 	if (r->have_header) {
-		put(&o,
-		    ",\"leap\":%u,\"stratum\":%u,\"version\":%u,\"mode\":%u,\"refid\":", r->leap,
-		    r->stratum, r->version, r->mode);
-		put_str(&o, r->refid_text);
-		put(&o,
-		    ",\"refid_hex\":\"%08x\",\"precision\":%d,\"root_delay\":%.9g,"
-		    "\"root_dispersion\":%.9g,\"root_distance_advertised\":%.9g",
-		    r->refid, r->precision, r->root_delay, r->root_disp, r->adv_distance);
+		ntp_textf(&o, ",\"leap\":%u,\"stratum\":%u,\"version\":%u,\"mode\":%u,\"refid\":",
+			  r->leap, r->stratum, r->version, r->mode);
+		ntp_text_json(&o, r->refid_text);
+		ntp_textf(&o,
+			  ",\"refid_hex\":\"%08x\",\"precision\":%d,\"root_delay\":%.9g,"
+			  "\"root_dispersion\":%.9g,\"root_distance_advertised\":%.9g",
+			  r->refid, r->precision, r->root_delay, r->root_disp, r->adv_distance);
 	} else {
-		put(&o, ",\"leap\":null,\"stratum\":null,\"refid\":null");
+		ntp_textf(&o, ",\"leap\":null,\"stratum\":null,\"refid\":null");
 	}
 	if (r->valid)
-		put(&o,
-		    ",\"root_distance\":%.9g,\"offset\":%.9g,\"delay\":%.9g,\"dispersion\":%.9g,"
-		    "\"jitter\":%.9g",
-		    r->distance, r->offset, r->delay, r->disp, r->jitter);
+		ntp_textf(&o,
+			  ",\"root_distance\":%.9g,\"offset\":%.9g,\"delay\":%.9g,\"dispersion\":%."
+			  "9g,"
+			  "\"jitter\":%.9g",
+			  r->distance, r->offset, r->delay, r->disp, r->jitter);
 	else
-		put(&o, ",\"root_distance\":null,\"offset\":null,\"delay\":null,\"jitter\":null");
-	put(&o, ",\"flash\":%u,\"flash_names\":", r->flash);
+		ntp_textf(&o,
+			  ",\"root_distance\":null,\"offset\":null,\"delay\":null,\"jitter\":null");
+	ntp_textf(&o, ",\"flash\":%u,\"flash_names\":", r->flash);
 	put_flash_names(&o, r->flash);
-	put(&o, ",\"w32time_like\":%s,\"verdicts\":{", r->w32time_like ? "true" : "false");
+	ntp_textf(&o, ",\"w32time_like\":%s,\"verdicts\":{", r->w32time_like ? "true" : "false");
 	for (c = 0; c < NTPCHK_NCLIENTS; c++) {
 		const struct ntpchk_verdict *v = &r->v[c];
 
-		put(&o, "%s\"%s\":{\"accept\":%s,\"flash\":%u,\"flash_names\":", c ? "," : "",
-		    ntpchk_client_name(c), v->accept ? "true" : "false", v->flash);
+		ntp_textf(&o, "%s\"%s\":{\"accept\":%s,\"flash\":%u,\"flash_names\":", c ? "," : "",
+			  ntpchk_client_name(c), v->accept ? "true" : "false", v->flash);
 		put_flash_names(&o, v->flash);
-		put(&o, ",\"distance\":%.9g,\"limit\":%.9g,\"why\":", v->distance, v->limit);
-		put_str(&o, v->why);
-		put(&o, ",\"fix\":");
+		ntp_textf(&o, ",\"distance\":%.9g,\"limit\":%.9g,\"why\":", v->distance, v->limit);
+		ntp_text_json(&o, v->why);
+		ntp_textf(&o, ",\"fix\":");
 		if (v->fix[0])
-			put_str(&o, v->fix);
+			ntp_text_json(&o, v->fix);
 		else
-			put(&o, "null");
-		put(&o, "}");
+			ntp_textf(&o, "null");
+		ntp_textf(&o, "}");
 	}
-	put(&o, "},\"advice\":[");
+	ntp_textf(&o, "},\"advice\":[");
 	for (i = 0; i < r->nadvice; i++) {
-		put(&o, "%s", i ? "," : "");
-		put_str(&o, r->advice[i]);
+		ntp_textf(&o, "%s", i ? "," : "");
+		ntp_text_json(&o, r->advice[i]);
 	}
-	put(&o, "],\"result\":\"%s\",\"exit\":%d}\n", exit_text(r->exit_code), r->exit_code);
-	return out_end(&o);
+	ntp_textf(&o, "],\"result\":\"%s\",\"exit\":%d}\n", exit_text(r->exit_code), r->exit_code);
+	return o.len;
 }

@@ -10,7 +10,7 @@
 #include "proto/ntp.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
-#include "proto/wire.h"
+#include "proto/byteorder.h"
 
 #define NTS_KOD_NAK	 "NTSN" /* kiss code of the NTS NAK (RFC 8915 section 5.7) */
 #define COOKIE_PLAIN_LEN (2 + 2 + 2 * NTS_KEY_LEN) /* bytes: AEAD id, 0, C2S, S2C */
@@ -42,10 +42,10 @@ static int ef_next(const uint8_t *buf, size_t len, size_t *pos, unsigned int *ty
 		return 0;
 	if (len - *pos < NTS_EF_MIN)
 		return -1;
-	n = wire_get16(buf + *pos + 2);
+	n = be_get16(buf + *pos + 2);
 	if (n < NTS_EF_MIN || n % 4 || n > len - *pos)
 		return -1;
-	*type = wire_get16(buf + *pos);
+	*type = be_get16(buf + *pos);
 	*flen = n;
 	*pos += n;
 	return 1;
@@ -56,11 +56,11 @@ void nts_cookie_seal(const struct nts_key *k, const uint8_t *nonce, const struct
 {
 	uint8_t plain[COOKIE_PLAIN_LEN];
 
-	wire_put16(plain, c->aead);
-	wire_put16(plain + 2, 0);
+	be_put16(plain, c->aead);
+	be_put16(plain + 2, 0);
 	memcpy(plain + 4, c->c2s, NTS_KEY_LEN);
 	memcpy(plain + 4 + NTS_KEY_LEN, c->s2c, NTS_KEY_LEN);
-	wire_put32(out, k->id);
+	be_put32(out, k->id);
 	memcpy(out + COOKIE_ID_LEN, nonce, NTS_NONCE_LEN);
 	cry_siv_seal(&k->siv, nonce, NTS_NONCE_LEN, out, COOKIE_ID_LEN, plain, sizeof(plain),
 		     out + COOKIE_ID_LEN + NTS_NONCE_LEN);
@@ -76,7 +76,7 @@ int nts_cookie_open(const struct nts_keyset *ks, const uint8_t *cookie, size_t l
 
 	if (len != NTS_COOKIE_LEN)
 		return -1;
-	id = wire_get32(cookie);
+	id = be_get32(cookie);
 	for (i = 0; i < ks->n && ks->key[i].id != id; i++)
 		;
 	if (i == ks->n)
@@ -84,8 +84,8 @@ int nts_cookie_open(const struct nts_keyset *ks, const uint8_t *cookie, size_t l
 	ret = cry_siv_open(&ks->key[i].siv, cookie + COOKIE_ID_LEN, NTS_NONCE_LEN, cookie,
 			   COOKIE_ID_LEN, cookie + COOKIE_ID_LEN + NTS_NONCE_LEN,
 			   NTS_COOKIE_LEN - COOKIE_ID_LEN - NTS_NONCE_LEN, plain);
-	if (ret == 0 && wire_get16(plain) == NKE_AEAD_AES_SIV_CMAC_256) {
-		c->aead = wire_get16(plain);
+	if (ret == 0 && be_get16(plain) == NKE_AEAD_AES_SIV_CMAC_256) {
+		c->aead = be_get16(plain);
 		memcpy(c->c2s, plain + 4, NTS_KEY_LEN);
 		memcpy(c->s2c, plain + 4 + NTS_KEY_LEN, NTS_KEY_LEN);
 	} else {
@@ -107,8 +107,8 @@ static int auth_locate(const uint8_t *buf, size_t off, size_t flen, struct nts_r
 
 	if (body < NTS_AUTH_HLEN)
 		return -1;
-	nl = wire_get16(buf + off + NTS_EF_HLEN);
-	cl = wire_get16(buf + off + NTS_EF_HLEN + 2);
+	nl = be_get16(buf + off + NTS_EF_HLEN);
+	cl = be_get16(buf + off + NTS_EF_HLEN + 2);
 	nspace = pad4(nl) > NTS_NONCE_LEN ? pad4(nl) : NTS_NONCE_LEN;
 	if (nl < 1 || cl < CRY_SIV_TAG_LEN || cl - CRY_SIV_TAG_LEN > NTS_PLAIN_MAX)
 		return -1;
@@ -235,18 +235,18 @@ size_t nts_server_reply(const struct nts_keyset *ks, const struct nts_answer *a,
 	for (i = 0; i < n; i++) {
 		uint8_t *c = plain + (size_t)i * NTS_COOKIE_EF_LEN;
 
-		wire_put16(c, NTS_EF_COOKIE);
-		wire_put16(c + 2, NTS_COOKIE_EF_LEN);
+		be_put16(c, NTS_EF_COOKIE);
+		be_put16(c + 2, NTS_COOKIE_EF_LEN);
 		cry_rng_bytes(rng, nonce, sizeof(nonce));
 		nts_cookie_seal(k, nonce, &a->ck, c + NTS_EF_HLEN);
 	}
 	plen = (size_t)n * NTS_COOKIE_EF_LEN;
 	/* One Authenticator field takes all the room left: its padding ends the answer. */
 	ef = reply + pos;
-	wire_put16(ef, NTS_EF_AUTH);
-	wire_put16(ef + 2, (uint16_t)room);
-	wire_put16(ef + 4, NTS_NONCE_LEN);
-	wire_put16(ef + 6, (uint16_t)(CRY_SIV_TAG_LEN + plen));
+	be_put16(ef, NTS_EF_AUTH);
+	be_put16(ef + 2, (uint16_t)room);
+	be_put16(ef + 4, NTS_NONCE_LEN);
+	be_put16(ef + 6, (uint16_t)(CRY_SIV_TAG_LEN + plen));
 	cry_rng_bytes(rng, ef + 8, NTS_NONCE_LEN);
 	{
 		struct cry_siv s2c;
@@ -284,22 +284,22 @@ size_t nts_client_request(uint8_t *pkt, size_t cap, const uint8_t *uid, const ui
 	need = NTP_HEADER_LEN + NTS_EF_HLEN + NTS_UID_LEN + cef * (size_t)(1 + placeholders) + auth;
 	if (need > cap)
 		return 0;
-	wire_put16(pkt + pos, NTS_EF_UID);
-	wire_put16(pkt + pos + 2, NTS_EF_HLEN + NTS_UID_LEN);
+	be_put16(pkt + pos, NTS_EF_UID);
+	be_put16(pkt + pos + 2, NTS_EF_HLEN + NTS_UID_LEN);
 	memcpy(pkt + pos + NTS_EF_HLEN, uid, NTS_UID_LEN);
 	pos += NTS_EF_HLEN + NTS_UID_LEN;
 	for (i = 0; i <= placeholders; i++) {
-		wire_put16(pkt + pos, i == 0 ? NTS_EF_COOKIE : NTS_EF_PLACEHOLDER);
-		wire_put16(pkt + pos + 2, (uint16_t)cef);
+		be_put16(pkt + pos, i == 0 ? NTS_EF_COOKIE : NTS_EF_PLACEHOLDER);
+		be_put16(pkt + pos + 2, (uint16_t)cef);
 		memset(pkt + pos + NTS_EF_HLEN, 0, cef - NTS_EF_HLEN);
 		if (i == 0)
 			memcpy(pkt + pos + NTS_EF_HLEN, cookie, cookie_len);
 		pos += cef;
 	}
-	wire_put16(pkt + pos, NTS_EF_AUTH);
-	wire_put16(pkt + pos + 2, (uint16_t)auth);
-	wire_put16(pkt + pos + 4, NTS_NONCE_LEN);
-	wire_put16(pkt + pos + 6, CRY_SIV_TAG_LEN);
+	be_put16(pkt + pos, NTS_EF_AUTH);
+	be_put16(pkt + pos + 2, (uint16_t)auth);
+	be_put16(pkt + pos + 4, NTS_NONCE_LEN);
+	be_put16(pkt + pos + 6, CRY_SIV_TAG_LEN);
 	memcpy(pkt + pos + 8, nonce, NTS_NONCE_LEN);
 	cry_siv_seal(c2s, nonce, NTS_NONCE_LEN, pkt, pos, NULL, 0, pkt + pos + 8 + NTS_NONCE_LEN);
 	return pos + auth;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "proto/ntske.h"
-#include "proto/wire.h"
+#include "proto/byteorder.h"
 
 #define NKE_TYPE_MASK 0x7fff /* the record type without the critical bit */
 
@@ -32,11 +32,11 @@ static int rec_next(const uint8_t *msg, size_t len, size_t *pos, struct nke_reco
 		return 0;
 	if (len - *pos < NKE_REC_HLEN)
 		return -1;
-	blen = wire_get16(msg + *pos + 2);
+	blen = be_get16(msg + *pos + 2);
 	if (len - *pos - NKE_REC_HLEN < blen)
 		return -1;
-	r->type = wire_get16(msg + *pos) & NKE_TYPE_MASK;
-	r->critical = (wire_get16(msg + *pos) & NKE_CRITICAL) != 0;
+	r->type = be_get16(msg + *pos) & NKE_TYPE_MASK;
+	r->critical = (be_get16(msg + *pos) & NKE_CRITICAL) != 0;
 	r->body = msg + *pos + NKE_REC_HLEN;
 	r->len = blen;
 	*pos += NKE_REC_HLEN + blen;
@@ -88,7 +88,7 @@ long nke_msg_length(const uint8_t *buf, size_t len)
 			continue;
 		/* Incomplete: it can still end within the limit, or it cannot. */
 		if (got == -1 && len - at >= NKE_REC_HLEN)
-			return at + NKE_REC_HLEN + wire_get16(buf + at + 2) > NKE_MSG_MAX ? -1 : 0;
+			return at + NKE_REC_HLEN + be_get16(buf + at + 2) > NKE_MSG_MAX ? -1 : 0;
 		return at + NKE_REC_HLEN > NKE_MSG_MAX ? -1 : 0;
 	}
 }
@@ -114,7 +114,7 @@ void nke_parse_request(const uint8_t *msg, size_t len, struct nke_request *r)
 			}
 			np_records++;
 			for (i = 0; i < rec.len; i += 2, np_values++)
-				if (wire_get16(rec.body + i) == NKE_PROTO_NTPV4)
+				if (be_get16(rec.body + i) == NKE_PROTO_NTPV4)
 					r->ntpv4 = 1;
 			break;
 		case NKE_REC_AEAD:
@@ -125,7 +125,7 @@ void nke_parse_request(const uint8_t *msg, size_t len, struct nke_request *r)
 			aead_records++;
 			for (i = 0; i < rec.len; i += 2, aead_values++)
 				if (r->aead < 0 &&
-				    wire_get16(rec.body + i) == NKE_AEAD_AES_SIV_CMAC_256)
+				    be_get16(rec.body + i) == NKE_AEAD_AES_SIV_CMAC_256)
 					r->aead = NKE_AEAD_AES_SIV_CMAC_256;
 			break;
 		case NKE_REC_ERROR:
@@ -149,7 +149,7 @@ void nke_parse_request(const uint8_t *msg, size_t len, struct nke_request *r)
 				r->error = NKE_ERR_BAD_REQUEST;
 				break;
 			}
-			r->port = wire_get16(rec.body);
+			r->port = be_get16(rec.body);
 			break;
 		default:
 			if (rec.critical)
@@ -183,8 +183,8 @@ static void put_rec(struct nke_out *o, int critical, unsigned int type, const vo
 		o->full = 1;
 		return;
 	}
-	wire_put16(o->buf + o->len, (uint16_t)(type | (critical ? NKE_CRITICAL : 0)));
-	wire_put16(o->buf + o->len + 2, (uint16_t)blen);
+	be_put16(o->buf + o->len, (uint16_t)(type | (critical ? NKE_CRITICAL : 0)));
+	be_put16(o->buf + o->len + 2, (uint16_t)blen);
 	if (blen)
 		memcpy(o->buf + o->len + NKE_REC_HLEN, body, blen);
 	o->len += NKE_REC_HLEN + blen;
@@ -194,7 +194,7 @@ static void put_rec16(struct nke_out *o, int critical, unsigned int type, unsign
 {
 	uint8_t b[2];
 
-	wire_put16(b, (uint16_t)v);
+	be_put16(b, (uint16_t)v);
 	put_rec(o, critical, type, b, sizeof(b));
 }
 
@@ -234,7 +234,7 @@ size_t nke_build_request(const uint16_t *aeads, int n, uint8_t *out, size_t cap)
 	if (n < 1 || n > 16)
 		return 0;
 	for (i = 0; i < n; i++)
-		wire_put16(ids + 2 * i, aeads[i]);
+		be_put16(ids + 2 * i, aeads[i]);
 	put_rec16(&o, 1, NKE_REC_NEXT_PROTOCOL, NKE_PROTO_NTPV4);
 	put_rec(&o, 1, NKE_REC_AEAD, ids, 2 * (size_t)n);
 	put_rec(&o, 1, NKE_REC_END, NULL, 0);
@@ -263,7 +263,7 @@ int nke_parse_reply(const uint8_t *msg, size_t len, const uint16_t *aeads, int n
 				r->why = "malformed Next Protocol record";
 				return -1;
 			}
-			r->next_protocol = wire_get16(rec.body);
+			r->next_protocol = be_get16(rec.body);
 			break;
 		case NKE_REC_AEAD:
 			aead_records++;
@@ -275,14 +275,14 @@ int nke_parse_reply(const uint8_t *msg, size_t len, const uint16_t *aeads, int n
 				r->why = "malformed AEAD Algorithm record";
 				return -1;
 			}
-			r->aead = wire_get16(rec.body);
+			r->aead = be_get16(rec.body);
 			break;
 		case NKE_REC_ERROR:
 			if (rec.len != 2) {
 				r->why = "malformed Error record";
 				return -1;
 			}
-			r->error = wire_get16(rec.body);
+			r->error = be_get16(rec.body);
 			r->why = "the server answered with an error";
 			return -1;
 		case NKE_REC_WARNING:
@@ -290,7 +290,7 @@ int nke_parse_reply(const uint8_t *msg, size_t len, const uint16_t *aeads, int n
 				r->why = "malformed Warning record";
 				return -1;
 			}
-			r->warning = wire_get16(rec.body);
+			r->warning = be_get16(rec.body);
 			break;
 		case NKE_REC_COOKIE:
 			if (rec.len == 0 || rec.len > NKE_COOKIE_MAX) {
@@ -318,11 +318,11 @@ int nke_parse_reply(const uint8_t *msg, size_t len, const uint16_t *aeads, int n
 			r->server[rec.len] = '\0';
 			break;
 		case NKE_REC_PORT:
-			if (rec.len != 2 || wire_get16(rec.body) == 0) {
+			if (rec.len != 2 || be_get16(rec.body) == 0) {
 				r->why = "malformed NTPv4 Port Negotiation record";
 				return -1;
 			}
-			r->port = wire_get16(rec.body);
+			r->port = be_get16(rec.body);
 			break;
 		default:
 			if (rec.critical) {
@@ -359,7 +359,7 @@ int nke_parse_reply(const uint8_t *msg, size_t len, const uint16_t *aeads, int n
 
 void nke_export_context(uint16_t aead, int s2c, uint8_t out[NKE_EXPORT_CTX_LEN])
 {
-	wire_put16(out, NKE_PROTO_NTPV4);
-	wire_put16(out + 2, aead);
+	be_put16(out, NKE_PROTO_NTPV4);
+	be_put16(out + 2, aead);
 	out[4] = s2c ? 1 : 0;
 }

@@ -4,51 +4,22 @@
  * format's spellings.
  */
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "proto/appendf.h"
 #include "proto/prom.h"
 
-void prom_init(struct prom_out *o, char *buf, size_t cap)
-{
-	o->buf = buf;
-	o->cap = cap;
-	o->len = 0;
-	if (buf && cap)
-		buf[0] = '\0';
-}
-
-int prom_truncated(const struct prom_out *o)
-{
-	return o->len >= o->cap;
-}
-
-static void put(struct prom_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct prom_out *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	o->len = ntp_vappendf(o->buf, o->cap, o->len, fmt, ap);
-	va_end(ap);
-}
-
 /* Append S escaped: backslash and newline always, the double quote in label values. */
-static void put_escaped(struct prom_out *o, const char *s, int quote)
+static void put_escaped(struct ntp_text *o, const char *s, int quote)
 {
 	for (; *s; s++) {
 		if (*s == '\\')
-			put(o, "\\\\");
+			ntp_textf(o, "\\\\");
 		else if (*s == '\n')
-			put(o, "\\n");
+			ntp_textf(o, "\\n");
 		else if (*s == '"' && quote)
-			put(o, "\\\"");
+			ntp_textf(o, "\\\"");
 		else
-			put(o, "%c", *s);
+			ntp_textf(o, "%c", *s);
 	}
 }
 
@@ -68,40 +39,26 @@ int prom_name_valid(const char *name, int is_label)
 	return 1;
 }
 
-void prom_family(struct prom_out *o, const char *name, const char *type, const char *help)
+void prom_family(struct ntp_text *o, const char *name, const char *type, const char *help)
 {
 	if (!prom_name_valid(name, 0))
 		return;
-	put(o, "# HELP %s ", name);
+	ntp_textf(o, "# HELP %s ", name);
 	put_escaped(o, help, 0);
-	put(o, "\n# TYPE %s %s\n", name, type);
+	ntp_textf(o, "\n# TYPE %s %s\n", name, type);
 }
 
-static void sample_head(struct prom_out *o, const char *name, const char *label, const char *lval)
+static void sample_head(struct ntp_text *o, const char *name, const char *label, const char *lval)
 {
-	put(o, "%s", name);
+	ntp_textf(o, "%s", name);
 	if (label && prom_name_valid(label, 1)) {
-		put(o, "{%s=\"", label);
+		ntp_textf(o, "{%s=\"", label);
 		put_escaped(o, lval ? lval : "", 1);
-		put(o, "\"}");
+		ntp_textf(o, "\"}");
 	}
 }
 
-/* The shortest "%g" form of V that reads back as V. */
-static const char *shortest(double v, char *out, size_t outlen)
-{
-	int prec;
-
-	for (prec = 6; prec < 17; prec++) {
-		snprintf(out, outlen, "%.*g", prec, v);
-		if (strtod(out, NULL) == v)
-			return out;
-	}
-	snprintf(out, outlen, "%.17g", v);
-	return out;
-}
-
-void prom_sample(struct prom_out *o, const char *name, const char *label, const char *lval,
+void prom_sample(struct ntp_text *o, const char *name, const char *label, const char *lval,
 		 double v)
 {
 	char num[32];
@@ -110,18 +67,18 @@ void prom_sample(struct prom_out *o, const char *name, const char *label, const 
 		return;
 	sample_head(o, name, label, lval);
 	if (isnan(v))
-		put(o, " NaN\n");
+		ntp_textf(o, " NaN\n");
 	else if (isinf(v))
-		put(o, " %sInf\n", v > 0 ? "+" : "-");
+		ntp_textf(o, " %sInf\n", v > 0 ? "+" : "-");
 	else
-		put(o, " %s\n", shortest(v, num, sizeof(num)));
+		ntp_textf(o, " %s\n", ntp_shortest(v, num, sizeof(num)));
 }
 
-void prom_sample_u64(struct prom_out *o, const char *name, const char *label, const char *lval,
+void prom_sample_u64(struct ntp_text *o, const char *name, const char *label, const char *lval,
 		     uint64_t v)
 {
 	if (!prom_name_valid(name, 0))
 		return;
 	sample_head(o, name, label, lval);
-	put(o, " %llu\n", (unsigned long long)v);
+	ntp_textf(o, " %llu\n", (unsigned long long)v);
 }

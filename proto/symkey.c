@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "proto/symkey.h"
-#include "proto/wire.h"
+#include "proto/byteorder.h"
 
 #define SK_WORDS 4 /* words a line may have, one more than the longest form to see extras */
 
@@ -171,7 +171,7 @@ enum sk_verdict sk_verify(const struct sk_table *t, const uint8_t *pkt, size_t l
 
 	if (mac_off + SK_ID_LEN > len)
 		return SK_UNKNOWN_KEY;
-	k = sk_find(t, wire_get32(pkt + mac_off));
+	k = sk_find(t, be_get32(pkt + mac_off));
 	if (!k)
 		return SK_UNKNOWN_KEY;
 	dlen = len - mac_off - SK_ID_LEN;
@@ -186,6 +186,6 @@ enum sk_verdict sk_verify(const struct sk_table *t, const uint8_t *pkt, size_t l
 
 size_t sk_append(const struct sk_key *k, uint8_t *pkt, size_t len)
 {
-	wire_put32(pkt + len, k->id);
+	be_put32(pkt + len, k->id);
 	return len + SK_ID_LEN + cry_mac(&k->mac, pkt, len, pkt + len + SK_ID_LEN);
 }

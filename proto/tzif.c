@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/byteorder.h"
 #include "proto/tzif.h"
 #include "proto/utcdate.h"
 
@@ -21,16 +22,6 @@
 struct tzif_counts {
 	uint64_t isut, isstd, leap, time, type, chars;
 };
-
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t be64s(const unsigned char *p)
-{
-	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
-}
 
 /* Read and check the header at P (LEFT bytes); its version byte into *VER; 0 or -1 with WHY. */
 static int tzif_header(const unsigned char *p, size_t left, struct tzif_counts *c, char *ver,
@@ -49,12 +40,12 @@ static int tzif_header(const unsigned char *p, size_t left, struct tzif_counts *
 		snprintf(why, whylen, "unknown TZif version byte 0x%02x", p[4]);
 		return -1;
 	}
-	c->isut = be32(p + 20);
-	c->isstd = be32(p + 24);
-	c->leap = be32(p + 28);
-	c->time = be32(p + 32);
-	c->type = be32(p + 36);
-	c->chars = be32(p + 40);
+	c->isut = be_get32(p + 20);
+	c->isstd = be_get32(p + 24);
+	c->leap = be_get32(p + 28);
+	c->time = be_get32(p + 32);
+	c->type = be_get32(p + 36);
+	c->chars = be_get32(p + 40);
 	if (c->isut > TZIF_COUNT_MAX || c->isstd > TZIF_COUNT_MAX || c->leap > TZIF_COUNT_MAX ||
 	    c->time > TZIF_COUNT_MAX || c->type > TZIF_COUNT_MAX || c->chars > TZIF_COUNT_MAX) {
 		snprintf(why, whylen, "a header count above %d", TZIF_COUNT_MAX);
@@ -100,8 +91,8 @@ static int tzif_leaps(const unsigned char *p, const struct tzif_counts *c, uint6
 	uint64_t i;
 
 	for (i = 0; i < c->leap; i++, p += tsize + 4) {
-		int64_t t = tsize == 4 ? (int64_t)(int32_t)be32(p) : be64s(p);
-		int32_t corr = (int32_t)be32(p + tsize);
+		int64_t t = tsize == 4 ? (int64_t)(int32_t)be_get32(p) : (int64_t)be_get64(p);
+		int32_t corr = (int32_t)be_get32(p + tsize);
 		int64_t midnight;
 
 		if (t <= prev_t) {

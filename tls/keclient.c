@@ -19,6 +19,7 @@
 
 #include <gnutls/x509.h>
 
+#include "proto/nstime.h"
 #include "tls/keclient.h"
 
 static double mono_now(void)
@@ -26,7 +27,7 @@ static double mono_now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return ns_sec(ns_from_timespec(&ts));
 }
 
 /* Milliseconds left until DEADLINE (at least 0). */

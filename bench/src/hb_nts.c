@@ -27,7 +27,7 @@
 #include "bench/src/stats.h"
 #include "proto/ntp.h"
 #include "proto/nts.h"
-#include "proto/wire.h"
+#include "proto/byteorder.h"
 #include "tls/keclient.h"
 
 #define HB_NTS_TIMEOUT 5.0 /* s: one NTS-KE exchange before the run */

@@ -17,6 +17,7 @@
 
 #include "bench/src/horobench.h"
 #include "bench/src/stats.h"
+#include "proto/byteorder.h"
 #include "proto/ntp.h"
 
 #define HB_REQ_MAX    64   /* bytes: longest request we send (bad extension) */
@@ -24,16 +25,6 @@
 #define HB_CMSG_SPACE 256  /* bytes: SCM_TIMESTAMPING + RECVERR with room */
 
 const char *const hb_kind_name[K_MAX] = {"good", "short", "badversion", "mode7", "mode6", "badext"};
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
 
 static uint64_t cookie_of(const struct hb_run *r, uint64_t seq)
 {
@@ -51,7 +42,7 @@ void hb_request_header(const struct hb_run *r, uint64_t seq, uint8_t *buf)
 	buf[0] = (uint8_t)((r->o.version << 3) | NTP_MODE_CLIENT);
 	buf[2] = 6; /* poll: 64 s, what a client would say */
 	buf[3] = (uint8_t)-20;
-	put_be64(buf + 40, cookie_of(r, seq));
+	be_put64(buf + 40, cookie_of(r, seq));
 }
 
 /* Write request SEQ of KIND into BUF; returns its length. */
@@ -243,7 +234,7 @@ void hb_read_errqueue(struct hb_run *r, struct hb_sock *s)
 					}
 				}
 			}
-			if (!have_key || !(ts.tv_sec || ts.tv_nsec))
+			if (!have_key || ns_from_timespec(&ts) == 0)
 				continue;
 			/* Only keys of the last HB_KEYRING stamped sends are known. */
 			if ((uint32_t)(s->next_key - key) - 1 >= HB_KEYRING)
@@ -251,7 +242,7 @@ void hb_read_errqueue(struct hb_run *r, struct hb_sock *s)
 			{
 				uint64_t seq = s->keyring[key & (HB_KEYRING - 1)];
 				struct hb_req *e = &r->tab[seq & r->mask];
-				int64_t t1 = (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+				int64_t t1 = ns_from_timespec(&ts);
 
 				if (e->seq != seq + 1 || (e->flags & (F_T1 | F_DONE)) ||
 				    !(e->flags & F_STAMP))
@@ -386,7 +377,7 @@ int hb_read_replies(struct hb_run *r, struct hb_sock *s)
 					struct scm_timestamping st;
 
 					memcpy(&st, CMSG_DATA(c), sizeof(st));
-					t4 = (int64_t)st.ts[0].tv_sec * NS + st.ts[0].tv_nsec;
+					t4 = ns_from_timespec(&st.ts[0]);
 				}
 			}
 			on_reply(r, buf[i], m[i].msg_len, t4);
@@ -404,7 +395,7 @@ int hb_read_replies(struct hb_run *r, struct hb_sock *s)
  */
 void hb_expire(struct hb_run *r, int64_t now, int force, uint64_t room)
 {
-	int64_t limit = now - (int64_t)(r->o.timeout * (double)NS);
+	int64_t limit = now - (int64_t)(r->o.timeout * (double)NS_PER_SEC);
 
 	while (r->oldest < r->next_seq) {
 		struct hb_req *e = &r->tab[r->oldest & r->mask];

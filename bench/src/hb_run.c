@@ -69,9 +69,10 @@ int hb_open_sockets(struct hb_run *r)
 static int poll_replies(struct hb_run *r, int64_t wait_ns)
 {
 	struct epoll_event ev[HB_MAX_SOCKETS];
-	struct timespec ts = {.tv_sec = wait_ns / NS, .tv_nsec = wait_ns % NS};
+	struct timespec ts;
 	int i, n, got = 0;
 
+	ns_to_timespec(wait_ns, &ts);
 	n = epoll_pwait2(r->epfd, ev, r->o.sockets, &ts, NULL);
 	for (i = 0; i < n; i++)
 		got += hb_read_replies(r, &r->socks[ev[i].data.u32]);
@@ -80,8 +81,8 @@ static int poll_replies(struct hb_run *r, int64_t wait_ns)
 
 void hb_run_loop(struct hb_run *r)
 {
-	int64_t dur = (int64_t)(r->o.duration * (double)NS);
-	int64_t tmo = (int64_t)(r->o.timeout * (double)NS);
+	int64_t dur = (int64_t)(r->o.duration * (double)NS_PER_SEC);
+	int64_t tmo = (int64_t)(r->o.timeout * (double)NS_PER_SEC);
 	uint64_t due_sent = 0;
 
 	r->t_start = hb_now_ns();

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "bench/src/stats.h"
+#include "proto/nstime.h"
 
 #define HB_MAX_SECONDS 60   /* s: hard bound on a run */
 #define HB_MAX_SOCKETS 1024 /* client sockets (source ports) */
@@ -21,7 +22,6 @@
 #define HB_BATCH       64   /* datagrams per sendmmsg / recvmmsg call */
 #define HB_KEYRING     8192 /* stamped sends remembered per socket (power of two) */
 #define HB_COOKIE_MUL  0x9e3779b97f4a7c15ULL /* odd: seq * MUL is a bijection mod 2^64 */
-#define NS	       1000000000LL	     /* ns per second */
 
 /* Kinds of request; 0 is the well-formed one. */
 enum hb_kind { K_GOOD, K_SHORT, K_BADVERSION, K_MODE7, K_MODE6, K_BADEXT, K_MAX };
@@ -131,7 +131,7 @@ static inline int64_t hb_now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+	return ns_from_timespec(&ts);
 }
 
 /* hb_req.c: the request table */

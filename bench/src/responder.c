@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "bench/src/responder.h"
+#include "proto/byteorder.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 #define RS_BATCH	   64	       /* datagrams per recvmmsg/sendmmsg: amortises the syscall */
@@ -51,20 +53,6 @@ static void usage(FILE *f)
 		RS_DEFAULT_SECONDS, RS_MAX_SECONDS);
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
 /* Turn the request in BUF (LEN >= 48 bytes) into a 48-byte reply stamped NOW. */
 static void make_reply(uint8_t *buf, uint32_t refid, uint64_t now)
 {
@@ -74,13 +62,13 @@ static void make_reply(uint8_t *buf, uint32_t refid, uint64_t now)
 	buf[0] = (uint8_t)((vn << 3) | mode);
 	buf[1] = RS_STRATUM;
 	buf[3] = (uint8_t)RS_PRECISION;
-	put_be32(buf + 4, 0);
-	put_be32(buf + 8, 0x00000010); /* root dispersion: 1/4096 s */
-	put_be32(buf + 12, refid);
+	be_put32(buf + 4, 0);
+	be_put32(buf + 8, 0x00000010); /* root dispersion: 1/4096 s */
+	be_put32(buf + 12, refid);
 	memcpy(buf + 24, buf + RS_OFF_XMT, 8); /* origin = request transmit */
-	put_be64(buf + 16, now);
-	put_be64(buf + 32, now);
-	put_be64(buf + RS_OFF_XMT, now);
+	be_put64(buf + 16, now);
+	be_put64(buf + 32, now);
+	be_put64(buf + RS_OFF_XMT, now);
 }
 
 int rs_main(int argc, char **argv)
@@ -177,8 +165,7 @@ int rs_main(int argc, char **argv)
 		int n, sent;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) * 1e-9 >
-		    secs)
+		if (ns_dsec(ns_from_timespec(&now), ns_from_timespec(&t0)) > secs)
 			break;
 		for (i = 0; i < RS_BATCH; i++) {
 			iov[i].iov_base = buf[i];

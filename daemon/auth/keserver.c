@@ -22,6 +22,7 @@
 
 #include "daemon/auth/keserver.h"
 #include "daemon/sys/log.h"
+#include "proto/nstime.h"
 #include "proto/ntske.h"
 
 #define KES_BACKLOG 128	 /* pending connections the kernel holds for us */
@@ -70,7 +71,7 @@ static int64_t mono_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ns_from_timespec(&ts) / 1000000;
 }
 
 /* Count O (only this thread writes the counters). */

@@ -26,10 +26,7 @@
 
 static int64_t sys_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(CLOCK_REALTIME);
 }
 
 /* The sim driver's truth in the daemon: the system clock. */
@@ -47,7 +44,7 @@ static void publish(struct clockd *cd)
 		if (cd->drv->ops->tick)
 			cd->drv->ops->tick(cd->drv);
 		clk_core_update(cd->core, cd->drv->ops->now(cd->drv), &s);
-	} else if (cd->cfg->local_enabled) {
+	} else if (cd->cfg->local.enabled) {
 		struct clk_kstate ks;
 
 		if (clk_kernel_read(CLOCK_REALTIME, &ks) < 0)
@@ -109,8 +106,8 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 	cd->precision = precision;
 	cd->use_core = k->n_servers > 0;
 	cd->up.wake_fd = -1;
-	if (cfg->local_enabled)
-		clk_local_init(&cd->local, cfg->local_stratum, cfg->local_dispersion, precision,
+	if (cfg->local.enabled)
+		clk_local_init(&cd->local, cfg->local.stratum, cfg->local.dispersion, precision,
 			       clk_now_ns(CLOCK_REALTIME));
 	cd->next_tick = sys_now() + CLOCKD_TICK_NS;
 	cd->next_save = sys_now() + CLOCKD_DRIFT_SAVE_NS;
@@ -158,8 +155,8 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 	cc.makestep_limit = k->makestep_limit;
 	cc.maxdistance = k->maxdistance;
 	cc.holdover = k->holdover;
-	cc.local_stratum = cfg->local_enabled ? cfg->local_stratum : 0;
-	cc.local_dispersion = cfg->local_dispersion;
+	cc.local_stratum = cfg->local.enabled ? cfg->local.stratum : 0;
+	cc.local_dispersion = cfg->local.dispersion;
 	cc.minsources = k->minsources;
 	cc.precision = precision;
 	cc.init_freq_ppm = 0;
@@ -267,7 +264,7 @@ void clockd_log_status(struct clockd *cd)
 	clk_snapshot_read(cd->pub, &s);
 	if (!cd->use_core) {
 		log_msg(LOG_NOTICE, "tracking source=%s stratum=%d leap=%d rootdisp=%.6f",
-			cd->cfg->local_enabled ? "local" : "none", s.stratum, s.leap,
+			cd->cfg->local.enabled ? "local" : "none", s.stratum, s.leap,
 			clk_snapshot_root_disp(&s, sys_now()));
 		return;
 	}
@@ -310,7 +307,7 @@ const char *clockd_describe(const struct clockd *cd, char *buf, unsigned long le
 		snprintf(buf, len, "%d upstream source%s, driver %s, discipline %s",
 			 clk_core_n_sources(cd->core), clk_core_n_sources(cd->core) == 1 ? "" : "s",
 			 cd->drv->ops->name, cd->drv->adjustable ? "on" : "off");
-	else if (cd->cfg->local_enabled)
+	else if (cd->cfg->local.enabled)
 		snprintf(buf, len, "local reference");
 	else
 		snprintf(buf, len, "no time source (unsynchronized)");

@@ -15,8 +15,10 @@
 #include <sys/eventfd.h>
 #include <sys/random.h>
 
+#include "clock/kclock.h"
 #include "daemon/sys/log.h"
 #include "daemon/clockd/upstream.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 #define UP_MAX_ADDRS	    16		  /* addresses kept from one lookup */
@@ -42,11 +44,6 @@ struct up_job {
 };
 
 static atomic_int resolvers_running; /* lookups under way, for up_fini */
-
-static int64_t ts_ns(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
-}
 
 static void *resolver(void *arg)
 {
@@ -267,7 +264,6 @@ static void send_request(struct upstream *u, struct up_source *s, int64_t now)
 {
 	struct ntp_packet p = {0};
 	uint8_t buf[NTP_HEADER_LEN];
-	struct timespec ts;
 	int one = 1;
 
 	close_request(s); /* an unanswered request is abandoned: the next poll replaces it */
@@ -293,8 +289,7 @@ static void send_request(struct upstream *u, struct up_source *s, int64_t now)
 	p.poll = (int8_t)s->cfg->minpoll;
 	p.xmt = s->cookie;
 	ntp_encode(&p, buf);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	s->t1 = clk_driver_from_sys(u->drv, ts_ns(&ts));
+	s->t1 = clk_driver_from_sys(u->drv, clk_now_ns(CLOCK_REALTIME));
 	if (send(s->fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
 		goto fail;
 	u->stats.sent++;
@@ -331,9 +326,10 @@ static void read_reply(struct upstream *u, struct up_source *s)
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
 		    c->cmsg_len == CMSG_LEN(sizeof(struct timespec)))
 			memcpy(&rx, CMSG_DATA(c), sizeof(rx));
-	if (!rx.tv_sec && !rx.tv_nsec)
-		clock_gettime(CLOCK_REALTIME, &rx);
-	t4 = clk_driver_from_sys(u->drv, ts_ns(&rx));
+	t4 = ns_from_timespec(&rx);
+	if (!t4) /* no kernel stamp: read the clock now */
+		t4 = clk_now_ns(CLOCK_REALTIME);
+	t4 = clk_driver_from_sys(u->drv, t4);
 
 	if (ntp_decode(buf, (size_t)n, &p) < 0) {
 		u->stats.short_reply++;

@@ -4,12 +4,10 @@
  * minsources and the driftfile. Same rules as the serving directives:
  * every value range-checked, every error `NAME:LINE: what, allowed ...`.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/config/config_int.h"
-#include "proto/appendf.h"
+#include "daemon/config/cfg_clock.h"
 
 #define CFG_FORM_SERVER "server HOST [port N] [iburst] [prefer] [minpoll N] [maxpoll N]"
 #define CFG_FORM_POOL	"pool NAME [port N] [iburst] [prefer] [minpoll N] [maxpoll N] [maxsources N]"
@@ -52,47 +50,6 @@ static int host_ok(const char *s)
 	       s[0] != '-' && s[0] != '.';
 }
 
-/* Parse the integer option NAME = TOK in MIN..MAX into *OUT, with a message on error. */
-static int int_opt(struct cfg_parser *p, const char *name, const char *tok, long min, long max,
-		   long *out)
-{
-	char q[CFG_QUOTE_MAX], range[48];
-	int r;
-
-	/* "1-65535", but "-1 to 1000000" where a dash would read as a minus. */
-	snprintf(range, sizeof(range), min < 0 ? "%ld to %ld" : "%ld-%ld", min, max);
-	if (!tok)
-		return cfg_fail(p, "'%s' needs a number, allowed %s", name, range);
-	r = cfg_int(tok, min, max, out);
-	if (r == -1)
-		return cfg_fail(p, "bad %s '%s', allowed %s", name, cfg_quote(tok, q, sizeof(q)),
-				range);
-	if (r == -2)
-		return cfg_fail(p, "%s %s out of range, allowed %s", name,
-				cfg_quote(tok, q, sizeof(q)), range);
-	return 0;
-}
-
-/* Parse the decimal option NAME = TOK in MIN..MAX (UNIT) into *OUT, with a message on error. */
-static int dbl_opt(struct cfg_parser *p, const char *name, const char *tok, double min, double max,
-		   const char *unit, double *out)
-{
-	char q[CFG_QUOTE_MAX];
-	int r;
-
-	if (!tok)
-		return cfg_fail(p, "'%s' needs a number, allowed %g to %g %s", name, min, max,
-				unit);
-	r = cfg_double(tok, min, max, out);
-	if (r == -1)
-		return cfg_fail(p, "bad %s '%s', allowed %g to %g %s", name,
-				cfg_quote(tok, q, sizeof(q)), min, max, unit);
-	if (r == -2)
-		return cfg_fail(p, "%s %s out of range, allowed %g to %g %s", name,
-				cfg_quote(tok, q, sizeof(q)), min, max, unit);
-	return 0;
-}
-
 int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 {
 	struct cfg_clock *k = &p->c->clk;
@@ -108,7 +65,7 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 				form);
 	if (!host_ok(tok[1]))
 		return cfg_fail(p, "bad %s '%s', allowed: a host name or an IP address literal",
-				pool ? "pool name" : "host", cfg_quote(tok[1], q, sizeof(q)));
+				pool ? "pool name" : "host", ntp_quote(tok[1], q, sizeof(q)));
 	memset(&sv, 0, sizeof(sv));
 	snprintf(sv.host, sizeof(sv.host), "%s", tok[1]);
 	sv.port = CFG_DEFAULT_PORT;
@@ -124,28 +81,28 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 		} else if (strcmp(tok[i], "prefer") == 0) {
 			sv.prefer = 1;
 		} else if (strcmp(tok[i], "port") == 0) {
-			if (int_opt(p, "port", arg, 1, 65535, &v) < 0)
+			if (cfg_int_opt(p, "port", arg, 1, 65535, &v) < 0)
 				return -1;
 			sv.port = (int)v;
 			i++;
 		} else if (strcmp(tok[i], "minpoll") == 0) {
-			if (int_opt(p, "minpoll", arg, 0, CFG_MAX_POLL, &v) < 0)
+			if (cfg_int_opt(p, "minpoll", arg, 0, CFG_MAX_POLL, &v) < 0)
 				return -1;
 			sv.minpoll = (int)v;
 			i++;
 		} else if (strcmp(tok[i], "maxpoll") == 0) {
-			if (int_opt(p, "maxpoll", arg, 0, CFG_MAX_POLL, &v) < 0)
+			if (cfg_int_opt(p, "maxpoll", arg, 0, CFG_MAX_POLL, &v) < 0)
 				return -1;
 			sv.maxpoll = (int)v;
 			i++;
 		} else if (pool && strcmp(tok[i], "maxsources") == 0) {
-			if (int_opt(p, "maxsources", arg, 1, CFG_MAX_MAXSOURCES, &v) < 0)
+			if (cfg_int_opt(p, "maxsources", arg, 1, CFG_MAX_MAXSOURCES, &v) < 0)
 				return -1;
 			sv.maxsources = (int)v;
 			i++;
 		} else {
 			return cfg_fail(p, "unknown %s option '%s', allowed: %s", tok[0],
-					cfg_quote(tok[i], q, sizeof(q)), form);
+					ntp_quote(tok[i], q, sizeof(q)), form);
 		}
 	}
 	if (sv.minpoll > sv.maxpoll) {
@@ -181,7 +138,7 @@ int cfg_do_driver(struct cfg_parser *p, char **tok, int ntok)
 				return cfg_fail(p,
 						"unknown driver kernel option '%s', "
 						"allowed: " CFG_FORM_DRIVER,
-						cfg_quote(tok[2], q, sizeof(q)));
+						ntp_quote(tok[2], q, sizeof(q)));
 			if (ntok < 4 || strncmp(tok[3], "/dev/", 5) != 0 ||
 			    strlen(tok[3]) >= sizeof(n.device))
 				return cfg_fail(
@@ -198,31 +155,32 @@ int cfg_do_driver(struct cfg_parser *p, char **tok, int ntok)
 			long v;
 
 			if (strcmp(tok[i], "offset") == 0) {
-				if (dbl_opt(p, "offset", arg, -CFG_MAX_SIM_OFFSET,
-					    CFG_MAX_SIM_OFFSET, "seconds", &n.sim_offset) < 0)
+				if (cfg_double_opt(p, "offset", arg, -CFG_MAX_SIM_OFFSET,
+						   CFG_MAX_SIM_OFFSET, "seconds",
+						   &n.sim_offset) < 0)
 					return -1;
 			} else if (strcmp(tok[i], "freq") == 0) {
-				if (dbl_opt(p, "freq", arg, -CFG_MAX_FREQ, CFG_MAX_FREQ, "ppm",
-					    &n.sim_freq) < 0)
+				if (cfg_double_opt(p, "freq", arg, -CFG_MAX_FREQ, CFG_MAX_FREQ,
+						   "ppm", &n.sim_freq) < 0)
 					return -1;
 			} else if (strcmp(tok[i], "wander") == 0) {
-				if (dbl_opt(p, "wander", arg, 0, CFG_MAX_WANDER, "ppm/sqrt(s)",
-					    &n.sim_wander) < 0)
+				if (cfg_double_opt(p, "wander", arg, 0, CFG_MAX_WANDER,
+						   "ppm/sqrt(s)", &n.sim_wander) < 0)
 					return -1;
 			} else if (strcmp(tok[i], "seed") == 0) {
-				if (int_opt(p, "seed", arg, 0, 2147483647L, &v) < 0)
+				if (cfg_int_opt(p, "seed", arg, 0, 2147483647L, &v) < 0)
 					return -1;
 				n.sim_seed = (unsigned long long)v;
 			} else {
 				return cfg_fail(
 					p,
 					"unknown driver sim option '%s', allowed: " CFG_FORM_DRIVER,
-					cfg_quote(tok[i], q, sizeof(q)));
+					ntp_quote(tok[i], q, sizeof(q)));
 			}
 		}
 	} else {
 		return cfg_fail(p, "unknown driver '%s', allowed: kernel sim",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	}
 	if (cfg_once(p, &p->seen_driver, "driver") < 0)
 		return -1;
@@ -245,7 +203,7 @@ int cfg_do_discipline(struct cfg_parser *p, char **tok, int ntok)
 		on = 0;
 	else
 		return cfg_fail(p, "bad discipline '%s', allowed: on off",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_discipline, "discipline") < 0)
 		return -1;
 	p->c->clk.discipline = on;
@@ -262,8 +220,9 @@ int cfg_do_makestep(struct cfg_parser *p, char **tok, int ntok)
 				   "SECONDS UPDATES (UPDATES -1 = always)");
 	if (ntok > 3)
 		return cfg_extra(p, tok[3], "makestep SECONDS UPDATES");
-	if (dbl_opt(p, "threshold", tok[1], 0, CFG_MAX_STEP_THRESHOLD, "seconds", &thr) < 0 ||
-	    int_opt(p, "limit", tok[2], -1, CFG_MAX_STEP_LIMIT, &lim) < 0)
+	if (cfg_double_opt(p, "threshold", tok[1], 0, CFG_MAX_STEP_THRESHOLD, "seconds", &thr) <
+		    0 ||
+	    cfg_int_opt(p, "limit", tok[2], -1, CFG_MAX_STEP_LIMIT, &lim) < 0)
 		return -1;
 	if (cfg_once(p, &p->seen_makestep, "makestep") < 0)
 		return -1;
@@ -278,8 +237,8 @@ int cfg_do_maxdistance(struct cfg_parser *p, char **tok, int ntok)
 
 	if (ntok > 2)
 		return cfg_extra(p, tok[2], "maxdistance SECONDS");
-	if (dbl_opt(p, "maxdistance", ntok > 1 ? tok[1] : NULL, 0.001, CFG_MAX_MAXDISTANCE,
-		    "seconds", &v) < 0)
+	if (cfg_double_opt(p, "maxdistance", ntok > 1 ? tok[1] : NULL, 0.001, CFG_MAX_MAXDISTANCE,
+			   "seconds", &v) < 0)
 		return -1;
 	if (cfg_once(p, &p->seen_maxdistance, "maxdistance") < 0)
 		return -1;
@@ -294,8 +253,8 @@ int cfg_do_holdover(struct cfg_parser *p, char **tok, int ntok)
 	if (ntok > 2)
 		return cfg_extra(p, tok[2], "holdover SECONDS|auto");
 	if (ntok < 2 || strcmp(tok[1], "auto") != 0) {
-		if (dbl_opt(p, "holdover", ntok > 1 ? tok[1] : NULL, 0, CFG_MAX_HOLDOVER,
-			    "seconds (or auto)", &v) < 0)
+		if (cfg_double_opt(p, "holdover", ntok > 1 ? tok[1] : NULL, 0, CFG_MAX_HOLDOVER,
+				   "seconds (or auto)", &v) < 0)
 			return -1;
 	}
 	if (cfg_once(p, &p->seen_holdover, "holdover") < 0)
@@ -310,7 +269,7 @@ int cfg_do_minsources(struct cfg_parser *p, char **tok, int ntok)
 
 	if (ntok > 2)
 		return cfg_extra(p, tok[2], "minsources N");
-	if (int_opt(p, "minsources", ntok > 1 ? tok[1] : NULL, 1, CFG_MAX_SERVERS, &v) < 0)
+	if (cfg_int_opt(p, "minsources", ntok > 1 ? tok[1] : NULL, 1, CFG_MAX_SERVERS, &v) < 0)
 		return -1;
 	if (cfg_once(p, &p->seen_minsources, "minsources") < 0)
 		return -1;
@@ -331,7 +290,7 @@ int cfg_do_driftfile(struct cfg_parser *p, char **tok, int ntok)
 	if (tok[1][0] != '/')
 		return cfg_fail(p,
 				"driftfile '%s' is not an absolute path, allowed: /ABSOLUTE/PATH",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (len + 8 >= CFG_PATH_MAX) /* room for the temporary file's suffix */
 		return cfg_fail(p, "driftfile path of %zu bytes too long, allowed at most %d bytes",
 				len, CFG_PATH_MAX - 9);
@@ -341,54 +300,47 @@ int cfg_do_driftfile(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
-size_t cfg_clock_format(const struct cfg_clock *k, char *out, size_t len)
+void cfg_clock_format(const struct cfg_clock *k, struct ntp_text *out)
 {
 	char a[48], b[48], c[48];
-	size_t pos = 0;
 	int i;
 
 	for (i = 0; i < k->n_servers; i++) {
 		const struct cfg_server *s = &k->servers[i];
 
-		pos = ntp_appendf(out, len, pos, "%s %s port %d minpoll %d maxpoll %d%s%s",
-				  s->pool ? "pool" : "server", s->host, s->port, s->minpoll,
-				  s->maxpoll, s->iburst ? " iburst" : "",
-				  s->prefer ? " prefer" : "");
+		ntp_textf(out, "%s %s port %d minpoll %d maxpoll %d%s%s",
+			  s->pool ? "pool" : "server", s->host, s->port, s->minpoll, s->maxpoll,
+			  s->iburst ? " iburst" : "", s->prefer ? " prefer" : "");
 		if (s->pool)
-			pos = ntp_appendf(out, len, pos, " maxsources %d", s->maxsources);
-		pos = ntp_appendf(out, len, pos, "\n");
+			ntp_textf(out, " maxsources %d", s->maxsources);
+		ntp_textf(out, "\n");
 	}
 	if (k->n_servers == 0)
-		pos = ntp_appendf(out, len, pos, "# server/pool: none (no upstream sources)\n");
+		ntp_textf(out, "# server/pool: none (no upstream sources)\n");
 	if (k->driver == CFG_DRIVER_SIM) {
-		cfg_shortest(k->sim_offset, a, sizeof(a));
-		cfg_shortest(k->sim_freq, b, sizeof(b));
-		cfg_shortest(k->sim_wander, c, sizeof(c));
-		pos = ntp_appendf(out, len, pos,
-				  "driver sim offset %s freq %s wander %s seed %llu\n", a, b, c,
-				  k->sim_seed);
+		ntp_shortest(k->sim_offset, a, sizeof(a));
+		ntp_shortest(k->sim_freq, b, sizeof(b));
+		ntp_shortest(k->sim_wander, c, sizeof(c));
+		ntp_textf(out, "driver sim offset %s freq %s wander %s seed %llu\n", a, b, c,
+			  k->sim_seed);
 	} else if (k->device[0])
-		pos = ntp_appendf(out, len, pos, "driver kernel device %s\n", k->device);
+		ntp_textf(out, "driver kernel device %s\n", k->device);
 	else
-		pos = ntp_appendf(out, len, pos, "driver kernel\n");
+		ntp_textf(out, "driver kernel\n");
 	if (k->discipline < 0)
-		pos = ntp_appendf(out, len, pos,
-				  "# discipline: on when upstream sources are configured\n");
+		ntp_textf(out, "# discipline: on when upstream sources are configured\n");
 	else
-		pos = ntp_appendf(out, len, pos, "discipline %s\n", k->discipline ? "on" : "off");
-	pos = ntp_appendf(out, len, pos, "makestep %s %d\n",
-			  cfg_shortest(k->makestep_threshold, a, sizeof(a)), k->makestep_limit);
-	pos = ntp_appendf(out, len, pos, "maxdistance %s\n",
-			  cfg_shortest(k->maxdistance, a, sizeof(a)));
+		ntp_textf(out, "discipline %s\n", k->discipline ? "on" : "off");
+	ntp_textf(out, "makestep %s %d\n", ntp_shortest(k->makestep_threshold, a, sizeof(a)),
+		  k->makestep_limit);
+	ntp_textf(out, "maxdistance %s\n", ntp_shortest(k->maxdistance, a, sizeof(a)));
 	if (k->holdover < 0)
-		pos = ntp_appendf(out, len, pos, "holdover auto\n");
+		ntp_textf(out, "holdover auto\n");
 	else
-		pos = ntp_appendf(out, len, pos, "holdover %s\n",
-				  cfg_shortest(k->holdover, a, sizeof(a)));
-	pos = ntp_appendf(out, len, pos, "minsources %d\n", k->minsources);
+		ntp_textf(out, "holdover %s\n", ntp_shortest(k->holdover, a, sizeof(a)));
+	ntp_textf(out, "minsources %d\n", k->minsources);
 	if (k->driftfile[0])
-		pos = ntp_appendf(out, len, pos, "driftfile %s\n", k->driftfile);
+		ntp_textf(out, "driftfile %s\n", k->driftfile);
 	else
-		pos = ntp_appendf(out, len, pos, "# driftfile: none\n");
-	return pos;
+		ntp_textf(out, "# driftfile: none\n");
 }

@@ -8,29 +8,28 @@
  * the other directives: every value checked, every error
  * `NAME:LINE: what, allowed ...`; cfg_control_format writes them back.
  * Without a `control` line the socket is root's /run/horod/horod.sock, or
- * for anyone else one in a directory of their own (cfg_control_resolve),
- * the same path horoctl looks at without -s.
+ * for anyone else one in a directory of their own (cfg_control_resolve
+ * of config.c sets it once the user is known), the same path horoctl
+ * looks at without -s.
  */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 
-#include "daemon/config/config_int.h"
-#include "proto/appendf.h"
-#include "proto/ctlproto.h"
+#include "daemon/config/cfg_control.h"
+#include "proto/ctlproto.h" /* CTL_SOCK_ROOT */
 
 #define CFG_FORM_CONTROL_PATH "control /PATH | control off"
 #define CFG_FORM_METRICS      "metrics listen ADDR:PORT [public] (IPv6: [ADDR]:PORT)"
 /* bytes of a socket path: sun_path holds 108 including the NUL */
 #define CFG_SUN_PATH_MAX ((int)sizeof(((struct sockaddr_un *)0)->sun_path))
 
-void cfg_control_defaults(struct horod_config *c)
+void cfg_control_defaults(struct cfg_control *c)
 {
-	snprintf(c->control_path, sizeof(c->control_path), "%s", CTL_SOCK_ROOT);
-	c->control_default = 1;
-	c->control_private = 0;
+	snprintf(c->path, sizeof(c->path), "%s", CTL_SOCK_ROOT);
+	c->path_default = 1;
+	c->path_private = 0;
 	c->metrics_enabled = 0;
 	memset(&c->metrics_addr, 0, sizeof(c->metrics_addr));
 	c->metrics_addrlen = 0;
@@ -46,31 +45,18 @@ int cfg_do_control_path(struct cfg_parser *p, char **tok, int ntok)
 		return -1;
 	if (ntok > 2)
 		return cfg_extra(p, tok[2], CFG_FORM_CONTROL_PATH);
-	p->c->control_default = 0;
+	p->c->control.path_default = 0;
 	if (strcmp(tok[1], "off") == 0) {
-		p->c->control_path[0] = '\0';
+		p->c->control.path[0] = '\0';
 		return 0;
 	}
 	if (n >= (size_t)CFG_SUN_PATH_MAX || n < 2 || tok[1][n - 1] == '/')
 		return cfg_fail(p,
 				"bad control socket path '%s', allowed: an absolute file path of "
 				"at most %d bytes",
-				cfg_quote(tok[1], q, sizeof(q)), CFG_SUN_PATH_MAX - 1);
-	snprintf(p->c->control_path, sizeof(p->c->control_path), "%s", tok[1]);
+				ntp_quote(tok[1], q, sizeof(q)), CFG_SUN_PATH_MAX - 1);
+	snprintf(p->c->control.path, sizeof(p->c->control.path), "%s", tok[1]);
 	return 0;
-}
-
-void cfg_control_resolve(struct horod_config *c, uid_t euid, const char *xdg,
-			 const struct stat *xdg_st)
-{
-	char path[CTL_SOCK_PATH_MAX];
-
-	if (!c->control_default || euid == 0)
-		return;
-	if (ctl_sock_default(path, sizeof(path), euid, xdg, xdg_st) < 0)
-		return; /* cannot happen: the /tmp fallback always fits */
-	snprintf(c->control_path, sizeof(c->control_path), "%s", path);
-	c->control_private = 1;
 }
 
 /* 1 when SS is a loopback address (127/8 or ::1, or ::ffff:127.x). */
@@ -88,7 +74,7 @@ static int is_loopback(const struct sockaddr_storage *ss)
 
 int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok)
 {
-	struct horod_config *c = p->c;
+	struct cfg_control *c = &p->c->control;
 	struct sockaddr_storage ss;
 	char q[CFG_QUOTE_MAX], host[INET6_ADDRSTRLEN + 2];
 	const char *colon, *h = tok[1];
@@ -105,24 +91,24 @@ int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok)
 	h = tok[2];
 	colon = strrchr(h, ':');
 	if (!colon)
-		return cfg_fail(p, "'%s' has no port, allowed: %s", cfg_quote(h, q, sizeof(q)),
+		return cfg_fail(p, "'%s' has no port, allowed: %s", ntp_quote(h, q, sizeof(q)),
 				CFG_FORM_METRICS);
 	hl = (size_t)(colon - h);
 	if (h[0] == '[') {
 		if (hl < 3 || h[hl - 1] != ']')
 			return cfg_fail(p, "bad metrics address '%s', allowed: %s",
-					cfg_quote(h, q, sizeof(q)), CFG_FORM_METRICS);
+					ntp_quote(h, q, sizeof(q)), CFG_FORM_METRICS);
 		h++;
 		hl -= 2;
 	}
 	if (hl == 0 || hl >= sizeof(host))
 		return cfg_fail(p, "bad metrics address '%s', allowed: %s",
-				cfg_quote(tok[2], q, sizeof(q)), CFG_FORM_METRICS);
+				ntp_quote(tok[2], q, sizeof(q)), CFG_FORM_METRICS);
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	if (cfg_int(colon + 1, 1, 65535, &port) < 0)
 		return cfg_fail(p, "bad metrics port '%s', allowed 1-65535",
-				cfg_quote(colon + 1, q, sizeof(q)));
+				ntp_quote(colon + 1, q, sizeof(q)));
 	memset(&ss, 0, sizeof(ss));
 	if (tok[2][0] != '[' &&
 	    inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
@@ -136,38 +122,38 @@ int cfg_do_metrics(struct cfg_parser *p, char **tok, int ntok)
 		c->metrics_addrlen = sizeof(struct sockaddr_in6);
 	} else {
 		return cfg_fail(p, "bad metrics address '%s', allowed: %s",
-				cfg_quote(tok[2], q, sizeof(q)), CFG_FORM_METRICS);
+				ntp_quote(tok[2], q, sizeof(q)), CFG_FORM_METRICS);
 	}
 	c->metrics_public = ntok == 4;
 	if (!is_loopback(&ss) && !c->metrics_public)
 		return cfg_fail(p,
 				"metrics address '%s' is not loopback, allowed: a loopback "
 				"address, or add 'public' to serve metrics beyond this host",
-				cfg_quote(host, q, sizeof(q)));
+				ntp_quote(host, q, sizeof(q)));
 	c->metrics_addr = ss;
 	c->metrics_enabled = 1;
 	return 0;
 }
 
-size_t cfg_control_format(const struct horod_config *c, char *out, size_t len)
+void cfg_control_format(const struct cfg_control *c, struct ntp_text *out)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
-	size_t pos = 0;
 
-	pos = ntp_appendf(out, len, pos, "control %s\n",
-			  c->control_path[0] ? c->control_path : "off");
-	if (!c->metrics_enabled)
-		return ntp_appendf(out, len, pos, "# metrics: off\n");
+	ntp_textf(out, "control %s\n", c->path[0] ? c->path : "off");
+	if (!c->metrics_enabled) {
+		ntp_textf(out, "# metrics: off\n");
+		return;
+	}
 	if (c->metrics_addr.ss_family == AF_INET) {
 		const struct sockaddr_in *s = (const struct sockaddr_in *)&c->metrics_addr;
 
 		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
-		pos = ntp_appendf(out, len, pos, "metrics listen %s:%u", a, ntohs(s->sin_port));
+		ntp_textf(out, "metrics listen %s:%u", a, ntohs(s->sin_port));
 	} else {
 		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&c->metrics_addr;
 
 		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
-		pos = ntp_appendf(out, len, pos, "metrics listen [%s]:%u", a, ntohs(s->sin6_port));
+		ntp_textf(out, "metrics listen [%s]:%u", a, ntohs(s->sin6_port));
 	}
-	return ntp_appendf(out, len, pos, "%s\n", c->metrics_public ? " public" : "");
+	ntp_textf(out, "%s\n", c->metrics_public ? " public" : "");
 }

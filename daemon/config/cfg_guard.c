@@ -3,17 +3,14 @@
  * `ratelimit [interval I] [burst B] [leak L] [kod]` (chrony's form and
  * defaults), `denykod on|off`, `guard interface IFACE [mode
  * native|skb|auto]` (repeatable), `guard pin /DIR` and `guard serve
- * on|off`. Same rules as the
- * other directives: every value range-checked, every error
- * `NAME:LINE: what, allowed ...`; cfg_guard_format writes them back in a
- * form the parser reads to the same result.
+ * on|off`. Same rules as the other directives: every value range-checked,
+ * every error `NAME:LINE: what, allowed ...`; cfg_guard_format writes
+ * them back in a form the parser reads to the same result.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/config/config_int.h"
-#include "proto/appendf.h"
+#include "daemon/config/cfg_guard.h"
 #include "daemon/policy/ratelimit.h"
 
 #define CFG_FORM_RATELIMIT "ratelimit [interval -19..12] [burst 1..255] [leak 0..16] [kod]"
@@ -23,17 +20,17 @@
 
 static const char *const cfg_xdp_modes[] = {"auto", "native", "skb"}; /* by enum cfg_xdp_mode */
 
-void cfg_guard_defaults(struct horod_config *c)
+void cfg_guard_defaults(struct cfg_ratelimit *rl, struct cfg_guard *g)
 {
-	c->rl_enabled = 0;
-	c->rl_interval = RL_DEFAULT_INTERVAL;
-	c->rl_burst = RL_DEFAULT_BURST;
-	c->rl_leak = RL_DEFAULT_LEAK;
-	c->rl_kod = 0;
-	c->deny_kod = 0;
-	c->n_guard_if = 0;
-	snprintf(c->guard_pin, sizeof(c->guard_pin), "%s", CFG_GUARD_PIN_DEFAULT);
-	c->guard_serve = 0;
+	rl->enabled = 0;
+	rl->interval = RL_DEFAULT_INTERVAL;
+	rl->burst = RL_DEFAULT_BURST;
+	rl->leak = RL_DEFAULT_LEAK;
+	rl->kod = 0;
+	rl->deny_kod = 0;
+	g->n_ifs = 0;
+	snprintf(g->pin, sizeof(g->pin), "%s", CFG_GUARD_PIN_DEFAULT);
+	g->serve = 0;
 }
 
 int cfg_do_ratelimit(struct cfg_parser *p, char **tok, int ntok)
@@ -63,7 +60,7 @@ int cfg_do_ratelimit(struct cfg_parser *p, char **tok, int ntok)
 		if (j == 3)
 			return cfg_fail(
 				p, "unknown ratelimit option '%s', allowed: " CFG_FORM_RATELIMIT,
-				cfg_quote(tok[i], q, sizeof(q)));
+				ntp_quote(tok[i], q, sizeof(q)));
 		if (seen[j])
 			return cfg_fail(p, "'%s' given twice, allowed once: " CFG_FORM_RATELIMIT,
 					opts[j].name);
@@ -73,22 +70,22 @@ int cfg_do_ratelimit(struct cfg_parser *p, char **tok, int ntok)
 		r = cfg_int(tok[i + 1], opts[j].min, opts[j].max, &val[j]);
 		if (r == -1)
 			return cfg_fail(p, "bad %s '%s', allowed %ld-%ld", opts[j].name,
-					cfg_quote(tok[i + 1], q, sizeof(q)), opts[j].min,
+					ntp_quote(tok[i + 1], q, sizeof(q)), opts[j].min,
 					opts[j].max);
 		if (r == -2)
 			return cfg_fail(p, "%s %s out of range, allowed %ld-%ld", opts[j].name,
-					cfg_quote(tok[i + 1], q, sizeof(q)), opts[j].min,
+					ntp_quote(tok[i + 1], q, sizeof(q)), opts[j].min,
 					opts[j].max);
 		seen[j] = 1;
 		i++;
 	}
 	if (cfg_once(p, &p->seen_ratelimit, "ratelimit") < 0)
 		return -1;
-	p->c->rl_enabled = 1;
-	p->c->rl_interval = (int)val[0];
-	p->c->rl_burst = (int)val[1];
-	p->c->rl_leak = (int)val[2];
-	p->c->rl_kod = kod;
+	p->c->rl.enabled = 1;
+	p->c->rl.interval = (int)val[0];
+	p->c->rl.burst = (int)val[1];
+	p->c->rl.leak = (int)val[2];
+	p->c->rl.kod = kod;
 	return 0;
 }
 
@@ -107,10 +104,10 @@ int cfg_do_denykod(struct cfg_parser *p, char **tok, int ntok)
 		on = 0;
 	else
 		return cfg_fail(p, "bad denykod '%s', allowed: denykod on|off",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_denykod, "denykod") < 0)
 		return -1;
-	p->c->deny_kod = on;
+	p->c->rl.deny_kod = on;
 	return 0;
 }
 
@@ -127,13 +124,13 @@ static int cfg_guard_pin(struct cfg_parser *p, char **tok, int ntok)
 	len = strlen(tok[2]);
 	if (tok[2][0] != '/')
 		return cfg_fail(p, "guard pin '%s' is not an absolute path, allowed: /DIR",
-				cfg_quote(tok[2], q, sizeof(q)));
+				ntp_quote(tok[2], q, sizeof(q)));
 	if (len >= CFG_PATH_MAX)
 		return cfg_fail(p, "guard pin path of %zu bytes too long, allowed at most %d bytes",
 				len, CFG_PATH_MAX - 1);
 	if (cfg_once(p, &p->seen_guard_pin, "guard pin") < 0)
 		return -1;
-	memcpy(p->c->guard_pin, tok[2], len + 1);
+	memcpy(p->c->guard.pin, tok[2], len + 1);
 	return 0;
 }
 
@@ -153,16 +150,16 @@ static int cfg_guard_serve(struct cfg_parser *p, char **tok, int ntok)
 		on = 0;
 	else
 		return cfg_fail(p, "bad guard serve '%s', allowed: guard serve on|off",
-				cfg_quote(tok[2], q, sizeof(q)));
+				ntp_quote(tok[2], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_guard_serve, "guard serve") < 0)
 		return -1;
-	p->c->guard_serve = on;
+	p->c->guard.serve = on;
 	return 0;
 }
 
 int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok)
 {
-	struct horod_config *c = p->c;
+	struct cfg_guard *g = &p->c->guard;
 	char q[CFG_QUOTE_MAX];
 	size_t len;
 	int i, mode = CFG_XDP_AUTO;
@@ -176,61 +173,59 @@ int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_guard_serve(p, tok, ntok);
 	if (strcmp(tok[1], "interface") != 0)
 		return cfg_fail(p, "unknown guard option '%s', allowed: " CFG_FORM_GUARD,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (ntok < 3)
 		return cfg_fail(p,
 				"'guard interface' needs an interface, allowed: " CFG_FORM_GUARD);
 	len = strlen(tok[2]);
 	if (len >= CFG_IFNAME_MAX || strchr(tok[2], '/'))
 		return cfg_fail(p, "bad interface name '%s', allowed: 1-%d characters, no '/'",
-				cfg_quote(tok[2], q, sizeof(q)), CFG_IFNAME_MAX - 1);
+				ntp_quote(tok[2], q, sizeof(q)), CFG_IFNAME_MAX - 1);
 	if (ntok >= 4) {
 		if (strcmp(tok[3], "mode") != 0)
 			return cfg_fail(
 				p, "unknown guard interface option '%s', allowed: " CFG_FORM_GUARD,
-				cfg_quote(tok[3], q, sizeof(q)));
+				ntp_quote(tok[3], q, sizeof(q)));
 		if (ntok < 5)
 			return cfg_fail(p, "'mode' needs a value, allowed: native skb auto");
 		for (mode = 0; mode < 3 && strcmp(tok[4], cfg_xdp_modes[mode]) != 0; mode++)
 			;
 		if (mode == 3)
 			return cfg_fail(p, "unknown guard mode '%s', allowed: native skb auto",
-					cfg_quote(tok[4], q, sizeof(q)));
+					ntp_quote(tok[4], q, sizeof(q)));
 		if (ntok > 5)
 			return cfg_extra(p, tok[5], CFG_FORM_GUARD);
 	}
-	for (i = 0; i < c->n_guard_if; i++)
-		if (strcmp(c->guard_if[i].name, tok[2]) == 0)
+	for (i = 0; i < g->n_ifs; i++)
+		if (strcmp(g->ifs[i].name, tok[2]) == 0)
 			return cfg_fail(
 				p, "duplicate guard interface '%s', allowed: each interface once",
-				cfg_quote(tok[2], q, sizeof(q)));
-	if (c->n_guard_if >= CFG_MAX_GUARD_IF)
+				ntp_quote(tok[2], q, sizeof(q)));
+	if (g->n_ifs >= CFG_MAX_GUARD_IF)
 		return cfg_fail(p, "too many guard interface lines, allowed at most %d",
 				CFG_MAX_GUARD_IF);
-	memcpy(c->guard_if[c->n_guard_if].name, tok[2], len + 1);
-	c->guard_if[c->n_guard_if++].mode = (enum cfg_xdp_mode)mode;
+	memcpy(g->ifs[g->n_ifs].name, tok[2], len + 1);
+	g->ifs[g->n_ifs++].mode = (enum cfg_xdp_mode)mode;
 	return 0;
 }
 
-size_t cfg_guard_format(const struct horod_config *c, char *out, size_t len)
+void cfg_guard_format(const struct cfg_ratelimit *rl, const struct cfg_guard *g,
+		      struct ntp_text *out)
 {
-	size_t pos = 0;
 	int i, m;
 
-	if (c->rl_enabled)
-		pos = ntp_appendf(out, len, pos, "ratelimit interval %d burst %d leak %d%s\n",
-				  c->rl_interval, c->rl_burst, c->rl_leak, c->rl_kod ? " kod" : "");
+	if (rl->enabled)
+		ntp_textf(out, "ratelimit interval %d burst %d leak %d%s\n", rl->interval,
+			  rl->burst, rl->leak, rl->kod ? " kod" : "");
 	else
-		pos = ntp_appendf(out, len, pos, "# ratelimit: off\n");
-	pos = ntp_appendf(out, len, pos, "denykod %s\n", c->deny_kod ? "on" : "off");
-	if (c->n_guard_if == 0)
-		pos = ntp_appendf(out, len, pos, "# guard: no interface (workers filter)\n");
-	for (i = 0; i < c->n_guard_if; i++) {
-		m = (unsigned int)c->guard_if[i].mode < 3 ? (int)c->guard_if[i].mode : 0;
-		pos = ntp_appendf(out, len, pos, "guard interface %s mode %s\n",
-				  c->guard_if[i].name, cfg_xdp_modes[m]);
+		ntp_textf(out, "# ratelimit: off\n");
+	ntp_textf(out, "denykod %s\n", rl->deny_kod ? "on" : "off");
+	if (g->n_ifs == 0)
+		ntp_textf(out, "# guard: no interface (workers filter)\n");
+	for (i = 0; i < g->n_ifs; i++) {
+		m = (unsigned int)g->ifs[i].mode < 3 ? (int)g->ifs[i].mode : 0;
+		ntp_textf(out, "guard interface %s mode %s\n", g->ifs[i].name, cfg_xdp_modes[m]);
 	}
-	pos = ntp_appendf(out, len, pos, "guard pin %s\n", c->guard_pin);
-	pos = ntp_appendf(out, len, pos, "guard serve %s\n", c->guard_serve ? "on" : "off");
-	return pos;
+	ntp_textf(out, "guard pin %s\n", g->pin);
+	ntp_textf(out, "guard serve %s\n", g->serve ? "on" : "off");
 }

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/config/config_int.h"
-#include "proto/appendf.h"
+#include "daemon/config/cfg_nts.h"
+#include "daemon/config/config.h"
 #include "proto/ntske.h"
 
 #define CFG_NTS_ROTATE	    604800L	/* s: a week, chrony's default key rotation */
@@ -21,12 +21,12 @@
 #define CFG_NTS_MAXCONN_MAX 1000	/* connections: each holds a TLS session (~30 KiB) */
 #define CFG_MAX_PORT	    65535	/* highest TCP port */
 
-void cfg_nts_defaults(struct horod_config *c)
+void cfg_nts_defaults(struct cfg_nts *n)
 {
-	memset(&c->nts, 0, sizeof(c->nts));
-	c->nts.port = NKE_PORT;
-	c->nts.rotate = CFG_NTS_ROTATE;
-	c->nts.max_conn = CFG_NTS_MAXCONN;
+	memset(n, 0, sizeof(*n));
+	n->port = NKE_PORT;
+	n->rotate = CFG_NTS_ROTATE;
+	n->max_conn = CFG_NTS_MAXCONN;
 }
 
 /* TOK as an absolute path of fewer than CFG_PATH_MAX - 16 bytes (room for a temporary suffix). */
@@ -39,11 +39,11 @@ static int cfg_path(struct cfg_parser *p, const char *what, char **tok, int ntok
 		return cfg_fail(p, "'%s' needs a path, allowed: %s /ABSOLUTE/PATH", what, what);
 	if (ntok > 2)
 		return cfg_fail(p, "extra argument '%s', allowed: %s /ABSOLUTE/PATH",
-				cfg_quote(tok[2], q, sizeof(q)), what);
+				ntp_quote(tok[2], q, sizeof(q)), what);
 	len = strlen(tok[1]);
 	if (tok[1][0] != '/')
 		return cfg_fail(p, "%s '%s' is not an absolute path, allowed: /ABSOLUTE/PATH", what,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (len + 16 >= CFG_PATH_MAX)
 		return cfg_fail(p, "%s path of %zu bytes too long, allowed at most %d bytes", what,
 				len, CFG_PATH_MAX - 17);
@@ -62,14 +62,14 @@ static int cfg_nts_int(struct cfg_parser *p, const char *what, char **tok, int n
 		return cfg_fail(p, "'%s' needs a number, allowed %ld-%ld", what, min, max);
 	if (ntok > 2)
 		return cfg_fail(p, "extra argument '%s', allowed: %s N (%ld-%ld)",
-				cfg_quote(tok[2], q, sizeof(q)), what, min, max);
+				ntp_quote(tok[2], q, sizeof(q)), what, min, max);
 	r = cfg_int(tok[1], min, max, out);
 	if (r == -1)
 		return cfg_fail(p, "bad %s '%s', allowed %ld-%ld", what,
-				cfg_quote(tok[1], q, sizeof(q)), min, max);
+				ntp_quote(tok[1], q, sizeof(q)), min, max);
 	if (r == -2)
 		return cfg_fail(p, "%s %s out of range, allowed %ld-%ld", what,
-				cfg_quote(tok[1], q, sizeof(q)), min, max);
+				ntp_quote(tok[1], q, sizeof(q)), min, max);
 	return 0;
 }
 
@@ -126,7 +126,7 @@ int cfg_do_nts(struct cfg_parser *p, char **tok, int ntok)
 			return cfg_fail(p,
 					"bad ntsntpserver '%s', allowed: a host name or address of "
 					"1-%d letters, digits, '.', '-', ':'",
-					cfg_quote(tok[1], q, sizeof(q)), NKE_SERVER_MAX);
+					ntp_quote(tok[1], q, sizeof(q)), NKE_SERVER_MAX);
 		if (cfg_once(p, &p->seen_nts[7], tok[0]) < 0)
 			return -1;
 		memcpy(n->ntp_server, tok[1], len + 1);
@@ -134,33 +134,27 @@ int cfg_do_nts(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
-size_t cfg_nts_format(const struct horod_config *c, char *out, size_t len)
+void cfg_nts_format(const struct cfg_nts *n, struct ntp_text *out)
 {
-	const struct cfg_nts *n = &c->nts;
-	size_t pos = 0;
-
 	if (n->cert[0] || n->key[0]) {
-		pos = ntp_appendf(out, len, pos, "ntsservercert %s\nntsserverkey %s\n", n->cert,
-				  n->key);
-		pos = ntp_appendf(out, len, pos, "ntsport %d\n", n->port);
+		ntp_textf(out, "ntsservercert %s\nntsserverkey %s\n", n->cert, n->key);
+		ntp_textf(out, "ntsport %d\n", n->port);
 		if (n->dumpdir[0])
-			pos = ntp_appendf(out, len, pos, "ntsdumpdir %s\n", n->dumpdir);
+			ntp_textf(out, "ntsdumpdir %s\n", n->dumpdir);
 		else
-			pos = ntp_appendf(out, len, pos,
-					  "# ntsdumpdir: none (server keys are not kept across "
-					  "restarts)\n");
-		pos = ntp_appendf(out, len, pos, "ntsrotate %ld\n", n->rotate);
+			ntp_textf(out, "# ntsdumpdir: none (server keys are not kept across "
+				       "restarts)\n");
+		ntp_textf(out, "ntsrotate %ld\n", n->rotate);
 		if (n->ntp_server[0])
-			pos = ntp_appendf(out, len, pos, "ntsntpserver %s\n", n->ntp_server);
-		pos = ntp_appendf(out, len, pos, "maxntsconnections %d\n", n->max_conn);
+			ntp_textf(out, "ntsntpserver %s\n", n->ntp_server);
+		ntp_textf(out, "maxntsconnections %d\n", n->max_conn);
 	} else {
-		pos = ntp_appendf(out, len, pos, "# NTS server: off (no ntsservercert)\n");
+		ntp_textf(out, "# NTS server: off (no ntsservercert)\n");
 	}
 	if (n->keyfile[0])
-		pos = ntp_appendf(out, len, pos, "keyfile %s\n", n->keyfile);
+		ntp_textf(out, "keyfile %s\n", n->keyfile);
 	else
-		pos = ntp_appendf(out, len, pos, "# keyfile: none\n");
-	return pos;
+		ntp_textf(out, "# keyfile: none\n");
 }
 
 int cfg_nts_check(const struct horod_config *c, char *err, size_t errlen)

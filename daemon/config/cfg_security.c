@@ -11,14 +11,12 @@
  */
 #include <errno.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon/config/config_int.h"
-#include "proto/appendf.h"
+#include "daemon/config/cfg_security.h"
 
 #define CFG_FORM_USER	 "user NAME (an account in the password database)"
 #define CFG_FORM_SECCOMP "seccomp 0|1|2 (off, kill on a call outside the list, fail it with EPERM)"
@@ -26,12 +24,12 @@
 /* The characters of an account name: POSIX's portable set (useradd is stricter still). */
 #define CFG_USER_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-$"
 
-void cfg_security_defaults(struct horod_config *c)
+void cfg_security_defaults(struct cfg_security *s)
 {
-	c->user[0] = '\0';
-	c->user_uid = 0;
-	c->user_gid = 0;
-	c->seccomp = 0;
+	s->user[0] = '\0';
+	s->uid = 0;
+	s->gid = 0;
+	s->seccomp = 0;
 }
 
 /* Look NAME up in the password database: 0 with its uid and gid, or -1 with errno (0: none). */
@@ -81,19 +79,19 @@ int cfg_do_user(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_fail(p,
 				"bad user name '%s', allowed: 1-%d letters, digits, '.', '_', '-' "
 				"(not first) or '$'",
-				cfg_quote(tok[1], q, sizeof(q)), CFG_USER_MAX - 1);
+				ntp_quote(tok[1], q, sizeof(q)), CFG_USER_MAX - 1);
 	if (cfg_once(p, &p->seen_user, "user") < 0)
 		return -1;
 	if (cfg_lookup_user(tok[1], &uid, &gid) < 0) {
 		if (errno)
 			return cfg_fail(p, "cannot look up user '%s': %s, allowed: " CFG_FORM_USER,
-					cfg_quote(tok[1], q, sizeof(q)), strerror(errno));
+					ntp_quote(tok[1], q, sizeof(q)), strerror(errno));
 		return cfg_fail(p, "unknown user '%s', allowed: " CFG_FORM_USER,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	}
-	memcpy(p->c->user, tok[1], n + 1);
-	p->c->user_uid = uid;
-	p->c->user_gid = gid;
+	memcpy(p->c->sec.user, tok[1], n + 1);
+	p->c->sec.uid = uid;
+	p->c->sec.gid = gid;
 	return 0;
 }
 
@@ -108,20 +106,18 @@ int cfg_do_seccomp(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_extra(p, tok[2], CFG_FORM_SECCOMP);
 	if (cfg_int(tok[1], 0, 2, &level) < 0)
 		return cfg_fail(p, "bad seccomp level '%s', allowed: " CFG_FORM_SECCOMP,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_seccomp, "seccomp") < 0)
 		return -1;
-	p->c->seccomp = (int)level;
+	p->c->sec.seccomp = (int)level;
 	return 0;
 }
 
-size_t cfg_security_format(const struct horod_config *c, char *out, size_t len)
+void cfg_security_format(const struct cfg_security *s, struct ntp_text *out)
 {
-	size_t pos = 0;
-
-	if (c->user[0])
-		pos = ntp_appendf(out, len, pos, "user %s\n", c->user);
+	if (s->user[0])
+		ntp_textf(out, "user %s\n", s->user);
 	else
-		pos = ntp_appendf(out, len, pos, "# user: none (horod keeps running as root)\n");
-	return ntp_appendf(out, len, pos, "seccomp %d\n", c->seccomp);
+		ntp_textf(out, "# user: none (horod keeps running as root)\n");
+	ntp_textf(out, "seccomp %d\n", s->seccomp);
 }

@@ -1,12 +1,15 @@
 /*
  * The configuration parser. The text is read line by line; each line is
  * cut into tokens at spaces and tabs, comments are dropped, and the first
- * token selects a directive from one table. Every directive checks its
- * argument count and range-checks every value with the typed helpers
- * below, and every failure is one message, `NAME:LINE: what was wrong,
- * allowed ...`, so that an administrator can fix the file without reading
- * the manual. A failed parse leaves the configuration as it was before
- * the call (the access lists may keep memory they grew; cfg_free releases
+ * token selects a directive from one table: the serving directives here
+ * (listen, local, allow/deny, control allow, workers, io, pidfile, log,
+ * hwtimestamp), the others in their files (cfg_clock.c, cfg_guard.c,
+ * cfg_control.c, cfg_security.c). Every directive checks its argument
+ * count and range-checks every value with the typed helpers of parse.c,
+ * and every failure is one message, `NAME:LINE: what was wrong, allowed
+ * ...`, so that an administrator can fix the file without reading the
+ * manual. A failed parse leaves the configuration as it was before the
+ * call (the access lists may keep memory they grew; cfg_free releases
  * it). cfg_format writes the effective configuration back as directives
  * that this parser reads to the same result.
  */
@@ -14,15 +17,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon/config/cfg_clock.h"
+#include "daemon/config/cfg_control.h"
+#include "daemon/config/cfg_guard.h"
+#include "daemon/config/cfg_nts.h"
+#include "daemon/config/cfg_security.h"
 #include "daemon/config/config.h"
-#include "daemon/config/config_int.h"
+#include "daemon/config/parse.h"
 #include "proto/appendf.h"
+#include "proto/ctlproto.h"
 
 #define CFG_LINE_MAX	       1024 /* bytes per line, newline excluded: ample for any directive */
 #define CFG_FILE_MAX	       (1 << 20) /* bytes per file (1 MiB): a config is a few KiB */
@@ -46,100 +54,6 @@ const char cfg_embedded_default[] =
 	"# given as `local stratum 10 dispersion SECONDS`.\n"
 	"local stratum 10\n";
 
-/* Copy TOK into OUT for a message: printable ASCII only, truncated with "...". */
-const char *cfg_quote(const char *tok, char *out, size_t outlen)
-{
-	size_t i, n = 0;
-
-	for (i = 0; tok[i] && n + 4 < outlen; i++)
-		out[n++] = (tok[i] >= 0x20 && tok[i] < 0x7f) ? tok[i] : '?';
-	if (tok[i]) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
-}
-
-/* Write `NAME:LINE: message` into the caller's error buffer and return -1. */
-int cfg_fail(struct cfg_parser *p, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!p->err || !p->errlen)
-		return -1;
-	n = snprintf(p->err, p->errlen, "%s:%d: ", p->name, p->line);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-/*
- * TOK as a decimal integer in MIN..MAX: 0, or -1 when it is not a decimal
- * integer ("", "12abc", "0x10", "+1") and -2 when it is one out of range.
- */
-int cfg_int(const char *tok, long min, long max, long *out)
-{
-	const char *s = tok[0] == '-' ? tok + 1 : tok;
-	char *end;
-	long v;
-
-	if (!s[0] || strspn(s, "0123456789") != strlen(s))
-		return -1;
-	errno = 0;
-	v = strtol(tok, &end, 10);
-	if (*end)
-		return -1;
-	if (errno == ERANGE || v < min || v > max)
-		return -2;
-	*out = v;
-	return 0;
-}
-
-/*
- * TOK as a finite decimal number in MIN..MAX ("0.001", "1e-3", "2"): 0, or
- * -1 when it is not one ("", "nan", "inf", "0x1p-3", "1s") and -2 when it
- * is one out of range.
- */
-int cfg_double(const char *tok, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	if (!tok[0] || strspn(tok, "0123456789.eE+-") != strlen(tok) || !strpbrk(tok, "0123456789"))
-		return -1;
-	errno = 0;
-	v = strtod(tok, &end);
-	if (*end || end == tok || !isfinite(v))
-		return errno == ERANGE ? -2 : -1;
-	/* Underflow (1e-400) is a number close enough to 0; overflow was caught above. */
-	if (v < min || v > max)
-		return -2;
-	*out = v == 0 ? 0.0 : v;
-	return 0;
-}
-
-/* Reject an argument past the directive's form. */
-int cfg_extra(struct cfg_parser *p, const char *tok, const char *form)
-{
-	char q[CFG_QUOTE_MAX];
-
-	return cfg_fail(p, "extra argument '%s', allowed: %s", cfg_quote(tok, q, sizeof(q)), form);
-}
-
-/* Reject a second use of a directive that is allowed once. */
-int cfg_once(struct cfg_parser *p, int *seen, const char *what)
-{
-	if (*seen)
-		return cfg_fail(p, "'%s' already given on line %d, allowed once", what, *seen);
-	*seen = p->line;
-	return 0;
-}
-
 #define CFG_FORM_LISTEN "listen ADDR [port N]"
 
 static int cfg_do_listen(struct cfg_parser *p, char **tok, int ntok)
@@ -150,7 +64,7 @@ static int cfg_do_listen(struct cfg_parser *p, char **tok, int ntok)
 	struct sockaddr_in6 *sin6;
 	char q[CFG_QUOTE_MAX];
 	long port = 0;
-	int i, r;
+	int i;
 
 	if (ntok < 2)
 		return cfg_fail(p, "'listen' needs an address, allowed: " CFG_FORM_LISTEN);
@@ -167,22 +81,15 @@ static int cfg_do_listen(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_fail(p,
 				"bad listen address '%s', allowed: an IPv4 or IPv6 literal "
 				"(no host names) in " CFG_FORM_LISTEN,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	}
 
 	if (ntok >= 3) {
 		if (strcmp(tok[2], "port") != 0)
 			return cfg_fail(p, "unknown listen option '%s', allowed: " CFG_FORM_LISTEN,
-					cfg_quote(tok[2], q, sizeof(q)));
-		if (ntok < 4)
-			return cfg_fail(p, "'port' needs a number, allowed 1-%d", CFG_MAX_PORT);
-		r = cfg_int(tok[3], 1, CFG_MAX_PORT, &port);
-		if (r == -1)
-			return cfg_fail(p, "bad port '%s', allowed 1-%d",
-					cfg_quote(tok[3], q, sizeof(q)), CFG_MAX_PORT);
-		if (r == -2)
-			return cfg_fail(p, "port %s out of range, allowed 1-%d",
-					cfg_quote(tok[3], q, sizeof(q)), CFG_MAX_PORT);
+					ntp_quote(tok[2], q, sizeof(q)));
+		if (cfg_int_opt(p, "port", ntok > 3 ? tok[3] : NULL, 1, CFG_MAX_PORT, &port) < 0)
+			return -1;
 		if (ntok > 4)
 			return cfg_extra(p, tok[4], CFG_FORM_LISTEN);
 	}
@@ -193,7 +100,7 @@ static int cfg_do_listen(struct cfg_parser *p, char **tok, int ntok)
 		    memcmp(&c->listen[i].addr, &l.addr, l.addrlen) == 0)
 			return cfg_fail(
 				p, "duplicate listen '%s%s%s', allowed once per address and port",
-				cfg_quote(tok[1], q, sizeof(q)), ntok > 2 ? " port " : "",
+				ntp_quote(tok[1], q, sizeof(q)), ntok > 2 ? " port " : "",
 				ntok > 2 ? tok[3] : "");
 	}
 	if (c->n_listen >= CFG_MAX_LISTEN)
@@ -215,20 +122,13 @@ static int cfg_do_local(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_fail(p, "'local' needs a stratum, allowed: " CFG_FORM_LOCAL);
 	if (strcmp(tok[1], "stratum") != 0)
 		return cfg_fail(p, "unknown local option '%s', allowed: " CFG_FORM_LOCAL,
-				cfg_quote(tok[1], q, sizeof(q)));
-	if (ntok < 3)
-		return cfg_fail(p, "'stratum' needs a number, allowed 1-%d", CFG_MAX_STRATUM);
-	r = cfg_int(tok[2], 1, CFG_MAX_STRATUM, &stratum);
-	if (r == -1)
-		return cfg_fail(p, "bad stratum '%s', allowed 1-%d",
-				cfg_quote(tok[2], q, sizeof(q)), CFG_MAX_STRATUM);
-	if (r == -2)
-		return cfg_fail(p, "stratum %s out of range, allowed 1-%d",
-				cfg_quote(tok[2], q, sizeof(q)), CFG_MAX_STRATUM);
+				ntp_quote(tok[1], q, sizeof(q)));
+	if (cfg_int_opt(p, "stratum", ntok > 2 ? tok[2] : NULL, 1, CFG_MAX_STRATUM, &stratum) < 0)
+		return -1;
 	if (ntok >= 4) {
 		if (strcmp(tok[3], "dispersion") != 0)
 			return cfg_fail(p, "unknown local option '%s', allowed: " CFG_FORM_LOCAL,
-					cfg_quote(tok[3], q, sizeof(q)));
+					ntp_quote(tok[3], q, sizeof(q)));
 		if (ntok < 5)
 			return cfg_fail(p, "'dispersion' needs a number of seconds, allowed 0-16");
 		r = cfg_double(tok[4], 0.0, CFG_MAX_DISPERSION, &disp);
@@ -236,18 +136,18 @@ static int cfg_do_local(struct cfg_parser *p, char **tok, int ntok)
 			return cfg_fail(p,
 					"bad dispersion '%s', allowed 0-16 seconds as a decimal "
 					"number (e.g. 0.001 or 1e-3)",
-					cfg_quote(tok[4], q, sizeof(q)));
+					ntp_quote(tok[4], q, sizeof(q)));
 		if (r == -2)
 			return cfg_fail(p, "dispersion %s out of range, allowed 0-16 seconds",
-					cfg_quote(tok[4], q, sizeof(q)));
+					ntp_quote(tok[4], q, sizeof(q)));
 		if (ntok > 5)
 			return cfg_extra(p, tok[5], CFG_FORM_LOCAL);
 	}
 	if (cfg_once(p, &p->seen_local, "local") < 0)
 		return -1;
-	p->c->local_enabled = 1;
-	p->c->local_stratum = (int)stratum;
-	p->c->local_dispersion = disp;
+	p->c->local.enabled = 1;
+	p->c->local.stratum = (int)stratum;
+	p->c->local.dispersion = disp;
 	return 0;
 }
 
@@ -286,7 +186,7 @@ static int cfg_do_control(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_do_control_path(p, tok, ntok);
 	if (strcmp(tok[1], "allow") != 0)
 		return cfg_fail(p, "unknown control option '%s', allowed: " CFG_FORM_CONTROL,
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (ntok < 3)
 		return cfg_fail(p, "'control allow' needs an address, allowed: " CFG_FORM_CONTROL);
 	if (ntok > 3)
@@ -309,10 +209,10 @@ static int cfg_do_workers(struct cfg_parser *p, char **tok, int ntok)
 		r = cfg_int(tok[1], 1, CFG_MAX_WORKERS, &n);
 		if (r == -1)
 			return cfg_fail(p, "bad workers '%s', allowed 1-%d or auto",
-					cfg_quote(tok[1], q, sizeof(q)), CFG_MAX_WORKERS);
+					ntp_quote(tok[1], q, sizeof(q)), CFG_MAX_WORKERS);
 		if (r == -2)
 			return cfg_fail(p, "workers %s out of range, allowed 1-%d or auto",
-					cfg_quote(tok[1], q, sizeof(q)), CFG_MAX_WORKERS);
+					ntp_quote(tok[1], q, sizeof(q)), CFG_MAX_WORKERS);
 	}
 	if (cfg_once(p, &p->seen_workers, "workers") < 0)
 		return -1;
@@ -337,7 +237,7 @@ static int cfg_do_io(struct cfg_parser *p, char **tok, int ntok)
 		io = CFG_IO_AUTO;
 	else
 		return cfg_fail(p, "unknown io mode '%s', allowed: uring mmsg auto",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_io, "io") < 0)
 		return -1;
 	p->c->io = io;
@@ -356,7 +256,7 @@ static int cfg_do_pidfile(struct cfg_parser *p, char **tok, int ntok)
 	len = strlen(tok[1]);
 	if (tok[1][0] != '/')
 		return cfg_fail(p, "pidfile '%s' is not an absolute path, allowed: /ABSOLUTE/PATH",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (len >= CFG_PATH_MAX)
 		return cfg_fail(p, "pidfile path of %zu bytes too long, allowed at most %d bytes",
 				len, CFG_PATH_MAX - 1);
@@ -380,10 +280,10 @@ static int cfg_do_log(struct cfg_parser *p, char **tok, int ntok)
 	else
 		return cfg_fail(p,
 				"unknown log destination '%s', allowed: log stderr|syslog [debug]",
-				cfg_quote(tok[1], q, sizeof(q)));
+				ntp_quote(tok[1], q, sizeof(q)));
 	if (ntok >= 3 && strcmp(tok[2], "debug") != 0)
 		return cfg_fail(p, "unknown log option '%s', allowed: log stderr|syslog [debug]",
-				cfg_quote(tok[2], q, sizeof(q)));
+				ntp_quote(tok[2], q, sizeof(q)));
 	if (ntok > 3)
 		return cfg_extra(p, tok[3], "log stderr|syslog [debug]");
 	if (cfg_once(p, &p->seen_log, "log") < 0)
@@ -406,12 +306,12 @@ static int cfg_do_hwtimestamp(struct cfg_parser *p, char **tok, int ntok)
 	len = strlen(tok[1]);
 	if (len >= CFG_IFNAME_MAX || strchr(tok[1], '/'))
 		return cfg_fail(p, "bad interface name '%s', allowed: 1-%d characters, no '/'",
-				cfg_quote(tok[1], q, sizeof(q)), CFG_IFNAME_MAX - 1);
+				ntp_quote(tok[1], q, sizeof(q)), CFG_IFNAME_MAX - 1);
 	for (i = 0; i < p->c->n_hwts; i++)
 		if (strcmp(p->c->hwts[i], tok[1]) == 0)
 			return cfg_fail(p,
 					"duplicate hwtimestamp '%s', allowed: each interface once",
-					cfg_quote(tok[1], q, sizeof(q)));
+					ntp_quote(tok[1], q, sizeof(q)));
 	if (p->c->n_hwts >= CFG_MAX_HWTS)
 		return cfg_fail(p, "too many hwtimestamp lines, allowed at most %d", CFG_MAX_HWTS);
 	memcpy(p->c->hwts[p->c->n_hwts++], tok[1], len + 1);
@@ -512,7 +412,7 @@ static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
 
 	for (i = 0; i < CFG_N_DIRECTIVES; i++)
 		n += (size_t)snprintf(names + n, sizeof(names) - n, " %s", cfg_directives[i].name);
-	return cfg_fail(p, "unknown directive '%s', allowed:%s", cfg_quote(tok[0], q, sizeof(q)),
+	return cfg_fail(p, "unknown directive '%s', allowed:%s", ntp_quote(tok[0], q, sizeof(q)),
 			names);
 }
 
@@ -612,9 +512,9 @@ cannot_read:
 void cfg_defaults(struct horod_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->local_enabled = 0;
-	c->local_stratum = CFG_DEFAULT_STRATUM;
-	c->local_dispersion = CFG_DEFAULT_DISPERSION;
+	c->local.enabled = 0;
+	c->local.stratum = CFG_DEFAULT_STRATUM;
+	c->local.dispersion = CFG_DEFAULT_DISPERSION;
 	acl_init(&c->acl);
 	acl_init(&c->control_acl);
 	c->workers = 0;
@@ -624,10 +524,10 @@ void cfg_defaults(struct horod_config *c)
 	c->log_debug = 0;
 	c->default_port = CFG_DEFAULT_PORT;
 	cfg_clock_defaults(&c->clk);
-	cfg_guard_defaults(c);
-	cfg_control_defaults(c);
-	cfg_security_defaults(c);
-	cfg_nts_defaults(c);
+	cfg_guard_defaults(&c->rl, &c->guard);
+	cfg_control_defaults(&c->control);
+	cfg_security_defaults(&c->sec);
+	cfg_nts_defaults(&c->nts);
 }
 
 void cfg_free(struct horod_config *c)
@@ -641,21 +541,17 @@ int cfg_listen_port(const struct horod_config *c, const struct cfg_listen *l)
 	return l->port ? l->port : c->default_port;
 }
 
-/* An appending snprintf: the output so far is LEN bytes (maybe more than fit in CAP). */
-struct cfg_out {
-	char *buf;
-	size_t cap, len;
-};
-
-static void cfg_put(struct cfg_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void cfg_put(struct cfg_out *o, const char *fmt, ...)
+void cfg_control_resolve(struct horod_config *c, uid_t euid, const char *xdg,
+			 const struct stat *xdg_st)
 {
-	va_list ap;
+	char path[CTL_SOCK_PATH_MAX];
 
-	va_start(ap, fmt);
-	o->len = ntp_vappendf(o->buf, o->cap, o->len, fmt, ap);
-	va_end(ap);
+	if (!c->control.path_default || euid == 0)
+		return;
+	if (ctl_sock_default(path, sizeof(path), euid, xdg, xdg_st) < 0)
+		return; /* cannot happen: the /tmp fallback always fits */
+	snprintf(c->control.path, sizeof(c->control.path), "%s", path);
+	c->control.path_private = 1;
 }
 
 /* RULE as ADDR/PLEN into OUT (at least INET6_ADDRSTRLEN + 4 bytes). */
@@ -669,37 +565,20 @@ static const char *cfg_cidr(const struct acl_rule *r, char *out, size_t outlen)
 	return out;
 }
 
-/* The shortest "%g" form of V that reads back as V. */
-const char *cfg_shortest(double v, char *out, size_t outlen)
-{
-	int prec;
-
-	for (prec = 6; prec < 17; prec++) {
-		snprintf(out, outlen, "%.*g", prec, v);
-		if (strtod(out, NULL) == v)
-			return out;
-	}
-	snprintf(out, outlen, "%.17g", v);
-	return out;
-}
-
 size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 {
 	static const char *const io_names[] = {"auto", "uring", "mmsg"};
-	struct cfg_out o = {.buf = buf, .cap = len, .len = 0};
+	struct ntp_text o;
 	const struct sockaddr_in6 *sin6;
 	const struct sockaddr_in *sin;
 	char a[INET6_ADDRSTRLEN + 8];
 	int i;
 
-	if (buf && len)
-		buf[0] = '\0';
-	else
-		o.cap = 0;
-	cfg_put(&o, "# horod effective configuration\n");
+	ntp_text_init(&o, buf, len);
+	ntp_textf(&o, "# horod effective configuration\n");
 
 	if (c->n_listen == 0)
-		cfg_put(&o, "# listen: none\n");
+		ntp_textf(&o, "# listen: none\n");
 	for (i = 0; i < c->n_listen; i++) {
 		const struct cfg_listen *l = &c->listen[i];
 
@@ -711,62 +590,53 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 			 !inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a)))
 			snprintf(a, sizeof(a), "?");
 		if (l->port)
-			cfg_put(&o, "listen %s port %d\n", a, l->port);
+			ntp_textf(&o, "listen %s port %d\n", a, l->port);
 		else
-			cfg_put(&o, "listen %s\n", a);
+			ntp_textf(&o, "listen %s\n", a);
 	}
-	cfg_put(&o, "# port of listen lines without one: %d\n", c->default_port);
+	ntp_textf(&o, "# port of listen lines without one: %d\n", c->default_port);
 
-	if (c->local_enabled)
-		cfg_put(&o, "local stratum %d dispersion %s\n", c->local_stratum,
-			cfg_shortest(c->local_dispersion, a, sizeof(a)));
+	if (c->local.enabled)
+		ntp_textf(&o, "local stratum %d dispersion %s\n", c->local.stratum,
+			  ntp_shortest(c->local.dispersion, a, sizeof(a)));
 	else
-		cfg_put(&o, "# local: not configured\n");
+		ntp_textf(&o, "# local: not configured\n");
 
 	if (c->acl.n == 0)
-		cfg_put(&o, "# allow/deny: no rules, every source is allowed\n");
+		ntp_textf(&o, "# allow/deny: no rules, every source is allowed\n");
 	for (i = 0; i < c->acl.n; i++)
-		cfg_put(&o, "%s %s\n", c->acl.rules[i].allow ? "allow" : "deny",
-			cfg_cidr(&c->acl.rules[i], a, sizeof(a)));
+		ntp_textf(&o, "%s %s\n", c->acl.rules[i].allow ? "allow" : "deny",
+			  cfg_cidr(&c->acl.rules[i], a, sizeof(a)));
 
-	cfg_put(&o, "# control: loopback is always allowed\n");
+	ntp_textf(&o, "# control: loopback is always allowed\n");
 	for (i = 0; i < c->control_acl.n; i++) {
 		/* The file can only allow; a deny rule set by a program is shown, commented. */
-		cfg_put(&o, "%s %s\n",
-			c->control_acl.rules[i].allow ? "control allow" : "# control deny",
-			cfg_cidr(&c->control_acl.rules[i], a, sizeof(a)));
+		ntp_textf(&o, "%s %s\n",
+			  c->control_acl.rules[i].allow ? "control allow" : "# control deny",
+			  cfg_cidr(&c->control_acl.rules[i], a, sizeof(a)));
 	}
 
 	if (c->workers > 0)
-		cfg_put(&o, "workers %d\n", c->workers);
+		ntp_textf(&o, "workers %d\n", c->workers);
 	else
-		cfg_put(&o, "workers auto\n");
-	cfg_put(&o, "io %s\n",
-		(unsigned int)c->io < sizeof(io_names) / sizeof(io_names[0]) ? io_names[c->io]
-									     : "auto");
+		ntp_textf(&o, "workers auto\n");
+	ntp_textf(&o, "io %s\n",
+		  (unsigned int)c->io < sizeof(io_names) / sizeof(io_names[0]) ? io_names[c->io]
+									       : "auto");
 	if (c->pidfile[0])
-		cfg_put(&o, "pidfile %s\n", c->pidfile);
+		ntp_textf(&o, "pidfile %s\n", c->pidfile);
 	else
-		cfg_put(&o, "# pidfile: none\n");
-	cfg_put(&o, "log %s%s\n", c->log_syslog ? "syslog" : "stderr",
-		c->log_debug ? " debug" : "");
-	{
-		size_t want = cfg_clock_format(&c->clk, o.len < o.cap ? o.buf + o.len : NULL,
-					       o.len < o.cap ? o.cap - o.len : 0);
-
-		o.len += want;
-	}
+		ntp_textf(&o, "# pidfile: none\n");
+	ntp_textf(&o, "log %s%s\n", c->log_syslog ? "syslog" : "stderr",
+		  c->log_debug ? " debug" : "");
+	cfg_clock_format(&c->clk, &o);
 	if (c->n_hwts == 0)
-		cfg_put(&o, "# hwtimestamp: none (kernel software receive timestamps)\n");
+		ntp_textf(&o, "# hwtimestamp: none (kernel software receive timestamps)\n");
 	for (i = 0; i < c->n_hwts; i++)
-		cfg_put(&o, "hwtimestamp %s\n", c->hwts[i]);
-	o.len += cfg_guard_format(c, o.len < o.cap ? o.buf + o.len : NULL,
-				  o.len < o.cap ? o.cap - o.len : 0);
-	o.len += cfg_control_format(c, o.len < o.cap ? o.buf + o.len : NULL,
-				    o.len < o.cap ? o.cap - o.len : 0);
-	o.len += cfg_security_format(c, o.len < o.cap ? o.buf + o.len : NULL,
-				     o.len < o.cap ? o.cap - o.len : 0);
-	o.len += cfg_nts_format(c, o.len < o.cap ? o.buf + o.len : NULL,
-				o.len < o.cap ? o.cap - o.len : 0);
+		ntp_textf(&o, "hwtimestamp %s\n", c->hwts[i]);
+	cfg_guard_format(&c->rl, &c->guard, &o);
+	cfg_control_format(&c->control, &o);
+	cfg_security_format(&c->sec, &o);
+	cfg_nts_format(&c->nts, &o);
 	return o.len;
 }

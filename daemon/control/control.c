@@ -18,30 +18,26 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "clock/kclock.h"
 #include "daemon/serve/clientlog.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/control/control.h"
 #include "daemon/sys/log.h"
 #include "daemon/serve/xguard.h"
 #include "proto/ctlproto.h"
+#include "proto/nstime.h"
 #include "proto/prom.h"
 
 #define CONTROL_BACKLOG 16 /* pending connections: as many as we serve at once */
 
 static int64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(CLOCK_MONOTONIC);
 }
 
 static int64_t sys_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(CLOCK_REALTIME);
 }
 
 /*
@@ -173,11 +169,13 @@ static int open_http(struct control *c, const struct horod_config *cfg)
 {
 	int fd, one = 1;
 
-	fd = socket(cfg->metrics_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(cfg->control.metrics_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 ||
-	    bind(fd, (const struct sockaddr *)&cfg->metrics_addr, cfg->metrics_addrlen) < 0 ||
+	    bind(fd, (const struct sockaddr *)&cfg->control.metrics_addr,
+		 cfg->control.metrics_addrlen) < 0 ||
 	    listen(fd, CONTROL_BACKLOG) < 0) {
 		log_msg(LOG_ERR, "metrics listen: %s", strerror(errno));
 		if (fd >= 0)
@@ -205,9 +203,9 @@ int control_open(struct control *c, const struct horod_config *cfg)
 	}
 	/* Serving time matters more than being inspectable: a control socket failure is a warning.
 	 */
-	if (cfg->control_path[0])
-		open_unix(c, cfg->control_path, cfg->control_private);
-	if (cfg->metrics_enabled && open_http(c, cfg) < 0)
+	if (cfg->control.path[0])
+		open_unix(c, cfg->control.path, cfg->control.path_private);
+	if (cfg->control.metrics_enabled && open_http(c, cfg) < 0)
 		return -1;
 	return 0;
 }
@@ -293,7 +291,7 @@ static size_t answer_status(struct control *c, char *b, size_t len)
 		}
 	} else {
 		p = ctl_kv_put(b, len, p, "source", "%s",
-			       c->cfg->local_enabled && snap_synced(&s) ? "local" : "none");
+			       c->cfg->local.enabled && snap_synced(&s) ? "local" : "none");
 	}
 	return p;
 }
@@ -380,7 +378,7 @@ static size_t answer_sources(struct control *c, char *b, size_t len)
 		SRC_KV("poll", "%d", si.poll);
 		SRC_KV("reach", "%u", si.reach);
 		SRC_KV("when", "%lld",
-		       si.last_rx ? (long long)((now - si.last_rx) / 1000000000) : -1LL);
+		       si.last_rx ? (long long)((now - si.last_rx) / NS_PER_SEC) : -1LL);
 		SRC_KV("delay", "%.9f", si.delay);
 		SRC_KV("offset", "%.9f", si.offset);
 		SRC_KV("jitter", "%.9f", si.jitter);
@@ -449,20 +447,20 @@ static size_t answer_serverstats(struct control *c, char *b, size_t len)
 }
 
 /* A gauge family with one unlabelled sample. */
-static void gauge(struct prom_out *o, const char *name, const char *help, double v)
+static void gauge(struct ntp_text *o, const char *name, const char *help, double v)
 {
 	prom_family(o, name, "gauge", help);
 	prom_sample(o, name, NULL, NULL, v);
 }
 
-static void counter(struct prom_out *o, const char *name, const char *help, uint64_t v)
+static void counter(struct ntp_text *o, const char *name, const char *help, uint64_t v)
 {
 	prom_family(o, name, "counter", help);
 	prom_sample_u64(o, name, NULL, NULL, v);
 }
 
 /* Per-source gauges: one family each, one sample per source. */
-static void source_metrics(struct prom_out *o, struct clockd *cd)
+static void source_metrics(struct ntp_text *o, struct clockd *cd)
 {
 	static const struct {
 		const char *name, *help;
@@ -509,11 +507,11 @@ static size_t answer_metrics(struct control *c, char *buf, size_t len)
 	struct clockd *cd = c->cd;
 	struct ctr_totals t;
 	struct clk_snapshot s;
-	struct prom_out o;
+	struct ntp_text o;
 	int64_t sys = sys_ns();
 	int i;
 
-	prom_init(&o, buf, len);
+	ntp_text_init(&o, buf, len);
 	ctr_sum(c->ctr, c->n_workers, &t);
 	xg_totals_add(&t);
 	counter(&o, "horod_requests_received_total",

@@ -57,7 +57,7 @@ struct control {
 /*
  * Open the listeners CFG asks for: the control socket (missing directories
  * created — mode CONTROL_DIR_PRIVATE, and the socket's directory checked
- * to be horod's user's own, when cfg->control_private —, a stale socket
+ * to be horod's user's own, when cfg->control.path_private —, a stale socket
  * removed, mode CONTROL_SOCK_MODE; failing is only logged as a warning)
  * and the metrics endpoint. 0, or -1 (logged) when the metrics endpoint
  * cannot be opened or memory is short.

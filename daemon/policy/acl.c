@@ -10,12 +10,12 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/policy/acl.h"
+#include "proto/appendf.h"
 
 #define ACL_INITIAL_CAP 16 /* rules: first allocation, doubled as needed */
 #define ACL_QUOTE_MAX	48 /* bytes of user text quoted in a message: one address and a margin */
@@ -26,37 +26,6 @@
 
 /* The first 12 bytes of an IPv4-mapped IPv6 address (::ffff:0:0/96). */
 static const uint8_t acl_v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-/* Copy TEXT into OUT for a message: printable ASCII only, truncated with "...". */
-static const char *acl_quote(const char *text, char *out, size_t outlen)
-{
-	size_t i, n = 0;
-
-	for (i = 0; text[i] && n + 4 < outlen; i++)
-		out[n++] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
-	if (text[i]) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
-}
-
-static int acl_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Write a message into ERR (when there is room for one) and return -1. */
-static int acl_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* Zero every bit of ADDR past the first PLEN. */
 static void acl_mask(uint8_t addr[16], unsigned int plen)
@@ -98,15 +67,15 @@ static int acl_parse_plen(const char *s, unsigned int max, const char *fam, char
 
 	for (i = 0; s[i]; i++) {
 		if (s[i] < '0' || s[i] > '9' || i >= 3)
-			return acl_fail(err, errlen, "bad prefix length '%s', allowed 0-%u for %s",
-					acl_quote(s, q, sizeof(q)), max, fam);
+			return ntp_fail(err, errlen, "bad prefix length '%s', allowed 0-%u for %s",
+					ntp_quote(s, q, sizeof(q)), max, fam);
 		v = v * 10 + (unsigned int)(s[i] - '0');
 	}
 	if (i == 0)
-		return acl_fail(err, errlen, "missing prefix length after '/', allowed 0-%u for %s",
+		return ntp_fail(err, errlen, "missing prefix length after '/', allowed 0-%u for %s",
 				max, fam);
 	if (v > max)
-		return acl_fail(err, errlen, "prefix length %u out of range, allowed 0-%u for %s",
+		return ntp_fail(err, errlen, "prefix length %u out of range, allowed 0-%u for %s",
 				v, max, fam);
 	return (int)v;
 }
@@ -119,7 +88,7 @@ int acl_parse(const char *text, int allow, struct acl_rule out[2], char *err, si
 	int plen, v6;
 
 	if (!text || !text[0])
-		return acl_fail(err, errlen, "empty address, " ACL_FORMS);
+		return ntp_fail(err, errlen, "empty address, " ACL_FORMS);
 	memset(out, 0, 2 * sizeof(out[0]));
 	if (strcmp(text, "all") == 0) {
 		out[0].family = AF_INET;
@@ -131,8 +100,8 @@ int acl_parse(const char *text, int allow, struct acl_rule out[2], char *err, si
 	slash = strchr(text, '/');
 	alen = slash ? (size_t)(slash - text) : strlen(text);
 	if (alen == 0 || alen >= sizeof(addr))
-		return acl_fail(err, errlen, "bad address '%s', " ACL_FORMS,
-				acl_quote(text, q, sizeof(q)));
+		return ntp_fail(err, errlen, "bad address '%s', " ACL_FORMS,
+				ntp_quote(text, q, sizeof(q)));
 	memcpy(addr, text, alen);
 	addr[alen] = '\0';
 
@@ -141,8 +110,8 @@ int acl_parse(const char *text, int allow, struct acl_rule out[2], char *err, si
 	else if (inet_pton(AF_INET6, addr, out[0].addr) == 1)
 		v6 = 1;
 	else
-		return acl_fail(err, errlen, "bad address '%s', " ACL_FORMS,
-				acl_quote(text, q, sizeof(q)));
+		return ntp_fail(err, errlen, "bad address '%s', " ACL_FORMS,
+				ntp_quote(text, q, sizeof(q)));
 
 	if (!slash)
 		plen = v6 ? 128 : 32;
@@ -187,7 +156,7 @@ int acl_add(struct acl *a, const char *text, int allow, char *err, size_t errlen
 	if (n < 0)
 		return -1;
 	if (a->n + n > ACL_MAX_RULES)
-		return acl_fail(err, errlen,
+		return ntp_fail(err, errlen,
 				"access list full (%d rules), allowed at most %d rules", a->n,
 				ACL_MAX_RULES);
 	if (a->n + n > a->cap) {
@@ -198,7 +167,7 @@ int acl_add(struct acl *a, const char *text, int allow, char *err, size_t errlen
 			cap = ACL_MAX_RULES;
 		grown = realloc(a->rules, (size_t)cap * sizeof(*grown));
 		if (!grown)
-			return acl_fail(err, errlen,
+			return ntp_fail(err, errlen,
 					"out of memory for %d rules, allowed at most %d", cap,
 					ACL_MAX_RULES);
 		a->rules = grown;

@@ -15,10 +15,11 @@
 #include <netinet/in.h>
 #include <sys/random.h>
 
+#include "clock/kclock.h"
 #include "daemon/policy/ratelimit.h"
+#include "proto/nstime.h"
 
-#define RL_NS_PER_S  1000000000ULL /* ns in a second */
-#define RL_SET_ALIGN 64		   /* bytes: one set starts a cache line */
+#define RL_SET_ALIGN 64 /* bytes: one set starts a cache line */
 
 /* A source: IPv4 address, or the first 8 bytes of an IPv6 address. */
 struct rl_key {
@@ -65,7 +66,7 @@ void rl_limits_set(struct rl_limits *l, int enabled, int interval, int burst, in
 		leak = 0;
 	if (leak > RL_MAX_LEAK)
 		leak = RL_MAX_LEAK;
-	t = interval >= 0 ? RL_NS_PER_S << interval : RL_NS_PER_S >> -interval;
+	t = interval >= 0 ? (uint64_t)NS_PER_SEC << interval : (uint64_t)NS_PER_SEC >> -interval;
 	memset(l, 0, sizeof(*l));
 	l->enabled = enabled ? 1 : 0;
 	l->kod = kod ? 1 : 0;
@@ -116,10 +117,7 @@ const struct rl_limits *rl_limits_of(const struct rl_table *t)
 
 uint64_t rl_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * RL_NS_PER_S + (uint64_t)ts.tv_nsec;
+	return (uint64_t)clk_now_ns(CLOCK_MONOTONIC);
 }
 
 /* The key of FROM; 0 when FROM is neither IPv4 nor IPv6. */

@@ -54,7 +54,7 @@ int rc_phc_pick(const struct rc_phc_reading *r, int n, struct rc_sample *out)
 	memset(out, 0, sizeof(*out));
 	out->local_ns = r[k].before_ns + best / 2;
 	out->ref_ns = r[k].phc_ns;
-	out->err = (double)best / 2 / RC_NS_PER_S;
+	out->err = (double)best / 2 / NS_PER_SEC;
 	return 0;
 }
 

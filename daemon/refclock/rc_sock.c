@@ -45,7 +45,7 @@ int rc_sock_judge(const void *buf, size_t len, int64_t now_ns, int64_t max_age_n
 		return -1 - RC_DROP_FUTURE;
 	if (local < now_ns - max_age_ns || local <= last_ns)
 		return -1 - RC_DROP_STALE;
-	off = llround(s.offset * RC_NS_PER_S);
+	off = llround(s.offset * NS_PER_SEC);
 	memset(out, 0, sizeof(*out));
 	out->local_ns = local;
 	out->ref_ns = local + off;

@@ -58,9 +58,9 @@ int rc_ts_ns(int64_t sec, int64_t nsec, int64_t *ns)
 {
 	int64_t s;
 
-	if (nsec < 0 || nsec >= RC_NS_PER_S)
+	if (nsec < 0 || nsec >= NS_PER_SEC)
 		return -1;
-	if (__builtin_mul_overflow(sec, RC_NS_PER_S, &s) || __builtin_add_overflow(s, nsec, ns))
+	if (__builtin_mul_overflow(sec, NS_PER_SEC, &s) || __builtin_add_overflow(s, nsec, ns))
 		return -1;
 	return 0;
 }

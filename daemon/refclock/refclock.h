@@ -21,9 +21,10 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#define RC_NS_PER_S 1000000000LL /* ns in a second */
-#define RC_NAME_MAX 128		 /* bytes: a reader's description ("SHM 2 key 0x4e545032") */
-#define RC_PULSE    0x1		 /* sample flag: only the edge is known, not its second */
+#include "proto/nstime.h"
+
+#define RC_NAME_MAX 128 /* bytes: a reader's description ("SHM 2 key 0x4e545032") */
+#define RC_PULSE    0x1 /* sample flag: only the edge is known, not its second */
 
 /* Why a reader refused a sample (each counted). */
 enum rc_drop {
@@ -37,7 +38,7 @@ enum rc_drop {
 };
 
 /* ns: a local stamp this far ahead of now is not ours (a writer on another clock) */
-#define RC_FUTURE_NS (1 * RC_NS_PER_S)
+#define RC_FUTURE_NS (1 * NS_PER_SEC)
 
 /* Names of enum rc_drop, for logs and the test tool. */
 extern const char *const rc_drop_names[RC_DROP_N];

@@ -8,14 +8,14 @@
 #include <sys/random.h>
 
 #include "daemon/serve/clientlog.h"
+#include "proto/nstime.h"
 
 #define CLOG_WAYS	4 /* entries per set: a few busy clients sharing a set all stay */
 #define CLOG_SETS	(CLOG_SLOTS / CLOG_WAYS)
 #define CLOG_IVAL_SHIFT 3 /* the interval average moves 1/8 of the way per request */
 #define CLOG_READ_TRIES 4 /* copies a reader tries before skipping a busy entry */
-#define CLOG_MERGE_MAX	(64 * CLOG_SLOTS) /* entries merged at most (64 workers' worth) */
-#define CLOG_STALE_NS                                                                              \
-	(3600LL * 1000000000LL) /* ns: an entry silent for an hour is replaced first */
+#define CLOG_MERGE_MAX	(64 * CLOG_SLOTS)   /* entries merged at most (64 workers' worth) */
+#define CLOG_STALE_NS	(3600 * NS_PER_SEC) /* ns: an entry silent for an hour is replaced first */
 
 struct clog *clog_create(void)
 {

@@ -18,14 +18,10 @@
 
 #include "daemon/serve/hwts.h"
 #include "daemon/sys/log.h"
+#include "proto/nstime.h"
 
 #define HWTS_SAMPLES	  5 /* PHC reads per measurement; the tightest sandwich wins */
 #define FD_TO_CLOCKID(fd) ((~(clockid_t)(fd) << 3) | 3) /* dynamic POSIX clock of an fd */
-
-static int64_t ts_ns(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
-}
 
 /* Ask the NIC for its PHC and switch RX stamping on; PHC index, or -1 with WHY. */
 static int enable_one(int sock, const char *name, char *why, size_t len)
@@ -128,10 +124,10 @@ void hwts_update(struct hwts_table *t)
 			if (clock_gettime(h->phc, &p) < 0)
 				break;
 			clock_gettime(CLOCK_REALTIME, &b);
-			if (ts_ns(&b) - ts_ns(&a) < best_width) {
-				best_width = ts_ns(&b) - ts_ns(&a);
+			if (ns_from_timespec(&b) - ns_from_timespec(&a) < best_width) {
+				best_width = ns_from_timespec(&b) - ns_from_timespec(&a);
 				/* The PHC was read at the midpoint of the system reads. */
-				best = ts_ns(&a) + best_width / 2 - ts_ns(&p);
+				best = ns_from_timespec(&a) + best_width / 2 - ns_from_timespec(&p);
 			}
 		}
 		atomic_store_explicit(&h->offset_ns, best, memory_order_relaxed);
@@ -151,9 +147,8 @@ int hwts_to_system(const struct hwts_table *t, int ifindex, const struct timespe
 		off = atomic_load_explicit(&t->ifs[i].offset_ns, memory_order_relaxed);
 		if (off == HWTS_NO_OFFSET)
 			return -1;
-		ns = ts_ns(hw) + off;
-		out->tv_sec = ns / 1000000000;
-		out->tv_nsec = ns % 1000000000;
+		ns = ns_from_timespec(hw) + off;
+		ns_to_timespec(ns, out);
 		return 0;
 	}
 	return -1;

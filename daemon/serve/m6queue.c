@@ -15,6 +15,7 @@
 
 #include "clock/kclock.h"
 #include "daemon/serve/m6queue.h"
+#include "proto/nstime.h"
 
 int m6q_init(struct m6_queue *q)
 {
@@ -54,7 +55,7 @@ void m6q_push(struct m6_queue *q, int fd, const uint8_t *pkt, size_t len,
 		atomic_fetch_add_explicit(&q->st.busy, 1, memory_order_relaxed);
 		return;
 	}
-	q->tokens += (double)(now - q->refill_ns) / 1e9 * M6Q_RATE;
+	q->tokens += ns_dsec(now, q->refill_ns) * M6Q_RATE;
 	if (q->tokens > M6Q_BURST)
 		q->tokens = M6Q_BURST;
 	q->refill_ns = now;

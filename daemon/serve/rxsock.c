@@ -13,6 +13,7 @@
 #include <linux/errqueue.h>
 
 #include "daemon/serve/rxsock.h"
+#include "proto/nstime.h"
 
 static int set_int(int fd, int level, int opt, int v)
 {
@@ -101,7 +102,7 @@ int rx_parse_cmsgs(struct msghdr *msg, struct rx_meta *meta, const struct hwts_t
 			memcpy(&st, CMSG_DATA(c), sizeof(st));
 			/* ts[2] is the raw hardware stamp (PHC time), ts[0] the software one. */
 			hwts = st.ts[2];
-			if (st.ts[0].tv_sec || st.ts[0].tv_nsec) {
+			if (ns_from_timespec(&st.ts[0]) != 0) {
 				meta->rx = st.ts[0];
 				meta->src = CTR_TS_KERNEL;
 			}
@@ -122,7 +123,7 @@ int rx_parse_cmsgs(struct msghdr *msg, struct rx_meta *meta, const struct hwts_t
 		}
 	}
 	/* A hardware stamp counts only once converted to system time. */
-	if ((hwts.tv_sec || hwts.tv_nsec) && hw && hw->n &&
+	if (ns_from_timespec(&hwts) != 0 && hw && hw->n &&
 	    hwts_to_system(hw, meta->ifindex, &hwts, &meta->rx) == 0)
 		meta->src = CTR_TS_HARDWARE;
 	return (msg->msg_flags & MSG_CTRUNC) ? -1 : 0;

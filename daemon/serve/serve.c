@@ -9,9 +9,11 @@
  */
 #include <string.h>
 
+#include "clock/kclock.h"
 #include "daemon/serve/clientlog.h"
 #include "daemon/policy/policy.h"
 #include "daemon/serve/serve.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint8_t *req,
@@ -36,7 +38,7 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 	/* Classification, access list, rate limit (policy.h; the clock only for the limiter). */
 	r = pol_decide(&pol, req, len, from, sh->rl ? rl_now_ns() : 0);
 	if (ctr->clog)
-		clog_note(ctr->clog, from, (int64_t)rx->tv_sec * 1000000000 + rx->tv_nsec,
+		clog_note(ctr->clog, from, ns_from_timespec(rx),
 			  r == NTP_R_REPLY_SERVER || r == NTP_R_REPLY_SYMMETRIC ||
 				  r == NTP_R_CONTROL);
 	if (r == NTP_R_REPLY_KOD_RATE || r == NTP_R_REPLY_KOD_DENY) {
@@ -67,7 +69,7 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 	}
 
 	clk_snapshot_read(sh->pub, &snap);
-	rx_ns = clk_snapshot_served(&snap, (int64_t)rx->tv_sec * 1000000000 + rx->tv_nsec);
+	rx_ns = clk_snapshot_served(&snap, ns_from_timespec(rx));
 	info.leap = snap.leap;
 	info.stratum = snap.stratum;
 	info.precision = snap.precision;
@@ -76,12 +78,7 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 	info.ref = ntp_ts_from_unix_ns(snap.ref_ns);
 
 	/* Transmit time: read last, then only arithmetic and copies follow. */
-	{
-		struct timespec now;
-
-		clock_gettime(sh->clock, &now);
-		tx_ns = clk_snapshot_served(&snap, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
-	}
+	tx_ns = clk_snapshot_served(&snap, clk_now_ns(sh->clock));
 	info.root_disp = ntp_short_from_double(clk_snapshot_root_disp(&snap, tx_ns));
 	n = ntp_build_reply(req, &info, ntp_ts_from_unix_ns(rx_ns), ntp_ts_from_unix_ns(tx_ns),
 			    reply);

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <string.h>
 
+#include "clock/kclock.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
 #include "daemon/serve/worker.h"
@@ -47,10 +48,7 @@ struct mmsg_ctx {
 
 static int64_t raw_ns(const struct worker *w)
 {
-	struct timespec ts;
-
-	clock_gettime(w->shared->clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(w->shared->clock);
 }
 
 /* Restamp replies FROM..FROM+N-1 about to be sent (see the top); returns the raw clock. */

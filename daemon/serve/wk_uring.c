@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <liburing.h>
 
+#include "clock/kclock.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
 #include "daemon/sys/sandbox.h"
@@ -107,10 +108,7 @@ int wk_uring_probe(char *why, size_t len)
 
 static int64_t raw_ns(const struct worker *w)
 {
-	struct timespec ts;
-
-	clock_gettime(w->shared->clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return clk_now_ns(w->shared->clock);
 }
 
 /*

@@ -19,6 +19,7 @@
 #include "bpf/guard.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 #include "daemon/policy/ratelimit.h"
 #include "daemon/serve/xguard.h"
@@ -67,7 +68,7 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 		g->flags |= GUARD_F_RATELIMIT;
 	if (l->enabled && l->kod)
 		g->flags |= GUARD_F_RATE_KOD;
-	if (c->deny_kod)
+	if (c->rl.deny_kod)
 		g->flags |= GUARD_F_DENY_KOD;
 	if (c->acl.n_allow > 0)
 		g->flags |= GUARD_F_HAVE_ALLOW;
@@ -79,7 +80,7 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 	 * Answering in XDP serves CLOCK_REALTIME: not with the sim driver
 	 * or a PHC, whose time only the workers read.
 	 */
-	if (c->guard_serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
+	if (c->guard.serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
 		g->flags |= GUARD_F_SERVE;
 }
 
@@ -120,16 +121,16 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	ret = xg_rules(xg_guard, &c->acl, 0, why, len);
 	if (ret == 0)
 		ret = xg_rules(xg_guard, &c->control_acl, 1, why, len);
-	for (i = 0; ret == 0 && i < c->n_guard_if; i++) {
-		ret = guard_attach(xg_guard, c->guard_if[i].name, (int)c->guard_if[i].mode, &got,
+	for (i = 0; ret == 0 && i < c->guard.n_ifs; i++) {
+		ret = guard_attach(xg_guard, c->guard.ifs[i].name, (int)c->guard.ifs[i].mode, &got,
 				   why, len);
 		if (ret == 0 && n < sizeof(where))
 			n += (size_t)snprintf(where + n, sizeof(where) - n, "%s%s (%s)",
-					      i ? ", " : "", c->guard_if[i].name,
+					      i ? ", " : "", c->guard.ifs[i].name,
 					      got == GUARD_MODE_NATIVE ? "native" : "generic");
 	}
 	if (ret == 0)
-		ret = guard_pin(xg_guard, c->guard_pin, why, len);
+		ret = guard_pin(xg_guard, c->guard.pin, why, len);
 	if (ret == 0) {
 		xg_counters_fd = guard_map_fd(xg_guard, GUARD_PIN_COUNTERS);
 		xg_ncpu = libbpf_num_possible_cpus();
@@ -151,11 +152,11 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 		xg_serve = guard_serve_area(xg_guard);
 	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s", where,
 		l->enabled ? "rate limit" : "no rate limit",
-		l->enabled && l->kod ? " with KoD" : "", c->deny_kod ? ", DENY KoD" : "",
+		l->enabled && l->kod ? " with KoD" : "", c->rl.deny_kod ? ", DENY KoD" : "",
 		xg_serve	 ? "; answers client requests"
-		: c->guard_serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
+		: c->guard.serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
 				 : "",
-		c->guard_pin);
+		c->guard.pin);
 	return 0;
 }
 
@@ -166,9 +167,9 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 	int ret = 0;
 
 	sh->rl = NULL;
-	sh->deny_kod = c->deny_kod;
-	rl_limits_set(&l, c->rl_enabled, c->rl_interval, c->rl_burst, c->rl_leak, c->rl_kod);
-	if (c->n_guard_if > 0) {
+	sh->deny_kod = c->rl.deny_kod;
+	rl_limits_set(&l, c->rl.enabled, c->rl.interval, c->rl.burst, c->rl.leak, c->rl.kod);
+	if (c->guard.n_ifs > 0) {
 		if (xg_up(c, &l, why, sizeof(why)) == 0) {
 			/*
 			 * The guard limits. Denied requests that reach the workers
@@ -187,10 +188,10 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 		} else {
 			log_msg(LOG_WARNING,
 				"guard: not loaded (%s): the workers enforce the access list%s",
-				why, c->rl_enabled ? " and the rate limit" : "");
+				why, c->rl.enabled ? " and the rate limit" : "");
 		}
 	}
-	if (l.enabled || c->deny_kod) {
+	if (l.enabled || c->rl.deny_kod) {
 		xg_rl = sh->rl = rl_create(&l, RL_TABLE_ENTRIES);
 		if (!sh->rl) {
 			log_msg(LOG_ERR, "out of memory for the rate-limit table (%d sources)",
@@ -248,9 +249,9 @@ static int64_t xg_mono_to_real(void)
 		clock_gettime(CLOCK_MONOTONIC, &m1);
 		clock_gettime(CLOCK_REALTIME, &r);
 		clock_gettime(CLOCK_MONOTONIC, &m2);
-		m1n = (int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec;
-		m2n = (int64_t)m2.tv_sec * 1000000000 + m2.tv_nsec;
-		rn = (int64_t)r.tv_sec * 1000000000 + r.tv_nsec;
+		m1n = ns_from_timespec(&m1);
+		m2n = ns_from_timespec(&m2);
+		rn = ns_from_timespec(&r);
 		if (m2n - m1n < best) {
 			best = m2n - m1n;
 			off = rn - (m1n + (m2n - m1n) / 2);

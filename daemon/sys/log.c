@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock/kclock.h"
 #include "daemon/sys/log.h"
+#include "proto/nstime.h"
 
 #define LOG_LINE_MAX  1024 /* bytes of message per line: longer messages are cut, marked "..." */
 #define LOG_IDENT_MAX 32   /* bytes of program name kept (syslog keeps the pointer, so we copy) */
@@ -59,7 +61,8 @@ void log_init(int to_syslog, int debug, const char *ident)
 void log_msg(int prio, const char *fmt, ...)
 {
 	char msg[LOG_LINE_MAX], stamp[32];
-	struct timespec ts;
+	int64_t now;
+	time_t sec;
 	struct tm tm;
 	va_list ap;
 	int n;
@@ -84,11 +87,12 @@ void log_msg(int prio, const char *fmt, ...)
 		return;
 	}
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (!gmtime_r(&ts.tv_sec, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm))
-		snprintf(stamp, sizeof(stamp), "%lld", (long long)ts.tv_sec);
-	fprintf(stderr, "%s.%03ldZ %s[%ld]: %s: %s\n", stamp, ts.tv_nsec / 1000000L, log_ident,
-		(long)getpid(), log_level_name(prio), msg);
+	now = clk_now_ns(CLOCK_REALTIME);
+	sec = (time_t)(now / NS_PER_SEC);
+	if (!gmtime_r(&sec, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm))
+		snprintf(stamp, sizeof(stamp), "%lld", (long long)sec);
+	fprintf(stderr, "%s.%03dZ %s[%ld]: %s: %s\n", stamp, (int)(now % NS_PER_SEC / NS_PER_MS),
+		log_ident, (long)getpid(), log_level_name(prio), msg);
 }
 
 void log_fini(void)

@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <grp.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,6 +38,7 @@
 #include "clock/driftfile.h"
 #include "daemon/sys/log.h"
 #include "daemon/sys/sandbox.h"
+#include "proto/appendf.h"
 
 #define SB_WHY_MAX	 256 /* bytes of a reason */
 #define SB_URING_RES_MAX 16  /* io_uring restrictions: a few opcodes plus the flags entry */
@@ -162,19 +162,6 @@ uint64_t sb_caps_needed(const struct horod_config *c, int guard)
 }
 
 /* Write a reason into WHY and return -1. */
-static int sb_fail(char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int sb_fail(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Set this thread's permitted and effective sets to KEEP, inheritable and ambient empty. */
 static int sb_set_caps(uint64_t keep, char *why, size_t len)
 {
@@ -183,7 +170,7 @@ static int sb_set_caps(uint64_t keep, char *why, size_t len)
 	int n = 0, v, err;
 
 	if (!caps)
-		return sb_fail(why, len, "cap_init: %s", strerror(errno));
+		return ntp_fail(why, len, "cap_init: %s", strerror(errno));
 	for (v = 0; v < 64; v++)
 		if (keep & (1ULL << v))
 			list[n++] = (cap_value_t)v;
@@ -192,11 +179,11 @@ static int sb_set_caps(uint64_t keep, char *why, size_t len)
 	    cap_set_proc(caps) < 0) {
 		err = errno;
 		cap_free(caps);
-		return sb_fail(why, len, "cannot set capabilities: %s", strerror(err));
+		return ntp_fail(why, len, "cannot set capabilities: %s", strerror(err));
 	}
 	cap_free(caps);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return sb_fail(why, len, "cannot clear the ambient set: %s", strerror(errno));
+		return ntp_fail(why, len, "cannot clear the ambient set: %s", strerror(errno));
 	return 0;
 }
 
@@ -206,42 +193,42 @@ int sb_drop_root(const struct horod_config *c, uint64_t keep, char *why, size_t 
 	gid_t rg, eg, sg;
 	int v, last;
 
-	if (!c->user[0] || c->user_uid == 0)
+	if (!c->sec.user[0] || c->sec.uid == 0)
 		return 0; /* stay root: nothing to drop */
 	if (geteuid() != 0)
-		return sb_fail(why, len, "user %s: horod must start as root to switch to it",
-			       c->user);
+		return ntp_fail(why, len, "user %s: horod must start as root to switch to it",
+				c->sec.user);
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, held as root. */
 	last = cap_max_bits();
 	for (v = 0; v < last && v < 64; v++)
 		if (!(keep & (1ULL << v)) && cap_drop_bound((cap_value_t)v) < 0 && errno != EINVAL)
-			return sb_fail(why, len,
-				       "cannot drop capability %d from the bounding set: %s", v,
-				       strerror(errno));
-	if (initgroups(c->user, c->user_gid) < 0)
-		return sb_fail(why, len, "user %s: cannot set its groups: %s", c->user,
-			       strerror(errno));
-	if (setresgid(c->user_gid, c->user_gid, c->user_gid) < 0)
-		return sb_fail(why, len, "user %s: cannot switch to gid %u: %s", c->user,
-			       (unsigned)c->user_gid, strerror(errno));
+			return ntp_fail(why, len,
+					"cannot drop capability %d from the bounding set: %s", v,
+					strerror(errno));
+	if (initgroups(c->sec.user, c->sec.gid) < 0)
+		return ntp_fail(why, len, "user %s: cannot set its groups: %s", c->sec.user,
+				strerror(errno));
+	if (setresgid(c->sec.gid, c->sec.gid, c->sec.gid) < 0)
+		return ntp_fail(why, len, "user %s: cannot switch to gid %u: %s", c->sec.user,
+				(unsigned)c->sec.gid, strerror(errno));
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		return sb_fail(why, len, "PR_SET_KEEPCAPS: %s", strerror(errno));
-	if (setresuid(c->user_uid, c->user_uid, c->user_uid) < 0)
-		return sb_fail(why, len, "user %s: cannot switch to uid %u: %s", c->user,
-			       (unsigned)c->user_uid, strerror(errno));
+		return ntp_fail(why, len, "PR_SET_KEEPCAPS: %s", strerror(errno));
+	if (setresuid(c->sec.uid, c->sec.uid, c->sec.uid) < 0)
+		return ntp_fail(why, len, "user %s: cannot switch to uid %u: %s", c->sec.user,
+				(unsigned)c->sec.uid, strerror(errno));
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-		return sb_fail(why, len, "PR_SET_KEEPCAPS: %s", strerror(errno));
+		return ntp_fail(why, len, "PR_SET_KEEPCAPS: %s", strerror(errno));
 	if (sb_set_caps(keep, why, len) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return sb_fail(why, len, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return ntp_fail(why, len, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	/* Prove it: every id switched, and root cannot be had back. */
-	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != c->user_uid ||
-	    eu != c->user_uid || su != c->user_uid || rg != c->user_gid || eg != c->user_gid ||
-	    sg != c->user_gid)
-		return sb_fail(why, len, "user %s: the switch did not take", c->user);
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != c->sec.uid ||
+	    eu != c->sec.uid || su != c->sec.uid || rg != c->sec.gid || eg != c->sec.gid ||
+	    sg != c->sec.gid)
+		return ntp_fail(why, len, "user %s: the switch did not take", c->sec.user);
 	if (setresuid(0, 0, 0) == 0)
-		return sb_fail(why, len, "user %s: root could be regained", c->user);
+		return ntp_fail(why, len, "user %s: root could be regained", c->sec.user);
 	return 0;
 }
 
@@ -253,10 +240,10 @@ int sb_check_dir_writable(const char *path, const char *what, char *why, size_t 
 	/* access() asks as the real uid: the user horod runs as now. */
 	if (access(dir, W_OK | X_OK) == 0)
 		return 0;
-	return sb_fail(why, len,
-		       "%s %s: its directory %s is not writable by uid %u (%s): make the "
-		       "directory writable by horod's `user`, or move the %s",
-		       what, path, dir, (unsigned)getuid(), strerror(errno), what);
+	return ntp_fail(why, len,
+			"%s %s: its directory %s is not writable by uid %u (%s): make the "
+			"directory writable by horod's `user`, or move the %s",
+			what, path, dir, (unsigned)getuid(), strerror(errno), what);
 }
 
 int sb_allowlist_size(void)
@@ -335,22 +322,22 @@ int sb_seccomp_install(int level, char *why, size_t len)
 		return 0;
 	n = sb_filter_build(level, prog, SB_FILTER_MAX);
 	if (n < 0)
-		return sb_fail(why, len,
-			       "seccomp %d: no system call list for this architecture (horod has "
-			       "one for x86_64 only); use seccomp 0",
-			       level);
+		return ntp_fail(why, len,
+				"seccomp %d: no system call list for this architecture (horod has "
+				"one for x86_64 only); use seccomp 0",
+				level);
 	fprog.len = (unsigned short)n;
 	fprog.filter = prog;
 	/* Needed to install a filter without CAP_SYS_ADMIN; horod never executes anything. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return sb_fail(why, len, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return ntp_fail(why, len, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	/* TSYNC: the filter covers every thread already running (e.g. a resolver), not just this
 	 * one. */
 	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog);
 	if (r > 0)
-		return sb_fail(why, len, "seccomp: thread %ld could not take the filter", r);
+		return ntp_fail(why, len, "seccomp: thread %ld could not take the filter", r);
 	if (r < 0)
-		return sb_fail(why, len, "seccomp: %s", strerror(errno));
+		return ntp_fail(why, len, "seccomp: %s", strerror(errno));
 	return 0;
 }
 
@@ -385,7 +372,7 @@ int sb_enter(const struct horod_config *c, int guard)
 {
 	char why[SB_WHY_MAX], caps[64] = "none";
 	uint64_t keep = sb_caps_needed(c, guard);
-	int dropped = c->user[0] && c->user_uid != 0;
+	int dropped = c->sec.user[0] && c->sec.uid != 0;
 
 	if (sb_drop_root(c, keep, why, sizeof(why)) < 0) {
 		log_msg(LOG_ERR, "%s", why);
@@ -407,7 +394,7 @@ int sb_enter(const struct horod_config *c, int guard)
 			return -1;
 		}
 	}
-	if (sb_seccomp_install(c->seccomp, why, sizeof(why)) < 0) {
+	if (sb_seccomp_install(c->sec.seccomp, why, sizeof(why)) < 0) {
 		log_msg(LOG_ERR, "%s", why);
 		return -1;
 	}
@@ -415,12 +402,12 @@ int sb_enter(const struct horod_config *c, int guard)
 		snprintf(caps, sizeof(caps), "cap_sys_time");
 	if (dropped)
 		log_msg(LOG_NOTICE, "running as user %s (uid %u, gid %u), capabilities: %s",
-			c->user, (unsigned)c->user_uid, (unsigned)c->user_gid, caps);
-	if (c->seccomp)
+			c->sec.user, (unsigned)c->sec.uid, (unsigned)c->sec.gid, caps);
+	if (c->sec.seccomp)
 		log_msg(LOG_NOTICE,
 			"seccomp %d: %d system calls allowed (and ioctl FIONREAD, bpf map "
 			"lookups), any other %s",
-			c->seccomp, SB_N_ALLOW,
-			c->seccomp == SB_SECCOMP_KILL ? "kills horod" : "fails with EPERM");
+			c->sec.seccomp, SB_N_ALLOW,
+			c->sec.seccomp == SB_SECCOMP_KILL ? "kills horod" : "fails with EPERM");
 	return 0;
 }

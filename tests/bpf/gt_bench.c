@@ -16,6 +16,7 @@
 
 #include "bpf/guard.h"
 #include "daemon/policy/ratelimit.h"
+#include "proto/nstime.h"
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"
 
@@ -136,9 +137,8 @@ static int bench_serve(unsigned int repeat)
 	/* As the clock thread publishes it: the path that grows the root dispersion. */
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
-	sv->mono_to_real_ns =
-		(real.tv_sec - mono.tv_sec) * 1000000000LL + (real.tv_nsec - mono.tv_nsec);
-	sv->update_ns = real.tv_sec * 1000000000LL + real.tv_nsec;
+	sv->mono_to_real_ns = ns_from_timespec(&real) - ns_from_timespec(&mono);
+	sv->update_ns = ns_from_timespec(&real);
 	sv->disp_ns = 1000000;
 	sv->disp_rate_ppb = 15000;
 	sv->stratum = 2;

@@ -27,14 +27,16 @@ FUZZ_LLVM_COV      ?= $(firstword $(wildcard /usr/bin/llvm-cov-14 \
 	/usr/lib/llvm-14/bin/llvm-cov) llvm-cov)
 
 # What each target links, besides its own tests/fuzz/NAME.c. The config
-# target takes every daemon/cfg_*.c, so a new directive file is fuzzed
-# as soon as it exists; mode 6 is built once proto/mode6.c exists.
+# target takes every daemon/config/*.c (the parser, its helpers and the
+# directive files), so a new directive file is fuzzed as soon as it
+# exists; mode 6 is built once proto/mode6.c exists.
 FUZZ_SRC_fuzz_request   := proto/ntp.c proto/md5.c proto/reason.c
-FUZZ_SRC_fuzz_config    := daemon/config/config.c $(wildcard daemon/config/cfg_*.c) daemon/policy/acl.c proto/appendf.c
+FUZZ_SRC_fuzz_config    := $(wildcard daemon/config/*.c) daemon/policy/acl.c proto/appendf.c \
+	proto/ctlproto.c
 FUZZ_SRC_fuzz_ctlproto  := proto/ctlproto.c
 FUZZ_SRC_fuzz_driftfile := clock/driftfile.c
 FUZZ_SRC_fuzz_mode6     := proto/mode6.c proto/appendf.c
-FUZZ_SRC_fuzz_check     := proto/ntpcheck.c proto/ntp.c proto/md5.c proto/appendf.c
+FUZZ_SRC_fuzz_check     := proto/ntpcheck.c proto/ntp.c proto/md5.c proto/appendf.c proto/flash.c
 FUZZ_SRC_fuzz_nts       := proto/nts.c proto/ntske.c proto/crypto.c proto/ntp.c proto/md5.c \
 	proto/reason.c
 FUZZ_SRC_fuzz_ntske     := proto/ntske.c proto/symkey.c proto/crypto.c

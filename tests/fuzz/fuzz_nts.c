@@ -26,7 +26,7 @@
 #include "proto/ntp.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
-#include "proto/wire.h"
+#include "proto/byteorder.h"
 #include "tests/fuzz/fuzz.h"
 
 #define PKT_MAX 2048 /* bytes: as a worker's buffer (SRV_REPLY_MAX) */
@@ -149,13 +149,13 @@ static void recipe(const uint8_t *r, size_t n)
 	pkt[2] = r[3];
 	memcpy(pkt + 40, r, n < 8 ? n : 8);
 	memset(uid, r[3], sizeof(uid));
-	wire_put16(pkt + pos, NTS_EF_UID);
-	wire_put16(pkt + pos + 2, NTS_EF_HLEN + NTS_UID_LEN);
+	be_put16(pkt + pos, NTS_EF_UID);
+	be_put16(pkt + pos + 2, NTS_EF_HLEN + NTS_UID_LEN);
 	memcpy(pkt + pos + 4, uid, NTS_UID_LEN);
 	pos += NTS_EF_HLEN + NTS_UID_LEN;
 	for (i = 0; i <= (size_t)ph; i++) {
-		wire_put16(pkt + pos, i ? NTS_EF_PLACEHOLDER : NTS_EF_COOKIE);
-		wire_put16(pkt + pos + 2, NTS_COOKIE_EF_LEN);
+		be_put16(pkt + pos, i ? NTS_EF_PLACEHOLDER : NTS_EF_COOKIE);
+		be_put16(pkt + pos + 2, NTS_COOKIE_EF_LEN);
 		if (i == 0)
 			memcpy(pkt + pos + 4, cookie, NTS_COOKIE_LEN);
 		else
@@ -165,14 +165,14 @@ static void recipe(const uint8_t *r, size_t n)
 	if (unknown) {
 		size_t ul = (size_t)16 << (2 * (unknown - 1));
 
-		wire_put16(pkt + pos, 0xf0f0);
-		wire_put16(pkt + pos + 2, (uint16_t)ul);
+		be_put16(pkt + pos, 0xf0f0);
+		be_put16(pkt + pos + 2, (uint16_t)ul);
 		memset(pkt + pos + 4, 0xcc, ul - 4);
 		pos += ul;
 	}
 	for (i = 0; i < (size_t)eph; i++) {
-		wire_put16(plain + plen, NTS_EF_PLACEHOLDER);
-		wire_put16(plain + plen + 2, NTS_COOKIE_EF_LEN);
+		be_put16(plain + plen, NTS_EF_PLACEHOLDER);
+		be_put16(plain + plen + 2, NTS_COOKIE_EF_LEN);
 		memset(plain + plen + 4, 0, NTS_COOKIE_LEN);
 		plen += NTS_COOKIE_EF_LEN;
 	}
@@ -183,10 +183,10 @@ static void recipe(const uint8_t *r, size_t n)
 	if (pos + auth > sizeof(pkt))
 		return;
 	memset(pkt + pos, 0, auth);
-	wire_put16(pkt + pos, NTS_EF_AUTH);
-	wire_put16(pkt + pos + 2, (uint16_t)auth);
-	wire_put16(pkt + pos + 4, (uint16_t)nlen);
-	wire_put16(pkt + pos + 6, (uint16_t)(CRY_SIV_TAG_LEN + plen));
+	be_put16(pkt + pos, NTS_EF_AUTH);
+	be_put16(pkt + pos + 2, (uint16_t)auth);
+	be_put16(pkt + pos + 4, (uint16_t)nlen);
+	be_put16(pkt + pos + 6, (uint16_t)(CRY_SIV_TAG_LEN + plen));
 	memcpy(pkt + pos + 8, nonce, nlen);
 	cry_siv_seal(&c2s, nonce, nlen, pkt, pos, plain, plen,
 		     pkt + pos + 8 + ((nlen + 3) & ~(size_t)3));

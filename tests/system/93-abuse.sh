@@ -7,7 +7,10 @@
 #    packets from 198.18.0.0/15, a range routed back to the client
 #    namespace and local there, so the replies are counted), one request
 #    each, with and without `ratelimit`. Every source is answered (a new
-#    source is within its burst); horod's resident memory (Rss of
+#    source is within its burst), or, on a loaded machine whose VM stalls,
+#    its request is dropped by the kernel for a full receive buffer before
+#    horod sees it (counted in the namespace's UDP RcvbufErrors; at most
+#    5 %, and subtracted from the expected counters); horod's resident memory (Rss of
 #    smaps_rollup) stays flat. The baseline is taken after a warm-up that
 #    touches all that does not grow with the sources: a load from one
 #    address (receive buffers, reply slots) and WARM_SPOOF_N spoofed
@@ -93,6 +96,14 @@ ip -n "$CLI" addr add "$WARM4/24" dev hc0 || die "cannot add $WARM4"
 ip -n "$CLI" route add local "$SPOOF_NET" dev lo || die "cannot make $SPOOF_NET local in $CLI"
 ip netns exec "$SRV" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.hs0.rp_filter=0
 
+# rcvbuf_drops: UDP datagrams the server namespace's kernel dropped so far
+# because a socket's receive buffer was full (RcvbufErrors): what a VM
+# stall on a loaded machine costs, before horod can see the request.
+rcvbuf_drops()
+{
+	ip netns exec "$SRV" awk '/^Udp:/ { if (n++) print $6 }' /proc/net/snmp
+}
+
 # spoof FIRST COUNT: COUNT spoofed sources from SPOOF_BASE + FIRST; sets SPOOF_OUT.
 spoof()
 {
@@ -123,10 +134,16 @@ CONF
 	# so the baseline holds all that does not depend on the sources.
 	ip netns exec "$CLI" "$HOROBENCH" --rate $((WARM_N * 2)) --duration 0.5 --sockets 16 \
 		--source "$WARM4" --allow-unsync "$VETH_SRV4" 123 >/dev/null 2>&1
+	kd0=$(rcvbuf_drops)
 	spoof $((SPOOF_N + 1)) $WARM_SPOOF_N
-	check "warm-up: every spoofed source answered ($(kv answered "$SPOOF_OUT"))" \
-		[ "$(kv answered "$SPOOF_OUT")" = $WARM_SPOOF_N ]
+	kd=$(($(rcvbuf_drops) - kd0))
+	ans=$(kv answered "$SPOOF_OUT")
+	ok=0
+	[ $((ans + kd)) = $WARM_SPOOF_N ] && [ $((kd * 20)) -le $WARM_SPOOF_N ] && ok=1
+	check "warm-up: every spoofed source answered, or its request dropped by a full receive buffer ($ans + $kd = $WARM_SPOOF_N, drops <= 5 %)" \
+		[ $ok = 1 ]
 	counters_mark
+	kd0=$(rcvbuf_drops)
 	check_craft "legit client answered before the flood" "$CLI" "$VETH_SRV4" 123 --bind "$LEGIT" \
 		--count 4 --expect answered=true
 	ctl clients >/dev/null # the merge buffer of `clients` is part of the baseline
@@ -151,7 +168,15 @@ CONF
 	# quarantine and would show as growth.
 	json=$(ctl clients --json)
 	echo "    RSS: ${rss0} KiB at rest, ${rss1} after 10k, ${rss2} after 50k, ${rss3} after 100k sources"
-	check "each of the $SPOOF_N spoofed sources answered once ($answered)" [ "$answered" = "$SPOOF_N" ]
+	# Every request reached horod and was answered, or the kernel dropped it
+	# for a full receive buffer (counted: on a loaded machine, a VM stall);
+	# the legitimate client's few requests may be among the drops.
+	kd=$(($(rcvbuf_drops) - kd0))
+	ok=0
+	[ "$answered" -le "$SPOOF_N" ] && [ $((answered + kd)) -ge "$SPOOF_N" ] &&
+		[ $((kd * 20)) -le "$SPOOF_N" ] && ok=1
+	check "each of the $SPOOF_N spoofed sources answered once, or its request dropped by a full receive buffer ($answered + $kd drops, drops <= 5 %)" \
+		[ $ok = 1 ]
 	check "RSS grew at most $RSS_FIRST_KB KiB over the first 10k sources (+$((rss1 - rss0)))" \
 		[ $((rss1 - rss0)) -le $RSS_FIRST_KB ]
 	check "RSS grew at most $RSS_LATER_KB KiB from 10k to 100k sources (+$((rss3 - rss1)))" \
@@ -176,9 +201,9 @@ CONF
 			"$CLI" "$VETH_SRV4" 123 --bind "$FLOOD4" --flood $FLOOD_N --timeout 0.5 \
 			--expect answered=$FLOOD_ANSWERED --expect kod_rate=1 --expect kod=1
 		expect_deltas "every request counted" \
-			"reply_server=$((8 + SPOOF_N + FLOOD_ANSWERED)) reply_kod_rate=1 drop_rate=$FLOOD_DROPPED received=$((8 + SPOOF_N + FLOOD_N))"
+			"reply_server=$((8 + SPOOF_N + FLOOD_ANSWERED - kd)) reply_kod_rate=1 drop_rate=$FLOOD_DROPPED received=$((8 + SPOOF_N + FLOOD_N - kd))"
 	else
-		expect_deltas "every request counted" "reply_server=$((8 + SPOOF_N)) received=$((8 + SPOOF_N))"
+		expect_deltas "every request counted" "reply_server=$((8 + SPOOF_N - kd)) received=$((8 + SPOOF_N - kd))"
 	fi
 	horod_stop
 	check "exits 0 (got $HOROD_RC)" [ "$HOROD_RC" = 0 ]

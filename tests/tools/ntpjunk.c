@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 #include "proto/nts.h"
 #include "proto/reason.h"
@@ -52,7 +53,7 @@
 #define MAX_COUNT     5000000UL		    /* requests per run at most */
 #define MAX_SECONDS   60		    /* s: hard bound on a run */
 #define MAX_LOST      32		    /* probes lost before giving up: the server is gone */
-#define PROBE_WAIT_NS 1000000000LL	    /* ns: a probe not back by then is lost */
+#define PROBE_WAIT_NS NS_PER_SEC	    /* ns: a probe not back by then is lost */
 #define DRAIN_NS      300000000LL	    /* ns: quiet time that ends the final drain */
 #define RCVBUF	      (4 << 20)		    /* bytes: replies wait here between reads */
 #define TAG_JUNK      0x4a554e4b00000000ULL /* "JUNK" in the transmit's seconds: a request */
@@ -79,7 +80,7 @@ static long long now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return ns_from_timespec(&ts);
 }
 
 /* xorshift64*: a small seeded generator, so that a seed replays a run. */
@@ -463,7 +464,7 @@ int main(int argc, char **argv)
 	}
 
 	t0 = now_ns();
-	deadline = t0 + MAX_SECONDS * 1000000000LL;
+	deadline = t0 + MAX_SECONDS * NS_PER_SEC;
 	while (next < count) {
 		long long now = now_ns();
 

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 #define BATCH	    64 /* datagrams per recvmmsg / sendmmsg */
@@ -26,7 +27,7 @@ static double now_s(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return ns_sec(ns_from_timespec(&ts));
 }
 
 int main(int argc, char **argv)

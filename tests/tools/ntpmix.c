@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 #define BATCH	    64			  /* datagrams per sendmmsg / recvmmsg */
@@ -33,7 +34,7 @@ static long long now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return ns_from_timespec(&ts);
 }
 
 /* Read every reply queued; returns those that answer one of our valid requests. */

@@ -56,10 +56,11 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
-#include "proto/wire.h"
+#include "proto/byteorder.h"
 #include "tls/keclient.h"
 
 #define PKT_MAX	     2048 /* bytes: the largest request we build */
@@ -151,10 +152,10 @@ static size_t reseal(uint8_t *pkt, size_t auth_off)
 {
 	uint8_t *a = pkt + auth_off;
 
-	wire_put16(a, NTS_EF_AUTH);
-	wire_put16(a + 2, 40);
-	wire_put16(a + 4, NTS_NONCE_LEN);
-	wire_put16(a + 6, CRY_SIV_TAG_LEN);
+	be_put16(a, NTS_EF_AUTH);
+	be_put16(a + 2, 40);
+	be_put16(a + 4, NTS_NONCE_LEN);
+	be_put16(a + 6, CRY_SIV_TAG_LEN);
 	rnd(a + 8, NTS_NONCE_LEN);
 	cry_siv_seal(&c2s, a + 8, NTS_NONCE_LEN, pkt, auth_off, NULL, 0, a + 8 + NTS_NONCE_LEN);
 	return auth_off + 40;
@@ -191,8 +192,8 @@ static void ntp_case(const char *name)
 			/* An unknown 512-byte field between the cookie and the Authenticator. */
 			size_t at = len - 40;
 
-			wire_put16(req + at, 0xf0f0);
-			wire_put16(req + at + 2, 512);
+			be_put16(req + at, 0xf0f0);
+			be_put16(req + at + 2, 512);
 			memset(req + at + 4, 0xab, 508);
 			len = reseal(req, at + 512);
 		}
@@ -245,21 +246,21 @@ static void ntp_case(const char *name)
 				len - NTP_HEADER_LEN - 36);
 			len = reseal(req, len - 36 - 40);
 		} else if (strcmp(name, "short-uid") == 0) {
-			wire_put16(req + NTP_HEADER_LEN + 2, 20);
-			wire_put16(req + NTP_HEADER_LEN + 20, 0xf0f0);
-			wire_put16(req + NTP_HEADER_LEN + 22, 16);
+			be_put16(req + NTP_HEADER_LEN + 2, 20);
+			be_put16(req + NTP_HEADER_LEN + 20, 0xf0f0);
+			be_put16(req + NTP_HEADER_LEN + 22, 16);
 			len = reseal(req, len - 40);
 		} else if (strcmp(name, "two-cookies") == 0) {
 			at = len - 40;
 			memcpy(req + at, req + NTP_HEADER_LEN + 36, 4 + ke.reply.cookie_len[0]);
 			len = reseal(req, at + 4 + ke.reply.cookie_len[0]);
 		} else if (strcmp(name, "auth-not-last") == 0) {
-			wire_put16(req + len, 0xf0f0);
-			wire_put16(req + len + 2, 28);
+			be_put16(req + len, 0xf0f0);
+			be_put16(req + len + 2, 28);
 			memset(req + len + 4, 0, 24);
 			len += 28;
 		} else if (strcmp(name, "truncated") == 0) {
-			wire_put16(req + len - 40 + 2, 44);
+			be_put16(req + len - 40 + 2, 44);
 		} else if (strcmp(name, "mode1") == 0) {
 			len = build(req, uid, 0, NTP_MODE_ACTIVE);
 		} else {
@@ -352,11 +353,10 @@ static int ke_send(const uint8_t *msg, size_t len, int close_early)
 	if (m < 0)
 		return -3;
 	while (pos + 4 <= (size_t)m) {
-		unsigned int type = wire_get16(ans + pos) & 0x7fff,
-			     blen = wire_get16(ans + pos + 2);
+		unsigned int type = be_get16(ans + pos) & 0x7fff, blen = be_get16(ans + pos + 2);
 
 		if (type == NKE_REC_ERROR && blen == 2)
-			err = wire_get16(ans + pos + 4);
+			err = be_get16(ans + pos + 4);
 		pos += 4 + blen;
 	}
 	return err;
@@ -364,8 +364,8 @@ static int ke_send(const uint8_t *msg, size_t len, int close_early)
 
 static void rec(uint8_t *m, size_t *len, unsigned int type, const void *body, size_t blen)
 {
-	wire_put16(m + *len, (uint16_t)type);
-	wire_put16(m + *len + 2, (uint16_t)blen);
+	be_put16(m + *len, (uint16_t)type);
+	be_put16(m + *len + 2, (uint16_t)blen);
 	if (blen)
 		memcpy(m + *len + 4, body, blen);
 	*len += 4 + blen;
@@ -393,8 +393,8 @@ static void ke_case(const char *name)
 			"error record %d (want 0, unrecognized critical record)", r);
 	} else if (strcmp(name, "ke-oversized") == 0) {
 		rec(m, &len, NKE_CRITICAL | NKE_REC_NEXT_PROTOCOL, ntpv4, 2);
-		wire_put16(m + len, 0x4000);
-		wire_put16(m + len + 2, 20000);
+		be_put16(m + len, 0x4000);
+		be_put16(m + len + 2, 20000);
 		len += 4;
 		r = ke_send(m, len, 0);
 		verdict(r == NKE_ERR_BAD_REQUEST, name, "error record %d (want 1, bad request)", r);
@@ -422,7 +422,7 @@ static void ke_loop(const char *name, double secs)
 	int ok = 0, bad = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t0 = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	t0 = ns_sec(ns_from_timespec(&ts));
 	do {
 		struct kec_result r;
 
@@ -431,7 +431,7 @@ static void ke_loop(const char *name, double secs)
 		else
 			bad++;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		now = ns_sec(ns_from_timespec(&ts));
 	} while (now - t0 < secs && secs <= 60);
 	verdict(ok > 0, name, "%d exchanges in %.1f s (%.0f/s), %d failed", ok, now - t0,
 		ok / (now - t0), bad);
@@ -468,13 +468,13 @@ static void flood(const char *name, int n)
 	}
 	freeaddrinfo(ai);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t0 = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	t0 = ns_sec(ns_from_timespec(&ts));
 	/* Which connections the server closed within 1 s (refused), and which by the end. */
 	for (;;) {
 		double now;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+		now = ns_sec(ns_from_timespec(&ts));
 		if (now - t0 >= FLOOD_HOLD_S)
 			break;
 		for (i = 0; i < n; i++) {

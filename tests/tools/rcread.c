@@ -31,7 +31,7 @@ static int64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * RC_NS_PER_S + ts.tv_nsec;
+	return ns_from_timespec(&ts);
 }
 
 int main(int argc, char **argv)
@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 	char why[256];
 	int count = argc > 3 ? atoi(argv[3]) : 5;
 	double timeout = argc > 4 ? atof(argv[4]) : 10;
-	int64_t max_age = (int64_t)((argc > 5 ? atof(argv[5]) : 4) * RC_NS_PER_S), end;
+	int64_t max_age = (int64_t)((argc > 5 ? atof(argv[5]) : 4) * NS_PER_SEC), end;
 	int got = 0, i, is_shm = 0;
 
 	if (argc < 3 || count < 1 || timeout <= 0) {
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "rcread: reading %s\n", r->name);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	end = now_ns() + (int64_t)(timeout * RC_NS_PER_S);
+	end = now_ns() + (int64_t)(timeout * NS_PER_SEC);
 	while (got < count && now_ns() < end) {
 		struct rc_sample s[16];
 		int n;

@@ -32,7 +32,7 @@ static int64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * RC_NS_PER_S + ts.tv_nsec;
+	return ns_from_timespec(&ts);
 }
 
 int main(int argc, char **argv)
@@ -87,18 +87,18 @@ int main(int argc, char **argv)
 			nanosleep(&d, NULL);
 		}
 		local = now_ns();
-		ref = local + llround(offset * RC_NS_PER_S);
+		ref = local + llround(offset * NS_PER_SEC);
 		if (seg) {
 			seg->valid = 0;
 			seg->count++;
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 			seg->mode = 1;
-			seg->receive_sec = local / RC_NS_PER_S;
-			seg->receive_usec = (int)(local % RC_NS_PER_S / 1000);
-			seg->receive_nsec = (unsigned)(local % RC_NS_PER_S);
-			seg->clock_sec = ref / RC_NS_PER_S;
-			seg->clock_usec = (int)(ref % RC_NS_PER_S / 1000);
-			seg->clock_nsec = (unsigned)(ref % RC_NS_PER_S);
+			seg->receive_sec = local / NS_PER_SEC;
+			seg->receive_usec = (int)(local % NS_PER_SEC / 1000);
+			seg->receive_nsec = (unsigned)(local % NS_PER_SEC);
+			seg->clock_sec = ref / NS_PER_SEC;
+			seg->clock_usec = (int)(ref % NS_PER_SEC / 1000);
+			seg->clock_nsec = (unsigned)(ref % NS_PER_SEC);
 			seg->leap = leap;
 			seg->precision = -20;
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -109,9 +109,9 @@ int main(int argc, char **argv)
 
 			memset(&s, 0, sizeof(s));
 			local = local / 1000 * 1000; /* a timeval holds microseconds */
-			ref = local + llround(offset * RC_NS_PER_S);
-			s.tv.tv_sec = local / RC_NS_PER_S;
-			s.tv.tv_usec = local % RC_NS_PER_S / 1000;
+			ref = local + llround(offset * NS_PER_SEC);
+			s.tv.tv_sec = local / NS_PER_SEC;
+			s.tv.tv_usec = local % NS_PER_SEC / 1000;
 			s.offset = offset;
 			s.leap = leap;
 			s.magic = RC_SOCK_MAGIC;

@@ -33,6 +33,7 @@
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 #define BATCH	     64			   /* datagrams per sendmmsg / recvmmsg */
@@ -54,7 +55,7 @@ static long long now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return ns_from_timespec(&ts);
 }
 
 /* Read every reply queued on FD; FIRST and COUNT bound the indexes we sent. */
@@ -143,7 +144,7 @@ int main(int argc, char **argv)
 	setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 
 	t0 = now_ns();
-	end = t0 + MAX_SECONDS * 1000000000LL;
+	end = t0 + MAX_SECONDS * NS_PER_SEC;
 	for (t = t0; sent < count && t < end; t = now_ns()) {
 		due = (unsigned long long)((double)(t - t0) * rate / 1e9) + 1;
 		if (due > count)

@@ -53,8 +53,8 @@ static void parse_bad(const char *text, const char *want)
 
 START_TEST(test_defaults)
 {
-	ck_assert_str_eq(cfg.control_path, "/run/horod/horod.sock");
-	ck_assert_msg(!cfg.metrics_enabled, "metrics should be off by default");
+	ck_assert_str_eq(cfg.control.path, "/run/horod/horod.sock");
+	ck_assert_msg(!cfg.control.metrics_enabled, "metrics should be off by default");
 }
 END_TEST
 
@@ -67,38 +67,38 @@ START_TEST(test_control_resolve)
 	xdg.st_uid = 1000;
 	parse_ok("listen 127.0.0.1\n");
 	cfg_control_resolve(&cfg, 0, "/run/user/0", &xdg);
-	ck_assert_str_eq(cfg.control_path, "/run/horod/horod.sock");
-	ck_assert_msg(!cfg.control_private, "root's socket directory should not be private");
+	ck_assert_str_eq(cfg.control.path, "/run/horod/horod.sock");
+	ck_assert_msg(!cfg.control.path_private, "root's socket directory should not be private");
 	cfg_control_resolve(&cfg, 1000, "/run/user/1000", &xdg);
-	ck_assert_str_eq(cfg.control_path, "/run/user/1000/horod/horod.sock");
-	ck_assert_msg(cfg.control_private, "a user's socket directory should be private");
+	ck_assert_str_eq(cfg.control.path, "/run/user/1000/horod/horod.sock");
+	ck_assert_msg(cfg.control.path_private, "a user's socket directory should be private");
 	teardown();
 	setup();
 	cfg_control_resolve(&cfg, 1000, NULL, NULL);
-	ck_assert_str_eq(cfg.control_path, "/tmp/horod-1000/horod.sock");
+	ck_assert_str_eq(cfg.control.path, "/tmp/horod-1000/horod.sock");
 	teardown();
 	setup();
 	parse_ok("control /tmp/x/h.sock\n");
 	cfg_control_resolve(&cfg, 1000, NULL, NULL);
-	ck_assert_msg(strcmp(cfg.control_path, "/tmp/x/h.sock") == 0 && !cfg.control_private,
+	ck_assert_msg(strcmp(cfg.control.path, "/tmp/x/h.sock") == 0 && !cfg.control.path_private,
 		      "a configured socket should be kept as it is for any user");
 	teardown();
 	setup();
 	parse_ok("control off\n");
 	cfg_control_resolve(&cfg, 1000, NULL, NULL);
-	ck_assert_msg(cfg.control_path[0] == '\0', "control off should stay off for any user");
+	ck_assert_msg(cfg.control.path[0] == '\0', "control off should stay off for any user");
 }
 END_TEST
 
 START_TEST(test_control_path)
 {
 	parse_ok("control /tmp/x/h.sock\ncontrol allow 192.0.2.0/24\n");
-	ck_assert_str_eq(cfg.control_path, "/tmp/x/h.sock");
+	ck_assert_str_eq(cfg.control.path, "/tmp/x/h.sock");
 	ck_assert_msg(cfg.control_acl.n == 1, "control allow should still work beside the path");
 	teardown();
 	setup();
 	parse_ok("control off\n");
-	ck_assert_msg(cfg.control_path[0] == '\0', "control off should clear the path");
+	ck_assert_msg(cfg.control.path[0] == '\0', "control off should clear the path");
 }
 END_TEST
 
@@ -117,11 +117,11 @@ END_TEST
 
 START_TEST(test_metrics)
 {
-	const struct sockaddr_in *s = (const struct sockaddr_in *)&cfg.metrics_addr;
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&cfg.metrics_addr;
+	const struct sockaddr_in *s = (const struct sockaddr_in *)&cfg.control.metrics_addr;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&cfg.control.metrics_addr;
 
 	parse_ok("metrics listen 127.0.0.1:9123\n");
-	ck_assert_msg(cfg.metrics_enabled && s->sin_family == AF_INET &&
+	ck_assert_msg(cfg.control.metrics_enabled && s->sin_family == AF_INET &&
 			      ntohs(s->sin_port) == 9123 && ntohl(s->sin_addr.s_addr) == 0x7f000001,
 		      "metrics listen 127.0.0.1:9123 should be stored");
 	teardown();
@@ -133,7 +133,7 @@ START_TEST(test_metrics)
 	teardown();
 	setup();
 	parse_ok("metrics listen 192.0.2.1:9123 public\n");
-	ck_assert_msg(cfg.metrics_public, "public should be recorded");
+	ck_assert_msg(cfg.control.metrics_public, "public should be recorded");
 }
 END_TEST
 

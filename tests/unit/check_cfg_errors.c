@@ -206,7 +206,7 @@ START_TEST(test_errors)
 		ck_assert_msg(err[k] >= 0x20 && err[k] < 0x7f,
 			      "the message for \"%s\" should be one printable line", text);
 	ck_assert_msg(cfg.n_listen == 0 && cfg.acl.n == 0 && cfg.control_acl.n == 0 &&
-			      !cfg.local_enabled && cfg.workers == 0 && cfg.io == CFG_IO_AUTO &&
+			      !cfg.local.enabled && cfg.workers == 0 && cfg.io == CFG_IO_AUTO &&
 			      !cfg.pidfile[0] && !cfg.log_syslog,
 		      "a failed parse of \"%s\" should leave the defaults", text);
 }

@@ -45,8 +45,8 @@ static int cfg_equal(const struct horod_config *a, const struct horod_config *b)
 {
 	int i;
 
-	if (a->n_listen != b->n_listen || a->local_enabled != b->local_enabled ||
-	    a->local_stratum != b->local_stratum || a->local_dispersion != b->local_dispersion ||
+	if (a->n_listen != b->n_listen || a->local.enabled != b->local.enabled ||
+	    a->local.stratum != b->local.stratum || a->local.dispersion != b->local.dispersion ||
 	    a->workers != b->workers || a->io != b->io || strcmp(a->pidfile, b->pidfile) != 0 ||
 	    a->log_syslog != b->log_syslog || a->log_debug != b->log_debug ||
 	    a->default_port != b->default_port || a->n_hwts != b->n_hwts)
@@ -69,14 +69,14 @@ static int cfg_equal(const struct horod_config *a, const struct horod_config *b)
 	if (a->control_acl.n && memcmp(a->control_acl.rules, b->control_acl.rules,
 				       (size_t)a->control_acl.n * sizeof(struct acl_rule)))
 		return 0;
-	if (a->rl_enabled != b->rl_enabled || a->rl_interval != b->rl_interval ||
-	    a->rl_burst != b->rl_burst || a->rl_leak != b->rl_leak || a->rl_kod != b->rl_kod ||
-	    a->deny_kod != b->deny_kod || a->n_guard_if != b->n_guard_if ||
-	    strcmp(a->guard_pin, b->guard_pin) != 0)
+	if (a->rl.enabled != b->rl.enabled || a->rl.interval != b->rl.interval ||
+	    a->rl.burst != b->rl.burst || a->rl.leak != b->rl.leak || a->rl.kod != b->rl.kod ||
+	    a->rl.deny_kod != b->rl.deny_kod || a->guard.n_ifs != b->guard.n_ifs ||
+	    strcmp(a->guard.pin, b->guard.pin) != 0)
 		return 0;
-	for (i = 0; i < a->n_guard_if; i++)
-		if (strcmp(a->guard_if[i].name, b->guard_if[i].name) != 0 ||
-		    a->guard_if[i].mode != b->guard_if[i].mode)
+	for (i = 0; i < a->guard.n_ifs; i++)
+		if (strcmp(a->guard.ifs[i].name, b->guard.ifs[i].name) != 0 ||
+		    a->guard.ifs[i].mode != b->guard.ifs[i].mode)
 			return 0;
 	return 1;
 }
@@ -112,9 +112,9 @@ static int listen_is(int i, const char *addr, int port)
 START_TEST(test_defaults)
 {
 	ck_assert_msg(cfg.n_listen == 0, "defaults should have no listen lines");
-	ck_assert_msg(!cfg.local_enabled, "defaults should not enable local");
-	ck_assert_msg(cfg.local_stratum == 10, "defaults should preset stratum 10");
-	ck_assert_msg(cfg.local_dispersion == 0.001, "defaults should preset dispersion 0.001");
+	ck_assert_msg(!cfg.local.enabled, "defaults should not enable local");
+	ck_assert_msg(cfg.local.stratum == 10, "defaults should preset stratum 10");
+	ck_assert_msg(cfg.local.dispersion == 0.001, "defaults should preset dispersion 0.001");
 	ck_assert_msg(cfg.acl.n == 0 && cfg.control_acl.n == 0, "defaults should have empty ACLs");
 	ck_assert_msg(cfg.workers == 0, "defaults should have workers auto (0)");
 	ck_assert_msg(cfg.io == CFG_IO_AUTO, "defaults should have io auto");
@@ -160,7 +160,7 @@ START_TEST(test_every_directive)
 		      "no port should follow default_port");
 	ck_assert_msg(cfg_listen_port(&cfg, &cfg.listen[1]) == 1234, "an own port should win");
 
-	ck_assert_msg(cfg.local_enabled && cfg.local_stratum == 3 && cfg.local_dispersion == 0.25,
+	ck_assert_msg(cfg.local.enabled && cfg.local.stratum == 3 && cfg.local.dispersion == 0.25,
 		      "local should be stratum 3 dispersion 0.25");
 	ck_assert_msg(cfg.acl.n == 3 && cfg.acl.n_allow == 2, "acl should hold 3 rules, 2 allows");
 	ss = addr_of("10.2.3.4");
@@ -182,7 +182,7 @@ END_TEST
 START_TEST(test_value_forms)
 {
 	parse_ok("local stratum 15\nworkers auto\nio mmsg\nlog stderr\n");
-	ck_assert_msg(cfg.local_stratum == 15 && cfg.local_dispersion == 0.001,
+	ck_assert_msg(cfg.local.stratum == 15 && cfg.local.dispersion == 0.001,
 		      "local without dispersion should get 0.001");
 	ck_assert_msg(cfg.workers == 0 && cfg.io == CFG_IO_MMSG, "workers auto, io mmsg");
 	ck_assert_msg(!cfg.log_syslog && !cfg.log_debug, "log stderr should mean no debug");
@@ -190,7 +190,7 @@ START_TEST(test_value_forms)
 
 	cfg_defaults(&cfg);
 	parse_ok("local stratum 1 dispersion 1e-3\nworkers 256\nio auto\nlog stderr debug\n");
-	ck_assert_msg(cfg.local_stratum == 1 && cfg.local_dispersion == 0.001,
+	ck_assert_msg(cfg.local.stratum == 1 && cfg.local.dispersion == 0.001,
 		      "1e-3 should read as 0.001");
 	ck_assert_msg(cfg.workers == 256 && cfg.io == CFG_IO_AUTO, "workers 256, io auto");
 	ck_assert_msg(!cfg.log_syslog && cfg.log_debug, "log stderr debug");
@@ -198,20 +198,20 @@ START_TEST(test_value_forms)
 
 	cfg_defaults(&cfg);
 	parse_ok("local stratum 7 dispersion 16\nworkers 1\nlog syslog\nio uring\n");
-	ck_assert_msg(cfg.local_dispersion == 16.0 && cfg.workers == 1 && cfg.log_syslog &&
+	ck_assert_msg(cfg.local.dispersion == 16.0 && cfg.workers == 1 && cfg.log_syslog &&
 			      !cfg.log_debug,
 		      "dispersion 16, workers 1, log syslog");
 	cfg_free(&cfg);
 
 	cfg_defaults(&cfg);
 	parse_ok("local stratum 010 dispersion 0\n");
-	ck_assert_msg(cfg.local_stratum == 10 && cfg.local_dispersion == 0.0,
+	ck_assert_msg(cfg.local.stratum == 10 && cfg.local.dispersion == 0.0,
 		      "leading zeros should read as decimal, dispersion 0 should pass");
 	cfg_free(&cfg);
 
 	cfg_defaults(&cfg);
 	parse_ok("local stratum 2 dispersion 1E-6\nallow all\ndeny all\ncontrol allow all\n");
-	ck_assert_msg(cfg.local_dispersion == 1e-6, "1E-6 should read as 1e-6");
+	ck_assert_msg(cfg.local.dispersion == 1e-6, "1E-6 should read as 1e-6");
 	ck_assert_msg(cfg.acl.n == 4 && cfg.acl.n_allow == 2, "allow all + deny all: 4 rules");
 	ck_assert_msg(cfg.control_acl.n == 2, "control allow all: 2 rules");
 }
@@ -247,26 +247,27 @@ START_TEST(test_embedded_default)
 	ck_assert_msg(cfg.n_listen == 2, "the default should have 2 listen lines");
 	ck_assert_msg(listen_is(0, "127.0.0.1", 0), "the first should be 127.0.0.1");
 	ck_assert_msg(listen_is(1, "::1", 0), "the second should be ::1");
-	ck_assert_msg(cfg.local_enabled && cfg.local_stratum == 10,
+	ck_assert_msg(cfg.local.enabled && cfg.local.stratum == 10,
 		      "the default should serve local stratum 10");
-	ck_assert_msg(cfg.local_dispersion == 0.001, "the default dispersion should be 0.001");
+	ck_assert_msg(cfg.local.dispersion == 0.001, "the default dispersion should be 0.001");
 	ck_assert_msg(cfg.acl.n == 0, "the default should allow all (loopback only by listen)");
 }
 END_TEST
 
 START_TEST(test_guard_directives)
 {
-	ck_assert_msg(!cfg.rl_enabled && cfg.rl_interval == 3 && cfg.rl_burst == 8 &&
-			      cfg.rl_leak == 2 && !cfg.rl_kod,
+	ck_assert_msg(!cfg.rl.enabled && cfg.rl.interval == 3 && cfg.rl.burst == 8 &&
+			      cfg.rl.leak == 2 && !cfg.rl.kod,
 		      "defaults should be no ratelimit, preset interval 3 burst 8 leak 2");
-	ck_assert_msg(!cfg.deny_kod && cfg.n_guard_if == 0, "defaults should be no KoD, no guard");
-	ck_assert_msg(strcmp(cfg.guard_pin, "/sys/fs/bpf/horod") == 0,
+	ck_assert_msg(!cfg.rl.deny_kod && cfg.guard.n_ifs == 0,
+		      "defaults should be no KoD, no guard");
+	ck_assert_msg(strcmp(cfg.guard.pin, "/sys/fs/bpf/horod") == 0,
 		      "the default pin directory should be /sys/fs/bpf/horod, is %s",
-		      cfg.guard_pin);
+		      cfg.guard.pin);
 
 	parse_ok("ratelimit\n");
-	ck_assert_msg(cfg.rl_enabled && cfg.rl_interval == 3 && cfg.rl_burst == 8 &&
-			      cfg.rl_leak == 2 && !cfg.rl_kod,
+	ck_assert_msg(cfg.rl.enabled && cfg.rl.interval == 3 && cfg.rl.burst == 8 &&
+			      cfg.rl.leak == 2 && !cfg.rl.kod,
 		      "a bare ratelimit should take chrony's defaults");
 	cfg_free(&cfg);
 
@@ -279,31 +280,31 @@ START_TEST(test_guard_directives)
 		 "guard interface veth1 mode auto\n"
 		 "guard pin /tmp/x/bpf\n"
 		 "guard serve on\n");
-	ck_assert_msg(cfg.guard_serve == 1, "guard serve on should be on");
-	ck_assert_msg(cfg.rl_enabled && cfg.rl_interval == -19 && cfg.rl_burst == 255 &&
-			      cfg.rl_leak == 0 && cfg.rl_kod,
+	ck_assert_msg(cfg.guard.serve == 1, "guard serve on should be on");
+	ck_assert_msg(cfg.rl.enabled && cfg.rl.interval == -19 && cfg.rl.burst == 255 &&
+			      cfg.rl.leak == 0 && cfg.rl.kod,
 		      "options should be taken in any order");
-	ck_assert_msg(cfg.deny_kod, "denykod on should be on");
-	ck_assert_msg(cfg.n_guard_if == 4, "should have 4 guard interfaces, has %d",
-		      cfg.n_guard_if);
-	ck_assert_msg(strcmp(cfg.guard_if[0].name, "eth0") == 0 &&
-			      cfg.guard_if[0].mode == CFG_XDP_NATIVE,
+	ck_assert_msg(cfg.rl.deny_kod, "denykod on should be on");
+	ck_assert_msg(cfg.guard.n_ifs == 4, "should have 4 guard interfaces, has %d",
+		      cfg.guard.n_ifs);
+	ck_assert_msg(strcmp(cfg.guard.ifs[0].name, "eth0") == 0 &&
+			      cfg.guard.ifs[0].mode == CFG_XDP_NATIVE,
 		      "eth0 should be native");
-	ck_assert_msg(strcmp(cfg.guard_if[1].name, "lo") == 0 &&
-			      cfg.guard_if[1].mode == CFG_XDP_SKB,
+	ck_assert_msg(strcmp(cfg.guard.ifs[1].name, "lo") == 0 &&
+			      cfg.guard.ifs[1].mode == CFG_XDP_SKB,
 		      "lo should be skb");
-	ck_assert_msg(strcmp(cfg.guard_if[2].name, "abcdefghijklmno") == 0 &&
-			      cfg.guard_if[2].mode == CFG_XDP_AUTO,
+	ck_assert_msg(strcmp(cfg.guard.ifs[2].name, "abcdefghijklmno") == 0 &&
+			      cfg.guard.ifs[2].mode == CFG_XDP_AUTO,
 		      "no mode should be auto, and 15-character names fit");
-	ck_assert_msg(cfg.guard_if[3].mode == CFG_XDP_AUTO, "mode auto should be auto");
-	ck_assert_msg(strcmp(cfg.guard_pin, "/tmp/x/bpf") == 0, "guard pin should be kept");
+	ck_assert_msg(cfg.guard.ifs[3].mode == CFG_XDP_AUTO, "mode auto should be auto");
+	ck_assert_msg(strcmp(cfg.guard.pin, "/tmp/x/bpf") == 0, "guard pin should be kept");
 	cfg_free(&cfg);
 
 	cfg_defaults(&cfg);
 	parse_ok("ratelimit interval 12 burst 1 leak 16\ndenykod off\nguard serve off\n");
-	ck_assert_msg(cfg.guard_serve == 0, "guard serve off should be off");
-	ck_assert_msg(cfg.rl_interval == 12 && cfg.rl_burst == 1 && cfg.rl_leak == 16 &&
-			      !cfg.rl_kod && !cfg.deny_kod,
+	ck_assert_msg(cfg.guard.serve == 0, "guard serve off should be off");
+	ck_assert_msg(cfg.rl.interval == 12 && cfg.rl.burst == 1 && cfg.rl.leak == 16 &&
+			      !cfg.rl.kod && !cfg.rl.deny_kod,
 		      "the upper limits should be accepted, denykod off should be off");
 }
 END_TEST
@@ -317,7 +318,7 @@ START_TEST(test_guard_interface_limit)
 	for (i = 0; i < CFG_MAX_GUARD_IF; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "guard interface eth%d\n", i);
 	parse_ok(text);
-	ck_assert_msg(cfg.n_guard_if == CFG_MAX_GUARD_IF, "should take %d guard interfaces",
+	ck_assert_msg(cfg.guard.n_ifs == CFG_MAX_GUARD_IF, "should take %d guard interfaces",
 		      CFG_MAX_GUARD_IF);
 	ck_assert_msg(cfg_parse_string(&cfg, NAME, "guard interface ethx\n", err, sizeof(err)) ==
 			      -1,
@@ -325,7 +326,7 @@ START_TEST(test_guard_interface_limit)
 	ck_assert_msg(strcmp(err, NAME ":1: too many guard interface lines, allowed at most 16") ==
 			      0,
 		      "should give the limit, got \"%s\"", err);
-	ck_assert_msg(cfg.n_guard_if == CFG_MAX_GUARD_IF, "the refused line should not be added");
+	ck_assert_msg(cfg.guard.n_ifs == CFG_MAX_GUARD_IF, "the refused line should not be added");
 }
 END_TEST
 
@@ -555,7 +556,7 @@ START_TEST(test_file_ok_and_error_line)
 	unlink(path);
 	ck_assert_msg(r == 0, "the file should parse: %s", err);
 	ck_assert_msg(cfg.n_listen == 1 && listen_is(0, "192.0.2.1", 4123) &&
-			      cfg.local_stratum == 5,
+			      cfg.local.stratum == 5,
 		      "the file's directives should apply");
 	cfg_free(&cfg);
 
@@ -623,22 +624,22 @@ START_TEST(test_security_directives)
 {
 	char out[4096];
 
-	ck_assert_msg(cfg.user[0] == '\0' && cfg.seccomp == 0,
+	ck_assert_msg(cfg.sec.user[0] == '\0' && cfg.sec.seccomp == 0,
 		      "defaults should stay root without a seccomp filter");
 	cfg_format(&cfg, out, sizeof(out));
 	ck_assert_msg(strstr(out, "\n# user: none (horod keeps running as root)\nseccomp 0\n"),
 		      "the format should say no user and seccomp 0:\n%s", out);
 	parse_ok("user nobody\nseccomp 2\n");
-	ck_assert_str_eq(cfg.user, "nobody");
-	ck_assert_msg(cfg.user_uid == 65534 && cfg.user_gid == 65534,
-		      "nobody should be looked up as 65534:65534, got %u:%u",
-		      (unsigned)cfg.user_uid, (unsigned)cfg.user_gid);
-	ck_assert_msg(cfg.seccomp == 2, "seccomp 2 should be kept");
+	ck_assert_str_eq(cfg.sec.user, "nobody");
+	ck_assert_msg(cfg.sec.uid == 65534 && cfg.sec.gid == 65534,
+		      "nobody should be looked up as 65534:65534, got %u:%u", (unsigned)cfg.sec.uid,
+		      (unsigned)cfg.sec.gid);
+	ck_assert_msg(cfg.sec.seccomp == 2, "seccomp 2 should be kept");
 	cfg_format(&cfg, out, sizeof(out));
 	ck_assert_msg(strstr(out, "\nuser nobody\nseccomp 2\n"), "the format should give both:\n%s",
 		      out);
 	parse_ok("user root\n");
-	ck_assert_msg(strcmp(cfg.user, "root") == 0 && cfg.user_uid == 0,
+	ck_assert_msg(strcmp(cfg.sec.user, "root") == 0 && cfg.sec.uid == 0,
 		      "user root should parse (and means no switch)");
 	round_trip("user nobody\nseccomp 1\n");
 	round_trip("seccomp 0\n");

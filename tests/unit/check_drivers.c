@@ -15,11 +15,13 @@
 #include <check.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/timex.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,6 +68,25 @@ int clock_adjtime(clockid_t id, struct timex *tx)
 		return -1;
 	}
 	return TIME_OK;
+}
+
+/* ---- the drivers' logger (clk_set_log) ---- */
+
+static int log_lines;	   /* lines the drivers logged through log_capture */
+static int log_prio;	   /* the last one's priority */
+static char log_last[256]; /* and its text */
+
+static void log_capture(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void log_capture(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(log_last, sizeof(log_last), fmt, ap);
+	va_end(ap);
+	log_prio = prio;
+	log_lines++;
 }
 
 /* ---- a truth clock the tests move ---- */
@@ -472,8 +493,17 @@ START_TEST(test_kernel_setters_on_fake)
 	ck_assert_msg(!(fake_last.status & STA_PLL), "STA_PLL should stay off");
 
 	fake_errno = EPERM;
+	clk_set_log(log_capture);
+	log_lines = 0;
 	ck_assert_msg(d->ops->set_freq(d, 1.0) == -EPERM, "a kernel refusal should be -errno");
+	clk_set_log(NULL);
 	fake_errno = 0;
+	ck_assert_msg(log_lines == 1 && log_prio == LOG_ERR &&
+			      strstr(log_last, "clock_adjtime(CLOCK_REALTIME, modes=0x") &&
+			      strstr(log_last, "to set the frequency failed"),
+		      "a kernel refusal should be one LOG_ERR line through clk_set_log's logger, "
+		      "got %d: %s",
+		      log_lines, log_last);
 	ck_assert_msg(fake_calls == calls + 7, "each setter should call clock_adjtime once");
 	d->ops->destroy(d);
 }

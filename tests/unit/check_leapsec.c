@@ -17,7 +17,7 @@
 
 Suite *leapsec_suite(void);
 
-#define S_NS	      CLK_LEAP_NS_PER_S
+#define S_NS	      NS_PER_SEC
 #define DAY	      ((int64_t)NTP_DAY_S * S_NS) /* ns in a day */
 #define SCAN_NS	      20000			  /* ns scanned one by one around each boundary */
 #define RANDOM_POINTS 200000			  /* random instants per smear */

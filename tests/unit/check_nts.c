@@ -16,7 +16,7 @@
 #include "proto/ntp.h"
 #include "proto/nts.h"
 #include "proto/ntske.h"
-#include "proto/wire.h"
+#include "proto/byteorder.h"
 
 Suite *nts_suite(void);
 
@@ -103,7 +103,7 @@ START_TEST(test_cookie_seal_open)
 	ck_assert_msg(memcmp(c.c2s, w.ck.c2s, NTS_KEY_LEN) == 0 &&
 			      memcmp(c.s2c, w.ck.s2c, NTS_KEY_LEN) == 0,
 		      "the cookie should carry the session's keys");
-	ck_assert_uint_eq(wire_get32(w.cookie), 0x1001);
+	ck_assert_uint_eq(be_get32(w.cookie), 0x1001);
 	for (i = 0; i < NTS_COOKIE_LEN; i++) {
 		memcpy(bad, w.cookie, sizeof(bad));
 		bad[i] ^= 0x40;
@@ -276,8 +276,8 @@ END_TEST
 /* Write an extension field of TYPE with BODY_LEN bytes of FILL at P; returns its length. */
 static size_t ef(uint8_t *p, unsigned int type, size_t body_len, uint8_t fill)
 {
-	wire_put16(p, (uint16_t)type);
-	wire_put16(p + 2, (uint16_t)(4 + body_len));
+	be_put16(p, (uint16_t)type);
+	be_put16(p + 2, (uint16_t)(4 + body_len));
 	memset(p + 4, fill, body_len);
 	return 4 + body_len;
 }
@@ -325,11 +325,11 @@ START_TEST(test_malformed)
 	ck_assert_int_eq(nts_parse_request(pkt, n, &r), NTS_PARSE_MALFORMED);
 	/* An Authenticator whose ciphertext length runs past the field. */
 	memcpy(pkt, req, len);
-	wire_put16(pkt + len - 40 + 6, 64);
+	be_put16(pkt + len - 40 + 6, 64);
 	ck_assert_int_eq(nts_parse_request(pkt, len, &r), NTS_PARSE_MALFORMED);
 	/* A nonce of 0 bytes. */
 	memcpy(pkt, req, len);
-	wire_put16(pkt + len - 40 + 4, 0);
+	be_put16(pkt + len - 40 + 4, 0);
 	ck_assert_int_eq(nts_parse_request(pkt, len, &r), NTS_PARSE_MALFORMED);
 	/* The intact request parses. */
 	ck_assert_int_eq(nts_parse_request(req, len, &r), NTS_PARSE_OK);
@@ -356,17 +356,17 @@ START_TEST(test_encrypted_placeholders)
 	n = NTP_HEADER_LEN;
 	n += ef(pkt + n, NTS_EF_UID, NTS_UID_LEN, 0);
 	memcpy(pkt + NTP_HEADER_LEN + 4, w.uid, NTS_UID_LEN);
-	wire_put16(pkt + n, NTS_EF_COOKIE);
-	wire_put16(pkt + n + 2, NTS_COOKIE_EF_LEN);
+	be_put16(pkt + n, NTS_EF_COOKIE);
+	be_put16(pkt + n + 2, NTS_COOKIE_EF_LEN);
 	memcpy(pkt + n + 4, w.cookie, NTS_COOKIE_LEN);
 	n += NTS_COOKIE_EF_LEN;
 	for (i = 0; i < 3; i++)
 		ef(plain + (size_t)i * NTS_COOKIE_EF_LEN, NTS_EF_PLACEHOLDER, NTS_COOKIE_LEN, 0);
 	auth = 4 + 4 + NTS_NONCE_LEN + CRY_SIV_TAG_LEN + sizeof(plain);
-	wire_put16(pkt + n, NTS_EF_AUTH);
-	wire_put16(pkt + n + 2, (uint16_t)auth);
-	wire_put16(pkt + n + 4, NTS_NONCE_LEN);
-	wire_put16(pkt + n + 6, (uint16_t)(CRY_SIV_TAG_LEN + sizeof(plain)));
+	be_put16(pkt + n, NTS_EF_AUTH);
+	be_put16(pkt + n + 2, (uint16_t)auth);
+	be_put16(pkt + n + 4, NTS_NONCE_LEN);
+	be_put16(pkt + n + 6, (uint16_t)(CRY_SIV_TAG_LEN + sizeof(plain)));
 	cry_rng_bytes(&w.rng, nonce, sizeof(nonce));
 	memcpy(pkt + n + 8, nonce, NTS_NONCE_LEN);
 	cry_siv_seal(&w.c2s, nonce, NTS_NONCE_LEN, pkt, n, plain, sizeof(plain),

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "proto/ntske.h"
-#include "proto/wire.h"
+#include "proto/byteorder.h"
 
 Suite *ntske_suite(void);
 
@@ -23,8 +23,8 @@ struct msg {
 
 static void rec(struct msg *m, int critical, unsigned int type, const void *body, size_t blen)
 {
-	wire_put16(m->b + m->len, (uint16_t)(type | (critical ? NKE_CRITICAL : 0)));
-	wire_put16(m->b + m->len + 2, (uint16_t)blen);
+	be_put16(m->b + m->len, (uint16_t)(type | (critical ? NKE_CRITICAL : 0)));
+	be_put16(m->b + m->len + 2, (uint16_t)blen);
 	if (blen)
 		memcpy(m->b + m->len + 4, body, blen);
 	m->len += 4 + blen;
@@ -34,7 +34,7 @@ static void rec16(struct msg *m, int critical, unsigned int type, unsigned int v
 {
 	uint8_t b[2];
 
-	wire_put16(b, (uint16_t)v);
+	be_put16(b, (uint16_t)v);
 	rec(m, critical, type, b, 2);
 }
 
@@ -136,7 +136,7 @@ START_TEST(test_request_errors)
 	rec16(&m, 1, NKE_REC_NEXT_PROTOCOL, 0);
 	rec16(&m, 1, NKE_REC_AEAD, 15);
 	rec16(&m, 0, 0x1234, 0);
-	wire_put16(two, 4460);
+	be_put16(two, 4460);
 	rec(&m, 1, NKE_REC_SERVER, "ntp.example", 11);
 	rec(&m, 1, NKE_REC_PORT, two, 2);
 	end(&m);
@@ -203,13 +203,13 @@ START_TEST(test_msg_length_stream)
 	ck_assert_int_eq(nke_msg_length(buf, n), (long)n);
 	memset(big, 0, sizeof(big));
 	/* A record announcing a body that would pass 16 KiB is refused as soon as seen. */
-	wire_put16(big, NKE_REC_COOKIE);
-	wire_put16(big + 2, 0xffff);
+	be_put16(big, NKE_REC_COOKIE);
+	be_put16(big + 2, 0xffff);
 	ck_assert_int_eq(nke_msg_length(big, 4), -1);
 	/* Many small non-critical records up to the limit, no End: refused. */
 	for (i = 0; i + 4 <= sizeof(big); i += 4) {
-		wire_put16(big + i, 0x4000);
-		wire_put16(big + i + 2, 0);
+		be_put16(big + i, 0x4000);
+		be_put16(big + i + 2, 0);
 	}
 	ck_assert_int_eq(nke_msg_length(big, sizeof(big)), -1);
 }

@@ -116,16 +116,16 @@ static void parse(const char *text, struct parsed *p)
 START_TEST(families_and_samples)
 {
 	char buf[2048];
-	struct prom_out o;
+	struct ntp_text o;
 	struct parsed p;
 
-	prom_init(&o, buf, sizeof(buf));
+	ntp_text_init(&o, buf, sizeof(buf));
 	prom_family(&o, "horod_requests_total", "counter", "Requests by outcome.");
 	prom_sample_u64(&o, "horod_requests_total", "reason", "drop_short",
 			18446744073709551615ull);
 	prom_family(&o, "horod_offset_seconds", "gauge", "Offset.");
 	prom_sample(&o, "horod_offset_seconds", NULL, NULL, -1.25e-6);
-	ck_assert_msg(!prom_truncated(&o), "a short output should not be truncated");
+	ck_assert_msg(!ntp_text_cut(&o), "a short output should not be truncated");
 	parse(buf, &p);
 	ck_assert_int_eq(p.n_typed, 2);
 	ck_assert_int_eq(p.n_samples, 2);
@@ -139,10 +139,10 @@ END_TEST
 START_TEST(escaping)
 {
 	char buf[1024];
-	struct prom_out o;
+	struct ntp_text o;
 	struct parsed p;
 
-	prom_init(&o, buf, sizeof(buf));
+	ntp_text_init(&o, buf, sizeof(buf));
 	prom_family(&o, "horod_source_offset_seconds", "gauge", "back\\slash\nnewline \"q\"");
 	prom_sample(&o, "horod_source_offset_seconds", "source", "a\\b\"c\nd", 1);
 	parse(buf, &p);
@@ -158,14 +158,14 @@ END_TEST
 START_TEST(names_and_specials)
 {
 	char buf[512];
-	struct prom_out o;
+	struct ntp_text o;
 
 	ck_assert_msg(prom_name_valid("horod_a:b_1", 0), "':' should be fine in a metric name");
 	ck_assert_msg(!prom_name_valid("a:b", 1), "':' should be refused in a label name");
 	ck_assert_msg(!prom_name_valid("1abc", 0), "a leading digit should be refused");
 	ck_assert_msg(!prom_name_valid("a-b", 0), "'-' should be refused");
 	ck_assert_msg(!prom_name_valid("", 0), "an empty name should be refused");
-	prom_init(&o, buf, sizeof(buf));
+	ntp_text_init(&o, buf, sizeof(buf));
 	prom_family(&o, "bad-name", "gauge", "x");
 	prom_sample(&o, "bad-name", NULL, NULL, 1);
 	ck_assert_msg(o.len == 0, "an invalid family should write nothing");
@@ -181,11 +181,11 @@ END_TEST
 START_TEST(truncation)
 {
 	char buf[16];
-	struct prom_out o;
+	struct ntp_text o;
 
-	prom_init(&o, buf, sizeof(buf));
+	ntp_text_init(&o, buf, sizeof(buf));
 	prom_family(&o, "horod_stratum", "gauge", "Stratum served.");
-	ck_assert_msg(prom_truncated(&o), "a long output into 16 bytes should be truncated");
+	ck_assert_msg(ntp_text_cut(&o), "a long output into 16 bytes should be truncated");
 	ck_assert_msg(o.len > sizeof(buf) && strlen(buf) == sizeof(buf) - 1,
 		      "the length wanted should be kept and the buffer terminated");
 }

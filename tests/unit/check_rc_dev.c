@@ -264,7 +264,7 @@ START_TEST(test_pps)
 	k.seq = 5;
 	k.edge_sec = 1700000000;
 	ck_assert_int_eq(rc_read(r, 0, &s, 1), 1);
-	ck_assert(s.local_ns == 1700000000LL * RC_NS_PER_S + 1234 && s.flags == RC_PULSE &&
+	ck_assert(s.local_ns == 1700000000LL * NS_PER_SEC + 1234 && s.flags == RC_PULSE &&
 		  s.seq == 5);
 	ck_assert_int_eq(rc_read(r, 0, &s, 1), 0); /* the same edge */
 	k.seq = 8;
@@ -281,7 +281,7 @@ START_TEST(test_pps)
 	r = rc_pps_open("/dev/pps3", 1, &fake, why, sizeof(why));
 	ck_assert_msg(r != NULL && k.setparams == 0, "an edge already captured needs no change");
 	ck_assert_int_eq(rc_read(r, 0, &s, 1), 1);
-	ck_assert_int_eq(s.local_ns, 1700000000LL * RC_NS_PER_S + 500001234);
+	ck_assert_int_eq(s.local_ns, 1700000000LL * NS_PER_SEC + 500001234);
 	ck_assert_int_eq(s.seq, 101);
 	rc_close(r);
 }

@@ -23,7 +23,7 @@ Suite *rc_shm_suite(void);
 
 #define TEST_KEY_BASE 0x48520000	/* "HR\0\0": test keys, away from ntpd's 0x4e54.... */
 #define NOW	      1700000000LL	/* s: the judged samples' "now" */
-#define AGE	      (4 * RC_NS_PER_S) /* ns: max age in these tests */
+#define AGE	      (4 * NS_PER_SEC)	/* ns: max age in these tests */
 #define RACE_NS	      (300 * 1000000LL) /* ns: how long the reader races the writer */
 #define OFFSET_S      1000		/* s: reference - local in the race's writes */
 
@@ -37,7 +37,7 @@ static int64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * RC_NS_PER_S + ts.tv_nsec;
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
 /* A valid mode 1 copy: local NOW - 1 s + 250 us, reference 0.5 s later, ns fields set. */
@@ -61,7 +61,7 @@ static struct rc_shm_time good(void)
 static int judge(const struct rc_shm_time *t, int c1, int c2, int64_t last, struct rc_sample *s,
 		 int *clear)
 {
-	return rc_shm_judge(t, c1, c2, NOW * RC_NS_PER_S, AGE, last, s, clear);
+	return rc_shm_judge(t, c1, c2, NOW * NS_PER_SEC, AGE, last, s, clear);
 }
 
 START_TEST(test_judge)
@@ -72,14 +72,14 @@ START_TEST(test_judge)
 
 	ck_assert_int_eq(judge(&t, 4, 4, INT64_MIN, &s, &clear), 1);
 	ck_assert_int_eq(clear, 1);
-	ck_assert_int_eq(s.local_ns, (NOW - 1) * RC_NS_PER_S + 250123);
-	ck_assert_int_eq(s.ref_ns, (NOW - 1) * RC_NS_PER_S + 500250456);
+	ck_assert_int_eq(s.local_ns, (NOW - 1) * NS_PER_SEC + 250123);
+	ck_assert_int_eq(s.ref_ns, (NOW - 1) * NS_PER_SEC + 500250456);
 	ck_assert_int_eq(s.precision, -20);
 
 	t.clock_nsec = 7; /* a writer that fills microseconds only: nanoseconds ignored */
 	ck_assert_int_eq(judge(&t, 4, 4, INT64_MIN, &s, &clear), 1);
-	ck_assert_int_eq(s.ref_ns, (NOW - 1) * RC_NS_PER_S + 500250000);
-	ck_assert_int_eq(s.local_ns, (NOW - 1) * RC_NS_PER_S + 250000);
+	ck_assert_int_eq(s.ref_ns, (NOW - 1) * NS_PER_SEC + 500250000);
+	ck_assert_int_eq(s.local_ns, (NOW - 1) * NS_PER_SEC + 250000);
 
 	t = good();
 	t.valid = 0;
@@ -114,7 +114,7 @@ START_TEST(test_judge)
 	ck_assert_msg(judge(&t, 4, 4, INT64_MIN, &s, &clear) == -1 - RC_DROP_STALE && clear,
 		      "a sample older than the max age is stale, and consumed");
 	t = good();
-	ck_assert_int_eq(judge(&t, 4, 4, (NOW - 1) * RC_NS_PER_S + 250123, &s, &clear),
+	ck_assert_int_eq(judge(&t, 4, 4, (NOW - 1) * NS_PER_SEC + 250123, &s, &clear),
 			 -1 - RC_DROP_STALE);
 	t.receive_sec = NOW + 2;
 	ck_assert_int_eq(judge(&t, 4, 4, INT64_MIN, &s, &clear), -1 - RC_DROP_FUTURE);
@@ -128,12 +128,12 @@ static void gpsd_write(volatile struct rc_shm_time *seg, int64_t local, int64_t 
 	seg->count++;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	seg->mode = 1;
-	seg->receive_sec = local / RC_NS_PER_S;
-	seg->receive_usec = (int)(local % RC_NS_PER_S / 1000);
-	seg->receive_nsec = (unsigned)(local % RC_NS_PER_S);
-	seg->clock_sec = ref / RC_NS_PER_S;
-	seg->clock_usec = (int)(ref % RC_NS_PER_S / 1000);
-	seg->clock_nsec = (unsigned)(ref % RC_NS_PER_S);
+	seg->receive_sec = local / NS_PER_SEC;
+	seg->receive_usec = (int)(local % NS_PER_SEC / 1000);
+	seg->receive_nsec = (unsigned)(local % NS_PER_SEC);
+	seg->clock_sec = ref / NS_PER_SEC;
+	seg->clock_usec = (int)(ref % NS_PER_SEC / 1000);
+	seg->clock_nsec = (unsigned)(ref % NS_PER_SEC);
 	seg->leap = leap;
 	seg->precision = -20;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -220,14 +220,14 @@ static void *race_writer(void *arg)
 		rc->seg->count++;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		rc->seg->mode = 1;
-		rc->seg->receive_sec = local / RC_NS_PER_S;
-		rc->seg->receive_usec = (int)(local % RC_NS_PER_S / 1000);
-		rc->seg->receive_nsec = (unsigned)(local % RC_NS_PER_S);
+		rc->seg->receive_sec = local / NS_PER_SEC;
+		rc->seg->receive_usec = (int)(local % NS_PER_SEC / 1000);
+		rc->seg->receive_nsec = (unsigned)(local % NS_PER_SEC);
 		for (spin = 0; spin < 50; spin++)
 			;
-		rc->seg->clock_sec = local / RC_NS_PER_S + OFFSET_S;
-		rc->seg->clock_usec = (int)(local % RC_NS_PER_S / 1000);
-		rc->seg->clock_nsec = (unsigned)(local % RC_NS_PER_S);
+		rc->seg->clock_sec = local / NS_PER_SEC + OFFSET_S;
+		rc->seg->clock_usec = (int)(local % NS_PER_SEC / 1000);
+		rc->seg->clock_nsec = (unsigned)(local % NS_PER_SEC);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		rc->seg->count++;
 		rc->seg->valid = 1;
@@ -241,7 +241,7 @@ static void *race_writer(void *arg)
 START_TEST(test_torn_race)
 {
 	char why[256];
-	struct rc_reader *r = rc_shm_open(test_key(), 0600, 10 * RC_NS_PER_S, why, sizeof(why));
+	struct rc_reader *r = rc_shm_open(test_key(), 0600, 10 * NS_PER_SEC, why, sizeof(why));
 	struct race rc = {.clear_valid = _i};
 	pthread_t th;
 	long reads = 0, good_n = 0;
@@ -257,9 +257,9 @@ START_TEST(test_torn_race)
 		reads++;
 		if (rc_read(r, now_ns(), &s, 1) == 1) {
 			ck_assert_msg(
-				s.ref_ns - s.local_ns == OFFSET_S * RC_NS_PER_S,
+				s.ref_ns - s.local_ns == OFFSET_S * NS_PER_SEC,
 				"an accepted sample must come from one write (off by %lld ns)",
-				(long long)(s.ref_ns - s.local_ns - OFFSET_S * RC_NS_PER_S));
+				(long long)(s.ref_ns - s.local_ns - OFFSET_S * NS_PER_SEC));
 			good_n++;
 		}
 	}

@@ -20,16 +20,16 @@
 
 Suite *rc_sock_suite(void);
 
-#define NOW ((int64_t)1700000000 * RC_NS_PER_S) /* ns: the judged samples' "now" */
-#define AGE (4 * RC_NS_PER_S)			/* ns: max age */
+#define NOW ((int64_t)1700000000 * NS_PER_SEC) /* ns: the judged samples' "now" */
+#define AGE (4 * NS_PER_SEC)		       /* ns: max age */
 
 static struct rc_sock_sample sample(int64_t local_ns, double offset)
 {
 	struct rc_sock_sample s;
 
 	memset(&s, 0, sizeof(s));
-	s.tv.tv_sec = local_ns / RC_NS_PER_S;
-	s.tv.tv_usec = local_ns % RC_NS_PER_S / 1000;
+	s.tv.tv_sec = local_ns / NS_PER_SEC;
+	s.tv.tv_usec = local_ns % NS_PER_SEC / 1000;
 	s.offset = offset;
 	s.magic = RC_SOCK_MAGIC;
 	return s;
@@ -37,12 +37,12 @@ static struct rc_sock_sample sample(int64_t local_ns, double offset)
 
 START_TEST(test_judge)
 {
-	struct rc_sock_sample s = sample(NOW - RC_NS_PER_S, 0.000123456);
+	struct rc_sock_sample s = sample(NOW - NS_PER_SEC, 0.000123456);
 	struct rc_sample o;
 
 	ck_assert_int_eq(rc_sock_judge(&s, sizeof(s), NOW, AGE, INT64_MIN, &o), 1);
-	ck_assert_int_eq(o.local_ns, NOW - RC_NS_PER_S);
-	ck_assert_int_eq(o.ref_ns, NOW - RC_NS_PER_S + 123456);
+	ck_assert_int_eq(o.local_ns, NOW - NS_PER_SEC);
+	ck_assert_int_eq(o.ref_ns, NOW - NS_PER_SEC + 123456);
 	ck_assert_int_eq(o.flags, 0);
 	s.pulse = 1;
 	s.leap = 1;
@@ -50,7 +50,7 @@ START_TEST(test_judge)
 	ck_assert(o.flags == RC_PULSE && o.leap == 1);
 	ck_assert_int_eq(rc_sock_judge(&s, sizeof(s) - 1, NOW, AGE, INT64_MIN, &o),
 			 -1 - RC_DROP_FORMAT);
-	ck_assert_int_eq(rc_sock_judge(&s, sizeof(s), NOW, AGE, NOW - RC_NS_PER_S, &o),
+	ck_assert_int_eq(rc_sock_judge(&s, sizeof(s), NOW, AGE, NOW - NS_PER_SEC, &o),
 			 -1 - RC_DROP_STALE);
 	s.magic = 0x4b434f53;
 	ck_assert_int_eq(rc_sock_judge(&s, sizeof(s), NOW, AGE, INT64_MIN, &o),
@@ -69,9 +69,9 @@ START_TEST(test_judge)
 	s.leap = 7;
 	ck_assert_int_eq(rc_sock_judge(&s, sizeof(s), NOW, AGE, INT64_MIN, &o),
 			 -1 - RC_DROP_FORMAT);
-	s = sample(NOW - 5 * RC_NS_PER_S, 0);
+	s = sample(NOW - 5 * NS_PER_SEC, 0);
 	ck_assert_int_eq(rc_sock_judge(&s, sizeof(s), NOW, AGE, INT64_MIN, &o), -1 - RC_DROP_STALE);
-	s = sample(NOW + 2 * RC_NS_PER_S, 0);
+	s = sample(NOW + 2 * NS_PER_SEC, 0);
 	ck_assert_int_eq(rc_sock_judge(&s, sizeof(s), NOW, AGE, INT64_MIN, &o),
 			 -1 - RC_DROP_FUTURE);
 }
@@ -82,7 +82,7 @@ static int64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * RC_NS_PER_S + ts.tv_nsec;
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
 /* Send LEN bytes of BUF to the socket at PATH, as gpsd does (connect, send). */

@@ -327,7 +327,7 @@ static int drop_child(void *arg)
 		fprintf(stderr, "sb_drop_root: %s\n", why);
 		return 100;
 	}
-	if (getuid() != NOBODY_UID || geteuid() != NOBODY_UID || getgid() != c->user_gid)
+	if (getuid() != NOBODY_UID || geteuid() != NOBODY_UID || getgid() != c->sec.gid)
 		bad |= 1;
 	if (!has_cap(CAP_EFFECTIVE, CAP_SYS_TIME) || !has_cap(CAP_PERMITTED, CAP_SYS_TIME))
 		bad |= 2;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock/kclock.h"
 #include "clock/snapshot.h"
 #include "proto/ntp.h"
 
@@ -265,10 +266,7 @@ static int race_consistent(const struct clk_snapshot *s)
 
 static int64_t mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	return clk_now_ns(CLOCK_MONOTONIC);
 }
 
 static void *race_writer(void *arg)

@@ -13,7 +13,7 @@
 
 #include "proto/ntp.h"
 #include "proto/symkey.h"
-#include "proto/wire.h"
+#include "proto/byteorder.h"
 
 Suite *symkey_suite(void);
 
@@ -156,10 +156,10 @@ START_TEST(test_mac_roundtrip)
 		ck_assert_int_eq(sk_verify(&t, pkt, len - 4, NTP_HEADER_LEN, &found), SK_BAD_MAC);
 	}
 	/* Unknown key ids, and the crypto-NAK (key id 0, no digest). */
-	wire_put32(pkt + NTP_HEADER_LEN, 99);
+	be_put32(pkt + NTP_HEADER_LEN, 99);
 	ck_assert_int_eq(sk_verify(&t, pkt, NTP_HEADER_LEN + 20, NTP_HEADER_LEN, &found),
 			 SK_UNKNOWN_KEY);
-	wire_put32(pkt + NTP_HEADER_LEN, 0);
+	be_put32(pkt + NTP_HEADER_LEN, 0);
 	ck_assert_int_eq(sk_verify(&t, pkt, NTP_HEADER_LEN + 4, NTP_HEADER_LEN, &found),
 			 SK_UNKNOWN_KEY);
 }

@@ -1,0 +1,155 @@
+/*
+ * What horod's configuration holds: the values every directive fills in,
+ * grouped as the directives are (one sub-struct per directive file of
+ * daemon/config/: clock, rate limit, guard, control, security, NTS), with
+ * their limits. Types only: the parser (config.h) and each directive
+ * file include it, and it includes none of them, so the directives never
+ * point back at the parser.
+ */
+#ifndef HOROD_DAEMON_SETTINGS_H
+#define HOROD_DAEMON_SETTINGS_H
+
+#include <stddef.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "daemon/policy/acl.h"
+
+#define CFG_MAX_LISTEN	 16  /* listen directives */
+#define CFG_MAX_WORKERS	 256 /* worker threads */
+#define CFG_PATH_MAX	 256 /* bytes in a path, including NUL */
+#define CFG_DEFAULT_PORT 123 /* NTP's port */
+#define CFG_MAX_HWTS	 16  /* hwtimestamp directives */
+#define CFG_MAX_SERVERS	 32  /* server and pool directives */
+#define CFG_HOST_MAX	 256 /* bytes in a host name, including NUL */
+#define CFG_IFNAME_MAX	 16  /* bytes in an interface name, including NUL (IFNAMSIZ) */
+#define CFG_MAX_GUARD_IF 16  /* `guard interface` directives (GUARD_MAX_IFACES) */
+#define CFG_USER_MAX	 64  /* bytes in a user name, including NUL (useradd allows 32) */
+
+enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_MMSG };
+enum cfg_driver { CFG_DRIVER_KERNEL, CFG_DRIVER_SIM };
+
+/* One `server` or `pool` line. */
+struct cfg_server {
+	char host[CFG_HOST_MAX]; /* name or address literal */
+	int port;		 /* 1..65535 (123) */
+	int pool;		 /* 1: a pool name; up to maxsources of its addresses are used */
+	int maxsources;		 /* pool: 1..16 (4) */
+	int iburst, prefer;
+	int minpoll, maxpoll; /* log2 s: 0..17, minpoll <= maxpoll (6, 10) */
+};
+
+/* The clock core's settings (issue: clock core). */
+struct cfg_clock {
+	struct cfg_server servers[CFG_MAX_SERVERS];
+	int n_servers;
+	enum cfg_driver driver;
+	char device[CFG_PATH_MAX]; /* `driver kernel device /dev/ptpN`; empty = CLOCK_REALTIME */
+	double sim_offset;	   /* s */
+	double sim_freq;	   /* ppm */
+	double sim_wander;	   /* ppm/sqrt(s) */
+	unsigned long long sim_seed;
+	int discipline;		      /* -1 = default (on), 0 off, 1 on */
+	double makestep_threshold;    /* s (1.0) */
+	int makestep_limit;	      /* updates (3); -1 = always */
+	double maxdistance;	      /* s (1.5) */
+	double holdover;	      /* s; -1 = until the root distance would pass maxdistance */
+	int minsources;		      /* 1..CFG_MAX_SERVERS (1) */
+	char driftfile[CFG_PATH_MAX]; /* empty = none */
+};
+
+struct cfg_listen {
+	struct sockaddr_storage addr; /* family and address; port applied by cfg_listen_port */
+	socklen_t addrlen;
+	int port; /* 1..65535, or 0 = the default port */
+};
+
+/* `guard interface IFACE mode M` (the numbers are the guard's GUARD_MODE_*). */
+enum cfg_xdp_mode { CFG_XDP_AUTO, CFG_XDP_NATIVE, CFG_XDP_SKB };
+
+struct cfg_guard_if {
+	char name[CFG_IFNAME_MAX];
+	enum cfg_xdp_mode mode;
+};
+
+/* `local stratum N [dispersion S]`: the local clock as a reference. */
+struct cfg_local {
+	int enabled;	   /* `local` given */
+	int stratum;	   /* 1..15 */
+	double dispersion; /* seconds, 0..16 */
+};
+
+/* `ratelimit ...` and `denykod` (cfg_guard.c): the rate limit and the kiss-o'-death answers. */
+struct cfg_ratelimit {
+	int enabled;  /* `ratelimit` given */
+	int interval; /* log2 s between requests on average, -19..12 */
+	int burst;    /* requests at once, 1..255 */
+	int leak;     /* log2: 1 in 2^leak over-rate answered, 0..16 (0 = none) */
+	int kod;      /* `kod`: over-rate sources get a RATE kiss-o'-death */
+	int deny_kod; /* `denykod on`: denied sources get a DENY kiss-o'-death (rate-limited too) */
+};
+
+/* `guard ...` (cfg_guard.c): the XDP guard. */
+struct cfg_guard {
+	struct cfg_guard_if ifs[CFG_MAX_GUARD_IF]; /* `guard interface` */
+	int n_ifs;
+	char pin[CFG_PATH_MAX]; /* `guard pin DIR`: where the maps are pinned */
+	int serve;		/* `guard serve on|off`: the guard answers plain requests */
+};
+
+/* `control PATH` and `metrics listen` (cfg_control.c): the control socket and metrics. */
+struct cfg_control {
+	char path[CFG_PATH_MAX]; /* `control PATH`; empty = `control off` */
+	int path_default;	 /* 1: no `control` line, path is the default */
+	int path_private;	 /* 1: its directory is the user's own (0700, checked) */
+	int metrics_enabled;	 /* `metrics listen` given */
+	struct sockaddr_storage metrics_addr; /* address and port of the HTTP /metrics endpoint */
+	socklen_t metrics_addrlen;
+	int metrics_public; /* `public`: a non-loopback address was asked for */
+};
+
+/* `user` and `seccomp` (cfg_security.c, daemon/sys/sandbox.h): privilege drop and filter. */
+struct cfg_security {
+	char user[CFG_USER_MAX]; /* `user NAME`; empty = keep running as root */
+	uid_t uid;		 /* NAME's uid and primary gid, looked up when parsed */
+	gid_t gid;
+	int seccomp; /* 0 off, 1 kill on a call outside the list, 2 fail it (EPERM) */
+};
+
+/* NTS server and symmetric keys (cfg_nts.c); empty paths = not configured. */
+struct cfg_nts {
+	char cert[CFG_PATH_MAX];    /* `ntsservercert`: PEM certificate chain */
+	char key[CFG_PATH_MAX];	    /* `ntsserverkey`: its PEM private key */
+	int port;		    /* `ntsport`: NTS-KE TCP port (4460) */
+	char dumpdir[CFG_PATH_MAX]; /* `ntsdumpdir`: where the server keys are kept */
+	long rotate;		    /* `ntsrotate`: s between key rotations, 0 = never (604800) */
+	char ntp_server[CFG_HOST_MAX]; /* `ntsntpserver`: NTP server named to clients, "" = us */
+	int max_conn;		       /* `maxntsconnections`: NTS-KE sessions at once (100) */
+	char keyfile[CFG_PATH_MAX];    /* `keyfile`: symmetric keys (chrony's format) */
+};
+
+struct horod_config {
+	struct cfg_listen listen[CFG_MAX_LISTEN];
+	int n_listen;
+	struct cfg_local local; /* `local` */
+	struct acl acl;		/* allow / deny */
+	struct acl control_acl; /* `control allow`: mode 6 sources besides loopback */
+	int workers;		/* 1..CFG_MAX_WORKERS, 0 = auto (one per online CPU) */
+	enum cfg_io io;
+	char pidfile[CFG_PATH_MAX]; /* empty = none */
+	int log_syslog;		    /* 0 stderr, 1 syslog */
+	int log_debug;
+	int default_port;     /* port for listen lines without `port`: 123, or -P */
+	struct cfg_clock clk; /* upstream sources, driver, discipline, driftfile */
+	char hwts[CFG_MAX_HWTS]
+		 [CFG_IFNAME_MAX]; /* `hwtimestamp IFACE`: interfaces to stamp in hardware */
+	int n_hwts;
+	struct cfg_ratelimit rl;    /* rate limit and kiss-o'-death */
+	struct cfg_guard guard;	    /* XDP guard */
+	struct cfg_control control; /* control socket and metrics endpoint */
+	struct cfg_security sec;    /* privilege drop and system call filter */
+	struct cfg_nts nts;	    /* NTS server and symmetric keys */
+};
+
+#endif
