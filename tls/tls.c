@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto/appendf.h"
 #include "proto/ntske.h"
 #include "tls/tls.h"
 
@@ -15,8 +16,7 @@
 /* Write "WHAT: GnuTLS's words for RET" into ERR and return -1. */
 static int tls_fail(char *err, size_t errlen, const char *what, int ret)
 {
-	snprintf(err, errlen, "%s: %s", what, gnutls_strerror(ret));
-	return -1;
+	return ntp_fail(err, errlen, "%s: %s", what, gnutls_strerror(ret));
 }
 
 static int tls_prio(struct tls_ctx *t, char *err, size_t errlen)
