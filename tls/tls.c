@@ -115,8 +115,9 @@ int tls_session_new(const struct tls_ctx *t, int fd, const char *name, gnutls_se
 				     .size = sizeof(NKE_ALPN) - 1};
 	int r;
 
+	/* No session tickets: NTS-KE never resumes, and a ticket costs a seal and a record. */
 	r = gnutls_init(s, (t->server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK |
-				   GNUTLS_NO_SIGNAL);
+				   GNUTLS_NO_SIGNAL | GNUTLS_NO_TICKETS);
 	if (r < 0)
 		return tls_fail(err, errlen, "TLS session", r);
 	r = gnutls_priority_set(*s, t->prio);
