@@ -394,6 +394,19 @@ int sb_enter(const struct horod_config *c, int guard)
 			return -1;
 		}
 	}
+	/* With ntsrotate 0 that user reads the key file again whenever it changes. */
+	if (dropped && c->nts.cert[0] && c->nts.rotate == 0) {
+		char keys[CFG_PATH_MAX + 16];
+
+		snprintf(keys, sizeof(keys), "%s/ntskeys", c->nts.dumpdir);
+		if (access(keys, R_OK) < 0) {
+			log_msg(LOG_ERR,
+				"ntsrotate 0: %s is not readable by uid %u (%s): make it readable by "
+				"horod's `user` (and by no one else)",
+				keys, (unsigned)getuid(), strerror(errno));
+			return -1;
+		}
+	}
 	if (sb_seccomp_install(c->sec.seccomp, why, sizeof(why)) < 0) {
 		log_msg(LOG_ERR, "%s", why);
 		return -1;
