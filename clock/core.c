@@ -1,6 +1,6 @@
 /*
- * The clock core: sources in, one snapshot out. Replies pass the packet
- * tests and become samples of their source (clock/source.h): offsets
+ * The clock core: sources in, one snapshot out. Measurements pass the
+ * round-trip tests and become samples of their source (clock/source.h): offsets
  * against the raw, never-corrected timescale, so that our own slews and
  * steps do not disturb them, feeding a clock filter and a per-source
  * Kalman estimate of phase and frequency (clock/estimate.h). Once a second
@@ -17,24 +17,33 @@
  * The advertised error bound comes from the system peer's samples and the
  * correction still to make, so it bounds the true error of the served
  * time however fast the slew; without sources it grows at PHI + skew, and
- * after the holdover the core serves LI 3, or the local fallback when one
- * is configured.
+ * after the holdover the core serves LI 3, or its local reference.
+ *
+ * The local reference (`local stratum N`) is a source of kind
+ * CLK_KIND_LOCAL, fallback only: it never takes part in selection and is
+ * served when nothing else can be (see serve_local()). Its driver reads
+ * the kernel clock's state at each publication and hands a measurement
+ * when the kernel vouches for its clock (synchronized by someone else),
+ * a rejection when it does not.
+ *
+ * The core's state is clock/core_priv.h's; what the core reports about
+ * it (sources, filters, tracking, drift) is core_report.c's.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock/core.h"
+#include "clock/core_priv.h"
 #include "clock/nsec.h"
 #include "clock/discipline.h"
 #include "clock/filter.h"
 #include "clock/select.h"
 #include "clock/source.h"
+#include "proto/ntp.h"
 
 /* ns per second */
 #define NS_PER_S 1e9
-/* s: the largest error bound told to the kernel (RFC 5905 MAXDISP) */
-#define MAXDISP 16.0
 /* polls a silent source gets before the first clock update stops waiting for it,
  * so that one early reply (maybe from a falseticker) is never a "majority" alone */
 #define START_POLLS 3
@@ -62,41 +71,6 @@
 /* ... and of at least TAU_CALLS intervals between clk_core_update() calls: the slew set
  * at one call runs until the next, and must not overshoot before it is revised */
 #define TAU_CALLS 4.0
-
-struct clk_core {
-	struct clk_core_cfg cfg;
-	struct clk_driver *drv;
-	struct clk_disc disc;
-	struct clk_src src[CLK_MAX_SOURCES];
-	int n;
-	int64_t start_r;  /* raw ns at creation */
-	int64_t call_r;	  /* raw ns of the last clk_core_update() */
-	double call_gap;  /* s: recent longest interval between those calls */
-	int64_t last_now; /* driver ns of the latest call that gave a time */
-	/* frequency of the oscillator correction (fractional) and its uncertainty */
-	double freq;
-	double freq_sd;	  /* standard error; < 0: nothing measured, no driftfile */
-	double skew;	  /* fractional: the bound on the frequency error, advertised */
-	double peer_freq; /* the system peer's own frequency estimate */
-	/* selection and the last clock update */
-	int sys_peer; /* source index, -1 none */
-	int updates;
-	int64_t upd_r;	     /* raw ns of the last clock update */
-	double upd_interval; /* s between the last two */
-	int64_t ref_served;  /* served ns of the last clock update */
-	double offset;	     /* s: combined offset at the last clock update */
-	double ms_offset;    /* s^2: running mean square of it */
-	double sys_jitter;   /* s */
-	/* the error bound at the last evaluation with survivors */
-	int have_bound;
-	int64_t bound_r; /* raw ns */
-	double root_delay, root_disp;
-	int stratum, leap;
-	uint32_t refid;
-	/* the state last published */
-	int synced;
-	int local; /* serving the local fallback */
-};
 
 static int clampi(int v, int lo, int hi)
 {
@@ -140,6 +114,8 @@ struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driv
 	clk_disc_init(&c->disc, drv, cfg->discipline, c->freq, now);
 	c->start_r = clk_disc_raw(&c->disc, now);
 	c->call_r = c->start_r;
+	c->local_ref_r = c->start_r;
+	c->local_id = -1;
 	c->sys_peer = -1;
 	c->stratum = 16;
 	c->leap = NTP_LEAP_UNSYNC;
@@ -166,6 +142,13 @@ int clk_core_add_source(struct clk_core *c, const struct clk_source_cfg *cfg)
 {
 	if (!c || !cfg || c->n >= CLK_MAX_SOURCES)
 		return -1;
+	if (cfg->kind == CLK_KIND_LOCAL) {
+		if (c->local_id >= 0)
+			return -1; /* one local reference: there is one local clock */
+		c->local_id = c->n;
+	} else {
+		c->n_measuring++;
+	}
 	clk_src_init(&c->src[c->n], cfg, clk_disc_raw(&c->disc, c->last_now));
 	return c->n++;
 }
@@ -192,33 +175,46 @@ void clk_core_poll_sent(struct clk_core *c, int id, int64_t now)
 	clk_src_poll_sent(&c->src[id], clk_disc_raw(&c->disc, now));
 }
 
-void clk_core_kod(struct clk_core *c, int id, const char *code, int64_t now)
+void clk_core_slow_down(struct clk_core *c, int id, int64_t now)
 {
-	if (!c || id < 0 || id >= c->n || !code)
+	if (!c || id < 0 || id >= c->n)
 		return;
 	c->last_now = now;
-	clk_src_kod(&c->src[id], code, clk_disc_raw(&c->disc, now));
+	clk_src_slow_down(&c->src[id], clk_disc_raw(&c->disc, now));
 }
 
-void clk_core_sample(struct clk_core *c, int id, const struct ntp_packet *p, int64_t t1, int64_t t4)
+void clk_core_refused(struct clk_core *c, int id)
+{
+	if (!c || id < 0 || id >= c->n)
+		return;
+	clk_src_refused(&c->src[id]);
+}
+
+void clk_core_reject(struct clk_core *c, int id, unsigned flash)
+{
+	if (!c || id < 0 || id >= c->n)
+		return;
+	clk_src_reject(&c->src[id], flash);
+}
+
+void clk_core_sample(struct clk_core *c, int id, const struct clk_meas *m)
 {
 	struct clk_src_env env;
 	struct clk_xchg x;
 
-	if (!c || !p || id < 0 || id >= c->n)
+	if (!c || !m || id < 0 || id >= c->n)
 		return;
-	c->last_now = t4;
+	c->last_now = m->t4;
 	env.precision = c->cfg.precision;
 	env.maxdistance = c->cfg.maxdistance;
 	env.freq = c->freq;
 	env.freq_sd = c->freq_sd;
 	/* Only a step of the driver puts two timescales into one exchange. */
 	env.step_r = c->disc.steer ? c->disc.step_r : INT64_MIN;
-	x.r1 = clk_disc_raw(&c->disc, t1);
-	x.r4 = clk_disc_raw(&c->disc, t4);
-	x.near = clk_disc_served(&c->disc, x.r1);
-	x.t4 = t4;
-	clk_src_reply(&c->src[id], &env, p, &x);
+	x.r1 = clk_disc_raw(&c->disc, m->t1);
+	x.r4 = clk_disc_raw(&c->disc, m->t4);
+	x.t4 = m->t4;
+	clk_src_sample(&c->src[id], &env, m, &x);
 }
 
 /* Offset (s, source - served) of sample SM projected to raw time R with the frequency estimate. */
@@ -285,7 +281,7 @@ static int still_waiting(const struct clk_core *c)
 	for (i = 0; i < c->n; i++) {
 		const struct clk_src *s = &c->src[i];
 
-		if (s->denied || s->polls - s->filt.n >= START_POLLS)
+		if (i == c->local_id || s->denied || s->polls - s->filt.n >= START_POLLS)
 			continue;
 		if (s->filt.n < (s->cfg.iburst ? START_SAMPLES : 1))
 			return 1;
@@ -403,7 +399,8 @@ static int evaluate(struct clk_core *c, int64_t r)
 	int i, n = 0, good, surv, k, update = 0;
 
 	for (i = 0; i < c->n; i++)
-		n += candidate(c, i, r, &cand[n]);
+		if (i != c->local_id) /* the local reference is no candidate */
+			n += candidate(c, i, r, &cand[n]);
 	good = n ? clk_select_intersect(cand, n, &lo, &hi) : 0;
 	surv = good ? clk_select_cluster(cand, n, CLK_MIN_CLUSTER, c->cfg.maxdistance) : 0;
 	for (i = 0; i < n; i++)
@@ -451,12 +448,49 @@ static int evaluate(struct clk_core *c, int64_t r)
 	return surv;
 }
 
-/* Root dispersion (s) at raw time R: the last bound grown at PHI + skew (MAXDISP if none). */
-static double root_disp_at(const struct clk_core *c, int64_t r)
+/* 1 when the local reference's latest reading vouched for the clock, and that counts. */
+static int local_vouches(const struct clk_core *c)
 {
-	if (!c->have_bound)
-		return MAXDISP;
-	return c->root_disp + (CLK_PHI + c->skew) * fmax(0.0, clk_dsec(r, c->bound_r));
+	/* Only in a core that measures nothing: one that does steers or corrects the clock
+	 * itself, and the kernel may only be repeating what we told it. */
+	return c->local_id >= 0 && !c->n_measuring && (c->src[c->local_id].reach & 1);
+}
+
+/*
+ * The local reference's part of the snapshot at raw time R (DIST: our
+ * root distance now, when there is a bound). Honest about what we know of
+ * the clock's error: when its latest reading vouched for the clock, the
+ * reference time is now and the error is the configured dispersion plus
+ * the one that reading gave; after our own clock updates, the configured
+ * dispersion plus our root distance, growing from the last update;
+ * otherwise the configured dispersion growing at PHI + skew from the last
+ * moment the clock was known good (the start at the latest).
+ */
+static void serve_local(struct clk_core *c, int64_t r, double dist, struct clk_snapshot *out)
+{
+	const struct clk_src *l = &c->src[c->local_id];
+
+	out->flags |= CLK_F_SYNCED;
+	out->stratum = (uint8_t)clampi(l->cfg.stratum, 1, 15);
+	out->refid = ntp_refid_ascii("LOCL");
+	out->root_delay = 0.0;
+	if (local_vouches(c)) {
+		c->local_ref_r = r;
+		out->leap = (uint8_t)l->leap;
+		out->ref_ns = clk_disc_served(&c->disc, r);
+		out->root_disp = l->cfg.dispersion + l->root_disp;
+		out->flags |= CLK_F_KERNEL_SYNC;
+	} else if (c->have_bound) {
+		out->leap = NTP_LEAP_NONE;
+		out->ref_ns = c->ref_served;
+		out->root_disp = l->cfg.dispersion + dist;
+	} else {
+		out->leap = NTP_LEAP_NONE;
+		out->ref_ns = clk_disc_served(&c->disc, c->local_ref_r);
+		out->root_disp = l->cfg.dispersion +
+				 (CLK_PHI + core_skew(c)) * fmax(0.0, clk_dsec(r, c->local_ref_r));
+	}
+	c->local_leap = out->leap;
 }
 
 void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
@@ -472,7 +506,7 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	c->last_now = now;
 	r = clk_disc_raw(&c->disc, now);
 	/* The longest recent gap between calls, forgotten slowly (5 % a call). */
-	c->call_gap = fmax(fmin(clk_dsec(r, c->call_r), MAXDISP), 0.95 * c->call_gap);
+	c->call_gap = fmax(fmin(clk_dsec(r, c->call_r), CORE_MAXDISP), 0.95 * c->call_gap);
 	c->call_r = r;
 	surv = evaluate(c, r);
 	/* Holdover: keep the frequency, stop slewing toward an offset nobody confirms. */
@@ -481,16 +515,17 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	memset(out, 0, sizeof(*out));
 	clk_disc_mapping(&c->disc, now, out);
 	out->precision = (int8_t)c->cfg.precision;
-	out->disp_rate = CLK_PHI + c->skew;
-	if (!c->disc.steer)
+	out->disp_rate = CLK_PHI + core_skew(c);
+	/* Our own correction is served only by a core that measures (and so may correct). */
+	if (!c->disc.steer && c->n_measuring)
 		out->flags |= CLK_F_CORRECTED;
-	rdisp = root_disp_at(c, r);
+	rdisp = core_root_disp_at(c, r);
 	dist = c->root_delay / 2.0 + rdisp;
 	c->synced = c->have_bound && dist <= c->cfg.maxdistance &&
 		    (c->cfg.holdover < 0.0 || clk_dsec(r, c->upd_r) <= c->cfg.holdover);
-	/* The local fallback once the sources had their chance, not while they start:
+	/* The local reference once the sources had their chance, not while they start:
 	 * before anything is measured only the configuration vouches for the clock. */
-	c->local = !c->synced && c->cfg.local_stratum > 0 && (c->have_bound || !still_waiting(c));
+	c->local = !c->synced && c->local_id >= 0 && (c->have_bound || !still_waiting(c));
 	if (c->synced) {
 		out->flags |= CLK_F_SYNCED;
 		out->leap = (uint8_t)c->leap;
@@ -500,21 +535,7 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 		out->root_delay = c->root_delay;
 		out->root_disp = rdisp;
 	} else if (c->local) {
-		/* The local fallback: honest about what we know of our error, growing from
-		 * the last clock update (or from the start when there was none). */
-		out->flags |= CLK_F_SYNCED;
-		out->leap = NTP_LEAP_NONE;
-		out->stratum = (uint8_t)clampi(c->cfg.local_stratum, 1, 15);
-		out->refid = ntp_refid_ascii("LOCL");
-		out->root_delay = 0.0;
-		if (c->have_bound) {
-			out->ref_ns = c->ref_served;
-			out->root_disp = c->cfg.local_dispersion + dist;
-		} else {
-			out->ref_ns = clk_disc_served(&c->disc, c->start_r);
-			out->root_disp = c->cfg.local_dispersion +
-					 (CLK_PHI + c->skew) * fmax(0.0, clk_dsec(r, c->start_r));
-		}
+		serve_local(c, r, dist, out);
 	} else {
 		out->leap = NTP_LEAP_UNSYNC;
 		out->stratum = 16;
@@ -525,105 +546,6 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	}
 	if (c->disc.steer && c->drv->ops->set_status)
 		c->drv->ops->set_status(c->drv, out->leap, c->synced,
-					fmin(out->root_delay / 2.0 + out->root_disp, MAXDISP),
-					fmin(c->sys_jitter + fabs(c->offset), MAXDISP));
-}
-
-int clk_core_source_info(const struct clk_core *c, int id, struct clk_source_info *out)
-{
-	const struct clk_src *s;
-
-	if (!c || !out || id < 0 || id >= c->n)
-		return -1;
-	s = &c->src[id];
-	memset(out, 0, sizeof(*out));
-	memcpy(out->name, s->cfg.name, sizeof(out->name));
-	out->tally = s->tally;
-	out->refid = s->refid;
-	out->stratum = s->stratum;
-	out->poll = s->poll;
-	out->reach = s->reach;
-	out->last_rx = s->last_rx;
-	out->delay = s->delay;
-	out->offset = s->offset;
-	out->jitter = s->jitter;
-	out->dispersion = s->disp;
-	out->root_distance = s->dist;
-	out->flash = s->flash | s->peer;
-	out->leap = s->leap;
-	out->precision = s->precision;
-	out->root_delay = s->root_delay;
-	out->root_disp = s->root_disp;
-	return 0;
-}
-
-int clk_core_source_filter(const struct clk_core *c, int id, int64_t now,
-			   struct clk_source_filter *out)
-{
-	const struct clk_src *s;
-	const struct clk_sample *newest;
-	int64_t raw;
-	int i;
-
-	if (!c || !out || id < 0 || id >= c->n)
-		return -1;
-	s = &c->src[id];
-	memset(out, 0, sizeof(*out));
-	if (s->filt.n == 0)
-		return 0;
-	raw = clk_disc_raw(&c->disc, now);
-	newest = clk_filter_at(&s->filt, s->filt.n - 1);
-	for (i = 0; i < CLK_FILTER_LEN_PUB && i < s->filt.n; i++) {
-		const struct clk_sample *x = clk_filter_at(&s->filt, s->filt.n - 1 - i);
-		double age = (double)(raw - x->t) / 1e9;
-
-		out->delay[i] = x->delay;
-		/* Raw-scale offsets, shifted so the newest matches the source's offset. */
-		out->offset[i] = s->offset + (x->x - newest->x);
-		out->disp[i] = x->disp + CLK_PHI * (age > 0 ? age : 0);
-		out->n = i + 1;
-	}
-	return 0;
-}
-
-int clk_core_n_sources(const struct clk_core *c)
-{
-	return c ? c->n : 0;
-}
-
-void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_tracking *out)
-{
-	int64_t r;
-
-	if (!c || !out)
-		return;
-	memset(out, 0, sizeof(*out));
-	r = clk_disc_raw(&c->disc, now);
-	out->refid = c->synced ? c->refid : c->local ? ntp_refid_ascii("LOCL") : c->refid;
-	out->stratum = c->synced ? c->stratum : c->local ? c->cfg.local_stratum : 16;
-	out->leap = c->synced ? c->leap : c->local ? NTP_LEAP_NONE : NTP_LEAP_UNSYNC;
-	out->synced = c->synced;
-	out->ref_ns = c->ref_served;
-	out->offset = c->offset;
-	out->rms_offset = sqrt(c->ms_offset);
-	out->freq_ppm = c->freq * 1e6;
-	out->residual_freq_ppm = (c->peer_freq - c->freq) * 1e6;
-	out->skew_ppm = c->skew * 1e6;
-	out->root_delay = c->root_delay;
-	out->root_disp = root_disp_at(c, r);
-	out->update_interval = c->upd_interval;
-	out->steps = c->disc.steps;
-	out->updates = c->updates;
-	out->sys_peer = c->sys_peer;
-}
-
-int clk_core_drift(const struct clk_core *c, double *freq_ppm, double *skew_ppm)
-{
-	int known = c && c->freq_sd >= 0.0;
-
-	if (freq_ppm)
-		*freq_ppm = known ? c->freq * 1e6 : 0.0;
-	if (skew_ppm)
-		*skew_ppm = known ? c->freq_sd * 1e6 : 0.0;
-	return known;
+					fmin(out->root_delay / 2.0 + out->root_disp, CORE_MAXDISP),
+					fmin(c->sys_jitter + fabs(c->offset), CORE_MAXDISP));
 }

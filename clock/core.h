@@ -1,13 +1,20 @@
 /*
- * The clock core: upstream samples in, one clock snapshot out. It keeps
- * per-source state (reach register, poll interval, clock filter, the RFC
- * 5905 packet and peer tests as flash bits), selects the truechimers by
- * intersection, clusters and combines them, disciplines the driver
- * (frequency and slewed phase; steps only as makestep allows), holds over
- * when every source is lost, and builds the snapshot workers serve from.
- * It never reads time except through its driver and never does I/O
- * (the driftfile is read and written by the caller through driftfile.h),
- * so the same code runs in the daemon and in the simulator.
+ * The clock core: measurements in, one clock snapshot out. Every kind of
+ * time source (an NTP server, the local reference, a reference clock)
+ * is a source of the core behind one small interface: its driver, on the
+ * daemon's side, asks when to poll (clk_core_next_poll), says when it
+ * polled (clk_core_poll_sent), and hands over what it measured
+ * (clk_core_sample: four timestamps, the source's leap, stratum,
+ * precision, refid, root delay and dispersion) or that the measurement
+ * failed its own tests (clk_core_reject). The core keeps per-source
+ * state (reach register, poll interval, clock filter, the peer tests as
+ * flash bits), selects the truechimers by intersection, clusters and
+ * combines them, disciplines the driver (frequency and slewed phase;
+ * steps only as makestep allows), holds over when every source is lost,
+ * and builds the snapshot workers serve from. It never reads time except
+ * through its driver and never does I/O (the driftfile is read and
+ * written by the caller through driftfile.h), so the same code runs in
+ * the daemon and in the simulator.
  *
  * All times are driver time in ns since the Unix epoch (see driver.h).
  */
@@ -19,9 +26,15 @@
 #include "clock/driver.h"
 #include "clock/snapshot.h"
 #include "proto/flash.h"
-#include "proto/ntp.h"
 
-#define CLK_MAX_SOURCES 64 /* upstream sources a core follows */
+#define CLK_MAX_SOURCES 64 /* sources a core follows: every server and pool member */
+
+/* Kinds of time source (struct clk_source_cfg.kind). */
+enum clk_kind {
+	CLK_KIND_NTP,	   /* an NTP server: measured, selected, combined */
+	CLK_KIND_LOCAL,	   /* the local reference: the fallback (clk_core_update) */
+	CLK_KIND_REFCLOCK, /* a reference clock (PPS, PHC, SHM, SOCK): reserved, not yet driven */
+};
 
 struct clk_core_cfg {
 	int discipline;		   /* 1: steer the driver; 0: serve driver time + own correction */
@@ -30,8 +43,6 @@ struct clk_core_cfg {
 	double maxdistance;	   /* s: sources with a larger root distance are rejected (1.5) */
 	double holdover;	   /* s after the last update before LI 3; < 0 = until the
 				      advertised root distance would pass maxdistance */
-	int local_stratum;	   /* fallback when all sources are lost: 0 = none, else 1..15 */
-	double local_dispersion;   /* s: dispersion of that fallback */
 	int minsources;		   /* truechimers needed to update the clock (1) */
 	int precision;		   /* log2 s of one clock read */
 	double init_freq_ppm;	   /* frequency from the driftfile, or 0 */
@@ -39,16 +50,40 @@ struct clk_core_cfg {
 };
 
 struct clk_source_cfg {
+	int kind;	/* CLK_KIND_* */
 	char name[64];	/* as configured ("192.0.2.1", "pool.example.org#2") */
 	uint32_t refid; /* our refid while following it (address or MD5 of IPv6) */
 	int minpoll;	/* log2 s, 0..17 */
 	int maxpoll;	/* log2 s, minpoll..17 */
 	int iburst;	/* first polls in a quick burst */
 	int prefer;	/* preferred in combining and as sys.peer */
+	/* CLK_KIND_LOCAL: the stratum served from it (1..15) and the clock's error at its
+	 * reference time (s), as `local stratum N dispersion S` says */
+	int stratum;
+	double dispersion;
+};
+
+/*
+ * One measurement of a source, whatever its kind. An NTP exchange gives
+ * all four timestamps; a reference clock gives a zero-delay exchange,
+ * t1 = t4 = our stamp of its event and t2 = t3 = the reference time of
+ * that event. Offsets are taken against the core's raw timescale, each
+ * end converted on its own, so a measurement straddling our own step is
+ * recognized.
+ */
+struct clk_meas {
+	int64_t t1, t4;		      /* driver ns: our transmit and receive */
+	int64_t t2, t3;		      /* ns since the Unix epoch on the source's scale: its receive
+					 and transmit */
+	int leap, stratum, precision; /* the source's (a stratum-0 reference clock makes us
+					 stratum 1); precision in log2 s */
+	uint32_t refid;		      /* the source's own refid (from its replies) */
+	double root_delay, root_disp; /* s: the source's, 0 for a reference clock */
 };
 
 /* What `horoctl sources` / ntpq -p show for one source. */
 struct clk_source_info {
+	int kind; /* CLK_KIND_* */
 	char name[64];
 	char tally;	/* '*' sys.peer, '+' candidate, '-' outlier, 'x' falseticker,
 			   '#' backup, ' ' rejected */
@@ -96,6 +131,7 @@ struct clk_tracking {
 	int steps;		/* steps taken */
 	int updates;		/* clock updates done */
 	int sys_peer;		/* source id, -1 none */
+	int steering;		/* 1: the core steers the driver (discipline on, and it takes it) */
 };
 
 struct clk_core;
@@ -119,22 +155,31 @@ int64_t clk_core_next_poll(const struct clk_core *c, int id);
 void clk_core_poll_sent(struct clk_core *c, int id, int64_t now);
 
 /*
- * A reply for source ID whose origin matched our request: REPLY decoded,
- * T1 our transmit time, T4 our receive time (driver time). Runs the packet
- * tests, feeds the clock filter, marks the source reachable.
+ * Measurement M of source ID, which passed its driver's own tests: runs
+ * the round-trip tests, feeds the clock filter, marks the source
+ * reachable.
  */
-void clk_core_sample(struct clk_core *c, int id, const struct ntp_packet *reply, int64_t t1,
-		     int64_t t4);
+void clk_core_sample(struct clk_core *c, int id, const struct clk_meas *m);
 
-/* A kiss-o'-death with a matching origin from source ID (CODE = "RATE", "DENY", ...). */
-void clk_core_kod(struct clk_core *c, int id, const char *code, int64_t now);
+/* A measurement of source ID failed its driver's own tests FLASH (NTP_FLASH_*, nonzero). */
+void clk_core_reject(struct clk_core *c, int id, unsigned flash);
+
+/* Source ID asked at NOW to be polled less often (an NTP RATE kiss): one poll step up. */
+void clk_core_slow_down(struct clk_core *c, int id, int64_t now);
+
+/* Source ID refused us (an NTP DENY or RSTR kiss): no more polls until its address changes. */
+void clk_core_refused(struct clk_core *c, int id);
 
 /*
  * Select, combine and discipline at NOW (call after samples and once a
  * second), then fill OUT with the snapshot to publish: leap, stratum,
  * refid, reference time, root delay/dispersion and growth, and the
  * mapping sys -> served time (driver mapping composed with our own
- * correction when not disciplining).
+ * correction when not disciplining). The local reference (one source of
+ * kind CLK_KIND_LOCAL at most) is served only when no other source can
+ * be, once the others had their chance to start: with its latest
+ * measurement's word when it is the only source, else growing from our
+ * own last error bound.
  */
 void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out);
 
@@ -147,6 +192,9 @@ int clk_core_source_filter(const struct clk_core *c, int id, int64_t now,
 
 /* Number of sources added. */
 int clk_core_n_sources(const struct clk_core *c);
+
+/* The kind (CLK_KIND_*) of source ID, or -1 if no such source. */
+int clk_core_source_kind(const struct clk_core *c, int id);
 
 /* Tracking data at NOW. */
 void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_tracking *out);

@@ -5,8 +5,9 @@
  * longest interval over which it predicts the phase within a good
  * sample's noise, between minpoll and maxpoll, one step up per sample and
  * straight down when needed; a silent source backs off one step per eight
- * silent polls. A reply first passes the RFC 5905 packet tests (each
- * failure sets its flash bit and drops the reply), then becomes a sample:
+ * silent polls. A measurement, once its driver's own tests passed (an
+ * NTP reply's header: proto/ntpreply.h), passes the round-trip tests
+ * (each failure sets its flash bit and drops it), then becomes a sample:
  * offset against the raw clock, delay, dispersion, into the clock filter
  * and the Kalman estimator. Hostile input is expected: every field is
  * checked before it is used, every subtraction is overflow-checked.
@@ -16,10 +17,9 @@
 
 #include "clock/source.h"
 #include "clock/nsec.h"
+#include "proto/ntp.h"
 
-/* ns per second */
-#define NS_PER_S 1e9
-/* s: root delay or dispersion beyond which a header is nonsense (RFC 5905 MAXDISP) */
+/* s: root delay or dispersion beyond which a source's word is nonsense (RFC 5905 MAXDISP) */
 #define MAXDISP 16.0
 /* s: round trips longer than this are dropped (chrony's maxdelay default): no real
  * path takes that long, and a request that waited across one of our steps looks so */
@@ -98,19 +98,20 @@ void clk_src_poll_sent(struct clk_src *s, int64_t now)
 	s->next_poll = ns_add_sat(now, gap);
 }
 
-void clk_src_kod(struct clk_src *s, const char *code, int64_t now)
+void clk_src_slow_down(struct clk_src *s, int64_t now)
 {
-	if (!strncmp(code, "DENY", 4) || !strncmp(code, "RSTR", 4)) {
-		/* RFC 5905: stop talking to a server that denies us. */
-		s->flash |= NTP_FLASH_DENIED;
-		s->denied = 1;
-		s->burst = 0;
-	} else if (!strncmp(code, "RATE", 4)) {
-		/* Slow down: one poll step, no burst, wait a whole interval. */
-		s->burst = 0;
-		s->poll = clampi(s->poll + 1, s->cfg.minpoll, s->cfg.maxpoll);
-		s->next_poll = ns_add_sat(now, pow2_ns(s->poll));
-	}
+	/* One poll step, no burst, wait a whole interval. */
+	s->burst = 0;
+	s->poll = clampi(s->poll + 1, s->cfg.minpoll, s->cfg.maxpoll);
+	s->next_poll = ns_add_sat(now, pow2_ns(s->poll));
+}
+
+void clk_src_refused(struct clk_src *s)
+{
+	/* RFC 5905: stop talking to a server that denies us. */
+	s->flash |= NTP_FLASH_DENIED;
+	s->denied = 1;
+	s->burst = 0;
 }
 
 double clk_src_skew(const struct clk_src *s)
@@ -153,45 +154,34 @@ static void estimate(struct clk_src *s, const struct clk_src_env *env, const str
 		s->poll++;
 }
 
-/* The packet tests of RFC 5905 on reply P that need no arithmetic on our stamps. */
-static unsigned header_tests(struct clk_src *s, const struct ntp_packet *p)
+void clk_src_reject(struct clk_src *s, unsigned flash)
 {
-	unsigned flash = 0;
-
-	if (p->xmt != 0 && p->xmt == s->last_xmt)
-		flash |= NTP_FLASH_DUP;
-	if (p->mode != NTP_MODE_SERVER && p->mode != NTP_MODE_PASSIVE)
-		flash |= NTP_FLASH_BOGUS;
-	if (p->leap == NTP_LEAP_UNSYNC || p->stratum == 0 || p->stratum > 15 || p->xmt == 0)
-		flash |= NTP_FLASH_UNSYNC;
-	if (p->version < 1 || p->version > 4 || ntp_short_to_double(p->root_delay) > MAXDISP ||
-	    ntp_short_to_double(p->root_disp) > MAXDISP || p->rec == 0 || p->precision > 0)
-		flash |= NTP_FLASH_HEADER;
-	/* A server that never set its clock, or set it after answering, is not synchronized. */
-	if (p->ref == 0 || (p->xmt != 0 && ntp_ts_diff(p->ref, p->xmt) > 0.0))
-		flash |= NTP_FLASH_STRATUM;
-	return flash;
+	s->flash = flash;
 }
 
-int clk_src_reply(struct clk_src *s, const struct clk_src_env *env, const struct ntp_packet *p,
-		  const struct clk_xchg *x)
+int clk_src_sample(struct clk_src *s, const struct clk_src_env *env, const struct clk_meas *m,
+		   const struct clk_xchg *x)
 {
 	struct clk_sample sm;
-	int64_t t2, t3, a = 0, b = 0;
+	int64_t t2 = m->t2, t3 = m->t3, a = 0, b = 0;
 	double rtt, proc, delay, prec = ldexp(1.0, env->precision);
-	unsigned flash = header_tests(s, p);
+	unsigned flash = 0;
 
-	if (p->xmt != 0)
-		s->last_xmt = p->xmt;
-	t2 = ntp_ts_to_unix_ns(p->rec, x->near);
-	t3 = ntp_ts_to_unix_ns(p->xmt, x->near);
+	/* What the source says of itself, in range: an NTP reply's header tests already
+	 * refused worse, a reference clock driver is held to the same. */
+	if (m->leap < NTP_LEAP_NONE || m->leap > NTP_LEAP_DELETE || m->stratum < 0 ||
+	    m->stratum > 15)
+		flash |= NTP_FLASH_UNSYNC;
+	if (!(m->root_delay >= 0.0 && m->root_delay <= MAXDISP) ||
+	    !(m->root_disp >= 0.0 && m->root_disp <= MAXDISP) || m->precision > 0)
+		flash |= NTP_FLASH_HEADER;
 	rtt = clk_dsec(x->r4, x->r1);
 	proc = clk_dsec(t3, t2);
 	delay = rtt - proc;
 	if (!(rtt >= 0.0) || rtt > MAX_DELAY || proc < 0.0 || delay < -NEG_DELAY_SLACK ||
 	    __builtin_sub_overflow(t2, x->r1, &a) || __builtin_sub_overflow(t3, x->r4, &b))
 		flash |= NTP_FLASH_HEADER;
-	/* A reply that waited across one of our steps has stamps on two timescales. */
+	/* An exchange that waited across one of our steps has stamps on two timescales. */
 	if (env->step_r != INT64_MIN && x->r4 >= env->step_r &&
 	    clk_dsec(x->r4, env->step_r) < MAX_DELAY)
 		flash |= NTP_FLASH_BOGUS;
@@ -199,12 +189,12 @@ int clk_src_reply(struct clk_src *s, const struct clk_src_env *env, const struct
 		s->flash = flash;
 		return 0;
 	}
-	s->stratum = p->stratum;
-	s->leap = p->leap;
-	s->precision = p->precision < -30 ? -30 : p->precision;
-	s->refid = p->refid;
-	s->root_delay = ntp_short_to_double(p->root_delay);
-	s->root_disp = ntp_short_to_double(p->root_disp);
+	s->stratum = m->stratum;
+	s->leap = m->leap;
+	s->precision = m->precision < -30 ? -30 : m->precision;
+	s->refid = m->refid;
+	s->root_delay = m->root_delay;
+	s->root_disp = m->root_disp;
 	s->last_rx = x->t4;
 	sm.t = ns_add_sat(x->r1, (x->r4 - x->r1) / 2);
 	/* ((T2 - T1) + (T3 - T4)) / 2 against the raw clock; each half fits int64_t. */

@@ -1,11 +1,14 @@
 /*
- * One upstream source as the clock core sees it: its poll schedule
- * (iburst, reach register, poll adaptation, backoff when silent, kisses
- * of death), the RFC 5905 packet tests every reply passes (their
- * failures are the flash bits), and the reply turned into a sample for
- * the clock filter and the source's phase/frequency estimator. Times are
- * on the core's raw timescale (clock/discipline.h), which the core
- * converts from driver time before calling in.
+ * One time source as the clock core sees it, whatever its kind: its poll
+ * schedule (iburst, reach register, poll adaptation, backoff when silent,
+ * slowing down or stopping when the source asks), the round-trip tests
+ * every measurement passes (their failures are flash bits), and the
+ * measurement turned into a sample for the clock filter and the source's
+ * phase/frequency estimator. The kind-specific tests (an NTP reply's
+ * header, a reference clock's own status) are its driver's, which
+ * reports their failures with clk_src_reject(). Times are on the core's
+ * raw timescale (clock/discipline.h), which the core converts from
+ * driver time before calling in.
  */
 #ifndef HOROD_CLOCK_SOURCE_H
 #define HOROD_CLOCK_SOURCE_H
@@ -15,16 +18,12 @@
 #include "clock/core.h"
 #include "clock/estimate.h"
 #include "clock/filter.h"
-#include "proto/ntp.h"
+#include "proto/flash.h"
 
 #define CLK_BURST_POLLS	  8 /* polls in an iburst: fill the 8-sample clock filter at once */
 #define CLK_UNREACH_POLLS 8 /* silent polls before a source is unreachable: the reach width */
 
-/* The packet tests whose failure drops the reply. */
-#define CLK_FLASH_PKT                                                                              \
-	(NTP_FLASH_DUP | NTP_FLASH_BOGUS | NTP_FLASH_UNSYNC | NTP_FLASH_DENIED | NTP_FLASH_AUTH |  \
-	 NTP_FLASH_STRATUM | NTP_FLASH_HEADER | NTP_FLASH_AUTOKEY | NTP_FLASH_CRYPTO)
-/* Packet tests that say the server itself is unusable now, not just one packet. */
+/* Tests that say the source itself is unusable now, not just one measurement. */
 #define CLK_FLASH_SERVER (NTP_FLASH_UNSYNC | NTP_FLASH_STRATUM | NTP_FLASH_DENIED)
 
 struct clk_src {
@@ -35,10 +34,9 @@ struct clk_src {
 	uint8_t reach;	   /* newest poll in bit 0 */
 	int polls;	   /* requests sent */
 	int silent;	   /* polls since the last valid reply */
-	int denied;	   /* a DENY/RSTR kiss stopped the polls */
-	uint64_t last_xmt; /* transmit timestamp of the last reply (duplicates) */
-	unsigned flash;	   /* packet tests of the last reply, unreach, peer_dist of its sample */
-	/* the server's header in its last valid reply */
+	int denied;	   /* the source refused us (an NTP DENY/RSTR kiss): polls stopped */
+	unsigned flash;	   /* tests of the last measurement, unreach, peer_dist of its sample */
+	/* what the source said of itself in its last valid measurement */
 	int stratum, leap, precision;
 	uint32_t refid;
 	double root_delay, root_disp; /* s */
@@ -64,7 +62,6 @@ struct clk_src_env {
 /* Our side of one exchange. */
 struct clk_xchg {
 	int64_t r1, r4; /* raw ns of the request's transmit and the reply's receive */
-	int64_t near;	/* served ns of r1: places the server's timestamps in their NTP era */
 	int64_t t4;	/* driver ns of the reply's receive (shown as the last reception) */
 };
 
@@ -77,12 +74,19 @@ void clk_src_reset(struct clk_src *s, uint32_t refid, int64_t now);
 /* A request went out at raw time NOW: shift reach, back off when silent, schedule the next. */
 void clk_src_poll_sent(struct clk_src *s, int64_t now);
 
-/* A kiss-o'-death CODE at raw time NOW: RATE slows down, DENY/RSTR stops the polls. */
-void clk_src_kod(struct clk_src *s, const char *code, int64_t now);
+/* The source asked us at raw time NOW to poll less often: one poll step up, no burst. */
+void clk_src_slow_down(struct clk_src *s, int64_t now);
 
-/* Reply P (origin matched) to exchange X: packet tests, then a sample; 1 if it became one. */
-int clk_src_reply(struct clk_src *s, const struct clk_src_env *env, const struct ntp_packet *p,
-		  const struct clk_xchg *x);
+/* The source refused us (flash pkt_denied): no more polls until its address changes. */
+void clk_src_refused(struct clk_src *s);
+
+/* Measurement M of exchange X (its driver's own tests passed): round-trip tests, then a
+ * sample; 1 if it became one. */
+int clk_src_sample(struct clk_src *s, const struct clk_src_env *env, const struct clk_meas *m,
+		   const struct clk_xchg *x);
+
+/* A measurement failed its driver's own tests FLASH (NTP_FLASH_*): nothing is learned. */
+void clk_src_reject(struct clk_src *s, unsigned flash);
 
 /* Skew (fractional) to allow for S's own frequency estimate. */
 double clk_src_skew(const struct clk_src *s);

@@ -1,7 +1,12 @@
 /*
- * horod's main: parse the command line and the configuration, set up in
- * order (logging, clock, sockets, workers), run the clock thread's loop
- * in the main thread, and tear down in reverse on SIGTERM/SIGINT.
+ * horod's main: parse the command line and the configuration, then the
+ * start-up steps in order (the clock thread, the I/O backend, the
+ * workers' memory, the keyfile and NTS server, their sockets, the control
+ * socket, detaching and the pidfile, the XDP guard, the signals, the
+ * sandbox, the NTS-KE thread, the workers), run the clock thread's loop
+ * in the main thread, and undo the steps that were done in reverse, on
+ * SIGTERM/SIGINT or as soon as one fails. main() is the list of steps;
+ * each is a function below, its undo beside it.
  * Signals are blocked in every thread and read from a signalfd by the
  * clock thread's loop, so no code runs in signal context.
  */
@@ -25,7 +30,9 @@
 #include "daemon/serve/clientlog.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/config/config.h"
+#include "daemon/clockd/report.h"
 #include "daemon/control/control.h"
+#include "daemon/control/m6srv.h"
 #include "daemon/serve/counters.h"
 #include "daemon/sys/log.h"
 #include "daemon/sys/sandbox.h"
@@ -33,6 +40,15 @@
 #include "daemon/serve/worker.h"
 #include "daemon/serve/xguard.h"
 #include "proto/ntp.h"
+
+/* What the command line says. */
+struct opts {
+	const char *conf; /* -f FILE, NULL: the embedded configuration */
+	int foreground;	  /* -n */
+	int debug;	  /* -d */
+	int check_only;	  /* --check-config */
+	int port;	  /* -P PORT, 0: none */
+};
 
 static const char usage[] =
 	"Usage: horod [OPTIONS]\n"
@@ -50,8 +66,13 @@ static const char usage[] =
 	"Signals: SIGTERM/SIGINT stop, SIGUSR1 logs the counters.\n"
 	"Exit status: 0 stopped cleanly, 1 run-time failure, 2 configuration error.\n";
 
+static struct opts opt;
 static struct horod_config cfg;
 static struct clk_pub pub;
+static struct clockd cd;
+static struct m6_queue m6q;
+static struct m6srv m6;
+static struct srv_shared shared;
 static struct worker *workers;
 static struct ctr_block *counters;
 static int n_workers;
@@ -59,7 +80,12 @@ static struct hwts_table hwts;
 static struct control ctl;
 static struct auth_shared auth;	    /* keyfile, NTS keys, NTS-KE server */
 static struct auth_worker *auth_wk; /* one per worker */
+static enum wk_io io;
+static int precision; /* log2 s of one read of the system clock */
+static int guard;     /* the XDP guard runs (xg_start) */
+static int sigfd = -1;
 
+/* The counters line (SIGUSR1; "final " at stop), with what the XDP guard consumed. */
 static void log_counters(const char *prefix)
 {
 	static char line[4096];
@@ -88,6 +114,17 @@ static void format_listen(const struct cfg_listen *l, char *buf, size_t len)
 	}
 }
 
+/* Close every worker's sockets. */
+static void close_sockets(void)
+{
+	int i, j;
+
+	for (i = 0; i < n_workers; i++)
+		for (j = 0; j < workers[i].n_socks; j++)
+			close(workers[i].socks[j].fd);
+}
+
+/* Bind every worker's socket on every listen address (before detaching: errors are seen). */
 static int open_sockets(void)
 {
 	char err[256], where[80];
@@ -107,6 +144,7 @@ static int open_sockets(void)
 					   sizeof(err)) < 0) {
 				format_listen(&cfg.listen[j], where, sizeof(where));
 				log_msg(LOG_ERR, "cannot listen on %s: %s", where, err);
+				close_sockets();
 				return -1;
 			}
 			workers[i].n_socks = j + 1;
@@ -115,15 +153,7 @@ static int open_sockets(void)
 	return 0;
 }
 
-static void close_sockets(void)
-{
-	int i, j;
-
-	for (i = 0; i < n_workers; i++)
-		for (j = 0; j < workers[i].n_socks; j++)
-			close(workers[i].socks[j].fd);
-}
-
+/* Write the pidfile, when one is configured; 0 or -1 (logged). */
 static int write_pidfile(void)
 {
 	char buf[32];
@@ -170,7 +200,8 @@ static int daemonize(void)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* The command line into O; -1 to go on, else horod's exit status. */
+static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'f'}, {"foreground", no_argument, NULL, 'n'},
@@ -178,28 +209,19 @@ int main(int argc, char **argv)
 		{"check-config", no_argument, NULL, 'C'}, {"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
-	const char *conf = NULL;
-	int foreground = 0, debug = 0, check_only = 0, port = 0;
-	char err[512], why[128] = "";
-	struct srv_shared shared;
-	static struct clockd cd;
-	static struct m6_queue m6q;
-	int sigfd = -1;
-	enum wk_io io;
-	sigset_t sigs;
-	int c, i, precision, guard, rc = 0;
-	long ncpu;
+	int c;
 
+	memset(o, 0, sizeof(*o));
 	while ((c = getopt_long(argc, argv, "f:ndP:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			conf = optarg;
+			o->conf = optarg;
 			break;
 		case 'n':
-			foreground = 1;
+			o->foreground = 1;
 			break;
 		case 'd':
-			debug = 1;
+			o->debug = 1;
 			break;
 		case 'P': {
 			char *end;
@@ -211,11 +233,11 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
-			port = (int)v;
+			o->port = (int)v;
 			break;
 		}
 		case 'C':
-			check_only = 1;
+			o->check_only = 1;
 			break;
 		case 'V':
 			printf("horod %s\n", HOROD_VERSION);
@@ -232,72 +254,99 @@ int main(int argc, char **argv)
 		fprintf(stderr, "horod: unexpected argument '%s'\n%s", argv[optind], usage);
 		return 2;
 	}
+	return -1;
+}
 
-	/* 1. Configuration: all errors before anything starts. */
+/* The configuration, every error before anything starts; -1 to go on, else the exit status. */
+static int load_config(const struct opts *o)
+{
+	const char *name = o->conf ? o->conf : "(embedded)";
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat xst;
+	char err[512];
+
 	cfg_defaults(&cfg);
-	if (conf ? cfg_parse_file(&cfg, conf, err, sizeof(err)) < 0
-		 : cfg_parse_string(&cfg, "(embedded)", cfg_embedded_default, err, sizeof(err)) <
-			    0) {
+	if (o->conf ? cfg_parse_file(&cfg, o->conf, err, sizeof(err)) < 0
+		    : cfg_parse_string(&cfg, name, cfg_embedded_default, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
 		cfg_free(&cfg);
 		return 2;
 	}
-	if (port)
-		cfg.default_port = port;
+	if (o->port)
+		cfg.default_port = o->port;
 	/* Without a `control` line: root's socket, or one in the user's own directory. */
-	{
-		const char *xdg = getenv("XDG_RUNTIME_DIR");
-		struct stat xst;
-
-		cfg_control_resolve(&cfg, geteuid(), xdg,
-				    xdg && stat(xdg, &xst) == 0 ? &xst : NULL);
-	}
+	cfg_control_resolve(&cfg, geteuid(), xdg, xdg && stat(xdg, &xst) == 0 ? &xst : NULL);
 	if (cfg.n_listen == 0) {
-		fprintf(stderr, "%s: no listen directive, allowed: listen ADDR [port N]\n",
-			conf ? conf : "(embedded)");
+		fprintf(stderr, "%s: no listen directive, allowed: listen ADDR [port N]\n", name);
 		cfg_free(&cfg);
 		return 2;
 	}
 	/* NTS and keyfile directives together; then, to start, the files they name (auth.h). */
 	if (cfg_nts_check(&cfg, err, sizeof(err)) < 0 ||
-	    (!check_only && auth_verify_config(&cfg, err, sizeof(err)) < 0)) {
-		fprintf(stderr, "%s: %s\n", conf ? conf : "(embedded)", err);
+	    (!o->check_only && auth_verify_config(&cfg, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "%s: %s\n", name, err);
 		cfg_free(&cfg);
 		return 2;
 	}
-	if (check_only) {
-		printf("%s: configuration OK\n", conf ? conf : "(embedded)");
+	if (o->check_only) {
+		printf("%s: configuration OK\n", name);
 		cfg_free(&cfg);
 		return 0;
 	}
+	return -1;
+}
 
-	/* 2. Logging. */
-	log_init(cfg.log_syslog, cfg.log_debug || debug, "horod");
-	clk_set_log(log_msg); /* the clock drivers' lines (clock/ does not know the daemon) */
+/* The clock thread's loop publishes every snapshot to the XDP guard too (`guard serve on`). */
+static void publish_to_guard(void *arg, const struct clk_snapshot *s)
+{
+	(void)arg;
+	xg_serve_publish(s);
+}
 
-	/* 3. Clock: precision, then a first snapshot before any worker reads it. */
+/* The clock thread: precision, then the core, its sources and a first snapshot before any
+ * worker reads it. */
+static int start_clock(void)
+{
 	precision = clk_measure_precision(CLOCK_REALTIME);
 	clk_pub_init(&pub);
 	if (clockd_init(&cd, &cfg, &pub, precision) < 0) {
 		clockd_fini(&cd);
-		cfg_free(&cfg);
-		return 1;
+		return -1;
 	}
+	clockd_on_publish(&cd, publish_to_guard, NULL);
+	return 0;
+}
 
-	/* 4. I/O backend. */
+/* Save the driftfile, stop the sources, free the core and driver. */
+static void stop_clock(void)
+{
+	clockd_fini(&cd);
+}
+
+/* The I/O backend: io_uring unless `io mmsg`, or when the kernel refuses it and `io auto`. */
+static int choose_io(void)
+{
+	char why[128] = "";
+
 	io = cfg.io == CFG_IO_MMSG ? WK_IO_MMSG : WK_IO_URING;
 	if (io == WK_IO_URING && wk_uring_probe(why, sizeof(why)) < 0) {
 		if (cfg.io == CFG_IO_URING) {
 			log_msg(LOG_ERR, "io uring configured but unavailable: %s", why);
-			cfg_free(&cfg);
-			return 1;
+			return -1;
 		}
 		log_msg(LOG_WARNING, "io_uring unavailable (%s): using recvmmsg/sendmmsg", why);
 		io = WK_IO_MMSG;
 	}
+	return 0;
+}
 
-	/* 5. Workers and their sockets (bound before detaching, so errors are seen). */
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+/* The workers' memory and what they share: counters, client logs, the mode 6 queue, the
+ * hardware timestamp table. */
+static int make_workers(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int i;
+
 	if (ncpu < 1)
 		ncpu = 1;
 	n_workers = cfg.workers ? cfg.workers : (int)ncpu;
@@ -306,7 +355,13 @@ int main(int argc, char **argv)
 	auth_wk = calloc((size_t)n_workers, sizeof(*auth_wk));
 	if (!workers || !counters || !auth_wk) {
 		log_msg(LOG_ERR, "out of memory for %d workers", n_workers);
-		return 1;
+		free(workers);
+		free(counters);
+		free(auth_wk);
+		workers = NULL;
+		counters = NULL;
+		auth_wk = NULL;
+		return -1;
 	}
 	memset(counters, 0, sizeof(*counters) * (size_t)n_workers);
 	shared.acl = &cfg.acl;
@@ -317,16 +372,8 @@ int main(int argc, char **argv)
 	shared.m6 = m6q_init(&m6q) == 0 ? &m6q : NULL;
 	if (!shared.m6)
 		log_msg(LOG_WARNING, "mode 6 disabled: cannot create its queue");
-	cd.m6 = shared.m6;
 	hwts_init(&hwts, &cfg);
 	shared.hw = &hwts;
-	/* Keyfile, NTS server keys, NTS-KE certificate and sockets: before privileges go. */
-	if (auth_open(&auth, &cfg, n_workers, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		rc = 1;
-		goto out;
-	}
-	shared.auth = &auth;
 	for (i = 0; i < n_workers; i++) {
 		workers[i].id = i;
 		workers[i].cpu = cfg.workers ? -1 : (int)(i % ncpu);
@@ -335,43 +382,111 @@ int main(int argc, char **argv)
 		/* `horoctl clients`: without memory for it, the worker serves without a log. */
 		counters[i].clog = clog_create();
 		workers[i].shared = &shared;
+	}
+	return 0;
+}
+
+/* Free what make_workers() made. */
+static void free_workers(void)
+{
+	int i;
+
+	hwts_fini(&hwts);
+	if (shared.m6)
+		m6q_fini(shared.m6);
+	for (i = 0; i < n_workers; i++)
+		clog_destroy(counters[i].clog);
+	free(workers);
+	free(counters);
+	free(auth_wk);
+}
+
+/* The keyfile, the NTS server keys, the NTS-KE certificate and sockets (before privileges
+ * go), each worker's slot. */
+static int open_auth(void)
+{
+	char err[512];
+	int i;
+
+	if (auth_open(&auth, &cfg, n_workers, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		auth_close(&auth);
+		return -1;
+	}
+	shared.auth = &auth;
+	for (i = 0; i < n_workers; i++) {
 		if (auth_worker_init(&auth, &auth_wk[i]) < 0) {
 			log_msg(LOG_ERR, "worker %d: no NTS key slot or no randomness", i);
-			rc = 1;
-			goto out;
+			auth_close(&auth);
+			return -1;
 		}
 		counters[i].auth_wk = &auth_wk[i];
 	}
-	if (open_sockets() < 0) {
-		close_sockets();
-		rc = 1;
-		goto out;
-	}
-	/* The control socket and metrics endpoint, served by the clock thread's loop. */
+	return 0;
+}
+
+/* Release what open_auth() took (the NTS-KE thread stopped). */
+static void close_auth(void)
+{
+	auth_close(&auth);
+}
+
+/* The control socket and metrics endpoint, and mode 6, served by the clock thread's loop. */
+static int open_control(void)
+{
+	struct clockd_poller p;
+
 	if (control_open(&ctl, &cfg) < 0) {
-		rc = 1;
-		goto out_sockets;
+		control_close(&ctl);
+		return -1;
 	}
 	control_attach(&ctl, &cd, counters, n_workers);
-	ctl.auth = &auth;
-	cd.ctl = &ctl;
-	if (!foreground && daemonize() < 0) {
-		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
-		rc = 1;
-		goto out_sockets;
+	ctl.view.auth = &auth;
+	p = control_poller(&ctl);
+	clockd_add_poller(&cd, &p);
+	if (shared.m6) {
+		m6srv_init(&m6, shared.m6, &cfg, &cd);
+		p = m6srv_poller(&m6);
+		clockd_add_poller(&cd, &p);
 	}
-	if (write_pidfile() < 0) {
-		rc = 1;
-		goto out_sockets;
-	}
-	/* The XDP guard, or the workers' own rate limit when it cannot run (xguard.h). */
-	guard = xg_start(&cfg, &shared);
-	if (guard < 0) {
-		rc = 1;
-		goto out_sockets;
-	}
+	return 0;
+}
 
-	/* 6. Signals are taken synchronously by this thread only. */
+/* Close the control socket, its connections and the metrics endpoint. */
+static void close_control(void)
+{
+	control_close(&ctl);
+}
+
+/* Detach from the terminal unless -n, then write the pidfile. */
+static int detach(void)
+{
+	if (!opt.foreground && daemonize() < 0) {
+		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
+		return -1;
+	}
+	return write_pidfile();
+}
+
+/* Remove the pidfile written by detach(). */
+static void remove_pidfile(void)
+{
+	if (cfg.pidfile[0])
+		unlink(cfg.pidfile);
+}
+
+/* The XDP guard, or the workers' own rate limit when it cannot run (xguard.h). */
+static int start_guard(void)
+{
+	guard = xg_start(&cfg, &shared);
+	return guard < 0 ? -1 : 0;
+}
+
+/* Signals are taken synchronously, by the clock thread's loop only. */
+static int take_signals(void)
+{
+	sigset_t sigs;
+
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
@@ -382,57 +497,94 @@ int main(int argc, char **argv)
 	sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sigfd < 0) {
 		log_msg(LOG_ERR, "signalfd: %s", strerror(errno));
-		rc = 1;
-		goto out_sockets;
+		return -1;
 	}
+	return 0;
+}
 
-	/*
-	 * 7. The sandbox (sandbox.h): everything that needs root is done, so
-	 * switch to `user` and install the seccomp filter before the workers
-	 * start (they inherit both; TSYNC covers threads already running).
-	 */
-	if (sb_enter(&cfg, guard > 0) < 0) {
-		rc = 1;
-		goto out_sockets;
-	}
+/* Close the signalfd. */
+static void close_signals(void)
+{
+	close(sigfd);
+	sigfd = -1;
+}
+
+/*
+ * The sandbox (sandbox.h): everything that needs root is done, so switch
+ * to `user` and install the seccomp filter before the workers start (they
+ * inherit both; TSYNC covers threads already running).
+ */
+static int enter_sandbox(void)
+{
+	return sb_enter(&cfg, guard > 0);
+}
+
+/* Stop and join every worker, then log the final counters. */
+static void stop_workers(void)
+{
+	int i;
+
+	wk_stop();
+	for (i = 0; i < n_workers; i++)
+		wk_join(&workers[i]);
+	log_counters("final ");
+}
+
+/* The workers, then the ready line. */
+static int start_workers(void)
+{
+	char where[512] = "", one[80], desc[160];
+	struct clockd_tracking tr;
+	int i, ret;
 
 	for (i = 0; i < n_workers; i++) {
-		int ret = wk_start(&workers[i]);
-
+		ret = wk_start(&workers[i]);
 		if (ret < 0) {
 			log_msg(LOG_ERR, "cannot start worker %d: %s", i, strerror(-ret));
-			rc = 1;
-			goto out_workers;
+			stop_workers();
+			return -1;
 		}
 	}
-	{
-		int ret = auth_start(&auth);
-
-		if (ret < 0) {
-			log_msg(LOG_ERR, "cannot start the NTS-KE thread: %s", strerror(-ret));
-			rc = 1;
-			goto out_workers;
-		}
+	for (i = 0; i < cfg.n_listen; i++) {
+		format_listen(&cfg.listen[i], one, sizeof(one));
+		strncat(where, i ? " " : "", sizeof(where) - strlen(where) - 1);
+		strncat(where, one, sizeof(where) - strlen(where) - 1);
 	}
-	{
-		char where[512] = "", one[80], desc[160];
+	log_msg(LOG_NOTICE,
+		"horod %s ready: %d worker%s, io %s, listening on %s, %s, precision 2^%d s",
+		HOROD_VERSION, n_workers, n_workers == 1 ? "" : "s",
+		io == WK_IO_URING ? "uring" : "mmsg", where,
+		clockd_describe(&cd, desc, sizeof(desc)), precision);
+	clockd_report_tracking(&cd, &tr);
+	if (tr.mode == CLOCKD_MODE_LOCAL)
+		log_msg(LOG_INFO, "local stratum %d, dispersion %.6f s growing at 15 ppm/s",
+			cfg.local.stratum, cfg.local.dispersion);
+	return 0;
+}
 
-		for (i = 0; i < cfg.n_listen; i++) {
-			format_listen(&cfg.listen[i], one, sizeof(one));
-			strncat(where, i ? " " : "", sizeof(where) - strlen(where) - 1);
-			strncat(where, one, sizeof(where) - strlen(where) - 1);
-		}
-		log_msg(LOG_NOTICE,
-			"horod %s ready: %d worker%s, io %s, listening on %s, %s, precision 2^%d s",
-			HOROD_VERSION, n_workers, n_workers == 1 ? "" : "s",
-			io == WK_IO_URING ? "uring" : "mmsg", where,
-			clockd_describe(&cd, desc, sizeof(desc)), precision);
-		if (cfg.local.enabled && !cd.use_core)
-			log_msg(LOG_INFO, "local stratum %d, dispersion %.6f s growing at 15 ppm/s",
-				cfg.local.stratum, cfg.local.dispersion);
+/* The NTS-KE thread, when there is an NTS server. */
+static int start_auth(void)
+{
+	int ret = auth_start(&auth);
+
+	if (ret < 0) {
+		log_msg(LOG_ERR, "cannot start the NTS-KE thread: %s", strerror(-ret));
+		return -1;
 	}
+	return 0;
+}
 
-	/* 8. The clock thread's loop: sources, snapshot, signals. */
+/* Stop the NTS-KE thread: no session after it (its counters read until close_auth). */
+static void stop_auth(void)
+{
+	auth_stop(&auth);
+}
+
+/* The clock thread's loop: sources, snapshot, control, signals; returns the exit status. */
+static int run(void)
+{
+	int i;
+
 	while (!wk_stopping()) {
 		struct signalfd_siginfo si;
 
@@ -454,34 +606,49 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < n_workers; i++)
 		if (workers[i].exit_code < 0)
-			rc = 1;
+			return 1;
+	return 0;
+}
 
-out_workers:
-	wk_stop();
-	for (i = 0; i < n_workers; i++)
-		wk_join(&workers[i]);
-	auth_close(&auth);
-	log_counters("final ");
-	if (cfg.pidfile[0])
-		unlink(cfg.pidfile);
-out_sockets:
-	cd.ctl = NULL;
-	control_close(&ctl);
-	close_sockets();
-	xg_stop();
-	if (sigfd >= 0)
-		close(sigfd);
-	clockd_fini(&cd);
-	hwts_fini(&hwts);
-	if (shared.m6)
-		m6q_fini(shared.m6);
-out:
-	auth_close(&auth);
-	free(auth_wk);
-	free(workers);
-	for (i = 0; counters && i < n_workers; i++)
-		clog_destroy(counters[i].clog);
-	free(counters);
+/* The start-up steps in order, each undone (when it has an undo) in reverse. */
+static const struct step {
+	int (*start)(void); /* 0, or -1 after a log line (undoing what it did itself) */
+	void (*stop)(void);
+} steps[] = {
+	{start_clock, stop_clock},     /* the clock thread: driver, core, sources, a snapshot */
+	{choose_io, NULL},	       /* io_uring or recvmmsg/sendmmsg */
+	{make_workers, free_workers},  /* their memory, counters, mode 6 queue, hardware stamps */
+	{open_auth, close_auth},       /* keyfile, NTS keys, NTS-KE certificate and sockets */
+	{open_sockets, close_sockets}, /* bound before detaching, so errors are seen */
+	{open_control, close_control}, /* horoctl's socket, /metrics, mode 6 in the clock loop */
+	{detach, remove_pidfile},      /* unless -n; then the pidfile */
+	{start_guard, xg_stop},	       /* the XDP guard, or the workers' own rate limit */
+	{take_signals, close_signals}, /* blocked everywhere, read by the clock loop */
+	{enter_sandbox, NULL},	       /* `user`, seccomp: root's work is done */
+	{start_auth, stop_auth},       /* the NTS-KE thread, when there is an NTS server */
+	{start_workers, stop_workers}, /* then the ready line */
+};
+
+#define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))
+
+int main(int argc, char **argv)
+{
+	int rc, done;
+
+	rc = parse_args(argc, argv, &opt);
+	if (rc < 0)
+		rc = load_config(&opt);
+	if (rc >= 0)
+		return rc;
+	log_init(cfg.log_syslog, cfg.log_debug || opt.debug, "horod");
+	clk_set_log(log_msg); /* the clock drivers' lines (clock/ does not know the daemon) */
+	for (done = 0; done < N_STEPS; done++)
+		if (steps[done].start() < 0)
+			break;
+	rc = done == N_STEPS ? run() : 1;
+	while (done-- > 0)
+		if (steps[done].stop)
+			steps[done].stop();
 	cfg_free(&cfg);
 	log_fini();
 	return rc;

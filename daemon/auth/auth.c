@@ -199,6 +199,12 @@ int auth_start(struct auth_shared *as)
 	return as->kes_open ? kes_start(&as->kes) : 0;
 }
 
+void auth_stop(struct auth_shared *as)
+{
+	if (as->kes_open)
+		kes_stop(&as->kes);
+}
+
 void auth_close(struct auth_shared *as)
 {
 	if (as->kes_open)

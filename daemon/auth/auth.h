@@ -117,6 +117,9 @@ int auth_worker_init(struct auth_shared *as, struct auth_worker *aw);
 /* Start the NTS-KE thread, if there is an NTS server; 0 or -errno. */
 int auth_start(struct auth_shared *as);
 
+/* Stop the NTS-KE thread, if it runs; its counters stay readable until auth_close(). */
+void auth_stop(struct auth_shared *as);
+
 /* Stop the NTS-KE thread and release everything (workers stopped). */
 void auth_close(struct auth_shared *as);
 

@@ -396,18 +396,23 @@ int kes_start(struct kes *k)
 	return 0;
 }
 
+void kes_stop(struct kes *k)
+{
+	uint64_t one = 1;
+
+	if (!k->started)
+		return;
+	if (write(k->stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_msg(LOG_WARNING, "nts: cannot wake the NTS-KE thread");
+	pthread_join(k->thread, NULL);
+	k->started = 0;
+}
+
 void kes_close(struct kes *k)
 {
 	int i;
 
-	if (k->started) {
-		uint64_t one = 1;
-
-		if (write(k->stop_fd, &one, sizeof(one)) != sizeof(one))
-			log_msg(LOG_WARNING, "nts: cannot wake the NTS-KE thread");
-		pthread_join(k->thread, NULL);
-		k->started = 0;
-	}
+	kes_stop(k);
 	for (i = 0; k->conn && i < k->max_conn; i++)
 		if (k->conn[i].state != KS_FREE)
 			conn_close(k, &k->conn[i], KES_OUTCOME_MAX);

@@ -86,6 +86,9 @@ int kes_open(struct kes *k, const struct horod_config *c, struct nks *nks, char 
 /* Start the thread; 0 or -errno. */
 int kes_start(struct kes *k);
 
+/* Stop the thread (if started): no session runs after it; the counters stay. */
+void kes_stop(struct kes *k);
+
 /* Stop the thread (if started) and release everything. */
 void kes_close(struct kes *k);
 

@@ -1,12 +1,14 @@
 /*
- * The clock thread's loop. With upstream sources it runs the clock core
- * on the configured driver; without, it serves the local reference as
- * before. Either way it publishes a snapshot at least once a second,
- * after every sample, and logs what operators need: reachability changes
- * come from the core and the sources, the tracking summary on SIGUSR1.
+ * The clock thread's loop. It runs the clock core on the configured
+ * driver with every source the configuration has, each kind behind its
+ * source driver (srcdrv.h), which the loop runs alike: their descriptors
+ * in one poll with the registered pollers', then their I/O and polls.
+ * It publishes a snapshot at least once a second, when polls go out and
+ * when samples arrive, and hands each to the publish hook. It logs what
+ * operators need: reachability changes come from the core and the
+ * sources, the tracking summary on SIGUSR1 (the figures from report.h).
  */
 #include <errno.h>
-#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,14 +17,17 @@
 #include "clock/driftfile.h"
 #include "clock/kclock.h"
 #include "daemon/clockd/clockd.h"
-#include "daemon/control/control.h"
+#include "daemon/clockd/report.h"
 #include "daemon/sys/log.h"
-#include "daemon/control/m6srv.h"
-#include "daemon/serve/xguard.h"
 #include "proto/ntp.h"
 
-/* sources, resolver wake-up, signalfd, control listeners and connections, mode 6 queue */
-#define CLOCKD_MAX_FDS (UP_MAX_SOURCES + 2 + CONTROL_MAX_FDS + 1)
+/* descriptors the loop waits on: the signalfd; every NTP source's socket and the resolver's
+ * wake-up (CLK_MAX_SOURCES + 1); the pollers' (the control socket's 18, the mode 6 queue's 1) */
+#define CLOCKD_MAX_FDS 128
+
+/* Every kind of source, in the order their sources join the core (mode 6 association ids
+ * follow it): NTP servers and pools, then the local reference. */
+static const struct srcdrv_ops *const clockd_srcdrvs[] = {&srcdrv_ntp, &srcdrv_local};
 
 static int64_t sys_now(void)
 {
@@ -39,43 +44,21 @@ static int64_t truth_sys(void *arg)
 static void publish(struct clockd *cd)
 {
 	struct clk_snapshot s;
+	int64_t now;
+	int i;
 
-	if (cd->use_core) {
-		if (cd->drv->ops->tick)
-			cd->drv->ops->tick(cd->drv);
-		clk_core_update(cd->core, cd->drv->ops->now(cd->drv), &s);
-	} else if (cd->cfg->local.enabled) {
-		struct clk_kstate ks;
-
-		if (clk_kernel_read(CLOCK_REALTIME, &ks) < 0)
-			memset(&ks, 0, sizeof(ks)); /* unknown: treat as not synchronized */
-		clk_local_update(&cd->local, &ks, clk_now_ns(CLOCK_REALTIME), &s);
-		if (cd->drv) {
-			/*
-			 * A sim clock with no sources (a test's deliberately wrong
-			 * server): serve the virtual clock, i.e. publish its mapping.
-			 */
-			int64_t now = sys_now(), dnow;
-
-			if (cd->drv->ops->tick)
-				cd->drv->ops->tick(cd->drv);
-			dnow = clk_driver_from_sys(cd->drv, now);
-			s.corr_ns = dnow - now;
-			s.update_ns = dnow;
-			{
-				int64_t off, base;
-				double f;
-
-				cd->drv->ops->mapping(cd->drv, &off, &f, &base);
-				s.corr_freq = f;
-			}
-			s.flags |= CLK_F_CORRECTED;
-		}
-	} else {
-		return; /* nothing to follow: the snapshot stays unsynchronized */
-	}
+	if (!clk_core_n_sources(cd->core))
+		return; /* nothing to follow: the snapshot stays unsynchronized (clk_pub_init) */
+	if (cd->drv->ops->tick)
+		cd->drv->ops->tick(cd->drv);
+	now = cd->drv->ops->now(cd->drv);
+	for (i = 0; i < cd->n_src; i++)
+		if (cd->src[i].ops->refresh)
+			cd->src[i].ops->refresh(&cd->src[i], now);
+	clk_core_update(cd->core, now, &s);
 	clk_snapshot_publish(cd->pub, &s);
-	xg_serve_publish(&s); /* `guard serve on`: the same snapshot to the XDP guard */
+	if (cd->on_publish)
+		cd->on_publish(cd->on_publish_arg, &s);
 }
 
 static void save_drift(struct clockd *cd)
@@ -83,8 +66,8 @@ static void save_drift(struct clockd *cd)
 	double f, sk;
 	char why[160];
 
-	if (!cd->use_core || !cd->cfg->clk.driftfile[0] || !clk_core_drift(cd->core, &f, &sk))
-		return; /* nothing learnt yet: keep the old file */
+	if (!cd->cfg->clk.driftfile[0] || !clk_core_drift(cd->core, &f, &sk))
+		return; /* nothing learnt yet (or nothing to learn from): keep the old file */
 	if (clk_driftfile_write(cd->cfg->clk.driftfile, f, sk, why, sizeof(why)) < 0)
 		log_msg(LOG_WARNING, "driftfile %s: %s", cd->cfg->clk.driftfile, why);
 	else
@@ -92,62 +75,79 @@ static void save_drift(struct clockd *cd)
 			cd->cfg->clk.driftfile, f, sk);
 }
 
-int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pub *pub,
-		int precision)
+/* The driftfile's frequency and skew into CC, when there is one to read. */
+static void read_drift(const char *path, struct clk_core_cfg *cc)
 {
-	const struct cfg_clock *k = &cfg->clk;
-	struct clk_core_cfg cc;
 	char why[160];
-	int discipline;
+	int stale = clk_driftfile_clean(path);
 
-	memset(cd, 0, sizeof(*cd));
-	cd->cfg = cfg;
-	cd->pub = pub;
-	cd->precision = precision;
-	cd->use_core = k->n_servers > 0;
-	cd->up.wake_fd = -1;
-	if (cfg->local.enabled)
-		clk_local_init(&cd->local, cfg->local.stratum, cfg->local.dispersion, precision,
-			       clk_now_ns(CLOCK_REALTIME));
-	cd->next_tick = sys_now() + CLOCKD_TICK_NS;
-	cd->next_save = sys_now() + CLOCKD_DRIFT_SAVE_NS;
-	if (!cd->use_core && k->driver == CFG_DRIVER_SIM) {
-		struct clk_sim_cfg sc = {.offset = k->sim_offset,
-					 .freq = k->sim_freq,
-					 .wander = k->sim_wander,
-					 .seed = k->sim_seed};
-
-		cd->drv = clk_driver_sim(&sc, truth_sys, NULL);
-		if (!cd->drv)
-			return -1;
+	if (stale > 0)
 		log_msg(LOG_NOTICE,
-			"driver sim without sources: serving the virtual clock "
-			"(offset %g s, freq %g ppm) as the local reference",
-			k->sim_offset, k->sim_freq);
+			"driftfile %s: removed %d temporary file(s) left by an interrupted save",
+			path, stale);
+	if (clk_driftfile_read(path, &cc->init_freq_ppm, &cc->init_skew_ppm, why, sizeof(why)) <
+	    0) {
+		log_msg(LOG_WARNING, "driftfile %s: %s: starting without it", path, why);
+		cc->init_freq_ppm = 0;
+		cc->init_skew_ppm = -1;
+	} else {
+		log_msg(LOG_INFO, "driftfile %s: frequency %.3f ppm, skew %.3f ppm", path,
+			cc->init_freq_ppm, cc->init_skew_ppm);
 	}
-	if (!cd->use_core) {
-		publish(cd);
-		return 0;
-	}
+}
 
-	discipline = k->discipline != 0; /* default (-1): on, since sources are configured */
+/* The clock driver K asks for; NULL (logged) on failure. MEASURING: sources that measure
+ * are configured; without them the system clock is served as it is, never adjusted. */
+static struct clk_driver *open_driver(const struct cfg_clock *k, int measuring, int discipline)
+{
+	struct clk_driver *drv;
+	char why[160];
+
 	if (k->driver == CFG_DRIVER_SIM) {
 		struct clk_sim_cfg sc = {.offset = k->sim_offset,
 					 .freq = k->sim_freq,
 					 .wander = k->sim_wander,
 					 .seed = k->sim_seed};
 
-		cd->drv = clk_driver_sim(&sc, truth_sys, NULL);
+		drv = clk_driver_sim(&sc, truth_sys, NULL);
 		snprintf(why, sizeof(why), "out of memory");
+		if (drv && !measuring)
+			log_msg(LOG_NOTICE,
+				"driver sim without sources: serving the virtual clock "
+				"(offset %g s, freq %g ppm) as the local reference",
+				k->sim_offset, k->sim_freq);
 	} else {
-		cd->drv = clk_driver_kernel(k->device[0] ? k->device : NULL, discipline, why,
-					    sizeof(why));
+		drv = clk_driver_kernel(measuring && k->device[0] ? k->device : NULL, discipline,
+					why, sizeof(why));
 	}
-	if (!cd->drv) {
+	if (!drv)
 		log_msg(LOG_ERR, "clock driver %s: %s",
 			k->driver == CFG_DRIVER_SIM ? "sim" : "kernel", why);
+	return drv;
+}
+
+int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pub *pub,
+		int precision)
+{
+	const struct cfg_clock *k = &cfg->clk;
+	/* Only sources that measure can discipline the clock or learn its frequency. */
+	int measuring = k->n_servers > 0;
+	/* default (-1): on when there is something to discipline with */
+	int discipline = measuring && k->discipline != 0;
+	struct srcdrv_env env;
+	struct clk_core_cfg cc;
+	size_t i;
+	int r;
+
+	memset(cd, 0, sizeof(*cd));
+	cd->cfg = cfg;
+	cd->pub = pub;
+	cd->precision = precision;
+	cd->next_tick = sys_now() + CLOCKD_TICK_NS;
+	cd->next_save = sys_now() + CLOCKD_DRIFT_SAVE_NS;
+	cd->drv = open_driver(k, measuring, discipline);
+	if (!cd->drv)
 		return -1;
-	}
 
 	memset(&cc, 0, sizeof(cc));
 	cc.discipline = discipline;
@@ -155,37 +155,35 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 	cc.makestep_limit = k->makestep_limit;
 	cc.maxdistance = k->maxdistance;
 	cc.holdover = k->holdover;
-	cc.local_stratum = cfg->local.enabled ? cfg->local.stratum : 0;
-	cc.local_dispersion = cfg->local.dispersion;
 	cc.minsources = k->minsources;
 	cc.precision = precision;
 	cc.init_freq_ppm = 0;
 	cc.init_skew_ppm = -1;
-	if (k->driftfile[0]) {
-		int stale = clk_driftfile_clean(k->driftfile);
-
-		if (stale > 0)
-			log_msg(LOG_NOTICE,
-				"driftfile %s: removed %d temporary file(s) left by an "
-				"interrupted save",
-				k->driftfile, stale);
-		if (clk_driftfile_read(k->driftfile, &cc.init_freq_ppm, &cc.init_skew_ppm, why,
-				       sizeof(why)) < 0) {
-			log_msg(LOG_WARNING, "driftfile %s: %s: starting without it", k->driftfile,
-				why);
-			cc.init_freq_ppm = 0;
-			cc.init_skew_ppm = -1;
-		} else {
-			log_msg(LOG_INFO, "driftfile %s: frequency %.3f ppm, skew %.3f ppm",
-				k->driftfile, cc.init_freq_ppm, cc.init_skew_ppm);
-		}
-	}
+	if (measuring && k->driftfile[0])
+		read_drift(k->driftfile, &cc);
 	cd->core = clk_core_create(&cc, cd->drv);
-	if (!cd->core || up_init(&cd->up, k, cd->core, cd->drv) < 0) {
+	if (!cd->core) {
 		log_msg(LOG_ERR, "clock core: cannot start");
 		return -1;
 	}
-	if (!discipline)
+	env.cfg = cfg;
+	env.core = cd->core;
+	env.drv = cd->drv;
+	env.precision = precision;
+	for (i = 0; i < sizeof(clockd_srcdrvs) / sizeof(clockd_srcdrvs[0]); i++) {
+		struct srcdrv *d = &cd->src[cd->n_src];
+
+		d->ops = clockd_srcdrvs[i];
+		d->priv = NULL;
+		r = d->ops->init(d, &env);
+		if (r < 0) {
+			log_msg(LOG_ERR, "clock core: cannot start");
+			return -1;
+		}
+		if (r == 0)
+			cd->n_src++;
+	}
+	if (measuring && !discipline)
 		log_msg(LOG_NOTICE,
 			"discipline off: the %s clock is never adjusted; horod serves "
 			"it plus its own correction",
@@ -194,25 +192,37 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 	return 0;
 }
 
+int clockd_add_poller(struct clockd *cd, const struct clockd_poller *p)
+{
+	if (cd->n_pollers >= CLOCKD_MAX_POLLERS)
+		return -1;
+	cd->poller[cd->n_pollers++] = *p;
+	return 0;
+}
+
+void clockd_on_publish(struct clockd *cd, clockd_publish_fn fn, void *arg)
+{
+	cd->on_publish = fn;
+	cd->on_publish_arg = arg;
+}
+
 int clockd_wait(struct clockd *cd, int sigfd)
 {
 	struct pollfd pfd[CLOCKD_MAX_FDS];
-	int64_t now = sys_now(), wake = cd->next_tick;
-	int n = 0, timeout_ms, r, got_signal = 0, c0 = 0, nc = 0, i, m6 = -1;
+	int first[CLOCKD_MAX_POLLERS], count[CLOCKD_MAX_POLLERS];
+	int64_t now = sys_now(), wake = cd->next_tick, dnow, due = INT64_MAX, t;
+	int n = 0, own, timeout_ms, r, ready = 0, got_signal = 0, i, j;
 
 	pfd[n].fd = sigfd;
 	pfd[n++].events = POLLIN;
-	if (cd->use_core)
-		n += up_pollfds(&cd->up, pfd + n, CLOCKD_MAX_FDS - n);
-	if (cd->ctl) {
-		c0 = n;
-		nc = control_pollfds(cd->ctl, pfd + n, CLOCKD_MAX_FDS - n);
-		n += nc;
-	}
-	if (cd->m6) {
-		m6 = n;
-		pfd[n].fd = m6q_fd(cd->m6);
-		pfd[n++].events = POLLIN;
+	for (i = 0; i < cd->n_src; i++)
+		if (cd->src[i].ops->pollfds)
+			n += cd->src[i].ops->pollfds(&cd->src[i], pfd + n, CLOCKD_MAX_FDS - n);
+	own = n; /* after the signal, the sources: what a sample can come through */
+	for (i = 0; i < cd->n_pollers; i++) {
+		first[i] = n;
+		count[i] = cd->poller[i].fds(cd->poller[i].arg, pfd + n, CLOCKD_MAX_FDS - n);
+		n += count[i];
 	}
 	timeout_ms = wake > now ? (int)((wake - now) / 1000000) + 1 : 0;
 	if (timeout_ms > 1000)
@@ -220,29 +230,34 @@ int clockd_wait(struct clockd *cd, int sigfd)
 	r = poll(pfd, (nfds_t)n, timeout_ms);
 	if (r < 0 && errno != EINTR)
 		log_msg(LOG_WARNING, "clock thread: poll: %s", strerror(errno));
-	if (r > 0 && (pfd[0].revents & POLLIN))
-		got_signal = 1;
-	if (r > 0 && nc > 0) {
-		control_handle(cd->ctl, pfd + c0, nc);
-		for (i = c0; i < c0 + nc; i++)
-			r -= pfd[i].revents != 0; /* control traffic is not a sample */
-	}
-	if (r > 0 && m6 >= 0 && pfd[m6].revents) {
-		m6srv_drain(cd->m6, cd);
-		r--; /* nor is mode 6 */
+	if (r > 0) {
+		got_signal = (pfd[0].revents & POLLIN) != 0;
+		for (j = 1; j < own; j++)
+			ready += pfd[j].revents != 0;
+		/* Control traffic and mode 6 are answered here; they are no samples. */
+		for (i = 0; i < cd->n_pollers; i++)
+			for (j = first[i]; j < first[i] + count[i]; j++)
+				if (pfd[j].revents) {
+					cd->poller[i].handle(cd->poller[i].arg, pfd + first[i],
+							     count[i]);
+					break;
+				}
 	}
 
 	now = sys_now();
-	if (cd->use_core) {
-		int64_t dnow = cd->drv->ops->now(cd->drv);
-		int64_t due = up_run(&cd->up, dnow);
-
-		/* Samples arrived or polls went out: publish now rather than at the tick. */
-		if (r > 1 || due <= dnow)
-			publish(cd);
-		if (due != INT64_MAX && due - dnow < cd->next_tick - now)
-			cd->next_tick = now + (due - dnow > 0 ? due - dnow : 0);
+	dnow = cd->drv->ops->now(cd->drv);
+	for (i = 0; i < cd->n_src; i++) {
+		if (!cd->src[i].ops->run)
+			continue;
+		t = cd->src[i].ops->run(&cd->src[i], dnow);
+		if (t < due)
+			due = t;
 	}
+	/* Samples arrived or polls went out: publish now rather than at the tick. */
+	if (ready > 0 || due <= dnow)
+		publish(cd);
+	if (due != INT64_MAX && due - dnow < cd->next_tick - now)
+		cd->next_tick = now + (due - dnow > 0 ? due - dnow : 0);
 	if (now >= cd->next_tick) {
 		publish(cd);
 		cd->next_tick = now + CLOCKD_TICK_NS;
@@ -256,38 +271,27 @@ int clockd_wait(struct clockd *cd, int sigfd)
 
 void clockd_log_status(struct clockd *cd)
 {
-	struct clk_tracking t;
-	struct clk_snapshot s;
+	struct clockd_tracking t;
+	struct clockd_source si;
 	char refid[32];
 	int i;
 
-	clk_snapshot_read(cd->pub, &s);
-	if (!cd->use_core) {
+	clockd_report_tracking(cd, &t);
+	if (t.mode != CLOCKD_MODE_NTP) {
 		log_msg(LOG_NOTICE, "tracking source=%s stratum=%d leap=%d rootdisp=%.6f",
-			cd->cfg->local.enabled ? "local" : "none", s.stratum, s.leap,
-			clk_snapshot_root_disp(&s, sys_now()));
+			t.mode == CLOCKD_MODE_LOCAL ? "local" : "none", t.snap.stratum, t.snap.leap,
+			clk_snapshot_root_disp(&t.snap, t.sys_ns));
 		return;
 	}
-	clk_core_tracking(cd->core, cd->drv->ops->now(cd->drv), &t);
-	{
-		int64_t sys = sys_now();
-		double te = cd->drv->ops->true_error
-				    ? cd->drv->ops->true_error(cd->drv,
-							       clk_snapshot_served(&s, sys), sys)
-				    : NAN;
-
-		log_msg(LOG_NOTICE,
-			"tracking refid=%s stratum=%d leap=%d synced=%d offset=%.9f rms=%.9f "
-			"freq=%.3f skew=%.3f rootdelay=%.6f rootdisp=%.6f updates=%d steps=%d "
-			"true_error=%.9f",
-			ntp_refid_format(t.refid, t.stratum, refid, sizeof(refid)), t.stratum,
-			t.leap, t.synced, t.offset, t.rms_offset, t.freq_ppm, t.skew_ppm,
-			t.root_delay, t.root_disp, t.updates, t.steps, te);
-	}
-	for (i = 0; i < clk_core_n_sources(cd->core); i++) {
-		struct clk_source_info si;
-
-		if (clk_core_source_info(cd->core, i, &si) < 0)
+	log_msg(LOG_NOTICE,
+		"tracking refid=%s stratum=%d leap=%d synced=%d offset=%.9f rms=%.9f "
+		"freq=%.3f skew=%.3f rootdelay=%.6f rootdisp=%.6f updates=%d steps=%d "
+		"true_error=%.9f",
+		ntp_refid_format(t.refid, t.stratum, refid, sizeof(refid)), t.stratum, t.leap,
+		t.synced, t.offset, t.rms_offset, t.freq_ppm, t.skew_ppm, t.root_delay, t.root_disp,
+		t.updates, t.steps, t.true_error);
+	for (i = 0; i < t.n_sources; i++) {
+		if (clockd_report_source(cd, i, &si) < 0)
 			continue;
 		log_msg(LOG_NOTICE,
 			"source %s tally=%c stratum=%d poll=%d reach=%03o delay=%.6f offset=%.6f "
@@ -295,19 +299,20 @@ void clockd_log_status(struct clockd *cd)
 			si.name, si.tally == ' ' ? '_' : si.tally, si.stratum, si.poll, si.reach,
 			si.delay, si.offset, si.jitter, si.flash);
 	}
-	log_msg(LOG_NOTICE, "upstream sent=%llu received=%llu valid=%llu bogus=%llu kod=%llu",
-		(unsigned long long)cd->up.stats.sent, (unsigned long long)cd->up.stats.received,
-		(unsigned long long)cd->up.stats.valid, (unsigned long long)cd->up.stats.bogus,
-		(unsigned long long)cd->up.stats.kod);
+	for (i = 0; i < cd->n_src; i++)
+		if (cd->src[i].ops->log_status)
+			cd->src[i].ops->log_status(&cd->src[i]);
 }
 
 const char *clockd_describe(const struct clockd *cd, char *buf, unsigned long len)
 {
-	if (cd->use_core)
-		snprintf(buf, len, "%d upstream source%s, driver %s, discipline %s",
-			 clk_core_n_sources(cd->core), clk_core_n_sources(cd->core) == 1 ? "" : "s",
-			 cd->drv->ops->name, cd->drv->adjustable ? "on" : "off");
-	else if (cd->cfg->local.enabled)
+	struct clockd_tracking t;
+
+	clockd_report_tracking(cd, &t);
+	if (t.mode == CLOCKD_MODE_NTP)
+		snprintf(buf, len, "%d upstream source%s, driver %s, discipline %s", t.n_sources,
+			 t.n_sources == 1 ? "" : "s", t.driver, t.discipline ? "on" : "off");
+	else if (t.mode == CLOCKD_MODE_LOCAL)
 		snprintf(buf, len, "local reference");
 	else
 		snprintf(buf, len, "no time source (unsynchronized)");
@@ -316,14 +321,13 @@ const char *clockd_describe(const struct clockd *cd, char *buf, unsigned long le
 
 void clockd_fini(struct clockd *cd)
 {
-	if (!cd->use_core) {
-		if (cd->drv && cd->drv->ops->destroy)
-			cd->drv->ops->destroy(cd->drv);
-		cd->drv = NULL;
-		return;
-	}
-	save_drift(cd);
-	up_fini(&cd->up);
+	int i;
+
+	if (cd->core)
+		save_drift(cd);
+	for (i = cd->n_src - 1; i >= 0; i--)
+		cd->src[i].ops->fini(&cd->src[i]);
+	cd->n_src = 0;
 	if (cd->core)
 		clk_core_destroy(cd->core);
 	if (cd->drv && cd->drv->ops->destroy)

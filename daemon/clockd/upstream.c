@@ -16,10 +16,12 @@
 #include <sys/random.h>
 
 #include "clock/kclock.h"
+#include "daemon/clockd/report.h"
 #include "daemon/sys/log.h"
 #include "daemon/clockd/upstream.h"
 #include "proto/nstime.h"
 #include "proto/ntp.h"
+#include "proto/ntpreply.h"
 
 #define UP_MAX_ADDRS	    16		  /* addresses kept from one lookup */
 #define UP_RESOLVE_RETRY_NS 30000000000LL /* 30 s between failed lookups of a name */
@@ -170,6 +172,7 @@ static void take_results(struct upstream *u, int64_t now)
 			s->addr = r->addrs[pick];
 			s->addrlen = r->lens[pick];
 			s->unanswered = 0;
+			s->last_xmt = 0;
 			clk_core_source_addr(u->core, s->core_id, addr_refid(&s->addr));
 			addr_str(&s->addr, a, sizeof(a));
 			log_msg(LOG_INFO, "source %s is %s", s->name, a);
@@ -178,8 +181,9 @@ static void take_results(struct upstream *u, int64_t now)
 	}
 }
 
-int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core,
-	    struct clk_driver *drv)
+/* Add the sources of K to CORE and get ready to resolve them; 0 or -1 (logged). */
+static int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core,
+		   struct clk_driver *drv)
 {
 	int i, m;
 
@@ -196,7 +200,7 @@ int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core
 		const struct cfg_server *sv = &k->servers[i];
 
 		for (m = 0; m < sv->maxsources; m++) {
-			struct clk_source_cfg sc = {0};
+			struct clk_source_cfg sc = {.kind = CLK_KIND_NTP};
 			struct up_source *s;
 
 			if (u->n >= UP_MAX_SOURCES) {
@@ -235,7 +239,8 @@ int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core
 	return 0;
 }
 
-int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max)
+/* Fill PFD (room for MAX) with the descriptors to wait on; returns how many. */
+static int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max)
 {
 	int i, n = 0;
 
@@ -342,19 +347,56 @@ static void read_reply(struct upstream *u, struct up_source *s)
 	}
 	close_request(s); /* one answer per request: a duplicate cannot follow */
 	s->unanswered = 0;
-	if (p.stratum == 0 && p.leap == NTP_LEAP_UNSYNC) {
-		char code[5] = {(char)(p.refid >> 24), (char)(p.refid >> 16), (char)(p.refid >> 8),
-				(char)p.refid, '\0'};
-
+	if (up_hand_reply(u->core, s->core_id, &s->last_xmt, &p, s->t1, t4) == UP_KOD)
 		u->stats.kod++;
-		clk_core_kod(u->core, s->core_id, code, t4);
-		return;
-	}
-	u->stats.valid++;
-	clk_core_sample(u->core, s->core_id, &p, s->t1, t4);
+	else
+		u->stats.valid++;
 }
 
-int64_t up_run(struct upstream *u, int64_t now)
+enum up_verdict up_hand_reply(struct clk_core *core, int id, uint64_t *last_xmt,
+			      const struct ntp_packet *p, int64_t t1, int64_t t4)
+{
+	struct clk_meas m;
+	unsigned flash;
+
+	if (ntp_reply_is_kod(p)) {
+		switch (ntp_kod_ask(p->refid)) {
+		case NTP_KOD_ASK_STOP:
+			clk_core_refused(core, id);
+			break;
+		case NTP_KOD_ASK_SLOW_DOWN:
+			clk_core_slow_down(core, id, t4);
+			break;
+		default:
+			break; /* a code we do not act on */
+		}
+		return UP_KOD;
+	}
+	flash = ntp_reply_tests(p);
+	if (p->xmt != 0 && p->xmt == *last_xmt)
+		flash |= NTP_FLASH_DUP;
+	if (p->xmt != 0)
+		*last_xmt = p->xmt;
+	if (flash) {
+		clk_core_reject(core, id, flash);
+		return UP_REJECT;
+	}
+	m.t1 = t1;
+	m.t4 = t4;
+	m.t2 = ntp_ts_to_unix_ns(p->rec, t1);
+	m.t3 = ntp_ts_to_unix_ns(p->xmt, t1);
+	m.leap = p->leap;
+	m.stratum = p->stratum;
+	m.precision = p->precision;
+	m.refid = p->refid;
+	m.root_delay = ntp_short_to_double(p->root_delay);
+	m.root_disp = ntp_short_to_double(p->root_disp);
+	clk_core_sample(core, id, &m);
+	return UP_SAMPLE;
+}
+
+/* Handle readable sockets, finished lookups and due polls at NOW; returns the next due time. */
+static int64_t up_run(struct upstream *u, int64_t now)
 {
 	int64_t next = INT64_MAX;
 	struct pollfd pfd;
@@ -386,7 +428,8 @@ int64_t up_run(struct upstream *u, int64_t now)
 	return next;
 }
 
-void up_fini(struct upstream *u)
+/* Close sockets, wait for no lookups (they own no memory of ours after return). */
+static void up_fini(struct upstream *u)
 {
 	struct up_result *r, *next;
 	int i, waited = 0;
@@ -410,3 +453,94 @@ void up_fini(struct upstream *u)
 		close(u->wake_fd);
 	u->wake_fd = -1;
 }
+
+/* ---- the source driver (srcdrv.h) -------------------------------------- */
+
+static int ntp_init(struct srcdrv *d, const struct srcdrv_env *env)
+{
+	struct upstream *u;
+
+	if (env->cfg->clk.n_servers == 0)
+		return 1;
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		log_msg(LOG_ERR, "upstream: out of memory");
+		return -1;
+	}
+	if (up_init(u, &env->cfg->clk, env->core, env->drv) < 0) {
+		if (u->wake_fd >= 0)
+			close(u->wake_fd);
+		free(u);
+		return -1;
+	}
+	d->priv = u;
+	return 0;
+}
+
+static int ntp_pollfds(struct srcdrv *d, struct pollfd *pfd, int max)
+{
+	return up_pollfds(d->priv, pfd, max);
+}
+
+static int64_t ntp_run(struct srcdrv *d, int64_t now)
+{
+	return up_run(d->priv, now);
+}
+
+static int ntp_describe(const struct srcdrv *d, int id, struct clockd_source *out)
+{
+	const struct upstream *u = d->priv;
+	const struct up_source *s = NULL;
+	int i;
+
+	for (i = 0; i < u->n && !s; i++)
+		if (u->src[i].core_id == id)
+			s = &u->src[i];
+	if (!s)
+		return -1;
+	out->configured = s->cfg && !s->cfg->pool;
+	out->unanswered = s->unanswered;
+	if (s->addrlen) {
+		out->v6 = s->addr.ss_family == AF_INET6;
+		addr_str(&s->addr, out->addr, sizeof(out->addr));
+		out->port = ntohs(out->v6 ? ((const struct sockaddr_in6 *)&s->addr)->sin6_port
+					  : ((const struct sockaddr_in *)&s->addr)->sin_port);
+	}
+	return 0;
+}
+
+static void ntp_log_status(const struct srcdrv *d)
+{
+	const struct upstream *u = d->priv;
+
+	log_msg(LOG_NOTICE, "upstream sent=%llu received=%llu valid=%llu bogus=%llu kod=%llu",
+		(unsigned long long)u->stats.sent, (unsigned long long)u->stats.received,
+		(unsigned long long)u->stats.valid, (unsigned long long)u->stats.bogus,
+		(unsigned long long)u->stats.kod);
+}
+
+static void ntp_fini(struct srcdrv *d)
+{
+	if (!d->priv)
+		return;
+	up_fini(d->priv);
+	free(d->priv);
+	d->priv = NULL;
+}
+
+void up_stats_of(const struct srcdrv *d, struct up_stats *out)
+{
+	const struct upstream *u = d->priv;
+
+	*out = u->stats;
+}
+
+const struct srcdrv_ops srcdrv_ntp = {
+	.name = "ntp",
+	.init = ntp_init,
+	.pollfds = ntp_pollfds,
+	.run = ntp_run,
+	.describe = ntp_describe,
+	.log_status = ntp_log_status,
+	.fini = ntp_fini,
+};

@@ -4,8 +4,12 @@
  * request at a time per source from a fresh socket on a random ephemeral
  * port, a random transmit timestamp as the cookie (our clock never
  * leaks), replies matched by that cookie (anything else is dropped and a
- * KoD with another origin ignored), kernel receive stamps, and the
- * samples handed to the clock core. Runs in the clock thread only.
+ * KoD with another origin ignored), kernel receive stamps, and the NTP
+ * adapter that hands each reply to the clock core: the packet tests
+ * (proto/ntpreply.h) and the duplicate test here, the timestamps placed
+ * in their NTP era, then a measurement, a rejection or a kiss-o'-death's
+ * request. Its source driver is srcdrv_ntp (srcdrv.h). Runs in the clock
+ * thread only.
  */
 #ifndef HOROD_DAEMON_UPSTREAM_H
 #define HOROD_DAEMON_UPSTREAM_H
@@ -17,7 +21,9 @@
 
 #include "clock/core.h"
 #include "clock/driver.h"
+#include "daemon/clockd/srcdrv.h"
 #include "daemon/config/config.h"
+#include "proto/ntp.h"
 
 #define UP_MAX_SOURCES CLK_MAX_SOURCES /* sources: each server, and each pool member */
 
@@ -34,6 +40,14 @@ struct up_source {
 	uint64_t cookie;	      /* transmit timestamp of that request */
 	int64_t t1;		      /* driver time it was sent */
 	int unanswered;		      /* polls in a row without a valid reply */
+	uint64_t last_xmt;	      /* transmit timestamp of its last reply (duplicates) */
+};
+
+/* What up_hand_reply() made of a reply. */
+enum up_verdict {
+	UP_SAMPLE, /* a measurement for the core */
+	UP_REJECT, /* the packet tests failed: the core saw the flash bits */
+	UP_KOD,	   /* a kiss-o'-death: the core slowed down or stopped the polls, if asked */
 };
 
 /* Counters of the client side (drops are not served traffic: kept apart). */
@@ -52,17 +66,18 @@ struct upstream {
 	struct up_stats stats;
 };
 
-/* Add the sources of K to CORE and start resolving them; 0 or -1 (logged). */
-int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core,
-	    struct clk_driver *drv);
+/*
+ * The NTP adapter: reply P to our request of driver time T1, received at
+ * T4, whose origin matched, for source ID of CORE. A kiss-o'-death asks
+ * the core to slow down or to stop; a reply failing the packet tests,
+ * or a duplicate of the last one (*LAST_XMT, updated), is rejected with
+ * their flash bits; anything else is a measurement with the server's
+ * receive and transmit times placed in the NTP era nearest T1.
+ */
+enum up_verdict up_hand_reply(struct clk_core *core, int id, uint64_t *last_xmt,
+			      const struct ntp_packet *p, int64_t t1, int64_t t4);
 
-/* Fill PFD (room for MAX) with the descriptors to wait on; returns how many. */
-int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max);
-
-/* Handle readable sockets, finished lookups and due polls at NOW; returns the next due time. */
-int64_t up_run(struct upstream *u, int64_t now);
-
-/* Close sockets, wait for no lookups (they own no memory of ours after return). */
-void up_fini(struct upstream *u);
+/* The upstream counters of the NTP source driver D (srcdrv_ntp) into OUT. */
+void up_stats_of(const struct srcdrv *d, struct up_stats *out);
 
 #endif

@@ -1,14 +1,12 @@
 /*
- * The control socket and the metrics endpoint, served from the clock
- * thread's poll loop (see control.h). A control client sends one request
- * and gets one answer; an HTTP client sends one GET /metrics and gets the
- * Prometheus text. Either way the connection is closed after the answer.
- * Answers are built from the clock core, the snapshot, the upstream
- * statistics and the workers' counter blocks, all read from this thread.
+ * The control socket and the metrics endpoint, the transport: served
+ * from the clock thread's poll loop (see control.h). A control client
+ * sends one request (proto/ctlproto.h framing) and gets one answer; an
+ * HTTP client sends one GET /metrics and gets the Prometheus text.
+ * Either way the connection is closed after the answer. The answers
+ * themselves are answers.c's and metrics.c's.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +17,11 @@
 #include <sys/un.h>
 
 #include "clock/kclock.h"
-#include "daemon/serve/clientlog.h"
-#include "daemon/clockd/clockd.h"
+#include "daemon/control/answers.h"
 #include "daemon/control/control.h"
+#include "daemon/control/metrics.h"
 #include "daemon/sys/log.h"
-#include "daemon/serve/xguard.h"
 #include "proto/ctlproto.h"
-#include "proto/nstime.h"
 #include "proto/prom.h"
 
 #define CONTROL_BACKLOG 16 /* pending connections: as many as we serve at once */
@@ -33,11 +29,6 @@
 static int64_t mono_ns(void)
 {
 	return clk_now_ns(CLOCK_MONOTONIC);
-}
-
-static int64_t sys_ns(void)
-{
-	return clk_now_ns(CLOCK_REALTIME);
 }
 
 /*
@@ -193,7 +184,7 @@ int control_open(struct control *c, const struct horod_config *cfg)
 	memset(c, 0, sizeof(*c));
 	c->lfd = -1;
 	c->hfd = -1;
-	c->cfg = cfg;
+	c->view.cfg = cfg;
 	for (i = 0; i < CONTROL_MAX_CONN; i++)
 		c->conn[i].fd = -1;
 	c->scratch = malloc(CTL_MAX_PAYLOAD);
@@ -210,12 +201,12 @@ int control_open(struct control *c, const struct horod_config *cfg)
 	return 0;
 }
 
-void control_attach(struct control *c, struct clockd *cd, const struct ctr_block *ctr,
+void control_attach(struct control *c, const struct clockd *cd, const struct ctr_block *ctr,
 		    int n_workers)
 {
-	c->cd = cd;
-	c->ctr = ctr;
-	c->n_workers = n_workers;
+	c->view.cd = cd;
+	c->view.ctr = ctr;
+	c->view.n_workers = n_workers;
 }
 
 static void conn_close(struct control_conn *k)
@@ -246,420 +237,6 @@ static void do_accept(struct control *c, int lfd, int http)
 	c->conn[i].rx_len = 0;
 	c->conn[i].tx = NULL;
 	c->conn[i].deadline = mono_ns() + CONTROL_IDLE_NS;
-}
-
-/* ---- answers ---------------------------------------------------------- */
-
-/* Whether the served time is synchronized, from the snapshot. */
-static int snap_synced(const struct clk_snapshot *s)
-{
-	return s->leap != NTP_LEAP_UNSYNC && s->stratum >= 1 && s->stratum <= 15;
-}
-
-static size_t answer_status(struct control *c, char *b, size_t len)
-{
-	struct clockd *cd = c->cd;
-	struct clk_snapshot s;
-	char refid[32];
-	size_t p = 0;
-	int64_t now = sys_ns();
-
-	clk_snapshot_read(cd->pub, &s);
-	p = ctl_kv_put(b, len, p, "synced", "%d", snap_synced(&s));
-	p = ctl_kv_put(b, len, p, "stratum", "%d", s.stratum);
-	p = ctl_kv_put(b, len, p, "leap", "%d", s.leap);
-	p = ctl_kv_put(b, len, p, "refid", "%s",
-		       ntp_refid_format(s.refid, s.stratum, refid, sizeof(refid)));
-	p = ctl_kv_put(b, len, p, "root_delay", "%.9f", s.root_delay);
-	p = ctl_kv_put(b, len, p, "root_dispersion", "%.9f", clk_snapshot_root_disp(&s, now));
-	/* ntpstat's "time correct to within": root distance = delay/2 + dispersion. */
-	p = ctl_kv_put(b, len, p, "root_distance", "%.9f",
-		       s.root_delay / 2 + clk_snapshot_root_disp(&s, now));
-	if (cd->use_core) {
-		struct clk_tracking t;
-		struct clk_source_info si;
-
-		clk_core_tracking(cd->core, cd->drv->ops->now(cd->drv), &t);
-		if (t.synced && t.sys_peer >= 0 &&
-		    clk_core_source_info(cd->core, t.sys_peer, &si) == 0) {
-			p = ctl_kv_put(b, len, p, "source", "ntp");
-			p = ctl_kv_put(b, len, p, "server", "%s", si.name);
-			p = ctl_kv_put(b, len, p, "poll", "%d", si.poll);
-		} else {
-			p = ctl_kv_put(b, len, p, "source", "%s",
-				       snap_synced(&s) ? "local" : "none");
-		}
-	} else {
-		p = ctl_kv_put(b, len, p, "source", "%s",
-			       c->cfg->local.enabled && snap_synced(&s) ? "local" : "none");
-	}
-	return p;
-}
-
-static size_t answer_tracking(struct control *c, char *b, size_t len, int *status)
-{
-	struct clockd *cd = c->cd;
-	struct clk_tracking t;
-	struct clk_snapshot s;
-	char refid[32];
-	size_t p = 0;
-	int64_t sys = sys_ns();
-
-	clk_snapshot_read(cd->pub, &s);
-	if (!cd->use_core) {
-		/* The local reference: what the snapshot says, nothing is measured. */
-		p = ctl_kv_put(b, len, p, "mode", "local");
-		p = ctl_kv_put(b, len, p, "refid", "%s",
-			       ntp_refid_format(s.refid, s.stratum, refid, sizeof(refid)));
-		p = ctl_kv_put(b, len, p, "stratum", "%d", s.stratum);
-		p = ctl_kv_put(b, len, p, "leap", "%d", s.leap);
-		p = ctl_kv_put(b, len, p, "synced", "%d", snap_synced(&s));
-		p = ctl_kv_put(b, len, p, "ref_time", "%.9f", s.ref_ns / 1e9);
-		p = ctl_kv_put(b, len, p, "root_delay", "%.9f", s.root_delay);
-		p = ctl_kv_put(b, len, p, "root_dispersion", "%.9f",
-			       clk_snapshot_root_disp(&s, sys));
-		*status = CTL_S_OK;
-		return p;
-	}
-	clk_core_tracking(cd->core, cd->drv->ops->now(cd->drv), &t);
-	p = ctl_kv_put(b, len, p, "mode", "ntp");
-	p = ctl_kv_put(b, len, p, "refid", "%s",
-		       ntp_refid_format(t.refid, t.stratum, refid, sizeof(refid)));
-	p = ctl_kv_put(b, len, p, "refid_hex", "%08x", t.refid);
-	p = ctl_kv_put(b, len, p, "stratum", "%d", t.stratum);
-	p = ctl_kv_put(b, len, p, "leap", "%d", t.leap);
-	p = ctl_kv_put(b, len, p, "synced", "%d", t.synced);
-	p = ctl_kv_put(b, len, p, "ref_time", "%.9f", t.ref_ns / 1e9);
-	/* System time offset: served time minus the system clock, now. */
-	p = ctl_kv_put(b, len, p, "system_offset", "%.9f",
-		       (double)(clk_snapshot_served(&s, sys) - sys) / 1e9);
-	p = ctl_kv_put(b, len, p, "last_offset", "%.9f", t.offset);
-	p = ctl_kv_put(b, len, p, "rms_offset", "%.9f", t.rms_offset);
-	p = ctl_kv_put(b, len, p, "frequency", "%.6f", t.freq_ppm);
-	p = ctl_kv_put(b, len, p, "residual_frequency", "%.6f", t.residual_freq_ppm);
-	p = ctl_kv_put(b, len, p, "skew", "%.6f", t.skew_ppm);
-	p = ctl_kv_put(b, len, p, "root_delay", "%.9f", t.root_delay);
-	p = ctl_kv_put(b, len, p, "root_dispersion", "%.9f", t.root_disp);
-	p = ctl_kv_put(b, len, p, "update_interval", "%.3f", t.update_interval);
-	p = ctl_kv_put(b, len, p, "updates", "%d", t.updates);
-	p = ctl_kv_put(b, len, p, "steps", "%d", t.steps);
-	p = ctl_kv_put(b, len, p, "driver", "%s", cd->drv->ops->name);
-	if (cd->drv->ops->true_error)
-		p = ctl_kv_put(
-			b, len, p, "true_error", "%.9f",
-			cd->drv->ops->true_error(cd->drv, clk_snapshot_served(&s, sys), sys));
-	*status = CTL_S_OK;
-	return p;
-}
-
-static size_t answer_sources(struct control *c, char *b, size_t len)
-{
-	struct clockd *cd = c->cd;
-	size_t p = 0;
-	int i, n = cd->use_core ? clk_core_n_sources(cd->core) : 0;
-	int64_t now = cd->use_core ? cd->drv->ops->now(cd->drv) : 0;
-
-	p = ctl_kv_put(b, len, p, "sources", "%d", n);
-	for (i = 0; i < n; i++) {
-		struct clk_source_info si;
-		char k[32], refid[32];
-
-		if (clk_core_source_info(cd->core, i, &si) < 0)
-			continue;
-#define SRC_KV(key, ...)                                                                           \
-	do {                                                                                       \
-		snprintf(k, sizeof(k), "s%d." key, i);                                             \
-		p = ctl_kv_put(b, len, p, k, __VA_ARGS__);                                         \
-	} while (0)
-		SRC_KV("name", "%s", si.name);
-		SRC_KV("tally", "%c", si.tally == ' ' ? '_' : si.tally);
-		SRC_KV("refid", "%s", ntp_refid_format(si.refid, si.stratum, refid, sizeof(refid)));
-		SRC_KV("stratum", "%d", si.stratum);
-		SRC_KV("poll", "%d", si.poll);
-		SRC_KV("reach", "%u", si.reach);
-		SRC_KV("when", "%lld",
-		       si.last_rx ? (long long)((now - si.last_rx) / NS_PER_SEC) : -1LL);
-		SRC_KV("delay", "%.9f", si.delay);
-		SRC_KV("offset", "%.9f", si.offset);
-		SRC_KV("jitter", "%.9f", si.jitter);
-		SRC_KV("dispersion", "%.9f", si.dispersion);
-		SRC_KV("root_distance", "%.9f", si.root_distance);
-		SRC_KV("flash", "%u", si.flash);
-		SRC_KV("leap", "%d", si.leap);
-#undef SRC_KV
-	}
-	return p;
-}
-
-static size_t answer_serverstats(struct control *c, char *b, size_t len)
-{
-	struct ctr_totals t;
-	size_t p = 0;
-	int i, r;
-
-	p = ctl_kv_put(b, len, p, "workers", "%d", c->n_workers);
-	for (i = -1; i < c->n_workers; i++) {
-		uint64_t ans = 0, drop = 0;
-		char k[48], pre[16];
-
-		/* i = -1: the totals, unprefixed; then each worker as wN. */
-		ctr_sum(i < 0 ? c->ctr : c->ctr + i, i < 0 ? c->n_workers : 1, &t);
-		if (i < 0)
-			xg_totals_add(&t); /* the totals count what XDP consumed */
-		snprintf(pre, sizeof(pre), i < 0 ? "" : "w%d.", i);
-		for (r = 0; r < NTP_REASON_MAX; r++) {
-			if (ntp_reason_is_reply((enum ntp_reason)r))
-				ans += t.reason[r];
-			else
-				drop += t.reason[r];
-		}
-		snprintf(k, sizeof(k), "%sreceived", pre);
-		p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.received);
-		snprintf(k, sizeof(k), "%sanswered", pre);
-		p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)ans);
-		snprintf(k, sizeof(k), "%sdropped", pre);
-		p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)drop);
-		for (r = 0; r < CTR_TS_MAX; r++) {
-			snprintf(k, sizeof(k), "%sts.%s", pre, ctr_tsrc_name((enum ctr_tsrc)r));
-			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.tsrc[r]);
-		}
-		if (i >= 0)
-			continue;
-		p = ctl_kv_put(b, len, p, "xdp", "%llu", (unsigned long long)t.xdp);
-		for (r = 0; r < NTP_REASON_MAX; r++) {
-			snprintf(k, sizeof(k), "reason.%s", ntp_reason_name((enum ntp_reason)r));
-			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.reason[r]);
-		}
-		/* Authenticated requests and NTS-KE sessions by outcome (daemon/auth/). */
-		ctr_add_ke(&t, c->auth);
-		p = ctl_kv_put(b, len, p, "nts_server", "%d", c->auth && c->auth->kes_open);
-		p = ctl_kv_put(b, len, p, "symmetric_keys", "%d", c->auth ? c->auth->keys.n : 0);
-		for (r = 0; r < AUTH_OUTCOME_MAX; r++) {
-			snprintf(k, sizeof(k), "auth.%s", auth_outcome_name((enum auth_outcome)r));
-			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.auth[r]);
-		}
-		for (r = 0; r < KES_OUTCOME_MAX; r++) {
-			snprintf(k, sizeof(k), "ke.%s", kes_outcome_name((enum kes_outcome)r));
-			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.ke[r]);
-		}
-	}
-	return p;
-}
-
-/* A gauge family with one unlabelled sample. */
-static void gauge(struct ntp_text *o, const char *name, const char *help, double v)
-{
-	prom_family(o, name, "gauge", help);
-	prom_sample(o, name, NULL, NULL, v);
-}
-
-static void counter(struct ntp_text *o, const char *name, const char *help, uint64_t v)
-{
-	prom_family(o, name, "counter", help);
-	prom_sample_u64(o, name, NULL, NULL, v);
-}
-
-/* Per-source gauges: one family each, one sample per source. */
-static void source_metrics(struct ntp_text *o, struct clockd *cd)
-{
-	static const struct {
-		const char *name, *help;
-	} fam[] = {
-		{"horod_source_selected", "1 for the system peer (tally *), else 0."},
-		{"horod_source_stratum", "Stratum the source advertises."},
-		{"horod_source_reach",
-		 "Reach register of the source (8 bits, newest poll in bit 0)."},
-		{"horod_source_poll_seconds", "Current poll interval of the source."},
-		{"horod_source_offset_seconds", "Offset of the source (source minus us)."},
-		{"horod_source_delay_seconds", "Round-trip delay of the selected filter sample."},
-		{"horod_source_jitter_seconds", "Jitter of the source."},
-		{"horod_source_root_distance_seconds", "Root distance of the source."},
-		{"horod_source_flash",
-		 "Flash bits of the last reply (0: all RFC 5905 tests passed)."},
-	};
-	int f, i, n = clk_core_n_sources(cd->core);
-
-	for (f = 0; f < (int)(sizeof(fam) / sizeof(fam[0])); f++) {
-		prom_family(o, fam[f].name, "gauge", fam[f].help);
-		for (i = 0; i < n; i++) {
-			struct clk_source_info si;
-			double v[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-
-			if (clk_core_source_info(cd->core, i, &si) < 0)
-				continue;
-			v[0] = si.tally == '*';
-			v[1] = si.stratum;
-			v[2] = si.reach;
-			v[3] = ldexp(1.0, si.poll);
-			v[4] = si.offset;
-			v[5] = si.delay;
-			v[6] = si.jitter;
-			v[7] = si.root_distance;
-			v[8] = si.flash;
-			prom_sample(o, fam[f].name, "source", si.name, v[f]);
-		}
-	}
-}
-
-/* Every counter and gauge, in the Prometheus text format, into BUF; returns the length wanted. */
-static size_t answer_metrics(struct control *c, char *buf, size_t len)
-{
-	struct clockd *cd = c->cd;
-	struct ctr_totals t;
-	struct clk_snapshot s;
-	struct ntp_text o;
-	int64_t sys = sys_ns();
-	int i;
-
-	ntp_text_init(&o, buf, len);
-	ctr_sum(c->ctr, c->n_workers, &t);
-	xg_totals_add(&t);
-	counter(&o, "horod_requests_received_total",
-		"Datagrams seen: dequeued by the workers or consumed by the XDP guard.",
-		t.received);
-	counter(&o, "horod_requests_xdp_total",
-		"Of those, consumed by the XDP guard: dropped, or answered (KoD, guard serve).",
-		t.xdp);
-	prom_family(&o, "horod_requests_total", "counter",
-		    "Requests by outcome (reply_*, drop_*), see proto/reason.h.");
-	for (i = 0; i < NTP_REASON_MAX; i++)
-		prom_sample_u64(&o, "horod_requests_total", "reason",
-				ntp_reason_name((enum ntp_reason)i), t.reason[i]);
-	prom_family(&o, "horod_auth_requests_total", "counter",
-		    "NTS and symmetric-key (MAC) requests by outcome (nts_*, mac_*), see "
-		    "daemon/auth/auth.h.");
-	for (i = 0; i < AUTH_OUTCOME_MAX; i++)
-		prom_sample_u64(&o, "horod_auth_requests_total", "outcome",
-				auth_outcome_name((enum auth_outcome)i), t.auth[i]);
-	ctr_add_ke(&t, c->auth);
-	prom_family(&o, "horod_ntske_sessions_total", "counter",
-		    "NTS-KE sessions by outcome, see daemon/auth/keserver.h.");
-	for (i = 0; i < KES_OUTCOME_MAX; i++)
-		prom_sample_u64(&o, "horod_ntske_sessions_total", "outcome",
-				kes_outcome_name((enum kes_outcome)i), t.ke[i]);
-	prom_family(&o, "horod_rx_timestamps_total", "counter",
-		    "Requests by receive timestamp source.");
-	for (i = 0; i < CTR_TS_MAX; i++)
-		prom_sample_u64(&o, "horod_rx_timestamps_total", "source",
-				ctr_tsrc_name((enum ctr_tsrc)i), t.tsrc[i]);
-	prom_family(&o, "horod_worker_requests_received_total", "counter",
-		    "Datagrams dequeued by each worker.");
-	for (i = 0; i < c->n_workers; i++) {
-		struct ctr_totals w;
-		char id[16];
-
-		ctr_sum(c->ctr + i, 1, &w);
-		snprintf(id, sizeof(id), "%d", i);
-		prom_sample_u64(&o, "horod_worker_requests_received_total", "worker", id,
-				w.received);
-	}
-
-	clk_snapshot_read(cd->pub, &s);
-	gauge(&o, "horod_synchronized", "1 when the served time is synchronized.", snap_synced(&s));
-	gauge(&o, "horod_stratum", "Stratum served.", s.stratum);
-	gauge(&o, "horod_leap", "Leap indicator served (3: unsynchronized).", s.leap);
-	gauge(&o, "horod_root_delay_seconds", "Root delay served.", s.root_delay);
-	gauge(&o, "horod_root_dispersion_seconds", "Root dispersion served, now.",
-	      clk_snapshot_root_disp(&s, sys));
-	if (cd->use_core) {
-		struct clk_tracking tr;
-
-		clk_core_tracking(cd->core, cd->drv->ops->now(cd->drv), &tr);
-		gauge(&o, "horod_offset_seconds", "Last combined offset of the sources.",
-		      tr.offset);
-		gauge(&o, "horod_rms_offset_seconds", "RMS of the recent offsets.", tr.rms_offset);
-		gauge(&o, "horod_frequency_ppm", "Frequency correction of the clock.", tr.freq_ppm);
-		gauge(&o, "horod_residual_frequency_ppm", "Residual frequency error.",
-		      tr.residual_freq_ppm);
-		gauge(&o, "horod_skew_ppm", "Estimated error bound of the frequency.", tr.skew_ppm);
-		gauge(&o, "horod_update_interval_seconds",
-		      "Time between the last two clock updates.", tr.update_interval);
-		counter(&o, "horod_clock_updates_total", "Clock updates done.",
-			(uint64_t)(tr.updates > 0 ? tr.updates : 0));
-		counter(&o, "horod_clock_steps_total", "Clock steps taken.",
-			(uint64_t)(tr.steps > 0 ? tr.steps : 0));
-		if (cd->drv->ops->true_error)
-			gauge(&o, "horod_true_error_seconds",
-			      "Served time minus the truth (sim driver only).",
-			      cd->drv->ops->true_error(cd->drv, clk_snapshot_served(&s, sys), sys));
-		counter(&o, "horod_upstream_sent_total", "Requests sent to upstream sources.",
-			cd->up.stats.sent);
-		counter(&o, "horod_upstream_received_total", "Replies received from upstream.",
-			cd->up.stats.received);
-		counter(&o, "horod_upstream_valid_total", "Upstream replies that gave a sample.",
-			cd->up.stats.valid);
-		counter(&o, "horod_upstream_bogus_total", "Upstream replies with a bad origin.",
-			cd->up.stats.bogus);
-		counter(&o, "horod_upstream_kod_total", "Kiss-o'-death replies from upstream.",
-			cd->up.stats.kod);
-		source_metrics(&o, cd);
-	}
-	return o.len;
-}
-
-/* The busiest clients of every worker's client log, merged (clientlog.h). */
-static size_t answer_clients(struct control *c, char *b, size_t len, int *status)
-{
-	struct clog *logs[CFG_MAX_WORKERS];
-	struct clog_client *top;
-	int64_t now = sys_ns();
-	int i, n, total, nl = 0;
-	size_t p = 0;
-
-	for (i = 0; i < c->n_workers && nl < CFG_MAX_WORKERS; i++)
-		logs[nl++] = c->ctr[i].clog;
-	top = malloc(sizeof(*top) * CLOG_TOP_MAX);
-	if (!top) {
-		*status = CTL_S_UNAVAILABLE;
-		return 0;
-	}
-	n = clog_top(logs, nl, top, CLOG_TOP_MAX, &total);
-	p = ctl_kv_put(b, len, p, "clients", "%d", n);
-	p = ctl_kv_put(b, len, p, "tracked", "%d", total);
-	p = ctl_kv_put(b, len, p, "capacity", "%d", nl * CLOG_SLOTS);
-	for (i = 0; i < n; i++) {
-		char k[32], a[INET6_ADDRSTRLEN];
-
-		if (!inet_ntop(top[i].family, top[i].addr, a, sizeof(a)))
-			snprintf(a, sizeof(a), "?");
-#define CL_KV(key, ...)                                                                            \
-	do {                                                                                       \
-		snprintf(k, sizeof(k), "c%d." key, i);                                             \
-		p = ctl_kv_put(b, len, p, k, __VA_ARGS__);                                         \
-	} while (0)
-		CL_KV("address", "%s", a);
-		CL_KV("requests", "%llu", (unsigned long long)top[i].requests);
-		CL_KV("dropped", "%llu", (unsigned long long)top[i].drops);
-		CL_KV("last", "%.3f", (double)(now - top[i].last_ns) / 1e9);
-		CL_KV("interval", "%.3f", (double)top[i].ival_ns / 1e9);
-#undef CL_KV
-	}
-	free(top);
-	return p;
-}
-
-size_t control_answer(struct control *c, int cmd, char *buf, size_t len, int *status)
-{
-	*status = CTL_S_OK;
-	switch (cmd) {
-	case CTL_CMD_STATUS:
-		return answer_status(c, buf, len);
-	case CTL_CMD_TRACKING:
-		return answer_tracking(c, buf, len, status);
-	case CTL_CMD_SOURCES:
-		return answer_sources(c, buf, len);
-	case CTL_CMD_SERVERSTATS:
-		return answer_serverstats(c, buf, len);
-	case CTL_CMD_CONFIG:
-		return cfg_format(c->cfg, buf, len);
-	case CTL_CMD_METRICS:
-		return answer_metrics(c, buf, len);
-	case CTL_CMD_CLIENTS:
-		return answer_clients(c, buf, len, status);
-	default:
-		*status = CTL_S_UNKNOWN_CMD;
-		return 0;
-	}
 }
 
 /* ---- connections ------------------------------------------------------ */
@@ -709,7 +286,7 @@ static void ctl_request(struct control *c, struct control_conn *k)
 			  strlen(why));
 		return;
 	}
-	n = control_answer(c, m.h.command, c->scratch, CTL_MAX_PAYLOAD, &status);
+	n = answers_build(&c->view, m.h.command, c->scratch, CTL_MAX_PAYLOAD, &status);
 	if (n >= CTL_MAX_PAYLOAD) {
 		ctl_reply(c, k, m.h.command, CTL_S_TOO_LARGE, NULL, 0);
 		return;
@@ -756,7 +333,7 @@ static void http_request(struct control *c, struct control_conn *k)
 		http_error(k, "404 Not Found", "");
 		return;
 	}
-	n = answer_metrics(c, c->scratch, CTL_MAX_PAYLOAD);
+	n = metrics_text(&c->view, c->scratch, CTL_MAX_PAYLOAD);
 	if (n >= CTL_MAX_PAYLOAD) {
 		http_error(k, "500 Internal Server Error", "");
 		return;
@@ -847,7 +424,7 @@ void control_handle(struct control *c, const struct pollfd *pfd, int n)
 {
 	int i;
 
-	if (!c->cd)
+	if (!c->view.cd)
 		return;
 	for (i = 0; i < n && i < c->n_slot; i++) {
 		struct control_conn *k;
@@ -872,6 +449,23 @@ void control_handle(struct control *c, const struct pollfd *pfd, int n)
 		else
 			conn_close(k); /* POLLHUP, POLLERR or POLLNVAL alone: the peer is gone */
 	}
+}
+
+static int poller_fds(void *arg, struct pollfd *pfd, int max)
+{
+	return control_pollfds(arg, pfd, max);
+}
+
+static void poller_handle(void *arg, const struct pollfd *pfd, int n)
+{
+	control_handle(arg, pfd, n);
+}
+
+struct clockd_poller control_poller(struct control *c)
+{
+	struct clockd_poller p = {.fds = poller_fds, .handle = poller_handle, .arg = c};
+
+	return p;
 }
 
 void control_close(struct control *c)

@@ -3,10 +3,10 @@
  * (proto/ctlproto.h requests from horoctl) and the optional HTTP
  * endpoint that serves GET /metrics. Both listeners and every client
  * connection are non-blocking descriptors in the clock thread's poll set
- * (clockd_wait calls control_pollfds and control_handle), so answers read
- * the clock core and the counters without locks and no worker ever
- * waits. Connections are bounded in number, request size and lifetime;
- * a connection that sends garbage gets an error answer and is closed.
+ * (registered with clockd_add_poller: control_pollfds and
+ * control_handle), so answers read the clock thread's report and the
+ * counters without locks and no worker ever waits. Connections are bounded in number, request size
+ * and lifetime; a connection that sends garbage gets an error answer and is closed.
  */
 #ifndef HOROD_DAEMON_CONTROL_H
 #define HOROD_DAEMON_CONTROL_H
@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/clockd/clockd.h"
 #include "daemon/config/config.h"
+#include "daemon/control/answers.h"
 #include "daemon/serve/counters.h"
 
 #define CONTROL_MAX_CONN     16 /* client connections at once, both kinds together */
@@ -25,8 +27,6 @@
 #define CONTROL_SOCK_MODE    0660	  /* owner and group (the operators' group) may connect */
 #define CONTROL_DIR_MODE     0755	  /* directories made for a configured or root's socket */
 #define CONTROL_DIR_PRIVATE  0700	  /* a user's own socket directory: nobody else gets in */
-
-struct clockd;
 
 struct control_conn {
 	int fd;	  /* -1 = free slot */
@@ -44,13 +44,9 @@ struct control {
 	char path[CFG_PATH_MAX]; /* the socket file to unlink at exit; empty = none */
 	size_t made;		 /* bytes of path's first directory horod created; 0 = none */
 	struct control_conn conn[CONTROL_MAX_CONN];
-	const struct horod_config *cfg;
-	struct clockd *cd;
-	const struct ctr_block *ctr;
-	int n_workers;
-	const struct auth_shared *auth; /* NTS-KE session counts (set by main), or NULL */
-	char *scratch;			/* CTL_MAX_PAYLOAD bytes where answers are built */
-	int slot[CONTROL_MAX_FDS];	/* by poll entry: -1 lfd, -2 hfd, else the connection */
+	struct ctl_view view;	   /* what the answers read */
+	char *scratch;		   /* CTL_MAX_PAYLOAD bytes where answers are built */
+	int slot[CONTROL_MAX_FDS]; /* by poll entry: -1 lfd, -2 hfd, else the connection */
 	int n_slot;
 };
 
@@ -65,7 +61,7 @@ struct control {
 int control_open(struct control *c, const struct horod_config *cfg);
 
 /* What the answers read: the clock thread CD and the N_WORKERS counter blocks CTR. */
-void control_attach(struct control *c, struct clockd *cd, const struct ctr_block *ctr,
+void control_attach(struct control *c, const struct clockd *cd, const struct ctr_block *ctr,
 		    int n_workers);
 
 /* Fill PFD (room for MAX) with the descriptors to wait on; closes expired connections. */
@@ -74,11 +70,8 @@ int control_pollfds(struct control *c, struct pollfd *pfd, int max);
 /* Handle the N entries control_pollfds filled, after poll(). */
 void control_handle(struct control *c, const struct pollfd *pfd, int n);
 
-/*
- * Build the answer to control command CMD into BUF (LEN bytes); returns
- * the length wanted (over LEN = did not fit), and sets *STATUS.
- */
-size_t control_answer(struct control *c, int cmd, char *buf, size_t len, int *status);
+/* The clock thread's poller of C (clockd_add_poller): control_pollfds and control_handle. */
+struct clockd_poller control_poller(struct control *c);
 
 /*
  * Close every connection and listener, unlink the socket file, remove the

@@ -3,8 +3,8 @@
  * to the requests the workers queued (daemon/serve/m6queue.c).
  * Variable names, units and formats are those ntpq parses: times in
  * milliseconds, frequencies in ppm, timestamps as 0xSECONDS.FRACTION,
- * reach in hex, refids as text. Association ids are the source's index
- * in the clock core plus one.
+ * reach in hex, refids as text. Association ids are the source's position
+ * in the clock thread's source list (report.h) plus one.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,7 +17,7 @@
 
 #include "clock/kclock.h"
 #include "clock/snapshot.h"
-#include "daemon/clockd/clockd.h"
+#include "daemon/clockd/report.h"
 #include "daemon/control/m6srv.h"
 #include "proto/mode6.h"
 #include "proto/ntp.h"
@@ -47,41 +47,35 @@ static void put_refid(struct m6_vars *v, uint32_t refid, int stratum)
 	m6_var(v, "refid", "%s", ntp_refid_format(refid, stratum, b, sizeof(b)));
 }
 
-static int min_poll(const struct clockd *cd)
+static int min_poll(const struct horod_config *cfg)
 {
 	int i, m = 17;
 
-	for (i = 0; i < cd->cfg->clk.n_servers; i++)
-		if (cd->cfg->clk.servers[i].minpoll < m)
-			m = cd->cfg->clk.servers[i].minpoll;
-	return cd->cfg->clk.n_servers ? m : 6;
+	for (i = 0; i < cfg->clk.n_servers; i++)
+		if (cfg->clk.servers[i].minpoll < m)
+			m = cfg->clk.servers[i].minpoll;
+	return cfg->clk.n_servers ? m : 6;
 }
 
-static uint16_t sys_status(struct clockd *cd, const struct clk_snapshot *s)
+static uint16_t sys_status(const struct clk_snapshot *s)
 {
 	unsigned src = M6_SRC_UNSPEC;
 
+	/* Served from the local reference (its refid), or from an NTP server. */
 	if (s->leap != NTP_LEAP_UNSYNC && s->stratum >= 1 && s->stratum <= 15)
-		src = s->refid == ntp_refid_ascii("LOCL") || !cd->use_core ? M6_SRC_LOCAL
-									   : M6_SRC_NTP;
+		src = s->refid == ntp_refid_ascii("LOCL") ? M6_SRC_LOCAL : M6_SRC_NTP;
 	return m6_sys_status((unsigned)s->leap, src, 0, 0);
 }
 
-static void system_vars(struct clockd *cd, struct m6_vars *v, const struct clk_snapshot *s)
+static void system_vars(const struct m6srv *m, struct m6_vars *v, const struct clockd_tracking *t)
 {
+	const struct clk_snapshot *s = &t->snap;
 	int64_t now = clk_now_ns(CLOCK_REALTIME);
-	struct clk_tracking t;
-	int tc = min_poll(cd);
+	struct clockd_source si;
+	int tc = min_poll(m->cfg);
 
-	memset(&t, 0, sizeof(t));
-	t.sys_peer = -1;
-	if (cd->use_core) {
-		struct clk_source_info si;
-
-		clk_core_tracking(cd->core, cd->drv->ops->now(cd->drv), &t);
-		if (t.sys_peer >= 0 && clk_core_source_info(cd->core, t.sys_peer, &si) == 0)
-			tc = si.poll;
-	}
+	if (t->sys_peer >= 0 && clockd_report_source(m->cd, t->sys_peer, &si) == 0)
+		tc = si.poll;
 	m6_var_str(v, "version", "horod " HOROD_VERSION);
 	m6_var_str(v, "system", "Linux");
 	m6_var(v, "leap", "%d", s->leap);
@@ -92,14 +86,14 @@ static void system_vars(struct clockd *cd, struct m6_vars *v, const struct clk_s
 	put_refid(v, s->refid, s->stratum);
 	put_ts(v, "reftime", s->ref_ns);
 	put_ts(v, "clock", clk_snapshot_served(s, now));
-	m6_var(v, "peer", "%d", t.synced && t.sys_peer >= 0 ? t.sys_peer + 1 : 0);
+	m6_var(v, "peer", "%d", t->synced && t->sys_peer >= 0 ? t->sys_peer + 1 : 0);
 	m6_var(v, "tc", "%d", tc);
-	m6_var(v, "mintc", "%d", min_poll(cd));
-	m6_var(v, "offset", "%.6f", MS(t.offset));
-	m6_var(v, "frequency", "%.6f", t.freq_ppm);
-	m6_var(v, "sys_jitter", "%.6f", MS(t.rms_offset));
-	m6_var(v, "clk_jitter", "%.6f", MS(t.rms_offset));
-	m6_var(v, "clk_wander", "%.6f", t.skew_ppm);
+	m6_var(v, "mintc", "%d", min_poll(m->cfg));
+	m6_var(v, "offset", "%.6f", MS(t->offset));
+	m6_var(v, "frequency", "%.6f", t->freq_ppm);
+	m6_var(v, "sys_jitter", "%.6f", MS(t->rms_offset));
+	m6_var(v, "clk_jitter", "%.6f", MS(t->rms_offset));
+	m6_var(v, "clk_wander", "%.6f", t->skew_ppm);
 }
 
 static unsigned sel_of(char tally)
@@ -122,23 +116,11 @@ static unsigned sel_of(char tally)
 	}
 }
 
-/* The upstream entry of core source ID, or NULL. */
-static const struct up_source *up_of(const struct clockd *cd, int id)
+static uint16_t peer_status(const struct clockd_source *si)
 {
-	int i;
-
-	for (i = 0; i < cd->up.n; i++)
-		if (cd->up.src[i].core_id == id)
-			return &cd->up.src[i];
-	return NULL;
-}
-
-static uint16_t peer_status(const struct clockd *cd, int id, const struct clk_source_info *si)
-{
-	const struct up_source *u = up_of(cd, id);
 	unsigned bits = 0;
 
-	if (u && u->cfg && !u->cfg->pool)
+	if (si->configured)
 		bits |= M6_PST_CONFIG;
 	if (si->reach)
 		bits |= M6_PST_REACH;
@@ -157,34 +139,17 @@ static void put_list(struct m6_vars *v, const char *name, const double *x, int n
 	m6_var(v, name, "%s", b);
 }
 
-static void peer_vars(struct clockd *cd, int id, const struct clk_source_info *si,
+static void peer_vars(const struct m6srv *m, int i, const struct clockd_source *si,
 		      struct m6_vars *v)
 {
-	const struct up_source *u = up_of(cd, id);
-	int64_t dnow = cd->drv->ops->now(cd->drv);
-	struct clk_source_filter f;
-	char a[INET6_ADDRSTRLEN] = "0.0.0.0";
-	int port = 123, v6 = 0;
+	struct clockd_filter f;
 
-	if (u && u->addrlen) {
-		if (u->addr.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&u->addr;
-
-			inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-			port = ntohs(s6->sin6_port);
-			v6 = 1;
-		} else {
-			const struct sockaddr_in *s4 = (const struct sockaddr_in *)&u->addr;
-
-			inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-			port = ntohs(s4->sin_port);
-		}
-	}
-	m6_var(v, "srcadr", "%s", a);
-	m6_var(v, "srcport", "%d", port);
+	/* Unresolved (or no address at all): ntpq is shown 0.0.0.0 port 123. */
+	m6_var(v, "srcadr", "%s", si->addr[0] ? si->addr : "0.0.0.0");
+	m6_var(v, "srcport", "%d", si->addr[0] ? si->port : 123);
 	m6_var_str(v, "srchost", si->name);
 	/* A fresh socket per request: no fixed local address to show. */
-	m6_var(v, "dstadr", "%s", v6 ? "::" : "0.0.0.0");
+	m6_var(v, "dstadr", "%s", si->v6 ? "::" : "0.0.0.0");
 	m6_var(v, "leap", "%d", si->leap);
 	m6_var(v, "stratum", "%d", si->stratum);
 	m6_var(v, "precision", "%d", si->precision);
@@ -192,32 +157,33 @@ static void peer_vars(struct clockd *cd, int id, const struct clk_source_info *s
 	m6_var(v, "rootdisp", "%.3f", MS(si->root_disp));
 	put_refid(v, si->refid, si->stratum);
 	m6_var(v, "reach", "0x%02x", si->reach);
-	m6_var(v, "unreach", "%d", u ? u->unanswered : 0);
+	m6_var(v, "unreach", "%d", si->unanswered);
 	m6_var(v, "hmode", "%d", 3); /* we are its client */
 	m6_var(v, "pmode", "%d", 4); /* it answers as a server */
 	m6_var(v, "hpoll", "%d", si->poll);
 	m6_var(v, "ppoll", "%d", si->poll);
 	/* Last reception, as an NTP timestamp (ntpq's "when"). */
-	put_ts(v, "rec", si->last_rx ? clk_now_ns(CLOCK_REALTIME) - (dnow - si->last_rx) : 0);
+	put_ts(v, "rec", si->since_rx_ns >= 0 ? clk_now_ns(CLOCK_REALTIME) - si->since_rx_ns : 0);
 	m6_var(v, "flash", "0x%x", si->flash);
 	m6_var(v, "offset", "%.6f", MS(si->offset));
 	m6_var(v, "delay", "%.6f", MS(si->delay));
 	m6_var(v, "dispersion", "%.6f", MS(si->dispersion));
 	m6_var(v, "jitter", "%.6f", MS(si->jitter));
-	clk_core_source_filter(cd->core, id, dnow, &f);
+	clockd_report_filter(m->cd, i, &f);
 	put_list(v, "filtdelay", f.delay, f.n);
 	put_list(v, "filtoffset", f.offset, f.n);
 	put_list(v, "filtdisp", f.disp, f.n);
 }
 
-long m6srv_answer(struct clockd *cd, const struct m6_request *rq, char *text, size_t cap,
+long m6srv_answer(const struct m6srv *m, const struct m6_request *rq, char *text, size_t cap,
 		  uint16_t *status, int *err)
 {
-	struct clk_snapshot s;
+	struct clockd_tracking t;
 	struct m6_vars v;
-	int n = cd->use_core ? clk_core_n_sources(cd->core) : 0;
+	int n;
 
-	clk_snapshot_read(cd->pub, &s);
+	clockd_report_tracking(m->cd, &t);
+	n = t.n_sources;
 	switch (rq->opcode) {
 	case M6_OP_READSTAT:
 		if (rq->assoc == 0) {
@@ -226,18 +192,18 @@ long m6srv_answer(struct clockd *cd, const struct m6_request *rq, char *text, si
 
 			/* The association list: (id, peer status) pairs. */
 			for (i = 0; i < n && p + 4 <= cap; i++) {
-				struct clk_source_info si;
+				struct clockd_source si;
 				uint16_t st;
 
-				if (clk_core_source_info(cd->core, i, &si) < 0)
+				if (clockd_report_source(m->cd, i, &si) < 0)
 					continue;
-				st = peer_status(cd, i, &si);
+				st = peer_status(&si);
 				text[p++] = (char)((i + 1) >> 8);
 				text[p++] = (char)((i + 1) & 0xff);
 				text[p++] = (char)(st >> 8);
 				text[p++] = (char)(st & 0xff);
 			}
-			*status = sys_status(cd, &s);
+			*status = sys_status(&t.snap);
 			return (long)p;
 		}
 		/* The status of one association is its variables. */
@@ -245,18 +211,18 @@ long m6srv_answer(struct clockd *cd, const struct m6_request *rq, char *text, si
 	case M6_OP_READVAR:
 		m6_vars_init(&v, text, cap, rq->data, rq->data_len);
 		if (rq->assoc == 0) {
-			system_vars(cd, &v, &s);
-			*status = sys_status(cd, &s);
+			system_vars(m, &v, &t);
+			*status = sys_status(&t.snap);
 		} else {
-			struct clk_source_info si;
+			struct clockd_source si;
 			int id = rq->assoc - 1;
 
-			if (id >= n || clk_core_source_info(cd->core, id, &si) < 0) {
+			if (id >= n || clockd_report_source(m->cd, id, &si) < 0) {
 				*err = M6_ERR_BADASSOC;
 				return -1;
 			}
-			peer_vars(cd, id, &si, &v);
-			*status = peer_status(cd, id, &si);
+			peer_vars(m, id, &si, &v);
+			*status = peer_status(&si);
 		}
 		if (m6_vars_unknown(&v)) {
 			*err = M6_ERR_UNKNOWNVAR;
@@ -289,8 +255,9 @@ static void emit(void *arg, const uint8_t *pkt, size_t len)
 		e->q->st.fragments++;
 }
 
-static void answer_one(struct m6_queue *q, struct clockd *cd, const struct m6q_item *it, char *text)
+static void answer_one(const struct m6srv *m, const struct m6q_item *it, char *text)
 {
+	struct m6_queue *q = m->q;
 	struct emit_ctx e = {.q = q, .it = it};
 	struct m6_request rq;
 	uint16_t status = 0;
@@ -302,7 +269,7 @@ static void answer_one(struct m6_queue *q, struct clockd *cd, const struct m6q_i
 		return;
 	}
 	q->st.answered++;
-	n = m6srv_answer(cd, &rq, text, M6_TEXT_MAX, &status, &err);
+	n = m6srv_answer(m, &rq, text, M6_TEXT_MAX, &status, &err);
 	if (n < 0) {
 		uint8_t pkt[M6_HEADER_LEN];
 		size_t len = m6_error(&rq, (enum m6_err)err, pkt);
@@ -314,15 +281,49 @@ static void answer_one(struct m6_queue *q, struct clockd *cd, const struct m6q_i
 	m6_respond(&rq, status, (const uint8_t *)text, (size_t)n, emit, &e);
 }
 
-void m6srv_drain(struct m6_queue *q, struct clockd *cd)
+void m6srv_init(struct m6srv *m, struct m6_queue *q, const struct horod_config *cfg,
+		const struct clockd *cd)
+{
+	m->q = q;
+	m->cfg = cfg;
+	m->cd = cd;
+}
+
+void m6srv_drain(struct m6srv *m)
 {
 	static char text[M6_TEXT_MAX + 1]; /* the clock thread is the only caller */
 	struct m6q_item it;
 	int k;
 
-	if (m6q_ack(q) < 0)
+	if (m6q_ack(m->q) < 0)
 		return;
 	/* Bounded: at most one queue's worth per wake-up; more wakes us again. */
-	for (k = 0; k < M6Q_LEN && m6q_take(q, &it); k++)
-		answer_one(q, cd, &it, text);
+	for (k = 0; k < M6Q_LEN && m6q_take(m->q, &it); k++)
+		answer_one(m, &it, text);
+}
+
+static int m6srv_fds(void *arg, struct pollfd *pfd, int max)
+{
+	struct m6srv *m = arg;
+
+	if (max < 1)
+		return 0;
+	pfd[0].fd = m6q_fd(m->q);
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	return 1;
+}
+
+static void m6srv_handle(void *arg, const struct pollfd *pfd, int n)
+{
+	(void)pfd;
+	(void)n;
+	m6srv_drain(arg);
+}
+
+struct clockd_poller m6srv_poller(struct m6srv *m)
+{
+	struct clockd_poller p = {.fds = m6srv_fds, .handle = m6srv_handle, .arg = m};
+
+	return p;
 }

@@ -401,8 +401,8 @@ int sb_enter(const struct horod_config *c, int guard)
 		snprintf(keys, sizeof(keys), "%s/ntskeys", c->nts.dumpdir);
 		if (access(keys, R_OK) < 0) {
 			log_msg(LOG_ERR,
-				"ntsrotate 0: %s is not readable by uid %u (%s): make it readable by "
-				"horod's `user` (and by no one else)",
+				"ntsrotate 0: %s is not readable by uid %u (%s): make it "
+				"readable by horod's `user` (and by no one else)",
 				keys, (unsigned)getuid(), strerror(errno));
 			return -1;
 		}

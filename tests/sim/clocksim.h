@@ -6,6 +6,9 @@
  * sim_net.c (the simulated network and upstream servers), sim_run.c (the
  * clock core driven in simulated time, observed against the truth) and
  * sim_scenarios.c (the scenario table and the checks of its limits).
+ * Replies reach the core through the daemon's NTP adapter
+ * (up_hand_reply, daemon/clockd/upstream.h), the path horod's own
+ * upstream replies take.
  */
 #ifndef HOROD_TESTS_SIM_CLOCKSIM_H
 #define HOROD_TESTS_SIM_CLOCKSIM_H
@@ -97,6 +100,7 @@ struct sim {
 	struct clk_driver *drv;
 	struct clk_core *core;
 	struct flight fl[MAX_SERVERS];
+	uint64_t last_xmt[MAX_SERVERS]; /* the adapter's duplicate detection, per server */
 	struct clk_snapshot snap;
 	FILE *trace;
 };

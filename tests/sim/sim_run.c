@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/clockd/upstream.h"
 #include "tests/sim/clocksim.h"
 
 #define TICK_NS	     NS	   /* ns between clk_core_update() calls, as the daemon does */
@@ -161,8 +162,6 @@ static struct clk_core *make_core(const struct scenario *sc, struct clk_driver *
 		.makestep_limit = sc->makestep_limit,
 		.maxdistance = 1.5,
 		.holdover = sc->holdover,
-		.local_stratum = sc->local_stratum,
-		.local_dispersion = 0.001,
 		.minsources = 1,
 		.precision = CORE_PREC,
 		.init_freq_ppm = init_freq,
@@ -172,12 +171,24 @@ static struct clk_core *make_core(const struct scenario *sc, struct clk_driver *
 	int i;
 
 	for (i = 0; c && i < sc->nservers; i++) {
-		struct clk_source_cfg sc_ = {
-			.minpoll = sc->minpoll, .maxpoll = sc->maxpoll, .iburst = 1};
+		struct clk_source_cfg sc_ = {.kind = CLK_KIND_NTP,
+					     .minpoll = sc->minpoll,
+					     .maxpoll = sc->maxpoll,
+					     .iburst = 1};
 
 		snprintf(sc_.name, sizeof(sc_.name), "192.0.2.%d", i + 1);
 		sc_.refid = 0xc0000201u + (uint32_t)i;
 		clk_core_add_source(c, &sc_);
+	}
+	if (c && sc->local_stratum) {
+		/* The local reference, after the servers: nothing here measures it (as in the
+		 * daemon with servers, its own word does not count), it is the fallback. */
+		struct clk_source_cfg lc = {
+			.kind = CLK_KIND_LOCAL, .stratum = sc->local_stratum, .dispersion = 0.001};
+
+		snprintf(lc.name, sizeof(lc.name), "local");
+		lc.refid = ntp_refid_ascii("LOCL");
+		clk_core_add_source(c, &lc);
 	}
 	return c;
 }
@@ -319,8 +330,8 @@ static void run(struct sim *s, double seconds, struct result *res, struct acc *a
 			if (!s->fl[i].pending || s->fl[i].arrive > s->t)
 				continue;
 			s->fl[i].pending = 0;
-			clk_core_sample(s->core, i, &s->fl[i].pkt, s->fl[i].t1,
-					s->drv->ops->now(s->drv));
+			up_hand_reply(s->core, i, &s->last_xmt[i], &s->fl[i].pkt, s->fl[i].t1,
+				      s->drv->ops->now(s->drv));
 			clk_core_update(s->core, s->drv->ops->now(s->drv), &s->snap);
 			if (res)
 				observe(s, res, a, 0);
@@ -415,6 +426,7 @@ void sim_run_scenario(const struct scenario *sc, uint64_t seed, struct result *r
 		clk_core_drift(s.core, &f, &k);
 		clk_core_destroy(s.core);
 		memset(s.fl, 0, sizeof(s.fl));
+		memset(s.last_xmt, 0, sizeof(s.last_xmt));
 		s.core = make_core(sc, s.drv, f, k);
 		run(&s, 600.0, NULL, NULL, 1);
 		res->drift_err = freq_error(&s);

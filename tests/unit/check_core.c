@@ -44,8 +44,6 @@ static struct clk_core_cfg core_cfg(int discipline)
 		.makestep_limit = 3,
 		.maxdistance = 1.5,
 		.holdover = 600,
-		.local_stratum = 0,
-		.local_dispersion = 0.001,
 		.minsources = 1,
 		.precision = -20,
 		.init_freq_ppm = 0.0,
@@ -69,32 +67,50 @@ static int add_src(struct clk_core *c, int n, int prefer)
 	return clk_core_add_source(c, &s);
 }
 
+/* Add the local reference at STRATUM (dispersion 1 ms); returns its id. */
+static int add_local(struct clk_core *c, int stratum)
+{
+	struct clk_source_cfg s;
+
+	memset(&s, 0, sizeof(s));
+	s.kind = CLK_KIND_LOCAL;
+	strcpy(s.name, "local");
+	s.refid = REFID_LOCL;
+	s.stratum = stratum;
+	s.dispersion = 0.001;
+	return clk_core_add_source(c, &s);
+}
+
+/* 1 when source ID measures (is not the local reference, which nothing polls here). */
+static int measures(const struct clk_core *c, int id)
+{
+	return clk_core_source_kind(c, id) == CLK_KIND_NTP;
+}
+
 /*
  * One exchange with source ID whose clock is LIE seconds off the truth
  * (sys time is the truth), 200 us each way, leap LEAP; sys advances.
  */
 static void exchange(struct clk_core *c, struct fakeclk *f, int id, double lie, int leap)
 {
-	struct ntp_packet p;
-	int64_t t1, rec;
+	struct clk_meas m;
+	int64_t rec;
 
-	t1 = f->base.ops->now(&f->base);
-	clk_core_poll_sent(c, id, t1);
+	memset(&m, 0, sizeof(m));
+	m.t1 = f->base.ops->now(&f->base);
+	clk_core_poll_sent(c, id, m.t1);
 	fakeclk_set(f, f->sys + 200 * US);
 	rec = f->sys + (int64_t)llround(lie * 1e9);
-	memset(&p, 0, sizeof(p));
-	p.leap = (uint8_t)leap;
-	p.version = 4;
-	p.mode = NTP_MODE_SERVER;
-	p.stratum = 1;
-	p.precision = -20;
-	p.root_disp = ntp_short_from_double(1e-4);
-	p.refid = ntp_refid_ascii("GPS");
-	p.ref = ntp_ts_from_unix_ns(rec - S);
-	p.rec = ntp_ts_from_unix_ns(rec);
-	p.xmt = ntp_ts_from_unix_ns(rec + 10 * US);
+	m.leap = leap;
+	m.stratum = 1;
+	m.precision = -20;
+	m.root_disp = 1e-4;
+	m.refid = ntp_refid_ascii("GPS");
+	m.t2 = rec;
+	m.t3 = rec + 10 * US;
 	fakeclk_set(f, f->sys + 210 * US);
-	clk_core_sample(c, id, &p, t1, f->base.ops->now(&f->base));
+	m.t4 = f->base.ops->now(&f->base);
+	clk_core_sample(c, id, &m);
 }
 
 /* Run the core for SECONDS of sys time: every source polled when due, updated each second. */
@@ -106,7 +122,8 @@ static void run(struct clk_core *c, struct fakeclk *f, double seconds, const dou
 
 	while (f->sys < end) {
 		for (i = 0; i < clk_core_n_sources(c); i++)
-			if (clk_core_next_poll(c, i) <= f->base.ops->now(&f->base))
+			if (measures(c, i) &&
+			    clk_core_next_poll(c, i) <= f->base.ops->now(&f->base))
 				exchange(c, f, i, lies ? lies[i] : 0.0, leap);
 		clk_core_update(c, f->base.ops->now(&f->base), snap);
 		fakeclk_set(f, f->sys + S);
@@ -335,9 +352,10 @@ START_TEST(test_holdover_and_local)
 
 	for (i = 0; i < 2; i++) {
 		fakeclk_init(&f, T0, 0, 0.0);
-		cfg.local_stratum = i ? 9 : 0;
 		c = clk_core_create(&cfg, &f.base);
 		add_src(c, 1, 0);
+		if (i)
+			add_local(c, 9);
 		run(c, &f, 300, NULL, NTP_LEAP_NONE, &s);
 		ck_assert_msg(s.flags & CLK_F_SYNCED && s.stratum == 2, "synchronized first");
 		/* The source goes silent: keep updating without exchanges. */
@@ -363,6 +381,104 @@ START_TEST(test_holdover_and_local)
 		}
 		clk_core_destroy(c);
 	}
+}
+END_TEST
+
+/* The local reference beside a server: fallback only, and only once the server had its chance;
+ * its own word (a vouching measurement) does not count in a core that measures. */
+START_TEST(test_local_fallback)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	struct clk_source_info si;
+	struct clk_meas m;
+	double age;
+	int i, lid;
+
+	fakeclk_init(&f, T0, 0, 0.0);
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	lid = add_local(c, 9);
+	ck_assert_msg(lid == 1 && add_local(c, 8) == -1, "one local reference, after the server");
+	ck_assert_msg(clk_core_n_sources(c) == 2 && clk_core_source_info(c, lid, &si) == 0 &&
+			      si.kind == CLK_KIND_LOCAL &&
+			      clk_core_source_kind(c, lid) == CLK_KIND_LOCAL &&
+			      clk_core_source_kind(c, 0) == CLK_KIND_NTP &&
+			      clk_core_source_kind(c, 2) == -1,
+		      "the local reference should be a source of its kind");
+	clk_core_update(c, f.base.ops->now(&f.base), &s);
+	ck_assert_msg(s.leap == NTP_LEAP_UNSYNC && s.stratum == 16,
+		      "while the server starts, the local reference should wait");
+
+	/* The server stays silent for three polls: its chance is over. */
+	for (i = 0; i < 3; i++) {
+		clk_core_poll_sent(c, 0, f.base.ops->now(&f.base));
+		fakeclk_set(&f, f.sys + 2 * S);
+	}
+	/* The local reference's own word, which does not count beside a server. */
+	memset(&m, 0, sizeof(m));
+	m.t1 = m.t2 = m.t3 = m.t4 = f.base.ops->now(&f.base);
+	m.leap = NTP_LEAP_INSERT;
+	m.stratum = 8;
+	m.precision = -20;
+	m.root_disp = 0.0005;
+	clk_core_poll_sent(c, lid, m.t1);
+	clk_core_sample(c, lid, &m);
+	clk_core_update(c, f.base.ops->now(&f.base), &s);
+	age = (double)(f.sys - T0) / 1e9;
+	ck_assert_msg((s.flags & CLK_F_SYNCED) && s.stratum == 9 && s.refid == REFID_LOCL &&
+			      s.leap == NTP_LEAP_NONE && !(s.flags & CLK_F_KERNEL_SYNC),
+		      "then the local reference at stratum 9, its own word ignored");
+	ck_assert_msg(s.ref_ns == T0, "its reference time should be the start");
+	ck_assert_msg(fabs(s.disp_rate - (CLK_PHI + 500e-6)) < 1e-12,
+		      "with a server, an unknown frequency error grows too, rate %g", s.disp_rate);
+	ck_assert_msg(fabs(s.root_disp - (0.001 + s.disp_rate * age)) < 1e-9,
+		      "dispersion should be 1 ms grown since the start, got %g", s.root_disp);
+
+	/* The server answers: it is served, the local reference is no candidate. */
+	run(c, &f, 60, NULL, NTP_LEAP_NONE, &s);
+	ck_assert_msg((s.flags & CLK_F_SYNCED) && s.stratum == 2 && s.refid == 0xc0000201u,
+		      "the server should be served once it answers");
+	clk_core_source_info(c, lid, &si);
+	ck_assert_msg(si.tally == ' ', "the local reference is never selected, tally '%c'",
+		      si.tally);
+	clk_core_source_info(c, 0, &si);
+	ck_assert_msg(si.tally == '*', "the server should be the system peer");
+	clk_core_destroy(c);
+}
+END_TEST
+
+/* The local reference alone: a core that measures nothing corrects nothing. */
+START_TEST(test_local_alone)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(0);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	struct clk_tracking tr;
+	int t;
+
+	fakeclk_init(&f, T0, 0, 0.0);
+	c = clk_core_create(&cfg, &f.base);
+	add_local(c, 7);
+	for (t = 0; t < 100; t++) {
+		clk_core_update(c, f.base.ops->now(&f.base), &s);
+		fakeclk_set(&f, f.sys + S);
+	}
+	ck_assert_msg((s.flags == CLK_F_SYNCED) && s.stratum == 7 && s.refid == REFID_LOCL,
+		      "the local reference at once, flags %#x", s.flags);
+	ck_assert_msg(s.disp_rate == CLK_PHI && s.corr_ns == 0 && s.corr_freq == 0.0,
+		      "no correction and growth at PHI alone");
+	clk_core_tracking(c, f.base.ops->now(&f.base), &tr);
+	ck_assert_msg(tr.offset == 0.0 && tr.freq_ppm == 0.0 && tr.skew_ppm == 0.0 &&
+			      tr.rms_offset == 0.0 && tr.updates == 0 && tr.sys_peer == -1 &&
+			      !tr.synced && tr.stratum == 7 && tr.refid == REFID_LOCL,
+		      "tracking should show nothing measured and the local reference served");
+	ck_assert_msg(f.set_freq_calls == 0 && f.step_calls == 0 && f.status_calls == 0,
+		      "nothing should touch the clock");
+	clk_core_destroy(c);
 }
 END_TEST
 
@@ -429,9 +545,12 @@ START_TEST(test_drift_and_args)
 			      clk_core_source_info(c, -1, &si) == -1,
 		      "unknown sources should be refused");
 	ck_assert_msg(clk_core_next_poll(c, 5) == INT64_MAX, "an unknown source is never due");
-	clk_core_sample(c, 9, NULL, 0, 0);
+	clk_core_sample(c, 9, NULL);
+	clk_core_sample(c, 0, NULL);
 	clk_core_poll_sent(c, -2, 0);
-	clk_core_kod(c, 3, "DENY", 0);
+	clk_core_refused(c, 3);
+	clk_core_slow_down(c, -1, 0);
+	clk_core_reject(c, 1, NTP_FLASH_DUP);
 	clk_core_source_addr(c, 7, 1);
 	ck_assert_msg(clk_core_n_sources(c) == 1, "still one source");
 	/* A new address restarts the source. */
@@ -454,6 +573,8 @@ Suite *core_suite(void)
 	tcase_add_test(tc, test_fast_slew);
 	tcase_add_test(tc, test_discipline_off);
 	tcase_add_test(tc, test_holdover_and_local);
+	tcase_add_test(tc, test_local_fallback);
+	tcase_add_test(tc, test_local_alone);
 	tcase_add_test(tc, test_minsources_prefer_leap);
 	tcase_add_test(tc, test_drift_and_args);
 	suite_add_tcase(s, tc);

@@ -1,9 +1,13 @@
 /*
- * Tests of the local reference source and the read-only kernel clock: what
+ * Tests of the local reference and the read-only kernel clock: what
  * `local stratum N` advertises with an unsynchronized kernel (fixed
  * reference time, dispersion growing at PHI), with a synchronized one
  * (reference time now, kernel error estimate), after losing sync; and that
- * reading the real kernel clock works and gives plausible values.
+ * reading the real kernel clock works and gives plausible values. The
+ * local reference is a source of the clock core: each reading goes
+ * through its driver's hand-over (lref_hand, daemon/clockd/local.c) into
+ * a core on a fake driver that measures nothing else, as in horod with
+ * no server, and the snapshot is the core's.
  */
 #include <check.h>
 #include <errno.h>
@@ -11,10 +15,12 @@
 #include <sys/timex.h>
 #include <time.h>
 
+#include "clock/core.h"
 #include "clock/kclock.h"
-#include "clock/local.h"
 #include "clock/snapshot.h"
+#include "daemon/clockd/local.h"
 #include "proto/ntp.h"
+#include "tests/unit/fakeclk.h"
 
 Suite *local_suite(void);
 
@@ -24,6 +30,51 @@ Suite *local_suite(void);
 #define S 1000000000LL
 /* "LOCL" as a reference ID, first character in the most significant byte. */
 #define REFID_LOCL 0x4c4f434cu
+
+/* A core with the local reference alone, as horod without servers runs it. */
+struct lref_fix {
+	struct fakeclk f;
+	struct clk_core *c;
+	int id, stratum, precision;
+};
+
+/* Start the local reference at STRATUM with DISPERSION and PRECISION at time T0_NS. */
+static void local_init(struct lref_fix *x, int stratum, double dispersion, int precision,
+		       int64_t t0_ns)
+{
+	struct clk_core_cfg cfg = {
+		.discipline = 0, /* nothing to discipline with */
+		.makestep_threshold = 1.0,
+		.makestep_limit = 3,
+		.maxdistance = 1.5,
+		.holdover = -1,
+		.minsources = 1,
+		.precision = precision,
+		.init_skew_ppm = -1.0,
+	};
+	struct clk_source_cfg sc = {.kind = CLK_KIND_LOCAL};
+
+	fakeclk_init(&x->f, t0_ns, 0, 0.0);
+	x->c = clk_core_create(&cfg, &x->f.base);
+	ck_assert_msg(x->c != NULL, "a core should be created");
+	strcpy(sc.name, "local");
+	sc.refid = REFID_LOCL;
+	sc.stratum = stratum;
+	sc.dispersion = dispersion;
+	x->id = clk_core_add_source(x->c, &sc);
+	ck_assert_msg(x->id == 0, "the local reference should be source 0");
+	x->stratum = stratum;
+	x->precision = precision;
+}
+
+/* The snapshot at NOW_NS after the local reference read kernel state KS. */
+static void local_update(struct lref_fix *x, const struct clk_kstate *ks, int64_t now_ns,
+			 struct clk_snapshot *out)
+{
+	fakeclk_set(&x->f, now_ns);
+	lref_hand(x->c, x->id, ks, now_ns, x->stratum, x->precision);
+	clk_core_update(x->c, now_ns, out);
+}
 
 static void kstate(struct clk_kstate *ks, int synced, int leap, double esterror)
 {
@@ -38,14 +89,14 @@ static void kstate(struct clk_kstate *ks, int synced, int leap, double esterror)
 
 START_TEST(test_unsynced_grows_from_start)
 {
-	struct clk_local l;
+	struct lref_fix l;
 	struct clk_kstate ks;
 	struct clk_snapshot s;
 
-	clk_local_init(&l, 3, 0.01, -22, T0);
+	local_init(&l, 3, 0.01, -22, T0);
 	/* A kernel leap flag without sync is not trusted. */
 	kstate(&ks, 0, NTP_LEAP_INSERT, 0.5);
-	clk_local_update(&l, &ks, T0 + 3600 * S, &s);
+	local_update(&l, &ks, T0 + 3600 * S, &s);
 	ck_assert_msg(s.ref_ns == T0, "unsynced: reference time should stay at init");
 	ck_assert_double_eq_tol(s.root_disp, 0.01 + 0.054, 1e-12);
 	ck_assert_msg(s.leap == NTP_LEAP_NONE, "unsynced: leap should be 0, got %u", s.leap);
@@ -60,36 +111,38 @@ START_TEST(test_unsynced_grows_from_start)
 
 	/* A reader growing the published value agrees with a later update. */
 	ck_assert_double_eq_tol(clk_snapshot_root_disp(&s, T0 + 7200 * S), 0.01 + 0.108, 1e-12);
-	clk_local_update(&l, &ks, T0 + 7200 * S, &s);
+	local_update(&l, &ks, T0 + 7200 * S, &s);
 	ck_assert_msg(s.ref_ns == T0, "unsynced: reference time should still be init");
 	ck_assert_double_eq_tol(s.root_disp, 0.01 + 0.108, 1e-12);
+	clk_core_destroy(l.c);
 }
 END_TEST
 
 START_TEST(test_unsynced_at_start)
 {
-	struct clk_local l;
+	struct lref_fix l;
 	struct clk_kstate ks;
 	struct clk_snapshot s;
 
-	clk_local_init(&l, 1, 0.0, -20, T0);
+	local_init(&l, 1, 0.0, -20, T0);
 	kstate(&ks, 0, 0, 0.0);
-	clk_local_update(&l, &ks, T0, &s);
+	local_update(&l, &ks, T0, &s);
 	ck_assert_msg(s.root_disp == 0.0, "no time elapsed: root dispersion should be 0");
-	clk_local_update(&l, &ks, T0 - S, &s);
+	local_update(&l, &ks, T0 - S, &s);
 	ck_assert_msg(s.root_disp == 0.0, "a time before init should not shrink the dispersion");
+	clk_core_destroy(l.c);
 }
 END_TEST
 
 START_TEST(test_synced_follows_now)
 {
-	struct clk_local l;
+	struct lref_fix l;
 	struct clk_kstate ks;
 	struct clk_snapshot s;
 
-	clk_local_init(&l, 2, 0.001, -24, T0);
+	local_init(&l, 2, 0.001, -24, T0);
 	kstate(&ks, 1, NTP_LEAP_INSERT, 0.000250);
-	clk_local_update(&l, &ks, T0 + 100 * S, &s);
+	local_update(&l, &ks, T0 + 100 * S, &s);
 	ck_assert_msg(s.ref_ns == T0 + 100 * S, "synced: reference time should be now");
 	ck_assert_double_eq_tol(s.root_disp, 0.001 + 0.000250, 1e-15);
 	ck_assert_msg(s.leap == NTP_LEAP_INSERT, "synced: leap should come from the kernel");
@@ -98,29 +151,32 @@ START_TEST(test_synced_follows_now)
 	ck_assert_msg(s.stratum == 2 && s.refid == REFID_LOCL, "stratum 2, refid LOCL");
 
 	kstate(&ks, 1, NTP_LEAP_DELETE, 0.0);
-	clk_local_update(&l, &ks, T0 + 200 * S, &s);
+	local_update(&l, &ks, T0 + 200 * S, &s);
 	ck_assert_msg(s.ref_ns == T0 + 200 * S, "synced: reference time should follow now");
 	ck_assert_msg(s.leap == NTP_LEAP_DELETE, "synced: a delete leap should pass through");
 	ck_assert_msg(s.root_disp == 0.001, "synced: no growth since now is the reference");
+	clk_core_destroy(l.c);
 }
 END_TEST
 
 START_TEST(test_sync_lost_keeps_last_reference)
 {
-	struct clk_local l;
+	struct lref_fix l;
 	struct clk_kstate ks;
 	struct clk_snapshot s;
 
-	clk_local_init(&l, 4, 0.002, -20, T0);
+	local_init(&l, 4, 0.002, -20, T0);
 	kstate(&ks, 1, 0, 0.0001);
-	clk_local_update(&l, &ks, T0 + 500 * S, &s);
+	local_update(&l, &ks, T0 + 500 * S, &s);
 	kstate(&ks, 0, 0, 0.0001);
-	clk_local_update(&l, &ks, T0 + 1500 * S, &s);
+	local_update(&l, &ks, T0 + 1500 * S, &s);
 	ck_assert_msg(s.ref_ns == T0 + 500 * S,
 		      "after sync is lost, reference time should stay at the last synced time");
 	ck_assert_double_eq_tol(s.root_disp, 0.002 + 1000 * 15e-6, 1e-12);
 	ck_assert_msg(s.flags == CLK_F_SYNCED, "after sync loss, KERNEL_SYNC should be clear");
-	ck_assert_msg(l.ref_ns == T0 + 500 * S, "the source should remember the last sync time");
+	local_update(&l, &ks, T0 + 2500 * S, &s);
+	ck_assert_msg(s.ref_ns == T0 + 500 * S, "the source should remember the last sync time");
+	clk_core_destroy(l.c);
 }
 END_TEST
 

@@ -1,9 +1,12 @@
 /*
- * Tests of one source: the RFC 5905 packet tests on crafted replies (each
- * bad field sets its flash bit and drops the reply, a good reply becomes
- * a sample and sets the reach bit, a far server is flagged peer_dist but
- * still sampled), the reach register and unreachability, the iburst
- * schedule, and the kisses of death.
+ * Tests of one source, whatever its kind: the round-trip tests on crafted
+ * measurements (each bad value sets its flash bit and drops it, a good
+ * one becomes a sample and sets the reach bit, a far source is flagged
+ * peer_dist but still sampled, a zero-delay reference-clock measurement
+ * is a sample with the offset it states), a rejection by the driver's own
+ * tests, the reach register and unreachability, the iburst schedule, and
+ * a source asking to slow down or refusing us. (An NTP reply's header
+ * tests are proto/ntpreply.c's: check_ntpreply.c.)
  */
 #include <check.h>
 #include <math.h>
@@ -48,29 +51,27 @@ static struct clk_src_env env_of(void)
 	return e;
 }
 
-/* A good server reply to a request sent at T1 (our clock right), 10 ms round trip. */
-static void good_reply(struct ntp_packet *p, struct clk_xchg *x, int64_t t1)
+/* A good server's measurement of a request sent at T1 (our clock right), 10 ms round trip. */
+static void good_meas(struct clk_meas *m, struct clk_xchg *x, int64_t t1)
 {
-	memset(p, 0, sizeof(*p));
-	p->leap = NTP_LEAP_NONE;
-	p->version = 4;
-	p->mode = NTP_MODE_SERVER;
-	p->stratum = 2;
-	p->precision = -20;
-	p->root_delay = ntp_short_from_double(0.002);
-	p->root_disp = ntp_short_from_double(0.001);
-	p->refid = 0x0a000001u;
-	p->ref = ntp_ts_from_unix_ns(t1 - 10 * S);
-	p->rec = ntp_ts_from_unix_ns(t1 + 5 * MS);
-	p->xmt = ntp_ts_from_unix_ns(t1 + 5 * MS + 10000);
+	memset(m, 0, sizeof(*m));
+	m->leap = NTP_LEAP_NONE;
+	m->stratum = 2;
+	m->precision = -20;
+	m->root_delay = 0.002;
+	m->root_disp = 0.001;
+	m->refid = 0x0a000001u;
+	m->t1 = t1;
+	m->t2 = t1 + 5 * MS;
+	m->t3 = t1 + 5 * MS + 10000;
+	m->t4 = t1 + 10 * MS + 10000;
 	x->r1 = t1;
-	x->r4 = t1 + 10 * MS + 10000;
-	x->near = t1;
+	x->r4 = m->t4;
 	x->t4 = x->r4;
 }
 
-/* Flash bits of reply P (from a fresh source) after the test tweaked it. */
-static unsigned flash_of(const struct ntp_packet *p, const struct clk_xchg *x, int *taken)
+/* Flash bits of measurement M (from a fresh source) after the test tweaked it. */
+static unsigned flash_of(const struct clk_meas *m, const struct clk_xchg *x, int *taken)
 {
 	struct clk_src s;
 	struct clk_source_cfg c = cfg_of(6, 10, 0);
@@ -78,32 +79,33 @@ static unsigned flash_of(const struct ntp_packet *p, const struct clk_xchg *x, i
 
 	clk_src_init(&s, &c, T0);
 	clk_src_poll_sent(&s, x->r1);
-	*taken = clk_src_reply(&s, &e, p, x);
+	*taken = clk_src_sample(&s, &e, m, x);
 	return s.flash;
 }
 
-START_TEST(test_good_reply)
+START_TEST(test_good_meas)
 {
 	struct clk_src s;
 	struct clk_source_cfg c = cfg_of(6, 10, 0);
 	struct clk_src_env e = env_of();
-	struct ntp_packet p;
+	struct clk_meas m;
 	struct clk_xchg x;
 
 	clk_src_init(&s, &c, T0);
 	clk_src_poll_sent(&s, T0);
-	good_reply(&p, &x, T0);
-	ck_assert_msg(clk_src_reply(&s, &e, &p, &x) == 1, "a good reply should become a sample");
-	ck_assert_msg(s.flash == 0, "a good reply should pass every test, flash %#x", s.flash);
+	good_meas(&m, &x, T0);
+	ck_assert_msg(clk_src_sample(&s, &e, &m, &x) == 1,
+		      "a good measurement should become a sample");
+	ck_assert_msg(s.flash == 0, "a good measurement should pass every test, flash %#x",
+		      s.flash);
 	ck_assert_msg(s.reach == 1 && s.filt.n == 1 && s.fresh, "reach bit 0 and one sample");
 	ck_assert_msg(fabs(clk_filter_at(&s.filt, 0)->delay - 0.010) < 1e-9,
 		      "delay should be 10 ms, got %g", clk_filter_at(&s.filt, 0)->delay);
 	ck_assert_msg(fabs(clk_filter_at(&s.filt, 0)->x) < 1e-9, "offset should be 0, got %g",
 		      clk_filter_at(&s.filt, 0)->x);
-	ck_assert_msg(s.stratum == 2 && s.refid == 0x0a000001u && s.last_rx == x.t4,
-		      "the server's header should be recorded");
-	ck_assert_msg(clk_src_reply(&s, &e, &p, &x) == 0 && s.flash == NTP_FLASH_DUP,
-		      "the same reply again should be a duplicate, flash %#x", s.flash);
+	ck_assert_msg(s.stratum == 2 && s.refid == 0x0a000001u && s.last_rx == x.t4 &&
+			      s.root_delay == 0.002 && s.root_disp == 0.001,
+		      "what the source said of itself should be recorded");
 }
 END_TEST
 
@@ -112,114 +114,154 @@ START_TEST(test_offset_sign)
 	struct clk_src s;
 	struct clk_source_cfg c = cfg_of(6, 10, 0);
 	struct clk_src_env e = env_of();
-	struct ntp_packet p;
+	struct clk_meas m;
 	struct clk_xchg x;
 
 	/* The server is 0.25 s ahead of us. */
 	clk_src_init(&s, &c, T0);
-	good_reply(&p, &x, T0);
-	p.rec = ntp_ts_from_unix_ns(T0 + 5 * MS + 250 * MS);
-	p.xmt = ntp_ts_from_unix_ns(T0 + 5 * MS + 10000 + 250 * MS);
-	clk_src_reply(&s, &e, &p, &x);
+	good_meas(&m, &x, T0);
+	m.t2 += 250 * MS;
+	m.t3 += 250 * MS;
+	clk_src_sample(&s, &e, &m, &x);
 	ck_assert_msg(fabs(clk_filter_at(&s.filt, 0)->x - 0.25) < 1e-9,
 		      "offset (source - us) should be +0.25 s, got %g",
 		      clk_filter_at(&s.filt, 0)->x);
 }
 END_TEST
 
-/* One field spoiled per case: the flash bit expected. */
-START_TEST(test_flash_bits)
+/* A reference clock's measurement: one stamp of ours, one reference time, no delay. */
+START_TEST(test_zero_delay_meas)
 {
-	struct ntp_packet p;
+	struct clk_src s;
+	struct clk_source_cfg c = cfg_of(4, 4, 0);
+	struct clk_src_env e = env_of();
+	struct clk_meas m;
 	struct clk_xchg x;
-	unsigned f;
+	const struct clk_sample *sm;
+
+	clk_src_init(&s, &c, T0);
+	clk_src_poll_sent(&s, T0);
+	memset(&m, 0, sizeof(m));
+	m.t1 = m.t4 = T0 + 3 * MS;
+	/* The reference says that instant was 1.5 ms later than we stamped it. */
+	m.t2 = m.t3 = T0 + 3 * MS + 1500000;
+	m.stratum = 0;
+	m.precision = -22;
+	m.refid = ntp_refid_ascii("PPS");
+	x.r1 = x.r4 = x.t4 = m.t1;
+	ck_assert_msg(clk_src_sample(&s, &e, &m, &x) == 1 && s.flash == 0,
+		      "a zero-delay measurement should become a sample, flash %#x", s.flash);
+	sm = clk_filter_at(&s.filt, 0);
+	ck_assert_msg(fabs(sm->x - 0.0015) < 1e-12, "offset should be +1.5 ms, got %.12f", sm->x);
+	ck_assert_msg(sm->t == T0 + 3 * MS, "the sample time should be the stamp");
+	ck_assert_msg(sm->delay == ldexp(1.0, -20), "the delay should be our precision, got %g",
+		      sm->delay);
+	ck_assert_msg(fabs(sm->disp - (ldexp(1.0, -20) + ldexp(1.0, -22))) < 1e-15,
+		      "the dispersion should be both precisions, got %g", sm->disp);
+	ck_assert_msg(s.stratum == 0 && s.root_delay == 0.0 && s.root_disp == 0.0 &&
+			      s.refid == ntp_refid_ascii("PPS"),
+		      "a stratum-0 reference with no root delay or dispersion");
+}
+END_TEST
+
+/* What a source says of itself, out of range: its flash bit, no sample. */
+START_TEST(test_flash_ranges)
+{
+	struct clk_meas m;
+	struct clk_xchg x;
 	int taken;
 
-	good_reply(&p, &x, T0);
-	p.mode = NTP_MODE_CLIENT;
-	f = flash_of(&p, &x, &taken);
-	ck_assert_msg(f == NTP_FLASH_BOGUS && !taken, "mode 3 should be bogus, flash %#x", f);
-
-	good_reply(&p, &x, T0);
-	p.leap = NTP_LEAP_UNSYNC;
-	f = flash_of(&p, &x, &taken);
-	ck_assert_msg(f == NTP_FLASH_UNSYNC && !taken, "LI 3 should be unsync, flash %#x", f);
-
-	good_reply(&p, &x, T0);
-	p.stratum = 0;
-	ck_assert_msg(flash_of(&p, &x, &taken) & NTP_FLASH_UNSYNC, "stratum 0 should be unsync");
-	p.stratum = 16;
-	ck_assert_msg(flash_of(&p, &x, &taken) & NTP_FLASH_UNSYNC, "stratum 16 should be unsync");
-
-	good_reply(&p, &x, T0);
-	p.xmt = 0;
-	ck_assert_msg(flash_of(&p, &x, &taken) & NTP_FLASH_UNSYNC, "transmit 0 should be unsync");
-
-	good_reply(&p, &x, T0);
-	p.root_delay = ntp_short_from_double(17.0);
-	f = flash_of(&p, &x, &taken);
-	ck_assert_msg(f == NTP_FLASH_HEADER, "root delay 17 s should be header, flash %#x", f);
-	good_reply(&p, &x, T0);
-	p.root_disp = ntp_short_from_double(16.5);
-	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER,
-		      "root dispersion 16.5 s should be header");
-	good_reply(&p, &x, T0);
-	p.version = 5;
-	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER, "version 5 should be header");
-	good_reply(&p, &x, T0);
-	p.rec = 0;
-	ck_assert_msg(flash_of(&p, &x, &taken) & NTP_FLASH_HEADER, "receive 0 should be header");
-
-	good_reply(&p, &x, T0);
-	p.ref = 0;
-	f = flash_of(&p, &x, &taken);
-	ck_assert_msg(f == NTP_FLASH_STRATUM && !taken, "reference 0 should be stratum, flash %#x",
-		      f);
-	good_reply(&p, &x, T0);
-	p.ref = ntp_ts_from_unix_ns(T0 + 60 * S);
-	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_STRATUM,
-		      "a reference after the transmit should be stratum");
+	good_meas(&m, &x, T0);
+	m.leap = NTP_LEAP_UNSYNC;
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_UNSYNC && !taken,
+		      "leap 3 should be unsync");
+	good_meas(&m, &x, T0);
+	m.stratum = 16;
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_UNSYNC && !taken,
+		      "stratum 16 should be unsync");
+	good_meas(&m, &x, T0);
+	m.root_disp = NAN;
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_HEADER && !taken,
+		      "a NaN root dispersion should be header");
+	good_meas(&m, &x, T0);
+	m.root_delay = -0.001;
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_HEADER && !taken,
+		      "a negative root delay should be header");
+	good_meas(&m, &x, T0);
+	m.root_delay = 17.0;
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_HEADER && !taken,
+		      "a root delay of 17 s should be header");
+	good_meas(&m, &x, T0);
+	m.precision = 1;
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_HEADER && !taken,
+		      "a precision above 1 s should be header");
 }
 END_TEST
 
 START_TEST(test_flash_arithmetic)
 {
-	struct ntp_packet p;
+	struct clk_meas m;
 	struct clk_xchg x;
 	struct clk_src s;
 	struct clk_source_cfg c = cfg_of(6, 10, 0);
 	struct clk_src_env e = env_of();
 	int taken;
 
-	good_reply(&p, &x, T0);
+	good_meas(&m, &x, T0);
 	x.r4 = x.r1 - MS;
-	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER && !taken,
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_HEADER && !taken,
 		      "a reply received before its request should be header");
-	good_reply(&p, &x, T0);
+	good_meas(&m, &x, T0);
 	x.r4 = x.r1 + 4 * S;
-	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER,
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_HEADER,
 		      "a 4 s round trip should be header");
-	good_reply(&p, &x, T0);
-	p.xmt = ntp_ts_from_unix_ns(T0 + 4 * MS);
-	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER,
+	good_meas(&m, &x, T0);
+	m.t3 = T0 + 4 * MS;
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_HEADER,
 		      "a server transmit before its receive should be header");
-	good_reply(&p, &x, T0);
-	p.xmt = ntp_ts_from_unix_ns(T0 + 5 * MS + 50 * MS);
-	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_HEADER,
+	good_meas(&m, &x, T0);
+	m.t3 = T0 + 5 * MS + 50 * MS;
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_HEADER,
 		      "a server that held the request longer than the round trip should be header");
+	good_meas(&m, &x, T0);
+	m.t2 = INT64_MIN + 5;
+	ck_assert_msg(flash_of(&m, &x, &taken) & NTP_FLASH_HEADER,
+		      "an offset that overflows should be header");
 
 	/* A step of our driver between request and reply: two timescales in one sample. */
-	good_reply(&p, &x, T0);
+	good_meas(&m, &x, T0);
 	clk_src_init(&s, &c, T0);
 	e.step_r = T0 + 2 * MS;
-	ck_assert_msg(clk_src_reply(&s, &e, &p, &x) == 0 && s.flash == NTP_FLASH_BOGUS,
+	ck_assert_msg(clk_src_sample(&s, &e, &m, &x) == 0 && s.flash == NTP_FLASH_BOGUS,
 		      "a reply across our step should be bogus");
 
 	/* A far server: flagged, still sampled. */
-	good_reply(&p, &x, T0);
-	p.root_disp = ntp_short_from_double(2.0);
-	ck_assert_msg(flash_of(&p, &x, &taken) == NTP_FLASH_PEER_DIST && taken,
+	good_meas(&m, &x, T0);
+	m.root_disp = 2.0;
+	ck_assert_msg(flash_of(&m, &x, &taken) == NTP_FLASH_PEER_DIST && taken,
 		      "root distance above 1.5 s should be peer_dist and still a sample");
+}
+END_TEST
+
+/* A measurement its driver's own tests refused: the flash bits shown, nothing learned. */
+START_TEST(test_reject)
+{
+	struct clk_src s;
+	struct clk_source_cfg c = cfg_of(6, 10, 0);
+	struct clk_src_env e = env_of();
+	struct clk_meas m;
+	struct clk_xchg x;
+
+	clk_src_init(&s, &c, T0);
+	clk_src_poll_sent(&s, T0);
+	clk_src_reject(&s, NTP_FLASH_UNSYNC | NTP_FLASH_STRATUM);
+	ck_assert_msg(s.flash == (NTP_FLASH_UNSYNC | NTP_FLASH_STRATUM),
+		      "the rejection's flash bits should show, got %#x", s.flash);
+	ck_assert_msg(s.reach == 0 && s.filt.n == 0 && !s.fresh && s.last_rx == 0,
+		      "a rejection should teach nothing");
+	good_meas(&m, &x, T0);
+	clk_src_sample(&s, &e, &m, &x);
+	ck_assert_msg(s.flash == 0 && s.reach == 1, "the next good measurement clears the bits");
 }
 END_TEST
 
@@ -228,14 +270,14 @@ START_TEST(test_reach_and_unreach)
 	struct clk_src s;
 	struct clk_source_cfg c = cfg_of(6, 10, 0);
 	struct clk_src_env e = env_of();
-	struct ntp_packet p;
+	struct clk_meas m;
 	struct clk_xchg x;
 	int i;
 
 	clk_src_init(&s, &c, T0);
 	clk_src_poll_sent(&s, T0);
-	good_reply(&p, &x, T0);
-	clk_src_reply(&s, &e, &p, &x);
+	good_meas(&m, &x, T0);
+	clk_src_sample(&s, &e, &m, &x);
 	for (i = 1; i <= 3; i++)
 		clk_src_poll_sent(&s, T0 + i * 64 * S);
 	ck_assert_msg(s.reach == 0x08, "three silent polls should shift the bit to 0x08, got %#x",
@@ -278,26 +320,25 @@ START_TEST(test_iburst_schedule)
 }
 END_TEST
 
-START_TEST(test_kod)
+START_TEST(test_slow_down_refused)
 {
 	struct clk_src s;
 	struct clk_source_cfg c = cfg_of(6, 10, 1);
 
 	clk_src_init(&s, &c, T0);
-	clk_src_kod(&s, "RATE", T0);
+	clk_src_slow_down(&s, T0);
 	ck_assert_msg(s.poll == 7 && s.burst == 0 && s.next_poll == T0 + 128 * S,
-		      "RATE should end the burst and double the poll");
-	ck_assert_msg(!s.denied, "RATE should not stop the polls");
-	clk_src_kod(&s, "INIT", T0);
-	ck_assert_msg(s.poll == 7 && !s.denied, "an unknown code should change nothing");
-	clk_src_kod(&s, "DENY", T0);
-	ck_assert_msg(s.denied && (s.flash & NTP_FLASH_DENIED), "DENY should stop the polls");
+		      "slowing down should end the burst and double the poll");
+	ck_assert_msg(!s.denied, "slowing down should not stop the polls");
+	clk_src_refused(&s);
+	ck_assert_msg(s.denied && (s.flash & NTP_FLASH_DENIED), "a refusal should stop the polls");
 	clk_src_reset(&s, 0xc0000202u, T0 + S);
 	ck_assert_msg(!s.denied && s.flash == 0 && s.cfg.refid == 0xc0000202u &&
 			      s.next_poll == T0 + S && s.burst == CLK_BURST_POLLS,
 		      "a new address should start the source afresh");
-	clk_src_kod(&s, "RSTR", T0);
-	ck_assert_msg(s.denied, "RSTR should stop the polls too");
+	s.poll = 10;
+	clk_src_slow_down(&s, T0);
+	ck_assert_msg(s.poll == 10, "slowing down should stop at maxpoll, got %d", s.poll);
 }
 END_TEST
 
@@ -306,13 +347,15 @@ Suite *source_suite(void)
 	Suite *s = suite_create("source");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_test(tc, test_good_reply);
+	tcase_add_test(tc, test_good_meas);
 	tcase_add_test(tc, test_offset_sign);
-	tcase_add_test(tc, test_flash_bits);
+	tcase_add_test(tc, test_zero_delay_meas);
+	tcase_add_test(tc, test_flash_ranges);
 	tcase_add_test(tc, test_flash_arithmetic);
+	tcase_add_test(tc, test_reject);
 	tcase_add_test(tc, test_reach_and_unreach);
 	tcase_add_test(tc, test_iburst_schedule);
-	tcase_add_test(tc, test_kod);
+	tcase_add_test(tc, test_slow_down_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,81 @@
+/*
+ * The clock core's state, shared by the two files of the core: core.c,
+ * which changes it (sources, samples, selection, correction, the
+ * snapshot), and core_report.c, which reads it for the reports (sources,
+ * filters, tracking, drift). Nothing outside clock/core*.c includes it:
+ * everyone else goes through clock/core.h.
+ */
+#ifndef HOROD_CLOCK_CORE_PRIV_H
+#define HOROD_CLOCK_CORE_PRIV_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "clock/core.h"
+#include "clock/discipline.h"
+#include "clock/nsec.h"
+#include "clock/source.h"
+
+/* s: the largest error bound told to the kernel or advertised (RFC 5905 MAXDISP) */
+#define CORE_MAXDISP 16.0
+
+struct clk_core {
+	struct clk_core_cfg cfg;
+	struct clk_driver *drv;
+	struct clk_disc disc;
+	struct clk_src src[CLK_MAX_SOURCES];
+	int n;
+	int64_t start_r;  /* raw ns at creation */
+	int64_t call_r;	  /* raw ns of the last clk_core_update() */
+	double call_gap;  /* s: recent longest interval between those calls */
+	int64_t last_now; /* driver ns of the latest call that gave a time */
+	/* frequency of the oscillator correction (fractional) and its uncertainty */
+	double freq;
+	double freq_sd;	  /* standard error; < 0: nothing measured, no driftfile */
+	double skew;	  /* fractional: the bound on the frequency error, advertised */
+	double peer_freq; /* the system peer's own frequency estimate */
+	/* selection and the last clock update */
+	int sys_peer; /* source index, -1 none */
+	int updates;
+	int64_t upd_r;	     /* raw ns of the last clock update */
+	double upd_interval; /* s between the last two */
+	int64_t ref_served;  /* served ns of the last clock update */
+	double offset;	     /* s: combined offset at the last clock update */
+	double ms_offset;    /* s^2: running mean square of it */
+	double sys_jitter;   /* s */
+	/* the error bound at the last evaluation with survivors */
+	int have_bound;
+	int64_t bound_r; /* raw ns */
+	double root_delay, root_disp;
+	int stratum, leap;
+	uint32_t refid;
+	/* the state last published */
+	int synced;
+	int local; /* serving the local reference */
+	/* the local reference */
+	int local_id;	     /* its source, -1 none */
+	int n_measuring;     /* sources that measure (all but the local reference) */
+	int64_t local_ref_r; /* raw ns: the last moment it vouched for the clock, or the start */
+	int local_leap;	     /* the leap served from it */
+};
+
+/*
+ * Fractional: the bound on the frequency error of our correction. A core
+ * that measures nothing corrects nothing, so it adds none of its own:
+ * the local reference alone then grows at PHI, as RFC 5905 says a
+ * free-running clock's error bound must.
+ */
+static inline double core_skew(const struct clk_core *c)
+{
+	return c->n_measuring ? c->skew : 0.0;
+}
+
+/* Root dispersion (s) at raw time R: the last bound grown at PHI + skew (CORE_MAXDISP if none). */
+static inline double core_root_disp_at(const struct clk_core *c, int64_t r)
+{
+	if (!c->have_bound)
+		return CORE_MAXDISP;
+	return c->root_disp + (CLK_PHI + c->skew) * fmax(0.0, clk_dsec(r, c->bound_r));
+}
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * The metrics: every counter and gauge in the Prometheus text format
+ * (proto/prom.h), for `horoctl metrics` and the HTTP /metrics endpoint
+ * alike. The request totals (with what the XDP guard consumed), the
+ * timestamp sources and each worker's share; what is served (from the
+ * snapshot); with sources that measure, the clock core's figures, the
+ * upstream counters and one sample per source in each source family.
+ * Names and help texts are part of the interface: dashboards rely on
+ * them.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "daemon/clockd/report.h"
+#include "daemon/control/metrics.h"
+#include "daemon/serve/xguard.h"
+#include "proto/ntp.h"
+#include "proto/prom.h"
+
+/* A gauge family with one unlabelled sample. */
+static void gauge(struct ntp_text *o, const char *name, const char *help, double v)
+{
+	prom_family(o, name, "gauge", help);
+	prom_sample(o, name, NULL, NULL, v);
+}
+
+/* A counter family with one unlabelled sample. */
+static void counter(struct ntp_text *o, const char *name, const char *help, uint64_t v)
+{
+	prom_family(o, name, "counter", help);
+	prom_sample_u64(o, name, NULL, NULL, v);
+}
+
+/* Per-source gauges: one family each, one sample per source. */
+static void source_metrics(struct ntp_text *o, const struct clockd *cd)
+{
+	static const struct {
+		const char *name, *help;
+	} fam[] = {
+		{"horod_source_selected", "1 for the system peer (tally *), else 0."},
+		{"horod_source_stratum", "Stratum the source advertises."},
+		{"horod_source_reach",
+		 "Reach register of the source (8 bits, newest poll in bit 0)."},
+		{"horod_source_poll_seconds", "Current poll interval of the source."},
+		{"horod_source_offset_seconds", "Offset of the source (source minus us)."},
+		{"horod_source_delay_seconds", "Round-trip delay of the selected filter sample."},
+		{"horod_source_jitter_seconds", "Jitter of the source."},
+		{"horod_source_root_distance_seconds", "Root distance of the source."},
+		{"horod_source_flash",
+		 "Flash bits of the last reply (0: all RFC 5905 tests passed)."},
+	};
+	int f, i, n = clockd_report_n_sources(cd);
+
+	for (f = 0; f < (int)(sizeof(fam) / sizeof(fam[0])); f++) {
+		prom_family(o, fam[f].name, "gauge", fam[f].help);
+		for (i = 0; i < n; i++) {
+			struct clockd_source si;
+			double v[] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+			if (clockd_report_source(cd, i, &si) < 0)
+				continue;
+			v[0] = si.tally == '*';
+			v[1] = si.stratum;
+			v[2] = si.reach;
+			v[3] = ldexp(1.0, si.poll);
+			v[4] = si.offset;
+			v[5] = si.delay;
+			v[6] = si.jitter;
+			v[7] = si.root_distance;
+			v[8] = si.flash;
+			prom_sample(o, fam[f].name, "source", si.name, v[f]);
+		}
+	}
+}
+
+size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
+{
+	struct clockd_tracking tr;
+	struct clockd_upstream up;
+	struct ctr_totals t;
+	struct ntp_text o;
+	int i;
+
+	ntp_text_init(&o, buf, len);
+	ctr_sum(v->ctr, v->n_workers, &t);
+	xg_totals_add(&t);
+	counter(&o, "horod_requests_received_total",
+		"Datagrams seen: dequeued by the workers or consumed by the XDP guard.",
+		t.received);
+	counter(&o, "horod_requests_xdp_total",
+		"Of those, consumed by the XDP guard: dropped, or answered (KoD, guard serve).",
+		t.xdp);
+	prom_family(&o, "horod_requests_total", "counter",
+		    "Requests by outcome (reply_*, drop_*), see proto/reason.h.");
+	for (i = 0; i < NTP_REASON_MAX; i++)
+		prom_sample_u64(&o, "horod_requests_total", "reason",
+				ntp_reason_name((enum ntp_reason)i), t.reason[i]);
+	prom_family(&o, "horod_auth_requests_total", "counter",
+		    "NTS and symmetric-key (MAC) requests by outcome (nts_*, mac_*), see "
+		    "daemon/auth/auth.h.");
+	for (i = 0; i < AUTH_OUTCOME_MAX; i++)
+		prom_sample_u64(&o, "horod_auth_requests_total", "outcome",
+				auth_outcome_name((enum auth_outcome)i), t.auth[i]);
+	ctr_add_ke(&t, v->auth);
+	prom_family(&o, "horod_ntske_sessions_total", "counter",
+		    "NTS-KE sessions by outcome, see daemon/auth/keserver.h.");
+	for (i = 0; i < KES_OUTCOME_MAX; i++)
+		prom_sample_u64(&o, "horod_ntske_sessions_total", "outcome",
+				kes_outcome_name((enum kes_outcome)i), t.ke[i]);
+	prom_family(&o, "horod_rx_timestamps_total", "counter",
+		    "Requests by receive timestamp source.");
+	for (i = 0; i < CTR_TS_MAX; i++)
+		prom_sample_u64(&o, "horod_rx_timestamps_total", "source",
+				ctr_tsrc_name((enum ctr_tsrc)i), t.tsrc[i]);
+	prom_family(&o, "horod_worker_requests_received_total", "counter",
+		    "Datagrams dequeued by each worker.");
+	for (i = 0; i < v->n_workers; i++) {
+		struct ctr_totals w;
+		char id[16];
+
+		ctr_sum(v->ctr + i, 1, &w);
+		snprintf(id, sizeof(id), "%d", i);
+		prom_sample_u64(&o, "horod_worker_requests_received_total", "worker", id,
+				w.received);
+	}
+
+	clockd_report_tracking(v->cd, &tr);
+	gauge(&o, "horod_synchronized", "1 when the served time is synchronized.",
+	      answers_synced(&tr.snap));
+	gauge(&o, "horod_stratum", "Stratum served.", tr.snap.stratum);
+	gauge(&o, "horod_leap", "Leap indicator served (3: unsynchronized).", tr.snap.leap);
+	gauge(&o, "horod_root_delay_seconds", "Root delay served.", tr.snap.root_delay);
+	gauge(&o, "horod_root_dispersion_seconds", "Root dispersion served, now.",
+	      clk_snapshot_root_disp(&tr.snap, tr.sys_ns));
+	if (tr.mode == CLOCKD_MODE_NTP) {
+		gauge(&o, "horod_offset_seconds", "Last combined offset of the sources.",
+		      tr.offset);
+		gauge(&o, "horod_rms_offset_seconds", "RMS of the recent offsets.", tr.rms_offset);
+		gauge(&o, "horod_frequency_ppm", "Frequency correction of the clock.", tr.freq_ppm);
+		gauge(&o, "horod_residual_frequency_ppm", "Residual frequency error.",
+		      tr.residual_freq_ppm);
+		gauge(&o, "horod_skew_ppm", "Estimated error bound of the frequency.", tr.skew_ppm);
+		gauge(&o, "horod_update_interval_seconds",
+		      "Time between the last two clock updates.", tr.update_interval);
+		counter(&o, "horod_clock_updates_total", "Clock updates done.",
+			(uint64_t)(tr.updates > 0 ? tr.updates : 0));
+		counter(&o, "horod_clock_steps_total", "Clock steps taken.",
+			(uint64_t)(tr.steps > 0 ? tr.steps : 0));
+		if (tr.has_true_error)
+			gauge(&o, "horod_true_error_seconds",
+			      "Served time minus the truth (sim driver only).", tr.true_error);
+		clockd_report_upstream(v->cd, &up);
+		counter(&o, "horod_upstream_sent_total", "Requests sent to upstream sources.",
+			up.sent);
+		counter(&o, "horod_upstream_received_total", "Replies received from upstream.",
+			up.received);
+		counter(&o, "horod_upstream_valid_total", "Upstream replies that gave a sample.",
+			up.valid);
+		counter(&o, "horod_upstream_bogus_total", "Upstream replies with a bad origin.",
+			up.bogus);
+		counter(&o, "horod_upstream_kod_total", "Kiss-o'-death replies from upstream.",
+			up.kod);
+		source_metrics(&o, v->cd);
+	}
+	return o.len;
+}

@@ -1,0 +1,197 @@
+/*
+ * Tests of the NTP adapter (up_hand_reply, daemon/clockd/upstream.c), the
+ * step between a matched upstream reply and the clock core: a good reply
+ * becomes a measurement (offset, stratum, refid, root distance as the
+ * server sent them), the same reply again is a duplicate, a reply that
+ * fails the packet tests is a rejection whose flash bits the core shows,
+ * kisses of death slow the polls down or stop them, and the server's
+ * timestamps are placed in the NTP era of our own across the 2036 wrap.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "clock/core.h"
+#include "daemon/clockd/upstream.h"
+#include "proto/ntp.h"
+#include "tests/unit/fakeclk.h"
+
+Suite *upstream_suite(void);
+
+/* ns: a sys time in 2023 */
+#define T0 1700000000000000000LL
+/* ns per second */
+#define S 1000000000LL
+/* ns per millisecond */
+#define MS 1000000LL
+/* s: Unix time of 2036-02-07 06:28:16 UTC, where NTP era 1 starts */
+#define ERA1_UNIX 2085978496LL
+
+static struct clk_core *make_core(struct fakeclk *f, int64_t sys)
+{
+	struct clk_core_cfg cfg = {
+		.discipline = 0,
+		.makestep_threshold = 1.0,
+		.makestep_limit = 3,
+		.maxdistance = 1.5,
+		.holdover = 600,
+		.minsources = 1,
+		.precision = -20,
+		.init_skew_ppm = -1.0,
+	};
+	struct clk_source_cfg sc = {.kind = CLK_KIND_NTP, .minpoll = 6, .maxpoll = 10};
+	struct clk_core *c;
+
+	fakeclk_init(f, sys, 0, 0.0);
+	c = clk_core_create(&cfg, &f->base);
+	ck_assert_msg(c != NULL, "a core should be created");
+	strcpy(sc.name, "192.0.2.1");
+	sc.refid = 0xc0000201u;
+	ck_assert_msg(clk_core_add_source(c, &sc) == 0, "the source should be id 0");
+	return c;
+}
+
+/* The reply of a server LIE seconds ahead to our request sent at T1, 10 ms round trip. */
+static void reply(struct ntp_packet *p, int64_t t1, double lie)
+{
+	int64_t rec = t1 + 5 * MS + (int64_t)llround(lie * 1e9);
+
+	memset(p, 0, sizeof(*p));
+	p->leap = NTP_LEAP_NONE;
+	p->version = 4;
+	p->mode = NTP_MODE_SERVER;
+	p->stratum = 1;
+	p->precision = -20;
+	p->root_disp = ntp_short_from_double(0.001);
+	p->refid = ntp_refid_ascii("GPS");
+	p->ref = ntp_ts_from_unix_ns(rec - S);
+	p->rec = ntp_ts_from_unix_ns(rec);
+	p->xmt = ntp_ts_from_unix_ns(rec + 10000);
+}
+
+START_TEST(test_sample_and_duplicate)
+{
+	struct fakeclk f;
+	struct clk_core *c = make_core(&f, T0);
+	struct clk_source_info si;
+	struct ntp_packet p;
+	uint64_t last = 0;
+
+	clk_core_poll_sent(c, 0, T0);
+	reply(&p, T0, 0.25);
+	ck_assert_msg(up_hand_reply(c, 0, &last, &p, T0, T0 + 10 * MS + 10000) == UP_SAMPLE,
+		      "a good reply should be a measurement");
+	ck_assert_msg(last == p.xmt, "the adapter should remember the transmit timestamp");
+	clk_core_update(c, T0 + 11 * MS, &(struct clk_snapshot){0});
+	clk_core_source_info(c, 0, &si);
+	ck_assert_msg(si.reach == 1 && si.flash == 0, "the source should be reachable, flash %#x",
+		      si.flash);
+	ck_assert_msg(si.stratum == 1 && si.refid == ntp_refid_ascii("GPS") &&
+			      fabs(si.root_disp - ntp_short_to_double(p.root_disp)) < 1e-12,
+		      "what the server said of itself should reach the core");
+	ck_assert_msg(fabs(si.offset - 0.25) < 1e-6, "offset should be +0.25 s, got %g", si.offset);
+	ck_assert_msg(up_hand_reply(c, 0, &last, &p, T0, T0 + 11 * MS) == UP_REJECT,
+		      "the same reply again should be rejected");
+	clk_core_source_info(c, 0, &si);
+	ck_assert_msg(si.flash == NTP_FLASH_DUP, "a duplicate should show pkt_dup, got %#x",
+		      si.flash);
+	clk_core_destroy(c);
+}
+END_TEST
+
+START_TEST(test_packet_tests_reject)
+{
+	struct fakeclk f;
+	struct clk_core *c = make_core(&f, T0);
+	struct clk_source_info si;
+	struct ntp_packet p;
+	uint64_t last = 0;
+
+	clk_core_poll_sent(c, 0, T0);
+	reply(&p, T0, 0.0);
+	p.leap = NTP_LEAP_UNSYNC;
+	p.ref = 0;
+	ck_assert_msg(up_hand_reply(c, 0, &last, &p, T0, T0 + 10 * MS) == UP_REJECT,
+		      "an unsynchronized server's reply should be rejected");
+	clk_core_source_info(c, 0, &si);
+	ck_assert_msg(si.flash == (NTP_FLASH_UNSYNC | NTP_FLASH_STRATUM) && si.reach == 0,
+		      "its packet tests should show and it should stay unreached, flash %#x",
+		      si.flash);
+	ck_assert_msg(last == p.xmt, "a rejected reply still counts for duplicates");
+	clk_core_destroy(c);
+}
+END_TEST
+
+START_TEST(test_kod)
+{
+	struct fakeclk f;
+	struct clk_core *c = make_core(&f, T0);
+	struct clk_source_info si;
+	struct ntp_packet p;
+	uint64_t last = 0;
+	int64_t before;
+
+	clk_core_poll_sent(c, 0, T0);
+	before = clk_core_next_poll(c, 0);
+	memset(&p, 0, sizeof(p));
+	p.leap = NTP_LEAP_UNSYNC;
+	p.mode = NTP_MODE_SERVER;
+	p.refid = ntp_refid_ascii("RATE");
+	ck_assert_msg(up_hand_reply(c, 0, &last, &p, T0, T0 + 10 * MS) == UP_KOD,
+		      "a RATE kiss should be a kiss-o'-death");
+	ck_assert_msg(clk_core_next_poll(c, 0) == T0 + 10 * MS + 128 * S && before < T0 + 128 * S,
+		      "RATE should push the next poll one step up from the kiss");
+	p.refid = ntp_refid_ascii("INIT");
+	ck_assert_msg(up_hand_reply(c, 0, &last, &p, T0, T0 + 20 * MS) == UP_KOD &&
+			      clk_core_next_poll(c, 0) == T0 + 10 * MS + 128 * S,
+		      "an INIT kiss should change nothing");
+	p.refid = ntp_refid_ascii("DENY");
+	ck_assert_msg(up_hand_reply(c, 0, &last, &p, T0, T0 + 30 * MS) == UP_KOD,
+		      "a DENY kiss should be a kiss-o'-death");
+	clk_core_source_info(c, 0, &si);
+	ck_assert_msg(clk_core_next_poll(c, 0) == INT64_MAX && (si.flash & NTP_FLASH_DENIED),
+		      "DENY should stop the polls and show pkt_denied");
+	ck_assert_msg(last == 0, "a kiss-o'-death is no reply for duplicates");
+	clk_core_destroy(c);
+}
+END_TEST
+
+/* Our request just after the 2036 wrap, the server's stamps just before it. */
+START_TEST(test_era_placement)
+{
+	struct fakeclk f;
+	int64_t t1 = ERA1_UNIX * S + 2 * MS;
+	struct clk_core *c = make_core(&f, t1);
+	struct clk_source_info si;
+	struct ntp_packet p;
+	uint64_t last = 0;
+
+	clk_core_poll_sent(c, 0, t1);
+	/* The server is 10 ms behind: its receive and transmit fall in era 0. */
+	reply(&p, t1, -0.010);
+	ck_assert_msg(p.rec > 0xffffffff00000000ULL,
+		      "the server's stamps should be before the wrap");
+	ck_assert_msg(up_hand_reply(c, 0, &last, &p, t1, t1 + 10 * MS + 10000) == UP_SAMPLE,
+		      "a reply across the wrap should be a measurement");
+	clk_core_update(c, t1 + 11 * MS, &(struct clk_snapshot){0});
+	clk_core_source_info(c, 0, &si);
+	ck_assert_msg(fabs(si.offset + 0.010) < 1e-6 && fabs(si.delay - 0.010) < 1e-6,
+		      "across the wrap the offset should be -10 ms (got %g), the delay 10 ms (%g)",
+		      si.offset, si.delay);
+	clk_core_destroy(c);
+}
+END_TEST
+
+Suite *upstream_suite(void)
+{
+	Suite *s = suite_create("upstream");
+	TCase *tc = tcase_create("adapter");
+
+	tcase_add_test(tc, test_sample_and_duplicate);
+	tcase_add_test(tc, test_packet_tests_reject);
+	tcase_add_test(tc, test_kod);
+	tcase_add_test(tc, test_era_placement);
+	suite_add_tcase(s, tc);
+	return s;
+}
