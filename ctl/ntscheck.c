@@ -364,7 +364,7 @@ int ctl_nts_check(int argc, char **argv)
 		nc_usage(stderr);
 		return NC_EXIT_USAGE;
 	}
-	if (tls_client_init(&tls, ca, notime, err, sizeof(err)) < 0) {
+	if (tls_client_init(&tls, ca, !ca, notime, err, sizeof(err)) < 0) {
 		fprintf(stderr, "horoctl: check --nts: %s\n", err);
 		return NC_EXIT_USAGE;
 	}

@@ -61,10 +61,17 @@ size_t ntsc_request(struct ntsc *s, uint8_t *pkt, size_t cap, const uint8_t *uid
 
 	if (ntsc_need_ke(s))
 		return 0;
-	/* Ask for what the jar lacks once this cookie is spent (RFC 8915 section 5.7). */
-	ph = NTS_MAX_COOKIES - s->n;
-	n = nts_client_request(pkt, cap, uid, s->cookie[s->head], s->len[s->head], ph, &s->c2s,
-			       nonce);
+	/*
+	 * Ask for what the jar lacks once this cookie is spent (RFC 8915
+	 * section 5.7), or for fewer when that many placeholders of a long
+	 * cookie's length do not fit CAP.
+	 */
+	for (ph = NTS_MAX_COOKIES - s->n;; ph--) {
+		n = nts_client_request(pkt, cap, uid, s->cookie[s->head], s->len[s->head], ph,
+				       &s->c2s, nonce);
+		if (n || ph == 0)
+			break;
+	}
 	if (!n)
 		return 0;
 	/* Spent: a cookie is never sent twice (it would link the requests). */

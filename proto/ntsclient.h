@@ -51,9 +51,10 @@ int ntsc_need_ke(const struct ntsc *s);
 /*
  * Turn the 48-byte request header in PKT into an NTS request (CAP bytes
  * of room): the oldest cookie, placeholders for the cookies the jar
- * lacks, a fresh identifier UID and nonce NONCE (from the caller's
- * generator: NTS_UID_LEN and NTS_NONCE_LEN bytes). Returns its length, or
- * 0 when S has no cookie or it does not fit.
+ * lacks (fewer when they do not fit CAP), a fresh identifier UID and
+ * nonce NONCE (from the caller's generator: NTS_UID_LEN and NTS_NONCE_LEN
+ * bytes). Returns its length, or 0 when S has no cookie or even the
+ * cookie alone does not fit.
  */
 size_t ntsc_request(struct ntsc *s, uint8_t *pkt, size_t cap, const uint8_t *uid,
 		    const uint8_t *nonce);

@@ -111,6 +111,10 @@ static int connect_to(const char *host, int port, double deadline, struct kec_re
 		close(fd);
 		fd = -1;
 	}
+	if (fd >= 0 && a && a->ai_addrlen <= sizeof(r->addr)) {
+		memcpy(&r->addr, a->ai_addr, a->ai_addrlen);
+		r->addrlen = a->ai_addrlen;
+	}
 	freeaddrinfo(res);
 	if (fd < 0)
 		fail(r, "connect", "%s: %s", r->peer[0] ? r->peer : host,

@@ -10,6 +10,7 @@
 #define HOROD_TLS_KECLIENT_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "proto/ntske.h"
 #include "proto/nts.h"
@@ -30,9 +31,11 @@ struct kec_result {
 	struct nke_reply reply;	  /* the server's records: AEAD, cookies, server, port */
 	uint8_t c2s[NTS_KEY_LEN]; /* the session's keys */
 	uint8_t s2c[NTS_KEY_LEN];
-	char peer[64]; /* the address connected to, ADDR:PORT or [ADDR]:PORT */
-	char tls[96];  /* protocol and cipher suite */
-	int n_chain;   /* certificates in chain[] */
+	char peer[64];		      /* the address connected to, ADDR:PORT or [ADDR]:PORT */
+	struct sockaddr_storage addr; /* that address, once connected */
+	socklen_t addrlen;	      /* 0 until connected */
+	char tls[96];		      /* protocol and cipher suite */
+	int n_chain;		      /* certificates in chain[] */
 	struct kec_cert chain[KEC_CHAIN_MAX];
 	double seconds;	   /* from connect to the checked answer */
 	const char *stage; /* on failure: resolve, connect, tls, certificate, alpn, send,

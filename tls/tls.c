@@ -54,8 +54,28 @@ int tls_server_init(struct tls_ctx *t, const char *cert, const char *key, char *
 	return 0;
 }
 
-int tls_client_init(struct tls_ctx *t, const char *ca_file, int no_time_check, char *err,
-		    size_t errlen)
+/* Load the trusted certificates of FILE (NULL: the system's store) into T; 0, or -1 (ERR). */
+static int tls_trust(struct tls_ctx *t, const char *file, char *err, size_t errlen)
+{
+	char what[300];
+	int r;
+
+	if (file)
+		r = gnutls_certificate_set_x509_trust_file(t->creds, file, GNUTLS_X509_FMT_PEM);
+	else
+		r = gnutls_certificate_set_x509_system_trust(t->creds);
+	if (r > 0)
+		return 0;
+	snprintf(what, sizeof(what), "trusted certificates %s", file ? file : "(system)");
+	if (r == 0) {
+		snprintf(err, errlen, "%s: no certificate found", what);
+		return -1;
+	}
+	return tls_fail(err, errlen, what, r);
+}
+
+int tls_client_init(struct tls_ctx *t, const char *ca_file, int system, int no_time_check,
+		    char *err, size_t errlen)
 {
 	int r;
 
@@ -63,21 +83,15 @@ int tls_client_init(struct tls_ctx *t, const char *ca_file, int no_time_check, c
 	r = gnutls_certificate_allocate_credentials(&t->creds);
 	if (r < 0)
 		return tls_fail(err, errlen, "TLS credentials", r);
-	if (ca_file)
-		r = gnutls_certificate_set_x509_trust_file(t->creds, ca_file, GNUTLS_X509_FMT_PEM);
-	else
-		r = gnutls_certificate_set_x509_system_trust(t->creds);
-	if (r <= 0) {
-		char what[300];
-
-		snprintf(what, sizeof(what), "trusted certificates %s",
-			 ca_file ? ca_file : "(system)");
+	if (!ca_file && !system) {
+		snprintf(err, errlen, "no trusted certificates: neither a file nor the system's");
 		tls_fini(t);
-		if (r == 0) {
-			snprintf(err, errlen, "%s: no certificate found", what);
-			return -1;
-		}
-		return tls_fail(err, errlen, what, r);
+		return -1;
+	}
+	if ((ca_file && tls_trust(t, ca_file, err, errlen) < 0) ||
+	    (system && tls_trust(t, NULL, err, errlen) < 0)) {
+		tls_fini(t);
+		return -1;
 	}
 	if (no_time_check)
 		gnutls_certificate_set_verify_flags(

@@ -29,13 +29,15 @@ struct tls_ctx {
 int tls_server_init(struct tls_ctx *t, const char *cert, const char *key, char *err, size_t errlen);
 
 /*
- * A client's context trusting the PEM certificates of CA_FILE, or the
- * system's trust store when NULL. NO_TIME_CHECK: accept certificates
- * outside their validity period (a client whose clock is not set yet,
- * chrony's nocerttimecheck). 0, or -1 with the reason in ERR.
+ * A client's context trusting the PEM certificates of CA_FILE (none when
+ * NULL) and, when SYSTEM, the system's trust store (chrony's
+ * ntstrustedcerts and nosystemcert); at least one certificate must load.
+ * NO_TIME_CHECK: accept certificates outside their validity period (a
+ * client whose clock is not set yet, chrony's nocerttimecheck). 0, or -1
+ * with the reason in ERR.
  */
-int tls_client_init(struct tls_ctx *t, const char *ca_file, int no_time_check, char *err,
-		    size_t errlen);
+int tls_client_init(struct tls_ctx *t, const char *ca_file, int system, int no_time_check,
+		    char *err, size_t errlen);
 
 /* Release T's credentials and priorities. */
 void tls_fini(struct tls_ctx *t);

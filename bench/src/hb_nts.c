@@ -75,7 +75,7 @@ int hb_nts_setup(struct hb_run *r)
 	if (!n)
 		return -1;
 	r->nts = n;
-	if (tls_client_init(&t, r->o.ca, 0, err, sizeof(err)) < 0) {
+	if (tls_client_init(&t, r->o.ca, !r->o.ca, 0, err, sizeof(err)) < 0) {
 		fprintf(stderr, "horobench: %s\n", err);
 		return -1;
 	}
@@ -243,7 +243,8 @@ int hb_ke_run(const struct hb_opts *o)
 	int i;
 	size_t j;
 
-	if (!w || tls_client_init(&t, o->ca, 0, err, sizeof(err)) < 0 || bs_init(&all, 1) < 0) {
+	if (!w || tls_client_init(&t, o->ca, !o->ca, 0, err, sizeof(err)) < 0 ||
+	    bs_init(&all, 1) < 0) {
 		fprintf(stderr, "horobench: %s\n", w ? err : "out of memory");
 		return 2;
 	}

@@ -15,10 +15,9 @@
 #include <sys/stat.h>
 
 #include "daemon/auth/auth.h"
+#include "daemon/auth/keyfile.h"
 #include "daemon/sys/log.h"
 #include "proto/ntp.h"
-
-#define AUTH_KEYFILE_MAX (1 << 20) /* bytes: a keyfile of SK_MAX_KEYS lines fits in far less */
 
 static const char *const auth_names[AUTH_OUTCOME_MAX] = {
 #define AUTH_NAME(id, name, desc) [AUTH_##id] = name,
@@ -42,97 +41,15 @@ const char *auth_outcome_desc(enum auth_outcome o)
 	return (unsigned int)o < AUTH_OUTCOME_MAX ? auth_descs[o] : "unknown";
 }
 
-/* Read the keyfile PATH into T; 0, or -1 with `PATH:LINE: what` in ERR. */
-static int read_keyfile(const char *path, struct sk_table *t, char *err, size_t errlen)
-{
-	char *buf = NULL, *line, *save = NULL, why[200];
-	struct stat st;
-	ssize_t n = 0, r;
-	int fd, ln = 0, ret = -1;
-	uint32_t dup;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "keyfile %s: cannot read: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "keyfile %s: not a regular file", path);
-		goto out;
-	}
-	if (st.st_mode & S_IROTH) {
-		snprintf(err, errlen,
-			 "keyfile %s: readable by everyone (mode %03o), allowed: not readable by "
-			 "others (chmod o-r; 0600 or 0640)",
-			 path, (unsigned int)(st.st_mode & 0777));
-		goto out;
-	}
-	if (st.st_size > AUTH_KEYFILE_MAX) {
-		snprintf(err, errlen, "keyfile %s: larger than %d bytes", path, AUTH_KEYFILE_MAX);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	t->keys = calloc(SK_MAX_KEYS, sizeof(*t->keys));
-	if (!buf || !t->keys) {
-		snprintf(err, errlen, "keyfile %s: out of memory", path);
-		goto out;
-	}
-	while (n < st.st_size && (r = read(fd, buf + n, (size_t)(st.st_size - n))) > 0)
-		n += r;
-	buf[n] = '\0';
-	if (memchr(buf, '\0', (size_t)n)) {
-		snprintf(err, errlen, "keyfile %s: NUL byte, allowed: text only", path);
-		goto out;
-	}
-	for (line = buf; line; line = save) {
-		save = strchr(line, '\n');
-		if (save)
-			*save++ = '\0';
-		ln++;
-		if (t->n == SK_MAX_KEYS) {
-			snprintf(err, errlen, "%s:%d: more than %d keys", path, ln, SK_MAX_KEYS);
-			goto out;
-		}
-		r = sk_parse_line(line, &t->keys[t->n], why, sizeof(why));
-		if (r < 0) {
-			snprintf(err, errlen, "%s:%d: %s", path, ln, why);
-			goto out;
-		}
-		t->n += (int)r;
-	}
-	dup = sk_sort(t);
-	if (dup) {
-		snprintf(err, errlen, "keyfile %s: key %u given twice, allowed: each id once", path,
-			 dup);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (buf) {
-		memset(buf, 0, (size_t)n);
-		free(buf);
-	}
-	close(fd);
-	if (ret < 0) {
-		if (t->keys)
-			memset(t->keys, 0, SK_MAX_KEYS * sizeof(*t->keys));
-		free(t->keys);
-		t->keys = NULL;
-		t->n = 0;
-	}
-	return ret;
-}
-
 int auth_verify_config(const struct horod_config *c, char *err, size_t errlen)
 {
 	struct sk_table t = {0};
 	struct tls_ctx tls;
 
 	if (c->nts.keyfile[0]) {
-		if (read_keyfile(c->nts.keyfile, &t, err, errlen) < 0)
+		if (kf_read(c->nts.keyfile, &t, err, errlen) < 0)
 			return -1;
-		memset(t.keys, 0, SK_MAX_KEYS * sizeof(*t.keys));
-		free(t.keys);
+		kf_free(&t);
 	}
 	if (c->nts.cert[0]) {
 		if (tls_server_init(&tls, c->nts.cert, c->nts.key, err, errlen) < 0)
@@ -149,7 +66,7 @@ int auth_open(struct auth_shared *as, const struct horod_config *c, int n_worker
 
 	memset(as, 0, sizeof(*as));
 	if (c->nts.keyfile[0]) {
-		if (read_keyfile(c->nts.keyfile, &as->keys, err, errlen) < 0)
+		if (kf_read(c->nts.keyfile, &as->keys, err, errlen) < 0)
 			return -1;
 		log_msg(LOG_INFO, "keyfile %s: %d symmetric key%s", c->nts.keyfile, as->keys.n,
 			as->keys.n == 1 ? "" : "s");
@@ -213,12 +130,7 @@ void auth_close(struct auth_shared *as)
 	if (as->nks)
 		nks_fini(as->nks);
 	as->nks = NULL;
-	if (as->keys.keys) {
-		memset(as->keys.keys, 0, (size_t)as->keys.n * sizeof(*as->keys.keys));
-		free(as->keys.keys);
-	}
-	as->keys.keys = NULL;
-	as->keys.n = 0;
+	kf_free(&as->keys);
 }
 
 enum auth_action auth_check(const struct auth_shared *as, struct auth_worker *aw,

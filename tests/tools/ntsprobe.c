@@ -538,7 +538,7 @@ int main(int argc, char **argv)
 				"[--ca FILE] CASE...\n");
 		return 2;
 	}
-	if (tls_client_init(&tls, ca, 0, err, sizeof(err)) < 0) {
+	if (tls_client_init(&tls, ca, !ca, 0, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ntsprobe: %s\n", err);
 		return 2;
 	}

@@ -4,7 +4,7 @@
  * never sends a cookie twice; one that loses its answers asks for the
  * missing cookies, and needs NTS-KE after 8 losses in a row; a NAK drops
  * the session; an answer replayed, altered, or to another request is not
- * accepted.
+ * accepted; a request that cannot hold every placeholder asks for fewer.
  */
 #include <check.h>
 #include <stdint.h>
@@ -120,6 +120,38 @@ START_TEST(test_losses_then_recovery)
 }
 END_TEST
 
+START_TEST(test_placeholders_fit)
+{
+	static uint8_t req[2048];
+	uint8_t uid[NTS_UID_LEN] = {1}, nonce[NTS_NONCE_LEN] = {2};
+	struct ntsc c = {0};
+	struct nts_req r;
+	size_t n, full;
+	int i;
+
+	exchange(&c);
+	for (i = 0; i < 4; i++)
+		poll_once(&c, req, 1, NULL);
+	/* 4 left: the next request asks for 4 + 1 cookies (its own and 4 placeholders). */
+	memset(req, 0, NTP_HEADER_LEN);
+	req[0] = 0x23;
+	full = ntsc_request(&c, req, sizeof(req), uid, nonce);
+	ck_assert_int_eq(nts_parse_request(req, full, &r), NTS_PARSE_OK);
+	ck_assert_int_eq(r.placeholders, 4);
+	/* 3 left, 5 placeholders wanted, room for 2: it asks for 2, and still sends its cookie. */
+	memset(req, 0, NTP_HEADER_LEN);
+	req[0] = 0x23;
+	n = ntsc_request(&c, req, full - 2 * (NTS_EF_HLEN + NTS_COOKIE_LEN), uid, nonce);
+	ck_assert_uint_eq(n, full - 2 * (NTS_EF_HLEN + NTS_COOKIE_LEN));
+	ck_assert_int_eq(nts_parse_request(req, n, &r), NTS_PARSE_OK);
+	ck_assert_int_eq(r.placeholders, 2);
+	/* No room for the cookie itself: nothing, and no cookie spent. */
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_uint_eq(ntsc_request(&c, req, NTP_HEADER_LEN + 64, uid, nonce), 0);
+	ck_assert_int_eq(c.n, 2);
+}
+END_TEST
+
 START_TEST(test_nak_replay_tamper)
 {
 	static uint8_t ans[2048], old[2048], nak[256];
@@ -158,6 +190,7 @@ Suite *ntsclient_suite(void)
 	tcase_add_test(tc, test_steady_state);
 	tcase_add_test(tc, test_losses_then_recovery);
 	tcase_add_test(tc, test_nak_replay_tamper);
+	tcase_add_test(tc, test_placeholders_fit);
 	suite_add_tcase(s, tc);
 	return s;
 }
