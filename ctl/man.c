@@ -47,17 +47,20 @@ static const struct {
 		     "  status. With `driver sim`, the true error of the served time against\n"
 		     "  the system clock. Without upstream sources only the local reference's\n"
 		     "  fields are shown.\n" MAN_OPTS MAN_EXIT},
-	{"sources", "NAME\n  horoctl sources - the upstream sources (like ntpq -p)\n"
-		    "\nSYNOPSIS\n  horoctl sources [-s SOCKET] [--json]\n"
-		    "\nDESCRIPTION\n"
-		    "  One line per source: tally code (* system peer, + candidate,\n"
-		    "  - outlier, x falseticker, # backup, blank rejected), remote, refid,\n"
-		    "  stratum, type (u: unicast), seconds since the last sample (when),\n"
-		    "  poll interval in s, reach register in octal, delay, offset and jitter\n"
-		    "  in ms, and the flash bits of the last reply by name (pkt_dup,\n"
-		    "  pkt_bogus, pkt_unsync, pkt_denied, pkt_auth, pkt_stratum, pkt_header,\n"
-		    "  pkt_autokey, pkt_crypto, peer_stratum, peer_dist, peer_loop,\n"
-		    "  peer_unreach), `-` when every test passed.\n" MAN_OPTS MAN_EXIT},
+	{"sources",
+	 "NAME\n  horoctl sources - the upstream sources (like ntpq -p)\n"
+	 "\nSYNOPSIS\n  horoctl sources [-s SOCKET] [--json]\n"
+	 "\nDESCRIPTION\n"
+	 "  One line per source: tally code (* system peer, + candidate,\n"
+	 "  - outlier, x falseticker, # backup, blank rejected), remote, refid,\n"
+	 "  stratum, type (u: unicast), seconds since the last sample (when),\n"
+	 "  poll interval in s, reach register in octal, delay, offset and jitter\n"
+	 "  in ms, and the flash bits of the last reply by name (pkt_dup,\n"
+	 "  pkt_bogus, pkt_unsync, pkt_denied, pkt_auth, pkt_stratum, pkt_header,\n"
+	 "  pkt_autokey, pkt_crypto, peer_stratum, peer_dist, peer_loop,\n"
+	 "  peer_unreach), `-` when every test passed. With --json each source\n"
+	 "  also says how it is authenticated (auth: nts, key or none) and, with\n"
+	 "  NTS, the cookies it holds (nts_cookies, -1 while NTS-KE is due).\n" MAN_OPTS MAN_EXIT},
 	{"serverstats",
 	 "NAME\n  horoctl serverstats - what the server did with the requests it got\n"
 	 "\nSYNOPSIS\n  horoctl serverstats [-s SOCKET] [--json]\n"

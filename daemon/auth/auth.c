@@ -45,14 +45,38 @@ int auth_verify_config(const struct horod_config *c, char *err, size_t errlen)
 {
 	struct sk_table t = {0};
 	struct tls_ctx tls;
+	int i, nts = 0;
 
 	if (c->nts.keyfile[0]) {
 		if (kf_read(c->nts.keyfile, &t, err, errlen) < 0)
 			return -1;
+		for (i = 0; i < c->clk.n_servers; i++) {
+			const struct cfg_server *s = &c->clk.servers[i];
+
+			if (s->key && !sk_find(&t, s->key)) {
+				snprintf(
+					err, errlen,
+					"server %s key %u: no key %u in keyfile %s, allowed: a key "
+					"id of the keyfile",
+					s->host, (unsigned)s->key, (unsigned)s->key,
+					c->nts.keyfile);
+				kf_free(&t);
+				return -1;
+			}
+		}
 		kf_free(&t);
 	}
 	if (c->nts.cert[0]) {
 		if (tls_server_init(&tls, c->nts.cert, c->nts.key, err, errlen) < 0)
+			return -1;
+		tls_fini(&tls);
+	}
+	for (i = 0; i < c->clk.n_servers; i++)
+		nts |= c->clk.servers[i].nts;
+	if (nts) {
+		/* The NTS sources' trust: ntstrustedcerts, and the system's store. */
+		if (tls_client_init(&tls, c->nts.trusted_certs[0] ? c->nts.trusted_certs : NULL,
+				    !c->nts.no_system_cert, 0, err, errlen) < 0)
 			return -1;
 		tls_fini(&tls);
 	}

@@ -105,9 +105,11 @@ int auth_open(struct auth_shared *as, const struct horod_config *c, int n_worker
 
 /*
  * Check what the configuration names before anything starts: the keyfile
- * reads (and is not readable by everyone), the NTS certificate and key
- * load together (a failure is a configuration error: exit 2). Not run by
- * --check-config, which checks the file's text alone. 0, or -1 (ERR).
+ * reads (and is not readable by everyone) and holds the servers' `key
+ * ID`s, the NTS certificate and key load together, the NTS sources'
+ * trusted certificates load (a failure is a configuration error: exit 2).
+ * Not run by --check-config, which checks the file's text alone. 0, or
+ * -1 (ERR).
  */
 int auth_verify_config(const struct horod_config *c, char *err, size_t errlen);
 

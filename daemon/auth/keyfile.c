@@ -82,13 +82,13 @@ int kf_read(const char *path, struct sk_table *t, char *err, size_t errlen)
 	ret = 0;
 out:
 	if (buf) {
-		memset(buf, 0, (size_t)n);
+		explicit_bzero(buf, (size_t)n);
 		free(buf);
 	}
 	close(fd);
 	if (ret < 0) {
 		if (t->keys)
-			memset(t->keys, 0, SK_MAX_KEYS * sizeof(*t->keys));
+			explicit_bzero(t->keys, SK_MAX_KEYS * sizeof(*t->keys));
 		free(t->keys);
 		t->keys = NULL;
 		t->n = 0;
@@ -99,7 +99,7 @@ out:
 void kf_free(struct sk_table *t)
 {
 	if (t->keys) {
-		memset(t->keys, 0, (size_t)t->n * sizeof(*t->keys));
+		explicit_bzero(t->keys, (size_t)t->n * sizeof(*t->keys));
 		free(t->keys);
 	}
 	t->keys = NULL;

@@ -165,5 +165,9 @@ void clockd_report_upstream(const struct clockd *cd, struct clockd_upstream *out
 		out->valid = st.valid;
 		out->bogus = st.bogus;
 		out->kod = st.kod;
+		out->auth_fail = st.auth_fail;
+		out->nts_nak = st.nts_nak;
+		out->ke_ok = st.ke_ok;
+		out->ke_fail = st.ke_fail;
 	}
 }

@@ -8,8 +8,15 @@
  * adapter that hands each reply to the clock core: the packet tests
  * (proto/ntpreply.h) and the duplicate test here, the timestamps placed
  * in their NTP era, then a measurement, a rejection or a kiss-o'-death's
- * request. Its source driver is srcdrv_ntp (srcdrv.h). Runs in the clock
- * thread only.
+ * request. Authenticated sources: `key ID` sends a MAC of that keyfile
+ * key and takes only replies with a MAC of the same key; `nts` (RFC 8915)
+ * gets keys and cookies from NTS-KE in a thread of its own (upnts.h),
+ * sends each request with a fresh cookie, identifier and authenticator
+ * (proto/ntsclient.h) and takes only the authentic answer to it; an NTS
+ * NAK, an empty cookie jar (8 requests unanswered) or two weeks since the
+ * last exchange start NTS-KE again. Anything not authentic is counted and
+ * ignored, kiss-o'-death packets included (but the NAK). Its source
+ * driver is srcdrv_ntp (srcdrv.h). Runs in the clock thread only.
  */
 #ifndef HOROD_DAEMON_UPSTREAM_H
 #define HOROD_DAEMON_UPSTREAM_H
@@ -22,8 +29,11 @@
 #include "clock/core.h"
 #include "clock/driver.h"
 #include "daemon/clockd/srcdrv.h"
+#include "daemon/clockd/upnts.h"
 #include "daemon/config/config.h"
 #include "proto/ntp.h"
+#include "proto/ntsclient.h"
+#include "proto/symkey.h"
 
 #define UP_MAX_SOURCES CLK_MAX_SOURCES /* sources: each server, and each pool member */
 
@@ -41,6 +51,12 @@ struct up_source {
 	int64_t t1;		      /* driver time it was sent */
 	int unanswered;		      /* polls in a row without a valid reply */
 	uint64_t last_xmt;	      /* transmit timestamp of its last reply (duplicates) */
+	const struct sk_key *key;     /* `key ID`: the keyfile key, NULL without */
+	struct ntsc *nts;	      /* `nts`: the session and cookies, NULL without */
+	int ke_running;		      /* an NTS-KE exchange is under way */
+	int64_t ke_after;	      /* driver ns: no new NTS-KE before this */
+	int64_t ke_backoff;	      /* ns: the wait after the next failed NTS-KE */
+	int64_t ke_at;		      /* driver ns of the last NTS-KE that gave keys, 0 none */
 };
 
 /* What up_hand_reply() made of a reply. */
@@ -53,6 +69,9 @@ enum up_verdict {
 /* Counters of the client side (drops are not served traffic: kept apart). */
 struct up_stats {
 	uint64_t sent, received, valid, bogus, kod, short_reply, send_errors;
+	uint64_t auth_fail;	 /* replies to an authenticated source that are not authentic */
+	uint64_t nts_nak;	 /* NTS NAKs (kiss code NTSN) to our identifier */
+	uint64_t ke_ok, ke_fail; /* NTS-KE exchanges */
 };
 
 struct upstream {
@@ -64,6 +83,9 @@ struct upstream {
 	pthread_mutex_t lock;	   /* guards resolver results below */
 	struct up_result *results; /* finished lookups, taken by the clock thread */
 	struct up_stats stats;
+	struct sk_table keys; /* the keyfile, when a source has `key ID` */
+	struct upn *upn;      /* NTS-KE, when a source has `nts` */
+	long nocert;	      /* nocerttimecheck: clock updates without certificate times */
 };
 
 /*

@@ -2,9 +2,12 @@
  * The authentication directives of the configuration, chrony's names and
  * meanings: the NTS server (`ntsservercert`, `ntsserverkey`, `ntsport`,
  * `ntsdumpdir`, `ntsrotate`, `ntsntpserver`, `maxntsconnections`) and
- * the symmetric keys (`keyfile`). Files are only named here; they are
- * read, and their permissions checked, when horod starts (daemon/auth/),
- * so `--check-config` reads them too. Same rules as the other
+ * the symmetric keys (`keyfile`), and the NTS client's trust
+ * (`ntstrustedcerts`, `nosystemcert`, `nocerttimecheck`; `server HOST
+ * nts` and `key ID` are options of the server line, cfg_clock.c). Files
+ * are only named here; they are read, and their permissions checked,
+ * when horod starts (daemon/auth/), not by `--check-config`, which checks
+ * the text alone. Same rules as the other
  * directives: every value checked, every error `NAME:LINE: what,
  * allowed ...`; cfg_nts_format writes them back.
  */
@@ -20,6 +23,7 @@
 #define CFG_NTS_MAXCONN	    100		/* NTS-KE connections at once (chrony's default) */
 #define CFG_NTS_MAXCONN_MAX 1000	/* connections: each holds a TLS session (~30 KiB) */
 #define CFG_MAX_PORT	    65535	/* highest TCP port */
+#define CFG_NTS_NOCERT_MAX  2147483647L /* clock updates: chrony's limit (an int) */
 
 void cfg_nts_defaults(struct cfg_nts *n)
 {
@@ -95,6 +99,21 @@ int cfg_do_nts(struct cfg_parser *p, char **tok, int ntok)
 		if (cfg_path(p, tok[0], tok, ntok, n->keyfile) < 0 ||
 		    cfg_once(p, &p->seen_nts[3], tok[0]) < 0)
 			return -1;
+	} else if (strcmp(tok[0], "ntstrustedcerts") == 0) {
+		if (cfg_path(p, tok[0], tok, ntok, n->trusted_certs) < 0 ||
+		    cfg_once(p, &p->seen_nts[8], tok[0]) < 0)
+			return -1;
+	} else if (strcmp(tok[0], "nosystemcert") == 0) {
+		if (ntok > 1)
+			return cfg_extra(p, tok[1], "nosystemcert");
+		if (cfg_once(p, &p->seen_nts[9], tok[0]) < 0)
+			return -1;
+		n->no_system_cert = 1;
+	} else if (strcmp(tok[0], "nocerttimecheck") == 0) {
+		if (cfg_nts_int(p, tok[0], tok, ntok, 0, CFG_NTS_NOCERT_MAX, &v) < 0 ||
+		    cfg_once(p, &p->seen_nts[10], tok[0]) < 0)
+			return -1;
+		n->no_cert_time_check = v;
 	} else if (strcmp(tok[0], "ntsport") == 0) {
 		if (cfg_nts_int(p, tok[0], tok, ntok, 1, CFG_MAX_PORT, &v) < 0 ||
 		    cfg_once(p, &p->seen_nts[4], tok[0]) < 0)
@@ -155,11 +174,46 @@ void cfg_nts_format(const struct cfg_nts *n, struct ntp_text *out)
 		ntp_textf(out, "keyfile %s\n", n->keyfile);
 	else
 		ntp_textf(out, "# keyfile: none\n");
+	if (n->trusted_certs[0])
+		ntp_textf(out, "ntstrustedcerts %s\n", n->trusted_certs);
+	if (n->no_system_cert)
+		ntp_textf(out, "nosystemcert\n");
+	if (n->no_cert_time_check)
+		ntp_textf(out, "nocerttimecheck %ld\n", n->no_cert_time_check);
 }
 
 int cfg_nts_check(const struct horod_config *c, char *err, size_t errlen)
 {
 	const struct cfg_nts *n = &c->nts;
+	int i, nts_client = 0;
+
+	for (i = 0; i < c->clk.n_servers; i++) {
+		const struct cfg_server *s = &c->clk.servers[i];
+
+		nts_client |= s->nts;
+		if (s->key && !n->keyfile[0]) {
+			snprintf(err, errlen,
+				 "server %s key %u without a keyfile, allowed: key ID with "
+				 "keyfile PATH holding that key",
+				 s->host, (unsigned)s->key);
+			return -1;
+		}
+	}
+	if (!nts_client && (n->trusted_certs[0] || n->no_system_cert || n->no_cert_time_check)) {
+		snprintf(err, errlen,
+			 "%s given without a server line with nts: it serves no purpose, allowed "
+			 "only with an NTS client (server HOST nts)",
+			 n->trusted_certs[0] ? "ntstrustedcerts"
+			 : n->no_system_cert ? "nosystemcert"
+					     : "nocerttimecheck");
+		return -1;
+	}
+	if (n->no_system_cert && !n->trusted_certs[0]) {
+		snprintf(err, errlen,
+			 "nosystemcert without ntstrustedcerts: no certificate would be trusted, "
+			 "allowed: nosystemcert with ntstrustedcerts FILE");
+		return -1;
+	}
 
 	if (!n->cert[0] != !n->key[0]) {
 		snprintf(err, errlen,

@@ -1,8 +1,9 @@
 /*
  * The NTS and symmetric-key directives of the configuration (cfg_nts.c):
  * `ntsservercert`, `ntsserverkey`, `ntsport`, `ntsdumpdir`, `ntsrotate`,
- * `ntsntpserver`, `maxntsconnections` and `keyfile`; their defaults and
- * their form in the effective configuration.
+ * `ntsntpserver`, `maxntsconnections`, `keyfile`, and the NTS client's
+ * `ntstrustedcerts`, `nosystemcert`, `nocerttimecheck`; their defaults
+ * and their form in the effective configuration.
  */
 #ifndef HOROD_DAEMON_CONFIG_CFG_NTS_H
 #define HOROD_DAEMON_CONFIG_CFG_NTS_H

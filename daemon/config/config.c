@@ -356,6 +356,9 @@ static const struct {
 	{"ntsntpserver", cfg_do_nts},
 	{"maxntsconnections", cfg_do_nts},
 	{"keyfile", cfg_do_nts},
+	{"ntstrustedcerts", cfg_do_nts},
+	{"nosystemcert", cfg_do_nts},
+	{"nocerttimecheck", cfg_do_nts},
 };
 
 #define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))

@@ -10,6 +10,7 @@
 #define HOROD_DAEMON_SETTINGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -38,6 +39,9 @@ struct cfg_server {
 	int maxsources;		 /* pool: 1..16 (4) */
 	int iburst, prefer;
 	int minpoll, maxpoll; /* log2 s: 0..17, minpoll <= maxpoll (6, 10) */
+	uint32_t key;	      /* `key ID`: symmetric key of the keyfile, 0 = none */
+	int nts;	      /* `nts`: NTS (RFC 8915), a server line only */
+	int ntsport;	      /* `ntsport N`: its NTS-KE TCP port (4460) */
 };
 
 /* The clock core's settings (issue: clock core). */
@@ -127,6 +131,11 @@ struct cfg_nts {
 	char ntp_server[CFG_HOST_MAX]; /* `ntsntpserver`: NTP server named to clients, "" = us */
 	int max_conn;		       /* `maxntsconnections`: NTS-KE sessions at once (100) */
 	char keyfile[CFG_PATH_MAX];    /* `keyfile`: symmetric keys (chrony's format) */
+	/* the NTS client (`server HOST nts`) */
+	char trusted_certs[CFG_PATH_MAX]; /* `ntstrustedcerts`: PEM CAs trusted, "" = none */
+	int no_system_cert;		  /* `nosystemcert`: not the system's trust store */
+	long no_cert_time_check;	  /* `nocerttimecheck N`: clock updates without certificate
+					     time checks (0) */
 };
 
 struct horod_config {

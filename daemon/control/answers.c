@@ -148,6 +148,9 @@ static size_t answer_sources(const struct ctl_view *v, char *b, size_t len)
 		SRC_KV("root_distance", "%.9f", si.root_distance);
 		SRC_KV("flash", "%u", si.flash);
 		SRC_KV("leap", "%d", si.leap);
+		SRC_KV("auth", "%s", si.auth ? si.auth : "none");
+		if (si.auth && strcmp(si.auth, "nts") == 0)
+			SRC_KV("nts_cookies", "%d", si.nts_cookies);
 #undef SRC_KV
 	}
 	return p;

@@ -160,6 +160,15 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 			up.bogus);
 		counter(&o, "horod_upstream_kod_total", "Kiss-o'-death replies from upstream.",
 			up.kod);
+		counter(&o, "horod_upstream_auth_fail_total",
+			"Replies to an authenticated source (key, nts) that were not authentic.",
+			up.auth_fail);
+		counter(&o, "horod_upstream_nts_nak_total",
+			"NTS NAKs from upstream (cookies refused: NTS-KE again).", up.nts_nak);
+		prom_family(&o, "horod_upstream_ntske_total", "counter",
+			    "NTS-KE exchanges of the NTS sources by outcome.");
+		prom_sample_u64(&o, "horod_upstream_ntske_total", "outcome", "ok", up.ke_ok);
+		prom_sample_u64(&o, "horod_upstream_ntske_total", "outcome", "failed", up.ke_fail);
 		source_metrics(&o, v->cd);
 	}
 	return o.len;

@@ -225,7 +225,8 @@ START_TEST(test_exact_messages)
 		 "discipline makestep maxdistance holdover minsources driftfile ratelimit denykod "
 		 "guard metrics user seccomp ntsservercert ntsserverkey ntsport ntsdumpdir "
 		 "ntsrotate "
-		 "ntsntpserver maxntsconnections keyfile"},
+		 "ntsntpserver maxntsconnections keyfile ntstrustedcerts nosystemcert "
+		 "nocerttimecheck"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",

@@ -3,7 +3,9 @@
  * defaults (port 4460, weekly rotation, 100 connections), accepted forms,
  * every error with its `NAME:LINE:` and allowed form, the checks across
  * directives (a certificate without its key, ntsrotate 0 without
- * ntsdumpdir), and the cfg_format round trip.
+ * ntsdumpdir, a server's key without a keyfile, the NTS client's trust
+ * without an NTS server), the server line's `key ID`, `nts` and
+ * `ntsport N`, and the cfg_format round trip.
  */
 #include <check.h>
 #include <stdio.h>
@@ -76,6 +78,46 @@ START_TEST(test_forms)
 }
 END_TEST
 
+START_TEST(test_client_forms)
+{
+	parse_ok("keyfile /etc/horod/keys\nserver a.example key 4294967295 iburst\n"
+		 "server b.example nts\nserver 192.0.2.7 nts ntsport 11460 minpoll 4\n"
+		 "ntstrustedcerts /etc/horod/ca.pem\nnosystemcert\nnocerttimecheck 1\n");
+	ck_assert_int_eq(cfg.clk.n_servers, 3);
+	ck_assert_uint_eq(cfg.clk.servers[0].key, 4294967295u);
+	ck_assert_int_eq(cfg.clk.servers[0].nts, 0);
+	ck_assert_int_eq(cfg.clk.servers[0].iburst, 1);
+	ck_assert_int_eq(cfg.clk.servers[1].nts, 1);
+	ck_assert_int_eq(cfg.clk.servers[1].ntsport, 4460);
+	ck_assert_uint_eq(cfg.clk.servers[1].key, 0);
+	ck_assert_int_eq(cfg.clk.servers[2].nts, 1);
+	ck_assert_int_eq(cfg.clk.servers[2].ntsport, 11460);
+	ck_assert_int_eq(cfg.clk.servers[2].minpoll, 4);
+	ck_assert_str_eq(cfg.nts.trusted_certs, "/etc/horod/ca.pem");
+	ck_assert_int_eq(cfg.nts.no_system_cert, 1);
+	ck_assert_int_eq(cfg.nts.no_cert_time_check, 1);
+	ck_assert_int_eq(cfg_nts_check(&cfg, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_client_errors)
+{
+	parse_bad("server a key 0\n", "key 0 out of range, allowed 1-4294967295");
+	parse_bad("server a key 4294967296\n", "out of range, allowed 1-4294967295");
+	parse_bad("server a key\n", "nts.conf:1:");
+	parse_bad("server a key 1 nts\n", "key and nts on one server, allowed: one of them");
+	parse_bad("server a ntsport 4461\n", "ntsport without nts");
+	parse_bad("server a nts ntsport 0\n", "ntsport 0 out of range, allowed 1-65535");
+	parse_bad("pool p.example nts\n", "'nts' on a pool line is not supported");
+	parse_bad("pool p.example key 3\n", "'key' on a pool line is not supported");
+	parse_bad("ntstrustedcerts ca.pem\n", "not an absolute path");
+	parse_bad("ntstrustedcerts /a\nntstrustedcerts /b\n", "already given on line 1");
+	parse_bad("nosystemcert yes\n", "extra argument 'yes'");
+	parse_bad("nocerttimecheck -1\n", "out of range, allowed 0-2147483647");
+	parse_bad("nocerttimecheck\n", "'nocerttimecheck' needs a number");
+}
+END_TEST
+
 START_TEST(test_errors)
 {
 	parse_bad("ntsservercert\n", "nts.conf:1: 'ntsservercert' needs a path");
@@ -118,6 +160,27 @@ START_TEST(test_checks_across)
 	parse_ok("ntsservercert /c.pem\nntsserverkey /k.pem\nntsrotate 0\n");
 	ck_assert_int_eq(cfg_nts_check(&cfg, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "needs ntsdumpdir") != NULL, "got %s", err);
+	cfg_free(&cfg);
+	cfg_defaults(&cfg);
+	parse_ok("server a.example key 5\n");
+	ck_assert_int_eq(cfg_nts_check(&cfg, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "server a.example key 5 without a keyfile") != NULL, "got %s",
+		      err);
+	cfg_free(&cfg);
+	cfg_defaults(&cfg);
+	parse_ok("server a.example\nntstrustedcerts /ca.pem\n");
+	ck_assert_int_eq(cfg_nts_check(&cfg, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "ntstrustedcerts given without a server line with nts") != NULL,
+		      "got %s", err);
+	cfg_free(&cfg);
+	cfg_defaults(&cfg);
+	parse_ok("server a.example nts\nnocerttimecheck 2\n");
+	ck_assert_int_eq(cfg_nts_check(&cfg, err, sizeof(err)), 0);
+	cfg_free(&cfg);
+	cfg_defaults(&cfg);
+	parse_ok("server a.example nts\nnosystemcert\n");
+	ck_assert_int_eq(cfg_nts_check(&cfg, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "nosystemcert without ntstrustedcerts") != NULL, "got %s", err);
 }
 END_TEST
 
@@ -127,11 +190,16 @@ START_TEST(test_format_roundtrip)
 	struct horod_config c2;
 
 	parse_ok("listen 127.0.0.1\nntsservercert /c.pem\nntsserverkey /k.pem\nntsport 4461\n"
-		 "ntsdumpdir /d\nntsrotate 3600\nntsntpserver 192.0.2.1\nkeyfile /keys\n");
+		 "ntsdumpdir /d\nntsrotate 3600\nntsntpserver 192.0.2.1\nkeyfile /keys\n"
+		 "server a.example key 7\nserver b.example nts ntsport 4461\n"
+		 "ntstrustedcerts /ca.pem\nnosystemcert\nnocerttimecheck 3\n");
 	cfg_format(&cfg, a, sizeof(a));
-	ck_assert_msg(strstr(a, "ntsport 4461\n") && strstr(a, "ntsrotate 3600\n") &&
-			      strstr(a, "keyfile /keys\n") && strstr(a, "ntsntpserver 192.0.2.1\n"),
-		      "the format should carry the NTS directives:\n%s", a);
+	ck_assert_msg(
+		strstr(a, "ntsport 4461\n") && strstr(a, "ntsrotate 3600\n") &&
+			strstr(a, "keyfile /keys\n") && strstr(a, "ntsntpserver 192.0.2.1\n") &&
+			strstr(a, " key 7\n") && strstr(a, " nts ntsport 4461\n") &&
+			strstr(a, "ntstrustedcerts /ca.pem\nnosystemcert\nnocerttimecheck 3\n"),
+		"the format should carry the NTS directives:\n%s", a);
 	cfg_defaults(&c2);
 	ck_assert_msg(cfg_parse_string(&c2, "again", a, err, sizeof(err)) == 0, "%s", err);
 	cfg_format(&c2, b, sizeof(b));
@@ -149,6 +217,8 @@ Suite *cfg_nts_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_forms);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_client_forms);
+	tcase_add_test(tc, test_client_errors);
 	tcase_add_test(tc, test_checks_across);
 	tcase_add_test(tc, test_format_roundtrip);
 	suite_add_tcase(s, tc);
