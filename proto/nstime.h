@@ -19,10 +19,20 @@
 /* ns: beyond this a double does not convert to int64_t (2^63, exactly representable) */
 #define NS_I64_LIMIT 0x1p63
 
-/* TS in ns (not normalised: tv_nsec is added as it is). */
+/* TS in ns (tv_nsec added as it is), saturated at the int64_t range. */
 static inline int64_t ns_from_timespec(const struct timespec *ts)
 {
-	return (int64_t)ts->tv_sec * NS_PER_SEC + ts->tv_nsec;
+	int64_t sec = ts->tv_sec, nsec = ts->tv_nsec, r;
+
+	/* A negative time borrows a second, so that INT64_MIN's own split
+	 * (-9223372037 s + 145224192 ns) converts without overflowing. */
+	if (sec < 0 && nsec > 0) {
+		sec += 1;
+		nsec -= NS_PER_SEC;
+	}
+	if (__builtin_mul_overflow(sec, NS_PER_SEC, &r) || __builtin_add_overflow(r, nsec, &r))
+		return sec < 0 ? INT64_MIN : INT64_MAX;
+	return r;
 }
 
 /* The whole second holding NS: floor(NS / 1 s), for negative NS too (-1 ns is in second -1). */
