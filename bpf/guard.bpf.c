@@ -13,26 +13,32 @@
  *   3. over its rate (one entry per IPv4 address or IPv6 /64: a burst,
  *      then one per interval, 1 in 2^leak let through anyway) → drop, or
  *      a RATE kiss-o'-death (at most one per source per interval);
- *   4. otherwise → pass to the socket.
+ *   4. otherwise → answered here with time (`guard serve on`) when it is
+ *      a plain client request a socket of horod's would receive and the
+ *      state horod published is fresh (guard_answer.h), else passed to
+ *      the socket.
  *
  * A first fragment is only checked by its source (2 and 3, no
  * kiss-o'-death); later fragments, and everything that is not UDP to a
  * served port, pass untouched. Every verdict leaves through guard_exit(),
  * which counts it per CPU (packets and bytes, by reason) and records
  * denied and over-rate sources in the top-talkers table. A kiss-o'-death
- * is the request rewritten in place (bpf/guard_reply.h) and sent back
- * with XDP_TX.
+ * or an answer is the request rewritten in place (bpf/guard_reply.h) and
+ * sent back with XDP_TX, only to a request for horod (guard_answer.h); a
+ * kiss-o'-death that may not go out is the drop it stands for.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "bpf/guard.h"
+#include "bpf/guard_layout.h"
+#include "proto/ntp_wire.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
- * Wire constants (vmlinux.h has the kernel's types but not its macros).
+ * Ethernet, IP and UDP constants (vmlinux.h has the kernel's types but
+ * not its macros); NTP's are proto/ntp_wire.h's, the same as horod's.
  * Lengths in bytes; the rest are protocol numbers, named by their RFC.
  */
 #define ETH_ALEN	6      /* bytes in a MAC address */
@@ -58,21 +64,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IP6_FRAG_MF	0x0001 /* more-fragments bit of the fragment header */
 #define REPLY_TTL	64     /* hops: TTL / hop limit of a kiss-o'-death (Linux's default) */
 
-#define NTP_HLEN       48	     /* bytes in the NTP header */
-#define NTP_EXT_MIN    16	     /* bytes: smallest extension field (RFC 7822) */
-#define NTP_OFF_XMT    40	     /* byte offset of the transmit timestamp */
-#define NTP_OFF_REFID  12	     /* byte offset of the reference ID */
-#define NTP_OFF_ORG    24	     /* byte offset of the origin timestamp */
-#define KOD_RATE       0x52415445    /* "RATE" as a big-endian word */
-#define KOD_DENY       0x44454E59    /* "DENY" as a big-endian word */
-#define NTP_OFF_POLL   2	     /* byte offset of the poll exponent */
-#define NTP_MAX_POLL   17	     /* largest poll echoed (proto/ntp.h) */
-#define NTP_UNIX_EPOCH 2208988800ULL /* seconds from 1900 to 1970 */
-#define NS_PER_SEC     1000000000ULL
-/* ns → NTP fraction as proto/ntp.c does it: (ns << 23) / 5^9, rounded to nearest. */
-#define NS_FRAC_SHIFT 23
-#define NS_FRAC_DIV   1953125ULL
-#define SHORT_MAX     0xffffffffULL /* largest NTP short-format value */
+#define NS_PER_SEC 1000000000ULL /* ns in one second */
 /*
  * Largest offset into a frame the parser reads at: the verifier wants
  * packet offsets well below 64 KiB, and a classified payload ends before
@@ -80,15 +72,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  */
 #define PKT_OFF_MAX 0x3fff
 /* Extension walk steps: each field takes 16 bytes or more of the payload. */
-#define EXT_STEPS ((GUARD_MAX_PAYLOAD - NTP_HLEN) / NTP_EXT_MIN + 1)
+#define EXT_STEPS ((GUARD_MAX_PAYLOAD - NTP_HEADER_LEN) / NTP_MIN_EXT_LEN + 1)
 
 const volatile struct guard_config guard_cfg = {};
 
-/* What answering needs (GUARD_F_SERVE), written by horod: see struct guard_serve. */
-struct guard_serve guard_serve_now = {};
+/* What answering needs, written by horod (bpf/guard_pub.c): see struct guard_state. */
+struct guard_state guard_state = {};
 
 /* Test hooks (GUARD_F_TEST only; the verifier removes their uses otherwise). */
-uint64_t guard_test_now_ns = 0;
+uint64_t guard_test_now_ns = 0;	     /* the limiter's clock (CLOCK_MONOTONIC) */
+uint64_t guard_test_tai_ns = 0;	     /* the served clock's next reading (CLOCK_TAI) */
+uint64_t guard_test_tai_step_ns = 0; /* ns it advances at each reading */
 uint32_t guard_test_reason = 0;
 uint32_t guard_test_action = 0;
 
@@ -160,6 +154,7 @@ static __always_inline void *ctx_end(struct xdp_md *ctx)
 
 /* What the parser learnt about one frame. */
 struct pkt {
+	__u64 dmac;	       /* destination MAC address in the low 6 bytes (memory order) */
 	__u32 l2;	       /* bytes of Ethernet + VLAN headers */
 	__u32 l3len;	       /* bytes of the IP header, options / extension headers included */
 	__u32 udp;	       /* offset of the UDP header */
@@ -168,13 +163,32 @@ struct pkt {
 	struct guard_addr src; /* source for the access list and the limiter (mapped → IPv4) */
 	__u8 ip_src[16];       /* the addresses as on the wire (IPv4: first 4 bytes) */
 	__u8 ip_dst[16];
+	__u16 dport; /* UDP destination port, network byte order */
 };
 
+/* The limiter's and the talkers' clock: CLOCK_MONOTONIC ns. */
 static __always_inline __u64 now_ns(void)
 {
 	if (guard_cfg.flags & GUARD_F_TEST)
 		return guard_test_now_ns;
 	return bpf_ktime_get_ns();
+}
+
+/*
+ * The served clock: CLOCK_TAI ns, which no time namespace shifts (see
+ * struct guard_serve). In tests it advances by a step at each reading, so
+ * that a receive and a transmit time taken by the same run differ.
+ */
+static __always_inline __u64 serve_clock(void)
+{
+	__u64 t;
+
+	if (guard_cfg.flags & GUARD_F_TEST) {
+		t = guard_test_tai_ns;
+		guard_test_tai_ns = t + guard_test_tai_step_ns;
+		return t;
+	}
+	return bpf_ktime_get_tai_ns();
 }
 
 static __always_inline __u16 be16(const __u8 *p)
@@ -397,9 +411,10 @@ static __always_inline int ext_ok(struct xdp_md *ctx, __u32 off, __u32 rem)
 		const __u8 *f;
 		__u32 flen;
 
-		if (rem == 0 || rem == 4 || rem == 20 || rem == 24)
+		if (rem == NTP_MAC_NONE || rem == NTP_MAC_CRYPTO_NAK || rem == NTP_MAC_MD5 ||
+		    rem == NTP_MAC_SHA1)
 			return 1;
-		if (rem < NTP_EXT_MIN)
+		if (rem < NTP_MIN_EXT_LEN)
 			return 0;
 		if (off > PKT_OFF_MAX)
 			return 0;
@@ -407,7 +422,7 @@ static __always_inline int ext_ok(struct xdp_md *ctx, __u32 off, __u32 rem)
 		if ((void *)(f + 4) > end)
 			return 0;
 		flen = be16(f + 2);
-		if (flen < NTP_EXT_MIN || (flen & 3) || flen > rem)
+		if (flen < NTP_MIN_EXT_LEN || (flen & 3) || flen > rem)
 			return 0;
 		off += flen;
 		rem -= flen;
@@ -419,15 +434,15 @@ static __always_inline int ext_ok(struct xdp_md *ctx, __u32 off, __u32 rem)
 static __always_inline __u32 mode_reason(__u32 mode, const struct pkt *p)
 {
 	switch (mode) {
-	case 0:
+	case NTP_MODE_RESERVED:
 		return NTP_R_DROP_MODE_RESERVED;
-	case 2:
+	case NTP_MODE_PASSIVE:
 		return NTP_R_DROP_MODE_PASSIVE;
-	case 4:
+	case NTP_MODE_SERVER:
 		return NTP_R_DROP_MODE_SERVER;
-	case 5:
+	case NTP_MODE_BROADCAST:
 		return NTP_R_DROP_MODE_BROADCAST;
-	case 6:
+	case NTP_MODE_CONTROL:
 		return control_allowed(p) ? NTP_R_CONTROL : NTP_R_DROP_MODE_CONTROL;
 	default:
 		return NTP_R_DROP_MODE_PRIVATE;
@@ -451,27 +466,32 @@ static __always_inline __u32 classify(struct xdp_md *ctx, const struct pkt *p)
 		return NTP_R_DROP_SHORT;
 	version = (pay[0] >> 3) & 7;
 	mode = pay[0] & 7;
-	if ((mode == 6 || mode == 7) && version >= 1 && version <= 4)
+	if ((mode == NTP_MODE_CONTROL || mode == NTP_MODE_PRIVATE) && version >= NTP_VERSION_MIN &&
+	    version <= NTP_VERSION_MAX)
 		return mode_reason(mode, p);
-	if (plen < NTP_HLEN)
+	if (plen < NTP_HEADER_LEN)
 		return NTP_R_DROP_SHORT;
 	if (plen & 3)
 		return NTP_R_DROP_LENGTH;
-	if (version < 1 || version > 4)
+	if (version < NTP_VERSION_MIN || version > NTP_VERSION_MAX)
 		return NTP_R_DROP_VERSION;
-	if (mode != 1 && mode != 3)
+	if (mode != NTP_MODE_ACTIVE && mode != NTP_MODE_CLIENT)
 		return mode_reason(mode, p);
-	if (!ext_ok(ctx, off + NTP_HLEN, plen - NTP_HLEN))
+	if (!ext_ok(ctx, off + NTP_HEADER_LEN, plen - NTP_HEADER_LEN))
 		return NTP_R_DROP_EXTENSION;
-	return mode == 3 ? NTP_R_REPLY_SERVER : NTP_R_REPLY_SYMMETRIC;
+	return mode == NTP_MODE_CLIENT ? NTP_R_REPLY_SERVER : NTP_R_REPLY_SYMMETRIC;
 }
 
+#include "bpf/guard_answer.h"
 #include "bpf/guard_reply.h"
 
 /* Send a kiss-o'-death with CODE, counted as KOD_REASON; dropped as DROP_REASON if it cannot. */
 static __always_inline int send_kod(struct xdp_md *ctx, struct pkt *p, __u32 code, __u32 kod_reason,
 				    __u32 drop_reason, __u64 bytes)
 {
+	/* Only to a request a socket of horod's would have received (guard_answer.h). */
+	if (!kod_for_us(ctx, p))
+		return guard_exit(XDP_DROP, drop_reason, bytes, p);
 	if (make_reply(ctx, p, code, 0) < 0)
 		return guard_exit(XDP_DROP, drop_reason, bytes, p);
 	return guard_exit(XDP_TX, kod_reason, bytes, p);
@@ -505,6 +525,7 @@ static __always_inline int parse_ipv4(struct xdp_md *ctx, struct pkt *p, __u32 o
 		return GUARD_C_PASS_INVALID;
 	if (!served_port(*(__u16 *)(udp + 2)))
 		return GUARD_C_PASS_OTHER;
+	p->dport = *(__u16 *)(udp + 2);
 	__builtin_memcpy(p->ip_src, ip + 12, 4);
 	__builtin_memcpy(p->ip_dst, ip + 16, 4);
 	p->l3len = ihl;
@@ -573,6 +594,7 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, struct pkt *p, __u32 o
 		return GUARD_C_PASS_INVALID;
 	if (!served_port(*(__u16 *)(udp + 2)))
 		return GUARD_C_PASS_OTHER;
+	p->dport = *(__u16 *)(udp + 2);
 	__builtin_memcpy(p->ip_src, ip + 8, 16);
 	__builtin_memcpy(p->ip_dst, ip + 24, 16);
 	p->v6 = 1;
@@ -602,9 +624,10 @@ int guard_xdp(struct xdp_md *ctx)
 	int i, first_frag = 0, r, rl;
 
 	/* The receive time of a request this program may answer: first of all. */
-	sv.rx_ns = (guard_cfg.flags & GUARD_F_SERVE) ? now_ns() : 0;
+	sv.rx_tai_ns = (guard_cfg.flags & GUARD_F_SERVE) ? serve_clock() : 0;
 	if (data + ETH_HLEN > end)
 		return guard_exit(XDP_PASS, GUARD_C_PASS_INVALID, bytes, &p);
+	__builtin_memcpy(&p.dmac, data, ETH_ALEN);
 	type = be16((const __u8 *)data + 12);
 	for (i = 0; i < GUARD_MAX_VLANS; i++) {
 		if (type != ETHTYPE_8021Q && type != ETHTYPE_8021AD)
@@ -643,18 +666,19 @@ int guard_xdp(struct xdp_md *ctx)
 		return guard_exit(XDP_DROP, reason, bytes, &p);
 	if (denied(&p)) {
 		if ((guard_cfg.flags & GUARD_F_DENY_KOD) && deny_kod_due(&p))
-			return send_kod(ctx, &p, KOD_DENY, NTP_R_REPLY_KOD_DENY, NTP_R_DROP_DENIED,
-					bytes);
+			return send_kod(ctx, &p, NTP_KOD_DENY_ID, NTP_R_REPLY_KOD_DENY,
+					NTP_R_DROP_DENIED, bytes);
 		return guard_exit(XDP_DROP, NTP_R_DROP_DENIED, bytes, &p);
 	}
 	rl = rl_charge(&p, guard_cfg.flags & GUARD_F_RATE_KOD);
 	if (rl == RL_KOD)
-		return send_kod(ctx, &p, KOD_RATE, NTP_R_REPLY_KOD_RATE, NTP_R_DROP_RATE, bytes);
+		return send_kod(ctx, &p, NTP_KOD_RATE_ID, NTP_R_REPLY_KOD_RATE, NTP_R_DROP_RATE,
+				bytes);
 	if (rl == RL_DROP)
 		return guard_exit(XDP_DROP, NTP_R_DROP_RATE, bytes, &p);
 	/* `guard serve on`: a plain client request (no extension) is answered here. */
 	if ((guard_cfg.flags & GUARD_F_SERVE) && reason == NTP_R_REPLY_SERVER &&
-	    p.plen == NTP_HLEN && serve_read(&sv) == 0) {
+	    p.plen == NTP_HEADER_LEN && serve_read(&sv, ctx, &p) == 0) {
 		/* The frame may be half rewritten when this fails: it cannot pass. */
 		if (make_reply(ctx, &p, 0, &sv) < 0)
 			return guard_exit(XDP_DROP, NTP_R_DROP_SEND_ERROR, bytes, &p);

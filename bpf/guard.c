@@ -9,8 +9,8 @@
  * the loader's, at debug level: on failure the caller logs one line with
  * the reason the loader returns.
  *
- * The second half reads pinned maps back (horoctl): counters summed over
- * CPUs, and the top-talkers table sorted by packets.
+ * Reading pinned maps back (horoctl) is guard_read.c, which needs none of
+ * this.
  */
 #include <errno.h>
 #include <limits.h>
@@ -42,39 +42,12 @@
 #define LOG_BUF	     512	   /* bytes: a libbpf message that fits needs no allocation */
 #define LOG_MAX	     65536	   /* bytes: the tail of a longer message (verifier log) kept */
 
-/*
- * The counter layout is proto's reason list plus the guard's own: pinned
- * maps outlive a build, so the numbers of existing reasons must not move
- * (new reasons go at the end of the list, as reason.h says).
- */
-_Static_assert(NTP_R_REPLY_SERVER == 0 && NTP_R_REPLY_KOD_RATE == 2 && NTP_R_CONTROL == 4 &&
-		       NTP_R_DROP_SHORT == 5 && NTP_R_DROP_EXTENSION == 14 &&
-		       NTP_R_DROP_DENIED == 15 && NTP_R_DROP_RATE == 16 &&
-		       NTP_R_DROP_TRUNCATED == 17,
-	       "proto's reason numbers are part of the guard's map layout");
-_Static_assert((int)GUARD_C_PASS_OTHER == (int)NTP_REASON_MAX,
-	       "the guard's own counters follow proto's");
-/* The sizes without any implicit padding: both compilers must agree on them. */
-_Static_assert(sizeof(struct guard_config) == 72 && sizeof(struct guard_info) == 480 &&
-		       sizeof(struct guard_count) == 16 && sizeof(struct guard_addr) == 20 &&
-		       sizeof(struct guard_talker) == 32 && sizeof(struct guard_rl_key) == 12 &&
-		       sizeof(struct guard_rl_entry) == 24 && sizeof(struct guard_lpm4) == 8 &&
-		       sizeof(struct guard_lpm6) == 20 && sizeof(struct guard_serve) == 64,
-	       "shared layouts must be the same for clang -target bpf and gcc");
-
 /* The maps pinned, in order (the info map last: it describes the others). */
 static const char *const guard_pinned_maps[] = {
 	GUARD_PIN_COUNTERS, GUARD_PIN_TALKERS, "ratelimit",    "allow4", "allow6", "deny4", "deny6",
 	"control4",	    "control6",	       GUARD_PIN_INFO,
 };
 #define GUARD_NPINS ((int)(sizeof(guard_pinned_maps) / sizeof(guard_pinned_maps[0])))
-
-static const char *const guard_own_names[GUARD_NCOUNTERS - NTP_REASON_MAX] = {
-	[GUARD_C_PASS_OTHER - NTP_REASON_MAX] = "pass_other",
-	[GUARD_C_PASS_FRAGMENT - NTP_REASON_MAX] = "pass_fragment",
-	[GUARD_C_PASS_INVALID - NTP_REASON_MAX] = "pass_invalid",
-	[GUARD_C_SERVED - NTP_REASON_MAX] = "reply_server_xdp",
-};
 
 struct guard {
 	struct guard_bpf *skel;
@@ -170,15 +143,6 @@ static uint64_t guard_mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ns_from_timespec(&ts);
-}
-
-const char *guard_counter_name(unsigned int i)
-{
-	if (i < NTP_REASON_MAX)
-		return ntp_reason_name((enum ntp_reason)i);
-	if (i < GUARD_NCOUNTERS)
-		return guard_own_names[i - NTP_REASON_MAX];
-	return "unknown";
 }
 
 int guard_open(struct guard **out, const struct guard_config *cfg, char *err, size_t errlen)
@@ -449,9 +413,19 @@ int guard_map_fd(const struct guard *g, const char *name)
 	return m ? bpf_map__fd(m) : -1;
 }
 
-struct guard_serve *guard_serve_area(struct guard *g)
+struct guard_state_pub *guard_state_area(struct guard *g)
 {
-	return g->skel->bss ? &g->skel->bss->guard_serve_now : NULL;
+	/* The same bytes (guard_pub.h asserts the size), accessed only as atomics from here on. */
+	return g->skel->bss ? (struct guard_state_pub *)(void *)&g->skel->bss->guard_state : NULL;
+}
+
+int guard_links(const struct guard *g, uint32_t *ifindex, int max)
+{
+	int i;
+
+	for (i = 0; i < g->n_links && i < max; i++)
+		ifindex[i] = (uint32_t)g->ifindex[i];
+	return i;
 }
 
 int guard_test_hooks(struct guard *g, struct guard_test_hooks *h)
@@ -459,132 +433,9 @@ int guard_test_hooks(struct guard *g, struct guard_test_hooks *h)
 	if (!g->skel->bss)
 		return -1;
 	h->now_ns = &g->skel->bss->guard_test_now_ns;
+	h->tai_ns = &g->skel->bss->guard_test_tai_ns;
+	h->tai_step_ns = &g->skel->bss->guard_test_tai_step_ns;
 	h->reason = &g->skel->bss->guard_test_reason;
 	h->action = &g->skel->bss->guard_test_action;
 	return 0;
-}
-
-int guard_pinned_open(const char *dir, const char *name)
-{
-	LIBBPF_OPTS(bpf_obj_get_opts, o, .file_flags = BPF_F_RDONLY);
-	char path[PATH_MAX];
-	int fd;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-		return -ENAMETOOLONG;
-	libbpf_set_print(guard_libbpf_print);
-	fd = bpf_obj_get_opts(path, &o);
-	return fd < 0 ? -errno : fd;
-}
-
-int guard_info_read_fd(int fd, struct guard_info *out)
-{
-	struct bpf_map_info mi;
-	uint32_t key = 0, len = sizeof(mi);
-
-	memset(out, 0, sizeof(*out));
-	memset(&mi, 0, sizeof(mi));
-	if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0)
-		return -errno;
-	/* The lookup writes value_size bytes: only into a structure of that size. */
-	if (mi.type != BPF_MAP_TYPE_ARRAY || mi.value_size != sizeof(*out))
-		return -EPROTO;
-	if (bpf_map_lookup_elem(fd, &key, out) < 0)
-		return -errno;
-	return out->layout == GUARD_LAYOUT ? 0 : -EPROTO;
-}
-
-int guard_stats_read_fd(int fd, struct guard_stats *out)
-{
-	struct bpf_map_info mi;
-	uint32_t len = sizeof(mi), k, n;
-	struct guard_count *v;
-	int ncpu, c;
-
-	memset(out, 0, sizeof(*out));
-	memset(&mi, 0, sizeof(mi));
-	if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0)
-		return -errno;
-	if (mi.type != BPF_MAP_TYPE_PERCPU_ARRAY || mi.value_size != sizeof(struct guard_count))
-		return -EPROTO;
-	ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0)
-		return ncpu < 0 ? ncpu : -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	out->ncpu = ncpu;
-	n = mi.max_entries < GUARD_NCOUNTERS ? mi.max_entries : GUARD_NCOUNTERS;
-	for (k = 0; k < n; k++) {
-		if (bpf_map_lookup_elem(fd, &k, v) < 0) {
-			c = -errno;
-			free(v);
-			return c;
-		}
-		for (c = 0; c < ncpu; c++) {
-			out->packets[k] += v[c].packets;
-			out->bytes[k] += v[c].bytes;
-			if (c < (int)(sizeof(out->cpu_packets) / sizeof(out->cpu_packets[0])))
-				out->cpu_packets[c] += v[c].packets;
-		}
-	}
-	free(v);
-	return 0;
-}
-
-static int guard_talker_cmp(const void *a, const void *b)
-{
-	const struct guard_talker_row *x = a, *y = b;
-
-	if (x->t.packets != y->t.packets)
-		return x->t.packets > y->t.packets ? -1 : 1;
-	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
-}
-
-int guard_talkers_read_fd(int fd, struct guard_talker_row *rows, int max)
-{
-	struct guard_talker_row *all;
-	struct guard_addr key, next;
-	int n = 0, i, ret = 0;
-	void *prev = NULL;
-
-	struct bpf_map_info mi;
-	uint32_t len = sizeof(mi);
-
-	if (max <= 0)
-		return 0;
-	memset(&mi, 0, sizeof(mi));
-	if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0)
-		return -errno;
-	if (mi.key_size != sizeof(struct guard_addr) ||
-	    mi.value_size != sizeof(struct guard_talker))
-		return -EPROTO;
-	all = calloc(GUARD_TALKERS, sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	/* The table holds at most GUARD_TALKERS entries: so does this walk. */
-	while (n < GUARD_TALKERS) {
-		if (bpf_map_get_next_key(fd, prev, &next) < 0) {
-			if (errno != ENOENT)
-				ret = -errno;
-			break;
-		}
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &all[n].t) < 0)
-			continue; /* evicted meanwhile */
-		all[n].addr = key;
-		n++;
-	}
-	if (ret < 0) {
-		free(all);
-		return ret;
-	}
-	qsort(all, (size_t)n, sizeof(*all), guard_talker_cmp);
-	if (n > max)
-		n = max;
-	for (i = 0; i < n; i++)
-		rows[i] = all[i];
-	free(all);
-	return n;
 }

@@ -1,62 +1,47 @@
 /*
  * The XDP guard's reply builder: a request rewritten in place into a
  * kiss-o'-death or (`guard serve on`) into the answer a worker would
- * send, and the consistent read of the state the clock thread publishes
- * for the latter. Part of bpf/guard.bpf.c, included once there after the
+ * send. Part of bpf/guard.bpf.c, included once there after the
  * definitions it uses (struct pkt, ctx_data/ctx_end, the header and NTP
- * constants, guard_serve_now): one BPF object, split for length.
+ * constants, and guard_answer.h's checksums and struct serve_now): one BPF
+ * object, split for length.
  */
 #ifndef HOROD_BPF_GUARD_REPLY_H
 #define HOROD_BPF_GUARD_REPLY_H
-
-/* Add the 16-bit words of N bytes at P (N even, in the packet or on the stack) to SUM. */
-static __always_inline __u32 csum_words(const void *p, int n, __u32 sum)
-{
-	const __u16 *w = p;
-	int i;
-
-	for (i = 0; i < n / 2; i++)
-		sum += w[i];
-	return sum;
-}
-
-static __always_inline __u16 csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
-/* A consistent copy of guard_serve_now and the request's receive time. */
-struct serve_now {
-	struct guard_serve s;
-	__u64 rx_ns; /* CLOCK_MONOTONIC ns when the program started on the frame */
-};
 
 /* NTP timestamp (network byte order) of REAL_NS ns since the Unix epoch (not negative). */
 static __always_inline __u64 ntp_ts(__u64 real_ns)
 {
 	__u64 sec = real_ns / NS_PER_SEC, ns = real_ns - sec * NS_PER_SEC;
-	__u64 frac = ((ns << NS_FRAC_SHIFT) + NS_FRAC_DIV / 2) / NS_FRAC_DIV;
+	__u64 frac = ((ns << NTP_NS_FRAC_SHIFT) + NTP_NS_FRAC_DIV / 2) / NTP_NS_FRAC_DIV;
 
 	return bpf_cpu_to_be64((__u64)(__u32)(sec + NTP_UNIX_EPOCH) << 32 | frac);
 }
 
-/* Root dispersion (short format, network byte order) at served time REAL_NS, rounded up. */
-static __always_inline __u32 root_disp(const struct guard_serve *s, __u64 real_ns)
+/*
+ * Root dispersion (short format, network byte order) SINCE ns after the
+ * publication: disp_ns + SINCE * rate / 10^9, rounded up, and the largest
+ * value as soon as it would pass 65536 s, whatever the rate (no product
+ * can wrap). The publisher splits the rate into whole seconds per second
+ * (R1, 0 for any real clock) and the rest (R0 < 10^9): SINCE < 2^32 keeps
+ * SINCE * R0 below 2^62, and SINCE * R1 is only formed when it stays
+ * below GUARD_DISP_MAX_NS.
+ */
+static __always_inline __u32 root_disp(const struct guard_serve *s, __u64 since)
 {
-	__u64 d = s->disp_ns, since;
+	__u64 d = s->disp_ns, r1 = s->disp_rate_s, r0 = s->disp_rate_ns;
 
-	if (real_ns > (__u64)s->update_ns) {
-		since = (real_ns - (__u64)s->update_ns) / 1000; /* µs */
-		if (since > (1ULL << 40))
-			return bpf_htonl((__u32)SHORT_MAX);
-		d += (since * s->disp_rate_ppb + 999999) / 1000000;
-	}
-	if (d >= (1ULL << 40))
-		return bpf_htonl((__u32)SHORT_MAX);
+	if (d >= GUARD_DISP_MAX_NS || since >= (1ULL << 32))
+		return bpf_htonl(NTP_SHORT_MAX);
+	if (r1 && since > (GUARD_DISP_MAX_NS - d) / r1)
+		return bpf_htonl(NTP_SHORT_MAX);
+	d += since * r1;
+	d += (since * r0 + NS_PER_SEC - 1) / NS_PER_SEC;
+	if (d >= GUARD_DISP_MAX_NS)
+		return bpf_htonl(NTP_SHORT_MAX);
+	/* d < 2^46: d << 16 does not wrap; ns to 1/65536 s, rounded up. */
 	d = ((d << 16) + NS_PER_SEC - 1) / NS_PER_SEC;
-	return bpf_htonl(d > SHORT_MAX ? (__u32)SHORT_MAX : (__u32)d);
+	return bpf_htonl(d > NTP_SHORT_MAX ? NTP_SHORT_MAX : (__u32)d);
 }
 
 /*
@@ -83,7 +68,7 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 	__u16 sport, dport;
 	__s8 poll;
 	__u64 xmt, tx;
-	__u32 sum = 0;
+	__u64 sum = 0;
 	int i;
 
 	/* Everything kept is read before the frame moves. */
@@ -94,19 +79,19 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 	if (off > PKT_OFF_MAX)
 		return -1;
 	udp = data + off;
-	if ((void *)(udp + UDP_HLEN + NTP_HLEN) > end)
+	if ((void *)(udp + UDP_HLEN + NTP_HEADER_LEN) > end)
 		return -1;
 	sport = *(__u16 *)udp;
 	dport = *(__u16 *)(udp + 2);
 	ntp = udp + UDP_HLEN;
-	vn = (ntp[0] >> 3) & 7;
-	mode = (ntp[0] & 7) == 1 ? 2 : 4;
-	__builtin_memcpy(&xmt, ntp + NTP_OFF_XMT, 8);
+	vn = (ntp[NTP_OFF_LVM] >> 3) & 7;
+	mode = (ntp[NTP_OFF_LVM] & 7) == NTP_MODE_ACTIVE ? NTP_MODE_PASSIVE : NTP_MODE_SERVER;
+	__builtin_memcpy(&xmt, ntp + NTP_OFF_XMT, NTP_TS_LEN);
 	poll = (__s8)ntp[NTP_OFF_POLL];
-	lvm = (__u8)((sv ? sv->s.leap & 3 : 3) << 6 | vn << 3 | mode);
+	lvm = (__u8)((sv ? sv->s.leap & 3 : NTP_LEAP_UNSYNC) << 6 | vn << 3 | mode);
 
 	curlen = (__u32)(end - data);
-	newlen = l2len + base + UDP_HLEN + NTP_HLEN;
+	newlen = l2len + base + UDP_HLEN + NTP_HEADER_LEN;
 	if (strip > 2048 || l2len > sizeof(l2) || curlen < newlen + strip)
 		return -1;
 	if (strip && bpf_xdp_adjust_head(ctx, (int)strip))
@@ -125,10 +110,10 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 
 	ip = data + l2len;
 	if (p->v6) {
-		if ((void *)(ip + IPV6_HLEN + UDP_HLEN + NTP_HLEN) > end)
+		if ((void *)(ip + IPV6_HLEN + UDP_HLEN + NTP_HEADER_LEN) > end)
 			return -1;
 		*(__u32 *)ip = bpf_htonl(0x60000000); /* version 6, traffic class 0, flow 0 */
-		*(__u16 *)(ip + 4) = bpf_htons(UDP_HLEN + NTP_HLEN);
+		*(__u16 *)(ip + 4) = bpf_htons(UDP_HLEN + NTP_HEADER_LEN);
 		ip[6] = IPPROTO_UDP_;
 		ip[7] = REPLY_TTL;
 		__builtin_memcpy(ip + 8, p->ip_dst, 16);
@@ -136,14 +121,14 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 		udp = ip + IPV6_HLEN;
 		/* Pseudo-header: addresses, upper-layer length, next header. */
 		sum = csum_words(ip + 8, 32, 0);
-		sum += bpf_htons(UDP_HLEN + NTP_HLEN);
+		sum += bpf_htons(UDP_HLEN + NTP_HEADER_LEN);
 		sum += bpf_htons(IPPROTO_UDP_);
 	} else {
-		if ((void *)(ip + IPV4_HLEN + UDP_HLEN + NTP_HLEN) > end)
+		if ((void *)(ip + IPV4_HLEN + UDP_HLEN + NTP_HEADER_LEN) > end)
 			return -1;
 		ip[0] = 0x45; /* version 4, 5 words */
 		ip[1] = 0;
-		*(__u16 *)(ip + 2) = bpf_htons(IPV4_HLEN + UDP_HLEN + NTP_HLEN);
+		*(__u16 *)(ip + 2) = bpf_htons(IPV4_HLEN + UDP_HLEN + NTP_HEADER_LEN);
 		*(__u16 *)(ip + 4) = 0;
 		*(__u16 *)(ip + 6) = bpf_htons(IP4_DF);
 		ip[8] = REPLY_TTL;
@@ -154,67 +139,41 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 		*(__u16 *)(ip + 10) = csum_fold(csum_words(ip, IPV4_HLEN, 0));
 		udp = ip + IPV4_HLEN;
 		sum = csum_words(ip + 12, 8, 0);
-		sum += bpf_htons(UDP_HLEN + NTP_HLEN);
+		sum += bpf_htons(UDP_HLEN + NTP_HEADER_LEN);
 		sum += bpf_htons(IPPROTO_UDP_);
 	}
-	if ((void *)(udp + UDP_HLEN + NTP_HLEN) > end)
+	if ((void *)(udp + UDP_HLEN + NTP_HEADER_LEN) > end)
 		return -1;
 	*(__u16 *)udp = dport;
 	*(__u16 *)(udp + 2) = sport;
-	*(__u16 *)(udp + 4) = bpf_htons(UDP_HLEN + NTP_HLEN);
+	*(__u16 *)(udp + 4) = bpf_htons(UDP_HLEN + NTP_HEADER_LEN);
 	*(__u16 *)(udp + 6) = 0;
 	ntp = udp + UDP_HLEN;
-	for (i = 0; i < NTP_HLEN / 4; i++)
+	for (i = 0; i < NTP_HEADER_LEN / 4; i++)
 		((__u32 *)ntp)[i] = 0;
-	ntp[0] = lvm;
-	__builtin_memcpy(ntp + NTP_OFF_ORG, &xmt, 8);
+	ntp[NTP_OFF_LVM] = lvm;
+	__builtin_memcpy(ntp + NTP_OFF_ORG, &xmt, NTP_TS_LEN);
 	if (!sv) {
 		*(__u32 *)(ntp + NTP_OFF_REFID) = bpf_htonl(code);
 	} else {
-		ntp[1] = (sv->s.leap & 3) == 3 ? 0 : sv->s.stratum;
-		ntp[2] = poll < 0 ? 0 : poll > NTP_MAX_POLL ? NTP_MAX_POLL : (__u8)poll;
-		ntp[3] = (__u8)sv->s.precision;
-		*(__u32 *)(ntp + 4) = sv->s.root_delay;
+		ntp[NTP_OFF_STRATUM] = (sv->s.leap & 3) == NTP_LEAP_UNSYNC ? 0 : sv->s.stratum;
+		ntp[NTP_OFF_POLL] = poll < 0 ? 0 : poll > NTP_MAX_POLL ? NTP_MAX_POLL : (__u8)poll;
+		ntp[NTP_OFF_PRECISION] = (__u8)sv->s.precision;
+		*(__u32 *)(ntp + NTP_OFF_ROOT_DELAY) = sv->s.root_delay;
 		*(__u32 *)(ntp + NTP_OFF_REFID) = sv->s.refid;
-		__builtin_memcpy(ntp + 16, &sv->s.ref_ts, 8);
-		xmt = ntp_ts(sv->rx_ns + (__u64)sv->s.mono_to_real_ns);
-		__builtin_memcpy(ntp + 32, &xmt, 8);
+		__builtin_memcpy(ntp + NTP_OFF_REF, &sv->s.ref_ts, NTP_TS_LEN);
+		xmt = ntp_ts(sv->rx_tai_ns + (__u64)sv->s.tai_to_real_ns);
+		__builtin_memcpy(ntp + NTP_OFF_REC, &xmt, NTP_TS_LEN);
 		/* The transmit time: read last, only arithmetic and the checksum follow. */
-		tx = now_ns() + (__u64)sv->s.mono_to_real_ns;
-		*(__u32 *)(ntp + 8) = root_disp(&sv->s, tx);
-		xmt = ntp_ts(tx);
-		__builtin_memcpy(ntp + NTP_OFF_XMT, &xmt, 8);
+		tx = serve_clock();
+		*(__u32 *)(ntp + NTP_OFF_ROOT_DISP) =
+			root_disp(&sv->s, tx > sv->s.pub_tai_ns ? tx - sv->s.pub_tai_ns : 0);
+		xmt = ntp_ts(tx + (__u64)sv->s.tai_to_real_ns);
+		__builtin_memcpy(ntp + NTP_OFF_XMT, &xmt, NTP_TS_LEN);
 	}
-	sum = csum_words(udp, UDP_HLEN + NTP_HLEN, sum);
+	sum = csum_words(udp, UDP_HLEN + NTP_HEADER_LEN, sum);
 	*(__u16 *)(udp + 6) = csum_fold(sum) ?: 0xffff;
 	return 0;
-}
-
-/* Copy guard_serve_now into SV when it is stable and on; 0, or -1 (a worker answers). */
-static __always_inline int serve_read(struct serve_now *sv)
-{
-	volatile struct guard_serve *g = &guard_serve_now;
-	__u32 seq = g->seq;
-
-	if ((seq & 1) || !g->on)
-		return -1;
-	/* x86_64: loads are not reordered with loads; the compiler must not either. */
-	asm volatile("" ::: "memory");
-	sv->s.mono_to_real_ns = g->mono_to_real_ns;
-	sv->s.update_ns = g->update_ns;
-	sv->s.disp_ns = g->disp_ns;
-	sv->s.disp_rate_ppb = g->disp_rate_ppb;
-	sv->s.ref_ts = g->ref_ts;
-	sv->s.root_delay = g->root_delay;
-	sv->s.refid = g->refid;
-	sv->s.leap = g->leap;
-	sv->s.stratum = g->stratum;
-	sv->s.precision = g->precision;
-	asm volatile("" ::: "memory");
-	if (g->seq != seq)
-		return -1;
-	/* Only a time that needs no leap handling: no leap second announced. */
-	return (sv->s.leap == 0 || sv->s.leap == 3) ? 0 : -1;
 }
 
 #endif /* HOROD_BPF_GUARD_REPLY_H */

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bpf/guard.h"
+#include "bpf/guard_read.h"
 #include "ctl/common.h"
 #include "ctl/query.h"
 #include "proto/nstime.h"

@@ -16,35 +16,8 @@
 #include "proto/nstime.h"
 #include "proto/ntp.h"
 
-/*
- * 2^32 / 10^9 = 2^23 / 5^9: a fraction of a second in ns becomes NTP
- * fraction units by a shift by 23 bits and a division by 5^9.
- */
-#define NS_FRAC_SHIFT 23
-#define NS_FRAC_DIV   1953125ULL   /* 5^9, see NS_FRAC_SHIFT */
-#define SHORT_UNITS   65536.0	   /* short-format units per second (16 fraction bits) */
-#define SHORT_MAX     0xffffffffu  /* largest short-format value (65535.99998 s) */
-#define TS_UNITS      4294967296.0 /* timestamp units per second (32 fraction bits) */
-
-/* Header byte offsets (RFC 5905, figure 8). */
-#define OFF_LVM	       0 /* LI (2 bits), VN (3 bits), mode (3 bits) */
-#define OFF_STRATUM    1
-#define OFF_POLL       2
-#define OFF_PRECISION  3
-#define OFF_ROOT_DELAY 4
-#define OFF_ROOT_DISP  8
-#define OFF_REFID      12
-#define OFF_REF	       16
-#define OFF_ORG	       24
-#define OFF_REC	       32
-#define OFF_XMT	       40
-#define TS_LEN	       8 /* bytes in a 64-bit timestamp */
-
-/* Sizes of what may follow the last extension field (RFC 7822). */
-#define MAC_NONE       0  /* bytes: nothing */
-#define MAC_CRYPTO_NAK 4  /* bytes: key id 0 alone, the crypto-NAK */
-#define MAC_MD5	       20 /* bytes: key id (4) + MD5 digest (16) */
-#define MAC_SHA1       24 /* bytes: key id (4) + SHA-1 digest (20) */
+#define SHORT_UNITS 65536.0	 /* short-format units per second (16 fraction bits) */
+#define TS_UNITS    4294967296.0 /* timestamp units per second (32 fraction bits) */
 
 static uint8_t lvm(unsigned int leap, unsigned int version, unsigned int mode)
 {
@@ -55,35 +28,35 @@ int ntp_decode(const uint8_t *buf, size_t len, struct ntp_packet *p)
 {
 	if (len < NTP_HEADER_LEN)
 		return -1;
-	p->leap = buf[OFF_LVM] >> 6;
-	p->version = (buf[OFF_LVM] >> 3) & 7;
-	p->mode = buf[OFF_LVM] & 7;
-	p->stratum = buf[OFF_STRATUM];
-	p->poll = (int8_t)buf[OFF_POLL];
-	p->precision = (int8_t)buf[OFF_PRECISION];
-	p->root_delay = be_get32(buf + OFF_ROOT_DELAY);
-	p->root_disp = be_get32(buf + OFF_ROOT_DISP);
-	p->refid = be_get32(buf + OFF_REFID);
-	p->ref = be_get64(buf + OFF_REF);
-	p->org = be_get64(buf + OFF_ORG);
-	p->rec = be_get64(buf + OFF_REC);
-	p->xmt = be_get64(buf + OFF_XMT);
+	p->leap = buf[NTP_OFF_LVM] >> 6;
+	p->version = (buf[NTP_OFF_LVM] >> 3) & 7;
+	p->mode = buf[NTP_OFF_LVM] & 7;
+	p->stratum = buf[NTP_OFF_STRATUM];
+	p->poll = (int8_t)buf[NTP_OFF_POLL];
+	p->precision = (int8_t)buf[NTP_OFF_PRECISION];
+	p->root_delay = be_get32(buf + NTP_OFF_ROOT_DELAY);
+	p->root_disp = be_get32(buf + NTP_OFF_ROOT_DISP);
+	p->refid = be_get32(buf + NTP_OFF_REFID);
+	p->ref = be_get64(buf + NTP_OFF_REF);
+	p->org = be_get64(buf + NTP_OFF_ORG);
+	p->rec = be_get64(buf + NTP_OFF_REC);
+	p->xmt = be_get64(buf + NTP_OFF_XMT);
 	return 0;
 }
 
 void ntp_encode(const struct ntp_packet *p, uint8_t out[NTP_HEADER_LEN])
 {
-	out[OFF_LVM] = lvm(p->leap, p->version, p->mode);
-	out[OFF_STRATUM] = p->stratum;
-	out[OFF_POLL] = (uint8_t)p->poll;
-	out[OFF_PRECISION] = (uint8_t)p->precision;
-	be_put32(out + OFF_ROOT_DELAY, p->root_delay);
-	be_put32(out + OFF_ROOT_DISP, p->root_disp);
-	be_put32(out + OFF_REFID, p->refid);
-	be_put64(out + OFF_REF, p->ref);
-	be_put64(out + OFF_ORG, p->org);
-	be_put64(out + OFF_REC, p->rec);
-	be_put64(out + OFF_XMT, p->xmt);
+	out[NTP_OFF_LVM] = lvm(p->leap, p->version, p->mode);
+	out[NTP_OFF_STRATUM] = p->stratum;
+	out[NTP_OFF_POLL] = (uint8_t)p->poll;
+	out[NTP_OFF_PRECISION] = (uint8_t)p->precision;
+	be_put32(out + NTP_OFF_ROOT_DELAY, p->root_delay);
+	be_put32(out + NTP_OFF_ROOT_DISP, p->root_disp);
+	be_put32(out + NTP_OFF_REFID, p->refid);
+	be_put64(out + NTP_OFF_REF, p->ref);
+	be_put64(out + NTP_OFF_ORG, p->org);
+	be_put64(out + NTP_OFF_REC, p->rec);
+	be_put64(out + NTP_OFF_XMT, p->xmt);
 }
 
 /*
@@ -96,7 +69,8 @@ void ntp_encode(const struct ntp_packet *p, uint8_t out[NTP_HEADER_LEN])
  */
 static uint32_t ns_to_frac(uint32_t ns)
 {
-	return (uint32_t)((((uint64_t)ns << NS_FRAC_SHIFT) + NS_FRAC_DIV / 2) / NS_FRAC_DIV);
+	return (uint32_t)((((uint64_t)ns << NTP_NS_FRAC_SHIFT) + NTP_NS_FRAC_DIV / 2) /
+			  NTP_NS_FRAC_DIV);
 }
 
 /* Nanoseconds of an NTP fraction, rounded to nearest: 0..1e9 inclusive. */
@@ -119,6 +93,12 @@ uint64_t ntp_ts_from_unix_ns(int64_t unix_ns)
 
 	ns_to_timespec(unix_ns, &t); /* whole seconds and 0 <= ns < 1 s */
 	return ts_make((uint64_t)t.tv_sec, (uint32_t)t.tv_nsec);
+}
+
+uint64_t ntp_ref_from_unix_ns(int64_t ref_ns)
+{
+	/* Unix time 0 is NTP's 0x83aa7e80.0: not what "unknown" looks like. */
+	return ref_ns == 0 ? 0 : ntp_ts_from_unix_ns(ref_ns);
 }
 
 uint64_t ntp_ts_from_timespec(const struct timespec *ts)
@@ -205,12 +185,12 @@ uint32_t ntp_short_from_double(double seconds)
 	uint32_t u;
 
 	if (isnan(seconds))
-		return SHORT_MAX;
+		return NTP_SHORT_MAX;
 	if (seconds <= 0)
 		return 0;
 	v = seconds * SHORT_UNITS;
-	if (v >= (double)SHORT_MAX)
-		return SHORT_MAX;
+	if (v >= (double)NTP_SHORT_MAX)
+		return NTP_SHORT_MAX;
 	/* Round up: these are error bounds, and a bound must not shrink. */
 	u = (uint32_t)v;
 	if ((double)u < v)
@@ -303,10 +283,10 @@ int ntp_ext_mac(const uint8_t *buf, size_t len, size_t *mac_off)
 		size_t flen;
 
 		switch (rem) {
-		case MAC_NONE:
-		case MAC_CRYPTO_NAK:
-		case MAC_MD5:
-		case MAC_SHA1:
+		case NTP_MAC_NONE:
+		case NTP_MAC_CRYPTO_NAK:
+		case NTP_MAC_MD5:
+		case NTP_MAC_SHA1:
 			if (mac_off)
 				*mac_off = len - rem;
 			return 0;
@@ -348,16 +328,17 @@ enum ntp_reason ntp_classify(const uint8_t *buf, size_t len, int control_allowed
 
 	if (len == 0)
 		return NTP_R_DROP_SHORT;
-	version = (buf[OFF_LVM] >> 3) & 7;
-	mode = buf[OFF_LVM] & 7;
+	version = (buf[NTP_OFF_LVM] >> 3) & 7;
+	mode = buf[NTP_OFF_LVM] & 7;
 	/* Mode 6 and 7 have their own, shorter headers (12 and 8 bytes). */
-	if ((mode == NTP_MODE_CONTROL || mode == NTP_MODE_PRIVATE) && version >= 1 && version <= 4)
+	if ((mode == NTP_MODE_CONTROL || mode == NTP_MODE_PRIVATE) && version >= NTP_VERSION_MIN &&
+	    version <= NTP_VERSION_MAX)
 		return mode_reason(mode, control_allowed);
 	if (len < NTP_HEADER_LEN)
 		return NTP_R_DROP_SHORT;
 	if (len % 4 != 0)
 		return NTP_R_DROP_LENGTH;
-	if (version < 1 || version > 4)
+	if (version < NTP_VERSION_MIN || version > NTP_VERSION_MAX)
 		return NTP_R_DROP_VERSION;
 	if (mode != NTP_MODE_CLIENT && mode != NTP_MODE_ACTIVE)
 		return mode_reason(mode, control_allowed);
@@ -369,41 +350,41 @@ enum ntp_reason ntp_classify(const uint8_t *buf, size_t len, int control_allowed
 /* Reply mode for the mode of request REQ: 2 for symmetric active, else 4. */
 static unsigned int reply_mode(const uint8_t *req)
 {
-	return (req[OFF_LVM] & 7) == NTP_MODE_ACTIVE ? NTP_MODE_PASSIVE : NTP_MODE_SERVER;
+	return (req[NTP_OFF_LVM] & 7) == NTP_MODE_ACTIVE ? NTP_MODE_PASSIVE : NTP_MODE_SERVER;
 }
 
 size_t ntp_build_reply(const uint8_t *req, const struct ntp_reply_info *info, uint64_t rx,
 		       uint64_t tx, uint8_t out[NTP_HEADER_LEN])
 {
 	unsigned int leap = info->leap & 3;
-	int8_t poll = (int8_t)req[OFF_POLL];
+	int8_t poll = (int8_t)req[NTP_OFF_POLL];
 
 	if (poll < 0)
 		poll = 0;
 	else if (poll > NTP_MAX_POLL)
 		poll = NTP_MAX_POLL;
 
-	out[OFF_LVM] = lvm(leap, (req[OFF_LVM] >> 3) & 7, reply_mode(req));
-	out[OFF_STRATUM] = leap == NTP_LEAP_UNSYNC ? 0 : info->stratum;
-	out[OFF_POLL] = (uint8_t)poll;
-	out[OFF_PRECISION] = (uint8_t)info->precision;
-	be_put32(out + OFF_ROOT_DELAY, info->root_delay);
-	be_put32(out + OFF_ROOT_DISP, info->root_disp);
-	be_put32(out + OFF_REFID, info->refid);
-	be_put64(out + OFF_REF, info->ref);
-	memcpy(out + OFF_ORG, req + OFF_XMT, TS_LEN);
-	be_put64(out + OFF_REC, rx);
-	be_put64(out + OFF_XMT, tx);
+	out[NTP_OFF_LVM] = lvm(leap, (req[NTP_OFF_LVM] >> 3) & 7, reply_mode(req));
+	out[NTP_OFF_STRATUM] = leap == NTP_LEAP_UNSYNC ? 0 : info->stratum;
+	out[NTP_OFF_POLL] = (uint8_t)poll;
+	out[NTP_OFF_PRECISION] = (uint8_t)info->precision;
+	be_put32(out + NTP_OFF_ROOT_DELAY, info->root_delay);
+	be_put32(out + NTP_OFF_ROOT_DISP, info->root_disp);
+	be_put32(out + NTP_OFF_REFID, info->refid);
+	be_put64(out + NTP_OFF_REF, info->ref);
+	memcpy(out + NTP_OFF_ORG, req + NTP_OFF_XMT, NTP_TS_LEN);
+	be_put64(out + NTP_OFF_REC, rx);
+	be_put64(out + NTP_OFF_XMT, tx);
 	return NTP_HEADER_LEN;
 }
 
 size_t ntp_build_kod(const uint8_t *req, const char *code, uint8_t out[NTP_HEADER_LEN])
 {
 	memset(out, 0, NTP_HEADER_LEN);
-	out[OFF_LVM] = lvm(NTP_LEAP_UNSYNC, (req[OFF_LVM] >> 3) & 7, reply_mode(req));
-	out[OFF_STRATUM] = 0;
-	be_put32(out + OFF_REFID, ntp_refid_ascii(code));
-	memcpy(out + OFF_ORG, req + OFF_XMT, TS_LEN);
+	out[NTP_OFF_LVM] = lvm(NTP_LEAP_UNSYNC, (req[NTP_OFF_LVM] >> 3) & 7, reply_mode(req));
+	out[NTP_OFF_STRATUM] = 0;
+	be_put32(out + NTP_OFF_REFID, ntp_refid_ascii(code));
+	memcpy(out + NTP_OFF_ORG, req + NTP_OFF_XMT, NTP_TS_LEN);
 	return NTP_HEADER_LEN;
 }
 
@@ -414,9 +395,9 @@ int ntp_restamp_xmt(uint8_t *reply, size_t len, uint64_t tx)
 	/* Only a bare header: a longer reply is authenticated, its bytes sealed. */
 	if (len != NTP_HEADER_LEN)
 		return 0;
-	old = be_get64(reply + OFF_XMT);
+	old = be_get64(reply + NTP_OFF_XMT);
 	if (!old || ntp_ts_diff(tx, old) <= 0)
 		return 0;
-	be_put64(reply + OFF_XMT, tx);
+	be_put64(reply + NTP_OFF_XMT, tx);
 	return 1;
 }

@@ -4,7 +4,9 @@
  * rollover), the 32-bit short format, reference identifiers (IPv4, MD5 of
  * IPv6, ASCII codes), kiss-o'-death codes, extension field checks, the
  * request classifier shared by the workers and the XDP guard's reference
- * model, and the reply builder used on the hot path.
+ * model, and the reply builder used on the hot path. The wire constants
+ * (lengths, offsets, modes, leap values, kiss-o'-death codes) are
+ * proto/ntp_wire.h's, which the XDP guard's BPF program includes too.
  */
 #ifndef HOROD_PROTO_NTP_H
 #define HOROD_PROTO_NTP_H
@@ -14,6 +16,7 @@
 #include <time.h>
 #include <netinet/in.h>
 
+#include "proto/ntp_wire.h"
 #include "proto/reason.h"
 
 /*
@@ -58,26 +61,6 @@ struct ntp_packet {
 	uint64_t xmt;	     /* transmit timestamp */
 };
 
-#define NTP_HEADER_LEN	48	      /* bytes in the fixed header */
-#define NTP_MAX_MAC_LEN 24	      /* bytes: key id (4) + SHA-1 digest (20) */
-#define NTP_MIN_EXT_LEN 16	      /* bytes: smallest extension field, RFC 7822 */
-#define NTP_UNIX_EPOCH	2208988800ULL /* seconds from 1900-01-01 to 1970-01-01 */
-#define NTP_MAX_POLL	17	      /* log2 s: largest poll we echo (36 h) */
-
-#define NTP_MODE_RESERVED  0
-#define NTP_MODE_ACTIVE	   1
-#define NTP_MODE_PASSIVE   2
-#define NTP_MODE_CLIENT	   3
-#define NTP_MODE_SERVER	   4
-#define NTP_MODE_BROADCAST 5
-#define NTP_MODE_CONTROL   6
-#define NTP_MODE_PRIVATE   7
-
-#define NTP_LEAP_NONE	0
-#define NTP_LEAP_INSERT 1
-#define NTP_LEAP_DELETE 2
-#define NTP_LEAP_UNSYNC 3
-
 /* Decode the 48-byte header of BUF (LEN bytes); -1 if LEN < 48, else 0. */
 int ntp_decode(const uint8_t *buf, size_t len, struct ntp_packet *p);
 
@@ -86,6 +69,13 @@ void ntp_encode(const struct ntp_packet *p, uint8_t out[NTP_HEADER_LEN]);
 
 /* 64-bit NTP timestamp (era bits dropped) of a time in ns since the Unix epoch. */
 uint64_t ntp_ts_from_unix_ns(int64_t unix_ns);
+
+/*
+ * The reference timestamp of a reference time REF_NS (ns since the Unix
+ * epoch): 0, "never synchronized", stays 0 on the wire (RFC 5905), every
+ * other time is ntp_ts_from_unix_ns's.
+ */
+uint64_t ntp_ref_from_unix_ns(int64_t ref_ns);
 
 /* 64-bit NTP timestamp of a struct timespec (Unix epoch). */
 uint64_t ntp_ts_from_timespec(const struct timespec *ts);
@@ -116,11 +106,6 @@ uint32_t ntp_refid_ipv6(const struct in6_addr *a);
 
 /* REFID as text: stratum 0/1 ASCII (NULs cut, unprintable '.'), else dotted quad; returns BUF. */
 char *ntp_refid_format(uint32_t refid, int stratum, char *buf, size_t len);
-
-/* Kiss-o'-death codes we send. */
-#define NTP_KOD_RATE "RATE" /* client polls too often */
-#define NTP_KOD_DENY "DENY" /* access denied */
-#define NTP_KOD_RSTR "RSTR" /* access restricted */
 
 /* 0 if the bytes after the header are well-formed extension fields and/or a MAC, else -1. */
 int ntp_ext_check(const uint8_t *buf, size_t len);

@@ -75,7 +75,7 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 	info.precision = snap.precision;
 	info.root_delay = ntp_short_from_double(snap.root_delay);
 	info.refid = snap.refid;
-	info.ref = ntp_ts_from_unix_ns(snap.ref_ns);
+	info.ref = ntp_ref_from_unix_ns(snap.ref_ns); /* 0 (never synchronized) stays 0 */
 
 	/* Transmit time: read last, then only arithmetic and copies follow. */
 	tx_ns = clk_snapshot_served(&snap, clk_now_ns(sh->clock));

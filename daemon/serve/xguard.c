@@ -1,22 +1,23 @@
 /*
  * Starting and stopping the XDP guard for horod: the guard's
- * configuration from horod's (served ports, rate-limit arithmetic, flags),
- * the access lists copied into the guard's tries, then attach and pin.
+ * configuration from horod's (served ports, listen lines, rate-limit
+ * arithmetic, flags), the access lists copied into the guard's tries,
+ * then attach and pin; when it may send anything, the host table's
+ * rtnetlink listener, opened while still root; and, from the clock
+ * thread, each publication of the serving state and the host table.
  * libbpf's own messages go to horod's log at debug level (-d).
  */
 #include <arpa/inet.h>
-#include <endian.h>
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/guard.h"
+#include "bpf/guard_host.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
 #include "proto/nstime.h"
@@ -25,30 +26,63 @@
 #include "daemon/serve/xguard.h"
 
 #define XG_WHY_MAX 256 /* bytes of the reason a step failed */
+#if defined(__x86_64__)
+#define XG_NO_SERVE "the served clock is not CLOCK_REALTIME"
+#else
+#define XG_NO_SERVE "only on x86_64, whose load ordering the program relies on"
+#endif
 
 _Static_assert(CFG_XDP_AUTO == GUARD_MODE_AUTO && CFG_XDP_NATIVE == GUARD_MODE_NATIVE &&
 		       CFG_XDP_SKB == GUARD_MODE_SKB,
 	       "the configuration's modes are the guard's");
 _Static_assert(CFG_MAX_GUARD_IF <= GUARD_MAX_IFACES && CFG_MAX_LISTEN <= GUARD_MAX_PORTS &&
-		       ACL_MAX_RULES <= GUARD_ACL_MAX && RL_TABLE_ENTRIES == GUARD_RL_ENTRIES,
+		       CFG_MAX_LISTEN <= GUARD_MAX_LISTEN && ACL_MAX_RULES <= GUARD_ACL_MAX &&
+		       RL_TABLE_ENTRIES == GUARD_RL_ENTRIES,
 	       "the guard's tables hold what the configuration allows");
 
-static struct guard *xg_guard; /* the running guard, or NULL */
-static struct rl_table *xg_rl; /* the workers' limiter, or NULL */
-
 /*
- * Reading the guard's per-CPU counters: the map, a buffer of one value per
- * possible CPU (sized at start, before the sandbox), and a lock, since the
- * clock thread (control, metrics) and the main thread (SIGUSR1) both read.
+ * horod's guard: what xg_start set up and xg_stop tears down. The
+ * counters are read from any thread (the clock thread for control and
+ * metrics, the main thread on SIGUSR1): the map, a buffer of one value
+ * per possible CPU (sized at start, before the sandbox) and the flag of a
+ * logged failure are under read_lock. The serving state is written by the
+ * clock thread alone.
  */
-static pthread_mutex_t xg_read_lock = PTHREAD_MUTEX_INITIALIZER;
-static int xg_counters_fd = -1;
-static int xg_ncpu;
-static struct guard_count *xg_percpu;
-static int xg_read_failed; /* a failed read was logged */
+struct xguard {
+	struct guard *guard;	       /* the running guard, or NULL */
+	struct rl_table *rl;	       /* the workers' limiter, or NULL */
+	pthread_mutex_t read_lock;     /* for the four fields below */
+	int counters_fd;	       /* the counters map, or -1 */
+	int ncpu;		       /* possible CPUs: values per counter */
+	struct guard_count *percpu;    /* one counter's value on every CPU */
+	int read_failed;	       /* a failed read was logged */
+	struct guard_state_pub *state; /* what the program reads when it may answer, or NULL */
+	int serving;		       /* it may answer with time (GUARD_F_SERVE) */
+	struct guard_host_nl *nl;      /* keeps host current, or NULL */
+	struct guard_host host;	       /* the program's view of the host, as last published */
+	int host_failed;	       /* a failure to follow it was logged */
+};
 
-/* The program's serving state when it answers (`guard serve on`), else NULL. */
-static struct guard_serve *xg_serve;
+static struct xguard xg = {.read_lock = PTHREAD_MUTEX_INITIALIZER, .counters_fd = -1};
+
+/* The guard's copy of listen line L (its port PORT): address, port, family. */
+static void xg_listen(const struct cfg_listen *l, int port, struct guard_listen *out)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&l->addr;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&l->addr;
+
+	memset(out, 0, sizeof(*out));
+	out->port = htons((uint16_t)port);
+	if (l->addr.ss_family == AF_INET) {
+		out->family = GUARD_FAMILY_V4;
+		memcpy(out->addr, &a4->sin_addr, 4);
+		out->wildcard = a4->sin_addr.s_addr == htonl(INADDR_ANY);
+	} else {
+		out->family = GUARD_FAMILY_V6;
+		memcpy(out->addr, &a6->sin6_addr, 16);
+		out->wildcard = IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr);
+	}
+}
 
 /* The guard's configuration for C with the limiter arithmetic of L. */
 static void xg_config(const struct horod_config *c, const struct rl_limits *l,
@@ -63,6 +97,7 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 			;
 		if (j == (int)g->n_ports && g->n_ports < GUARD_MAX_PORTS)
 			g->ports[g->n_ports++] = htons((uint16_t)port);
+		xg_listen(&c->listen[i], port, &g->listen[g->n_listen++]);
 	}
 	if (l->enabled)
 		g->flags |= GUARD_F_RATELIMIT;
@@ -82,6 +117,14 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 	 */
 	if (c->guard.serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
 		g->flags |= GUARD_F_SERVE;
+#if !defined(__x86_64__)
+	/*
+	 * The program reads what horod publishes with x86_64's ordering of
+	 * loads (bpf/guard_answer.h): elsewhere it sends nothing, neither
+	 * time nor kiss-o'-death, and leaves those requests to the workers.
+	 */
+	g->flags &= ~(uint32_t)(GUARD_F_SERVE | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD);
+#endif
 }
 
 /* Copy the rules of A (only its allow rules when ALLOW_ONLY) into the guard. */
@@ -105,24 +148,43 @@ static int xg_rules(struct guard *g, const struct acl *a, int control, char *why
 	return 0;
 }
 
+/*
+ * The program's view of the host: the attached interfaces' MACs and the
+ * local addresses, kept current from rtnetlink (opened now, as root);
+ * 0, or -errno with WHY.
+ */
+static int xg_host_open(char *why, size_t len)
+{
+	uint32_t ifindex[GUARD_MAX_IFACES];
+	int n = guard_links(xg.guard, ifindex, GUARD_MAX_IFACES);
+
+	xg.state = guard_state_area(xg.guard);
+	if (!xg.state) {
+		snprintf(why, len, "the program's state is not mapped");
+		return -EINVAL;
+	}
+	return guard_host_open(&xg.nl, ifindex, n, &xg.host, why, len);
+}
+
 /* Load, fill, attach and pin; 0, or -errno with WHY (and nothing left behind). */
 static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *why, size_t len)
 {
 	struct guard_config gc;
 	char where[CFG_MAX_GUARD_IF * (CFG_IFNAME_MAX + 12)] = "";
+	const char *no_serve = XG_NO_SERVE; /* why it does not answer, if it does not */
 	size_t n = 0;
 	int i, got, ret;
 
 	xg_config(c, l, &gc);
 	guard_set_log(log_msg);
-	ret = guard_open(&xg_guard, &gc, why, len);
+	ret = guard_open(&xg.guard, &gc, why, len);
 	if (ret < 0)
 		return ret;
-	ret = xg_rules(xg_guard, &c->acl, 0, why, len);
+	ret = xg_rules(xg.guard, &c->acl, 0, why, len);
 	if (ret == 0)
-		ret = xg_rules(xg_guard, &c->control_acl, 1, why, len);
+		ret = xg_rules(xg.guard, &c->control_acl, 1, why, len);
 	for (i = 0; ret == 0 && i < c->guard.n_ifs; i++) {
-		ret = guard_attach(xg_guard, c->guard.ifs[i].name, (int)c->guard.ifs[i].mode, &got,
+		ret = guard_attach(xg.guard, c->guard.ifs[i].name, (int)c->guard.ifs[i].mode, &got,
 				   why, len);
 		if (ret == 0 && n < sizeof(where))
 			n += (size_t)snprintf(where + n, sizeof(where) - n, "%s%s (%s)",
@@ -130,33 +192,47 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 					      got == GUARD_MODE_NATIVE ? "native" : "generic");
 	}
 	if (ret == 0)
-		ret = guard_pin(xg_guard, c->guard.pin, why, len);
+		ret = guard_pin(xg.guard, c->guard.pin, why, len);
 	if (ret == 0) {
-		xg_counters_fd = guard_map_fd(xg_guard, GUARD_PIN_COUNTERS);
-		xg_ncpu = libbpf_num_possible_cpus();
-		if (xg_counters_fd < 0 || xg_ncpu <= 0) {
+		xg.counters_fd = guard_map_fd(xg.guard, GUARD_PIN_COUNTERS);
+		xg.ncpu = libbpf_num_possible_cpus();
+		if (xg.counters_fd < 0 || xg.ncpu <= 0) {
 			snprintf(why, len, "cannot find the counters map or the CPU count");
 			ret = -EINVAL;
-		} else if (!(xg_percpu = calloc((size_t)xg_ncpu, sizeof(*xg_percpu)))) {
+		} else if (!(xg.percpu = calloc((size_t)xg.ncpu, sizeof(*xg.percpu)))) {
 			snprintf(why, len, "out of memory");
 			ret = -ENOMEM;
 		}
 	}
 	if (ret < 0) {
-		guard_close(xg_guard);
-		xg_guard = NULL;
-		xg_counters_fd = -1;
+		guard_close(xg.guard);
+		xg.guard = NULL;
+		xg.counters_fd = -1;
 		return ret;
 	}
-	if (gc.flags & GUARD_F_SERVE)
-		xg_serve = guard_serve_area(xg_guard);
-	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s; maps pinned in %s", where,
+	if (gc.flags & (GUARD_F_SERVE | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD)) {
+		/*
+		 * Without the host table the program knows no local address:
+		 * it answers nothing, and its kiss-o'-death become drops.
+		 */
+		if (xg_host_open(why, len) < 0) {
+			log_msg(LOG_WARNING,
+				"guard: %s: it answers nothing itself (kiss-o'-death "
+				"become drops, requests go to the workers)",
+				why);
+			xg.state = NULL;
+			no_serve = "no host table";
+		}
+		xg.serving = xg.state && (gc.flags & GUARD_F_SERVE);
+	}
+	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s%s%s; maps pinned in %s", where,
 		l->enabled ? "rate limit" : "no rate limit",
 		l->enabled && l->kod ? " with KoD" : "", c->rl.deny_kod ? ", DENY KoD" : "",
-		xg_serve	 ? "; answers client requests"
-		: c->guard.serve ? "; does not answer (the served clock is not CLOCK_REALTIME)"
+		xg.serving	 ? "; answers client requests"
+		: c->guard.serve ? "; does not answer ("
 				 : "",
-		c->guard.pin);
+		xg.serving || !c->guard.serve ? "" : no_serve,
+		xg.serving || !c->guard.serve ? "" : ")", c->guard.pin);
 	return 0;
 }
 
@@ -179,7 +255,7 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 			l.enabled = 0;
 			ret = 1;
 			/* Serving state now, not at the clock thread's next tick. */
-			if (xg_serve) {
+			if (xg.state) {
 				struct clk_snapshot snap;
 
 				clk_snapshot_read(sh->pub, &snap);
@@ -192,7 +268,7 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 		}
 	}
 	if (l.enabled || c->rl.deny_kod) {
-		xg_rl = sh->rl = rl_create(&l, RL_TABLE_ENTRIES);
+		xg.rl = sh->rl = rl_create(&l, RL_TABLE_ENTRIES);
 		if (!sh->rl) {
 			log_msg(LOG_ERR, "out of memory for the rate-limit table (%d sources)",
 				RL_TABLE_ENTRIES);
@@ -209,115 +285,71 @@ int xg_totals_add(struct ctr_totals *t)
 	uint32_t k;
 	int c, ret = 0;
 
-	pthread_mutex_lock(&xg_read_lock);
-	if (xg_counters_fd < 0 || !xg_percpu) {
-		pthread_mutex_unlock(&xg_read_lock);
+	pthread_mutex_lock(&xg.read_lock);
+	if (xg.counters_fd < 0 || !xg.percpu) {
+		pthread_mutex_unlock(&xg.read_lock);
 		return 0;
 	}
 	for (k = 0; k <= GUARD_C_SERVED && ret == 0; k++) {
 		if (k < NTP_REASON_MAX ? !ctr_xdp_consumes((enum ntp_reason)k)
 				       : k != GUARD_C_SERVED)
 			continue;
-		if (bpf_map_lookup_elem(xg_counters_fd, &k, xg_percpu) < 0) {
+		if (bpf_map_lookup_elem(xg.counters_fd, &k, xg.percpu) < 0) {
 			ret = -errno;
 			break;
 		}
-		for (c = 0; c < xg_ncpu; c++)
-			g[k] += xg_percpu[c].packets;
+		for (c = 0; c < xg.ncpu; c++)
+			g[k] += xg.percpu[c].packets;
 	}
-	if (ret < 0 && !xg_read_failed) {
-		xg_read_failed = 1;
+	if (ret < 0 && !xg.read_failed) {
+		xg.read_failed = 1;
 		log_msg(LOG_WARNING,
 			"guard: cannot read its counters (%s): totals leave out "
 			"what XDP dropped",
 			strerror(-ret));
 	}
-	pthread_mutex_unlock(&xg_read_lock);
+	pthread_mutex_unlock(&xg.read_lock);
 	if (ret == 0)
 		ctr_add_xdp(t, g, g[GUARD_C_SERVED]);
 	return ret;
 }
 
-/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns: the closest of three bracketed readings. */
-static int64_t xg_mono_to_real(void)
-{
-	struct timespec m1, r, m2;
-	int64_t best = INT64_MAX, off = 0, m1n, m2n, rn;
-	int i;
-
-	for (i = 0; i < 3; i++) {
-		clock_gettime(CLOCK_MONOTONIC, &m1);
-		clock_gettime(CLOCK_REALTIME, &r);
-		clock_gettime(CLOCK_MONOTONIC, &m2);
-		m1n = ns_from_timespec(&m1);
-		m2n = ns_from_timespec(&m2);
-		rn = ns_from_timespec(&r);
-		if (m2n - m1n < best) {
-			best = m2n - m1n;
-			off = rn - (m1n + (m2n - m1n) / 2);
-		}
-	}
-	return off;
-}
-
-/* A double of seconds as whole ns, rounded up (an error bound must not shrink); capped. */
-static uint64_t xg_ns_up(double seconds)
-{
-	if (!(seconds > 0))
-		return seconds == 0 ? 0 : UINT64_MAX >> 8; /* NaN: the largest bound */
-	if (seconds >= 1e9)
-		return UINT64_MAX >> 8;
-	return (uint64_t)ceil(seconds * 1e9);
-}
-
 void xg_serve_publish(const struct clk_snapshot *s)
 {
-	struct guard_serve *g = xg_serve, v;
-	uint32_t seq;
+	struct guard_clocks now;
+	struct guard_serve v;
+	int ret;
 
-	if (!g)
+	if (!xg.state)
 		return;
-	/* Everything computed first: requests meeting the write go to a worker. */
-	v.on = !(s->flags & CLK_F_CORRECTED) && s->corr_ns == 0 && s->corr_freq == 0 &&
-	       (s->leap == NTP_LEAP_NONE || s->leap == NTP_LEAP_UNSYNC);
-	v.mono_to_real_ns = xg_mono_to_real();
-	v.update_ns = s->update_ns;
-	v.disp_ns = xg_ns_up(s->root_disp);
-	v.disp_rate_ppb = xg_ns_up(s->disp_rate);
-	v.ref_ts = htobe64(ntp_ts_from_unix_ns(s->ref_ns));
-	v.root_delay = htonl(ntp_short_from_double(s->root_delay));
-	v.refid = htonl(s->refid);
-	v.leap = s->leap;
-	v.stratum = s->stratum;
-	v.precision = s->precision;
-	/* The writer is the clock thread alone: a plain read of seq is its own. */
-	seq = g->seq;
-	__atomic_store_n(&g->seq, seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	g->on = v.on;
-	g->mono_to_real_ns = v.mono_to_real_ns;
-	g->update_ns = v.update_ns;
-	g->disp_ns = v.disp_ns;
-	g->disp_rate_ppb = v.disp_rate_ppb;
-	g->ref_ts = v.ref_ts;
-	g->root_delay = v.root_delay;
-	g->refid = v.refid;
-	g->leap = v.leap;
-	g->stratum = v.stratum;
-	g->precision = v.precision;
-	__atomic_store_n(&g->seq, seq + 2, __ATOMIC_RELEASE);
+	/* What changed on the host since the last publication (a second at most). */
+	ret = guard_host_poll(xg.nl, &xg.host);
+	if (ret < 0 && !xg.host_failed) {
+		xg.host_failed = 1;
+		log_msg(LOG_WARNING, "guard: cannot follow the host's addresses (%s)",
+			strerror(-ret));
+	}
+	memset(&v, 0, sizeof(v)); /* off: only the host table, for kiss-o'-death */
+	if (xg.serving) {
+		guard_clocks_read(&now);
+		guard_serve_fill(&v, s, &now);
+	}
+	guard_state_store(xg.state, &v, &xg.host);
 }
 
 void xg_stop(void)
 {
-	xg_serve = NULL; /* the clock thread has stopped */
-	pthread_mutex_lock(&xg_read_lock);
-	xg_counters_fd = -1;
-	free(xg_percpu);
-	xg_percpu = NULL;
-	pthread_mutex_unlock(&xg_read_lock);
-	guard_close(xg_guard);
-	xg_guard = NULL;
-	rl_destroy(xg_rl);
-	xg_rl = NULL;
+	xg.state = NULL; /* the clock thread has stopped */
+	xg.serving = 0;
+	guard_host_close(xg.nl);
+	xg.nl = NULL;
+	pthread_mutex_lock(&xg.read_lock);
+	xg.counters_fd = -1;
+	free(xg.percpu);
+	xg.percpu = NULL;
+	pthread_mutex_unlock(&xg.read_lock);
+	guard_close(xg.guard);
+	xg.guard = NULL;
+	rl_destroy(xg.rl);
+	xg.rl = NULL;
 }

@@ -30,12 +30,14 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh);
 int xg_totals_add(struct ctr_totals *t);
 
 /*
- * `guard serve on`: hand the clock snapshot S just published to the
- * guard, which answers plain client requests with it (bpf/guard.h, struct
- * guard_serve); it answers only while the served time is the system
- * clock as it is, and no leap second is announced. The clock thread
- * calls this after every publication; nothing when the guard does not
- * serve.
+ * Hand the clock snapshot S just published to the guard (bpf/guard_pub.c):
+ * with `guard serve on` what it needs to answer plain client requests
+ * with it (bpf/guard_layout.h, struct guard_serve) — it answers only
+ * while the served time is the system clock as it is, no leap second is
+ * announced, and for 2 s at most after this call — and, whenever it may
+ * send anything (answers, kiss-o'-death), the host table, brought up to
+ * date from rtnetlink first. The clock thread calls this after every
+ * publication; nothing when the guard sends nothing.
  */
 struct clk_snapshot;
 void xg_serve_publish(const struct clk_snapshot *s);

@@ -120,6 +120,21 @@ size_t fr_build(const struct fr_spec *s, uint8_t *out)
 	wr16(out + l4 + 6, 0);
 	if (s->plen)
 		memcpy(out + l4 + UDP_LEN, s->payload, s->plen);
+	if (!s->v6 && s->bad_ipsum)
+		wr16(out + l3 + 10, (uint16_t)(rd16(out + l3 + 10) + 1));
+	if (!s->frag && s->proto == 17) {
+		struct fr_parsed p = {.l2 = l3, .udp = l4, .v6 = s->v6};
+
+		if (s->udp_csum == FR_CSUM_PARTIAL)
+			fr_set_udp_csum_partial(out, &p);
+		else if (s->udp_csum != FR_CSUM_ZERO)
+			fr_set_udp_csum(out, &p);
+		if (s->udp_csum == FR_CSUM_BAD) {
+			uint16_t c = (uint16_t)(rd16(out + l4 + 6) + 1);
+
+			wr16(out + l4 + 6, c ? c : 2); /* never 0, which IPv4 takes as none */
+		}
+	}
 	return l4 + UDP_LEN + s->plen;
 }
 
@@ -270,6 +285,146 @@ void fr_parse(const uint8_t *f, size_t len, const uint16_t *ports, int n, struct
 	parse_udp(f, l3 + ext, l3 + V6_LEN + paylen, frag, ports, n, out);
 }
 
+/* The UDP checksum's sum over FRAME's pseudo-header and UDP header and payload, not folded. */
+static uint32_t udp_sum(const uint8_t *f, const struct fr_parsed *p)
+{
+	size_t l3 = p->l2, ulen = rd16(f + p->udp + 4);
+	uint32_t sum;
+
+	if (p->v6)
+		sum = sum16(f + l3 + 8, 32, 0);
+	else
+		sum = sum16(f + l3 + 12, 8, 0);
+	sum += 17 + (uint32_t)ulen;
+	/* An odd length ends with a byte padded by a zero one (RFC 768). */
+	sum = sum16(f + p->udp, ulen & ~(size_t)1, sum);
+	if (ulen & 1)
+		sum += (uint32_t)f[p->udp + ulen - 1] << 8;
+	return sum;
+}
+
+void fr_set_udp_csum(uint8_t *f, const struct fr_parsed *p)
+{
+	uint16_t c;
+
+	wr16(f + p->udp + 6, 0);
+	c = fold(udp_sum(f, p));
+	wr16(f + p->udp + 6, c ? c : 0xffff);
+}
+
+void fr_set_udp_csum_partial(uint8_t *f, const struct fr_parsed *p)
+{
+	size_t l3 = p->l2;
+	uint32_t sum;
+
+	/* ~csum_tcpudp_magic(): the pseudo-header's sum, folded, not complemented. */
+	sum = p->v6 ? sum16(f + l3 + 8, 32, 0) : sum16(f + l3 + 12, 8, 0);
+	sum += 17 + (uint32_t)rd16(f + p->udp + 4);
+	wr16(f + p->udp + 6, (uint16_t)~fold(sum));
+}
+
+int fr_intact(const uint8_t *f, const struct fr_parsed *p)
+{
+	size_t l3 = p->l2;
+
+	if (p->kind != FR_NTP || p->l2 != ETH_LEN || p->plen != NTP_HEADER_LEN)
+		return 0;
+	if (p->v6) {
+		if (p->l3len != V6_LEN || rd16(f + p->udp + 6) == 0)
+			return 0;
+	} else {
+		if (p->l3len != V4_LEN || fold(sum16(f + l3, V4_LEN, 0)) != 0)
+			return 0;
+		if (rd16(f + p->udp + 6) == 0)
+			return 1; /* IPv4: no checksum */
+	}
+	return fold(udp_sum(f, p)) == 0;
+}
+
+/* 1 when the LEN bytes at A are all 0. */
+static int all_zero(const uint8_t *a, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (a[i])
+			return 0;
+	return 1;
+}
+
+/* 1 when A (FAMILY's length) is in HOST's table; IPv6 link-local only on IFINDEX. */
+static int host_has(const struct guard_host *h, int v6, const uint8_t *a, uint32_t ifindex)
+{
+	uint32_t i;
+
+	if (!v6) {
+		for (i = 0; i < h->n4 && i < GUARD_HOST_ADDRS; i++)
+			if (memcmp(&h->v4[i], a, 4) == 0)
+				return 1;
+		return 0;
+	}
+	for (i = 0; i < h->n6 && i < GUARD_HOST_ADDRS; i++)
+		if (memcmp(h->v6[i], a, 16) == 0 &&
+		    (!(a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || h->v6_ifindex[i] == ifindex))
+			return 1;
+	return 0;
+}
+
+/* 1 when the IPv4 address A is martian as a destination (DST) or a source, off loopback if !LO. */
+static int martian4(const uint8_t *a, int lo)
+{
+	static const uint8_t bcast[4] = {255, 255, 255, 255};
+
+	return a[0] == 0 || (a[0] >= 224 && a[0] <= 239) || memcmp(a, bcast, 4) == 0 ||
+	       (a[0] == 127 && !lo);
+}
+
+/* 1 when the IPv6 address A is multicast, loopback off loopback, unspecified or IPv4-mapped. */
+static int martian6(const uint8_t *a, int lo)
+{
+	static const uint8_t one[16] = {[15] = 1};
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	return a[0] == 0xff || (memcmp(a, one, 16) == 0 && !lo) || all_zero(a, 16) ||
+	       memcmp(a, mapped, 12) == 0;
+}
+
+int fr_for_us(const uint8_t *f, const struct fr_parsed *p, const struct guard_host *h,
+	      const struct guard_listen *listen, int n, uint32_t ifindex)
+{
+	const uint8_t *src, *dst;
+	uint16_t dport;
+	uint32_t i;
+	int lo = ifindex == 1, k, alen = p->v6 ? 16 : 4, listened = 0;
+
+	if (p->kind != FR_NTP)
+		return 0;
+	/* The frame's destination MAC: the arrival interface's own. */
+	for (i = 0; i < h->n_if && i < GUARD_MAX_IFACES; i++)
+		if (h->ifindex[i] == ifindex)
+			break;
+	if (i == h->n_if || i == GUARD_MAX_IFACES || memcmp(f, h->mac[i], 6) != 0)
+		return 0;
+	src = f + p->l2 + (p->v6 ? 8 : 12);
+	dst = f + p->l2 + (p->v6 ? 24 : 16);
+	dport = rd16(f + p->udp + 2);
+	for (k = 0; k < n; k++) {
+		if (listen[k].family != (p->v6 ? GUARD_FAMILY_V6 : GUARD_FAMILY_V4) ||
+		    ntohs(listen[k].port) != dport)
+			continue;
+		if (listen[k].wildcard || memcmp(listen[k].addr, dst, (size_t)alen) == 0)
+			listened = 1;
+	}
+	if (!listened)
+		return 0;
+	if (p->v6)
+		return !martian6(src, lo) && !martian6(dst, lo) && host_has(h, 1, dst, ifindex);
+	/* An IPv4 source of our own, from outside: martian (accept_local off). */
+	if (martian4(src, lo) || martian4(dst, lo) || (!lo && host_has(h, 0, src, ifindex)))
+		return 0;
+	return host_has(h, 0, dst, ifindex);
+}
+
 size_t fr_expected_kod(const uint8_t *f, const struct fr_parsed *p, const char *code, uint8_t *out)
 {
 	size_t l3 = p->l2, u, n;
@@ -356,17 +511,14 @@ static const char *check_reply_headers(const uint8_t *req, const struct fr_parse
 }
 
 const char *fr_check_reply(const uint8_t *req, const struct fr_parsed *p, const uint8_t *r,
-			   size_t rlen, const uint8_t want[NTP_HEADER_LEN])
+			   size_t rlen, const uint8_t **ntp)
 {
-	const char *why = check_reply_headers(req, p, r, rlen, &rlen);
-	size_t i;
+	const char *why;
+	size_t off;
 
-	if (why)
-		return why;
-	for (i = 0; i < NTP_HEADER_LEN; i++)
-		if (r[rlen + i] != want[i])
-			return "the NTP header should be byte for byte what a worker builds";
-	return NULL;
+	why = check_reply_headers(req, p, r, rlen, &off);
+	*ntp = why ? NULL : r + off;
+	return why;
 }
 
 const char *fr_check_kod(const uint8_t *req, const struct fr_parsed *p, const uint8_t *r,

@@ -20,6 +20,8 @@
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"
 
+#define BENCH_REPUBLISH 4096 /* runs between two publications (each well under a second) */
+
 /*
  * Load the production program (no test hooks) with a deny rule; LIMIT adds
  * a limiter, SERVE answering.
@@ -29,6 +31,8 @@ static struct guard *bench_open(int limit, int serve)
 	struct guard_config gc = {.n_ports = 2,
 				  .ports = {htons(PORT_A), htons(PORT_B)},
 				  .flags = serve ? GUARD_F_SERVE : 0};
+	struct guard_host h;
+	struct guard_serve off = {0};
 	struct rl_limits l;
 	struct guard *g;
 	uint8_t a[4];
@@ -44,8 +48,9 @@ static struct guard *bench_open(int limit, int serve)
 		gc.kod_interval_ns = l.kod_interval_ns;
 		gc.leak_mask = l.leak_mask;
 	}
+	gt_listens(&gc);
 	ret = guard_open(&g, &gc, err, sizeof(err));
-	if (ret == -EPERM || ret == -EACCES)
+	if (gt_no_privilege(ret))
 		gt_skip("no privilege to load BPF programs");
 	if (ret < 0) {
 		printf("FAIL: bench: load: %s\n", err);
@@ -53,6 +58,8 @@ static struct guard *bench_open(int limit, int serve)
 	}
 	inet_pton(AF_INET, "192.0.2.66", a);
 	guard_add_rule(g, GUARD_LIST_DENY, GUARD_FAMILY_V4, a, 32, err, sizeof(err));
+	gt_host(&h);
+	guard_state_store(guard_state_area(g), &off, &h);
 	return g;
 }
 
@@ -81,20 +88,33 @@ static void sort3(uint64_t d[3])
  * action is not the one expected.
  */
 static int bench_serve_case(struct guard *g, const char *name, const uint8_t *frame, size_t len,
-			    int want, unsigned int repeat)
+			    int want, unsigned int repeat, const struct clk_snapshot *snap)
 {
+	struct guard_state_pub *area = guard_state_area(g);
+	struct xdp_md ctx = {.data_end = (uint32_t)len, .ingress_ifindex = gt_wire};
+	struct guard_clocks now;
+	struct guard_serve v;
+	struct guard_host h;
 	uint8_t out[FR_MAX + 256];
 	uint64_t d[3], sum;
 	unsigned int k;
 	int rep;
 
+	gt_host(&h);
 	for (rep = 0; rep < 3; rep++) {
 		sum = 0;
 		for (k = 0; k < repeat; k++) {
 			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
 				    .data_size_in = (uint32_t)len, .data_out = out,
-				    .data_size_out = sizeof(out), .repeat = 1);
+				    .data_size_out = sizeof(out), .repeat = 1, .ctx_in = &ctx,
+				    .ctx_size_in = sizeof(ctx));
 
+			/* As the clock thread does, now and then: a publication ages. */
+			if (k % BENCH_REPUBLISH == 0) {
+				guard_clocks_read(&now);
+				guard_serve_fill(&v, snap, &now);
+				guard_state_store(area, &v, &h);
+			}
 			if (bpf_prog_test_run_opts(guard_prog_fd(g), &o) < 0) {
 				printf("FAIL: bench: test run: %s\n", strerror(errno));
 				return 1;
@@ -123,33 +143,36 @@ static int bench_serve(unsigned int repeat)
 						{"serve off: mode 3, IPv6", "serve: mode 3, IPv6"}};
 	uint8_t pay[64], frame[FR_MAX];
 	struct guard *g = bench_open(0, 1);
-	struct guard_serve *sv = guard_serve_area(g);
-	struct timespec mono, real;
+	struct clk_snapshot snap;
+	struct timespec real;
 	struct fr_spec s;
 	size_t len;
 	int i, on, rc = 0;
 
-	if (!sv) {
+	if (!guard_state_area(g)) {
 		printf("FAIL: bench: the program's serving state is not mapped\n");
 		guard_close(g);
 		return 1;
 	}
-	/* As the clock thread publishes it: the path that grows the root dispersion. */
-	clock_gettime(CLOCK_MONOTONIC, &mono);
+	/* A synchronized snapshot as the clock core publishes it: the dispersion grows. */
 	clock_gettime(CLOCK_REALTIME, &real);
-	sv->mono_to_real_ns = ns_from_timespec(&real) - ns_from_timespec(&mono);
-	sv->update_ns = ns_from_timespec(&real);
-	sv->disp_ns = 1000000;
-	sv->disp_rate_ppb = 15000;
-	sv->stratum = 2;
-	sv->precision = -25;
+	memset(&snap, 0, sizeof(snap));
+	snap.update_ns = ns_from_timespec(&real);
+	snap.ref_ns = snap.update_ns;
+	snap.root_disp = 0.001;
+	snap.disp_rate = 15e-6;
+	snap.flags = CLK_F_SYNCED;
+	snap.stratum = 2;
+	snap.precision = -25;
 	for (i = 0; i < 2 && !rc; i++) {
 		gt_spec_udp(&s, srcs[i], pay, gt_ntp_req(pay, 48, 0x23));
 		len = fr_build(&s, frame);
 		for (on = 0; on < 2 && !rc; on++) {
-			sv->on = (uint32_t)on;
+			/* Serving off: a correction of horod's own, which XDP leaves to a worker.
+			 */
+			snap.flags = on ? CLK_F_SYNCED : CLK_F_SYNCED | CLK_F_CORRECTED;
 			rc = bench_serve_case(g, names[i][on], frame, len, on ? XDP_TX_ : XDP_PASS_,
-					      repeat);
+					      repeat, &snap);
 		}
 	}
 	guard_close(g);
@@ -179,6 +202,7 @@ int gt_do_bench(unsigned int repeat)
 		{"pass: mode 3, IPv6", "2001:db8:1::1", 0x23, 0},
 	};
 	uint8_t pay[64], frame[FR_MAX], out[FR_MAX + 256];
+	struct xdp_md ctx = {.ingress_ifindex = gt_wire}; /* frames from the wire */
 	struct guard *g[2];
 	struct fr_spec s;
 	size_t i, len;
@@ -198,6 +222,9 @@ int gt_do_bench(unsigned int repeat)
 			o.data_out = out;
 			o.data_size_out = sizeof(out);
 			o.repeat = repeat;
+			ctx.data_end = (uint32_t)len;
+			o.ctx_in = &ctx;
+			o.ctx_size_in = sizeof(ctx);
 			if (bpf_prog_test_run_opts(guard_prog_fd(g[cases[i].limit]), &o) < 0) {
 				printf("FAIL: bench: test run: %s\n", strerror(errno));
 				return 1;

@@ -1,13 +1,23 @@
 /*
  * guard-test diff: the differential test. Seeded random and mutated
  * frames (NTP-ish payloads, VLAN tags, IPv4 options, IPv6 extension
- * headers, fragments, other protocols, flipped bytes, cuts, padding, and
- * floods from one source so the limiter's paths are taken) go through the
- * program and through the userspace reference under four configurations;
- * every frame must get the same verdict and reason, every kiss-o'-death
- * the same bytes, and the counters must match at the end.
+ * headers, fragments, other protocols, flipped bytes, cuts, padding,
+ * floods from one source so the limiter's paths are taken, destinations
+ * of every kind — local, another host's, broadcast, multicast, loopback —
+ * behind every kind of MAC, arriving on the wire or on loopback, with
+ * right, wrong, partial or no UDP checksums) go through the program and
+ * through the userspace reference under five configurations, the last
+ * with `guard serve on`: there the clock thread's publications come and
+ * go as the test's time runs (snapshots synchronized or not, leap seconds
+ * announced, corrections, absurd dispersions and rates, publications
+ * late past the age limit, the clock stepped back). Every frame must get
+ * the same verdict and reason, every kiss-o'-death the same bytes, every
+ * answer the worker's reply for the program's receive and transmit
+ * instants field by field (root dispersion growth included), and the
+ * counters must match at the end.
  */
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +45,17 @@ static uint32_t pick(uint32_t n)
 {
 	return (uint32_t)(rnd() % n);
 }
+
+/* Destinations: mostly for us; and every kind that is not (loopback, others, broadcast, multicast).
+ */
+static const char *const dst4[] = {
+	GT_LOCAL4,	GT_LOCAL4,     GT_LOCAL4,	  GT_LOCAL4B,  GT_LOCAL4B, "127.0.0.1",
+	"198.51.100.7", "192.0.2.255", "255.255.255.255", "224.0.1.1", "0.0.0.0",
+};
+static const char *const dst6[] = {
+	GT_LOCAL6, GT_LOCAL6,	   GT_LOCAL6,	GT_LL6,
+	"::1",	   "2001:db8::99", "ff02::101", "::ffff:192.0.2.1",
+};
 
 /* The source pool: few enough that the limiter bites, varied enough to hit every rule. */
 static const char *const pool4[] = {
@@ -114,6 +135,33 @@ static size_t gen_payload(uint8_t *p)
  */
 static int flood_left;		/* frames left in the current flood */
 static int flood_v6, flood_src; /* its source: pool and index */
+static uint32_t gen_ifindex;	/* the interface the frame arrives on */
+
+/* Destination address, MAC and checksums of S (family set), and the arrival interface. */
+static void gen_addressing(struct fr_spec *s)
+{
+	static const uint8_t macs[3][6] = {
+		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		{0x01, 0x00, 0x5e, 0x00, 0x01, 0x01},
+		{0x02, 0, 0, 0, 0, 0x99},
+	};
+	uint32_t k = pick(100);
+
+	memset(s->dst, 0, sizeof(s->dst));
+	if (s->v6)
+		inet_pton(AF_INET6, dst6[pick(sizeof(dst6) / sizeof(dst6[0]))], s->dst);
+	else
+		inet_pton(AF_INET, dst4[pick(sizeof(dst4) / sizeof(dst4[0]))], s->dst);
+	memcpy(s->dmac, gt_mac_srv, 6);
+	if (pick(10) == 0)
+		memcpy(s->dmac, macs[pick(3)], 6);
+	s->udp_csum = k < 80   ? FR_CSUM_OK
+		      : k < 87 ? FR_CSUM_PARTIAL
+		      : k < 94 ? FR_CSUM_BAD
+			       : FR_CSUM_ZERO;
+	s->bad_ipsum = pick(50) == 0;
+	gen_ifindex = pick(10) ? gt_wire : gt_lo;
+}
 
 /* A random frame into F; its length (>= 14). */
 static size_t gen_frame(uint8_t *f)
@@ -139,7 +187,7 @@ static size_t gen_frame(uint8_t *f)
 			inet_pton(AF_INET6, pool6[flood_src], s.src);
 		else
 			inet_pton(AF_INET, pool4[flood_src], s.src);
-		s.dst[0] = s.v6 ? 0x20 : 192;
+		gen_addressing(&s);
 		s.ethertype = s.v6 ? 0x86DD : 0x0800;
 		s.proto = 17;
 		s.sport = (uint16_t)(1024 + pick(60000));
@@ -155,13 +203,12 @@ static size_t gen_frame(uint8_t *f)
 	}
 	if (s.v6) {
 		inet_pton(AF_INET6, pool6[pick(sizeof(pool6) / sizeof(pool6[0]))], s.src);
-		inet_pton(AF_INET6, "2001:db8::1", s.dst);
 		s.ethertype = 0x86DD;
 	} else {
 		inet_pton(AF_INET, pool4[pick(sizeof(pool4) / sizeof(pool4[0]))], s.src);
-		inet_pton(AF_INET, "192.0.2.200", s.dst);
 		s.ethertype = 0x0800;
 	}
+	gen_addressing(&s);
 	s.proto = 17;
 	s.sport = (uint16_t)(pick(5) == 0 ? 123 : 1024 + pick(60000));
 	s.dport = pick(10) ? (pick(3) ? PORT_A : PORT_B) : (uint16_t)pick(65536);
@@ -229,30 +276,113 @@ static void report(unsigned long idx, const uint8_t *f, size_t len, int a, uint3
 	printf("%s\n", len > 160 ? " ..." : "");
 }
 
+/*
+ * A clock snapshot as the clock thread may hand over, at served time
+ * REAL: mostly synchronized with an ordinary dispersion, at times
+ * unsynchronized (and never synchronized), with a leap second announced,
+ * a correction of horod's own, or an absurd dispersion or growth rate.
+ */
+static struct clk_snapshot gen_snapshot(int64_t real)
+{
+	static const double rates[] = {CLK_PHI, CLK_PHI + 3e-6, 0.2, 2.0, 1e12, NAN, -1e-6};
+	struct clk_snapshot s = gt_synced();
+	uint32_t k = pick(100);
+
+	s.update_ns = real - (int64_t)(rnd() % SEC);
+	s.ref_ns = real - 10 * (int64_t)SEC;
+	s.root_disp = (double)(rnd() % 1000000) / 1e6;
+	s.root_delay = (double)(rnd() % 100000) / 1e6;
+	s.disp_rate = rates[pick(10) < 7 ? 0 : pick(sizeof(rates) / sizeof(rates[0]))];
+	if (k < 8) {
+		s.leap = NTP_LEAP_UNSYNC;
+		s.stratum = 16;
+		s.flags = 0;
+		s.ref_ns = pick(2) ? 0 : s.ref_ns;
+	} else if (k < 12) {
+		s.leap = (uint8_t)(NTP_LEAP_INSERT + pick(2));
+	} else if (k < 16) {
+		s.flags |= CLK_F_CORRECTED;
+		s.corr_ns = (int64_t)(rnd() % 2000000) - 1000000;
+		s.corr_freq = 1e-6;
+	} else if (k < 20) {
+		s.root_disp = pick(2) ? NAN : 2000.0 + (double)pick(70000);
+	}
+	return s;
+}
+
+/*
+ * `guard serve on`: before the frame, the clock thread may publish (about
+ * every second of the rig's time, late at times past the age limit) and
+ * the clock may be stepped back; the program's receive and transmit
+ * readings are a random span apart.
+ */
+static void serve_time(struct gt_rig *r, uint64_t *next_pub)
+{
+	struct clk_snapshot snap;
+	struct guard_clocks at;
+
+	if (pick(20000) == 0)
+		r->tai -= rnd() % (3 * SEC); /* a step back: the publication is from the future */
+	if (r->tai >= *next_pub) {
+		at.tai_ns = (int64_t)r->tai - (int64_t)(rnd() % (SEC / 100));
+		at.real_ns = at.tai_ns - TAI_OFFSET;
+		snap = gen_snapshot(at.real_ns);
+		gt_publish(r, &snap, &at);
+		r->diff_snap = snap;
+		/* Next one within a second, or late now and then (stale past 2 s). */
+		*next_pub = r->tai + (pick(30) ? rnd() % SEC : 2 * SEC + rnd() % SEC);
+	}
+	r->tai_step = 1 + rnd() % 100000;
+}
+
+/* Check the served answer OUT to FRAME (parsed as P) against a worker's; NULL or why. */
+static const char *check_served(struct gt_rig *r, const uint8_t *frame, const struct fr_parsed *p,
+				const uint8_t *out, size_t outlen, char *buf, size_t len)
+{
+	uint8_t want[NTP_HEADER_LEN];
+	const uint8_t *ntp;
+	const char *why = fr_check_reply(frame, p, out, outlen, &ntp);
+	int64_t rx = (int64_t)r->tai - TAI_OFFSET;
+
+	if (why)
+		return why;
+	gt_worker_reply(&r->diff_snap, p->payload, rx, rx + (int64_t)r->tai_step, want);
+	return gt_compare_reply(ntp, want, buf, len);
+}
+
 /* Run COUNT frames through configuration C; returns mismatches. */
 static unsigned long diff_run(const struct gt_rig_conf *c, const char *name, unsigned long count,
 			      unsigned long *reported)
 {
 	uint8_t frame[FR_MAX + 64], out[FR_MAX + 256], kod[FR_MAX];
-	unsigned long i, bad = 0, tx = 0;
+	unsigned long i, bad = 0, tx = 0, served = 0;
 	struct guard_stats st;
 	struct fr_parsed p;
 	struct gt_rig r;
 	size_t len, outlen, klen;
+	uint64_t step, next_pub = 0;
+	char why[200];
+	const char *w;
 	int a, ea, k;
 	uint32_t ra, er;
 
 	gt_rig_open(&r, c);
+	r.tai = PUB_TAI;
 	flood_left = 0;
 	for (i = 0; i < count; i++) {
 		/* Time moves by up to 2 ms in a flood; otherwise mostly by up to 1 ms, at times
 		 * more. */
 		k = (int)pick(100);
-		r.now += flood_left ? rnd() % (2 * SEC / 1000)
-			 : k < 80   ? rnd() % (SEC / 1000)
-			 : k < 99   ? rnd() % (SEC / 10)
-				    : rnd() % (10 * SEC);
+		step = flood_left ? rnd() % (2 * SEC / 1000)
+		       : k < 80	  ? rnd() % (SEC / 1000)
+		       : k < 99	  ? rnd() % (SEC / 10)
+				  : rnd() % (10 * SEC);
+		r.now += step;
+		r.tai += step;
+		if (c->serve)
+			serve_time(&r, &next_pub);
 		len = gen_frame(frame);
+		r.ifindex = gen_ifindex;
 		a = gt_run(&r, frame, len, out, &outlen);
 		ra = *r.h.reason;
 		er = gt_reference(&r, frame, len, &p, &ea);
@@ -265,7 +395,14 @@ static unsigned long diff_run(const struct gt_rig_conf *c, const char *name, uns
 				report(i, frame, len, a, ra, ea, er, name);
 			continue;
 		}
-		if (a == XDP_TX_) {
+		if (a == XDP_TX_ && er == GUARD_C_SERVED) {
+			served++;
+			w = check_served(&r, frame, &p, out, outlen, why, sizeof(why));
+			if (w && bad++ < MAX_REPORTS - *reported) {
+				report(i, frame, len, a, ra, ea, er, "the answer differs");
+				printf("    %s\n", w);
+			}
+		} else if (a == XDP_TX_) {
 			tx++;
 			klen = fr_expected_kod(frame, &p,
 					       er == NTP_R_REPLY_KOD_RATE ? "RATE" : "DENY", kod);
@@ -291,7 +428,8 @@ static unsigned long diff_run(const struct gt_rig_conf *c, const char *name, uns
 			  k < GUARD_NCOUNTERS ? (unsigned long long)st.bytes[k] : 0ULL,
 			  k < GUARD_NCOUNTERS ? (unsigned long long)r.tally_packets[k] : 0ULL,
 			  k < GUARD_NCOUNTERS ? (unsigned long long)r.tally_bytes[k] : 0ULL);
-		printf("    %s: %lu frames, %lu kiss-o'-death;", name, count, tx);
+		printf("    %s: %lu frames, %lu kiss-o'-death, %lu answered;", name, count, tx,
+		       served);
 		for (k = 0; k < GUARD_NCOUNTERS; k++)
 			if (st.packets[k])
 				printf(" %s=%llu", guard_counter_name((unsigned int)k),
@@ -331,19 +469,28 @@ int gt_do_diff(uint64_t seed, unsigned long count)
 		 .burst = 20,
 		 .leak = 1,
 		 .kod = 1},
+		{.deny = {"192.0.2.66/31", "2001:db8:66::/48"},
+		 .ratelimit = 1,
+		 .interval = -3,
+		 .burst = 8,
+		 .leak = 1,
+		 .kod = 1,
+		 .deny_kod = 1,
+		 .serve = 1},
 	};
 	static const char *const names[] = {
 		"diff: deny list, ratelimit 250 ms burst 4 leak 2 kod, denykod",
 		"diff: allow list, ratelimit 1 s burst 1, no leak, no kod",
 		"diff: deny all IPv4, denykod without ratelimit",
 		"diff: ratelimit 500 ms burst 20 leak 1 kod",
+		"diff: guard serve on, ratelimit 125 ms burst 8 leak 1 kod, denykod",
 	};
-	unsigned long per = count / 4, bad = 0, reported = 0;
+	unsigned long per = count / 5, bad = 0, reported = 0;
 	int i;
 
 	rng_state = seed;
 	printf("diff: seed %llu, %lu frames\n", (unsigned long long)seed, count);
-	for (i = 0; i < 4; i++)
-		bad += diff_run(&confs[i], names[i], i == 3 ? count - 3 * per : per, &reported);
+	for (i = 0; i < 5; i++)
+		bad += diff_run(&confs[i], names[i], i == 4 ? count - 4 * per : per, &reported);
 	return bad || gt_n_fail ? 1 : 0;
 }

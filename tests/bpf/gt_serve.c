@@ -1,19 +1,22 @@
 /*
  * guard-test unit, `guard serve on`: the guard answering plain client
- * requests itself. The serving state is written into the loaded
- * program's .bss the way horod's clock thread writes it, the program's
- * clock is the rig's, and every answer is compared byte for byte with
- * what a worker builds from the same state at the same instant (proto's
- * ntp_build_reply), around headers checked like a kiss-o'-death's (MACs,
- * addresses and ports swapped, VLAN tags kept, IP options and extension
- * headers removed, both checksums). Then what must still reach a worker:
- * serving off, a write in progress, a leap second announced, mode 1,
- * extension fields, MACs, NTS requests; and the order with the access
- * list and the limiter (which charges NTS requests too).
+ * requests itself. The serving state is published into the loaded
+ * program by horod's own publisher (bpf/guard_pub.c) from clock
+ * snapshots as the clock core makes them, the program's clocks are the
+ * rig's (its receive and transmit readings 1.2 ms apart), and every
+ * answer is compared field by field with what a worker builds from the
+ * same snapshot at the same two instants (gt_worker_reply), around
+ * headers checked like a kiss-o'-death's. Then what must reach a worker:
+ * a stale publication, one from the future, a correction of horod's own
+ * (`discipline off`, a sim clock), a leap second announced (LI 1 and 2),
+ * a write in progress, mode 1, a MAC, NTS requests; the root dispersion
+ * at absurd values and rates; and the order with the access list and
+ * the limiter (which charges NTS requests too).
  */
 #include <arpa/inet.h>
 #include <endian.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,58 +26,26 @@
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"
 
-/* The served clock: CLOCK_MONOTONIC (the rig's now) + this = 2026-11-26 16:00 UTC. */
-#define REAL_AT_ZERO 1795708800000000000LL
+static const struct guard_clocks pub_at = {.tai_ns = PUB_TAI, .real_ns = PUB_REAL};
 
-/* Serving state as horod's clock thread publishes it. */
-struct serve_in {
-	int on;
-	uint32_t seq;
-	uint8_t leap, stratum;
-	int8_t precision;
-	double root_delay, root_disp, disp_rate;
-	int64_t update_ns, ref_ns;
-	uint32_t refid;
-};
-
-static void publish(struct gt_rig *r, const struct serve_in *in)
+struct clk_snapshot gt_synced(void)
 {
-	struct guard_serve *g = guard_serve_area(r->g);
+	struct clk_snapshot s;
 
-	g->seq = in->seq;
-	g->on = (uint32_t)in->on;
-	g->mono_to_real_ns = REAL_AT_ZERO;
-	g->update_ns = in->update_ns;
-	g->disp_ns = (uint64_t)ceil(in->root_disp * 1e9);
-	g->disp_rate_ppb = (uint64_t)ceil(in->disp_rate * 1e9);
-	g->ref_ts = htobe64(ntp_ts_from_unix_ns(in->ref_ns));
-	g->root_delay = htonl(ntp_short_from_double(in->root_delay));
-	g->refid = htonl(in->refid);
-	g->leap = in->leap;
-	g->stratum = in->stratum;
-	g->precision = in->precision;
+	memset(&s, 0, sizeof(s));
+	s.update_ns = PUB_REAL - 300000000; /* the core's update, 0.3 s before it is handed over */
+	s.ref_ns = PUB_REAL - 10 * (int64_t)SEC;
+	s.root_delay = 0.000512;
+	s.root_disp = 0.001;
+	s.disp_rate = CLK_PHI + 2e-6;
+	s.refid = 0xc0000202;
+	s.flags = CLK_F_SYNCED;
+	s.leap = NTP_LEAP_NONE;
+	s.stratum = 2;
+	s.precision = -25;
+	return s;
 }
 
-/* What a worker answers to the request PAY with IN at served time NOW_NS (receive = transmit). */
-static void worker_reply(const struct serve_in *in, const uint8_t *pay, int64_t now_ns,
-			 uint8_t out[NTP_HEADER_LEN])
-{
-	struct ntp_reply_info info;
-	double disp = in->root_disp;
-
-	if (now_ns > in->update_ns)
-		disp += (double)(now_ns - in->update_ns) / 1e9 * in->disp_rate;
-	info.leap = in->leap;
-	info.stratum = in->stratum;
-	info.precision = in->precision;
-	info.root_delay = ntp_short_from_double(in->root_delay);
-	info.root_disp = ntp_short_from_double(disp);
-	info.refid = in->refid;
-	info.ref = ntp_ts_from_unix_ns(in->ref_ns);
-	ntp_build_reply(pay, &info, ntp_ts_from_unix_ns(now_ns), ntp_ts_from_unix_ns(now_ns), out);
-}
-
-/* Run S: answered here (TX, reply_server_xdp, the worker's bytes), or WANT_ACTION/WANT_REASON. */
 /*
  * An NTS request (RFC 8915: identifier, a 104-byte cookie, PH placeholders,
  * authenticator) into P, sealed with a made-up session key; its length.
@@ -90,16 +61,21 @@ static size_t nts_req(uint8_t *p, size_t cap, int ph)
 	return nts_client_request(p, cap, uid, cookie, sizeof(cookie), ph, &c2s, nonce);
 }
 
-static void serve_case(struct gt_rig *r, const char *name, const struct fr_spec *s,
-		       const struct serve_in *in, int want_action, uint32_t want_reason)
+void gt_serve_case(struct gt_rig *r, const char *name, const struct fr_spec *spec,
+		   const struct clk_snapshot *s, int want_action, uint32_t want_reason)
 {
 	uint8_t frame[FR_MAX], out[FR_MAX + 256], want[NTP_HEADER_LEN];
+	const uint8_t *ntp;
+	char why[200];
 	struct fr_parsed p;
-	size_t len = fr_build(s, frame), outlen;
+	size_t len = fr_build(spec, frame), outlen;
 	int action, ref_action;
-	const char *why;
+	uint32_t ref_reason;
+	int64_t rx_sys;
+	const char *bad;
 
-	publish(r, in);
+	gt_publish(r, s, &pub_at);
+	r->tai_step = RX_TX;
 	action = gt_run(r, frame, len, out, &outlen);
 	if (action >= 0 && *r->h.reason < GUARD_NCOUNTERS) {
 		r->tally_packets[*r->h.reason]++;
@@ -111,129 +87,226 @@ static void serve_case(struct gt_rig *r, const char *name, const struct fr_spec 
 			  guard_counter_name(*r->h.reason));
 		return;
 	}
-	gt_reference(r, frame, len, &p, &ref_action);
+	ref_reason = gt_reference(r, frame, len, &p, &ref_action);
+	if (ref_action != want_action || ref_reason != want_reason) {
+		gt_expect(0, name, "the reference should agree, says %s %s",
+			  gt_action_name(ref_action), guard_counter_name(ref_reason));
+		return;
+	}
 	if (want_action == XDP_PASS_) {
 		gt_expect(outlen == len && memcmp(out, frame, len) == 0, name,
 			  "the frame should reach the worker untouched");
 		return;
 	}
-	if (want_action == XDP_TX_ && want_reason == NTP_R_REPLY_KOD_RATE) {
-		why = fr_check_kod(frame, &p, out, outlen, "RATE");
-		gt_expect(why == NULL, name, "%s", why ? why : "");
+	if (want_action == XDP_TX_ &&
+	    (want_reason == NTP_R_REPLY_KOD_RATE || want_reason == NTP_R_REPLY_KOD_DENY)) {
+		bad = fr_check_kod(frame, &p, out, outlen,
+				   want_reason == NTP_R_REPLY_KOD_RATE ? "RATE" : "DENY");
+		gt_expect(bad == NULL, name, "%s", bad ? bad : "");
 		return;
 	}
 	if (want_action != XDP_TX_ || want_reason != GUARD_C_SERVED) {
 		gt_expect(1, name, "%s", ""); /* a drop: the action and reason are all there is */
 		return;
 	}
-	worker_reply(in, p.payload, REAL_AT_ZERO + (int64_t)r->now, want);
-	why = fr_check_reply(frame, &p, out, outlen, want);
-	gt_expect(why == NULL, name, "%s", why ? why : "");
+	bad = fr_check_reply(frame, &p, out, outlen, &ntp);
+	if (!bad) {
+		rx_sys = (int64_t)r->tai - TAI_OFFSET;
+		gt_worker_reply(s, p.payload, rx_sys, rx_sys + RX_TX, want);
+		bad = gt_compare_reply(ntp, want, why, sizeof(why));
+	}
+	gt_expect(bad == NULL, name, "%s", bad ? bad : "");
+}
+
+/* The root dispersion (s) of the answer to SPEC from S at the rig's clocks; -1 if not answered. */
+static double served_disp(struct gt_rig *r, const struct fr_spec *spec,
+			  const struct clk_snapshot *s)
+{
+	uint8_t frame[FR_MAX], out[FR_MAX + 256];
+	size_t len = fr_build(spec, frame), outlen;
+	struct fr_parsed p;
+	const uint8_t *ntp;
+	int ref_action;
+
+	gt_publish(r, s, &pub_at);
+	if (gt_run(r, frame, len, out, &outlen) != XDP_TX_)
+		return -1;
+	r->tally_packets[GUARD_C_SERVED]++;
+	r->tally_bytes[GUARD_C_SERVED] += len;
+	gt_reference(r, frame, len, &p, &ref_action);
+	if (fr_check_reply(frame, &p, out, outlen, &ntp))
+		return -1;
+	return ntp_short_to_double((uint32_t)ntp[8] << 24 | (uint32_t)ntp[9] << 16 |
+				   (uint32_t)ntp[10] << 8 | ntp[11]);
+}
+
+/* Root dispersion at absurd values and rates: saturated, never wrapped, never below a worker's. */
+static void serve_dispersion(struct gt_rig *r, const struct fr_spec *spec)
+{
+	static const struct {
+		const char *name;
+		double disp, rate;
+	} cases[] = {
+		{"serve: a NaN root dispersion is the largest", NAN, CLK_PHI},
+		{"serve: a NaN growth rate is the largest", 0.001, NAN},
+		{"serve: an infinite growth rate is the largest", 0.001, INFINITY},
+		{"serve: 70000 s of root dispersion is the largest", 70000.0, CLK_PHI},
+		{"serve: 2000 s of root dispersion is 2000 s, not the largest", 2000.0, CLK_PHI},
+		{"serve: a rate of 2 s/s grows by 2 s per s", 0.001, 2.0},
+		{"serve: a rate of 1e12 s/s is the largest after 1.9 s", 0.001, 1e12},
+		{"serve: a rate of 1.8e10 s/s (2^64 ns/s) is the largest", 0.001, 1.8446744e10},
+		{"serve: a rate of 4e9 s/s (would wrap the old product) is the largest", 0.001,
+		 4e9},
+	};
+	struct clk_snapshot s = gt_synced();
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s.root_disp = cases[i].disp;
+		s.disp_rate = cases[i].rate;
+		r->tai = PUB_TAI + 1900000000; /* 1.9 s after the publication */
+		gt_serve_case(r, cases[i].name, spec, &s, XDP_TX_, GUARD_C_SERVED);
+	}
+	/*
+	 * A rate whose product with the time since the publication, as µs
+	 * times ns/s, passes 2^64 by a little: 18447 s of growth, which
+	 * arithmetic that wraps turns into almost none.
+	 */
+	s.root_disp = 0.001;
+	s.disp_rate = ceil(0x1p64 / ((1900000000.0 + RX_TX) / 1000)) / 1e9;
+	r->tai = PUB_TAI + 1900000000;
+	gt_serve_case(r, "serve: 9703 s/s for 1.9 s is 18447 s (a wrapping product says ~0)", spec,
+		      &s, XDP_TX_, GUARD_C_SERVED);
+	/* A negative rate (a broken skew) counts as 0: XDP never advertises less than a worker. */
+	s.root_disp = 0.5;
+	s.disp_rate = -0.1;
+	r->tai = PUB_TAI + 1000000000;
+	{
+		double d = served_disp(r, spec, &s);
+		double at_pub = clk_snapshot_root_disp(&s, PUB_REAL);
+
+		gt_expect(d >= at_pub && d <= at_pub + 2.0 / 65536, "serve: a negative rate is 0",
+			  "root dispersion %.9f s, want the publication's %.9f s", d, at_pub);
+	}
 }
 
 int gt_do_serve(void)
 {
 	struct gt_rig_conf c = {.deny = {"192.0.2.66"}, .serve = 1};
-	struct serve_in in = {.on = 1,
-			      .stratum = 2,
-			      .precision = -25,
-			      .root_delay = 0.000512,
-			      .root_disp = 0.001,
-			      .disp_rate = 15e-6,
-			      .refid = 0x7f000002,
-			      .update_ns = REAL_AT_ZERO + 1000 * (int64_t)SEC,
-			      .ref_ns = REAL_AT_ZERO + 990 * (int64_t)SEC};
+	struct clk_snapshot s = gt_synced();
 	uint8_t pay[128];
-	struct fr_spec s;
+	struct fr_spec spec;
 	struct gt_rig r;
 	int k, ok;
 
 	gt_rig_open(&r, &c);
-	r.now = 1000 * SEC + 123456789; /* 0.12 s after the update */
-	gt_ntp_req(pay, 48, 0x23);	/* VN 4, mode 3 */
-	gt_spec_udp(&s, "192.0.2.20", pay, 48);
-	serve_case(&r, "serve: an IPv4 client request is answered here", &s, &in, XDP_TX_,
-		   GUARD_C_SERVED);
-	r.now += 100 * SEC; /* root dispersion grown by 100 s * 15 ppm */
-	serve_case(&r, "serve: the root dispersion grows as the worker's", &s, &in, XDP_TX_,
-		   GUARD_C_SERVED);
-	gt_spec_udp(&s, "2001:db8::20", pay, 48);
-	serve_case(&r, "serve: an IPv6 client request (UDP checksum over IPv6)", &s, &in, XDP_TX_,
-		   GUARD_C_SERVED);
-	gt_spec_udp(&s, "192.0.2.20", pay, 48);
-	s.nvlan = 2;
-	s.tpid[0] = 0x88A8;
-	s.tpid[1] = 0x8100;
-	s.tci[1] = 7;
-	serve_case(&r, "serve: VLAN tags are kept", &s, &in, XDP_TX_, GUARD_C_SERVED);
-	gt_spec_udp(&s, "192.0.2.20", pay, 48);
-	s.optlen = 12;
-	serve_case(&r, "serve: IPv4 options are removed", &s, &in, XDP_TX_, GUARD_C_SERVED);
-	gt_spec_udp(&s, "2001:db8::20", pay, 48);
-	s.n_ext = 1;
-	s.ext_type[0] = 60;
-	s.ext_len[0] = 16;
-	serve_case(&r, "serve: IPv6 extension headers are removed", &s, &in, XDP_TX_,
-		   GUARD_C_SERVED);
+	r.tai = PUB_TAI + 123456789; /* 0.12 s after the publication */
+	gt_ntp_req(pay, 48, 0x23);   /* VN 4, mode 3 */
+	gt_spec_udp(&spec, "192.0.2.20", pay, 48);
+	gt_serve_case(&r, "serve: an IPv4 request answered from the publisher's state, rx != tx",
+		      &spec, &s, XDP_TX_, GUARD_C_SERVED);
+	r.tai = PUB_TAI + 1999000000;
+	gt_serve_case(&r,
+		      "serve: 1.999 s after the publication: the dispersion grown as a worker's",
+		      &spec, &s, XDP_TX_, GUARD_C_SERVED);
+	r.tai = PUB_TAI + 2000000001;
+	gt_serve_case(&r, "serve: 2 s after the publication (stale): passed to a worker", &spec, &s,
+		      XDP_PASS_, NTP_R_REPLY_SERVER);
+	r.tai = PUB_TAI - 1000;
+	gt_serve_case(&r, "serve: before the publication (clock stepped back): passed", &spec, &s,
+		      XDP_PASS_, NTP_R_REPLY_SERVER);
+	r.tai = PUB_TAI + 123456789;
+	gt_spec_udp(&spec, "2001:db8::20", pay, 48);
+	gt_serve_case(&r, "serve: an IPv6 client request (UDP checksum over IPv6)", &spec, &s,
+		      XDP_TX_, GUARD_C_SERVED);
 	pay[0] = 0x0b; /* VN 1 */
 	pay[2] = 20;   /* poll beyond 17: echoed as 17 */
-	gt_spec_udp(&s, "192.0.2.20", pay, 48);
-	serve_case(&r, "serve: VN 1 echoed, poll 20 clamped to 17", &s, &in, XDP_TX_,
-		   GUARD_C_SERVED);
+	gt_spec_udp(&spec, "192.0.2.20", pay, 48);
+	gt_serve_case(&r, "serve: VN 1 echoed, poll 20 clamped to 17", &spec, &s, XDP_TX_,
+		      GUARD_C_SERVED);
 	pay[0] = 0x23;
 	pay[2] = 0xfd; /* poll -3: echoed as 0 */
-	serve_case(&r, "serve: a negative poll is echoed as 0", &s, &in, XDP_TX_, GUARD_C_SERVED);
+	gt_serve_case(&r, "serve: a negative poll is echoed as 0", &spec, &s, XDP_TX_,
+		      GUARD_C_SERVED);
 	pay[2] = 6;
-	in.leap = 3;
-	in.stratum = 16;
-	serve_case(&r, "serve: unsynchronized: LI 3, stratum 0, as a worker answers", &s, &in,
-		   XDP_TX_, GUARD_C_SERVED);
-	in.leap = 0;
-	in.stratum = 2;
-	in.root_disp = NAN;
-	serve_case(&r, "serve: an unknown root dispersion is the largest one", &s, &in, XDP_TX_,
-		   GUARD_C_SERVED);
-	in.root_disp = 0.001;
+
+	/* What the clock core publishes when not synchronized: LI 3, never synchronized. */
+	s.leap = NTP_LEAP_UNSYNC;
+	s.stratum = 16;
+	s.flags = 0;
+	s.ref_ns = 0;
+	gt_serve_case(&r, "serve: unsynchronized: LI 3, stratum 0, reference time 0 (not 1970)",
+		      &spec, &s, XDP_TX_, GUARD_C_SERVED);
+	s = gt_synced();
+	serve_dispersion(&r, &spec);
+	s = gt_synced();
+	r.tai = PUB_TAI + 123456789;
 
 	/* What a worker must answer. */
-	in.leap = 1;
-	serve_case(&r, "serve: a leap second announced: passed to a worker", &s, &in, XDP_PASS_,
-		   NTP_R_REPLY_SERVER);
-	in.leap = 0;
-	in.on = 0;
-	serve_case(&r, "serve: state off (a correction of horod's own): passed", &s, &in, XDP_PASS_,
-		   NTP_R_REPLY_SERVER);
-	in.on = 1;
-	in.seq = 7;
-	serve_case(&r, "serve: the state being written (odd sequence): passed", &s, &in, XDP_PASS_,
-		   NTP_R_REPLY_SERVER);
-	in.seq = 8;
-	serve_case(&r, "serve: the next sequence number, stable: answered", &s, &in, XDP_TX_,
-		   GUARD_C_SERVED);
+	s.leap = NTP_LEAP_INSERT;
+	gt_serve_case(&r, "serve: a leap second to insert announced (LI 1): passed", &spec, &s,
+		      XDP_PASS_, NTP_R_REPLY_SERVER);
+	s.leap = NTP_LEAP_DELETE;
+	gt_serve_case(&r, "serve: a leap second to delete announced (LI 2): passed", &spec, &s,
+		      XDP_PASS_, NTP_R_REPLY_SERVER);
+	s = gt_synced();
+	/* `discipline off`: served = the system clock + horod's own estimate (clk_disc_mapping). */
+	s.flags |= CLK_F_CORRECTED;
+	s.corr_ns = -1234567;
+	s.corr_freq = 2.5e-6;
+	gt_serve_case(&r, "serve: discipline off (horod's own correction): passed", &spec, &s,
+		      XDP_PASS_, NTP_R_REPLY_SERVER);
+	s.flags &= ~CLK_F_CORRECTED;
+	gt_serve_case(&r, "serve: a sim clock's mapping (a correction, disciplined): passed", &spec,
+		      &s, XDP_PASS_, NTP_R_REPLY_SERVER);
+	s = gt_synced();
+	s.corr_freq = 1e-9;
+	gt_serve_case(&r, "serve: a frequency correction alone: passed", &spec, &s, XDP_PASS_,
+		      NTP_R_REPLY_SERVER);
+	s = gt_synced();
+	gt_publish(&r, &s, &pub_at);
+	{
+		struct guard_state_pub *p = guard_state_area(r.g);
+		uint8_t frame[FR_MAX], out[FR_MAX + 256];
+		size_t len = fr_build(&spec, frame), outlen;
+		int a;
+
+		atomic_fetch_add(&p->seq, 1); /* a write in progress */
+		a = gt_run(&r, frame, len, out, &outlen);
+		r.tally_packets[*r.h.reason]++;
+		r.tally_bytes[*r.h.reason] += len;
+		gt_expect(a == XDP_PASS_ && *r.h.reason == NTP_R_REPLY_SERVER,
+			  "serve: the state being written (odd sequence): passed", "got %s %s",
+			  gt_action_name(a), guard_counter_name(*r.h.reason));
+		atomic_fetch_add(&p->seq, 1);
+	}
+	gt_serve_case(&r, "serve: the next sequence number, stable: answered", &spec, &s, XDP_TX_,
+		      GUARD_C_SERVED);
 	gt_ntp_req(pay, 48, 0x21); /* mode 1 */
-	gt_spec_udp(&s, "192.0.2.20", pay, 48);
-	serve_case(&r, "serve: mode 1 (symmetric) goes to a worker", &s, &in, XDP_PASS_,
-		   NTP_R_REPLY_SYMMETRIC);
+	gt_spec_udp(&spec, "192.0.2.20", pay, 48);
+	gt_serve_case(&r, "serve: mode 1 (symmetric) goes to a worker", &spec, &s, XDP_PASS_,
+		      NTP_R_REPLY_SYMMETRIC);
 	gt_ntp_req(pay, 68, 0x23); /* a 20-byte MAC: key ID + MD5 */
-	gt_spec_udp(&s, "192.0.2.20", pay, 68);
-	serve_case(&r, "serve: a request with a MAC goes to a worker", &s, &in, XDP_PASS_,
-		   NTP_R_REPLY_SERVER);
+	gt_spec_udp(&spec, "192.0.2.20", pay, 68);
+	gt_serve_case(&r, "serve: a request with a MAC goes to a worker", &spec, &s, XDP_PASS_,
+		      NTP_R_REPLY_SERVER);
 	{
 		static uint8_t nts[1100];
 		size_t n = nts_req(nts, sizeof(nts), 7);
 
-		gt_spec_udp(&s, "192.0.2.20", nts, n);
-		serve_case(&r, "serve: an NTS request (988 bytes, 7 placeholders) goes to a worker",
-			   &s, &in, XDP_PASS_, NTP_R_REPLY_SERVER);
+		gt_spec_udp(&spec, "192.0.2.20", nts, n);
+		gt_serve_case(&r,
+			      "serve: an NTS request (988 bytes, 7 placeholders) goes to a worker",
+			      &spec, &s, XDP_PASS_, NTP_R_REPLY_SERVER);
 		n = nts_req(nts, sizeof(nts), 0);
-		gt_spec_udp(&s, "2001:db8::20", nts, n);
-		serve_case(&r, "serve: an NTS request over IPv6 goes to a worker", &s, &in,
-			   XDP_PASS_, NTP_R_REPLY_SERVER);
+		gt_spec_udp(&spec, "2001:db8::20", nts, n);
+		gt_serve_case(&r, "serve: an NTS request over IPv6 goes to a worker", &spec, &s,
+			      XDP_PASS_, NTP_R_REPLY_SERVER);
 	}
 	gt_ntp_req(pay, 48, 0x23);
-	gt_spec_udp(&s, "192.0.2.66", pay, 48);
-	serve_case(&r, "serve: a denied source is still dropped", &s, &in, XDP_DROP_,
-		   NTP_R_DROP_DENIED);
+	gt_spec_udp(&spec, "192.0.2.66", pay, 48);
+	gt_serve_case(&r, "serve: a denied source is still dropped", &spec, &s, XDP_DROP_,
+		      NTP_R_DROP_DENIED);
 	{
 		struct guard_stats st;
 
@@ -252,23 +325,25 @@ int gt_do_serve(void)
 
 		gt_rig_open(&r, &cr);
 		r.now = 1000 * SEC;
-		gt_spec_udp(&s, "192.0.2.21", pay, 48);
-		serve_case(&r, "serve + ratelimit: the first request is answered here", &s, &in,
-			   XDP_TX_, GUARD_C_SERVED);
-		serve_case(&r, "serve + ratelimit: the second gets a RATE kiss-o'-death", &s, &in,
-			   XDP_TX_, NTP_R_REPLY_KOD_RATE);
+		r.tai = PUB_TAI + 5000000;
+		gt_spec_udp(&spec, "192.0.2.21", pay, 48);
+		gt_serve_case(&r, "serve + ratelimit: the first request is answered here", &spec,
+			      &s, XDP_TX_, GUARD_C_SERVED);
+		gt_serve_case(&r, "serve + ratelimit: the second gets a RATE kiss-o'-death", &spec,
+			      &s, XDP_TX_, NTP_R_REPLY_KOD_RATE);
 		{
 			/* NTS requests are charged like the others: the limit applies to them. */
 			static uint8_t nts[1100];
 			size_t n = nts_req(nts, sizeof(nts), 3);
 
-			gt_spec_udp(&s, "192.0.2.22", nts, n);
-			serve_case(&r, "serve + ratelimit: a first NTS request goes to a worker",
-				   &s, &in, XDP_PASS_, NTP_R_REPLY_SERVER);
-			serve_case(&r, "serve + ratelimit: a second NTS request gets the RATE KoD",
-				   &s, &in, XDP_TX_, NTP_R_REPLY_KOD_RATE);
-			serve_case(&r, "serve + ratelimit: a third NTS request is dropped", &s, &in,
-				   XDP_DROP_, NTP_R_DROP_RATE);
+			gt_spec_udp(&spec, "192.0.2.22", nts, n);
+			gt_serve_case(&r, "serve + ratelimit: a first NTS request goes to a worker",
+				      &spec, &s, XDP_PASS_, NTP_R_REPLY_SERVER);
+			gt_serve_case(&r,
+				      "serve + ratelimit: a second NTS request gets the RATE KoD",
+				      &spec, &s, XDP_TX_, NTP_R_REPLY_KOD_RATE);
+			gt_serve_case(&r, "serve + ratelimit: a third NTS request is dropped",
+				      &spec, &s, XDP_DROP_, NTP_R_DROP_RATE);
 		}
 		gt_rig_close(&r);
 	}

@@ -1,28 +1,39 @@
 /*
- * Tests of the XDP guard through BPF_PROG_TEST_RUN (no interface needed):
+ * Tests of the XDP guard through BPF_PROG_TEST_RUN, in a network
+ * namespace of its own (loopback and a veth "wire" for frames to arrive
+ * on; no traffic is sent):
  *
  *   guard-test unit           named asserts on verdict, reason, output
- *                             frame and counters: one crafted frame per class
+ *                             frame and counters: one crafted frame per
+ *                             class; answers from the real publisher's
+ *                             state compared field by field with a
+ *                             worker's reply; what XDP answers and what it
+ *                             leaves to the kernel; the host table's
+ *                             rtnetlink listener
  *   guard-test diff [--seed N] [--count N]
  *                             N (default 1000000) seeded random and mutated
  *                             frames through the program and through the
  *                             userspace reference (frames.c + policy.c +
- *                             ratelimit.c): same verdict and reason for
- *                             every frame, same kiss-o'-death bytes, same
- *                             counters at the end
+ *                             ratelimit.c) under five configurations, the
+ *                             last answering: same verdict and reason for
+ *                             every frame, same kiss-o'-death bytes, every
+ *                             answer a worker's reply, same counters
  *   guard-test bench [--repeat N]
- *                             ns per frame for a dropped and a passed frame
+ *                             ns per frame for dropped, passed and answered
+ *                             frames
  *   guard-test xdp-pass IFACE attach the pass-everything program to IFACE
  *                             (native) and exit: the peer of a veth that
  *                             receives XDP_TX frames needs one
  *
- * The program is loaded with GUARD_F_TEST: its clock is a variable the
+ * The program is loaded with GUARD_F_TEST: its clocks are variables the
  * test sets before each frame, and it records each verdict's reason. Ends
  * with `N passed, N failed`; exits 0, 1 on a failure, 77 without the
- * privilege to load BPF (a SKIP line says so), 2 on bad usage.
+ * privilege to load BPF or make a namespace (a SKIP line says so), 2 on
+ * bad usage.
  *
  * This file parses the command line and dispatches; the tests are in
- * gt_unit.c, gt_diff.c and gt_bench.c, their shared rig in gt_harness.c.
+ * gt_unit.c, gt_serve.c, gt_answer.c, gt_diff.c and gt_bench.c, their
+ * shared rig in gt_harness.c.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -53,7 +64,7 @@ static int do_xdp_pass(const char *ifname)
 		return 1;
 	}
 	ret = guard_open(&g, &gc, err, sizeof(err));
-	if (ret == -EPERM || ret == -EACCES)
+	if (gt_no_privilege(ret))
 		gt_skip("no privilege to load BPF programs");
 	if (ret < 0) {
 		fprintf(stderr, "guard-test: load: %s\n", err);
@@ -108,6 +119,9 @@ int main(int argc, char **argv)
 	}
 	if (i != argc)
 		usage();
+	if (strcmp(argv[1], "unit") == 0 || strcmp(argv[1], "diff") == 0 ||
+	    strcmp(argv[1], "bench") == 0)
+		gt_netns();
 	if (strcmp(argv[1], "unit") == 0)
 		rc = gt_do_unit();
 	else if (strcmp(argv[1], "diff") == 0)

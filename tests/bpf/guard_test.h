@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "bpf/guard.h"
+#include "clock/snapshot.h"
 #include "daemon/policy/acl.h"
 #include "daemon/policy/policy.h"
 #include "daemon/policy/ratelimit.h"
@@ -37,7 +38,13 @@ struct gt_rig {
 	struct rl_table *rl;
 	struct pol_rules pol;
 	int prog;
-	uint64_t now;
+	uint64_t now;	   /* the limiter's clock (CLOCK_MONOTONIC ns) at the next run */
+	uint64_t tai;	   /* the served clock's first reading in the next run (CLOCK_TAI ns) */
+	uint64_t tai_step; /* ns it advances by at each reading */
+	uint32_t ifindex;  /* the interface the next frame arrives on: gt_lo or gt_wire */
+	struct guard_serve serve;      /* the serving state last published */
+	struct guard_host host;	       /* the host table published with it */
+	struct clk_snapshot diff_snap; /* the snapshot it was made from (guard-test diff) */
 	uint64_t tally_packets[GUARD_NCOUNTERS], tally_bytes[GUARD_NCOUNTERS];
 };
 
@@ -52,8 +59,38 @@ extern int gt_n_pass, gt_n_fail; /* named asserts passed and failed so far */
 
 extern const uint8_t gt_mac_srv[6], gt_mac_cli[6]; /* the server's and the client's MACs */
 
+/*
+ * The interfaces frames arrive on: the loopback device (1) and a "wire"
+ * (gt0, one end of a veth pair), in a network namespace of guard-test's
+ * own (gt_netns).
+ * Every rig's host table has both, with MAC gt_mac_srv, and the local
+ * addresses GT_LOCAL4 and GT_LOCAL6 (on the wire), 127.0.0.1 and ::1.
+ */
+extern uint32_t gt_lo, gt_wire;
+#define GT_LOCAL4  "192.0.2.1"	 /* listened on with PORT_A (wildcard) and PORT_B */
+#define GT_LOCAL4B "192.0.2.2"	 /* listened on with PORT_A only (the wildcard) */
+#define GT_LOCAL6  "2001:db8::1" /* listened on with PORT_A (wildcard) and PORT_B */
+#define GT_LL6	   "fe80::1"	 /* the wire's link-local address */
+
+/* Enter a network namespace of our own with the wire interface (a veth pair); exits 77 if it
+ * cannot. */
+void gt_netns(void);
+
+/* Add the rig's listen lines to C: both wildcards on PORT_A, the local addresses on PORT_B. */
+void gt_listens(struct guard_config *c);
+
+/* The rig's host table: loopback and the wire, the local addresses above. */
+void gt_host(struct guard_host *h);
+
 /* A named assert: prints PASS/FAIL with the name, counts it; OK. */
 int gt_expect(int ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * 1 when a load failed with RET for want of privilege: EPERM, or EACCES
+ * when not root (as root, EACCES is the verifier refusing the program:
+ * a failure, never a skip).
+ */
+int gt_no_privilege(int ret);
 
 /* Print a SKIP line with WHY and exit 77. */
 void gt_skip(const char *why) __attribute__((noreturn));
@@ -82,6 +119,52 @@ size_t gt_ntp_req(uint8_t *p, size_t len, uint8_t lvm);
 
 /* A spec for UDP from SRC to the first served port, IPv4 or IPv6 by the literal. */
 void gt_spec_udp(struct fr_spec *s, const char *src, const uint8_t *pay, size_t plen);
+
+/* Publish snapshot S into the rig's program as horod does, as of the instant AT. */
+void gt_publish(struct gt_rig *r, const struct clk_snapshot *s, const struct guard_clocks *at);
+
+/* Publish the rig's host table again, with the serving state off (a rig that does not serve). */
+void gt_publish_host(struct gt_rig *r);
+
+/*
+ * What a worker answers to the request REQ (48 bytes or more) from
+ * snapshot S, received at RX_SYS and sent at TX_SYS (CLOCK_REALTIME ns):
+ * the steps of serve.c's srv_handle, with the two clock readings given.
+ */
+void gt_worker_reply(const struct clk_snapshot *s, const uint8_t *req, int64_t rx_sys,
+		     int64_t tx_sys, uint8_t out[48]);
+
+/*
+ * Compare the guard's answer GOT with a worker's WANT field by field:
+ * every field equal, but the root dispersion, which the guard rounds up
+ * at each step of its integer arithmetic: at least the worker's and at
+ * most one unit (2^-16 s) more. NULL, or what differs (written in BUF).
+ */
+const char *gt_compare_reply(const uint8_t *got, const uint8_t *want, char *buf, size_t len);
+
+#define TAI_OFFSET (37 * (int64_t)SEC) /* ns: CLOCK_TAI - CLOCK_REALTIME in the tests */
+/* The serve tests' publications: 2026-11-26 16:00 UTC, on both clocks. */
+#define PUB_REAL 1795708800000000000LL
+#define PUB_TAI	 (PUB_REAL + TAI_OFFSET)
+#define RX_TX	 1234567 /* ns between the program's receive and transmit readings */
+
+/* A snapshot as the clock core publishes it synchronized, disciplining the kernel clock. */
+struct clk_snapshot gt_synced(void);
+
+/*
+ * Publish S at PUB_TAI, run the frame of SPEC at the rig's clocks (its
+ * receive and transmit readings RX_TX apart) and interface: answered here
+ * (TX, reply_server_xdp, the worker's reply for those two instants, field
+ * by field), or WANT_ACTION / WANT_REASON with the frame untouched.
+ */
+void gt_serve_case(struct gt_rig *r, const char *name, const struct fr_spec *spec,
+		   const struct clk_snapshot *s, int want_action, uint32_t want_reason);
+
+/* guard-test unit, what XDP answers: only requests a socket of horod's would receive. */
+void gt_do_answer(void);
+
+/* guard-test unit, the host table's rtnetlink listener on the test's own namespace. */
+void gt_do_host(void);
 
 /* guard-test unit: one crafted frame per class; 0, or 1 on a failure. */
 int gt_do_unit(void);

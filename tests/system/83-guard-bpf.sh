@@ -1,14 +1,19 @@
 #!/bin/bash
 # shellcheck disable=SC2034 # T_CTX is read by lib.sh
 #
-# The XDP guard through BPF_PROG_TEST_RUN, no interface needed
-# (tests/bpf/guard_test.c): one crafted frame per class with named
-# asserts on the verdict, the reason, the output frame (kiss-o'-death
-# bytes and checksums) and the counters; then the differential test:
-# 1,000,000 seeded random and mutated frames through the program and
-# through the userspace reference (the same policy.c and ratelimit.c the
-# workers run), same verdict and reason for every frame. Needs root (or
-# CAP_BPF + CAP_NET_ADMIN): without, it skips with exit 77.
+# The XDP guard through BPF_PROG_TEST_RUN, in a network namespace of
+# guard-test's own with a veth "wire" (tests/bpf/guard_test.c): one
+# crafted frame per class with named asserts on the verdict, the reason,
+# the output frame (kiss-o'-death bytes, answers compared field by field
+# with a worker's reply from the real publisher's state) and the
+# counters, what XDP may answer and what it leaves to the kernel, the
+# host table's rtnetlink listener; then the differential test: 1,000,000
+# seeded random and mutated frames through the program and through the
+# userspace reference (the same policy.c and ratelimit.c the workers run,
+# and its own reading of the answering rules) under five configurations,
+# the last with `guard serve on`: same verdict and reason for every frame,
+# every answer a worker's reply. Needs root (or CAP_BPF + CAP_NET_ADMIN
+# + CAP_SYS_ADMIN): without, it skips with exit 77.
 #
 # Environment: GUARD_DIFF_COUNT (frames, default 1000000), GUARD_DIFF_SEED
 # (default: the day, so each day's run covers new frames; printed, so a

@@ -3,15 +3,20 @@
 #
 # `guard serve on`: the XDP guard answers plain client requests itself.
 # horod serves `local stratum 3` behind the guard (native on the veth, the
-# client's end with a pass program so XDP_TX frames arrive; generic on
-# lo). Real clients must accept the answers — ntpdig over IPv4, IPv6 and
-# loopback, chronyd -Q, horobench checking every reply and its offset from
-# kernel timestamps — and horod must count them: reply_server and xdp by
-# the number sent, the workers dequeuing none (no kernel timestamp taken).
-# What the guard leaves to the workers: mode 1, a request with a MAC. Then the served time is not the bare system clock, and the
-# guard must leave every request to the workers: upstream chronyd with
-# `discipline off` (horod serves its own correction), and `driver sim`
-# (says so at start).
+# client's end with a pass program so XDP_TX frames arrive, and without
+# checksum offload so its frames carry complete checksums; generic on lo).
+# Real clients must accept the answers — ntpdig over IPv4 and IPv6,
+# chronyd -Q, horobench checking every reply and its offset from kernel
+# timestamps — and horod must count them: reply_server and xdp by the
+# number sent, the workers dequeuing none (no kernel timestamp taken).
+# Requests whose checksum the sender left to be completed (loopback, the
+# veth with offload on) go to the workers, answered, never dropped.
+# What the guard leaves to the workers: mode 1, a request with a MAC. Then
+# the production setting: an upstream chronyd, discipline on, the kernel
+# clock's changes made no-ops (tests/tools/clock-frozen): XDP answers real
+# clients. And where the served time is not the bare system clock the
+# guard leaves every request to the workers: `discipline off` (horod
+# serves its own correction), and `driver sim` (says so at start).
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -44,6 +49,10 @@ case $? in
 77) skip "the kernel refused to load BPF programs" ;;
 *) die "cannot attach the pass program to hc0: $out" ;;
 esac
+# The client sends complete UDP checksums, as a NIC delivers them: with
+# veth's checksum offload on, the server end sees a sender's partial one,
+# which the guard does not verify and leaves to the workers (checked below).
+ip netns exec "$CLI" ethtool -K hc0 tx off >/dev/null || die "cannot turn checksum offload off on hc0"
 
 ntpdig_check()
 {
@@ -113,13 +122,28 @@ CONF
 	counters_mark
 	ntpdig_check "$CLI" "$VETH_SRV4" 3
 	ntpdig_check "$CLI" "$VETH_SRV6" 3
-	ntpdig_check "$SRV" 127.0.0.1 3
 	chronyd_check "$VETH_SRV4"
 	horod_counters
 	n=$(($(counter reply_server) - $(counter reply_server "$_BASE")))
-	check "the real clients were answered ($n requests)" [ "$n" -ge 12 ]
+	check "the real clients were answered ($n requests)" [ "$n" -ge 8 ]
 	expect_deltas "every answer from XDP, none through a worker" \
 		"reply_server=$n received=$n xdp=$n ts_kernel=0"
+	# Loopback (generic mode): the kernel leaves UDP checksums to be
+	# completed (CHECKSUM_PARTIAL, fixed on lo), so the guard cannot verify
+	# them and hands every request to the workers: answered, never dropped.
+	ntpdig_check "$SRV" 127.0.0.1 3
+	horod_counters
+	m=$(($(counter reply_server) - $(counter reply_server "$_BASE")))
+	check "loopback's requests were answered ($m)" [ "$m" -ge 1 ]
+	expect_deltas "loopback: partial checksums, every answer through a worker" \
+		"reply_server=$m received=$m ts_kernel=$m xdp=0"
+	ip netns exec "$CLI" ethtool -K hc0 tx on >/dev/null
+	ntpdig_check "$CLI" "$VETH_SRV4" 3
+	ip netns exec "$CLI" ethtool -K hc0 tx off >/dev/null
+	horod_counters
+	m=$(($(counter reply_server) - $(counter reply_server "$_BASE")))
+	expect_deltas "the veth with checksum offload on: through a worker, not dropped" \
+		"reply_server=$m received=$m ts_kernel=$m xdp=0"
 	counters_mark
 	horobench_check "$VETH_SRV4"
 	# A request that meets the clock thread writing the state (once a
@@ -183,6 +207,61 @@ if horod_start "$SRV" -f "$conf"; then
 	horod_stop
 else
 	fail "horod did not start with an upstream"
+fi
+
+# The production setting: an upstream, discipline on (the kernel driver on
+# CLOCK_REALTIME, CAP_SYS_TIME kept), horod sure it disciplines the clock;
+# tests/tools/clock-frozen turns every change it asks for into a no-op, so
+# that the machine's clock is left as it is (checked), and the served time
+# is the system clock as it is: XDP answers, and real clients accept it.
+T_CTX="production: upstream, discipline on"
+FROZEN=$HOROD_BUILD/tools/clock-frozen
+[ -x "$FROZEN" ] || die "no $FROZEN (run make all)"
+if [ "$("$FROZEN" "$FROZEN" --show | sed 's/.*tick=\([0-9]*\).*/\1/')" != 0 ]; then
+	fail "clock-frozen should keep the clock calls from the kernel (tick=0 under it)"
+else
+	clock_before=$("$FROZEN" --show | cut -d' ' -f1-2)
+	wrap=$T_DIR/horod-frozen
+	printf '#!/bin/sh\nexec %s %s "$@"\n' "$FROZEN" "$HOROD" >"$wrap"
+	chmod +x "$wrap"
+	conf=$T_DIR/production.conf
+	write_conf "$conf" <<CONF
+listen $VETH_SRV4
+listen $VETH_SRV6
+server 127.0.0.2 minpoll 0 maxpoll 0 iburst
+control $T_DIR/ctl.sock
+guard interface hs0 mode native
+guard serve on
+guard pin $PIN
+CONF
+	REAL_HOROD=$HOROD
+	HOROD=$wrap
+	if horod_start "$SRV" -f "$conf"; then
+		check "horod disciplines the kernel clock (as it believes)" \
+			grep -q "driver kernel, discipline on" <<<"$(horod_ready_line)"
+		for _ in $(seq 100); do
+			"$HOROCTL" -s "$T_DIR/ctl.sock" status >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		check "horod synchronises to the upstream" "$HOROCTL" -s "$T_DIR/ctl.sock" status
+		check "the guard answers client requests" grep -q 'answers client requests' "$HOROD_LOG"
+		sleep 1 # a publication of the synchronized state
+		counters_mark
+		ntpdig_check "$CLI" "$VETH_SRV4" 2
+		ntpdig_check "$CLI" "$VETH_SRV6" 2
+		chronyd_check "$VETH_SRV4"
+		horod_counters
+		n=$(($(counter reply_server) - $(counter reply_server "$_BASE")))
+		check "the real clients were answered ($n requests)" [ "$n" -ge 8 ]
+		expect_deltas "synchronized to an upstream, discipline on: every answer from XDP" \
+			"reply_server=$n received=$n xdp=$n ts_kernel=0"
+		horod_stop
+	else
+		fail "horod did not start with an upstream and discipline on"
+	fi
+	HOROD=$REAL_HOROD
+	check "the machine's clock was not changed ($clock_before)" \
+		[ "$("$FROZEN" --show | cut -d' ' -f1-2)" = "$clock_before" ]
 fi
 
 # driver sim: the served clock is not CLOCK_REALTIME; said at start.

@@ -139,6 +139,7 @@ def decode_reply(data):
         "refid_hex": refid.hex(),
         "refid_ascii": ascii_id.rstrip(".").rstrip("\0"),
         "reftime": ntp_to_unix(reft),
+        "reftime_hex": "%016x" % reft,
         "org": ntp_to_unix(org),
         "rec": ntp_to_unix(rec),
         "xmt": ntp_to_unix(xmt),

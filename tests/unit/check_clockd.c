@@ -61,9 +61,11 @@ START_TEST(test_none)
 	clockd_report_tracking(&cd, &t);
 	ck_assert_msg(t.mode == CLOCKD_MODE_NONE && t.n_sources == 0, "no source: mode none");
 	clk_snapshot_read(&pub, &s);
-	ck_assert_msg(s.leap == NTP_LEAP_UNSYNC && s.stratum == 16 && s.refid == 0 &&
-			      s.root_disp == 0.0,
-		      "nothing should be published over the initial snapshot");
+	ck_assert_msg(s.leap == NTP_LEAP_UNSYNC && s.stratum == 16 &&
+			      s.refid == ntp_refid_ascii("INIT") && s.root_disp == 16.0 &&
+			      s.update_ns != 0,
+		      "no source: an unsynchronized snapshot should be published (LI 3, stratum "
+		      "16, INIT, 16 s), so that it stays fresh");
 	ck_assert_str_eq(clockd_describe(&cd, d, sizeof(d)), "no time source (unsynchronized)");
 	stop();
 }

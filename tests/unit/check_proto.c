@@ -451,6 +451,30 @@ START_TEST(test_reply_unsync_and_poll)
 }
 END_TEST
 
+START_TEST(test_reference_time_unknown)
+{
+	struct ntp_reply_info info = test_info;
+	uint8_t req[48], out[48];
+	struct ntp_packet p;
+
+	ck_assert_msg(ntp_ref_from_unix_ns(0) == 0,
+		      "an unknown reference time (0) should be 0 on the wire, not 1970 (0x%016llx)",
+		      (unsigned long long)ntp_ref_from_unix_ns(0));
+	ck_assert_msg(ntp_ref_from_unix_ns(1) == ntp_ts_from_unix_ns(1) &&
+			      ntp_ref_from_unix_ns(-1) == ntp_ts_from_unix_ns(-1) &&
+			      ntp_ref_from_unix_ns(1795708800000000000LL) ==
+				      ntp_ts_from_unix_ns(1795708800000000000LL),
+		      "any other reference time should convert as a timestamp does");
+	make_req(req, sizeof(req), 4, NTP_MODE_CLIENT);
+	info.leap = NTP_LEAP_UNSYNC;
+	info.ref = ntp_ref_from_unix_ns(0);
+	ntp_build_reply(req, &info, 1, 2, out);
+	ck_assert_int_eq(ntp_decode(out, sizeof(out), &p), 0);
+	ck_assert_msg(p.ref == 0, "the reply's reference timestamp should be 0, got 0x%016llx",
+		      (unsigned long long)p.ref);
+}
+END_TEST
+
 START_TEST(test_kod_builder)
 {
 	uint8_t req[48], out[48];
@@ -587,6 +611,7 @@ Suite *proto_suite(void)
 	tc = tcase_create("build");
 	tcase_add_test(tc, test_reply_builder);
 	tcase_add_test(tc, test_reply_unsync_and_poll);
+	tcase_add_test(tc, test_reference_time_unknown);
 	tcase_add_test(tc, test_kod_builder);
 	tcase_add_test(tc, test_restamp_xmt);
 	suite_add_tcase(s, tc);
