@@ -1,9 +1,12 @@
 /*
  * The NTS-KE server's thread (keserver.h). A session moves through
- * handshake, read, write; each step runs until GnuTLS would block, and
- * the loop polls for what it waits for (gnutls_record_get_direction).
- * Memory: one fixed array of sessions; a session's read buffer (16 KiB)
- * is allocated when its request starts and freed when it closes.
+ * handshake, read, write, drain; each step runs until GnuTLS would block,
+ * and the loop polls for what it waits for (gnutls_record_get_direction).
+ * A new session's handshake starts at accept (the ClientHello is usually
+ * there already: no poll round for it). After the answer and its
+ * close_notify the session waits for the client's close_notify or close
+ * before closing, as chronyd does (gnutls_bye with SHUT_RDWR): the
+ * client's own close_notify then reaches an open connection, not a reset.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +33,7 @@
 #define KES_OUT_MAX 2048 /* bytes: an answer (8 cookies of 104 bytes take ~1 KiB) */
 #define KES_ACCEPTS 64	 /* connections accepted per wake-up per socket: bounded work */
 
-enum kes_state { KS_FREE, KS_HANDSHAKE, KS_READ, KS_WRITE };
+enum kes_state { KS_FREE, KS_HANDSHAKE, KS_READ, KS_WRITE, KS_DRAIN };
 
 struct kes_conn {
 	enum kes_state state;
@@ -186,6 +189,9 @@ int kes_open(struct kes *k, const struct horod_config *c, struct nks *nks, char 
 	return 0;
 }
 
+/* Run session C as far as it goes without blocking (below). */
+static void step(struct kes *k, struct kes_conn *c);
+
 /* Accept what waits on listener FD (bounded); sessions past the limit are closed at once. */
 static void accept_new(struct kes *k, int fd)
 {
@@ -215,6 +221,7 @@ static void accept_new(struct kes *k, int fd)
 			continue;
 		}
 		c->state = KS_HANDSHAKE;
+		step(k, c);
 	}
 }
 
@@ -318,9 +325,18 @@ static void step(struct kes *k, struct kes_conn *c)
 		c->out_sent += (size_t)r;
 	}
 	if (c->state == KS_WRITE) {
-		/* close_notify, once, without waiting for the client's. */
+		/* close_notify, then the client's (or its close) before closing. */
 		gnutls_bye(c->s, GNUTLS_SHUT_WR);
-		conn_close(k, c, c->outcome);
+		c->state = KS_DRAIN;
+	}
+	while (c->state == KS_DRAIN) {
+		uint8_t junk[256];
+
+		r = gnutls_record_recv(c->s, junk, sizeof(junk));
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+			return;
+		if (r <= 0)
+			conn_close(k, c, c->outcome);
 	}
 }
 
@@ -359,7 +375,7 @@ static void *kes_thread(void *arg)
 			if (c->state == KS_FREE)
 				continue;
 			if (c->deadline_ms <= now) {
-				conn_close(k, c, KES_TIMEOUT);
+				conn_close(k, c, c->state == KS_DRAIN ? c->outcome : KES_TIMEOUT);
 				continue;
 			}
 			if (c->deadline_ms - now < wait)

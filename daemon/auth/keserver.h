@@ -13,7 +13,9 @@
  * one request (up to 16 KiB), answer it (NTPv4, AES-SIV-CMAC-256, 8
  * cookies sealed with the current server key, the `ntsntpserver` name and
  * the NTP port when it is not 123; or the RFC's error), close_notify,
- * close. Counted by outcome.
+ * the client's close_notify or close (within the same bound), close.
+ * Counted by outcome (a session answered counts as answered even if the
+ * client never closes).
  */
 #ifndef HOROD_DAEMON_KESERVER_H
 #define HOROD_DAEMON_KESERVER_H
