@@ -182,6 +182,18 @@ all: $(B)/clocksim
 $(B)/clocksim: $(patsubst %.c,$(B)/%.o,$(wildcard tests/sim/*.c)) $(LIBS_ALL)
 	$(call link,$(SYSLIBS_ALL))
 
+# The same simulator over a clock core whose bound's terms can be left out one by
+# one (-DCLK_MUTANTS, objects in $(B)/mut/): the mutation check,
+# tests/system/37-clock-mutants.sh, proves each term makes a scenario fail.
+all: $(B)/clocksim-mutants
+MUT_OBJ := $(patsubst %.c,$(B)/mut/%.o,$(CLOCK_SRC) $(wildcard tests/sim/*.c))
+$(B)/mut/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $< (mutants)")
+	$(Q)$(CC) $(ALL_CFLAGS) -DCLK_MUTANTS -c -o $@ $<
+$(B)/clocksim-mutants: $(MUT_OBJ) $(LIBS_ALL)
+	$(call link,$(SYSLIBS_ALL))
+
 # Every C file must be as clang-format (.clang-format at the root) writes
 # it: `make format-check` (CI) lists the ones that are not and fails;
 # `make format` rewrites them.
@@ -216,11 +228,13 @@ test: test-deps
 	$(Q)tests/run-tests --build $(B)
 
 # The whole suite with the long settings of the tests that have them: the
-# clock simulator over 200 seeds per scenario, 10000 driftfile kills.
+# clock simulator over 200 seeds per scenario, its mutation check over 50
+# seeds and every scenario, 10000 driftfile kills.
 .PHONY: test-long
 test-long: test-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)CLOCKSIM_SEEDS=200 DRIFTKILL_ITER=10000 HOROD_TEST_TIMEOUT=900 tests/run-tests --build $(B)
+	$(Q)CLOCKSIM_SEEDS=200 CLOCKMUT_SEEDS=50 CLOCKMUT_FULL=1 DRIFTKILL_ITER=10000 \
+		HOROD_TEST_TIMEOUT=900 tests/run-tests --build $(B)
 
 # Unit tests only (CI runs this with SAN=1).
 check-unit: test-deps

@@ -14,10 +14,26 @@
  * CLK_MAX_FREQ_PPM) plus the offset over a short time constant, never
  * beyond CLK_MAX_SLEW_PPM in total: small offsets slew gently, a large
  * one at up to 8 %, and the slew is dropped when the core is destroyed.
- * The advertised error bound comes from the system peer's samples and the
- * correction still to make, so it bounds the true error of the served
- * time however fast the slew; without sources it grows at PHI + skew, and
- * after the holdover the core serves LI 3, or its local reference.
+ * The advertised error bound comes from the system peer's samples (see
+ * bound()) and grows at PHI + skew + the slew's own rate, so it bounds
+ * the true error of the served time however fast the slew and however
+ * late the next update (a stalled clock thread); without sources it
+ * grows at PHI + skew, and after the holdover the core serves LI 3, or
+ * its local reference; at once when a newer sample contradicts the
+ * bound held over.
+ *
+ * Steps. A source whose new sample its earlier ones cannot have
+ * predicted starts again from it (source.h). Either timescale moved:
+ * when it was the only source that measures, it is followed; otherwise
+ * the core opens a watch: every other source is asked at once, the clock
+ * holds still (its frequency only) with the selection as it stood, and
+ * the bound is widened by the step's size (if ours moved, every older
+ * sample is off by that much; if the source's did, its new one is). The
+ * watch closes when every other reachable source has spoken since (asked
+ * again every WATCH_GAP_NS, so that a lost request does not leave its
+ * older word to outvote the step): if ours stepped they all started again
+ * from the new phase and agree; if the one source stepped, it is a
+ * falseticker like any other. Leap seconds are core_leap.c's.
  *
  * The local reference (`local stratum N`) is a source of kind
  * CLK_KIND_LOCAL, fallback only: it never takes part in selection and is
@@ -32,6 +48,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "clock/core.h"
 #include "clock/core_priv.h"
@@ -42,8 +59,6 @@
 #include "clock/source.h"
 #include "proto/ntp.h"
 
-/* ns per second */
-#define NS_PER_S 1e9
 /* polls a silent source gets before the first clock update stops waiting for it,
  * so that one early reply (maybe from a falseticker) is never a "majority" alone */
 #define START_POLLS 3
@@ -71,16 +86,22 @@
 /* ... and of at least TAU_CALLS intervals between clk_core_update() calls: the slew set
  * at one call runs until the next, and must not overshoot before it is revised */
 #define TAU_CALLS 4.0
+/* ns: while a step is watched, other sources are asked at once, but not twice this close
+ * (RFC 5905's burst spacing: what a server expects of a client in a hurry) */
+#define WATCH_GAP_NS (2 * NS_PER_SEC)
 
-static int clampi(int v, int lo, int hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
-}
+#ifdef CLK_MUTANTS
+int clk_mutant;
+/* 1 when the mutation check leaves term K of the bound out (core.h). */
+#define DROP(k) (clk_mutant == (k))
+#else
+#define DROP(k) 0
+#endif
 
 /* The correction (s) now in place at raw time R. */
 static double corr_s(const struct clk_core *c, int64_t r)
 {
-	return clk_disc_corr(&c->disc, r) / NS_PER_S;
+	return clk_disc_corr(&c->disc, r) / (double)NS_PER_SEC;
 }
 
 struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driver *drv)
@@ -98,7 +119,7 @@ struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driv
 		c->cfg.maxdistance = 1.5; /* s, the default of ntpd, chrony and the config */
 	if (c->cfg.minsources < 1)
 		c->cfg.minsources = 1;
-	c->cfg.precision = clampi(c->cfg.precision, -30, 0);
+	c->cfg.precision = clk_clampi(c->cfg.precision, -30, 0);
 	c->drv = drv;
 	now = drv->ops->now(drv);
 	c->last_now = now;
@@ -119,7 +140,11 @@ struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driv
 	c->sys_peer = -1;
 	c->stratum = 16;
 	c->leap = NTP_LEAP_UNSYNC;
+	c->leap_li = NTP_LEAP_NONE;
 	c->refid = ntp_refid_ascii("INIT");
+	c->bound_rate = CLK_PHI + core_skew(c);
+	c->drv_leaps = drv->ops->leaps ? drv->ops->leaps(drv, NULL) : 0;
+	c->leap_next = INT64_MAX;
 	return c;
 }
 
@@ -197,6 +222,86 @@ void clk_core_reject(struct clk_core *c, int id, unsigned flash)
 	clk_src_reject(&c->src[id], flash);
 }
 
+/*
+ * A step measured by source ID (the request that measured it left at raw
+ * R1), at raw time NOW: every other source that measures is asked at
+ * once, and unless there is none, the watch opens (see the top).
+ */
+static void step_seen(struct clk_core *c, int id, int64_t r1, int64_t now)
+{
+	int i, others = 0;
+
+	if (id == c->local_id)
+		return; /* the kernel clock's own state: no source of ours to ask about it */
+	c->step_detected++;
+	for (i = 0; i < c->n; i++) {
+		struct clk_src *o = &c->src[i];
+		int64_t soon = ns_add_sat(o->last_poll, WATCH_GAP_NS);
+
+		if (i == id || i == c->local_id || o->denied || !o->filt.n)
+			continue;
+		others++;
+		if (o->next_poll > now)
+			o->next_poll = soon > now ? soon : now;
+	}
+	if (!c->watch)
+		clk_log(LOG_NOTICE, "source %s: its time moved by %+.6f s (its own step or ours)%s",
+			c->src[id].cfg.name, c->src[id].step_by,
+			others ? "; asking the other sources" : "; following it");
+	if (!others)
+		return;
+	if (!c->watch) {
+		c->watch = 1;
+		c->watch_r = r1;
+		c->watch_by = 0.0;
+	}
+	c->watch_by = fmax(c->watch_by, fabs(c->src[id].step_by));
+}
+
+/* The watch closes: say whose step it was, as the sources that spoke since tell. */
+static void watch_over(struct clk_core *c)
+{
+	int i, spoke = 0, stepped = 0;
+
+	for (i = 0; i < c->n; i++) {
+		const struct clk_src *o = &c->src[i];
+
+		if (i == c->local_id || o->last_r1 < c->watch_r)
+			continue;
+		spoke++;
+		stepped += o->step_r >= c->watch_r;
+	}
+	clk_log(LOG_NOTICE, "%d of %d sources saw a step of up to %.6f s: %s", stepped, spoke,
+		c->watch_by,
+		2 * stepped > spoke ? "our clock moved (date -s, a VM resume?)"
+				    : "a source's own step, not ours");
+	c->watch = 0;
+}
+
+/*
+ * 1 while a reachable source has not spoken since the watch opened (see
+ * the top); those are asked again every WATCH_GAP_NS until they answer or
+ * turn unreachable (a reach register of silence), so a lost request does
+ * not leave their older word to outvote the step.
+ */
+static int watch_pending(struct clk_core *c)
+{
+	int i, pending = 0;
+
+	for (i = 0; i < c->n; i++) {
+		struct clk_src *o = &c->src[i];
+		int64_t again = ns_add_sat(o->last_poll, WATCH_GAP_NS);
+
+		if (i == c->local_id || o->denied || !o->filt.n || !o->reach ||
+		    o->last_r1 >= c->watch_r)
+			continue;
+		if (o->next_poll > again)
+			o->next_poll = again;
+		pending = 1;
+	}
+	return pending;
+}
+
 void clk_core_sample(struct clk_core *c, int id, const struct clk_meas *m)
 {
 	struct clk_src_env env;
@@ -204,7 +309,13 @@ void clk_core_sample(struct clk_core *c, int id, const struct clk_meas *m)
 
 	if (!c || !m || id < 0 || id >= c->n)
 		return;
+	core_leap_seen(c);
 	c->last_now = m->t4;
+	/* Stamps this close to a leap second's edge may be on either side of it. */
+	if (core_leap_near(c, m->t1, m->t4)) {
+		clk_src_reject(&c->src[id], NTP_FLASH_BOGUS);
+		return;
+	}
 	env.precision = c->cfg.precision;
 	env.maxdistance = c->cfg.maxdistance;
 	env.freq = c->freq;
@@ -214,7 +325,8 @@ void clk_core_sample(struct clk_core *c, int id, const struct clk_meas *m)
 	x.r1 = clk_disc_raw(&c->disc, m->t1);
 	x.r4 = clk_disc_raw(&c->disc, m->t4);
 	x.t4 = m->t4;
-	clk_src_sample(&c->src[id], &env, m, &x);
+	if (clk_src_sample(&c->src[id], &env, m, &x) == CLK_SRC_STEP)
+		step_seen(c, id, x.r1, x.r4);
 }
 
 /* Offset (s, source - served) of sample SM projected to raw time R with the frequency estimate. */
@@ -345,32 +457,60 @@ static int pick_peer(const struct clk_core *c, const struct clk_cand *cand, int 
 	return 0;
 }
 
-/* Correct the clock for combined offset THETA (s) at raw time R; returns the step made (s). */
-static double correct(struct clk_core *c, int64_t r, double theta, int update, int peer_poll)
+/* Correct the clock for combined offset THETA (s) at raw time R: a step when makestep allows
+ * (UPDATE: the offset is new), then a slew over the time constant of PEER_POLL. */
+static void correct(struct clk_core *c, int64_t r, double theta, int update, int peer_poll)
 {
-	double tau, f, step = 0.0;
+	double tau, f;
 	int lim = c->cfg.makestep_limit;
 
 	if (update && fabs(theta) > c->cfg.makestep_threshold && (lim < 0 || c->updates <= lim) &&
-	    clk_disc_step(&c->disc, r, theta) == 0) {
-		step = theta;
+	    clk_disc_step(&c->disc, r, theta) == 0)
 		theta = 0.0;
-	}
 	tau = fmax(fmax(TAU_MIN, TAU_CALLS * c->call_gap), ldexp(1.0, peer_poll) / TAU_DIV);
 	f = c->freq + theta / tau;
 	clk_disc_set_freq(&c->disc, r, f);
-	return step;
+}
+
+/* The rate (s/s) at which the bound grows from raw time R on: PHI + skew, and the slew's
+ * own rate (how fast the correction moves the served time off the oscillator's). */
+static double growth(const struct clk_core *c)
+{
+	return (DROP(CLK_MUT_HOLDOVER) ? 0.0 : CLK_PHI + core_skew(c)) +
+	       (DROP(CLK_MUT_SLEW) ? 0.0 : fabs(clk_disc_freq(&c->disc) - c->freq));
+}
+
+/* The bound is about to grow at another rate from raw time R: grow it to R first. */
+static void rebase(struct clk_core *c, int64_t r)
+{
+	if (c->have_bound && r > c->bound_r) {
+		c->root_disp = core_root_disp_at(c, r);
+		c->bound_r = r;
+	}
+	c->bound_rate = growth(c);
+}
+
+/* Correct at frequency F from raw time R (the bound's growth follows). */
+static void set_freq(struct clk_core *c, int64_t r, double f)
+{
+	clk_disc_set_freq(&c->disc, r, f);
+	rebase(c, r);
 }
 
 /*
- * The advertised error bound at raw time R from system peer P, with LEFT (s)
- * of correction still to make. Each of the peer's recent samples, projected
- * to now, says the true offset lies within its offset plus or minus its
- * distance; the slew moves the served time from there toward LEFT, so the
- * error stays within the distance plus the larger of |offset| and
- * |offset - LEFT|. Every sample gives a valid bound: the tightest is used.
+ * The advertised error bound at raw time R from system peer P. Each of the
+ * peer's recent samples, projected to now with the frequency estimate,
+ * says the true offset lies within its offset plus or minus its root
+ * distance: the peer's root delay / 2 and root dispersion, the sample's
+ * delay / 2 and dispersion, grown at PHI + skew since it was taken; the
+ * served time's error is at most |offset| plus that. Every sample gives a
+ * valid bound while nothing stepped (a step restarts the peer's samples,
+ * source.h): the tightest is used, plus the system jitter for what the
+ * intervals themselves miss (timestamps noisier than their precision).
+ * From R on it grows at growth(): the slew moves the served time at most
+ * that fast, whenever the next update comes.
  */
-static void bound(struct clk_core *c, const struct clk_src *p, int64_t r, double left)
+static void bound(struct clk_core *c, const struct clk_src *p, int64_t r)
 {
 	const struct clk_sample *sm;
 	double off, disp, total, best = INFINITY;
@@ -379,15 +519,25 @@ static void bound(struct clk_core *c, const struct clk_src *p, int64_t r, double
 	for (i = from; i < p->filt.n; i++) {
 		sm = clk_filter_at(&p->filt, i);
 		off = project(c, sm, r);
-		disp = sm->disp + (CLK_PHI + c->skew) * fabs(clk_dsec(r, sm->t));
-		total = (p->root_delay + sm->delay) / 2.0 + p->root_disp + disp +
-			fmax(fabs(off), fabs(off - left));
+		disp = sm->disp + (DROP(CLK_MUT_GROWTH)
+					   ? 0.0
+					   : (CLK_PHI + c->skew) * fabs(clk_dsec(r, sm->t)));
+		total = (DROP(CLK_MUT_ROOT_DELAY) ? 0.0 : (p->root_delay + sm->delay) / 2.0) +
+			(DROP(CLK_MUT_ROOT_DISP) ? 0.0 : p->root_disp) + disp +
+			(DROP(CLK_MUT_OFFSET) ? 0.0 : fabs(off));
 		if (total < best) {
 			best = total;
 			c->root_delay = p->root_delay + sm->delay;
 		}
 	}
-	c->root_disp = best - c->root_delay / 2.0 + c->sys_jitter;
+	c->root_disp = best - c->root_delay / 2.0 + (DROP(CLK_MUT_JITTER) ? 0.0 : c->sys_jitter);
+	/* A step is being watched: if ours moved, every sample from before it is off by as
+	 * much as the step measured; if the source's did, its new one is. */
+	if (c->watch && !DROP(CLK_MUT_WATCH))
+		c->root_disp += c->watch_by;
+	c->bound_r = r;
+	c->have_bound = 1;
+	c->bound_rate = growth(c);
 }
 
 /* Select, combine and correct at raw time R; returns the number of survivors. */
@@ -395,9 +545,20 @@ static int evaluate(struct clk_core *c, int64_t r)
 {
 	struct clk_cand cand[CLK_MAX_SOURCES];
 	struct clk_src *p;
-	double lo, hi, theta, step;
+	double lo, hi, theta;
 	int i, n = 0, good, surv, k, update = 0;
 
+	if (c->watch && !watch_pending(c))
+		watch_over(c);
+	if (c->watch) {
+		/* Whose step it was is not known yet: the selection stands as it was, the
+		 * clock holds still (its frequency only), the samples wait. */
+		if (c->sys_peer < 0 || !c->src[c->sys_peer].filt.n)
+			return 0;
+		clk_disc_set_freq(&c->disc, r, c->freq);
+		bound(c, &c->src[c->sys_peer], r);
+		return 1;
+	}
 	for (i = 0; i < c->n; i++)
 		if (i != c->local_id) /* the local reference is no candidate */
 			n += candidate(c, i, r, &cand[n]);
@@ -417,6 +578,8 @@ static int evaluate(struct clk_core *c, int64_t r)
 	c->sys_peer = cand[k].id;
 	p = &c->src[c->sys_peer];
 	p->tally = '*';
+	theta = clk_select_combine(cand, surv);
+	c->sys_jitter = hypot(clk_select_jitter(cand, surv, k), p->jitter);
 	for (i = 0; i < surv; i++)
 		update |= c->src[cand[i].id].fresh;
 	/* Samples from sources that did not survive are no clock update later either. */
@@ -424,8 +587,6 @@ static int evaluate(struct clk_core *c, int64_t r)
 		c->src[i].fresh = 0;
 	if (update)
 		estimate_freq(c, cand, surv);
-	theta = clk_select_combine(cand, surv);
-	c->sys_jitter = hypot(clk_select_jitter(cand, surv, k), p->jitter);
 	if (update) {
 		c->updates++;
 		if (c->updates > 1)
@@ -436,12 +597,12 @@ static int evaluate(struct clk_core *c, int64_t r)
 			c->updates == 1 ? theta * theta : 0.9 * c->ms_offset + 0.1 * theta * theta;
 		c->peer_freq = p->est.f;
 	}
-	step = correct(c, r, theta, update, p->poll);
-	if (update)
+	correct(c, r, theta, update, p->poll);
+	if (update) {
 		c->ref_served = clk_disc_served(&c->disc, r);
-	bound(c, p, r, theta - step);
-	c->bound_r = r;
-	c->have_bound = 1;
+		c->contradicted = 0;
+	}
+	bound(c, p, r);
 	c->stratum = p->stratum + 1;
 	c->refid = p->cfg.refid;
 	c->leap = leap_vote(c, cand, surv);
@@ -471,7 +632,7 @@ static void serve_local(struct clk_core *c, int64_t r, double dist, struct clk_s
 	const struct clk_src *l = &c->src[c->local_id];
 
 	out->flags |= CLK_F_SYNCED;
-	out->stratum = (uint8_t)clampi(l->cfg.stratum, 1, 15);
+	out->stratum = (uint8_t)clk_clampi(l->cfg.stratum, 1, 15);
 	out->refid = ntp_refid_ascii("LOCL");
 	out->root_delay = 0.0;
 	if (local_vouches(c)) {
@@ -493,6 +654,36 @@ static void serve_local(struct clk_core *c, int64_t r, double dist, struct clk_s
 	c->local_leap = out->leap;
 }
 
+/*
+ * 1 when a sample newer than the last clock update says the bound held
+ * over at raw time R is wrong: its interval (offset plus or minus its
+ * root distance, grown since) misses the one advertised. No source
+ * survived selection to say otherwise, so the bound cannot be vouched
+ * for any more.
+ */
+static int contradicted(const struct clk_core *c, int64_t r)
+{
+	double adv = c->root_delay / 2.0 + core_root_disp_at(c, r), off, d;
+	const struct clk_sample *sm;
+	int i;
+
+	for (i = 0; i < c->n; i++) {
+		const struct clk_src *s = &c->src[i];
+
+		if (i == c->local_id || s->denied || !s->filt.n)
+			continue;
+		sm = clk_filter_at(&s->filt, s->filt.n - 1);
+		if (sm->t <= c->upd_r)
+			continue;
+		off = project(c, sm, r);
+		d = s->root_delay / 2.0 + s->root_disp + sm->delay / 2.0 + sm->disp +
+		    (CLK_PHI + c->skew) * fabs(clk_dsec(r, sm->t));
+		if (fabs(off) - d > adv)
+			return 1;
+	}
+	return 0;
+}
+
 void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 {
 	int64_t r;
@@ -503,6 +694,7 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 		return;
 	if (c->drv->ops->tick)
 		c->drv->ops->tick(c->drv);
+	core_leap_seen(c);
 	c->last_now = now;
 	r = clk_disc_raw(&c->disc, now);
 	/* The longest recent gap between calls, forgotten slowly (5 % a call). */
@@ -510,26 +702,30 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 	c->call_r = r;
 	surv = evaluate(c, r);
 	/* Holdover: keep the frequency, stop slewing toward an offset nobody confirms. */
-	if (!surv)
-		clk_disc_set_freq(&c->disc, r, c->freq);
+	if (!surv) {
+		set_freq(c, r, c->freq);
+		if (c->have_bound && contradicted(c, r))
+			c->contradicted = 1;
+	}
+	core_leap_update(c, r, surv ? c->leap : -1);
 	memset(out, 0, sizeof(*out));
 	clk_disc_mapping(&c->disc, now, out);
 	out->precision = (int8_t)c->cfg.precision;
-	out->disp_rate = CLK_PHI + core_skew(c);
+	out->disp_rate = c->have_bound ? c->bound_rate : CLK_PHI + core_skew(c);
 	/* Our own correction is served only by a core that measures (and so may correct). */
 	if (!c->disc.steer && c->n_measuring)
 		out->flags |= CLK_F_CORRECTED;
 	rdisp = core_root_disp_at(c, r);
 	dist = c->root_delay / 2.0 + rdisp;
-	c->synced = c->have_bound && dist <= c->cfg.maxdistance &&
+	c->synced = c->have_bound && dist <= c->cfg.maxdistance && !c->contradicted &&
 		    (c->cfg.holdover < 0.0 || clk_dsec(r, c->upd_r) <= c->cfg.holdover);
 	/* The local reference once the sources had their chance, not while they start:
 	 * before anything is measured only the configuration vouches for the clock. */
 	c->local = !c->synced && c->local_id >= 0 && (c->have_bound || !still_waiting(c));
 	if (c->synced) {
 		out->flags |= CLK_F_SYNCED;
-		out->leap = (uint8_t)c->leap;
-		out->stratum = (uint8_t)clampi(c->stratum, 1, 16);
+		out->leap = (uint8_t)c->leap_li;
+		out->stratum = (uint8_t)clk_clampi(c->stratum, 1, 16);
 		out->refid = c->refid;
 		out->ref_ns = c->ref_served;
 		out->root_delay = c->root_delay;
@@ -548,4 +744,9 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 		c->drv->ops->set_status(c->drv, out->leap, c->synced,
 					fmin(out->root_delay / 2.0 + out->root_disp, CORE_MAXDISP),
 					fmin(c->sys_jitter + fabs(c->offset), CORE_MAXDISP));
+}
+
+int64_t clk_core_next_event(const struct clk_core *c)
+{
+	return c ? core_leap_next(c) : INT64_MAX;
 }

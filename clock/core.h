@@ -132,6 +132,8 @@ struct clk_tracking {
 	int updates;		/* clock updates done */
 	int sys_peer;		/* source id, -1 none */
 	int steering;		/* 1: the core steers the driver (discipline on, and it takes it) */
+	int watching;		/* 1: a step one source measured is being watched (core.c) */
+	int steps_seen;		/* samples sources took as steps of their or our time scale */
 };
 
 struct clk_core;
@@ -183,6 +185,10 @@ void clk_core_refused(struct clk_core *c, int id);
  */
 void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out);
 
+/* Driver time of the core's next own event (a leap second's edge), when clk_core_update()
+ * must run at that instant; INT64_MAX when there is none. */
+int64_t clk_core_next_event(const struct clk_core *c);
+
 /* Info on source ID; 0, or -1 if no such source. */
 int clk_core_source_info(const struct clk_core *c, int id, struct clk_source_info *out);
 
@@ -201,5 +207,27 @@ void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_trackin
 
 /* Frequency (ppm) and skew (ppm) to save in the driftfile; returns 1 when known, 0 when not yet. */
 int clk_core_drift(const struct clk_core *c, double *freq_ppm, double *skew_ppm);
+
+#ifdef CLK_MUTANTS
+/*
+ * The mutation check's switch (tests/README.md), compiled only into the
+ * simulator's mutant build (-DCLK_MUTANTS, build/clocksim-mutants): the
+ * term of the advertised bound that core.c leaves out, to prove that some
+ * scenario then fails. Never in horod.
+ */
+enum clk_mutant {
+	CLK_MUT_NONE = 0,
+	CLK_MUT_ROOT_DELAY, /* root delay / 2: the upstream's and our sample's */
+	CLK_MUT_ROOT_DISP,  /* the upstream's root dispersion */
+	CLK_MUT_GROWTH,	    /* a sample's dispersion growth since it was taken (PHI + skew) */
+	CLK_MUT_OFFSET,	    /* the served time's offset from the sample */
+	CLK_MUT_JITTER,	    /* the system jitter */
+	CLK_MUT_HOLDOVER,   /* the bound's growth after the update (PHI + skew) */
+	CLK_MUT_SLEW,	    /* the bound's growth at the slew's rate */
+	CLK_MUT_WATCH,	    /* the widening by a step being watched */
+	CLK_MUT_COUNT,
+};
+extern int clk_mutant; /* enum clk_mutant in force */
+#endif
 
 #endif

@@ -43,12 +43,28 @@ struct clk_core {
 	double offset;	     /* s: combined offset at the last clock update */
 	double ms_offset;    /* s^2: running mean square of it */
 	double sys_jitter;   /* s */
-	/* the error bound at the last evaluation with survivors */
+	/* the error bound at the last evaluation with survivors, grown since at bound_rate */
 	int have_bound;
-	int64_t bound_r; /* raw ns */
+	int64_t bound_r;   /* raw ns */
+	double bound_rate; /* s/s: PHI + skew + |slew| (core_rebase) */
 	double root_delay, root_disp;
 	int stratum, leap;
 	uint32_t refid;
+	/* a step one source measured, until every other source spoke since (core.c) */
+	int watch;	  /* 1 while open */
+	int64_t watch_r;  /* raw ns: the request that measured the first step */
+	double watch_by;  /* s: the largest step measured while open */
+	int contradicted; /* a newer sample contradicts the held-over bound: LI 3 until an update */
+	int step_detected; /* steps measured by sources, all told */
+	/* the leap second (core_leap.c): the one the sources announce, and what applies it */
+	int leap_dir;	     /* +1 an insertion planned, -1 a deletion, 0 none */
+	int64_t leap_m;	     /* s: the UTC midnight it ends at (leap_dir != 0) */
+	int64_t leap_done_m; /* s: the midnight of the last leap applied, 0 none */
+	int64_t leap_done_r; /* raw ns where it was applied */
+	int leap_li;	     /* the LI announced now (NTP_LEAP_*) */
+	int leap_armed;	   /* the leap armed in the driver's clock, whoever armed it (+1, -1, 0) */
+	int drv_leaps;	   /* the driver's leaps() when last seen */
+	int64_t leap_next; /* served ns of what comes next about it (the edge), INT64_MAX none */
 	/* the state last published */
 	int synced;
 	int local; /* serving the local reference */
@@ -70,12 +86,29 @@ static inline double core_skew(const struct clk_core *c)
 	return c->n_measuring ? c->skew : 0.0;
 }
 
-/* Root dispersion (s) at raw time R: the last bound grown at PHI + skew (CORE_MAXDISP if none). */
+/* Root dispersion (s) at raw time R: the last bound grown at bound_rate (CORE_MAXDISP if none). */
 static inline double core_root_disp_at(const struct clk_core *c, int64_t r)
 {
 	if (!c->have_bound)
 		return CORE_MAXDISP;
-	return c->root_disp + (CLK_PHI + c->skew) * fmax(0.0, clk_dsec(r, c->bound_r));
+	return c->root_disp + c->bound_rate * fmax(0.0, clk_dsec(r, c->bound_r));
 }
+
+/* Leap seconds (core_leap.c). */
+
+/* Before anything reads the raw time at driver time NOW: account a leap second the driver
+ * applied itself since the last look. */
+void core_leap_seen(struct clk_core *c);
+
+/* At raw time R, after the selection: decide the leap second from the sources' VOTE, apply
+ * it ourselves when its edge passed and nobody did; the LI to announce goes to leap_li. */
+void core_leap_update(struct clk_core *c, int64_t r, int vote);
+
+/* 1 when driver times T1..T4 of an exchange lie too close to a leap second's edge to be
+ * placed on either side of it. */
+int core_leap_near(const struct clk_core *c, int64_t t1, int64_t t4);
+
+/* Driver time of the next leap edge, INT64_MAX none. */
+int64_t core_leap_next(const struct clk_core *c);
 
 #endif

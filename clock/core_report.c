@@ -91,7 +91,7 @@ void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_trackin
 	r = clk_disc_raw(&c->disc, now);
 	out->refid = c->synced ? c->refid : c->local ? ntp_refid_ascii("LOCL") : c->refid;
 	out->stratum = c->synced ? c->stratum : c->local ? c->src[c->local_id].cfg.stratum : 16;
-	out->leap = c->synced ? c->leap : c->local ? c->local_leap : NTP_LEAP_UNSYNC;
+	out->leap = c->synced ? c->leap_li : c->local ? c->local_leap : NTP_LEAP_UNSYNC;
 	out->synced = c->synced;
 	out->ref_ns = c->ref_served;
 	out->offset = c->offset;
@@ -106,6 +106,8 @@ void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_trackin
 	out->updates = c->updates;
 	out->sys_peer = c->sys_peer;
 	out->steering = c->disc.steer;
+	out->watching = c->watch;
+	out->steps_seen = c->step_detected;
 }
 
 int clk_core_drift(const struct clk_core *c, double *freq_ppm, double *skew_ppm)

@@ -91,20 +91,24 @@ int64_t clk_disc_drv(const struct clk_disc *d, int64_t raw_ns)
 	return d->steer ? clk_disc_served(d, raw_ns) : raw_ns;
 }
 
-int64_t clk_disc_raw(const struct clk_disc *d, int64_t drv_ns)
+int64_t clk_disc_raw_of_served(const struct clk_disc *d, int64_t served_ns)
 {
 	const struct clk_disc_seg *s = newest(d);
 	int i;
 
-	if (!d->steer)
-		return drv_ns;
-	/* The newest segment that had started by DRV_NS in driver time. */
+	/* The newest segment that had started by SERVED_NS in served time. */
 	for (i = 0; i < d->nseg; i++) {
 		s = nth(d, i);
-		if (ns_diff(drv_ns, s->r) >= s->a)
+		if (ns_diff(served_ns, s->r) >= s->a)
 			break;
 	}
-	return ns_add_sat(s->r, ns_round_sat((ns_diff(drv_ns, s->r) - s->a) / (1.0 + s->f)));
+	return ns_add_sat(s->r, ns_round_sat((ns_diff(served_ns, s->r) - s->a) / (1.0 + s->f)));
+}
+
+int64_t clk_disc_raw(const struct clk_disc *d, int64_t drv_ns)
+{
+	/* Steering, driver time is served time; not steering, it is raw time. */
+	return d->steer ? clk_disc_raw_of_served(d, drv_ns) : drv_ns;
 }
 
 double clk_disc_freq(const struct clk_disc *d)
@@ -148,6 +152,24 @@ int clk_disc_step(struct clk_disc *d, int64_t raw_now, double offset_s)
 	push(d, raw_now, clk_disc_corr(d, raw_now) + offset_s * NS_PER_SEC, newest(d)->f);
 	d->step_r = raw_now;
 	d->steps++;
+	return 0;
+}
+
+int clk_disc_leap(struct clk_disc *d, int64_t raw_at, double offset_s, int make)
+{
+	int err;
+
+	if (!isfinite(offset_s))
+		return -EINVAL;
+	if (make && d->steer) {
+		err = d->drv->ops->step(d->drv, ns_round_sat(offset_s * NS_PER_SEC));
+		if (err) {
+			d->errors++;
+			return err;
+		}
+	}
+	push(d, raw_at, clk_disc_corr(d, raw_at) + offset_s * NS_PER_SEC, newest(d)->f);
+	d->step_r = raw_at;
 	return 0;
 }
 

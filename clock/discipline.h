@@ -77,6 +77,18 @@ int clk_disc_set_freq(struct clk_disc *d, int64_t raw_now, double freq);
 int clk_disc_step(struct clk_disc *d, int64_t raw_now, double offset_s);
 
 /*
+ * A leap second: the served time moves by OFFSET_S seconds at raw time
+ * RAW_AT. With MAKE set it is made here (through the driver when
+ * steering, like a step); without, the driver made it itself (Linux at
+ * an armed leap) and it is only recorded, so that raw time stays
+ * continuous. Not counted among the steps; 0 or -errno.
+ */
+int clk_disc_leap(struct clk_disc *d, int64_t raw_at, double offset_s, int make);
+
+/* Raw time at which the served time is SERVED_NS (the inverse of clk_disc_served). */
+int64_t clk_disc_raw_of_served(const struct clk_disc *d, int64_t served_ns);
+
+/*
  * Fill OUT's corr_ns, corr_freq and update_ns: the map from sys time to
  * served time (the driver's map, composed with the correction when not
  * steering), anchored at driver time DRV_NOW.

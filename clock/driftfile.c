@@ -1,6 +1,8 @@
 /*
  * The driftfile: one line "FREQ SKEW\n" in ppm. Writing goes through a
- * temporary file next to the real one (mkstemp on PATH.XXXXXX), written,
+ * temporary file next to the real one (mkstemp on PATH.horod-tmp-XXXXXX,
+ * a name no one else's file takes by chance: clk_driftfile_clean removes
+ * only those, never a user's PATH.backup), written,
  * fsync'ed and renamed over it, then the directory is fsync'ed so the
  * rename itself survives a power cut; any failure removes the temporary
  * file and leaves the old driftfile as it was. Reading is bounded and
@@ -23,6 +25,9 @@
 
 /* bytes: the largest driftfile read; a valid one is under 40, more is not ours */
 #define DRIFT_MAX_SIZE 256
+/* what the temporary file's name adds to the driftfile's, before mkstemp's six characters */
+#define DRIFT_TMP_MARK ".horod-tmp-"
+#define DRIFT_TMP_RAND 6 /* characters mkstemp puts for XXXXXX */
 
 /* True for the whitespace allowed around and between the two numbers. */
 static int drift_space(char c)
@@ -170,11 +175,28 @@ void clk_driftfile_dir(const char *path, char *dir, size_t len)
 		snprintf(dir, len, "%.*s", (int)(slash - path), path);
 }
 
+/* 1 when NAME is one of our temporaries for the driftfile named BASE (BLEN bytes):
+ * BASE DRIFT_TMP_MARK and mkstemp's DRIFT_TMP_RAND letters and digits, nothing else. */
+static int drift_is_tmp(const char *name, const char *base, size_t blen)
+{
+	size_t mlen = strlen(DRIFT_TMP_MARK), i;
+
+	if (strlen(name) != blen + mlen + DRIFT_TMP_RAND || strncmp(name, base, blen) != 0 ||
+	    strncmp(name + blen, DRIFT_TMP_MARK, mlen) != 0)
+		return 0;
+	for (i = blen + mlen; name[i]; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9')))
+			return 0;
+	return 1;
+}
+
 int clk_driftfile_clean(const char *path)
 {
 	char dir[PATH_MAX], full[PATH_MAX];
 	const char *base = strrchr(path, '/');
 	struct dirent *e;
+	struct stat st;
 	size_t blen;
 	DIR *d;
 	int n = 0;
@@ -186,19 +208,12 @@ int clk_driftfile_clean(const char *path)
 	if (!d)
 		return 0;
 	while ((e = readdir(d)) != NULL) {
-		const char *s = e->d_name;
-		size_t i;
-
-		/* Exactly BASE "." and mkstemp's six characters: nothing else is ours. */
-		if (strlen(s) != blen + 7 || strncmp(s, base, blen) != 0 || s[blen] != '.')
+		if (!drift_is_tmp(e->d_name, base, blen))
 			continue;
-		for (i = blen + 1; i < blen + 7; i++)
-			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-			      (s[i] >= '0' && s[i] <= '9')))
-				break;
-		if (i < blen + 7 || e->d_type == DT_DIR)
+		if ((size_t)snprintf(full, sizeof(full), "%s/%s", dir, e->d_name) >= sizeof(full))
 			continue;
-		if ((size_t)snprintf(full, sizeof(full), "%s/%s", dir, s) >= sizeof(full))
+		/* A regular file no larger than a driftfile can be: what a save leaves. */
+		if (lstat(full, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > DRIFT_MAX_SIZE)
 			continue;
 		if (unlink(full) == 0)
 			n++;
@@ -248,12 +263,12 @@ int clk_file_replace(const char *path, const char *data, size_t len, char *why, 
 	const char *step;
 	int fd, err;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s" DRIFT_TMP_MARK "XXXXXX", path) >= sizeof(tmp)) {
 		snprintf(why, whylen, "path too long");
 		return -1;
 	}
-	/* mkstemp creates the file 0600: what it holds is for horod alone. */
-	fd = mkstemp(tmp);
+	/* mkostemp creates the file 0600: what it holds is for horod alone. */
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(why, whylen, "cannot create a temporary file %s: %s (old file kept)", tmp,
 			 strerror(errno));

@@ -20,8 +20,9 @@ int clk_driftfile_read(const char *path, double *freq_ppm, double *skew_ppm, cha
 
 /*
  * Remove the temporary files a write killed half-way left beside PATH
- * (PATH.XXXXXX, mkstemp's pattern; nothing else is touched); returns how
- * many were removed.
+ * (PATH.horod-tmp-XXXXXX, regular files no larger than a driftfile;
+ * nothing else is touched, a user's PATH.backup least of all); returns
+ * how many were removed.
  */
 int clk_driftfile_clean(const char *path);
 
@@ -30,7 +31,7 @@ void clk_driftfile_dir(const char *path, char *dir, size_t len);
 
 /*
  * Replace PATH with the LEN bytes of DATA crash-safely (as the driftfile:
- * temporary file PATH.XXXXXX created 0600, fsync, rename, fsync of the
+ * temporary file PATH.horod-tmp-XXXXXX created 0600, fsync, rename, fsync of the
  * directory); 0, or -1 with the reason in WHY (the old file intact).
  */
 int clk_file_replace(const char *path, const char *data, size_t len, char *why, size_t whylen);

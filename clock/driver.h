@@ -39,6 +39,11 @@ struct clk_driver_ops {
 			  double esterror);
 	/* Advance internal state to now (sim: apply wander); may be NULL. */
 	void (*tick)(struct clk_driver *d);
+	/* Net leap seconds the clock applied itself since the driver started (+1 per
+	 * insertion, -1 per deletion); in *ARMED the leap armed in the clock now (+1, -1, 0),
+	 * whoever armed it (Linux applies an armed one at the end of the UTC day). May be
+	 * NULL: the clock never applies leaps. */
+	int (*leaps)(struct clk_driver *d, int *armed);
 	/* Served-time error against the truth clock in s, given the core's correction; NAN if
 	 * unknown. */
 	double (*true_error)(struct clk_driver *d, int64_t served_ns, int64_t truth_ns);
@@ -76,6 +81,10 @@ struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn tr
 /* Tests: sim driver D's phase (driver - truth, s) and frequency error (ppm) now; 0 or -EINVAL. */
 int clk_sim_state(struct clk_driver *d, double *phase_s, double *freq_ppm);
 
+/* Tests: step sim driver D's clock by OFFSET_NS behind the core's back, as `date -s`, a VM
+ * resume or another program would step a kernel clock; 0 or -EINVAL. */
+int clk_sim_jump(struct clk_driver *d, int64_t offset_ns);
+
 /* Convert a sys reading to driver time with D's current mapping. */
 int64_t clk_driver_from_sys(struct clk_driver *d, int64_t sys_ns);
 
@@ -88,7 +97,7 @@ typedef void (*clk_log_fn)(int prio, const char *fmt, ...) __attribute__((format
 /* Route the drivers' log lines to FN (the daemon's log); NULL = stderr. */
 void clk_set_log(clk_log_fn fn);
 
-/* Drivers: log one line at PRIO through the logger clk_set_log gave. */
+/* Drivers and the core: log one line at PRIO through the logger clk_set_log gave. */
 void clk_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -18,10 +18,20 @@
  * in one call, so the two never disagree. Every call sets the tick, so the
  * nominal tick comes back as soon as the correction fits ADJ_FREQUENCY
  * again (and a tick left behind by a crashed predecessor is undone by the
- * first call). A PHC has no tick: its whole correction goes to
+ * first call; a driver that may not adjust the clock only warns about
+ * it). A PHC has no tick: its whole correction goes to
  * ADJ_FREQUENCY, clamped to the device's own range (PTP_CLOCK_GETCAPS
  * max_adj; 500 ppm when the device does not say). The driver's max_ppm
  * tells the core how far it can go.
+ *
+ * Leap seconds. On CLOCK_REALTIME an insertion or deletion armed
+ * (STA_INS / STA_DEL: by our set_status, or by another program when the
+ * clock is not ours) is applied by Linux itself at the end of the UTC day;
+ * leaps() says what is armed and counts the ones applied, from a
+ * read-only clock_adjtime() (TIME_OOP during the inserted second,
+ * TIME_WAIT after either until the flag goes), so the core can tell when
+ * its clock stepped and never applies one twice. A PHC is never
+ * leap-stepped by the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +76,8 @@ struct kdrv {
 	long tick0;		/* us: the nominal tick */
 	long dtick_max;		/* us: the largest change of the tick the kernel accepts */
 	double freq_max;	/* ppm: the largest ADJ_FREQUENCY the clock accepts */
+	int leap_seen;		/* the armed leap was seen applied (counted in leaps) */
+	int leaps;		/* net leap seconds the kernel applied: +1 insertion, -1 deletion */
 };
 
 /* The dynamic clock id of an open posix clock (a PHC) on FD. */
@@ -192,6 +204,33 @@ static int kdrv_set_status(struct clk_driver *d, int leap, int synced, double ma
 	return kdrv_adjtime(k, &tx, "set the status");
 }
 
+static int kdrv_leaps(struct clk_driver *d, int *armed)
+{
+	struct kdrv *k = d->priv;
+	struct timex tx;
+	int state, arm;
+
+	if (armed)
+		*armed = 0;
+	if (k->fd >= 0)
+		return k->leaps;
+	memset(&tx, 0, sizeof(tx)); /* modes 0: read only */
+	state = clock_adjtime(k->id, &tx);
+	if (state < 0)
+		return k->leaps;
+	arm = (tx.status & STA_INS) ? 1 : (tx.status & STA_DEL) ? -1 : 0;
+	if (armed)
+		*armed = arm;
+	if (arm && (state == TIME_OOP || state == TIME_WAIT)) {
+		if (!k->leap_seen)
+			k->leaps += arm;
+		k->leap_seen = 1;
+	} else if (state != TIME_ERROR) {
+		k->leap_seen = 0; /* none applied (yet): the next one counts */
+	}
+	return k->leaps;
+}
+
 static double kdrv_true_error(struct clk_driver *d, int64_t served_ns, int64_t truth_ns)
 {
 	(void)d;
@@ -230,6 +269,27 @@ static void kdrv_init_tick(struct kdrv *k)
 	k->base.max_ppm = k->freq_max + (double)(k->dtick_max * hz);
 }
 
+/*
+ * A tick that is not nominal at start-up is a slew someone left running:
+ * a horod killed (kill -9, a crash) while slewing leaves the kernel
+ * slewing at its last rate, up to 8 %, until the next start. Say so; an
+ * adjustable driver's first frequency set puts the tick back, one that
+ * may not adjust leaves it as it is.
+ */
+static void kdrv_check_tick(const struct kdrv *k)
+{
+	struct clk_kstate ks;
+
+	if (clk_kernel_read(k->id, &ks) < 0 || ks.tick_us == k->tick0)
+		return;
+	clk_log(LOG_WARNING,
+		"%s runs with a tick of %ld us, not %ld: a slew of %+.0f ppm left by a program "
+		"killed while slewing (horod after a kill -9)%s",
+		k->name, ks.tick_us, k->tick0, (double)(ks.tick_us - k->tick0) * (double)k->hz,
+		k->base.adjustable ? "; the first frequency set puts it back"
+				   : "; horod leaves it (the clock is not its to adjust here)");
+}
+
 /* A PHC's frequency range: what the device says (ppb), less 1 ppb against the kernel's
  * rounding, and less than timex.freq can carry (1 ppm short of a long's range, so the
  * rounding never overflows); 500 ppm when the device does not say. */
@@ -253,6 +313,7 @@ static const struct clk_driver_ops kdrv_ops = {
 	.step = kdrv_step,
 	.set_status = kdrv_set_status,
 	.tick = NULL,
+	.leaps = kdrv_leaps,
 	.true_error = kdrv_true_error,
 	.destroy = kdrv_destroy,
 };
@@ -280,6 +341,8 @@ struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char 
 	k->base.max_ppm = KDRV_MAX_PPM;
 	if (!phc_path) {
 		kdrv_init_tick(k);
+		if (k->hz > 0)
+			kdrv_check_tick(k);
 		return &k->base;
 	}
 

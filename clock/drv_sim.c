@@ -11,6 +11,13 @@
  * exactly up to the truth clock's present, however far it jumped, and
  * mapping() hands out that line. The driver knows its true error, which
  * the daemon logs and the tests check.
+ *
+ * Leap seconds as Linux applies them to CLOCK_REALTIME: set_status()
+ * with an insertion (deletion) while synchronized arms it, and when the
+ * virtual clock itself reaches the end of its UTC day (its 23:59:59 for a
+ * deletion) it steps back (forward) one second, once per arming, counted
+ * by leaps(). A test can also step the clock behind the core's back
+ * (clk_sim_jump), as `date -s` or a VM resume steps a kernel clock.
  */
 #include <errno.h>
 #include <math.h>
@@ -18,12 +25,15 @@
 
 #include "clock/driver.h"
 #include "proto/nstime.h"
+#include "proto/ntp.h"
 
 /* ppm: the correction set_freq() accepts (clamped beyond): 10 %, about what the kernel
  * driver reaches with the tick length; the model is exact at any rate */
 #define SIM_MAX_PPM 100000.0
 /* 2^-53: turns the top 53 bits of a PRNG word into a double in [0, 1) */
 #define SIM_2POW_M53 (1.0 / 9007199254740992.0)
+/* ns in a UTC day: the kernel applies an armed leap second at the end of one */
+#define SIM_DAY_NS (86400 * NS_PER_SEC)
 
 struct sdrv {
 	struct clk_driver base; /* first: the core holds a pointer to it */
@@ -37,9 +47,12 @@ struct sdrv {
 	int64_t t_ns;	     /* truth time up to which phase_ns is integrated */
 	int64_t wander_ns;   /* truth time of the last wander step */
 	uint64_t rng[4];     /* xoshiro256** state */
-	/* Last status the discipline reported (recorded, not acted on). */
+	/* Last status the discipline reported; the leap is acted on as the kernel would. */
 	int leap, synced;
 	double maxerror, esterror;
+	int leap_arm;  /* +1 an insertion armed, -1 a deletion, 0 none (STA_INS / STA_DEL) */
+	int leap_wait; /* the armed leap was applied; nothing more until disarmed (TIME_WAIT) */
+	int leaps;     /* net leap seconds applied: +1 per insertion, -1 per deletion */
 };
 
 static const struct clk_driver_ops sdrv_ops;
@@ -90,11 +103,33 @@ static double sim_freq(const struct sdrv *s)
 	return (s->freq_err_ppm + s->walk_ppm + s->corr_ppm) * 1e-6;
 }
 
-/* Integrate the phase exactly up to truth time NOW (linear since t_ns). */
+/* The driver time at which an armed leap applies after driver time FROM: the next end of a
+ * UTC day for an insertion (the clock reads it, then repeats its last second), one second
+ * before it for a deletion (23:59:59 never shows). */
+static int64_t sim_leap_edge(int64_t from, int dir)
+{
+	int64_t d = ns_floor_sec(dir > 0 ? from : from + NS_PER_SEC) / 86400;
+	int64_t edge = (d + 1) * SIM_DAY_NS;
+
+	return dir > 0 ? edge : edge - NS_PER_SEC;
+}
+
+/* Integrate the phase exactly up to truth time NOW (linear since t_ns); apply an armed leap
+ * second the virtual clock reached meanwhile. */
 static void sim_advance(struct sdrv *s, int64_t now)
 {
+	int64_t before = ns_add_sat(s->t_ns, ns_round_sat(s->phase_ns)), after;
+
 	s->phase_ns += ns_diff(now, s->t_ns) * sim_freq(s);
 	s->t_ns = now;
+	if (!s->leap_arm || s->leap_wait)
+		return;
+	after = ns_add_sat(now, ns_round_sat(s->phase_ns));
+	if (after < sim_leap_edge(before, s->leap_arm))
+		return;
+	s->phase_ns -= (double)s->leap_arm * NS_PER_SEC;
+	s->leaps += s->leap_arm;
+	s->leap_wait = 1;
 }
 
 static int64_t sdrv_now(struct clk_driver *d)
@@ -146,13 +181,35 @@ static int sdrv_set_status(struct clk_driver *d, int leap, int synced, double ma
 {
 	struct sdrv *s = d->priv;
 
+	int arm = 0;
+
 	if (!d->adjustable)
 		return -EPERM;
+	/* What the clock reached under the old status first, as the kernel's own timer would. */
+	sim_advance(s, s->truth(s->arg));
 	s->leap = leap;
 	s->synced = synced;
 	s->maxerror = maxerror;
 	s->esterror = esterror;
+	/* As drv_kernel.c asks Linux: STA_INS / STA_DEL only while synchronized. */
+	if (synced && leap == NTP_LEAP_INSERT)
+		arm = 1;
+	else if (synced && leap == NTP_LEAP_DELETE)
+		arm = -1;
+	if (arm != s->leap_arm)
+		s->leap_wait = 0; /* a new arming, or none: TIME_WAIT ends */
+	s->leap_arm = arm;
 	return 0;
+}
+
+static int sdrv_leaps(struct clk_driver *d, int *armed)
+{
+	struct sdrv *s = d->priv;
+
+	sim_advance(s, s->truth(s->arg));
+	if (armed)
+		*armed = s->leap_arm; /* still armed once applied, until disarmed (TIME_WAIT) */
+	return s->leaps;
 }
 
 /* Integrate to now, then one wander step covering the time since the last. */
@@ -191,6 +248,7 @@ static const struct clk_driver_ops sdrv_ops = {
 	.step = sdrv_step,
 	.set_status = sdrv_set_status,
 	.tick = sdrv_tick,
+	.leaps = sdrv_leaps,
 	.true_error = sdrv_true_error,
 	.destroy = sdrv_destroy,
 };
@@ -241,5 +299,17 @@ int clk_sim_state(struct clk_driver *d, double *phase_s, double *freq_ppm)
 		*phase_s = (s->phase_ns + ns_diff(now, s->t_ns) * sim_freq(s)) / NS_PER_SEC;
 	if (freq_ppm)
 		*freq_ppm = s->freq_err_ppm + s->walk_ppm + s->corr_ppm;
+	return 0;
+}
+
+int clk_sim_jump(struct clk_driver *d, int64_t offset_ns)
+{
+	struct sdrv *s;
+
+	if (!d || d->ops != &sdrv_ops)
+		return -EINVAL;
+	s = d->priv;
+	sim_advance(s, s->truth(s->arg));
+	s->phase_ns += (double)offset_ns;
 	return 0;
 }

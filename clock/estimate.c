@@ -8,8 +8,12 @@
  * predicted variance, averages 1 when the model is right; the part of that
  * variance the wander caused says how much this sample can teach about q,
  * and q moves by that share, up when samples surprise, down when they do
- * not. Variances are kept non-negative and the covariance within the
- * Cauchy-Schwarz bound, so rounding never produces a negative variance.
+ * not. A sample whose surprise is clipped (beyond NIS_CLIP) still moves
+ * the state by the full gain; the frequency it moved is then at least as
+ * uncertain as that move, so its variance is widened to it: the skew the
+ * core advertises never claims more than the samples support. Variances
+ * are kept non-negative and the covariance within the Cauchy-Schwarz
+ * bound, so rounding never produces a negative variance.
  */
 #include <math.h>
 #include <string.h>
@@ -127,12 +131,28 @@ double clk_est_update(struct clk_est *e, int64_t t, double z, double r)
 	e->pff = pff - kf * pxf;
 	if (e->pff < PFF_MIN)
 		e->pff = PFF_MIN;
+	/* A clipped surprise: the frequency is at least as uncertain as the move it made. */
+	if (nis > NIS_CLIP && kf * nu * kf * nu > e->pff)
+		e->pff = kf * nu * kf * nu;
 	if (e->pxf * e->pxf > e->pxx * e->pff)
 		e->pxf = copysign(sqrt(e->pxx * e->pff), e->pxf);
 	e->n++;
 	if (e->lag_n >= LAG_SAMPLES)
 		lag_mark(e);
 	return nis;
+}
+
+void clk_est_restart(struct clk_est *e, int64_t t, double z, double r)
+{
+	if (!isfinite(z) || !(r > 0.0))
+		return;
+	e->n = 1;
+	e->t = t;
+	e->x = z;
+	e->pxx = r;
+	e->pxf = 0.0;
+	e->nis = 1.0;
+	lag_mark(e);
 }
 
 double clk_est_wander_time(const struct clk_est *e, double r)

@@ -9,7 +9,11 @@
  * normalized innovations average 1 when q is right; a prediction made
  * several samples earlier, over a longer horizon, tells most). From q and the
  * samples' noise it also suggests the poll interval: the time over which
- * the wander moves the phase by about one sample's noise.
+ * the wander moves the phase by about one sample's noise. A sample that
+ * surprises beyond what one outlier may (its innovation clipped) also
+ * widens the frequency's variance to at least the change it caused. A
+ * step of phase (ours or the source's) is no sample for it: the caller
+ * restarts the phase there and keeps the frequency.
  */
 #ifndef HOROD_CLOCK_ESTIMATE_H
 #define HOROD_CLOCK_ESTIMATE_H
@@ -44,6 +48,10 @@ double clk_est_at(const struct clk_est *e, int64_t t, double *var);
 /* Take sample Z (s) at raw time T with variance R (s^2); returns its normalized innovation
  * squared. Samples older than the state are ignored (returns 0). */
 double clk_est_update(struct clk_est *e, int64_t t, double z, double r);
+
+/* Restart the phase at sample Z (s) at raw time T with variance R (s^2), after a step: the
+ * frequency, its variance and the wander stay, the sample count starts again. */
+void clk_est_restart(struct clk_est *e, int64_t t, double z, double r);
 
 /* Seconds over which the wander alone moves the phase by one standard deviation of sqrt(R). */
 double clk_est_wander_time(const struct clk_est *e, double r);

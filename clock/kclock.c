@@ -50,6 +50,7 @@ int clk_kernel_read(clockid_t id, struct clk_kstate *out)
 	out->esterror = (double)tx.esterror * 1e-6;
 	/* freq is "scaled ppm": ppm with a 16-bit binary fraction. */
 	out->freq_ppm = (double)tx.freq / 65536.0;
+	out->tick_us = tx.tick;
 	return 0;
 }
 

@@ -18,6 +18,7 @@ struct clk_kstate {
 	double maxerror; /* seconds, kernel maximum error */
 	double esterror; /* seconds, kernel estimated error */
 	double freq_ppm; /* kernel frequency offset, ppm */
+	long tick_us;	 /* kernel tick length, us (USER_HZ of them make a nominal second) */
 };
 
 /* Read the kernel's view of clock ID with clock_adjtime(modes = 0); 0 or -errno. */

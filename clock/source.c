@@ -41,15 +41,14 @@
  * (a young estimator's variance is itself uncertain) */
 #define SKEW_K	     3.0
 #define SKEW_N_WIDEN 24.0
+/* a step misses the earlier samples' interval by more than this many standard deviations of
+ * the source's noise (its jitter, or the estimator's prediction, whichever is larger): far
+ * beyond any sample's own scatter, so noise never passes for a step */
+#define STEP_SD 5.0
 
 static int64_t pow2_ns(int log2s)
 {
 	return (int64_t)1000000000 << log2s;
-}
-
-static int clampi(int v, int lo, int hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
 }
 
 void clk_src_init(struct clk_src *s, const struct clk_source_cfg *cfg, int64_t now)
@@ -57,8 +56,8 @@ void clk_src_init(struct clk_src *s, const struct clk_source_cfg *cfg, int64_t n
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	s->cfg.name[sizeof(s->cfg.name) - 1] = '\0';
-	s->cfg.minpoll = clampi(s->cfg.minpoll, 0, NTP_MAX_POLL);
-	s->cfg.maxpoll = clampi(s->cfg.maxpoll, s->cfg.minpoll, NTP_MAX_POLL);
+	s->cfg.minpoll = clk_clampi(s->cfg.minpoll, 0, NTP_MAX_POLL);
+	s->cfg.maxpoll = clk_clampi(s->cfg.maxpoll, s->cfg.minpoll, NTP_MAX_POLL);
 	clk_src_reset(s, cfg->refid, now);
 }
 
@@ -84,6 +83,7 @@ void clk_src_poll_sent(struct clk_src *s, int64_t now)
 	s->reach <<= 1;
 	s->polls++;
 	s->silent++;
+	s->last_poll = now;
 	if (s->reach == 0 && s->silent >= CLK_UNREACH_POLLS) {
 		s->flash |= NTP_FLASH_PEER_UNREACH;
 		/* Back off one step per register's worth of silence. */
@@ -102,7 +102,7 @@ void clk_src_slow_down(struct clk_src *s, int64_t now)
 {
 	/* One poll step, no burst, wait a whole interval. */
 	s->burst = 0;
-	s->poll = clampi(s->poll + 1, s->cfg.minpoll, s->cfg.maxpoll);
+	s->poll = clk_clampi(s->poll + 1, s->cfg.minpoll, s->cfg.maxpoll);
 	s->next_poll = ns_add_sat(now, pow2_ns(s->poll));
 }
 
@@ -159,12 +159,69 @@ void clk_src_reject(struct clk_src *s, unsigned flash)
 	s->flash = flash;
 }
 
+/*
+ * The jump (s) of sample SM (variance R) from what S's earlier samples
+ * say, when they cannot both be right (see source.h), else 0: the
+ * least-delayed recent sample projected to SM with the estimator's
+ * frequency, its interval grown at PHI plus the source's skew, against
+ * SM's interval, with STEP_SD standard deviations of noise to spare.
+ */
+static double step_of(const struct clk_src *s, const struct clk_sample *sm, double r, double prec)
+{
+	const struct clk_sample *b;
+	double dt, nu, half, var, sd;
+	int best;
+
+	if (s->filt.n == 0)
+		return 0.0;
+	best = clk_filter_best(&s->filt);
+	b = clk_filter_at(&s->filt, best);
+	dt = clk_dsec(sm->t, b->t);
+	nu = sm->x - (b->x + s->est.f * dt);
+	half = b->delay / 2.0 + b->disp + (CLK_PHI + clk_src_skew(s)) * fabs(dt) + sm->delay / 2.0 +
+	       sm->disp;
+	clk_est_at(&s->est, sm->t, &var);
+	sd = fmax(fmax(clk_filter_jitter(&s->filt, best, s->est.f), sqrt(var + r)), prec);
+	return fabs(nu) > half + STEP_SD * sd ? nu : 0.0;
+}
+
+/* Start S again from sample SM (variance R) of the exchange that began at raw R1: a step. */
+static void restart(struct clk_src *s, const struct clk_sample *sm, double r, double by, int64_t r1)
+{
+	int64_t soon = ns_add_sat(sm->t, BURST_GAP * pow2_ns(0));
+
+	clk_filter_clear(&s->filt);
+	clk_filter_add(&s->filt, sm);
+	clk_est_restart(&s->est, sm->t, sm->x, r);
+	s->steps++;
+	s->step_by = by;
+	s->step_r = r1;
+	/* Learn the new phase quickly: minpoll, and a burst when the source may take one
+	 * (not another one while one runs: a source that keeps stepping is no reason to
+	 * poll it without end). */
+	s->poll = s->cfg.minpoll;
+	if (s->cfg.iburst && s->burst == 0)
+		s->burst = CLK_BURST_POLLS;
+	if (soon < s->next_poll)
+		s->next_poll = soon;
+}
+
+void clk_src_leap(struct clk_src *s, int dir)
+{
+	int i;
+
+	for (i = 0; i < s->filt.n; i++)
+		s->filt.s[(s->filt.first + i) % CLK_SAMPLES].x -= dir;
+	s->est.x -= dir;
+	s->est.lag_x -= dir;
+}
+
 int clk_src_sample(struct clk_src *s, const struct clk_src_env *env, const struct clk_meas *m,
 		   const struct clk_xchg *x)
 {
 	struct clk_sample sm;
 	int64_t t2 = m->t2, t3 = m->t3, a = 0, b = 0;
-	double rtt, proc, delay, prec = ldexp(1.0, env->precision);
+	double rtt, proc, delay, prec = ldexp(1.0, env->precision), by, r;
 	unsigned flash = 0;
 
 	/* What the source says of itself, in range: an NTP reply's header tests already
@@ -187,7 +244,7 @@ int clk_src_sample(struct clk_src *s, const struct clk_src_env *env, const struc
 		flash |= NTP_FLASH_BOGUS;
 	if (flash) {
 		s->flash = flash;
-		return 0;
+		return CLK_SRC_DROPPED;
 	}
 	s->stratum = m->stratum;
 	s->leap = m->leap;
@@ -196,6 +253,7 @@ int clk_src_sample(struct clk_src *s, const struct clk_src_env *env, const struc
 	s->root_delay = m->root_delay;
 	s->root_disp = m->root_disp;
 	s->last_rx = x->t4;
+	s->last_r1 = x->r1;
 	sm.t = ns_add_sat(x->r1, (x->r4 - x->r1) / 2);
 	/* ((T2 - T1) + (T3 - T4)) / 2 against the raw clock; each half fits int64_t. */
 	sm.x = (clk_sec(a) + clk_sec(b)) / 2.0;
@@ -204,13 +262,19 @@ int clk_src_sample(struct clk_src *s, const struct clk_src_env *env, const struc
 	s->flash = s->root_delay / 2.0 + s->root_disp + sm.delay / 2.0 + sm.disp > env->maxdistance
 			   ? NTP_FLASH_PEER_DIST
 			   : 0;
-	clk_filter_add(&s->filt, &sm);
-	estimate(s, env, &sm);
-	/* Back from silence: refill the filter quickly. */
-	if (s->reach == 0 && s->polls > CLK_UNREACH_POLLS && s->cfg.iburst)
-		s->burst = CLK_BURST_POLLS;
+	r = clk_filter_var(&s->filt, &sm, prec);
+	by = s->filt.n ? step_of(s, &sm, r, prec) : 0.0;
+	if (by != 0.0) {
+		restart(s, &sm, r, by, x->r1);
+	} else {
+		clk_filter_add(&s->filt, &sm);
+		estimate(s, env, &sm);
+		/* Back from silence: refill the filter quickly. */
+		if (s->reach == 0 && s->polls > CLK_UNREACH_POLLS && s->cfg.iburst)
+			s->burst = CLK_BURST_POLLS;
+	}
 	s->reach |= 1;
 	s->silent = 0;
 	s->fresh = 1;
-	return 1;
+	return by != 0.0 ? CLK_SRC_STEP : CLK_SRC_SAMPLE;
 }

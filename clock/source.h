@@ -9,6 +9,18 @@
  * reports their failures with clk_src_reject(). Times are on the core's
  * raw timescale (clock/discipline.h), which the core converts from
  * driver time before calling in.
+ *
+ * A step is a sample that the source's earlier ones cannot both be
+ * right with: its interval (offset plus or minus half its delay and its
+ * dispersion) misses the least-delayed recent sample's, projected to it
+ * with the source's frequency estimate and grown at PHI plus the source's
+ * skew, by more than STEP_SD times the source's noise. Either timescale
+ * may have moved (ours: `date -s`, a VM resume; the source's: it stepped).
+ * The source then starts again from that sample: its filter holds only
+ * it, its estimator restarts the phase there and keeps the frequency (a
+ * step moves phase, not rate), and it polls at minpoll (with a burst when
+ * iburst is set) to learn the rest quickly; the core decides whose step
+ * it was.
  */
 #ifndef HOROD_CLOCK_SOURCE_H
 #define HOROD_CLOCK_SOURCE_H
@@ -31,6 +43,7 @@ struct clk_src {
 	int poll;	   /* log2 s */
 	int burst;	   /* quick polls left */
 	int64_t next_poll; /* raw ns */
+	int64_t last_poll; /* raw ns of the last request, 0 none */
 	uint8_t reach;	   /* newest poll in bit 0 */
 	int polls;	   /* requests sent */
 	int silent;	   /* polls since the last valid reply */
@@ -41,9 +54,14 @@ struct clk_src {
 	uint32_t refid;
 	double root_delay, root_disp; /* s */
 	int64_t last_rx;	      /* driver ns of the last valid sample, 0 = never */
+	int64_t last_r1;	      /* raw ns: the request of the newest sample, 0 = none */
 	struct clk_filter filt;
 	struct clk_est est; /* valid once filt.n > 0 */
 	int fresh;	    /* a sample arrived since the core last looked */
+	/* steps seen in its samples */
+	int steps;	/* samples taken as a step (the source started again from them) */
+	double step_by; /* s: the last one's size (new offset - predicted) */
+	int64_t step_r; /* raw ns: the request that measured it, 0 none */
 	/* the core's last view, for clk_core_source_info() */
 	unsigned peer; /* peer tests */
 	char tally;
@@ -80,10 +98,21 @@ void clk_src_slow_down(struct clk_src *s, int64_t now);
 /* The source refused us (flash pkt_denied): no more polls until its address changes. */
 void clk_src_refused(struct clk_src *s);
 
+/* What clk_src_sample() made of a measurement. */
+enum clk_src_took {
+	CLK_SRC_DROPPED = 0, /* failed a test: no sample */
+	CLK_SRC_SAMPLE,	     /* a sample */
+	CLK_SRC_STEP,	     /* a sample that is a step: the source started again from it */
+};
+
 /* Measurement M of exchange X (its driver's own tests passed): round-trip tests, then a
- * sample; 1 if it became one. */
+ * sample, maybe a step (enum clk_src_took). */
 int clk_src_sample(struct clk_src *s, const struct clk_src_env *env, const struct clk_meas *m,
 		   const struct clk_xchg *x);
+
+/* Shift S's samples and estimate by DIR seconds less (a leap second: +1 inserted, -1
+ * deleted), so that they compare with the ones taken after it. */
+void clk_src_leap(struct clk_src *s, int dir);
 
 /* A measurement failed its driver's own tests FLASH (NTP_FLASH_*): nothing is learned. */
 void clk_src_reject(struct clk_src *s, unsigned flash);

@@ -3,8 +3,9 @@
  * driver with every source the configuration has, each kind behind its
  * source driver (srcdrv.h), which the loop runs alike: their descriptors
  * in one poll with the registered pollers', then their I/O and polls.
- * It publishes a snapshot at least once a second, when polls go out and
- * when samples arrive, and hands each to the publish hook. It logs what
+ * It publishes a snapshot at least once a second, when polls go out,
+ * when samples arrive and at the core's own events (a leap second's
+ * edge, clk_core_next_event), and hands each to the publish hook. It logs what
  * operators need: reachability changes come from the core and the
  * sources, the tracking summary on SIGUSR1 (the figures from report.h).
  */
@@ -253,6 +254,10 @@ int clockd_wait(struct clockd *cd, int sigfd)
 		if (t < due)
 			due = t;
 	}
+	/* The core's own event (a leap second's edge) is due like a poll. */
+	t = clk_core_next_event(cd->core);
+	if (t < due)
+		due = t;
 	/* Samples arrived or polls went out: publish now rather than at the tick. */
 	if (ready > 0 || due <= dnow)
 		publish(cd);

@@ -3,6 +3,15 @@
  * Every reply is hostile input: a ladder of checks (length, mode, origin
  * cookie, then the MAC or NTS authenticator of an authenticated source)
  * before the core sees it, each failure counted.
+ *
+ * Lookups run in detached resolver threads that may outlive the
+ * upstream (getaddrinfo blocks as long as DNS makes it): what they share
+ * with the clock thread is a reference-counted mailbox (the results list,
+ * its lock and the eventfd that wakes the loop), held by the upstream and
+ * by each lookup under way, and freed, its eventfd closed, by whoever
+ * lets it go last. A lookup that finishes after horod stopped its
+ * upstream writes to its own mailbox's descriptor, never to a closed (or
+ * reused) one.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -33,6 +42,15 @@
 #define UP_KE_RETRY_MIN_NS  16000000000LL      /* 16 s before NTS-KE again after a failure */
 #define UP_KE_RETRY_MAX_NS  1024000000000LL    /* 1024 s at most, doubling from 16 s */
 #define UP_NTS_REFRESH_NS   1209600000000000LL /* 2 weeks: new NTS keys (chrony's ntsrefresh) */
+#define UP_FINI_WAITS	    200		       /* 10 ms waits at stop for lookups under way: 2 s */
+
+/* What resolver threads share with the clock thread (see the top). */
+struct up_mailbox {
+	pthread_mutex_t lock;	   /* guards everything below */
+	struct up_result *results; /* finished lookups, taken by the clock thread */
+	int wake_fd;		   /* eventfd: results are waiting */
+	int refs;		   /* the upstream's, and one per lookup under way */
+};
 
 /* A finished lookup, handed from a resolver thread to the clock thread. */
 struct up_result {
@@ -45,24 +63,84 @@ struct up_result {
 };
 
 struct up_job {
-	struct upstream *u;
+	struct up_mailbox *box; /* one reference, the job's */
 	int src;
 	char host[CFG_HOST_MAX];
 	char port[8];
 };
 
 static atomic_int resolvers_running; /* lookups under way, for up_fini */
+static up_lookup_fn up_lookup = getaddrinfo;
+
+void up_set_lookup(up_lookup_fn fn)
+{
+	up_lookup = fn ? fn : getaddrinfo;
+}
+
+int up_lookups_running(void)
+{
+	return atomic_load(&resolvers_running);
+}
+
+/* A mailbox with one reference (the caller's); NULL on failure (logged). */
+static struct up_mailbox *box_new(void)
+{
+	struct up_mailbox *b = calloc(1, sizeof(*b));
+
+	if (!b) {
+		log_msg(LOG_ERR, "upstream: out of memory");
+		return NULL;
+	}
+	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (b->wake_fd < 0) {
+		log_msg(LOG_ERR, "upstream: eventfd: %s", strerror(errno));
+		free(b);
+		return NULL;
+	}
+	pthread_mutex_init(&b->lock, NULL);
+	b->refs = 1;
+	return b;
+}
+
+/* One more holder of B. */
+static void box_ref(struct up_mailbox *b)
+{
+	pthread_mutex_lock(&b->lock);
+	b->refs++;
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Let go of B: the last holder frees it, its results and its eventfd. */
+static void box_unref(struct up_mailbox *b)
+{
+	struct up_result *r, *next;
+	int last;
+
+	pthread_mutex_lock(&b->lock);
+	last = --b->refs == 0;
+	pthread_mutex_unlock(&b->lock);
+	if (!last)
+		return;
+	for (r = b->results; r; r = next) {
+		next = r->next;
+		free(r);
+	}
+	close(b->wake_fd);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
 
 static void *resolver(void *arg)
 {
 	struct up_job *job = arg;
 	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL, *ai;
 	struct up_result *r = calloc(1, sizeof(*r));
+	struct up_mailbox *b = job->box;
 	uint64_t one = 1;
 
 	if (r) {
 		r->src = job->src;
-		r->err = getaddrinfo(job->host, job->port, &hints, &res);
+		r->err = up_lookup(job->host, job->port, &hints, &res);
 		for (ai = res; ai && r->n < UP_MAX_ADDRS; ai = ai->ai_next) {
 			if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
 				continue;
@@ -71,15 +149,17 @@ static void *resolver(void *arg)
 		}
 		if (res)
 			freeaddrinfo(res);
-		pthread_mutex_lock(&job->u->lock);
-		r->next = job->u->results;
-		job->u->results = r;
-		pthread_mutex_unlock(&job->u->lock);
-		if (write(job->u->wake_fd, &one, sizeof(one)) < 0) {
+		pthread_mutex_lock(&b->lock);
+		r->next = b->results;
+		b->results = r;
+		/* Under the lock: the descriptor is the mailbox's, open while we hold it. */
+		if (write(b->wake_fd, &one, sizeof(one)) < 0) {
 			/* The clock thread also looks at results every second. */
 		}
+		pthread_mutex_unlock(&b->lock);
 	}
 	free(job);
+	box_unref(b);
 	atomic_fetch_sub(&resolvers_running, 1);
 	return NULL;
 }
@@ -97,7 +177,8 @@ static void start_resolve(struct upstream *u, int i, int64_t now)
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return;
-	job->u = u;
+	job->box = u->box;
+	box_ref(u->box);
 	job->src = i;
 	snprintf(job->host, sizeof(job->host), "%s", s->cfg->host);
 	snprintf(job->port, sizeof(job->port), "%d", s->cfg->port);
@@ -106,6 +187,7 @@ static void start_resolve(struct upstream *u, int i, int64_t now)
 	atomic_fetch_add(&resolvers_running, 1);
 	if (pthread_create(&t, &attr, resolver, job) != 0) {
 		atomic_fetch_sub(&resolvers_running, 1);
+		box_unref(u->box);
 		free(job);
 	} else {
 		s->resolving = 1;
@@ -149,13 +231,13 @@ static void take_results(struct upstream *u, int64_t now)
 	char a[INET6_ADDRSTRLEN];
 	uint64_t v;
 
-	if (read(u->wake_fd, &v, sizeof(v)) < 0) {
+	if (read(u->box->wake_fd, &v, sizeof(v)) < 0) {
 		/* Nothing was signalled; results may still be there from a missed wake-up. */
 	}
-	pthread_mutex_lock(&u->lock);
-	r = u->results;
-	u->results = NULL;
-	pthread_mutex_unlock(&u->lock);
+	pthread_mutex_lock(&u->box->lock);
+	r = u->box->results;
+	u->box->results = NULL;
+	pthread_mutex_unlock(&u->box->lock);
 	for (; r; r = next) {
 		struct up_source *s = &u->src[r->src];
 		int k, pick = -1;
@@ -242,12 +324,9 @@ static int up_init(struct upstream *u, const struct horod_config *c, struct clk_
 	memset(u, 0, sizeof(*u));
 	u->core = core;
 	u->drv = drv;
-	pthread_mutex_init(&u->lock, NULL);
-	u->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (u->wake_fd < 0) {
-		log_msg(LOG_ERR, "upstream: eventfd: %s", strerror(errno));
+	u->box = box_new();
+	if (!u->box)
 		return -1;
-	}
 	for (i = 0; i < k->n_servers; i++) {
 		const struct cfg_server *sv = &k->servers[i];
 
@@ -297,7 +376,7 @@ static int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max)
 	int i, n = 0;
 
 	if (n < max) {
-		pfd[n].fd = u->wake_fd;
+		pfd[n].fd = u->box->wake_fd;
 		pfd[n++].events = POLLIN;
 	}
 	if (u->upn && n < max) {
@@ -623,10 +702,10 @@ static int64_t up_run(struct upstream *u, int64_t now)
 	return next;
 }
 
-/* Close sockets, wait for no lookups (they own no memory of ours after return). */
+/* Close sockets, give lookups under way a moment, let go of the mailbox (a lookup still
+ * running holds it, and frees it when done). */
 static void up_fini(struct upstream *u)
 {
-	struct up_result *r, *next;
 	int i, waited = 0;
 
 	for (i = 0; i < u->n; i++) {
@@ -641,22 +720,15 @@ static void up_fini(struct upstream *u)
 	upn_release(u->upn);
 	u->upn = NULL;
 	kf_free(&u->keys);
-	/* Lookups block in getaddrinfo; give them up to 2 s, then leave them be. */
-	while (atomic_load(&resolvers_running) > 0 && waited++ < 200) {
+	/* Lookups block in getaddrinfo: up to 2 s, so that exit rarely finds one in libc. */
+	while (atomic_load(&resolvers_running) > 0 && waited++ < UP_FINI_WAITS) {
 		struct timespec ms10 = {0, 10000000};
 
 		nanosleep(&ms10, NULL);
 	}
-	pthread_mutex_lock(&u->lock);
-	for (r = u->results; r; r = next) {
-		next = r->next;
-		free(r);
-	}
-	u->results = NULL;
-	pthread_mutex_unlock(&u->lock);
-	if (u->wake_fd >= 0)
-		close(u->wake_fd);
-	u->wake_fd = -1;
+	if (u->box)
+		box_unref(u->box);
+	u->box = NULL;
 }
 
 /* ---- the source driver (srcdrv.h) -------------------------------------- */

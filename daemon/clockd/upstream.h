@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include "clock/core.h"
@@ -74,19 +75,29 @@ struct up_stats {
 	uint64_t ke_ok, ke_fail; /* NTS-KE exchanges */
 };
 
+struct up_mailbox;
+
 struct upstream {
 	struct up_source src[UP_MAX_SOURCES];
 	int n;
 	struct clk_core *core;
 	struct clk_driver *drv;
-	int wake_fd;		   /* eventfd written by resolver threads */
-	pthread_mutex_t lock;	   /* guards resolver results below */
-	struct up_result *results; /* finished lookups, taken by the clock thread */
+	/* where resolver threads leave finished lookups and wake the clock thread: shared
+	 * with them, it outlives the upstream until the last lookup is done */
+	struct up_mailbox *box;
 	struct up_stats stats;
 	struct sk_table keys; /* the keyfile, when a source has `key ID` */
 	struct upn *upn;      /* NTS-KE, when a source has `nts` */
 	long nocert;	      /* nocerttimecheck: clock updates without certificate times */
 };
+
+/* Tests: a getaddrinfo() stand-in for the resolver threads (NULL: getaddrinfo again). */
+typedef int (*up_lookup_fn)(const char *host, const char *port, const struct addrinfo *hints,
+			    struct addrinfo **res);
+void up_set_lookup(up_lookup_fn fn);
+
+/* Tests: lookups still under way in resolver threads (their mailboxes still held). */
+int up_lookups_running(void);
 
 /*
  * The NTP adapter: reply P to our request of driver time T1, received at

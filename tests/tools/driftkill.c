@@ -4,10 +4,14 @@
  * and check that the file left behind still parses. Each write is one
  * step of a sequence whose frequency and skew are tied together, so the
  * checker also sees that the line it reads is one whole write, not a mix
- * of two. Bounded: at most ITER writes (default 100000) and 10 s.
+ * of two. Bounded: at most ITER writes (default 100000) and 10 s. With
+ * --ready it prints "ready" on standard output once its first write is
+ * whole, so that a test can time its kill from there rather than from the
+ * process start, whose length depends on the machine's load (and triples
+ * under the sanitizers).
  *
- *   driftkill PATH [ITER]     write until killed or done; exit 0, or 1 on an error
- *   driftkill --check PATH    exit 0 if PATH reads back as one written step
+ *   driftkill [--ready] PATH [ITER]   write until killed or done; exit 0, or 1 on an error
+ *   driftkill --check PATH            exit 0 if PATH reads back as one written step
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +65,19 @@ int main(int argc, char **argv)
 {
 	char why[256];
 	long iter = DK_DEFAULT_ITER, n, i;
+	int ready = 0;
 	time_t end;
 
 	if (argc == 3 && !strcmp(argv[1], "--check"))
 		return dk_check(argv[2]);
+	if (argc > 1 && !strcmp(argv[1], "--ready")) {
+		ready = 1;
+		argc--;
+		argv++;
+	}
 	if (argc < 2 || argc > 3 || argv[1][0] == '-') {
-		fprintf(stderr, "usage: driftkill PATH [ITER] | driftkill --check PATH\n");
+		fprintf(stderr,
+			"usage: driftkill [--ready] PATH [ITER] | driftkill --check PATH\n");
 		return 2;
 	}
 	if (argc == 3) {
@@ -83,6 +94,10 @@ int main(int argc, char **argv)
 		if (clk_driftfile_write(argv[1], dk_freq(i), dk_skew(i), why, sizeof(why)) < 0) {
 			fprintf(stderr, "driftkill: %s: %s\n", argv[1], why);
 			return 1;
+		}
+		if (ready && n == 0) {
+			printf("ready\n");
+			fflush(stdout);
 		}
 		i = (i + 1) % DK_STEPS;
 	}

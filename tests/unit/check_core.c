@@ -9,7 +9,11 @@
  * setter is ever called and the snapshot carries the correction; losing
  * every source leads to LI 3 after the holdover, or to the local
  * fallback; minsources, prefer, the leap vote, the drift and bad
- * arguments.
+ * arguments; our clock stepped behind the core's back (a watch: the
+ * other sources asked at once, the bound widened, then the step followed)
+ * and a source stepping its own scale against one other (no majority, and
+ * the bound held over contradicted: LI 3); a leap second the core makes
+ * at its edge.
  */
 #include <check.h>
 #include <math.h>
@@ -32,6 +36,10 @@ Suite *core_suite(void);
 #define S 1000000000LL
 /* ns per microsecond */
 #define US 1000LL
+/* ns: 2017-01-01 00:00:00 UTC, the end of a day with an inserted leap second, and noon
+ * of that day */
+#define LEAP_END (1483228800LL * S)
+#define LEAP_DAY (LEAP_END - 12 * 3600 * S)
 /* "LOCL" and "INIT" as reference IDs */
 #define REFID_LOCL 0x4c4f434cu
 #define REFID_INIT 0x494e4954u
@@ -508,10 +516,25 @@ START_TEST(test_minsources_prefer_leap)
 	clk_core_source_info(c, 1, &si);
 	ck_assert_msg(si.tally == '*', "the preferred source should be the system peer");
 	ck_assert_msg(s.refid == 0xc0000202u, "the refid should be the preferred source's");
-	ck_assert_msg(s.leap == NTP_LEAP_INSERT && f.leap == NTP_LEAP_INSERT,
-		      "a unanimous leap insert should be served and told to the driver");
+	/* In November: the bits can only mean the end of the month, which has no leap. */
+	ck_assert_msg(s.leap == NTP_LEAP_NONE && f.leap == NTP_LEAP_NONE,
+		      "leap bits outside June and December should be ignored");
 	ck_assert_msg(f.synced == 1 && f.maxerror > 0.0 && f.maxerror < 0.1,
 		      "the driver should hear synchronized with a small error bound");
+	clk_core_destroy(c);
+
+	/* The last day of December 2016: announced and armed. */
+	fakeclk_init(&f, LEAP_DAY, 0, 0.0);
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	add_src(c, 2, 0);
+	add_src(c, 3, 0);
+	run(c, &f, 60, NULL, NTP_LEAP_INSERT, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_INSERT && f.leap == NTP_LEAP_INSERT,
+		      "a unanimous leap insert on its last day should be served and told to the "
+		      "driver");
+	ck_assert_msg(clk_core_next_event(c) == LEAP_END,
+		      "the core should ask to run at the leap's edge (23:59:60)");
 	clk_core_destroy(c);
 }
 END_TEST
@@ -562,6 +585,185 @@ START_TEST(test_drift_and_args)
 }
 END_TEST
 
+/* Step the fake clock by OFF ns behind the core's back (date -s). */
+static void jump_clock(struct fakeclk *f, int64_t off)
+{
+	f->off += off;
+}
+
+/*
+ * Three good sources; our clock jumps +0.5 s. The first sample after it
+ * opens a watch: the other two are due at once, the clock holds still,
+ * the bound covers the jump; their samples close the watch, every source
+ * having started again, and the error is slewed away, the bound honest
+ * at every update from the first sample on.
+ */
+START_TEST(test_step_watch)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	struct clk_tracking tr;
+	int64_t now;
+	double err;
+	int i, k, honest;
+
+	fakeclk_init(&f, T0, 0, 0.0);
+	f.base.max_ppm = 100000.0; /* slews at up to 8 %, as the kernel driver does */
+	c = clk_core_create(&cfg, &f.base);
+	for (i = 0; i < 3; i++)
+		add_src(c, i + 1, 0);
+	run(c, &f, 600, NULL, NTP_LEAP_NONE, &s);
+	err = served_error(&s, f.sys, &honest);
+	ck_assert_msg(honest && fabs(err) < 1e-4, "the core should be synchronized first");
+	jump_clock(&f, S / 2);
+	exchange(c, &f, 0, 0.0, NTP_LEAP_NONE);
+	now = f.base.ops->now(&f.base);
+	clk_core_update(c, now, &s);
+	clk_core_tracking(c, now, &tr);
+	ck_assert_msg(tr.watching == 1 && tr.steps_seen == 1, "the step should open a watch");
+	ck_assert_msg(clk_core_next_poll(c, 1) <= now && clk_core_next_poll(c, 2) <= now,
+		      "the other sources should be due at once");
+	err = served_error(&s, f.sys, &honest);
+	ck_assert_msg(honest && fabs(err - 0.5) < 1e-3,
+		      "the bound should cover the jump (error %g s, bound %g s)", err,
+		      s.root_delay / 2 + s.root_disp);
+	exchange(c, &f, 1, 0.0, NTP_LEAP_NONE);
+	exchange(c, &f, 2, 0.0, NTP_LEAP_NONE);
+	now = f.base.ops->now(&f.base);
+	clk_core_update(c, now, &s);
+	clk_core_tracking(c, now, &tr);
+	ck_assert_msg(tr.watching == 0 && tr.steps_seen == 3,
+		      "every source should have seen the step and the watch closed");
+	for (k = 0; k < 300; k++) {
+		fakeclk_set(&f, f.sys + S);
+		for (i = 0; i < 3; i++)
+			if (clk_core_next_poll(c, i) <= f.base.ops->now(&f.base))
+				exchange(c, &f, i, 0.0, NTP_LEAP_NONE);
+		clk_core_update(c, f.base.ops->now(&f.base), &s);
+		err = served_error(&s, f.sys, &honest);
+		ck_assert_msg(honest, "the bound should hold %d s after the step (error %g s)", k,
+			      err);
+	}
+	ck_assert_msg(fabs(err) < 1e-3 && (s.flags & CLK_F_SYNCED),
+		      "the jump should be slewed away, error %g s", err);
+	clk_core_destroy(c);
+}
+END_TEST
+
+/*
+ * Two sources; one steps its own scale by 0.5 s. The other, asked at
+ * once, saw nothing: no majority is left, and the bound held over covers
+ * either being right. With minsources 2 and the other source gone
+ * (refused), the step leaves too few sources, and the new sample
+ * contradicts the bound held over: LI 3 at once.
+ */
+START_TEST(test_contradicted_holdover)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	struct clk_tracking tr;
+	int64_t now;
+	int honest;
+
+	fakeclk_init(&f, T0, 0, 0.0);
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	add_src(c, 2, 0);
+	run(c, &f, 600, NULL, NTP_LEAP_NONE, &s);
+	ck_assert_msg(s.flags & CLK_F_SYNCED, "the core should be synchronized first");
+	exchange(c, &f, 1, 0.5, NTP_LEAP_NONE);
+	now = f.base.ops->now(&f.base);
+	clk_core_update(c, now, &s);
+	clk_core_tracking(c, now, &tr);
+	ck_assert_msg(tr.watching == 1, "the step should open a watch");
+	exchange(c, &f, 0, 0.0, NTP_LEAP_NONE);
+	now = f.base.ops->now(&f.base);
+	clk_core_update(c, now, &s);
+	clk_core_tracking(c, now, &tr);
+	ck_assert_msg(tr.watching == 0 && tr.steps_seen == 1 && tr.sys_peer == -1,
+		      "the other source saw no step: the watch should close, with no majority");
+	served_error(&s, f.sys, &honest);
+	ck_assert_msg(honest && s.root_delay / 2 + s.root_disp >= 0.5,
+		      "the bound held over should cover either source being right (%g s)",
+		      s.root_delay / 2 + s.root_disp);
+	clk_core_destroy(c);
+
+	fakeclk_init(&f, T0, 0, 0.0);
+	cfg.minsources = 2;
+	c = clk_core_create(&cfg, &f.base);
+	add_src(c, 1, 0);
+	add_src(c, 2, 0);
+	run(c, &f, 600, NULL, NTP_LEAP_NONE, &s);
+	ck_assert_msg(s.flags & CLK_F_SYNCED, "the core should be synchronized first");
+	clk_core_refused(c, 1);
+	exchange(c, &f, 0, 0.5, NTP_LEAP_NONE);
+	now = f.base.ops->now(&f.base);
+	clk_core_update(c, now, &s);
+	clk_core_tracking(c, now, &tr);
+	ck_assert_msg(tr.watching == 0 && tr.steps_seen == 1, "no other source to ask: no watch");
+	ck_assert_msg(s.leap == NTP_LEAP_UNSYNC && !(s.flags & CLK_F_SYNCED),
+		      "a bound the newer sample contradicts should not be held over (leap %u)",
+		      s.leap);
+	clk_core_destroy(c);
+}
+END_TEST
+
+/*
+ * A leap second inserted on a driver that does not apply leaps (the fake):
+ * the core makes it at the edge, in the served time, without a step of
+ * its own counted; the samples across it stay consistent.
+ */
+START_TEST(test_leap_made_by_core)
+{
+	struct fakeclk f;
+	struct clk_core_cfg cfg = core_cfg(0);
+	struct clk_core *c;
+	struct clk_snapshot s;
+	struct clk_tracking tr;
+	int64_t served;
+	int i;
+
+	fakeclk_init(&f, LEAP_END - 600 * S, 0, 0.0);
+	c = clk_core_create(&cfg, &f.base);
+	for (i = 0; i < 3; i++)
+		add_src(c, i + 1, 0);
+	run(c, &f, 599, NULL, NTP_LEAP_INSERT, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_INSERT, "the leap should be announced on its last day");
+	ck_assert_msg(clk_core_next_event(c) == LEAP_END,
+		      "with discipline off the edge is at driver (raw) time 23:59:60, got %lld",
+		      (long long)(clk_core_next_event(c) - LEAP_END));
+	fakeclk_set(&f, LEAP_END);
+	clk_core_update(c, f.base.ops->now(&f.base), &s);
+	served = clk_snapshot_served(&s, f.sys);
+	ck_assert_msg(llabs(served - (LEAP_END - S)) < 1000000,
+		      "at the edge the served time should read 23:59:59 again, off by %lld ns",
+		      (long long)(served - (LEAP_END - S)));
+	ck_assert_msg(s.leap == NTP_LEAP_NONE && clk_core_next_event(c) == INT64_MAX,
+		      "after the edge nothing more is announced or due");
+	/* The servers are on the new scale too: their samples match ours. */
+	for (i = 0; i < 60; i++) {
+		int k;
+
+		fakeclk_set(&f, f.sys + S);
+		for (k = 0; k < 3; k++)
+			if (clk_core_next_poll(c, k) <= f.base.ops->now(&f.base))
+				exchange(c, &f, k, -1.0, NTP_LEAP_NONE);
+		clk_core_update(c, f.base.ops->now(&f.base), &s);
+	}
+	clk_core_tracking(c, f.base.ops->now(&f.base), &tr);
+	served = clk_snapshot_served(&s, f.sys);
+	ck_assert_msg(llabs(served - (f.sys - S)) < 1000000 && tr.steps == 0 && tr.steps_seen == 0,
+		      "a minute later the served time should still be UTC (off by %lld ns), with "
+		      "no step made or seen",
+		      (long long)(served - (f.sys - S)));
+	clk_core_destroy(c);
+}
+END_TEST
+
 Suite *core_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -577,6 +779,9 @@ Suite *core_suite(void)
 	tcase_add_test(tc, test_local_alone);
 	tcase_add_test(tc, test_minsources_prefer_leap);
 	tcase_add_test(tc, test_drift_and_args);
+	tcase_add_test(tc, test_step_watch);
+	tcase_add_test(tc, test_contradicted_holdover);
+	tcase_add_test(tc, test_leap_made_by_core);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -160,18 +160,31 @@ static void touch(const char *name)
 
 START_TEST(test_clean_stale_temporaries)
 {
-	char why[256];
+	char why[256], link[300], big[300];
+	FILE *f;
+	int i;
 
 	ck_assert_int_eq(clk_driftfile_write(path, 7.0, 0.5, why, sizeof(why)), 0);
-	touch("drift.a1B2c3"); /* what a kill during a save leaves */
-	touch("drift.ZZZZZZ");
-	touch("drift.12345");	/* five characters: not mkstemp's */
-	touch("drift.1234567"); /* seven */
-	touch("drift.ab-cd!");	/* not alphanumeric */
-	touch("other.a1B2c3");	/* another file's */
+	touch("drift.horod-tmp-a1B2c3"); /* what a kill during a save leaves */
+	touch("drift.horod-tmp-ZZZZZZ");
+	touch("drift.backup");		  /* a user's copy: six letters, never ours */
+	touch("drift.a1B2c3");		  /* mkstemp's pattern without our mark */
+	touch("drift.horod-tmp-12345");	  /* five characters: not mkstemp's */
+	touch("drift.horod-tmp-1234567"); /* seven */
+	touch("drift.horod-tmp-ab-cd!");  /* not alphanumeric */
+	touch("other.horod-tmp-a1B2c3");  /* another file's */
+	/* Our name, but a symbolic link, or larger than any driftfile: not what a save left. */
+	snprintf(link, sizeof(link), "%s/drift.horod-tmp-Link01", dir);
+	ck_assert_msg(symlink("drift", link) == 0, "a symbolic link should be created");
+	snprintf(big, sizeof(big), "%s/drift.horod-tmp-Big001", dir);
+	f = fopen(big, "w");
+	ck_assert_msg(f != NULL, "a large file should be created");
+	for (i = 0; i < 300; i++)
+		fputc('7', f);
+	fclose(f);
 	ck_assert_msg(clk_driftfile_clean(path) == 2,
-		      "exactly the two PATH.XXXXXX files should be removed");
-	ck_assert_msg(strays() == 4, "the four look-alikes should stay, %d left", strays());
+		      "exactly the two PATH.horod-tmp-XXXXXX files should be removed");
+	ck_assert_msg(strays() == 8, "the eight look-alikes should stay, %d left", strays());
 	expect_content(7.0, 0.5);
 	ck_assert_msg(clk_driftfile_clean(path) == 0, "a second run should find nothing");
 }

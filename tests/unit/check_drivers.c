@@ -52,13 +52,27 @@ static int fake_calls;	       /* calls with any mode bit set */
 static int fake_reads;	       /* read-only calls (passed to the kernel) */
 static struct timex fake_last; /* the last call with mode bits, as asked */
 static int fake_errno;	       /* 0: pretend success; else fail with it */
+static int fake_state = -1;    /* >= 0: what read-only calls return instead of the kernel's */
+static long fake_tick = -1;    /* >= 0: the tick read-only calls say instead of the kernel's */
+static int fake_status = -1;   /* >= 0: the status read-only calls with fake_state say */
 
-/* Replaces libc's for this program: read-only calls go to the kernel, the
- * rest is recorded and never reaches it. */
+/* Replaces libc's for this program: read-only calls go to the kernel (or return
+ * fake_state), the rest is recorded and never reaches it. */
 int clock_adjtime(clockid_t id, struct timex *tx)
 {
 	if (tx->modes == 0) {
 		fake_reads++;
+		if (fake_state >= 0) {
+			if (fake_status >= 0)
+				tx->status = fake_status;
+			return fake_state;
+		}
+		if (fake_tick >= 0) {
+			int r = (int)syscall(SYS_clock_adjtime, id, tx);
+
+			tx->tick = fake_tick;
+			return r;
+		}
 		return (int)syscall(SYS_clock_adjtime, id, tx);
 	}
 	fake_calls++;
@@ -378,6 +392,84 @@ START_TEST(test_sim_true_error)
 }
 END_TEST
 
+/* ns: 2016-12-31 24:00:00 UTC, the end of a day with a leap second (unix s 1483228800) */
+#define LEAP_M (1483228800LL * S)
+
+/*
+ * The sim driver applies an armed leap second as Linux does: only while
+ * synchronized, at the end of its own UTC day (an insertion repeats the
+ * last second, a deletion skips 23:59:59), once per arming, counted.
+ */
+START_TEST(test_sim_leap)
+{
+	struct truth tr = {.t = LEAP_M - 10 * S};
+	struct clk_driver *d = sim_new(&tr, 0.002, 0.0, 0.0, 1);
+	int armed = 7;
+
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 0, "nothing should be armed at first");
+	/* Unsynchronized: no arming, no leap. */
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_INSERT, 0, 0.1, 0.01), 0);
+	tr.t += 20 * S;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 0, "an unsynchronized status should arm nothing");
+	ck_assert_double_eq_tol(sim_phase(d), 0.002, 1e-12);
+
+	/* An insertion at the clock's own midnight: 2 ms before the truth's. */
+	tr.t = LEAP_M - 10 * S;
+	d->ops->step(d, 0); /* integrate to the new truth */
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_INSERT, 1, 0.1, 0.01), 0);
+	tr.t = LEAP_M - 3 * S;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 1, "an insertion should be armed");
+	tr.t = LEAP_M - 2000000; /* the clock reads midnight exactly */
+	ck_assert_int_eq(d->ops->leaps(d, NULL), 1);
+	ck_assert_msg(d->ops->now(d) == LEAP_M - S,
+		      "the clock should read 23:59:59 again at its midnight, off by %lld ns",
+		      (long long)(d->ops->now(d) - (LEAP_M - S)));
+	tr.t = LEAP_M + 5 * S;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 1);
+	ck_assert_msg(armed == 1, "still armed after it, as Linux's TIME_WAIT");
+	ck_assert_double_eq_tol(sim_phase(d), 0.002 - 1.0, 1e-12);
+	/* Still armed: nothing more at the next midnight until disarmed and armed again. */
+	tr.t = LEAP_M + 86400 * S;
+	ck_assert_int_eq(d->ops->leaps(d, NULL), 1);
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_NONE, 1, 0.1, 0.01), 0);
+
+	/* A deletion: 23:59:59 never shows. */
+	ck_assert_int_eq(d->ops->set_status(d, NTP_LEAP_DELETE, 1, 0.1, 0.01), 0);
+	tr.t = LEAP_M + 2 * 86400 * S - 3 * S; /* the clock reads 1 s less: 23:59:56 */
+	ck_assert_int_eq(d->ops->leaps(d, NULL), 1);
+	tr.t += 3 * S - 1000000000LL + 998000000LL; /* the clock reads 23:59:59 */
+	ck_assert_int_eq(d->ops->leaps(d, NULL), 0);
+	ck_assert_msg(d->ops->now(d) == LEAP_M + 2 * 86400 * S,
+		      "the clock should read midnight instead of 23:59:59, off by %lld ns",
+		      (long long)(d->ops->now(d) - (LEAP_M + 2 * 86400 * S)));
+	d->ops->destroy(d);
+}
+END_TEST
+
+/* A step behind the core's back moves the phase and nothing else. */
+START_TEST(test_sim_jump)
+{
+	struct truth tr = {.t = T0};
+	struct clk_driver *d = sim_new(&tr, 0.1, 50.0, 0.0, 1);
+	char why[256] = "";
+	struct clk_driver *k = clk_driver_kernel(NULL, 0, why, sizeof(why));
+
+	tr.t += 100 * S;
+	ck_assert_int_eq(clk_sim_jump(d, -S / 2), 0);
+	ck_assert_double_eq_tol(sim_phase(d), 0.1 + 50e-6 * 100 - 0.5, 1e-12);
+	ck_assert_double_eq_tol(sim_fppm(d), 50.0, 1e-12);
+	tr.t += 100 * S;
+	ck_assert_double_eq_tol(sim_phase(d), 0.1 + 50e-6 * 200 - 0.5, 1e-12);
+	ck_assert_msg(clk_sim_jump(k, S) == -EINVAL && clk_sim_jump(NULL, S) == -EINVAL,
+		      "clk_sim_jump should refuse anything but a sim driver");
+	k->ops->destroy(k);
+	d->ops->destroy(d);
+}
+END_TEST
+
 /* ---- kernel driver: creation, reads and refusals only ---- */
 
 START_TEST(test_kernel_now_and_mapping)
@@ -509,6 +601,82 @@ START_TEST(test_kernel_setters_on_fake)
 }
 END_TEST
 
+/*
+ * The leap seconds Linux applied, counted from a read-only call's state
+ * (TIME_OOP, TIME_WAIT) once per arming, and what is armed (STA_INS,
+ * STA_DEL), whoever armed it; never on a refused read; on the fake only.
+ */
+START_TEST(test_kernel_leaps_on_fake)
+{
+	char why[256] = "";
+	struct clk_driver *d = clk_driver_kernel(NULL, 1, why, sizeof(why));
+	int armed = 7;
+
+	ck_assert_msg(d != NULL, "CLOCK_REALTIME driver should be created (%s)", why);
+	fake_errno = 0;
+	fake_state = TIME_OK;
+	fake_status = 0;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 0, "nothing armed, nothing said");
+	fake_state = TIME_INS;
+	fake_status = STA_INS; /* armed by us, or by the program that owns the clock */
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 1, "an armed insertion should be said");
+	fake_state = TIME_OOP;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 1);
+	fake_state = TIME_WAIT;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 1);
+	ck_assert_msg(armed == 1, "still armed in TIME_WAIT, counted once");
+	fake_state = TIME_OK;
+	fake_status = 0;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 1);
+	fake_state = TIME_WAIT;
+	fake_status = STA_DEL;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == -1, "a deletion applied should count -1");
+	fake_state = TIME_ERROR;
+	fake_status = STA_INS | STA_UNSYNC;
+	ck_assert_int_eq(d->ops->leaps(d, &armed), 0);
+	ck_assert_msg(armed == 1, "TIME_ERROR hides the state: armed is still said");
+	fake_state = -1;
+	fake_status = -1;
+	d->ops->destroy(d);
+}
+END_TEST
+
+/*
+ * A tick left off nominal (a slew of a horod killed while slewing) is
+ * told at start-up: that the first frequency set puts it back, or, when
+ * the driver may not adjust the clock, that it stays. On the fake.
+ */
+START_TEST(test_kernel_left_tick)
+{
+	char why[256] = "";
+	struct clk_driver *d;
+
+	clk_set_log(log_capture);
+	log_lines = 0;
+	fake_tick = tick0;
+	d = clk_driver_kernel(NULL, 1, why, sizeof(why));
+	ck_assert_msg(d != NULL && log_lines == 0, "a nominal tick should be no news");
+	d->ops->destroy(d);
+	fake_tick = tick0 + tick0 / 12; /* 8 % fast */
+	d = clk_driver_kernel(NULL, 1, why, sizeof(why));
+	ck_assert_msg(d != NULL && log_lines == 1 && log_prio == LOG_WARNING &&
+			      strstr(log_last, "killed while slewing") &&
+			      strstr(log_last, "puts it back"),
+		      "a tick left off nominal should be one warning, got %d: %s", log_lines,
+		      log_last);
+	d->ops->destroy(d);
+	d = clk_driver_kernel(NULL, 0, why, sizeof(why));
+	ck_assert_msg(d != NULL && log_lines == 2 && strstr(log_last, "leaves it"),
+		      "not adjustable, the warning should say horod leaves it: %s", log_last);
+	d->ops->destroy(d);
+	fake_tick = -1;
+	clk_set_log(NULL);
+}
+END_TEST
+
 /* The ppm that tick TICK and scaled frequency FREQ ask of the kernel together. */
 static double tick_freq_ppm(long tick, long freq)
 {
@@ -608,6 +776,8 @@ Suite *drivers_suite(void)
 	tcase_add_test(tc, test_sim_wander_statistics);
 	tcase_add_test(tc, test_sim_not_adjustable);
 	tcase_add_test(tc, test_sim_true_error);
+	tcase_add_test(tc, test_sim_leap);
+	tcase_add_test(tc, test_sim_jump);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kernel");
@@ -617,6 +787,8 @@ Suite *drivers_suite(void)
 	tcase_add_test(tc, test_kernel_bad_phc);
 	tcase_add_test(tc, test_kernel_setters_on_fake);
 	tcase_add_test(tc, test_kernel_tick_split);
+	tcase_add_test(tc, test_kernel_leaps_on_fake);
+	tcase_add_test(tc, test_kernel_left_tick);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,7 +4,9 @@
  * of its own uncertainty; it learns a larger wander when the frequency
  * really walks and a smaller one when it does not; its variances stay
  * positive; it ignores samples older than its state and bad variances;
- * the wander time follows the cube-root law it is derived from.
+ * the wander time follows the cube-root law it is derived from; after a
+ * step it restarts its phase and keeps its frequency, and a surprise it
+ * clips widens the frequency's variance to the move it made.
  */
 #include <check.h>
 #include <math.h>
@@ -116,6 +118,55 @@ START_TEST(test_prediction_grows)
 }
 END_TEST
 
+/* A converged estimate of a -100 ppm line restarted 0.5 s off keeps its frequency: the new
+ * line is predicted at once. */
+START_TEST(test_restart_keeps_frequency)
+{
+	struct clk_est e;
+	uint64_t st = 3;
+	double f = -100e-6, sd = 30e-6, pff, x, var;
+	int i;
+
+	clk_est_init(&e, T0, 0.0, sd * sd, 0.0, 500e-6 * 500e-6, 1e-20);
+	for (i = 1; i <= 100; i++)
+		clk_est_update(&e, T0 + i * 64 * S, f * i * 64 + sd * noise(&st), sd * sd);
+	pff = e.pff;
+	clk_est_restart(&e, T0 + 101 * 64 * S, 0.5 + f * 101 * 64, sd * sd);
+	ck_assert_msg(e.n == 1 && e.pxf == 0.0 && fabs(e.pxx - sd * sd) < 1e-18,
+		      "the phase should start again from the sample");
+	ck_assert_msg(fabs(e.f - f) < 0.05e-6 && e.pff == pff,
+		      "the frequency and its variance should stay");
+	x = clk_est_at(&e, T0 + 110 * 64 * S, &var);
+	ck_assert_msg(fabs(x - (0.5 + f * 110 * 64)) < 100e-6,
+		      "the new line should be predicted at once, off by %g s",
+		      x - (0.5 + f * 110 * 64));
+	clk_est_restart(&e, T0, NAN, sd * sd);
+	ck_assert_msg(e.n == 1 && isfinite(e.x), "a NaN sample should be ignored");
+}
+END_TEST
+
+/* One sample far beyond the noise: its surprise is clipped, and the frequency's variance
+ * grows to at least the change the sample made. */
+START_TEST(test_clipped_surprise_widens)
+{
+	struct clk_est e;
+	uint64_t st = 5;
+	double sd = 10e-6, f0, nis;
+	int i;
+
+	clk_est_init(&e, T0, 0.0, sd * sd, 0.0, 500e-6 * 500e-6, 1e-20);
+	for (i = 1; i <= 100; i++)
+		clk_est_update(&e, T0 + i * 64 * S, sd * noise(&st), sd * sd);
+	ck_assert_msg(sqrt(e.pff) < 0.01e-6, "the frequency should be known within 0.01 ppm");
+	f0 = e.f;
+	nis = clk_est_update(&e, T0 + 101 * 64 * S, 100 * sd, sd * sd);
+	ck_assert_msg(nis > 9.0, "a 100 sd sample should surprise beyond the clip, nis %g", nis);
+	ck_assert_msg(e.pff >= (e.f - f0) * (e.f - f0) * 0.999,
+		      "the frequency moved %g ppm: its sd (%g ppm) should be at least that",
+		      (e.f - f0) * 1e6, sqrt(e.pff) * 1e6);
+}
+END_TEST
+
 Suite *estimate_suite(void)
 {
 	Suite *s = suite_create("estimate");
@@ -126,6 +177,8 @@ Suite *estimate_suite(void)
 	tcase_add_test(tc, test_rejects_bad_input);
 	tcase_add_test(tc, test_wander_time);
 	tcase_add_test(tc, test_prediction_grows);
+	tcase_add_test(tc, test_restart_keeps_frequency);
+	tcase_add_test(tc, test_clipped_surprise_widens);
 	suite_add_tcase(s, tc);
 	return s;
 }

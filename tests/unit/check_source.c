@@ -5,8 +5,10 @@
  * peer_dist but still sampled, a zero-delay reference-clock measurement
  * is a sample with the offset it states), a rejection by the driver's own
  * tests, the reach register and unreachability, the iburst schedule, and
- * a source asking to slow down or refusing us. (An NTP reply's header
- * tests are proto/ntpreply.c's: check_ntpreply.c.)
+ * a source asking to slow down or refusing us; a step of half a second
+ * taken as one (the source starts again from it, frequency kept, polled
+ * soon), queueing noise never, and a leap second shifting its samples.
+ * (An NTP reply's header tests are proto/ntpreply.c's: check_ntpreply.c.)
  */
 #include <check.h>
 #include <math.h>
@@ -342,6 +344,107 @@ START_TEST(test_slow_down_refused)
 }
 END_TEST
 
+/* A deterministic uniform deviate in [0, 1) (a small LCG: tests need no quality). */
+static double unit_noise(uint64_t *st)
+{
+	*st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (double)(*st >> 11) / 9007199254740992.0;
+}
+
+/* Feed S a good measurement of a server OFF seconds ahead, request at T1, with Q1 and Q2
+ * seconds of queueing out and back; returns what clk_src_sample made of it. */
+static int feed(struct clk_src *s, const struct clk_src_env *e, int64_t t1, double off, double q1,
+		double q2)
+{
+	struct clk_meas m;
+	struct clk_xchg x;
+	int64_t out = 5 * MS + (int64_t)(q1 * 1e9), back = 5 * MS + (int64_t)(q2 * 1e9);
+
+	good_meas(&m, &x, t1);
+	clk_src_poll_sent(s, t1);
+	m.t2 = t1 + out + (int64_t)(off * 1e9);
+	m.t3 = m.t2 + 10000;
+	m.t4 = t1 + out + 10000 + back;
+	x.r4 = m.t4;
+	x.t4 = m.t4;
+	return clk_src_sample(s, e, &m, &x);
+}
+
+START_TEST(test_step_restarts)
+{
+	struct clk_src s;
+	struct clk_source_cfg c = cfg_of(6, 10, 1);
+	struct clk_src_env e = env_of();
+	int64_t t = T0;
+	double f;
+	int i, r = 0;
+
+	clk_src_init(&s, &c, T0);
+	for (i = 0; i < 40; i++, t += 64 * S)
+		ck_assert_int_eq(feed(&s, &e, t, 0.001, 0.0, 0.0), CLK_SRC_SAMPLE);
+	f = s.est.f;
+	s.poll = 10;
+	s.burst = 0;
+	s.next_poll = t + 1024 * S;
+	r = feed(&s, &e, t, 0.501, 0.0, 0.0);
+	ck_assert_msg(r == CLK_SRC_STEP, "a half-second jump should be a step, got %d", r);
+	ck_assert_msg(s.filt.n == 1 && fabs(clk_filter_at(&s.filt, 0)->x - 0.501) < 1e-6,
+		      "the filter should hold the new sample alone");
+	ck_assert_msg(s.est.n == 1 && fabs(s.est.x - 0.501) < 1e-6 && s.est.f == f,
+		      "the estimate should restart its phase and keep its frequency");
+	ck_assert_msg(s.steps == 1 && fabs(s.step_by - 0.5) < 1e-4 && s.step_r == t,
+		      "the step should be counted with its size (%g) and request", s.step_by);
+	ck_assert_msg(s.poll == 6 && s.burst == CLK_BURST_POLLS && s.next_poll <= t + 3 * S,
+		      "the source should be polled again soon, at minpoll, with a burst");
+	/* The new phase is the source's now: the next sample is no step. */
+	ck_assert_int_eq(feed(&s, &e, t + 2 * S, 0.501, 0.0, 0.0), CLK_SRC_SAMPLE);
+}
+END_TEST
+
+/* Queueing of up to 20 ms each way, in any mix, is never a step. */
+START_TEST(test_noise_is_no_step)
+{
+	struct clk_src s;
+	struct clk_source_cfg c = cfg_of(4, 6, 0);
+	struct clk_src_env e = env_of();
+	uint64_t st = 11;
+	int64_t t = T0;
+	int i, steps = 0;
+
+	clk_src_init(&s, &c, T0);
+	for (i = 0; i < 2000; i++, t += 16 * S) {
+		double q1 = 0.02 * unit_noise(&st) * unit_noise(&st);
+		double q2 = 0.02 * unit_noise(&st) * unit_noise(&st);
+
+		steps += feed(&s, &e, t, 0.003, q1, q2) == CLK_SRC_STEP;
+	}
+	ck_assert_msg(steps == 0, "queueing noise should never pass for a step (%d did)", steps);
+}
+END_TEST
+
+START_TEST(test_leap_shift)
+{
+	struct clk_src s;
+	struct clk_source_cfg c = cfg_of(6, 10, 0);
+	struct clk_src_env e = env_of();
+	int64_t t = T0;
+	int i;
+
+	clk_src_init(&s, &c, T0);
+	for (i = 0; i < 10; i++, t += 64 * S)
+		feed(&s, &e, t, 0.002, 0.0, 0.0);
+	clk_src_leap(&s, 1);
+	ck_assert_msg(fabs(clk_filter_at(&s.filt, 0)->x + 0.998) < 1e-9 &&
+			      fabs(s.est.x + 0.998) < 1e-6,
+		      "an inserted second should shift every sample and the estimate by -1 s");
+	/* After it, the server's time is a second less: no step. */
+	ck_assert_int_eq(feed(&s, &e, t, 0.002 - 1.0, 0.0, 0.0), CLK_SRC_SAMPLE);
+	clk_src_leap(&s, -1);
+	ck_assert_msg(fabs(clk_filter_at(&s.filt, 0)->x - 0.002) < 1e-9,
+		      "a deleted second should shift them back");
+}
+END_TEST
+
 Suite *source_suite(void)
 {
 	Suite *s = suite_create("source");
@@ -356,6 +459,9 @@ Suite *source_suite(void)
 	tcase_add_test(tc, test_reach_and_unreach);
 	tcase_add_test(tc, test_iburst_schedule);
 	tcase_add_test(tc, test_slow_down_refused);
+	tcase_add_test(tc, test_step_restarts);
+	tcase_add_test(tc, test_noise_is_no_step);
+	tcase_add_test(tc, test_leap_shift);
 	suite_add_tcase(s, tc);
 	return s;
 }

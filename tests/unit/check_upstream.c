@@ -6,11 +6,20 @@
  * fails the packet tests is a rejection whose flash bits the core shows,
  * kisses of death slow the polls down or stop them, and the server's
  * timestamps are placed in the NTP era of our own across the 2036 wrap.
+ * And the source driver's stop: a name lookup that outlives it writes to
+ * its own mailbox, never to a descriptor the upstream closed and someone
+ * else opened since.
  */
 #include <check.h>
+#include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include "clock/core.h"
 #include "daemon/clockd/upstream.h"
@@ -183,6 +192,94 @@ START_TEST(test_era_placement)
 }
 END_TEST
 
+/* A lookup that blocks until released (10 s at most), then finds nothing. */
+static atomic_int lookup_started, lookup_release;
+
+static int slow_lookup(const char *host, const char *port, const struct addrinfo *hints,
+		       struct addrinfo **res)
+{
+	struct timespec ms10 = {0, 10000000};
+	int i;
+
+	(void)host;
+	(void)port;
+	(void)hints;
+	atomic_store(&lookup_started, 1);
+	for (i = 0; i < 1000 && !atomic_load(&lookup_release); i++)
+		nanosleep(&ms10, NULL);
+	*res = NULL;
+	return EAI_NONAME;
+}
+
+/* Wait (10 ms steps, up to 10 s) until *FLAG is WANT; returns whether it came. */
+static int wait_for(int (*get)(void), int want)
+{
+	struct timespec ms10 = {0, 10000000};
+	int i;
+
+	for (i = 0; i < 1000 && get() != want; i++)
+		nanosleep(&ms10, NULL);
+	return get() == want;
+}
+
+static int started(void)
+{
+	return atomic_load(&lookup_started);
+}
+
+/*
+ * The upstream stops (its 2 s grace over) while a lookup still runs. The
+ * descriptors it closed are taken by a socket pair; when the lookup then
+ * finishes, nothing may arrive on it: the lookup's wake-up goes to its
+ * own mailbox, which it frees.
+ */
+START_TEST(test_lookup_outlives_upstream)
+{
+	static struct horod_config cfg; /* large: not on the stack */
+	struct fakeclk f;
+	struct clk_core_cfg cc = {
+		.maxdistance = 1.5, .minsources = 1, .precision = -20, .init_skew_ppm = -1.0};
+	struct clk_core *c;
+	struct srcdrv d = {.ops = &srcdrv_ntp};
+	struct srcdrv_env env;
+	char buf[16];
+	int sv[2];
+
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.clk.servers[0].host, sizeof(cfg.clk.servers[0].host), "slow.invalid");
+	cfg.clk.servers[0].port = 123;
+	cfg.clk.servers[0].maxsources = 1;
+	cfg.clk.servers[0].minpoll = 6;
+	cfg.clk.servers[0].maxpoll = 10;
+	cfg.clk.n_servers = 1;
+	fakeclk_init(&f, T0, 0, 0.0);
+	c = clk_core_create(&cc, &f.base);
+	env.cfg = &cfg;
+	env.core = c;
+	env.drv = &f.base;
+	env.precision = -20;
+	atomic_store(&lookup_started, 0);
+	atomic_store(&lookup_release, 0);
+	up_set_lookup(slow_lookup);
+	ck_assert_msg(d.ops->init(&d, &env) == 0, "the NTP source driver should start");
+	d.ops->run(&d, T0); /* starts the lookup of the unresolved name */
+	ck_assert_msg(wait_for(started, 1), "the lookup should start");
+	d.ops->fini(&d);
+	ck_assert_msg(up_lookups_running() == 1, "the lookup should still be under way");
+	ck_assert_msg(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0,
+		      "a socket pair should open");
+	atomic_store(&lookup_release, 1);
+	ck_assert_msg(wait_for(up_lookups_running, 0), "the lookup should finish");
+	ck_assert_msg(read(sv[0], buf, sizeof(buf)) < 0 && errno == EAGAIN &&
+			      read(sv[1], buf, sizeof(buf)) < 0 && errno == EAGAIN,
+		      "a late lookup should write to nothing but its own mailbox");
+	close(sv[0]);
+	close(sv[1]);
+	up_set_lookup(NULL);
+	clk_core_destroy(c);
+}
+END_TEST
+
 Suite *upstream_suite(void)
 {
 	Suite *s = suite_create("upstream");
@@ -192,6 +289,10 @@ Suite *upstream_suite(void)
 	tcase_add_test(tc, test_packet_tests_reject);
 	tcase_add_test(tc, test_kod);
 	tcase_add_test(tc, test_era_placement);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("driver");
+	tcase_set_timeout(tc, 30); /* s: the 2 s grace at stop, the lookup's own 10 s at most */
+	tcase_add_test(tc, test_lookup_outlives_upstream);
 	suite_add_tcase(s, tc);
 	return s;
 }
