@@ -1,6 +1,7 @@
 # horod build. Objects and generated files go to build/ (build/san for
 # SAN=1). Quiet by default; V=1 shows the commands. WERROR=1 (CI) turns
-# warnings into errors. Targets: all run test test-long check-unit clean install.
+# warnings into errors. Targets: all progs run test test-long check-unit clean
+# install deb.
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -94,8 +95,11 @@ BENCH_SRC := $(wildcard bench/src/*.c)
 
 PROGS := $(B)/horod $(if $(CTL_SRC),$(B)/horoctl) $(if $(BENCH_SRC),$(B)/horobench)
 
-.PHONY: all run test check-unit check-system deps test-deps clean install format format-check
+.PHONY: all progs run test check-unit check-system deps test-deps clean install format format-check deb
 all: $(PROGS) $(B)/unit-tests $(TOOLS) $(BPFTEST)
+
+# The programs alone (what `make install` and the Debian package ship).
+progs: $(PROGS)
 
 # Packages (scripts/install-deps): deps is what building and running horod
 # and horoctl needs; test-deps adds the test tools and has
@@ -110,7 +114,7 @@ test-deps:
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter tests/unit/%,$<),$(CHECK_CFLAGS) $(UNIT_DEFS)) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(if $(filter tests/unit/%,$<),$(CHECK_CFLAGS) $(UNIT_DEFS)) -c -o $@ $<
 
 # BPF: vmlinux.h from the running kernel's BTF, then clang -target bpf
 # (with -g: the skeleton needs BTF), then bpftool's skeleton header.
@@ -248,14 +252,20 @@ check-system: test-deps
 # The systemd unit goes where Debian puts units, whatever PREFIX is; its
 # ExecStart path is rewritten to PREFIX/sbin/horod. The example
 # configuration becomes /etc/horod/horod.conf only when there is none
-# (an operator's file is never overwritten).
+# (an operator's file is never overwritten). /var/lib/horod is the
+# driftfile's directory (the unit's only writable place besides /run/horod).
+# Monitoring and fleet files go to PREFIX/share/horod (the Grafana
+# dashboard, the Prometheus rules, BIRD examples and the health check's
+# unit), the health check itself to PREFIX/libexec/horod.
+# Only the programs are built for it (progs), not the tests.
 UNITDIR ?= /lib/systemd/system
-install: all
+install: progs
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/horod $(DESTDIR)$(PREFIX)/sbin/horod
 	$(if $(CTL_SRC),install -m 0755 $(B)/horoctl $(DESTDIR)$(PREFIX)/bin/horoctl)
 	$(if $(BENCH_SRC),install -m 0755 $(B)/horobench $(DESTDIR)$(PREFIX)/bin/horobench)
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/horod $(DESTDIR)$(PREFIX)/share/doc/horod \
+		$(DESTDIR)/var/lib/horod \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
 		$(DESTDIR)$(PREFIX)/share/man/man8
 	sed 's|/usr/local/sbin/horod|$(PREFIX)/sbin/horod|g' dist/horod.service > $(B)/horod.service
@@ -265,6 +275,14 @@ install: all
 	$(if $(CTL_SRC),install -m 0644 man/horoctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/horoctl.8)
 	$(if $(BENCH_SRC),install -m 0644 man/horobench.1 $(DESTDIR)$(PREFIX)/share/man/man1/horobench.1)
 	install -m 0644 dist/horod.conf $(DESTDIR)$(PREFIX)/share/doc/horod/horod.conf.example
+	install -d $(DESTDIR)$(PREFIX)/libexec/horod $(DESTDIR)$(PREFIX)/share/horod/grafana \
+		$(DESTDIR)$(PREFIX)/share/horod/prometheus $(DESTDIR)$(PREFIX)/share/horod/fleet
+	install -m 0755 dist/fleet/horod-anycast-check $(DESTDIR)$(PREFIX)/libexec/horod/horod-anycast-check
+	install -m 0644 dist/grafana/horod.json $(DESTDIR)$(PREFIX)/share/horod/grafana/horod.json
+	install -m 0644 dist/prometheus/horod-rules.yml \
+		$(DESTDIR)$(PREFIX)/share/horod/prometheus/horod-rules.yml
+	install -m 0644 dist/fleet/bird-replica.conf dist/fleet/bird-router.conf \
+		dist/fleet/horod-anycast-check.service $(DESTDIR)$(PREFIX)/share/horod/fleet/
 	@if [ -e $(DESTDIR)/etc/horod/horod.conf ]; then \
 		echo "install: keeping the existing $(DESTDIR)/etc/horod/horod.conf"; \
 	else \
@@ -274,6 +292,13 @@ install: all
 
 clean:
 	rm -rf build
+
+# The Debian package (debian/, debhelper 13), built by scripts/build-deb
+# from a copy of the tree in $(B)/deb/ (nothing is written outside it),
+# then checked with lintian (errors and warnings fail the build). The
+# .deb and the lintian report land in $(B)/deb/.
+deb:
+	$(Q)scripts/build-deb $(B)/deb
 
 -include $(shell find $(B) -type f -name '*.d' 2>/dev/null)
 

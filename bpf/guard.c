@@ -49,6 +49,12 @@ static const char *const guard_pinned_maps[] = {
 };
 #define GUARD_NPINS ((int)(sizeof(guard_pinned_maps) / sizeof(guard_pinned_maps[0])))
 
+/* The maps whose contents a restart or a takeover keeps (enum guard_state_map). */
+static const char *const guard_state_maps[GUARD_NSTATE] = {
+	[GUARD_SM_COUNTERS] = GUARD_PIN_COUNTERS,
+	[GUARD_SM_TALKERS] = GUARD_PIN_TALKERS,
+	[GUARD_SM_RATELIMIT] = "ratelimit",
+};
 struct guard {
 	struct guard_bpf *skel;
 	struct guard_config cfg;
@@ -62,6 +68,8 @@ struct guard {
 	int pinned[GUARD_NPINS]; /* 1 = this guard made the file */
 	int made_dir;		 /* mkdir'ed pin_dir */
 	int mounted;		 /* mounted a bpffs on pin_dir */
+	int keep_state;	  /* leave the state maps pinned (and their bpffs mounted) at close */
+	int inherit_pins; /* existing pins are a predecessor's: renewed quietly */
 };
 
 static guard_log_fn guard_log;
@@ -145,8 +153,33 @@ static uint64_t guard_mono_ns(void)
 	return (uint64_t)ns_from_timespec(&ts);
 }
 
+const char *guard_state_map_name(int i)
+{
+	return i >= 0 && i < GUARD_NSTATE ? guard_state_maps[i] : "unknown";
+}
+
+/* 1 when the map FD has the layout M is declared with in this build. */
+static int guard_same_layout(const struct bpf_map *m, int fd)
+{
+	struct bpf_map_info mi;
+	uint32_t len = sizeof(mi);
+
+	memset(&mi, 0, sizeof(mi));
+	if (bpf_obj_get_info_by_fd(fd, &mi, &len) < 0)
+		return 0;
+	return mi.type == (uint32_t)bpf_map__type(m) && mi.key_size == bpf_map__key_size(m) &&
+	       mi.value_size == bpf_map__value_size(m) &&
+	       mi.max_entries == bpf_map__max_entries(m) && mi.map_flags == bpf_map__map_flags(m);
+}
 int guard_open(struct guard **out, const struct guard_config *cfg, char *err, size_t errlen)
 {
+	return guard_open_reuse(out, cfg, NULL, NULL, err, errlen);
+}
+
+int guard_open_reuse(struct guard **out, const struct guard_config *cfg, const int *reuse,
+		     unsigned int *reused, char *err, size_t errlen)
+{
+	struct bpf_map *m;
 	struct guard *g;
 	int ret, i;
 
@@ -165,6 +198,30 @@ int guard_open(struct guard **out, const struct guard_config *cfg, char *err, si
 		return guard_fail(err, errlen, ret, "open");
 	}
 	g->skel->rodata->guard_cfg = *cfg;
+	if (reused)
+		*reused = 0;
+	for (i = 0; reuse && i < GUARD_NSTATE; i++) {
+		m = bpf_object__find_map_by_name(g->skel->obj, guard_state_maps[i]);
+		if (reuse[i] < 0 || !m)
+			continue;
+		if (!guard_same_layout(m, reuse[i])) {
+			if (guard_log)
+				guard_log(LOG_WARNING,
+					  "guard: the %s map handed over has another layout "
+					  "(another horod version): starting it afresh",
+					  guard_state_maps[i]);
+			continue;
+		}
+		ret = bpf_map__reuse_fd(m, reuse[i]);
+		if (ret) {
+			guard_bpf__destroy(g->skel);
+			free(g);
+			return guard_fail(err, errlen, ret, "reuse the %s map",
+					  guard_state_maps[i]);
+		}
+		if (reused)
+			*reused |= 1u << i;
+	}
 	ret = guard_bpf__load(g->skel);
 	if (ret) {
 		guard_bpf__destroy(g->skel);
@@ -284,6 +341,79 @@ int guard_attach(struct guard *g, const char *ifname, int mode, int *got, char *
 	return 0;
 }
 
+int guard_adopt(struct guard *g, int link_fd, const char *ifname, int mode, char *err,
+		size_t errlen)
+{
+	LIBBPF_OPTS(bpf_link_update_opts, o);
+	struct bpf_link_info li;
+	uint32_t len = sizeof(li);
+	int ifindex, i;
+
+	if (g->n_links >= GUARD_MAX_IFACES)
+		return guard_fail(err, errlen, -ENOSPC, "adopt %s: more than %d interfaces", ifname,
+				  GUARD_MAX_IFACES);
+	if (strlen(ifname) >= GUARD_IFNAME_MAX)
+		return guard_fail(err, errlen, -EINVAL, "adopt: interface name too long");
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex)
+		return guard_fail(err, errlen, -errno, "adopt %s", ifname);
+	for (i = 0; i < g->n_links; i++)
+		if (g->ifindex[i] == ifindex)
+			return guard_fail(err, errlen, -EEXIST, "adopt %s", ifname);
+	/* Only an XDP link on that very interface: the descriptor came from another process. */
+	memset(&li, 0, sizeof(li));
+	if (bpf_obj_get_info_by_fd(link_fd, &li, &len) < 0)
+		return guard_fail(err, errlen, -errno, "adopt %s: link", ifname);
+	if (li.type != BPF_LINK_TYPE_XDP || (int)li.xdp.ifindex != ifindex)
+		return guard_fail(err, errlen, -EINVAL, "adopt %s: not an XDP link on it", ifname);
+	if (bpf_link_update(link_fd, bpf_program__fd(g->skel->progs.guard_xdp), &o) < 0)
+		return guard_fail(err, errlen, -errno, "adopt %s: replace the program", ifname);
+	i = g->n_links++;
+	g->link_fd[i] = link_fd;
+	g->ifindex[i] = ifindex;
+	g->mode[i] = mode == GUARD_MODE_SKB ? GUARD_MODE_SKB : GUARD_MODE_NATIVE;
+	snprintf(g->ifname[i], GUARD_IFNAME_MAX, "%s", ifname);
+	if (!g->start_ns)
+		g->start_ns = guard_mono_ns();
+	guard_write_info(g);
+	return 0;
+}
+
+int guard_n_links(const struct guard *g)
+{
+	return g ? g->n_links : 0;
+}
+
+int guard_link_info(const struct guard *g, int i, const char **ifname, int *mode)
+{
+	if (!g || i < 0 || i >= g->n_links)
+		return -1;
+	*ifname = g->ifname[i];
+	*mode = g->mode[i];
+	return 0;
+}
+
+int guard_link_fd(const struct guard *g, int i)
+{
+	return g && i >= 0 && i < g->n_links ? g->link_fd[i] : -1;
+}
+
+void guard_keep_state_pins(struct guard *g, int keep)
+{
+	g->keep_state = keep;
+}
+
+/* 1 when pinned map I (guard_pinned_maps) is a state map. */
+static int guard_is_state(int i)
+{
+	int k;
+
+	for (k = 0; k < GUARD_NSTATE; k++)
+		if (strcmp(guard_pinned_maps[i], guard_state_maps[k]) == 0)
+			return 1;
+	return 0;
+}
+
 /* 1 when PATH is on a bpffs, 0 when on something else, -errno when it cannot be seen. */
 static int guard_is_bpffs(const char *path)
 {
@@ -356,9 +486,13 @@ int guard_pin(struct guard *g, const char *dir, char *err, size_t errlen)
 		snprintf(path, sizeof(path), "%s/%s", dir, guard_pinned_maps[i]);
 		if (!m)
 			return guard_fail(err, errlen, -ENOENT, "pin %s", path);
-		/* A pin left by a horod that did not stop cleanly is replaced. */
+		/*
+		 * A pin left by a horod that did not stop cleanly is replaced;
+		 * so is one a predecessor handed over or left on purpose (its
+		 * state map, reused, is pinned again as the same map).
+		 */
 		if (access(path, F_OK) == 0) {
-			if (guard_log)
+			if (guard_log && !guard_is_state(i) && !g->inherit_pins)
 				guard_log(LOG_WARNING, "guard: replacing stale pin %s", path);
 			unlink(path);
 		}
@@ -382,16 +516,44 @@ void guard_close(struct guard *g)
 		if (g->link_fd[i] >= 0)
 			close(g->link_fd[i]);
 	for (i = GUARD_NPINS - 1; i >= 0; i--) {
-		if (!g->pinned[i])
+		if (!g->pinned[i] || (g->keep_state && guard_is_state(i)))
 			continue;
 		m = bpf_object__find_map_by_name(g->skel->obj, guard_pinned_maps[i]);
 		if (m)
 			bpf_map__unpin(m, NULL);
 	}
-	if (g->mounted && umount2(g->pin_dir, MNT_DETACH) < 0 && guard_log)
+	/* Kept pins live on the bpffs: it stays mounted, its directory stays. */
+	if (!g->keep_state && g->mounted && umount2(g->pin_dir, MNT_DETACH) < 0 && guard_log)
 		guard_log(LOG_WARNING, "guard: umount %s: %s", g->pin_dir, strerror(errno));
-	if (g->made_dir && rmdir(g->pin_dir) < 0 && guard_log)
+	if (!g->keep_state && g->made_dir && rmdir(g->pin_dir) < 0 && guard_log)
 		guard_log(LOG_WARNING, "guard: rmdir %s: %s", g->pin_dir, strerror(errno));
+	guard_bpf__destroy(g->skel);
+	free(g);
+}
+
+void guard_pins_inherited(struct guard *g)
+{
+	g->inherit_pins = 1;
+}
+
+void guard_inherit_mounts(struct guard *new_g, struct guard *old_g)
+{
+	if (strcmp(new_g->pin_dir, old_g->pin_dir) != 0)
+		return;
+	new_g->mounted |= old_g->mounted;
+	new_g->made_dir |= old_g->made_dir;
+	old_g->mounted = old_g->made_dir = 0;
+}
+
+void guard_release(struct guard *g)
+{
+	int i;
+
+	if (!g)
+		return;
+	for (i = g->n_links - 1; i >= 0; i--)
+		if (g->link_fd[i] >= 0)
+			close(g->link_fd[i]);
 	guard_bpf__destroy(g->skel);
 	free(g);
 }
@@ -438,4 +600,16 @@ int guard_test_hooks(struct guard *g, struct guard_test_hooks *h)
 	h->reason = &g->skel->bss->guard_test_reason;
 	h->action = &g->skel->bss->guard_test_action;
 	return 0;
+}
+
+int guard_pinned_open_rw(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	libbpf_set_print(guard_libbpf_print);
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
 }

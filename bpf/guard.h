@@ -32,6 +32,61 @@ void guard_set_log(guard_log_fn fn);
 /* Open the skeleton, set CFG as read-only data, load; 0 or -errno with the reason in ERR. */
 int guard_open(struct guard **out, const struct guard_config *cfg, char *err, size_t errlen);
 
+/*
+ * The maps whose contents outlive one guard: a restart with persistent
+ * pins or a takeover hands them to the next guard, which keeps counting,
+ * limiting and remembering talkers where the last one stopped. Index
+ * into the REUSE array of guard_open_reuse.
+ */
+enum guard_state_map { GUARD_SM_COUNTERS, GUARD_SM_TALKERS, GUARD_SM_RATELIMIT, GUARD_NSTATE };
+
+/* Map name of state map I ("counters", "talkers", "ratelimit"). */
+const char *guard_state_map_name(int i);
+
+/*
+ * As guard_open, but each state map I whose REUSE[I] is a map descriptor
+ * (>= 0) of the same layout as this build's (type, key and value size,
+ * entries, flags) is reused instead of created: *REUSED gets bit I set.
+ * A map of another layout (an older or newer horod) is not reused; the
+ * guard starts that one afresh (bit clear). REUSE may be NULL.
+ */
+int guard_open_reuse(struct guard **out, const struct guard_config *cfg, const int *reuse,
+		     unsigned int *reused, char *err, size_t errlen);
+
+/*
+ * Take over the XDP link LINK_FD (another guard's, attached to IFNAME in
+ * MODE) by swapping this guard's program in atomically (BPF_LINK_UPDATE):
+ * the interface is never without a guard. The link becomes this guard's
+ * (closed, so detached, by guard_close once every other holder closed it
+ * too). 0, or -errno with ERR (LINK_FD is left to the caller then).
+ */
+int guard_adopt(struct guard *g, int link_fd, const char *ifname, int mode, char *err,
+		size_t errlen);
+
+/* Interface count, and the link descriptor, name and mode of interface I. */
+int guard_n_links(const struct guard *g);
+int guard_link_info(const struct guard *g, int i, const char **ifname, int *mode);
+int guard_link_fd(const struct guard *g, int i);
+
+/*
+ * Keep the state maps' pins when the guard closes (`guard pin` given: the
+ * next horod reuses them), or not (the default: every pin removed).
+ */
+void guard_keep_state_pins(struct guard *g, int keep);
+
+/* The pins guard_pin finds are a predecessor's, renewed without a warning (not stale). */
+void guard_pins_inherited(struct guard *g);
+
+/* NEW takes over the bpffs mount and directory OLD made (a reload: NEW's close undoes them). */
+void guard_inherit_mounts(struct guard *new_g, struct guard *old_g);
+
+/*
+ * Close a guard whose links and pins another horod now owns (a takeover):
+ * close this process's descriptors and free it, unpin, unmount and
+ * remove nothing. NULL is fine.
+ */
+void guard_release(struct guard *g);
+
 /* Add a prefix (FAMILY 4 or 6, ADDR network order) to LIST; 0 or -errno with ERR. */
 int guard_add_rule(struct guard *g, enum guard_list list, int family, const uint8_t *addr,
 		   unsigned int plen, char *err, size_t errlen);
@@ -68,6 +123,9 @@ int guard_test_hooks(struct guard *g, struct guard_test_hooks *h);
 
 /* The program's guard_state, mapped into user space (the writer's side); NULL if not. */
 struct guard_state_pub *guard_state_area(struct guard *g);
+
+/* Open the pinned map DIR/NAME for reading and writing (to reuse it); fd or -errno. */
+int guard_pinned_open_rw(const char *dir, const char *name);
 
 /* The interfaces attached so far, into IFINDEX (MAX at most); their number. */
 int guard_links(const struct guard *g, uint32_t *ifindex, int max);

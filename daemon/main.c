@@ -36,18 +36,26 @@
 #include "daemon/serve/counters.h"
 #include "daemon/sys/log.h"
 #include "daemon/sys/sandbox.h"
+#include "daemon/serve/reload.h"
 #include "daemon/serve/serve.h"
 #include "daemon/serve/worker.h"
 #include "daemon/serve/xguard.h"
+#include "daemon/ready.h"
+#include "daemon/sys/notify.h"
+#include "daemon/takeover.h"
 #include "proto/ntp.h"
+
+#define WORKERS_READY_MS 5000 /* ms for the workers to set up and receive: they take a few */
 
 /* What the command line says. */
 struct opts {
-	const char *conf; /* -f FILE, NULL: the embedded configuration */
-	int foreground;	  /* -n */
-	int debug;	  /* -d */
-	int check_only;	  /* --check-config */
-	int port;	  /* -P PORT, 0: none */
+	const char *conf;    /* -f FILE, NULL: the embedded configuration */
+	int foreground;	     /* -n */
+	int debug;	     /* -d */
+	int check_only;	     /* --check-config */
+	int port;	     /* -P PORT, 0: none */
+	int takeover;	     /* --takeover */
+	const char *pidfile; /* -p FILE, NULL: the configuration's */
 };
 
 static const char usage[] =
@@ -59,11 +67,16 @@ static const char usage[] =
 	"  -n, --foreground    do not detach; keep logging where the configuration says\n"
 	"  -d, --debug         log debug messages too\n"
 	"  -P, --port PORT     port for `listen` lines without their own (default 123)\n"
+	"  -p, --pidfile FILE  write the PID to FILE once serving (over `pidfile`)\n"
+	"      --takeover      take over from the horod answering on this configuration's\n"
+	"                      control socket: its sockets with what is queued in them, its\n"
+	"                      listeners and XDP guard, without dropping a request\n"
 	"      --check-config  parse the configuration, report errors, exit 0 or 2\n"
 	"      --version       print the version and exit\n"
 	"  -h, --help          print this help and exit\n"
 	"\n"
-	"Signals: SIGTERM/SIGINT stop, SIGUSR1 logs the counters.\n"
+	"Signals: SIGTERM/SIGINT stop, SIGUSR1 logs the counters, SIGHUP reloads the\n"
+	"access lists, the rate limit and denykod.\n"
 	"Exit status: 0 stopped cleanly, 1 run-time failure, 2 configuration error.\n";
 
 static struct opts opt;
@@ -135,13 +148,25 @@ static int open_sockets(void)
 			struct sockaddr_storage ss = cfg.listen[j].addr;
 			int port = cfg_listen_port(&cfg, &cfg.listen[j]);
 
+			int fd = tko_take_socket(i, j), r;
+
 			if (ss.ss_family == AF_INET)
 				((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
 			else
 				((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-			if (rx_socket_open((struct sockaddr *)&ss, cfg.listen[j].addrlen,
-					   hwts.n > 0, &workers[i].socks[j], err,
-					   sizeof(err)) < 0) {
+			/* A predecessor's socket, with what is queued in it; else a new one. */
+			r = fd >= 0 ? rx_socket_adopt(fd, (struct sockaddr *)&ss, hwts.n > 0,
+						      &workers[i].socks[j], err, sizeof(err))
+				    : -1;
+			if (fd >= 0 && r < 0) {
+				format_listen(&cfg.listen[j], where, sizeof(where));
+				log_msg(LOG_WARNING, "takeover: the socket handed over for %s: %s",
+					where, err);
+				close(fd);
+			}
+			if (r < 0 && rx_socket_open((struct sockaddr *)&ss, cfg.listen[j].addrlen,
+						    hwts.n > 0, &workers[i].socks[j], err,
+						    sizeof(err)) < 0) {
 				format_listen(&cfg.listen[j], where, sizeof(where));
 				log_msg(LOG_ERR, "cannot listen on %s: %s", where, err);
 				close_sockets();
@@ -153,66 +178,20 @@ static int open_sockets(void)
 	return 0;
 }
 
-/* Write the pidfile, when one is configured; 0 or -1 (logged). */
-static int write_pidfile(void)
-{
-	char buf[32];
-	int fd, n;
-
-	if (!cfg.pidfile[0])
-		return 0;
-	fd = open(cfg.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_msg(LOG_ERR, "pidfile %s: %s", cfg.pidfile, strerror(errno));
-		return -1;
-	}
-	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		log_msg(LOG_ERR, "pidfile %s: write failed", cfg.pidfile);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/* Detach from the terminal: fork, new session; the parent exits 0. */
-static int daemonize(void)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid < 0)
-		return -1;
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		return -1;
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		if (cfg.log_syslog)
-			dup2(fd, STDERR_FILENO);
-		if (fd > STDERR_FILENO)
-			close(fd);
-	}
-	return 0;
-}
-
 /* The command line into O; -1 to go on, else horod's exit status. */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'f'}, {"foreground", no_argument, NULL, 'n'},
-		{"debug", no_argument, NULL, 'd'},	  {"port", required_argument, NULL, 'P'},
-		{"check-config", no_argument, NULL, 'C'}, {"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'f'},  {"foreground", no_argument, NULL, 'n'},
+		{"debug", no_argument, NULL, 'd'},	   {"port", required_argument, NULL, 'P'},
+		{"check-config", no_argument, NULL, 'C'},  {"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},	   {"takeover", no_argument, NULL, 'T'},
+		{"pidfile", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "f:ndP:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:ndP:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->conf = optarg;
@@ -238,6 +217,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		case 'C':
 			o->check_only = 1;
+			break;
+		case 'T':
+			o->takeover = 1;
+			break;
+		case 'p':
+			if (optarg[0] != '/' || strlen(optarg) >= CFG_PATH_MAX) {
+				fprintf(stderr,
+					"horod: -p %s: not an absolute path of at most %d bytes\n",
+					optarg, CFG_PATH_MAX - 1);
+				return 2;
+			}
+			o->pidfile = optarg;
 			break;
 		case 'V':
 			printf("horod %s\n", HOROD_VERSION);
@@ -274,6 +265,8 @@ static int load_config(const struct opts *o)
 	}
 	if (o->port)
 		cfg.default_port = o->port;
+	if (o->pidfile)
+		snprintf(cfg.pidfile, sizeof(cfg.pidfile), "%s", o->pidfile);
 	/* Without a `control` line: root's socket, or one in the user's own directory. */
 	cfg_control_resolve(&cfg, geteuid(), xdg, xdg && stat(xdg, &xst) == 0 ? &xst : NULL);
 	if (cfg.n_listen == 0) {
@@ -364,8 +357,6 @@ static int make_workers(void)
 		return -1;
 	}
 	memset(counters, 0, sizeof(*counters) * (size_t)n_workers);
-	shared.acl = &cfg.acl;
-	shared.control_acl = &cfg.control_acl;
 	shared.pub = &pub;
 	shared.clock = CLOCK_REALTIME;
 	/* Mode 6 (ntpq, ntpstat): workers hand requests to the clock thread. */
@@ -435,8 +426,10 @@ static void close_auth(void)
 static int open_control(void)
 {
 	struct clockd_poller p;
+	int lfd, hfd;
 
-	if (control_open(&ctl, &cfg) < 0) {
+	tko_take_listeners(&lfd, &hfd); /* a predecessor's, when taking over */
+	if (control_open_adopt(&ctl, &cfg, lfd, hfd) < 0) {
 		control_close(&ctl);
 		return -1;
 	}
@@ -449,37 +442,94 @@ static int open_control(void)
 		p = m6srv_poller(&m6);
 		clockd_add_poller(&cd, &p);
 	}
+	/* A successor may ask for all of this (takeover.h). */
+	p = tko_serve();
+	clockd_add_poller(&cd, &p);
 	return 0;
 }
 
-/* Close the control socket, its connections and the metrics endpoint. */
+/* Close the control socket, its connections and the metrics endpoint (a successor's now, after a
+ * takeover). */
 static void close_control(void)
 {
-	control_close(&ctl);
+	if (tko_handed_over())
+		control_release(&ctl);
+	else
+		control_close(&ctl);
 }
 
-/* Detach from the terminal unless -n, then write the pidfile. */
+/* Take over from the running horod (--takeover): its descriptors, once this clock serves as well.
+ */
+static int fetch_predecessor(void)
+{
+	struct tko_state t = {
+		.cfg = &cfg, .workers = workers, .n_workers = n_workers, .ctl = &ctl, .cd = &cd};
+
+	struct rdy_state r = {.cfg = &cfg,
+			      .workers = workers,
+			      .counters = counters,
+			      .n_workers = n_workers,
+			      .cd = &cd};
+
+	tko_bind(&t);
+	rdy_bind(&r);
+	return opt.takeover ? tko_fetch() : 0;
+}
+
+/* Whatever a predecessor handed over that start-up did not take is closed. */
+static void drop_handover(void)
+{
+	tko_drop_rest();
+}
+
+/* Detach from the terminal unless -n, then create the pidfile. */
 static int detach(void)
 {
-	if (!opt.foreground && daemonize() < 0) {
+	if (!opt.foreground && rdy_daemonize() < 0) {
 		log_msg(LOG_ERR, "cannot detach: %s", strerror(errno));
 		return -1;
 	}
-	return write_pidfile();
+	return rdy_pidfile_open();
 }
 
-/* Remove the pidfile written by detach(). */
+/* Remove the pidfile, unless it names a successor now. */
 static void remove_pidfile(void)
 {
-	if (cfg.pidfile[0])
-		unlink(cfg.pidfile);
+	rdy_pidfile_close(tko_handed_over());
 }
 
-/* The XDP guard, or the workers' own rate limit when it cannot run (xguard.h). */
+/* Every worker socket's receive buffer to BYTES. */
+static void sockets_rcvbuf(int bytes)
+{
+	int i, j;
+
+	for (i = 0; i < n_workers; i++)
+		for (j = 0; j < workers[i].n_socks; j++)
+			rx_socket_rcvbuf(workers[i].socks[j].fd, bytes);
+}
+
+/*
+ * The XDP guard, or the workers' own rate limit when it cannot run
+ * (xguard.h). Taking over, the sockets a predecessor still serves get
+ * room for the load's stall (rxsock.h RX_RCVBUF_LOAD_BYTES) meanwhile.
+ */
 static int start_guard(void)
 {
+	int takeover = tko_active() && cfg.guard.n_ifs > 0;
+
+	if (takeover)
+		sockets_rcvbuf(RX_RCVBUF_LOAD_BYTES);
+	tko_take_guard(); /* a predecessor's maps and links, when taking over */
 	guard = xg_start(&cfg, &shared);
+	if (takeover)
+		sockets_rcvbuf(RX_RCVBUF_BYTES);
 	return guard < 0 ? -1 : 0;
+}
+
+/* Detach and unload the guard (after the workers stopped), or leave it to a successor. */
+static void stop_guard(void)
+{
+	xg_stop(tko_handed_over());
 }
 
 /* Signals are taken synchronously, by the clock thread's loop only. */
@@ -545,6 +595,11 @@ static int start_workers(void)
 			return -1;
 		}
 	}
+	/* Ready means receiving: each worker's ring set up and its receives armed. */
+	if (wk_wait_running(workers, n_workers, WORKERS_READY_MS) < 0)
+		log_msg(LOG_WARNING,
+			"a worker is not receiving after %d ms: announcing ready anyway",
+			WORKERS_READY_MS);
 	for (i = 0; i < cfg.n_listen; i++) {
 		format_listen(&cfg.listen[i], one, sizeof(one));
 		strncat(where, i ? " " : "", sizeof(where) - strlen(where) - 1);
@@ -580,6 +635,37 @@ static void stop_auth(void)
 	auth_stop(&auth);
 }
 
+/*
+ * systemd's socket and the supervision timer, before the sandbox: the
+ * watchdog interval is systemd's, or (a takeover's successor, which
+ * systemd gives none) the predecessor's.
+ */
+static int open_notify(void)
+{
+	struct clockd_poller p;
+
+	if (rdy_open(ntf_watchdog_ns() ? ntf_watchdog_ns() : tko_watchdog_ns()) < 0)
+		return -1;
+	p = rdy_poller();
+	clockd_add_poller(&cd, &p);
+	return 0;
+}
+
+/*
+ * The last step: horod serves. The pidfile gets its PID and systemd its
+ * READY=1; a predecessor is let go (it drains and exits); a detaching
+ * parent is told.
+ */
+static int become_ready(void)
+{
+	if (rdy_announce() < 0)
+		return -1;
+	tko_release();
+	tko_drop_rest();
+	rdy_tell_parent();
+	return 0;
+}
+
 /* The clock thread's loop: sources, snapshot, control, signals; returns the exit status. */
 static int run(void)
 {
@@ -600,10 +686,11 @@ static int run(void)
 			log_counters("");
 			clockd_log_status(&cd);
 		} else if (si.ssi_signo == SIGHUP) {
-			log_msg(LOG_NOTICE,
-				"SIGHUP: reload is not supported; restart to apply changes");
+			srv_reload(&cfg, opt.conf, &shared, workers, n_workers);
 		}
 	}
+	ntf_send("STOPPING=1\nSTATUS=%s",
+		 tko_handed_over() ? "handed over to a successor" : "stopping");
 	for (i = 0; i < n_workers; i++)
 		if (workers[i].exit_code < 0)
 			return 1;
@@ -615,18 +702,21 @@ static const struct step {
 	int (*start)(void); /* 0, or -1 after a log line (undoing what it did itself) */
 	void (*stop)(void);
 } steps[] = {
-	{start_clock, stop_clock},     /* the clock thread: driver, core, sources, a snapshot */
-	{choose_io, NULL},	       /* io_uring or recvmmsg/sendmmsg */
-	{make_workers, free_workers},  /* their memory, counters, mode 6 queue, hardware stamps */
-	{open_auth, close_auth},       /* keyfile, NTS keys, NTS-KE certificate and sockets */
-	{open_sockets, close_sockets}, /* bound before detaching, so errors are seen */
-	{open_control, close_control}, /* horoctl's socket, /metrics, mode 6 in the clock loop */
-	{detach, remove_pidfile},      /* unless -n; then the pidfile */
-	{start_guard, xg_stop},	       /* the XDP guard, or the workers' own rate limit */
-	{take_signals, close_signals}, /* blocked everywhere, read by the clock loop */
-	{enter_sandbox, NULL},	       /* `user`, seccomp: root's work is done */
-	{start_auth, stop_auth},       /* the NTS-KE thread, when there is an NTS server */
-	{start_workers, stop_workers}, /* then the ready line */
+	{start_clock, stop_clock},    /* the clock thread: driver, core, sources, a snapshot */
+	{choose_io, NULL},	      /* io_uring or recvmmsg/sendmmsg */
+	{make_workers, free_workers}, /* their memory, counters, mode 6 queue, hw stamps */
+	{open_auth, close_auth},      /* keyfile, NTS keys, NTS-KE certificate and sockets */
+	{fetch_predecessor, drop_handover}, /* --takeover: its descriptors, once synchronized */
+	{open_sockets, close_sockets},	    /* bound (or taken over) before detaching */
+	{open_control, close_control},	    /* horoctl's socket, /metrics, mode 6, takeovers */
+	{detach, remove_pidfile},	    /* unless -n; the pidfile created, still empty */
+	{start_guard, stop_guard},	    /* the XDP guard, or the workers' own rate limit */
+	{take_signals, close_signals},	    /* blocked everywhere, read by the clock loop */
+	{open_notify, rdy_close},	    /* systemd's socket and timer, before the sandbox */
+	{enter_sandbox, NULL},		    /* `user`, seccomp: root's work is done */
+	{start_auth, stop_auth},	    /* the NTS-KE thread, when there is an NTS server */
+	{start_workers, stop_workers},	    /* then the ready line */
+	{become_ready, NULL},		    /* pidfile, READY=1, a predecessor let go */
 };
 
 #define N_STEPS ((int)(sizeof(steps) / sizeof(steps[0])))

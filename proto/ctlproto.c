@@ -14,7 +14,7 @@ static const char *const ctl_cmd_names[CTL_CMD_MAX] = {
 	[CTL_CMD_STATUS] = "status",   [CTL_CMD_TRACKING] = "tracking",
 	[CTL_CMD_SOURCES] = "sources", [CTL_CMD_SERVERSTATS] = "serverstats",
 	[CTL_CMD_CONFIG] = "config",   [CTL_CMD_METRICS] = "metrics",
-	[CTL_CMD_CLIENTS] = "clients",
+	[CTL_CMD_CLIENTS] = "clients", [CTL_CMD_TAKEOVER] = "takeover",
 };
 
 void ctl_header_encode(const struct ctl_header *h, uint8_t out[CTL_HDR_LEN])

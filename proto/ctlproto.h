@@ -58,6 +58,7 @@ enum ctl_cmd {
 	CTL_CMD_CONFIG,
 	CTL_CMD_METRICS,
 	CTL_CMD_CLIENTS,
+	CTL_CMD_TAKEOVER, /* a successor horod takes the sockets over (daemon/serve/handover.h) */
 	CTL_CMD_MAX
 };
 

@@ -120,6 +120,12 @@ static int listen_on(const struct sockaddr_storage *addr, socklen_t len, int por
 	if (fd < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/*
+	 * A `--takeover` successor binds while its predecessor still listens
+	 * (the kernel shares the port only between sockets of the same user);
+	 * connections go to either until the predecessor closes.
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
 	/* `listen ::` serves IPv6 only, as the NTP sockets do; 0.0.0.0 is its own line. */
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));

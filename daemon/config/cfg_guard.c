@@ -30,6 +30,7 @@ void cfg_guard_defaults(struct cfg_ratelimit *rl, struct cfg_guard *g)
 	rl->deny_kod = 0;
 	g->n_ifs = 0;
 	snprintf(g->pin, sizeof(g->pin), "%s", CFG_GUARD_PIN_DEFAULT);
+	g->pin_keep = 0;
 	g->serve = 0;
 }
 
@@ -111,16 +112,17 @@ int cfg_do_denykod(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
-/* `guard pin /DIR`, once. */
+/* `guard pin /DIR [keep]`, once. */
 static int cfg_guard_pin(struct cfg_parser *p, char **tok, int ntok)
 {
 	char q[CFG_QUOTE_MAX];
+	int keep = ntok > 3 && strcmp(tok[3], "keep") == 0;
 	size_t len;
 
 	if (ntok < 3)
-		return cfg_fail(p, "'guard pin' needs a directory, allowed: guard pin /DIR");
-	if (ntok > 3)
-		return cfg_extra(p, tok[3], "guard pin /DIR");
+		return cfg_fail(p, "'guard pin' needs a directory, allowed: guard pin /DIR [keep]");
+	if (ntok > 3 + keep)
+		return cfg_extra(p, tok[3 + keep], "guard pin /DIR [keep]");
 	len = strlen(tok[2]);
 	if (tok[2][0] != '/')
 		return cfg_fail(p, "guard pin '%s' is not an absolute path, allowed: /DIR",
@@ -131,6 +133,7 @@ static int cfg_guard_pin(struct cfg_parser *p, char **tok, int ntok)
 	if (cfg_once(p, &p->seen_guard_pin, "guard pin") < 0)
 		return -1;
 	memcpy(p->c->guard.pin, tok[2], len + 1);
+	p->c->guard.pin_keep = keep;
 	return 0;
 }
 
@@ -226,6 +229,6 @@ void cfg_guard_format(const struct cfg_ratelimit *rl, const struct cfg_guard *g,
 		m = (unsigned int)g->ifs[i].mode < 3 ? (int)g->ifs[i].mode : 0;
 		ntp_textf(out, "guard interface %s mode %s\n", g->ifs[i].name, cfg_xdp_modes[m]);
 	}
-	ntp_textf(out, "guard pin %s\n", g->pin);
+	ntp_textf(out, "guard pin %s%s\n", g->pin, g->pin_keep ? " keep" : "");
 	ntp_textf(out, "guard serve %s\n", g->serve ? "on" : "off");
 }

@@ -99,6 +99,7 @@ struct cfg_guard {
 	struct cfg_guard_if ifs[CFG_MAX_GUARD_IF]; /* `guard interface` */
 	int n_ifs;
 	char pin[CFG_PATH_MAX]; /* `guard pin DIR`: where the maps are pinned */
+	int pin_keep;		/* `guard pin DIR keep`: state maps stay pinned at exit */
 	int serve;		/* `guard serve on|off`: the guard answers plain requests */
 };
 

@@ -179,12 +179,18 @@ static int open_http(struct control *c, const struct horod_config *cfg)
 
 int control_open(struct control *c, const struct horod_config *cfg)
 {
+	return control_open_adopt(c, cfg, -1, -1);
+}
+
+int control_open_adopt(struct control *c, const struct horod_config *cfg, int lfd, int hfd)
+{
 	int i;
 
 	memset(c, 0, sizeof(*c));
 	c->lfd = -1;
 	c->hfd = -1;
 	c->view.cfg = cfg;
+	c->euid = geteuid(); /* before the sandbox: a takeover's peer is checked against it */
 	for (i = 0; i < CONTROL_MAX_CONN; i++)
 		c->conn[i].fd = -1;
 	c->scratch = malloc(CTL_MAX_PAYLOAD);
@@ -194,10 +200,24 @@ int control_open(struct control *c, const struct horod_config *cfg)
 	}
 	/* Serving time matters more than being inspectable: a control socket failure is a warning.
 	 */
-	if (cfg->control.path[0])
-		open_unix(c, cfg->control.path, cfg->control.path_private);
-	if (cfg->control.metrics_enabled && open_http(c, cfg) < 0)
-		return -1;
+	if (lfd >= 0 && cfg->control.path[0]) {
+		c->lfd = lfd; /* the predecessor's, bound at this path: no window without it */
+		snprintf(c->path, sizeof(c->path), "%s", cfg->control.path);
+		log_msg(LOG_INFO, "control socket %s (taken over)", cfg->control.path);
+	} else {
+		if (lfd >= 0)
+			close(lfd);
+		if (cfg->control.path[0])
+			open_unix(c, cfg->control.path, cfg->control.path_private);
+	}
+	if (hfd >= 0 && cfg->control.metrics_enabled) {
+		c->hfd = hfd;
+	} else {
+		if (hfd >= 0)
+			close(hfd);
+		if (cfg->control.metrics_enabled && open_http(c, cfg) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -284,6 +304,24 @@ static void ctl_request(struct control *c, struct control_conn *k)
 		ctl_reply(c, k, k->rx_len > 6 && r == CTL_E_COMMAND ? k->rx[6] : 0,
 			  r == CTL_E_COMMAND ? CTL_S_UNKNOWN_CMD : CTL_S_BAD_REQUEST, why,
 			  strlen(why));
+		return;
+	}
+	if (m.h.command == CTL_CMD_TAKEOVER) {
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+
+		/* Only root, or this horod's own user, may take the sockets over. */
+		if (!c->takeover || getsockopt(k->fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+		    (cr.uid != 0 && cr.uid != c->euid)) {
+			ctl_reply(c, k, m.h.command,
+				  c->takeover ? CTL_S_BAD_REQUEST : CTL_S_UNKNOWN_CMD, NULL, 0);
+			return;
+		}
+		/* The connection is the hook's from now on. */
+		r = k->fd;
+		k->fd = -1;
+		conn_close(k);
+		c->takeover(c->takeover_arg, r);
 		return;
 	}
 	n = answers_build(&c->view, m.h.command, c->scratch, CTL_MAX_PAYLOAD, &status);
@@ -466,6 +504,19 @@ struct clockd_poller control_poller(struct control *c)
 	struct clockd_poller p = {.fds = poller_fds, .handle = poller_handle, .arg = c};
 
 	return p;
+}
+
+void control_on_takeover(struct control *c, void (*fn)(void *arg, int fd), void *arg)
+{
+	c->takeover = fn;
+	c->takeover_arg = arg;
+}
+
+void control_release(struct control *c)
+{
+	c->path[0] = '\0';
+	c->made = 0;
+	control_close(c);
 }
 
 void control_close(struct control *c)

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "daemon/clockd/clockd.h"
 #include "daemon/config/config.h"
@@ -48,6 +49,10 @@ struct control {
 	char *scratch;		   /* CTL_MAX_PAYLOAD bytes where answers are built */
 	int slot[CONTROL_MAX_FDS]; /* by poll entry: -1 lfd, -2 hfd, else the connection */
 	int n_slot;
+	/* A takeover request (root's or our own user's) goes to this hook with its connection. */
+	void (*takeover)(void *arg, int fd);
+	void *takeover_arg;
+	uid_t euid; /* this horod's user at start (root's, or its own) */
 };
 
 /*
@@ -59,6 +64,26 @@ struct control {
  * cannot be opened or memory is short.
  */
 int control_open(struct control *c, const struct horod_config *cfg);
+
+/*
+ * As control_open, but serving the listeners a predecessor handed over:
+ * LFD (the control socket, -1: open one) and HFD (the metrics endpoint,
+ * -1: open one when configured). A handed-over control listener keeps
+ * its path; a handed-over metrics listener CFG does not want is closed.
+ */
+int control_open_adopt(struct control *c, const struct horod_config *cfg, int lfd, int hfd);
+
+/*
+ * Hand TAKEOVER requests to FN(ARG, fd): the connection becomes FN's to
+ * answer and close. Without a hook they are answered UNKNOWN_CMD.
+ */
+void control_on_takeover(struct control *c, void (*fn)(void *arg, int fd), void *arg);
+
+/*
+ * Close as control_close, but leave the socket file and its directories:
+ * a successor serves the same listeners now.
+ */
+void control_release(struct control *c);
 
 /* What the answers read: the clock thread CD and the N_WORKERS counter blocks CTR. */
 void control_attach(struct control *c, const struct clockd *cd, const struct ctr_block *ctr,

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "bpf/guard.h"
 #include "daemon/clockd/report.h"
 #include "daemon/control/metrics.h"
 #include "daemon/serve/xguard.h"
@@ -73,6 +74,30 @@ static void source_metrics(struct ntp_text *o, const struct clockd *cd)
 	}
 }
 
+/*
+ * The XDP guard's own counters by reason (what it dropped, passed and
+ * answered, before the workers), and whether it runs: the family heads
+ * always, the samples only while a guard runs and reads.
+ */
+static void guard_metrics(struct ntp_text *o)
+{
+	uint64_t pk[GUARD_NCOUNTERS], by[GUARD_NCOUNTERS];
+	int k, up = xg_counts(pk, by) > 0;
+
+	gauge(o, "horod_guard_up", "1 when the XDP guard is attached and its counters read.", up);
+	prom_family(o, "horod_guard_packets_total", "counter",
+		    "Frames the XDP guard classified, by verdict (reason, pass_*, "
+		    "reply_server_xdp).");
+	for (k = 0; up && k < GUARD_NCOUNTERS; k++)
+		prom_sample_u64(o, "horod_guard_packets_total", "reason",
+				guard_counter_name((unsigned int)k), pk[k]);
+	prom_family(o, "horod_guard_bytes_total", "counter",
+		    "Bytes of those frames (whole frames), by verdict.");
+	for (k = 0; up && k < GUARD_NCOUNTERS; k++)
+		prom_sample_u64(o, "horod_guard_bytes_total", "reason",
+				guard_counter_name((unsigned int)k), by[k]);
+}
+
 size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 {
 	struct clockd_tracking tr;
@@ -123,6 +148,8 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 		prom_sample_u64(&o, "horod_worker_requests_received_total", "worker", id,
 				w.received);
 	}
+
+	guard_metrics(&o);
 
 	clockd_report_tracking(v->cd, &tr);
 	gauge(&o, "horod_synchronized", "1 when the served time is synchronized.",

@@ -42,7 +42,14 @@ struct rl_set {
 } __attribute__((aligned(RL_SET_ALIGN)));
 
 struct rl_table {
-	struct rl_limits lim;
+	/*
+	 * The limits, immutable once published: a reload (rl_swap_limits)
+	 * publishes a new copy with one pointer store, so a request is charged
+	 * by the old limits or the new ones, never a mix; the table's state
+	 * stays. The first limits live in the table itself.
+	 */
+	_Atomic(const struct rl_limits *) lim;
+	struct rl_limits first;
 	uint64_t seed;
 	uint32_t mask; /* sets - 1 */
 	struct rl_set *sets;
@@ -96,7 +103,8 @@ struct rl_table *rl_create(const struct rl_limits *l, unsigned int entries)
 	for (i = 0; i < sets; i++)
 		atomic_flag_clear(&t->sets[i].lock);
 	t->mask = sets - 1;
-	t->lim = *l;
+	t->first = *l;
+	atomic_init(&t->lim, &t->first);
 	if (getrandom(&t->seed, sizeof(t->seed), 0) != sizeof(t->seed))
 		t->seed = rl_now_ns() * 0x9e3779b97f4a7c15ULL; /* no entropy yet: the clock */
 	return t;
@@ -104,15 +112,33 @@ struct rl_table *rl_create(const struct rl_limits *l, unsigned int entries)
 
 void rl_destroy(struct rl_table *t)
 {
+	const struct rl_limits *l;
+
 	if (!t)
 		return;
+	l = atomic_load_explicit(&t->lim, memory_order_relaxed);
+	if (l != &t->first)
+		free((void *)(uintptr_t)l);
 	free(t->sets);
 	free(t);
 }
 
+const struct rl_limits *rl_swap_limits(struct rl_table *t, const struct rl_limits *l)
+{
+	struct rl_limits *n = malloc(sizeof(*n));
+	const struct rl_limits *old;
+
+	if (!n)
+		return NULL;
+	*n = *l;
+	old = atomic_exchange_explicit(&t->lim, n, memory_order_acq_rel);
+	/* The table's own first copy is not the caller's to free. */
+	return old == &t->first ? RL_LIMITS_KEPT : old;
+}
+
 const struct rl_limits *rl_limits_of(const struct rl_table *t)
 {
-	return &t->lim;
+	return atomic_load_explicit(&t->lim, memory_order_acquire);
 }
 
 uint64_t rl_now_ns(void)
@@ -194,39 +220,40 @@ static struct rl_entry *rl_find(struct rl_set *s, const struct rl_key *k, uint64
 	return victim;
 }
 
-/* Under the set lock: 1 when E may get a kiss-o'-death at NOW (and space the next). */
-static int rl_kod_due(const struct rl_table *t, struct rl_entry *e, uint64_t now)
+/* Under the set lock: 1 when E may get a kiss-o'-death at NOW by L (and space the next). */
+static int rl_kod_due(const struct rl_limits *l, struct rl_entry *e, uint64_t now)
 {
 	if (now < e->kod_next_ns)
 		return 0;
-	e->kod_next_ns = now + t->lim.kod_interval_ns;
+	e->kod_next_ns = now + l->kod_interval_ns;
 	return 1;
 }
 
 enum rl_verdict rl_charge(struct rl_table *t, const struct sockaddr *from, uint64_t now_ns,
 			  int kod_ok)
 {
+	const struct rl_limits *l = atomic_load_explicit(&t->lim, memory_order_acquire);
 	enum rl_verdict v;
 	struct rl_entry *e;
 	struct rl_set *s;
 	struct rl_key k;
 	uint64_t tat;
 
-	if (!t->lim.enabled || !rl_key_of(from, &k))
+	if (!l->enabled || !rl_key_of(from, &k))
 		return RL_PASS;
 	s = &t->sets[rl_hash(t, &k) & t->mask];
 	rl_lock(s);
 	e = rl_find(s, &k, now_ns);
 	e->seen_ns = now_ns;
 	tat = e->tat_ns > now_ns ? e->tat_ns : now_ns;
-	if (tat - now_ns <= t->lim.tau_ns) {
-		e->tat_ns = tat + t->lim.interval_ns;
+	if (tat - now_ns <= l->tau_ns) {
+		e->tat_ns = tat + l->interval_ns;
 		v = RL_PASS;
 	} else {
 		e->over++;
-		if (t->lim.leak_mask && (e->over & t->lim.leak_mask) == 0)
+		if (l->leak_mask && (e->over & l->leak_mask) == 0)
 			v = RL_LEAK;
-		else if (kod_ok && t->lim.kod && rl_kod_due(t, e, now_ns))
+		else if (kod_ok && l->kod && rl_kod_due(l, e, now_ns))
 			v = RL_KOD;
 		else
 			v = RL_DROP;
@@ -248,7 +275,7 @@ int rl_kod_claim(struct rl_table *t, const struct sockaddr *from, uint64_t now_n
 	rl_lock(s);
 	e = rl_find(s, &k, now_ns);
 	e->seen_ns = now_ns;
-	due = rl_kod_due(t, e, now_ns);
+	due = rl_kod_due(atomic_load_explicit(&t->lim, memory_order_acquire), e, now_ns);
 	rl_unlock(s);
 	return due;
 }

@@ -63,6 +63,18 @@ void rl_destroy(struct rl_table *t);
 /* The limits the table applies. */
 const struct rl_limits *rl_limits_of(const struct rl_table *t);
 
+/* What rl_swap_limits returns when the old limits were the table's own (nothing to free). */
+#define RL_LIMITS_KEPT ((const struct rl_limits *)1)
+
+/*
+ * Apply L from the next request on, keeping every source's state (a
+ * reload). Returns the limits replaced, which requests being charged may
+ * still read: free() them once every worker is past a request boundary;
+ * RL_LIMITS_KEPT when there is nothing to free; NULL when out of memory
+ * (nothing changed).
+ */
+const struct rl_limits *rl_swap_limits(struct rl_table *t, const struct rl_limits *l);
+
 /* Charge one request from FROM at NOW_NS (CLOCK_MONOTONIC); RL_KOD only when KOD_OK. */
 enum rl_verdict rl_charge(struct rl_table *t, const struct sockaddr *from, uint64_t now_ns,
 			  int kod_ok);

@@ -5,6 +5,7 @@
  * needed to serve correctly is.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,20 +31,48 @@ static int is_wildcard(const struct sockaddr *addr)
 	return 0;
 }
 
-int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, int hw, struct rx_sock *out,
-		   char *err, size_t errlen)
+/*
+ * The options a serving socket FD for ADDR needs besides SO_REUSEPORT and
+ * IPV6_V6ONLY (which only count before bind): the receive buffer,
+ * timestamps, PKTINFO; OUT filled. NULL, or the option that failed.
+ */
+static const char *rx_setup(int fd, const struct sockaddr *addr, int hw, struct rx_sock *out)
 {
 	/* Software RX stamps (the kernel sets them for every datagram), raw NIC stamps with HW. */
 	const int tsflags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
 			    (hw ? SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE : 0);
-	const char *what;
-	int fd;
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
 	out->family = addr->sa_family;
 	out->wildcard = is_wildcard(addr);
 	out->pktinfo = out->wildcard || hw;
+	/* As root, go past rmem_max; otherwise take what the limit allows. */
+	if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, RX_RCVBUF_BYTES) < 0)
+		(void)set_int(fd, SOL_SOCKET, SO_RCVBUF, RX_RCVBUF_BYTES);
+
+	if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, tsflags) == 0)
+		out->ts = RX_TS_TIMESTAMPING;
+	else if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0)
+		out->ts = RX_TS_TIMESTAMPNS;
+	else
+		out->ts = RX_TS_NONE;
+
+	if (out->pktinfo &&
+	    (addr->sa_family == AF_INET ? set_int(fd, IPPROTO_IP, IP_PKTINFO, 1) < 0
+					: set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0))
+		return addr->sa_family == AF_INET ? "IP_PKTINFO" : "IPV6_RECVPKTINFO";
+	return NULL;
+}
+
+int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, int hw, struct rx_sock *out,
+		   char *err, size_t errlen)
+{
+	const char *what;
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
 	fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		what = "socket";
@@ -57,23 +86,9 @@ int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, int hw, struc
 		if (set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
 			goto fail;
 	}
-	/* As root, go past rmem_max; otherwise take what the limit allows. */
-	if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, RX_RCVBUF_BYTES) < 0)
-		(void)set_int(fd, SOL_SOCKET, SO_RCVBUF, RX_RCVBUF_BYTES);
-
-	if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, tsflags) == 0)
-		out->ts = RX_TS_TIMESTAMPING;
-	else if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0)
-		out->ts = RX_TS_TIMESTAMPNS;
-	else
-		out->ts = RX_TS_NONE;
-
-	if (out->pktinfo) {
-		what = addr->sa_family == AF_INET ? "IP_PKTINFO" : "IPV6_RECVPKTINFO";
-		if (addr->sa_family == AF_INET ? set_int(fd, IPPROTO_IP, IP_PKTINFO, 1) < 0
-					       : set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0)
-			goto fail;
-	}
+	what = rx_setup(fd, addr, hw, out);
+	if (what)
+		goto fail;
 	what = "bind";
 	if (bind(fd, addr, addrlen) < 0)
 		goto fail;
@@ -84,6 +99,69 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	return -1;
+}
+
+int rx_socket_rcvbuf(int fd, int bytes)
+{
+	if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) == 0)
+		return 0;
+	return set_int(fd, SOL_SOCKET, SO_RCVBUF, bytes);
+}
+
+/* 1 when A and B are the same address and port (family, address, port; scope ignored). */
+static int same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return 0;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return 0;
+}
+
+int rx_socket_adopt(int fd, const struct sockaddr *addr, int hw, struct rx_sock *out, char *err,
+		    size_t errlen)
+{
+	struct sockaddr_storage got;
+	socklen_t len = sizeof(got);
+	int type = 0, fl;
+	socklen_t tl = sizeof(type);
+	const char *what;
+
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	/* The descriptor came from another process: a UDP socket bound where we listen, or nothing.
+	 */
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_DGRAM) {
+		snprintf(err, errlen, "not a datagram socket");
+		return -1;
+	}
+	if (getsockname(fd, (struct sockaddr *)&got, &len) < 0 ||
+	    !same_addr((const struct sockaddr *)&got, addr)) {
+		snprintf(err, errlen, "bound elsewhere than the listen address");
+		return -1;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		snprintf(err, errlen, "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	what = rx_setup(fd, addr, hw, out);
+	if (what) {
+		snprintf(err, errlen, "%s: %s", what, strerror(errno));
+		return -1;
+	}
+	out->fd = fd;
+	return 0;
 }
 
 int rx_parse_cmsgs(struct msghdr *msg, struct rx_meta *meta, const struct hwts_table *hw)

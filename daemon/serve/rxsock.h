@@ -35,6 +35,16 @@
  * queued 40-100 ms: measured with bench/compare).
  */
 #define RX_RCVBUF_BYTES (512 << 10)
+/*
+ * Receive buffer asked for while horod loads a BPF program under load (a
+ * takeover's successor, a reload's new guard): on a kernel without
+ * preemption (this machine's, PREEMPT_NONE) the load kept a CPU for up
+ * to ~200 ms in kernel code, and the worker pinned there read nothing
+ * meanwhile: its socket overflowed (measured: 85-3577 requests lost at
+ * 20k/s in one takeover of five). 4 MB (8 MB in the kernel) holds ~10k
+ * requests, a second at 10k/s per socket; back to RX_RCVBUF_BYTES after.
+ */
+#define RX_RCVBUF_LOAD_BYTES (4 << 20)
 
 /* Timestamping mode a socket got. */
 enum rx_tsmode { RX_TS_TIMESTAMPING, RX_TS_TIMESTAMPNS, RX_TS_NONE };
@@ -64,6 +74,19 @@ struct rx_meta {
  */
 int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, int hw, struct rx_sock *out,
 		   char *err, size_t errlen);
+
+/*
+ * Serve from FD, a socket a predecessor handed over (with whatever it has
+ * queued): it must be a UDP socket bound to ADDR; it gets the options of
+ * rx_socket_open that can still be set (receive buffer, timestamps, HW,
+ * PKTINFO), non-blocking and close-on-exec. 0, or -1 with the reason in
+ * ERR (FD is left to the caller).
+ */
+int rx_socket_adopt(int fd, const struct sockaddr *addr, int hw, struct rx_sock *out, char *err,
+		    size_t errlen);
+
+/* Ask BYTES of receive buffer for FD (forced past rmem_max when allowed); 0 or -1. */
+int rx_socket_rcvbuf(int fd, int bytes);
 
 /*
  * Parse the control messages of MSG (msg_control, msg_controllen,

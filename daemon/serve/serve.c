@@ -7,6 +7,7 @@
  * transmit timestamp is read as the very last step before the bytes are
  * final, but for an authenticated reply, sealed after it.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock/kclock.h"
@@ -20,10 +21,7 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 		  size_t len, const struct sockaddr *from, int fd, const struct timespec *rx,
 		  enum ctr_tsrc rx_src, uint8_t *reply)
 {
-	const struct pol_rules pol = {.acl = sh->acl,
-				      .control_acl = sh->control_acl,
-				      .rl = sh->rl,
-				      .deny_kod = sh->deny_kod};
+	const struct pol_rules *pol = atomic_load_explicit(&sh->rules, memory_order_acquire);
 	enum auth_action act = AUTH_PLAIN;
 	struct ntp_reply_info info;
 	struct clk_snapshot snap;
@@ -36,7 +34,7 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 	ctr_inc(&ctr->tsrc[rx_src]);
 
 	/* Classification, access list, rate limit (policy.h; the clock only for the limiter). */
-	r = pol_decide(&pol, req, len, from, sh->rl ? rl_now_ns() : 0);
+	r = pol_decide(pol, req, len, from, pol->rl ? rl_now_ns() : 0);
 	if (ctr->clog)
 		clog_note(ctr->clog, from, ns_from_timespec(rx),
 			  r == NTP_R_REPLY_SERVER || r == NTP_R_REPLY_SYMMETRIC ||
@@ -86,4 +84,46 @@ size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint
 		n = auth_seal(sh->auth, ctr->auth_wk, &ar, req, len, reply, SRV_REPLY_MAX);
 	ctr_inc(&ctr->reason[n ? r : NTP_R_DROP_AUTH]);
 	return n;
+}
+
+/* Copy list FROM into TO (empty first); 0, or -1 when out of memory. */
+static int srv_acl_copy(struct acl *to, const struct acl *from)
+{
+	acl_init(to);
+	if (!from->n)
+		return 0;
+	to->rules = malloc(sizeof(*to->rules) * (size_t)from->n);
+	if (!to->rules)
+		return -1;
+	memcpy(to->rules, from->rules, sizeof(*to->rules) * (size_t)from->n);
+	to->n = to->cap = from->n;
+	to->n_allow = from->n_allow;
+	return 0;
+}
+
+struct srv_policy *srv_policy_new(const struct horod_config *c, struct rl_table *rl)
+{
+	struct srv_policy *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	if (srv_acl_copy(&p->acl, &c->acl) < 0 ||
+	    srv_acl_copy(&p->control_acl, &c->control_acl) < 0) {
+		srv_policy_free(p);
+		return NULL;
+	}
+	p->rules.acl = &p->acl;
+	p->rules.control_acl = &p->control_acl;
+	p->rules.rl = rl;
+	p->rules.deny_kod = c->rl.deny_kod;
+	return p;
+}
+
+void srv_policy_free(struct srv_policy *p)
+{
+	if (!p)
+		return;
+	acl_free(&p->acl);
+	acl_free(&p->control_acl);
+	free(p);
 }

@@ -8,13 +8,16 @@
 #ifndef HOROD_DAEMON_SERVE_H
 #define HOROD_DAEMON_SERVE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include <sys/socket.h>
 
 #include "clock/snapshot.h"
+#include "daemon/config/config.h"
 #include "daemon/policy/acl.h"
+#include "daemon/policy/policy.h"
 #include "daemon/serve/counters.h"
 #include "daemon/serve/hwts.h"
 #include "daemon/serve/m6queue.h"
@@ -23,18 +26,35 @@
 /* bytes: room for a reply, never longer than its request, which fits a receive buffer */
 #define SRV_REPLY_MAX 2048
 
-/* What every worker shares, read-only after start (the snapshot is lock-free). */
+/*
+ * What every worker shares, read-only after start (the snapshot is
+ * lock-free) but for the rules: the access lists, the limiter and
+ * `denykod`, one pointer a reload swaps whole (each request is judged
+ * by the old rules or the new ones, never a mix).
+ */
 struct srv_shared {
-	const struct acl *acl;		/* allow / deny for requests */
-	const struct acl *control_acl;	/* mode 6 sources besides loopback */
-	const struct clk_pub *pub;	/* the clock snapshot */
-	clockid_t clock;		/* the driver's raw clock */
-	const struct hwts_table *hw;	/* hardware stamping interfaces (may be empty) */
-	struct rl_table *rl;		/* rate limiter (guard not loaded), else NULL */
-	int deny_kod;			/* `denykod on`: denied sources get a DENY kiss-o'-death */
-	struct m6_queue *m6;		/* mode 6 hand-over to the clock thread, or NULL */
-	const struct auth_shared *auth; /* NTS and symmetric keys (auth.h) */
+	_Atomic(const struct pol_rules *) rules; /* the policy of every request */
+	const struct clk_pub *pub;		 /* the clock snapshot */
+	clockid_t clock;			 /* the driver's raw clock */
+	const struct hwts_table *hw;		 /* hardware stamping interfaces (may be empty) */
+	struct m6_queue *m6;			 /* mode 6 hand-over to the clock thread, or NULL */
+	const struct auth_shared *auth;		 /* NTS and symmetric keys (auth.h) */
 };
+
+/* A set of rules the workers apply: copies of a configuration's lists, and a limiter. */
+struct srv_policy {
+	struct acl acl, control_acl;
+	struct pol_rules rules; /* points into this, and to the limiter */
+};
+
+/*
+ * The rules of configuration C (its access lists copied, `denykod`) with
+ * the limiter RL (NULL: none); NULL when out of memory.
+ */
+struct srv_policy *srv_policy_new(const struct horod_config *c, struct rl_table *rl);
+
+/* Free P (not its limiter). NULL is fine. */
+void srv_policy_free(struct srv_policy *p);
 
 /*
  * Handle the request REQ of LEN bytes from FROM, received on socket FD at

@@ -164,7 +164,10 @@ int wk_run_mmsg(struct worker *w)
 		pfd[i].events = POLLIN;
 	}
 	while (!wk_stopping()) {
-		int r = poll(pfd, (nfds_t)w->n_socks, WK_STOP_POLL_MS);
+		int r;
+
+		wk_beat(w);
+		r = poll(pfd, (nfds_t)w->n_socks, WK_STOP_POLL_MS);
 
 		if (r < 0 && errno != EINTR)
 			return -errno;

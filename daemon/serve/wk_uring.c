@@ -18,6 +18,12 @@
  * clock is read once more and every queued reply is restamped with that
  * time plus its position times the measured cost of one send (timed on a
  * sample of submissions, averaged).
+ *
+ * Draining (a takeover: a successor reads the same sockets): each
+ * socket's multishot receive is cancelled, and the loop runs on, answering
+ * every datagram the ring had already taken, until every receive has
+ * ended and every reply has been sent. Whatever the ring did not take
+ * stays queued in the socket for the successor. A plain stop just leaves.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,7 +64,7 @@ _Static_assert(WK_NAME_SPACE >= sizeof(struct sockaddr_in6), "a source address m
 _Static_assert((sizeof(struct io_uring_recvmsg_out) + WK_NAME_SPACE) % 8 == 0,
 	       "control data must start 8-byte aligned");
 
-enum wk_op { OP_RECV = 1, OP_SEND = 2 };
+enum wk_op { OP_RECV = 1, OP_SEND = 2, OP_CANCEL = 3 };
 
 #define UD(op, idx) (((uint64_t)(op) << 32) | (uint32_t)(idx))
 #define UD_OP(ud)   ((uint32_t)((ud) >> 32))
@@ -262,6 +268,8 @@ static void on_cqe(struct uring_ctx *c, struct worker *w, struct io_uring_cqe *c
 		c->free_slot[c->n_free++] = idx;
 		return;
 	}
+	if (UD_OP(ud) == OP_CANCEL)
+		return; /* the receive it cancelled ends with its own CQE */
 	if (UD_OP(ud) != OP_RECV || idx >= (uint32_t)w->n_socks)
 		return;
 	if (!(cqe->flags & IORING_CQE_F_MORE))
@@ -284,9 +292,10 @@ static int setup(struct uring_ctx *c, struct worker *w)
 	 * The SQE opcodes this file submits; the ring refuses any other (and
 	 * any registration once running) with -EACCES. io_uring requests
 	 * bypass the seccomp filter, so this list is their filter: an opcode
-	 * or SQE flag used in this file must be allowed here.
+	 * or SQE flag used in this file must be allowed here. ASYNC_CANCEL
+	 * ends a draining worker's own receives, nothing else.
 	 */
-	static const uint8_t ops[] = {IORING_OP_RECVMSG, IORING_OP_SENDMSG};
+	static const uint8_t ops[] = {IORING_OP_RECVMSG, IORING_OP_SENDMSG, IORING_OP_ASYNC_CANCEL};
 	struct io_uring_params p;
 	struct io_uring_buf_reg reg;
 	int ret, i;
@@ -369,6 +378,61 @@ static void teardown(struct uring_ctx *c)
 		munmap(c->bufs, (size_t)WK_NBUF * WK_BUF_SIZE);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Drain (see the top of the file): cancel every socket's receive, then
+ * reap and answer until each receive has ended and no reply is in
+ * flight, or WK_DRAIN_MAX_MS passed.
+ */
+static void drain(struct uring_ctx *c, struct worker *w)
+{
+	int64_t end = mono_ms() + WK_DRAIN_MAX_MS;
+	int i, live;
+
+	for (i = 0; i < w->n_socks; i++) {
+		struct io_uring_sqe *sqe;
+
+		if (c->rearm[i])
+			continue; /* ended already: nothing to cancel, and it is not re-armed */
+		sqe = get_sqe(c, w);
+		if (!sqe)
+			break;
+		io_uring_prep_cancel64(sqe, UD(OP_RECV, i), 0);
+		io_uring_sqe_set_data64(sqe, UD(OP_CANCEL, i));
+	}
+	for (;;) {
+		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000L};
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+
+		for (i = 0, live = 0; i < w->n_socks; i++)
+			live += !c->rearm[i];
+		if ((!live && c->n_free == WK_NSLOT && !c->n_pending) || mono_ms() >= end)
+			break;
+		wk_beat(w);
+		submit(c, w, 0);
+		io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
+		io_uring_for_each_cqe(&c->ring, head, cqe)
+		{
+			on_cqe(c, w, cqe);
+			seen++;
+		}
+		io_uring_cq_advance(&c->ring, seen);
+		if (c->recycled) {
+			io_uring_buf_ring_advance(c->br, (int)c->recycled);
+			c->recycled = 0;
+		}
+	}
+	submit(c, w, 1);
+}
+
 int wk_run_uring(struct worker *w)
 {
 	struct uring_ctx *c;
@@ -384,6 +448,7 @@ int wk_run_uring(struct worker *w)
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
 
+		wk_beat(w);
 		submit(c, w, 0);
 		ret = io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
 		if (ret == -ETIME || ret == -EINTR || ret == -EBUSY || ret == -EAGAIN) {
@@ -406,6 +471,8 @@ int wk_run_uring(struct worker *w)
 			if (c->rearm[i])
 				ret = arm_recv(c, w, i);
 	}
+	if (ret == 0 && wk_draining())
+		drain(c, w);
 	teardown(c);
 	munmap(c, sizeof(*c));
 	return ret;

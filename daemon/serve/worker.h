@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "daemon/config/config.h"
 #include "daemon/serve/counters.h"
@@ -17,6 +18,12 @@
 #include "daemon/serve/serve.h"
 
 #define WK_STOP_POLL_MS 200 /* ms: longest a worker waits before looking at the stop flag */
+/*
+ * ms a draining worker may take to finish what it took from its sockets:
+ * the datagrams its io_uring already received are answered in well under
+ * a millisecond; this only bounds a wedged ring.
+ */
+#define WK_DRAIN_MAX_MS 500
 
 enum wk_io { WK_IO_URING, WK_IO_MMSG };
 
@@ -31,10 +38,28 @@ struct worker {
 	pthread_t thread;
 	int started;
 	int exit_code; /* 0, or -errno if its backend failed */
+	/*
+	 * Loop iterations so far, one at least every WK_STOP_POLL_MS: between
+	 * two, the worker holds no request (a reload's grace period) and is
+	 * alive (the watchdog). Bumped once per iteration, read by the clock thread.
+	 */
+	_Atomic uint64_t beat;
+	_Atomic int done; /* its loop has ended */
 };
 
 /* Tell every worker to stop (async-signal-safe). */
 void wk_stop(void);
+
+/*
+ * Tell every worker to stop taking datagrams from its sockets, answer
+ * every one it already took, and stop (at most WK_DRAIN_MAX_MS): for a
+ * takeover, where a successor reads the same sockets and finds there
+ * whatever this horod did not take. Async-signal-safe.
+ */
+void wk_stop_drain(void);
+
+/* 1 once wk_stop_drain() was called. */
+int wk_draining(void);
 
 /* 1 once wk_stop() was called. */
 int wk_stopping(void);
@@ -44,6 +69,34 @@ int wk_start(struct worker *w);
 
 /* Wait for W's thread to end. */
 void wk_join(struct worker *w);
+
+/*
+ * Wait until each of the N workers W has begun a new loop iteration (or
+ * ended) since the call, at most TIMEOUT_MS: after it, no worker still
+ * holds anything it read before the call (a reload frees the old rules
+ * then). 0, or -ETIMEDOUT (a worker is stuck: keep the old rules).
+ */
+int wk_quiesce(struct worker *w, int n, int timeout_ms);
+
+/*
+ * Wait until each of the N workers W has set up its backend and begun
+ * receiving (its first loop: beat at least 1), at most TIMEOUT_MS; ready
+ * means receiving, not merely started. 0, or -ETIMEDOUT.
+ */
+int wk_wait_running(struct worker *w, int n, int timeout_ms);
+
+/*
+ * 1 when every one of the N workers W is running and has begun a loop
+ * iteration since the last call that returned 1 (or since start): the
+ * watchdog's proof of life. LAST keeps their counts (N entries).
+ */
+int wk_alive(struct worker *w, int n, uint64_t *last);
+
+/* Count a loop iteration of W (the backends call it). */
+static inline void wk_beat(struct worker *w)
+{
+	atomic_fetch_add_explicit(&w->beat, 1, memory_order_release);
+}
 
 /*
  * 0 when io_uring can be used here (a ring with the flags we need can be

@@ -12,13 +12,15 @@
 #include "daemon/config/config.h"
 #include "daemon/serve/counters.h"
 #include "daemon/serve/serve.h"
+#include "daemon/sys/fdpass.h"
 
 /*
- * Start the guard as C says and set SH->rl / SH->deny_kod for the
- * workers: 1 when the guard runs (the workers do not rate-limit again;
- * with `denykod on` SH->rl only spaces their DENY replies), 0 when the
- * workers filter (SH->rl a table when `ratelimit` or `denykod on`), -1
- * when out of memory for that table (logged, nothing left running).
+ * Start the guard as C says and give the workers their rules (SH->rules:
+ * C's access lists, denykod, and a limiter): 1 when the guard runs (the
+ * workers do not rate-limit again; with `denykod on` their limiter only
+ * spaces their DENY replies), 0 when the workers filter (a limiter when
+ * `ratelimit` or `denykod on`), -1 when out of memory (logged, nothing
+ * left running).
  */
 int xg_start(const struct horod_config *c, struct srv_shared *sh);
 
@@ -28,6 +30,26 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh);
  * guard: T unchanged, 0. A failed read: T unchanged, -errno (logged once).
  */
 int xg_totals_add(struct ctr_totals *t);
+
+struct worker;
+
+/*
+ * A reload (serve/reload.h): rebuild the guard for NEXT's access lists,
+ * rate limit and denykod (a new program swapped into its links, its
+ * state maps carried over), then give the N workers W new rules through
+ * SH and free the old ones once every worker is past them. 0, or -errno
+ * with WHY when nothing changed.
+ */
+int xg_reload(const struct horod_config *next, struct srv_shared *sh, struct worker *w, int n,
+	      char *why, size_t len);
+
+/*
+ * The running guard's own counters, every one (guard_counter_name: the
+ * reasons, pass_*, reply_server_xdp), summed over the CPUs into PACKETS
+ * and BYTES (GUARD_NCOUNTERS each, zeroed first): 1 when a guard runs,
+ * 0 when none, -errno on a failed read. Safe from any thread.
+ */
+int xg_counts(uint64_t *packets, uint64_t *bytes);
 
 /*
  * Hand the clock snapshot S just published to the guard (bpf/guard_pub.c):
@@ -42,7 +64,27 @@ int xg_totals_add(struct ctr_totals *t);
 struct clk_snapshot;
 void xg_serve_publish(const struct clk_snapshot *s);
 
-/* Detach and unload what xg_start set up, free the userspace limiter (workers stopped). */
-void xg_stop(void);
+/*
+ * Detach and unload what xg_start set up, free the userspace limiter
+ * (workers stopped). HANDED_OVER: a successor now owns the links and the
+ * pins (xg_handover_export): only this process's descriptors are closed.
+ */
+void xg_stop(int handed_over);
+
+/*
+ * Append to ITEMS (*N of MAX used) what a successor needs to take the
+ * guard over without a gap: the state maps ("xdp-map NAME": counters,
+ * talkers, rate-limit state) and each XDP link ("xdp-link IFNAME
+ * native|skb"). The descriptors stay this process's. 0, or -ENOSPC.
+ */
+int xg_handover_export(struct fdp_item *items, int *n, int max);
+
+/*
+ * Take the guard's items out of ITEMS (those xg_handover_export made;
+ * taken ones get fd -1) for the next xg_start: it reuses the state maps
+ * and swaps its program into the links of the interfaces it is
+ * configured on (closing the others). Items it does not know are left.
+ */
+void xg_handover_import(struct fdp_item *items, int n);
 
 #endif

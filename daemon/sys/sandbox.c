@@ -79,7 +79,6 @@ static const int sb_allow[] = {
 	SYS_accept4,	     /* control socket and /metrics */
 	SYS_getrandom,	     /* request cookies, mkstemp's names */
 	SYS_clock_nanosleep, /* up_fini waiting for resolver threads */
-	SYS_sendmsg,	     /* NTS-KE: GnuTLS writes TLS records with sendmsg */
 	/* The driftfile (mkstemp, fsync, rename, directory fsync); name lookups;
 	 * the time zone file that strftime() re-reads for each log line. */
 	SYS_openat,
@@ -88,8 +87,14 @@ static const int sb_allow[] = {
 	SYS_fsync,
 	SYS_rename,
 	SYS_unlink, /* a failed driftfile's temp file; at exit: pidfile, control socket */
-	SYS_uname,  /* the resolver's gethostname() */
-	SYS_getpid, /* each log line */
+	/* A takeover (daemon/takeover.c): the successor's peer credentials checked,
+	 * its connection made blocking, the descriptors sent (SCM_RIGHTS). */
+	SYS_getsockopt,
+	SYS_fcntl,
+	SYS_sendmsg,   /* and NTS-KE: GnuTLS writes TLS records with sendmsg */
+	SYS_ftruncate, /* the pidfile, written once horod serves (after the sandbox) */
+	SYS_uname,     /* the resolver's gethostname() */
+	SYS_getpid,    /* each log line */
 	/* Memory, and the resolver threads started at run time. */
 	SYS_mmap,
 	SYS_munmap,

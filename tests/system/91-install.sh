@@ -45,13 +45,13 @@ quiet()
 }
 
 # make install into DESTDIR with PREFIX and more make arguments. It
-# installs the build under test (B=HOROD_BUILD) as it is: `-o all` keeps
+# installs the build under test (B=HOROD_BUILD) as it is: `-o progs` keeps
 # make from rebuilding it. Output in $T_DIR/install.log.
 do_install()
 {
 	local d=$1 p=$2
 	shift 2
-	make -C "$REPO" --no-print-directory -o all B="$HOROD_BUILD" install DESTDIR="$d" \
+	make -C "$REPO" --no-print-directory -o progs B="$HOROD_BUILD" install DESTDIR="$d" \
 		PREFIX="$p" "$@" >"$T_DIR/install.log" 2>&1
 }
 
@@ -107,6 +107,12 @@ expect=(
 	"usr/local/share/man/man5/horod.conf.5 644 $REPO/man/horod.conf.5"
 	"etc/horod/horod.conf 644 $REPO/dist/horod.conf"
 	"usr/local/share/doc/horod/horod.conf.example 644 $REPO/dist/horod.conf"
+	"usr/local/libexec/horod/horod-anycast-check 755 $REPO/dist/fleet/horod-anycast-check"
+	"usr/local/share/horod/grafana/horod.json 644 $REPO/dist/grafana/horod.json"
+	"usr/local/share/horod/prometheus/horod-rules.yml 644 $REPO/dist/prometheus/horod-rules.yml"
+	"usr/local/share/horod/fleet/bird-replica.conf 644 $REPO/dist/fleet/bird-replica.conf"
+	"usr/local/share/horod/fleet/bird-router.conf 644 $REPO/dist/fleet/bird-router.conf"
+	"usr/local/share/horod/fleet/horod-anycast-check.service 644 $REPO/dist/fleet/horod-anycast-check.service"
 )
 [ -n "$have_ctl" ] && expect+=("usr/local/bin/horoctl 755 $HOROCTL"
 	"usr/local/share/man/man8/horoctl.8 644 $REPO/man/horoctl.8")
@@ -130,18 +136,25 @@ check "make install should install nothing else (extra: ${extra:-none})" [ -z "$
 UNIT=$D/lib/systemd/system/horod.service
 execstart=$(grep -m1 '^ExecStart=' "$UNIT" 2>/dev/null)
 check "the unit should start /usr/local/sbin/horod in the foreground on /etc/horod/horod.conf (has '$execstart')" \
-	[ "$execstart" = "ExecStart=/usr/local/sbin/horod -n -f /etc/horod/horod.conf" ]
+	[ "$execstart" = "ExecStart=/usr/local/sbin/horod -n -p /run/horod/horod.pid -f /etc/horod/horod.conf" ]
+execreload=$(grep -m1 '^ExecReload=' "$UNIT" 2>/dev/null)
+check "the unit's reload should be a takeover by /usr/local/sbin/horod (has '$execreload')" \
+	[ "$execreload" = "ExecReload=/usr/local/sbin/horod --takeover -p /run/horod/horod.pid -f /etc/horod/horod.conf" ]
 help=$("$HOROD" --help 2>&1)
-args=${execstart#ExecStart=}
-for o in ${args#* }; do
-	case $o in
-	-*) check "ExecStart's option $o should be one horod --help lists" has_opt "$help" "$o" ;;
-	esac
+for line in "$execstart" "$execreload"; do
+	args=${line#*=}
+	for o in ${args#* }; do
+		case $o in
+		-*) check "the unit's option $o should be one horod --help lists" has_opt "$help" "$o" ;;
+		esac
+	done
 done
-check "the unit should have no ExecReload= (horod does not reload on SIGHUP)" \
-	not grep -q '^ExecReload=' "$UNIT"
-check "the unit should not use Type=notify (horod has no sd_notify)" \
-	not grep -q '^Type=notify' "$UNIT"
+check "the unit should use Type=notify (horod says READY=1)" grep -qx 'Type=notify' "$UNIT"
+check "the unit's PIDFile= should be the pidfile it passes (-p)" \
+	grep -qx 'PIDFile=/run/horod/horod.pid' "$UNIT"
+check "the unit should have a watchdog" grep -q '^WatchdogSec=' "$UNIT"
+check "the unit should let a takeover's new horod notify (NotifyAccess=all)" \
+	grep -qx 'NotifyAccess=all' "$UNIT"
 
 # An operator's configuration survives a second install; the example is renewed.
 echo "# an operator's edit" >>"$D/etc/horod/horod.conf"
@@ -168,7 +181,10 @@ if do_install "$D2" /usr UNITDIR=/usr/lib/systemd/system; then
 	check "UNITDIR=/usr/lib/systemd/system should put the unit there" \
 		[ -f "$D2/usr/lib/systemd/system/horod.service" ]
 	check "PREFIX=/usr should rewrite ExecStart to /usr/sbin/horod" \
-		grep -qx 'ExecStart=/usr/sbin/horod -n -f /etc/horod/horod.conf' \
+		grep -qx 'ExecStart=/usr/sbin/horod -n -p /run/horod/horod.pid -f /etc/horod/horod.conf' \
+		"$D2/usr/lib/systemd/system/horod.service"
+	check "PREFIX=/usr should rewrite ExecReload to /usr/sbin/horod" \
+		grep -qx 'ExecReload=/usr/sbin/horod --takeover -p /run/horod/horod.pid -f /etc/horod/horod.conf' \
 		"$D2/usr/lib/systemd/system/horod.service"
 	check "the configuration should stay in /etc whatever PREFIX is" \
 		[ -f "$D2/etc/horod/horod.conf" ]
@@ -218,8 +234,9 @@ else
 		# checks the program), with the installed pages on MANPATH (verify
 		# runs man on each Documentation= page).
 		mkdir -p "$T_DIR/unit"
-		sed "s|^ExecStart=/usr/local/sbin/horod|ExecStart=$D/usr/local/sbin/horod|" "$UNIT" \
-			>"$T_DIR/unit/horod.service"
+		sed -e "s|^ExecStart=/usr/local/sbin/horod|ExecStart=$D/usr/local/sbin/horod|" \
+			-e "s|^ExecReload=/usr/local/sbin/horod|ExecReload=$D/usr/local/sbin/horod|" \
+			"$UNIT" >"$T_DIR/unit/horod.service"
 		out=$(MANPATH=$D/usr/local/share/man systemd-analyze verify \
 			"$T_DIR/unit/horod.service" 2>&1)
 		rc=$?

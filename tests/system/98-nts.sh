@@ -16,7 +16,7 @@
 #    as the RFC says, TLS without ntske/1 or below 1.3 refused; every
 #    outcome counted exactly;
 #  - a restart with the same ntsdumpdir: chronyd's cookies from before are
-#    accepted, no new NTS-KE.
+#    accepted, no new NTS-KE; the same across a `horod --takeover`.
 # Then NTPsec's ntpd (unpacked, no CAP_SYS_TIME) as an NTS client across
 # the veth pair.
 
@@ -173,6 +173,42 @@ sys.exit(not (ok and d["auth"]["nts_bad_cookie"] >= 2 and d["ke"]["tls_failed"] 
 	check "after a restart: $d_ok NTS answers, no new NTS-KE, no NAK" [ "$d_ok" -ge 3 ]
 	expect_deltas "after a restart" "ke_ok=0 nts_bad_cookie=0 reply_kod_ntsn=0 reply_server=$d_ok
 		nts_ok=$d_ok"
+
+	# A takeover (horod --takeover): the successor listens for NTS-KE beside
+	# its predecessor (SO_REUSEPORT) and reads the same key file.
+	old=$HOROD_PID
+	succ=$T_DIR/successor-$io.log
+	env --default-signal=INT,QUIT ip netns exec "$SRV" "$HOROD" -n --takeover -f "$conf" \
+		>"$succ" 2>&1 &
+	new=$!
+	_PIDS+=("$new")
+	for _ in $(seq 200); do # 10 s
+		grep -q 'this horod serves alone' "$succ" && ! pid_alive "$old" && break
+		pid_alive "$new" || break
+		sleep 0.05
+	done
+	if grep -q 'this horod serves alone' "$succ" && ! pid_alive "$old"; then
+		wait "$old" 2>/dev/null
+		rc=$?
+		check "a takeover with NTS completes, the predecessor exiting 0 (got $rc)" [ "$rc" = 0 ]
+		HOROD_PID=$new
+		HOROD_LOG=$succ
+		counters_mark
+		out=$(ip netns exec "$SRV" "$HOROCTL" check --nts 127.0.0.1 --ca "$PKI/ca.pem")
+		check "after a takeover: horoctl check --nts works" grep -q 'result: NTS works' <<<"$out"
+		log=$(chronyd_nts "$CLI" "$VETH_SRV4" "$T_DIR/cc-$io-2")
+		chronyd_ok "after a takeover, chronyd -Q with its saved cookies" $? "$log"
+		horod_counters
+		d_ok=$(($(counter nts_ok) - $(counter nts_ok "$_BASE")))
+		check "after a takeover: $d_ok NTS answers (horoctl's and chronyd's), no NAK" [ "$d_ok" -ge 4 ] &&
+			[ "$(($(counter nts_bad_cookie) - $(counter nts_bad_cookie "$_BASE")))" = 0 ]
+		expect_deltas "after a takeover (horoctl's NTS-KE and query, chronyd's)" \
+			"ke_ok=1 nts_bad_cookie=0 reply_kod_ntsn=0 reply_server=$d_ok nts_ok=$d_ok"
+	else
+		fail "a takeover with NTS did not complete; the successor's log:"
+		sed 's/^/    | /' "$succ" | tail -n 8
+		kill "$new" 2>/dev/null
+	fi
 	horod_stop
 	check "horod exits 0 on SIGTERM (got $HOROD_RC)" [ "$HOROD_RC" = 0 ]
 done

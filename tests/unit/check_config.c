@@ -298,6 +298,14 @@ START_TEST(test_guard_directives)
 		      "no mode should be auto, and 15-character names fit");
 	ck_assert_msg(cfg.guard.ifs[3].mode == CFG_XDP_AUTO, "mode auto should be auto");
 	ck_assert_msg(strcmp(cfg.guard.pin, "/tmp/x/bpf") == 0, "guard pin should be kept");
+	ck_assert_msg(!cfg.guard.pin_keep, "guard pin without keep should not keep the maps");
+	cfg_free(&cfg);
+
+	cfg_defaults(&cfg);
+	ck_assert_msg(!cfg.guard.pin_keep, "the default pin directory should not keep the maps");
+	parse_ok("guard pin /sys/fs/bpf/horod keep\n");
+	ck_assert_msg(cfg.guard.pin_keep, "guard pin DIR keep should keep the state maps");
+	ck_assert_msg(strcmp(cfg.guard.pin, "/sys/fs/bpf/horod") == 0, "the directory with keep");
 	cfg_free(&cfg);
 
 	cfg_defaults(&cfg);
@@ -483,6 +491,7 @@ START_TEST(test_format_round_trip)
 	round_trip("ratelimit interval -3 burst 20 leak 0 kod\ndenykod on\n"
 		   "guard interface hs0 mode native\nguard interface lo mode skb\n"
 		   "guard interface eth1\nguard pin /run/horod/bpf\n");
+	round_trip("guard pin /sys/fs/bpf/x keep\n");
 	round_trip("ratelimit\ndenykod off\n");
 }
 END_TEST

@@ -3,13 +3,16 @@
  * and negative intervals, a burst of B then one per interval, the exact
  * leak ratio, kiss-o'-death spacing, sources grouped by IPv4 address and
  * IPv6 /64 (IPv4-mapped IPv6 = IPv4), the bounded table recycling its
- * least recent entries, and exact counts when threads share one source.
+ * least recent entries, exact counts when threads share one source, and
+ * new limits swapped in with every source's state kept (a reload).
  * Time is passed in, so nothing here sleeps.
  */
 #include <arpa/inet.h>
 #include <check.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/policy/ratelimit.h"
@@ -231,6 +234,36 @@ START_TEST(test_threads_exact)
 }
 END_TEST
 
+START_TEST(test_swap_limits)
+{
+	struct rl_table *t = mk(6, 2, 0, 0, 1024);
+	const struct rl_limits *old;
+	struct rl_limits l;
+	int v[4] = {0};
+
+	charge(t, "192.0.2.1", 1000 * SEC, 3, v, 0);
+	ck_assert_msg(v[RL_PASS] == 2 && v[RL_DROP] == 1, "burst 2 should pass 2 of 3");
+	rl_limits_set(&l, 1, 6, 8, 0, 0);
+	old = rl_swap_limits(t, &l);
+	ck_assert_msg(old == RL_LIMITS_KEPT, "the table's first limits are not the caller's");
+	ck_assert_msg(rl_limits_of(t)->tau_ns == l.tau_ns, "the new limits should apply");
+	memset(v, 0, sizeof(v));
+	charge(t, "192.0.2.1", 1000 * SEC, 7, v, 0);
+	ck_assert_msg(v[RL_PASS] == 6 && v[RL_DROP] == 1,
+		      "a source's state should stay: 2 of burst 8 used before, 6 left (got %d)",
+		      v[RL_PASS]);
+	rl_limits_set(&l, 0, 6, 2, 0, 0);
+	old = rl_swap_limits(t, &l);
+	ck_assert_msg(old != NULL && old != RL_LIMITS_KEPT && old->tau_ns == 7 * 64 * SEC,
+		      "the second swap should hand back the first swap's copy to free");
+	free((void *)(uintptr_t)old);
+	memset(v, 0, sizeof(v));
+	charge(t, "192.0.2.1", 1000 * SEC, 5, v, 0);
+	ck_assert_msg(v[RL_PASS] == 5, "disabled limits should pass everything");
+	rl_destroy(t); /* frees the last copy: LeakSanitizer would say otherwise */
+}
+END_TEST
+
 Suite *ratelimit_suite(void)
 {
 	Suite *s = suite_create("ratelimit");
@@ -243,6 +276,7 @@ Suite *ratelimit_suite(void)
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_disabled_and_bounded);
 	tcase_add_test(tc, test_threads_exact);
+	tcase_add_test(tc, test_swap_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }
