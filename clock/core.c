@@ -421,16 +421,19 @@ static int candidate(struct clk_core *c, int i, int64_t r, struct clk_cand *cd)
 	s->disp = b->disp + (CLK_PHI + clk_src_skew(s)) * fabs(clk_dsec(r, b->t));
 	s->jitter = clk_filter_jitter(&s->filt, best, s->est.f);
 	s->dist = s->root_delay / 2.0 + s->root_disp + s->delay / 2.0 + s->disp + s->jitter;
-	if (s->reach == 0)
+	if (clk_src_unreachable(s))
 		s->peer |= NTP_FLASH_PEER_UNREACH;
 	if (s->dist > c->cfg.maxdistance)
 		s->peer |= NTP_FLASH_PEER_DIST;
 	if (s->stratum >= 15)
 		s->peer |= NTP_FLASH_PEER_STRATUM;
-	/* A source that follows what we follow (and is not it) adds no independent time. */
-	if (c->synced && c->sys_peer >= 0 && i != c->sys_peer && s->refid == c->refid)
+	/* A source that follows what we follow (and is not it) adds no independent time.
+	 * Only our refid at stratum 2 and up is an address; at stratum 1 it is a reference
+	 * clock's code, which any other primary server may use as well. */
+	if (c->synced && c->sys_peer >= 0 && i != c->sys_peer && c->stratum > 1 &&
+	    s->refid == c->refid)
 		s->peer |= NTP_FLASH_PEER_LOOP;
-	if (s->peer || (s->flash & CLK_FLASH_SERVER) || s->denied)
+	if (s->peer || (s->flash & CLK_FLASH_SERVER) || s->denied || s->cfg.noselect)
 		return 0;
 	cd->id = i;
 	cd->offset = s->offset;
@@ -438,19 +441,43 @@ static int candidate(struct clk_core *c, int i, int64_t r, struct clk_cand *cd)
 	cd->jitter = s->jitter;
 	cd->estimate = clk_est_at(&s->est, r, NULL) - corr_s(c, r);
 	cd->stratum = s->stratum;
+	cd->trust = s->cfg.trust;
 	cd->tally = ' ';
 	return 1;
 }
 
-/* The system peer among the N survivors: the preferred one, else the current one if it is
- * as good a stratum as the best, else the best by merit (first). Returns its index in CAND. */
+/*
+ * chrony's prefer: when preferred sources are among the N survivors, they
+ * alone are combined: moved to the front (in their order of merit), the
+ * others marked '-' (not combined). Returns how many are combined.
+ */
+static int prefer_only(const struct clk_core *c, struct clk_cand *cand, int n)
+{
+	struct clk_cand t;
+	int i, j, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!c->src[cand[i].id].cfg.prefer)
+			continue;
+		t = cand[i];
+		for (j = i; j > k; j--)
+			cand[j] = cand[j - 1];
+		cand[k++] = t;
+	}
+	if (k == 0)
+		return n;
+	for (i = k; i < n; i++)
+		cand[i].tally = '-';
+	return k;
+}
+
+/* The system peer among the N survivors (the preferred ones, when there are: see
+ * prefer_only): the current one if it is as good a stratum as the best, else the best by
+ * merit (first). Returns its index in CAND. */
 static int pick_peer(const struct clk_core *c, const struct clk_cand *cand, int n)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
-		if (c->src[cand[i].id].cfg.prefer)
-			return i;
 	for (i = 0; i < n; i++)
 		if (cand[i].id == c->sys_peer && cand[i].stratum <= cand[0].stratum)
 			return i;
@@ -574,6 +601,10 @@ static int evaluate(struct clk_core *c, int64_t r)
 		c->sys_peer = -1;
 		return 0;
 	}
+	c->leap = leap_vote(c, cand, surv);
+	surv = prefer_only(c, cand, surv);
+	for (i = 0; i < n; i++)
+		c->src[cand[i].id].tally = cand[i].tally;
 	k = pick_peer(c, cand, surv);
 	c->sys_peer = cand[k].id;
 	p = &c->src[c->sys_peer];
@@ -605,7 +636,6 @@ static int evaluate(struct clk_core *c, int64_t r)
 	bound(c, p, r);
 	c->stratum = p->stratum + 1;
 	c->refid = p->cfg.refid;
-	c->leap = leap_vote(c, cand, surv);
 	return surv;
 }
 

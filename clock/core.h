@@ -33,7 +33,8 @@
 enum clk_kind {
 	CLK_KIND_NTP,	   /* an NTP server: measured, selected, combined */
 	CLK_KIND_LOCAL,	   /* the local reference: the fallback (clk_core_update) */
-	CLK_KIND_REFCLOCK, /* a reference clock (PPS, PHC, SHM, SOCK): reserved, not yet driven */
+	CLK_KIND_REFCLOCK, /* a reference clock (PHC, PPS, SHM, SOCK): measured like a server, a
+			      zero-delay exchange each poll (daemon/clockd/refsrc.c) */
 };
 
 struct clk_core_cfg {
@@ -50,13 +51,19 @@ struct clk_core_cfg {
 };
 
 struct clk_source_cfg {
-	int kind;	/* CLK_KIND_* */
-	char name[64];	/* as configured ("192.0.2.1", "pool.example.org#2") */
-	uint32_t refid; /* our refid while following it (address or MD5 of IPv6) */
-	int minpoll;	/* log2 s, 0..17 */
-	int maxpoll;	/* log2 s, minpoll..17 */
-	int iburst;	/* first polls in a quick burst */
-	int prefer;	/* preferred in combining and as sys.peer */
+	int kind;	   /* CLK_KIND_* */
+	char name[64];	   /* as configured ("192.0.2.1", "pool.example.org#2") */
+	uint32_t refid;	   /* our refid while following it (address or MD5 of IPv6) */
+	int minpoll;	   /* log2 s, 0..17 */
+	int maxpoll;	   /* log2 s, minpoll..17 */
+	int iburst;	   /* first polls in a quick burst */
+	int prefer;	   /* when a preferred source survives selection, only preferred ones are
+			      combined, and one of them is the sys.peer (chrony's prefer) */
+	int noselect;	   /* measured and shown, never selected (chrony's noselect) */
+	int trust;	   /* trusted sources alone decide the majority; the others count only
+			      inside the trusted sources' interval (chrony's trust) */
+	int unreach_polls; /* silent polls after which it is unreachable: 1..8, 0 = 8 (the reach
+			      register's width) */
 	/* CLK_KIND_LOCAL: the stratum served from it (1..15) and the clock's error at its
 	 * reference time (s), as `local stratum N dispersion S` says */
 	int stratum;
@@ -204,6 +211,16 @@ int clk_core_source_kind(const struct clk_core *c, int id);
 
 /* Tracking data at NOW. */
 void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_tracking *out);
+
+/* Steps the core made of its driver's clock (or of its own correction) so far. */
+int clk_core_steps(const struct clk_core *c);
+
+/* The core's raw time (the clock as it would run had the core never corrected it: a line
+ * against any reference, our slews and steps taken out) of the recent driver time DRV_NS. */
+int64_t clk_core_raw(const struct clk_core *c, int64_t drv_ns);
+
+/* Served time of the recent driver time DRV_NS (our own correction applied when not steering). */
+int64_t clk_core_served(const struct clk_core *c, int64_t drv_ns);
 
 /* Frequency (ppm) and skew (ppm) to save in the driftfile; returns 1 when known, 0 when not yet. */
 int clk_core_drift(const struct clk_core *c, double *freq_ppm, double *skew_ppm);

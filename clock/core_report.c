@@ -2,7 +2,8 @@
  * What the clock core tells about itself: each source as `horoctl
  * sources` and ntpq show it (the core's last view of it, its filter's
  * samples), the tracking figures (chronyc tracking's), and the
- * frequency and skew for the driftfile. Read-only on the core's state.
+ * frequency and skew for the driftfile, the steps made, the raw and the
+ * served time of a driver time. Read-only on the core's state.
  */
 #include <math.h>
 #include <string.h>
@@ -108,6 +109,23 @@ void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_trackin
 	out->steering = c->disc.steer;
 	out->watching = c->watch;
 	out->steps_seen = c->step_detected;
+}
+
+int clk_core_steps(const struct clk_core *c)
+{
+	return c ? c->disc.steps : 0;
+}
+
+int64_t clk_core_raw(const struct clk_core *c, int64_t drv_ns)
+{
+	return c ? clk_disc_raw(&c->disc, drv_ns) : drv_ns;
+}
+
+int64_t clk_core_served(const struct clk_core *c, int64_t drv_ns)
+{
+	if (!c)
+		return drv_ns;
+	return clk_disc_served(&c->disc, clk_disc_raw(&c->disc, drv_ns));
 }
 
 int clk_core_drift(const struct clk_core *c, double *freq_ppm, double *skew_ppm)

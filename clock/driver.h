@@ -8,8 +8,12 @@
  *
  * Time scales. "sys" is what workers and the kernel's receive stamps read
  * (CLOCK_REALTIME). "driver time" is the clock being disciplined: equal to
- * sys for the kernel driver, sys mapped through the sim clock's phase and
- * frequency for the sim driver. The mapping is linear between updates:
+ * sys for the kernel driver on CLOCK_REALTIME, the PHC's time (measured
+ * against sys at each tick) for the kernel driver on a PHC, sys mapped
+ * through the sim clock's phase and frequency for the sim driver. Every
+ * timestamp of a sys reading is converted to driver time before the core
+ * sees it, and served time comes from driver time: the two scales never
+ * mix. The mapping is linear between updates:
  *     driver(sys) = sys + offset_ns + (sys - base_ns) * freq
  * and the core publishes it (composed with its own correction when not
  * disciplining) in the clock snapshot, so workers turn a sys reading into
@@ -19,6 +23,7 @@
 #define HOROD_CLOCK_DRIVER_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct clk_driver;
 
@@ -37,7 +42,8 @@ struct clk_driver_ops {
 	 * -errno. */
 	int (*set_status)(struct clk_driver *d, int leap, int synced, double maxerror,
 			  double esterror);
-	/* Advance internal state to now (sim: apply wander); may be NULL. */
+	/* Advance internal state to now (sim: apply wander; a PHC: measure the mapping again);
+	 * may be NULL. */
 	void (*tick)(struct clk_driver *d);
 	/* Net leap seconds the clock applied itself since the driver started (+1 per
 	 * insertion, -1 per deletion); in *ARMED the leap armed in the clock now (+1, -1, 0),
@@ -74,6 +80,11 @@ struct clk_sim_cfg {
 /* A kernel driver on CLOCK_REALTIME (PHC_PATH NULL) or a PHC; NULL with WHY on failure. */
 struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char *why,
 				     unsigned long whylen);
+
+/* A kernel driver on the posix clock ID named NAME, mapped from sys time as a PHC is (tests:
+ * a clock such as CLOCK_MONOTONIC stands in for a PHC this machine lacks); NULL with WHY. */
+struct clk_driver *clk_driver_kernel_posix(clockid_t id, const char *name, int adjustable,
+					   char *why, unsigned long whylen);
 
 /* A sim driver over TRUTH(ARG); its setters act on the virtual clock only. */
 struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn truth, void *arg);

@@ -24,6 +24,20 @@
  * max_adj; 500 ppm when the device does not say). The driver's max_ppm
  * tells the core how far it can go.
  *
+ * Timescales. On CLOCK_REALTIME driver time is sys time. On a PHC it is
+ * the PHC's time, and what horod measures and serves stays on it: the
+ * receive stamps of replies and requests are CLOCK_REALTIME, so the
+ * driver's mapping (driver.h) is the PHC against CLOCK_REALTIME,
+ * measured at every tick (the narrowest of KDRV_PHC_READS reads of
+ * CLOCK_REALTIME, the PHC, CLOCK_REALTIME) and carried between ticks by
+ * the rate of the PHC against CLOCK_REALTIME: the correction we set
+ * ourselves, exactly, plus the rest (the two oscillators), estimated over
+ * KDRV_PHC_SPAN_NS with our own corrections and steps taken out. The PHC
+ * is kept on the scale horod serves (UTC): a PHC that ptp4l keeps in TAI
+ * is not one for horod to discipline. A PHC has no kernel status
+ * (ptp_clock_adjtime refuses ADJ_STATUS, ADJ_MAXERROR, ADJ_ESTERROR):
+ * the first refusal is logged once and the status never asked again.
+ *
  * Leap seconds. On CLOCK_REALTIME an insertion or deletion armed
  * (STA_INS / STA_DEL: by our set_status, or by another program when the
  * clock is not ours) is applied by Linux itself at the end of the UTC day;
@@ -66,18 +80,36 @@
 #define KDRV_FREQ_SCALE 65536.0
 /* µs: the largest error bound the kernel keeps (NTP_PHASE_LIMIT, 16 s); more means unknown */
 #define KDRV_MAX_ERROR_US 16000000L
+/* reads of CLOCK_REALTIME, PHC, CLOCK_REALTIME per measurement: the narrowest wins (a read
+ * preempted or stalled by the VM is wide) */
+#define KDRV_PHC_READS 5
+/* ns between the two measurements that estimate the PHC's rate: a few us of read noise over
+ * 16 s is a fraction of a ppm, a fraction of a us over the second until the next tick */
+#define KDRV_PHC_SPAN_NS (16 * NS_PER_SEC)
 
 struct kdrv {
 	struct clk_driver base; /* first: the core holds a pointer to it */
 	clockid_t id;		/* CLOCK_REALTIME or the PHC's dynamic id */
-	int fd;			/* the open PHC, or -1 for CLOCK_REALTIME */
+	int fd;			/* the open PHC, or -1 */
+	int phc;		/* driver time is not sys time: a PHC (or, in tests, a stand-in) */
 	char name[64];		/* for log lines: "CLOCK_REALTIME" or the device path */
 	long hz;		/* USER_HZ: ticks a second, ppm per us of tick; 0 = no tick */
 	long tick0;		/* us: the nominal tick */
 	long dtick_max;		/* us: the largest change of the tick the kernel accepts */
 	double freq_max;	/* ppm: the largest ADJ_FREQUENCY the clock accepts */
-	int leap_seen;		/* the armed leap was seen applied (counted in leaps) */
-	int leaps;		/* net leap seconds the kernel applied: +1 insertion, -1 deletion */
+	/* a PHC: the map sys -> PHC, measured at each tick (see the top) */
+	int64_t map_sys;    /* sys ns of the last measurement */
+	int64_t map_off;    /* ns: PHC - sys there */
+	double rest;	    /* fractional: the PHC's rate against sys, our correction aside */
+	double corr;	    /* fractional: the correction set_freq set on the PHC */
+	int64_t anchor_sys; /* sys ns and PHC - sys (ns) where the rate's estimate starts; */
+	int64_t anchor_off; /* anchor_sys 0: none yet */
+	double ours_ns;	    /* ns: what our corrections and steps moved the PHC since the anchor */
+	int64_t ours_sys;   /* sys ns up to which ours_ns is integrated */
+	int have_rest;	    /* rest was measured once */
+	int status_none;    /* the PHC refused ADJ_STATUS: said once, never asked again */
+	int leap_seen;	    /* the armed leap was seen applied (counted in leaps) */
+	int leaps;	    /* net leap seconds the kernel applied: +1 insertion, -1 deletion */
 };
 
 /* The dynamic clock id of an open posix clock (a PHC) on FD. */
@@ -107,13 +139,106 @@ static int64_t kdrv_now(struct clk_driver *d)
 	return clk_now_ns(k->id);
 }
 
-/* Driver time is sys time: the identity map. */
+/* PHC: one measurement of the PHC against sys: *SYS, and *OFF = PHC - sys there; 0 or -1. */
+static int kdrv_phc_measure(const struct kdrv *k, int64_t *sys, int64_t *off)
+{
+	struct timespec a, p, b;
+	int64_t best = INT64_MAX, w, mid;
+	int i;
+
+	for (i = 0; i < KDRV_PHC_READS; i++) {
+		if (clock_gettime(CLOCK_REALTIME, &a) < 0 || clock_gettime(k->id, &p) < 0 ||
+		    clock_gettime(CLOCK_REALTIME, &b) < 0)
+			return -1;
+		w = ns_from_timespec(&b) - ns_from_timespec(&a);
+		if (w < 0 || w >= best)
+			continue;
+		best = w;
+		mid = ns_from_timespec(&a) + w / 2;
+		*sys = mid;
+		*off = ns_from_timespec(&p) - mid;
+	}
+	return best == INT64_MAX ? -1 : 0;
+}
+
+/* PHC: driver time of sys time SYS on the current map. */
+static int64_t kdrv_phc_at(const struct kdrv *k, int64_t sys)
+{
+	return ns_add_sat(ns_add_sat(sys, k->map_off),
+			  ns_round_sat(ns_diff(sys, k->map_sys) * (k->rest + k->corr)));
+}
+
+/* PHC: our own correction integrated up to sys time SYS (it moved the PHC by corr a second). */
+static void kdrv_phc_ours(struct kdrv *k, int64_t sys)
+{
+	k->ours_ns += k->corr * ns_diff(sys, k->ours_sys);
+	k->ours_sys = sys;
+}
+
+/*
+ * PHC: measure, re-anchor the map there, and every KDRV_PHC_SPAN_NS take
+ * the PHC's rate against sys from the offsets' change less what our own
+ * corrections and steps did.
+ */
+static void kdrv_phc_sync(struct kdrv *k)
+{
+	int64_t sys, off;
+	double span;
+
+	if (!k->phc || kdrv_phc_measure(k, &sys, &off) < 0)
+		return;
+	kdrv_phc_ours(k, sys);
+	k->map_sys = sys;
+	k->map_off = off;
+	if (!k->anchor_sys || sys < k->anchor_sys) {
+		k->anchor_sys = sys;
+		k->anchor_off = off;
+		k->ours_ns = 0.0;
+		return;
+	}
+	span = ns_diff(sys, k->anchor_sys);
+	if (span < (double)KDRV_PHC_SPAN_NS)
+		return;
+	/* Half the new estimate, half the old: the read noise of one span averages out. */
+	span = (ns_diff(off, k->anchor_off) - k->ours_ns) / span;
+	k->rest = k->have_rest ? 0.5 * (k->rest + span) : span;
+	k->have_rest = 1;
+	k->anchor_sys = sys;
+	k->anchor_off = off;
+	k->ours_ns = 0.0;
+}
+
+/* PHC: move the map's anchor to sys time now, keeping it continuous (before a change). */
+static int64_t kdrv_phc_rebase(struct kdrv *k)
+{
+	int64_t sys = clk_now_ns(CLOCK_REALTIME);
+
+	k->map_off = kdrv_phc_at(k, sys) - sys;
+	k->map_sys = sys;
+	kdrv_phc_ours(k, sys);
+	return sys;
+}
+
+/* sys to driver time: the identity on CLOCK_REALTIME, the measured map on a PHC. */
 static void kdrv_mapping(struct clk_driver *d, int64_t *offset_ns, double *freq, int64_t *base_ns)
 {
-	(void)d;
-	*offset_ns = 0;
-	*freq = 0.0;
-	*base_ns = 0;
+	struct kdrv *k = d->priv;
+
+	if (!k->phc) {
+		*offset_ns = 0;
+		*freq = 0.0;
+		*base_ns = 0;
+		return;
+	}
+	*offset_ns = k->map_off;
+	*freq = k->rest + k->corr;
+	*base_ns = k->map_sys;
+}
+
+/* Each publication: a PHC's map measured again. */
+static void kdrv_tick(struct clk_driver *d)
+{
+	kdrv_phc_sync(d->priv);
 }
 
 /* X clamped to [-LIM, LIM]. */
@@ -133,6 +258,8 @@ static int kdrv_set_freq(struct clk_driver *d, double ppm)
 	struct kdrv *k = d->priv;
 	struct timex tx;
 	double scaled, dtick = 0.0;
+	long asked;
+	int err;
 
 	if (!d->adjustable)
 		return -EPERM;
@@ -150,7 +277,16 @@ static int kdrv_set_freq(struct clk_driver *d, double ppm)
 	}
 	scaled = kdrv_clamp(ppm, k->freq_max) * KDRV_FREQ_SCALE;
 	tx.freq = (long)(scaled < 0 ? scaled - 0.5 : scaled + 0.5);
-	return kdrv_adjtime(k, &tx, "set the frequency");
+	asked = tx.freq;
+	err = kdrv_adjtime(k, &tx, "set the frequency");
+	if (err < 0)
+		return err;
+	if (k->phc) {
+		/* The PHC runs at its new rate from now: the map follows at once. */
+		kdrv_phc_rebase(k);
+		k->corr = (double)asked / KDRV_FREQ_SCALE * 1e-6;
+	}
+	return 0;
 }
 
 static int kdrv_step(struct clk_driver *d, int64_t offset_ns)
@@ -158,6 +294,7 @@ static int kdrv_step(struct clk_driver *d, int64_t offset_ns)
 	struct kdrv *k = d->priv;
 	struct timex tx;
 	struct timespec off;
+	int err;
 
 	if (!d->adjustable)
 		return -EPERM;
@@ -167,7 +304,15 @@ static int kdrv_step(struct clk_driver *d, int64_t offset_ns)
 	tx.modes = ADJ_SETOFFSET | ADJ_NANO;
 	tx.time.tv_sec = off.tv_sec;
 	tx.time.tv_usec = off.tv_nsec; /* nanoseconds with ADJ_NANO */
-	return kdrv_adjtime(k, &tx, "step");
+	err = kdrv_adjtime(k, &tx, "step");
+	if (err < 0)
+		return err;
+	if (k->phc) {
+		kdrv_phc_rebase(k);
+		k->map_off = ns_add_sat(k->map_off, offset_ns);
+		k->ours_ns += (double)offset_ns;
+	}
+	return 0;
 }
 
 /* Seconds to the kernel's microseconds, clamped to what it keeps; NaN = unknown. */
@@ -201,7 +346,24 @@ static int kdrv_set_status(struct clk_driver *d, int leap, int synced, double ma
 		tx.status |= STA_DEL;
 	tx.maxerror = kdrv_error_us(maxerror);
 	tx.esterror = kdrv_error_us(esterror);
-	return kdrv_adjtime(k, &tx, "set the status");
+	if (!k->phc)
+		return kdrv_adjtime(k, &tx, "set the status");
+	/* A PHC: the kernel keeps no status for it, which its first refusal tells. */
+	if (k->status_none)
+		return -EOPNOTSUPP;
+	if (clock_adjtime(k->id, &tx) >= 0)
+		return 0;
+	if (errno != EOPNOTSUPP && errno != EINVAL) {
+		clk_log(LOG_ERR, "clock_adjtime(%s, modes=0x%04x) to set the status failed: %s",
+			k->name, tx.modes, strerror(errno));
+		return -errno;
+	}
+	k->status_none = 1;
+	clk_log(LOG_NOTICE,
+		"%s keeps no kernel status (clock_adjtime refuses ADJ_STATUS, ADJ_MAXERROR, "
+		"ADJ_ESTERROR: %s): its leap and error bounds are horod's own, not the kernel's",
+		k->name, strerror(errno));
+	return -EOPNOTSUPP;
 }
 
 static int kdrv_leaps(struct clk_driver *d, int *armed)
@@ -312,21 +474,17 @@ static const struct clk_driver_ops kdrv_ops = {
 	.set_freq = kdrv_set_freq,
 	.step = kdrv_step,
 	.set_status = kdrv_set_status,
-	.tick = NULL,
+	.tick = kdrv_tick,
 	.leaps = kdrv_leaps,
 	.true_error = kdrv_true_error,
 	.destroy = kdrv_destroy,
 };
 
-struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char *why,
-				     unsigned long whylen)
+/* A driver on CLOCK_REALTIME, ADJUSTABLE or not; NULL with WHY when out of memory. */
+static struct kdrv *kdrv_new(int adjustable, char *why, unsigned long whylen)
 {
-	struct kdrv *k;
-	struct timespec ts;
-	struct stat st;
-	int err;
+	struct kdrv *k = calloc(1, sizeof(*k));
 
-	k = calloc(1, sizeof(*k));
 	if (!k) {
 		snprintf(why, whylen, "out of memory");
 		return NULL;
@@ -339,6 +497,32 @@ struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char 
 	snprintf(k->name, sizeof(k->name), "CLOCK_REALTIME");
 	k->freq_max = KDRV_MAX_PPM;
 	k->base.max_ppm = KDRV_MAX_PPM;
+	return k;
+}
+
+/* K's clock is not sys time: measure its map before anything converts a stamp through it. */
+static int kdrv_phc_start(struct kdrv *k, char *why, unsigned long whylen)
+{
+	k->phc = 1;
+	kdrv_phc_sync(k);
+	if (!k->anchor_sys) {
+		snprintf(why, whylen, "%s: cannot read it against CLOCK_REALTIME", k->name);
+		return -1;
+	}
+	return 0;
+}
+
+struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char *why,
+				     unsigned long whylen)
+{
+	struct kdrv *k;
+	struct timespec ts;
+	struct stat st;
+	int err;
+
+	k = kdrv_new(adjustable, why, whylen);
+	if (!k)
+		return NULL;
 	if (!phc_path) {
 		kdrv_init_tick(k);
 		if (k->hz > 0)
@@ -366,10 +550,28 @@ struct clk_driver *clk_driver_kernel(const char *phc_path, int adjustable, char 
 		goto fail;
 	}
 	kdrv_init_phc_range(k);
+	if (kdrv_phc_start(k, why, whylen) < 0)
+		goto fail;
 	return &k->base;
 fail:
 	if (k->fd >= 0)
 		close(k->fd);
 	free(k);
 	return NULL;
+}
+
+struct clk_driver *clk_driver_kernel_posix(clockid_t id, const char *name, int adjustable,
+					   char *why, unsigned long whylen)
+{
+	struct kdrv *k = kdrv_new(adjustable, why, whylen);
+
+	if (!k)
+		return NULL;
+	k->id = id;
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	if (kdrv_phc_start(k, why, whylen) < 0) {
+		free(k);
+		return NULL;
+	}
+	return &k->base;
 }

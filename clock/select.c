@@ -4,9 +4,11 @@
  * downwards for each number of allowed falsetickers f (0, 1, ... while
  * f < n/2): the lowest and highest points covered by n - f intervals
  * bound the agreed interval. Candidates whose interval misses it are
- * falsetickers. Clustering repeatedly drops the candidate whose offset is
- * farthest (RMS) from the others while that spread exceeds the best
- * source's own jitter. Everything here is a pure function of its array.
+ * falsetickers. With trusted candidates only theirs are swept, and an
+ * untrusted one is kept only inside the result. Clustering repeatedly
+ * drops the candidate whose offset is farthest (RMS) from the others
+ * while that spread exceeds the best source's own jitter. Everything here
+ * is a pure function of its array.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -33,23 +35,29 @@ static int endpoint_cmp(const void *a, const void *b)
 int clk_select_intersect(struct clk_cand *c, int n, double *lo, double *hi)
 {
 	struct endpoint e[2 * CLK_SELECT_MAX];
-	int i, f, count, found = 0, good = 0;
+	int i, f, count, found = 0, good = 0, m = 0, trusted = 0;
 
 	if (n <= 0 || n > CLK_SELECT_MAX)
 		return 0;
+	for (i = 0; i < n; i++)
+		trusted += c[i].trust != 0;
+	/* The intervals that vote: the trusted ones when there are, else all. */
 	for (i = 0; i < n; i++) {
-		e[2 * i].v = c[i].offset - c[i].dist;
-		e[2 * i].type = 1;
-		e[2 * i + 1].v = c[i].offset + c[i].dist;
-		e[2 * i + 1].type = -1;
 		c[i].tally = 'x';
+		if (trusted && !c[i].trust)
+			continue;
+		e[2 * m].v = c[i].offset - c[i].dist;
+		e[2 * m].type = 1;
+		e[2 * m + 1].v = c[i].offset + c[i].dist;
+		e[2 * m + 1].type = -1;
+		m++;
 	}
-	qsort(e, 2 * n, sizeof(e[0]), endpoint_cmp);
-	for (f = 0; 2 * f < n && !found; f++) {
-		int need = n - f;
+	qsort(e, 2 * m, sizeof(e[0]), endpoint_cmp);
+	for (f = 0; 2 * f < m && !found; f++) {
+		int need = m - f;
 
 		count = 0;
-		for (i = 0; i < 2 * n; i++) {
+		for (i = 0; i < 2 * m; i++) {
 			count += e[i].type;
 			if (count >= need) {
 				*lo = e[i].v;
@@ -57,7 +65,7 @@ int clk_select_intersect(struct clk_cand *c, int n, double *lo, double *hi)
 			}
 		}
 		count = 0;
-		for (i = 2 * n - 1; i >= 0; i--) {
+		for (i = 2 * m - 1; i >= 0; i--) {
 			count -= e[i].type;
 			if (count >= need) {
 				*hi = e[i].v;
@@ -69,7 +77,11 @@ int clk_select_intersect(struct clk_cand *c, int n, double *lo, double *hi)
 	if (!found)
 		return 0;
 	for (i = 0; i < n; i++) {
-		if (c[i].offset - c[i].dist <= *hi && c[i].offset + c[i].dist >= *lo) {
+		double a = c[i].offset - c[i].dist, b = c[i].offset + c[i].dist;
+
+		/* A voter must reach the agreed interval; with trusted sources an untrusted
+		 * one must lie wholly inside it, so it cannot pull the result outside. */
+		if (trusted && !c[i].trust ? a >= *lo && b <= *hi : a <= *hi && b >= *lo) {
 			c[i].tally = '+';
 			good++;
 		}

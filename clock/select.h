@@ -4,11 +4,15 @@
  * contain the true offset. The intersection step finds the smallest
  * number of sources that must be wrong for the rest to share a point, and
  * marks the sources outside that shared interval as falsetickers ('x');
- * a majority must agree or nobody is chosen. Clustering then drops the
- * outliers ('-') whose offsets sit farthest from the others while that
- * reduces the spread more than the sources' own jitter, keeping at least
- * a few; survivors beyond the count to combine are backups ('#'). The
- * survivors ('+') are combined weighted by 1/root distance.
+ * a majority must agree or nobody is chosen. When some sources are
+ * trusted (chrony's trust), the majority is counted among them alone, and
+ * an untrusted source survives only wholly inside their shared interval.
+ * Clustering then drops the outliers ('-') whose offsets sit farthest
+ * from the others while that reduces the spread more than the sources'
+ * own jitter, keeping at least a few; survivors beyond the count to
+ * combine are backups ('#'). The survivors ('+') are combined weighted by
+ * 1/root distance; when preferred sources survive, the core combines only
+ * them (clock/core.c).
  */
 #ifndef HOROD_CLOCK_SELECT_H
 #define HOROD_CLOCK_SELECT_H
@@ -24,13 +28,15 @@ struct clk_cand {
 	double jitter;	 /* s: the source's own jitter */
 	double estimate; /* s: the offset to combine (the source's estimate) */
 	int stratum;
+	int trust;  /* a trusted source (see above) */
 	char tally; /* out: 'x' falseticker, '-' outlier, '#' backup, '+' survivor */
 };
 
 /*
  * Intersection: mark falsetickers 'x' and the rest '+'; returns how many
  * are '+', with the agreed interval in *LO..*HI, or 0 (all 'x') when no
- * majority of the N candidates shares a point.
+ * majority of the N candidates (of the trusted ones, when any is) shares
+ * a point.
  */
 int clk_select_intersect(struct clk_cand *c, int n, double *lo, double *hi);
 

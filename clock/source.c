@@ -58,6 +58,7 @@ void clk_src_init(struct clk_src *s, const struct clk_source_cfg *cfg, int64_t n
 	s->cfg.name[sizeof(s->cfg.name) - 1] = '\0';
 	s->cfg.minpoll = clk_clampi(s->cfg.minpoll, 0, NTP_MAX_POLL);
 	s->cfg.maxpoll = clk_clampi(s->cfg.maxpoll, s->cfg.minpoll, NTP_MAX_POLL);
+	s->cfg.unreach_polls = clk_clampi(s->cfg.unreach_polls, 0, CLK_UNREACH_POLLS);
 	clk_src_reset(s, cfg->refid, now);
 }
 
@@ -84,12 +85,12 @@ void clk_src_poll_sent(struct clk_src *s, int64_t now)
 	s->polls++;
 	s->silent++;
 	s->last_poll = now;
-	if (s->reach == 0 && s->silent >= CLK_UNREACH_POLLS) {
+	if (clk_src_unreachable(s))
 		s->flash |= NTP_FLASH_PEER_UNREACH;
-		/* Back off one step per register's worth of silence. */
-		if (s->silent % CLK_UNREACH_POLLS == 0 && s->poll < s->cfg.maxpoll)
-			s->poll++;
-	}
+	/* Back off one step per register's worth of silence. */
+	if (s->reach == 0 && s->silent >= CLK_UNREACH_POLLS && s->silent % CLK_UNREACH_POLLS == 0 &&
+	    s->poll < s->cfg.maxpoll)
+		s->poll++;
 	/* The burst's polls are BURST_GAP apart; after its last, the poll interval. */
 	if (s->burst > 0 && --s->burst > 0)
 		gap = s->cfg.minpoll == 0 ? pow2_ns(0) : BURST_GAP * pow2_ns(0);
@@ -114,6 +115,13 @@ void clk_src_refused(struct clk_src *s)
 	s->burst = 0;
 }
 
+int clk_src_unreachable(const struct clk_src *s)
+{
+	/* silent counts the polls since the last valid sample (all of them if none yet): with
+	 * the default limit it passes 8 exactly when the reach register empties. */
+	return s->silent >= (s->cfg.unreach_polls ? s->cfg.unreach_polls : CLK_UNREACH_POLLS);
+}
+
 double clk_src_skew(const struct clk_src *s)
 {
 	return (SKEW_K + SKEW_N_WIDEN / (s->est.n > 0 ? s->est.n : 1)) * sqrt(s->est.pff);
@@ -128,7 +136,10 @@ double clk_src_skew(const struct clk_src *s)
  */
 static void estimate(struct clk_src *s, const struct clk_src_env *env, const struct clk_sample *sm)
 {
-	double prec = ldexp(1.0, env->precision), r = clk_filter_var(&s->filt, sm, prec), sd, var;
+	/* A sample is no better than the coarser of the two clocks that stamped it: ours, and
+	 * the source's (a reference clock's precision is the noise its driver measured). */
+	double prec = fmax(ldexp(1.0, env->precision), ldexp(1.0, s->precision));
+	double r = clk_filter_var(&s->filt, sm, prec), sd, var;
 	int p, target;
 
 	if (s->filt.n == 1) {

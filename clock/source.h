@@ -117,6 +117,10 @@ void clk_src_leap(struct clk_src *s, int dir);
 /* A measurement failed its driver's own tests FLASH (NTP_FLASH_*): nothing is learned. */
 void clk_src_reject(struct clk_src *s, unsigned flash);
 
+/* 1 when S is unreachable: no valid sample in its last unreach_polls polls (8: the whole
+ * reach register). */
+int clk_src_unreachable(const struct clk_src *s);
+
 /* Skew (fractional) to allow for S's own frequency estimate. */
 double clk_src_skew(const struct clk_src *s);
 

@@ -284,15 +284,23 @@ int query_status(int argc, char **argv)
 	} else if (!synced) {
 		printf("unsynchronised\n");
 	} else {
+		int rc = strcmp(src, "refclock") == 0;
+
 		if (strcmp(src, "ntp") == 0)
 			printf("synchronised to NTP server (%s) at stratum %ld\n",
 			       get(&a, "server", "?"), getl(&a, "stratum"));
+		else if (rc)
+			printf("synchronised to reference clock %s (%s) at stratum %ld\n",
+			       get(&a, "server", "?"), get(&a, "refid", "?"), getl(&a, "stratum"));
+		else if (strcmp(src, "holdover") == 0)
+			printf("synchronised, holding over (refid %s) at stratum %ld\n",
+			       get(&a, "refid", "?"), getl(&a, "stratum"));
 		else
 			printf("synchronised to local clock at stratum %ld\n", getl(&a, "stratum"));
 		printf("   time correct to within %.0f ms\n",
 		       ceil(getd(&a, "root_distance") * 1000));
-		if (strcmp(src, "ntp") == 0)
-			printf("   polling server every %.0f s\n",
+		if (strcmp(src, "ntp") == 0 || rc)
+			printf("   polling %s every %.0f s\n", rc ? "reference clock" : "server",
 			       ldexp(1.0, (int)getl(&a, "poll")));
 	}
 	free(a.p);
@@ -411,9 +419,11 @@ int query_sources(int argc, char **argv)
 			snprintf(when, sizeof(when), "-");
 		else
 			snprintf(when, sizeof(when), "%ld", w);
-		printf("%c%-15.15s %-15.15s %2ld u %4s %4.0f  %03lo %7.3f %8.3f %7.3f  %s\n",
+		/* ntpq's type: l a reference clock ("local"), u a unicast server. */
+		printf("%c%-15.15s %-15.15s %2ld %c %4s %4.0f  %03lo %7.3f %8.3f %7.3f  %s\n",
 		       tally == '_' ? ' ' : tally, get(&a, S("name"), "?"),
-		       get(&a, S("refid"), "?"), getl(&a, S("stratum")), when,
+		       get(&a, S("refid"), "?"), getl(&a, S("stratum")),
+		       strcmp(get(&a, S("kind"), "ntp"), "refclock") == 0 ? 'l' : 'u', when,
 		       ldexp(1.0, (int)getl(&a, S("poll"))),
 		       (unsigned long)getl(&a, S("reach")) & 0377, getd(&a, S("delay")) * 1e3,
 		       getd(&a, S("offset")) * 1e3, getd(&a, S("jitter")) * 1e3,

@@ -1,7 +1,8 @@
 /*
  * The clock thread's loop. It runs the clock core on the configured
- * driver with every source the configuration has, each kind behind its
- * source driver (srcdrv.h), which the loop runs alike: their descriptors
+ * driver with every source the configuration has (reference clocks, NTP
+ * servers and pools, the local reference), each kind behind its source
+ * driver (srcdrv.h), which the loop runs alike: their descriptors
  * in one poll with the registered pollers', then their I/O and polls.
  * It publishes a snapshot at least once a second, when polls go out,
  * when samples arrive and at the core's own events (a leap second's
@@ -18,17 +19,21 @@
 #include "clock/driftfile.h"
 #include "clock/kclock.h"
 #include "daemon/clockd/clockd.h"
+#include "daemon/clockd/refsrc.h"
 #include "daemon/clockd/report.h"
 #include "daemon/sys/log.h"
+#include "proto/appendf.h"
 #include "proto/ntp.h"
 
 /* descriptors the loop waits on: the signalfd; every NTP source's socket and the resolver's
- * wake-up (CLK_MAX_SOURCES + 1); the pollers' (the control socket's 18, the mode 6 queue's 1) */
+ * wake-up (CLK_MAX_SOURCES + 1); the SOCK refclocks' (CFG_MAX_REFCLOCKS); the pollers' (the
+ * control socket's 18, the mode 6 queue's 1) */
 #define CLOCKD_MAX_FDS 128
 
 /* Every kind of source, in the order their sources join the core (mode 6 association ids
- * follow it): NTP servers and pools, then the local reference. */
-static const struct srcdrv_ops *const clockd_srcdrvs[] = {&srcdrv_ntp, &srcdrv_local};
+ * follow it): reference clocks, NTP servers and pools, then the local reference. */
+static const struct srcdrv_ops *const clockd_srcdrvs[] = {&srcdrv_refclock, &srcdrv_ntp,
+							  &srcdrv_local};
 
 static int64_t sys_now(void)
 {
@@ -132,7 +137,7 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 {
 	const struct cfg_clock *k = &cfg->clk;
 	/* Only sources that measure can discipline the clock or learn its frequency. */
-	int measuring = k->n_servers > 0;
+	int measuring = k->n_servers > 0 || k->n_refclocks > 0;
 	/* default (-1): on when there is something to discipline with */
 	int discipline = measuring && k->discipline != 0;
 	struct srcdrv_env env;
@@ -312,15 +317,24 @@ void clockd_log_status(struct clockd *cd)
 const char *clockd_describe(const struct clockd *cd, char *buf, unsigned long len)
 {
 	struct clockd_tracking t;
+	struct ntp_text o;
+	int rc = cd->cfg->clk.n_refclocks, up;
 
 	clockd_report_tracking(cd, &t);
-	if (t.mode == CLOCKD_MODE_NTP)
-		snprintf(buf, len, "%d upstream source%s, driver %s, discipline %s", t.n_sources,
-			 t.n_sources == 1 ? "" : "s", t.driver, t.discipline ? "on" : "off");
-	else if (t.mode == CLOCKD_MODE_LOCAL)
-		snprintf(buf, len, "local reference");
-	else
-		snprintf(buf, len, "no time source (unsynchronized)");
+	ntp_text_init(&o, buf, len);
+	up = t.n_sources - rc;
+	if (t.mode == CLOCKD_MODE_NTP) {
+		if (rc)
+			ntp_textf(&o, "%d reference clock%s%s", rc, rc == 1 ? "" : "s",
+				  up ? " and " : "");
+		if (up || !rc)
+			ntp_textf(&o, "%d upstream source%s", up, up == 1 ? "" : "s");
+		ntp_textf(&o, ", driver %s, discipline %s", t.driver, t.discipline ? "on" : "off");
+	} else if (t.mode == CLOCKD_MODE_LOCAL) {
+		ntp_textf(&o, "local reference");
+	} else {
+		ntp_textf(&o, "no time source (unsynchronized)");
+	}
 	return buf;
 }
 

@@ -6,8 +6,9 @@
  * being served, the core's offsets, frequency and error bound, the
  * driver and whether the core steers it, the sim driver's true error),
  * the sources (one list: every source but the local reference, which
- * tracking covers; an NTP server's address and port beside the core's
- * view; the clock filter's samples) and the upstream counters. The
+ * tracking covers; an NTP server's address and port, a reference clock's
+ * device and counters beside the core's view; the clock filter's
+ * samples) and the upstream counters. The
  * report functions read the clock thread's own state: call them from
  * the clock thread (control and mode 6 are served from its loop), no
  * locks.
@@ -19,6 +20,8 @@
 #include <stdint.h>
 
 #include "clock/snapshot.h"
+#include "daemon/clockd/refsrc.h"
+#include "daemon/refclock/refclock.h"
 
 struct clockd;
 
@@ -26,8 +29,8 @@ struct clockd;
 enum clockd_mode {
 	CLOCKD_MODE_NONE,  /* no time source: the snapshot stays unsynchronized */
 	CLOCKD_MODE_LOCAL, /* the local reference alone (`local stratum N`, no server) */
-	CLOCKD_MODE_NTP,   /* sources that measure (servers, pools), the local reference their
-			      fallback when configured */
+	CLOCKD_MODE_NTP,   /* sources that measure (refclocks, servers, pools), the local reference
+			      their   fallback when configured */
 };
 
 struct clockd_tracking {
@@ -79,13 +82,21 @@ struct clockd_source {
 	double root_delay;    /* s, the source's */
 	double root_disp;     /* s, the source's */
 	/* what its driver knows: an NTP server's place */
-	int configured;		     /* from a `server` line, not a pool (ntpq's conf bit) */
-	int unanswered;		     /* polls in a row without a valid reply */
+	int configured;		     /* from a `server` or `refclock` line, not a pool (ntpq's
+					conf bit) */
+	int unanswered;		     /* polls in a row without a valid reply (or sample) */
 	char addr[INET6_ADDRSTRLEN]; /* its address, "" while unresolved or without one */
 	int port;		     /* its port, 0 without */
 	int v6;			     /* the address is IPv6 */
 	const char *auth;	     /* "nts", "key" (a MAC), or "none" */
 	int nts_cookies;	     /* NTS: cookies held, -1 while NTS-KE is due */
+	/* a reference clock's (kind CLK_KIND_REFCLOCK) */
+	char rc_driver[8];	      /* "PHC", "PPS", "SHM", "SOCK" */
+	char rc_device[RC_NAME_MAX];  /* what it reads: "SHM key 0x4e545030" */
+	char rc_srchost[16];	      /* as ntpq shows a refclock: "SHM(0)" */
+	int rc_type, rc_unit;	      /* mode 6's address 127.127.TYPE.UNIT (ntpd's numbers) */
+	struct rs_counts rc;	      /* samples, polls, what was not used */
+	uint64_t rc_drops[RC_DROP_N]; /* samples its reader refused, by reason (rc_drop_names) */
 };
 
 #define CLOCKD_FILTER_LEN 8 /* filter samples shown: RFC 5905's filter length, as ntpq's */

@@ -8,8 +8,8 @@
  * the source's own tests fail). For the reports it says what the core
  * does not know of its sources (an NTP server's address and port). The
  * loop (clockd.c) runs every driver the same way, whatever its kind:
- * upstream.c drives NTP servers and pools, local.c the local reference;
- * a reference clock driver (PHC, PPS, SHM, SOCK) is one more ops table.
+ * upstream.c drives NTP servers and pools, local.c the local reference,
+ * refsrc.c the reference clocks (PHC, PPS, SHM, SOCK).
  * Everything runs in the clock thread.
  */
 #ifndef HOROD_DAEMON_CLOCKD_SRCDRV_H
@@ -34,7 +34,7 @@ struct srcdrv_env {
 };
 
 struct srcdrv_ops {
-	const char *name; /* "ntp", "local": for log lines */
+	const char *name; /* "ntp", "local", "refclock": for log lines */
 	/* Add the sources ENV->cfg configures of this kind to the core and start; 0, 1 when it
 	 * configures none (the driver is then dropped), -1 on failure (logged). */
 	int (*init)(struct srcdrv *d, const struct srcdrv_env *env);

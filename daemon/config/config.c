@@ -3,10 +3,11 @@
  * cut into tokens at spaces and tabs, comments are dropped, and the first
  * token selects a directive from one table: the serving directives here
  * (listen, local, allow/deny, control allow, workers, io, pidfile, log,
- * hwtimestamp), the others in their files (cfg_clock.c, cfg_guard.c,
- * cfg_control.c, cfg_security.c). Every directive checks its argument
- * count and range-checks every value with the typed helpers of parse.c,
- * and every failure is one message, `NAME:LINE: what was wrong, allowed
+ * hwtimestamp), the others in their files (cfg_clock.c, cfg_refclock.c,
+ * cfg_guard.c, cfg_control.c, cfg_security.c); what needs the whole file
+ * (the refclocks' refids and locks) is checked after the last line. Every directive checks its
+ * argument count and range-checks every value with the typed helpers of parse.c, and every failure
+ * is one message, `NAME:LINE: what was wrong, allowed
  * ...`, so that an administrator can fix the file without reading the
  * manual. A failed parse leaves the configuration as it was before the
  * call (the access lists may keep memory they grew; cfg_free releases
@@ -26,6 +27,7 @@
 #include "daemon/config/cfg_control.h"
 #include "daemon/config/cfg_guard.h"
 #include "daemon/config/cfg_nts.h"
+#include "daemon/config/cfg_refclock.h"
 #include "daemon/config/cfg_security.h"
 #include "daemon/config/config.h"
 #include "daemon/config/parse.h"
@@ -34,10 +36,10 @@
 
 #define CFG_LINE_MAX	       1024 /* bytes per line, newline excluded: ample for any directive */
 #define CFG_FILE_MAX	       (1 << 20) /* bytes per file (1 MiB): a config is a few KiB */
-#define CFG_MAX_TOKENS	       16	 /* tokens kept per line: the longest form (pool) has 14 */
-#define CFG_DEFAULT_STRATUM    10	 /* stratum preset for `local`: far below real sources */
-#define CFG_DEFAULT_DISPERSION 0.001	 /* seconds: error of a local clock at its reference time */
-#define CFG_MAX_STRATUM	       15	 /* highest valid stratum (16 = unsynchronized) */
+#define CFG_MAX_TOKENS	       24    /* tokens kept per line: the longest form (refclock) has 21 */
+#define CFG_DEFAULT_STRATUM    10    /* stratum preset for `local`: far below real sources */
+#define CFG_DEFAULT_DISPERSION 0.001 /* seconds: error of a local clock at its reference time */
+#define CFG_MAX_STRATUM	       15    /* highest valid stratum (16 = unsynchronized) */
 #define CFG_MAX_DISPERSION     16.0  /* seconds: RFC 5905 MAXDISP, beyond it a source is unusable */
 #define CFG_MAX_PORT	       65535 /* highest UDP port */
 
@@ -335,6 +337,7 @@ static const struct {
 	{"hwtimestamp", cfg_do_hwtimestamp},
 	{"server", cfg_do_server},
 	{"pool", cfg_do_server},
+	{"refclock", cfg_do_refclock},
 	{"driver", cfg_do_driver},
 	{"discipline", cfg_do_discipline},
 	{"makestep", cfg_do_makestep},
@@ -405,7 +408,7 @@ static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
 	}
 	if (ntok == 0)
 		return 0;
-	/* Directives take at most 14 tokens, so the ones not kept are always extra. */
+	/* Directives take at most 21 tokens, so the ones not kept are always extra. */
 	if (ntok > CFG_MAX_TOKENS)
 		ntok = CFG_MAX_TOKENS;
 
@@ -440,6 +443,8 @@ int cfg_parse_string(struct horod_config *c, const char *name, const char *text,
 			goto fail;
 		s += len + (nl ? 1 : 0);
 	}
+	if (cfg_refclock_check(&p) < 0)
+		goto fail;
 	return 0;
 
 fail:
@@ -633,6 +638,7 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 	ntp_textf(&o, "log %s%s\n", c->log_syslog ? "syslog" : "stderr",
 		  c->log_debug ? " debug" : "");
 	cfg_clock_format(&c->clk, &o);
+	cfg_refclock_format(&c->clk, &o);
 	if (c->n_hwts == 0)
 		ntp_textf(&o, "# hwtimestamp: none (kernel software receive timestamps)\n");
 	for (i = 0; i < c->n_hwts; i++)

@@ -17,16 +17,19 @@
 
 #include "daemon/policy/acl.h"
 
-#define CFG_MAX_LISTEN	 16  /* listen directives */
-#define CFG_MAX_WORKERS	 256 /* worker threads */
-#define CFG_PATH_MAX	 256 /* bytes in a path, including NUL */
-#define CFG_DEFAULT_PORT 123 /* NTP's port */
-#define CFG_MAX_HWTS	 16  /* hwtimestamp directives */
-#define CFG_MAX_SERVERS	 32  /* server and pool directives */
-#define CFG_HOST_MAX	 256 /* bytes in a host name, including NUL */
-#define CFG_IFNAME_MAX	 16  /* bytes in an interface name, including NUL (IFNAMSIZ) */
-#define CFG_MAX_GUARD_IF 16  /* `guard interface` directives (GUARD_MAX_IFACES) */
-#define CFG_USER_MAX	 64  /* bytes in a user name, including NUL (useradd allows 32) */
+#define CFG_MAX_LISTEN	  16  /* listen directives */
+#define CFG_MAX_WORKERS	  256 /* worker threads */
+#define CFG_PATH_MAX	  256 /* bytes in a path, including NUL */
+#define CFG_DEFAULT_PORT  123 /* NTP's port */
+#define CFG_MAX_HWTS	  16  /* hwtimestamp directives */
+#define CFG_MAX_SERVERS	  32  /* server and pool directives */
+#define CFG_HOST_MAX	  256 /* bytes in a host name, including NUL */
+#define CFG_IFNAME_MAX	  16  /* bytes in an interface name, including NUL (IFNAMSIZ) */
+#define CFG_MAX_GUARD_IF  16  /* `guard interface` directives (GUARD_MAX_IFACES) */
+#define CFG_USER_MAX	  64  /* bytes in a user name, including NUL (useradd allows 32) */
+#define CFG_MAX_REFCLOCKS 8   /* refclock directives: a server has one or two references */
+#define CFG_REFID_MAX	  5   /* bytes in a refclock's refid, including NUL (4 ASCII characters) */
+#define CFG_RC_NAME_MAX	  16  /* bytes in a refclock's name ("SOCK7"): a driver and an int */
 
 enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_MMSG };
 enum cfg_driver { CFG_DRIVER_KERNEL, CFG_DRIVER_SIM };
@@ -44,10 +47,34 @@ struct cfg_server {
 	int ntsport;	      /* `ntsport N`: its NTS-KE TCP port (4460) */
 };
 
+/* Reference clock drivers (`refclock DRIVER PARAM`, chrony's names). */
+enum cfg_rc_driver { CFG_RC_PHC, CFG_RC_PPS, CFG_RC_SHM, CFG_RC_SOCK };
+
+/* One `refclock` line (cfg_refclock.c). */
+struct cfg_refclock {
+	enum cfg_rc_driver driver;
+	char path[CFG_PATH_MAX];     /* PHC, PPS: the device; SOCK: the socket; SHM: "" */
+	int unit;		     /* SHM: 0..255; PHC, PPS: the device's number, -1 none */
+	int perm;		     /* SHM: mode of a segment horod creates, 0..0777 (0600) */
+	int clear;		     /* PPS: use the clear edge, not the assert edge */
+	char lock[CFG_REFID_MAX];    /* the refid of the refclock that numbers the pulses */
+	char refid[CFG_REFID_MAX];   /* ours while following it (default: chrony's) */
+	char name[CFG_RC_NAME_MAX];  /* as horoctl shows it: "SHM0", "PHC0", "PPS1", "SOCK0" */
+	int poll;		     /* log2 s: samples are filtered over each poll, 0..17 (4) */
+	int dpoll;		     /* log2 s between device reads, -6..poll (0) */
+	double offset;		     /* s added to every sample's reference time (0) */
+	double delay;		     /* s: the source's root delay (1e-9) */
+	double precision;	     /* s: a sample's least error; 0 = the system clock's */
+	int prefer, noselect, trust; /* selection options (clock/core.h) */
+	int line;		     /* where it was given, for the checks after the file */
+};
+
 /* The clock core's settings (issue: clock core). */
 struct cfg_clock {
 	struct cfg_server servers[CFG_MAX_SERVERS];
 	int n_servers;
+	struct cfg_refclock refclocks[CFG_MAX_REFCLOCKS];
+	int n_refclocks;
 	enum cfg_driver driver;
 	char device[CFG_PATH_MAX]; /* `driver kernel device /dev/ptpN`; empty = CLOCK_REALTIME */
 	double sim_offset;	   /* s */

@@ -1,7 +1,8 @@
 /*
  * The control socket's answers, one function per command of
  * proto/ctlproto.h: status (what ntpstat says), tracking (chronyc
- * tracking's figures), sources (ntpq -p's), serverstats (the counters,
+ * tracking's figures), sources (ntpq -p's; a reference clock's device
+ * and counters too), serverstats (the counters,
  * in total and per worker), clients (the busiest of the workers' client
  * logs), config (the configuration as horod understood it) and metrics
  * (metrics.c). Each is key=value text built from the clock thread's
@@ -54,13 +55,18 @@ static size_t answer_status(const struct ctl_view *v, char *b, size_t len)
 	p = ctl_kv_put(b, len, p, "root_distance", "%.9f",
 		       t.snap.root_delay / 2 + clk_snapshot_root_disp(&t.snap, t.sys_ns));
 	if (t.synced && t.sys_peer >= 0 && clockd_report_source(v->cd, t.sys_peer, &si) == 0) {
-		p = ctl_kv_put(b, len, p, "source", "ntp");
+		p = ctl_kv_put(b, len, p, "source", "%s",
+			       si.kind == CLK_KIND_REFCLOCK ? "refclock" : "ntp");
 		p = ctl_kv_put(b, len, p, "server", "%s", si.name);
+		if (si.kind == CLK_KIND_REFCLOCK)
+			p = ctl_kv_put(b, len, p, "device", "%s", si.rc_device);
 		p = ctl_kv_put(b, len, p, "poll", "%d", si.poll);
 	} else {
-		/* The local reference, or a holdover with no system peer left. */
+		/* The local reference, a holdover with no system peer left, or nothing. */
 		p = ctl_kv_put(b, len, p, "source", "%s",
-			       answers_synced(&t.snap) ? "local" : "none");
+			       !answers_synced(&t.snap)			 ? "none"
+			       : t.snap.refid == ntp_refid_ascii("LOCL") ? "local"
+									 : "holdover");
 	}
 	return p;
 }
@@ -68,6 +74,7 @@ static size_t answer_status(const struct ctl_view *v, char *b, size_t len)
 static size_t answer_tracking(const struct ctl_view *v, char *b, size_t len, int *status)
 {
 	struct clockd_tracking t;
+	struct clockd_source si;
 	char refid[32];
 	size_t p = 0;
 
@@ -110,6 +117,11 @@ static size_t answer_tracking(const struct ctl_view *v, char *b, size_t len, int
 	p = ctl_kv_put(b, len, p, "updates", "%d", t.updates);
 	p = ctl_kv_put(b, len, p, "steps", "%d", t.steps);
 	p = ctl_kv_put(b, len, p, "driver", "%s", t.driver);
+	if (t.sys_peer >= 0 && clockd_report_source(v->cd, t.sys_peer, &si) == 0) {
+		p = ctl_kv_put(b, len, p, "source", "%s", si.name);
+		p = ctl_kv_put(b, len, p, "source_kind", "%s",
+			       si.kind == CLK_KIND_REFCLOCK ? "refclock" : "ntp");
+	}
 	if (t.has_true_error)
 		p = ctl_kv_put(b, len, p, "true_error", "%.9f", t.true_error);
 	*status = CTL_S_OK;
@@ -151,6 +163,27 @@ static size_t answer_sources(const struct ctl_view *v, char *b, size_t len)
 		SRC_KV("auth", "%s", si.auth ? si.auth : "none");
 		if (si.auth && strcmp(si.auth, "nts") == 0)
 			SRC_KV("nts_cookies", "%d", si.nts_cookies);
+		SRC_KV("unanswered", "%d", si.unanswered);
+		SRC_KV("kind", "%s", si.kind == CLK_KIND_REFCLOCK ? "refclock" : "ntp");
+		if (si.kind == CLK_KIND_REFCLOCK) {
+			int r;
+
+			SRC_KV("driver", "%s", si.rc_driver);
+			SRC_KV("device", "%s", si.rc_device);
+			SRC_KV("samples", "%llu", (unsigned long long)si.rc.samples);
+			SRC_KV("polls", "%llu", (unsigned long long)si.rc.polls);
+			SRC_KV("empty_polls", "%llu", (unsigned long long)si.rc.empty);
+			SRC_KV("dropped_unsync", "%llu", (unsigned long long)si.rc.unsync);
+			SRC_KV("dropped_unnumbered", "%llu", (unsigned long long)si.rc.unnumbered);
+			SRC_KV("dropped_old", "%llu", (unsigned long long)si.rc.old);
+			SRC_KV("read_errors", "%llu", (unsigned long long)si.rc.read_errors);
+			SRC_KV("noise", "%.9f", si.rc.noise);
+			for (r = 0; r < RC_DROP_N; r++) {
+				snprintf(k, sizeof(k), "s%d.dropped_%s", i, rc_drop_names[r]);
+				p = ctl_kv_put(b, len, p, k, "%llu",
+					       (unsigned long long)si.rc_drops[r]);
+			}
+		}
 #undef SRC_KV
 	}
 	return p;

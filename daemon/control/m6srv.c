@@ -4,7 +4,9 @@
  * Variable names, units and formats are those ntpq parses: times in
  * milliseconds, frequencies in ppm, timestamps as 0xSECONDS.FRACTION,
  * reach in hex, refids as text. Association ids are the source's position
- * in the clock thread's source list (report.h) plus one.
+ * in the clock thread's source list (report.h) plus one; a reference
+ * clock is shown as ntpd shows its own (srcadr 127.127.TYPE.UNIT, srchost
+ * "SHM(0)").
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -24,8 +26,12 @@
 
 /* Clock source codes of the system status word (ntpstat names them). */
 #define M6_SRC_UNSPEC 0 /* "unspecified": not synchronized */
+#define M6_SRC_PPS    1 /* RFC 1305's "PPS signal" (ntpstat: "atomic clock"): PPS and PHC */
+#define M6_SRC_UHF    4 /* "UHF radio": what ntpd's GPS drivers say; SHM and SOCK (gpsd) */
 #define M6_SRC_LOCAL  5 /* "local net": the local reference */
 #define M6_SRC_NTP    6 /* "NTP server" */
+/* 127.127.TYPE.UNIT: the address ntpd gives a reference clock (mode 6's srcadr) */
+#define M6_REFCLOCK_NET "127.127"
 
 #define MS(x) ((x)*1e3) /* s -> ms, the unit ntpq shows delays and offsets in */
 
@@ -54,16 +60,34 @@ static int min_poll(const struct horod_config *cfg)
 	for (i = 0; i < cfg->clk.n_servers; i++)
 		if (cfg->clk.servers[i].minpoll < m)
 			m = cfg->clk.servers[i].minpoll;
-	return cfg->clk.n_servers ? m : 6;
+	for (i = 0; i < cfg->clk.n_refclocks; i++)
+		if (cfg->clk.refclocks[i].poll < m)
+			m = cfg->clk.refclocks[i].poll;
+	return cfg->clk.n_servers || cfg->clk.n_refclocks ? m : 6;
 }
 
-static uint16_t sys_status(const struct clk_snapshot *s)
+/* The source code of the system peer SI: a reference clock's kind, or an NTP server. */
+static unsigned peer_source(const struct clockd_source *si)
 {
+	if (si->kind != CLK_KIND_REFCLOCK)
+		return M6_SRC_NTP;
+	return strcmp(si->rc_driver, "PPS") == 0 || strcmp(si->rc_driver, "PHC") == 0 ? M6_SRC_PPS
+										      : M6_SRC_UHF;
+}
+
+static uint16_t sys_status(const struct m6srv *m, const struct clockd_tracking *t)
+{
+	const struct clk_snapshot *s = &t->snap;
+	struct clockd_source si;
 	unsigned src = M6_SRC_UNSPEC;
 
-	/* Served from the local reference (its refid), or from an NTP server. */
-	if (s->leap != NTP_LEAP_UNSYNC && s->stratum >= 1 && s->stratum <= 15)
+	/* Served from the local reference (its refid), a reference clock or an NTP server. */
+	if (s->leap != NTP_LEAP_UNSYNC && s->stratum >= 1 && s->stratum <= 15) {
 		src = s->refid == ntp_refid_ascii("LOCL") ? M6_SRC_LOCAL : M6_SRC_NTP;
+		if (src == M6_SRC_NTP && t->synced && t->sys_peer >= 0 &&
+		    clockd_report_source(m->cd, t->sys_peer, &si) == 0)
+			src = peer_source(&si);
+	}
 	return m6_sys_status((unsigned)s->leap, src, 0, 0);
 }
 
@@ -144,12 +168,22 @@ static void peer_vars(const struct m6srv *m, int i, const struct clockd_source *
 {
 	struct clockd_filter f;
 
-	/* Unresolved (or no address at all): ntpq is shown 0.0.0.0 port 123. */
-	m6_var(v, "srcadr", "%s", si->addr[0] ? si->addr : "0.0.0.0");
-	m6_var(v, "srcport", "%d", si->addr[0] ? si->port : 123);
-	m6_var_str(v, "srchost", si->name);
-	/* A fresh socket per request: no fixed local address to show. */
-	m6_var(v, "dstadr", "%s", si->v6 ? "::" : "0.0.0.0");
+	if (si->kind == CLK_KIND_REFCLOCK) {
+		/* As ntpd and NTPsec show a reference clock: 127.127.TYPE.UNIT, and a srchost
+		 * with parentheses ("SHM(0)"), which NTPsec's ntpq -p shows as its name,
+		 * type l. */
+		m6_var(v, "srcadr", M6_REFCLOCK_NET ".%d.%d", si->rc_type, si->rc_unit);
+		m6_var(v, "srcport", "%d", 123);
+		m6_var_str(v, "srchost", si->rc_srchost);
+		m6_var(v, "dstadr", "%s", "127.0.0.1");
+	} else {
+		/* Unresolved (or no address at all): ntpq is shown 0.0.0.0 port 123. */
+		m6_var(v, "srcadr", "%s", si->addr[0] ? si->addr : "0.0.0.0");
+		m6_var(v, "srcport", "%d", si->addr[0] ? si->port : 123);
+		m6_var_str(v, "srchost", si->name);
+		/* A fresh socket per request: no fixed local address to show. */
+		m6_var(v, "dstadr", "%s", si->v6 ? "::" : "0.0.0.0");
+	}
 	m6_var(v, "leap", "%d", si->leap);
 	m6_var(v, "stratum", "%d", si->stratum);
 	m6_var(v, "precision", "%d", si->precision);
@@ -203,7 +237,7 @@ long m6srv_answer(const struct m6srv *m, const struct m6_request *rq, char *text
 				text[p++] = (char)(st >> 8);
 				text[p++] = (char)(st & 0xff);
 			}
-			*status = sys_status(&t.snap);
+			*status = sys_status(m, &t);
 			return (long)p;
 		}
 		/* The status of one association is its variables. */
@@ -212,7 +246,7 @@ long m6srv_answer(const struct m6srv *m, const struct m6_request *rq, char *text
 		m6_vars_init(&v, text, cap, rq->data, rq->data_len);
 		if (rq->assoc == 0) {
 			system_vars(m, &v, &t);
-			*status = sys_status(&t.snap);
+			*status = sys_status(m, &t);
 		} else {
 			struct clockd_source si;
 			int id = rq->assoc - 1;

@@ -4,7 +4,8 @@
  * alike. The request totals (with what the XDP guard consumed), the
  * timestamp sources and each worker's share; what is served (from the
  * snapshot); with sources that measure, the clock core's figures, the
- * upstream counters and one sample per source in each source family.
+ * upstream counters and one sample per source in each source family, and
+ * with reference clocks their sample counters.
  * Names and help texts are part of the interface: dashboards rely on
  * them.
  */
@@ -70,6 +71,41 @@ static void source_metrics(struct ntp_text *o, const struct clockd *cd)
 			v[7] = si.root_distance;
 			v[8] = si.flash;
 			prom_sample(o, fam[f].name, "source", si.name, v[f]);
+		}
+	}
+}
+
+/* Per reference clock counters: one family each, one sample per reference clock. */
+static void refclock_metrics(struct ntp_text *o, const struct clockd *cd)
+{
+	static const struct {
+		const char *name, *help;
+	} fam[] = {
+		{"horod_refclock_samples_total", "Samples a reference clock gave to its polls."},
+		{"horod_refclock_polls_total", "Polls of a reference clock."},
+		{"horod_refclock_empty_polls_total",
+		 "Polls of a reference clock without a sample."},
+		{"horod_refclock_dropped_total",
+		 "Samples never used: refused by the reader (torn, stale, future, malformed), "
+		 "unsynchronized, unnumbered pulses, too old."},
+	};
+	int f, i, r, n = clockd_report_n_sources(cd);
+
+	for (f = 0; f < (int)(sizeof(fam) / sizeof(fam[0])); f++) {
+		prom_family(o, fam[f].name, "counter", fam[f].help);
+		for (i = 0; i < n; i++) {
+			struct clockd_source si;
+			uint64_t v[4];
+
+			if (clockd_report_source(cd, i, &si) < 0 || si.kind != CLK_KIND_REFCLOCK)
+				continue;
+			v[0] = si.rc.samples;
+			v[1] = si.rc.polls;
+			v[2] = si.rc.empty;
+			v[3] = si.rc.unsync + si.rc.unnumbered + si.rc.old;
+			for (r = 0; r < RC_DROP_N; r++)
+				v[3] += si.rc_drops[r];
+			prom_sample_u64(o, fam[f].name, "source", si.name, v[f]);
 		}
 	}
 }
@@ -197,6 +233,8 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 		prom_sample_u64(&o, "horod_upstream_ntske_total", "outcome", "ok", up.ke_ok);
 		prom_sample_u64(&o, "horod_upstream_ntske_total", "outcome", "failed", up.ke_fail);
 		source_metrics(&o, v->cd);
+		if (v->cfg->clk.n_refclocks)
+			refclock_metrics(&o, v->cd);
 	}
 	return o.len;
 }

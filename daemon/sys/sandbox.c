@@ -28,6 +28,8 @@
 #include <unistd.h>
 #include <linux/audit.h>
 #include <linux/bpf.h>
+#include <linux/pps.h>
+#include <linux/ptp_clock.h>
 #include <linux/seccomp.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
@@ -118,6 +120,8 @@ static const int sb_allow[] = {
 	/* glibc's qsort (horoctl clients sorts up to 64 workers' logs) sizes its
 	 * buffer from sysconf(_SC_PHYS_PAGES), which is sysinfo: read-only. */
 	SYS_sysinfo,
+	/* An SHM reference clock's segment, detached at exit (attached at start). */
+	SYS_shmdt,
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	/* Sanitizer builds only: the runtime checks each new thread's stack and
 	 * signal stack, and registers threads by their kernel id. */
@@ -127,13 +131,26 @@ static const int sb_allow[] = {
 #endif
 };
 
+/*
+ * The ioctl requests horod makes after start-up, each a read: FIONREAD
+ * (the resolver sizing a DNS answer), and a reference clock's reads, of a
+ * PHC (the three PTP_SYS_OFFSET variants, whichever the device has) and
+ * of a PPS device (PPS_FETCH); their set-up ioctls run before.
+ */
+static const unsigned long sb_ioctls[] = {
+	FIONREAD, PTP_SYS_OFFSET_PRECISE, PTP_SYS_OFFSET_EXTENDED, PTP_SYS_OFFSET, PPS_FETCH,
+};
+
 #define SB_N_ALLOW ((int)(sizeof(sb_allow) / sizeof(sb_allow[0])))
-/* Instructions: 5 (architecture, number), 3 (bpf), 3 (ioctl), one per entry, 2 returns. */
-#define SB_PROG_LEN (SB_N_ALLOW + 13)
+#define SB_N_IOCTL ((int)(sizeof(sb_ioctls) / sizeof(sb_ioctls[0])))
+/* Instructions: 5 (architecture, number), 3 (bpf), 2 + one per ioctl request, one per entry,
+ * 2 returns. */
+#define SB_PROG_LEN (SB_N_ALLOW + SB_N_IOCTL + 12)
 _Static_assert(SB_PROG_LEN <= SB_FILTER_MAX, "the program must fit SB_FILTER_MAX");
-_Static_assert(SB_N_ALLOW + 6 <= 255, "every jump to a return must fit in 8 bits");
+_Static_assert(SB_PROG_LEN <= 255, "every jump to a return must fit in 8 bits");
 #else
 #define SB_N_ALLOW 0
+#define SB_N_IOCTL 0
 #endif
 
 uint64_t sb_caps_needed(const struct horod_config *c, int guard)
@@ -147,8 +164,8 @@ uint64_t sb_caps_needed(const struct horod_config *c, int guard)
 	 * its descriptor, opened for writing while root, without capability;
 	 * `driver sim` and `discipline off` never adjust anything.
 	 */
-	if (k->n_servers > 0 && k->driver == CFG_DRIVER_KERNEL && k->discipline != 0 &&
-	    !k->device[0])
+	if ((k->n_servers > 0 || k->n_refclocks > 0) && k->driver == CFG_DRIVER_KERNEL &&
+	    k->discipline != 0 && !k->device[0])
 		keep |= 1ULL << CAP_SYS_TIME;
 	/*
 	 * The XDP guard needs nothing once attached: its links and maps are
@@ -256,12 +273,20 @@ int sb_allowlist_size(void)
 	return SB_N_ALLOW;
 }
 
+int sb_ioctl_list_size(void)
+{
+	return SB_N_IOCTL;
+}
+
 int sb_filter_build(int level, struct sock_filter *prog, int max)
 {
 #ifdef SB_AUDIT_ARCH
+	/* The two returns end the program; a jump is counted from the next instruction. */
+	const int deny_at = SB_PROG_LEN - 2, allow_at = SB_PROG_LEN - 1;
 	uint32_t deny;
 	int k = 0, i;
 
+#define SB_TO(target) ((uint8_t)((target)-k - 1))
 	if (level == SB_SECCOMP_KILL)
 		deny = SECCOMP_RET_KILL_PROCESS;
 	else if (level == SB_SECCOMP_ERRNO)
@@ -278,8 +303,9 @@ int sb_filter_build(int level, struct sock_filter *prog, int max)
 	/* 3-4: the call number; x32 numbers jump over the rest to the deny return. */
 	prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						 offsetof(struct seccomp_data, nr));
-	prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SB_X32_BIT,
-						 SB_N_ALLOW + 6, 0);
+	prog[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SB_X32_BIT,
+					       SB_TO(deny_at), 0);
+	k++;
 	/*
 	 * 5-7: bpf only as BPF_MAP_LOOKUP_ELEM: the totals read the XDP
 	 * guard's counters map, opened at start (xg_totals_add). The command
@@ -288,25 +314,33 @@ int sb_filter_build(int level, struct sock_filter *prog, int max)
 	prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_bpf, 0, 2);
 	prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						 offsetof(struct seccomp_data, args[0]));
-	prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BPF_MAP_LOOKUP_ELEM,
-						 SB_N_ALLOW + 4, SB_N_ALLOW + 3);
+	prog[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BPF_MAP_LOOKUP_ELEM,
+					       SB_TO(allow_at), SB_TO(deny_at));
+	k++;
 	/*
-	 * 8-10: ioctl only as FIONREAD (the resolver sizing a DNS answer). The
-	 * kernel takes the request as 32 bits: the low word of args[1]
-	 * (little-endian) is all of it.
+	 * 8 on: ioctl only as the requests of sb_ioctls. The kernel takes the
+	 * request as 32 bits: the low word of args[1] (little-endian) is all
+	 * of it. A call that is not ioctl skips to the list.
 	 */
-	prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 2);
+	prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0,
+						 (uint8_t)(SB_N_IOCTL + 1));
 	prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 						 offsetof(struct seccomp_data, args[1]));
-	prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, FIONREAD,
-						 SB_N_ALLOW + 1, SB_N_ALLOW);
+	for (i = 0; i < SB_N_IOCTL; i++) {
+		prog[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						       (uint32_t)sb_ioctls[i], SB_TO(allow_at),
+						       i + 1 < SB_N_IOCTL ? 0 : SB_TO(deny_at));
+		k++;
+	}
 	/* Entry I jumps over the N-1-I entries after it and the deny return to the allow. */
-	for (i = 0; i < SB_N_ALLOW; i++)
-		prog[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-							 (uint32_t)sb_allow[i],
-							 (uint8_t)(SB_N_ALLOW - i), 0);
+	for (i = 0; i < SB_N_ALLOW; i++) {
+		prog[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						       (uint32_t)sb_allow[i], SB_TO(allow_at), 0);
+		k++;
+	}
 	prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, deny);
 	prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+#undef SB_TO
 	return k;
 #else
 	(void)level;
@@ -384,7 +418,7 @@ int sb_enter(const struct horod_config *c, int guard)
 		return -1;
 	}
 	/* The driftfile is replaced (temp file + rename) by the user horod now runs as. */
-	if (dropped && c->clk.driftfile[0] && c->clk.n_servers > 0 &&
+	if (dropped && c->clk.driftfile[0] && (c->clk.n_servers > 0 || c->clk.n_refclocks > 0) &&
 	    sb_check_dir_writable(c->clk.driftfile, "driftfile", why, sizeof(why)) < 0) {
 		log_msg(LOG_ERR, "%s", why);
 		return -1;

@@ -23,7 +23,9 @@
 
 #include "daemon/config/config.h"
 
-#define SB_FILTER_MAX 320 /* instructions of a seccomp program: 10 + one per allowed call */
+#define SB_FILTER_MAX                                                                              \
+	320 /* instructions of a seccomp program: 12 + one per allowed call or                     \
+	       ioctl request */
 
 enum sb_seccomp_level {
 	SB_SECCOMP_OFF = 0,   /* no filter */
@@ -44,6 +46,9 @@ int sb_check_dir_writable(const char *path, const char *what, char *why, size_t 
 
 /* Number of system calls in the allowlist (0 on an architecture without one). */
 int sb_allowlist_size(void);
+
+/* Number of ioctl requests the filter allows (FIONREAD, the PHC and PPS reads). */
+int sb_ioctl_list_size(void);
 
 /* The seccomp program of LEVEL (1 or 2) in PROG (MAX instructions): its length, or -1. */
 int sb_filter_build(int level, struct sock_filter *prog, int max);

@@ -26,8 +26,6 @@ RCREAD=$HOROD_BUILD/tools/rcread
 RCWRITE=$HOROD_BUILD/tools/rcwrite
 FEED=$REPO/tests/tools/nmeafeed.py
 LOG=$REPO/tests/data/gps/fixed-2015.nmea
-CACHE=${HOROD_TEST_CACHE:-/var/cache/horod-test}
-GPSD_LIBS="libbluetooth3 libusb-1.0-0" # what the gpsd binary links beyond the base system
 NS_TIMEOUT=60                          # s: one namespace's run, whatever happens inside
 FEED_OFFSET=2                          # s: the replayed time is now + 2 s
 FEED_DELAY_MS=50                       # ms: each second's sentences are written 50 ms late
@@ -35,31 +33,6 @@ LATENCY_MAX_MS=30                      # ms: FIFO -> gpsd -> SHM, generous for a
 SAMPLES=5                              # samples each reader must get
 
 [ -x "$RCREAD" ] && [ -x "$RCWRITE" ] || die "no rcread/rcwrite in $HOROD_BUILD/tools (make all)"
-
-# gpsd unpacked into CACHE/gpsd (the layout of scripts/third-party, when it exists).
-gpsd_fetch()
-{
-	local tmp deb
-	if [ -x "$REPO/scripts/third-party" ]; then
-		"$REPO/scripts/third-party" --quiet fetch gpsd >&2 || return 1
-		"$REPO/scripts/third-party" path gpsd
-		return
-	fi
-	if [ ! -x "$CACHE/gpsd/usr/sbin/gpsd" ]; then
-		mkdir -p "$CACHE" && tmp=$(mktemp -d "$CACHE/.gpsd.XXXXXX") || return 1
-		(cd "$tmp" && timeout 120 apt-get download -q=2 -o APT::Sandbox::User=root gpsd) >&2 ||
-			{ rm -rf "$tmp"; return 1; }
-		deb=$(ls "$tmp"/gpsd_*.deb) && dpkg -x "$deb" "$tmp/root" &&
-			dpkg-deb -e "$deb" "$tmp/root/DEBIAN" || { rm -rf "$tmp"; return 1; }
-		rm -rf "$CACHE/gpsd" && mv "$tmp/root" "$CACHE/gpsd" && rm -rf "$tmp"
-	fi
-	# Libraries only (they start nothing); the daemon itself stays unpacked.
-	# shellcheck disable=SC2086
-	dpkg-query -W $GPSD_LIBS >/dev/null 2>&1 ||
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			$GPSD_LIBS >&2 || return 1
-	echo "$CACHE/gpsd/usr/sbin/gpsd"
-}
 
 GPSD=$(gpsd_fetch) || skip "cannot get gpsd (apt-get download gpsd failed: offline?)"
 "$GPSD" -V >/dev/null 2>&1 || skip "the unpacked gpsd does not run: $("$GPSD" -V 2>&1 | head -n1)"

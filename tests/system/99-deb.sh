@@ -95,10 +95,12 @@ time_services()
 # Not /run/horod: the running service's (systemd's RuntimeDirectory=, or
 # any horod's control socket), which the package neither ships nor
 # removes (other horods on this machine may be using it).
+# (/etc/netns/horod-t-*: the namespaces of tests running beside this one,
+# `ip netns` keeps a directory per namespace there while it exists)
 horod_paths()
 {
 	find /etc /usr /lib /var/lib /var/log -name '*horod*' 2>/dev/null |
-		grep -v '^/var/lib/dpkg/' | sort
+		grep -v -e '^/var/lib/dpkg/' -e '^/etc/netns/horod-t-' | sort
 }
 
 # ---- build ------------------------------------------------------------------

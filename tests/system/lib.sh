@@ -162,6 +162,108 @@ need_chronyd()
 		skip "no chronyd: make test (scripts/install-deps test) unpacks it into $("$THIRD_PARTY" cache)"
 }
 
+# The real gpsd (Debian's 3.22), unpacked by scripts/third-party into its
+# cache (or, without it, by hand into HOROD_TEST_CACHE/gpsd with the
+# libraries it links installed: they start nothing); the daemon itself
+# is never installed. Prints the gpsd binary's path; 1 when it cannot be
+# had.
+gpsd_fetch()
+{
+	local tmp deb cache=${HOROD_TEST_CACHE:-/var/cache/horod-test}
+	local libs="libbluetooth3 libusb-1.0-0" # what the gpsd binary links beyond the base system
+	if [ -x "$THIRD_PARTY" ]; then
+		"$THIRD_PARTY" --quiet fetch gpsd >&2 || return 1
+		"$THIRD_PARTY" path gpsd
+		return
+	fi
+	if [ ! -x "$cache/gpsd/usr/sbin/gpsd" ]; then
+		mkdir -p "$cache" && tmp=$(mktemp -d "$cache/.gpsd.XXXXXX") || return 1
+		(cd "$tmp" && timeout 120 apt-get download -q=2 -o APT::Sandbox::User=root gpsd) >&2 ||
+			{ rm -rf "$tmp"; return 1; }
+		# shellcheck disable=SC2015 # any failure of the three cleans up
+		deb=$(ls "$tmp"/gpsd_*.deb) && dpkg -x "$deb" "$tmp/root" &&
+			dpkg-deb -e "$deb" "$tmp/root/DEBIAN" || { rm -rf "$tmp"; return 1; }
+		rm -rf "$cache/gpsd" && mv "$tmp/root" "$cache/gpsd" && rm -rf "$tmp"
+	fi
+	# shellcheck disable=SC2086
+	dpkg-query -W $libs >/dev/null 2>&1 ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$libs >&2 || return 1
+	echo "$cache/gpsd/usr/sbin/gpsd"
+}
+
+# --- reference-clock tests (76-78) ---
+# horod in a fresh IPC namespace of its own (the SHM key is fixed by the
+# protocol, 0x4e545030 + unit: it never meets the machine's): HOROD becomes
+# a wrapper that `ip netns exec` execs and that execs horod (same PID);
+# RC_HOROD is the real binary.
+rc_horod_ipc()
+{
+	RC_HOROD=$HOROD
+	HOROD=$T_DIR/horod-ipc
+	printf '#!/bin/sh\nexec unshare --ipc "%s" "$@"\n' "$RC_HOROD" >"$HOROD"
+	chmod +x "$HOROD"
+}
+
+# Start a command in horod's network and IPC namespaces in the background:
+# nsenter execs it, so BG_PID is the command's own PID (registered for the
+# cleanup).
+bg_in_horod()
+{
+	nsenter --ipc="/proc/$HOROD_PID/ns/ipc" --net="/proc/$HOROD_PID/ns/net" "$@" &
+	BG_PID=$!
+	_PIDS+=("$BG_PID")
+}
+
+# One line per second for N seconds, "t synced true_error root_distance",
+# from horoctl tracking on the control socket SOCK.
+rc_track()
+{
+	local n=$1 t j
+	for t in $(seq "$n"); do
+		j=$("$HOROD_BUILD/horoctl" -s "$SOCK" tracking --json 2>/dev/null)
+		python3 -c 'import json, sys
+d = json.loads(sys.argv[1]); t = sys.argv[2]
+print(t, d.get("synced", 0), d.get("true_error", "nan"),
+      d.get("root_delay", 0) / 2 + d.get("root_dispersion", 0))' "$j" "$t" 2>/dev/null ||
+			echo "$t 0 nan 0"
+		sleep 1
+	done
+}
+
+# Of the synchronized samples after S s in FILE (rc_track's lines): "max
+# median margin n", the largest and median |true error| and the least
+# root distance minus |true error|.
+rc_stats()
+{
+	awk -v s="$1" '$1 > s && $2 == 1 { e = $3 < 0 ? -$3 : $3; print e, $4 - e }' "$2" |
+		sort -g | awk '{ v[++n] = $1; if (n == 1 || $2 < mm) mm = $2 }
+		END { if (!n) { print "nan nan nan 0"; exit }
+		      printf "%.9f %.9f %.9f %d\n", v[n], v[int((n + 1) / 2)], mm, n }'
+}
+
+# Track horod for SETTLE + WINDOW s and check it: synchronized by SETTLE,
+# the root distance covering the true error in every sample, within GOAL
+# (s) of the truth after SETTLE.
+# shellcheck disable=SC2016 # awk programs in single quotes
+rc_accuracy()
+{
+	local worst med margin n
+	rc_track $((SETTLE + WINDOW)) >"$T_DIR/track"
+	awk '{ printf "    t=%s synced=%s true_error=%s root_distance=%s\n", $1, $2, $3, $4 }' \
+		"$T_DIR/track" | awk 'NR <= 3 || NR % 5 == 0'
+	check "synchronized within $SETTLE s" \
+		awk -v s="$SETTLE" '$1 == s && $2 == 1 { ok = 1 } END { exit !ok }' "$T_DIR/track"
+	check "in every synchronized sample the root distance covers the true error" \
+		awk '$2 == 1 { n++; e = $3 < 0 ? -$3 : $3; if (!($4 >= e)) { bad++; print "    bad: " $0 } }
+		     END { exit !(n > 0 && !bad) }' "$T_DIR/track"
+	read -r worst med margin n <<<"$(rc_stats "$SETTLE" "$T_DIR/track")"
+	echo "    measured over ${n} s after ${SETTLE} s: |true error| max ${worst} s, median ${med} s; least margin of the root distance ${margin} s"
+	check "the served time is within ${GOAL} s of the truth in every one of the last $WINDOW s (max ${worst})" \
+		awk -v w="$worst" -v g="$GOAL" -v n="$n" -v want="$WINDOW" \
+		'BEGIN { exit !(n >= want - 1 && w <= g) }'
+}
+
 # Skip unless root.
 need_root()
 {

@@ -5,7 +5,10 @@ The log's sentences are grouped by their UTC time field; one group is
 written each second, at the top of the second plus DELAY, with the time
 and date fields (GGA, RMC, ZDA) rewritten to that second plus OFFSET and
 the checksums recomputed: the truth of every sample is known. Lines that
-start with '#' are comments. Bounded: COUNT groups, then exit.
+start with '#' are comments. Bounded: COUNT groups, then exit. Prints a
+line per group: the second, the time written into it, and how late the
+write ended (s after the second plus DELAY: a loaded machine's wake-up,
+which a receiver's stamp of the group carries too).
 
 usage: nmeafeed.py LOG PATH [COUNT [OFFSET [DELAY]]]
        PATH: a FIFO or file gpsd reads; COUNT default 10; OFFSET s
@@ -68,7 +71,8 @@ def main():
             t = datetime.datetime.fromtimestamp(sec + offset, datetime.timezone.utc)
             out.write("".join(rewrite(s, t) for s in gs[i % len(gs)]))
             out.flush()
-            print("%d %d" % (sec, sec + offset), flush=True)
+            late = time.time() - (sec + delay)
+            print("%d %d %.6f" % (sec, sec + offset, late), flush=True)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,7 @@ static const struct {
 	/* general */
 	{"# c\n\nlissen 127.0.0.1\n", 3,
 	 "unknown directive 'lissen', allowed: listen local allow deny control workers io pidfile "
-	 "log hwtimestamp server pool driver discipline makestep maxdistance holdover "
+	 "log hwtimestamp server pool refclock driver discipline makestep maxdistance holdover "
 	 "minsources driftfile"},
 	/* hwtimestamp */
 	{"hwtimestamp\n", 1, "'hwtimestamp' needs an interface, allowed: hwtimestamp IFACE"},
@@ -222,7 +222,8 @@ START_TEST(test_exact_messages)
 		 "horod.conf:7: stratum 16 out of range, allowed 1-15"},
 		{"#\n#\nlissen ::1\n",
 		 "horod.conf:3: unknown directive 'lissen', allowed: listen local "
-		 "allow deny control workers io pidfile log hwtimestamp server pool driver "
+		 "allow deny control workers io pidfile log hwtimestamp server pool refclock "
+		 "driver "
 		 "discipline makestep maxdistance holdover minsources driftfile ratelimit denykod "
 		 "guard metrics user seccomp ntsservercert ntsserverkey ntsport ntsdumpdir "
 		 "ntsrotate "

@@ -10,7 +10,11 @@
  * can change the real clock; the refusal tests count that a driver that
  * is not adjustable does not even call it, and the conversion tests check
  * what the setters would ask the kernel, on the fake only, after proving
- * that calls from the library reach the fake.
+ * that calls from the library reach the fake. A PHC, which this machine
+ * lacks, is stood in for by CLOCK_MONOTONIC (days away from
+ * CLOCK_REALTIME): its driver time, its mapping from sys time and what
+ * the core serves through it must all be that clock's, and its missing
+ * kernel status is said once.
  */
 #include <check.h>
 #include <errno.h>
@@ -25,8 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock/core.h"
 #include "clock/driver.h"
 #include "clock/kclock.h"
+#include "clock/snapshot.h"
 #include "proto/ntp.h"
 
 Suite *drivers_suite(void);
@@ -762,6 +768,114 @@ START_TEST(test_kernel_tick_split)
 }
 END_TEST
 
+/* ns: how far two reads of one clock through different paths may differ on a loaded VM */
+#define READ_SLACK_NS 500000
+
+/* |driver time of sys now - driver time now| (ns) on D. */
+static int64_t map_gap(struct clk_driver *d)
+{
+	int64_t a = clk_driver_from_sys(d, clk_now_ns(CLOCK_REALTIME)), b = d->ops->now(d);
+
+	return a > b ? a - b : b - a;
+}
+
+/*
+ * A PHC's timescale, with CLOCK_MONOTONIC standing in: sys stamps convert
+ * to its time (the identity map of CLOCK_REALTIME would be days off), a
+ * frequency change and a step move the map at once, a tick measures it
+ * again, and the core serves the stand-in's time to a worker reading
+ * CLOCK_REALTIME. Setters land on the fake clock_adjtime only.
+ */
+START_TEST(test_kernel_phc_timescale)
+{
+	char why[256] = "";
+	struct clk_core_cfg cc = {.discipline = 0,
+				  .maxdistance = 1.5,
+				  .minsources = 1,
+				  .precision = -20,
+				  .init_skew_ppm = -1.0};
+	struct clk_driver *d =
+		clk_driver_kernel_posix(CLOCK_MONOTONIC, "stand-in", 1, why, sizeof(why));
+	struct clk_snapshot snap;
+	struct clk_core *c;
+	int64_t off, base, days, served, mono;
+	double freq;
+
+	ck_assert_msg(d != NULL, "the stand-in PHC driver should be created (%s)", why);
+	days = clk_now_ns(CLOCK_REALTIME) - clk_now_ns(CLOCK_MONOTONIC);
+	ck_assert_msg(days > 86400 * S, "CLOCK_MONOTONIC should be days behind CLOCK_REALTIME");
+	ck_assert_msg(map_gap(d) < READ_SLACK_NS,
+		      "a sys stamp should convert to the stand-in's time (gap %lld ns; the "
+		      "identity map would leave %lld ns)",
+		      (long long)map_gap(d), (long long)days);
+	d->ops->mapping(d, &off, &freq, &base);
+	ck_assert_msg(llabs(off + days) < READ_SLACK_NS && freq == 0.0,
+		      "the map should be the stand-in minus sys, no rate yet");
+
+	/* +100 ppm (on the fake only): the map runs 100 ppm faster from now. */
+	fake_errno = 0;
+	ck_assert_int_eq(d->ops->set_freq(d, 100.0), 0);
+	d->ops->mapping(d, &off, &freq, &base);
+	ck_assert_msg(fabs(freq - 100e-6) < 1e-9, "the map's rate should take our +100 ppm");
+	/* A step of +5 s (on the fake): the map jumps with it ... */
+	ck_assert_int_eq(d->ops->step(d, 5 * S), 0);
+	ck_assert_msg(llabs(clk_driver_from_sys(d, clk_now_ns(CLOCK_REALTIME)) - d->ops->now(d) -
+			    5 * S) < READ_SLACK_NS,
+		      "after a step the map should say the clock is 5 s later");
+	/* ... and a tick measures the clock as it really is (the fake changed nothing). */
+	d->ops->tick(d);
+	ck_assert_msg(map_gap(d) < READ_SLACK_NS, "a tick should measure the map again (gap %lld)",
+		      (long long)map_gap(d));
+	d->ops->set_freq(d, 0.0);
+	d->ops->tick(d);
+
+	/* The core serves the stand-in's time: served(sys now) is CLOCK_MONOTONIC now. */
+	d->adjustable = 0;
+	c = clk_core_create(&cc, d);
+	ck_assert(c != NULL);
+	clk_core_update(c, d->ops->now(d), &snap);
+	served = clk_snapshot_served(&snap, clk_now_ns(CLOCK_REALTIME));
+	mono = clk_now_ns(CLOCK_MONOTONIC);
+	ck_assert_msg(
+		llabs(served - mono) < READ_SLACK_NS,
+		"a worker reading CLOCK_REALTIME should serve the PHC's time (off by %lld ns)",
+		(long long)(served - mono));
+	clk_core_destroy(c);
+	d->ops->destroy(d);
+}
+END_TEST
+
+/* A PHC's kernel status does not exist: refused once, logged once, never asked again. */
+START_TEST(test_kernel_phc_status_once)
+{
+	char why[256] = "";
+	struct clk_driver *d =
+		clk_driver_kernel_posix(CLOCK_MONOTONIC, "/dev/ptp7", 1, why, sizeof(why));
+	int calls, i;
+
+	ck_assert_msg(d != NULL, "the stand-in PHC driver should be created (%s)", why);
+	clk_set_log(log_capture);
+	log_lines = 0;
+	fake_errno = EOPNOTSUPP;
+	calls = fake_calls;
+	for (i = 0; i < 5; i++)
+		ck_assert_msg(d->ops->set_status(d, NTP_LEAP_NONE, 1, 0.001, 0.0001) == -EOPNOTSUPP,
+			      "the status should be refused");
+	fake_errno = 0;
+	clk_set_log(NULL);
+	ck_assert_msg(fake_calls == calls + 1, "only the first update asks the kernel (%d calls)",
+		      fake_calls - calls);
+	ck_assert_msg(log_lines == 1 && log_prio == LOG_NOTICE &&
+			      strstr(log_last, "/dev/ptp7 keeps no kernel status"),
+		      "one notice naming the device, got %d: %s", log_lines, log_last);
+	/* Its frequency still goes to the kernel (to the fake here). */
+	ck_assert_int_eq(d->ops->set_freq(d, 1.5), 0);
+	ck_assert_msg(fake_last.modes == ADJ_FREQUENCY && fake_last.freq == 98304,
+		      "a PHC takes ADJ_FREQUENCY alone, no tick");
+	d->ops->destroy(d);
+}
+END_TEST
+
 Suite *drivers_suite(void)
 {
 	Suite *s = suite_create("drivers");
@@ -787,6 +901,8 @@ Suite *drivers_suite(void)
 	tcase_add_test(tc, test_kernel_bad_phc);
 	tcase_add_test(tc, test_kernel_setters_on_fake);
 	tcase_add_test(tc, test_kernel_tick_split);
+	tcase_add_test(tc, test_kernel_phc_timescale);
+	tcase_add_test(tc, test_kernel_phc_status_once);
 	tcase_add_test(tc, test_kernel_leaps_on_fake);
 	tcase_add_test(tc, test_kernel_left_tick);
 	suite_add_tcase(s, tc);

@@ -20,6 +20,7 @@
 #include <linux/seccomp.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
+#include <linux/ptp_clock.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
@@ -70,8 +71,10 @@ START_TEST(test_filter_shape)
 		uint32_t deny = level == 1 ? SECCOMP_RET_KILL_PROCESS : SECCOMP_RET_ERRNO | EPERM;
 
 		n = sb_filter_build(level, prog, SB_FILTER_MAX);
-		ck_assert_msg(n == sb_allowlist_size() + 13,
-			      "level %d should be 13 + one instruction per call, got %d", level, n);
+		ck_assert_msg(n == sb_allowlist_size() + sb_ioctl_list_size() + 12,
+			      "level %d should be 12 + one instruction per call and ioctl, got %d",
+			      level, n);
+		ck_assert_msg(sb_ioctl_list_size() == 5, "FIONREAD, three PHC reads, PPS_FETCH");
 		ck_assert_msg(prog[0].code == (BPF_LD | BPF_W | BPF_ABS) &&
 				      prog[0].k == offsetof(struct seccomp_data, arch),
 			      "the program should load the architecture first");
@@ -88,12 +91,12 @@ START_TEST(test_filter_shape)
 		for (i = 0; i < n; i++) {
 			ck_assert_msg(jumps_in_range(prog, i, n),
 				      "jump %d should stay in the program", i);
-			if (i >= 11 && i < n - 2)
+			if (i >= 10 && i < n - 2)
 				allows += i + 1 + prog[i].jt == n - 1;
 		}
 	}
-	ck_assert_msg(allows == 2 * sb_allowlist_size(),
-		      "every list entry should jump to the allow return");
+	ck_assert_msg(allows == 2 * (sb_allowlist_size() + sb_ioctl_list_size()),
+		      "every list entry and ioctl request should jump to the allow return");
 	ck_assert_msg(sb_filter_build(0, prog, SB_FILTER_MAX) == -1, "level 0 has no program");
 	ck_assert_msg(sb_filter_build(3, prog, SB_FILTER_MAX) == -1, "level 3 does not exist");
 	ck_assert_msg(sb_filter_build(1, prog, 10) == -1, "a short buffer should be refused");
@@ -127,9 +130,17 @@ static int level2_child(void *arg)
 	errno = 0;
 	if (syscall(SYS_getpid | X32_BIT) != -1 || errno != EPERM)
 		bad |= 32;
-	/* ioctl: FIONREAD only. */
+	/* ioctl: FIONREAD and the reference clocks' reads only. */
 	if (ioctl(p[0], FIONREAD, &avail) != 0 || avail != 1)
 		bad |= 64;
+	{
+		struct ptp_sys_offset_precise o;
+
+		/* A PHC read on a pipe passes the filter and fails in the kernel: ENOTTY. */
+		errno = 0;
+		if (ioctl(p[0], PTP_SYS_OFFSET_PRECISE, &o) != -1 || errno == EPERM)
+			bad |= 64;
+	}
 	errno = 0;
 	if (ioctl(p[0], FIONBIO, &on) != -1 || errno != EPERM)
 		bad |= 128;
@@ -170,7 +181,8 @@ START_TEST(test_level2_fails_with_eperm)
 		      "personality, mount and ptrace should fail with EPERM (failed: 0x%x)",
 		      WEXITSTATUS(st));
 	ck_assert_msg(!(WEXITSTATUS(st) & 32), "an x32 call should fail with EPERM");
-	ck_assert_msg(!(WEXITSTATUS(st) & 64), "ioctl FIONREAD and bpf map lookups should pass");
+	ck_assert_msg(!(WEXITSTATUS(st) & 64),
+		      "ioctl FIONREAD, a PHC read and bpf map lookups should pass");
 	ck_assert_msg(!(WEXITSTATUS(st) & 128),
 		      "any other ioctl or bpf command should fail with EPERM");
 }
@@ -300,6 +312,14 @@ START_TEST(test_caps_needed)
 			(unsigned long long)got);
 		cfg_free(&c);
 	}
+	/* A reference clock alone disciplines CLOCK_REALTIME as servers do. */
+	cfg_defaults(&c);
+	c.clk.n_refclocks = 1;
+	ck_assert_msg(sb_caps_needed(&c, 0) == 1ULL << CAP_SYS_TIME,
+		      "a refclock with the kernel driver should keep CAP_SYS_TIME");
+	c.clk.discipline = 0;
+	ck_assert_msg(sb_caps_needed(&c, 0) == 0, "... but not with discipline off");
+	cfg_free(&c);
 }
 END_TEST
 

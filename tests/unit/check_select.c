@@ -5,7 +5,9 @@
  * while that reduces the spread below the sources' jitter, keeps at least
  * the minimum, marks truechimers beyond CLK_MAX_CLUSTER '#' and puts
  * survivors first in merit order (stratum, then distance); combining
- * weighs by 1/distance.
+ * weighs by 1/distance. Trusted sources (chrony's trust) outvote any
+ * number of untrusted ones, and keep only the untrusted sources wholly
+ * inside their interval.
  */
 #include <check.h>
 #include <math.h>
@@ -202,6 +204,46 @@ START_TEST(test_selection_jitter)
 }
 END_TEST
 
+START_TEST(test_trusted_outvote)
+{
+	struct clk_cand c[4];
+	double lo, hi;
+
+	/* Three untrusted sources agree at +50 ms; the one trusted source says 0. */
+	cand(&c[0], 0, 0.0, 0.001, 0, 0);
+	c[0].trust = 1;
+	cand(&c[1], 1, 0.050, 0.010, 0, 1);
+	cand(&c[2], 2, 0.051, 0.010, 0, 1);
+	cand(&c[3], 3, 0.049, 0.010, 0, 1);
+	ck_assert_msg(clk_select_intersect(c, 4, &lo, &hi) == 1,
+		      "the trusted source alone should be a truechimer");
+	ck_assert_msg(tally_of(c, 4, 0) == '+' && tally_of(c, 4, 1) == 'x' &&
+			      tally_of(c, 4, 2) == 'x' && tally_of(c, 4, 3) == 'x',
+		      "the untrusted majority should be the falsetickers");
+	ck_assert_msg(fabs(lo + 0.001) < 1e-12 && fabs(hi - 0.001) < 1e-12,
+		      "the agreed interval should be the trusted one, got [%g, %g]", lo, hi);
+
+	/* An untrusted source counts only wholly inside the trusted interval. */
+	cand(&c[0], 0, 0.0, 0.010, 0, 0);
+	c[0].trust = 1;
+	cand(&c[1], 1, 0.001, 0.002, 0, 1); /* [-1, 3] ms: inside */
+	cand(&c[2], 2, 0.009, 0.002, 0, 1); /* [7, 11] ms: overlaps, not inside */
+	ck_assert_msg(clk_select_intersect(c, 3, &lo, &hi) == 2 && tally_of(c, 3, 1) == '+' &&
+			      tally_of(c, 3, 2) == 'x',
+		      "only the untrusted source inside the trusted interval should count");
+
+	/* Two trusted sources that disagree: no majority among them, nobody is chosen. */
+	cand(&c[0], 0, 0.0, 0.001, 0, 0);
+	c[0].trust = 1;
+	cand(&c[1], 1, 0.1, 0.001, 0, 0);
+	c[1].trust = 1;
+	cand(&c[2], 2, 0.0, 0.001, 0, 1);
+	cand(&c[3], 3, 0.0, 0.001, 0, 1);
+	ck_assert_msg(clk_select_intersect(c, 4, &lo, &hi) == 0,
+		      "two disagreeing trusted sources have no majority, whatever the others say");
+}
+END_TEST
+
 Suite *select_suite(void)
 {
 	Suite *s = suite_create("select");
@@ -217,6 +259,7 @@ Suite *select_suite(void)
 	tcase_add_test(tc, test_cluster_merit_and_backup);
 	tcase_add_test(tc, test_combine_weights);
 	tcase_add_test(tc, test_selection_jitter);
+	tcase_add_test(tc, test_trusted_outvote);
 	suite_add_tcase(s, tc);
 	return s;
 }
