@@ -17,6 +17,8 @@
 #   bench/guard-mix.sh [SECONDS [REPS [RATES...]]]
 #     SECONDS per point (default 5), REPS per point (default 3, the median
 #     is printed), RATES legit requests/s (default 50000 100000 150000)
+#   KINDS="horod chronyd" (environment) measures only those of
+#     horod guard-skb guard-native chronyd (default: all, chronyd when installed)
 #
 # Needs root, build/horod, build/tools/ntpmix; chronyd is optional. Every
 # process it starts is stopped by PID, every namespace deleted, on exit.
@@ -157,6 +159,7 @@ point()
 
 kinds="horod guard-skb guard-native"
 [ -n "$CHRONYD" ] && kinds="$kinds chronyd"
+kinds=${KINDS:-$kinds}
 echo "guard-mix: $SECS s points, median of $REPS, $MIX malformed per legit request," \
 	"server on CPU 0, load on CPU 1"
 for kind in $kinds; do

@@ -14,9 +14,10 @@
  *      then one per interval, 1 in 2^leak let through anyway) → drop, or
  *      a RATE kiss-o'-death (at most one per source per interval);
  *   4. otherwise → answered here with time (`guard serve on`) when it is
- *      a plain client request a socket of horod's would receive and the
- *      state horod published is fresh (guard_answer.h), else passed to
- *      the socket.
+ *      a plain client request a socket of horod's would receive, not
+ *      one that may be interleaved (RFC 9769: only the workers hold the
+ *      transmit stamps it asks for), and the state horod published is
+ *      fresh (guard_answer.h), else passed to the socket.
  *
  * A first fragment is only checked by its source (2 and 3, no
  * kiss-o'-death); later fragments, and everything that is not UDP to a
@@ -611,6 +612,35 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, struct pkt *p, __u32 o
 	return 0;
 }
 
+/*
+ * 1 when the client request at P may be an RFC 9769 interleaved one:
+ * version 4, an origin named, its receive field not its transmit field
+ * (what the workers test before they look up the client's state,
+ * daemon/serve/xleave.c). Only the workers hold the transmit stamps such
+ * a request asks for, so it goes to them; a request too short to tell
+ * goes too.
+ */
+static __always_inline int maybe_interleaved(struct xdp_md *ctx, const struct pkt *p)
+{
+	void *data = ctx_data(ctx);
+	void *end = ctx_end(ctx);
+	__u32 off = p->udp + UDP_HLEN;
+	const __u8 *pay;
+	__u64 org, rec, xmt;
+
+	if (off > PKT_OFF_MAX)
+		return 1;
+	pay = data + off;
+	if ((void *)(pay + NTP_HEADER_LEN) > end)
+		return 1;
+	if (((pay[0] >> 3) & 7) != 4)
+		return 0;
+	__builtin_memcpy(&org, pay + NTP_OFF_ORG, NTP_TS_LEN);
+	__builtin_memcpy(&rec, pay + NTP_OFF_REC, NTP_TS_LEN);
+	__builtin_memcpy(&xmt, pay + NTP_OFF_XMT, NTP_TS_LEN);
+	return org != 0 && rec != xmt;
+}
+
 SEC("xdp")
 int guard_xdp(struct xdp_md *ctx)
 {
@@ -676,9 +706,11 @@ int guard_xdp(struct xdp_md *ctx)
 				bytes);
 	if (rl == RL_DROP)
 		return guard_exit(XDP_DROP, NTP_R_DROP_RATE, bytes, &p);
-	/* `guard serve on`: a plain client request (no extension) is answered here. */
+	/* `guard serve on`: a plain client request (no extension, not interleaved) is answered
+	 * here. */
 	if ((guard_cfg.flags & GUARD_F_SERVE) && reason == NTP_R_REPLY_SERVER &&
-	    p.plen == NTP_HEADER_LEN && serve_read(&sv, ctx, &p) == 0) {
+	    p.plen == NTP_HEADER_LEN && !maybe_interleaved(ctx, &p) &&
+	    serve_read(&sv, ctx, &p) == 0) {
 		/* The frame may be half rewritten when this fails: it cannot pass. */
 		if (make_reply(ctx, &p, 0, &sv) < 0)
 			return guard_exit(XDP_DROP, NTP_R_DROP_SEND_ERROR, bytes, &p);

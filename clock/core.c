@@ -120,6 +120,10 @@ struct clk_core *clk_core_create(const struct clk_core_cfg *cfg, struct clk_driv
 	if (c->cfg.minsources < 1)
 		c->cfg.minsources = 1;
 	c->cfg.precision = clk_clampi(c->cfg.precision, -30, 0);
+	if (c->cfg.leapmode < CLK_LEAPMODE_SYSTEM || c->cfg.leapmode > CLK_LEAPMODE_SMEAR)
+		c->cfg.leapmode = CLK_LEAPMODE_SYSTEM;
+	if (c->cfg.smear_s < CLK_SMEAR_MIN_S || c->cfg.smear_s > CLK_SMEAR_MAX_S)
+		c->cfg.smear_s = CLK_SMEAR_DEFAULT_S;
 	c->drv = drv;
 	now = drv->ops->now(drv);
 	c->last_now = now;
@@ -681,6 +685,10 @@ static void serve_local(struct clk_core *c, int64_t r, double dist, struct clk_s
 		out->root_disp = l->cfg.dispersion +
 				 (CLK_PHI + core_skew(c)) * fmax(0.0, clk_dsec(r, c->local_ref_r));
 	}
+	/* A leap the core planned (a leap table's, on its last day) is announced from the
+	 * local reference too: a stratum-1 server must announce on its file's authority. */
+	if (out->leap == NTP_LEAP_NONE && c->leap_li != NTP_LEAP_NONE)
+		out->leap = (uint8_t)c->leap_li;
 	c->local_leap = out->leap;
 }
 
@@ -771,9 +779,10 @@ void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out)
 		out->root_disp = rdisp;
 	}
 	if (c->disc.steer && c->drv->ops->set_status)
-		c->drv->ops->set_status(c->drv, out->leap, c->synced,
+		c->drv->ops->set_status(c->drv, core_leap_arm_li(c, out->leap), c->synced,
 					fmin(out->root_delay / 2.0 + out->root_disp, CORE_MAXDISP),
 					fmin(c->sys_jitter + fabs(c->offset), CORE_MAXDISP));
+	core_leap_smear(c, out);
 }
 
 int64_t clk_core_next_event(const struct clk_core *c)

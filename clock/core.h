@@ -24,8 +24,10 @@
 #include <stdint.h>
 
 #include "clock/driver.h"
+#include "clock/leapsec.h"
 #include "clock/snapshot.h"
 #include "proto/flash.h"
+#include "proto/leaptab.h"
 
 #define CLK_MAX_SOURCES 64 /* sources a core follows: every server and pool member */
 
@@ -48,6 +50,8 @@ struct clk_core_cfg {
 	int precision;		   /* log2 s of one clock read */
 	double init_freq_ppm;	   /* frequency from the driftfile, or 0 */
 	double init_skew_ppm;	   /* skew from the driftfile; < 0 = unknown */
+	int leapmode;		   /* enum clk_leapmode: who applies a leap second (0: system) */
+	int64_t smear_s;	   /* s: `leapsmear interval` (smear mode); 0 = the default */
 };
 
 struct clk_source_cfg {
@@ -141,6 +145,16 @@ struct clk_tracking {
 	int steering;		/* 1: the core steers the driver (discipline on, and it takes it) */
 	int watching;		/* 1: a step one source measured is being watched (core.c) */
 	int steps_seen;		/* samples sources took as steps of their or our time scale */
+	/* the leap second */
+	int leapmode;	     /* enum clk_leapmode */
+	int leap_dir;	     /* the leap planned: +1 insertion, -1 deletion, 0 none */
+	int64_t leap_m;	     /* Unix s: the midnight it ends at */
+	int leap_table;	     /* 1: a leap table is the authority now (valid) */
+	int64_t smear_s;     /* s: the smear interval (smear mode) */
+	int smearing;	     /* 1: the served time is being smeared now */
+	double smear_offset; /* s: served (smeared) time minus UTC, now */
+	int64_t smear_start; /* Unix ns (leap-free): the smear of the planned leap starts ... */
+	int64_t smear_end;   /* ... and ends; 0 none */
 };
 
 struct clk_core;
@@ -191,6 +205,15 @@ void clk_core_refused(struct clk_core *c, int id);
  * own last error bound.
  */
 void clk_core_update(struct clk_core *c, int64_t now, struct clk_snapshot *out);
+
+/*
+ * Give the core leap table TAB (copied; NULL drops it). Until the table's
+ * expiry it is the authority on leap seconds: its next leap is announced
+ * and applied even when no source says so, and sources' leap bits it
+ * contradicts are ignored; once expired it says nothing and the sources'
+ * majority decides again.
+ */
+void clk_core_set_leaptab(struct clk_core *c, const struct ntp_leaptab *tab);
 
 /* Driver time of the core's next own event (a leap second's edge), when clk_core_update()
  * must run at that instant; INT64_MAX when there is none. */

@@ -13,6 +13,7 @@
 
 #include "clock/core.h"
 #include "clock/discipline.h"
+#include "clock/leapsec.h"
 #include "clock/nsec.h"
 #include "clock/source.h"
 
@@ -65,6 +66,20 @@ struct clk_core {
 	int leap_armed;	   /* the leap armed in the driver's clock, whoever armed it (+1, -1, 0) */
 	int drv_leaps;	   /* the driver's leaps() when last seen */
 	int64_t leap_next; /* served ns of what comes next about it (the edge), INT64_MAX none */
+	/* the leap table (`leapfile`, `leapsectz`): within its expiry the authority on leaps */
+	int have_ltab;		 /* 1: a table was given */
+	int leap_auth;		 /* 1: the table decided at the last update (not expired) */
+	struct ntp_leaptab ltab; /* its copy */
+	int leap_done_dir;	 /* direction of the last leap applied */
+	/* the smear (leapsecmode smear) of the leap planned or just applied */
+	int smear_set;		  /* 1: smear below is the one in force (until its end) */
+	int64_t smear_m;	  /* s: the midnight of its leap */
+	int64_t ls_served;	  /* served ns (UTC) at the last core_leap_update */
+	struct clk_smear smear;	  /* in leap-free ns */
+	int64_t smear_vs_utc;	  /* ns: served minus UTC at the last update */
+	int smearing;		  /* 1: inside the window at the last update */
+	struct clk_snapshot prev; /* the snapshot last built (smear mode: monotonic) */
+	int have_prev;
 	/* the state last published */
 	int synced;
 	int local; /* serving the local reference */
@@ -108,7 +123,13 @@ void core_leap_update(struct clk_core *c, int64_t r, int vote);
  * placed on either side of it. */
 int core_leap_near(const struct clk_core *c, int64_t t1, int64_t t4);
 
-/* Driver time of the next leap edge, INT64_MAX none. */
+/* Driver time of the next leap event (its edge, the smear's start or end), INT64_MAX none. */
 int64_t core_leap_next(const struct clk_core *c);
+
+/* The LI to tell the driver (the kernel's STA_INS/STA_DEL) for served LI: only in system mode. */
+int core_leap_arm_li(const struct clk_core *c, int li);
+
+/* Smear mode: turn snapshot OUT (UTC, at driver time NOW) into the smeared time scale. */
+void core_leap_smear(struct clk_core *c, struct clk_snapshot *out);
 
 #endif

@@ -109,6 +109,17 @@ void clk_core_tracking(const struct clk_core *c, int64_t now, struct clk_trackin
 	out->steering = c->disc.steer;
 	out->watching = c->watch;
 	out->steps_seen = c->step_detected;
+	out->leapmode = c->cfg.leapmode;
+	out->leap_dir = c->leap_dir;
+	out->leap_m = c->leap_dir ? c->leap_m : 0;
+	out->leap_table = c->leap_auth;
+	out->smear_s = c->cfg.smear_s;
+	out->smearing = c->smearing;
+	out->smear_offset = (double)c->smear_vs_utc / 1e9;
+	if (c->smear_set) {
+		out->smear_start = c->smear.start_ns;
+		out->smear_end = c->smear.end_ns;
+	}
 }
 
 int clk_core_steps(const struct clk_core *c)

@@ -71,10 +71,12 @@ typedef int64_t (*clk_truth_fn)(void *arg);
 
 /* Sim driver parameters (`driver sim [offset S] [freq PPM] [wander PPM_PER_SQRT_S] [seed N]`). */
 struct clk_sim_cfg {
-	double offset; /* s: initial phase error (driver - truth) */
-	double freq;   /* ppm: frequency error of the virtual oscillator */
-	double wander; /* ppm/sqrt(s): random-walk frequency noise */
-	uint64_t seed; /* PRNG seed: same seed, same wander */
+	double offset;	  /* s: initial phase error (driver - truth) */
+	double freq;	  /* ppm: frequency error of the virtual oscillator */
+	double wander;	  /* ppm/sqrt(s): random-walk frequency noise */
+	uint64_t seed;	  /* PRNG seed: same seed, same wander */
+	int64_t shift_ns; /* ns: a simulated date: driver = truth + shift + phase (0: the truth's)
+			   */
 };
 
 /* A kernel driver on CLOCK_REALTIME (PHC_PATH NULL) or a PHC; NULL with WHY on failure. */

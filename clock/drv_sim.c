@@ -1,8 +1,10 @@
 /*
  * The sim clock driver: a virtual clock over a truth clock (the system
  * clock in the daemon, simulated time in the tests). Its time is
- *     driver = truth + phase
- * where the phase grows at the clock's frequency error: the configured
+ *     driver = truth + shift + phase
+ * where the shift is a simulated date's distance from the truth (`driver
+ * sim date`, exact in ns: so a test can put horod on the last day before
+ * a leap second), and the phase grows at the clock's frequency error: the configured
  * oscillator error, plus a random walk ("wander", ppm per sqrt(s)) drawn
  * from a seeded PRNG at each tick(), plus the correction the discipline
  * sets through set_freq(), as it would on the kernel clock. The frequency
@@ -43,7 +45,8 @@ struct sdrv {
 	double wander;	     /* ppm/sqrt(s) */
 	double walk_ppm;     /* random-walk part of the frequency error, now */
 	double corr_ppm;     /* correction from set_freq() */
-	double phase_ns;     /* driver - truth at truth time t_ns */
+	double phase_ns;     /* driver - truth - shift at truth time t_ns */
+	int64_t shift_ns;    /* ns: the simulated date's distance from the truth, exact */
 	int64_t t_ns;	     /* truth time up to which phase_ns is integrated */
 	int64_t wander_ns;   /* truth time of the last wander step */
 	uint64_t rng[4];     /* xoshiro256** state */
@@ -118,13 +121,13 @@ static int64_t sim_leap_edge(int64_t from, int dir)
  * second the virtual clock reached meanwhile. */
 static void sim_advance(struct sdrv *s, int64_t now)
 {
-	int64_t before = ns_add_sat(s->t_ns, ns_round_sat(s->phase_ns)), after;
+	int64_t before = ns_add_sat(s->t_ns + s->shift_ns, ns_round_sat(s->phase_ns)), after;
 
 	s->phase_ns += ns_diff(now, s->t_ns) * sim_freq(s);
 	s->t_ns = now;
 	if (!s->leap_arm || s->leap_wait)
 		return;
-	after = ns_add_sat(now, ns_round_sat(s->phase_ns));
+	after = ns_add_sat(now + s->shift_ns, ns_round_sat(s->phase_ns));
 	if (after < sim_leap_edge(before, s->leap_arm))
 		return;
 	s->phase_ns -= (double)s->leap_arm * NS_PER_SEC;
@@ -143,7 +146,7 @@ static void sdrv_mapping(struct clk_driver *d, int64_t *offset_ns, double *freq,
 {
 	struct sdrv *s = d->priv;
 
-	*offset_ns = ns_round_sat(s->phase_ns);
+	*offset_ns = ns_add_sat(s->shift_ns, ns_round_sat(s->phase_ns));
 	*freq = sim_freq(s);
 	*base_ns = s->t_ns;
 }
@@ -230,8 +233,10 @@ static void sdrv_tick(struct clk_driver *d)
 
 static double sdrv_true_error(struct clk_driver *d, int64_t served_ns, int64_t truth_ns)
 {
-	(void)d;
-	return ns_dsec(served_ns, truth_ns);
+	const struct sdrv *s = d->priv;
+
+	/* Against the simulated date's truth. */
+	return ns_dsec(served_ns, ns_add_sat(truth_ns, s->shift_ns));
 }
 
 static void sdrv_destroy(struct clk_driver *d)
@@ -278,6 +283,7 @@ struct clk_driver *clk_driver_sim(const struct clk_sim_cfg *cfg, clk_truth_fn tr
 	s->freq_err_ppm = cfg->freq;
 	s->wander = cfg->wander;
 	s->phase_ns = cfg->offset * NS_PER_SEC;
+	s->shift_ns = cfg->shift_ns;
 	s->t_ns = truth(arg);
 	s->wander_ns = s->t_ns;
 	x = cfg->seed;

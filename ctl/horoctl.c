@@ -49,7 +49,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{"status", "[-s SOCKET] [--json]",
 	 "synchronised or not, to what, within how much (like ntpstat; exit 0/1/2)", query_status},
 	{"tracking", "[-s SOCKET] [--json]",
-	 "reference, offsets, frequency, skew, root delay/dispersion, leap", query_tracking},
+	 "reference, offsets, frequency, skew, root delay/dispersion, leap, smear", query_tracking},
 	{"sources", "[-s SOCKET] [--json]",
 	 "upstream sources like ntpq -p, with flash bits by name", query_sources},
 	{"serverstats", "[-s SOCKET] [--json]",

@@ -269,6 +269,37 @@ static int begin(int argc, char **argv, enum ctl_cmd cmd, int *json, struct answ
 
 /* ---- commands ------------------------------------------------------------- */
 
+/* "YYYY-MM-DD" of Unix second T into BUF (LEN), "none" for 0. */
+static const char *day_text(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || !gmtime_r(&tt, &tm))
+		snprintf(buf, len, "none");
+	else
+		strftime(buf, len, "%Y-%m-%d", &tm);
+	return buf;
+}
+
+/* The leap table's lines of `horoctl status`: its path, expiry and next leap. */
+static void status_leapfile(const struct answer *a)
+{
+	const char *e = get(a, "leapfile_expiry", "?");
+	char d1[32], d2[32];
+	long long next = (long long)getd(a, "leapfile_next");
+
+	printf("   leap file %s: expires %s (%s)\n", get(a, "leapfile", "?"),
+	       day_text((long long)getd(a, "leapfile_expires"), d1, sizeof(d1)),
+	       strcmp(e, "expired") == 0   ? "EXPIRED: no authority, the sources' bits decide"
+	       : strcmp(e, "soon") == 0	   ? "expires within 28 days: update it"
+	       : strcmp(e, "unknown") == 0 ? "no expiry given"
+					   : "valid");
+	if (next > 0)
+		printf("   next leap second: %s (%s)\n", day_text(next - 86400, d2, sizeof(d2)),
+		       getl(a, "leapfile_next_dir") > 0 ? "inserted 23:59:60" : "23:59:59 deleted");
+}
+
 int query_status(int argc, char **argv)
 {
 	const char *src;
@@ -303,6 +334,8 @@ int query_status(int argc, char **argv)
 			printf("   polling %s every %.0f s\n", rc ? "reference clock" : "server",
 			       ldexp(1.0, (int)getl(&a, "poll")));
 	}
+	if (!json && get(&a, "leapfile", NULL))
+		status_leapfile(&a);
 	free(a.p);
 	return synced ? QUERY_OK : QUERY_FAIL;
 }
@@ -313,6 +346,29 @@ static const char *leap_text(long leap)
 					"Not synchronised"};
 
 	return leap >= 0 && leap <= 3 ? t[leap] : "?";
+}
+
+/* The leap second's lines of `horoctl tracking`: mode, the leap planned, the smear. */
+static void tracking_leap(const struct answer *a)
+{
+	long long m = (long long)getd(a, "leap_midnight");
+	long dir = getl(a, "leap_planned");
+	char day[32];
+
+	if (!get(a, "leapsecmode", NULL))
+		return;
+	printf("Leap second mode   : %s%s\n", get(a, "leapsecmode", "?"),
+	       getl(a, "leap_table") ? " (leap file valid: the authority)" : "");
+	if (dir)
+		printf("Leap second        : %s at the end of %s\n",
+		       dir > 0 ? "insert 23:59:60" : "delete 23:59:59",
+		       day_text(m - 86400, day, sizeof(day)));
+	else
+		printf("Leap second        : none planned\n");
+	if (get(a, "smear_interval", NULL))
+		printf("Smear              : %s, offset %+.9f seconds (interval %ld s)\n",
+		       getl(a, "smearing") ? "smearing" : "not smearing", getd(a, "smear_offset"),
+		       getl(a, "smear_interval"));
 }
 
 int query_tracking(int argc, char **argv)
@@ -357,6 +413,7 @@ int query_tracking(int argc, char **argv)
 	printf("Leap status        : %s\n", leap_text(getl(&a, "leap")));
 	if (get(&a, "true_error", NULL))
 		printf("True error (sim)   : %+.9f seconds\n", getd(&a, "true_error"));
+	tracking_leap(&a);
 	free(a.p);
 	return QUERY_OK;
 }
@@ -453,6 +510,10 @@ int query_serverstats(int argc, char **argv)
 		json_fields(&a, "auth.", 1);
 		printf("}, \"ke\": {");
 		json_fields(&a, "ke.", 1);
+		printf("}, \"modes\": {");
+		json_fields(&a, "mode.", 1);
+		printf("}, \"interleaved_tx\": {");
+		json_fields(&a, "xtx.", 1);
 		printf("}, \"per_worker\": [");
 		for (i = 0; i < n; i++) {
 			snprintf(k, sizeof(k), "w%d.", i);
@@ -473,6 +534,14 @@ int query_serverstats(int argc, char **argv)
 	printf("  of them by XDP   : %s\n", get(&a, "xdp", "0"));
 	printf("RX timestamps      : hardware %s, kernel %s, daemon %s\n",
 	       get(&a, "ts.hardware", "0"), get(&a, "ts.kernel", "0"), get(&a, "ts.daemon", "0"));
+	printf("Replies by mode    : basic %s, interleaved %s\n", get(&a, "mode.basic", "0"),
+	       get(&a, "mode.interleaved", "0"));
+	printf("  interleaved TX   : hardware %s, kernel %s, daemon %s\n",
+	       get(&a, "xtx.hardware", "0"), get(&a, "xtx.kernel", "0"),
+	       get(&a, "xtx.daemon", "0"));
+	printf("TX stamps          : read %s, unmatched %s; clients evicted %s\n",
+	       get(&a, "tx_stamps", "0"), get(&a, "tx_unmatched", "0"),
+	       get(&a, "xleave_evicted", "0"));
 	printf("By reason (nonzero):\n");
 	while (ctl_kv_next(a.p, a.len, &pos, kk, sizeof(kk), v, sizeof(v)) == 1)
 		if (strncmp(kk, "reason.", 7) == 0 && strcmp(v, "0") != 0)

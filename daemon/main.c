@@ -175,6 +175,8 @@ static int open_sockets(void)
 			workers[i].n_socks = j + 1;
 		}
 	}
+	/* A client stays on one worker whatever its port: its interleaved state is there. */
+	wk_steer(workers, n_workers);
 	return 0;
 }
 
@@ -365,6 +367,8 @@ static int make_workers(void)
 		log_msg(LOG_WARNING, "mode 6 disabled: cannot create its queue");
 	hwts_init(&hwts, &cfg);
 	shared.hw = &hwts;
+	/* Interleaved state: the limit shared out, each worker's table made in its thread. */
+	shared.xl_bytes = (size_t)cfg.clientloglimit / (size_t)n_workers;
 	for (i = 0; i < n_workers; i++) {
 		workers[i].id = i;
 		workers[i].cpu = cfg.workers ? -1 : (int)(i % ncpu);

@@ -378,6 +378,22 @@ size_t ntp_build_reply(const uint8_t *req, const struct ntp_reply_info *info, ui
 	return NTP_HEADER_LEN;
 }
 
+size_t ntp_build_reply_interleaved(const uint8_t *req, const struct ntp_reply_info *info,
+				   uint64_t rx, uint64_t tx, uint8_t out[NTP_HEADER_LEN])
+{
+	ntp_build_reply(req, info, rx, tx, out);
+	/* The client recognises an interleaved reply by its own receive field echoed. */
+	memcpy(out + NTP_OFF_ORG, req + NTP_OFF_REC, NTP_TS_LEN);
+	return NTP_HEADER_LEN;
+}
+
+void ntp_request_stamps(const uint8_t *req, uint64_t *org, uint64_t *rec, uint64_t *xmt)
+{
+	*org = be_get64(req + NTP_OFF_ORG);
+	*rec = be_get64(req + NTP_OFF_REC);
+	*xmt = be_get64(req + NTP_OFF_XMT);
+}
+
 size_t ntp_build_kod(const uint8_t *req, const char *code, uint8_t out[NTP_HEADER_LEN])
 {
 	memset(out, 0, NTP_HEADER_LEN);

@@ -148,6 +148,19 @@ size_t ntp_build_reply(const uint8_t *req, const struct ntp_reply_info *info, ui
 		       uint64_t tx, uint8_t out[NTP_HEADER_LEN]);
 
 /*
+ * Build the 48-byte interleaved-mode reply (RFC 9769) to REQ: as
+ * ntp_build_reply, but origin = the request's receive timestamp bit for
+ * bit, and TX the transmit time of the previous reply to this client (the
+ * one whose receive timestamp the request's origin names). Returns
+ * NTP_HEADER_LEN.
+ */
+size_t ntp_build_reply_interleaved(const uint8_t *req, const struct ntp_reply_info *info,
+				   uint64_t rx, uint64_t tx, uint8_t out[NTP_HEADER_LEN]);
+
+/* The origin, receive and transmit timestamps of the header REQ (at least 48 bytes). */
+void ntp_request_stamps(const uint8_t *req, uint64_t *org, uint64_t *rec, uint64_t *xmt);
+
+/*
  * Move the transmit timestamp of REPLY (LEN bytes, built by
  * ntp_build_reply) to TX, read closer to the moment it is sent; only
  * forward, never on a reply whose transmit is 0 (a kiss-o'-death), and

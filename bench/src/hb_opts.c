@@ -46,6 +46,32 @@ static void usage(FILE *f)
 		"      --version N      NTP version of the requests, 1-4 (default 4)\n"
 		"      --allow-unsync   accept replies with leap 3 (unsynchronized server)\n"
 		"  -j, --json           print one JSON object instead of text\n"
+		"      --clients N      N clients (1-%d), each with its own source address:\n"
+		"                       --client-base and the N-1 addresses after it, set per\n"
+		"                       datagram (IP_PKTINFO) on unconnected sockets; they must\n"
+		"                       be local here, e.g. `ip route add local 10.99.0.0/16\n"
+		"                       dev lo`, and routed back by the server. Client i sends\n"
+		"                       on socket i mod --sockets; each client in turn\n"
+		"      --client-base A  the first client address (IPv4 or IPv6, the last 32 bits\n"
+		"                       count up)\n"
+		"      --xleave         RFC 9769 interleaved client (needs --clients): each\n"
+		"                       request names the client's last reply; replies are\n"
+		"                       counted by mode, interleaved offsets (offset_x_us) use\n"
+		"                       the previous exchange's T1, T2, T4 and the reply's T3\n"
+		"      --capture IFACE  capture the replies on IFACE (a packet socket, needs\n"
+		"                       CAP_NET_RAW) with kernel receive stamps and report\n"
+		"                       arrival - T3 per mode (capture_basic_us,\n"
+		"                       capture_xleave_us: for an interleaved reply, the arrival\n"
+		"                       of the previous reply against its transmit timestamp);\n"
+		"                       negative = the reply arrived before its T3 (late)\n"
+		"      --steps LIST     open loop at each rate of LIST (comma separated, up to\n"
+		"                       %d) for --duration each, one report per step; the\n"
+		"                       clients keep their state from step to step\n"
+		"      --stop-loss F    end the steps after one that lost more than F (default\n"
+		"                       0.2)\n"
+		"      --warmup         first, every client sends %d requests (at %.0f/s, or the\n"
+		"                       first step's rate if lower; not reported), so\n"
+		"                       interleaved state exists from the start\n"
 		"      --nts            NTS requests (RFC 8915): NTS-KE with ADDR first, then\n"
 		"                       requests sealed before the run (one per table slot)\n"
 		"      --ke             NTS-KE exchanges back to back instead of NTP requests\n"
@@ -66,7 +92,8 @@ static void usage(FILE *f)
 		"host the true offset is 0, so the offset is the server's timestamp error.\n"
 		"residence = T3 - T2 as the server wrote them. Exit status: 0 when at least\n"
 		"one valid reply came and none was invalid, 1 otherwise, 2 on usage errors.\n",
-		HB_MAX_SECONDS, HB_MAX_SOCKETS);
+		HB_MAX_SECONDS, HB_MAX_SOCKETS, HB_MAX_CLIENTS, HB_MAX_STEPS, HB_WARM_ROUNDS,
+		HB_WARM_RATE);
 }
 
 static int parse_addr(const char *s, int port, struct sockaddr_storage *ss, socklen_t *len)
@@ -107,6 +134,26 @@ static int parse_kinds(struct hb_opts *o, const char *list)
 	return 0;
 }
 
+static int num(const char *s, double lo, double hi, double *out);
+
+/* --steps: comma-separated rates. */
+static int parse_steps(struct hb_opts *o, const char *list)
+{
+	char buf[512], *save = NULL, *tok;
+
+	if (strlen(list) >= sizeof(buf))
+		return -1;
+	strcpy(buf, list);
+	o->n_steps = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (o->n_steps >= HB_MAX_STEPS ||
+		    num(tok, 1, HB_MAX_RATE, &o->steps[o->n_steps]) < 0)
+			return -1;
+		o->n_steps++;
+	}
+	return o->n_steps ? 0 : -1;
+}
+
 /* Strict number parsing: the whole of S, within [LO, HI]. */
 static int num(const char *s, double lo, double hi, double *out)
 {
@@ -136,14 +183,21 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 					     {"version", required_argument, NULL, 'V'},
 					     {"allow-unsync", no_argument, NULL, 'U'},
 					     {"json", no_argument, NULL, 'j'},
+					     {"clients", required_argument, NULL, 'C'},
+					     {"client-base", required_argument, NULL, 'B'},
+					     {"xleave", no_argument, NULL, 'X'},
+					     {"capture", required_argument, NULL, 'P'},
+					     {"steps", required_argument, NULL, 'S'},
+					     {"stop-loss", required_argument, NULL, 'L'},
+					     {"warmup", no_argument, NULL, 'W'},
 					     {"nts", no_argument, NULL, 'N'},
 					     {"ke", no_argument, NULL, 'K'},
 					     {"ca", required_argument, NULL, 'A'},
-					     {"nts-port", required_argument, NULL, 'P'},
+					     {"nts-port", required_argument, NULL, 'O'},
 					     {"placeholders", required_argument, NULL, 'H'},
 					     {"nts-verify", required_argument, NULL, 'E'},
-					     {"nts-sessions", required_argument, NULL, 'S'},
-					     {"ke-threads", required_argument, NULL, 'X'},
+					     {"nts-sessions", required_argument, NULL, 'Q'},
+					     {"ke-threads", required_argument, NULL, 'Y'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	double v;
@@ -157,6 +211,7 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 	o->ts_every = 1;
 	o->timeout = 0.5;
 	o->version = 4;
+	o->stop_loss = 0.2;
 	o->nts_port = 4460;
 	o->nts_verify = 64;
 	o->nts_sessions = 4;
@@ -227,6 +282,37 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 		case 'j':
 			o->json = 1;
 			break;
+		case 'C':
+			if (num(optarg, 1, HB_MAX_CLIENTS, &v) < 0)
+				goto bad;
+			o->n_clients = (int)v;
+			break;
+		case 'B': {
+			socklen_t l;
+
+			if (parse_addr(optarg, 0, &o->client_base, &l) < 0)
+				goto bad;
+			break;
+		}
+		case 'X':
+			o->xleave = 1;
+			break;
+		case 'P':
+			if (!*optarg || strlen(optarg) >= sizeof(o->capture))
+				goto bad;
+			strcpy(o->capture, optarg);
+			break;
+		case 'S':
+			if (parse_steps(o, optarg) < 0)
+				goto bad;
+			break;
+		case 'L':
+			if (num(optarg, 0, 1, &o->stop_loss) < 0)
+				goto bad;
+			break;
+		case 'W':
+			o->warmup = 1;
+			break;
 		case 'N':
 			o->nts = 1;
 			break;
@@ -236,7 +322,7 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 		case 'A':
 			o->ca = optarg;
 			break;
-		case 'P':
+		case 'O':
 			if (num(optarg, 1, 65535, &v) < 0)
 				goto bad;
 			o->nts_port = (int)v;
@@ -251,12 +337,12 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 				goto bad;
 			o->nts_verify = (int)v;
 			break;
-		case 'S':
+		case 'Q':
 			if (num(optarg, 1, 1000, &v) < 0)
 				goto bad;
 			o->nts_sessions = (int)v;
 			break;
-		case 'X':
+		case 'Y':
 			if (num(optarg, 1, 64, &v) < 0)
 				goto bad;
 			o->ke_threads = (int)v;
@@ -296,5 +382,33 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 			return -1;
 		}
 	}
+	if (o->n_clients) {
+		if (o->client_base.ss_family != o->dst.ss_family) {
+			fprintf(stderr, "horobench: --clients needs --client-base of the server's "
+					"family\n");
+			return -1;
+		}
+		if (o->n_src) {
+			fprintf(stderr, "horobench: --clients and --source exclude each other\n");
+			return -1;
+		}
+		if (o->sockets > o->n_clients)
+			o->sockets = o->n_clients;
+	}
+	if (o->xleave && o->nts) {
+		fprintf(stderr, "horobench: --xleave and --nts exclude each other (horod answers "
+				"NTS requests in basic mode only)\n");
+		return -1;
+	}
+	if (o->xleave) {
+		if (!o->n_clients) {
+			fprintf(stderr, "horobench: --xleave needs --clients (one address per "
+					"client: servers keep interleaved state by address)\n");
+			return -1;
+		}
+		o->ts_every = 1; /* every exchange may be the one the next reply completes */
+	}
+	if (o->n_steps && o->rate == 0)
+		o->rate = o->steps[0];
 	return 0;
 }

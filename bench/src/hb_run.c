@@ -1,10 +1,12 @@
 /*
  * The load loop of horobench: open the client sockets (kernel RX and TX
- * timestamping, optional source addresses, connected to the server),
- * then send for the run's duration, open loop (a schedule of --rate
- * requests/s, whatever comes back) or closed loop (--window requests in
- * flight), reading replies and TX stamps as they come, and finally wait
- * out the timeout for the last replies.
+ * timestamping; connected to the server, optionally from given source
+ * addresses; or, with --clients, unconnected, each datagram carrying its
+ * client's source address), then send for the run's duration, open loop
+ * (a schedule of --rate requests/s, whatever comes back) or closed loop
+ * (--window requests in flight), reading the capture, replies and TX
+ * stamps as they come, and finally wait out the timeout for the last
+ * replies.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,7 +47,20 @@ int hb_open_sockets(struct hb_run *r)
 			perror("horobench: SO_TIMESTAMPING");
 			return -1;
 		}
-		if (r->o.n_src) {
+		if (r->o.n_clients) {
+			/* Any local address: each datagram names its own (PKTINFO). */
+			struct sockaddr_storage any = {.ss_family = r->o.dst.ss_family};
+
+			v = 1;
+			if (r->o.dst.ss_family == AF_INET6)
+				(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof(v));
+			if (bind(fd, (const struct sockaddr *)&any,
+				 any.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							  : sizeof(struct sockaddr_in6)) < 0) {
+				perror("horobench: bind");
+				return -1;
+			}
+		} else if (r->o.n_src) {
 			const struct sockaddr_storage *a = &r->o.src[i % r->o.n_src];
 			socklen_t al = a->ss_family == AF_INET ? sizeof(struct sockaddr_in)
 							       : sizeof(struct sockaddr_in6);
@@ -55,7 +70,7 @@ int hb_open_sockets(struct hb_run *r)
 				return -1;
 			}
 		}
-		if (connect(fd, (struct sockaddr *)&r->o.dst, r->o.dstlen) < 0) {
+		if (!r->o.n_clients && connect(fd, (struct sockaddr *)&r->o.dst, r->o.dstlen) < 0) {
 			perror("horobench: connect");
 			return -1;
 		}
@@ -68,14 +83,19 @@ int hb_open_sockets(struct hb_run *r)
 /* Receive from every socket epoll says is readable (waiting at most WAIT_NS). */
 static int poll_replies(struct hb_run *r, int64_t wait_ns)
 {
-	struct epoll_event ev[HB_MAX_SOCKETS];
+	struct epoll_event ev[HB_MAX_SOCKETS + 1];
 	struct timespec ts;
 	int i, n, got = 0;
 
 	ns_to_timespec(wait_ns, &ts);
-	n = epoll_pwait2(r->epfd, ev, r->o.sockets, &ts, NULL);
+	n = epoll_pwait2(r->epfd, ev, r->o.sockets + 1, &ts, NULL);
+	/* The capture first (it sees a frame before the socket does). */
 	for (i = 0; i < n; i++)
-		got += hb_read_replies(r, &r->socks[ev[i].data.u32]);
+		if (ev[i].data.u32 == UINT32_MAX)
+			hb_cap_read(r);
+	for (i = 0; i < n; i++)
+		if (ev[i].data.u32 != UINT32_MAX)
+			got += hb_read_replies(r, &r->socks[ev[i].data.u32]);
 	return got;
 }
 
@@ -84,6 +104,7 @@ void hb_run_loop(struct hb_run *r)
 	int64_t dur = (int64_t)(r->o.duration * (double)NS_PER_SEC);
 	int64_t tmo = (int64_t)(r->o.timeout * (double)NS_PER_SEC);
 	uint64_t due_sent = 0;
+	int ended = 0;
 
 	r->t_start = hb_now_ns();
 	r->t_stop = r->t_start + dur;
@@ -91,7 +112,7 @@ void hb_run_loop(struct hb_run *r)
 		int64_t now = hb_now_ns(), wait = 0;
 		int progress = 0;
 
-		if (now < r->t_stop) {
+		if (now < r->t_stop && !ended) {
 			uint64_t target;
 
 			if (r->o.rate > 0) {
@@ -99,13 +120,15 @@ void hb_run_loop(struct hb_run *r)
 				 */
 				target = (uint64_t)((double)(now - r->t_start) * 1e-9 * r->o.rate) +
 					 1;
-				while (due_sent < target) {
+				while (due_sent < target && !ended) {
 					int want = (int)(target - due_sent > HB_BATCH
 								 ? HB_BATCH
 								 : target - due_sent);
 					int k = hb_send_batch(r, want);
 					int si = (r->next_sock + r->o.sockets - 1) % r->o.sockets;
 
+					if (r->send_limit && r->c.sent_total >= r->send_limit)
+						ended = 1; /* warm-up: every client sent once */
 					if (k <= 0)
 						break;
 					due_sent += (uint64_t)k;

@@ -18,11 +18,13 @@
 
 #include "clock/driftfile.h"
 #include "clock/kclock.h"
+#include "clock/leapload.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/clockd/refsrc.h"
 #include "daemon/clockd/report.h"
 #include "daemon/sys/log.h"
 #include "proto/appendf.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 /* descriptors the loop waits on: the signalfd; every NTP source's socket and the resolver's
@@ -47,6 +49,33 @@ static int64_t truth_sys(void *arg)
 	return sys_now();
 }
 
+/* Log the leap table's expiry when its state changed at served time NOW (ns). */
+static void leap_expiry_log(struct clockd *cd, int64_t now)
+{
+	const struct cfg_leap *l = &cd->cfg->leap;
+	int64_t s = now / NS_PER_SEC;
+	int e;
+	char desc[256];
+
+	if (l->src == CFG_LEAP_NONE)
+		return;
+	e = clk_leap_expiry(&l->tab, s);
+	if (e == cd->leap_exp)
+		return;
+	cd->leap_exp = e;
+	clk_leap_describe(&l->tab, s, desc, sizeof(desc));
+	if (e == CLK_LEAP_EXP_EXPIRED)
+		log_msg(LOG_WARNING,
+			"leap table %s has expired: it gives no authority, leap seconds come from "
+			"the sources' bits (%s)",
+			l->path, desc);
+	else if (e == CLK_LEAP_EXP_SOON)
+		log_msg(LOG_WARNING, "leap table %s expires within %d days: update it (%s)",
+			l->path, CLK_LEAP_EXPIRY_WARN_S / 86400, desc);
+	else
+		log_msg(LOG_INFO, "leap table %s: %s", l->path, desc);
+}
+
 static void publish(struct clockd *cd)
 {
 	struct clk_snapshot s;
@@ -62,6 +91,7 @@ static void publish(struct clockd *cd)
 		if (cd->src[i].ops->refresh)
 			cd->src[i].ops->refresh(&cd->src[i], now);
 	clk_core_update(cd->core, now, &s);
+	leap_expiry_log(cd, s.update_ns);
 	clk_snapshot_publish(cd->pub, &s);
 	if (cd->on_publish)
 		cd->on_publish(cd->on_publish_arg, &s);
@@ -110,10 +140,12 @@ static struct clk_driver *open_driver(const struct cfg_clock *k, int measuring, 
 	char why[160];
 
 	if (k->driver == CFG_DRIVER_SIM) {
-		struct clk_sim_cfg sc = {.offset = k->sim_offset,
-					 .freq = k->sim_freq,
-					 .wander = k->sim_wander,
-					 .seed = k->sim_seed};
+		struct clk_sim_cfg sc = {
+			.offset = k->sim_offset,
+			.freq = k->sim_freq,
+			.wander = k->sim_wander,
+			.seed = k->sim_seed,
+			.shift_ns = k->sim_date ? k->sim_date * NS_PER_SEC - sys_now() : 0};
 
 		drv = clk_driver_sim(&sc, truth_sys, NULL);
 		snprintf(why, sizeof(why), "out of memory");
@@ -165,6 +197,8 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 	cc.precision = precision;
 	cc.init_freq_ppm = 0;
 	cc.init_skew_ppm = -1;
+	cc.leapmode = cfg->leap.mode;
+	cc.smear_s = cfg->leap.smear_s;
 	if (measuring && k->driftfile[0])
 		read_drift(k->driftfile, &cc);
 	cd->core = clk_core_create(&cc, cd->drv);
@@ -172,6 +206,9 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 		log_msg(LOG_ERR, "clock core: cannot start");
 		return -1;
 	}
+	cd->leap_exp = -1;
+	if (cfg->leap.src != CFG_LEAP_NONE)
+		clk_core_set_leaptab(cd->core, &cfg->leap.tab);
 	env.cfg = cfg;
 	env.core = cd->core;
 	env.drv = cd->drv;

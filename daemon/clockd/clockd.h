@@ -52,6 +52,7 @@ struct clockd {
 	int n_pollers;
 	clockd_publish_fn on_publish; /* or NULL */
 	void *on_publish_arg;
+	int leap_exp; /* the leap table's CLK_LEAP_EXP_* last logged, -1 none yet */
 };
 
 /*

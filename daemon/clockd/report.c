@@ -12,9 +12,11 @@
 #include <time.h>
 
 #include "clock/kclock.h"
+#include "clock/leapload.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/clockd/report.h"
 #include "daemon/clockd/upstream.h"
+#include "proto/nstime.h"
 
 static int64_t sys_now(void)
 {
@@ -95,6 +97,26 @@ void clockd_report_tracking(const struct clockd *cd, struct clockd_tracking *out
 	out->sys_peer = list_index(cd, t.sys_peer);
 	out->driver = cd->drv->ops->name;
 	out->discipline = t.steering;
+	out->leapmode = t.leapmode;
+	out->leap_dir = t.leap_dir;
+	out->leap_m = t.leap_m;
+	out->leap_table = t.leap_table;
+	out->smear_s = t.smear_s;
+	out->smearing = t.smearing;
+	out->smear_offset = t.smear_offset;
+	if (cd->cfg->leap.src != CFG_LEAP_NONE) {
+		const struct ntp_leaptab *tab = &cd->cfg->leap.tab;
+		int64_t s = clk_snapshot_served(&out->snap, out->sys_ns) / NS_PER_SEC;
+		struct ntp_leap l;
+
+		out->leap_path = cd->cfg->leap.path;
+		out->leap_expiry = clk_leap_expiry(tab, s);
+		out->leap_expires_s = tab->expires_s;
+		if (ntp_leaptab_next(tab, s, &l)) {
+			out->leap_next_s = l.utc_s;
+			out->leap_next_dir = l.dir;
+		}
+	}
 	out->has_true_error = cd->drv->ops->true_error != NULL;
 	if (out->has_true_error)
 		out->true_error = cd->drv->ops->true_error(
@@ -169,5 +191,8 @@ void clockd_report_upstream(const struct clockd *cd, struct clockd_upstream *out
 		out->nts_nak = st.nts_nak;
 		out->ke_ok = st.ke_ok;
 		out->ke_fail = st.ke_fail;
+		out->interleaved = st.interleaved;
+		out->basic_xleave = st.basic_xleave;
+		out->tx_stamps = st.tx_stamps;
 	}
 }

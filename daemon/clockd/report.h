@@ -58,6 +58,20 @@ struct clockd_tracking {
 	int has_true_error; /* the driver knows a truth (the sim driver; the kernel says NaN) */
 	double true_error;  /* s: served time minus the truth, now */
 	int n_sources;	    /* sources in the list */
+	/* the leap table (`leapfile`, `leapsectz`) */
+	const char *leap_path;	/* the file read, NULL none */
+	int leap_expiry;	/* CLK_LEAP_EXP_* at the served time now */
+	int64_t leap_expires_s; /* Unix s, 0 none given */
+	int64_t leap_next_s;	/* Unix s: the midnight of its next leap, 0 none */
+	int leap_next_dir;	/* +1 insertion, -1 deletion */
+	/* the leap second the core plans, and the smear (clock/core.h's clk_tracking) */
+	int leapmode;	     /* enum clk_leapmode */
+	int leap_dir;	     /* +1 insertion, -1 deletion, 0 none planned */
+	int64_t leap_m;	     /* Unix s: the midnight it ends at */
+	int leap_table;	     /* 1: the leap table is the authority now */
+	int64_t smear_s;     /* s: the smear interval */
+	int smearing;	     /* 1: the served time is smeared now */
+	double smear_offset; /* s: served (smeared) minus UTC, at the last clock update */
 };
 
 /* One source of the list, as `horoctl sources` and ntpq show it. */
@@ -115,6 +129,7 @@ struct clockd_upstream {
 	uint64_t auth_fail;	 /* replies to an authenticated source that are not authentic */
 	uint64_t nts_nak;	 /* NTS NAKs */
 	uint64_t ke_ok, ke_fail; /* NTS-KE exchanges */
+	uint64_t interleaved, basic_xleave, tx_stamps; /* xleave sources (upstream.h) */
 };
 
 /* Tracking now into OUT. */

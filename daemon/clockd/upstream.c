@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 
@@ -42,7 +44,13 @@
 #define UP_KE_RETRY_MIN_NS  16000000000LL      /* 16 s before NTS-KE again after a failure */
 #define UP_KE_RETRY_MAX_NS  1024000000000LL    /* 1024 s at most, doubling from 16 s */
 #define UP_NTS_REFRESH_NS   1209600000000000LL /* 2 weeks: new NTS keys (chrony's ntsrefresh) */
-#define UP_FINI_WAITS	    200		       /* 10 ms waits at stop for lookups under way: 2 s */
+#define UP_ERRQ_READS	    4 /* error-queue entries read per wake-up (one per request) */
+#define UP_TX_STAMP_MAX_NS                                                                         \
+	1000000000LL /* a transmit stamp more than 1 s after the send is not ours */
+/* xleave sockets: the kernel stamps each request as it leaves, and only the stamp comes back. */
+#define UP_TX_FLAGS                                                                                \
+	(SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY)
+#define UP_FINI_WAITS 200 /* 10 ms waits at stop for lookups under way: 2 s */
 
 /* What resolver threads share with the clock thread (see the top). */
 struct up_mailbox {
@@ -261,6 +269,7 @@ static void take_results(struct upstream *u, int64_t now)
 			s->addrlen = r->lens[pick];
 			s->unanswered = 0;
 			s->last_xmt = 0;
+			s->prev.valid = 0; /* another server: nothing to interleave with */
 			clk_core_source_addr(u->core, s->core_id, addr_refid(&s->addr));
 			addr_str(&s->addr, a, sizeof(a));
 			log_msg(LOG_INFO, "source %s is %s", s->name, a);
@@ -399,13 +408,70 @@ static void close_request(struct up_source *s)
 	s->fd = -1;
 }
 
-/* Send a request to source S from a fresh socket at NOW (driver time). */
+/*
+ * Read S's kernel transmit stamp from its socket's error queue (the only
+ * entries it has: one stamp per request, TSONLY); T1 becomes the stamp
+ * when it is one of the send just made (no earlier than the clock read
+ * before it and not long after).
+ */
+static void read_tx_stamp(struct upstream *u, struct up_source *s)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct scm_timestamping)) +
+		       CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in6))];
+		struct cmsghdr align;
+	} cbuf;
+	uint8_t junk[64];
+	int k;
+
+	for (k = 0; k < UP_ERRQ_READS && s->fd >= 0; k++) {
+		struct iovec iov = {.iov_base = junk, .iov_len = sizeof(junk)};
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf.b,
+				     .msg_controllen = sizeof(cbuf.b)};
+		const struct scm_timestamping *ts = NULL;
+		const struct sock_extended_err *ee = NULL;
+		struct cmsghdr *c;
+		int64_t ns;
+
+		if (recvmsg(s->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return;
+		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(*ts)))
+				ts = (const struct scm_timestamping *)CMSG_DATA(c);
+			else if (((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+				  (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
+				 c->cmsg_len >= CMSG_LEN(sizeof(*ee)))
+				ee = (const struct sock_extended_err *)CMSG_DATA(c);
+		}
+		if (!ts || !ee || ee->ee_origin != SO_EE_ORIGIN_TIMESTAMPING ||
+		    ee->ee_info != SCM_TSTAMP_SND || s->t1_kernel)
+			continue;
+		ns = ns_from_timespec(&ts->ts[0]);
+		if (ns < s->sent_sys || ns - s->sent_sys > UP_TX_STAMP_MAX_NS)
+			continue;
+		s->t1 = clk_driver_from_sys(u->drv, ns);
+		s->t1_kernel = 1;
+		u->stats.tx_stamps++;
+	}
+}
+
+/*
+ * Send a request to source S from a fresh socket at NOW (driver time).
+ * An xleave source names its last exchange when it has one (origin: the
+ * server's receive time of it; receive: a cookie the interleaved reply
+ * echoes) and has the kernel stamp the request as it leaves.
+ */
 static void send_request(struct upstream *u, struct up_source *s, int64_t now)
 {
 	struct ntp_packet p = {0};
 	uint8_t buf[UP_TX_MAX];
 	size_t len = NTP_HEADER_LEN;
-	int one = 1;
+	/* Never for an authenticated source (the configuration refuses it): basic mode. */
+	int one = 1, xl = s->cfg->xleave && !s->key && !s->nts;
+	int tsflags = UP_TX_FLAGS;
 
 	close_request(s); /* an unanswered request is abandoned: the next poll replaces it */
 	clk_core_poll_sent(u->core, s->core_id, now);
@@ -420,11 +486,25 @@ static void send_request(struct upstream *u, struct up_source *s, int64_t now)
 		goto fail;
 	/* Kernel receive stamps give T4; failing that T4 is read at dequeue. */
 	(void)setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	/* Without transmit stamps T1 stays the clock read before the send. */
+	if (xl)
+		(void)setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPING, &tsflags, sizeof(tsflags));
 	/* connect() binds a random ephemeral port and filters other senders. */
 	if (connect(s->fd, (struct sockaddr *)&s->addr, s->addrlen) < 0)
 		goto fail;
 	if (getrandom(&s->cookie, sizeof(s->cookie), GRND_NONBLOCK) != sizeof(s->cookie))
 		goto fail;
+	s->rec_cookie = 0;
+	if (xl && s->prev.valid) {
+		if (getrandom(&s->rec_cookie, sizeof(s->rec_cookie), GRND_NONBLOCK) !=
+		    sizeof(s->rec_cookie))
+			goto fail;
+		/* Never 0 (a basic request's) nor the transmit cookie (the server's test). */
+		if (s->rec_cookie == 0 || s->rec_cookie == s->cookie)
+			s->rec_cookie = ~s->cookie | 1;
+		p.org = s->prev.rec;
+		p.rec = s->rec_cookie;
+	}
 	p.version = 4;
 	p.mode = NTP_MODE_CLIENT;
 	p.poll = (int8_t)s->cfg->minpoll;
@@ -442,10 +522,15 @@ static void send_request(struct upstream *u, struct up_source *s, int64_t now)
 		if (!len)
 			goto fail;
 	}
-	s->t1 = clk_driver_from_sys(u->drv, clk_now_ns(CLOCK_REALTIME));
+	s->t1_kernel = 0;
+	s->sent_sys = clk_now_ns(CLOCK_REALTIME);
+	s->t1 = clk_driver_from_sys(u->drv, s->sent_sys);
 	if (send(s->fd, buf, len, 0) != (ssize_t)len)
 		goto fail;
 	u->stats.sent++;
+	/* Loopback, veth and most drivers stamp inside send(): read it now. */
+	if (xl)
+		read_tx_stamp(u, s);
 	return;
 fail:
 	u->stats.send_errors++;
@@ -500,8 +585,11 @@ static void read_reply(struct upstream *u, struct up_source *s)
 	struct ntp_packet p;
 	struct cmsghdr *c;
 	struct timespec rx = {0, 0};
+	struct up_exchange this;
+	enum up_verdict v;
 	ssize_t n;
 	int64_t t4;
+	int xl;
 
 	n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
 	if (n < 0)
@@ -520,7 +608,9 @@ static void read_reply(struct upstream *u, struct up_source *s)
 		u->stats.short_reply++;
 		return;
 	}
-	if (p.org != s->cookie || (p.mode != NTP_MODE_SERVER && p.mode != NTP_MODE_PASSIVE)) {
+	xl = s->rec_cookie != 0 && p.org == s->rec_cookie;
+	if ((p.org != s->cookie && !xl) ||
+	    (p.mode != NTP_MODE_SERVER && p.mode != NTP_MODE_PASSIVE)) {
 		/* Not the answer to our request (or a KoD for someone else's): ignore it. */
 		u->stats.bogus++;
 		return;
@@ -539,17 +629,55 @@ static void read_reply(struct upstream *u, struct up_source *s)
 	default:
 		break;
 	}
-	close_request(s); /* one answer per request: a duplicate cannot follow */
+	if (s->cfg->xleave)
+		read_tx_stamp(u, s); /* in case it came after the send returned */
+	close_request(s);	     /* one answer per request: a duplicate cannot follow */
 	s->unanswered = 0;
-	if (up_hand_reply(u->core, s->core_id, &s->last_xmt, &p, s->t1, t4) == UP_KOD)
+	if (xl && ntp_reply_is_kod(&p)) {
+		u->stats.bogus++; /* a kiss answers the transmit cookie, never the other */
+		return;
+	}
+	this.t1 = s->t1;
+	this.t4 = t4;
+	this.rec = p.rec;
+	this.valid = 1;
+	this.sampled = !xl;
+	if (!xl) {
+		/* Basic: this exchange measured now, with the kernel's T1 when there is one. */
+		v = up_hand_reply(u->core, s->core_id, &s->last_xmt, &p, s->t1, t4);
+		if (s->rec_cookie)
+			u->stats.basic_xleave++;
+	} else {
+		/* Interleaved: the last exchange, unless the core has it from its basic reply. */
+		u->stats.interleaved++;
+		v = s->prev.sampled
+			    ? UP_REJECT
+			    : up_hand_exchange(u->core, s->core_id, &s->last_xmt, &p, &s->prev, 1);
+		if (s->prev.sampled && p.xmt != 0)
+			s->last_xmt = p.xmt;
+	}
+	s->prev = this;
+	if (v == UP_KOD) {
 		u->stats.kod++;
-	else
+		s->prev.valid = 0; /* a kiss measures nothing to interleave with */
+	} else {
 		u->stats.valid++;
+	}
 }
 
 enum up_verdict up_hand_reply(struct clk_core *core, int id, uint64_t *last_xmt,
 			      const struct ntp_packet *p, int64_t t1, int64_t t4)
 {
+	const struct up_exchange x = {.t1 = t1, .t4 = t4, .rec = p->rec, .valid = 1};
+
+	return up_hand_exchange(core, id, last_xmt, p, &x, 0);
+}
+
+enum up_verdict up_hand_exchange(struct clk_core *core, int id, uint64_t *last_xmt,
+				 const struct ntp_packet *p, const struct up_exchange *x,
+				 int interleaved)
+{
+	struct ntp_packet hdr = *p;
 	struct clk_meas m;
 	unsigned flash;
 
@@ -559,14 +687,22 @@ enum up_verdict up_hand_reply(struct clk_core *core, int id, uint64_t *last_xmt,
 			clk_core_refused(core, id);
 			break;
 		case NTP_KOD_ASK_SLOW_DOWN:
-			clk_core_slow_down(core, id, t4);
+			clk_core_slow_down(core, id, x->t4);
 			break;
 		default:
 			break; /* a code we do not act on */
 		}
 		return UP_KOD;
 	}
-	flash = ntp_reply_tests(p);
+	/* An interleaved reply's transmit time is the last reply's: its reference time may be
+	 * newer, so the header is tested against the time it answered (its receive time). */
+	if (interleaved)
+		hdr.xmt = p->rec;
+	flash = ntp_reply_tests(&hdr);
+	if (p->xmt == 0)
+		flash |= NTP_FLASH_UNSYNC;
+	if (x->rec == 0)
+		flash |= NTP_FLASH_HEADER;
 	if (p->xmt != 0 && p->xmt == *last_xmt)
 		flash |= NTP_FLASH_DUP;
 	if (p->xmt != 0)
@@ -575,10 +711,10 @@ enum up_verdict up_hand_reply(struct clk_core *core, int id, uint64_t *last_xmt,
 		clk_core_reject(core, id, flash);
 		return UP_REJECT;
 	}
-	m.t1 = t1;
-	m.t4 = t4;
-	m.t2 = ntp_ts_to_unix_ns(p->rec, t1);
-	m.t3 = ntp_ts_to_unix_ns(p->xmt, t1);
+	m.t1 = x->t1;
+	m.t4 = x->t4;
+	m.t2 = ntp_ts_to_unix_ns(x->rec, x->t1);
+	m.t3 = ntp_ts_to_unix_ns(p->xmt, x->t1);
 	m.leap = p->leap;
 	m.stratum = p->stratum;
 	m.precision = p->precision;
@@ -674,7 +810,11 @@ static int64_t up_run(struct upstream *u, int64_t now)
 		if (s->fd >= 0) {
 			pfd.fd = s->fd;
 			pfd.events = POLLIN;
-			if (poll(&pfd, 1, 0) == 1)
+			pfd.revents = 0;
+			/* An xleave socket's transmit stamp waits on its error queue (POLLERR). */
+			if (poll(&pfd, 1, 0) == 1 && s->cfg->xleave && (pfd.revents & POLLERR))
+				read_tx_stamp(u, s);
+			if (pfd.revents)
 				read_reply(u, s);
 		}
 		if (s->nts) {
@@ -793,12 +933,14 @@ static void ntp_log_status(const struct srcdrv *d)
 
 	log_msg(LOG_NOTICE,
 		"upstream sent=%llu received=%llu valid=%llu bogus=%llu kod=%llu auth_fail=%llu "
-		"nts_nak=%llu ntske_ok=%llu ntske_failed=%llu",
+		"nts_nak=%llu ntske_ok=%llu ntske_failed=%llu interleaved=%llu basic_xleave=%llu "
+		"tx_stamps=%llu",
 		(unsigned long long)u->stats.sent, (unsigned long long)u->stats.received,
 		(unsigned long long)u->stats.valid, (unsigned long long)u->stats.bogus,
 		(unsigned long long)u->stats.kod, (unsigned long long)u->stats.auth_fail,
 		(unsigned long long)u->stats.nts_nak, (unsigned long long)u->stats.ke_ok,
-		(unsigned long long)u->stats.ke_fail);
+		(unsigned long long)u->stats.ke_fail, (unsigned long long)u->stats.interleaved,
+		(unsigned long long)u->stats.basic_xleave, (unsigned long long)u->stats.tx_stamps);
 }
 
 static void ntp_fini(struct srcdrv *d)

@@ -17,6 +17,22 @@
  * last exchange start NTS-KE again. Anything not authentic is counted and
  * ignored, kiss-o'-death packets included (but the NAK). Its source
  * driver is srcdrv_ntp (srcdrv.h). Runs in the clock thread only.
+ *
+ * With `xleave` (RFC 9769 interleaved mode, client side; not with `key`
+ * or `nts`: the configuration refuses it, an authenticated source is
+ * polled in basic mode) the kernel
+ * stamps each request as it leaves (SO_TIMESTAMPING transmit software
+ * stamps, read from the socket's error queue right after the send) and
+ * the next request names the last exchange: its origin field carries the
+ * server's receive timestamp of the last reply, its receive field a
+ * second random cookie (the server echoes it as the origin of an
+ * interleaved reply: how the reply's mode is told, and our clock still
+ * never leaks). An interleaved reply carries the server's transmit stamp
+ * of the previous reply, so the measurement is the previous exchange's,
+ * with a stamp taken as each packet left at both ends; a basic reply is
+ * measured as usual (with the kernel's transmit stamp as T1). Each
+ * exchange is measured once: the first interleaved reply after a basic
+ * one names an exchange the core already has.
  */
 #ifndef HOROD_DAEMON_UPSTREAM_H
 #define HOROD_DAEMON_UPSTREAM_H
@@ -38,6 +54,14 @@
 
 #define UP_MAX_SOURCES CLK_MAX_SOURCES /* sources: each server, and each pool member */
 
+/* One exchange's stamps but the server's transmit time (a reply carries it). */
+struct up_exchange {
+	int64_t t1, t4; /* driver ns: our transmit (kernel stamp when read) and receive */
+	uint64_t rec;	/* NTP timestamp: the server's receive, from the wire */
+	int valid;	/* a reply completed it */
+	int sampled;	/* the core already has it (its reply was basic) */
+};
+
 struct up_source {
 	int core_id;		      /* id in the clock core */
 	const struct cfg_server *cfg; /* the server/pool line it comes from */
@@ -50,6 +74,7 @@ struct up_source {
 	int fd;			      /* socket of the outstanding request, or -1 */
 	uint64_t cookie;	      /* transmit timestamp of that request */
 	int64_t t1;		      /* driver time it was sent */
+	int64_t sent_sys;	      /* system clock read right before that send */
 	int unanswered;		      /* polls in a row without a valid reply */
 	uint64_t last_xmt;	      /* transmit timestamp of its last reply (duplicates) */
 	const struct sk_key *key;     /* `key ID`: the keyfile key, NULL without */
@@ -58,6 +83,11 @@ struct up_source {
 	int64_t ke_after;	      /* driver ns: no new NTS-KE before this */
 	int64_t ke_backoff;	      /* ns: the wait after the next failed NTS-KE */
 	int64_t ke_at;		      /* driver ns of the last NTS-KE that gave keys, 0 none */
+	/* xleave: the outstanding request's receive-field cookie (0 = a basic request) and
+	 * the last exchange, the one an interleaved reply measures */
+	uint64_t rec_cookie;
+	int t1_kernel; /* t1 is the kernel's transmit stamp, not the one read before send */
+	struct up_exchange prev;
 };
 
 /* What up_hand_reply() made of a reply. */
@@ -73,6 +103,10 @@ struct up_stats {
 	uint64_t auth_fail;	 /* replies to an authenticated source that are not authentic */
 	uint64_t nts_nak;	 /* NTS NAKs (kiss code NTSN) to our identifier */
 	uint64_t ke_ok, ke_fail; /* NTS-KE exchanges */
+	uint64_t interleaved;	 /* xleave: interleaved replies (valid ones, measuring the last
+				    exchange) */
+	uint64_t basic_xleave;	 /* xleave: replies to interleaved requests that came back basic */
+	uint64_t tx_stamps;	 /* xleave: kernel transmit stamps of our requests read */
 };
 
 struct up_mailbox;
@@ -109,6 +143,17 @@ int up_lookups_running(void);
  */
 enum up_verdict up_hand_reply(struct clk_core *core, int id, uint64_t *last_xmt,
 			      const struct ntp_packet *p, int64_t t1, int64_t t4);
+
+/*
+ * The same for a reply P that measures exchange X (t1, t4 and the
+ * server's receive X->rec; the transmit time is P's own): an interleaved
+ * reply measures the exchange before it (INTERLEAVED 1), whose receive
+ * time was in the reply before; its header is tested against its own
+ * receive time, as its transmit time is older.
+ */
+enum up_verdict up_hand_exchange(struct clk_core *core, int id, uint64_t *last_xmt,
+				 const struct ntp_packet *p, const struct up_exchange *x,
+				 int interleaved);
 
 /* The upstream counters of the NTP source driver D (srcdrv_ntp) into OUT. */
 void up_stats_of(const struct srcdrv *d, struct up_stats *out);

@@ -8,13 +8,16 @@
 #include <string.h>
 
 #include "daemon/config/cfg_clock.h"
+#include "proto/utcdate.h"
 
 #define CFG_FORM_SERVER                                                                            \
-	"server HOST [port N] [iburst] [prefer] [minpoll N] [maxpoll N] "                          \
+	"server HOST [port N] [iburst] [prefer] [xleave] [minpoll N] [maxpoll N] "                 \
 	"[key ID | nts [ntsport N]]"
-#define CFG_FORM_POOL "pool NAME [port N] [iburst] [prefer] [minpoll N] [maxpoll N] [maxsources N]"
+#define CFG_FORM_POOL                                                                              \
+	"pool NAME [port N] [iburst] [prefer] [xleave] [minpoll N] [maxpoll N] [maxsources N]"
 #define CFG_FORM_DRIVER                                                                            \
-	"driver kernel [device /dev/ptpN] | driver sim [offset S] [freq PPM] [wander W] [seed N]"
+	"driver kernel [device /dev/ptpN] | driver sim [offset S] [freq PPM] [wander W] [seed N] " \
+	"[date YYYY-MM-DDTHH:MM:SSZ]"
 
 #define CFG_MAX_POLL	       17      /* log2 s: 36 h, RFC 5905's largest poll */
 #define CFG_DEF_MINPOLL	       6       /* log2 s: 64 s, as ntpd and chrony */
@@ -86,6 +89,8 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 			sv.iburst = 1;
 		} else if (strcmp(tok[i], "prefer") == 0) {
 			sv.prefer = 1;
+		} else if (strcmp(tok[i], "xleave") == 0) {
+			sv.xleave = 1;
 		} else if (strcmp(tok[i], "port") == 0) {
 			if (cfg_int_opt(p, "port", arg, 1, 65535, &v) < 0)
 				return -1;
@@ -131,6 +136,12 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 	}
 	if (sv.key && sv.nts)
 		return cfg_fail(p, "key and nts on one server, allowed: one of them (%s)", form);
+	if (sv.xleave && (sv.key || sv.nts))
+		return cfg_fail(
+			p,
+			"xleave with %s, allowed: xleave on a server without key or nts (an "
+			"authenticated source is polled in basic mode)",
+			sv.nts ? "nts" : "key");
 	if (!sv.nts && sv.ntsport != CFG_NTS_KE_PORT)
 		return cfg_fail(p, "ntsport without nts, allowed: server HOST nts ntsport N");
 	if (sv.minpoll > sv.maxpoll) {
@@ -148,6 +159,37 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 		return cfg_fail(p, "too many server and pool lines, allowed at most %d",
 				CFG_MAX_SERVERS);
 	k->servers[k->n_servers++] = sv;
+	return 0;
+}
+
+/* `date YYYY-MM-DDTHH:MM:SSZ` (UTC, 1972..2499) into *OUT (Unix s); 0, or -1 with a message. */
+static int sim_date(struct cfg_parser *p, const char *arg, long long *out)
+{
+	char q[CFG_QUOTE_MAX], z = 0, extra;
+	int y, mo, d, h, mi, s;
+	long long t;
+
+	if (!arg)
+		return cfg_fail(p, "'date' needs a UTC date, allowed: YYYY-MM-DDTHH:MM:SSZ "
+				   "(1972-2499)");
+	if (sscanf(arg, "%4d-%2d-%2dT%2d:%2d:%2d%c%c", &y, &mo, &d, &h, &mi, &s, &z, &extra) != 7 ||
+	    z != 'Z' || strlen(arg) != 20 || y < 1972 || y > 2499 || mo < 1 || mo > 12 || d < 1 ||
+	    d > 31 || h > 23 || mi > 59 || s > 59 || h < 0 || mi < 0 || s < 0)
+		return cfg_fail(p, "bad date '%s', allowed: YYYY-MM-DDTHH:MM:SSZ (1972-2499)",
+				ntp_quote(arg, q, sizeof(q)));
+	t = ntp_utc_days(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + s;
+	{
+		int64_t yy;
+		int m2, d2;
+
+		ntp_utc_date(ntp_utc_day_of(t), &yy, &m2, &d2);
+		if (m2 != mo || d2 != d)
+			return cfg_fail(p,
+					"bad date '%s' (no such day), allowed: "
+					"YYYY-MM-DDTHH:MM:SSZ (1972-2499)",
+					ntp_quote(arg, q, sizeof(q)));
+	}
+	*out = t;
 	return 0;
 }
 
@@ -194,6 +236,9 @@ int cfg_do_driver(struct cfg_parser *p, char **tok, int ntok)
 			} else if (strcmp(tok[i], "wander") == 0) {
 				if (cfg_double_opt(p, "wander", arg, 0, CFG_MAX_WANDER,
 						   "ppm/sqrt(s)", &n.sim_wander) < 0)
+					return -1;
+			} else if (strcmp(tok[i], "date") == 0) {
+				if (sim_date(p, arg, &n.sim_date) < 0)
 					return -1;
 			} else if (strcmp(tok[i], "seed") == 0) {
 				if (cfg_int_opt(p, "seed", arg, 0, 2147483647L, &v) < 0)
@@ -336,9 +381,10 @@ void cfg_clock_format(const struct cfg_clock *k, struct ntp_text *out)
 	for (i = 0; i < k->n_servers; i++) {
 		const struct cfg_server *s = &k->servers[i];
 
-		ntp_textf(out, "%s %s port %d minpoll %d maxpoll %d%s%s",
+		ntp_textf(out, "%s %s port %d minpoll %d maxpoll %d%s%s%s",
 			  s->pool ? "pool" : "server", s->host, s->port, s->minpoll, s->maxpoll,
-			  s->iburst ? " iburst" : "", s->prefer ? " prefer" : "");
+			  s->iburst ? " iburst" : "", s->prefer ? " prefer" : "",
+			  s->xleave ? " xleave" : "");
 		if (s->pool)
 			ntp_textf(out, " maxsources %d", s->maxsources);
 		if (s->key)
@@ -353,8 +399,18 @@ void cfg_clock_format(const struct cfg_clock *k, struct ntp_text *out)
 		ntp_shortest(k->sim_offset, a, sizeof(a));
 		ntp_shortest(k->sim_freq, b, sizeof(b));
 		ntp_shortest(k->sim_wander, c, sizeof(c));
-		ntp_textf(out, "driver sim offset %s freq %s wander %s seed %llu\n", a, b, c,
+		ntp_textf(out, "driver sim offset %s freq %s wander %s seed %llu", a, b, c,
 			  k->sim_seed);
+		if (k->sim_date) {
+			int64_t y;
+			int mo, d;
+			long long sec = k->sim_date % 86400;
+
+			ntp_utc_date(ntp_utc_day_of(k->sim_date), &y, &mo, &d);
+			ntp_textf(out, " date %04lld-%02d-%02dT%02lld:%02lld:%02lldZ", (long long)y,
+				  mo, d, sec / 3600, sec / 60 % 60, sec % 60);
+		}
+		ntp_textf(out, "\n");
 	} else if (k->device[0])
 		ntp_textf(out, "driver kernel device %s\n", k->device);
 	else

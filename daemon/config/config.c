@@ -26,6 +26,7 @@
 #include "daemon/config/cfg_clock.h"
 #include "daemon/config/cfg_control.h"
 #include "daemon/config/cfg_guard.h"
+#include "daemon/config/cfg_leap.h"
 #include "daemon/config/cfg_nts.h"
 #include "daemon/config/cfg_refclock.h"
 #include "daemon/config/cfg_security.h"
@@ -222,6 +223,30 @@ static int cfg_do_workers(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
+static int cfg_do_clientloglimit(struct cfg_parser *p, char **tok, int ntok)
+{
+	char q[CFG_QUOTE_MAX];
+	long n = 0;
+	int r;
+
+	if (ntok < 2)
+		return cfg_fail(p, "'clientloglimit' needs a number of bytes, allowed 0-%ld",
+				CFG_MAX_CLIENTLOGLIMIT);
+	if (ntok > 2)
+		return cfg_extra(p, tok[2], "clientloglimit BYTES");
+	r = cfg_int(tok[1], 0, CFG_MAX_CLIENTLOGLIMIT, &n);
+	if (r == -1)
+		return cfg_fail(p, "bad clientloglimit '%s', allowed 0-%ld",
+				ntp_quote(tok[1], q, sizeof(q)), CFG_MAX_CLIENTLOGLIMIT);
+	if (r == -2)
+		return cfg_fail(p, "clientloglimit %s out of range, allowed 0-%ld",
+				ntp_quote(tok[1], q, sizeof(q)), CFG_MAX_CLIENTLOGLIMIT);
+	if (cfg_once(p, &p->seen_clientloglimit, "clientloglimit") < 0)
+		return -1;
+	p->c->clientloglimit = n;
+	return 0;
+}
+
 static int cfg_do_io(struct cfg_parser *p, char **tok, int ntok)
 {
 	char q[CFG_QUOTE_MAX];
@@ -345,6 +370,10 @@ static const struct {
 	{"holdover", cfg_do_holdover},
 	{"minsources", cfg_do_minsources},
 	{"driftfile", cfg_do_driftfile},
+	{"leapfile", cfg_do_leapfile},
+	{"leapsectz", cfg_do_leapsectz},
+	{"leapsecmode", cfg_do_leapsecmode},
+	{"leapsmear", cfg_do_leapsmear},
 	{"ratelimit", cfg_do_ratelimit},
 	{"denykod", cfg_do_denykod},
 	{"guard", cfg_do_guard},
@@ -362,6 +391,7 @@ static const struct {
 	{"ntstrustedcerts", cfg_do_nts},
 	{"nosystemcert", cfg_do_nts},
 	{"nocerttimecheck", cfg_do_nts},
+	{"clientloglimit", cfg_do_clientloglimit},
 };
 
 #define CFG_N_DIRECTIVES ((int)(sizeof(cfg_directives) / sizeof(cfg_directives[0])))
@@ -526,12 +556,14 @@ void cfg_defaults(struct horod_config *c)
 	acl_init(&c->acl);
 	acl_init(&c->control_acl);
 	c->workers = 0;
+	c->clientloglimit = CFG_DEFAULT_CLIENTLOGLIMIT;
 	c->io = CFG_IO_AUTO;
 	c->pidfile[0] = '\0';
 	c->log_syslog = 0;
 	c->log_debug = 0;
 	c->default_port = CFG_DEFAULT_PORT;
 	cfg_clock_defaults(&c->clk);
+	cfg_leap_defaults(&c->leap);
 	cfg_guard_defaults(&c->rl, &c->guard);
 	cfg_control_defaults(&c->control);
 	cfg_security_defaults(&c->sec);
@@ -639,6 +671,7 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 		  c->log_debug ? " debug" : "");
 	cfg_clock_format(&c->clk, &o);
 	cfg_refclock_format(&c->clk, &o);
+	cfg_leap_format(&c->leap, &o);
 	if (c->n_hwts == 0)
 		ntp_textf(&o, "# hwtimestamp: none (kernel software receive timestamps)\n");
 	for (i = 0; i < c->n_hwts; i++)
@@ -647,5 +680,6 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 	cfg_control_format(&c->control, &o);
 	cfg_security_format(&c->sec, &o);
 	cfg_nts_format(&c->nts, &o);
+	ntp_textf(&o, "clientloglimit %ld\n", c->clientloglimit);
 	return o.len;
 }

@@ -24,13 +24,15 @@ struct cfg_parser {
 	char *err;
 	size_t errlen;
 	/* The line each single-use directive was given on, 0 = not yet. */
-	int seen_local, seen_workers, seen_io, seen_pidfile, seen_log;
+	int seen_local, seen_workers, seen_io, seen_pidfile, seen_log, seen_clientloglimit;
 	int seen_driver, seen_discipline, seen_makestep, seen_maxdistance, seen_holdover,
 		seen_minsources, seen_driftfile;
 	int seen_ratelimit, seen_denykod, seen_guard_pin, seen_guard_serve;
 	int seen_control_path, seen_metrics;
 	int seen_user, seen_seccomp;
-	int seen_nts[11]; /* cfg_nts.c's single-use directives */
+	int seen_nts[11];	    /* cfg_nts.c's single-use directives */
+	int seen_leap, seen_leaptz; /* leapfile, leapsectz */
+	int seen_leapsecmode, seen_leapsmear;
 };
 
 /* Write `NAME:LINE: message` into the caller's error buffer and return -1. */

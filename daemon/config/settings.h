@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "daemon/policy/acl.h"
+#include "proto/leaptab.h"
 
 #define CFG_MAX_LISTEN	  16  /* listen directives */
 #define CFG_MAX_WORKERS	  256 /* worker threads */
@@ -30,6 +31,9 @@
 #define CFG_MAX_REFCLOCKS 8   /* refclock directives: a server has one or two references */
 #define CFG_REFID_MAX	  5   /* bytes in a refclock's refid, including NUL (4 ASCII characters) */
 #define CFG_RC_NAME_MAX	  16  /* bytes in a refclock's name ("SOCK7"): a driver and an int */
+/* bytes: clientloglimit, as chrony's (16384 clients' interleaved state at 32 bytes each) */
+#define CFG_DEFAULT_CLIENTLOGLIMIT 524288
+#define CFG_MAX_CLIENTLOGLIMIT	   2147483648L /* bytes: chrony's largest effective value */
 
 enum cfg_io { CFG_IO_AUTO, CFG_IO_URING, CFG_IO_MMSG };
 enum cfg_driver { CFG_DRIVER_KERNEL, CFG_DRIVER_SIM };
@@ -41,6 +45,7 @@ struct cfg_server {
 	int pool;		 /* 1: a pool name; up to maxsources of its addresses are used */
 	int maxsources;		 /* pool: 1..16 (4) */
 	int iburst, prefer;
+	int xleave;	      /* 1: RFC 9769 interleaved requests, kernel transmit stamps */
 	int minpoll, maxpoll; /* log2 s: 0..17, minpoll <= maxpoll (6, 10) */
 	uint32_t key;	      /* `key ID`: symmetric key of the keyfile, 0 = none */
 	int nts;	      /* `nts`: NTS (RFC 8915), a server line only */
@@ -81,13 +86,27 @@ struct cfg_clock {
 	double sim_freq;	   /* ppm */
 	double sim_wander;	   /* ppm/sqrt(s) */
 	unsigned long long sim_seed;
-	int discipline;		      /* -1 = default (on), 0 off, 1 on */
+	long long sim_date; /* Unix s: the sim clock's date at start (`date`); 0 = the system's */
+	int discipline;	    /* -1 = default (on), 0 off, 1 on */
 	double makestep_threshold;    /* s (1.0) */
 	int makestep_limit;	      /* updates (3); -1 = always */
 	double maxdistance;	      /* s (1.5) */
 	double holdover;	      /* s; -1 = until the root distance would pass maxdistance */
 	int minsources;		      /* 1..CFG_MAX_SERVERS (1) */
 	char driftfile[CFG_PATH_MAX]; /* empty = none */
+};
+
+/* Where the leap-second table comes from (issue 16). */
+enum cfg_leap_src { CFG_LEAP_NONE = 0, CFG_LEAP_FILE, CFG_LEAP_TZ };
+
+/* The leap-second settings: `leapfile PATH` or `leapsectz NAME`, read when parsed. */
+struct cfg_leap {
+	enum cfg_leap_src src;
+	char path[CFG_PATH_MAX]; /* the file read: `leapfile`'s, or the zone's under the zone dir */
+	char tz[64];		 /* `leapsectz`'s zone name ("right/UTC"); empty otherwise */
+	struct ntp_leaptab tab;	 /* the table read from it (src != CFG_LEAP_NONE) */
+	int mode;		 /* `leapsecmode`: enum clk_leapmode (0 system) */
+	long smear_s;		 /* `leapsmear interval S`: s (86400) */
 };
 
 struct cfg_listen {
@@ -173,12 +192,14 @@ struct horod_config {
 	struct acl acl;		/* allow / deny */
 	struct acl control_acl; /* `control allow`: mode 6 sources besides loopback */
 	int workers;		/* 1..CFG_MAX_WORKERS, 0 = auto (one per online CPU) */
+	long clientloglimit;	/* bytes of interleaved-mode client state, all workers; 0 = none */
 	enum cfg_io io;
 	char pidfile[CFG_PATH_MAX]; /* empty = none */
 	int log_syslog;		    /* 0 stderr, 1 syslog */
 	int log_debug;
 	int default_port;     /* port for listen lines without `port`: 123, or -P */
 	struct cfg_clock clk; /* upstream sources, driver, discipline, driftfile */
+	struct cfg_leap leap; /* leap-second table */
 	char hwts[CFG_MAX_HWTS]
 		 [CFG_IFNAME_MAX]; /* `hwtimestamp IFACE`: interfaces to stamp in hardware */
 	int n_hwts;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "clock/kclock.h"
+#include "clock/leapsec.h"
 #include "daemon/clockd/report.h"
 #include "daemon/control/answers.h"
 #include "daemon/control/metrics.h"
@@ -68,6 +69,34 @@ static size_t answer_status(const struct ctl_view *v, char *b, size_t len)
 			       : t.snap.refid == ntp_refid_ascii("LOCL") ? "local"
 									 : "holdover");
 	}
+	if (t.leap_path) {
+		static const char *const exp[] = {"ok", "soon", "expired", "unknown"};
+
+		p = ctl_kv_put(b, len, p, "leapfile", "%s", t.leap_path);
+		p = ctl_kv_put(b, len, p, "leapfile_expiry", "%s",
+			       t.leap_expiry >= 0 && t.leap_expiry <= 3 ? exp[t.leap_expiry] : "?");
+		p = ctl_kv_put(b, len, p, "leapfile_expires", "%lld", (long long)t.leap_expires_s);
+		p = ctl_kv_put(b, len, p, "leapfile_next", "%lld", (long long)t.leap_next_s);
+		p = ctl_kv_put(b, len, p, "leapfile_next_dir", "%d", t.leap_next_dir);
+	}
+	return p;
+}
+
+/* The leap second's part of tracking: the mode, the leap planned, the smear. */
+static size_t leap_kv(const struct clockd_tracking *t, char *b, size_t len, size_t p)
+{
+	static const char *const modes[] = {"system", "step", "slew", "smear"};
+
+	p = ctl_kv_put(b, len, p, "leapsecmode", "%s",
+		       t->leapmode >= 0 && t->leapmode <= 3 ? modes[t->leapmode] : "?");
+	p = ctl_kv_put(b, len, p, "leap_planned", "%d", t->leap_dir);
+	p = ctl_kv_put(b, len, p, "leap_midnight", "%lld", (long long)t->leap_m);
+	p = ctl_kv_put(b, len, p, "leap_table", "%d", t->leap_table);
+	if (t->leapmode == CLK_LEAPMODE_SMEAR) {
+		p = ctl_kv_put(b, len, p, "smear_interval", "%lld", (long long)t->smear_s);
+		p = ctl_kv_put(b, len, p, "smearing", "%d", t->smearing);
+		p = ctl_kv_put(b, len, p, "smear_offset", "%.9f", t->smear_offset);
+	}
 	return p;
 }
 
@@ -92,6 +121,7 @@ static size_t answer_tracking(const struct ctl_view *v, char *b, size_t len, int
 		p = ctl_kv_put(b, len, p, "root_delay", "%.9f", t.snap.root_delay);
 		p = ctl_kv_put(b, len, p, "root_dispersion", "%.9f",
 			       clk_snapshot_root_disp(&t.snap, t.sys_ns));
+		p = leap_kv(&t, b, len, p);
 		*status = CTL_S_OK;
 		return p;
 	}
@@ -124,6 +154,7 @@ static size_t answer_tracking(const struct ctl_view *v, char *b, size_t len, int
 	}
 	if (t.has_true_error)
 		p = ctl_kv_put(b, len, p, "true_error", "%.9f", t.true_error);
+	p = leap_kv(&t, b, len, p);
 	*status = CTL_S_OK;
 	return p;
 }
@@ -224,6 +255,21 @@ static size_t answer_serverstats(const struct ctl_view *v, char *b, size_t len)
 		if (i >= 0)
 			continue;
 		p = ctl_kv_put(b, len, p, "xdp", "%llu", (unsigned long long)t.xdp);
+		/* Interleaved mode (the workers'): replies by mode, transmit stamps. */
+		for (r = 0; r < CTR_MODE_MAX; r++) {
+			snprintf(k, sizeof(k), "mode.%s", ctr_mode_name((enum ctr_mode)r));
+			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.mode[r]);
+		}
+		for (r = 0; r < CTR_TS_MAX; r++) {
+			snprintf(k, sizeof(k), "xtx.%s", ctr_tsrc_name((enum ctr_tsrc)r));
+			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.xtx[r]);
+		}
+		p = ctl_kv_put(b, len, p, "tx_stamps", "%llu",
+			       (unsigned long long)t.txs[CTR_TXS_READ]);
+		p = ctl_kv_put(b, len, p, "tx_unmatched", "%llu",
+			       (unsigned long long)t.txs[CTR_TXS_UNMATCHED]);
+		p = ctl_kv_put(b, len, p, "xleave_evicted", "%llu",
+			       (unsigned long long)t.xl_evicted);
 		for (r = 0; r < NTP_REASON_MAX; r++) {
 			snprintf(k, sizeof(k), "reason.%s", ntp_reason_name((enum ntp_reason)r));
 			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.reason[r]);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "clock/kclock.h"
+#include "clock/leapsec.h"
 #include "clock/snapshot.h"
 #include "daemon/clockd/report.h"
 #include "daemon/control/m6srv.h"
@@ -118,6 +119,11 @@ static void system_vars(const struct m6srv *m, struct m6_vars *v, const struct c
 	m6_var(v, "sys_jitter", "%.6f", MS(t->rms_offset));
 	m6_var(v, "clk_jitter", "%.6f", MS(t->rms_offset));
 	m6_var(v, "clk_wander", "%.6f", t->skew_ppm);
+	/* ntpd's names: the smear interval (s) and the smear's offset now (ms, smeared - UTC) */
+	if (t->leapmode == CLK_LEAPMODE_SMEAR) {
+		m6_var(v, "leapsmearinterval", "%lld", (long long)t->smear_s);
+		m6_var(v, "leapsmearoffset", "%.6f", MS(t->smear_offset));
+	}
 }
 
 static unsigned sel_of(char tally)

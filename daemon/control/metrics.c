@@ -173,6 +173,24 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 	for (i = 0; i < CTR_TS_MAX; i++)
 		prom_sample_u64(&o, "horod_rx_timestamps_total", "source",
 				ctr_tsrc_name((enum ctr_tsrc)i), t.tsrc[i]);
+	prom_family(&o, "horod_replies_mode_total", "counter",
+		    "Time replies of the workers by mode (RFC 9769): basic, interleaved.");
+	for (i = 0; i < CTR_MODE_MAX; i++)
+		prom_sample_u64(&o, "horod_replies_mode_total", "mode",
+				ctr_mode_name((enum ctr_mode)i), t.mode[i]);
+	prom_family(&o, "horod_interleaved_tx_total", "counter",
+		    "Interleaved replies by the source of their transmit timestamp.");
+	for (i = 0; i < CTR_TS_MAX; i++)
+		prom_sample_u64(&o, "horod_interleaved_tx_total", "source",
+				ctr_tsrc_name((enum ctr_tsrc)i), t.xtx[i]);
+	counter(&o, "horod_tx_stamps_total",
+		"Transmit stamps of replies read back from the kernel.", t.txs[CTR_TXS_READ]);
+	counter(&o, "horod_tx_stamps_unmatched_total",
+		"Of those, matching no reply still known (or not horod's).",
+		t.txs[CTR_TXS_UNMATCHED]);
+	counter(&o, "horod_xleave_evicted_total",
+		"Clients whose interleaved state a new client took (clientloglimit full).",
+		t.xl_evicted);
 	prom_family(&o, "horod_worker_requests_received_total", "counter",
 		    "Datagrams dequeued by each worker.");
 	for (i = 0; i < v->n_workers; i++) {
@@ -192,6 +210,21 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 	      answers_synced(&tr.snap));
 	gauge(&o, "horod_stratum", "Stratum served.", tr.snap.stratum);
 	gauge(&o, "horod_leap", "Leap indicator served (3: unsynchronized).", tr.snap.leap);
+	gauge(&o, "horod_leap_planned",
+	      "Leap second planned: 1 insertion, -1 deletion, 0 none (announced its last day).",
+	      tr.leap_dir);
+	gauge(&o, "horod_leap_smearing", "1 while the served time is smeared (leapsecmode smear).",
+	      tr.smearing);
+	gauge(&o, "horod_leap_smear_offset_seconds", "Smeared served time minus UTC.",
+	      tr.smear_offset);
+	if (tr.leap_path && tr.leap_expires_s) {
+		gauge(&o, "horod_leap_file_expiry_seconds",
+		      "Seconds until the leap file expires (negative: expired, no authority).",
+		      (double)tr.leap_expires_s -
+			      (double)clk_snapshot_served(&tr.snap, tr.sys_ns) / 1e9);
+		gauge(&o, "horod_leap_file_valid", "1 while the leap file is the authority.",
+		      tr.leap_table);
+	}
 	gauge(&o, "horod_root_delay_seconds", "Root delay served.", tr.snap.root_delay);
 	gauge(&o, "horod_root_dispersion_seconds", "Root dispersion served, now.",
 	      clk_snapshot_root_disp(&tr.snap, tr.sys_ns));
@@ -232,6 +265,15 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 			    "NTS-KE exchanges of the NTS sources by outcome.");
 		prom_sample_u64(&o, "horod_upstream_ntske_total", "outcome", "ok", up.ke_ok);
 		prom_sample_u64(&o, "horod_upstream_ntske_total", "outcome", "failed", up.ke_fail);
+		counter(&o, "horod_upstream_interleaved_total",
+			"Interleaved replies to xleave requests (each measures the exchange "
+			"before).",
+			up.interleaved);
+		counter(&o, "horod_upstream_basic_xleave_total",
+			"Replies to interleaved requests that came back in basic mode.",
+			up.basic_xleave);
+		counter(&o, "horod_upstream_tx_stamps_total",
+			"Kernel transmit stamps of xleave requests read.", up.tx_stamps);
 		source_metrics(&o, v->cd);
 		if (v->cfg->clk.n_refclocks)
 			refclock_metrics(&o, v->cd);

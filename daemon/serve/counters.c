@@ -13,6 +13,18 @@ static const char *const tsrc_names[CTR_TS_MAX] = {
 	[CTR_TS_DAEMON] = "daemon",
 };
 
+static const char *const mode_names[CTR_MODE_MAX] = {
+	[CTR_MODE_BASIC] = "basic",
+	[CTR_MODE_INTERLEAVED] = "interleaved",
+};
+
+const char *ctr_mode_name(enum ctr_mode m)
+{
+	if ((unsigned)m >= CTR_MODE_MAX)
+		return "unknown";
+	return mode_names[m];
+}
+
 const char *ctr_tsrc_name(enum ctr_tsrc t)
 {
 	if ((unsigned)t >= CTR_TS_MAX)
@@ -31,8 +43,15 @@ void ctr_sum(const struct ctr_block *blocks, int n, struct ctr_totals *out)
 		out->received += atomic_load_explicit(&b->received, memory_order_relaxed);
 		for (r = 0; r < NTP_REASON_MAX; r++)
 			out->reason[r] += atomic_load_explicit(&b->reason[r], memory_order_relaxed);
-		for (r = 0; r < CTR_TS_MAX; r++)
+		for (r = 0; r < CTR_TS_MAX; r++) {
 			out->tsrc[r] += atomic_load_explicit(&b->tsrc[r], memory_order_relaxed);
+			out->xtx[r] += atomic_load_explicit(&b->xtx[r], memory_order_relaxed);
+		}
+		for (r = 0; r < CTR_MODE_MAX; r++)
+			out->mode[r] += atomic_load_explicit(&b->mode[r], memory_order_relaxed);
+		for (r = 0; r < CTR_TXS_MAX; r++)
+			out->txs[r] += atomic_load_explicit(&b->txs[r], memory_order_relaxed);
+		out->xl_evicted += atomic_load_explicit(&b->xl_evicted, memory_order_relaxed);
 		for (r = 0; r < AUTH_OUTCOME_MAX; r++)
 			out->auth[r] += atomic_load_explicit(&b->auth[r], memory_order_relaxed);
 	}
@@ -101,6 +120,15 @@ size_t ctr_format(const struct ctr_totals *t, char *buf, size_t len)
 		append(buf, len, &pos, name, t->tsrc[r]);
 	}
 	append(buf, len, &pos, "xdp", t->xdp);
+	for (r = 0; r < CTR_MODE_MAX; r++)
+		append(buf, len, &pos, ctr_mode_name((enum ctr_mode)r), t->mode[r]);
+	for (r = 0; r < CTR_TS_MAX; r++) {
+		snprintf(name, sizeof(name), "interleaved_%s", ctr_tsrc_name((enum ctr_tsrc)r));
+		append(buf, len, &pos, name, t->xtx[r]);
+	}
+	append(buf, len, &pos, "tx_stamps", t->txs[CTR_TXS_READ]);
+	append(buf, len, &pos, "tx_unmatched", t->txs[CTR_TXS_UNMATCHED]);
+	append(buf, len, &pos, "xleave_evicted", t->xl_evicted);
 	for (r = 0; r < AUTH_OUTCOME_MAX; r++)
 		append(buf, len, &pos, auth_outcome_name((enum auth_outcome)r), t->auth[r]);
 	for (r = 0; r < KES_OUTCOME_MAX; r++) {

@@ -26,10 +26,28 @@ enum ctr_tsrc {
 	CTR_TS_MAX
 };
 
+/* The mode of a time reply (RFC 9769). */
+enum ctr_mode {
+	CTR_MODE_BASIC,	      /* its transmit timestamp is its own, read before the send */
+	CTR_MODE_INTERLEAVED, /* its transmit timestamp is the previous reply's, measured */
+	CTR_MODE_MAX
+};
+
+/* What became of the transmit stamps the kernel gave back. */
+enum ctr_txs {
+	CTR_TXS_READ,	   /* stamps read (kernel software or NIC) */
+	CTR_TXS_UNMATCHED, /* of those, for no reply still known (or not ours) */
+	CTR_TXS_MAX
+};
+
 struct ctr_block {
 	_Atomic uint64_t received;		 /* datagrams dequeued */
 	_Atomic uint64_t reason[NTP_REASON_MAX]; /* outcome of each */
 	_Atomic uint64_t tsrc[CTR_TS_MAX];	 /* RX timestamp source of each */
+	_Atomic uint64_t mode[CTR_MODE_MAX];	 /* time replies by mode */
+	_Atomic uint64_t xtx[CTR_TS_MAX];  /* interleaved replies by their transmit's source */
+	_Atomic uint64_t txs[CTR_TXS_MAX]; /* transmit stamps read back */
+	_Atomic uint64_t xl_evicted;	   /* clients whose interleaved state a new one took */
 	_Atomic uint64_t auth[AUTH_OUTCOME_MAX]; /* authenticated requests by outcome */
 	struct clog *clog;			 /* this worker's client log, or NULL */
 	struct auth_worker *auth_wk;		 /* this worker's NTS/MAC state */
@@ -41,6 +59,10 @@ struct ctr_totals {
 	uint64_t reason[NTP_REASON_MAX];
 	uint64_t tsrc[CTR_TS_MAX];
 	uint64_t xdp; /* of received, consumed by XDP: dropped, KoD sent, answered (guard serve) */
+	uint64_t mode[CTR_MODE_MAX]; /* the workers' time replies by mode */
+	uint64_t xtx[CTR_TS_MAX];    /* interleaved replies by their transmit's source */
+	uint64_t txs[CTR_TXS_MAX];
+	uint64_t xl_evicted;
 	uint64_t auth[AUTH_OUTCOME_MAX]; /* authenticated requests by outcome (workers only) */
 	uint64_t ke[KES_OUTCOME_MAX];	 /* NTS-KE sessions by outcome (ctr_add_ke) */
 };
@@ -54,6 +76,9 @@ static inline void ctr_inc(_Atomic uint64_t *c)
 
 /* Name of a timestamp source ("hardware", "kernel", "daemon"). */
 const char *ctr_tsrc_name(enum ctr_tsrc t);
+
+/* Name of a reply mode ("basic", "interleaved"). */
+const char *ctr_mode_name(enum ctr_mode m);
 
 /* Sum N blocks into OUT. */
 void ctr_sum(const struct ctr_block *blocks, int n, struct ctr_totals *out);
@@ -75,7 +100,11 @@ void ctr_add_ke(struct ctr_totals *t, const struct auth_shared *as);
 /* Nonzero when the XDP guard ends a request with reason R (it does not pass it on). */
 int ctr_xdp_consumes(enum ntp_reason r);
 
-/* Format T as `received=N <reason>=N ... ts_hardware=N ... xdp=N nts_ok=N ... ke_ok=N ...`. */
+/*
+ * Format T as `received=N <reason>=N ... ts_hardware=N ... xdp=N basic=N
+ * interleaved=N interleaved_hardware=N ... tx_stamps=N tx_unmatched=N
+ * xleave_evicted=N nts_ok=N ... ke_ok=N ...` into BUF; returns length.
+ */
 size_t ctr_format(const struct ctr_totals *t, char *buf, size_t len);
 
 #endif

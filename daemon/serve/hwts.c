@@ -23,8 +23,11 @@
 #define HWTS_SAMPLES	  5 /* PHC reads per measurement; the tightest sandwich wins */
 #define FD_TO_CLOCKID(fd) ((~(clockid_t)(fd) << 3) | 3) /* dynamic POSIX clock of an fd */
 
-/* Ask the NIC for its PHC and switch RX stamping on; PHC index, or -1 with WHY. */
-static int enable_one(int sock, const char *name, char *why, size_t len)
+/*
+ * Ask the NIC for its PHC and switch RX stamping on, and TX stamping when
+ * it has it (*TX says so); PHC index, or -1 with WHY.
+ */
+static int enable_one(int sock, const char *name, int *tx, char *why, size_t len)
 {
 	struct ethtool_ts_info info = {.cmd = ETHTOOL_GET_TS_INFO};
 	struct hwtstamp_config hc;
@@ -42,13 +45,18 @@ static int enable_one(int sock, const char *name, char *why, size_t len)
 		snprintf(why, len, "the NIC has no hardware receive timestamps (software only)");
 		return -1;
 	}
+	*tx = (info.so_timestamping & SOF_TIMESTAMPING_TX_HARDWARE) &&
+	      (info.tx_types & (1u << HWTSTAMP_TX_ON));
 	memset(&hc, 0, sizeof(hc));
 	ifr.ifr_data = (void *)&hc;
-	/* Keep the transmit setting (ptp4l may use it); only widen the RX filter. */
+	/* Keep the transmit setting unless it is off (ptp4l may use it); only widen RX. */
 	if (ioctl(sock, SIOCGHWTSTAMP, &ifr) == 0 &&
-	    (hc.rx_filter == HWTSTAMP_FILTER_ALL || hc.rx_filter == HWTSTAMP_FILTER_NTP_ALL))
+	    (hc.rx_filter == HWTSTAMP_FILTER_ALL || hc.rx_filter == HWTSTAMP_FILTER_NTP_ALL) &&
+	    (!*tx || hc.tx_type != HWTSTAMP_TX_OFF))
 		return info.phc_index;
 	hc.flags = 0;
+	if (*tx && hc.tx_type == HWTSTAMP_TX_OFF)
+		hc.tx_type = HWTSTAMP_TX_ON;
 	hc.rx_filter = HWTSTAMP_FILTER_ALL;
 	if (ioctl(sock, SIOCSHWTSTAMP, &ifr) < 0) {
 		hc.rx_filter = HWTSTAMP_FILTER_NTP_ALL;
@@ -75,7 +83,7 @@ int hwts_init(struct hwts_table *t, const struct horod_config *c)
 	}
 	for (i = 0; i < c->n_hwts; i++) {
 		struct hwts_if *h = &t->ifs[t->n];
-		int idx = (int)if_nametoindex(c->hwts[i]), phc;
+		int idx = (int)if_nametoindex(c->hwts[i]), phc, tx = 0;
 
 		if (idx == 0) {
 			log_msg(LOG_WARNING,
@@ -83,7 +91,7 @@ int hwts_init(struct hwts_table *t, const struct horod_config *c)
 				c->hwts[i]);
 			continue;
 		}
-		phc = enable_one(sock, c->hwts[i], why, sizeof(why));
+		phc = enable_one(sock, c->hwts[i], &tx, why, sizeof(why));
 		if (phc < 0) {
 			log_msg(LOG_WARNING, "hwtimestamp %s: %s: software timestamps", c->hwts[i],
 				why);
@@ -99,10 +107,15 @@ int hwts_init(struct hwts_table *t, const struct horod_config *c)
 		snprintf(h->name, sizeof(h->name), "%s", c->hwts[i]);
 		h->ifindex = idx;
 		h->phc = FD_TO_CLOCKID(h->phc_fd);
+		h->tx = tx;
 		atomic_store(&h->offset_ns, HWTS_NO_OFFSET);
 		t->n++;
-		log_msg(LOG_INFO, "hwtimestamp %s: hardware receive timestamps from %s", h->name,
-			dev);
+		t->n_tx += tx;
+		log_msg(LOG_INFO, "hwtimestamp %s: hardware receive%s timestamps from %s%s",
+			h->name, tx ? " and transmit" : "", dev,
+			tx ? ""
+			   : " (no hardware transmit stamps: interleaved replies carry the "
+			     "kernel's)");
 	}
 	close(sock);
 	hwts_update(t);

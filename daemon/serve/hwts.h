@@ -1,14 +1,17 @@
 /*
- * Hardware receive timestamps (`hwtimestamp IFACE`). For each configured
+ * Hardware timestamps (`hwtimestamp IFACE`). For each configured
  * interface: ask ethtool whether the NIC stamps received packets and
  * which PTP hardware clock (PHC) it uses, switch receive stamping on
- * (SIOCSHWTSTAMP, keeping the transmit setting another daemon such as
- * ptp4l may rely on), open the PHC, and keep measuring the offset between
- * the PHC and the system clock (clock thread, every tick). Workers turn a
- * raw hardware stamp into system time with that offset; when anything is
- * missing they fall back to the kernel's software stamp. A NIC without
- * hardware stamps (veth, lo, most VMs) is reported once and served with
- * software stamps.
+ * (SIOCSHWTSTAMP, widening only the receive filter) and, when the NIC can,
+ * transmit stamping (for the interleaved replies: the transmit stamp of
+ * the previous reply taken by the NIC; turned on only if it was off, so
+ * ptp4l's setting stays), open the PHC, and keep measuring the offset
+ * between the PHC and the system clock (clock thread, every tick).
+ * Workers turn a raw hardware stamp into system time with that offset;
+ * when anything is missing they fall back to the kernel's software
+ * stamp. A NIC without hardware stamps (veth, lo, most VMs) is reported
+ * once and served with software stamps; one without hardware transmit
+ * stamps is reported once, its replies' transmit stamps are the kernel's.
  */
 #ifndef HOROD_DAEMON_HWTS_H
 #define HOROD_DAEMON_HWTS_H
@@ -25,13 +28,15 @@ struct hwts_if {
 	char name[CFG_IFNAME_MAX];
 	int ifindex;
 	int phc_fd;		   /* open /dev/ptpN, or -1 */
+	int tx;			   /* the NIC stamps transmitted packets too */
 	clockid_t phc;		   /* dynamic clock id of phc_fd */
 	_Atomic int64_t offset_ns; /* system time - PHC time, or HWTS_NO_OFFSET */
 };
 
 struct hwts_table {
 	struct hwts_if ifs[CFG_MAX_HWTS];
-	int n; /* interfaces with a working PHC */
+	int n;	  /* interfaces with a working PHC */
+	int n_tx; /* of those, stamping transmitted packets too */
 };
 
 /* Enable every interface of C->hwts that can do it into T (logs each outcome); returns T->n. */

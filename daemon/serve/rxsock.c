@@ -14,6 +14,7 @@
 #include <linux/errqueue.h>
 
 #include "daemon/serve/rxsock.h"
+#include "daemon/serve/txstamp.h"
 #include "proto/nstime.h"
 
 static int set_int(int fd, int level, int opt, int v)
@@ -38,9 +39,19 @@ static int is_wildcard(const struct sockaddr *addr)
  */
 static const char *rx_setup(int fd, const struct sockaddr *addr, int hw, struct rx_sock *out)
 {
-	/* Software RX stamps (the kernel sets them for every datagram), raw NIC stamps with HW. */
+	/*
+	 * Software RX stamps (the kernel sets them for every datagram), raw NIC
+	 * stamps with HW. Transmit stamps are asked for per reply (txstamp.h):
+	 * here only how they come back: with a key (OPT_ID), without the
+	 * packet when the key is ours (OPT_TSONLY), software and hardware both
+	 * with HW (OPT_TX_SWHW).
+	 */
 	const int tsflags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
-			    (hw ? SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE : 0);
+			    SOF_TIMESTAMPING_OPT_ID |
+			    (txs_kernel_own_keys() ? SOF_TIMESTAMPING_OPT_TSONLY : 0) |
+			    (hw ? SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE |
+					     SOF_TIMESTAMPING_OPT_TX_SWHW
+				: 0);
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;

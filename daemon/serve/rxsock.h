@@ -1,7 +1,8 @@
 /*
  * Server sockets and their control messages: opening a listening UDP
  * socket with SO_REUSEPORT and receive timestamps (SO_TIMESTAMPING,
- * falling back to SO_TIMESTAMPNS), parsing the control messages of a
+ * falling back to SO_TIMESTAMPNS; set up for the transmit stamps of
+ * txstamp.h too), parsing the control messages of a
  * received datagram by (level, type, exact length), and the IP_PKTINFO /
  * IPV6_PKTINFO a reply from a wildcard socket needs to leave from the
  * address the request came to. Both I/O backends use this.

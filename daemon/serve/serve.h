@@ -1,9 +1,11 @@
 /*
  * Answering one request: classify it (proto/), apply the access list,
- * read the clock snapshot, stamp the transmit time last and build the
- * reply. Shared by both I/O backends, so io_uring and recvmmsg serve
- * exactly the same bytes. Never allocates, locks, logs or makes a
- * syscall (the clock read is a vDSO call).
+ * read the clock snapshot, decide the mode (basic, or interleaved when
+ * the request names the client's last reply: xleave.h; never for an
+ * authenticated one, verified and sealed by daemon/auth/), stamp the
+ * transmit time last and build the reply. Shared by both I/O backends,
+ * so io_uring and recvmmsg serve exactly the same bytes. Never allocates,
+ * locks, logs or makes a syscall (the clock read is a vDSO call).
  */
 #ifndef HOROD_DAEMON_SERVE_H
 #define HOROD_DAEMON_SERVE_H
@@ -21,6 +23,8 @@
 #include "daemon/serve/counters.h"
 #include "daemon/serve/hwts.h"
 #include "daemon/serve/m6queue.h"
+#include "daemon/serve/txstamp.h"
+#include "daemon/serve/xleave.h"
 #include "daemon/policy/ratelimit.h"
 
 /* bytes: room for a reply, never longer than its request, which fits a receive buffer */
@@ -39,6 +43,24 @@ struct srv_shared {
 	const struct hwts_table *hw;		 /* hardware stamping interfaces (may be empty) */
 	struct m6_queue *m6;			 /* mode 6 hand-over to the clock thread, or NULL */
 	const struct auth_shared *auth;		 /* NTS and symmetric keys (auth.h) */
+	size_t xl_bytes; /* each worker's interleaved state (clientloglimit / workers) */
+};
+
+/* What one worker brings to a request: its own counters and state. */
+struct srv_local {
+	struct ctr_block *ctr; /* this worker's counters */
+	struct xl_table *xl;   /* its interleaved state, or NULL (basic mode only) */
+};
+
+/* What srv_handle built. */
+struct srv_reply {
+	size_t len;	 /* bytes of reply (never more than the request's), 0 = nothing to send */
+	int basic;	 /* a bare basic-mode time reply: its transmit is to be read right before it
+			    leaves */
+	int interleaved; /* its transmit is the previous reply's: never restamp it */
+	int stamp;	 /* the client may name it: ask the kernel for its transmit stamp */
+	uint32_t xl;	 /* the client's interleaved entry, or XL_NONE */
+	uint64_t rx;	 /* the receive timestamp the reply carries (NTP) */
 };
 
 /* A set of rules the workers apply: copies of a configuration's lists, and a limiter. */
@@ -58,14 +80,24 @@ void srv_policy_free(struct srv_policy *p);
 
 /*
  * Handle the request REQ of LEN bytes from FROM, received on socket FD at
- * RX (raw driver time; RX_SRC says where it came from). Counts the outcome
- * in CTR and returns the reply length written to REPLY (SRV_REPLY_MAX
- * bytes of room; never more than LEN), or 0 when nothing is to be sent (a
- * mode 6 request from an allowed address is handed to the clock thread,
- * which answers it).
+ * RX (raw driver time; RX_SRC says where it came from), with the
+ * worker's LC. Counts the outcome and writes the reply to REPLY
+ * (SRV_REPLY_MAX bytes of room; never more than LEN) and what it is to
+ * OUT (len 0 when nothing is to be sent: a mode 6 request from an allowed
+ * address is handed to the clock thread, which answers it). An
+ * authenticated reply (NTS, MAC, an NTS NAK) is sealed here: OUT says
+ * neither basic, interleaved nor stamp, so the worker sends it as built.
  */
-size_t srv_handle(const struct srv_shared *sh, struct ctr_block *ctr, const uint8_t *req,
-		  size_t len, const struct sockaddr *from, int fd, const struct timespec *rx,
-		  enum ctr_tsrc rx_src, uint8_t *reply);
+void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t *req, size_t len,
+		const struct sockaddr *from, int fd, const struct timespec *rx,
+		enum ctr_tsrc rx_src, uint8_t *reply, struct srv_reply *out);
+
+/*
+ * Fill the transmit stamp record REC of the reply OUT built in REPLY for
+ * FROM (its request came in on IFINDEX): which client entry and exchange
+ * the stamp completes, and what checks a counted key.
+ */
+void srv_note_send(const struct srv_reply *out, const struct sockaddr *from, int ifindex,
+		   const uint8_t *reply, struct txs_rec *rec);
 
 #endif

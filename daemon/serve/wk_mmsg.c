@@ -1,11 +1,18 @@
 /*
  * The recvmmsg/sendmmsg backend: poll() on the worker's sockets, take up
  * to WK_MMSG_BATCH datagrams per call, answer them, send the replies with
- * one sendmmsg. Used with `io mmsg`, or when io_uring is unavailable.
- * The kernel sends the batch one reply after the other, so right before
- * sendmmsg every reply's transmit timestamp is read again: the clock now
- * plus its position times the measured cost of one send (each sendmmsg is
- * timed; the estimate is a running average).
+ * sendmmsg in chunks. Used with `io mmsg`, or when io_uring is
+ * unavailable. The kernel sends a chunk one reply after the other, so
+ * while the worker keeps up a basic reply goes out alone (see wk_uring.c
+ * for the measurement), right after the clock is read again: its transmit
+ * timestamp is that reading plus the smallest delay the kernel's transmit
+ * stamps measured for such sends (see txstamp.h), never later than it
+ * leaves. A full batch (more than WK_MMSG_BEHIND requests) means the
+ * worker is behind: its basic replies go out WK_MMSG_BEHIND_BATCH at a
+ * time, unstamped and uncorrected (the reading before them: early by the
+ * sends ahead of each, never late). Interleaved replies and kiss-o'-death go out
+ * WK_MMSG_SEND_CHUNK at a time. The stamps are read from the error queue
+ * after each batch's sends (one recvmmsg for all of them).
  */
 #include <errno.h>
 #include <poll.h>
@@ -14,14 +21,16 @@
 #include "clock/kclock.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
+#include "daemon/serve/txstamp.h"
 #include "daemon/serve/worker.h"
 #include "proto/ntp.h"
 
-#define WK_MMSG_BATCH	    32	  /* datagrams per recvmmsg: amortises the syscall */
-#define WK_MMSG_PAYLOAD	    2048  /* bytes of payload per datagram; larger is truncated */
-#define WK_MMSG_SEND_CHUNK  8	  /* replies per sendmmsg: bounds the restamp's prediction */
-#define WK_MMSG_EST_SHIFT   3	  /* send cost average: each sample weighs 1/8 */
-#define WK_MMSG_SEND_MAX_NS 50000 /* ns: a per-send sample above this is a stall, not a cost */
+#define WK_MMSG_BATCH	     32	  /* datagrams per recvmmsg: amortises the syscall */
+#define WK_MMSG_PAYLOAD	     2048 /* bytes of payload per datagram; larger is truncated */
+#define WK_MMSG_SEND_CHUNK   16	  /* replies per sendmmsg (basic ones alone) */
+#define WK_MMSG_EQ_ROUNDS    2	  /* error-queue batches read per socket after a batch */
+#define WK_MMSG_BEHIND	     (WK_MMSG_BATCH - 1) /* requests: a full recvmmsg means a backlog */
+#define WK_MMSG_BEHIND_BATCH 4 /* basic replies per sendmmsg then: the k-th send's spread grows */
 
 struct mmsg_slot {
 	struct sockaddr_storage from;
@@ -34,44 +43,48 @@ struct mmsg_slot {
 		struct cmsghdr align;
 	} rx_cmsg;
 	union {
-		char buf[RX_REPLY_CMSG_SPACE];
+		char buf[RX_REPLY_CMSG_SPACE + TXS_CMSG];
 		struct cmsghdr align;
 	} tx_cmsg;
+	int basic;     /* a basic reply: restamped right before it is sent */
+	int corrected; /* ... plus the delay minimum (it is stamped; else the reading alone) */
+	struct txs_rec *rec; /* its transmit stamp's record, or NULL */
 };
 
 struct mmsg_ctx {
 	struct mmsg_slot slot[WK_MMSG_BATCH];
 	struct mmsghdr rx[WK_MMSG_BATCH];
 	struct mmsghdr tx[WK_MMSG_BATCH];
-	int64_t send_ns; /* average cost of one send in a sendmmsg, ns */
+	struct mmsg_slot *txs[WK_MMSG_BATCH]; /* the slot of each reply in tx */
 };
 
-static int64_t raw_ns(const struct worker *w)
-{
-	return clk_now_ns(w->shared->clock);
-}
-
-/* Restamp replies FROM..FROM+N-1 about to be sent (see the top); returns the raw clock. */
-static int64_t restamp(struct mmsg_ctx *c, const struct worker *w, int from, int n)
+/* Restamp replies FROM..FROM+N-1 about to be sent (see the top). */
+static void restamp(struct mmsg_ctx *c, struct worker *w, int from, int n)
 {
 	struct clk_snapshot snap;
-	int64_t raw = raw_ns(w), now;
+	int64_t t0;
 	int k;
 
 	clk_snapshot_read(w->shared->pub, &snap);
-	now = clk_snapshot_served(&snap, raw);
+	t0 = wk_raw_ns(w);
 	for (k = 0; k < n; k++) {
-		struct iovec *v = c->tx[from + k].msg_hdr.msg_iov;
+		struct mmsg_slot *sl = c->txs[from + k];
 
-		ntp_restamp_xmt(v->iov_base, v->iov_len,
-				ntp_ts_from_unix_ns(now + (int64_t)k * c->send_ns));
+		if (sl->basic)
+			ntp_restamp_xmt(
+				sl->tx_buf, sl->tx_iov.iov_len,
+				ntp_ts_from_unix_ns(clk_snapshot_served(
+					&snap,
+					t0 + (sl->corrected ? txs_ahead(&w->txs, k, t0) : 0))));
+		if (sl->rec)
+			txs_submitted(sl->rec, t0, k);
 	}
-	return raw;
 }
 
 /* Receive one batch from S, answer it, send the replies; returns datagrams read or -1. */
-static int serve_batch(struct worker *w, struct mmsg_ctx *c, const struct rx_sock *s)
+static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 {
+	const struct rx_sock *s = &w->socks[si];
 	int i, n, ntx = 0, sent = 0;
 
 	for (i = 0; i < WK_MMSG_BATCH; i++) {
@@ -97,7 +110,7 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, const struct rx_soc
 		struct msghdr *m = &c->rx[i].msg_hdr;
 		struct msghdr *t = &c->tx[ntx].msg_hdr;
 		struct rx_meta meta;
-		size_t len;
+		struct srv_reply rep;
 
 		rx_parse_cmsgs(m, &meta, w->shared->hw);
 		if (meta.src == CTR_TS_DAEMON)
@@ -108,32 +121,49 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, const struct rx_soc
 			ctr_inc(&w->ctr->reason[NTP_R_DROP_TRUNCATED]);
 			continue;
 		}
-		len = srv_handle(w->shared, w->ctr, sl->rx_buf, c->rx[i].msg_len,
-				 (struct sockaddr *)&sl->from, s->fd, &meta.rx, meta.src,
-				 sl->tx_buf);
-		if (!len)
+		srv_handle(w->shared, &w->lc, sl->rx_buf, c->rx[i].msg_len,
+			   (struct sockaddr *)&sl->from, s->fd, &meta.rx, meta.src, sl->tx_buf,
+			   &rep);
+		if (!rep.len)
 			continue;
 		sl->tx_iov.iov_base = sl->tx_buf;
-		sl->tx_iov.iov_len = len;
+		sl->tx_iov.iov_len = rep.len;
+		sl->basic = rep.basic;
+		/* Sent alone (not behind): stamped, and corrected by what stamped ones measured. */
+		sl->corrected = rep.basic && n <= WK_MMSG_BEHIND;
 		memset(t, 0, sizeof(*t));
 		t->msg_name = &sl->from;
 		t->msg_namelen = m->msg_namelen;
 		t->msg_iov = &sl->tx_iov;
 		t->msg_iovlen = 1;
-		t->msg_controllen = rx_reply_cmsg(s, &meta, sl->tx_cmsg.buf);
+		t->msg_controllen =
+			txs_send(&w->txs, si, rep.stamp || sl->corrected, sl->tx_cmsg.buf,
+				 rx_reply_cmsg(s, &meta, sl->tx_cmsg.buf), &sl->rec);
 		t->msg_control = t->msg_controllen ? sl->tx_cmsg.buf : NULL;
+		if (sl->rec)
+			srv_note_send(&rep, (struct sockaddr *)&sl->from, meta.ifindex, sl->tx_buf,
+				      sl->rec);
+		c->txs[ntx] = sl;
 		ntx++;
 	}
 	/*
-	 * Send in chunks of WK_MMSG_SEND_CHUNK, each restamped right before:
-	 * a prediction k sends ahead is only as good as k times the estimate's
-	 * error. sendmmsg may stop early; a failing reply is counted and skipped.
+	 * Send in chunks (see the top), each restamped right before. sendmmsg
+	 * may stop early; a failing reply is counted and skipped.
 	 */
 	while (sent < ntx) {
-		int chunk = ntx - sent < WK_MMSG_SEND_CHUNK ? ntx - sent : WK_MMSG_SEND_CHUNK;
-		int64_t t0 = restamp(c, w, sent, chunk), per;
-		int done = 0, r;
+		int chunk = 1, done = 0, r;
 
+		/* A basic reply alone (behind: 4); the others as many as a chunk holds. */
+		if (c->txs[sent]->basic) {
+			while (n > WK_MMSG_BEHIND && sent + chunk < ntx &&
+			       chunk < WK_MMSG_BEHIND_BATCH && c->txs[sent + chunk]->basic)
+				chunk++;
+		} else {
+			while (sent + chunk < ntx && chunk < WK_MMSG_SEND_CHUNK &&
+			       !c->txs[sent + chunk]->basic)
+				chunk++;
+		}
+		restamp(c, w, sent, chunk);
 		while (done < chunk) {
 			r = sendmmsg(s->fd, c->tx + sent + done, (unsigned)(chunk - done), 0);
 			if (r > 0) {
@@ -145,11 +175,11 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, const struct rx_soc
 			ctr_inc(&w->ctr->reason[NTP_R_DROP_SEND_ERROR]);
 			done++;
 		}
-		per = (raw_ns(w) - t0) / chunk;
-		if (chunk >= 2 && per > 0 && per < WK_MMSG_SEND_MAX_NS)
-			c->send_ns += (per - c->send_ns) / (1 << WK_MMSG_EST_SHIFT);
 		sent += chunk;
 	}
+	/* This batch's stamps, and any left from before: one read for all. */
+	if (w->txs.s && w->txs.s[si].unread)
+		txs_read_errqueue(&w->txs, si, s->fd, w->shared->pub, WK_MMSG_EQ_ROUNDS);
 	return n;
 }
 
@@ -157,8 +187,16 @@ int wk_run_mmsg(struct worker *w)
 {
 	static _Thread_local struct mmsg_ctx ctx; /* ~70 KB: per thread, off the stack */
 	struct pollfd pfd[CFG_MAX_LISTEN];
-	int i;
+	int i, ret;
 
+	wk_xleave_init(w);
+	ret = txs_init(&w->txs, w->n_socks, TXS_ERRQUEUE, w->shared->hw->n_tx > 0,
+		       txs_kernel_own_keys(), w->ctr, w->xl, w->shared->hw);
+	if (ret < 0) {
+		xl_destroy(w->xl);
+		w->xl = NULL;
+		return ret;
+	}
 	for (i = 0; i < w->n_socks; i++) {
 		pfd[i].fd = w->socks[i].fd;
 		pfd[i].events = POLLIN;
@@ -176,12 +214,23 @@ int wk_run_mmsg(struct worker *w)
 		for (i = 0; i < w->n_socks; i++) {
 			int rounds = 0;
 
+			/*
+			 * Stamps late for their batch (a NIC's): poll says POLLERR
+			 * until they are read (an unconnected socket without
+			 * IP_RECVERR has no other error to report).
+			 */
+			if (pfd[i].revents & POLLERR)
+				txs_read_errqueue(&w->txs, i, pfd[i].fd, w->shared->pub,
+						  WK_MMSG_EQ_ROUNDS);
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			/* Drain up to 8 batches per socket, then look at the others. */
-			while (rounds++ < 8 && serve_batch(w, &ctx, &w->socks[i]) == WK_MMSG_BATCH)
+			while (rounds++ < 8 && serve_batch(w, &ctx, i) == WK_MMSG_BATCH)
 				;
 		}
 	}
+	txs_fini(&w->txs);
+	xl_destroy(w->xl);
+	w->xl = NULL;
 	return 0;
 }

@@ -9,15 +9,37 @@
  * ends (no IORING_CQE_F_MORE, e.g. -ENOBUFS when the buffers ran dry) is
  * re-armed; its unread datagrams wait in the socket queue meanwhile.
  *
- * Transmit timestamps: a reply is built when its request is handled, but
- * it leaves only when the batch is submitted, and the kernel sends the
- * batch one reply after the other (each send also delivers on loopback).
- * Stamped at build time, the k-th reply of a batch would be early by the
- * rest of the batch's handling plus k sends (tens of microseconds at a
- * few hundred thousand requests/s). So right before each submission the
- * clock is read once more and every queued reply is restamped with that
- * time plus its position times the measured cost of one send (timed on a
- * sample of submissions, averaged).
+ * Transmit timestamps. Every time reply asks the kernel for its transmit
+ * stamp, read back from the socket's error queue once per loop pass, in
+ * batches (recvmmsg MSG_ERRQUEUE: one system call per pass and socket,
+ * not per reply; txstamp.h). The io_uring socket command that delivers
+ * them as CQEs instead (SOCKET_URING_OP_TX_TIMESTAMP, Linux 6.16, 32-byte
+ * CQEs) is written and feature-detected, but only used when asked for
+ * (HOROD_TEST_TXSTAMP=cqe): on 6.18 with this loop (a multishot recvmsg
+ * on provided buffers on the same socket, registered files) it produced
+ * send completions twice, a reply slot then serving two requests at once.
+ * An interleaved reply carries the previous reply's stamp.
+ * A basic reply carries a time read before it leaves: it is built when
+ * its request is handled, but it leaves only when its submission goes
+ * in, and the kernel sends a submission one reply after the other, each
+ * send also delivering the reply on loopback and veth. Measured with the
+ * kernel's stamps on a veth (the server end's NAPI on the same CPU, a
+ * capture at the client end): the k-th send of a submission left 2.8 +
+ * 4.5 k us after the reading at the fastest, 6 + 5 k us on average, so a
+ * correction by position cannot keep the spread of the later ones below
+ * a few us. So while the worker keeps up, a basic reply goes out alone
+ * and first in its submission (what is queued before it is submitted
+ * first), stamped, restamped right before with the reading plus the
+ * smallest delay measured for first sends (see txstamp.h): never more
+ * than the fastest of thousands of recent ones took, so never later than
+ * it leaves. That costs an io_uring_enter and a stamp per basic reply
+ * (about 3 us of CPU here); when a pass finds more than WK_BEHIND
+ * completions waiting (a burst, or overload), the worker is behind and
+ * basic replies go out WK_BEHIND_BATCH at a time, unstamped (unless the
+ * client may name them) and uncorrected: the reading before the batch,
+ * early by the sends ahead of each, never late, the cost shared.
+ * Interleaved replies and kiss-o'-death, whose transmit field is not read
+ * now, always go out WK_SUBMIT_MAX at a time.
  *
  * Draining (a takeover: a successor reads the same sockets): each
  * socket's multishot receive is cancelled, and the loop runs on, answering
@@ -30,29 +52,39 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <liburing.h>
+#include <linux/errqueue.h>
 
 #include "clock/kclock.h"
 #include "clock/snapshot.h"
 #include "daemon/sys/log.h"
 #include "daemon/sys/sandbox.h"
+#include "daemon/serve/txstamp.h"
 #include "daemon/serve/worker.h"
 #include "proto/ntp.h"
+
+#ifndef IORING_TIMESTAMP_HW_SHIFT
+/* SOCKET_URING_OP_TX_TIMESTAMP (Linux 6.16), not in liburing 2.3's headers. */
+#define SOCKET_URING_OP_TX_TIMESTAMP 4
+#define IORING_TIMESTAMP_HW_SHIFT    16 /* cqe->flags bit: a hardware stamp */
+#define IORING_TIMESTAMP_TYPE_SHIFT  17 /* cqe->flags from here on: SCM_TSTAMP_* type */
+#define IORING_CQE_F_TSTAMP_HW	     (1U << IORING_TIMESTAMP_HW_SHIFT)
+#endif
 
 #define WK_RING_ENTRIES 1024 /* SQEs: a full batch of replies plus re-arms */
 #define WK_NBUF		1024 /* provided receive buffers, a power of two */
 #define WK_BUF_SIZE	2048 /* bytes each: 16 header + name + RX_CMSG_SPACE + payload */
 #define WK_NSLOT	1024 /* replies in flight */
 #define WK_BGID		7    /* our buffer group id (any value; one group per ring) */
-#define WK_TIME_EVERY	16   /* time one submission in 16 (a second io_uring_enter) */
+#define WK_SUBMIT_MAX	16 /* replies per submission (basic ones alone): < 1 % of a reply's cost */
 /*
- * Replies per submission at most: the restamp predicts the k-th send of a
- * submission, and a prediction k sends ahead is only as good as k times
- * the estimate's error; one more io_uring_enter per this many replies
- * costs < 1 % of a reply.
+ * Completions waiting at the start of a pass past which the worker is
+ * behind (each request brings a receive and a send completion, and a
+ * basic one's send goes alone): basic replies are then batched.
  */
-#define WK_SUBMIT_MAX	  8
-#define WK_SEND_EST_SHIFT 3	/* send cost average: each sample weighs 1/8 */
-#define WK_SEND_MAX_NS	  50000 /* ns: a per-send sample above this is a stall, not a cost */
+#define WK_BEHIND 64
+/* Basic replies per submission when behind: the k-th send's spread grows with k. */
+#define WK_BEHIND_BATCH 4
+#define WK_EQ_ROUNDS	4 /* error-queue batches read per socket per loop pass */
 /*
  * Bytes reserved for the source address: sockaddr_in6 (28) rounded up so
  * the control data after it (at 16 + 32 bytes) is 8-byte aligned, as
@@ -64,7 +96,7 @@ _Static_assert(WK_NAME_SPACE >= sizeof(struct sockaddr_in6), "a source address m
 _Static_assert((sizeof(struct io_uring_recvmsg_out) + WK_NAME_SPACE) % 8 == 0,
 	       "control data must start 8-byte aligned");
 
-enum wk_op { OP_RECV = 1, OP_SEND = 2, OP_CANCEL = 3 };
+enum wk_op { OP_RECV = 1, OP_SEND = 2, OP_TXTS = 3, OP_CANCEL = 4 };
 
 #define UD(op, idx) (((uint64_t)(op) << 32) | (uint32_t)(idx))
 #define UD_OP(ud)   ((uint32_t)((ud) >> 32))
@@ -75,10 +107,13 @@ struct uring_slot {
 	struct iovec iov;
 	struct sockaddr_storage to;
 	union {
-		char buf[RX_REPLY_CMSG_SPACE];
+		char buf[RX_REPLY_CMSG_SPACE + TXS_CMSG];
 		struct cmsghdr align;
 	} cmsg;
 	uint8_t buf[SRV_REPLY_MAX];
+	int basic;     /* a basic reply: restamped right before it is submitted */
+	int corrected; /* ... plus the delay minimum (it is stamped; else the reading alone) */
+	struct txs_rec *rec; /* its transmit stamp's record, or NULL */
 };
 
 struct uring_ctx {
@@ -94,9 +129,13 @@ struct uring_ctx {
 	int n_free;
 	uint32_t pending[WK_NSLOT]; /* slots queued since the last submission, in order */
 	int n_pending;
-	int64_t send_ns;  /* average cost of one queued send, ns */
-	int fixed;	  /* sockets registered: SQEs name them by index */
-	unsigned submits; /* submissions so far (picks the timed ones) */
+	int fixed;		      /* sockets registered: SQEs name them by index */
+	int cqe32;		      /* 32-byte CQEs: transmit stamps can come as CQEs */
+	int rearm_ts[CFG_MAX_LISTEN]; /* the stamp command of socket I ended: arm it again */
+	struct clk_snapshot snap;     /* for the stamps of this pass, read once */
+	int have_snap;
+	int behind;	  /* this pass found more than WK_BEHIND completions: batch basic replies */
+	int basic_queued; /* behind: basic replies queued since the last submission */
 };
 
 int wk_uring_probe(char *why, size_t len)
@@ -112,54 +151,40 @@ int wk_uring_probe(char *why, size_t len)
 	return 0;
 }
 
-static int64_t raw_ns(const struct worker *w)
-{
-	return clk_now_ns(w->shared->clock);
-}
-
 /*
- * Restamp the transmit time of every reply queued since the last
- * submission (see the top of the file); returns the raw clock reading.
+ * Restamp the basic replies queued since the last submission (see the
+ * top of the file) and tell their stamps' records when they were sent.
  */
-static int64_t restamp(struct uring_ctx *c, const struct worker *w)
+static void restamp(struct uring_ctx *c, struct worker *w)
 {
 	struct clk_snapshot snap;
-	int64_t raw = raw_ns(w), now;
+	int64_t t0;
 	int k;
 
 	if (!c->n_pending)
-		return raw;
+		return;
 	clk_snapshot_read(w->shared->pub, &snap);
-	now = clk_snapshot_served(&snap, raw);
+	t0 = wk_raw_ns(w);
 	for (k = 0; k < c->n_pending; k++) {
 		struct uring_slot *sl = &c->slot[c->pending[k]];
 
-		ntp_restamp_xmt(sl->buf, sl->iov.iov_len,
-				ntp_ts_from_unix_ns(now + (int64_t)k * c->send_ns));
+		if (sl->basic)
+			ntp_restamp_xmt(
+				sl->buf, sl->iov.iov_len,
+				ntp_ts_from_unix_ns(clk_snapshot_served(
+					&snap,
+					t0 + (sl->corrected ? txs_ahead(&w->txs, k, t0) : 0))));
+		if (sl->rec)
+			txs_submitted(sl->rec, t0, k);
 	}
-	return raw;
 }
 
-/*
- * Restamp what is queued and, with NOW, submit it (else the next wait
- * does). One submission in WK_TIME_EVERY with at least two sends is
- * submitted and timed on its own (the sends run inline, so its length is
- * their cost) to keep the per-send estimate current.
- */
+/* Restamp what is queued and, with NOW, submit it (else the next wait does). */
 static void submit(struct uring_ctx *c, struct worker *w, int now)
 {
-	int64_t t0 = restamp(c, w);
-	int n = c->n_pending;
-
+	restamp(c, w);
 	c->n_pending = 0;
-	if (n >= 2 && (c->submits++ % WK_TIME_EVERY) == 0) {
-		int done = io_uring_submit(&c->ring);
-		int64_t per = (raw_ns(w) - t0) / n;
-
-		if (done >= n && per > 0 && per < WK_SEND_MAX_NS)
-			c->send_ns += (per - c->send_ns) / (1 << WK_SEND_EST_SHIFT);
-		return;
-	}
+	c->basic_queued = 0;
 	if (now)
 		io_uring_submit(&c->ring);
 }
@@ -170,12 +195,26 @@ static struct io_uring_sqe *get_sqe(struct uring_ctx *c, struct worker *w)
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
 
 	if (!sqe) {
-		restamp(c, w);
-		c->n_pending = 0;
-		io_uring_submit(&c->ring);
+		submit(c, w, 1);
 		sqe = io_uring_get_sqe(&c->ring);
 	}
 	return sqe;
+}
+
+/* Arm socket I's transmit-stamp command (multishot: one SQE, a CQE per stamp). */
+static int arm_txts(struct uring_ctx *c, struct worker *w, int i)
+{
+	struct io_uring_sqe *sqe = get_sqe(c, w);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, c->fixed ? i : w->socks[i].fd, NULL, 0, 0);
+	sqe->cmd_op = SOCKET_URING_OP_TX_TIMESTAMP;
+	if (c->fixed)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, UD(OP_TXTS, i));
+	c->rearm_ts[i] = 0;
+	return 0;
 }
 
 static int arm_recv(struct uring_ctx *c, struct worker *w, int i)
@@ -205,6 +244,7 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 {
 	struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, res, &c->tmpl[i]);
 	struct msghdr cm = {0};
+	struct srv_reply rep;
 	struct rx_meta meta;
 	struct uring_slot *sl;
 	struct io_uring_sqe *sqe;
@@ -231,9 +271,13 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	}
 	si = c->free_slot[--c->n_free];
 	sl = &c->slot[si];
-	len = srv_handle(w->shared, w->ctr, io_uring_recvmsg_payload(out, &c->tmpl[i]),
-			 io_uring_recvmsg_payload_length(out, res, &c->tmpl[i]), name,
-			 w->socks[i].fd, &meta.rx, meta.src, sl->buf);
+	srv_handle(w->shared, &w->lc, io_uring_recvmsg_payload(out, &c->tmpl[i]),
+		   io_uring_recvmsg_payload_length(out, res, &c->tmpl[i]), name, w->socks[i].fd,
+		   &meta.rx, meta.src, sl->buf, &rep);
+	len = rep.len;
+	/* A basic reply leaves first in its submission: what is queued goes before. */
+	if (len && rep.basic && !c->behind && c->n_pending)
+		submit(c, w, 1);
 	if (!len || !(sqe = get_sqe(c, w))) {
 		if (len)
 			ctr_inc(&w->ctr->reason[NTP_R_DROP_NO_SLOT]);
@@ -244,15 +288,53 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	memcpy(&sl->to, name, out->namelen);
 	sl->iov.iov_len = len;
 	sl->msg.msg_namelen = out->namelen;
-	sl->msg.msg_controllen = rx_reply_cmsg(&w->socks[i], &meta, sl->cmsg.buf);
+	sl->basic = rep.basic;
+	/* A basic reply sent alone is stamped, and corrected by what stamped ones measured. */
+	sl->corrected = rep.basic && !c->behind;
+	sl->msg.msg_controllen =
+		txs_send(&w->txs, i, rep.stamp || sl->corrected, sl->cmsg.buf,
+			 rx_reply_cmsg(&w->socks[i], &meta, sl->cmsg.buf), &sl->rec);
 	sl->msg.msg_control = sl->msg.msg_controllen ? sl->cmsg.buf : NULL;
+	if (sl->rec)
+		srv_note_send(&rep, name, meta.ifindex, sl->buf, sl->rec);
 	io_uring_prep_sendmsg(sqe, c->fixed ? i : w->socks[i].fd, &sl->msg, 0);
 	if (c->fixed)
 		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, UD(OP_SEND, si));
 	c->pending[c->n_pending++] = si;
-	if (c->n_pending >= WK_SUBMIT_MAX)
+	if ((rep.basic && (!c->behind || ++c->basic_queued >= WK_BEHIND_BATCH)) ||
+	    c->n_pending >= WK_SUBMIT_MAX)
 		submit(c, w, 1);
+}
+
+/* A completion of socket I's transmit-stamp command. */
+static void on_txts(struct uring_ctx *c, struct worker *w, int i, struct io_uring_cqe *cqe)
+{
+	struct timespec ts;
+	uint64_t sec, nsec;
+
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		/* Ended: a kernel without the command (then the error queue), else re-arm. */
+		if (cqe->res == -EINVAL || cqe->res == -EOPNOTSUPP || cqe->res == -ENOTSUP) {
+			w->txs.s[i].mode = TXS_ERRQUEUE;
+			return;
+		}
+		c->rearm_ts[i] = 1;
+		return;
+	}
+	/* The stamp: key in res, hardware flag and type in flags, time in the second half. */
+	if ((cqe->flags >> IORING_TIMESTAMP_TYPE_SHIFT) != SCM_TSTAMP_SND)
+		return;
+	memcpy(&sec, &cqe->big_cqe[0], sizeof(sec));
+	memcpy(&nsec, &cqe->big_cqe[1], sizeof(nsec));
+	ts.tv_sec = (time_t)sec;
+	ts.tv_nsec = (long)nsec;
+	if (!c->have_snap) {
+		clk_snapshot_read(w->shared->pub, &c->snap);
+		c->have_snap = 1;
+	}
+	txs_on_stamp(&w->txs, i, (uint32_t)cqe->res, &ts, !!(cqe->flags & IORING_CQE_F_TSTAMP_HW),
+		     NULL, 0, &c->snap);
 }
 
 static void on_cqe(struct uring_ctx *c, struct worker *w, struct io_uring_cqe *cqe)
@@ -260,6 +342,11 @@ static void on_cqe(struct uring_ctx *c, struct worker *w, struct io_uring_cqe *c
 	uint64_t ud = io_uring_cqe_get_data64(cqe);
 	uint32_t idx = UD_IDX(ud);
 
+	if (UD_OP(ud) == OP_TXTS) {
+		if (idx < (uint32_t)w->n_socks)
+			on_txts(c, w, (int)idx, cqe);
+		return;
+	}
 	if (UD_OP(ud) == OP_SEND) {
 		if (idx >= WK_NSLOT)
 			return;
@@ -293,23 +380,41 @@ static int setup(struct uring_ctx *c, struct worker *w)
 	 * any registration once running) with -EACCES. io_uring requests
 	 * bypass the seccomp filter, so this list is their filter: an opcode
 	 * or SQE flag used in this file must be allowed here. ASYNC_CANCEL
-	 * ends a draining worker's own receives, nothing else.
+	 * ends a draining worker's own receives, nothing else. The socket
+	 * command (URING_CMD) is allowed only when transmit stamps come that
+	 * way: it also reaches getsockopt and setsockopt of those sockets.
 	 */
-	static const uint8_t ops[] = {IORING_OP_RECVMSG, IORING_OP_SENDMSG, IORING_OP_ASYNC_CANCEL};
+	static const uint8_t ops[] = {IORING_OP_RECVMSG, IORING_OP_SENDMSG, IORING_OP_ASYNC_CANCEL,
+				      IORING_OP_URING_CMD};
+	int n_ops = 3; /* the socket command only when stamps come as CQEs */
 	struct io_uring_params p;
 	struct io_uring_buf_reg reg;
 	int ret, i;
 
-	/* Created disabled: it runs once restricted to OPS (sb_uring_restrict, below). */
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
-	ret = io_uring_queue_init_params(WK_RING_ENTRIES, &c->ring, &p);
-	if (ret == -EINVAL) {
-		/* Kernels before 6.1 lack these flags: run without them. */
+	/*
+	 * Created disabled: it runs once restricted to OPS (sb_uring_restrict,
+	 * below). 32-byte CQEs carry transmit stamps; kernels before 5.19 lack
+	 * them, before 6.1 the other flags: each is dropped in turn.
+	 */
+	static const unsigned flag_sets[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQE32,
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		0,
+	};
+	unsigned k;
+
+	ret = -EINVAL;
+	for (k = 0; k < sizeof(flag_sets) / sizeof(flag_sets[0]) && ret == -EINVAL; k++) {
 		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_R_DISABLED;
+		p.flags = flag_sets[k] | IORING_SETUP_R_DISABLED;
 		ret = io_uring_queue_init_params(WK_RING_ENTRIES, &c->ring, &p);
+		c->cqe32 = ret == 0 && (flag_sets[k] & IORING_SETUP_CQE32);
 	}
+	if (ret < 0)
+		return ret;
+	ret = txs_init(&w->txs, w->n_socks, c->cqe32 && txs_want_cqe() ? TXS_CQE : TXS_ERRQUEUE,
+		       w->shared->hw->n_tx > 0, txs_kernel_own_keys(), w->ctr, w->xl,
+		       w->shared->hw);
 	if (ret < 0)
 		return ret;
 
@@ -353,8 +458,10 @@ static int setup(struct uring_ctx *c, struct worker *w)
 		c->fixed = io_uring_register_files(&c->ring, fds, (unsigned)w->n_socks) == 0;
 	}
 	/* Every registration is done: allow only our opcodes and flags, then start the ring. */
-	ret = sb_uring_restrict(&c->ring, ops, (int)sizeof(ops),
-				IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT);
+	for (i = 0; i < w->n_socks; i++)
+		if (w->txs.s[i].mode == TXS_CQE)
+			n_ops = 4;
+	ret = sb_uring_restrict(&c->ring, ops, n_ops, IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT);
 	if (ret < 0)
 		return ret;
 	for (i = 0; i < w->n_socks; i++) {
@@ -364,12 +471,18 @@ static int setup(struct uring_ctx *c, struct worker *w)
 		ret = arm_recv(c, w, i);
 		if (ret < 0)
 			return ret;
+		if (w->txs.s[i].mode == TXS_CQE) {
+			ret = arm_txts(c, w, i);
+			if (ret < 0)
+				return ret;
+		}
 	}
 	return 0;
 }
 
-static void teardown(struct uring_ctx *c)
+static void teardown(struct uring_ctx *c, struct worker *w)
 {
+	txs_fini(&w->txs);
 	if (c->ring.ring_fd > 0)
 		io_uring_queue_exit(&c->ring);
 	if (c->br && c->br != MAP_FAILED)
@@ -438,10 +551,11 @@ int wk_run_uring(struct worker *w)
 	struct uring_ctx *c;
 	int ret, i;
 
-	/* ~1.4 MB of slots: mapped, not on the thread's stack. */
+	/* ~1.5 MB of slots: mapped, not on the thread's stack. */
 	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (c == MAP_FAILED)
 		return -ENOMEM;
+	wk_xleave_init(w);
 	ret = setup(c, w);
 	while (ret == 0 && !wk_stopping()) {
 		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = WK_STOP_POLL_MS * 1000000L};
@@ -457,6 +571,17 @@ int wk_run_uring(struct worker *w)
 			break;
 		}
 		ret = 0;
+		c->have_snap = 0;
+		c->behind = io_uring_cq_ready(&c->ring) > WK_BEHIND;
+		/*
+		 * The stamps of what was sent since the last pass first (one read
+		 * per socket), so the requests of this pass find their clients'
+		 * last replies measured.
+		 */
+		for (i = 0; i < w->n_socks; i++)
+			if (w->txs.s && w->txs.s[i].mode == TXS_ERRQUEUE && w->txs.s[i].unread)
+				txs_read_errqueue(&w->txs, i, w->socks[i].fd, w->shared->pub,
+						  WK_EQ_ROUNDS);
 		io_uring_for_each_cqe(&c->ring, head, cqe)
 		{
 			on_cqe(c, w, cqe);
@@ -467,13 +592,18 @@ int wk_run_uring(struct worker *w)
 			io_uring_buf_ring_advance(c->br, (int)c->recycled);
 			c->recycled = 0;
 		}
-		for (i = 0; i < w->n_socks && ret == 0; i++)
+		for (i = 0; i < w->n_socks && ret == 0; i++) {
 			if (c->rearm[i])
 				ret = arm_recv(c, w, i);
+			if (ret == 0 && c->rearm_ts[i] && w->txs.s[i].mode == TXS_CQE)
+				ret = arm_txts(c, w, i);
+		}
 	}
 	if (ret == 0 && wk_draining())
 		drain(c, w);
-	teardown(c);
+	teardown(c, w);
 	munmap(c, sizeof(*c));
+	xl_destroy(w->xl);
+	w->xl = NULL;
 	return ret;
 }

@@ -1,14 +1,22 @@
 /*
- * Worker thread start, stop and CPU pinning; the loops themselves are in
- * wk_uring.c and wk_mmsg.c.
+ * Worker thread start, stop and CPU pinning, each worker's interleaved
+ * state, and the steering of clients to workers by address; the loops
+ * themselves are in wk_uring.c and wk_mmsg.c.
  */
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
+#include <linux/filter.h>
 #include <time.h>
 
 #include "daemon/sys/log.h"
 #include "daemon/serve/worker.h"
+
+#define WK_STEER_MUL   0x9E3779B1u /* odd: spreads nearby addresses over the workers */
+#define WK_STEER_SHIFT 16	   /* the product's high half picks the worker */
+#define WK_STEER_LEN   16	   /* instructions of the longest program (IPv6) */
+#define IP4_SADDR      12	   /* bytes into the IPv4 header: the source address */
+#define IP6_SADDR      8	   /* bytes into the IPv6 header: the source address */
 
 static atomic_int stop_flag;
 static atomic_int drain_flag;
@@ -56,6 +64,71 @@ static void *worker_main(void *arg)
 		wk_stop();
 	}
 	return NULL;
+}
+
+void wk_xleave_init(struct worker *w)
+{
+	size_t bytes = w->shared->xl_bytes;
+
+	w->xl = bytes ? xl_create(bytes) : NULL;
+	w->lc.ctr = w->ctr;
+	w->lc.xl = w->xl;
+	if (bytes && !w->xl)
+		log_msg(LOG_WARNING,
+			"worker %d: no memory for interleaved state (%zu bytes): basic mode only",
+			w->id, bytes);
+	else if (w->xl && w->id == 0)
+		log_msg(LOG_INFO, "interleaved mode: state for %zu clients per worker (%zu bytes)",
+			xl_capacity(w->xl), w->xl->bytes);
+}
+
+/* The program for FAMILY's sockets and N workers into P; returns its length. */
+static unsigned short steer_prog(int family, int n, struct sock_filter *p)
+{
+	unsigned short k = 0;
+	int i;
+
+	if (family == AF_INET) {
+		p[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						      (uint32_t)(SKF_NET_OFF + IP4_SADDR));
+	} else {
+		/* The four words of the address folded into one. */
+		p[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						      (uint32_t)(SKF_NET_OFF + IP6_SADDR));
+		for (i = 1; i < 4; i++) {
+			p[k++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TAX, 0);
+			p[k++] = (struct sock_filter)BPF_STMT(
+				BPF_LD | BPF_W | BPF_ABS,
+				(uint32_t)(SKF_NET_OFF + IP6_SADDR + 4 * i));
+			p[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0);
+		}
+	}
+	p[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, WK_STEER_MUL);
+	p[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, WK_STEER_SHIFT);
+	p[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, (uint32_t)n);
+	p[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+	return k;
+}
+
+void wk_steer(struct worker *w, int n)
+{
+	struct sock_filter prog[WK_STEER_LEN];
+	struct sock_fprog fp;
+	int j;
+
+	if (n < 2)
+		return;
+	/* Worker I bound socket J of every group I-th: the group's index I is worker I. */
+	for (j = 0; j < w[0].n_socks; j++) {
+		fp.len = steer_prog(w[0].socks[j].family, n, prog);
+		fp.filter = prog;
+		if (setsockopt(w[0].socks[j].fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fp,
+			       sizeof(fp)) < 0)
+			log_msg(LOG_WARNING,
+				"SO_ATTACH_REUSEPORT_CBPF: %s: clients spread by address and port "
+				"(one that changes ports may change workers and get basic replies)",
+				strerror(errno));
+	}
 }
 
 int wk_start(struct worker *w)

@@ -12,10 +12,13 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "clock/kclock.h"
 #include "daemon/config/config.h"
 #include "daemon/serve/counters.h"
 #include "daemon/serve/rxsock.h"
 #include "daemon/serve/serve.h"
+#include "daemon/serve/txstamp.h"
+#include "daemon/serve/xleave.h"
 
 #define WK_STOP_POLL_MS 200 /* ms: longest a worker waits before looking at the stop flag */
 /*
@@ -35,6 +38,9 @@ struct worker {
 	int n_socks;
 	struct ctr_block *ctr; /* this worker's counters */
 	const struct srv_shared *shared;
+	struct xl_table *xl; /* its interleaved state: made by wk_xleave_init in its thread */
+	struct txs txs;	     /* its replies' transmit stamps (set up by its backend) */
+	struct srv_local lc; /* what it brings to each request (set by wk_xleave_init) */
 	pthread_t thread;
 	int started;
 	int exit_code; /* 0, or -errno if its backend failed */
@@ -46,6 +52,12 @@ struct worker {
 	_Atomic uint64_t beat;
 	_Atomic int done; /* its loop has ended */
 };
+
+/* The raw clock reading (ns) W's replies are stamped against. */
+static inline int64_t wk_raw_ns(const struct worker *w)
+{
+	return clk_now_ns(w->shared->clock);
+}
 
 /* Tell every worker to stop (async-signal-safe). */
 void wk_stop(void);
@@ -103,6 +115,23 @@ static inline void wk_beat(struct worker *w)
  * created), else -errno with the reason in WHY (sysctl, seccomp, old kernel).
  */
 int wk_uring_probe(char *why, size_t len);
+
+/*
+ * Make W's interleaved state (shared->xl_bytes; none when 0 or when the
+ * memory cannot be had: then W answers in basic mode only, and says so
+ * once). Called by the backends in W's thread.
+ */
+void wk_xleave_init(struct worker *w);
+
+/*
+ * Steer the requests of each listen address to the workers by source
+ * address, whatever the source port (a client changing ports keeps its
+ * worker and so its interleaved state): a classic BPF program on the
+ * sockets' SO_REUSEPORT group picks worker hash(address) mod N. Call
+ * once all N workers' sockets are bound; logs when it cannot (the
+ * kernel then spreads by address and port).
+ */
+void wk_steer(struct worker *w, int n);
 
 /* The io_uring loop of W (runs in W's thread); 0 when stopped, -errno on set-up failure. */
 int wk_run_uring(struct worker *w);

@@ -255,6 +255,22 @@ static int rig_serving(struct gt_rig *r)
 	return r->tai >= v->pub_tai_ns && r->tai - v->pub_tai_ns <= GUARD_SERVE_MAX_AGE_NS;
 }
 
+/*
+ * 1 when the request PAY of PLEN bytes may be an RFC 9769 interleaved one
+ * (version 4, an origin, receive != transmit): the workers answer those.
+ */
+static int maybe_interleaved(const uint8_t *pay, size_t plen)
+{
+	uint64_t org, rec, xmt;
+
+	if (plen < NTP_HEADER_LEN)
+		return 1;
+	if (((pay[0] >> 3) & 7) != 4)
+		return 0;
+	ntp_request_stamps(pay, &org, &rec, &xmt);
+	return org != 0 && rec != xmt;
+}
+
 /* What the reference says about FRAME: the counter index, the action, and the parse. */
 uint32_t gt_reference(struct gt_rig *r, const uint8_t *frame, size_t len, struct fr_parsed *p,
 		      int *action)
@@ -296,7 +312,8 @@ uint32_t gt_reference(struct gt_rig *r, const uint8_t *frame, size_t len, struct
 	} else if (!ntp_reason_is_reply(reason) && reason != NTP_R_CONTROL) {
 		*action = XDP_DROP_;
 	} else if (reason == NTP_R_REPLY_SERVER && (r->cfg.flags & GUARD_F_SERVE) && for_us &&
-		   fr_intact(frame, p) && rig_serving(r)) {
+		   fr_intact(frame, p) && !maybe_interleaved(p->payload, p->plen) &&
+		   rig_serving(r)) {
 		*action = XDP_TX_;
 		return GUARD_C_SERVED;
 	}

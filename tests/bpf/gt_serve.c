@@ -282,6 +282,25 @@ int gt_do_serve(void)
 	}
 	gt_serve_case(&r, "serve: the next sequence number, stable: answered", &spec, &s, XDP_TX_,
 		      GUARD_C_SERVED);
+	/* RFC 9769: an interleaved request (VN 4, origin named, receive != transmit) asks for
+	 * the transmit stamp of the last reply, which only the workers have. */
+	gt_ntp_req(pay, 48, 0x23);
+	pay[24] = 0x11; /* origin: the server's receive time of the last reply */
+	pay[32] = 0x22; /* receive: the client's own, not its transmit */
+	gt_spec_udp(&spec, "192.0.2.20", pay, 48);
+	gt_serve_case(&r,
+		      "serve: an interleaved request (VN 4, origin, receive != transmit) goes to a "
+		      "worker",
+		      &spec, &s, XDP_PASS_, NTP_R_REPLY_SERVER);
+	memcpy(pay + 32, pay + 40, 8); /* receive == transmit: never interleaved */
+	gt_spec_udp(&spec, "192.0.2.20", pay, 48);
+	gt_serve_case(&r, "serve: origin named, receive == transmit: answered", &spec, &s, XDP_TX_,
+		      GUARD_C_SERVED);
+	pay[0] = 0x1b; /* VN 3: never interleaved */
+	pay[32] = 0x22;
+	gt_spec_udp(&spec, "192.0.2.20", pay, 48);
+	gt_serve_case(&r, "serve: VN 3 with an origin: answered", &spec, &s, XDP_TX_,
+		      GUARD_C_SERVED);
 	gt_ntp_req(pay, 48, 0x21); /* mode 1 */
 	gt_spec_udp(&spec, "192.0.2.20", pay, 48);
 	gt_serve_case(&r, "serve: mode 1 (symmetric) goes to a worker", &spec, &s, XDP_PASS_,

@@ -87,7 +87,10 @@ struct scenario {
 	int leap;	    /* +1 a leap second inserted, -1 deleted ... */
 	long long leap_end; /* ... at this UTC midnight (s since 1970: the end of a June or a
 			       December, maybe after the run) */
-	int leap_mode;	    /* what applies it; 0: today's path (the clock driver, or the core) */
+	int leap_mode;	    /* enum clk_leapmode: what applies it (0: system, the clock driver) */
+	long long smear_s;  /* s: `leapsmear interval` under CLK_LEAPMODE_SMEAR (0: default) */
+	int leap_quiet;	    /* the servers apply the leap but never announce it */
+	int leap_table;	    /* the core has a valid leap table listing the leap (a leapfile) */
 	double leap_announce; /* s: servers announce it this long before (0: its last day) */
 	int status_fail;      /* the driver refuses set_status (the kernel status is not ours) */
 	int leap_other;	      /* another program owns the clock and arms the leap in it */
@@ -142,6 +145,9 @@ struct result {
 	double final_err;  /* s */
 	int final_synced;  /* claimed synchronization at the end */
 	int leaps_applied; /* net leap seconds the driver applied itself */
+	long li_bad;	   /* claims whose LI was not the leap's (its last day, never smeared) */
+	long back;	   /* smear: observations where the served time went backwards */
+	double smear_err;  /* s: smear, largest |served - smeared truth| seen (windows included) */
 };
 
 /* A server's reply on its way to us. */
@@ -166,6 +172,8 @@ struct sim {
 	double phase[MAX_SERVERS];	/* rad: each server's wobble phase, drawn per seed */
 	int64_t leap_ns;		/* truth ns at which UTC leaps (0: no leap) */
 	int leap_dir;			/* +1 insertion, -1 deletion */
+	struct clk_smear smear;		/* the smear formula on truth (leap-free) ns (smear mode) */
+	int64_t last_served;		/* served ns at the last observation (0: none yet) */
 	int64_t jump_at;		/* truth ns our clock jumps at (drawn per seed) */
 	int64_t jump_t;			/* truth ns of our jump, 0 before it */
 	int jump_open;			/* no sample taken after the jump yet */
@@ -184,6 +192,8 @@ extern int sim_n_scenarios;
 
 /* Seconds S as nanoseconds, rounded to the nearest. */
 int64_t sim_ns_of(double s);
+/* What the served time should be now (ns): UTC, or the smeared time under the smear. */
+int64_t sim_ref(const struct sim *s);
 /* UTC (ns) at truth T: the truth less the leap seconds inserted by then. */
 int64_t sim_utc(const struct sim *s, int64_t t);
 /* Server I's error (s) at truth T. */

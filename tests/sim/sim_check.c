@@ -23,6 +23,9 @@
 #define HONEST_SLACK 1e-9      /* s: rounding of the snapshot arithmetic (ns) */
 #define EDGE_NS	     1000000LL /* ns: the leap edge, as wide as a clock error can be here (1 ms) */
 #define EDGE_ERR     0.5       /* s: an error this large at the edge is the leap's own second */
+/* ns: how far below the last observation a smeared served time may be: none (the core takes
+ * up the 1-4 ns roundings of a republished mapping under the smear, core_leap.c) */
+#define BACK_SLACK_NS 0
 
 int sim_trace_all;
 
@@ -72,7 +75,53 @@ static double served_error(const struct sim *s, double *bound)
 	int64_t served = clk_snapshot_served(&s->snap, s->t);
 
 	*bound = s->snap.root_delay / 2.0 + clk_snapshot_root_disp(&s->snap, served);
-	return (double)(served - sim_utc(s, s->t)) / 1e9;
+	return (double)(served - sim_ref(s)) / 1e9;
+}
+
+/* What the served time should be now: UTC, or under the smear the smeared time (truth is
+ * leap-free time: it counts the leap second). */
+int64_t sim_ref(const struct sim *s)
+{
+	if (s->leap_dir && s->sc->leap_mode == CLK_LEAPMODE_SMEAR)
+		return s->t + clk_smear_offset_ns(&s->smear, s->t);
+	return sim_utc(s, s->t);
+}
+
+/*
+ * The leap's checks at one claim: the LI served is the leap's during its
+ * last day (RFC 5905), none before it, none from its edge on, and never
+ * under the smear; a second around the edge is left out (which side of it
+ * the snapshot is depends on the clock's own error). Under the smear the
+ * served time never goes backwards.
+ */
+static void leap_checks(struct sim *s, struct result *res)
+{
+	const struct scenario *sc = s->sc;
+	int64_t utc = sim_utc(s, s->t), m = (int64_t)sc->leap_end * NS;
+	int64_t served = clk_snapshot_served(&s->snap, s->t);
+	int want = NTP_LEAP_NONE;
+
+	if (sc->leap_mode != CLK_LEAPMODE_SMEAR && s->t < s->leap_ns && utc >= m - 86400LL * NS)
+		want = s->leap_dir > 0 ? NTP_LEAP_INSERT : NTP_LEAP_DELETE;
+	/* A second around the edge and around the start of the last day is left out. */
+	if (llabs(s->t - s->leap_ns) > NS && llabs(utc - (m - 86400LL * NS)) > NS &&
+	    s->snap.leap != want) {
+		if (s->trace && !res->li_bad)
+			fprintf(s->trace, "LI %u served at %.3f s, want %d\n", s->snap.leap,
+				(double)(s->t - s->t0) / 1e9, want);
+		res->li_bad++;
+	}
+	if (sc->leap_mode == CLK_LEAPMODE_SMEAR && s->t - s->t0 >= sim_ns_of(sc->win_from)) {
+		if (s->last_served && served < s->last_served - BACK_SLACK_NS) {
+			if (s->trace)
+				fprintf(s->trace, "backwards by %lld ns at %.3f s\n",
+					(long long)(s->last_served - served),
+					(double)(s->t - s->t0) / 1e9);
+			res->back++;
+		}
+		s->last_served = served;
+		res->smear_err = fmax(res->smear_err, fabs((double)(served - sim_ref(s)) / 1e9));
+	}
 }
 
 /* 1 at the leap edge: UTC has leapt and the served time not yet, or the other way round. */
@@ -180,6 +229,8 @@ void sim_observe(struct sim *s, struct result *res, struct sim_acc *a, int recor
 	if (synced) {
 		res->ever_synced = 1;
 		judge(s, res, err, bound, el);
+		if (sc->leap)
+			leap_checks(s, res);
 	}
 	for (i = 0; i < sc->nservers; i++) {
 		clk_core_source_info(s->core, i, &si);
@@ -478,6 +529,24 @@ int sim_report(const struct scenario *sc, const struct result *res, int n, int v
 			v[i] = res[i].leaps_applied;
 		med_worst(v, n, &med, &worst);
 		printf("  leaps by the driver %.0f/%.0f", med, worst);
+		for (i = 0; i < n; i++)
+			v[i] = (double)res[i].li_bad;
+		med_worst(v, n, &med, &worst);
+		printf("  LI wrong %.0f/%.0f", med, worst);
+		if (worst > 0)
+			FAILF(" LI");
+	}
+	if (sc->leap && sc->leap_mode == CLK_LEAPMODE_SMEAR) {
+		for (i = 0; i < n; i++)
+			v[i] = (double)res[i].back;
+		med_worst(v, n, &med, &worst);
+		printf("  smear: backwards %.0f/%.0f", med, worst);
+		if (worst > 0)
+			FAILF(" backwards");
+		for (i = 0; i < n; i++)
+			v[i] = res[i].smear_err;
+		med_worst(v, n, &med, &worst);
+		printf("  |served - smeared truth| %.1f/%.1f us", med * 1e6, worst * 1e6);
 	}
 	(void)smed;
 	(void)sworst;

@@ -103,7 +103,7 @@ static int server_leap(const struct sim *s, int i, int64_t t)
 {
 	double ahead = s->sc->leap_announce > 0.0 ? s->sc->leap_announce : LEAP_ANNOUNCE_S;
 
-	if (!s->leap_dir || s->sc->srv[i].no_leap || t >= s->leap_ns ||
+	if (!s->leap_dir || s->sc->srv[i].no_leap || s->sc->leap_quiet || t >= s->leap_ns ||
 	    s->leap_ns - t > sim_ns_of(ahead))
 		return NTP_LEAP_NONE;
 	return s->leap_dir > 0 ? NTP_LEAP_INSERT : NTP_LEAP_DELETE;

@@ -52,9 +52,26 @@ static struct clk_core *make_core(const struct scenario *sc, struct clk_driver *
 		.precision = CORE_PREC,
 		.init_freq_ppm = init_freq,
 		.init_skew_ppm = init_skew,
+		.leapmode = sc->leap_mode,
+		.smear_s = sc->smear_s,
 	};
 	struct clk_core *c = clk_core_create(&cfg, drv);
 	int i;
+
+	if (c && sc->leap_table) {
+		/* A leapfile listing the leap, valid well past the run. */
+		struct ntp_leaptab t;
+
+		memset(&t, 0, sizeof(t));
+		t.e[0].utc_s = sc->leap_end - 365 * 86400LL;
+		t.e[0].tai_utc = 36;
+		t.e[1].utc_s = sc->leap_end;
+		t.e[1].tai_utc = 36 + sc->leap;
+		t.n = 2;
+		t.expires_s = sc->leap_end + 180 * 86400LL;
+		t.src = NTP_LEAPTAB_LIST;
+		clk_core_set_leaptab(c, &t);
+	}
 
 	for (i = 0; c && i < sc->nservers; i++) {
 		struct clk_source_cfg sc_ = {.kind = CLK_KIND_NTP,
@@ -349,8 +366,16 @@ void sim_run_scenario(const struct scenario *sc, uint64_t seed, struct result *r
 		 * it. */
 		int64_t m = (int64_t)sc->leap_end * NS;
 
+		struct ntp_leap l = {.utc_s = sc->leap_end, .dir = sc->leap > 0 ? 1 : -1};
+
 		s.leap_dir = sc->leap > 0 ? 1 : -1;
 		s.leap_ns = s.leap_dir > 0 ? m : m - NS;
+		if (sc->leap_mode == CLK_LEAPMODE_SMEAR &&
+		    clk_smear_init(&s.smear, &l, sc->smear_s ? sc->smear_s : CLK_SMEAR_DEFAULT_S) <
+			    0) {
+			res->honest_bad = -1;
+			return;
+		}
 	}
 	sim_servers_start(&s);
 	/* Where in the poll cycle our clock jumps: anywhere, per seed (or where --jump-at says). */

@@ -32,6 +32,8 @@
 #define LEAP_DEL_END 1751328000LL
 /* s: leap scenarios start this long before the leap (inside its last day) */
 #define LEAP_LEAD 3600
+/* s: the smear interval of the smear scenarios: the hour around the leap, inside the run */
+#define SMEAR_S 3600
 /* s: time to synchronize (|error| <= 500 us for good) from 0.1 s and 100 ppm, issue 3's
  * limit. Reachable because the slew goes beyond ADJ_FREQUENCY's 500 ppm (up to
  * CLK_MAX_SLEW_PPM); at 500 ppm it would take about 250 s. */
@@ -348,6 +350,46 @@ static void events(void)
 	leap(sc, 1);
 	sc->start -= 86400; /* the run spans the midnight a day before the leap */
 	sc->leap_announce = 2 * 86400;
+	/* leapsecmode and the leap table (issue 16 stage B2) */
+	sc = base("leap-insert-step", "leap-insert, leapsecmode step: the driver never armed, "
+				      "the core steps at the edge; LI on the last day");
+	sc->nservers = 3;
+	sc->leap_mode = CLK_LEAPMODE_STEP;
+	leap(sc, 1);
+	sc = base("leap-delete-step", "leap-delete, leapsecmode step");
+	sc->nservers = 3;
+	sc->leap_mode = CLK_LEAPMODE_STEP;
+	leap(sc, -1);
+	sc = base("leap-insert-smear", "leap-insert, leapsecmode smear over 3600 s (M +- 30 "
+				       "min): served time = the formula, monotonic, LI never set");
+	sc->nservers = 3;
+	sc->leap_mode = CLK_LEAPMODE_SMEAR;
+	sc->smear_s = SMEAR_S;
+	leap(sc, 1);
+	sc = base("leap-delete-smear", "leap-delete, leapsecmode smear over 3600 s");
+	sc->nservers = 3;
+	sc->leap_mode = CLK_LEAPMODE_SMEAR;
+	sc->smear_s = SMEAR_S;
+	leap(sc, -1);
+	sc = base("leap-insert-smear-off", "leap-insert-smear with discipline off");
+	sc->nservers = 3;
+	sc->discipline = 0;
+	sc->leap_mode = CLK_LEAPMODE_SMEAR;
+	sc->smear_s = SMEAR_S;
+	leap(sc, 1);
+	sc = base("leap-file-insert", "servers apply an insertion but never announce it; the "
+				      "leap table does: announced, applied on time");
+	sc->nservers = 3;
+	sc->leap_quiet = 1;
+	sc->leap_table = 1;
+	leap(sc, 1);
+	sc = base("leap-file-delete-smear", "as leap-file-insert with a deletion, smeared");
+	sc->nservers = 3;
+	sc->leap_quiet = 1;
+	sc->leap_table = 1;
+	sc->leap_mode = CLK_LEAPMODE_SMEAR;
+	sc->smear_s = SMEAR_S;
+	leap(sc, -1);
 	sc = base("stall", "default; the clock thread stalls 60 s while slewing its first 0.1 s "
 			   "away (the workers serve on)");
 	sc->stall_at = 9;

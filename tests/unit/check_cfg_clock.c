@@ -54,23 +54,25 @@ START_TEST(test_servers)
 	const struct cfg_server *s;
 
 	parse_ok("server 192.0.2.1\n"
-		 "server ntp.example.org port 1123 iburst prefer minpoll 0 maxpoll 4\n"
+		 "server ntp.example.org port 1123 iburst prefer xleave minpoll 0 maxpoll 4\n"
 		 "server 2001:db8::1 minpoll 12\n"
-		 "pool pool.example.org maxsources 8 iburst\n");
+		 "pool pool.example.org maxsources 8 iburst xleave\n");
 	ck_assert_int_eq(cfg.clk.n_servers, 4);
 	s = &cfg.clk.servers[0];
 	ck_assert_msg(strcmp(s->host, "192.0.2.1") == 0 && s->port == 123 && !s->iburst &&
-			      !s->prefer && s->minpoll == 6 && s->maxpoll == 10 && !s->pool,
+			      !s->prefer && !s->xleave && s->minpoll == 6 && s->maxpoll == 10 &&
+			      !s->pool,
 		      "server defaults should be port 123, minpoll 6, maxpoll 10");
 	s = &cfg.clk.servers[1];
-	ck_assert_msg(s->port == 1123 && s->iburst && s->prefer && s->minpoll == 0 &&
+	ck_assert_msg(s->port == 1123 && s->iburst && s->prefer && s->xleave && s->minpoll == 0 &&
 			      s->maxpoll == 4,
 		      "every server option should be kept");
 	s = &cfg.clk.servers[2];
 	ck_assert_msg(s->minpoll == 12 && s->maxpoll == 12,
 		      "a minpoll above the default maxpoll should raise maxpoll");
 	s = &cfg.clk.servers[3];
-	ck_assert_msg(s->pool && s->maxsources == 8 && s->iburst, "pool options should be kept");
+	ck_assert_msg(s->pool && s->maxsources == 8 && s->iburst && s->xleave,
+		      "pool options should be kept");
 }
 END_TEST
 
@@ -176,7 +178,8 @@ START_TEST(test_format_round_trip)
 {
 	static const char *texts[] = {
 		"",
-		"server 192.0.2.1 iburst minpoll 0 maxpoll 2\npool p.example.org maxsources 2\n"
+		"server 192.0.2.1 iburst minpoll 0 maxpoll 2 xleave\npool p.example.org maxsources "
+		"2\n"
 		"driver sim offset 0.123456789 freq 12.5 wander 1e-07 seed 7\ndiscipline off\n"
 		"makestep 0.25 -1\nmaxdistance 2.5\nholdover 86400\nminsources 2\n"
 		"driftfile /tmp/drift\n",

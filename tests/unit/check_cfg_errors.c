@@ -100,6 +100,14 @@ static const struct {
 	{"workers 4#\n", 1, "bad workers '4#'"},
 	{"workers 4 8\n", 1, "extra argument '8'"},
 	{"workers 4\nworkers auto\n", 2, "'workers' already given on line 1"},
+	/* clientloglimit */
+	{"clientloglimit\n", 1, "'clientloglimit' needs a number of bytes, allowed 0-2147483648"},
+	{"clientloglimit 2147483649\n", 1,
+	 "clientloglimit 2147483649 out of range, allowed 0-2147483648"},
+	{"clientloglimit -1\n", 1, "clientloglimit -1 out of range"},
+	{"clientloglimit 1M\n", 1, "bad clientloglimit '1M'"},
+	{"clientloglimit 4096 8\n", 1, "extra argument '8'"},
+	{"clientloglimit 0\nclientloglimit 1\n", 2, "'clientloglimit' already given on line 1"},
 	/* io */
 	{"io\n", 1, "'io' needs a mode, allowed: uring mmsg auto"},
 	{"io epoll\n", 1, "unknown io mode 'epoll', allowed: uring mmsg auto"},
@@ -184,6 +192,46 @@ static const struct {
 	{"seccomp kill\n", 1, "bad seccomp level 'kill'"},
 	{"seccomp 1 2\n", 1, "extra argument '2'"},
 	{"seccomp 1\nseccomp 2\n", 2, "'seccomp' already given on line 1"},
+	/* leapfile, leapsectz (issue 16): the table is read when its line is parsed */
+	{"leapfile\n", 1, "'leapfile' needs a path, allowed: leapfile /ABSOLUTE/PATH"},
+	{"leapfile leap-seconds.list\n", 1, "leapfile 'leap-seconds.list' is not an absolute path"},
+	{"leapfile /nonexistent/leap-seconds.list\n", 1,
+	 "leapfile: /nonexistent/leap-seconds.list: No such file or directory"},
+	{"#\nleapfile " HOROD_TESTDATA "/leap/bad-hash.list\n", 2, "bad-hash.list: "},
+	{"leapfile " HOROD_TESTDATA "/leap/no-hash.list\n", 1, "no-hash.list: "},
+	{"leapfile " HOROD_TESTDATA "/leap/truncated.list\n", 1, "truncated.list: "},
+	{"leapfile " HOROD_TESTDATA "/leap/future.list x\n", 1, "extra argument 'x'"},
+	{"leapfile " HOROD_TESTDATA "/leap/future.list\nleapfile " HOROD_TESTDATA
+	 "/leap/future.list\n",
+	 2, "'leapfile' already given on line 1"},
+	{"leapsectz right/UTC\nleapsectz right/UTC\n", 2, "'leapsectz' already given on line 1"},
+	{"leapsectz\n", 1, "'leapsectz' needs a zone name"},
+	{"leapsectz ../right/UTC\n", 1, "bad leapsectz zone name '../right/UTC'"},
+	{"leapsectz /usr/share/zoneinfo/right/UTC\n", 1, "bad leapsectz zone name"},
+	{"leapsectz right/Nowhere\n", 1, "right/Nowhere: No such file or directory"},
+	{"leapsecmode\n", 1, "'leapsecmode' needs a mode, allowed: leapsecmode system|step|smear"},
+	{"leapsecmode slew\n", 1, "unknown leapsecmode 'slew', allowed: system step smear"},
+	{"leapsecmode ignore\n", 1, "unknown leapsecmode 'ignore'"},
+	{"leapsecmode smear x\n", 1, "extra argument 'x'"},
+	{"leapsecmode smear\nleapsecmode step\n", 2, "'leapsecmode' already given on line 1"},
+	{"leapsmear\n", 1,
+	 "'leapsmear' needs interval SECONDS, allowed: leapsmear interval SECONDS"},
+	{"leapsmear 86400\n", 1, "'leapsmear' needs interval SECONDS"},
+	{"leapsmear interval\n", 1, "'interval' needs a number, allowed 1-2419200"},
+	{"leapsmear interval 0\n", 1, "interval 0 out of range, allowed 1-2419200"},
+	{"leapsmear interval 2419201\n", 1, "interval 2419201 out of range"},
+	{"leapsmear interval 1.5\n", 1, "bad interval '1.5'"},
+	{"leapsmear interval 600 x\n", 1, "extra argument 'x'"},
+	{"driver sim date 2016-12-31\n", 1,
+	 "bad date '2016-12-31', allowed: YYYY-MM-DDTHH:MM:SSZ (1972-2499)"},
+	{"driver sim date 2016-02-30T00:00:00Z\n", 1, "(no such day)"},
+	{"driver sim date 1971-12-31T00:00:00Z\n", 1, "bad date"},
+	{"driver sim date 2016-12-31T24:00:00Z\n", 1, "bad date"},
+	{"driver sim date 2016-12-31T23:59:60Z\n", 1, "bad date"},
+	{"driver sim date 2016-12-31T23:59:50Z0\n", 1, "bad date"},
+	{"driver sim date\n", 1, "'date' needs a UTC date"},
+	{"leapsmear interval 600\nleapsmear interval 700\n", 2,
+	 "'leapsmear' already given on line 1"},
 };
 
 START_TEST(test_errors)
@@ -224,11 +272,12 @@ START_TEST(test_exact_messages)
 		 "horod.conf:3: unknown directive 'lissen', allowed: listen local "
 		 "allow deny control workers io pidfile log hwtimestamp server pool refclock "
 		 "driver "
-		 "discipline makestep maxdistance holdover minsources driftfile ratelimit denykod "
+		 "discipline makestep maxdistance holdover minsources driftfile leapfile leapsectz "
+		 "leapsecmode leapsmear ratelimit denykod "
 		 "guard metrics user seccomp ntsservercert ntsserverkey ntsport ntsdumpdir "
 		 "ntsrotate "
 		 "ntsntpserver maxntsconnections keyfile ntstrustedcerts nosystemcert "
-		 "nocerttimecheck"},
+		 "nocerttimecheck clientloglimit"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",

@@ -107,6 +107,10 @@ START_TEST(test_client_errors)
 	parse_bad("server a key\n", "nts.conf:1:");
 	parse_bad("server a key 1 nts\n", "key and nts on one server, allowed: one of them");
 	parse_bad("server a ntsport 4461\n", "ntsport without nts");
+	/* Authenticated sources are polled in basic mode (README: Interleaved mode). */
+	parse_bad("server a nts xleave\n", "xleave with nts, allowed: xleave on a server without");
+	parse_bad("server a xleave key 3\n",
+		  "xleave with key, allowed: xleave on a server without");
 	parse_bad("server a nts ntsport 0\n", "ntsport 0 out of range, allowed 1-65535");
 	parse_bad("pool p.example nts\n", "'nts' on a pool line is not supported");
 	parse_bad("pool p.example key 3\n", "'key' on a pool line is not supported");

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock/leapload.h"
+#include "clock/leapsec.h"
 #include "daemon/config/config.h"
 
 Suite *config_suite(void);
@@ -48,8 +50,9 @@ static int cfg_equal(const struct horod_config *a, const struct horod_config *b)
 	if (a->n_listen != b->n_listen || a->local.enabled != b->local.enabled ||
 	    a->local.stratum != b->local.stratum || a->local.dispersion != b->local.dispersion ||
 	    a->workers != b->workers || a->io != b->io || strcmp(a->pidfile, b->pidfile) != 0 ||
-	    a->log_syslog != b->log_syslog || a->log_debug != b->log_debug ||
-	    a->default_port != b->default_port || a->n_hwts != b->n_hwts)
+	    a->clientloglimit != b->clientloglimit || a->log_syslog != b->log_syslog ||
+	    a->log_debug != b->log_debug || a->default_port != b->default_port ||
+	    a->n_hwts != b->n_hwts)
 		return 0;
 	for (i = 0; i < a->n_hwts; i++)
 		if (strcmp(a->hwts[i], b->hwts[i]) != 0)
@@ -78,6 +81,11 @@ static int cfg_equal(const struct horod_config *a, const struct horod_config *b)
 		if (strcmp(a->guard.ifs[i].name, b->guard.ifs[i].name) != 0 ||
 		    a->guard.ifs[i].mode != b->guard.ifs[i].mode)
 			return 0;
+	if (a->leap.src != b->leap.src || strcmp(a->leap.path, b->leap.path) != 0 ||
+	    strcmp(a->leap.tz, b->leap.tz) != 0 || a->leap.tab.n != b->leap.tab.n ||
+	    a->leap.tab.expires_s != b->leap.tab.expires_s || a->leap.mode != b->leap.mode ||
+	    a->leap.smear_s != b->leap.smear_s)
+		return 0;
 	return 1;
 }
 
@@ -522,6 +530,19 @@ START_TEST(test_format_contents)
 	ck_assert_msg(strstr(out, "\nworkers 3\nio uring\npidfile /run/h.pid\nlog stderr\n") !=
 			      NULL,
 		      "should give workers, io, pidfile, log:\n%s", out);
+	ck_assert_msg(strstr(out, "\nclientloglimit 524288\n") != NULL,
+		      "should give chrony's default clientloglimit:\n%s", out);
+	cfg_free(&cfg);
+	cfg_defaults(&cfg);
+	parse_ok("listen 127.0.0.1\nclientloglimit 67108864\n");
+	ck_assert_int_eq(cfg.clientloglimit, 67108864);
+	cfg_format(&cfg, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\nclientloglimit 67108864\n") != NULL,
+		      "should give the configured clientloglimit:\n%s", out);
+	cfg_free(&cfg);
+	cfg_defaults(&cfg);
+	parse_ok("listen 127.0.0.1\nclientloglimit 0\n");
+	ck_assert_msg(cfg.clientloglimit == 0, "clientloglimit 0 should turn interleaved mode off");
 }
 END_TEST
 
@@ -655,6 +676,43 @@ START_TEST(test_security_directives)
 }
 END_TEST
 
+/* `leapfile` reads the table when parsed and comes back in the effective configuration;
+ * `leapsectz` names a zone under the zone directory (issue 16). */
+START_TEST(test_leap_directives)
+{
+	char out[8192];
+
+	cfg_format(&cfg, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\n# leapfile: none"), "no table by default:\n%s", out);
+	parse_ok("leapfile " HOROD_TESTDATA "/leap/future.list\n");
+	ck_assert_msg(cfg.leap.src == CFG_LEAP_FILE && cfg.leap.tab.n == 30 &&
+			      cfg.leap.tab.expires_s == 2082412800LL && cfg.leap.tab.hashed,
+		      "future.list should be read: 30 entries, expiring 2035-12-28 (got %d, %lld)",
+		      cfg.leap.tab.n, (long long)cfg.leap.tab.expires_s);
+	cfg_format(&cfg, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\nleapfile " HOROD_TESTDATA "/leap/future.list\n"),
+		      "the format should give the leapfile:\n%s", out);
+	round_trip("leapfile " HOROD_TESTDATA "/leap/ietf-2025.list\n");
+	cfg_format(&cfg, out, sizeof(out));
+	ck_assert_msg(strstr(out, "\nleapsecmode system\nleapsmear interval 86400\n"),
+		      "the defaults: leapsecmode system, a 86400 s smear:\n%s", out);
+	round_trip("leapsecmode smear\nleapsmear interval 7200\n");
+	ck_assert_msg(cfg.leap.mode == CLK_LEAPMODE_SMEAR && cfg.leap.smear_s == 7200,
+		      "leapsecmode smear over 7200 s should be kept");
+	round_trip("leapsecmode step\n");
+	ck_assert_msg(cfg.leap.mode == CLK_LEAPMODE_STEP, "leapsecmode step should be kept");
+	round_trip("driver sim offset 0.5 date 2016-12-31T23:59:50Z\n");
+	ck_assert_msg(cfg.clk.sim_date == 1483228790LL,
+		      "the sim date should be 1483228790, got %lld", cfg.clk.sim_date);
+	if (access(CLK_ZONEINFO_DIR "/right/UTC", R_OK) == 0) {
+		round_trip("leapsectz right/UTC\n");
+		ck_assert_msg(cfg.leap.src == CFG_LEAP_TZ && cfg.leap.tab.n >= 27,
+			      "right/UTC should give the 27 leaps at least (got %d)",
+			      cfg.leap.tab.n);
+	}
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -662,6 +720,7 @@ Suite *config_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_leap_directives);
 	tcase_add_test(tc, test_every_directive);
 	tcase_add_test(tc, test_value_forms);
 	tcase_add_test(tc, test_comments_and_blank_lines);

@@ -539,6 +539,160 @@ START_TEST(test_minsources_prefer_leap)
 }
 END_TEST
 
+/* A leap table of the leaps ending at 2015-07-01 and, with INS_2016, 2017-01-01, valid
+ * until EXPIRES (Unix s). */
+static void leaptab(struct ntp_leaptab *t, int ins_2016, int64_t expires)
+{
+	memset(t, 0, sizeof(*t));
+	t->e[t->n].utc_s = 1435708800LL; /* 2015-07-01 */
+	t->e[t->n++].tai_utc = 36;
+	if (ins_2016) {
+		t->e[t->n].utc_s = LEAP_END / S;
+		t->e[t->n++].tai_utc = 37;
+	}
+	t->expires_s = expires;
+	t->src = NTP_LEAPTAB_LIST;
+}
+
+/* The last day of 2016 with three sources sending LEAP and table T (NULL: none); into S. */
+static void leap_day(const struct ntp_leaptab *t, int leap, struct fakeclk *f,
+		     struct clk_snapshot *s)
+{
+	struct clk_core_cfg cfg = core_cfg(1);
+	struct clk_core *c;
+
+	fakeclk_init(f, LEAP_DAY, 0, 0.0);
+	c = clk_core_create(&cfg, &f->base);
+	clk_core_set_leaptab(c, t);
+	add_src(c, 1, 0);
+	add_src(c, 2, 0);
+	add_src(c, 3, 0);
+	run(c, f, 60, NULL, leap, s);
+	clk_core_destroy(c);
+}
+
+/*
+ * A leap table within its expiry is the authority (issue 16): it
+ * announces and arms the leap none of the sources announce, and it
+ * overrules sources announcing a leap it does not list; expired, it
+ * says nothing and the sources decide again.
+ */
+START_TEST(test_leap_table)
+{
+	struct ntp_leaptab t;
+	struct fakeclk f;
+	struct clk_snapshot s;
+	const int64_t later = LEAP_END / S + 30 * 86400, before = LEAP_DAY / S - 1;
+
+	leaptab(&t, 1, later);
+	leap_day(&t, NTP_LEAP_NONE, &f, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_INSERT && f.leap == NTP_LEAP_INSERT,
+		      "a valid table should announce and arm its leap on the last day, sources "
+		      "silent (served %u, driver %d)",
+		      s.leap, f.leap);
+	leaptab(&t, 0, later);
+	leap_day(&t, NTP_LEAP_INSERT, &f, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_NONE && f.leap == NTP_LEAP_NONE,
+		      "sources' bits a valid table contradicts should be ignored (served %u)",
+		      s.leap);
+	leaptab(&t, 1, before);
+	leap_day(&t, NTP_LEAP_NONE, &f, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_NONE && f.leap == NTP_LEAP_NONE,
+		      "an expired table should give no authority (served %u)", s.leap);
+	leaptab(&t, 0, before);
+	leap_day(&t, NTP_LEAP_INSERT, &f, &s);
+	ck_assert_msg(s.leap == NTP_LEAP_INSERT,
+		      "with an expired table the sources' majority should decide (served %u)",
+		      s.leap);
+}
+END_TEST
+
+/*
+ * leapsecmode smear (issue 16): sources exact, discipline off (served =
+ * clock + the core's correction), a leap table listing the insertion (or
+ * deletion) at LEAP_END, a 2 h smear. At every 0.25 s, between and at
+ * the publications, the served time is within 1 us of the formula (the
+ * leap-free time plus clk_smear_offset_ns), never goes backwards, and LI
+ * is never set; the driver is never armed; at the end it is UTC.
+ */
+static void smear_run(int dir)
+{
+	struct clk_core_cfg cfg = core_cfg(0);
+	const int64_t smear_s = 7200, m = LEAP_END / S;
+	struct ntp_leap l = {.utc_s = m, .dir = dir};
+	struct ntp_leaptab t;
+	struct clk_smear sm;
+	struct fakeclk f;
+	struct clk_core *c;
+	struct clk_snapshot snap;
+	int64_t leap_t = dir > 0 ? LEAP_END : LEAP_END - S; /* sys (leap-free) ns UTC leaps */
+	int64_t end, prev = 0, worst = 0, want, served, q, next, ev;
+	int i, li = 0, back = 0;
+
+	leaptab(&t, 1, m + 86400);
+	t.e[1].tai_utc = 36 + dir;
+	ck_assert(clk_smear_init(&sm, &l, smear_s) == 0);
+	fakeclk_init(&f, sm.start_ns - 600 * S, 0, 0.0);
+	cfg.leapmode = CLK_LEAPMODE_SMEAR;
+	cfg.smear_s = smear_s;
+	c = clk_core_create(&cfg, &f.base);
+	clk_core_set_leaptab(c, &t);
+	for (i = 0; i < 3; i++)
+		add_src(c, i + 1, 0);
+	end = sm.end_ns + 600 * S;
+	while (f.sys < end) {
+		for (i = 0; i < 3; i++)
+			if (clk_core_next_poll(c, i) <= f.base.ops->now(&f.base))
+				exchange(c, &f, i, f.sys >= leap_t ? -dir : 0.0, NTP_LEAP_NONE);
+		clk_core_update(c, f.base.ops->now(&f.base), &snap);
+		li |= snap.leap == NTP_LEAP_INSERT || snap.leap == NTP_LEAP_DELETE;
+		/* The clock thread runs again in a second, or at the core's own event (the
+		 * leap's edge, the smear's start and end), as clockd does. */
+		next = f.sys + S;
+		ev = clk_core_next_event(c);
+		if (ev > f.base.ops->now(&f.base) && ev - f.base.ops->now(&f.base) < S)
+			next = f.sys + (ev - f.base.ops->now(&f.base));
+		/* Reads from this snapshot every 0.25 s until then, the first at once. */
+		for (q = 0; f.sys + q * (S / 4) < next; q++) {
+			int64_t sys = f.sys + q * (S / 4);
+
+			served = clk_snapshot_served(&snap, sys);
+			want = sys + clk_smear_offset_ns(&sm, sys);
+			if (getenv("SMEAR_DEBUG") && llabs(served - want) > 100)
+				fprintf(stderr, "at %+.4f s: %lld\n", (double)(sys - leap_t) / 1e9,
+					(long long)(served - want));
+			if (f.sys > sm.start_ns - 300 * S && llabs(served - want) > worst)
+				worst = llabs(served - want);
+			back += prev && served < prev;
+			prev = served;
+		}
+		fakeclk_set(&f, next);
+	}
+	ck_assert_msg(worst <= 1000,
+		      "dir %d: the served time should stay within 1 us of the smear "
+		      "formula, worst %lld ns",
+		      dir, (long long)worst);
+	if (getenv("SMEAR_DEBUG")) /* the number README quotes */
+		fprintf(stderr, "smear dir %+d: worst |served - formula| %lld ns\n", dir,
+			(long long)worst);
+	ck_assert_msg(back == 0, "dir %d: the smeared time went backwards %d times", dir, back);
+	ck_assert_msg(!li && f.leap == NTP_LEAP_NONE,
+		      "dir %d: a smearing server never announces the leap (LI seen %d, driver %d)",
+		      dir, li, f.leap);
+	served = clk_snapshot_served(&snap, f.sys);
+	ck_assert_msg(llabs(served - (f.sys - dir * S)) < 1000,
+		      "dir %d: after the smear the served time is UTC (off by %lld ns)", dir,
+		      (long long)(served - (f.sys - dir * S)));
+	clk_core_destroy(c);
+}
+
+START_TEST(test_leap_smear)
+{
+	smear_run(1);
+	smear_run(-1);
+}
+END_TEST
+
 START_TEST(test_drift_and_args)
 {
 	struct fakeclk f;
@@ -782,6 +936,8 @@ Suite *core_suite(void)
 	tcase_add_test(tc, test_step_watch);
 	tcase_add_test(tc, test_contradicted_holdover);
 	tcase_add_test(tc, test_leap_made_by_core);
+	tcase_add_test(tc, test_leap_table);
+	tcase_add_test(tc, test_leap_smear);
 	suite_add_tcase(s, tc);
 	return s;
 }

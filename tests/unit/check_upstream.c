@@ -6,6 +6,10 @@
  * fails the packet tests is a rejection whose flash bits the core shows,
  * kisses of death slow the polls down or stop them, and the server's
  * timestamps are placed in the NTP era of our own across the 2036 wrap.
+ * An interleaved reply (up_hand_exchange) measures the exchange before
+ * it: our stamps and the server's receive time of that one, the
+ * transmit time it carries, its header tested against its own receive
+ * time.
  * And the source driver's stop: a name lookup that outlives it writes to
  * its own mailbox, never to a descriptor the upstream closed and someone
  * else opened since.
@@ -192,6 +196,90 @@ START_TEST(test_era_placement)
 }
 END_TEST
 
+/*
+ * The previous exchange X (request at T0, a server 0.25 s ahead, 10 ms
+ * round trip) and the interleaved reply P to the next request, a second
+ * later: P's receive time is its own, its transmit time is the previous
+ * reply's (10 us after that receive), its reference time newer than that.
+ */
+static void interleaved(struct ntp_packet *p, struct up_exchange *x)
+{
+	reply(p, T0, 0.25);
+	x->t1 = T0;
+	x->t4 = T0 + 10 * MS + 10000;
+	x->rec = p->rec;
+	x->valid = 1;
+	x->sampled = 0;
+	p->rec = ntp_ts_from_unix_ns(T0 + S + 5 * MS + 250 * MS);
+	p->ref = ntp_ts_from_unix_ns(T0 + S + 250 * MS - MS);
+}
+
+START_TEST(test_interleaved_exchange)
+{
+	struct fakeclk f;
+	struct clk_core *c = make_core(&f, T0);
+	struct clk_source_info si;
+	struct up_exchange x;
+	struct ntp_packet p;
+	uint64_t last = 0;
+
+	clk_core_poll_sent(c, 0, T0);
+	interleaved(&p, &x);
+	ck_assert_msg(up_hand_exchange(c, 0, &last, &p, &x, 1) == UP_SAMPLE,
+		      "an interleaved reply should measure the exchange before it");
+	ck_assert_msg(last == p.xmt, "its transmit timestamp counts for duplicates");
+	clk_core_update(c, T0 + S + 11 * MS, &(struct clk_snapshot){0});
+	clk_core_source_info(c, 0, &si);
+	ck_assert_msg(fabs(si.offset - 0.25) < 1e-6 && fabs(si.delay - 0.010) < 1e-6,
+		      "the previous exchange: offset +0.25 s (got %g), delay 10 ms (got %g)",
+		      si.offset, si.delay);
+	ck_assert_msg(up_hand_exchange(c, 0, &last, &p, &x, 1) == UP_REJECT,
+		      "the same interleaved reply again should be a duplicate");
+	clk_core_destroy(c);
+}
+END_TEST
+
+START_TEST(test_interleaved_header)
+{
+	struct fakeclk f;
+	struct clk_core *c = make_core(&f, T0);
+	struct clk_source_info si;
+	struct up_exchange x;
+	struct ntp_packet p;
+	uint64_t last = 0;
+
+	clk_core_poll_sent(c, 0, T0);
+	interleaved(&p, &x);
+	/* Read as a basic reply, a reference time after its transmit time is a bad server. */
+	ck_assert_msg(up_hand_exchange(c, 0, &last, &p, &x, 0) == UP_REJECT,
+		      "a basic reply set after it answered should be rejected");
+	clk_core_source_info(c, 0, &si);
+	ck_assert_msg(si.flash == NTP_FLASH_STRATUM, "it should show pkt_stratum, got %#x",
+		      si.flash);
+	last = 0;
+	ck_assert_msg(up_hand_exchange(c, 0, &last, &p, &x, 1) == UP_SAMPLE,
+		      "interleaved, the reference time is held against its receive time");
+	interleaved(&p, &x);
+	p.ref = ntp_ts_from_unix_ns(T0 + S + 250 * MS + 6 * MS);
+	last = 0;
+	ck_assert_msg(up_hand_exchange(c, 0, &last, &p, &x, 1) == UP_REJECT,
+		      "a reference time after the receive time should be rejected");
+	interleaved(&p, &x);
+	x.rec = 0;
+	last = 0;
+	ck_assert_msg(up_hand_exchange(c, 0, &last, &p, &x, 1) == UP_REJECT,
+		      "an exchange without the server's receive time measures nothing");
+	interleaved(&p, &x);
+	p.xmt = 0;
+	last = 0;
+	ck_assert_msg(up_hand_exchange(c, 0, &last, &p, &x, 1) == UP_REJECT,
+		      "an interleaved reply without a transmit time measures nothing");
+	clk_core_source_info(c, 0, &si);
+	ck_assert_msg(si.flash & NTP_FLASH_UNSYNC, "it should show pkt_unsync, got %#x", si.flash);
+	clk_core_destroy(c);
+}
+END_TEST
+
 /* A lookup that blocks until released (10 s at most), then finds nothing. */
 static atomic_int lookup_started, lookup_release;
 
@@ -289,6 +377,8 @@ Suite *upstream_suite(void)
 	tcase_add_test(tc, test_packet_tests_reject);
 	tcase_add_test(tc, test_kod);
 	tcase_add_test(tc, test_era_placement);
+	tcase_add_test(tc, test_interleaved_exchange);
+	tcase_add_test(tc, test_interleaved_header);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("driver");
 	tcase_set_timeout(tc, 30); /* s: the 2 s grace at stop, the lookup's own 10 s at most */
