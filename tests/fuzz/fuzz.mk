@@ -32,7 +32,8 @@ FUZZ_LLVM_COV      ?= $(firstword $(wildcard /usr/bin/llvm-cov-14 \
 # exists; mode 6 is built once proto/mode6.c exists.
 FUZZ_SRC_fuzz_request   := proto/ntp.c proto/md5.c proto/reason.c
 FUZZ_SRC_fuzz_config    := $(wildcard daemon/config/*.c) daemon/policy/acl.c proto/appendf.c \
-	proto/ctlproto.c
+	proto/ctlproto.c proto/utcdate.c clock/leapload.c proto/leapfile.c proto/tzif.c \
+	proto/leaptab.c
 FUZZ_SRC_fuzz_ctlproto  := proto/ctlproto.c
 FUZZ_SRC_fuzz_driftfile := clock/driftfile.c
 FUZZ_SRC_fuzz_mode6     := proto/mode6.c proto/appendf.c
