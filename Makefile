@@ -41,36 +41,44 @@ URING_LIBS   := $(shell $(PKGCONF) --libs liburing 2>/dev/null || echo -luring)
 CAP_LIBS     := $(shell $(PKGCONF) --libs libcap 2>/dev/null || echo -lcap)
 BPF_CFLAGS   := $(shell $(PKGCONF) --cflags libbpf 2>/dev/null)
 BPF_LIBS     := $(shell $(PKGCONF) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-# nettle: SHA-1 for the leap-second list's hash (proto/leapfile.c).
+# nettle: proto/crypto.c (AES-SIV, CMAC, digests) and the leap-second
+# list's SHA-1 (proto/leapfile.c), so every program that links proto/;
+# GnuTLS: the NTS-KE server (daemon) and client (tls/).
 NETTLE_LIBS  := $(shell $(PKGCONF) --libs nettle 2>/dev/null || echo -lnettle)
+GNUTLS_CFLAGS := $(shell $(PKGCONF) --cflags gnutls 2>/dev/null)
+GNUTLS_LIBS  := $(shell $(PKGCONF) --libs gnutls 2>/dev/null || echo -lgnutls)
 CHECK_CFLAGS := $(shell $(PKGCONF) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKGCONF) --libs check 2>/dev/null)
 
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -DHOROD_VERSION='"$(VERSION)"' \
-	-pthread -I. -I$(B)/gen $(URING_CFLAGS) $(BPF_CFLAGS) -MMD -MP
+	-pthread -I. -I$(B)/gen $(URING_CFLAGS) $(BPF_CFLAGS) $(GNUTLS_CFLAGS) -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) -pthread
 
 # One static library per layer, each built from its folder: proto/ (wire
 # formats, pure), clock/ (the clock core and drivers), bpf/ (the XDP
 # guard's loader; its BPF programs, bpf/*.bpf.c, are compiled with clang
-# into skeletons in $(B)/gen), daemon/ (horod but its main). A program
+# into skeletons in $(B)/gen), tls/ (NTS-KE over GnuTLS, for the daemon's
+# server and every client), daemon/ (horod but its main). A program
 # links only the layers it uses, highest first, and only their system
-# libraries: horoctl reads the guard's pinned maps (libbpf) but needs
-# neither liburing nor libcap; horobench needs proto/ alone.
+# libraries: horoctl reads the guard's pinned maps (libbpf) and runs
+# NTS-KE (GnuTLS) but needs neither liburing nor libcap; horobench needs
+# proto/ and tls/.
 BPF_PROGS := $(wildcard bpf/*.bpf.c)
 BPF_SKELS := $(BPF_PROGS:bpf/%.bpf.c=$(B)/gen/%.skel.h)
 PROTO_SRC := $(wildcard proto/*.c)
 CLOCK_SRC := $(wildcard clock/*.c)
 GUARD_SRC := $(filter-out %.bpf.c,$(wildcard bpf/*.c))
+TLS_SRC   := $(wildcard tls/*.c)
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/*/*.c))
 LIB_PROTO  := $(B)/libproto.a
 LIB_CLOCK  := $(B)/libclock.a
 LIB_GUARD  := $(B)/libguard.a
+LIB_TLS    := $(B)/libtls.a
 LIB_DAEMON := $(B)/libdaemon.a
 # Every layer, highest first (what the test programs link).
-LIBS_ALL  := $(LIB_DAEMON) $(LIB_GUARD) $(LIB_CLOCK) $(LIB_PROTO)
-SYSLIBS_ALL = $(URING_LIBS) $(CAP_LIBS) $(NETTLE_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS))
+LIBS_ALL  := $(LIB_DAEMON) $(LIB_GUARD) $(LIB_TLS) $(LIB_CLOCK) $(LIB_PROTO)
+SYSLIBS_ALL = $(URING_LIBS) $(CAP_LIBS) $(if $(BPF_PROGS),$(BPF_LIBS)) $(GNUTLS_LIBS) $(NETTLE_LIBS)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 # The unit tests find their data files (tests/data/) wherever they run from.
 UNIT_DEFS := -DHOROD_TESTDATA='"$(CURDIR)/tests/data"'
@@ -130,6 +138,7 @@ $(GUARD_SRC:%.c=$(B)/%.o): $(BPF_SKELS)
 $(LIB_PROTO): $(PROTO_SRC:%.c=$(B)/%.o)
 $(LIB_CLOCK): $(CLOCK_SRC:%.c=$(B)/%.o)
 $(LIB_GUARD): $(GUARD_SRC:%.c=$(B)/%.o)
+$(LIB_TLS): $(TLS_SRC:%.c=$(B)/%.o)
 $(LIB_DAEMON): $(DAEMON_SRC:%.c=$(B)/%.o)
 $(B)/lib%.a:
 	@$(if $(Q),echo "  AR      $@")
@@ -146,11 +155,11 @@ endef
 $(B)/horod: $(B)/daemon/main.o $(LIBS_ALL)
 	$(call link,$(SYSLIBS_ALL))
 
-$(B)/horoctl: $(CTL_SRC:%.c=$(B)/%.o) $(LIB_GUARD) $(LIB_PROTO)
-	$(call link,$(if $(BPF_PROGS),$(BPF_LIBS)))
+$(B)/horoctl: $(CTL_SRC:%.c=$(B)/%.o) $(LIB_GUARD) $(LIB_TLS) $(LIB_PROTO)
+	$(call link,$(if $(BPF_PROGS),$(BPF_LIBS)) $(GNUTLS_LIBS) $(NETTLE_LIBS))
 
-$(B)/horobench: $(BENCH_SRC:%.c=$(B)/%.o) $(LIB_PROTO)
-	$(call link,)
+$(B)/horobench: $(BENCH_SRC:%.c=$(B)/%.o) $(LIB_TLS) $(LIB_PROTO)
+	$(call link,$(GNUTLS_LIBS) $(NETTLE_LIBS))
 
 # The unit-test runner includes the generated list of suites (one per
 # tests/unit/check_NAME.c, which defines NAME_suite()).

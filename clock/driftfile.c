@@ -242,9 +242,8 @@ static int drift_sync_dir(const char *path)
 int clk_driftfile_write(const char *path, double freq_ppm, double skew_ppm, char *why,
 			size_t whylen)
 {
-	char tmp[PATH_MAX], line[64];
-	const char *step;
-	int fd, len, err;
+	char line[64];
+	int len;
 
 	/* Never write what the reader would refuse at the next start. */
 	if (!isfinite(freq_ppm) || fabs(freq_ppm) > CLK_DRIFT_MAX_PPM || !isfinite(skew_ppm) ||
@@ -254,12 +253,21 @@ int clk_driftfile_write(const char *path, double freq_ppm, double skew_ppm, char
 			 skew_ppm);
 		return -1;
 	}
+	len = snprintf(line, sizeof(line), "%.6f %.6f\n", freq_ppm, skew_ppm);
+	return clk_file_replace(path, line, (size_t)len, why, whylen);
+}
+
+int clk_file_replace(const char *path, const char *data, size_t len, char *why, size_t whylen)
+{
+	char tmp[PATH_MAX];
+	const char *step;
+	int fd, err;
+
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s" DRIFT_TMP_MARK "XXXXXX", path) >= sizeof(tmp)) {
 		snprintf(why, whylen, "path too long");
 		return -1;
 	}
-	len = snprintf(line, sizeof(line), "%.6f %.6f\n", freq_ppm, skew_ppm);
-
+	/* mkostemp creates the file 0600: what it holds is for horod alone. */
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(why, whylen, "cannot create a temporary file %s: %s (old file kept)", tmp,
@@ -267,7 +275,7 @@ int clk_driftfile_write(const char *path, double freq_ppm, double skew_ppm, char
 		return -1;
 	}
 	step = "write";
-	err = drift_write_all(fd, line, (size_t)len);
+	err = drift_write_all(fd, data, len);
 	if (!err) {
 		step = "fsync";
 		if (fsync(fd) < 0)

@@ -29,6 +29,13 @@ int clk_driftfile_clean(const char *path);
 /* The directory holding PATH ("." or "/" when that is all there is) into DIR (LEN bytes). */
 void clk_driftfile_dir(const char *path, char *dir, size_t len);
 
+/*
+ * Replace PATH with the LEN bytes of DATA crash-safely (as the driftfile:
+ * temporary file PATH.horod-tmp-XXXXXX created 0600, fsync, rename, fsync of the
+ * directory); 0, or -1 with the reason in WHY (the old file intact).
+ */
+int clk_file_replace(const char *path, const char *data, size_t len, char *why, size_t whylen);
+
 /* Write FREQ and SKEW to PATH crash-safely; 0, or -1 with the reason in WHY (old file intact). */
 int clk_driftfile_write(const char *path, double freq_ppm, double skew_ppm, char *why,
 			size_t whylen);

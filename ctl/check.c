@@ -46,11 +46,15 @@
 #define CHECK_SMEAR_RATE      1e-6 /* fractional: a drift beyond 1 ppm is a smear's (1/S) */
 
 int ctl_cmd_check(int argc, char **argv);
+int ctl_nts_check(int argc, char **argv); /* ctl/ntscheck.c: `horoctl check --nts` */
 
 static void check_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: horoctl check HOST[:PORT] [-n N] [--timeout S] [--json]\n"
+		"       horoctl check --nts HOST[:PORT] [--ca FILE] [--no-time-check] [--timeout "
+		"S] "
+		"[--json]\n"
 		"       horoctl check HOST[:PORT] --against REF[:PORT] [--rounds K] [--every S]\n"
 		"                     [-n N] [--timeout S] [--json]\n"
 		"  Query any NTP server as a client and explain which clients would reject it:\n"
@@ -68,6 +72,8 @@ static void check_usage(FILE *f)
 		"  -n N         requests, 1-%d (default %d), sent 0.2 s apart\n"
 		"  --timeout S  seconds to wait after the last request (default %.0f, max %.0f)\n"
 		"  --json       one JSON object\n"
+		"  --nts        an NTS-KE exchange (port 4460) and one NTS-authenticated query\n"
+		"               instead: `horoctl check --nts --help` says more\n"
 		"Exit status: 0 accepted by all, 1 rejected by some, 2 unreachable, 3 bad usage.\n",
 		CHECK_DEFAULT_ROUNDS, CHECK_MAX_ROUNDS, CHECK_DEFAULT_EVERY, NTPCHK_MAX_SAMPLES,
 		CHECK_DEFAULT_N, CHECK_DEFAULT_TIMEOUT, CHECK_MAX_TIMEOUT);
@@ -397,6 +403,9 @@ int ctl_cmd_check(int argc, char **argv)
 	int json = 0, n = CHECK_DEFAULT_N, i, rc, refused = 0, rounds = CHECK_DEFAULT_ROUNDS;
 	size_t need;
 
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--nts") == 0)
+			return ctl_nts_check(argc, argv);
 	for (i = 1; i < argc; i++) {
 		char *end;
 

@@ -64,8 +64,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{"help", "[COMMAND]", "the manual page of COMMAND", cmd_help},
 	{"guard", "[--pin DIR] [--json] [--once] [--top N]",
 	 "XDP guard: counters and rates per reason, per-CPU spread, top talkers", cmd_guard},
-	{"check", "HOST[:PORT] [-n N] [--timeout S] [--json]",
-	 "query any NTP server; which clients would reject it, why, and the fix", ctl_cmd_check},
+	{"check", "HOST[:PORT] [-n N] [--timeout S] [--json] | --nts HOST[:PORT] [--ca FILE]",
+	 "query any NTP server; which clients would reject it, why, and the fix; with --nts,\n"
+	 "      an NTS-KE exchange and an authenticated query: AEAD, cookies, certificates",
+	 ctl_cmd_check},
 };
 
 #define CTL_NCMDS ((int)(sizeof(ctl_cmds) / sizeof(ctl_cmds[0])))

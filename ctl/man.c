@@ -79,7 +79,10 @@ static const struct {
 		    "  each reference clock, its device, its samples, polls, empty polls and\n"
 		    "  the samples not used by reason (dropped_torn, dropped_stale,\n"
 		    "  dropped_future, dropped_format, dropped_badtime, dropped_missed,\n"
-		    "  dropped_unsync, dropped_unnumbered, dropped_old).\n" MAN_OPTS MAN_EXIT},
+		    "  dropped_unsync, dropped_unnumbered, dropped_old); for each\n"
+		    "  upstream source, how it is authenticated (auth: nts, key or none)\n"
+		    "  and, with NTS, the cookies it holds (nts_cookies, -1 while NTS-KE\n"
+		    "  is due).\n" MAN_OPTS MAN_EXIT},
 	{"serverstats",
 	 "NAME\n  horoctl serverstats - what the server did with the requests it got\n"
 	 "\nSYNOPSIS\n  horoctl serverstats [-s SOCKET] [--json]\n"
@@ -97,7 +100,10 @@ static const struct {
 	 "  include what it consumed (drops, the kiss-o'-death it sends itself,\n"
 	 "  and with `guard serve on` the time replies it sends), shown again as\n"
 	 "  \"of them by XDP\"; the per-worker rows count only what reached each\n"
-	 "  worker.\n" MAN_OPTS MAN_EXIT},
+	 "  worker. Then NTS requests by outcome (ok; bad cookie and bad\n"
+	 "  authenticator, answered with an NTS NAK; malformed and to a server\n"
+	 "  without NTS, dropped), MAC requests (ok; unknown key and bad MAC,\n"
+	 "  dropped) and NTS-KE sessions by outcome (JSON: \"auth\", \"ke\").\n" MAN_OPTS MAN_EXIT},
 	{"config", "NAME\n  horoctl config - the effective configuration of the running horod\n"
 		   "\nSYNOPSIS\n  horoctl config [-s SOCKET] [--json]\n"
 		   "\nDESCRIPTION\n"
@@ -151,6 +157,8 @@ static const struct {
 		  "  CAP_BPF); 2 bad usage or nothing pinned in DIR\n"},
 	{"check", "NAME\n  horoctl check - would clients accept this NTP server, and if not, why\n"
 		  "\nSYNOPSIS\n  horoctl check HOST[:PORT] [-n N] [--timeout S] [--json]\n"
+		  "  horoctl check --nts HOST[:PORT] [--ca FILE] [--no-time-check] [--timeout S]\n"
+		  "                [--json]\n"
 		  "  horoctl check HOST[:PORT] --against REF[:PORT] [--rounds K] [--every S]\n"
 		  "                [-n N] [--timeout S] [--json]\n"
 		  "\nDESCRIPTION\n"
@@ -175,6 +183,13 @@ static const struct {
 		  "  beyond 1 ms, drifting more than 1 ppm (a smear over L s drifts 1e6/L\n"
 		  "  ppm), and by how much. Run it across the smear window.\n"
 		  "  HOST is a name, an IPv4 address or [IPv6]; PORT defaults to 123.\n"
+		  "  With --nts: an NTS-KE exchange with HOST (PORT defaults to 4460: TLS 1.3,\n"
+		  "  ALPN ntske/1, the certificate checked against HOST with --ca FILE or the\n"
+		  "  system's trust store) and one NTS-authenticated query with the first\n"
+		  "  cookie to the NTP server it named; reports the TLS session, the\n"
+		  "  certificate chain and each expiry, the AEAD, the cookies, where NTP\n"
+		  "  goes, the query's outcome, and a failure by its stage and name. Exit\n"
+		  "  0 NTS works, 1 NTS failed, 2 unreachable, 3 bad usage.\n"
 		  "\nOPTIONS\n"
 		  "  -n N         requests to send, 1-16 (default 4)\n"
 		  "  --timeout S  seconds to wait after the last request (default 2)\n"

@@ -509,6 +509,10 @@ int query_serverstats(int argc, char **argv)
 		json_fields(&a, "reason.", 1);
 		printf("}, \"timestamps\": {");
 		json_fields(&a, "ts.", 1);
+		printf("}, \"auth\": {");
+		json_fields(&a, "auth.", 1);
+		printf("}, \"ke\": {");
+		json_fields(&a, "ke.", 1);
 		printf("}, \"modes\": {");
 		json_fields(&a, "mode.", 1);
 		printf("}, \"interleaved_tx\": {");
@@ -545,6 +549,24 @@ int query_serverstats(int argc, char **argv)
 	while (ctl_kv_next(a.p, a.len, &pos, kk, sizeof(kk), v, sizeof(v)) == 1)
 		if (strncmp(kk, "reason.", 7) == 0 && strcmp(v, "0") != 0)
 			printf("  %-20s %s\n", kk + 7, v);
+	printf("NTS requests       : ok %s, bad cookie %s, bad authenticator %s, malformed %s, "
+	       "to a server without NTS %s\n",
+	       get(&a, "auth.nts_ok", "0"), get(&a, "auth.nts_bad_cookie", "0"),
+	       get(&a, "auth.nts_bad_auth", "0"), get(&a, "auth.nts_malformed", "0"),
+	       get(&a, "auth.nts_disabled", "0"));
+	printf("MAC requests       : ok %s, unknown key %s, bad MAC %s (keys in the keyfile: %s)\n",
+	       get(&a, "auth.mac_ok", "0"), get(&a, "auth.mac_unknown_key", "0"),
+	       get(&a, "auth.mac_bad", "0"), get(&a, "symmetric_keys", "0"));
+	if (strcmp(get(&a, "nts_server", "0"), "1") == 0)
+		printf("NTS-KE sessions    : ok %s, nothing in common %s, bad request %s, "
+		       "TLS failed %s, timed out %s, closed early %s, refused (full) %s, internal "
+		       "error %s\n",
+		       get(&a, "ke.ok", "0"), get(&a, "ke.nothing_in_common", "0"),
+		       get(&a, "ke.bad_request", "0"), get(&a, "ke.tls_failed", "0"),
+		       get(&a, "ke.timeout", "0"), get(&a, "ke.closed", "0"),
+		       get(&a, "ke.refused", "0"), get(&a, "ke.internal", "0"));
+	else
+		printf("NTS-KE sessions    : no NTS server (ntsservercert)\n");
 	printf("Per worker:\n  %6s %12s %12s %12s %10s %12s %10s\n", "worker", "received",
 	       "answered", "dropped", "hardware", "kernel", "daemon");
 	for (i = 0; i < n; i++) {

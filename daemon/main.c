@@ -1,11 +1,12 @@
 /*
  * horod's main: parse the command line and the configuration, then the
  * start-up steps in order (the clock thread, the I/O backend, the
- * workers' memory, their sockets, the control socket, detaching and the
- * pidfile, the XDP guard, the signals, the sandbox, the workers), run
- * the clock thread's loop in the main thread, and undo the steps that
- * were done in reverse, on SIGTERM/SIGINT or as soon as one fails. main()
- * is the list of steps; each is a function below, its undo beside it.
+ * workers' memory, the keyfile and NTS server, their sockets, the control
+ * socket, detaching and the pidfile, the XDP guard, the signals, the
+ * sandbox, the NTS-KE thread, the workers), run the clock thread's loop
+ * in the main thread, and undo the steps that were done in reverse, on
+ * SIGTERM/SIGINT or as soon as one fails. main() is the list of steps;
+ * each is a function below, its undo beside it.
  * Signals are blocked in every thread and read from a signalfd by the
  * clock thread's loop, so no code runs in signal context.
  */
@@ -25,6 +26,7 @@
 #include "clock/driver.h"
 #include "clock/kclock.h"
 #include "clock/snapshot.h"
+#include "daemon/auth/auth.h"
 #include "daemon/serve/clientlog.h"
 #include "daemon/clockd/clockd.h"
 #include "daemon/config/config.h"
@@ -89,6 +91,8 @@ static struct ctr_block *counters;
 static int n_workers;
 static struct hwts_table hwts;
 static struct control ctl;
+static struct auth_shared auth;	    /* keyfile, NTS keys, NTS-KE server */
+static struct auth_worker *auth_wk; /* one per worker */
 static enum wk_io io;
 static int precision; /* log2 s of one read of the system clock */
 static int guard;     /* the XDP guard runs (xg_start) */
@@ -102,6 +106,7 @@ static void log_counters(const char *prefix)
 
 	ctr_sum(counters, n_workers, &t);
 	xg_totals_add(&t);
+	ctr_add_ke(&t, &auth);
 	ctr_format(&t, line, sizeof(line));
 	log_msg(LOG_NOTICE, "%scounters %s", prefix, line);
 }
@@ -271,6 +276,13 @@ static int load_config(const struct opts *o)
 		cfg_free(&cfg);
 		return 2;
 	}
+	/* NTS and keyfile directives together; then, to start, the files they name (auth.h). */
+	if (cfg_nts_check(&cfg, err, sizeof(err)) < 0 ||
+	    (!o->check_only && auth_verify_config(&cfg, err, sizeof(err)) < 0)) {
+		fprintf(stderr, "%s: %s\n", name, err);
+		cfg_free(&cfg);
+		return 2;
+	}
 	if (o->check_only) {
 		printf("%s: configuration OK\n", name);
 		cfg_free(&cfg);
@@ -335,12 +347,15 @@ static int make_workers(void)
 	n_workers = cfg.workers ? cfg.workers : (int)ncpu;
 	workers = calloc((size_t)n_workers, sizeof(*workers));
 	counters = aligned_alloc(64, sizeof(*counters) * (size_t)n_workers);
-	if (!workers || !counters) {
+	auth_wk = calloc((size_t)n_workers, sizeof(*auth_wk));
+	if (!workers || !counters || !auth_wk) {
 		log_msg(LOG_ERR, "out of memory for %d workers", n_workers);
 		free(workers);
 		free(counters);
+		free(auth_wk);
 		workers = NULL;
 		counters = NULL;
+		auth_wk = NULL;
 		return -1;
 	}
 	memset(counters, 0, sizeof(*counters) * (size_t)n_workers);
@@ -378,6 +393,37 @@ static void free_workers(void)
 		clog_destroy(counters[i].clog);
 	free(workers);
 	free(counters);
+	free(auth_wk);
+}
+
+/* The keyfile, the NTS server keys, the NTS-KE certificate and sockets (before privileges
+ * go), each worker's slot. */
+static int open_auth(void)
+{
+	char err[512];
+	int i;
+
+	if (auth_open(&auth, &cfg, n_workers, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		auth_close(&auth);
+		return -1;
+	}
+	shared.auth = &auth;
+	for (i = 0; i < n_workers; i++) {
+		if (auth_worker_init(&auth, &auth_wk[i]) < 0) {
+			log_msg(LOG_ERR, "worker %d: no NTS key slot or no randomness", i);
+			auth_close(&auth);
+			return -1;
+		}
+		counters[i].auth_wk = &auth_wk[i];
+	}
+	return 0;
+}
+
+/* Release what open_auth() took (the NTS-KE thread stopped). */
+static void close_auth(void)
+{
+	auth_close(&auth);
 }
 
 /* The control socket and metrics endpoint, and mode 6, served by the clock thread's loop. */
@@ -392,6 +438,7 @@ static int open_control(void)
 		return -1;
 	}
 	control_attach(&ctl, &cd, counters, n_workers);
+	ctl.view.auth = &auth;
 	p = control_poller(&ctl);
 	clockd_add_poller(&cd, &p);
 	if (shared.m6) {
@@ -574,6 +621,24 @@ static int start_workers(void)
 	return 0;
 }
 
+/* The NTS-KE thread, when there is an NTS server. */
+static int start_auth(void)
+{
+	int ret = auth_start(&auth);
+
+	if (ret < 0) {
+		log_msg(LOG_ERR, "cannot start the NTS-KE thread: %s", strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+/* Stop the NTS-KE thread: no session after it (its counters read until close_auth). */
+static void stop_auth(void)
+{
+	auth_stop(&auth);
+}
+
 /*
  * systemd's socket and the supervision timer, before the sandbox: the
  * watchdog interval is systemd's, or (a takeover's successor, which
@@ -644,6 +709,7 @@ static const struct step {
 	{start_clock, stop_clock},    /* the clock thread: driver, core, sources, a snapshot */
 	{choose_io, NULL},	      /* io_uring or recvmmsg/sendmmsg */
 	{make_workers, free_workers}, /* their memory, counters, mode 6 queue, hw stamps */
+	{open_auth, close_auth},      /* keyfile, NTS keys, NTS-KE certificate and sockets */
 	{fetch_predecessor, drop_handover}, /* --takeover: its descriptors, once synchronized */
 	{open_sockets, close_sockets},	    /* bound (or taken over) before detaching */
 	{open_control, close_control},	    /* horoctl's socket, /metrics, mode 6, takeovers */
@@ -652,6 +718,7 @@ static const struct step {
 	{take_signals, close_signals},	    /* blocked everywhere, read by the clock loop */
 	{open_notify, rdy_close},	    /* systemd's socket and timer, before the sandbox */
 	{enter_sandbox, NULL},		    /* `user`, seccomp: root's work is done */
+	{start_auth, stop_auth},	    /* the NTS-KE thread, when there is an NTS server */
 	{start_workers, stop_workers},	    /* then the ready line */
 	{become_ready, NULL},		    /* pidfile, READY=1, a predecessor let go */
 };

@@ -1,5 +1,5 @@
 /*
- * MD5 (RFC 1321), only for the IPv6 reference ID that RFC 5905 defines as
+ * MD5 (RFC 1321, nettle's), only for the IPv6 reference ID that RFC 5905 defines as
  * the first four bytes of the MD5 of the address. Not for security.
  */
 #ifndef HOROD_PROTO_MD5_H

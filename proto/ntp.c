@@ -262,6 +262,11 @@ char *ntp_refid_format(uint32_t refid, int stratum, char *buf, size_t len)
 
 int ntp_ext_check(const uint8_t *buf, size_t len)
 {
+	return ntp_ext_mac(buf, len, NULL);
+}
+
+int ntp_ext_mac(const uint8_t *buf, size_t len, size_t *mac_off)
+{
 	const uint8_t *p;
 	size_t rem;
 
@@ -282,6 +287,8 @@ int ntp_ext_check(const uint8_t *buf, size_t len)
 		case NTP_MAC_CRYPTO_NAK:
 		case NTP_MAC_MD5:
 		case NTP_MAC_SHA1:
+			if (mac_off)
+				*mac_off = len - rem;
 			return 0;
 		default:
 			break;
@@ -401,7 +408,8 @@ int ntp_restamp_xmt(uint8_t *reply, size_t len, uint64_t tx)
 {
 	uint64_t old;
 
-	if (len < NTP_HEADER_LEN)
+	/* Only a bare header: a longer reply is authenticated, its bytes sealed. */
+	if (len != NTP_HEADER_LEN)
 		return 0;
 	old = be_get64(reply + NTP_OFF_XMT);
 	if (!old || ntp_ts_diff(tx, old) <= 0)

@@ -110,6 +110,9 @@ char *ntp_refid_format(uint32_t refid, int stratum, char *buf, size_t len);
 /* 0 if the bytes after the header are well-formed extension fields and/or a MAC, else -1. */
 int ntp_ext_check(const uint8_t *buf, size_t len);
 
+/* As ntp_ext_check; when 0, *MAC_OFF (if not NULL) = where the MAC starts (LEN: none). */
+int ntp_ext_mac(const uint8_t *buf, size_t len, size_t *mac_off);
+
 /*
  * Classify a request of LEN bytes: the reply reason (NTP_R_REPLY_SERVER,
  * NTP_R_REPLY_SYMMETRIC), NTP_R_CONTROL for mode 6 when CONTROL_ALLOWED,
@@ -160,8 +163,9 @@ void ntp_request_stamps(const uint8_t *req, uint64_t *org, uint64_t *rec, uint64
 /*
  * Move the transmit timestamp of REPLY (LEN bytes, built by
  * ntp_build_reply) to TX, read closer to the moment it is sent; only
- * forward, and never on a reply whose transmit is 0 (a kiss-o'-death).
- * Returns 1 when rewritten, else 0.
+ * forward, never on a reply whose transmit is 0 (a kiss-o'-death), and
+ * only on a bare 48-byte reply (an NTS or MAC reply is sealed: changing
+ * a byte would break it). Returns 1 when rewritten, else 0.
  */
 int ntp_restamp_xmt(uint8_t *reply, size_t len, uint64_t tx);
 

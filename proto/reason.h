@@ -31,7 +31,11 @@
 	X(DROP_TRUNCATED, "drop_truncated", "datagram larger than the receive buffer")             \
 	X(DROP_NO_SLOT, "drop_no_slot", "no free reply slot (send queue full)")                    \
 	X(DROP_SEND_ERROR, "drop_send_error", "the kernel refused to send the reply")              \
-	X(DROP_UNSUPPORTED, "drop_unsupported", "recognised but not served by this build")
+	X(DROP_UNSUPPORTED, "drop_unsupported", "recognised but not served by this build")         \
+	X(REPLY_KOD_NTSN, "reply_kod_ntsn",                                                        \
+	  "answered with an NTS NAK: the cookie or the authenticator did not verify")              \
+	X(DROP_AUTH, "drop_auth",                                                                  \
+	  "authentication failed: a MAC of an unknown key or a wrong digest, malformed NTS")
 
 /* Every outcome; NTP_REASON_MAX counts them. */
 enum ntp_reason {

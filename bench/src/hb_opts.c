@@ -72,6 +72,17 @@ static void usage(FILE *f)
 		"      --warmup         first, every client sends %d requests (at %.0f/s, or the\n"
 		"                       first step's rate if lower; not reported), so\n"
 		"                       interleaved state exists from the start\n"
+		"      --nts            NTS requests (RFC 8915): NTS-KE with ADDR first, then\n"
+		"                       requests sealed before the run (one per table slot)\n"
+		"      --ke             NTS-KE exchanges back to back instead of NTP requests\n"
+		"      --ca FILE        trust the PEM certificates of FILE (default: the "
+		"system's)\n"
+		"      --nts-port N     NTS-KE port (default 4460)\n"
+		"      --placeholders N cookie placeholders per NTS request, 0-7 (default 0)\n"
+		"      --nts-verify N   check one NTS reply in N whole (default 64; 0: none;\n"
+		"                       every reply must have the request's length, no NAK)\n"
+		"      --nts-sessions N NTS-KE exchanges before an --nts run (default 4)\n"
+		"      --ke-threads N   parallel clients of --ke (default 1)\n"
 		"\n"
 		"A reply is valid when its origin is a cookie we sent and had not seen\n"
 		"answered, its mode is 4, its version ours, its stratum 1-15, its leap not 3,\n"
@@ -179,6 +190,14 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 					     {"steps", required_argument, NULL, 'S'},
 					     {"stop-loss", required_argument, NULL, 'L'},
 					     {"warmup", no_argument, NULL, 'W'},
+					     {"nts", no_argument, NULL, 'N'},
+					     {"ke", no_argument, NULL, 'K'},
+					     {"ca", required_argument, NULL, 'A'},
+					     {"nts-port", required_argument, NULL, 'O'},
+					     {"placeholders", required_argument, NULL, 'H'},
+					     {"nts-verify", required_argument, NULL, 'E'},
+					     {"nts-sessions", required_argument, NULL, 'Q'},
+					     {"ke-threads", required_argument, NULL, 'Y'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	double v;
@@ -193,6 +212,10 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 	o->timeout = 0.5;
 	o->version = 4;
 	o->stop_loss = 0.2;
+	o->nts_port = 4460;
+	o->nts_verify = 64;
+	o->nts_sessions = 4;
+	o->ke_threads = 1;
 	for (k = 1; k < K_MAX; k++)
 		o->kinds[k] = 1;
 	while ((c = getopt_long(argc, argv, "r:w:d:n:s:m:k:c:t:jh", opts, NULL)) != -1) {
@@ -290,6 +313,40 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 		case 'W':
 			o->warmup = 1;
 			break;
+		case 'N':
+			o->nts = 1;
+			break;
+		case 'K':
+			o->ke = 1;
+			break;
+		case 'A':
+			o->ca = optarg;
+			break;
+		case 'O':
+			if (num(optarg, 1, 65535, &v) < 0)
+				goto bad;
+			o->nts_port = (int)v;
+			break;
+		case 'H':
+			if (num(optarg, 0, 7, &v) < 0)
+				goto bad;
+			o->placeholders = (int)v;
+			break;
+		case 'E':
+			if (num(optarg, 0, 1000000, &v) < 0)
+				goto bad;
+			o->nts_verify = (int)v;
+			break;
+		case 'Q':
+			if (num(optarg, 1, 1000, &v) < 0)
+				goto bad;
+			o->nts_sessions = (int)v;
+			break;
+		case 'Y':
+			if (num(optarg, 1, 64, &v) < 0)
+				goto bad;
+			o->ke_threads = (int)v;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -337,6 +394,11 @@ int hb_parse_opts(int argc, char **argv, struct hb_opts *o)
 		}
 		if (o->sockets > o->n_clients)
 			o->sockets = o->n_clients;
+	}
+	if (o->xleave && o->nts) {
+		fprintf(stderr, "horobench: --xleave and --nts exclude each other (horod answers "
+				"NTS requests in basic mode only)\n");
+		return -1;
 	}
 	if (o->xleave) {
 		if (!o->n_clients) {

@@ -12,8 +12,9 @@
 #include "bench/src/horobench.h"
 #include "bench/src/stats.h"
 
-static const char *const bad_name[B_MAX] = {"short",   "unknown_origin", "duplicate", "mode",
-					    "version", "stratum",	 "leap",      "order"};
+static const char *const bad_name[B_MAX] = {"short", "unknown_origin", "duplicate",
+					    "mode",  "version",	       "stratum",
+					    "leap",  "order",	       "nts"};
 
 static double us(int64_t ns)
 {
@@ -129,6 +130,7 @@ void hb_report(struct hb_run *r)
 			}
 			printf("}");
 		}
+		hb_nts_report(r, 1);
 		printf("}\n");
 		return;
 	}
@@ -185,6 +187,7 @@ void hb_report(struct hb_run *r)
 		printf("  |offset|     p50 %.2f  p99 %.2f  p99.9 %.2f (us)\n",
 		       us(bs_abs_pct(&r->off, 50)), us(bs_abs_pct(&r->off, 99)),
 		       us(bs_abs_pct(&r->off, 99.9)));
+	hb_nts_report(r, 0);
 	if (r->cap.fd < 0)
 		return;
 	printf("  capture    %llu frames, %llu replies (%llu not ours, %llu without stamp), %llu "

@@ -31,9 +31,9 @@
 #include "proto/byteorder.h"
 #include "proto/ntp.h"
 
-#define HB_REQ_MAX    64  /* bytes: longest request we send (bad extension) */
-#define HB_REPLY_MAX  512 /* bytes: longer replies are cut, still checked */
-#define HB_CMSG_SPACE 256 /* bytes: SCM_TIMESTAMPING + RECVERR with room */
+#define HB_REQ_MAX    64   /* bytes: longest request we send (bad extension) */
+#define HB_REPLY_MAX  2048 /* bytes: longer replies are cut (NTS replies run to ~1 KiB) */
+#define HB_CMSG_SPACE 256  /* bytes: SCM_TIMESTAMPING + RECVERR with room */
 
 const char *const hb_kind_name[K_MAX] = {"good", "short", "badversion", "mode7", "mode6", "badext"};
 
@@ -48,6 +48,8 @@ struct hb_req *hb_lookup(struct hb_run *r, uint64_t org, enum hb_mode *mode, uin
 {
 	uint64_t s = (org ^ r->key) * r->mul_inv;
 
+	if (r->nts)
+		s = hb_nts_seq(r, s); /* NTS: the origin names a table slot */
 	if (known_seq(r, s)) {
 		*mode = M_BASIC;
 		*seq = s;
@@ -61,6 +63,15 @@ struct hb_req *hb_lookup(struct hb_run *r, uint64_t org, enum hb_mode *mode, uin
 	*mode = M_INTERLEAVED;
 	*seq = s;
 	return &r->tab[s & r->mask];
+}
+
+void hb_request_header(const struct hb_run *r, uint64_t seq, uint8_t *buf)
+{
+	memset(buf, 0, NTP_HEADER_LEN);
+	buf[0] = (uint8_t)((r->o.version << 3) | NTP_MODE_CLIENT);
+	buf[2] = 6; /* poll: 64 s, what a client would say */
+	buf[3] = (uint8_t)-20;
+	be_put64(buf + 40, hb_cookie(r, seq));
 }
 
 void hb_mom_add(struct hb_moments *m, int64_t x)
@@ -86,10 +97,7 @@ static size_t build_request(const struct hb_run *r, enum hb_kind kind, uint64_t 
 			    const struct hb_client *c, uint8_t buf[HB_REQ_MAX])
 {
 	memset(buf, 0, HB_REQ_MAX);
-	buf[0] = (uint8_t)((r->o.version << 3) | NTP_MODE_CLIENT);
-	buf[2] = 6; /* poll: 64 s, what a client would say */
-	buf[3] = (uint8_t)-20;
-	be_put64(buf + 40, hb_cookie(r, seq));
+	hb_request_header(r, seq, buf);
 	switch (kind) {
 	case K_GOOD:
 		/* Interleaved: the last reply's receive, and our second cookie (RFC 9769). */
@@ -241,7 +249,15 @@ int hb_send_batch(struct hb_run *r, int n)
 		if (kind == K_GOOD && r->o.ts_every && seq % (uint64_t)r->o.ts_every == 0)
 			fl[i] |= F_STAMP;
 		iov[i].iov_base = buf[i];
-		iov[i].iov_len = build_request(r, kind, seq, c, buf[i]);
+		if (kind == K_GOOD && r->nts) {
+			const uint8_t *pkt;
+
+			/* NTS: the request sealed for this slot before the run (hb_nts.c). */
+			iov[i].iov_len = hb_nts_request(r, seq, &pkt);
+			iov[i].iov_base = (void *)(uintptr_t)pkt;
+		} else {
+			iov[i].iov_len = build_request(r, kind, seq, c, buf[i]);
+		}
 		memset(&m[i].msg_hdr, 0, sizeof(m[i].msg_hdr));
 		m[i].msg_hdr.msg_iov = &iov[i];
 		m[i].msg_hdr.msg_iovlen = 1;
@@ -443,6 +459,10 @@ static void on_reply(struct hb_run *r, const uint8_t *buf, size_t len, int64_t t
 	if (!p.rec || !p.xmt ||
 	    (mode == M_BASIC ? ntp_ts_diff(p.xmt, p.rec) < 0 : ntp_ts_diff(p.rec, p.xmt) < 0)) {
 		r->c.bad[B_ORDER]++;
+		return;
+	}
+	if (r->nts && hb_nts_check(r, seq, buf, len) < 0) {
+		r->c.bad[B_NTS]++;
 		return;
 	}
 	r->c.valid++;

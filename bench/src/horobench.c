@@ -138,6 +138,8 @@ int main(int argc, char **argv)
 		return rs_main(argc - 1, argv + 1);
 	if (hb_parse_opts(argc, argv, &r->o) < 0)
 		return 2;
+	if (r->o.ke)
+		return hb_ke_run(&r->o);
 	signal(SIGPIPE, SIG_IGN);
 	if (r->o.cpu >= 0) {
 		cpu_set_t set;
@@ -152,7 +154,7 @@ int main(int argc, char **argv)
 	r->mul_inv2 = inverse(HB_COOKIE_MUL2);
 	if (getrandom(&r->key, sizeof(r->key), 0) != sizeof(r->key))
 		r->key = (uint64_t)hb_now_ns();
-	n = table_size(&r->o);
+	n = r->o.nts ? HB_NTS_TAB : table_size(&r->o);
 	r->mask = n - 1;
 	r->tab = calloc(n, sizeof(*r->tab));
 	r->socks = calloc((size_t)r->o.sockets, sizeof(*r->socks));
@@ -165,6 +167,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "horobench: out of memory\n");
 		return 1;
 	}
+	if (r->o.nts && hb_nts_setup(r) < 0)
+		return 1;
 	if (hb_open_sockets(r) < 0 || (r->o.capture[0] && hb_cap_open(r) < 0))
 		return 1;
 	if (r->o.warmup) {

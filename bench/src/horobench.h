@@ -56,6 +56,7 @@ enum hb_bad {
 	B_STRATUM,   /* stratum 0 (kiss-o'-death) or above 15 */
 	B_LEAP,	     /* leap 3: the server says it is unsynchronized */
 	B_ORDER,     /* receive or transmit 0, or receive > transmit (interleaved: see hb_req.c) */
+	B_NTS, /* --nts: an NTS NAK, a length not the request's, an authenticator that fails */
 	B_MAX
 };
 
@@ -134,6 +135,15 @@ struct hb_opts {
 	int n_steps;
 	double stop_loss; /* --stop-loss: end the steps after one losing more than this */
 	int warmup;	  /* --warmup: one request per client before the first step */
+	/* NTS (hb_nts.c). */
+	int nts;	  /* --nts: NTS-authenticated requests */
+	int ke;		  /* --ke: NTS-KE exchanges instead of NTP requests */
+	const char *ca;	  /* --ca: trusted certificates (default: the system's) */
+	int nts_port;	  /* --nts-port: NTS-KE port (4460) */
+	int placeholders; /* --placeholders: cookie placeholders per request, 0-7 */
+	int nts_verify;	  /* --nts-verify: check one reply in N whole (64; 0 none) */
+	int nts_sessions; /* --nts-sessions: NTS-KE exchanges before the run (4) */
+	int ke_threads;	  /* --ke-threads: parallel NTS-KE clients (1) */
 };
 
 /* What one run (one rate step) counted; zeroed before each. */
@@ -184,6 +194,7 @@ struct hb_run {
 	struct hb_counts c;  /* what this run (step) saw; zeroed between steps */
 	struct bs_samples rtt, res, off, off_x;
 	int64_t t_start, t_stop, t_end;
+	struct hb_nts *nts; /* --nts: sessions and the pool of sealed requests */
 	struct hb_client *clients;
 	int n_clients; /* clients of the run (sockets without --clients) */
 	struct hb_cap cap;
@@ -236,6 +247,31 @@ int hb_read_replies(struct hb_run *r, struct hb_sock *s);
 
 /* Give up on requests past R's timeout (FORCE: on all; ROOM: to make room for sends). */
 void hb_expire(struct hb_run *r, int64_t now, int force, uint64_t room);
+
+/* Write the 48-byte header of request SEQ (its cookie in the transmit timestamp) into BUF. */
+void hb_request_header(const struct hb_run *r, uint64_t seq, uint8_t *buf);
+
+/* hb_nts.c: NTS requests and NTS-KE exchanges */
+
+#define HB_NTS_TAB (1u << 16) /* entries: the request table (and pool of sealed requests) */
+
+/* NTS-KE exchanges with the target, then a sealed request for every table slot; 0 or -1. */
+int hb_nts_setup(struct hb_run *r);
+
+/* The sealed request for SEQ: its bytes in *PKT, its length. */
+size_t hb_nts_request(const struct hb_run *r, uint64_t seq, const uint8_t **pkt);
+
+/* The request in flight in table SLOT (what an NTS reply's origin names), or UINT64_MAX. */
+uint64_t hb_nts_seq(const struct hb_run *r, uint64_t slot);
+
+/* Judge the NTS reply BUF (LEN bytes) to SEQ: 0 good, -1 (counted) bad. */
+int hb_nts_check(struct hb_run *r, uint64_t seq, const uint8_t *buf, size_t len);
+
+/* The NTS part of the report (JSON members, or a text line). */
+void hb_nts_report(const struct hb_run *r, int json);
+
+/* --ke: run NTS-KE exchanges for the duration and report; the exit status. */
+int hb_ke_run(const struct hb_opts *o);
 
 /* hb_capture.c: the replies as the client's interface sees them */
 

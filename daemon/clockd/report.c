@@ -187,6 +187,10 @@ void clockd_report_upstream(const struct clockd *cd, struct clockd_upstream *out
 		out->valid = st.valid;
 		out->bogus = st.bogus;
 		out->kod = st.kod;
+		out->auth_fail = st.auth_fail;
+		out->nts_nak = st.nts_nak;
+		out->ke_ok = st.ke_ok;
+		out->ke_fail = st.ke_fail;
 		out->interleaved = st.interleaved;
 		out->basic_xleave = st.basic_xleave;
 		out->tx_stamps = st.tx_stamps;

@@ -102,6 +102,8 @@ struct clockd_source {
 	char addr[INET6_ADDRSTRLEN]; /* its address, "" while unresolved or without one */
 	int port;		     /* its port, 0 without */
 	int v6;			     /* the address is IPv6 */
+	const char *auth;	     /* "nts", "key" (a MAC), or "none" */
+	int nts_cookies;	     /* NTS: cookies held, -1 while NTS-KE is due */
 	/* a reference clock's (kind CLK_KIND_REFCLOCK) */
 	char rc_driver[8];	      /* "PHC", "PPS", "SHM", "SOCK" */
 	char rc_device[RC_NAME_MAX];  /* what it reads: "SHM key 0x4e545030" */
@@ -124,6 +126,9 @@ struct clockd_filter {
 /* The client side's counters (NTP upstream requests and replies). */
 struct clockd_upstream {
 	uint64_t sent, received, valid, bogus, kod;
+	uint64_t auth_fail;	 /* replies to an authenticated source that are not authentic */
+	uint64_t nts_nak;	 /* NTS NAKs */
+	uint64_t ke_ok, ke_fail; /* NTS-KE exchanges */
 	uint64_t interleaved, basic_xleave, tx_stamps; /* xleave sources (upstream.h) */
 };
 

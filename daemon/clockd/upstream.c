@@ -1,7 +1,8 @@
 /*
  * The client side: resolve, poll, match replies, feed the clock core.
  * Every reply is hostile input: a ladder of checks (length, mode, origin
- * cookie) before the core sees it, each failure counted.
+ * cookie, then the MAC or NTS authenticator of an authenticated source)
+ * before the core sees it, each failure counted.
  *
  * Lookups run in detached resolver threads that may outlive the
  * upstream (getaddrinfo blocks as long as DNS makes it): what they share
@@ -27,6 +28,7 @@
 #include <sys/random.h>
 
 #include "clock/kclock.h"
+#include "daemon/auth/keyfile.h"
 #include "daemon/clockd/report.h"
 #include "daemon/sys/log.h"
 #include "daemon/clockd/upstream.h"
@@ -37,7 +39,11 @@
 #define UP_MAX_ADDRS	    16		  /* addresses kept from one lookup */
 #define UP_RESOLVE_RETRY_NS 30000000000LL /* 30 s between failed lookups of a name */
 #define UP_REPOLL_UNREACH   8		  /* unanswered polls before a pool member moves on */
-#define UP_RX_BUF	    1024	  /* bytes: replies are 48; larger ones are read and cut */
+#define UP_RX_BUF	    2048 /* bytes: past our longest request (replies are never longer) */
+#define UP_TX_MAX	    1232 /* bytes: longest request, an NTS one (IPv6's 1280 MTU) */
+#define UP_KE_RETRY_MIN_NS  16000000000LL      /* 16 s before NTS-KE again after a failure */
+#define UP_KE_RETRY_MAX_NS  1024000000000LL    /* 1024 s at most, doubling from 16 s */
+#define UP_NTS_REFRESH_NS   1209600000000000LL /* 2 weeks: new NTS keys (chrony's ntsrefresh) */
 #define UP_ERRQ_READS	    4 /* error-queue entries read per wake-up (one per request) */
 #define UP_TX_STAMP_MAX_NS                                                                         \
 	1000000000LL /* a transmit stamp more than 1 s after the send is not ours */
@@ -272,10 +278,56 @@ static void take_results(struct upstream *u, int64_t now)
 	}
 }
 
-/* Add the sources of K to CORE and get ready to resolve them; 0 or -1 (logged). */
-static int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_core *core,
+/* The keyfile and the NTS trust C's sources need, and each source's key and cookie jar. */
+static int up_init_auth(struct upstream *u, const struct horod_config *c)
+{
+	char err[512];
+	int i, keys = 0, nts = 0;
+
+	for (i = 0; i < u->n; i++) {
+		keys |= u->src[i].cfg->key != 0;
+		nts |= u->src[i].cfg->nts;
+	}
+	if (keys && kf_read(c->nts.keyfile, &u->keys, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		return -1;
+	}
+	if (nts) {
+		u->upn = upn_create(&c->nts, err, sizeof(err));
+		if (!u->upn) {
+			log_msg(LOG_ERR, "%s", err);
+			return -1;
+		}
+		u->nocert = c->nts.no_cert_time_check;
+	}
+	for (i = 0; i < u->n; i++) {
+		struct up_source *s = &u->src[i];
+
+		if (s->cfg->key) {
+			s->key = sk_find(&u->keys, s->cfg->key);
+			if (!s->key) {
+				log_msg(LOG_ERR, "server %s key %u: no such key in %s",
+					s->cfg->host, (unsigned)s->cfg->key, c->nts.keyfile);
+				return -1;
+			}
+		}
+		if (s->cfg->nts) {
+			s->nts = calloc(1, sizeof(*s->nts));
+			if (!s->nts) {
+				log_msg(LOG_ERR, "upstream: out of memory");
+				return -1;
+			}
+			s->ke_backoff = UP_KE_RETRY_MIN_NS;
+		}
+	}
+	return 0;
+}
+
+/* Add the sources of C to CORE and get ready to resolve them; 0 or -1 (logged). */
+static int up_init(struct upstream *u, const struct horod_config *c, struct clk_core *core,
 		   struct clk_driver *drv)
 {
+	const struct cfg_clock *k = &c->clk;
 	int i, m;
 
 	memset(u, 0, sizeof(*u));
@@ -324,7 +376,7 @@ static int up_init(struct upstream *u, const struct cfg_clock *k, struct clk_cor
 			u->n++;
 		}
 	}
-	return 0;
+	return up_init_auth(u, c);
 }
 
 /* Fill PFD (room for MAX) with the descriptors to wait on; returns how many. */
@@ -334,6 +386,10 @@ static int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max)
 
 	if (n < max) {
 		pfd[n].fd = u->box->wake_fd;
+		pfd[n++].events = POLLIN;
+	}
+	if (u->upn && n < max) {
+		pfd[n].fd = upn_fd(u->upn);
 		pfd[n++].events = POLLIN;
 	}
 	for (i = 0; i < u->n && n < max; i++) {
@@ -411,8 +467,10 @@ static void read_tx_stamp(struct upstream *u, struct up_source *s)
 static void send_request(struct upstream *u, struct up_source *s, int64_t now)
 {
 	struct ntp_packet p = {0};
-	uint8_t buf[NTP_HEADER_LEN];
-	int one = 1, xl = s->cfg->xleave;
+	uint8_t buf[UP_TX_MAX];
+	size_t len = NTP_HEADER_LEN;
+	/* Never for an authenticated source (the configuration refuses it): basic mode. */
+	int one = 1, xl = s->cfg->xleave && !s->key && !s->nts;
 	int tsflags = UP_TX_FLAGS;
 
 	close_request(s); /* an unanswered request is abandoned: the next poll replaces it */
@@ -452,10 +510,22 @@ static void send_request(struct upstream *u, struct up_source *s, int64_t now)
 	p.poll = (int8_t)s->cfg->minpoll;
 	p.xmt = s->cookie;
 	ntp_encode(&p, buf);
+	if (s->key) {
+		len = sk_append(s->key, buf, len);
+	} else if (s->nts) {
+		uint8_t uid[NTS_UID_LEN], nonce[NTS_NONCE_LEN];
+
+		if (getrandom(uid, sizeof(uid), GRND_NONBLOCK) != sizeof(uid) ||
+		    getrandom(nonce, sizeof(nonce), GRND_NONBLOCK) != sizeof(nonce))
+			goto fail;
+		len = ntsc_request(s->nts, buf, sizeof(buf), uid, nonce);
+		if (!len)
+			goto fail;
+	}
 	s->t1_kernel = 0;
 	s->sent_sys = clk_now_ns(CLOCK_REALTIME);
 	s->t1 = clk_driver_from_sys(u->drv, s->sent_sys);
-	if (send(s->fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+	if (send(s->fd, buf, len, 0) != (ssize_t)len)
 		goto fail;
 	u->stats.sent++;
 	/* Loopback, veth and most drivers stamp inside send(): read it now. */
@@ -465,6 +535,38 @@ static void send_request(struct upstream *u, struct up_source *s, int64_t now)
 fail:
 	u->stats.send_errors++;
 	close_request(s);
+}
+
+/* What the authentication of a reply says. */
+enum up_auth {
+	UP_AUTH_OK,  /* authentic, or nothing to authenticate (a plain source) */
+	UP_AUTH_BAD, /* not authentic: ignore it */
+	UP_AUTH_NAK, /* an NTS NAK to our request: the session is gone */
+};
+
+/* Authenticate reply BUF (LEN bytes) of source S: its MAC, or its NTS fields. */
+static enum up_auth authentic(const struct upstream *u, struct up_source *s, const uint8_t *buf,
+			      size_t len)
+{
+	const struct sk_key *k = NULL;
+	size_t mac_off = len;
+
+	if (s->nts) {
+		switch (ntsc_answer(s->nts, buf, len)) {
+		case NTSC_OK:
+			return UP_AUTH_OK;
+		case NTSC_NAK:
+			return UP_AUTH_NAK;
+		default:
+			return UP_AUTH_BAD;
+		}
+	}
+	if (!s->key)
+		return UP_AUTH_OK;
+	if (ntp_ext_mac(buf, len, &mac_off) < 0 || mac_off >= len ||
+	    sk_verify(&u->keys, buf, len, mac_off, &k) != SK_OK || k != s->key)
+		return UP_AUTH_BAD;
+	return UP_AUTH_OK;
 }
 
 /* Read the reply waiting on S's socket and hand it to the core. */
@@ -512,6 +614,20 @@ static void read_reply(struct upstream *u, struct up_source *s)
 		/* Not the answer to our request (or a KoD for someone else's): ignore it. */
 		u->stats.bogus++;
 		return;
+	}
+	switch (authentic(u, s, buf, (size_t)n)) {
+	case UP_AUTH_NAK:
+		/* The server cannot use our cookies: NTS-KE again before the next poll. */
+		u->stats.nts_nak++;
+		close_request(s);
+		log_msg(LOG_INFO, "source %s: NTS NAK, new NTS-KE exchange", s->name);
+		return;
+	case UP_AUTH_BAD:
+		/* Forged, altered, replayed, or unauthenticated: the answer may still come. */
+		u->stats.auth_fail++;
+		return;
+	default:
+		break;
 	}
 	if (s->cfg->xleave)
 		read_tx_stamp(u, s); /* in case it came after the send returned */
@@ -609,6 +725,74 @@ enum up_verdict up_hand_exchange(struct clk_core *core, int id, uint64_t *last_x
 	return UP_SAMPLE;
 }
 
+/* Start an NTS-KE exchange for NTS source I, unless one runs or it failed too recently. */
+static void start_ke(struct upstream *u, int i, int64_t now)
+{
+	struct up_source *s = &u->src[i];
+	struct clk_tracking tr;
+	int notime = 0;
+
+	if (s->ke_running || now < s->ke_after)
+		return;
+	if (u->nocert > 0) {
+		/* nocerttimecheck: no certificate time checks until that many clock updates. */
+		clk_core_tracking(u->core, now, &tr);
+		notime = tr.updates < u->nocert;
+	}
+	if (upn_start(u->upn, i, s->cfg->host, s->cfg->ntsport, s->cfg->port, notime) == 0)
+		s->ke_running = 1;
+	else
+		s->ke_after = now + UP_KE_RETRY_MIN_NS;
+}
+
+/* Take the NTS-KE exchanges that finished: keys and cookies in, or the next try later. */
+static void take_ke(struct upstream *u, int64_t now)
+{
+	struct upn_ke *k, *next;
+	char a[INET6_ADDRSTRLEN];
+
+	for (k = upn_take(u->upn); k; k = next) {
+		struct up_source *s = &u->src[k->src];
+
+		next = k->next;
+		s->ke_running = 0;
+		if (!k->ok) {
+			u->stats.ke_fail++;
+			s->ke_after = now + s->ke_backoff;
+			log_msg(LOG_WARNING,
+				"source %s: NTS-KE with %s port %d failed (%s): %s; again in %lld "
+				"s",
+				s->name, s->cfg->host, s->cfg->ntsport,
+				k->r.stage ? k->r.stage : "?", k->r.err,
+				(long long)(s->ke_backoff / NS_PER_SEC));
+			s->ke_backoff = s->ke_backoff * 2 > UP_KE_RETRY_MAX_NS ? UP_KE_RETRY_MAX_NS
+									       : s->ke_backoff * 2;
+			upn_free(k);
+			continue;
+		}
+		u->stats.ke_ok++;
+		ntsc_rekey(s->nts, k->r.c2s, k->r.s2c, &k->r.reply);
+		s->ke_backoff = UP_KE_RETRY_MIN_NS;
+		s->ke_at = now;
+		if (s->addrlen != k->ntp_len || memcmp(&s->addr, &k->ntp, k->ntp_len) != 0) {
+			close_request(s);
+			s->addr = k->ntp;
+			s->addrlen = k->ntp_len;
+			s->unanswered = 0;
+			s->last_xmt = 0;
+			clk_core_source_addr(u->core, s->core_id, addr_refid(&s->addr));
+		}
+		addr_str(&s->addr, a, sizeof(a));
+		log_msg(LOG_INFO,
+			"source %s: NTS-KE with %s in %.3f s (%s), %d cookies; NTP to %s port %d",
+			s->name, k->r.peer, k->r.seconds, k->r.tls, k->r.reply.n_cookies, a,
+			ntohs(s->addr.ss_family == AF_INET6
+				      ? ((const struct sockaddr_in6 *)&s->addr)->sin6_port
+				      : ((const struct sockaddr_in *)&s->addr)->sin_port));
+		upn_free(k);
+	}
+}
+
 /* Handle readable sockets, finished lookups and due polls at NOW; returns the next due time. */
 static int64_t up_run(struct upstream *u, int64_t now)
 {
@@ -617,6 +801,8 @@ static int64_t up_run(struct upstream *u, int64_t now)
 	int i;
 
 	take_results(u, now);
+	if (u->upn)
+		take_ke(u, now);
 	for (i = 0; i < u->n; i++) {
 		struct up_source *s = &u->src[i];
 		int64_t due;
@@ -631,7 +817,17 @@ static int64_t up_run(struct upstream *u, int64_t now)
 			if (pfd.revents)
 				read_reply(u, s);
 		}
-		if (!s->addrlen) {
+		if (s->nts) {
+			/* New keys every two weeks; NTS-KE whenever the jar is empty. */
+			if (s->ke_at && now - s->ke_at >= UP_NTS_REFRESH_NS) {
+				ntsc_reset(s->nts);
+				s->ke_at = 0;
+			}
+			if (!s->addrlen || ntsc_need_ke(s->nts)) {
+				start_ke(u, i, now);
+				continue;
+			}
+		} else if (!s->addrlen) {
 			start_resolve(u, i, now);
 			continue;
 		}
@@ -652,8 +848,18 @@ static void up_fini(struct upstream *u)
 {
 	int i, waited = 0;
 
-	for (i = 0; i < u->n; i++)
+	for (i = 0; i < u->n; i++) {
 		close_request(&u->src[i]);
+		if (u->src[i].nts) {
+			explicit_bzero(u->src[i].nts, sizeof(*u->src[i].nts));
+			free(u->src[i].nts);
+			u->src[i].nts = NULL;
+		}
+	}
+	/* NTS-KE threads still running keep their own reference: nothing of ours. */
+	upn_release(u->upn);
+	u->upn = NULL;
+	kf_free(&u->keys);
 	/* Lookups block in getaddrinfo: up to 2 s, so that exit rarely finds one in libc. */
 	while (atomic_load(&resolvers_running) > 0 && waited++ < UP_FINI_WAITS) {
 		struct timespec ms10 = {0, 10000000};
@@ -678,9 +884,8 @@ static int ntp_init(struct srcdrv *d, const struct srcdrv_env *env)
 		log_msg(LOG_ERR, "upstream: out of memory");
 		return -1;
 	}
-	if (up_init(u, &env->cfg->clk, env->core, env->drv) < 0) {
-		if (u->box)
-			box_unref(u->box);
+	if (up_init(u, env->cfg, env->core, env->drv) < 0) {
+		up_fini(u);
 		free(u);
 		return -1;
 	}
@@ -711,6 +916,8 @@ static int ntp_describe(const struct srcdrv *d, int id, struct clockd_source *ou
 		return -1;
 	out->configured = s->cfg && !s->cfg->pool;
 	out->unanswered = s->unanswered;
+	out->auth = s->nts ? "nts" : s->key ? "key" : "none";
+	out->nts_cookies = s->nts && !ntsc_need_ke(s->nts) ? s->nts->n : -1;
 	if (s->addrlen) {
 		out->v6 = s->addr.ss_family == AF_INET6;
 		addr_str(&s->addr, out->addr, sizeof(out->addr));
@@ -725,11 +932,14 @@ static void ntp_log_status(const struct srcdrv *d)
 	const struct upstream *u = d->priv;
 
 	log_msg(LOG_NOTICE,
-		"upstream sent=%llu received=%llu valid=%llu bogus=%llu kod=%llu interleaved=%llu "
-		"basic_xleave=%llu tx_stamps=%llu",
+		"upstream sent=%llu received=%llu valid=%llu bogus=%llu kod=%llu auth_fail=%llu "
+		"nts_nak=%llu ntske_ok=%llu ntske_failed=%llu interleaved=%llu basic_xleave=%llu "
+		"tx_stamps=%llu",
 		(unsigned long long)u->stats.sent, (unsigned long long)u->stats.received,
 		(unsigned long long)u->stats.valid, (unsigned long long)u->stats.bogus,
-		(unsigned long long)u->stats.kod, (unsigned long long)u->stats.interleaved,
+		(unsigned long long)u->stats.kod, (unsigned long long)u->stats.auth_fail,
+		(unsigned long long)u->stats.nts_nak, (unsigned long long)u->stats.ke_ok,
+		(unsigned long long)u->stats.ke_fail, (unsigned long long)u->stats.interleaved,
 		(unsigned long long)u->stats.basic_xleave, (unsigned long long)u->stats.tx_stamps);
 }
 

@@ -8,10 +8,19 @@
  * adapter that hands each reply to the clock core: the packet tests
  * (proto/ntpreply.h) and the duplicate test here, the timestamps placed
  * in their NTP era, then a measurement, a rejection or a kiss-o'-death's
- * request. Its source driver is srcdrv_ntp (srcdrv.h). Runs in the clock
- * thread only.
+ * request. Authenticated sources: `key ID` sends a MAC of that keyfile
+ * key and takes only replies with a MAC of the same key; `nts` (RFC 8915)
+ * gets keys and cookies from NTS-KE in a thread of its own (upnts.h),
+ * sends each request with a fresh cookie, identifier and authenticator
+ * (proto/ntsclient.h) and takes only the authentic answer to it; an NTS
+ * NAK, an empty cookie jar (8 requests unanswered) or two weeks since the
+ * last exchange start NTS-KE again. Anything not authentic is counted and
+ * ignored, kiss-o'-death packets included (but the NAK). Its source
+ * driver is srcdrv_ntp (srcdrv.h). Runs in the clock thread only.
  *
- * With `xleave` (RFC 9769 interleaved mode, client side) the kernel
+ * With `xleave` (RFC 9769 interleaved mode, client side; not with `key`
+ * or `nts`: the configuration refuses it, an authenticated source is
+ * polled in basic mode) the kernel
  * stamps each request as it leaves (SO_TIMESTAMPING transmit software
  * stamps, read from the socket's error queue right after the send) and
  * the next request names the last exchange: its origin field carries the
@@ -37,8 +46,11 @@
 #include "clock/core.h"
 #include "clock/driver.h"
 #include "daemon/clockd/srcdrv.h"
+#include "daemon/clockd/upnts.h"
 #include "daemon/config/config.h"
 #include "proto/ntp.h"
+#include "proto/ntsclient.h"
+#include "proto/symkey.h"
 
 #define UP_MAX_SOURCES CLK_MAX_SOURCES /* sources: each server, and each pool member */
 
@@ -65,6 +77,12 @@ struct up_source {
 	int64_t sent_sys;	      /* system clock read right before that send */
 	int unanswered;		      /* polls in a row without a valid reply */
 	uint64_t last_xmt;	      /* transmit timestamp of its last reply (duplicates) */
+	const struct sk_key *key;     /* `key ID`: the keyfile key, NULL without */
+	struct ntsc *nts;	      /* `nts`: the session and cookies, NULL without */
+	int ke_running;		      /* an NTS-KE exchange is under way */
+	int64_t ke_after;	      /* driver ns: no new NTS-KE before this */
+	int64_t ke_backoff;	      /* ns: the wait after the next failed NTS-KE */
+	int64_t ke_at;		      /* driver ns of the last NTS-KE that gave keys, 0 none */
 	/* xleave: the outstanding request's receive-field cookie (0 = a basic request) and
 	 * the last exchange, the one an interleaved reply measures */
 	uint64_t rec_cookie;
@@ -82,10 +100,13 @@ enum up_verdict {
 /* Counters of the client side (drops are not served traffic: kept apart). */
 struct up_stats {
 	uint64_t sent, received, valid, bogus, kod, short_reply, send_errors;
-	uint64_t interleaved;  /* xleave: interleaved replies (valid ones, measuring the last
-				  exchange) */
-	uint64_t basic_xleave; /* xleave: replies to interleaved requests that came back basic */
-	uint64_t tx_stamps;    /* xleave: kernel transmit stamps of our requests read */
+	uint64_t auth_fail;	 /* replies to an authenticated source that are not authentic */
+	uint64_t nts_nak;	 /* NTS NAKs (kiss code NTSN) to our identifier */
+	uint64_t ke_ok, ke_fail; /* NTS-KE exchanges */
+	uint64_t interleaved;	 /* xleave: interleaved replies (valid ones, measuring the last
+				    exchange) */
+	uint64_t basic_xleave;	 /* xleave: replies to interleaved requests that came back basic */
+	uint64_t tx_stamps;	 /* xleave: kernel transmit stamps of our requests read */
 };
 
 struct up_mailbox;
@@ -99,6 +120,9 @@ struct upstream {
 	 * with them, it outlives the upstream until the last lookup is done */
 	struct up_mailbox *box;
 	struct up_stats stats;
+	struct sk_table keys; /* the keyfile, when a source has `key ID` */
+	struct upn *upn;      /* NTS-KE, when a source has `nts` */
+	long nocert;	      /* nocerttimecheck: clock updates without certificate times */
 };
 
 /* Tests: a getaddrinfo() stand-in for the resolver threads (NULL: getaddrinfo again). */

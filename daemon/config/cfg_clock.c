@@ -10,7 +10,9 @@
 #include "daemon/config/cfg_clock.h"
 #include "proto/utcdate.h"
 
-#define CFG_FORM_SERVER "server HOST [port N] [iburst] [prefer] [xleave] [minpoll N] [maxpoll N]"
+#define CFG_FORM_SERVER                                                                            \
+	"server HOST [port N] [iburst] [prefer] [xleave] [minpoll N] [maxpoll N] "                 \
+	"[key ID | nts [ntsport N]]"
 #define CFG_FORM_POOL                                                                              \
 	"pool NAME [port N] [iburst] [prefer] [xleave] [minpoll N] [maxpoll N] [maxsources N]"
 #define CFG_FORM_DRIVER                                                                            \
@@ -29,6 +31,9 @@
 #define CFG_MAX_STEP_LIMIT     1000000 /* clock updates */
 #define CFG_MAX_MAXDISTANCE    16.0    /* s: RFC 5905 MAXDISP */
 #define CFG_MAX_HOLDOVER       1e7     /* s: ~4 months */
+
+#define CFG_NTS_KE_PORT 4460	    /* TCP port of NTS-KE (IANA, RFC 8915) */
+#define CFG_MAX_KEY_ID	4294967295L /* keyfile ids: 1..2^32-1, as chrony */
 
 void cfg_clock_defaults(struct cfg_clock *k)
 {
@@ -76,6 +81,7 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 	sv.maxsources = pool ? CFG_DEF_MAXSOURCES : 1;
 	sv.minpoll = CFG_DEF_MINPOLL;
 	sv.maxpoll = CFG_DEF_MAXPOLL;
+	sv.ntsport = CFG_NTS_KE_PORT;
 	for (i = 2; i < ntok; i++) {
 		const char *arg = i + 1 < ntok ? tok[i + 1] : NULL;
 
@@ -100,6 +106,24 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 				return -1;
 			sv.maxpoll = (int)v;
 			i++;
+		} else if (!pool && strcmp(tok[i], "key") == 0) {
+			if (cfg_int_opt(p, "key", arg, 1, CFG_MAX_KEY_ID, &v) < 0)
+				return -1;
+			sv.key = (uint32_t)v;
+			i++;
+		} else if (!pool && strcmp(tok[i], "nts") == 0) {
+			sv.nts = 1;
+		} else if (!pool && strcmp(tok[i], "ntsport") == 0) {
+			if (cfg_int_opt(p, "ntsport", arg, 1, 65535, &v) < 0)
+				return -1;
+			sv.ntsport = (int)v;
+			i++;
+		} else if (pool && (strcmp(tok[i], "key") == 0 || strcmp(tok[i], "nts") == 0 ||
+				    strcmp(tok[i], "ntsport") == 0)) {
+			return cfg_fail(p,
+					"'%s' on a pool line is not supported, allowed: on a "
+					"server line (" CFG_FORM_SERVER ")",
+					tok[i]);
 		} else if (pool && strcmp(tok[i], "maxsources") == 0) {
 			if (cfg_int_opt(p, "maxsources", arg, 1, CFG_MAX_MAXSOURCES, &v) < 0)
 				return -1;
@@ -110,6 +134,16 @@ int cfg_do_server(struct cfg_parser *p, char **tok, int ntok)
 					ntp_quote(tok[i], q, sizeof(q)), form);
 		}
 	}
+	if (sv.key && sv.nts)
+		return cfg_fail(p, "key and nts on one server, allowed: one of them (%s)", form);
+	if (sv.xleave && (sv.key || sv.nts))
+		return cfg_fail(
+			p,
+			"xleave with %s, allowed: xleave on a server without key or nts (an "
+			"authenticated source is polled in basic mode)",
+			sv.nts ? "nts" : "key");
+	if (!sv.nts && sv.ntsport != CFG_NTS_KE_PORT)
+		return cfg_fail(p, "ntsport without nts, allowed: server HOST nts ntsport N");
 	if (sv.minpoll > sv.maxpoll) {
 		/* Only the side given explicitly moves the default of the other. */
 		if (sv.maxpoll == CFG_DEF_MAXPOLL)
@@ -353,6 +387,10 @@ void cfg_clock_format(const struct cfg_clock *k, struct ntp_text *out)
 			  s->xleave ? " xleave" : "");
 		if (s->pool)
 			ntp_textf(out, " maxsources %d", s->maxsources);
+		if (s->key)
+			ntp_textf(out, " key %u", (unsigned)s->key);
+		if (s->nts)
+			ntp_textf(out, " nts ntsport %d", s->ntsport);
 		ntp_textf(out, "\n");
 	}
 	if (k->n_servers == 0)

@@ -27,6 +27,7 @@
 #include "daemon/config/cfg_control.h"
 #include "daemon/config/cfg_guard.h"
 #include "daemon/config/cfg_leap.h"
+#include "daemon/config/cfg_nts.h"
 #include "daemon/config/cfg_refclock.h"
 #include "daemon/config/cfg_security.h"
 #include "daemon/config/config.h"
@@ -379,6 +380,17 @@ static const struct {
 	{"metrics", cfg_do_metrics},
 	{"user", cfg_do_user},
 	{"seccomp", cfg_do_seccomp},
+	{"ntsservercert", cfg_do_nts},
+	{"ntsserverkey", cfg_do_nts},
+	{"ntsport", cfg_do_nts},
+	{"ntsdumpdir", cfg_do_nts},
+	{"ntsrotate", cfg_do_nts},
+	{"ntsntpserver", cfg_do_nts},
+	{"maxntsconnections", cfg_do_nts},
+	{"keyfile", cfg_do_nts},
+	{"ntstrustedcerts", cfg_do_nts},
+	{"nosystemcert", cfg_do_nts},
+	{"nocerttimecheck", cfg_do_nts},
 	{"clientloglimit", cfg_do_clientloglimit},
 };
 
@@ -555,6 +567,7 @@ void cfg_defaults(struct horod_config *c)
 	cfg_guard_defaults(&c->rl, &c->guard);
 	cfg_control_defaults(&c->control);
 	cfg_security_defaults(&c->sec);
+	cfg_nts_defaults(&c->nts);
 }
 
 void cfg_free(struct horod_config *c)
@@ -666,6 +679,7 @@ size_t cfg_format(const struct horod_config *c, char *buf, size_t len)
 	cfg_guard_format(&c->rl, &c->guard, &o);
 	cfg_control_format(&c->control, &o);
 	cfg_security_format(&c->sec, &o);
+	cfg_nts_format(&c->nts, &o);
 	ntp_textf(&o, "clientloglimit %ld\n", c->clientloglimit);
 	return o.len;
 }

@@ -42,6 +42,13 @@ int cfg_listen_port(const struct horod_config *c, const struct cfg_listen *l);
 void cfg_control_resolve(struct horod_config *c, uid_t euid, const char *xdg,
 			 const struct stat *xdg_st);
 
+/*
+ * Checks across NTS directives, after the whole file is read (a
+ * certificate without its key, ntsrotate 0 without ntsdumpdir, ...): 0, or
+ * -1 with the reason in ERR.
+ */
+int cfg_nts_check(const struct horod_config *c, char *err, size_t errlen);
+
 /* Write the effective configuration, defaults included, as directives into BUF. */
 size_t cfg_format(const struct horod_config *c, char *buf, size_t len);
 

@@ -1,7 +1,7 @@
 /*
  * What horod's configuration holds: the values every directive fills in,
  * grouped as the directives are (one sub-struct per directive file of
- * daemon/config/: clock, rate limit, guard, control, security), with
+ * daemon/config/: clock, rate limit, guard, control, security, NTS), with
  * their limits. Types only: the parser (config.h) and each directive
  * file include it, and it includes none of them, so the directives never
  * point back at the parser.
@@ -10,6 +10,7 @@
 #define HOROD_DAEMON_SETTINGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -46,6 +47,9 @@ struct cfg_server {
 	int iburst, prefer;
 	int xleave;	      /* 1: RFC 9769 interleaved requests, kernel transmit stamps */
 	int minpoll, maxpoll; /* log2 s: 0..17, minpoll <= maxpoll (6, 10) */
+	uint32_t key;	      /* `key ID`: symmetric key of the keyfile, 0 = none */
+	int nts;	      /* `nts`: NTS (RFC 8915), a server line only */
+	int ntsport;	      /* `ntsport N`: its NTS-KE TCP port (4460) */
 };
 
 /* Reference clock drivers (`refclock DRIVER PARAM`, chrony's names). */
@@ -164,6 +168,23 @@ struct cfg_security {
 	int seccomp; /* 0 off, 1 kill on a call outside the list, 2 fail it (EPERM) */
 };
 
+/* NTS server and symmetric keys (cfg_nts.c); empty paths = not configured. */
+struct cfg_nts {
+	char cert[CFG_PATH_MAX];    /* `ntsservercert`: PEM certificate chain */
+	char key[CFG_PATH_MAX];	    /* `ntsserverkey`: its PEM private key */
+	int port;		    /* `ntsport`: NTS-KE TCP port (4460) */
+	char dumpdir[CFG_PATH_MAX]; /* `ntsdumpdir`: where the server keys are kept */
+	long rotate;		    /* `ntsrotate`: s between key rotations, 0 = never (604800) */
+	char ntp_server[CFG_HOST_MAX]; /* `ntsntpserver`: NTP server named to clients, "" = us */
+	int max_conn;		       /* `maxntsconnections`: NTS-KE sessions at once (100) */
+	char keyfile[CFG_PATH_MAX];    /* `keyfile`: symmetric keys (chrony's format) */
+	/* the NTS client (`server HOST nts`) */
+	char trusted_certs[CFG_PATH_MAX]; /* `ntstrustedcerts`: PEM CAs trusted, "" = none */
+	int no_system_cert;		  /* `nosystemcert`: not the system's trust store */
+	long no_cert_time_check;	  /* `nocerttimecheck N`: clock updates without certificate
+					     time checks (0) */
+};
+
 struct horod_config {
 	struct cfg_listen listen[CFG_MAX_LISTEN];
 	int n_listen;
@@ -186,6 +207,7 @@ struct horod_config {
 	struct cfg_guard guard;	    /* XDP guard */
 	struct cfg_control control; /* control socket and metrics endpoint */
 	struct cfg_security sec;    /* privilege drop and system call filter */
+	struct cfg_nts nts;	    /* NTS server and symmetric keys */
 };
 
 #endif

@@ -195,6 +195,9 @@ static size_t answer_sources(const struct ctl_view *v, char *b, size_t len)
 		SRC_KV("root_distance", "%.9f", si.root_distance);
 		SRC_KV("flash", "%u", si.flash);
 		SRC_KV("leap", "%d", si.leap);
+		SRC_KV("auth", "%s", si.auth ? si.auth : "none");
+		if (si.auth && strcmp(si.auth, "nts") == 0)
+			SRC_KV("nts_cookies", "%d", si.nts_cookies);
 		SRC_KV("unanswered", "%d", si.unanswered);
 		SRC_KV("kind", "%s", si.kind == CLK_KIND_REFCLOCK ? "refclock" : "ntp");
 		if (si.kind == CLK_KIND_REFCLOCK) {
@@ -274,6 +277,18 @@ static size_t answer_serverstats(const struct ctl_view *v, char *b, size_t len)
 		for (r = 0; r < NTP_REASON_MAX; r++) {
 			snprintf(k, sizeof(k), "reason.%s", ntp_reason_name((enum ntp_reason)r));
 			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.reason[r]);
+		}
+		/* Authenticated requests and NTS-KE sessions by outcome (daemon/auth/). */
+		ctr_add_ke(&t, v->auth);
+		p = ctl_kv_put(b, len, p, "nts_server", "%d", v->auth && v->auth->kes_open);
+		p = ctl_kv_put(b, len, p, "symmetric_keys", "%d", v->auth ? v->auth->keys.n : 0);
+		for (r = 0; r < AUTH_OUTCOME_MAX; r++) {
+			snprintf(k, sizeof(k), "auth.%s", auth_outcome_name((enum auth_outcome)r));
+			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.auth[r]);
+		}
+		for (r = 0; r < KES_OUTCOME_MAX; r++) {
+			snprintf(k, sizeof(k), "ke.%s", kes_outcome_name((enum kes_outcome)r));
+			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.ke[r]);
 		}
 	}
 	return p;

@@ -18,9 +18,10 @@
 /* What the answers read. */
 struct ctl_view {
 	const struct horod_config *cfg;
-	const struct clockd *cd;     /* the clock thread, through report.h only */
-	const struct ctr_block *ctr; /* the workers' counter blocks ... */
-	int n_workers;		     /* ... this many */
+	const struct clockd *cd;	/* the clock thread, through report.h only */
+	const struct ctr_block *ctr;	/* the workers' counter blocks ... */
+	int n_workers;			/* ... this many */
+	const struct auth_shared *auth; /* NTS-KE session counts, keys (daemon/auth/), or NULL */
 };
 
 /*

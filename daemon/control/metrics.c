@@ -156,6 +156,18 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 	for (i = 0; i < NTP_REASON_MAX; i++)
 		prom_sample_u64(&o, "horod_requests_total", "reason",
 				ntp_reason_name((enum ntp_reason)i), t.reason[i]);
+	prom_family(&o, "horod_auth_requests_total", "counter",
+		    "NTS and symmetric-key (MAC) requests by outcome (nts_*, mac_*), see "
+		    "daemon/auth/auth.h.");
+	for (i = 0; i < AUTH_OUTCOME_MAX; i++)
+		prom_sample_u64(&o, "horod_auth_requests_total", "outcome",
+				auth_outcome_name((enum auth_outcome)i), t.auth[i]);
+	ctr_add_ke(&t, v->auth);
+	prom_family(&o, "horod_ntske_sessions_total", "counter",
+		    "NTS-KE sessions by outcome, see daemon/auth/keserver.h.");
+	for (i = 0; i < KES_OUTCOME_MAX; i++)
+		prom_sample_u64(&o, "horod_ntske_sessions_total", "outcome",
+				kes_outcome_name((enum kes_outcome)i), t.ke[i]);
 	prom_family(&o, "horod_rx_timestamps_total", "counter",
 		    "Requests by receive timestamp source.");
 	for (i = 0; i < CTR_TS_MAX; i++)
@@ -244,6 +256,15 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 			up.bogus);
 		counter(&o, "horod_upstream_kod_total", "Kiss-o'-death replies from upstream.",
 			up.kod);
+		counter(&o, "horod_upstream_auth_fail_total",
+			"Replies to an authenticated source (key, nts) that were not authentic.",
+			up.auth_fail);
+		counter(&o, "horod_upstream_nts_nak_total",
+			"NTS NAKs from upstream (cookies refused: NTS-KE again).", up.nts_nak);
+		prom_family(&o, "horod_upstream_ntske_total", "counter",
+			    "NTS-KE exchanges of the NTS sources by outcome.");
+		prom_sample_u64(&o, "horod_upstream_ntske_total", "outcome", "ok", up.ke_ok);
+		prom_sample_u64(&o, "horod_upstream_ntske_total", "outcome", "failed", up.ke_fail);
 		counter(&o, "horod_upstream_interleaved_total",
 			"Interleaved replies to xleave requests (each measures the exchange "
 			"before).",

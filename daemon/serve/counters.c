@@ -52,7 +52,19 @@ void ctr_sum(const struct ctr_block *blocks, int n, struct ctr_totals *out)
 		for (r = 0; r < CTR_TXS_MAX; r++)
 			out->txs[r] += atomic_load_explicit(&b->txs[r], memory_order_relaxed);
 		out->xl_evicted += atomic_load_explicit(&b->xl_evicted, memory_order_relaxed);
+		for (r = 0; r < AUTH_OUTCOME_MAX; r++)
+			out->auth[r] += atomic_load_explicit(&b->auth[r], memory_order_relaxed);
 	}
+}
+
+void ctr_add_ke(struct ctr_totals *t, const struct auth_shared *as)
+{
+	int o;
+
+	if (!as || !as->kes_open)
+		return;
+	for (o = 0; o < KES_OUTCOME_MAX; o++)
+		t->ke[o] += atomic_load_explicit(&as->kes.outcome[o], memory_order_relaxed);
 }
 
 int ctr_xdp_consumes(enum ntp_reason r)
@@ -117,5 +129,11 @@ size_t ctr_format(const struct ctr_totals *t, char *buf, size_t len)
 	append(buf, len, &pos, "tx_stamps", t->txs[CTR_TXS_READ]);
 	append(buf, len, &pos, "tx_unmatched", t->txs[CTR_TXS_UNMATCHED]);
 	append(buf, len, &pos, "xleave_evicted", t->xl_evicted);
+	for (r = 0; r < AUTH_OUTCOME_MAX; r++)
+		append(buf, len, &pos, auth_outcome_name((enum auth_outcome)r), t->auth[r]);
+	for (r = 0; r < KES_OUTCOME_MAX; r++) {
+		snprintf(name, sizeof(name), "ke_%s", kes_outcome_name((enum kes_outcome)r));
+		append(buf, len, &pos, name, t->ke[r]);
+	}
 	return pos;
 }

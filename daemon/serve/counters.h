@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/auth/auth.h"
 #include "proto/reason.h"
 
 struct clog;
@@ -47,7 +48,9 @@ struct ctr_block {
 	_Atomic uint64_t xtx[CTR_TS_MAX];  /* interleaved replies by their transmit's source */
 	_Atomic uint64_t txs[CTR_TXS_MAX]; /* transmit stamps read back */
 	_Atomic uint64_t xl_evicted;	   /* clients whose interleaved state a new one took */
-	struct clog *clog;		   /* this worker's client log, or NULL */
+	_Atomic uint64_t auth[AUTH_OUTCOME_MAX]; /* authenticated requests by outcome */
+	struct clog *clog;			 /* this worker's client log, or NULL */
+	struct auth_worker *auth_wk;		 /* this worker's NTS/MAC state */
 } __attribute__((aligned(64)));
 
 /* Totals over every worker (plain numbers, for printing). */
@@ -60,6 +63,8 @@ struct ctr_totals {
 	uint64_t xtx[CTR_TS_MAX];    /* interleaved replies by their transmit's source */
 	uint64_t txs[CTR_TXS_MAX];
 	uint64_t xl_evicted;
+	uint64_t auth[AUTH_OUTCOME_MAX]; /* authenticated requests by outcome (workers only) */
+	uint64_t ke[KES_OUTCOME_MAX];	 /* NTS-KE sessions by outcome (ctr_add_ke) */
 };
 
 /* Increment C by one: only the owning worker may call this. */
@@ -89,13 +94,16 @@ void ctr_sum(const struct ctr_block *blocks, int n, struct ctr_totals *out);
  */
 void ctr_add_xdp(struct ctr_totals *t, const uint64_t g[NTP_REASON_MAX], uint64_t served);
 
+/* Add the NTS-KE server's session counts of AS (if it runs) to T. */
+void ctr_add_ke(struct ctr_totals *t, const struct auth_shared *as);
+
 /* Nonzero when the XDP guard ends a request with reason R (it does not pass it on). */
 int ctr_xdp_consumes(enum ntp_reason r);
 
 /*
  * Format T as `received=N <reason>=N ... ts_hardware=N ... xdp=N basic=N
  * interleaved=N interleaved_hardware=N ... tx_stamps=N tx_unmatched=N
- * xleave_evicted=N` into BUF; returns length.
+ * xleave_evicted=N nts_ok=N ... ke_ok=N ...` into BUF; returns length.
  */
 size_t ctr_format(const struct ctr_totals *t, char *buf, size_t len);
 

@@ -2,11 +2,16 @@
  * The per-request path. A ladder of early returns, each counted with its
  * reason: classification (length, version, mode, extensions), then the
  * access list, then the rate limit when the XDP guard does not enforce it
- * (all three in policy.c), then the reply or a kiss-o'-death. The
+ * (all three in policy.c), then the authentication of NTS and MAC
+ * requests (daemon/auth/), then the reply or a kiss-o'-death. The
  * transmit timestamp is read as the very last step before the bytes are
- * final. A client request (mode 3) also meets the client's interleaved
- * state (xleave.h): it is answered in interleaved mode when it names the
- * client's last reply, and either way the state then holds this exchange.
+ * final, but for an authenticated reply, sealed after it. A client
+ * request (mode 3) also meets the client's interleaved state (xleave.h):
+ * it is answered in interleaved mode when it names the client's last
+ * reply, and either way the state then holds this exchange. An
+ * authenticated request (NTS or a MAC) is always answered in basic mode
+ * and leaves that state alone: its reply is sealed here, so no later
+ * step (the restamp before the send, a transmit stamp) may touch it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +44,15 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 {
 	const struct pol_rules *pol = atomic_load_explicit(&sh->rules, memory_order_acquire);
 	struct ctr_block *ctr = lc->ctr;
+	enum auth_action act = AUTH_PLAIN;
 	struct ntp_reply_info info;
 	struct clk_snapshot snap;
 	struct xl_entry *e = NULL;
+	struct auth_req ar;
 	enum ntp_reason r;
 	int64_t rx_ns, tx_ns;
 	uint64_t org = 0, rec = 0, xmt = 0, rxw, txw;
+	size_t n;
 
 	out->len = 0;
 	out->basic = 0;
@@ -74,6 +82,22 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 			m6q_push(sh->m6, fd, req, len, from);
 		return;
 	}
+	/* NTS fields or a MAC: verified before anything is answered (daemon/auth/auth.h). */
+	if (len > NTP_HEADER_LEN && sh->auth) {
+		int o;
+
+		act = auth_check(sh->auth, ctr->auth_wk, req, len, r == NTP_R_REPLY_SERVER, &ar,
+				 &o);
+		if (o >= 0)
+			ctr_inc(&ctr->auth[o]);
+		if (act == AUTH_NAK || act == AUTH_DROP) {
+			ctr_inc(&ctr->reason[act == AUTH_NAK ? NTP_R_REPLY_KOD_NTSN
+							     : NTP_R_DROP_AUTH]);
+			if (act == AUTH_NAK)
+				out->len = auth_nak(&ar, req, len, reply);
+			return;
+		}
+	}
 
 	clk_snapshot_read(sh->pub, &snap);
 	rx_ns = clk_snapshot_served(&snap, ns_from_timespec(rx));
@@ -85,9 +109,12 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 	info.refid = snap.refid;
 	info.ref = ntp_ref_from_unix_ns(snap.ref_ns); /* 0 (never synchronized) stays 0 */
 
-	/* Client requests meet the client's interleaved state (mode 1 is answered statelessly). */
+	/*
+	 * Client requests meet the client's interleaved state (mode 1 is
+	 * answered statelessly, an authenticated request too: see the top).
+	 */
 	ntp_request_stamps(req, &org, &rec, &xmt);
-	if (r == NTP_R_REPLY_SERVER && lc->xl) {
+	if (r == NTP_R_REPLY_SERVER && lc->xl && act == AUTH_PLAIN) {
 		enum xl_claimed how = xl_claim(lc->xl, from, &out->xl);
 
 		e = &lc->xl->e[out->xl];
@@ -101,6 +128,17 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 	/* Transmit time: read last, then only arithmetic and copies follow. */
 	tx_ns = clk_snapshot_served(&snap, clk_now_ns(sh->clock));
 	info.root_disp = ntp_short_from_double(clk_snapshot_root_disp(&snap, tx_ns));
+	if (act == AUTH_ANSWER) {
+		/* Basic mode, sealed: its transmit read last, never restamped (auth.h). */
+		txw = unique(ntp_ts_from_unix_ns(tx_ns), rxw, rxw);
+		ntp_build_reply(req, &info, rxw, txw, reply);
+		n = auth_seal(sh->auth, ctr->auth_wk, &ar, req, len, reply, SRV_REPLY_MAX);
+		if (n)
+			ctr_inc(&ctr->mode[CTR_MODE_BASIC]);
+		ctr_inc(&ctr->reason[n ? r : NTP_R_DROP_AUTH]);
+		out->len = n;
+		return;
+	}
 	if (out->interleaved) {
 		/* The previous reply's transmit time, measured after it left (or read before). */
 		ctr_inc(&ctr->xtx[xl_tx_src(e) == XL_SRC_HARDWARE ? CTR_TS_HARDWARE

@@ -1,7 +1,8 @@
 /*
  * Answering one request: classify it (proto/), apply the access list,
  * read the clock snapshot, decide the mode (basic, or interleaved when
- * the request names the client's last reply: xleave.h), stamp the
+ * the request names the client's last reply: xleave.h; never for an
+ * authenticated one, verified and sealed by daemon/auth/), stamp the
  * transmit time last and build the reply. Shared by both I/O backends,
  * so io_uring and recvmmsg serve exactly the same bytes. Never allocates,
  * locks, logs or makes a syscall (the clock read is a vDSO call).
@@ -26,7 +27,8 @@
 #include "daemon/serve/xleave.h"
 #include "daemon/policy/ratelimit.h"
 
-#define SRV_REPLY_MAX 48 /* bytes: we answer with the bare header, never more */
+/* bytes: room for a reply, never longer than its request, which fits a receive buffer */
+#define SRV_REPLY_MAX 2048
 
 /*
  * What every worker shares, read-only after start (the snapshot is
@@ -40,6 +42,7 @@ struct srv_shared {
 	clockid_t clock;			 /* the driver's raw clock */
 	const struct hwts_table *hw;		 /* hardware stamping interfaces (may be empty) */
 	struct m6_queue *m6;			 /* mode 6 hand-over to the clock thread, or NULL */
+	const struct auth_shared *auth;		 /* NTS and symmetric keys (auth.h) */
 	size_t xl_bytes; /* each worker's interleaved state (clientloglimit / workers) */
 };
 
@@ -51,8 +54,9 @@ struct srv_local {
 
 /* What srv_handle built. */
 struct srv_reply {
-	size_t len; /* bytes of reply, 0 = nothing to send */
-	int basic;  /* a basic-mode time reply: its transmit is to be read right before it leaves */
+	size_t len;	 /* bytes of reply (never more than the request's), 0 = nothing to send */
+	int basic;	 /* a bare basic-mode time reply: its transmit is to be read right before it
+			    leaves */
 	int interleaved; /* its transmit is the previous reply's: never restamp it */
 	int stamp;	 /* the client may name it: ask the kernel for its transmit stamp */
 	uint32_t xl;	 /* the client's interleaved entry, or XL_NONE */
@@ -78,9 +82,11 @@ void srv_policy_free(struct srv_policy *p);
  * Handle the request REQ of LEN bytes from FROM, received on socket FD at
  * RX (raw driver time; RX_SRC says where it came from), with the
  * worker's LC. Counts the outcome and writes the reply to REPLY
- * (SRV_REPLY_MAX bytes of room) and what it is to OUT (len 0 when nothing
- * is to be sent: a mode 6 request from an allowed address is handed to
- * the clock thread, which answers it).
+ * (SRV_REPLY_MAX bytes of room; never more than LEN) and what it is to
+ * OUT (len 0 when nothing is to be sent: a mode 6 request from an allowed
+ * address is handed to the clock thread, which answers it). An
+ * authenticated reply (NTS, MAC, an NTS NAK) is sealed here: OUT says
+ * neither basic, interleaved nor stamp, so the worker sends it as built.
  */
 void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t *req, size_t len,
 		const struct sockaddr *from, int fd, const struct timespec *rx,

@@ -93,7 +93,7 @@ static const int sb_allow[] = {
 	 * its connection made blocking, the descriptors sent (SCM_RIGHTS). */
 	SYS_getsockopt,
 	SYS_fcntl,
-	SYS_sendmsg,
+	SYS_sendmsg,   /* and NTS-KE: GnuTLS writes TLS records with sendmsg */
 	SYS_ftruncate, /* the pidfile, written once horod serves (after the sandbox) */
 	SYS_uname,     /* the resolver's gethostname() */
 	SYS_getpid,    /* each log line */
@@ -422,6 +422,29 @@ int sb_enter(const struct horod_config *c, int guard)
 	    sb_check_dir_writable(c->clk.driftfile, "driftfile", why, sizeof(why)) < 0) {
 		log_msg(LOG_ERR, "%s", why);
 		return -1;
+	}
+	/* The NTS server keys are saved (temp file + rename) in ntsdumpdir by that user too. */
+	if (dropped && c->nts.cert[0] && c->nts.dumpdir[0] && c->nts.rotate > 0) {
+		char keys[CFG_PATH_MAX + 16];
+
+		snprintf(keys, sizeof(keys), "%s/ntskeys", c->nts.dumpdir);
+		if (sb_check_dir_writable(keys, "ntsdumpdir file", why, sizeof(why)) < 0) {
+			log_msg(LOG_ERR, "%s", why);
+			return -1;
+		}
+	}
+	/* With ntsrotate 0 that user reads the key file again whenever it changes. */
+	if (dropped && c->nts.cert[0] && c->nts.rotate == 0) {
+		char keys[CFG_PATH_MAX + 16];
+
+		snprintf(keys, sizeof(keys), "%s/ntskeys", c->nts.dumpdir);
+		if (access(keys, R_OK) < 0) {
+			log_msg(LOG_ERR,
+				"ntsrotate 0: %s is not readable by uid %u (%s): make it "
+				"readable by horod's `user` (and by no one else)",
+				keys, (unsigned)getuid(), strerror(errno));
+			return -1;
+		}
 	}
 	if (sb_seccomp_install(c->sec.seccomp, why, sizeof(why)) < 0) {
 		log_msg(LOG_ERR, "%s", why);

@@ -9,8 +9,9 @@
  * headers checked like a kiss-o'-death's. Then what must reach a worker:
  * a stale publication, one from the future, a correction of horod's own
  * (`discipline off`, a sim clock), a leap second announced (LI 1 and 2),
- * a write in progress, mode 1, a MAC; the root dispersion at absurd
- * values and rates; and the order with the access list and the limiter.
+ * a write in progress, mode 1, a MAC, NTS requests; the root dispersion
+ * at absurd values and rates; and the order with the access list and
+ * the limiter (which charges NTS requests too).
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -21,6 +22,7 @@
 
 #include "bpf/guard.h"
 #include "proto/ntp.h"
+#include "proto/nts.h"
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"
 
@@ -42,6 +44,21 @@ struct clk_snapshot gt_synced(void)
 	s.stratum = 2;
 	s.precision = -25;
 	return s;
+}
+
+/*
+ * An NTS request (RFC 8915: identifier, a 104-byte cookie, PH placeholders,
+ * authenticator) into P, sealed with a made-up session key; its length.
+ */
+static size_t nts_req(uint8_t *p, size_t cap, int ph)
+{
+	const uint8_t key[NTS_KEY_LEN] = {1}, uid[NTS_UID_LEN] = {2}, cookie[NTS_COOKIE_LEN] = {3},
+		      nonce[NTS_NONCE_LEN] = {4};
+	struct cry_siv c2s;
+
+	gt_ntp_req(p, NTP_HEADER_LEN, 0x23);
+	cry_siv_init(&c2s, key);
+	return nts_client_request(p, cap, uid, cookie, sizeof(cookie), ph, &c2s, nonce);
 }
 
 void gt_serve_case(struct gt_rig *r, const char *name, const struct fr_spec *spec,
@@ -292,6 +309,19 @@ int gt_do_serve(void)
 	gt_spec_udp(&spec, "192.0.2.20", pay, 68);
 	gt_serve_case(&r, "serve: a request with a MAC goes to a worker", &spec, &s, XDP_PASS_,
 		      NTP_R_REPLY_SERVER);
+	{
+		static uint8_t nts[1100];
+		size_t n = nts_req(nts, sizeof(nts), 7);
+
+		gt_spec_udp(&spec, "192.0.2.20", nts, n);
+		gt_serve_case(&r,
+			      "serve: an NTS request (988 bytes, 7 placeholders) goes to a worker",
+			      &spec, &s, XDP_PASS_, NTP_R_REPLY_SERVER);
+		n = nts_req(nts, sizeof(nts), 0);
+		gt_spec_udp(&spec, "2001:db8::20", nts, n);
+		gt_serve_case(&r, "serve: an NTS request over IPv6 goes to a worker", &spec, &s,
+			      XDP_PASS_, NTP_R_REPLY_SERVER);
+	}
 	gt_ntp_req(pay, 48, 0x23);
 	gt_spec_udp(&spec, "192.0.2.66", pay, 48);
 	gt_serve_case(&r, "serve: a denied source is still dropped", &spec, &s, XDP_DROP_,
@@ -320,6 +350,20 @@ int gt_do_serve(void)
 			      &s, XDP_TX_, GUARD_C_SERVED);
 		gt_serve_case(&r, "serve + ratelimit: the second gets a RATE kiss-o'-death", &spec,
 			      &s, XDP_TX_, NTP_R_REPLY_KOD_RATE);
+		{
+			/* NTS requests are charged like the others: the limit applies to them. */
+			static uint8_t nts[1100];
+			size_t n = nts_req(nts, sizeof(nts), 3);
+
+			gt_spec_udp(&spec, "192.0.2.22", nts, n);
+			gt_serve_case(&r, "serve + ratelimit: a first NTS request goes to a worker",
+				      &spec, &s, XDP_PASS_, NTP_R_REPLY_SERVER);
+			gt_serve_case(&r,
+				      "serve + ratelimit: a second NTS request gets the RATE KoD",
+				      &spec, &s, XDP_TX_, NTP_R_REPLY_KOD_RATE);
+			gt_serve_case(&r, "serve + ratelimit: a third NTS request is dropped",
+				      &spec, &s, XDP_DROP_, NTP_R_DROP_RATE);
+		}
 		gt_rig_close(&r);
 	}
 	return gt_n_fail ? 1 : 0;

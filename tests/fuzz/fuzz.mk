@@ -32,26 +32,34 @@ FUZZ_LLVM_COV      ?= $(firstword $(wildcard /usr/bin/llvm-cov-14 \
 # exists; mode 6 is built once proto/mode6.c exists.
 FUZZ_SRC_fuzz_request   := proto/ntp.c proto/md5.c proto/reason.c
 FUZZ_SRC_fuzz_config    := $(wildcard daemon/config/*.c) daemon/policy/acl.c proto/appendf.c \
-	proto/ctlproto.c
+	proto/ctlproto.c proto/utcdate.c clock/leapload.c proto/leapfile.c proto/tzif.c \
+	proto/leaptab.c
 FUZZ_SRC_fuzz_ctlproto  := proto/ctlproto.c
 FUZZ_SRC_fuzz_driftfile := clock/driftfile.c
 FUZZ_SRC_fuzz_mode6     := proto/mode6.c proto/appendf.c
 FUZZ_SRC_fuzz_check     := proto/ntpcheck.c proto/ntp.c proto/md5.c proto/appendf.c proto/flash.c
+FUZZ_SRC_fuzz_nts       := proto/nts.c proto/ntske.c proto/crypto.c proto/ntp.c proto/md5.c \
+	proto/reason.c
+FUZZ_SRC_fuzz_ntske     := proto/ntske.c proto/symkey.c proto/crypto.c
 # The config parser looks accounts up (`user`): a fixed table stands in (fuzz_config.c).
 FUZZ_LDFLAGS_fuzz_config := -Wl,--wrap=getpwnam_r
 
 # Longest input per target (bytes): a datagram of up to ~1 KiB (extension
 # fields, a MAC), a config of a few KiB, a control message with a
 # payload, a driftfile just past the reader's 256-byte limit, a check run
-# of 16 replies (1 + 8 + 16 x 53 = 857).
+# of 16 replies (1 + 8 + 16 x 53 = 857), an NTS datagram as large as a
+# worker's buffer (1 + 2048), NTS-KE messages and keyfile lines of a few KiB.
 FUZZ_MAXLEN_fuzz_request   := 1100
 FUZZ_MAXLEN_fuzz_config    := 4096
 FUZZ_MAXLEN_fuzz_ctlproto  := 2048
 FUZZ_MAXLEN_fuzz_driftfile := 512
 FUZZ_MAXLEN_fuzz_mode6     := 1100
 FUZZ_MAXLEN_fuzz_check     := 1024
+FUZZ_MAXLEN_fuzz_nts       := 2049
+FUZZ_MAXLEN_fuzz_ntske     := 4096
 
-FUZZ_ALL     := fuzz_request fuzz_config fuzz_ctlproto fuzz_driftfile fuzz_check \
+FUZZ_ALL     := fuzz_request fuzz_config fuzz_ctlproto fuzz_driftfile fuzz_check fuzz_nts \
+	fuzz_ntske \
 	$(if $(wildcard proto/mode6.c),fuzz_mode6)
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 
@@ -74,7 +82,8 @@ $(FUZZ_B)/obj/%.o: %.c
 define FUZZ_TARGET_RULE
 $(FUZZ_B)/$(1): $(FUZZ_B)/obj/tests/fuzz/$(1).o $(FUZZ_SRC_$(1):%.c=$(FUZZ_B)/obj/%.o)
 	@$$(if $$(Q),echo "  FUZZLD  $$@")
-	$$(Q)$$(FUZZ_CC) -fsanitize=fuzzer $$(FUZZ_SAN) -pthread $$(FUZZ_LDFLAGS_$(1)) -o $$@ $$^ -lm
+	$$(Q)$$(FUZZ_CC) -fsanitize=fuzzer $$(FUZZ_SAN) -pthread $$(FUZZ_LDFLAGS_$(1)) -o $$@ $$^ \
+		$$(NETTLE_LIBS) -lm
 endef
 $(foreach t,$(FUZZ_ALL),$(eval $(call FUZZ_TARGET_RULE,$(t))))
 
@@ -86,7 +95,7 @@ $(FUZZ_B)/cov/fuzz_request: $(FUZZ_COV_SRC) $(wildcard tests/fuzz/*.h proto/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCOV $@")
 	$(Q)$(FUZZ_CC) $(filter-out -MMD -MP -O1,$(FUZZ_CFLAGS)) -O0 -fsanitize=fuzzer \
-		-fprofile-instr-generate -fcoverage-mapping -o $@ $(FUZZ_COV_SRC) -lm
+		-fprofile-instr-generate -fcoverage-mapping -o $@ $(FUZZ_COV_SRC) $(NETTLE_LIBS) -lm
 
 fuzz-cov: $(FUZZ_B)/cov/fuzz_request
 	$(Q)tests/fuzz/run-fuzz --coverage --build $(FUZZ_B) \

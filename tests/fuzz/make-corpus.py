@@ -283,9 +283,69 @@ def check_corpus():
     write(t, "negative-delay", check_run([(0, 10, reply(0, rec_off=0, xmt_off=1 << 32))]))
 
 
+def nts_corpus():
+    """fuzz_nts: recipes (first byte odd: valid requests the harness seals,
+    then mutations) and datagrams as they arrive (first byte even)."""
+    t = "fuzz_nts"
+    # recipe bytes: [ph | eph << 3, unknown field kind, nonce length - 1, poll, xor pairs..., cut]
+    write(t, "recipe-1-cookie", b"\x01" + bytes([0, 0, 15, 6]))
+    write(t, "recipe-7-placeholders", b"\x01" + bytes([7, 0, 15, 6]))
+    write(t, "recipe-encrypted-placeholders", b"\x01" + bytes([3 << 3 | 2, 0, 15, 6]))
+    write(t, "recipe-8-of-each", b"\x01" + bytes([7 << 3 | 7, 3, 15, 6]))
+    write(t, "recipe-unknown-field", b"\x01" + bytes([1, 2, 15, 6]))
+    write(t, "recipe-short-nonce", b"\x01" + bytes([0, 0, 0, 6]))
+    write(t, "recipe-long-nonce", b"\x01" + bytes([2, 1, 40, 6]))
+    write(t, "recipe-flip-cookie", b"\x01" + bytes([0, 0, 15, 6, 25, 4 | 1 << 2]))
+    write(t, "recipe-flip-header", b"\x01" + bytes([0, 0, 15, 6, 0, 2 | 1 << 2]))
+    write(t, "recipe-flip-tag", b"\x01" + bytes([0, 0, 15, 6, 57, 3 | 8 << 2]))
+    write(t, "recipe-cut", b"\x01" + bytes([1, 0, 15, 6]) + bytes(32) + bytes([3]))
+    uid = ext(0x0104, 32)
+    cookie = ext(0x0204, 104)
+    auth = struct.pack(">HHHH", 0x0404, 40, 16, 16) + bytes(32)
+    write(t, "raw-plain", b"\x00" + ntp())
+    write(t, "raw-nts-bad-cookie", b"\x00" + ntp() + uid + cookie + auth)
+    write(t, "raw-nts-placeholders", b"\x00" + ntp() + uid + cookie + ext(0x0304, 104) * 3 + auth)
+    write(t, "raw-nts-no-uid", b"\x00" + ntp() + cookie + auth)
+    write(t, "raw-nts-auth-first", b"\x00" + ntp() + auth + uid + cookie)
+    write(t, "raw-nts-nak", b"\x00" + ntp(li=3, mode=4, refid=0x4E54534E) + ext(0x0104, 32))
+
+
+def ke_rec(typ, body=b"", critical=True):
+    return struct.pack(">HH", typ | (0x8000 if critical else 0), len(body)) + body
+
+
+def ntske_corpus():
+    """fuzz_ntske: NTS-KE requests and answers, and keyfile lines."""
+    t = "fuzz_ntske"
+    end = ke_rec(0)
+    np4 = ke_rec(1, b"\x00\x00")
+    aead = ke_rec(4, b"\x00\x0f")
+    write(t, "request", np4 + aead + end)
+    write(t, "request-gcm-then-siv", np4 + ke_rec(4, b"\x00\x1e\x00\x0f") + end)
+    write(t, "request-no-np", aead + end)
+    write(t, "request-np-not-critical", ke_rec(1, b"\x00\x00", False) + aead + end)
+    write(t, "request-unknown-critical", np4 + aead + ke_rec(0x1234, b"xy") + end)
+    write(t, "request-unknown", np4 + aead + ke_rec(0x1234, b"xy", False) + end)
+    write(t, "request-server-port", np4 + aead + ke_rec(6, b"ntp.example") + ke_rec(7, b"\x00\x7b") + end)
+    write(t, "request-cookie", np4 + aead + ke_rec(5, bytes(8), False) + end)
+    write(t, "request-truncated", np4 + aead[:3])
+    write(t, "request-huge-record", np4 + struct.pack(">HH", 0x4000, 0xffff))
+    cookies = b"".join(ke_rec(5, bytes([i]) * 104, False) for i in range(8))
+    write(t, "reply", np4 + aead + cookies + end)
+    write(t, "reply-server-port", np4 + aead + ke_rec(7, b"\x2b\x73") + ke_rec(6, b"192.0.2.1") + cookies + end)
+    write(t, "reply-error", ke_rec(2, b"\x00\x01") + end)
+    write(t, "reply-warning", np4 + aead + ke_rec(3, b"\x00\x05") + cookies + end)
+    write(t, "reply-no-cookie", np4 + aead + end)
+    write(t, "reply-empty-aead", np4 + ke_rec(4) + end)
+    write(t, "keyfile", "# keys\n1 MD5 ASCII:secret\n2 SHA1 HEX:00112233445566778899aabbccddeeff00112233\n"
+          "3 AES128 HEX:2b7e151628aed2a6abf7158809cf4f3c\n"
+          "4 AES256 HEX:603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4\n5 plain\n")
+    write(t, "keyfile-errors", "0 MD5 x\n1 SHA256 HEX:00\n1 MD5 HEX:0\n1 AES128 HEX:00\n1\n")
+
+
 def main():
     for target in ("fuzz_request", "fuzz_config", "fuzz_ctlproto", "fuzz_driftfile",
-                   "fuzz_mode6", "fuzz_check"):
+                   "fuzz_mode6", "fuzz_check", "fuzz_nts", "fuzz_ntske"):
         shutil.rmtree(os.path.join(CORPUS, target), ignore_errors=True)
     request_corpus()
     config_corpus()
@@ -293,6 +353,8 @@ def main():
     driftfile_corpus()
     mode6_corpus()
     check_corpus()
+    nts_corpus()
+    ntske_corpus()
     for target in sorted(os.listdir(CORPUS)):
         print("%-16s %d files" % (target, len(os.listdir(os.path.join(CORPUS, target)))))
 

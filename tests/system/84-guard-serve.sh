@@ -164,9 +164,14 @@ sys.exit(d["counters"]["reply_server_xdp"]["packets"] != int(sys.argv[2]))' "$js
 	check_craft "mode 1 is answered by a worker" "$CLI" "$VETH_SRV4" 123 --mode 1 \
 		--expect answered=true --expect mode=2 --expect stratum=3
 	expect_deltas "mode 1 through a worker" "reply_symmetric=1 received=1 ts_kernel=1 xdp=0"
-	check_craft "a request with a MAC is answered by a worker" "$CLI" "$VETH_SRV4" 123 \
-		--len 68 --pad zero --expect answered=true --expect stratum=3
-	expect_deltas "the MAC request through a worker" "reply_server=1 received=1 ts_kernel=1 xdp=0"
+	check_craft "a request with an extension field is answered by a worker" "$CLI" \
+		"$VETH_SRV4" 123 --len 80 --expect answered=true --expect stratum=3
+	expect_deltas "the extension field request through a worker" \
+		"reply_server=1 received=1 ts_kernel=1 xdp=0"
+	check_craft "a request with a MAC (no keyfile: an unknown key) reaches a worker, which drops it" \
+		"$CLI" "$VETH_SRV4" 123 --len 68 --pad zero --timeout 0.3 --expect answered=false
+	expect_deltas "the MAC request through a worker" \
+		"drop_auth=1 mac_unknown_key=1 received=1 ts_kernel=1 xdp=0"
 	horod_stop
 	check "horod stops cleanly (exit $HOROD_RC)" [ "$HOROD_RC" = 0 ]
 	check "the guard is gone from hs0 after horod stopped" \

@@ -131,6 +131,8 @@ def metric(k):
     if k == "received": return "horod_requests_received_total"
     if k == "xdp": return "horod_requests_xdp_total"
     if k.startswith("ts_"): return "horod_rx_timestamps_total{source=\"%s\"}" % k[3:]
+    if k.startswith("ke_"): return "horod_ntske_sessions_total{outcome=\"%s\"}" % k[3:]
+    if k.startswith("nts_") or k.startswith("mac_"): return "horod_auth_requests_total{outcome=\"%s\"}" % k
     if k in ("basic", "interleaved"): return "horod_replies_mode_total{mode=\"%s\"}" % k
     if k.startswith("interleaved_"): return "horod_interleaved_tx_total{source=\"%s\"}" % k[12:]
     if k == "tx_stamps": return "horod_tx_stamps_total"

@@ -61,7 +61,8 @@ VETH_CLI6B=2001:db8::3
 REASONS=(reply_server reply_symmetric reply_kod_rate reply_kod_deny control drop_short
 	drop_length drop_version drop_mode_reserved drop_mode_passive drop_mode_server
 	drop_mode_broadcast drop_mode_control drop_mode_private drop_extension drop_denied
-	drop_rate drop_truncated drop_no_slot drop_send_error drop_unsupported)
+	drop_rate drop_truncated drop_no_slot drop_send_error drop_unsupported reply_kod_ntsn
+	drop_auth)
 # Totals the counters line carries besides the reasons.
 TOTALS=(received ts_hardware ts_kernel ts_daemon xdp)
 
@@ -716,4 +717,53 @@ horod_status()
 kv()
 {
 	echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2; exit }'
+}
+
+# Make a test PKI in DIR for NTS: an EC P-256 CA (ca.pem) and a server
+# certificate (server.pem, the chain: server then CA; its key server.key,
+# 0600) named "horod NTS test server" for the addresses ADDR... (as IP
+# subjectAltNames) and localhost, valid 30 days. openssl, in DIR only.
+nts_make_certs()
+{
+	local dir=$1 san="DNS:localhost" a
+	shift
+	for a in "$@"; do
+		san="$san,IP:$a"
+	done
+	mkdir -p "$dir" || return 1
+	(
+		cd "$dir" || exit 1
+		umask 077
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout ca.key -out ca.pem -days 30 -subj "/CN=horod NTS test CA" &&
+			openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+				-keyout server.key -out server.csr -subj "/CN=horod NTS test server" &&
+			printf 'subjectAltName=%s\n' "$san" >ext.cnf &&
+			openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+				-out server.crt -days 30 -extfile ext.cnf &&
+			cat server.crt ca.pem >server.pem && chmod 644 ca.pem server.pem
+	) >"$dir/openssl.log" 2>&1 || {
+		sed 's/^/    | /' "$dir/openssl.log"
+		return 1
+	}
+}
+
+# The path of NTPsec's ntpd, unpacked beside the machine's chrony (never
+# installed): scripts/third-party's cache, else bench/compare's; empty if none.
+nts_ntpsec_ntpd()
+{
+	local p
+	if type third_party >/dev/null 2>&1; then
+		p=$(third_party ntpd)
+		[ -n "$p" ] && [ -x "$p" ] && {
+			echo "$p"
+			return
+		}
+	fi
+	for p in /var/cache/horod-test/ntpsec/usr/sbin/ntpd /var/cache/horobench/ntpsec/usr/sbin/ntpd; do
+		[ -x "$p" ] && {
+			echo "$p"
+			return
+		}
+	done
 }

@@ -11,7 +11,8 @@
  * Each request of 48 bytes or more carries its index in its transmit
  * timestamp, so each reply is matched to its request: a reply must answer
  * a request that the classifier (proto/ntp.c, the one horod uses) calls a
- * reply, be 48 bytes and never longer than its request, have mode 4 (2
+ * reply and that carries no MAC or NTS field (horod without keys drops
+ * those, as chrony does), be 48 bytes and never longer than its request, have mode 4 (2
  * for mode 1) and the request's version, and come once. The load paces
  * itself: every BATCH requests on a socket carry one valid probe, and a
  * socket sends again only when the probe of its batch before last came
@@ -42,6 +43,7 @@
 
 #include "proto/nstime.h"
 #include "proto/ntp.h"
+#include "proto/nts.h"
 #include "proto/reason.h"
 
 #define SOCKS	      8			    /* source sockets: ports spread over the workers */
@@ -246,6 +248,25 @@ static size_t make_junk(uint8_t *b, unsigned long long i)
 	return len;
 }
 
+/*
+ * The reason horod counts for request B (LEN bytes) from a non-control
+ * address with neither a keyfile nor an NTS server: the classifier's,
+ * except that a request with a MAC or NTS fields cannot be verified and
+ * is dropped (drop_auth, as chrony drops them).
+ */
+static enum ntp_reason expected_reason(const uint8_t *b, size_t len)
+{
+	enum ntp_reason r = ntp_classify(b, len, 0);
+	struct nts_req nr;
+	size_t mac = len;
+
+	if ((r == NTP_R_REPLY_SERVER || r == NTP_R_REPLY_SYMMETRIC) && len > NTP_HEADER_LEN &&
+	    ntp_ext_mac(b, len, &mac) == 0 &&
+	    (mac < len || nts_parse_request(b, len, &nr) != NTS_PARSE_NONE))
+		r = NTP_R_DROP_AUTH;
+	return r;
+}
+
 /* Check one datagram received on a socket; notes a returned probe in S. */
 static void on_reply(struct sock *s, const uint8_t *b, size_t len)
 {
@@ -347,7 +368,7 @@ static int send_batch(struct sock *s, int w, unsigned long long *next, unsigned 
 
 		req_len[i] = (uint16_t)len;
 		req_first[i] = len ? pkt[n][0] : 0;
-		req_reason[i] = (uint8_t)ntp_classify(pkt[n], len, 0);
+		req_reason[i] = (uint8_t)expected_reason(pkt[n], len);
 		reason_n[req_reason[i]]++;
 		v[n] = (struct iovec){.iov_base = pkt[n], .iov_len = len};
 		tx_bytes += len;

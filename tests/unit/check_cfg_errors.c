@@ -275,7 +275,10 @@ START_TEST(test_exact_messages)
 		 "driver "
 		 "discipline makestep maxdistance holdover minsources driftfile leapfile leapsectz "
 		 "leapsecmode leapsmear ratelimit denykod "
-		 "guard metrics user seccomp clientloglimit"},
+		 "guard metrics user seccomp ntsservercert ntsserverkey ntsport ntsdumpdir "
+		 "ntsrotate "
+		 "ntsntpserver maxntsconnections keyfile ntstrustedcerts nosystemcert "
+		 "nocerttimecheck clientloglimit"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},
 		{"#\nlisten\n",

@@ -7,7 +7,9 @@
  * stamp; lost and reordered replies and requests, a repeated request, a
  * client restart), transmit stamps going back through the records of
  * txstamp.c into the right client only, the basic-mode delay envelope,
- * and no allocation per request.
+ * no allocation per request, and an authenticated (MAC) client answered
+ * in basic mode only, its sealed reply marked for neither restamp nor
+ * transmit stamp.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 
 #include "clock/snapshot.h"
+#include "daemon/auth/auth.h"
 #include "daemon/policy/acl.h"
 #include "daemon/serve/counters.h"
 #include "daemon/serve/hwts.h"
@@ -26,6 +29,7 @@
 #include "daemon/serve/xleave.h"
 #include "proto/nstime.h"
 #include "proto/ntp.h"
+#include "proto/symkey.h"
 
 Suite *xleave_suite(void);
 
@@ -484,6 +488,75 @@ START_TEST(test_no_allocation_per_request)
 }
 END_TEST
 
+/*
+ * A client whose requests carry a MAC of a keyfile key names its last
+ * reply as an interleaved client does: it is answered in basic mode, with
+ * a sealed reply that the worker must neither restamp nor stamp, and its
+ * exchanges leave the interleaved state alone (a plain client at the same
+ * address still starts basic, then interleaves).
+ */
+START_TEST(test_authenticated_basic_only)
+{
+	struct srv *s = srv_new(XL_DEFAULT_BYTES);
+	struct sockaddr_in a = v4(0xC0000209);
+	struct auth_shared as;
+	struct auth_worker aw;
+	struct sk_key key;
+	const struct sk_key *found;
+	struct xch p1, p2;
+	uint64_t last_rec = 0;
+	char err[80];
+	int i;
+
+	memset(&as, 0, sizeof(as));
+	ck_assert_int_eq(sk_parse_line("7 SHA1 HEX:00112233445566778899aabbccddeeff00112233", &key,
+				       err, sizeof(err)),
+			 1);
+	as.keys.keys = &key;
+	as.keys.n = 1;
+	ck_assert_int_eq(auth_worker_init(&as, &aw), 0);
+	s->sh.auth = &as;
+	s->ctr.auth_wk = &aw;
+	for (i = 0; i < 4; i++) {
+		uint8_t req[SRV_REPLY_MAX] = {0}, reply[SRV_REPLY_MAX];
+		struct ntp_packet rep;
+		struct srv_reply out;
+		struct timespec rx;
+		size_t len;
+
+		req[0] = (4 << 3) | NTP_MODE_CLIENT;
+		put64(req + 24, last_rec); /* names the last reply, as an xleave client */
+		put64(req + 32, 0xCCCC0000u + (unsigned)i);
+		put64(req + 40, 0xABCD0000u + (unsigned)i);
+		len = sk_append(&key, req, NTP_HEADER_LEN);
+		clock_gettime(CLOCK_REALTIME, &rx);
+		srv_handle(&s->sh, &s->lc, req, len, (struct sockaddr *)&a, -1, &rx, CTR_TS_KERNEL,
+			   reply, &out);
+		ck_assert_msg(out.len == len, "a MAC request should get a MAC reply of its length");
+		ck_assert_msg(
+			!out.interleaved && !out.basic && !out.stamp && out.xl == XL_NONE,
+			"a sealed reply should be neither interleaved, restamped nor stamped");
+		ck_assert_int_eq(sk_verify(&as.keys, reply, out.len, NTP_HEADER_LEN, &found),
+				 SK_OK);
+		ck_assert_int_eq(ntp_decode(reply, out.len, &rep), 0);
+		ck_assert_msg(rep.org == 0xABCD0000u + (unsigned)i,
+			      "the reply should be basic (origin = the request's transmit)");
+		ck_assert_msg(ntp_restamp_xmt(reply, out.len, rep.xmt + (1ull << 32)) == 0,
+			      "a sealed reply should never be restamped");
+		last_rec = rep.rec;
+	}
+	ck_assert_uint_eq(atomic_load(&s->ctr.auth[AUTH_MAC_OK]), 4);
+	ck_assert_uint_eq(atomic_load(&s->ctr.mode[CTR_MODE_BASIC]), 4);
+	ck_assert_uint_eq(atomic_load(&s->ctr.mode[CTR_MODE_INTERLEAVED]), 0);
+	/* The interleaved state never saw it: a plain client there starts from nothing. */
+	ask(s, (struct sockaddr *)&a, last_rec, 0xDDDD, &p1);
+	ck_assert_msg(basic(&p1), "an authenticated exchange should not be nameable");
+	ask(s, (struct sockaddr *)&a, p1.rep.rec, 0xEEEE, &p2);
+	ck_assert_msg(interleaved(&p2), "plain requests should still interleave");
+	srv_free(s);
+}
+END_TEST
+
 Suite *xleave_suite(void)
 {
 	Suite *s = suite_create("xleave");
@@ -498,6 +571,7 @@ Suite *xleave_suite(void)
 	tcase_add_test(tc, test_million_clients_in_limit);
 	tcase_add_test(tc, test_basic_delay_minimum);
 	tcase_add_test(tc, test_no_allocation_per_request);
+	tcase_add_test(tc, test_authenticated_basic_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
