@@ -52,6 +52,11 @@ struct clk_core_cfg {
 	double init_skew_ppm;	   /* skew from the driftfile; < 0 = unknown */
 	int leapmode;		   /* enum clk_leapmode: who applies a leap second (0: system) */
 	int64_t smear_s;	   /* s: `leapsmear interval` (smear mode); 0 = the default */
+	/* Called just before the core steps the steered clock at a leap's edge (NULL: none):
+	 * the owner stops serving the last snapshot, whose mapping the step makes 1 s wrong
+	 * (clockd publishes an unsynchronized one and lets its readers finish). */
+	void (*leap_fence)(void *arg);
+	void *leap_fence_arg; /* passed to leap_fence */
 };
 
 struct clk_source_cfg {

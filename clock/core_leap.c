@@ -32,7 +32,15 @@
  * so that those before and after compare, and exchanges within
  * LEAP_GUARD_NS of the edge are dropped: their stamps cannot be placed on
  * either side of it, ours or the server's.
+ *
+ * The served time across it (core_leap_smear): under `leapsecmode smear`
+ * a linear segment around the leap; under `slew` the same arithmetic over
+ * CLK_LEAP_SLEW_S from the edge, so the served time does not step but is
+ * slewed back to UTC after it, the bound including the offset still to
+ * slew.
  */
+#include <math.h>
+
 #include "clock/core.h"
 #include "clock/core_priv.h"
 #include "clock/leapsec.h"
@@ -64,6 +72,9 @@ static void apply(struct clk_core *c, int64_t r, int make)
 {
 	int i, dir = c->leap_dir;
 
+	/* Steering, the step moves the clock the published snapshot maps: fence it first. */
+	if (make && c->disc.steer && c->cfg.leap_fence)
+		c->cfg.leap_fence(c->cfg.leap_fence_arg);
 	if ((make || c->disc.steer) && clk_disc_leap(&c->disc, r, -dir, make) == 0)
 		for (i = 0; i < c->n; i++)
 			clk_src_leap(&c->src[i], dir);
@@ -193,6 +204,16 @@ int core_leap_arm_li(const struct clk_core *c, int li)
 	return li;
 }
 
+/*
+ * 1 when the served time is carried across the leap by a linear segment:
+ * the smear (around it), or the slew (after it: the same arithmetic, a
+ * window from the edge over CLK_LEAP_SLEW_S, see clk_slew_init).
+ */
+static int leap_smeared(const struct clk_core *c)
+{
+	return c->cfg.leapmode == CLK_LEAPMODE_SMEAR || c->cfg.leapmode == CLK_LEAPMODE_SLEW;
+}
+
 /* 1 when the smear's leap has been applied (its UTC has leapt in our served time). */
 static int smear_applied(const struct clk_core *c)
 {
@@ -210,12 +231,15 @@ static void smear_pick(struct clk_core *c)
 
 	if (c->smear_set && !smear_applied(c) && (!c->leap_dir || c->smear_m != c->leap_m))
 		c->smear_set = 0;
-	if (c->smear_set || !c->leap_dir || c->cfg.leapmode != CLK_LEAPMODE_SMEAR)
+	if (c->smear_set || !c->leap_dir || !leap_smeared(c))
 		return;
 	l.utc_s = c->leap_m;
 	l.dir = c->leap_dir;
 	l.tai_utc = 0;
-	c->smear_set = clk_smear_init(&c->smear, &l, c->cfg.smear_s) == 0;
+	if (c->cfg.leapmode == CLK_LEAPMODE_SLEW)
+		c->smear_set = clk_slew_init(&c->smear, &l) == 0;
+	else
+		c->smear_set = clk_smear_init(&c->smear, &l, c->cfg.smear_s) == 0;
 	c->smear_m = c->leap_m;
 }
 
@@ -242,7 +266,7 @@ static void monotonic(struct clk_core *c, struct clk_snapshot *out, int was)
 
 	/* An identity mapping (the kernel steered, no smear now or just before) has no
 	 * rounding to take up, and must stay one: the XDP guard serves only that. */
-	if (c->cfg.leapmode == CLK_LEAPMODE_SMEAR && c->have_prev &&
+	if (leap_smeared(c) && c->have_prev &&
 	    (was || c->smearing || out->corr_ns || out->corr_freq != 0.0)) {
 		/* + 1 ns: SYS0 is itself rounded (the inverse of the driver's mapping) */
 		d = clk_snapshot_served(&c->prev, sys0) - out->update_ns + 1;
@@ -297,6 +321,10 @@ void core_leap_smear(struct clk_core *c, struct clk_snapshot *out)
 	out->corr_freq = f + k + f * k;
 	if (out->ref_ns)
 		out->ref_ns += c0;
+	/* The slew's served time is UTC's plus C0, shrinking to 0 at 1/S: the bound says so
+	 * (the smear's is a time scale of its own, served as such, and adds nothing). */
+	if (c->cfg.leapmode == CLK_LEAPMODE_SLEW)
+		out->root_disp += fabs((double)c0 / 1e9);
 	monotonic(c, out, was);
 }
 

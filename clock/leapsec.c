@@ -73,6 +73,21 @@ int clk_smear_init(struct clk_smear *sm, const struct ntp_leap *l, int64_t inter
 	return 0;
 }
 
+int clk_slew_init(struct clk_smear *sm, const struct ntp_leap *l)
+{
+	if (l->dir != 1 && l->dir != -1)
+		return -1;
+	/* The same linear segment as the smear's, starting where leap-free time meets the
+	 * leap: served time goes on as leap-free time there (no step), then runs 1/S slower
+	 * (insertion) or faster (deletion) until it is UTC again. */
+	sm->leap_ns = l->dir > 0 ? l->utc_s * NS_PER_SEC : (l->utc_s - 1) * NS_PER_SEC;
+	sm->start_ns = sm->leap_ns;
+	sm->end_ns = sm->start_ns + CLK_LEAP_SLEW_S * NS_PER_SEC;
+	sm->interval_s = CLK_LEAP_SLEW_S;
+	sm->dir = l->dir;
+	return 0;
+}
+
 int64_t clk_smear_offset_ns(const struct clk_smear *sm, int64_t u_ns)
 {
 	if (u_ns < sm->start_ns)

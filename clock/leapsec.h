@@ -39,6 +39,11 @@
 /* s: the longest smear: 28 days, so that it never reaches a neighbouring month's leap */
 #define CLK_SMEAR_MAX_S (28 * 86400)
 
+/* s: `leapsecmode slew`'s correction of the leap's second after the edge: 1 s at 1/12
+ * (83333 ppm, CLK_MAX_SLEW_PPM: chrony's default maxslewrate on Linux, where its slew takes
+ * 12 s too) */
+#define CLK_LEAP_SLEW_S 12
+
 /* What horod does about a leap second (`leapsecmode`). */
 enum clk_leapmode {
 	CLK_LEAPMODE_SYSTEM = 0, /* the kernel inserts/deletes it (STA_INS/STA_DEL) */
@@ -89,6 +94,9 @@ int64_t clk_leap_free_ns(const struct ntp_leap *l, int64_t utc_ns, int in_leap);
 /* Set up *SM for leap L over INTERVAL_S (whole s, noon to noon around M); 0 or -1 if out of range.
  */
 int clk_smear_init(struct clk_smear *sm, const struct ntp_leap *l, int64_t interval_s);
+
+/* Set up *SM as leapsecmode slew's correction of leap L: from its edge over CLK_LEAP_SLEW_S. */
+int clk_slew_init(struct clk_smear *sm, const struct ntp_leap *l);
 
 /* ns to add to leap-free U_NS for the smeared time: 0 before, -dir s after, linear between. */
 int64_t clk_smear_offset_ns(const struct clk_smear *sm, int64_t u_ns);

@@ -57,7 +57,9 @@ static const struct {
 		     "  `leapsecmode`, whether the leap file is the authority now, the leap\n"
 		     "  planned (insert or delete, at the end of which day) and, under\n"
 		     "  `leapsecmode smear`, whether the served time is being smeared, the\n"
-		     "  smear offset (served minus UTC) and the interval.\n" MAN_OPTS MAN_EXIT},
+		     "  smear offset (served minus UTC) and the interval; under `leapsecmode\n"
+		     "  slew`, whether the served time is being slewed back to UTC after the\n"
+		     "  leap and the offset still to slew (served minus UTC).\n" MAN_OPTS MAN_EXIT},
 	{"sources", "NAME\n  horoctl sources - the reference clocks and upstream sources (like "
 		    "ntpq -p)\n"
 		    "\nSYNOPSIS\n  horoctl sources [-s SOCKET] [--json]\n"

@@ -369,6 +369,9 @@ static void tracking_leap(const struct answer *a)
 		printf("Smear              : %s, offset %+.9f seconds (interval %ld s)\n",
 		       getl(a, "smearing") ? "smearing" : "not smearing", getd(a, "smear_offset"),
 		       getl(a, "smear_interval"));
+	if (get(a, "slew_offset", NULL))
+		printf("Slew               : %s, offset %+.9f seconds (served minus UTC)\n",
+		       getl(a, "slewing") ? "slewing" : "not slewing", getd(a, "slew_offset"));
 }
 
 int query_tracking(int argc, char **argv)

@@ -76,6 +76,38 @@ static void leap_expiry_log(struct clockd *cd, int64_t now)
 		log_msg(LOG_INFO, "leap table %s: %s", l->path, desc);
 }
 
+/* ms: how long a leap fence stands before the step and after it: a worker's batch begun on
+ * the last snapshot ends (microseconds), and requests the kernel stamped before the step are
+ * answered from the fence, not mapped by the new snapshot */
+#define CLOCKD_FENCE_MS 2
+
+/*
+ * The core is about to step the steered clock at a leap's edge: the
+ * snapshot published maps the clock before the step (under the smear or
+ * the slew with a correction that changes by the leap at that very
+ * moment), and a request served on it with a clock read after the step
+ * would get a time 1 s off. Publish the same snapshot unsynchronized (LI
+ * 3, stratum 16: clients take no time from it) and let the workers' batches
+ * on the old one end; the publication after the step waits as long again
+ * before the new mapping is served.
+ */
+static void leap_fence(void *arg)
+{
+	struct clockd *cd = arg;
+	struct clk_snapshot s;
+
+	clk_snapshot_read(cd->pub, &s);
+	s.leap = NTP_LEAP_UNSYNC;
+	s.stratum = 16;
+	s.flags &= ~(uint32_t)CLK_F_SYNCED;
+	clk_snapshot_publish(cd->pub, &s);
+	if (cd->on_publish)
+		cd->on_publish(cd->on_publish_arg, &s);
+	poll(NULL, 0, CLOCKD_FENCE_MS);
+	cd->fenced = 1;
+	log_msg(LOG_INFO, "leap second: stepping the clock behind an unsynchronized snapshot");
+}
+
 static void publish(struct clockd *cd)
 {
 	struct clk_snapshot s;
@@ -92,6 +124,10 @@ static void publish(struct clockd *cd)
 			cd->src[i].ops->refresh(&cd->src[i], now);
 	clk_core_update(cd->core, now, &s);
 	leap_expiry_log(cd, s.update_ns);
+	if (cd->fenced) {
+		poll(NULL, 0, CLOCKD_FENCE_MS);
+		cd->fenced = 0;
+	}
 	clk_snapshot_publish(cd->pub, &s);
 	if (cd->on_publish)
 		cd->on_publish(cd->on_publish_arg, &s);
@@ -199,6 +235,8 @@ int clockd_init(struct clockd *cd, const struct horod_config *cfg, struct clk_pu
 	cc.init_skew_ppm = -1;
 	cc.leapmode = cfg->leap.mode;
 	cc.smear_s = cfg->leap.smear_s;
+	cc.leap_fence = leap_fence;
+	cc.leap_fence_arg = cd;
 	if (measuring && k->driftfile[0])
 		read_drift(k->driftfile, &cc);
 	cd->core = clk_core_create(&cc, cd->drv);

@@ -53,6 +53,7 @@ struct clockd {
 	clockd_publish_fn on_publish; /* or NULL */
 	void *on_publish_arg;
 	int leap_exp; /* the leap table's CLK_LEAP_EXP_* last logged, -1 none yet */
+	int fenced;   /* 1: a leap fence is published, the next publication waits first */
 };
 
 /*

@@ -15,13 +15,14 @@
 
 #define CFG_FORM_LEAPFILE  "leapfile /ABSOLUTE/PATH"
 #define CFG_FORM_LEAPSECTZ "leapsectz NAME (a zone with leap seconds, e.g. right/UTC)"
-#define CFG_FORM_LEAPMODE  "leapsecmode system|step|smear"
+#define CFG_FORM_LEAPMODE  "leapsecmode system|step|slew|smear"
 #define CFG_FORM_LEAPSMEAR "leapsmear interval SECONDS"
 
-/* The modes by name, in enum clk_leapmode's order (slew is not implemented: not offered). */
+/* The modes by name, in enum clk_leapmode's order. */
 static const char *const cfg_leapmodes[] = {
 	[CLK_LEAPMODE_SYSTEM] = "system",
 	[CLK_LEAPMODE_STEP] = "step",
+	[CLK_LEAPMODE_SLEW] = "slew",
 	[CLK_LEAPMODE_SMEAR] = "smear",
 };
 
@@ -45,7 +46,7 @@ int cfg_do_leapsecmode(struct cfg_parser *p, char **tok, int ntok)
 		if (cfg_leapmodes[i] && strcmp(tok[1], cfg_leapmodes[i]) == 0)
 			break;
 	if (i == (int)(sizeof(cfg_leapmodes) / sizeof(cfg_leapmodes[0])))
-		return cfg_fail(p, "unknown leapsecmode '%s', allowed: system step smear",
+		return cfg_fail(p, "unknown leapsecmode '%s', allowed: system step slew smear",
 				ntp_quote(tok[1], q, sizeof(q)));
 	if (cfg_once(p, &p->seen_leapsecmode, "leapsecmode") < 0)
 		return -1;

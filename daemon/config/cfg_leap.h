@@ -21,7 +21,7 @@ int cfg_do_leapfile(struct cfg_parser *p, char **tok, int ntok);
 /* `leapsectz NAME` (e.g. right/UTC). */
 int cfg_do_leapsectz(struct cfg_parser *p, char **tok, int ntok);
 
-/* `leapsecmode system|step|smear`. */
+/* `leapsecmode system|step|slew|smear`. */
 int cfg_do_leapsecmode(struct cfg_parser *p, char **tok, int ntok);
 
 /* `leapsmear interval SECONDS`. */

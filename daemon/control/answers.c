@@ -97,6 +97,10 @@ static size_t leap_kv(const struct clockd_tracking *t, char *b, size_t len, size
 		p = ctl_kv_put(b, len, p, "smearing", "%d", t->smearing);
 		p = ctl_kv_put(b, len, p, "smear_offset", "%.9f", t->smear_offset);
 	}
+	if (t->leapmode == CLK_LEAPMODE_SLEW) { /* the smear's arithmetic, after the edge */
+		p = ctl_kv_put(b, len, p, "slewing", "%d", t->smearing);
+		p = ctl_kv_put(b, len, p, "slew_offset", "%.9f", t->smear_offset);
+	}
 	return p;
 }
 

@@ -87,6 +87,23 @@ int64_t sim_ref(const struct sim *s)
 	return sim_utc(s, s->t);
 }
 
+/* ns: under leapsecmode slew, how far the served time may be from the slewed truth: the
+ * clock's own error here is tens of us; a step instead of the slew is 1 s off */
+#define SLEW_ERR_LIMIT 1e-3
+
+/* What the served time should follow under the smear or the slew: leap-free truth plus the
+ * segment's offset (the slew's honesty is still judged against UTC, sim_ref). */
+static int64_t sim_smeared(const struct sim *s)
+{
+	return s->t + clk_smear_offset_ns(&s->smear, s->t);
+}
+
+/* 1 when the scenario's served time crosses the leap on a linear segment (smear, slew). */
+static int leap_linear(const struct scenario *sc)
+{
+	return sc->leap_mode == CLK_LEAPMODE_SMEAR || sc->leap_mode == CLK_LEAPMODE_SLEW;
+}
+
 /*
  * The leap's checks at one claim: the LI served is the leap's during its
  * last day (RFC 5905), none before it, none from its edge on, and never
@@ -111,7 +128,7 @@ static void leap_checks(struct sim *s, struct result *res)
 				(double)(s->t - s->t0) / 1e9, want);
 		res->li_bad++;
 	}
-	if (sc->leap_mode == CLK_LEAPMODE_SMEAR && s->t - s->t0 >= sim_ns_of(sc->win_from)) {
+	if (leap_linear(sc) && s->t - s->t0 >= sim_ns_of(sc->win_from)) {
 		if (s->last_served && served < s->last_served - BACK_SLACK_NS) {
 			if (s->trace)
 				fprintf(s->trace, "backwards by %lld ns at %.3f s\n",
@@ -120,7 +137,8 @@ static void leap_checks(struct sim *s, struct result *res)
 			res->back++;
 		}
 		s->last_served = served;
-		res->smear_err = fmax(res->smear_err, fabs((double)(served - sim_ref(s)) / 1e9));
+		res->smear_err =
+			fmax(res->smear_err, fabs((double)(served - sim_smeared(s)) / 1e9));
 	}
 }
 
@@ -242,7 +260,10 @@ void sim_observe(struct sim *s, struct result *res, struct sim_acc *a, int recor
 			trace(s, res, el, err, bound);
 		return;
 	}
-	/* The leap's own second at its edge is no error of the clock's (counted apart). */
+	/* The leap's own second at its edge is no error of the clock's (counted apart); nor is
+	 * the slew's after it (judged against UTC above, and against the slewed truth). */
+	if (s->leap_dir && sc->leap_mode == CLK_LEAPMODE_SLEW)
+		err = (double)(clk_snapshot_served(&s->snap, s->t) - sim_smeared(s)) / 1e9;
 	if ((sc->cut_at <= 0.0 || el < sc->cut_at) && a->n < a->cap && !at_leap_edge(s, err)) {
 		a->err[a->n] = err;
 		a->at[a->n] = el;
@@ -536,17 +557,22 @@ int sim_report(const struct scenario *sc, const struct result *res, int n, int v
 		if (worst > 0)
 			FAILF(" LI");
 	}
-	if (sc->leap && sc->leap_mode == CLK_LEAPMODE_SMEAR) {
+	if (sc->leap && leap_linear(sc)) {
+		int slew = sc->leap_mode == CLK_LEAPMODE_SLEW;
+
 		for (i = 0; i < n; i++)
 			v[i] = (double)res[i].back;
 		med_worst(v, n, &med, &worst);
-		printf("  smear: backwards %.0f/%.0f", med, worst);
+		printf("  %s: backwards %.0f/%.0f", slew ? "slew" : "smear", med, worst);
 		if (worst > 0)
 			FAILF(" backwards");
 		for (i = 0; i < n; i++)
 			v[i] = res[i].smear_err;
 		med_worst(v, n, &med, &worst);
-		printf("  |served - smeared truth| %.1f/%.1f us", med * 1e6, worst * 1e6);
+		printf("  |served - %s truth| %.1f/%.1f us", slew ? "slewed" : "smeared", med * 1e6,
+		       worst * 1e6);
+		if (slew && !(worst <= SLEW_ERR_LIMIT))
+			FAILF(" slew");
 	}
 	(void)smed;
 	(void)sworst;

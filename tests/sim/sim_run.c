@@ -376,6 +376,10 @@ void sim_run_scenario(const struct scenario *sc, uint64_t seed, struct result *r
 			res->honest_bad = -1;
 			return;
 		}
+		if (sc->leap_mode == CLK_LEAPMODE_SLEW && clk_slew_init(&s.smear, &l) < 0) {
+			res->honest_bad = -1;
+			return;
+		}
 	}
 	sim_servers_start(&s);
 	/* Where in the poll cycle our clock jumps: anywhere, per seed (or where --jump-at says). */

@@ -360,6 +360,16 @@ static void events(void)
 	sc->nservers = 3;
 	sc->leap_mode = CLK_LEAPMODE_STEP;
 	leap(sc, -1);
+	sc = base("leap-insert-slew", "leap-insert, leapsecmode slew: LI on the last day, no "
+				      "step, the second slewed away over 12 s after the edge, "
+				      "the bound covering it");
+	sc->nservers = 3;
+	sc->leap_mode = CLK_LEAPMODE_SLEW;
+	leap(sc, 1);
+	sc = base("leap-delete-slew", "leap-delete, leapsecmode slew");
+	sc->nservers = 3;
+	sc->leap_mode = CLK_LEAPMODE_SLEW;
+	leap(sc, -1);
 	sc = base("leap-insert-smear", "leap-insert, leapsecmode smear over 3600 s (M +- 30 "
 				       "min): served time = the formula, monotonic, LI never set");
 	sc->nservers = 3;

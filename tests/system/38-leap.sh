@@ -72,7 +72,9 @@ LEAD=7           # s: horod starts this long before the leap (system, step)
 SMEAR_LEAD=15    # s: ... under smear: before the window opens
 SPAN=12          # s: ntpdig asks for this long (system, step)
 SMEAR_SPAN=30    # s: ... under smear: through the whole window
-# LEAP_MODES="system step smear": the modes run through the leap (all by default);
+SLEW_S=12        # s: leapsecmode slew's correction of the second (CLK_LEAP_SLEW_S, 1/12)
+SLEW_SPAN=26     # s: ... under slew: through the correction and 7 s after it
+# LEAP_MODES="system step slew smear": the modes run through the leap (all by default);
 # LEAP_KEEP=PREFIX: keep each ntpdig series as PREFIX.MODE.DIR (debugging)
 
 # ntpdig_series SECONDS OUT NS: an ntpdig measurement (the best of 3 exchanges 10 ms apart) every
@@ -98,6 +100,7 @@ leap_case()
 	if [ "$dir" = 1 ]; then m=$INS_M; else m=$DEL_M; fi
 	lead=$LEAD span=$SPAN
 	if [ "$mode" = smear ]; then lead=$SMEAR_LEAD span=$SMEAR_SPAN; fi
+	if [ "$mode" = slew ]; then span=$SLEW_SPAN; fi
 	date=$(date -u -d "@$((m - lead))" +%Y-%m-%dT%H:%M:%SZ)
 	write_conf "$conf" <<CONF
 listen 127.0.0.1
@@ -130,14 +133,22 @@ CONF
 		rpid=$!
 		_PIDS+=("$rpid")
 	fi
+	if [ "$mode" = slew ]; then
+		# 3 s into the slew: a quarter of the second slewed, dir * 0.75 s still to go
+		(sleep $((lead + 3)) && "$HOROCTL" -s "$sock" tracking >"$T_DIR/tracking.slew.$dir" 2>&1) &
+		rpid=$!
+		_PIDS+=("$rpid")
+	fi
 	ntpdig_series "$span" "$out" "$ns"
-	[ -n "$cpid" ] && wait "$cpid" "$rpid"
+	[ -n "$cpid" ] && wait "$cpid"
+	[ -n "$rpid" ] && wait "$rpid"
 	horod_stop
 	local rc=0
 	[ -n "${LEAP_KEEP:-}" ] && cp "$out" "$LEAP_KEEP.$mode.$dir"
-	python3 - "$out" "$mode" "$dir" "$m" "$SMEAR_S" >"$T_DIR/result.$mode.$dir" <<'PY' || rc=1
+	python3 - "$out" "$mode" "$dir" "$m" "$SMEAR_S" "$SLEW_S" >"$T_DIR/result.$mode.$dir" <<'PY' || rc=1
 import calendar, sys
 path, mode, d, m, S = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+W = int(sys.argv[6])  # s: the slew's length
 rows = []
 for line in open(path):
     leap, off, t = line.split()
@@ -172,6 +183,20 @@ for leap, off, served in rows:
         if prev is not None and served < prev:
             bad.append("served time went back at %+.3f s" % (served - m))
         prev = served
+    elif mode == "slew":
+        # no step: served time goes on as leap-free time at the edge, then runs 1/W slower
+        # (insertion) or faster (deletion) until it is UTC again; LI as under step
+        u = served - off + off0
+        if u < edge - EDGE_SLACK and leap != want:
+            bad.append("LI %s before the leap (%+.3f s)" % (leap, u - m))
+        if u >= edge + EDGE_SLACK and leap != "no-leap":
+            bad.append("LI %s after the leap (%+.3f s)" % (leap, served - m))
+        frac = min(max((u - edge) / W, 0.0), 1.0)
+        errs.append(abs(off - (off0 - d * frac)))
+        worst = max(worst, errs[-1])
+        if prev is not None and served < prev:
+            bad.append("served time went back at %+.3f s" % (served - m))
+        prev = served
     else:
         # leap-free time (an insertion repeats 23:59:59), from ntpdig's printed stamp, which
         # a loaded machine delays after the exchange: 1.5 s around the edge are left out
@@ -185,6 +210,17 @@ for leap, off, served in rows:
             if abs(off - (off0 - d)) > 0.01:
                 bad.append("offset %.6f after the leap, want %.6f" % (off, off0 - d))
 print("    %s %+d: %d replies, LI %s" % (mode, d, len(rows), " ".join(sorted(set(r[0] for r in rows)))))
+if mode == "slew" and errs:
+    # as under the smear, at a steeper slope (1/12): ntpdig's late printed stamps weigh more
+    errs.sort()
+    med, far = errs[len(errs) // 2], sum(e > 1e-3 for e in errs)
+    after = [r for r in rows if r[2] - r[1] + off0 >= edge + W + EDGE_SLACK]
+    print("    slew %+d: |offset - slew| median %.1f us, worst %.1f us, %d beyond 1 ms, %d replies after it" %
+          (d, med * 1e6, worst * 1e6, far, len(after)))
+    if med > 2e-4 or far * 10 > len(errs):
+        bad.append("offset off the slew: median %.1f us, %d of %d beyond 1 ms" % (med * 1e6, far, len(errs)))
+    if len(after) < 3:
+        bad.append("only %d replies after the slew" % len(after))
 if mode == "smear" and errs:
     # The formula is evaluated at ntpdig's printed time, which a loaded machine delays
     # after the exchange (tens of ms, times the 1/20 slope of this short smear): the median
@@ -252,32 +288,68 @@ CONF
 }
 check_case
 
-# The six cases at once, each in a namespace of its own (its own 127.0.0.1:123 for ntpdig,
-# chronyd and ntpq), so that the test stays within a minute.
+# The cases, each in a namespace of its own (its own 127.0.0.1:123 for ntpdig, chronyd and
+# ntpq): system, step and smear at once, so that the test stays within a minute; slew once
+# system's and step's are over (eight ntpdig series at once on a loaded 2-core machine fell
+# short of replies), ending about when the smear's do.
 cases=()
 k=0
-for mode in ${LEAP_MODES:-system step smear}; do
-	for dir in 1 -1; do
-		k=$((k + 1))
-		ns=$(ns_name "l$k")
-		ns_create "$ns"
-		(_LOGN=$((100 * k)) && leap_case "$mode" "$dir" "$ns") &
-		_PIDS+=($!)
-		cases+=("$mode $dir $!")
+# start_cases MODE...: start both directions of each MODE in the background
+start_cases()
+{
+	local mode dir ns
+	for mode in "$@"; do
+		for dir in 1 -1; do
+			k=$((k + 1))
+			ns=$(ns_name "l$k")
+			ns_create "$ns"
+			(_LOGN=$((100 * k)) && leap_case "$mode" "$dir" "$ns") &
+			_PIDS+=($!)
+			cases+=("$mode $dir $!")
+		done
 	done
+}
+# wait_cases MODE...: wait for both directions of each MODE started, and judge them
+wait_cases()
+{
+	local c rc why want=" $* "
+	for c in "${cases[@]}"; do
+		set -- $c
+		case $want in *" $1 "*) ;; *) continue ;; esac
+		rc=0
+		wait "$3" || rc=1
+		cat "$T_DIR/result.$1.$2" 2>/dev/null
+		why=$(grep -m2 '|' "$T_DIR/result.$1.$2" 2>/dev/null | tr -s ' \n' ' ')
+		check "leapsecmode $1 through the $([ "$2" = 1 ] && echo insertion || echo deletion)${why:+ ($why)}" [ "$rc" = 0 ]
+	done
+}
+modes=" ${LEAP_MODES:-system step slew smear} "
+first=() later=()
+for mode in system step smear; do
+	case $modes in *" $mode "*) first+=("$mode") ;; esac
 done
+case $modes in *" slew "*) later+=(slew) ;; esac
+start_cases "${first[@]}"
 sleep 2
 for f in "$T_DIR"/pid.*; do # the horods too, should the test be interrupted
 	[ -f "$f" ] && _PIDS+=("$(cat "$f")")
 done
-for c in "${cases[@]}"; do
-	set -- $c
-	rc=0
-	wait "$3" || rc=1
-	cat "$T_DIR/result.$1.$2" 2>/dev/null
-	why=$(grep -m2 '|' "$T_DIR/result.$1.$2" 2>/dev/null | tr -s ' \n' ' ')
-	check "leapsecmode $1 through the $([ "$2" = 1 ] && echo insertion || echo deletion)${why:+ ($why)}" [ "$rc" = 0 ]
+wait_cases system step
+start_cases "${later[@]}"
+sleep 2
+for f in "$T_DIR"/pid.*; do
+	[ -f "$f" ] && _PIDS+=("$(cat "$f")")
 done
+wait_cases slew smear
+case $modes in
+*" slew "*)
+	for dir in 1 -1; do
+		sed 's/^/    tracking | /' "$T_DIR/tracking.slew.$dir" 2>/dev/null | grep -i "leap\|slew"
+		check "horoctl tracking shows the slew, dir * 0.4-0.95 s still to slew ($dir)" \
+			python3 -c 'import re,sys; m=re.search(r"^Slew +: slewing, offset ([-+][0-9.]+) seconds", open(sys.argv[1]).read(), re.M); sys.exit(not (m and 0.4 < int(sys.argv[2]) * float(m.group(1)) < 0.95))' "$T_DIR/tracking.slew.$dir" "$dir"
+	done
+	;;
+esac
 case " ${LEAP_MODES:-smear} " in
 *" smear "*) ;;
 *) finish ;; # LEAP_MODES (a debugging knob) left the smear out: nothing below ran

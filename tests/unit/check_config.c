@@ -701,6 +701,8 @@ START_TEST(test_leap_directives)
 		      "leapsecmode smear over 7200 s should be kept");
 	round_trip("leapsecmode step\n");
 	ck_assert_msg(cfg.leap.mode == CLK_LEAPMODE_STEP, "leapsecmode step should be kept");
+	round_trip("leapsecmode slew\n");
+	ck_assert_msg(cfg.leap.mode == CLK_LEAPMODE_SLEW, "leapsecmode slew should be kept");
 	round_trip("driver sim offset 0.5 date 2016-12-31T23:59:50Z\n");
 	ck_assert_msg(cfg.clk.sim_date == 1483228790LL,
 		      "the sim date should be 1483228790, got %lld", cfg.clk.sim_date);

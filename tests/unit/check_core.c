@@ -693,6 +693,154 @@ START_TEST(test_leap_smear)
 }
 END_TEST
 
+/* What a worker sees at the step of test_leap_fence. */
+struct fence_view {
+	struct clk_pub pub;    /* what the workers read */
+	struct clk_smear sm;   /* the served time's formula (smear or slew) */
+	int use_fence;	       /* 0: no leap_fence hook (the gap) */
+	int fences, steps;     /* hook calls */
+	int synced_at_step;    /* synchronized snapshots read right after the step */
+	int64_t worst_at_step; /* ns: their worst |served - formula| */
+};
+
+/* The core's leap_fence: as clockd, publish the last snapshot unsynchronized. */
+static void fence_publish(void *arg)
+{
+	struct fence_view *v = arg;
+	struct clk_snapshot s;
+
+	clk_snapshot_read(&v->pub, &s);
+	s.leap = NTP_LEAP_UNSYNC;
+	s.stratum = 16;
+	s.flags &= ~(uint32_t)CLK_F_SYNCED;
+	clk_snapshot_publish(&v->pub, &s);
+	v->fences++;
+}
+
+/* Right after the fake kernel clock stepped: a worker reads the snapshot and the clock. */
+static void fence_worker(struct fakeclk *f, void *arg)
+{
+	struct fence_view *v = arg;
+	struct clk_snapshot s;
+	int64_t served, want;
+
+	v->steps++;
+	clk_snapshot_read(&v->pub, &s);
+	if (s.leap == NTP_LEAP_UNSYNC)
+		return; /* the client takes no time from it */
+	served = clk_snapshot_served(&s, f->base.ops->now(&f->base));
+	want = f->sys + clk_smear_offset_ns(&v->sm, f->sys);
+	v->synced_at_step++;
+	if (llabs(served - want) > v->worst_at_step)
+		v->worst_at_step = llabs(served - want);
+}
+
+/*
+ * Discipline on, a kernel-like clock (the workers read the clock the core
+ * steps), leapsecmode MODE (smear over 600 s, or slew) through the leap
+ * DIR: the core steps the clock at the edge while the published snapshot
+ * still maps the clock before the step. V->use_fence 1: the core calls
+ * leap_fence first, as clockd has it; V gets what a worker read just
+ * after the step. Returns the worst |served - formula| (ns) of the
+ * snapshots published after the edge.
+ */
+static int64_t fence_run(int mode, int dir, struct fence_view *v)
+{
+	struct clk_core_cfg cfg = core_cfg(1);
+	const int64_t m = LEAP_END / S;
+	struct ntp_leap l = {.utc_s = m, .dir = dir};
+	struct ntp_leaptab t;
+	struct fakeclk f;
+	struct clk_core *c;
+	struct clk_snapshot snap;
+	int64_t leap_t = dir > 0 ? LEAP_END : LEAP_END - S, next, ev, worst = 0, now;
+	int i;
+
+	leaptab(&t, 1, m + 86400);
+	t.e[1].tai_utc = 36 + dir;
+	if (mode == CLK_LEAPMODE_SMEAR)
+		ck_assert(clk_smear_init(&v->sm, &l, 600) == 0);
+	else
+		ck_assert(clk_slew_init(&v->sm, &l) == 0);
+	clk_pub_init(&v->pub);
+	fakeclk_init(&f, leap_t - 900 * S, 0, 0.0);
+	f.kernel = 1;
+	f.on_step = fence_worker;
+	f.on_step_arg = v;
+	cfg.leapmode = mode;
+	cfg.smear_s = 600;
+	if (v->use_fence) {
+		cfg.leap_fence = fence_publish;
+		cfg.leap_fence_arg = v;
+	}
+	c = clk_core_create(&cfg, &f.base);
+	clk_core_set_leaptab(c, &t);
+	for (i = 0; i < 3; i++)
+		add_src(c, i + 1, 0);
+	while (f.sys < leap_t + 60 * S) {
+		for (i = 0; i < 3; i++)
+			if (clk_core_next_poll(c, i) <= f.base.ops->now(&f.base))
+				exchange(c, &f, i, f.sys >= leap_t ? -dir : 0.0, NTP_LEAP_NONE);
+		clk_core_update(c, f.base.ops->now(&f.base), &snap);
+		clk_snapshot_publish(&v->pub, &snap);
+		now = f.base.ops->now(&f.base);
+		if (f.sys > leap_t && llabs(clk_snapshot_served(&snap, now) -
+					    (f.sys + clk_smear_offset_ns(&v->sm, f.sys))) > worst)
+			worst = llabs(clk_snapshot_served(&snap, now) -
+				      (f.sys + clk_smear_offset_ns(&v->sm, f.sys)));
+		next = f.sys + S;
+		ev = clk_core_next_event(c);
+		if (ev > now && ev - now < S)
+			next = f.sys + (ev - now);
+		fakeclk_set(&f, next);
+	}
+	clk_core_destroy(c);
+	return worst;
+}
+
+/*
+ * The gap at a leap step with discipline on: the core steps the clock and
+ * republishes; a request served in between mapped the stepped clock with
+ * the last snapshot, 1 s off. With the fence (the core calls leap_fence
+ * before the step) a worker reading just after the step finds an
+ * unsynchronized snapshot and serves no time. Without it (the check that
+ * the test can fail) it finds the old one, 1 s off.
+ */
+START_TEST(test_leap_fence)
+{
+	static const int modes[] = {CLK_LEAPMODE_SMEAR, CLK_LEAPMODE_SLEW};
+	struct fence_view v;
+	int64_t after;
+	int k, dir;
+
+	for (k = 0; k < 2; k++)
+		for (dir = -1; dir <= 1; dir += 2) {
+			memset(&v, 0, sizeof(v));
+			fence_run(modes[k], dir, &v);
+			ck_assert_msg(v.steps == 1 && v.synced_at_step == 1 &&
+					      v.worst_at_step > S / 2,
+				      "mode %d dir %d, no fence: the step should be seen once "
+				      "through the old snapshot, 1 s off (steps %d, synced %d, "
+				      "off %lld ns)",
+				      modes[k], dir, v.steps, v.synced_at_step,
+				      (long long)v.worst_at_step);
+			memset(&v, 0, sizeof(v));
+			v.use_fence = 1;
+			after = fence_run(modes[k], dir, &v);
+			ck_assert_msg(v.fences == 1 && v.steps == 1 && v.synced_at_step == 0,
+				      "mode %d dir %d: a worker right after the step should find "
+				      "the fence (fences %d, steps %d, synchronized %d, off %lld "
+				      "ns)",
+				      modes[k], dir, v.fences, v.steps, v.synced_at_step,
+				      (long long)v.worst_at_step);
+			ck_assert_msg(after < 1000,
+				      "mode %d dir %d: the snapshots after the edge should follow "
+				      "the formula (worst %lld ns)",
+				      modes[k], dir, (long long)after);
+		}
+}
+END_TEST
+
 START_TEST(test_drift_and_args)
 {
 	struct fakeclk f;
@@ -938,6 +1086,7 @@ Suite *core_suite(void)
 	tcase_add_test(tc, test_leap_made_by_core);
 	tcase_add_test(tc, test_leap_table);
 	tcase_add_test(tc, test_leap_smear);
+	tcase_add_test(tc, test_leap_fence);
 	suite_add_tcase(s, tc);
 	return s;
 }

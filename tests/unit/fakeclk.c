@@ -31,6 +31,12 @@ static void fk_mapping(struct clk_driver *d, int64_t *off, double *freq, int64_t
 {
 	const struct fakeclk *f = d->priv;
 
+	if (f->kernel) { /* as drv_kernel.c on CLOCK_REALTIME */
+		*off = 0;
+		*freq = 0.0;
+		*base = 0;
+		return;
+	}
 	*off = f->off;
 	*freq = f->freq;
 	*base = f->base_ns;
@@ -60,6 +66,8 @@ static int fk_step(struct clk_driver *d, int64_t off)
 	fk_advance(f);
 	f->off += off;
 	f->last_step = off;
+	if (f->on_step)
+		f->on_step(f, f->on_step_arg);
 	return 0;
 }
 

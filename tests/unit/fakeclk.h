@@ -25,6 +25,10 @@ struct fakeclk {
 	int64_t last_step;
 	int leap, synced;
 	double maxerror, esterror;
+	int kernel; /* 1: mapped as the kernel driver maps CLOCK_REALTIME: the
+		       snapshot's raw time is the driver's own, and a step moves it */
+	void (*on_step)(struct fakeclk *f, void *arg); /* after a step (NULL: none) */
+	void *on_step_arg;			       /* passed to on_step */
 };
 
 /* Start F at sys time SYS, driver = sys + OFF, oscillator error OSC (fractional), adjustable. */
