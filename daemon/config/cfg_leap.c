@@ -78,21 +78,23 @@ int cfg_do_leapsmear(struct cfg_parser *p, char **tok, int ntok)
 static int leap_load(struct cfg_parser *p, const char *what, enum cfg_leap_src src,
 		     const char *path, struct ntp_leaptab *tab)
 {
-	char why[256];
+	char why[256], safe[256], q[CFG_QUOTE_MAX];
 	int r;
 
 	if (src == CFG_LEAP_FILE)
 		r = clk_leap_load_list(path, tab, why, sizeof(why));
 	else
 		r = clk_leap_load_tzif(path, tab, why, sizeof(why));
+	/* (The reason names the path as given: printable only, as every message.) */
 	if (r < 0)
-		return cfg_fail(p, "%s: %s, allowed: a readable %s", what, why,
+		return cfg_fail(p, "%s: %s, allowed: a readable %s", what,
+				ntp_quote(why, safe, sizeof(safe)),
 				src == CFG_LEAP_FILE ? "leap-seconds.list with a matching #h hash"
 						     : "TZif zone with leap seconds");
 	if (tab->n == 0)
 		return cfg_fail(p,
 				"%s: %s lists no leap second, allowed: a table with leap seconds",
-				what, path);
+				what, ntp_quote(path, q, sizeof(q)));
 	return 0;
 }
 
