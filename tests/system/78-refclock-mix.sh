@@ -12,7 +12,7 @@
 #     follows the pulses (refid PPS, stratum 1), the lock is only
 #     measured, every pulse after the lock's first sample is numbered, and
 #     in every sample once synchronized the root distance covers the true
-#     error, within 10 us of the truth after 20 s. This machine has no PPS
+#     error, within 10 us of the truth after 30 s. This machine has no PPS
 #     device: SOCK pulses take the path a PPS device's edges take.
 #  2. beside an NTP server (a real chronyd -x on 127.0.0.2, stratum 1): an
 #     SHM refclock with `prefer` is the system peer and the server is
