@@ -151,14 +151,20 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 		ntp_build_reply(req, &info, rxw, txw, reply);
 	}
 	/*
-	 * Its transmit stamp is wanted when the client may name this reply:
-	 * its request had an origin (it answers replies), or it asked in
-	 * interleaved mode before. (The worker stamps basic replies it sends
-	 * alone anyway: they teach it the send delay, see txstamp.h.)
+	 * Its transmit stamp is wanted only when the client asks in
+	 * interleaved mode: this request is interleaved, or one of its
+	 * requests was (the flag xl_record keeps). A basic client's origin
+	 * says nothing (every client sends one): stamping its replies would
+	 * cost a stamp per reply for a time nobody reads. A client's first
+	 * interleaved request therefore names an unstamped reply and gets the
+	 * time read before it left (XL_SRC_DAEMON: early, never late); its
+	 * later ones get the stamps. (The worker stamps the basic replies it
+	 * sends alone anyway: they teach it the send delay, see txstamp.h.)
 	 */
-	out->stamp = e && (org != 0 || (e->tx & XL_TX_XLEAVE));
-	if (e)
+	if (e) {
 		xl_record(e, rxw, ntp_ts_from_unix_ns(tx_ns), out->interleaved);
+		out->stamp = !!(e->tx & XL_TX_XLEAVE);
+	}
 	ctr_inc(&ctr->mode[out->interleaved ? CTR_MODE_INTERLEAVED : CTR_MODE_BASIC]);
 	ctr_inc(&ctr->reason[r]);
 	out->rx = rxw;

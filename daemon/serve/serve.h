@@ -58,7 +58,7 @@ struct srv_reply {
 	int basic;	 /* a bare basic-mode time reply: its transmit is to be read right before it
 			    leaves */
 	int interleaved; /* its transmit is the previous reply's: never restamp it */
-	int stamp;	 /* the client may name it: ask the kernel for its transmit stamp */
+	int stamp;	 /* the client asks in interleaved mode: ask for its transmit stamp */
 	uint32_t xl;	 /* the client's interleaved entry, or XL_NONE */
 	uint64_t rx;	 /* the receive timestamp the reply carries (NTP) */
 };

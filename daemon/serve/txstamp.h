@@ -1,9 +1,9 @@
 /*
  * Transmit timestamps of the replies a worker sends, and what they are
- * used for. A time reply to a client that may ask in interleaved mode
- * (its request had an origin, or it asked in interleaved mode before),
- * and every basic reply the worker sends alone (wk_uring.c), asks the
- * kernel for a transmit stamp
+ * used for. A time reply to a client that asks in interleaved mode (this
+ * request, or one before: a basic client's origin does not count, every
+ * client sends one), and every basic reply the worker sends alone
+ * (wk_uring.c, wk_mmsg.c), asks the kernel for a transmit stamp
  * (SO_TIMESTAMPING in the send's control data: TX_SOFTWARE, and
  * TX_HARDWARE with `hwtimestamp`; the socket reports only the stamp and
  * its key, OPT_ID | OPT_TSONLY) under a key of ours (SCM_TS_OPT_ID, Linux

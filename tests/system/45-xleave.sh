@@ -161,8 +161,8 @@ CONF
 		n=$(delta reply_server)
 		check "chronyd xleave ($addr): all but the first of its $n requests interleaved ($(delta interleaved))" \
 			holds "$n >= 3 && $(delta interleaved) == $n - 1 && $(delta basic) == 1"
-		# The reply to its first request (origin 0) is not stamped unless
-		# sampled: the first interleaved reply may carry the time read before.
+		# The reply to its first request (basic) is stamped only when sent
+		# alone: the first interleaved reply may carry the time read before.
 		check "... each after the first with the kernel's stamp of the previous reply ($(delta interleaved_kernel))" \
 			[ "$(delta interleaved_kernel)" -ge $(($(delta interleaved) - 1)) ]
 	done
@@ -175,8 +175,9 @@ CONF
 	counters_mark
 	hb_xleave "horobench --xleave, $CLIENTS clients"
 	horod_counters
-	# The warm-up's second round names replies to origin-0 requests (stamped
-	# one in 16): those CLIENTS interleaved replies may carry the time read before.
+	# The warm-up's second round names replies to basic requests (stamped
+	# only when sent alone): those CLIENTS interleaved replies may carry the
+	# time read before.
 	check "the interleaved replies after the warm-up carried kernel stamps ($(delta interleaved_kernel) of $(delta interleaved))" \
 		awk -v k="$(delta interleaved_kernel)" -v n="$(delta interleaved)" -v c=$CLIENTS \
 		'BEGIN { exit !(n > c && k >= 0.99 * (n - c)) }'

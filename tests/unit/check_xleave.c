@@ -9,7 +9,8 @@
  * txstamp.c into the right client only, the basic-mode delay envelope,
  * no allocation per request, and an authenticated (MAC) client answered
  * in basic mode only, its sealed reply marked for neither restamp nor
- * transmit stamp.
+ * transmit stamp; a transmit stamp asked for only when the client asks
+ * in interleaved mode (not for every origin a basic client sends).
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -557,6 +558,50 @@ START_TEST(test_authenticated_basic_only)
 }
 END_TEST
 
+/*
+ * The stamp request follows interleaved mode, not the origin: a basic
+ * client sends an origin too (chrony, ntpdig: the last reply's transmit),
+ * and stamping each of its replies cost a stamp per reply for a time
+ * nobody reads. Its first interleaved request names an unstamped reply:
+ * answered with the time read before that reply left (never after it);
+ * from then on every reply of that client asks for its stamp.
+ */
+START_TEST(test_stamp_only_for_interleaved_clients)
+{
+	struct srv *s = srv_new(XL_DEFAULT_BYTES);
+	struct sockaddr_in a = v4(0xC0000301), b = v4(0xC0000302);
+	struct xch x1, x2, x3, x4, y1, y2;
+
+	/* A basic client: origin 0 first, then its last reply's transmit (never our receive). */
+	ask(s, (struct sockaddr *)&b, 0, 0, &y1);
+	ck_assert_msg(basic(&y1) && !y1.out.stamp, "a first request should ask for no stamp");
+	ask(s, (struct sockaddr *)&b, y1.rep.xmt, y1.rep.xmt + 1, &y2);
+	ck_assert_msg(basic(&y2), "an origin that is not our receive should be answered basic");
+	ck_assert_msg(!y2.out.stamp,
+		      "a basic client with a nonzero origin should get no stamp request");
+	/* An interleaved client: its first exchange basic and unstamped too. */
+	ask(s, (struct sockaddr *)&a, 0, 0, &x1);
+	ck_assert_msg(basic(&x1) && !x1.out.stamp, "its first reply should ask for no stamp");
+	/* It names that reply: interleaved, with the time read before it left. */
+	ask(s, (struct sockaddr *)&a, x1.rep.rec, 0xCCCC, &x2);
+	ck_assert_msg(interleaved(&x2), "a request naming the last reply should be interleaved");
+	ck_assert_msg(x2.out.stamp, "a reply to an interleaved request should ask for its stamp");
+	ck_assert_uint_eq(atomic_load(&s->ctr.xtx[CTR_TS_DAEMON]), 1);
+	ck_assert_msg(ntp_ts_diff(x2.rep.xmt, x1.rep.xmt) > -2e-9 &&
+			      ntp_ts_diff(x2.rep.xmt, x1.rep.xmt) < 2e-9,
+		      "the unstamped reply's transmit should be the one read before it left");
+	/* Once interleaved, always stamped: a basic request of that client too. */
+	ask(s, (struct sockaddr *)&a, 0, 0, &x3);
+	ck_assert_msg(basic(&x3) && x3.out.stamp,
+		      "a client that interleaved should have every reply stamped");
+	stamp(s, &x3, T3_DELAY, NULL);
+	ask(s, (struct sockaddr *)&a, x3.rep.rec, 0xDDDD, &x4);
+	ck_assert_msg(interleaved(&x4) && x4.out.stamp, "its next request should interleave");
+	ck_assert_uint_eq(atomic_load(&s->ctr.xtx[CTR_TS_KERNEL]), 1);
+	srv_free(s);
+}
+END_TEST
+
 Suite *xleave_suite(void)
 {
 	Suite *s = suite_create("xleave");
@@ -572,6 +617,7 @@ Suite *xleave_suite(void)
 	tcase_add_test(tc, test_basic_delay_minimum);
 	tcase_add_test(tc, test_no_allocation_per_request);
 	tcase_add_test(tc, test_authenticated_basic_only);
+	tcase_add_test(tc, test_stamp_only_for_interleaved_clients);
 	suite_add_tcase(s, tc);
 	return s;
 }
