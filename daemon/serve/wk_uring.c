@@ -33,10 +33,10 @@
  * smallest delay measured for first sends (see txstamp.h): never more
  * than the fastest of thousands of recent ones took, so never later than
  * it leaves. That costs an io_uring_enter and a stamp per basic reply
- * (about 2 us of CPU here); when a pass finds more than WK_BEHIND
- * completions waiting (a burst, or overload), the worker is behind and
+ * (about 2 us of CPU here); when the worker was busy most of the last
+ * few ms (near saturation, see WK_BUSY_ENTER), it is behind and
  * basic replies go out WK_BEHIND_BATCH at a time, unstamped (unless the
- * client may name them) and uncorrected: the reading before the batch,
+ * client asks in interleaved mode) and uncorrected: the reading before the batch,
  * early by the sends ahead of each, never late, the cost shared.
  * Interleaved replies and kiss-o'-death, whose transmit field is not read
  * now, always go out WK_SUBMIT_MAX at a time.
@@ -77,15 +77,21 @@
 #define WK_BGID		7    /* our buffer group id (any value; one group per ring) */
 #define WK_SUBMIT_MAX	16 /* replies per submission (basic ones alone): < 1 % of a reply's cost */
 /*
- * Completions waiting at the start of a pass past which the worker is
- * behind (each request brings a receive and a send completion, and a
- * basic one's send goes alone): basic replies are then batched. About
- * 8 requests: a multishot receive posts at most 32 datagrams per round
- * of task work (Linux 6.18), so at saturation on loopback a pass found
- * 30 completions on average, never the 64 this was once, and every reply
- * went alone and stamped (6.5 us of CPU per reply instead of 4.4).
+ * Behind: the worker was busy (outside its wait for completions) more
+ * than WK_BUSY_ENTER of the last WK_LOAD_WINDOW_NS, and stays behind
+ * until a window finds it busy less than WK_BUSY_LEAVE (a basic reply
+ * sent alone and stamped costs about 1.5 times one batched: without the
+ * gap the mode would flip every window just below saturation). A count
+ * of completions waiting cannot tell: one pass of 32 (what a multishot
+ * receive posts per round of task work, Linux 6.18) is a client's burst
+ * at 5k/s as well as saturation; with 64 (never reached) every reply at
+ * saturation went alone and stamped, 6.5 us of CPU per reply instead of
+ * 4.4; with 16 bursts at 11-25k/s on a shared machine were batched and
+ * their spread at the client grew from 2.4 to 5-10 us.
  */
-#define WK_BEHIND 16
+#define WK_LOAD_WINDOW_NS 10000000LL /* ns: 10 ms, thousands of requests at saturation */
+#define WK_BUSY_ENTER	  800	     /* per mille of the window busy: behind from here */
+#define WK_BUSY_LEAVE	  500	     /* per mille: keeping up again below this */
 /* Basic replies per submission when behind: the k-th send's spread grows with k. */
 #define WK_BEHIND_BATCH 4
 #define WK_EQ_ROUNDS	4 /* error-queue batches read per socket per loop pass */
@@ -138,8 +144,10 @@ struct uring_ctx {
 	int rearm_ts[CFG_MAX_LISTEN]; /* the stamp command of socket I ended: arm it again */
 	struct clk_snapshot snap;     /* for the stamps of this pass, read once */
 	int have_snap;
-	int behind;	  /* this pass found more than WK_BEHIND completions: batch basic replies */
-	int basic_queued; /* behind: basic replies queued since the last submission */
+	int behind;	   /* busy past WK_BUSY_ENTER: batch basic replies (see WK_BUSY_*) */
+	int64_t win_start; /* raw ns: the load window began */
+	int64_t idle_ns;   /* ns of it spent waiting for completions */
+	int basic_queued;  /* behind: basic replies queued since the last submission */
 };
 
 int wk_uring_probe(char *why, size_t len)
@@ -495,6 +503,29 @@ static void teardown(struct uring_ctx *c, struct worker *w)
 		munmap(c->bufs, (size_t)WK_NBUF * WK_BUF_SIZE);
 }
 
+/*
+ * A wait for completions from WAIT0 to NOW (raw ns) ended: count it as
+ * idle time and, at the end of a load window, decide whether the worker
+ * is behind (see WK_BUSY_ENTER).
+ */
+static void load_window(struct uring_ctx *c, int64_t wait0, int64_t now)
+{
+	int64_t span = now - c->win_start, busy;
+
+	if (!c->win_start || span < 0) {
+		c->win_start = now;
+		c->idle_ns = 0;
+		return;
+	}
+	c->idle_ns += now - wait0;
+	if (span < WK_LOAD_WINDOW_NS)
+		return;
+	busy = 1000 - c->idle_ns * 1000 / span;
+	c->behind = busy > (c->behind ? WK_BUSY_LEAVE : WK_BUSY_ENTER);
+	c->win_start = now;
+	c->idle_ns = 0;
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -553,6 +584,7 @@ static void drain(struct uring_ctx *c, struct worker *w)
 int wk_run_uring(struct worker *w)
 {
 	struct uring_ctx *c;
+	int64_t t_wait;
 	int ret, i;
 
 	/* ~1.5 MB of slots: mapped, not on the thread's stack. */
@@ -568,7 +600,9 @@ int wk_run_uring(struct worker *w)
 
 		wk_beat(w);
 		submit(c, w, 0);
+		t_wait = wk_raw_ns(w);
 		ret = io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
+		load_window(c, t_wait, wk_raw_ns(w));
 		if (ret == -ETIME || ret == -EINTR || ret == -EBUSY || ret == -EAGAIN) {
 			ret = 0;
 		} else if (ret < 0) {
@@ -576,7 +610,6 @@ int wk_run_uring(struct worker *w)
 		}
 		ret = 0;
 		c->have_snap = 0;
-		c->behind = io_uring_cq_ready(&c->ring) > WK_BEHIND;
 		/*
 		 * The stamps of what was sent since the last pass first (one read
 		 * per socket), so the requests of this pass find their clients'
