@@ -33,8 +33,8 @@
  * smallest delay measured for first sends (see txstamp.h): never more
  * than the fastest of thousands of recent ones took, so never later than
  * it leaves. That costs an io_uring_enter and a stamp per basic reply
- * (about 2 us of CPU here); when the worker was busy most of the last
- * few ms (near saturation, see WK_BUSY_ENTER), it is behind and
+ * (about 2 us of CPU here); when its passes found a backlog on average
+ * over the last few ms (near saturation, see WK_PASS_ENTER), it is behind and
  * basic replies go out WK_BEHIND_BATCH at a time, unstamped (unless the
  * client asks in interleaved mode) and uncorrected: the reading before the batch,
  * early by the sends ahead of each, never late, the cost shared.
@@ -77,21 +77,26 @@
 #define WK_BGID		7    /* our buffer group id (any value; one group per ring) */
 #define WK_SUBMIT_MAX	16 /* replies per submission (basic ones alone): < 1 % of a reply's cost */
 /*
- * Behind: the worker was busy (outside its wait for completions) more
- * than WK_BUSY_ENTER of the last WK_LOAD_WINDOW_NS, and stays behind
- * until a window finds it busy less than WK_BUSY_LEAVE (a basic reply
- * sent alone and stamped costs about 1.5 times one batched: without the
- * gap the mode would flip every window just below saturation). A count
- * of completions waiting cannot tell: one pass of 32 (what a multishot
- * receive posts per round of task work, Linux 6.18) is a client's burst
- * at 5k/s as well as saturation; with 64 (never reached) every reply at
- * saturation went alone and stamped, 6.5 us of CPU per reply instead of
- * 4.4; with 16 bursts at 11-25k/s on a shared machine were batched and
- * their spread at the client grew from 2.4 to 5-10 us.
+ * Behind: the passes of the last WK_LOAD_WINDOW_NS found more than
+ * WK_PASS_ENTER completions each on average (each request brings a
+ * receive and a send completion), and it stays behind until a window's
+ * passes found fewer than WK_PASS_LEAVE (a basic reply sent alone and
+ * stamped costs about 1.5 times one batched: without the gap the mode
+ * would flip every window just below saturation). At saturation every
+ * pass finds a backlog (about 30 on loopback: a multishot receive posts
+ * at most 32 datagrams per round of task work, Linux 6.18); a client's
+ * burst at 5k/s, or a worker descheduled on a shared machine, makes one
+ * large pass among many of one or two. Neither one pass's count (with
+ * more than 64, never reached, every reply at saturation went alone and
+ * stamped, 6.5 us of CPU per reply instead of 4.4; with more than 16,
+ * bursts at 11-25k/s were batched and the spread at the client grew from
+ * 2.4 to 5-10 us) nor the share of time outside the wait (the wait runs
+ * the receive work: at saturation it was often below 80 %) told them
+ * apart.
  */
 #define WK_LOAD_WINDOW_NS 10000000LL /* ns: 10 ms, thousands of requests at saturation */
-#define WK_BUSY_ENTER	  800	     /* per mille of the window busy: behind from here */
-#define WK_BUSY_LEAVE	  500	     /* per mille: keeping up again below this */
+#define WK_PASS_ENTER	  8	     /* completions per pass (4 requests): behind from here */
+#define WK_PASS_LEAVE	  4	     /* completions per pass: keeping up again below this */
 /* Basic replies per submission when behind: the k-th send's spread grows with k. */
 #define WK_BEHIND_BATCH 4
 #define WK_EQ_ROUNDS	4 /* error-queue batches read per socket per loop pass */
@@ -144,10 +149,11 @@ struct uring_ctx {
 	int rearm_ts[CFG_MAX_LISTEN]; /* the stamp command of socket I ended: arm it again */
 	struct clk_snapshot snap;     /* for the stamps of this pass, read once */
 	int have_snap;
-	int behind;	   /* busy past WK_BUSY_ENTER: batch basic replies (see WK_BUSY_*) */
-	int64_t win_start; /* raw ns: the load window began */
-	int64_t idle_ns;   /* ns of it spent waiting for completions */
-	int basic_queued;  /* behind: basic replies queued since the last submission */
+	int behind;	     /* backlogged passes (see WK_PASS_ENTER): batch basic replies */
+	int64_t win_start;   /* raw ns: the load window began */
+	unsigned win_passes; /* passes in it */
+	unsigned win_cqes;   /* completions they found */
+	int basic_queued;    /* behind: basic replies queued since the last submission */
 };
 
 int wk_uring_probe(char *why, size_t len)
@@ -504,26 +510,22 @@ static void teardown(struct uring_ctx *c, struct worker *w)
 }
 
 /*
- * A wait for completions from WAIT0 to NOW (raw ns) ended: count it as
- * idle time and, at the end of a load window, decide whether the worker
- * is behind (see WK_BUSY_ENTER).
+ * A pass found READY completions at NOW (raw ns): count it and, at the
+ * end of a load window, decide whether the worker is behind (see
+ * WK_PASS_ENTER).
  */
-static void load_window(struct uring_ctx *c, int64_t wait0, int64_t now)
+static void load_window(struct uring_ctx *c, unsigned ready, int64_t now)
 {
-	int64_t span = now - c->win_start, busy;
-
-	if (!c->win_start || span < 0) {
-		c->win_start = now;
-		c->idle_ns = 0;
+	c->win_passes++;
+	c->win_cqes += ready;
+	if (c->win_start && now >= c->win_start && now - c->win_start < WK_LOAD_WINDOW_NS)
 		return;
-	}
-	c->idle_ns += now - wait0;
-	if (span < WK_LOAD_WINDOW_NS)
-		return;
-	busy = 1000 - c->idle_ns * 1000 / span;
-	c->behind = busy > (c->behind ? WK_BUSY_LEAVE : WK_BUSY_ENTER);
+	if (c->win_start)
+		c->behind = c->win_cqes >
+			    c->win_passes * (unsigned)(c->behind ? WK_PASS_LEAVE : WK_PASS_ENTER);
 	c->win_start = now;
-	c->idle_ns = 0;
+	c->win_passes = 0;
+	c->win_cqes = 0;
 }
 
 static int64_t mono_ms(void)
@@ -584,7 +586,6 @@ static void drain(struct uring_ctx *c, struct worker *w)
 int wk_run_uring(struct worker *w)
 {
 	struct uring_ctx *c;
-	int64_t t_wait;
 	int ret, i;
 
 	/* ~1.5 MB of slots: mapped, not on the thread's stack. */
@@ -600,9 +601,8 @@ int wk_run_uring(struct worker *w)
 
 		wk_beat(w);
 		submit(c, w, 0);
-		t_wait = wk_raw_ns(w);
 		ret = io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
-		load_window(c, t_wait, wk_raw_ns(w));
+		load_window(c, io_uring_cq_ready(&c->ring), wk_raw_ns(w));
 		if (ret == -ETIME || ret == -EINTR || ret == -EBUSY || ret == -EAGAIN) {
 			ret = 0;
 		} else if (ret < 0) {
