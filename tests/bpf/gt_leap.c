@@ -31,8 +31,9 @@
 #define LP_SMEAR_S   600		 /* s: the smear's interval (300 s each side of the leap) */
 #define LP_TABLE_EXP (LP_M + 30 * 86400) /* Unix s: the table's expiry, a month after */
 #define LP_US	     1000LL		 /* ns */
-#define LP_AFTER_PUB (100 * LP_US * 1000) /* ns: the request arrives 0.1 s after the publication   \
-					   */
+#define LP_AFTER_PUB                                                                               \
+	(100 * LP_US * 1000) /* ns: the request arrives 0.1 s after the publication                \
+			      */
 
 /* One exchange with exact source ID (its clock says UTC: leap-free time less the leap once
  * it is past), 200 us each way; the fake clock advances. */
