@@ -16,6 +16,7 @@
 
 #include "clock/filter.h"
 #include "clock/kclock.h"
+#include "clock/leapsec.h"
 #include "daemon/clockd/refsrc.h"
 #include "daemon/clockd/report.h"
 #include "daemon/config/cfg_refclock.h"
@@ -78,8 +79,9 @@ struct rs_clock {
 struct refsrc {
 	struct clk_core *core;
 	struct clk_driver *drv;
-	int precision; /* log2 s of our clock's reads */
-	int steps;     /* the core's steps when we last looked */
+	int precision;			/* log2 s of our clock's reads */
+	int steps;			/* the core's steps when we last looked */
+	const struct ntp_leaptab *ltab; /* TAI - UTC for `tai` refclocks; NULL none */
 	struct rs_clock rc[CFG_MAX_REFCLOCKS];
 	int n;
 };
@@ -253,8 +255,15 @@ static void take(struct refsrc *rs, struct rs_clock *c, const struct rc_sample *
 			return;
 		}
 	} else {
+		int64_t ref = s->ref_ns;
+
+		/* `tai`: the reference's TAI less TAI - UTC; an inserted second has no UTC. */
+		if (c->cfg->tai && clk_leap_tai_to_utc(rs->ltab, ref, &ref) < 0) {
+			c->ct.unsync++;
+			return;
+		}
 		/* Reference minus our driver time of the same instant, plus the offset option. */
-		if (__builtin_sub_overflow(s->ref_ns, x.t, &x.off) ||
+		if (__builtin_sub_overflow(ref, x.t, &x.off) ||
 		    __builtin_add_overflow(x.off, c->offset_ns, &x.off)) {
 			c->rd->drops[RC_DROP_FORMAT]++;
 			return;
@@ -356,11 +365,22 @@ struct refsrc *refsrc_create(struct clk_core *core, struct clk_driver *drv, int 
 	return rs;
 }
 
+void refsrc_set_leaptab(struct refsrc *rs, const struct ntp_leaptab *t)
+{
+	rs->ltab = t;
+}
+
 int refsrc_add(struct refsrc *rs, const struct cfg_refclock *cfg, struct rc_reader *rd)
 {
 	struct clk_source_cfg sc;
 	struct rs_clock *c;
 
+	if (cfg->tai && !rs->ltab) {
+		log_msg(LOG_ERR, "refclock %s: 'tai' without a leap table (leapfile, leapsectz)",
+			cfg->name);
+		rc_close(rd);
+		return -1;
+	}
 	if (rs->n >= CFG_MAX_REFCLOCKS) {
 		log_msg(LOG_ERR, "refclock %s: more than %d refclocks", cfg->name,
 			CFG_MAX_REFCLOCKS);
@@ -536,6 +556,8 @@ static int rcd_init(struct srcdrv *d, const struct srcdrv_env *env)
 		log_msg(LOG_ERR, "refclock: out of memory");
 		return -1;
 	}
+	if (env->cfg->leap.src != CFG_LEAP_NONE)
+		refsrc_set_leaptab(rs, &env->cfg->leap.tab);
 	for (i = 0; i < k->n_refclocks; i++) {
 		const struct cfg_refclock *cfg = &k->refclocks[i];
 		int64_t age = (int64_t)ldexp((double)NS_PER_SEC, cfg->dpoll + 1);
@@ -552,9 +574,10 @@ static int rcd_init(struct srcdrv *d, const struct srcdrv_env *env)
 			refsrc_destroy(rs);
 			return -1;
 		}
-		log_msg(LOG_INFO, "refclock %s: %s, refid %s, poll %d, dpoll %d%s", cfg->name,
+		log_msg(LOG_INFO, "refclock %s: %s, refid %s, poll %d, dpoll %d%s%s", cfg->name,
 			rd->name, cfg->refid, cfg->poll, cfg->dpoll,
-			cfg->lock[0] ? ", pulses locked" : "");
+			cfg->lock[0] ? ", pulses locked" : "",
+			cfg->tai ? ", TAI (TAI - UTC from the leap table)" : "");
 		if (refsrc_add(rs, cfg, rd) < 0) {
 			refsrc_destroy(rs);
 			return -1;

@@ -47,6 +47,7 @@
 #include "daemon/clockd/srcdrv.h"
 #include "daemon/config/settings.h"
 #include "daemon/refclock/refclock.h"
+#include "proto/leaptab.h"
 
 #define RS_MAX_SAMPLES	  64 /* samples kept per poll: chrony's default filter length */
 #define RS_UNREACH_POLLS  4  /* polls without a sample before a refclock is unreachable */
@@ -69,7 +70,8 @@ struct rs_counts {
 	uint64_t samples;    /* taken into a poll */
 	uint64_t polls;	     /* polls made */
 	uint64_t empty;	     /* polls without a sample */
-	uint64_t unsync;     /* samples the device marked unsynchronized (leap 3) */
+	uint64_t unsync;     /* samples the device marked unsynchronized (leap 3), or, under
+				`tai`, inside an inserted second (no UTC instant) */
 	uint64_t unnumbered; /* pulses whose second was not known within RS_PULSE_LIMIT_NS */
 	uint64_t old;	     /* samples older than RS_WINDOW_NS, or beyond RS_MAX_SAMPLES */
 	uint64_t read_errors;
@@ -99,7 +101,12 @@ int refsrc_number_pulse(int64_t t, int64_t est_ns, double est_err, int64_t offse
  * memory. */
 struct refsrc *refsrc_create(struct clk_core *core, struct clk_driver *drv, int precision);
 
-/* Add the refclock CFG reading RD (owned from now on) to the core; 0, or -1 (logged). */
+/* The leap table T (not copied: it outlives RS) whose TAI - UTC `tai` refclocks' samples
+ * are taken to UTC with; before the first refsrc_add. */
+void refsrc_set_leaptab(struct refsrc *rs, const struct ntp_leaptab *t);
+
+/* Add the refclock CFG reading RD (owned from now on) to the core; 0, or -1 (logged: a `tai`
+ * refclock without a leap table too). */
 int refsrc_add(struct refsrc *rs, const struct cfg_refclock *cfg, struct rc_reader *rd);
 
 /* Link each `lock` to its refclock, after the last refsrc_add; 0, or -1 (logged). */

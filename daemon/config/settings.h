@@ -71,6 +71,8 @@ struct cfg_refclock {
 	double delay;		     /* s: the source's root delay (1e-9) */
 	double precision;	     /* s: a sample's least error; 0 = the system clock's */
 	int prefer, noselect, trust; /* selection options (clock/core.h) */
+	int tai;		     /* the reference keeps TAI: TAI - UTC from the leap table is
+					taken off its samples (needs leapfile or leapsectz) */
 	int line;		     /* where it was given, for the checks after the file */
 };
 

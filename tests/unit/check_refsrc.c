@@ -204,6 +204,8 @@ static void rig_init(struct rig *g, const char *text, int64_t off, double osc, i
 	g->core = clk_core_create(&cc, &g->f.base);
 	g->rs = refsrc_create(g->core, &g->f.base, -25);
 	ck_assert(g->core && g->rs);
+	if (g->cfg.leap.src != CFG_LEAP_NONE)
+		refsrc_set_leaptab(g->rs, &g->cfg.leap.tab);
 	for (i = 0; i < g->cfg.clk.n_refclocks; i++) {
 		struct rc_reader *r = rc_new(&fake_ops, &g->rd[i], "FAKE");
 
@@ -241,6 +243,57 @@ static double rig_error(const struct rig *g)
 {
 	return (double)(clk_snapshot_served(&g->snap, g->f.sys) - g->f.sys) / 1e9;
 }
+
+/* A reference keeping TAI (a PHC under ptp4l): the truth plus TAI - UTC, 37 s since 2017. */
+static void feed_tai(struct rig *g, void *arg)
+{
+	struct rc_sample s = {.local_ns = g->f.sys, .ref_ns = g->f.sys + 37 * S};
+
+	(void)arg;
+	push(&g->rd[0], &s);
+}
+
+/*
+ * `refclock ... tai` (issue 16): a TAI reference is served as UTC, TAI -
+ * UTC (37 s at T0, 2023) taken from the leap table (right/UTC); without
+ * `tai` the same reference would be followed 37 s off. A `tai` refclock
+ * without a table is refused by refsrc_add (the config check refuses it
+ * first: check_cfg_refclock).
+ */
+START_TEST(test_tai_reference)
+{
+	struct refsrc *rs;
+	struct rc_reader *r;
+	struct fake_rd rd;
+	struct rig g;
+	int i;
+
+	rig_init(&g, "refclock SHM 0 poll 2 refid GPS tai\nleapsectz right/UTC\n", 20 * MS, 0.0, 1);
+	for (i = 0; i < 60; i++)
+		rig_second(&g, feed_tai, NULL);
+	ck_assert_msg((g.snap.flags & CLK_F_SYNCED) && fabs(rig_error(&g)) < 1e-5,
+		      "a TAI reference with `tai`: served within 10 us of UTC, got %g s",
+		      rig_error(&g));
+	rig_fini(&g);
+	rig_init(&g, "refclock SHM 0 poll 2 refid GPS\n", 20 * MS, 0.0, 1);
+	for (i = 0; i < 60; i++)
+		rig_second(&g, feed_tai, NULL);
+	ck_assert_msg(fabs(rig_error(&g) - 37.0) < 1e-3,
+		      "without `tai` the same reference is followed 37 s off (got %g s)",
+		      rig_error(&g));
+	ck_assert_msg(g.cfg.clk.refclocks[0].tai == 0, "no tai");
+	/* refsrc_add itself refuses a `tai` refclock when no table was given. */
+	g.cfg.clk.refclocks[0].tai = 1;
+	rs = refsrc_create(g.core, &g.f.base, -25);
+	memset(&rd, 0, sizeof(rd));
+	r = rc_new(&fake_ops, &rd, "FAKE");
+	ck_assert(rs && r);
+	ck_assert_msg(refsrc_add(rs, &g.cfg.clk.refclocks[0], r) < 0,
+		      "a `tai` refclock without a leap table is refused");
+	refsrc_destroy(rs);
+	rig_fini(&g);
+}
+END_TEST
 
 /* Feeders: a whole-second reference with a fixed lie (ARG: double s), read 1 ms late. */
 static void feed_true(struct rig *g, void *arg)
@@ -585,6 +638,7 @@ Suite *refsrc_suite(void)
 	tcase_add_test(tc, test_filter);
 	tcase_add_test(tc, test_number_pulse);
 	tcase_add_test(tc, test_reference_synchronizes);
+	tcase_add_test(tc, test_tai_reference);
 	tcase_add_test(tc, test_unsync_and_silence);
 	tcase_add_test(tc, test_pps_locked);
 	tcase_add_test(tc, test_pps_unlocked);
