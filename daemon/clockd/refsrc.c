@@ -95,6 +95,22 @@ static int by_offset(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
+int refsrc_leap_split(struct rs_sample *s, int n, int64_t edge)
+{
+	int i, k = 0, after = 0;
+
+	for (i = 0; i < n; i++)
+		after += s[i].t >= edge + RS_LEAP_GUARD_NS;
+	for (i = 0; i < n; i++) {
+		if (s[i].t > edge - RS_LEAP_GUARD_NS && s[i].t < edge + RS_LEAP_GUARD_NS)
+			continue; /* too close to tell which side the reference was on */
+		if (after && s[i].t < edge)
+			continue; /* before the edge, with samples after it: the older side */
+		s[k++] = s[i];
+	}
+	return k;
+}
+
 int refsrc_filter(struct rs_sample *s, int n, struct rs_sample *out)
 {
 	int drop, i, k, newest;
@@ -305,6 +321,7 @@ static void poll_clock(struct refsrc *rs, struct rs_clock *c, int64_t now)
 	struct clk_source_info si;
 	struct rs_sample f;
 	struct clk_meas m;
+	int64_t edge;
 	int i, k = 0, kept;
 
 	clk_core_poll_sent(rs->core, c->id, now);
@@ -316,6 +333,12 @@ static void poll_clock(struct refsrc *rs, struct rs_clock *c, int64_t now)
 		else
 			c->ct.old++;
 	c->n = 0;
+	/* Never one median over a leap's edge: the reference's time steps there. */
+	if (k && clk_core_leap_edge(rs->core, &edge)) {
+		i = refsrc_leap_split(c->buf, k, edge);
+		c->ct.old += (uint64_t)(k - i);
+		k = i;
+	}
 	kept = refsrc_filter(c->buf, k, &f);
 	if (kept == 0) {
 		c->ct.empty++;

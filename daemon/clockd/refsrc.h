@@ -54,6 +54,9 @@
 #define RS_WINDOW_NS	  (16 * NS_PER_SEC) /* ns: oldest sample a poll uses (chrony's poll) */
 #define RS_PULSE_LIMIT_NS (400 * NS_PER_MS) /* ns: a pulse's second must be known this well */
 #define RS_LOCK_AGE_NS	  (2 * NS_PER_SEC)  /* ns: a lock's sample at most two pulses old */
+/* ns: samples this close to a leap's edge are not used: the reference leaps at its own
+ * midnight, our edge is the core's, and a device's leap handling may lag (gpsd's NMEA) */
+#define RS_LEAP_GUARD_NS (2 * NS_PER_SEC)
 
 extern const struct srcdrv_ops srcdrv_refclock; /* the reference clocks (refsrc.c) */
 
@@ -73,7 +76,8 @@ struct rs_counts {
 	uint64_t unsync;     /* samples the device marked unsynchronized (leap 3), or, under
 				`tai`, inside an inserted second (no UTC instant) */
 	uint64_t unnumbered; /* pulses whose second was not known within RS_PULSE_LIMIT_NS */
-	uint64_t old;	     /* samples older than RS_WINDOW_NS, or beyond RS_MAX_SAMPLES */
+	uint64_t old;	     /* samples older than RS_WINDOW_NS, or beyond RS_MAX_SAMPLES, or
+				on the far side of a leap's edge (refsrc_leap_split) */
 	uint64_t read_errors;
 	double noise; /* s: the samples' noise as measured (standard deviation), or assumed */
 };
@@ -88,6 +92,15 @@ struct refsrc;
  * many were kept (0 when N is 0).
  */
 int refsrc_filter(struct rs_sample *s, int n, struct rs_sample *out);
+
+/*
+ * Split the N samples S of one poll at a leap's edge EDGE (driver ns),
+ * where the reference's time steps by a second against ours: samples
+ * within RS_LEAP_GUARD_NS of it are dropped and, when some remain on both
+ * sides, only the later side is kept (moved to the front, order kept).
+ * Returns how many remain.
+ */
+int refsrc_leap_split(struct rs_sample *s, int n, int64_t edge);
 
 /*
  * Number a pulse seen at driver time T, whose true time is estimated as

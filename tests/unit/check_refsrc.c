@@ -96,6 +96,45 @@ START_TEST(test_filter)
 }
 END_TEST
 
+/*
+ * refsrc_leap_split (issue 16): a poll's samples around a leap's edge E,
+ * the reference (UTC) a second behind our continuous clock after it:
+ * one median over both sides mixes them (half a second off, a spread of a
+ * second); split, only the samples from E + RS_LEAP_GUARD_NS on remain,
+ * their offset the reference's. Polls clear of the edge are untouched.
+ */
+START_TEST(test_leap_split)
+{
+	const int64_t e = 1000 * S;
+	struct rs_sample s[16], mixed;
+	int i, n;
+
+	for (i = 0; i < 16; i++)
+		s[i] = (struct rs_sample){
+			.t = e + (i - 8) * S + 300 * MS, .off = i >= 8 ? -S : 0, .err = 1e-6};
+	refsrc_filter(s, 16, &mixed);
+	ck_assert_msg(llabs(mixed.off) > 100 * MS && mixed.err > 0.1,
+		      "unsplit, the median mixes both sides (offset %lld ns, err %g s)",
+		      (long long)mixed.off, mixed.err);
+	for (i = 0; i < 16; i++)
+		s[i] = (struct rs_sample){
+			.t = e + (i - 8) * S + 300 * MS, .off = i >= 8 ? -S : 0, .err = 1e-6};
+	n = refsrc_leap_split(s, 16, e);
+	ck_assert_msg(n == 6 && s[0].t == e + 2 * S + 300 * MS && s[5].t == e + 7 * S + 300 * MS,
+		      "the samples from E + 2 s on remain, in order (%d)", n);
+	refsrc_filter(s, n, &mixed);
+	ck_assert_msg(mixed.off == -S && mixed.err < 1e-5, "split: the reference's offset, -1 s");
+	/* All before, clear of the guard: untouched. */
+	for (i = 0; i < 16; i++)
+		s[i] = (struct rs_sample){.t = e - (20 - i) * S, .off = 0, .err = 1e-6};
+	ck_assert_int_eq(refsrc_leap_split(s, 16, e), 16);
+	/* Only before the edge, some within the guard: those go, the rest stay. */
+	for (i = 0; i < 16; i++)
+		s[i] = (struct rs_sample){.t = e - (15 - i) * S - 500 * MS, .off = 0, .err = 1e-6};
+	ck_assert_int_eq(refsrc_leap_split(s, 16, e), 14);
+}
+END_TEST
+
 START_TEST(test_number_pulse)
 {
 	int64_t off;
@@ -291,6 +330,63 @@ START_TEST(test_tai_reference)
 	ck_assert_msg(refsrc_add(rs, &g.cfg.clk.refclocks[0], r) < 0,
 		      "a `tai` refclock without a leap table is refused");
 	refsrc_destroy(rs);
+	rig_fini(&g);
+}
+END_TEST
+
+/* A UTC reference through the insertion ending at midnight *ARG (s): our sys time is
+ * leap-free, UTC a second behind it from the edge on. */
+static void feed_utc(struct rig *g, void *arg)
+{
+	int64_t m = *(const int64_t *)arg;
+	struct rc_sample s = {.local_ns = g->f.sys,
+			      .ref_ns = g->f.sys - (g->f.sys >= m * S ? S : 0)};
+
+	push(&g->rd[0], &s);
+}
+
+/*
+ * A refclock through a leap second (discipline off: our clock runs on as
+ * leap-free time, the core takes the leap in its correction; a 16 s poll
+ * straddles the edge): the served time stays on UTC within 10 us from
+ * 20 s after the edge, and the straddling poll's far side is dropped
+ * (counted as old).
+ */
+START_TEST(test_refclock_through_leap)
+{
+	static int64_t m = 1700006400LL; /* 2023-11-15 00:00:00 UTC: a leap here, for the test */
+	struct ntp_leaptab t;
+	struct rs_counts ct;
+	struct rig g;
+	double worst = 0.0, e;
+	int i;
+
+	memset(&t, 0, sizeof(t));
+	t.e[t.n].utc_s = 1483228800LL;
+	t.e[t.n++].tai_utc = 37;
+	t.e[t.n].utc_s = m;
+	t.e[t.n++].tai_utc = 38;
+	t.src = NTP_LEAPTAB_LIST;
+	rig_init(&g, "refclock SHM 0 poll 4 refid GPS\n", 0, 0.0, 0);
+	clk_core_set_leaptab(g.core, &t);
+	/* The polls (16 s from the first) 7 s out of phase with the edge: one straddles it. */
+	fakeclk_set(&g.f, T0 + 7 * S);
+	/* Bounded: T0 to 10 minutes past the leap, a second at a time. */
+	for (i = 0; g.f.sys < (m + 600) * S; i++) {
+		rig_second(&g, feed_utc, &m);
+		e = fabs((double)(clk_snapshot_served(&g.snap, g.f.sys) -
+				  (g.f.sys - (g.f.sys >= m * S ? S : 0))) /
+			 1e9);
+		if (g.f.sys >= (m + 20) * S && e > worst)
+			worst = e;
+	}
+	refsrc_counts(g.rs, 0, &ct, NULL);
+	ck_assert_msg(worst < 1e-5, "after the leap, served time within 10 us of UTC (worst %g s)",
+		      worst);
+	/* The straddling poll's samples before the edge and within the guard (10 of 16),
+	 * 0 without the split. */
+	ck_assert_msg(ct.old >= 10, "the straddling poll's far side dropped (%llu)",
+		      (unsigned long long)ct.old);
 	rig_fini(&g);
 }
 END_TEST
@@ -639,6 +735,8 @@ Suite *refsrc_suite(void)
 	tcase_add_test(tc, test_number_pulse);
 	tcase_add_test(tc, test_reference_synchronizes);
 	tcase_add_test(tc, test_tai_reference);
+	tcase_add_test(tc, test_leap_split);
+	tcase_add_test(tc, test_refclock_through_leap);
 	tcase_add_test(tc, test_unsync_and_silence);
 	tcase_add_test(tc, test_pps_locked);
 	tcase_add_test(tc, test_pps_unlocked);
