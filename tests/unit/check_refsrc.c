@@ -210,6 +210,9 @@ static void push(struct fake_rd *f, const struct rc_sample *s)
 
 /* makestep's limit of the next rig: 3 updates, as horod's default */
 static int rig_step_limit = 3;
+/* leapsecmode and smear interval (s) of the next rig: system, the default interval */
+static int rig_leapmode = CLK_LEAPMODE_SYSTEM;
+static int64_t rig_smear_s = 0;
 
 struct rig {
 	struct fakeclk f;
@@ -227,6 +230,8 @@ static void rig_init(struct rig *g, const char *text, int64_t off, double osc, i
 	struct clk_core_cfg cc = {.discipline = discipline,
 				  .makestep_threshold = 1.0,
 				  .makestep_limit = rig_step_limit,
+				  .leapmode = rig_leapmode,
+				  .smear_s = rig_smear_s,
 				  .maxdistance = 1.5,
 				  .holdover = 600,
 				  .minsources = 1,
@@ -571,6 +576,74 @@ START_TEST(test_pps_unlocked)
 }
 END_TEST
 
+/* A pulse at each true second, and on reader 1 a UTC whole-second reference through the
+ * insertion ending at midnight *ARG (s): our sys time is leap-free. */
+static void feed_pps_utc(struct rig *g, void *arg)
+{
+	int64_t m = *(const int64_t *)arg;
+	int64_t sec = ns_floor_sec(g->f.sys) * S;
+	struct rc_sample p = {.local_ns = sec, .ref_ns = sec, .flags = RC_PULSE};
+	struct rc_sample w = {.local_ns = g->f.sys,
+			      .ref_ns = g->f.sys - (g->f.sys >= m * S ? S : 0)};
+
+	push(&g->rd[0], &p);
+	push(&g->rd[1], &w);
+}
+
+/*
+ * Pulses without `lock` under `leapsecmode smear` (issue 16): they are
+ * numbered from the core's own UTC (clk_core_served), not from the served
+ * time, which the smear takes up to a second away from UTC (a pulse more
+ * than 0.4 s from its second could not be numbered, or be numbered
+ * wrong). Through a 600 s smear of an insertion the preferred PPS stays
+ * the reference, every pulse but those at the step is numbered, and the
+ * core's UTC stays within 5 us of the truth.
+ */
+START_TEST(test_pps_unlocked_smear)
+{
+	static int64_t m = 1700006400LL; /* 2023-11-15 00:00:00 UTC: a leap here, for the test */
+	struct ntp_leaptab t;
+	struct rs_counts before, ct;
+	struct rig g;
+	double worst = 0.0, e;
+	int64_t utc;
+
+	memset(&t, 0, sizeof(t));
+	t.e[t.n].utc_s = 1483228800LL;
+	t.e[t.n++].tai_utc = 37;
+	t.e[t.n].utc_s = m;
+	t.e[t.n++].tai_utc = 38;
+	t.src = NTP_LEAPTAB_LIST;
+	rig_leapmode = CLK_LEAPMODE_SMEAR;
+	rig_smear_s = 600;
+	rig_init(&g, "refclock PPS /dev/pps0 poll 2 prefer\nrefclock SHM 0 poll 2 delay 0.01\n",
+		 100 * MS, 0.0, 1);
+	rig_leapmode = CLK_LEAPMODE_SYSTEM;
+	rig_smear_s = 0;
+	clk_core_set_leaptab(g.core, &t);
+	/* Bounded: T0 to 10 minutes past the leap, a second at a time. */
+	while (g.f.sys < (m - 300) * S)
+		rig_second(&g, feed_pps_utc, &m);
+	refsrc_counts(g.rs, 0, &before, NULL);
+	while (g.f.sys < (m + 600) * S) {
+		rig_second(&g, feed_pps_utc, &m);
+		utc = g.f.sys - (g.f.sys >= m * S ? S : 0);
+		e = fabs((double)(clk_core_served(g.core, g.f.base.ops->now(&g.f.base)) - utc) /
+			 1e9);
+		if (e > worst && llabs(g.f.sys - m * S) > 5 * S)
+			worst = e;
+	}
+	refsrc_counts(g.rs, 0, &ct, NULL);
+	ck_assert_msg(ct.unnumbered - before.unnumbered <= 2 && ct.samples - before.samples > 800,
+		      "pulses numbered through the smear (%llu unnumbered, %llu samples)",
+		      (unsigned long long)(ct.unnumbered - before.unnumbered),
+		      (unsigned long long)(ct.samples - before.samples));
+	ck_assert_msg(worst < 5e-6, "the core's UTC within 5 us of the truth: %g s", worst);
+	ck_assert_msg(g.snap.refid == ntp_refid_ascii("PPS0"), "the PPS still the reference");
+	rig_fini(&g);
+}
+END_TEST
+
 /* Samples stamped 20 s ago (a writer that stalled): older than the window. */
 static void feed_old(struct rig *g, void *arg)
 {
@@ -737,6 +810,7 @@ Suite *refsrc_suite(void)
 	tcase_add_test(tc, test_tai_reference);
 	tcase_add_test(tc, test_leap_split);
 	tcase_add_test(tc, test_refclock_through_leap);
+	tcase_add_test(tc, test_pps_unlocked_smear);
 	tcase_add_test(tc, test_unsync_and_silence);
 	tcase_add_test(tc, test_pps_locked);
 	tcase_add_test(tc, test_pps_unlocked);
