@@ -46,6 +46,8 @@
 #include "proto/ntp.h"
 
 #define WORKERS_READY_MS 5000 /* ms for the workers to set up and receive: they take a few */
+#define AUTH_QUIESCE_MS                                                                            \
+	(2 * WK_STOP_POLL_MS) /* ms a SIGHUP waits for the workers to leave the old keys */
 
 /* What the command line says. */
 struct opts {
@@ -691,6 +693,20 @@ static int run(void)
 			clockd_log_status(&cd);
 		} else if (si.ssi_signo == SIGHUP) {
 			srv_reload(&cfg, opt.conf, &shared, workers, n_workers);
+			/* The keys and the NTS-KE certificate the (live) configuration names. */
+			if (auth.keys_retired &&
+			    wk_quiesce(workers, n_workers, AUTH_QUIESCE_MS) == 0)
+				auth_reclaim(&auth); /* a table a stuck worker held last time */
+			if (auth_reload(&auth, &cfg) > 0) {
+				if (wk_quiesce(workers, n_workers, AUTH_QUIESCE_MS) == 0)
+					auth_reclaim(&auth);
+				else
+					log_msg(LOG_WARNING,
+						"SIGHUP: a worker did not move on within %d ms: "
+						"the "
+						"old keys stay allocated",
+						AUTH_QUIESCE_MS);
+			}
 		}
 	}
 	ntf_send("STOPPING=1\nSTATUS=%s",
