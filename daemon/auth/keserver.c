@@ -14,6 +14,7 @@
  * under a mutex taken once per accepted connection, never per record.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -186,11 +187,16 @@ fail:
 
 int kes_threads(int n)
 {
+	cpu_set_t set;
 	long cpus;
 
 	if (n > 0)
 		return n < KES_THREADS_MAX ? n : KES_THREADS_MAX;
-	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The CPUs horod may run on (systemd's CPUAffinity=, taskset), else those online. */
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		cpus = CPU_COUNT(&set);
+	else
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cpus < 1)
 		return 1;
 	return cpus < KES_THREADS_MAX ? (int)cpus : KES_THREADS_MAX;
