@@ -27,7 +27,9 @@
 #     certificate (another CA) is what the next handshake sees (horoctl
 #     check --nts trusts the new CA, not the old), one that does not match
 #     its key keeps the one in force; an NTS-KE session that shook hands
-#     before the reload still gets its cookies after it.
+#     before the reload still gets its cookies after it; the leapfile
+#     read again replaces the table in force (an expired one by a valid
+#     one), not when it has expired.
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -268,10 +270,14 @@ nts_make_certs "$T_DIR/pki2" 127.0.0.1 || die "cannot make the second certificat
 cp "$PKI/server.pem" "$PKI/server.key" "$LIVE/"
 printf '1 MD5 ASCII:horod-reload-one\n' >"$LIVE/keys"
 chmod 600 "$LIVE/keys"
+LEAPDATA=$(cd "$(dirname "$0")/../data/leap" && pwd)
+cp "$LEAPDATA/ietf-2025.list" "$LIVE/leap.list" # expired on 2026-06-28: accepted, no authority
 write_conf "$T_DIR/reload.conf" <<CONF
 listen 127.0.0.1
 local stratum 5
 workers 2
+control $T_DIR/reload.sock
+leapfile $LIVE/leap.list
 keyfile $LIVE/keys
 ntsservercert $LIVE/server.pem
 ntsserverkey $LIVE/server.key
@@ -311,6 +317,13 @@ hup_until()
 nts_check()
 {
 	ip netns exec "$SRV" "$HOROCTL" check --nts 127.0.0.1 --ca "$1" --timeout 2 >/dev/null 2>&1
+}
+
+# horoctl status --json's leapfile_expiry ("expired", ...).
+leap_expiry()
+{
+	"$HOROCTL" -s "$T_DIR/reload.sock" status --json |
+		python3 -c 'import json, sys; print(json.load(sys.stdin).get("leapfile_expiry"))'
 }
 
 horod_start "$SRV" -f "$T_DIR/reload.conf" || die "horod did not start"
@@ -362,6 +375,8 @@ chmod 600 "$LIVE/keys.new"
 mv "$LIVE/keys.new" "$LIVE/keys"
 cp "$T_DIR/pki2/server.pem" "$LIVE/server.pem"
 cp "$T_DIR/pki2/server.key" "$LIVE/server.key"
+cp "$LEAPDATA/future.list" "$LIVE/leap.list"
+check "the leap table in force at start has expired ($(leap_expiry))" [ "$(leap_expiry)" = expired ]
 line=$(hup_until 'SIGHUP: NTS-KE certificate')
 check "SIGHUP reloads the NTS-KE certificate (${line#*horod*: })" grep -q 'reloaded' <<<"$line"
 check "SIGHUP reloads the keyfile: 1 key (were 1)" \
@@ -371,10 +386,14 @@ check "a MAC with the new key 2 is answered ($(mac_ask 2 horod-reload-two))" \
 check "a MAC with the removed key 1 is not ($(mac_ask 1 horod-reload-one))" \
 	grep -q silence <<<"$(mac_ask 1 horod-reload-one)"
 check "horoctl check --nts trusts the new CA after the reload" nts_check "$T_DIR/pki2/ca.pem"
+check "SIGHUP reloads the leap table: a valid one takes the expired one's place" \
+	grep -q "SIGHUP: leap table $LIVE/leap.list reloaded: .* expires 2035-12-28" "$HOROD_LOG"
+check "horoctl status shows the new table ($(leap_expiry))" [ "$(leap_expiry)" != expired ]
 check "and no longer the first one" not nts_check "$PKI/ca.pem"
 # Broken files: what is in force stays.
 printf '3 MD5 ASCII:horod-reload-three\n4 SHA256 HEX:00\n' >"$LIVE/keys"
 cp "$PKI/server.pem" "$LIVE/server.pem" # the first certificate with the second's key
+cp "$LEAPDATA/ietf-2025.list" "$LIVE/leap.list"
 line=$(hup_until 'the NTS-KE certificate and key in force stay')
 check "a certificate that does not match its key keeps the one in force (${line#*horod*: })" \
 	[ -n "$line" ]
@@ -383,6 +402,9 @@ check "a broken keyfile keeps the keys in force: PATH:LINE: what" \
 check "a MAC with key 2 is still answered ($(mac_ask 2 horod-reload-two))" \
 	grep -q answered <<<"$(mac_ask 2 horod-reload-two)"
 check "horoctl check --nts still trusts the new CA" nts_check "$T_DIR/pki2/ca.pem"
+check "an expired leap table keeps the one in force" \
+	grep -q "SIGHUP: leap table $LIVE/leap.list has expired: the table in force stays" "$HOROD_LOG"
+check "horoctl status still shows the valid table ($(leap_expiry))" [ "$(leap_expiry)" != expired ]
 wait "$inflight"
 check "the NTS-KE session begun before the reload got its cookies ($(tail -n1 "$T_DIR/inflight.out"))" \
 	grep -q '^cookies 8$' "$T_DIR/inflight.out"
