@@ -478,9 +478,12 @@ static void *kes_thread(void *arg)
 		int64_t now = mono_ms(), wait = KES_TICK_MS;
 		struct timespec rt;
 
-		if (t == &k->thr[0] && now >= next_tick) { /* one writer of the server keys */
-			clock_gettime(CLOCK_REALTIME, &rt);
-			nks_tick(k->nks, (int64_t)rt.tv_sec);
+		if (now >= next_tick) {
+			/* The first thread is the server keys' one writer; the others just wake. */
+			if (t == &k->thr[0]) {
+				clock_gettime(CLOCK_REALTIME, &rt);
+				nks_tick(k->nks, (int64_t)rt.tv_sec);
+			}
 			next_tick = now + KES_TICK_MS;
 		}
 		wait = next_tick - now;

@@ -20,7 +20,8 @@
 #     are closed at once, the others at the 2 s deadline, nothing stays
 #     open, memory stays bounded, every plain NTP request meanwhile is
 #     answered, and NTS-KE works afterwards; with `ntsthreads 2`, the two
-#     threads bound the sessions together;
+#     threads bound the sessions together, and idle connections alone
+#     are closed at the deadline whichever thread holds them;
 #  6. SIGHUP under a stream of plain requests (none lost): a new keyfile
 #     (key 2 in, key 1 out) is in force at once (a MAC with key 2 answered,
 #     with key 1 not), a broken one keeps the keys in force; a new NTS
@@ -254,6 +255,8 @@ else
 		[ $((rss1 - rss0)) -lt 16384 ]
 fi
 check_craft "NTP still answered after the flood" "$SRV" 127.0.0.1 123 --expect answered=true
+# Idle connections alone, nothing else to wake either thread: each closes its own at 2 s.
+probe 127.0.0.1 --ca "$PKI/ca.pem" flood=8
 horod_stop
 check "horod exits 0 on SIGTERM (got $HOROD_RC)" [ "$HOROD_RC" = 0 ]
 
