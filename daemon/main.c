@@ -81,7 +81,8 @@ static const char usage[] =
 	"  -h, --help          print this help and exit\n"
 	"\n"
 	"Signals: SIGTERM/SIGINT stop, SIGUSR1 logs the counters, SIGHUP reloads the\n"
-	"access lists, the rate limit and denykod.\n"
+	"access lists, the rate limit and denykod, and reads the keyfile, the NTS\n"
+	"certificate and key and the leap table again.\n"
 	"Exit status: 0 stopped cleanly, 1 run-time failure, 2 configuration error.\n";
 
 static struct opts opt;
