@@ -265,7 +265,7 @@ T_CTX="reload"
 HB=$HOROD_BUILD/horobench
 [ -x "$HB" ] || die "no horobench binary at $HB (run make all)"
 LOAD_RATE=3000 # requests/s of plain NTP meanwhile
-LOAD_S=5       # s of load: covers the reloads below
+LOAD_S=4       # s of load: covers the reloads below (checked)
 RELOAD_WAIT=5  # s: a SIGHUP to its log line
 LIVE=$T_DIR/live
 mkdir -m 700 "$LIVE"
@@ -398,6 +398,7 @@ printf '3 MD5 ASCII:horod-reload-three\n4 SHA256 HEX:00\n' >"$LIVE/keys"
 cp "$PKI/server.pem" "$LIVE/server.pem" # the first certificate with the second's key
 cp "$LEAPDATA/ietf-2025.list" "$LIVE/leap.list"
 line=$(hup_until 'the NTS-KE certificate and key in force stay')
+check "the plain load still ran at the last SIGHUP" kill -0 "$load"
 check "a certificate that does not match its key keeps the one in force (${line#*horod*: })" \
 	[ -n "$line" ]
 check "a broken keyfile keeps the keys in force: PATH:LINE: what" \
