@@ -767,8 +767,10 @@ static int run(void)
 	}
 	ntf_send("STOPPING=1\nSTATUS=%s",
 		 tko_handed_over() ? "handed over to a successor" : "stopping");
+	/* A failed worker sets its exit code before done, and stops the loop after. */
 	for (i = 0; i < n_workers; i++)
-		if (workers[i].exit_code < 0)
+		if (atomic_load_explicit(&workers[i].done, memory_order_acquire) &&
+		    workers[i].exit_code < 0)
 			return 1;
 	return 0;
 }
