@@ -175,7 +175,8 @@ $(B)/unit-tests: $(UNIT_OBJ) $(LIBS_ALL)
 $(B)/tools/%: $(B)/tests/tools/%.o $(LIBS_ALL)
 	$(call link,$(SYSLIBS_ALL))
 
-$(B)/guard-test: $(BPFT_SRC:%.c=$(B)/%.o) $(LIBS_ALL)
+# (with the clock core's fake kernel-like clock, for the core's own snapshots around a leap)
+$(B)/guard-test: $(BPFT_SRC:%.c=$(B)/%.o) $(B)/tests/unit/fakeclk.o $(LIBS_ALL)
 	$(call link,$(SYSLIBS_ALL))
 
 $(BPFT_SRC:%.c=$(B)/%.o): $(BPF_SKELS)

@@ -224,6 +224,11 @@ void clk_core_set_leaptab(struct clk_core *c, const struct ntp_leaptab *tab);
  * must run at that instant; INT64_MAX when there is none. */
 int64_t clk_core_next_event(const struct clk_core *c);
 
+/* Driver time of the edge of the leap planned, else of the last one applied (where the
+ * sources' time steps by a second: a refclock's poll is not to mix samples across it); 1 and
+ * *DRV_NS, or 0 when there is none. */
+int clk_core_leap_edge(const struct clk_core *c, int64_t *drv_ns);
+
 /* Info on source ID; 0, or -1 if no such source. */
 int clk_core_source_info(const struct clk_core *c, int id, struct clk_source_info *out);
 

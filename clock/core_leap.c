@@ -367,3 +367,19 @@ int64_t core_leap_next(const struct clk_core *c)
 		return INT64_MAX;
 	return clk_disc_drv(&c->disc, clk_disc_raw_of_served(&c->disc, next));
 }
+
+int clk_core_leap_edge(const struct clk_core *c, int64_t *drv_ns)
+{
+	int64_t r;
+
+	if (!c)
+		return 0;
+	if (c->leap_dir)
+		r = clk_disc_raw_of_served(&c->disc, edge_ns(c->leap_m, c->leap_dir));
+	else if (c->leap_done_m)
+		r = c->leap_done_r;
+	else
+		return 0;
+	*drv_ns = clk_disc_drv(&c->disc, r);
+	return 1;
+}

@@ -98,6 +98,27 @@ int clk_sim_state(struct clk_driver *d, double *phase_s, double *freq_ppm);
  * resume or another program would step a kernel clock; 0 or -EINVAL. */
 int clk_sim_jump(struct clk_driver *d, int64_t offset_ns);
 
+/* ns: CLOCK_REALTIME - CLOCK_MONOTONIC moving by more than this within a span is a step of
+ * CLOCK_REALTIME (a leap, `date -s`, another program's ADJ_SETOFFSET; the two are slewed
+ * alike, so only a step moves it); less is read noise (narrowest of a few reads: < 1 us),
+ * below 1 ppm of a PHC's rate over KDRV_PHC_SPAN_NS */
+#define CLK_RT_STEP_SLACK_NS 10000
+/* CLOCK_REALTIME - CLOCK_MONOTONIC not known (the reads were stalled) */
+#define CLK_RT_MONO_UNKNOWN INT64_MIN
+
+/*
+ * The kernel driver on a PHC (and tests): the PHC's rate against
+ * CLOCK_REALTIME over one span, from its offsets OFF0, OFF1 (PHC -
+ * CLOCK_REALTIME, ns) measured at CLOCK_REALTIME SYS0, SYS1, where
+ * CLOCK_REALTIME - CLOCK_MONOTONIC was RTM0, RTM1, less OURS_NS (what our
+ * own corrections and steps moved the PHC meanwhile); 1 with *RATE
+ * (fractional), or 0 when the span must be discarded: CLOCK_REALTIME was
+ * stepped within it (RTM moved beyond CLK_RT_STEP_SLACK_NS, or is
+ * unknown), or it is empty.
+ */
+int clk_phc_span_rate(int64_t sys0, int64_t off0, int64_t rtm0, int64_t sys1, int64_t off1,
+		      int64_t rtm1, double ours_ns, double *rate);
+
 /* Convert a sys reading to driver time with D's current mapping. */
 int64_t clk_driver_from_sys(struct clk_driver *d, int64_t sys_ns);
 

@@ -32,7 +32,10 @@
  * CLOCK_REALTIME, the PHC, CLOCK_REALTIME) and carried between ticks by
  * the rate of the PHC against CLOCK_REALTIME: the correction we set
  * ourselves, exactly, plus the rest (the two oscillators), estimated over
- * KDRV_PHC_SPAN_NS with our own corrections and steps taken out. The PHC
+ * KDRV_PHC_SPAN_NS with our own corrections and steps taken out, and a
+ * span across which CLOCK_REALTIME was stepped (a leap second, `date -s`:
+ * CLOCK_REALTIME - CLOCK_MONOTONIC moved) discarded, not taken for a rate
+ * (a 1 s step in 16 s would be 62,500 ppm). The PHC
  * is kept on the scale horod serves (UTC): a PHC that ptp4l keeps in TAI
  * is not one for horod to discipline. A PHC has no kernel status
  * (ptp_clock_adjtime refuses ADJ_STATUS, ADJ_MAXERROR, ADJ_ESTERROR):
@@ -104,6 +107,8 @@ struct kdrv {
 	double corr;	    /* fractional: the correction set_freq set on the PHC */
 	int64_t anchor_sys; /* sys ns and PHC - sys (ns) where the rate's estimate starts; */
 	int64_t anchor_off; /* anchor_sys 0: none yet */
+	int64_t anchor_rtm; /* ns: CLOCK_REALTIME - CLOCK_MONOTONIC there (moved: a step) */
+	int rt_steps;	    /* spans discarded for a step of CLOCK_REALTIME (logged the first) */
 	double ours_ns;	    /* ns: what our corrections and steps moved the PHC since the anchor */
 	int64_t ours_sys;   /* sys ns up to which ours_ns is integrated */
 	int have_rest;	    /* rest was measured once */
@@ -161,6 +166,39 @@ static int kdrv_phc_measure(const struct kdrv *k, int64_t *sys, int64_t *off)
 	return best == INT64_MAX ? -1 : 0;
 }
 
+/* CLOCK_REALTIME - CLOCK_MONOTONIC (ns), the narrowest of KDRV_PHC_READS bracketed reads;
+ * CLK_RT_MONO_UNKNOWN when every read was wider than CLK_RT_STEP_SLACK_NS. */
+static int64_t kdrv_rt_mono(void)
+{
+	struct timespec a, r, b;
+	int64_t best = INT64_MAX, w, out = CLK_RT_MONO_UNKNOWN;
+	int i;
+
+	for (i = 0; i < KDRV_PHC_READS; i++) {
+		if (clock_gettime(CLOCK_MONOTONIC, &a) < 0 ||
+		    clock_gettime(CLOCK_REALTIME, &r) < 0 || clock_gettime(CLOCK_MONOTONIC, &b) < 0)
+			return CLK_RT_MONO_UNKNOWN;
+		w = ns_from_timespec(&b) - ns_from_timespec(&a);
+		if (w < 0 || w >= best || w > CLK_RT_STEP_SLACK_NS)
+			continue;
+		best = w;
+		out = ns_from_timespec(&r) - (ns_from_timespec(&a) + w / 2);
+	}
+	return out;
+}
+
+int clk_phc_span_rate(int64_t sys0, int64_t off0, int64_t rtm0, int64_t sys1, int64_t off1,
+		      int64_t rtm1, double ours_ns, double *rate)
+{
+	double span = ns_diff(sys1, sys0);
+
+	if (!(span > 0.0) || rtm0 == CLK_RT_MONO_UNKNOWN || rtm1 == CLK_RT_MONO_UNKNOWN ||
+	    fabs(ns_diff(rtm1, rtm0)) > (double)CLK_RT_STEP_SLACK_NS)
+		return 0;
+	*rate = (ns_diff(off1, off0) - ours_ns) / span;
+	return 1;
+}
+
 /* PHC: driver time of sys time SYS on the current map. */
 static int64_t kdrv_phc_at(const struct kdrv *k, int64_t sys)
 {
@@ -182,29 +220,38 @@ static void kdrv_phc_ours(struct kdrv *k, int64_t sys)
  */
 static void kdrv_phc_sync(struct kdrv *k)
 {
-	int64_t sys, off;
-	double span;
+	int64_t sys, off, rtm;
+	double rate;
 
 	if (!k->phc || kdrv_phc_measure(k, &sys, &off) < 0)
 		return;
+	rtm = kdrv_rt_mono();
 	kdrv_phc_ours(k, sys);
 	k->map_sys = sys;
 	k->map_off = off;
-	if (!k->anchor_sys || sys < k->anchor_sys) {
-		k->anchor_sys = sys;
-		k->anchor_off = off;
-		k->ours_ns = 0.0;
-		return;
+	if (k->anchor_sys && sys >= k->anchor_sys &&
+	    ns_diff(sys, k->anchor_sys) < (double)KDRV_PHC_SPAN_NS &&
+	    (rtm == k->anchor_rtm || fabs(ns_diff(rtm, k->anchor_rtm)) <= CLK_RT_STEP_SLACK_NS))
+		return; /* the span goes on */
+	if (k->anchor_sys && sys >= k->anchor_sys) {
+		if (clk_phc_span_rate(k->anchor_sys, k->anchor_off, k->anchor_rtm, sys, off, rtm,
+				      k->ours_ns, &rate) &&
+		    ns_diff(sys, k->anchor_sys) >= (double)KDRV_PHC_SPAN_NS) {
+			/* Half the new estimate, half the old: the read noise of one span
+			 * averages out. */
+			k->rest = k->have_rest ? 0.5 * (k->rest + rate) : rate;
+			k->have_rest = 1;
+		} else if (k->rt_steps++ == 0) {
+			clk_log(LOG_INFO,
+				"%s: CLOCK_REALTIME was stepped (or its reads stalled): the PHC's "
+				"rate over that span is discarded, estimated again from here",
+				k->name);
+		}
 	}
-	span = ns_diff(sys, k->anchor_sys);
-	if (span < (double)KDRV_PHC_SPAN_NS)
-		return;
-	/* Half the new estimate, half the old: the read noise of one span averages out. */
-	span = (ns_diff(off, k->anchor_off) - k->ours_ns) / span;
-	k->rest = k->have_rest ? 0.5 * (k->rest + span) : span;
-	k->have_rest = 1;
+	/* A new span starts here (the first, or after a step of CLOCK_REALTIME). */
 	k->anchor_sys = sys;
 	k->anchor_off = off;
+	k->anchor_rtm = rtm;
 	k->ours_ns = 0.0;
 }
 

@@ -129,3 +129,20 @@ void clk_leap_state(const struct ntp_leap *l, enum clk_leapmode mode, const stru
 		st->smear_ns = clk_smear_offset_ns(sm, u_ns);
 	}
 }
+
+int clk_leap_tai_to_utc(const struct ntp_leaptab *t, int64_t tai_ns, int64_t *utc_ns)
+{
+	int64_t tai_s = ns_floor_sec(tai_ns), u;
+	int o0, o1, o2;
+
+	/* TAI - UTC at the UTC second the TAI second falls in: guessed with the offset at the
+	 * TAI second read as UTC (at most one leap late), then taken at the guess. */
+	if (ntp_leaptab_tai_utc(t, tai_s, &o0) < 0 || ntp_leaptab_tai_utc(t, tai_s - o0, &o1) < 0)
+		return -1;
+	u = tai_s - o1;
+	/* The offset at the result must be the one used: else it is an inserted second. */
+	if (ntp_leaptab_tai_utc(t, u, &o2) < 0 || o2 != o1)
+		return -1;
+	*utc_ns = tai_ns - (int64_t)o1 * NS_PER_SEC;
+	return 0;
+}

@@ -88,6 +88,14 @@ int clk_leap_announce(int64_t midnight_s, int64_t now_ns, enum clk_leapmode mode
 /* 1 when the leap ending at MIDNIGHT_S is behind UTC NOW_NS (NOW >= M). */
 int clk_leap_passed(int64_t midnight_s, int64_t now_ns);
 
+/*
+ * TAI TAI_NS (ns since 1970-01-01 TAI, as a PHC that ptp4l keeps in TAI
+ * reads) to UTC into *UTC_NS with table T's TAI - UTC (`refclock ... tai`);
+ * 0, or -1 when T does not cover it (before its first entry) or it falls
+ * inside an inserted second (23:59:60 is no UTC instant on the Unix scale).
+ */
+int clk_leap_tai_to_utc(const struct ntp_leaptab *t, int64_t tai_ns, int64_t *utc_ns);
+
 /* UTC NOW_NS to leap-free time around leap L; IN_LEAP: the kernel says 23:59:60 (TIME_OOP). */
 int64_t clk_leap_free_ns(const struct ntp_leap *l, int64_t utc_ns, int in_leap);
 

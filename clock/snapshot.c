@@ -42,6 +42,7 @@ void clk_pub_init(struct clk_pub *p)
 	memcpy(w, &s, sizeof(w));
 	/* Initialisation happens before any reader exists: no ordering needed. */
 	atomic_init(&p->seq, 0);
+	atomic_init(&p->steps, 0);
 	for (i = 0; i < CLK_SNAPSHOT_WORDS; i++)
 		atomic_init(&p->words[i], w[i]);
 }
@@ -49,10 +50,13 @@ void clk_pub_init(struct clk_pub *p)
 void clk_snapshot_publish(struct clk_pub *p, const struct clk_snapshot *s)
 {
 	uint64_t w[CLK_SNAPSHOT_WORDS];
+	struct clk_snapshot c = *s;
 	uint32_t seq;
 	size_t i;
 
-	memcpy(w, s, sizeof(w));
+	/* Relaxed: only this thread changes the count (clk_pub_fence). */
+	c.steps = atomic_load_explicit(&p->steps, memory_order_relaxed);
+	memcpy(w, &c, sizeof(w));
 	/* Relaxed: we are the only writer, so we read our own last store. */
 	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
@@ -99,6 +103,33 @@ void clk_snapshot_read(const struct clk_pub *p, struct clk_snapshot *out)
 			break;
 	}
 	memcpy(out, w, sizeof(w));
+}
+
+void clk_pub_fence(struct clk_pub *p, struct clk_snapshot *out)
+{
+	/* Release: a worker that sees the new count sees the fence's snapshot or a later one. */
+	atomic_fetch_add_explicit(&p->steps, 1, memory_order_release);
+	clk_snapshot_read(p, out);
+	out->leap = NTP_LEAP_UNSYNC;
+	out->stratum = 16;
+	out->flags &= ~(uint32_t)CLK_F_SYNCED;
+	clk_snapshot_publish(p, out);
+	out->steps = atomic_load_explicit(&p->steps, memory_order_relaxed);
+}
+
+int clk_snapshot_maps(const struct clk_pub *p, const struct clk_snapshot *s, int64_t rx_sys,
+		      int64_t tx_sys)
+{
+	/* Acquire fence: the clock reading before the call (its loads) is ordered before the
+	 * count's load below, so a reading that saw the step sees the count announced before
+	 * it. On x86_64 a compiler barrier: loads are not reordered with loads. */
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&p->steps, memory_order_relaxed) != s->steps)
+		return 0;
+	/* The stamp is read first: later than the transmit reading, the clock went back. */
+	if (rx_sys > tx_sys && rx_sys - tx_sys > CLK_STEP_SLACK_NS)
+		return 0;
+	return rx_sys >= s->step_sys;
 }
 
 int64_t clk_snapshot_served(const struct clk_snapshot *s, int64_t raw_ns)

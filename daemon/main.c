@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
@@ -25,6 +26,7 @@
 
 #include "clock/driver.h"
 #include "clock/kclock.h"
+#include "clock/leapload.h"
 #include "clock/snapshot.h"
 #include "daemon/auth/auth.h"
 #include "daemon/serve/clientlog.h"
@@ -43,9 +45,12 @@
 #include "daemon/ready.h"
 #include "daemon/sys/notify.h"
 #include "daemon/takeover.h"
+#include "proto/nstime.h"
 #include "proto/ntp.h"
 
 #define WORKERS_READY_MS 5000 /* ms for the workers to set up and receive: they take a few */
+#define AUTH_QUIESCE_MS                                                                            \
+	(2 * WK_STOP_POLL_MS) /* ms a SIGHUP waits for the workers to leave the old keys */
 
 /* What the command line says. */
 struct opts {
@@ -76,7 +81,8 @@ static const char usage[] =
 	"  -h, --help          print this help and exit\n"
 	"\n"
 	"Signals: SIGTERM/SIGINT stop, SIGUSR1 logs the counters, SIGHUP reloads the\n"
-	"access lists, the rate limit and denykod.\n"
+	"access lists, the rate limit and denykod, and reads the keyfile, the NTS\n"
+	"certificate and key and the leap table again.\n"
 	"Exit status: 0 stopped cleanly, 1 run-time failure, 2 configuration error.\n";
 
 static struct opts opt;
@@ -396,6 +402,57 @@ static void free_workers(void)
 	free(auth_wk);
 }
 
+/*
+ * SIGHUP: the leap table (`leapfile`, `leapsectz`) read again. It takes
+ * the place of the one in force only when it loads (a leapfile's hash
+ * matches), lists leap seconds and has not expired at the time horod
+ * serves; else the one in force stays and one line says why. Runs in
+ * the clock thread, the only one that reads the table.
+ */
+static void reload_leap(void)
+{
+	static struct ntp_leaptab tab; /* 2 KB: off the stack */
+	static struct clockd_tracking tr;
+	char why[256];
+	int64_t now;
+	int r;
+
+	if (cfg.leap.src == CFG_LEAP_NONE)
+		return;
+	if (cfg.leap.src == CFG_LEAP_FILE)
+		r = clk_leap_load_list(cfg.leap.path, &tab, why, sizeof(why));
+	else
+		r = clk_leap_load_tzif(cfg.leap.path, &tab, why, sizeof(why));
+	clockd_report_tracking(&cd, &tr);
+	now = clk_snapshot_served(&tr.snap, tr.sys_ns) / NS_PER_SEC;
+	if (r < 0) {
+		log_msg(LOG_ERR, "SIGHUP: leap table %s: %s: the table in force stays",
+			cfg.leap.path, why);
+	} else if (tab.n == 0) {
+		log_msg(LOG_ERR,
+			"SIGHUP: leap table %s lists no leap second: the table in force "
+			"stays",
+			cfg.leap.path);
+	} else if (ntp_leaptab_expired(&tab, now)) {
+		log_msg(LOG_ERR, "SIGHUP: leap table %s has expired: the table in force stays",
+			cfg.leap.path);
+	} else if (memcmp(&tab, &cfg.leap.tab, sizeof(tab)) == 0) {
+		log_msg(LOG_INFO, "SIGHUP: leap table %s unchanged", cfg.leap.path);
+	} else {
+		time_t e = (time_t)tab.expires_s;
+		struct tm tm;
+		char date[32] = "never";
+
+		if (tab.expires_s && gmtime_r(&e, &tm))
+			strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		cfg.leap.tab = tab;
+		clk_core_set_leaptab(cd.core, &cfg.leap.tab);
+		cd.leap_exp = -1; /* its expiry logged again */
+		log_msg(LOG_NOTICE, "SIGHUP: leap table %s reloaded: %d entries, expires %s",
+			cfg.leap.path, tab.n, date);
+	}
+}
+
 /* The keyfile, the NTS server keys, the NTS-KE certificate and sockets (before privileges
  * go), each worker's slot. */
 static int open_auth(void)
@@ -691,12 +748,29 @@ static int run(void)
 			clockd_log_status(&cd);
 		} else if (si.ssi_signo == SIGHUP) {
 			srv_reload(&cfg, opt.conf, &shared, workers, n_workers);
+			reload_leap();
+			/* The keys and the NTS-KE certificate the (live) configuration names. */
+			if (auth.keys_retired &&
+			    wk_quiesce(workers, n_workers, AUTH_QUIESCE_MS) == 0)
+				auth_reclaim(&auth); /* a table a stuck worker held last time */
+			if (auth_reload(&auth, &cfg) > 0) {
+				if (wk_quiesce(workers, n_workers, AUTH_QUIESCE_MS) == 0)
+					auth_reclaim(&auth);
+				else
+					log_msg(LOG_WARNING,
+						"SIGHUP: a worker did not move on within %d ms: "
+						"the "
+						"old keys stay allocated",
+						AUTH_QUIESCE_MS);
+			}
 		}
 	}
 	ntf_send("STOPPING=1\nSTATUS=%s",
 		 tko_handed_over() ? "handed over to a successor" : "stopping");
+	/* A failed worker sets its exit code before done, and stops the loop after. */
 	for (i = 0; i < n_workers; i++)
-		if (workers[i].exit_code < 0)
+		if (atomic_load_explicit(&workers[i].done, memory_order_acquire) &&
+		    workers[i].exit_code < 0)
 			return 1;
 	return 0;
 }

@@ -83,23 +83,52 @@ int auth_verify_config(const struct horod_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Free table T (wiping its keys); NULL is fine. */
+static void keys_free(struct sk_table *t)
+{
+	if (!t)
+		return;
+	kf_free(t);
+	free(t);
+}
+
+/* The keyfile PATH ("" for none) read into a new table; NULL (ERR) when it fails a check. */
+static struct sk_table *keys_read(const char *path, char *err, size_t errlen)
+{
+	struct sk_table *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		snprintf(err, errlen, "keyfile %s: out of memory", path);
+		return NULL;
+	}
+	if (path[0] && kf_read(path, t, err, errlen) < 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
 int auth_open(struct auth_shared *as, const struct horod_config *c, int n_workers, char *err,
 	      size_t errlen)
 {
+	struct sk_table *t;
 	struct timespec now;
+	int threads = kes_threads(c->nts.threads);
 
 	memset(as, 0, sizeof(*as));
-	if (c->nts.keyfile[0]) {
-		if (kf_read(c->nts.keyfile, &as->keys, err, errlen) < 0)
-			return -1;
-		log_msg(LOG_INFO, "keyfile %s: %d symmetric key%s", c->nts.keyfile, as->keys.n,
-			as->keys.n == 1 ? "" : "s");
-	}
+	t = keys_read(c->nts.keyfile, err, errlen);
+	if (!t)
+		return -1;
+	atomic_store_explicit(&as->keys, t, memory_order_release);
+	atomic_store_explicit(&as->n_keys, t->n, memory_order_relaxed);
+	if (c->nts.keyfile[0])
+		log_msg(LOG_INFO, "keyfile %s: %d symmetric key%s", c->nts.keyfile, t->n,
+			t->n == 1 ? "" : "s");
 	if (!c->nts.cert[0])
 		return 0;
-	if (n_workers + 1 > NKS_SLOTS) {
-		snprintf(err, errlen, "NTS: %d workers, allowed at most %d", n_workers,
-			 NKS_SLOTS - 1);
+	if (n_workers + threads > NKS_SLOTS) {
+		snprintf(err, errlen, "NTS: %d workers and %d NTS-KE threads, allowed at most %d",
+			 n_workers, threads, NKS_SLOTS);
 		return -1;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -113,11 +142,63 @@ int auth_open(struct auth_shared *as, const struct horod_config *c, int n_worker
 	}
 	as->kes_open = 1;
 	log_msg(LOG_INFO,
-		"nts: NTS-KE on port %d (%d listener%s, at most %d sessions), AEAD "
+		"nts: NTS-KE on port %d (%d listener%s, %d thread%s, at most %d sessions), AEAD "
 		"AES-SIV-CMAC-256 (AES-128-GCM-SIV: not in this nettle/GnuTLS), keys rotated %s",
-		c->nts.port, as->kes.n_lfd, as->kes.n_lfd == 1 ? "" : "s", c->nts.max_conn,
+		c->nts.port, as->kes.n_lfd, as->kes.n_lfd == 1 ? "" : "s", as->kes.n_thr,
+		as->kes.n_thr == 1 ? "" : "s", c->nts.max_conn,
 		c->nts.rotate ? "by horod" : "outside horod (ntsrotate 0)");
 	return 0;
+}
+
+int auth_reload(struct auth_shared *as, const struct horod_config *c)
+{
+	const struct sk_table *old;
+	struct sk_table *t;
+	char err[512];
+	int ret = 0;
+
+	if (c->nts.keyfile[0] && as->keys_retired) {
+		log_msg(LOG_ERR,
+			"SIGHUP: keyfile %s not read again: a worker still holds the "
+			"table before the last one; the keys in force stay",
+			c->nts.keyfile);
+		ret = -1;
+	} else if (c->nts.keyfile[0]) {
+		t = keys_read(c->nts.keyfile, err, sizeof(err));
+		old = atomic_load_explicit(&as->keys, memory_order_relaxed);
+		if (!t) {
+			log_msg(LOG_ERR, "SIGHUP: %s: the %d key%s in force stay", err, old->n,
+				old->n == 1 ? "" : "s");
+			ret = -1;
+		} else {
+			atomic_store_explicit(&as->keys, t, memory_order_release);
+			atomic_store_explicit(&as->n_keys, t->n, memory_order_relaxed);
+			as->keys_retired = (struct sk_table *)(uintptr_t)old;
+			log_msg(LOG_NOTICE,
+				"SIGHUP: keyfile %s reloaded: %d symmetric key%s (were %d)",
+				c->nts.keyfile, t->n, t->n == 1 ? "" : "s", old->n);
+			ret = 1;
+		}
+	}
+	if (as->kes_open) {
+		if (kes_reload_cred(&as->kes, c->nts.cert, c->nts.key, err, sizeof(err)) < 0) {
+			log_msg(LOG_ERR, "SIGHUP: %s: the NTS-KE certificate and key in force stay",
+				err);
+			ret = -1;
+		} else {
+			log_msg(LOG_NOTICE,
+				"SIGHUP: NTS-KE certificate %s and key %s reloaded: new "
+				"handshakes use them",
+				c->nts.cert, c->nts.key);
+		}
+	}
+	return ret;
+}
+
+void auth_reclaim(struct auth_shared *as)
+{
+	keys_free(as->keys_retired);
+	as->keys_retired = NULL;
 }
 
 int auth_worker_init(struct auth_shared *as, struct auth_worker *aw)
@@ -154,7 +235,10 @@ void auth_close(struct auth_shared *as)
 	if (as->nks)
 		nks_fini(as->nks);
 	as->nks = NULL;
-	kf_free(&as->keys);
+	auth_reclaim(as);
+	keys_free((struct sk_table *)(uintptr_t)atomic_load_explicit(&as->keys,
+								     memory_order_relaxed));
+	atomic_store_explicit(&as->keys, NULL, memory_order_relaxed);
 }
 
 enum auth_action auth_check(const struct auth_shared *as, struct auth_worker *aw,
@@ -168,7 +252,9 @@ enum auth_action auth_check(const struct auth_shared *as, struct auth_worker *aw
 		return AUTH_PLAIN; /* classified well-formed before: cannot happen */
 	if (mac_off < len) {
 		ar->nts = 0;
-		switch (sk_verify(&as->keys, req, len, mac_off, &ar->key)) {
+		/* The table in force now: the worker holds it until its next request. */
+		switch (sk_verify(atomic_load_explicit(&as->keys, memory_order_acquire), req, len,
+				  mac_off, &ar->key)) {
 		case SK_OK:
 			*outcome = AUTH_MAC_OK;
 			return AUTH_ANSWER;

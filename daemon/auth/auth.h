@@ -25,6 +25,7 @@
 #ifndef HOROD_DAEMON_AUTH_H
 #define HOROD_DAEMON_AUTH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,10 +63,17 @@ const char *auth_outcome_name(enum auth_outcome o);
 /* One-line description of outcome O. */
 const char *auth_outcome_desc(enum auth_outcome o);
 
-/* What every worker shares, read-only once running. */
+/*
+ * What every worker shares, read-only once running but for what SIGHUP
+ * loads again: the key table, swapped whole through one pointer (the old
+ * one freed once every worker has moved past it), and the NTS-KE
+ * certificate (keserver.h).
+ */
 struct auth_shared {
-	struct sk_table keys; /* `keyfile`, sorted; n = 0 without one */
-	struct nks *nks;      /* NTS server keys, or NULL without an NTS server */
+	_Atomic(const struct sk_table *) keys; /* `keyfile`, sorted; n = 0 without one */
+	struct sk_table *keys_retired;	       /* replaced by auth_reload, until auth_reclaim */
+	_Atomic int n_keys;		       /* keys in force, for `horoctl status` */
+	struct nks *nks;		       /* NTS server keys, or NULL without an NTS server */
 	struct nks nks_store;
 	struct kes kes; /* the NTS-KE server (with nks) */
 	int kes_open;
@@ -112,6 +120,21 @@ int auth_open(struct auth_shared *as, const struct horod_config *c, int n_worker
  * -1 (ERR).
  */
 int auth_verify_config(const struct horod_config *c, char *err, size_t errlen);
+
+/*
+ * SIGHUP (clock thread): read the keyfile and the NTS certificate and key
+ * that C names again, with the checks made at start, and put what passes
+ * in force for the requests and handshakes that come next (NTS-KE
+ * sessions under way finish with the certificate they started with); a
+ * file that fails keeps what was in force and one line says why. 1 when
+ * a key table was replaced: once every worker has begun a new request
+ * (wk_quiesce), auth_reclaim frees the old one; 0 otherwise; -1 when
+ * anything failed.
+ */
+int auth_reload(struct auth_shared *as, const struct horod_config *c);
+
+/* Free the key table auth_reload replaced (no worker can still read it). */
+void auth_reclaim(struct auth_shared *as);
 
 /* Set up worker state AW (its reader slot, its generator); 0, or -1 (no randomness). */
 int auth_worker_init(struct auth_shared *as, struct auth_worker *aw);

@@ -1,15 +1,19 @@
 /*
  * The NTS-KE server (RFC 8915 section 4): TLS 1.3 with ALPN ntske/1 on
- * TCP port `ntsport` of every listen address, in a thread of its own
- * (never a worker, never the clock thread), which also does the server
- * keys' periodic work (rotation, reading the file again: ntskeys.h).
+ * TCP port `ntsport` of every listen address, in threads of its own
+ * (never a worker, never the clock thread); the first also does the
+ * server keys' periodic work (rotation, reading the file again:
+ * ntskeys.h). The certificate and key can be loaded again (SIGHUP) while
+ * sessions run: each session holds the ones it started with.
  *
- * One event loop over non-blocking sockets: at most `maxntsconnections`
- * sessions at once (a connection past that is accepted and closed at
- * once, counted), each bounded by KES_TIMEOUT_MS from accept to close, so
- * a client that stalls or a flood of handshakes holds a bounded amount of
- * memory and time and never touches NTP serving (one thread: at most one
- * CPU's worth of handshakes, whatever the flood). Per session: handshake, read
+ * `ntsthreads` threads (one per CPU by default), each one event loop
+ * over non-blocking sockets, all accepting from the same listening
+ * sockets: at most `maxntsconnections` sessions at once, all threads
+ * together (a connection past that is accepted and closed at once,
+ * counted), each bounded by KES_TIMEOUT_MS from accept to close, so a
+ * client that stalls or a flood of handshakes holds a bounded amount of
+ * memory and time and never touches NTP serving (at most `ntsthreads`
+ * CPUs' worth of handshakes, whatever the flood). Per session: handshake, read
  * one request (up to 16 KiB), answer it (NTPv4, AES-SIV-CMAC-256, 8
  * cookies sealed with the current server key, the `ntsntpserver` name and
  * the NTP port when it is not 123; or the RFC's error), close_notify,
@@ -29,7 +33,8 @@
 #include "proto/crypto.h"
 #include "tls/tls.h"
 
-#define KES_TIMEOUT_MS 2000 /* ms from accept to close: a whole exchange (chrony's 2 s) */
+#define KES_TIMEOUT_MS	2000 /* ms from accept to close: a whole exchange (chrony's 2 s) */
+#define KES_THREADS_MAX 16   /* handshake threads: `ntsthreads` 1-16 */
 
 /* NTS-KE sessions by outcome: X(enum suffix, stable name, description). */
 #define KES_OUTCOME_LIST(X)                                                                        \
@@ -59,23 +64,37 @@ const char *kes_outcome_name(enum kes_outcome o);
 const char *kes_outcome_desc(enum kes_outcome o);
 
 struct kes_conn;
+struct kes_cred;
+struct kes;
 
-struct kes {
-	struct tls_ctx tls;
-	int lfd[CFG_MAX_LISTEN]; /* listening TCP sockets */
-	int n_lfd;
-	struct kes_conn *conn; /* max_conn sessions */
-	int max_conn;
-	struct nks *nks;
-	int slot;    /* this thread's reader slot */
-	int stop_fd; /* eventfd: wakes the thread to stop */
+/* One handshake thread's own: its sessions, its reader slot, its nonces. */
+struct kes_thr {
+	struct kes *k;
+	struct kes_conn *conn; /* max_conn sessions (all threads together hold at most max_conn) */
+	int slot;	       /* this thread's reader slot of the server keys */
+	struct cry_rng rng;    /* cookie nonces */
 	pthread_t thread;
 	int started;
+};
+
+struct kes {
+	struct kes_cred *cred;	   /* the certificate and key new sessions take (cred_lock) */
+	pthread_mutex_t cred_lock; /* taken once per accepted connection and by a reload */
+	int lfd[CFG_MAX_LISTEN];   /* listening TCP sockets, shared by every thread */
+	int n_lfd;
+	int max_conn;
+	_Atomic int open; /* sessions open, all threads together */
+	struct nks *nks;
+	int stop_fd; /* eventfd: once written, wakes (and stops) every thread */
+	struct kes_thr thr[KES_THREADS_MAX];
+	int n_thr;
 	char ntp_server[CFG_HOST_MAX]; /* `ntsntpserver`, "" = none */
 	int ntp_port;		       /* NTP port to name, 0 when it is 123 */
-	struct cry_rng rng;	       /* cookie nonces */
 	_Atomic uint64_t outcome[KES_OUTCOME_MAX];
 };
+
+/* The number of threads `ntsthreads N` asks for: N, or one per online CPU for 0 (capped). */
+int kes_threads(int n);
 
 /*
  * Load the certificate and key, bind the listening sockets (port
@@ -85,13 +104,21 @@ struct kes {
 int kes_open(struct kes *k, const struct horod_config *c, struct nks *nks, char *err,
 	     size_t errlen);
 
-/* Start the thread; 0 or -errno. */
+/*
+ * Load the certificate CERT and key KEY again (the same checks as at
+ * start) and hand them to the sessions accepted from now on; sessions
+ * already running finish with what they started with, freed after the
+ * last one. 0, or -1 with the reason in ERR (the old ones stay).
+ */
+int kes_reload_cred(struct kes *k, const char *cert, const char *key, char *err, size_t errlen);
+
+/* Start the threads; 0 or -errno (none left running). */
 int kes_start(struct kes *k);
 
-/* Stop the thread (if started): no session runs after it; the counters stay. */
+/* Stop the threads (if started): no session runs after it; the counters stay. */
 void kes_stop(struct kes *k);
 
-/* Stop the thread (if started) and release everything. */
+/* Stop the threads (if started) and release everything. */
 void kes_close(struct kes *k);
 
 #endif

@@ -80,6 +80,10 @@ static void leap_expiry_log(struct clockd *cd, int64_t now)
  * the last snapshot ends (microseconds), and requests the kernel stamped before the step are
  * answered from the fence, not mapped by the new snapshot */
 #define CLOCKD_FENCE_MS 2
+/* ns: how long after a leap step the snapshots carry the clock's reading just after it, so
+ * a worker recognises a request the kernel stamped before the step (a step forward); far
+ * longer than a request waits in a socket, far shorter than the next leap */
+#define CLOCKD_STEP_KEEP_NS (10 * NS_PER_SEC)
 
 /*
  * The core is about to step the steered clock at a leap's edge: the
@@ -89,18 +93,17 @@ static void leap_expiry_log(struct clockd *cd, int64_t now)
  * would get a time 1 s off. Publish the same snapshot unsynchronized (LI
  * 3, stratum 16: clients take no time from it) and let the workers' batches
  * on the old one end; the publication after the step waits as long again
- * before the new mapping is served.
+ * before the new mapping is served. The step is counted in the
+ * publication (clk_pub_fence): a worker that read the old snapshot before
+ * the fence and the clock after the step (preempted longer than the fence)
+ * finds it out (clk_snapshot_maps) and answers unsynchronized.
  */
 static void leap_fence(void *arg)
 {
 	struct clockd *cd = arg;
 	struct clk_snapshot s;
 
-	clk_snapshot_read(cd->pub, &s);
-	s.leap = NTP_LEAP_UNSYNC;
-	s.stratum = 16;
-	s.flags &= ~(uint32_t)CLK_F_SYNCED;
-	clk_snapshot_publish(cd->pub, &s);
+	clk_pub_fence(cd->pub, &s);
 	if (cd->on_publish)
 		cd->on_publish(cd->on_publish_arg, &s);
 	poll(NULL, 0, CLOCKD_FENCE_MS);
@@ -123,6 +126,15 @@ static void publish(struct clockd *cd)
 		if (cd->src[i].ops->refresh)
 			cd->src[i].ops->refresh(&cd->src[i], now);
 	clk_core_update(cd->core, now, &s);
+	/* The clock the workers and the kernel's stamps read, just after the step: a request
+	 * stamped earlier is not mapped by the snapshots that follow (a step forward). */
+	if (cd->fenced)
+		cd->step_sys = clk_now_ns(CLOCK_REALTIME);
+	if (cd->step_sys && clk_now_ns(CLOCK_REALTIME) >= cd->step_sys &&
+	    clk_now_ns(CLOCK_REALTIME) - cd->step_sys < CLOCKD_STEP_KEEP_NS)
+		s.step_sys = cd->step_sys;
+	else
+		cd->step_sys = 0;
 	leap_expiry_log(cd, s.update_ns);
 	if (cd->fenced) {
 		poll(NULL, 0, CLOCKD_FENCE_MS);

@@ -52,8 +52,10 @@ struct clockd {
 	int n_pollers;
 	clockd_publish_fn on_publish; /* or NULL */
 	void *on_publish_arg;
-	int leap_exp; /* the leap table's CLK_LEAP_EXP_* last logged, -1 none yet */
-	int fenced;   /* 1: a leap fence is published, the next publication waits first */
+	int leap_exp;	  /* the leap table's CLK_LEAP_EXP_* last logged, -1 none yet */
+	int fenced;	  /* 1: a leap fence is published, the next publication waits first */
+	int64_t step_sys; /* CLOCK_REALTIME ns just after the last leap step, for the snapshots
+			     of CLOCKD_STEP_KEEP_NS after it (clk_snapshot_maps); 0 none */
 };
 
 /*

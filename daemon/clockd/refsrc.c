@@ -16,6 +16,7 @@
 
 #include "clock/filter.h"
 #include "clock/kclock.h"
+#include "clock/leapsec.h"
 #include "daemon/clockd/refsrc.h"
 #include "daemon/clockd/report.h"
 #include "daemon/config/cfg_refclock.h"
@@ -78,8 +79,9 @@ struct rs_clock {
 struct refsrc {
 	struct clk_core *core;
 	struct clk_driver *drv;
-	int precision; /* log2 s of our clock's reads */
-	int steps;     /* the core's steps when we last looked */
+	int precision;			/* log2 s of our clock's reads */
+	int steps;			/* the core's steps when we last looked */
+	const struct ntp_leaptab *ltab; /* TAI - UTC for `tai` refclocks; NULL none */
 	struct rs_clock rc[CFG_MAX_REFCLOCKS];
 	int n;
 };
@@ -91,6 +93,22 @@ static int by_offset(const void *a, const void *b)
 	const struct rs_sample *x = a, *y = b;
 
 	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+int refsrc_leap_split(struct rs_sample *s, int n, int64_t edge)
+{
+	int i, k = 0, after = 0;
+
+	for (i = 0; i < n; i++)
+		after += s[i].t >= edge + RS_LEAP_GUARD_NS;
+	for (i = 0; i < n; i++) {
+		if (s[i].t > edge - RS_LEAP_GUARD_NS && s[i].t < edge + RS_LEAP_GUARD_NS)
+			continue; /* too close to tell which side the reference was on */
+		if (after && s[i].t < edge)
+			continue; /* before the edge, with samples after it: the older side */
+		s[k++] = s[i];
+	}
+	return k;
 }
 
 int refsrc_filter(struct rs_sample *s, int n, struct rs_sample *out)
@@ -253,8 +271,15 @@ static void take(struct refsrc *rs, struct rs_clock *c, const struct rc_sample *
 			return;
 		}
 	} else {
+		int64_t ref = s->ref_ns;
+
+		/* `tai`: the reference's TAI less TAI - UTC; an inserted second has no UTC. */
+		if (c->cfg->tai && clk_leap_tai_to_utc(rs->ltab, ref, &ref) < 0) {
+			c->ct.unsync++;
+			return;
+		}
 		/* Reference minus our driver time of the same instant, plus the offset option. */
-		if (__builtin_sub_overflow(s->ref_ns, x.t, &x.off) ||
+		if (__builtin_sub_overflow(ref, x.t, &x.off) ||
 		    __builtin_add_overflow(x.off, c->offset_ns, &x.off)) {
 			c->rd->drops[RC_DROP_FORMAT]++;
 			return;
@@ -296,6 +321,7 @@ static void poll_clock(struct refsrc *rs, struct rs_clock *c, int64_t now)
 	struct clk_source_info si;
 	struct rs_sample f;
 	struct clk_meas m;
+	int64_t edge;
 	int i, k = 0, kept;
 
 	clk_core_poll_sent(rs->core, c->id, now);
@@ -307,6 +333,12 @@ static void poll_clock(struct refsrc *rs, struct rs_clock *c, int64_t now)
 		else
 			c->ct.old++;
 	c->n = 0;
+	/* Never one median over a leap's edge: the reference's time steps there. */
+	if (k && clk_core_leap_edge(rs->core, &edge)) {
+		i = refsrc_leap_split(c->buf, k, edge);
+		c->ct.old += (uint64_t)(k - i);
+		k = i;
+	}
 	kept = refsrc_filter(c->buf, k, &f);
 	if (kept == 0) {
 		c->ct.empty++;
@@ -356,11 +388,22 @@ struct refsrc *refsrc_create(struct clk_core *core, struct clk_driver *drv, int 
 	return rs;
 }
 
+void refsrc_set_leaptab(struct refsrc *rs, const struct ntp_leaptab *t)
+{
+	rs->ltab = t;
+}
+
 int refsrc_add(struct refsrc *rs, const struct cfg_refclock *cfg, struct rc_reader *rd)
 {
 	struct clk_source_cfg sc;
 	struct rs_clock *c;
 
+	if (cfg->tai && !rs->ltab) {
+		log_msg(LOG_ERR, "refclock %s: 'tai' without a leap table (leapfile, leapsectz)",
+			cfg->name);
+		rc_close(rd);
+		return -1;
+	}
 	if (rs->n >= CFG_MAX_REFCLOCKS) {
 		log_msg(LOG_ERR, "refclock %s: more than %d refclocks", cfg->name,
 			CFG_MAX_REFCLOCKS);
@@ -536,6 +579,8 @@ static int rcd_init(struct srcdrv *d, const struct srcdrv_env *env)
 		log_msg(LOG_ERR, "refclock: out of memory");
 		return -1;
 	}
+	if (env->cfg->leap.src != CFG_LEAP_NONE)
+		refsrc_set_leaptab(rs, &env->cfg->leap.tab);
 	for (i = 0; i < k->n_refclocks; i++) {
 		const struct cfg_refclock *cfg = &k->refclocks[i];
 		int64_t age = (int64_t)ldexp((double)NS_PER_SEC, cfg->dpoll + 1);
@@ -552,9 +597,10 @@ static int rcd_init(struct srcdrv *d, const struct srcdrv_env *env)
 			refsrc_destroy(rs);
 			return -1;
 		}
-		log_msg(LOG_INFO, "refclock %s: %s, refid %s, poll %d, dpoll %d%s", cfg->name,
+		log_msg(LOG_INFO, "refclock %s: %s, refid %s, poll %d, dpoll %d%s%s", cfg->name,
 			rd->name, cfg->refid, cfg->poll, cfg->dpoll,
-			cfg->lock[0] ? ", pulses locked" : "");
+			cfg->lock[0] ? ", pulses locked" : "",
+			cfg->tai ? ", TAI (TAI - UTC from the leap table)" : "");
 		if (refsrc_add(rs, cfg, rd) < 0) {
 			refsrc_destroy(rs);
 			return -1;

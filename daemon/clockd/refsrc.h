@@ -47,12 +47,16 @@
 #include "daemon/clockd/srcdrv.h"
 #include "daemon/config/settings.h"
 #include "daemon/refclock/refclock.h"
+#include "proto/leaptab.h"
 
 #define RS_MAX_SAMPLES	  64 /* samples kept per poll: chrony's default filter length */
 #define RS_UNREACH_POLLS  4  /* polls without a sample before a refclock is unreachable */
 #define RS_WINDOW_NS	  (16 * NS_PER_SEC) /* ns: oldest sample a poll uses (chrony's poll) */
 #define RS_PULSE_LIMIT_NS (400 * NS_PER_MS) /* ns: a pulse's second must be known this well */
 #define RS_LOCK_AGE_NS	  (2 * NS_PER_SEC)  /* ns: a lock's sample at most two pulses old */
+/* ns: samples this close to a leap's edge are not used: the reference leaps at its own
+ * midnight, our edge is the core's, and a device's leap handling may lag (gpsd's NMEA) */
+#define RS_LEAP_GUARD_NS (2 * NS_PER_SEC)
 
 extern const struct srcdrv_ops srcdrv_refclock; /* the reference clocks (refsrc.c) */
 
@@ -69,9 +73,11 @@ struct rs_counts {
 	uint64_t samples;    /* taken into a poll */
 	uint64_t polls;	     /* polls made */
 	uint64_t empty;	     /* polls without a sample */
-	uint64_t unsync;     /* samples the device marked unsynchronized (leap 3) */
+	uint64_t unsync;     /* samples the device marked unsynchronized (leap 3), or, under
+				`tai`, inside an inserted second (no UTC instant) */
 	uint64_t unnumbered; /* pulses whose second was not known within RS_PULSE_LIMIT_NS */
-	uint64_t old;	     /* samples older than RS_WINDOW_NS, or beyond RS_MAX_SAMPLES */
+	uint64_t old;	     /* samples older than RS_WINDOW_NS, or beyond RS_MAX_SAMPLES, or
+				on the far side of a leap's edge (refsrc_leap_split) */
 	uint64_t read_errors;
 	double noise; /* s: the samples' noise as measured (standard deviation), or assumed */
 };
@@ -88,6 +94,15 @@ struct refsrc;
 int refsrc_filter(struct rs_sample *s, int n, struct rs_sample *out);
 
 /*
+ * Split the N samples S of one poll at a leap's edge EDGE (driver ns),
+ * where the reference's time steps by a second against ours: samples
+ * within RS_LEAP_GUARD_NS of it are dropped and, when some remain on both
+ * sides, only the later side is kept (moved to the front, order kept).
+ * Returns how many remain.
+ */
+int refsrc_leap_split(struct rs_sample *s, int n, int64_t edge);
+
+/*
  * Number a pulse seen at driver time T, whose true time is estimated as
  * EST_NS within EST_ERR s: the nearest whole second (plus OFFSET_NS, the
  * `offset` option); 0 with *OFF = that second minus T, or -1 when the
@@ -99,7 +114,12 @@ int refsrc_number_pulse(int64_t t, int64_t est_ns, double est_err, int64_t offse
  * memory. */
 struct refsrc *refsrc_create(struct clk_core *core, struct clk_driver *drv, int precision);
 
-/* Add the refclock CFG reading RD (owned from now on) to the core; 0, or -1 (logged). */
+/* The leap table T (not copied: it outlives RS) whose TAI - UTC `tai` refclocks' samples
+ * are taken to UTC with; before the first refsrc_add. */
+void refsrc_set_leaptab(struct refsrc *rs, const struct ntp_leaptab *t);
+
+/* Add the refclock CFG reading RD (owned from now on) to the core; 0, or -1 (logged: a `tai`
+ * refclock without a leap table too). */
 int refsrc_add(struct refsrc *rs, const struct cfg_refclock *cfg, struct rc_reader *rd);
 
 /* Link each `lock` to its refclock, after the last refsrc_add; 0, or -1 (logged). */

@@ -1,7 +1,8 @@
 /*
  * The authentication directives of the configuration, chrony's names and
  * meanings: the NTS server (`ntsservercert`, `ntsserverkey`, `ntsport`,
- * `ntsdumpdir`, `ntsrotate`, `ntsntpserver`, `maxntsconnections`) and
+ * `ntsdumpdir`, `ntsrotate`, `ntsntpserver`, `maxntsconnections`,
+ * `ntsthreads`) and
  * the symmetric keys (`keyfile`), and the NTS client's trust
  * (`ntstrustedcerts`, `nosystemcert`, `nocerttimecheck`; `server HOST
  * nts` and `key ID` are options of the server line, cfg_clock.c). Files
@@ -22,6 +23,7 @@
 #define CFG_NTS_ROTATE_MAX  2147483647L /* s: 2^31-1 (68 years), chrony's limit */
 #define CFG_NTS_MAXCONN	    100		/* NTS-KE connections at once (chrony's default) */
 #define CFG_NTS_MAXCONN_MAX 1000	/* connections: each holds a TLS session (~30 KiB) */
+#define CFG_NTS_THREADS_MAX 16 /* NTS-KE threads: KES_THREADS_MAX, past any CPU count we run on */
 #define CFG_MAX_PORT	    65535	/* highest TCP port */
 #define CFG_NTS_NOCERT_MAX  2147483647L /* clock updates: chrony's limit (an int) */
 
@@ -129,6 +131,11 @@ int cfg_do_nts(struct cfg_parser *p, char **tok, int ntok)
 		    cfg_once(p, &p->seen_nts[6], tok[0]) < 0)
 			return -1;
 		n->max_conn = (int)v;
+	} else if (strcmp(tok[0], "ntsthreads") == 0) {
+		if (cfg_nts_int(p, tok[0], tok, ntok, 0, CFG_NTS_THREADS_MAX, &v) < 0 ||
+		    cfg_once(p, &p->seen_nts[11], tok[0]) < 0)
+			return -1;
+		n->threads = (int)v;
 	} else {
 		/* ntsntpserver NAME: handed to clients as it is, so it must be one plain name. */
 		size_t len;
@@ -167,6 +174,7 @@ void cfg_nts_format(const struct cfg_nts *n, struct ntp_text *out)
 		if (n->ntp_server[0])
 			ntp_textf(out, "ntsntpserver %s\n", n->ntp_server);
 		ntp_textf(out, "maxntsconnections %d\n", n->max_conn);
+		ntp_textf(out, "ntsthreads %d\n", n->threads);
 	} else {
 		ntp_textf(out, "# NTS server: off (no ntsservercert)\n");
 	}

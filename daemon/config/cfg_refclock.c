@@ -8,7 +8,8 @@
  *     refclock SOCK /PATH [lock REFID]
  *
  * each followed by any of poll N, dpoll N, offset S, delay S, precision
- * S, refid ID, prefer, noselect, trust. chrony's own spelling of driver
+ * S, refid ID, prefer, noselect, trust, tai (not PPS: a pulse carries no
+ * second; `tai` needs a leap table, checked once the file is read). chrony's own spelling of driver
  * options after the parameter (`/dev/pps0:clear`, `1:perm=0644`) is
  * read too. A line gets a name (`SHM0`, `PHC0`: the device's number, or
  * the line's rank among those of its driver) and, without `refid`,
@@ -26,7 +27,7 @@
 #define CFG_FORM_REFCLOCK                                                                          \
 	"refclock PHC /dev/ptpN | PPS /dev/ppsN [lock REFID] [clear] | SHM N [perm MODE] | "       \
 	"SOCK /PATH [lock REFID], then [poll N] [dpoll N] [offset S] [delay S] [precision S] "     \
-	"[refid ID] [prefer] [noselect] [trust]"
+	"[refid ID] [prefer] [noselect] [trust] [tai]"
 
 #define CFG_RC_MAX_POLL	     17	  /* log2 s: 36 h, as a server's maxpoll */
 #define CFG_RC_MAX_OFFSET    1e6  /* s: ~11 days, as `driver sim offset` */
@@ -207,6 +208,10 @@ static int parse_option(struct cfg_parser *p, char **tok, int i, int ntok, struc
 		r->trust = 1;
 		return 1;
 	}
+	if (strcmp(o, "tai") == 0 && r->driver != CFG_RC_PPS) {
+		r->tai = 1;
+		return 1;
+	}
 	if (strcmp(o, "clear") == 0 && r->driver == CFG_RC_PPS) {
 		r->clear = 1;
 		return 1;
@@ -308,6 +313,11 @@ int cfg_refclock_check(struct cfg_parser *p)
 		const struct cfg_refclock *r = &k->refclocks[i];
 
 		p->line = r->line;
+		if (r->tai && p->c->leap.src == CFG_LEAP_NONE)
+			return cfg_fail(p,
+					"refclock %s: 'tai' needs a leap table to take TAI - UTC "
+					"from, allowed with leapfile or leapsectz",
+					r->name);
 		for (j = 0; j < i; j++)
 			if (strcmp(k->refclocks[j].refid, r->refid) == 0)
 				return cfg_fail(p,
@@ -355,8 +365,9 @@ void cfg_refclock_format(const struct cfg_clock *k, struct ntp_text *out)
 			  ntp_shortest(r->delay, b, sizeof(b)));
 		if (r->precision > 0)
 			ntp_textf(out, " precision %s", ntp_shortest(r->precision, c, sizeof(c)));
-		ntp_textf(out, "%s%s%s\n", r->prefer ? " prefer" : "",
-			  r->noselect ? " noselect" : "", r->trust ? " trust" : "");
+		ntp_textf(out, "%s%s%s%s\n", r->prefer ? " prefer" : "",
+			  r->noselect ? " noselect" : "", r->trust ? " trust" : "",
+			  r->tai ? " tai" : "");
 	}
 	if (k->n_refclocks == 0)
 		ntp_textf(out, "# refclock: none\n");

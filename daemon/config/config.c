@@ -387,6 +387,7 @@ static const struct {
 	{"ntsrotate", cfg_do_nts},
 	{"ntsntpserver", cfg_do_nts},
 	{"maxntsconnections", cfg_do_nts},
+	{"ntsthreads", cfg_do_nts},
 	{"keyfile", cfg_do_nts},
 	{"ntstrustedcerts", cfg_do_nts},
 	{"nosystemcert", cfg_do_nts},

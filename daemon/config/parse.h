@@ -30,7 +30,7 @@ struct cfg_parser {
 	int seen_ratelimit, seen_denykod, seen_guard_pin, seen_guard_serve;
 	int seen_control_path, seen_metrics;
 	int seen_user, seen_seccomp;
-	int seen_nts[11];	    /* cfg_nts.c's single-use directives */
+	int seen_nts[12];	    /* cfg_nts.c's single-use directives */
 	int seen_leap, seen_leaptz; /* leapfile, leapsectz */
 	int seen_leapsecmode, seen_leapsmear;
 };

@@ -71,6 +71,8 @@ struct cfg_refclock {
 	double delay;		     /* s: the source's root delay (1e-9) */
 	double precision;	     /* s: a sample's least error; 0 = the system clock's */
 	int prefer, noselect, trust; /* selection options (clock/core.h) */
+	int tai;		     /* the reference keeps TAI: TAI - UTC from the leap table is
+					taken off its samples (needs leapfile or leapsectz) */
 	int line;		     /* where it was given, for the checks after the file */
 };
 
@@ -177,7 +179,8 @@ struct cfg_nts {
 	long rotate;		    /* `ntsrotate`: s between key rotations, 0 = never (604800) */
 	char ntp_server[CFG_HOST_MAX]; /* `ntsntpserver`: NTP server named to clients, "" = us */
 	int max_conn;		       /* `maxntsconnections`: NTS-KE sessions at once (100) */
-	char keyfile[CFG_PATH_MAX];    /* `keyfile`: symmetric keys (chrony's format) */
+	int threads; /* `ntsthreads`: NTS-KE handshake threads, 0 = one per CPU (0) */
+	char keyfile[CFG_PATH_MAX]; /* `keyfile`: symmetric keys (chrony's format) */
 	/* the NTS client (`server HOST nts`) */
 	char trusted_certs[CFG_PATH_MAX]; /* `ntstrustedcerts`: PEM CAs trusted, "" = none */
 	int no_system_cert;		  /* `nosystemcert`: not the system's trust store */

@@ -281,7 +281,9 @@ static size_t answer_serverstats(const struct ctl_view *v, char *b, size_t len)
 		/* Authenticated requests and NTS-KE sessions by outcome (daemon/auth/). */
 		ctr_add_ke(&t, v->auth);
 		p = ctl_kv_put(b, len, p, "nts_server", "%d", v->auth && v->auth->kes_open);
-		p = ctl_kv_put(b, len, p, "symmetric_keys", "%d", v->auth ? v->auth->keys.n : 0);
+		p = ctl_kv_put(
+			b, len, p, "symmetric_keys", "%d",
+			v->auth ? atomic_load_explicit(&v->auth->n_keys, memory_order_relaxed) : 0);
 		for (r = 0; r < AUTH_OUTCOME_MAX; r++) {
 			snprintf(k, sizeof(k), "auth.%s", auth_outcome_name((enum auth_outcome)r));
 			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.auth[r]);

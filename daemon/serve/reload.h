@@ -2,8 +2,9 @@
  * SIGHUP: the configuration read again and the part of it that can change
  * under a running horod applied without dropping a request — the access
  * lists (`allow`, `deny`, `control allow`), the rate limit and `denykod`
- * (and the keys, once there are any). The XDP guard gets a new program
- * built for them, swapped into its links atomically, with its state maps
+ * (the files it names, the keys, the NTS certificate and the leap table,
+ * are read again by auth_reload and main.c). The XDP guard gets a new
+ * program built for them, swapped into its links atomically, with its state maps
  * (counters, rate-limit state, talkers) carried over; the workers get a
  * new set of rules through one pointer, the old one freed once every
  * worker has moved past it; the limiter keeps every source's state. All

@@ -50,7 +50,7 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 	struct xl_entry *e = NULL;
 	struct auth_req ar;
 	enum ntp_reason r;
-	int64_t rx_ns, tx_ns;
+	int64_t rx_ns, tx_ns, tx_sys;
 	uint64_t org = 0, rec = 0, xmt = 0, rxw, txw;
 	size_t n;
 
@@ -126,7 +126,13 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 	}
 
 	/* Transmit time: read last, then only arithmetic and copies follow. */
-	tx_ns = clk_snapshot_served(&snap, clk_now_ns(sh->clock));
+	tx_sys = clk_now_ns(sh->clock);
+	tx_ns = clk_snapshot_served(&snap, tx_sys);
+	/* A leap's step of the clock between the snapshot and these readings: no time from it. */
+	if (!clk_snapshot_maps(sh->pub, &snap, ns_from_timespec(rx), tx_sys)) {
+		info.leap = NTP_LEAP_UNSYNC;
+		info.stratum = 16;
+	}
 	info.root_disp = ntp_short_from_double(clk_snapshot_root_disp(&snap, tx_ns));
 	if (act == AUTH_ANSWER) {
 		/* Basic mode, sealed: its transmit read last, never restamped (auth.h). */

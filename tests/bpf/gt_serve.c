@@ -64,6 +64,13 @@ static size_t nts_req(uint8_t *p, size_t cap, int ph)
 void gt_serve_case(struct gt_rig *r, const char *name, const struct fr_spec *spec,
 		   const struct clk_snapshot *s, int want_action, uint32_t want_reason)
 {
+	gt_serve_case_at(r, name, spec, s, &pub_at, want_action, want_reason);
+}
+
+void gt_serve_case_at(struct gt_rig *r, const char *name, const struct fr_spec *spec,
+		      const struct clk_snapshot *s, const struct guard_clocks *at, int want_action,
+		      uint32_t want_reason)
+{
 	uint8_t frame[FR_MAX], out[FR_MAX + 256], want[NTP_HEADER_LEN];
 	const uint8_t *ntp;
 	char why[200];
@@ -74,7 +81,7 @@ void gt_serve_case(struct gt_rig *r, const char *name, const struct fr_spec *spe
 	int64_t rx_sys;
 	const char *bad;
 
-	gt_publish(r, s, &pub_at);
+	gt_publish(r, s, at);
 	r->tai_step = RX_TX;
 	action = gt_run(r, frame, len, out, &outlen);
 	if (action >= 0 && *r->h.reason < GUARD_NCOUNTERS) {

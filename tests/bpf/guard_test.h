@@ -160,6 +160,15 @@ struct clk_snapshot gt_synced(void);
 void gt_serve_case(struct gt_rig *r, const char *name, const struct fr_spec *spec,
 		   const struct clk_snapshot *s, int want_action, uint32_t want_reason);
 
+/* gt_serve_case with the publication made as of AT (the rig's clocks keep TAI_OFFSET). */
+void gt_serve_case_at(struct gt_rig *r, const char *name, const struct fr_spec *spec,
+		      const struct clk_snapshot *s, const struct guard_clocks *at, int want_action,
+		      uint32_t want_reason);
+
+/* guard-test unit, `guard serve on` around a leap second: the clock core's own snapshots
+ * (smear, step) published by guard_serve_fill; 0, or 1. */
+int gt_do_leap(void);
+
 /* guard-test unit, what XDP answers: only requests a socket of horod's would receive. */
 void gt_do_answer(void);
 

@@ -19,7 +19,18 @@
 #     clients running handshakes back to back: the idle ones past the limit
 #     are closed at once, the others at the 2 s deadline, nothing stays
 #     open, memory stays bounded, every plain NTP request meanwhile is
-#     answered, and NTS-KE works afterwards.
+#     answered, and NTS-KE works afterwards; with `ntsthreads 2`, the two
+#     threads bound the sessions together, and idle connections alone
+#     are closed at the deadline whichever thread holds them;
+#  6. SIGHUP under a stream of plain requests (none lost): a new keyfile
+#     (key 2 in, key 1 out) is in force at once (a MAC with key 2 answered,
+#     with key 1 not), a broken one keeps the keys in force; a new NTS
+#     certificate (another CA) is what the next handshake sees (horoctl
+#     check --nts trusts the new CA, not the old), one that does not match
+#     its key keeps the one in force; an NTS-KE session that shook hands
+#     before the reload still gets its cookies after it; the leapfile
+#     read again replaces the table in force (an expired one by a valid
+#     one), not when it has expired.
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -197,8 +208,10 @@ workers 2
 ntsservercert $PKI/server.pem
 ntsserverkey $PKI/server.key
 maxntsconnections 8
+ntsthreads 2
 CONF
 horod_start "$SRV" -f "$T_DIR/flood.conf" || die "horod did not start"
+check "the log names two NTS-KE threads" grep -q 'NTS-KE on port 4460 (1 listener, 2 threads' "$HOROD_LOG"
 rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$HOROD_PID/status")
 counters_mark
 ip netns exec "$SRV" "$NTSPROBE" 127.0.0.1 --ca "$PKI/ca.pem" flood=40 >"$T_DIR/flood.out" 2>&1 &
@@ -242,6 +255,169 @@ else
 		[ $((rss1 - rss0)) -lt 16384 ]
 fi
 check_craft "NTP still answered after the flood" "$SRV" 127.0.0.1 123 --expect answered=true
+# Idle connections alone, nothing else to wake either thread: each closes its own at 2 s.
+probe 127.0.0.1 --ca "$PKI/ca.pem" flood=8
+horod_stop
+check "horod exits 0 on SIGTERM (got $HOROD_RC)" [ "$HOROD_RC" = 0 ]
+
+# 6. SIGHUP: the keyfile and the NTS certificate read again, nothing lost.
+T_CTX="reload"
+HB=$HOROD_BUILD/horobench
+[ -x "$HB" ] || die "no horobench binary at $HB (run make all)"
+LOAD_RATE=3000 # requests/s of plain NTP meanwhile
+LOAD_S=4       # s of load: covers the reloads below (checked)
+RELOAD_WAIT=5  # s: a SIGHUP to its log line
+LIVE=$T_DIR/live
+mkdir -m 700 "$LIVE"
+nts_make_certs "$T_DIR/pki2" 127.0.0.1 || die "cannot make the second certificates"
+cp "$PKI/server.pem" "$PKI/server.key" "$LIVE/"
+printf '1 MD5 ASCII:horod-reload-one\n' >"$LIVE/keys"
+chmod 600 "$LIVE/keys"
+LEAPDATA=$(cd "$(dirname "$0")/../data/leap" && pwd)
+cp "$LEAPDATA/ietf-2025.list" "$LIVE/leap.list" # expired on 2026-06-28: accepted, no authority
+write_conf "$T_DIR/reload.conf" <<CONF
+listen 127.0.0.1
+local stratum 5
+workers 2
+control $T_DIR/reload.sock
+leapfile $LIVE/leap.list
+keyfile $LIVE/keys
+ntsservercert $LIVE/server.pem
+ntsserverkey $LIVE/server.key
+CONF
+
+# A mode 3 request with an MD5 MAC under key ID with SECRET: "answered LEN" or "silence".
+mac_ask()
+{
+	ip netns exec "$SRV" python3 - "$1" "$2" <<'PY'
+import hashlib, os, socket, sys
+keyid, secret = int(sys.argv[1]), sys.argv[2].encode()
+hdr = bytes([0x23, 0, 6, 0]) + bytes(36) + os.urandom(8)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+s.sendto(hdr + keyid.to_bytes(4, "big") + hashlib.md5(secret + hdr).digest(), ("127.0.0.1", 123))
+try:
+    print("answered", len(s.recv(2048)))
+except socket.timeout:
+    print("silence")
+PY
+}
+
+# SIGHUP horod; wait (bounded) until its log has a line matching PATTERN more; print it.
+hup_until()
+{
+	local n i
+	n=$(grep -c -- "$1" "$HOROD_LOG")
+	kill -HUP "$HOROD_PID"
+	for i in $(seq $((RELOAD_WAIT * 20))); do
+		[ "$(grep -c -- "$1" "$HOROD_LOG")" -gt "$n" ] && break
+		sleep 0.05
+	done
+	grep -- "$1" "$HOROD_LOG" | tail -n1
+}
+
+# horoctl check --nts trusting CA: exit status 0 when the served certificate chains to it.
+nts_check()
+{
+	ip netns exec "$SRV" "$HOROCTL" check --nts 127.0.0.1 --ca "$1" --timeout 2 >/dev/null 2>&1
+}
+
+# horoctl status --json's leapfile_expiry ("expired", ...).
+leap_expiry()
+{
+	"$HOROCTL" -s "$T_DIR/reload.sock" status --json |
+		python3 -c 'import json, sys; print(json.load(sys.stdin).get("leapfile_expiry"))'
+}
+
+horod_start "$SRV" -f "$T_DIR/reload.conf" || die "horod did not start"
+counters_mark
+ip netns exec "$SRV" "$HB" --rate "$LOAD_RATE" --duration "$LOAD_S" --json 127.0.0.1 123 \
+	>"$T_DIR/load.json" 2>"$T_DIR/load.err" &
+load=$!
+_PIDS+=($load)
+# An NTS-KE session that shakes hands now and asks for its cookies after the reload.
+ip netns exec "$SRV" python3 - "$PKI/ca.pem" >"$T_DIR/inflight.out" 2>&1 <<'PY' &
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+ctx.set_alpn_protocols(["ntske/1"])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", 4460), timeout=2),
+                    server_hostname="127.0.0.1")
+print("handshake done", flush=True)
+time.sleep(1.2)
+# Next Protocol NTPv4, AEAD AES-SIV-CMAC-256 (15), End of Message: all critical.
+s.sendall(bytes.fromhex("80010002000080040002000f80000000"))
+data = b""
+while True:
+    try:
+        b = s.recv(4096)
+    except (ssl.SSLError, OSError):
+        break
+    if not b:
+        break
+    data += b
+cookies, i = 0, 0
+while i + 4 <= len(data):
+    t, n = int.from_bytes(data[i:i + 2], "big") & 0x7FFF, int.from_bytes(data[i + 2:i + 4], "big")
+    cookies += t == 5
+    i += 4 + n
+print("cookies", cookies)
+PY
+inflight=$!
+_PIDS+=($inflight)
+for i in $(seq 40); do
+	grep -q 'handshake done' "$T_DIR/inflight.out" && break
+	sleep 0.05
+done
+check "a MAC with key 1 is answered before the reload ($(mac_ask 1 horod-reload-one))" \
+	grep -q answered <<<"$(mac_ask 1 horod-reload-one)"
+check "horoctl check --nts trusts the first CA before the reload" nts_check "$PKI/ca.pem"
+# New keys and a new certificate, in place.
+printf '2 MD5 ASCII:horod-reload-two\n' >"$LIVE/keys.new"
+chmod 600 "$LIVE/keys.new"
+mv "$LIVE/keys.new" "$LIVE/keys"
+cp "$T_DIR/pki2/server.pem" "$LIVE/server.pem"
+cp "$T_DIR/pki2/server.key" "$LIVE/server.key"
+cp "$LEAPDATA/future.list" "$LIVE/leap.list"
+check "the leap table in force at start has expired ($(leap_expiry))" [ "$(leap_expiry)" = expired ]
+line=$(hup_until 'SIGHUP: NTS-KE certificate')
+check "SIGHUP reloads the NTS-KE certificate (${line#*horod*: })" grep -q 'reloaded' <<<"$line"
+check "SIGHUP reloads the keyfile: 1 key (were 1)" \
+	grep -q "SIGHUP: keyfile $LIVE/keys reloaded: 1 symmetric key (were 1)" "$HOROD_LOG"
+check "a MAC with the new key 2 is answered ($(mac_ask 2 horod-reload-two))" \
+	grep -q answered <<<"$(mac_ask 2 horod-reload-two)"
+check "a MAC with the removed key 1 is not ($(mac_ask 1 horod-reload-one))" \
+	grep -q silence <<<"$(mac_ask 1 horod-reload-one)"
+check "horoctl check --nts trusts the new CA after the reload" nts_check "$T_DIR/pki2/ca.pem"
+check "SIGHUP reloads the leap table: a valid one takes the expired one's place" \
+	grep -q "SIGHUP: leap table $LIVE/leap.list reloaded: .* expires 2035-12-28" "$HOROD_LOG"
+check "horoctl status shows the new table ($(leap_expiry))" [ "$(leap_expiry)" != expired ]
+check "and no longer the first one" not nts_check "$PKI/ca.pem"
+# Broken files: what is in force stays.
+printf '3 MD5 ASCII:horod-reload-three\n4 SHA256 HEX:00\n' >"$LIVE/keys"
+cp "$PKI/server.pem" "$LIVE/server.pem" # the first certificate with the second's key
+cp "$LEAPDATA/ietf-2025.list" "$LIVE/leap.list"
+line=$(hup_until 'the NTS-KE certificate and key in force stay')
+check "the plain load still ran at the last SIGHUP" kill -0 "$load"
+check "a certificate that does not match its key keeps the one in force (${line#*horod*: })" \
+	[ -n "$line" ]
+check "a broken keyfile keeps the keys in force: PATH:LINE: what" \
+	grep -q "SIGHUP: $LIVE/keys:2: .*: the 1 key in force stay" "$HOROD_LOG"
+check "a MAC with key 2 is still answered ($(mac_ask 2 horod-reload-two))" \
+	grep -q answered <<<"$(mac_ask 2 horod-reload-two)"
+check "horoctl check --nts still trusts the new CA" nts_check "$T_DIR/pki2/ca.pem"
+check "an expired leap table keeps the one in force" \
+	grep -q "SIGHUP: leap table $LIVE/leap.list has expired: the table in force stays" "$HOROD_LOG"
+check "horoctl status still shows the valid table ($(leap_expiry))" [ "$(leap_expiry)" != expired ]
+wait "$inflight"
+check "the NTS-KE session begun before the reload got its cookies ($(tail -n1 "$T_DIR/inflight.out"))" \
+	grep -q '^cookies 8$' "$T_DIR/inflight.out"
+wait "$load"
+out=$(cat "$T_DIR/load.json")
+echo "    plain load meanwhile: $(python3 -c 'import json, sys
+d = json.loads(sys.argv[1]); print("sent %d, answered %d, valid %d, loss %s" % (d["sent"], d["answered"], d["valid"], d["loss"]))' "$out" 2>&1)"
+check "every plain request during the reloads answered and valid" python3 -c 'import json, sys
+d = json.loads(sys.argv[1]); sys.exit(not (d["sent"] > 0 and d["valid"] == d["sent"]))' "$out"
 horod_stop
 check "horod exits 0 on SIGTERM (got $HOROD_RC)" [ "$HOROD_RC" = 0 ]
 

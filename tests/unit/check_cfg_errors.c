@@ -277,7 +277,7 @@ START_TEST(test_exact_messages)
 		 "leapsecmode leapsmear ratelimit denykod "
 		 "guard metrics user seccomp ntsservercert ntsserverkey ntsport ntsdumpdir "
 		 "ntsrotate "
-		 "ntsntpserver maxntsconnections keyfile ntstrustedcerts nosystemcert "
+		 "ntsntpserver maxntsconnections ntsthreads keyfile ntstrustedcerts nosystemcert "
 		 "nocerttimecheck clientloglimit"},
 		{"#\n#\n#\nlisten ::1 port 70000\n",
 		 "horod.conf:4: port 70000 out of range, allowed 1-65535"},

@@ -56,6 +56,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.nts.port, 4460);
 	ck_assert_int_eq(cfg.nts.rotate, 604800);
 	ck_assert_int_eq(cfg.nts.max_conn, 100);
+	ck_assert_int_eq(cfg.nts.threads, 0);
 	ck_assert_msg(!cfg.nts.cert[0] && !cfg.nts.keyfile[0], "nothing configured by default");
 	ck_assert_int_eq(cfg_nts_check(&cfg, err, sizeof(err)), 0);
 }
@@ -65,7 +66,8 @@ START_TEST(test_forms)
 {
 	parse_ok("ntsservercert /etc/horod/c.pem\nntsserverkey /etc/horod/k.pem\n"
 		 "ntsport 11460\nntsdumpdir /var/lib/horod\nntsrotate 0\n"
-		 "ntsntpserver ntp.example.net\nmaxntsconnections 1000\nkeyfile /etc/horod/keys\n");
+		 "ntsntpserver ntp.example.net\nmaxntsconnections 1000\nntsthreads 16\n"
+		 "keyfile /etc/horod/keys\n");
 	ck_assert_str_eq(cfg.nts.cert, "/etc/horod/c.pem");
 	ck_assert_str_eq(cfg.nts.key, "/etc/horod/k.pem");
 	ck_assert_int_eq(cfg.nts.port, 11460);
@@ -73,6 +75,7 @@ START_TEST(test_forms)
 	ck_assert_int_eq(cfg.nts.rotate, 0);
 	ck_assert_str_eq(cfg.nts.ntp_server, "ntp.example.net");
 	ck_assert_int_eq(cfg.nts.max_conn, 1000);
+	ck_assert_int_eq(cfg.nts.threads, 16);
 	ck_assert_str_eq(cfg.nts.keyfile, "/etc/horod/keys");
 	ck_assert_int_eq(cfg_nts_check(&cfg, err, sizeof(err)), 0);
 }
@@ -134,6 +137,9 @@ START_TEST(test_errors)
 	parse_bad("ntsrotate -1\n", "out of range, allowed 0-2147483647");
 	parse_bad("ntsrotate 2147483648\n", "out of range, allowed 0-2147483647");
 	parse_bad("maxntsconnections 0\n", "allowed 1-1000");
+	parse_bad("ntsthreads 17\n", "ntsthreads 17 out of range, allowed 0-16");
+	parse_bad("ntsthreads 2\nntsthreads 3\n",
+		  "nts.conf:2: 'ntsthreads' already given on line 1");
 	parse_bad("ntsntpserver a/b\n", "bad ntsntpserver 'a/b', allowed: a host name or address");
 	parse_bad("ntsntpserver\n", "needs a host");
 	parse_bad("keyfile\n", "'keyfile' needs a path");

@@ -198,6 +198,14 @@ START_TEST(test_whole_file_checks)
 	/* A failed parse leaves the configuration as it was. */
 	parse_bad("refclock SHM 0\nrefclock PPS /dev/pps0 lock X\n", "names no other refclock");
 	ck_assert_int_eq(cfg.clk.n_refclocks, 2);
+	/* `tai` takes TAI - UTC from the leap table: none, none to take. */
+	parse_bad("refclock PHC /dev/ptp0 tai\n",
+		  "rc.conf:1: refclock PHC0: 'tai' needs a leap table to take TAI - UTC from, "
+		  "allowed with leapfile or leapsectz");
+	parse_bad("refclock PPS /dev/pps0 tai\n", "unknown refclock PPS option 'tai'");
+	parse_ok("refclock PHC /dev/ptp0 tai\nleapsectz right/UTC\n");
+	ck_assert_msg(cfg.clk.refclocks[2].tai == 1 && cfg.leap.src == CFG_LEAP_TZ,
+		      "PHC tai with the leap table given after it");
 }
 END_TEST
 
@@ -211,7 +219,9 @@ START_TEST(test_round_trip)
 		 "precision 1e-6 refid PPS prefer noselect trust\n"
 		 "refclock SHM 0:perm=0640 refid GPS poll 0 dpoll -2 offset -1.5e-5\n"
 		 "refclock SOCK /run/chrony.clk.ttyS0.sock\n"
-		 "refclock PHC /dev/ptp2 offset -37\n");
+		 "refclock PHC /dev/ptp2 offset -37\n"
+		 "refclock PHC /dev/ptp3 tai\n"
+		 "leapsectz right/UTC\n");
 	na = cfg_format(&cfg, a, sizeof(a));
 	ck_assert_msg(strstr(a, "refclock PPS /dev/pps0 lock GPS clear refid PPS poll 4 dpoll 0 "
 				"offset 0.0002 delay 0.001 precision 1e-06 prefer noselect "
@@ -223,6 +233,9 @@ START_TEST(test_round_trip)
 	ck_assert_msg(strstr(a, "refclock PHC /dev/ptp2 refid PHC3 poll 4 dpoll 0 offset -37 "
 				"delay 1e-09\n") != NULL,
 		      "PHC:\n%s", a);
+	ck_assert_msg(strstr(a, "refclock PHC /dev/ptp3 refid PHC4 poll 4 dpoll 0 offset 0 "
+				"delay 1e-09 tai\n") != NULL,
+		      "PHC tai:\n%s", a);
 	cfg_defaults(&again);
 	ck_assert_msg(cfg_parse_string(&again, "again", a, err, sizeof(err)) == 0,
 		      "the effective configuration should parse: %s", err);

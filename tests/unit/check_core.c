@@ -701,19 +701,35 @@ struct fence_view {
 	int fences, steps;     /* hook calls */
 	int synced_at_step;    /* synchronized snapshots read right after the step */
 	int64_t worst_at_step; /* ns: their worst |served - formula| */
+	/* A worker that read its snapshot just before the fence and was preempted past the
+	 * step, and a request the kernel stamped then and a worker answers after it. */
+	struct clk_snapshot early; /* the snapshot that worker read */
+	int64_t early_rx;	   /* ns: the clock then (the request's receive stamp) */
+	int64_t early_sys;	   /* ns: the truth then (leap-free) */
+	int late_ok, late_off;	   /* after the step: refused (clk_snapshot_maps 0), or served
+				      within 1 ms of the formula / more than that off */
+	int queued_ok, queued_off; /* the same for the request stamped before the step */
 };
 
-/* The core's leap_fence: as clockd, publish the last snapshot unsynchronized. */
+/* A worker's verdict on snapshot S with receive stamp RX and its clock read TX: refused by
+ * clk_snapshot_maps (1), served within 1 ms of WANT_RX and WANT_TX (1), or off (0). */
+static int fence_answer(const struct clk_pub *p, const struct clk_snapshot *s, int64_t rx,
+			int64_t tx, int64_t want_rx, int64_t want_tx)
+{
+	if (!clk_snapshot_maps(p, s, rx, tx))
+		return 1;
+	return llabs(clk_snapshot_served(s, rx) - want_rx) < 1000 * US &&
+	       llabs(clk_snapshot_served(s, tx) - want_tx) < 1000 * US;
+}
+
+/* The core's leap_fence: as clockd (clk_pub_fence), the last snapshot republished
+ * unsynchronized and the step counted. */
 static void fence_publish(void *arg)
 {
 	struct fence_view *v = arg;
 	struct clk_snapshot s;
 
-	clk_snapshot_read(&v->pub, &s);
-	s.leap = NTP_LEAP_UNSYNC;
-	s.stratum = 16;
-	s.flags &= ~(uint32_t)CLK_F_SYNCED;
-	clk_snapshot_publish(&v->pub, &s);
+	clk_pub_fence(&v->pub, &s);
 	v->fences++;
 }
 
@@ -725,6 +741,13 @@ static void fence_worker(struct fakeclk *f, void *arg)
 	int64_t served, want;
 
 	v->steps++;
+	/* The worker preempted since just before the fence reads the clock now. */
+	if (fence_answer(&v->pub, &v->early, v->early_rx, f->base.ops->now(&f->base),
+			 v->early_sys + clk_smear_offset_ns(&v->sm, v->early_sys),
+			 f->sys + clk_smear_offset_ns(&v->sm, f->sys)))
+		v->late_ok++;
+	else
+		v->late_off++;
 	clk_snapshot_read(&v->pub, &s);
 	if (s.leap == NTP_LEAP_UNSYNC)
 		return; /* the client takes no time from it */
@@ -752,8 +775,9 @@ static int64_t fence_run(int mode, int dir, struct fence_view *v)
 	struct ntp_leaptab t;
 	struct fakeclk f;
 	struct clk_core *c;
-	struct clk_snapshot snap;
+	struct clk_snapshot snap, s2;
 	int64_t leap_t = dir > 0 ? LEAP_END : LEAP_END - S, next, ev, worst = 0, now;
+	int64_t step_sys = 0;
 	int i;
 
 	leaptab(&t, 1, m + 86400);
@@ -781,9 +805,29 @@ static int64_t fence_run(int mode, int dir, struct fence_view *v)
 		for (i = 0; i < 3; i++)
 			if (clk_core_next_poll(c, i) <= f.base.ops->now(&f.base))
 				exchange(c, &f, i, f.sys >= leap_t ? -dir : 0.0, NTP_LEAP_NONE);
+		/* Just before the update that steps at the edge: a worker reads the snapshot,
+		 * and a request is stamped. */
+		clk_snapshot_read(&v->pub, &v->early);
+		v->early_rx = f.base.ops->now(&f.base);
+		v->early_sys = f.sys;
+		i = v->steps;
 		clk_core_update(c, f.base.ops->now(&f.base), &snap);
+		/* As clockd: the first snapshots after the step carry the clock just after it. */
+		if (v->steps != i)
+			step_sys = f.base.ops->now(&f.base);
+		snap.step_sys = step_sys;
 		clk_snapshot_publish(&v->pub, &snap);
 		now = f.base.ops->now(&f.base);
+		/* The request stamped before the step, answered by a worker after it. */
+		if (v->steps != i) {
+			clk_snapshot_read(&v->pub, &s2);
+			if (fence_answer(&v->pub, &s2, v->early_rx, now,
+					 v->early_sys + clk_smear_offset_ns(&v->sm, v->early_sys),
+					 f.sys + clk_smear_offset_ns(&v->sm, f.sys)))
+				v->queued_ok++;
+			else
+				v->queued_off++;
+		}
 		if (f.sys > leap_t && llabs(clk_snapshot_served(&snap, now) -
 					    (f.sys + clk_smear_offset_ns(&v->sm, f.sys))) > worst)
 			worst = llabs(clk_snapshot_served(&snap, now) -
@@ -833,6 +877,15 @@ START_TEST(test_leap_fence)
 				      "ns)",
 				      modes[k], dir, v.fences, v.steps, v.synced_at_step,
 				      (long long)v.worst_at_step);
+			ck_assert_msg(v.late_ok == 1 && v.late_off == 0,
+				      "mode %d dir %d: a worker that read the snapshot before the "
+				      "fence and the clock after the step should serve no time "
+				      "from it (clk_snapshot_maps), or the right one",
+				      modes[k], dir);
+			ck_assert_msg(v.queued_ok == 1 && v.queued_off == 0,
+				      "mode %d dir %d: a request stamped before the step and "
+				      "answered after it should get no time, or the right one",
+				      modes[k], dir);
 			ck_assert_msg(after < 1000,
 				      "mode %d dir %d: the snapshots after the edge should follow "
 				      "the formula (worst %lld ns)",

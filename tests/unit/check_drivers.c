@@ -786,6 +786,56 @@ static int64_t map_gap(struct clk_driver *d)
  * again, and the core serves the stand-in's time to a worker reading
  * CLOCK_REALTIME. Setters land on the fake clock_adjtime only.
  */
+/*
+ * `driver kernel device /dev/ptpN` (issue 16): the PHC's rate against
+ * CLOCK_REALTIME is taken over 16 s spans, and a span across which
+ * CLOCK_REALTIME was stepped (a leap second, `date -s`) is discarded: the
+ * step moves CLOCK_REALTIME - CLOCK_MONOTONIC, nothing else does. No PHC
+ * exists here and a test may not step the clock: the arithmetic, with the
+ * readings given.
+ */
+START_TEST(test_phc_span_rate)
+{
+	const int64_t sys0 = 1700000000000000000LL, span = 16000000000LL,
+		      rtm = 1699990000123456789LL;
+	const int64_t off0 = -37000000000LL + 12345; /* a PHC 37 s behind, say */
+	int64_t d = 160000;			     /* ns: 10 ppm over the span */
+	double rate = 0.0;
+
+	ck_assert_msg(clk_phc_span_rate(sys0, off0, rtm, sys0 + span, off0 + d, rtm, 0.0, &rate) &&
+			      fabs(rate - 10e-6) < 1e-12,
+		      "10 ppm over a quiet span, got %g", rate);
+	ck_assert_msg(
+		clk_phc_span_rate(sys0, off0, rtm, sys0 + span, off0 + d, rtm, 80000.0, &rate) &&
+			fabs(rate - 5e-6) < 1e-12,
+		"our own corrections taken out: 5 ppm, got %g", rate);
+	/* CLOCK_REALTIME inserts a leap second (steps back 1 s) within the span: PHC -
+	 * CLOCK_REALTIME grows by 1 s, which the naive rate would take for 66,667 ppm. */
+	ck_assert_msg((double)(d + 1000000000LL) / (double)(span - 1000000000LL) > 0.06,
+		      "the naive rate across the leap would be absurd");
+	ck_assert_msg(!clk_phc_span_rate(sys0, off0, rtm, sys0 + span - 1000000000LL,
+					 off0 + d + 1000000000LL, rtm - 1000000000LL, 0.0, &rate),
+		      "a span across a leap's step back is discarded");
+	ck_assert_msg(!clk_phc_span_rate(sys0, off0, rtm, sys0 + span + 3000000000LL,
+					 off0 + d - 3000000000LL, rtm + 3000000000LL, 0.0, &rate),
+		      "a span across `date -s` +3 s is discarded");
+	ck_assert_msg(!clk_phc_span_rate(sys0, off0, rtm, sys0 + span, off0 + d,
+					 rtm + CLK_RT_STEP_SLACK_NS + 1, 0.0, &rate),
+		      "a step just beyond the read noise is discarded");
+	ck_assert_msg(clk_phc_span_rate(sys0, off0, rtm, sys0 + span, off0 + d,
+					rtm - CLK_RT_STEP_SLACK_NS, 0.0, &rate),
+		      "read noise within the slack is no step");
+	ck_assert_msg(!clk_phc_span_rate(sys0, off0, CLK_RT_MONO_UNKNOWN, sys0 + span, off0 + d,
+					 rtm, 0.0, &rate) &&
+			      !clk_phc_span_rate(sys0, off0, rtm, sys0 + span, off0 + d,
+						 CLK_RT_MONO_UNKNOWN, 0.0, &rate),
+		      "unknown (stalled reads): discarded");
+	ck_assert_msg(!clk_phc_span_rate(sys0, off0, rtm, sys0, off0, rtm, 0.0, &rate) &&
+			      !clk_phc_span_rate(sys0, off0, rtm, sys0 - 5, off0, rtm, 0.0, &rate),
+		      "an empty or negative span: discarded");
+}
+END_TEST
+
 START_TEST(test_kernel_phc_timescale)
 {
 	char why[256] = "";
@@ -901,6 +951,7 @@ Suite *drivers_suite(void)
 	tcase_add_test(tc, test_kernel_bad_phc);
 	tcase_add_test(tc, test_kernel_setters_on_fake);
 	tcase_add_test(tc, test_kernel_tick_split);
+	tcase_add_test(tc, test_phc_span_rate);
 	tcase_add_test(tc, test_kernel_phc_timescale);
 	tcase_add_test(tc, test_kernel_phc_status_once);
 	tcase_add_test(tc, test_kernel_leaps_on_fake);

@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clock/leapsec.h"
 #include "proto/ntp.h"
@@ -268,6 +269,67 @@ START_TEST(test_smear_vs_utc)
 }
 END_TEST
 
+/*
+ * `refclock ... tai`: TAI to UTC with the table's TAI - UTC, through the
+ * insertion of 2016-12-31 (36 -> 37) and a deletion at 2033-06-30 (37 ->
+ * 36): every UTC second around each maps back from its TAI, the inserted
+ * second (TAI 2017-01-01T00:00:36) has no UTC, and nothing before the
+ * table's first entry is converted.
+ */
+START_TEST(test_tai_to_utc)
+{
+	const int64_t m = 1483228800LL, d = 2035324800LL; /* 2017-01-01, 2034-07-01 */
+	struct ntp_leaptab t;
+	int64_t u, got, tai;
+	int off;
+
+	memset(&t, 0, sizeof(t));
+	t.e[t.n].utc_s = 63072000LL; /* 1972-01-01 */
+	t.e[t.n++].tai_utc = 10;
+	t.e[t.n].utc_s = 1435708800LL; /* 2015-07-01 */
+	t.e[t.n++].tai_utc = 36;
+	t.e[t.n].utc_s = m;
+	t.e[t.n++].tai_utc = 37;
+	t.e[t.n].utc_s = d;
+	t.e[t.n++].tai_utc = 36;
+	t.src = NTP_LEAPTAB_LIST;
+	for (u = -5; u <= 5; u++) {
+		ck_assert(ntp_leaptab_tai_utc(&t, m + u, &off) == 0);
+		tai = (m + u + off) * S_NS + 250000000;
+		ck_assert_msg(clk_leap_tai_to_utc(&t, tai, &got) == 0 &&
+				      got == (m + u) * S_NS + 250000000,
+			      "insertion: UTC M%+lld.25 s should come back from its TAI (got %lld)",
+			      (long long)u, (long long)(got - m * S_NS));
+		if (u == -1)
+			continue; /* 23:59:59 was deleted: that Unix second is no UTC second */
+		ck_assert(ntp_leaptab_tai_utc(&t, d + u, &off) == 0);
+		tai = (d + u + off) * S_NS + 250000000;
+		ck_assert_msg(clk_leap_tai_to_utc(&t, tai, &got) == 0 &&
+				      got == (d + u) * S_NS + 250000000,
+			      "deletion: UTC D%+lld.25 s should come back from its TAI (got %lld)",
+			      (long long)u, (long long)(got - d * S_NS));
+	}
+	ck_assert_msg(clk_leap_tai_to_utc(&t, (m + 35) * S_NS + 999999999, &got) == 0 &&
+			      got == m * S_NS - 1,
+		      "TAI M+35.999999999 is UTC 23:59:59.999999999");
+	ck_assert_msg(clk_leap_tai_to_utc(&t, (m + 36) * S_NS, &got) < 0 &&
+			      clk_leap_tai_to_utc(&t, (m + 36) * S_NS + 999999999, &got) < 0,
+		      "the inserted second (23:59:60) has no UTC instant");
+	ck_assert_msg(clk_leap_tai_to_utc(&t, (m + 37) * S_NS, &got) == 0 && got == m * S_NS,
+		      "TAI M+37 is 2017-01-01 00:00:00 UTC");
+	ck_assert_msg(clk_leap_tai_to_utc(&t, (d + 35) * S_NS + 999999999, &got) == 0 &&
+			      got == d * S_NS - S_NS - 1 &&
+			      clk_leap_tai_to_utc(&t, (d + 36) * S_NS, &got) == 0 &&
+			      got == d * S_NS,
+		      "across the deletion 23:59:58.999999999 is followed by 00:00:00");
+	ck_assert_msg(clk_leap_tai_to_utc(&t, 63072000LL * S_NS, &got) < 0 &&
+			      clk_leap_tai_to_utc(&t, 0, &got) < 0,
+		      "before the table's first entry: nothing");
+	memset(&t, 0, sizeof(t));
+	ck_assert_msg(clk_leap_tai_to_utc(&t, m * S_NS, &got) < 0, "an empty table: nothing");
+}
+END_TEST
+
 START_TEST(test_state_per_mode)
 {
 	int64_t m = mid(2017, 1, 1), m_ns = m * S_NS;
@@ -320,6 +382,7 @@ Suite *leapsec_suite(void)
 	tcase_add_test(tc, test_smear_formula_random);
 	tcase_add_test(tc, test_smear_vs_utc);
 	tcase_add_test(tc, test_state_per_mode);
+	tcase_add_test(tc, test_tai_to_utc);
 	suite_add_tcase(s, tc);
 	return s;
 }

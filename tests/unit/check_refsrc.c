@@ -96,6 +96,45 @@ START_TEST(test_filter)
 }
 END_TEST
 
+/*
+ * refsrc_leap_split (issue 16): a poll's samples around a leap's edge E,
+ * the reference (UTC) a second behind our continuous clock after it:
+ * one median over both sides mixes them (half a second off, a spread of a
+ * second); split, only the samples from E + RS_LEAP_GUARD_NS on remain,
+ * their offset the reference's. Polls clear of the edge are untouched.
+ */
+START_TEST(test_leap_split)
+{
+	const int64_t e = 1000 * S;
+	struct rs_sample s[16], mixed;
+	int i, n;
+
+	for (i = 0; i < 16; i++)
+		s[i] = (struct rs_sample){
+			.t = e + (i - 8) * S + 300 * MS, .off = i >= 8 ? -S : 0, .err = 1e-6};
+	refsrc_filter(s, 16, &mixed);
+	ck_assert_msg(llabs(mixed.off) > 100 * MS && mixed.err > 0.1,
+		      "unsplit, the median mixes both sides (offset %lld ns, err %g s)",
+		      (long long)mixed.off, mixed.err);
+	for (i = 0; i < 16; i++)
+		s[i] = (struct rs_sample){
+			.t = e + (i - 8) * S + 300 * MS, .off = i >= 8 ? -S : 0, .err = 1e-6};
+	n = refsrc_leap_split(s, 16, e);
+	ck_assert_msg(n == 6 && s[0].t == e + 2 * S + 300 * MS && s[5].t == e + 7 * S + 300 * MS,
+		      "the samples from E + 2 s on remain, in order (%d)", n);
+	refsrc_filter(s, n, &mixed);
+	ck_assert_msg(mixed.off == -S && mixed.err < 1e-5, "split: the reference's offset, -1 s");
+	/* All before, clear of the guard: untouched. */
+	for (i = 0; i < 16; i++)
+		s[i] = (struct rs_sample){.t = e - (20 - i) * S, .off = 0, .err = 1e-6};
+	ck_assert_int_eq(refsrc_leap_split(s, 16, e), 16);
+	/* Only before the edge, some within the guard: those go, the rest stay. */
+	for (i = 0; i < 16; i++)
+		s[i] = (struct rs_sample){.t = e - (15 - i) * S - 500 * MS, .off = 0, .err = 1e-6};
+	ck_assert_int_eq(refsrc_leap_split(s, 16, e), 14);
+}
+END_TEST
+
 START_TEST(test_number_pulse)
 {
 	int64_t off;
@@ -171,6 +210,9 @@ static void push(struct fake_rd *f, const struct rc_sample *s)
 
 /* makestep's limit of the next rig: 3 updates, as horod's default */
 static int rig_step_limit = 3;
+/* leapsecmode and smear interval (s) of the next rig: system, the default interval */
+static int rig_leapmode = CLK_LEAPMODE_SYSTEM;
+static int64_t rig_smear_s = 0;
 
 struct rig {
 	struct fakeclk f;
@@ -188,6 +230,8 @@ static void rig_init(struct rig *g, const char *text, int64_t off, double osc, i
 	struct clk_core_cfg cc = {.discipline = discipline,
 				  .makestep_threshold = 1.0,
 				  .makestep_limit = rig_step_limit,
+				  .leapmode = rig_leapmode,
+				  .smear_s = rig_smear_s,
 				  .maxdistance = 1.5,
 				  .holdover = 600,
 				  .minsources = 1,
@@ -204,6 +248,8 @@ static void rig_init(struct rig *g, const char *text, int64_t off, double osc, i
 	g->core = clk_core_create(&cc, &g->f.base);
 	g->rs = refsrc_create(g->core, &g->f.base, -25);
 	ck_assert(g->core && g->rs);
+	if (g->cfg.leap.src != CFG_LEAP_NONE)
+		refsrc_set_leaptab(g->rs, &g->cfg.leap.tab);
 	for (i = 0; i < g->cfg.clk.n_refclocks; i++) {
 		struct rc_reader *r = rc_new(&fake_ops, &g->rd[i], "FAKE");
 
@@ -241,6 +287,114 @@ static double rig_error(const struct rig *g)
 {
 	return (double)(clk_snapshot_served(&g->snap, g->f.sys) - g->f.sys) / 1e9;
 }
+
+/* A reference keeping TAI (a PHC under ptp4l): the truth plus TAI - UTC, 37 s since 2017. */
+static void feed_tai(struct rig *g, void *arg)
+{
+	struct rc_sample s = {.local_ns = g->f.sys, .ref_ns = g->f.sys + 37 * S};
+
+	(void)arg;
+	push(&g->rd[0], &s);
+}
+
+/*
+ * `refclock ... tai` (issue 16): a TAI reference is served as UTC, TAI -
+ * UTC (37 s at T0, 2023) taken from the leap table (right/UTC); without
+ * `tai` the same reference would be followed 37 s off. A `tai` refclock
+ * without a table is refused by refsrc_add (the config check refuses it
+ * first: check_cfg_refclock).
+ */
+START_TEST(test_tai_reference)
+{
+	struct refsrc *rs;
+	struct rc_reader *r;
+	struct fake_rd rd;
+	struct rig g;
+	int i;
+
+	rig_init(&g, "refclock SHM 0 poll 2 refid GPS tai\nleapsectz right/UTC\n", 20 * MS, 0.0, 1);
+	for (i = 0; i < 60; i++)
+		rig_second(&g, feed_tai, NULL);
+	ck_assert_msg((g.snap.flags & CLK_F_SYNCED) && fabs(rig_error(&g)) < 1e-5,
+		      "a TAI reference with `tai`: served within 10 us of UTC, got %g s",
+		      rig_error(&g));
+	rig_fini(&g);
+	rig_init(&g, "refclock SHM 0 poll 2 refid GPS\n", 20 * MS, 0.0, 1);
+	for (i = 0; i < 60; i++)
+		rig_second(&g, feed_tai, NULL);
+	ck_assert_msg(fabs(rig_error(&g) - 37.0) < 1e-3,
+		      "without `tai` the same reference is followed 37 s off (got %g s)",
+		      rig_error(&g));
+	ck_assert_msg(g.cfg.clk.refclocks[0].tai == 0, "no tai");
+	/* refsrc_add itself refuses a `tai` refclock when no table was given. */
+	g.cfg.clk.refclocks[0].tai = 1;
+	rs = refsrc_create(g.core, &g.f.base, -25);
+	memset(&rd, 0, sizeof(rd));
+	r = rc_new(&fake_ops, &rd, "FAKE");
+	ck_assert(rs && r);
+	ck_assert_msg(refsrc_add(rs, &g.cfg.clk.refclocks[0], r) < 0,
+		      "a `tai` refclock without a leap table is refused");
+	refsrc_destroy(rs);
+	rig_fini(&g);
+}
+END_TEST
+
+/* A UTC reference through the insertion ending at midnight *ARG (s): our sys time is
+ * leap-free, UTC a second behind it from the edge on. */
+static void feed_utc(struct rig *g, void *arg)
+{
+	int64_t m = *(const int64_t *)arg;
+	struct rc_sample s = {.local_ns = g->f.sys,
+			      .ref_ns = g->f.sys - (g->f.sys >= m * S ? S : 0)};
+
+	push(&g->rd[0], &s);
+}
+
+/*
+ * A refclock through a leap second (discipline off: our clock runs on as
+ * leap-free time, the core takes the leap in its correction; a 16 s poll
+ * straddles the edge): the served time stays on UTC within 10 us from
+ * 20 s after the edge, and the straddling poll's far side is dropped
+ * (counted as old).
+ */
+START_TEST(test_refclock_through_leap)
+{
+	static int64_t m = 1700006400LL; /* 2023-11-15 00:00:00 UTC: a leap here, for the test */
+	struct ntp_leaptab t;
+	struct rs_counts ct;
+	struct rig g;
+	double worst = 0.0, e;
+	int i;
+
+	memset(&t, 0, sizeof(t));
+	t.e[t.n].utc_s = 1483228800LL;
+	t.e[t.n++].tai_utc = 37;
+	t.e[t.n].utc_s = m;
+	t.e[t.n++].tai_utc = 38;
+	t.src = NTP_LEAPTAB_LIST;
+	rig_init(&g, "refclock SHM 0 poll 4 refid GPS\n", 0, 0.0, 0);
+	clk_core_set_leaptab(g.core, &t);
+	/* The polls (16 s from the first) 7 s out of phase with the edge: one straddles it. */
+	fakeclk_set(&g.f, T0 + 7 * S);
+	/* Bounded: T0 to 10 minutes past the leap, a second at a time. */
+	for (i = 0; g.f.sys < (m + 600) * S; i++) {
+		rig_second(&g, feed_utc, &m);
+		e = fabs((double)(clk_snapshot_served(&g.snap, g.f.sys) -
+				  (g.f.sys - (g.f.sys >= m * S ? S : 0))) /
+			 1e9);
+		if (g.f.sys >= (m + 20) * S && e > worst)
+			worst = e;
+	}
+	refsrc_counts(g.rs, 0, &ct, NULL);
+	ck_assert_msg(worst < 1e-5, "after the leap, served time within 10 us of UTC (worst %g s)",
+		      worst);
+	/* The straddling poll's samples before the edge and within the guard (10 of 16),
+	 * 0 without the split. */
+	ck_assert_msg(ct.old >= 10, "the straddling poll's far side dropped (%llu)",
+		      (unsigned long long)ct.old);
+	rig_fini(&g);
+}
+END_TEST
 
 /* Feeders: a whole-second reference with a fixed lie (ARG: double s), read 1 ms late. */
 static void feed_true(struct rig *g, void *arg)
@@ -422,6 +576,74 @@ START_TEST(test_pps_unlocked)
 }
 END_TEST
 
+/* A pulse at each true second, and on reader 1 a UTC whole-second reference through the
+ * insertion ending at midnight *ARG (s): our sys time is leap-free. */
+static void feed_pps_utc(struct rig *g, void *arg)
+{
+	int64_t m = *(const int64_t *)arg;
+	int64_t sec = ns_floor_sec(g->f.sys) * S;
+	struct rc_sample p = {.local_ns = sec, .ref_ns = sec, .flags = RC_PULSE};
+	struct rc_sample w = {.local_ns = g->f.sys,
+			      .ref_ns = g->f.sys - (g->f.sys >= m * S ? S : 0)};
+
+	push(&g->rd[0], &p);
+	push(&g->rd[1], &w);
+}
+
+/*
+ * Pulses without `lock` under `leapsecmode smear` (issue 16): they are
+ * numbered from the core's own UTC (clk_core_served), not from the served
+ * time, which the smear takes up to a second away from UTC (a pulse more
+ * than 0.4 s from its second could not be numbered, or be numbered
+ * wrong). Through a 600 s smear of an insertion the preferred PPS stays
+ * the reference, every pulse but those at the step is numbered, and the
+ * core's UTC stays within 5 us of the truth.
+ */
+START_TEST(test_pps_unlocked_smear)
+{
+	static int64_t m = 1700006400LL; /* 2023-11-15 00:00:00 UTC: a leap here, for the test */
+	struct ntp_leaptab t;
+	struct rs_counts before, ct;
+	struct rig g;
+	double worst = 0.0, e;
+	int64_t utc;
+
+	memset(&t, 0, sizeof(t));
+	t.e[t.n].utc_s = 1483228800LL;
+	t.e[t.n++].tai_utc = 37;
+	t.e[t.n].utc_s = m;
+	t.e[t.n++].tai_utc = 38;
+	t.src = NTP_LEAPTAB_LIST;
+	rig_leapmode = CLK_LEAPMODE_SMEAR;
+	rig_smear_s = 600;
+	rig_init(&g, "refclock PPS /dev/pps0 poll 2 prefer\nrefclock SHM 0 poll 2 delay 0.01\n",
+		 100 * MS, 0.0, 1);
+	rig_leapmode = CLK_LEAPMODE_SYSTEM;
+	rig_smear_s = 0;
+	clk_core_set_leaptab(g.core, &t);
+	/* Bounded: T0 to 10 minutes past the leap, a second at a time. */
+	while (g.f.sys < (m - 300) * S)
+		rig_second(&g, feed_pps_utc, &m);
+	refsrc_counts(g.rs, 0, &before, NULL);
+	while (g.f.sys < (m + 600) * S) {
+		rig_second(&g, feed_pps_utc, &m);
+		utc = g.f.sys - (g.f.sys >= m * S ? S : 0);
+		e = fabs((double)(clk_core_served(g.core, g.f.base.ops->now(&g.f.base)) - utc) /
+			 1e9);
+		if (e > worst && llabs(g.f.sys - m * S) > 5 * S)
+			worst = e;
+	}
+	refsrc_counts(g.rs, 0, &ct, NULL);
+	ck_assert_msg(ct.unnumbered - before.unnumbered <= 2 && ct.samples - before.samples > 800,
+		      "pulses numbered through the smear (%llu unnumbered, %llu samples)",
+		      (unsigned long long)(ct.unnumbered - before.unnumbered),
+		      (unsigned long long)(ct.samples - before.samples));
+	ck_assert_msg(worst < 5e-6, "the core's UTC within 5 us of the truth: %g s", worst);
+	ck_assert_msg(g.snap.refid == ntp_refid_ascii("PPS0"), "the PPS still the reference");
+	rig_fini(&g);
+}
+END_TEST
+
 /* Samples stamped 20 s ago (a writer that stalled): older than the window. */
 static void feed_old(struct rig *g, void *arg)
 {
@@ -585,6 +807,10 @@ Suite *refsrc_suite(void)
 	tcase_add_test(tc, test_filter);
 	tcase_add_test(tc, test_number_pulse);
 	tcase_add_test(tc, test_reference_synchronizes);
+	tcase_add_test(tc, test_tai_reference);
+	tcase_add_test(tc, test_leap_split);
+	tcase_add_test(tc, test_refclock_through_leap);
+	tcase_add_test(tc, test_pps_unlocked_smear);
 	tcase_add_test(tc, test_unsync_and_silence);
 	tcase_add_test(tc, test_pps_locked);
 	tcase_add_test(tc, test_pps_unlocked);

@@ -79,6 +79,52 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/*
+ * clk_snapshot_maps (issue 16): a snapshot read before a fence no longer
+ * maps a clock read after it; the fence's own snapshot is unsynchronized;
+ * a receive stamp later than the transmit reading beyond the slack (a
+ * step back between them), or before the step_sys the snapshot carries
+ * (a step forward), is refused; otherwise it maps.
+ */
+START_TEST(test_maps_steps)
+{
+	struct clk_pub p;
+	struct clk_snapshot in, old, fence, now;
+
+	clk_pub_init(&p);
+	memset(&in, 0, sizeof(in));
+	in.leap = NTP_LEAP_NONE;
+	in.stratum = 2;
+	in.flags = CLK_F_SYNCED;
+	in.steps = 77; /* not the caller's to set */
+	clk_snapshot_publish(&p, &in);
+	clk_snapshot_read(&p, &old);
+	ck_assert_msg(old.steps == 0, "publish should store the pub's count, not the caller's");
+	ck_assert_msg(clk_snapshot_maps(&p, &old, T0, T0 + 5000), "an ordinary exchange maps");
+	ck_assert_msg(clk_snapshot_maps(&p, &old, T0 + CLK_STEP_SLACK_NS, T0),
+		      "a stamp later by the slack only (clock rounding) still maps");
+	ck_assert_msg(!clk_snapshot_maps(&p, &old, T0 + CLK_STEP_SLACK_NS + 1, T0),
+		      "a stamp later than the transmit reading beyond the slack: a step back");
+	clk_pub_fence(&p, &fence);
+	ck_assert_msg(fence.leap == NTP_LEAP_UNSYNC && fence.stratum == 16 &&
+			      !(fence.flags & CLK_F_SYNCED) && fence.steps == 1,
+		      "the fence republishes unsynchronized, with the step counted");
+	ck_assert_msg(!clk_snapshot_maps(&p, &old, T0, T0 + 5000),
+		      "a snapshot read before the fence no longer maps");
+	clk_snapshot_read(&p, &now);
+	ck_assert_msg(memcmp(&now, &fence, sizeof(now)) == 0 &&
+			      clk_snapshot_maps(&p, &now, T0, T0 + 5000),
+		      "the fence's snapshot is the one read, and it maps (unsynchronized)");
+	in.step_sys = T0;
+	clk_snapshot_publish(&p, &in);
+	clk_snapshot_read(&p, &now);
+	ck_assert_msg(now.steps == 1 && clk_snapshot_maps(&p, &now, T0, T0 + 5000),
+		      "after the step, a stamp from its instant on maps");
+	ck_assert_msg(!clk_snapshot_maps(&p, &now, T0 - 1, T0 + 5000),
+		      "a stamp before step_sys (before a step forward) does not");
+}
+END_TEST
+
 START_TEST(test_served_offset_only)
 {
 	struct clk_snapshot s;
@@ -250,7 +296,9 @@ static void race_fill(struct clk_snapshot *s, uint64_t k)
 	s->leap = (uint8_t)(k & 3);
 	s->stratum = (uint8_t)(k % 16);
 	s->precision = (int8_t)(-(int)(k % 31));
-	memset(s->pad, (int)(k & 0xff), sizeof(s->pad));
+	s->step_sys = 5 * (int64_t)k;
+	s->pad = (uint8_t)(k & 0xff);
+	s->steps = 0; /* what clk_snapshot_publish stores: no step announced */
 }
 
 /* 1 when S is exactly race_fill(k) for its own k. */
@@ -378,6 +426,7 @@ Suite *snapshot_suite(void)
 
 	tcase_add_test(tc, test_init_unsynced);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_maps_steps);
 	tcase_add_test(tc, test_served_offset_only);
 	tcase_add_test(tc, test_served_with_frequency);
 	tcase_add_test(tc, test_served_negative);

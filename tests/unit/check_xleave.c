@@ -503,6 +503,7 @@ START_TEST(test_authenticated_basic_only)
 	struct auth_shared as;
 	struct auth_worker aw;
 	struct sk_key key;
+	struct sk_table tab;
 	const struct sk_key *found;
 	struct xch p1, p2;
 	uint64_t last_rec = 0;
@@ -513,8 +514,9 @@ START_TEST(test_authenticated_basic_only)
 	ck_assert_int_eq(sk_parse_line("7 SHA1 HEX:00112233445566778899aabbccddeeff00112233", &key,
 				       err, sizeof(err)),
 			 1);
-	as.keys.keys = &key;
-	as.keys.n = 1;
+	tab.keys = &key;
+	tab.n = 1;
+	atomic_store(&as.keys, &tab);
 	ck_assert_int_eq(auth_worker_init(&as, &aw), 0);
 	s->sh.auth = &as;
 	s->ctr.auth_wk = &aw;
@@ -537,8 +539,7 @@ START_TEST(test_authenticated_basic_only)
 		ck_assert_msg(
 			!out.interleaved && !out.basic && !out.stamp && out.xl == XL_NONE,
 			"a sealed reply should be neither interleaved, restamped nor stamped");
-		ck_assert_int_eq(sk_verify(&as.keys, reply, out.len, NTP_HEADER_LEN, &found),
-				 SK_OK);
+		ck_assert_int_eq(sk_verify(&tab, reply, out.len, NTP_HEADER_LEN, &found), SK_OK);
 		ck_assert_int_eq(ntp_decode(reply, out.len, &rep), 0);
 		ck_assert_msg(rep.org == 0xABCD0000u + (unsigned)i,
 			      "the reply should be basic (origin = the request's transmit)");
