@@ -370,10 +370,13 @@ for dir in 1 -1; do
 	f=$T_DIR/chronyd.$dir.out
 	sed 's/^/    chronyd | /' "$f" 2>/dev/null | tail -2
 	check "chronyd -Q measured the smearing server ($dir)" grep -q "System clock wrong by" "$f"
-	# About 5 s into the 20 s window: a quarter of the second smeared, -dir * 0.25 s
+	# About 5 s into the 20 s window: a quarter of the second smeared, -dir * 0.25 s; up
+	# to 0.5 s (the leap, the window's middle) when horod was slow to start (it counts
+	# the simulated date from its start; the reads count from its readiness: ~4 s later
+	# with the sanitizers, seccomp and the XDP guard on a loaded machine)
 	sed 's/^/    tracking | /' "$T_DIR/tracking.$dir" | grep -i "leap\|smear"
-	check "horoctl tracking shows the smear, -dir * 0.1-0.4 s ($dir)" \
-		python3 -c 'import re,sys; m=re.search(r"^Smear +: smearing, offset ([-+][0-9.]+) seconds \(interval 20 s\)$", open(sys.argv[1]).read(), re.M); sys.exit(not (m and 0.1 < -int(sys.argv[2]) * float(m.group(1)) < 0.4))' "$T_DIR/tracking.$dir" "$dir"
+	check "horoctl tracking shows the smear, -dir * 0.1-0.5 s ($dir)" \
+		python3 -c 'import re,sys; m=re.search(r"^Smear +: smearing, offset ([-+][0-9.]+) seconds \(interval 20 s\)$", open(sys.argv[1]).read(), re.M); sys.exit(not (m and 0.1 < -int(sys.argv[2]) * float(m.group(1)) < 0.5))' "$T_DIR/tracking.$dir" "$dir"
 	check "horoctl tracking shows the leap planned ($dir)" \
 		grep -q "^Leap second        : $([ "$dir" = 1 ] && echo insert || echo delete)" "$T_DIR/tracking.$dir"
 	grep "^horod_leap" "$T_DIR/metrics.$dir" | sed 's/^/    metrics | /'
@@ -383,14 +386,14 @@ import sys
 m = dict(l.split()[:2] for l in open(sys.argv[1]) if l.startswith("horod_leap"))
 d = int(sys.argv[2])
 ok = (m.get("horod_leap_smearing") == "1" and m.get("horod_leap_planned") == str(d) and
-      0.1 < -d * float(m["horod_leap_smear_offset_seconds"]) < 0.4 and
+      0.1 < -d * float(m["horod_leap_smear_offset_seconds"]) < 0.5 and
       float(m["horod_leap_file_expiry_seconds"]) > 86400 and m.get("horod_leap_file_valid") == "1")
 sys.exit(0 if ok else 1)
 PY
 	if [ -n "$NTPQ" ]; then
 		sed 's/^/    ntpq | /' "$T_DIR/ntpq.$dir"
-		check "ntpq rv shows leapsmearinterval 20 and leapsmearoffset -dir * 100-400 ms, leap 00 ($dir)" \
-			python3 -c 'import re,sys; t=open(sys.argv[1]).read(); m=re.search(r"leapsmearoffset=([-+]?[0-9.]+)", t); sys.exit(not (m and "leapsmearinterval=20" in t and "leap=00" in t and 100 < -int(sys.argv[2]) * float(m.group(1)) < 400))' "$T_DIR/ntpq.$dir" "$dir"
+		check "ntpq rv shows leapsmearinterval 20 and leapsmearoffset -dir * 100-500 ms, leap 00 ($dir)" \
+			python3 -c 'import re,sys; t=open(sys.argv[1]).read(); m=re.search(r"leapsmearoffset=([-+]?[0-9.]+)", t); sys.exit(not (m and "leapsmearinterval=20" in t and "leap=00" in t and 100 < -int(sys.argv[2]) * float(m.group(1)) < 500))' "$T_DIR/ntpq.$dir" "$dir"
 	fi
 done
 finish

@@ -108,7 +108,7 @@ for _ in range(int(sys.argv[2])):
     s.sendto(b"\x23" * 20, ("127.0.0.1", 123))
 PY
 expect_deltas "known requests" "received=$((N_OK + N_SHORT)) reply_server=$N_OK drop_short=$N_SHORT"
-horod_counters || die "no counters line"
+horod_counters_settled || die "no counters line"
 
 # Every counter of the SIGUSR1 line against one metrics text (stdin).
 metrics_match()

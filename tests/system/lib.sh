@@ -523,6 +523,21 @@ horod_counters()
 	return 1
 }
 
+# horod_counters, repeated until two lines 0.2 s apart say the same (at
+# most SETTLE_TIMEOUT * 5 tries): what is counted after a reply has left
+# (its transmit stamp, read back from the kernel) has landed.
+horod_counters_settled()
+{
+	local prev=""
+	for _ in $(seq $((SETTLE_TIMEOUT * 5))); do
+		horod_counters || return 1
+		[ "${HOROD_COUNTERS#*counters }" = "$prev" ] && return 0
+		prev=${HOROD_COUNTERS#*counters }
+		sleep 0.2
+	done
+	return 0
+}
+
 # The value of counter NAME in LINE (default HOROD_COUNTERS); empty if absent.
 counter()
 {
