@@ -12,7 +12,7 @@
 # interleaved only when it echoes the request's second cookie, which a
 # basic reply never does), and no reply may have been taken for another
 # (bogus). Without `xleave` the same upstream must answer in basic mode
-# only. Each run then shows the true error's median |value| over 20 s
+# only. Each run then shows the true error's median |value| over 5 s
 # (what interleaved mode gains here; shown, not asserted: the VM's stalls
 # move it more than the gain).
 
@@ -30,7 +30,7 @@ veth_create "$SRV" "$CLI"
 SYNC_LIMIT=60 # s: time allowed to reach the true-error bound
 TRUE_ERR=0.0001 # s: sim driver's true error after sync
 SHARE_MIN=0.8	# interleaved replies among the valid ones (the first of each run is basic)
-WATCH=20	# s: true error sampled once a second after sync
+WATCH=${XLEAVE_WATCH:-5}	# s: true error sampled once a second after sync (shown, not asserted: kept short for CI; XLEAVE_WATCH=N for longer)
 
 chronyd_upstream "$CLI" "$VETH_CLI4" 1 || die "no upstream"
 
