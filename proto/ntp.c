@@ -417,3 +417,12 @@ int ntp_restamp_xmt(uint8_t *reply, size_t len, uint64_t tx)
 	be_put64(reply + NTP_OFF_XMT, tx);
 	return 1;
 }
+
+int ntp_mark_unsync(uint8_t *reply, size_t len)
+{
+	if (len != NTP_HEADER_LEN)
+		return 0;
+	reply[NTP_OFF_LVM] = (uint8_t)((reply[NTP_OFF_LVM] & 0x3f) | (NTP_LEAP_UNSYNC << 6));
+	reply[NTP_OFF_STRATUM] = 0;
+	return 1;
+}

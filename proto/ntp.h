@@ -170,6 +170,13 @@ void ntp_request_stamps(const uint8_t *req, uint64_t *org, uint64_t *rec, uint64
 int ntp_restamp_xmt(uint8_t *reply, size_t len, uint64_t tx);
 
 /*
+ * Mark REPLY (LEN bytes, built by ntp_build_reply) unsynchronized: LI 3,
+ * stratum 0, the rest untouched; only a bare 48-byte reply (a longer one
+ * is sealed). Returns 1 when rewritten, else 0.
+ */
+int ntp_mark_unsync(uint8_t *reply, size_t len);
+
+/*
  * Build a 48-byte kiss-o'-death answering REQ (at least 48 bytes): LI 3,
  * VN echoed, mode 4 (2 for mode 1), stratum 0, refid CODE, origin =
  * request transmit; every other field, receive and transmit included, is

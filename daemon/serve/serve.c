@@ -58,6 +58,7 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 	out->basic = 0;
 	out->interleaved = 0;
 	out->stamp = 0;
+	out->steps = 0;
 	out->xl = XL_NONE;
 	out->rx = 0;
 	ctr_inc(&ctr->received);
@@ -174,8 +175,19 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 	ctr_inc(&ctr->mode[out->interleaved ? CTR_MODE_INTERLEAVED : CTR_MODE_BASIC]);
 	ctr_inc(&ctr->reason[r]);
 	out->rx = rxw;
+	out->steps = snap.steps;
 	out->basic = !out->interleaved;
 	out->len = NTP_HEADER_LEN;
+}
+
+int srv_restamp(uint8_t *buf, size_t len, uint32_t steps, const struct clk_snapshot *s, int mapped,
+		int64_t raw)
+{
+	if (!mapped || s->steps != steps) {
+		ntp_mark_unsync(buf, len);
+		return 0;
+	}
+	return ntp_restamp_xmt(buf, len, ntp_ts_from_unix_ns(clk_snapshot_served(s, raw)));
 }
 
 void srv_note_send(const struct srv_reply *out, const struct sockaddr *from, int ifindex,

@@ -60,8 +60,23 @@ struct srv_reply {
 	int interleaved; /* its transmit is the previous reply's: never restamp it */
 	int stamp;	 /* the client asks in interleaved mode: ask for its transmit stamp */
 	uint32_t xl;	 /* the client's interleaved entry, or XL_NONE */
+	uint32_t steps;	 /* the step count of the snapshot it was built under (clk_pub_fence) */
 	uint64_t rx;	 /* the receive timestamp the reply carries (NTP) */
 };
+
+/*
+ * Just before basic reply BUF (LEN bytes, OUT->steps in STEPS) leaves:
+ * its transmit time from raw clock reading RAW under snapshot S, read
+ * now (only forward: ntp_restamp_xmt); MAPPED is clk_snapshot_maps of S
+ * and the caller's clock reading, taken after S. When a step of the
+ * clock was announced since the reply was built (S's step count differs:
+ * a leap's, clk_pub_fence), or between S and the reading (!MAPPED), the
+ * reply's receive time and a transmit time now would straddle the step:
+ * it is marked unsynchronized instead (LI 3, stratum 0), its timestamps
+ * left. 1 when restamped.
+ */
+int srv_restamp(uint8_t *buf, size_t len, uint32_t steps, const struct clk_snapshot *s, int mapped,
+		int64_t raw);
 
 /* A set of rules the workers apply: copies of a configuration's lists, and a limiter. */
 struct srv_policy {

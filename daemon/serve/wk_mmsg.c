@@ -46,8 +46,9 @@ struct mmsg_slot {
 		char buf[RX_REPLY_CMSG_SPACE + TXS_CMSG];
 		struct cmsghdr align;
 	} tx_cmsg;
-	int basic;     /* a basic reply: restamped right before it is sent */
-	int corrected; /* ... plus the delay minimum (it is stamped; else the reading alone) */
+	int basic;	/* a basic reply: restamped right before it is sent */
+	int corrected;	/* ... plus the delay minimum (it is stamped; else the reading alone) */
+	uint32_t steps; /* the step count it was built under (srv_restamp) */
 	struct txs_rec *rec; /* its transmit stamp's record, or NULL */
 };
 
@@ -63,19 +64,17 @@ static void restamp(struct mmsg_ctx *c, struct worker *w, int from, int n)
 {
 	struct clk_snapshot snap;
 	int64_t t0;
-	int k;
+	int k, mapped;
 
 	clk_snapshot_read(w->shared->pub, &snap);
 	t0 = wk_raw_ns(w);
+	mapped = clk_snapshot_maps(w->shared->pub, &snap, t0, t0);
 	for (k = 0; k < n; k++) {
 		struct mmsg_slot *sl = c->txs[from + k];
 
 		if (sl->basic)
-			ntp_restamp_xmt(
-				sl->tx_buf, sl->tx_iov.iov_len,
-				ntp_ts_from_unix_ns(clk_snapshot_served(
-					&snap,
-					t0 + (sl->corrected ? txs_ahead(&w->txs, k, t0) : 0))));
+			srv_restamp(sl->tx_buf, sl->tx_iov.iov_len, sl->steps, &snap, mapped,
+				    t0 + (sl->corrected ? txs_ahead(&w->txs, k, t0) : 0));
 		if (sl->rec)
 			txs_submitted(sl->rec, t0, k);
 	}
@@ -129,6 +128,7 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 		sl->tx_iov.iov_base = sl->tx_buf;
 		sl->tx_iov.iov_len = rep.len;
 		sl->basic = rep.basic;
+		sl->steps = rep.steps;
 		/* Sent alone (not behind): stamped, and corrected by what stamped ones measured. */
 		sl->corrected = rep.basic && n <= WK_MMSG_BEHIND;
 		memset(t, 0, sizeof(*t));

@@ -126,8 +126,9 @@ struct uring_slot {
 		struct cmsghdr align;
 	} cmsg;
 	uint8_t buf[SRV_REPLY_MAX];
-	int basic;     /* a basic reply: restamped right before it is submitted */
-	int corrected; /* ... plus the delay minimum (it is stamped; else the reading alone) */
+	int basic;	/* a basic reply: restamped right before it is submitted */
+	int corrected;	/* ... plus the delay minimum (it is stamped; else the reading alone) */
+	uint32_t steps; /* the step count it was built under (srv_restamp) */
 	struct txs_rec *rec; /* its transmit stamp's record, or NULL */
 };
 
@@ -177,21 +178,19 @@ static void restamp(struct uring_ctx *c, struct worker *w)
 {
 	struct clk_snapshot snap;
 	int64_t t0;
-	int k;
+	int k, mapped;
 
 	if (!c->n_pending)
 		return;
 	clk_snapshot_read(w->shared->pub, &snap);
 	t0 = wk_raw_ns(w);
+	mapped = clk_snapshot_maps(w->shared->pub, &snap, t0, t0);
 	for (k = 0; k < c->n_pending; k++) {
 		struct uring_slot *sl = &c->slot[c->pending[k]];
 
 		if (sl->basic)
-			ntp_restamp_xmt(
-				sl->buf, sl->iov.iov_len,
-				ntp_ts_from_unix_ns(clk_snapshot_served(
-					&snap,
-					t0 + (sl->corrected ? txs_ahead(&w->txs, k, t0) : 0))));
+			srv_restamp(sl->buf, sl->iov.iov_len, sl->steps, &snap, mapped,
+				    t0 + (sl->corrected ? txs_ahead(&w->txs, k, t0) : 0));
 		if (sl->rec)
 			txs_submitted(sl->rec, t0, k);
 	}
@@ -307,6 +306,7 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	sl->iov.iov_len = len;
 	sl->msg.msg_namelen = out->namelen;
 	sl->basic = rep.basic;
+	sl->steps = rep.steps;
 	/* A basic reply sent alone is stamped, and corrected by what stamped ones measured. */
 	sl->corrected = rep.basic && !c->behind;
 	sl->msg.msg_controllen =

@@ -8,7 +8,10 @@
  * carries (a step forward, a deletion); an ordinary request is answered
  * synchronized. Whether the helper sees a step announced between a
  * worker's snapshot read and its clock read is the core's test
- * (test_leap_fence) and the snapshot's (test_maps_steps).
+ * (test_leap_fence) and the snapshot's (test_maps_steps). And the
+ * restamp right before a basic reply leaves (srv_restamp): a reply built
+ * before a step was announced is marked unsynchronized instead of given
+ * a transmit time from after it.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -127,12 +130,92 @@ START_TEST(test_stamp_across_a_step)
 }
 END_TEST
 
+/* A client request received now, answered into REPLY (48 bytes); its srv_reply in OUT. */
+static void ls_build(struct ls_srv *s, uint8_t *reply, struct srv_reply *out)
+{
+	uint8_t req[NTP_HEADER_LEN] = {0};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(40000)};
+	struct timespec rx;
+
+	a.sin_addr.s_addr = htonl(0xC0000201);
+	req[0] = (4 << 3) | NTP_MODE_CLIENT;
+	req[47] = 1;
+	ns_to_timespec(clk_now_ns(CLOCK_REALTIME), &rx);
+	srv_handle(&s->sh, &s->lc, req, sizeof(req), (struct sockaddr *)&a, -1, &rx, CTR_TS_KERNEL,
+		   reply, out);
+	ck_assert_msg(out->len == NTP_HEADER_LEN && out->basic, "a basic reply");
+}
+
+START_TEST(test_restamp_across_a_step)
+{
+	struct ls_srv *s = ls_new();
+	uint8_t reply[SRV_REPLY_MAX];
+	struct clk_snapshot now;
+	struct srv_reply out;
+	struct ntp_packet p, q;
+
+	/* No step since the reply was built: restamped forward, still synchronized. */
+	ls_publish(s, 0);
+	ls_build(s, reply, &out);
+	ck_assert_int_eq(ntp_decode(reply, out.len, &p), 0);
+	clk_snapshot_read(&s->pub, &now);
+	ck_assert_int_eq(srv_restamp(reply, out.len, out.steps, &now, 1,
+				     clk_now_ns(CLOCK_REALTIME) + NS_PER_MS),
+			 1);
+	ck_assert_int_eq(ntp_decode(reply, out.len, &q), 0);
+	ck_assert_msg(q.leap == NTP_LEAP_NONE && q.stratum == 2 && ntp_ts_diff(q.xmt, p.xmt) > 0,
+		      "restamped: synchronized, transmit later (LI %u, stratum %u)", q.leap,
+		      q.stratum);
+
+	/* Built, then a step announced (the leap fence) before it leaves. */
+	ls_build(s, reply, &out);
+	ck_assert_int_eq(ntp_decode(reply, out.len, &p), 0);
+	clk_pub_fence(&s->pub, &now);
+	clk_snapshot_read(&s->pub, &now);
+	ck_assert_int_eq(srv_restamp(reply, out.len, out.steps, &now, 1,
+				     clk_now_ns(CLOCK_REALTIME) + NS_PER_MS),
+			 0);
+	ck_assert_int_eq(ntp_decode(reply, out.len, &q), 0);
+	ck_assert_msg(q.leap == NTP_LEAP_UNSYNC && q.stratum == 0,
+		      "built before the step: unsynchronized (LI %u, stratum %u)", q.leap,
+		      q.stratum);
+	ck_assert_msg(q.xmt == p.xmt && q.rec == p.rec, "... its timestamps left as they were");
+
+	/* A step announced between the restamp's snapshot and its clock reading. */
+	ls_build(s, reply, &out);
+	clk_snapshot_read(&s->pub, &now);
+	ck_assert_int_eq(srv_restamp(reply, out.len, out.steps, &now, 0,
+				     clk_now_ns(CLOCK_REALTIME) + NS_PER_MS),
+			 0);
+	ck_assert_int_eq(ntp_decode(reply, out.len, &q), 0);
+	ck_assert_msg(q.leap == NTP_LEAP_UNSYNC && q.stratum == 0,
+		      "a step between the snapshot and the reading: unsynchronized (LI %u, "
+		      "stratum %u)",
+		      q.leap, q.stratum);
+
+	/* Built after the fence, under the new count: restamped as before. */
+	ls_publish(s, clk_now_ns(CLOCK_REALTIME));
+	ls_build(s, reply, &out);
+	clk_snapshot_read(&s->pub, &now);
+	ck_assert_int_eq(srv_restamp(reply, out.len, out.steps, &now, 1,
+				     clk_now_ns(CLOCK_REALTIME) + NS_PER_MS),
+			 1);
+	ck_assert_int_eq(ntp_decode(reply, out.len, &q), 0);
+	ck_assert_msg(q.leap == NTP_LEAP_NONE && q.stratum == 2,
+		      "built after the step: synchronized (LI %u, stratum %u)", q.leap, q.stratum);
+	acl_free(&s->acl);
+	acl_free(&s->ctl);
+	free(s);
+}
+END_TEST
+
 Suite *leapstep_suite(void)
 {
 	Suite *s = suite_create("leapstep");
 	TCase *tc = tcase_create("serve");
 
 	tcase_add_test(tc, test_stamp_across_a_step);
+	tcase_add_test(tc, test_restamp_across_a_step);
 	suite_add_tcase(s, tc);
 	return s;
 }
