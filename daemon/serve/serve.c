@@ -197,6 +197,7 @@ void srv_note_send(const struct srv_reply *out, const struct sockaddr *from, int
 
 	ntp_request_stamps(reply, &org, &rx, &tx);
 	rec->xl = out->xl;
+	rec->steps = out->steps;
 	rec->rx = rx;
 	rec->org = org;
 	rec->ifindex = ifindex;

@@ -296,7 +296,13 @@ void txs_on_stamp(struct txs *t, int sock, uint32_t key, const struct timespec *
 	/* Basic mode: learn how long after the reading this position's send left. */
 	if (rec->t0 && !hw)
 		learn(t, rec->pos, raw - rec->t0, raw);
-	if (rec->xl != XL_NONE)
+	/*
+	 * Interleaved mode: the stamp as the client's time, unless a step of
+	 * the clock (a leap's) was announced since the reply was built: SNAP
+	 * would map a stamp from before it 1 s off; the time read before the
+	 * send, under the reply's own snapshot, stays.
+	 */
+	if (rec->xl != XL_NONE && snap->steps == rec->steps)
 		xl_stamp(t->xl, rec->xl, rec->addr, rec->rx,
 			 ntp_ts_from_unix_ns(clk_snapshot_served(snap, raw)), src);
 	/* A hardware stamp may follow the software one: keep the record for it. */

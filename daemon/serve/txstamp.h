@@ -83,6 +83,7 @@ struct txs_rec {
 	uint64_t addr[2]; /* the client's address (xl_key) */
 	int64_t t0;	  /* raw clock ns read before the submission that sent it, 0: none */
 	int32_t pos;	  /* its position in that submission */
+	uint32_t steps;	  /* the step count of the snapshot its reply was built under */
 	int32_t ifindex;  /* interface its request came in on (hardware stamp conversion) */
 };
 

@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -220,6 +221,38 @@ START_TEST(test_first_exchange_then_interleaved)
 		      "the daemon's transmit time should lie between the receive times");
 	ck_assert_uint_eq(atomic_load(&s->ctr.mode[CTR_MODE_BASIC]), 1);
 	ck_assert_uint_eq(atomic_load(&s->ctr.mode[CTR_MODE_INTERLEAVED]), 2);
+	srv_free(s);
+}
+END_TEST
+
+/*
+ * A step of the clock (a leap's) announced between a reply and the
+ * conversion of its kernel stamp: the next interleaved reply carries the
+ * time read before the send, under the reply's own snapshot, not the
+ * stamp mapped by a snapshot from the other side of the step.
+ */
+START_TEST(test_stamp_across_a_step)
+{
+	struct srv *s = srv_new(XL_DEFAULT_BYTES);
+	struct sockaddr_in a = v4(0xC0000207);
+	struct clk_snapshot snap;
+	struct xch x1, x2;
+
+	ask(s, (struct sockaddr *)&a, 0, 0, &x1);
+	clk_pub_fence(&s->pub, &snap);
+	stamp(s, &x1, T3_DELAY, NULL);
+	snap.leap = NTP_LEAP_NONE;
+	snap.stratum = 2;
+	snap.flags = CLK_F_SYNCED;
+	clk_snapshot_publish(&s->pub, &snap);
+	ask(s, (struct sockaddr *)&a, x1.rep.rec, 0xAAAA, &x2);
+	ck_assert_msg(interleaved(&x2), "the second exchange should be interleaved");
+	ck_assert_uint_eq(atomic_load(&s->ctr.xtx[CTR_TS_KERNEL]), 0);
+	ck_assert_uint_eq(atomic_load(&s->ctr.xtx[CTR_TS_DAEMON]), 1);
+	ck_assert_msg(fabs(ntp_ts_diff(x2.rep.xmt, x1.rep.xmt)) < 1e-6,
+		      "its transmit should be the first reply's own, read before it left (%.9f s "
+		      "from it)",
+		      ntp_ts_diff(x2.rep.xmt, x1.rep.xmt));
 	srv_free(s);
 }
 END_TEST
@@ -619,6 +652,7 @@ Suite *xleave_suite(void)
 	tcase_add_test(tc, test_no_allocation_per_request);
 	tcase_add_test(tc, test_authenticated_basic_only);
 	tcase_add_test(tc, test_stamp_only_for_interleaved_clients);
+	tcase_add_test(tc, test_stamp_across_a_step);
 	suite_add_tcase(s, tc);
 	return s;
 }
