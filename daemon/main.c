@@ -262,7 +262,7 @@ static int load_config(const struct opts *o)
 	const char *name = o->conf ? o->conf : "(embedded)";
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	struct stat xst;
-	char err[512];
+	char err[CFG_ERR_MAX];
 
 	cfg_defaults(&cfg);
 	if (o->conf ? cfg_parse_file(&cfg, o->conf, err, sizeof(err)) < 0

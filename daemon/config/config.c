@@ -400,7 +400,7 @@ static const struct {
 /* Parse one line of LEN bytes (no newline); comments and blank lines are fine. */
 static int cfg_parse_line(struct cfg_parser *p, const char *text, size_t len)
 {
-	char line[CFG_LINE_MAX + 1], q[CFG_QUOTE_MAX], names[512];
+	char line[CFG_LINE_MAX + 1], q[CFG_QUOTE_MAX], names[CFG_NAMES_MAX];
 	char *tok[CFG_MAX_TOKENS], *s;
 	int ntok = 0, i;
 	size_t n = 0, k;

@@ -14,6 +14,15 @@
 
 #include "daemon/config/settings.h"
 
+/*
+ * Bytes of a configuration error message, for its callers' buffers: the
+ * path, the line number and the longest message, the list of every
+ * directive an unknown one gets (~500 bytes, growing with each
+ * directive; a 512-byte buffer cut it short once a path was long).
+ */
+#define CFG_ERR_MAX   2048
+#define CFG_NAMES_MAX 1024 /* bytes: that list of every directive's name */
+
 /* The embedded default configuration (used when horod has no -f). */
 extern const char cfg_embedded_default[];
 

@@ -118,7 +118,7 @@ static void take_reloadable(struct horod_config *live, struct horod_config *next
 int srv_reload(struct horod_config *live, const char *path, struct srv_shared *sh, struct worker *w,
 	       int n)
 {
-	char err[512], why[RL_WHY_MAX], names[RL_NAMES_MAX];
+	char err[CFG_ERR_MAX], why[RL_WHY_MAX], names[RL_NAMES_MAX];
 	char *ta = NULL, *tb = NULL, *tc = NULL;
 	struct horod_config *next = calloc(1, sizeof(*next));
 	int ret = -1, r, loads;

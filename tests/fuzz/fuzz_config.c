@@ -29,9 +29,9 @@
 #include "daemon/config/config.h"
 #include "tests/fuzz/fuzz.h"
 
-#define ERR_LEN	   512	/* bytes: the error buffer horod's main uses is this size */
-#define SHORT_CAPS 3	/* short output buffers tried per configuration */
-#define PW_BUF_MIN 4096 /* bytes: the fake getpwnam_r wants this much room, else ERANGE */
+#define ERR_LEN	   CFG_ERR_MAX /* bytes: the error buffer horod's main uses is this size */
+#define SHORT_CAPS 3	       /* short output buffers tried per configuration */
+#define PW_BUF_MIN 4096	       /* bytes: the fake getpwnam_r wants this much room, else ERANGE */
 
 /* The accounts the fake password database knows. */
 static const struct {

@@ -262,6 +262,28 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/*
+ * The longest message, the list of every directive an unknown one gets,
+ * whole in a buffer of CFG_ERR_MAX behind a long path (a 512-byte buffer
+ * cut it at "clientlo" once the path was ~100 bytes: found by CI's
+ * 91-install).
+ */
+START_TEST(test_directive_list_whole)
+{
+	char path[256], msg[CFG_ERR_MAX];
+	size_t n;
+
+	memset(path, 'd', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	ck_assert_int_eq(cfg_parse_string(&cfg, path, "lissen ::1\n", msg, sizeof(msg)), -1);
+	n = strlen(msg);
+	ck_assert_msg(n > 14 && strcmp(msg + n - 14, "clientloglimit") == 0,
+		      "the list should end with the last directive: \"%s\"", msg);
+	ck_assert_msg(strstr(msg, "allowed: listen local ") != NULL, "the list should be there");
+}
+END_TEST
+
 START_TEST(test_exact_messages)
 {
 	static const struct {
@@ -310,6 +332,7 @@ Suite *cfg_errors_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_errors, 0, (int)(sizeof(errors) / sizeof(errors[0])));
 	tcase_add_test(tc, test_exact_messages);
+	tcase_add_test(tc, test_directive_list_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }
