@@ -163,7 +163,12 @@ int cfg_do_nts(struct cfg_parser *p, char **tok, int ntok)
 void cfg_nts_format(const struct cfg_nts *n, struct ntp_text *out)
 {
 	if (n->cert[0] || n->key[0]) {
-		ntp_textf(out, "ntsservercert %s\nntsserverkey %s\n", n->cert, n->key);
+		/* Each only when given: an empty one would not parse back (the pair's
+		 * check, cfg_nts_check, comes after the parse). */
+		if (n->cert[0])
+			ntp_textf(out, "ntsservercert %s\n", n->cert);
+		if (n->key[0])
+			ntp_textf(out, "ntsserverkey %s\n", n->key);
 		ntp_textf(out, "ntsport %d\n", n->port);
 		if (n->dumpdir[0])
 			ntp_textf(out, "ntsdumpdir %s\n", n->dumpdir);
