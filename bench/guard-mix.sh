@@ -127,61 +127,116 @@ ticks()
 	echo "$(awk '{ print $12 + $13 }' <<<"$st") $(awk '$1 == "cpu0" { print $8 }' /proc/stat)"
 }
 
-# point RATE: REPS runs of ntpmix. Prints the median share of legit requests
-# answered and the median CPU cost per request offered (server process,
-# CPU 0 softirq), then every run's share and the rate the sender reached.
-point()
+# udp_drops NS: datagrams the UDP sockets of namespace NS refused so far
+# (RcvbufErrors: a full receive buffer).
+udp_drops()
 {
-	local r out a b n shares=() srv=() sirq=() rates=() hz
+	ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $6 }' /proc/net/snmp
+}
+
+# run KIND RATE: one run of ntpmix against the running server. Appends to
+# $TMP/runs one line: kind rate rep share sent/s answered/s, the server's
+# CPU and CPU 0's softirq per request offered (us), the requests the
+# server's socket refused and the replies the client's socket refused.
+run()
+{
+	local out a b n hz d0 d1 c0 c1
 	hz=$(getconf CLK_TCK)
-	for r in $(seq "$REPS"); do
-		a=$(ticks)
-		out=$(taskset -c 1 ip netns exec "$CLI" "$B/tools/ntpmix" 192.0.2.1 123 "$SECS" \
-			"$1" "$MIX")
-		b=$(ticks)
-		n=$(sed -E 's/.*legit_sent=([0-9]+).*malformed_sent=([0-9]+).*/\1 \2/' <<<"$out" |
-			awk '{ print $1 + $2 }')
-		shares+=("$(sed -E 's/.*share=([0-9.]+).*/\1/' <<<"$out")")
-		rates+=("$(sed -E 's/.*total_rate=([0-9]+).*/\1/' <<<"$out")")
-		srv+=("$(awk -v a="$a" -v b="$b" -v n="$n" -v hz="$hz" 'BEGIN { split(a, x, " ");
-			split(b, y, " "); printf "%.2f", (y[1] - x[1]) / hz * 1e6 / (n ? n : 1) }')")
-		sirq+=("$(awk -v a="$a" -v b="$b" -v n="$n" -v hz="$hz" 'BEGIN { split(a, x, " ");
-			split(b, y, " "); printf "%.2f", (y[2] - x[2]) / hz * 1e6 / (n ? n : 1) }')")
-	done
-	med()
-	{
-		printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-	}
-	printf 'answered %s%%; per request offered: server %s us, CPU 0 softirq %s us (runs: answered %s; sent/s %s)' \
-		"$(awk -v v="$(med "${shares[@]}")" 'BEGIN { printf "%.1f", 100 * v }')" \
-		"$(med "${srv[@]}")" "$(med "${sirq[@]}")" "${shares[*]}" "${rates[*]}"
+	d0=$(udp_drops "$SRV")
+	c0=$(udp_drops "$CLI")
+	a=$(ticks)
+	out=$(taskset -c 1 ip netns exec "$CLI" "$B/tools/ntpmix" 192.0.2.1 123 "$SECS" \
+		"$2" "$MIX")
+	b=$(ticks)
+	d1=$(udp_drops "$SRV")
+	c1=$(udp_drops "$CLI")
+	n=$(sed -E 's/.*legit_sent=([0-9]+).*malformed_sent=([0-9]+).*/\1 \2/' <<<"$out" |
+		awk '{ print $1 + $2 }')
+	awk -v k="$1" -v rate="$2" -v rep="$3" -v a="$a" -v b="$b" -v n="$n" -v hz="$hz" \
+		-v share="$(sed -E 's/.*share=([0-9.]+).*/\1/' <<<"$out")" \
+		-v sent="$(sed -E 's/.*total_rate=([0-9]+).*/\1/' <<<"$out")" \
+		-v ans="$(sed -E 's/.*answered_rate=([0-9]+).*/\1/' <<<"$out")" \
+		-v sd="$((d1 - d0))" -v cd="$((c1 - c0))" 'BEGIN { split(a, x, " ");
+		split(b, y, " "); if (!n) n = 1
+		printf "%s %s %s %s %s %s %.2f %.2f %s %s\n", k, rate, rep, share, sent, ans,
+			(y[1] - x[1]) / hz * 1e6 / n, (y[2] - x[2]) / hz * 1e6 / n, sd, cd }' \
+		>>"$TMP/runs"
+}
+
+med()
+{
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# summary KIND RATE: the medians of its runs, then every run.
+summary()
+{
+	local f
+	f=$(awk -v k="$1" -v r="$2" '$1 == k && $2 == r' "$TMP/runs")
+	# shellcheck disable=SC2046
+	printf '  %s: legit %s/s + malformed %s/s: answered %s%% (%s/s); per request offered: server %s us, CPU 0 softirq %s us\n' \
+		"$1" "$2" "$(($2 * MIX))" \
+		"$(awk -v v="$(med $(awk '{ print $4 }' <<<"$f"))" 'BEGIN { printf "%.1f", 100 * v }')" \
+		"$(med $(awk '{ print $6 }' <<<"$f"))" "$(med $(awk '{ print $7 }' <<<"$f"))" \
+		"$(med $(awk '{ print $8 }' <<<"$f"))"
+	printf '    runs: answered %s; sent/s %s; refused by the server socket %s, by the client socket %s\n' \
+		"$(awk '{ printf "%s%s", s, $4; s = " " }' <<<"$f")" \
+		"$(awk '{ printf "%s%s", s, $5; s = " " }' <<<"$f")" \
+		"$(awk '{ printf "%s%s", s, $9; s = " " }' <<<"$f")" \
+		"$(awk '{ printf "%s%s", s, $10; s = " " }' <<<"$f")"
 }
 
 kinds="horod guard-skb guard-native"
 [ -n "$CHRONYD" ] && kinds="$kinds chronyd"
 kinds=${KINDS:-$kinds}
 echo "guard-mix: $SECS s points, median of $REPS, $MIX malformed per legit request," \
-	"server on CPU 0, load on CPU 1"
-for kind in $kinds; do
-	start_server "$kind"
-	case $kind in guard-*)
-		grep -q 'guard: XDP on hs0' "$TMP/$kind.log" || {
-			echo "guard-mix: the guard did not attach:"
-			cat "$TMP/$kind.log"
-			exit 1
-		}
-		sysctl -qw kernel.bpf_stats_enabled=1
-		;;
-	esac
-	for rate in $RATES; do
-		echo "  $kind: legit $rate/s + malformed $((rate * MIX))/s: $(point "$rate")"
+	"server on CPU 0, load on CPU 1, the kinds alternating in each repetition"
+echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+: >"$TMP/runs"
+for rep in $(seq "$REPS"); do
+	for kind in $kinds; do
+		start_server "$kind"
+		case $kind in guard-*)
+			grep -q 'guard: XDP on hs0' "$TMP/$kind.log" || {
+				echo "guard-mix: the guard did not attach:"
+				cat "$TMP/$kind.log"
+				exit 1
+			}
+			sysctl -qw kernel.bpf_stats_enabled=1
+			;;
+		esac
+		for rate in $RATES; do
+			run "$kind" "$rate" "$rep"
+		done
+		if [ "${kind#guard-}" != "$kind" ]; then
+			id=$(ip -n "$SRV" -d link show hs0 |
+				sed -nE 's/.*prog\/xdp id ([0-9]+).*/\1/p' | head -n1)
+			bpftool prog show id "$id" 2>/dev/null |
+				sed -nE 's/.*run_time_ns ([0-9]+) run_cnt ([0-9]+).*/\1 \2/p' |
+				awk '$2 > 0 { print k, $1, $2 }' k="$kind" >>"$TMP/bpf"
+			sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+		fi
+		stop_server
 	done
-	if [ "${kind#guard-}" != "$kind" ]; then
-		id=$(ip -n "$SRV" -d link show hs0 | sed -nE 's/.*prog\/xdp id ([0-9]+).*/\1/p' | head -n1)
-		bpftool prog show id "$id" 2>/dev/null |
-			sed -nE 's/.*run_time_ns ([0-9]+) run_cnt ([0-9]+).*/\1 \2/p' |
-			awk '$2 > 0 { printf "  %s: %d packets through XDP on hs0, %.1f ns each (run_time_ns / run_cnt)\n", k, $2, $1 / $2 }' k="$kind"
-		sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
-	fi
-	stop_server
 done
+echo "  load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+for kind in $kinds; do
+	for rate in $RATES; do
+		summary "$kind" "$rate"
+	done
+	[ -s "$TMP/bpf" ] && awk -v k="$kind" '$1 == k { t += $2; c += $3 } END { if (c)
+		printf "  %s: %d packets through XDP on hs0, %.1f ns each (run_time_ns / run_cnt)\n",
+		k, c, t / c }' "$TMP/bpf"
+done
+# Legit requests answered, horod without the guard over chronyd, per repetition.
+if [[ " $kinds " == *" horod "* && " $kinds " == *" chronyd "* ]]; then
+	for rate in $RATES; do
+		awk -v r="$rate" '$2 == r && ($1 == "horod" || $1 == "chronyd") { a[$1, $3] = $6
+			sh[$1, $3] = $4 }
+			END { for (i = 1; ("horod", i) in a && ("chronyd", i) in a; i++) {
+				s = s sprintf(" %.2f", a["chronyd", i] ? a["horod", i] / a["chronyd", i] : 0)
+				t = t sprintf(" %.2f", sh["chronyd", i] ? sh["horod", i] / sh["chronyd", i] : 0) }
+				printf "  horod/chronyd at %s/s, per repetition: share answered%s; answered per second%s\n", r, t, s }' \
+			"$TMP/runs"
+	done
+fi
