@@ -14,6 +14,19 @@
 # (kernel.bpf_stats_enabled, switched on for the guard runs only and put
 # back as it was).
 #
+# Each repetition runs every kind in turn (a server started afresh for
+# each), so a machine shared with other work weighs on them alike; the
+# medians come last, then horod over chronyd per repetition: the share of
+# legit requests answered and the legit replies per second (the sender
+# reaches different rates with different servers: its CPU also takes
+# their replies in). Per run: the rate the sender reached, the requests
+# the server's UDP socket refused (a full buffer: RcvbufErrors of its
+# namespace) and the replies the client's refused (must be 0, else the
+# count is the client's). ntpmix reads replies after every batch it sends
+# and gives up requests more than 5 ms overdue: before 2026-12-07 it
+# sent seconds-long bursts without reading when it fell behind, and lost
+# up to a third of the replies in its own socket.
+#
 #   bench/guard-mix.sh [SECONDS [REPS [RATES...]]]
 #     SECONDS per point (default 5), REPS per point (default 3, the median
 #     is printed), RATES legit requests/s (default 50000 100000 150000)

@@ -535,6 +535,8 @@ int query_serverstats(int argc, char **argv)
 	printf("Answered           : %s\n", get(&a, "answered", "0"));
 	printf("Dropped            : %s\n", get(&a, "dropped", "0"));
 	printf("  of them by XDP   : %s\n", get(&a, "xdp", "0"));
+	printf("Dropped unread     : %s (by the kernel: receive buffer full, overload filter)\n",
+	       get(&a, "kernel_dropped", "0"));
 	printf("RX timestamps      : hardware %s, kernel %s, daemon %s\n",
 	       get(&a, "ts.hardware", "0"), get(&a, "ts.kernel", "0"), get(&a, "ts.daemon", "0"));
 	printf("Replies by mode    : basic %s, interleaved %s\n", get(&a, "mode.basic", "0"),

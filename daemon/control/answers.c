@@ -274,6 +274,8 @@ static size_t answer_serverstats(const struct ctl_view *v, char *b, size_t len)
 			       (unsigned long long)t.txs[CTR_TXS_UNMATCHED]);
 		p = ctl_kv_put(b, len, p, "xleave_evicted", "%llu",
 			       (unsigned long long)t.xl_evicted);
+		p = ctl_kv_put(b, len, p, "kernel_dropped", "%llu",
+			       (unsigned long long)t.kernel_drops);
 		for (r = 0; r < NTP_REASON_MAX; r++) {
 			snprintf(k, sizeof(k), "reason.%s", ntp_reason_name((enum ntp_reason)r));
 			p = ctl_kv_put(b, len, p, k, "%llu", (unsigned long long)t.reason[r]);

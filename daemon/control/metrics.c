@@ -191,6 +191,10 @@ size_t metrics_text(const struct ctl_view *v, char *buf, size_t len)
 	counter(&o, "horod_xleave_evicted_total",
 		"Clients whose interleaved state a new client took (clientloglimit full).",
 		t.xl_evicted);
+	counter(&o, "horod_kernel_dropped_total",
+		"Datagrams the kernel dropped before a worker read them: a full receive buffer, "
+		"or the overload filter of a worker behind.",
+		t.kernel_drops);
 	prom_family(&o, "horod_worker_requests_received_total", "counter",
 		    "Datagrams dequeued by each worker.");
 	for (i = 0; i < v->n_workers; i++) {

@@ -52,6 +52,7 @@ void ctr_sum(const struct ctr_block *blocks, int n, struct ctr_totals *out)
 		for (r = 0; r < CTR_TXS_MAX; r++)
 			out->txs[r] += atomic_load_explicit(&b->txs[r], memory_order_relaxed);
 		out->xl_evicted += atomic_load_explicit(&b->xl_evicted, memory_order_relaxed);
+		out->kernel_drops += atomic_load_explicit(&b->kernel_drops, memory_order_relaxed);
 		for (r = 0; r < AUTH_OUTCOME_MAX; r++)
 			out->auth[r] += atomic_load_explicit(&b->auth[r], memory_order_relaxed);
 	}
@@ -129,6 +130,7 @@ size_t ctr_format(const struct ctr_totals *t, char *buf, size_t len)
 	append(buf, len, &pos, "tx_stamps", t->txs[CTR_TXS_READ]);
 	append(buf, len, &pos, "tx_unmatched", t->txs[CTR_TXS_UNMATCHED]);
 	append(buf, len, &pos, "xleave_evicted", t->xl_evicted);
+	append(buf, len, &pos, "kernel_dropped", t->kernel_drops);
 	for (r = 0; r < AUTH_OUTCOME_MAX; r++)
 		append(buf, len, &pos, auth_outcome_name((enum auth_outcome)r), t->auth[r]);
 	for (r = 0; r < KES_OUTCOME_MAX; r++) {

@@ -48,6 +48,7 @@ struct ctr_block {
 	_Atomic uint64_t xtx[CTR_TS_MAX];  /* interleaved replies by their transmit's source */
 	_Atomic uint64_t txs[CTR_TXS_MAX]; /* transmit stamps read back */
 	_Atomic uint64_t xl_evicted;	   /* clients whose interleaved state a new one took */
+	_Atomic uint64_t kernel_drops; /* dropped by the kernel before a read (rx_socket_drops) */
 	_Atomic uint64_t auth[AUTH_OUTCOME_MAX]; /* authenticated requests by outcome */
 	struct clog *clog;			 /* this worker's client log, or NULL */
 	struct auth_worker *auth_wk;		 /* this worker's NTS/MAC state */
@@ -63,6 +64,7 @@ struct ctr_totals {
 	uint64_t xtx[CTR_TS_MAX];    /* interleaved replies by their transmit's source */
 	uint64_t txs[CTR_TXS_MAX];
 	uint64_t xl_evicted;
+	uint64_t kernel_drops; /* datagrams the kernel dropped before the workers read them */
 	uint64_t auth[AUTH_OUTCOME_MAX]; /* authenticated requests by outcome (workers only) */
 	uint64_t ke[KES_OUTCOME_MAX];	 /* NTS-KE sessions by outcome (ctr_add_ke) */
 };

@@ -2,7 +2,8 @@
  * Socket set-up and control-message parsing for the receive path. Every
  * option that can fail is reported with its name; a timestamping option
  * the kernel refuses is not fatal (the next method is tried), anything
- * needed to serve correctly is.
+ * needed to serve correctly is. Also the overload filter, a classic BPF
+ * program a worker attaches to its sockets while it is behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,8 @@
 #include <time.h>
 #include <linux/net_tstamp.h>
 #include <linux/errqueue.h>
+#include <linux/filter.h>
+#include <linux/sock_diag.h>
 
 #include "daemon/serve/rxsock.h"
 #include "daemon/serve/txstamp.h"
@@ -58,6 +61,9 @@ static const char *rx_setup(int fd, const struct sockaddr *addr, int hw, struct 
 	out->family = addr->sa_family;
 	out->wildcard = is_wildcard(addr);
 	out->pktinfo = out->wildcard || hw;
+	/* A predecessor's overload filter (rx_overload_filter) is not inherited. */
+	if (rx_overload_filter(fd, 0) < 0)
+		return "SO_DETACH_FILTER";
 	/* As root, go past rmem_max; otherwise take what the limit allows. */
 	if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, RX_RCVBUF_BYTES) < 0)
 		(void)set_int(fd, SOL_SOCKET, SO_RCVBUF, RX_RCVBUF_BYTES);
@@ -248,4 +254,71 @@ size_t rx_reply_cmsg(const struct rx_sock *s, const struct rx_meta *meta, void *
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 		return CMSG_SPACE(sizeof(pi));
 	}
+}
+
+/*
+ * The overload filter (see rxsock.h). A UDP socket filter sees the
+ * datagram from its UDP header on: offset 8 is the first payload byte
+ * (leap, version, mode), the length includes the 8 header bytes. A load
+ * past the end (a datagram with no payload) ends the program with 0:
+ * dropped, as the ladder drops it (drop_short).
+ */
+#define RX_F_UDPHDR    8		  /* bytes: the UDP header before the payload */
+#define RX_F_MINLEN    (RX_F_UDPHDR + 48) /* bytes: an NTP header (NTP_HEADER_LEN) after it */
+#define RX_F_VN_MASK   0x38		  /* version bits of the first byte */
+#define RX_F_VN_MAX    (4 << 3)		  /* version 4 (NTP_VERSION_MAX) in those bits */
+#define RX_F_MODE_MASK 0x07		  /* mode bits of the first byte */
+#define RX_F_KEEP      0xffff		  /* bytes kept of a datagram that passes: all */
+
+static struct sock_filter rx_filter_code[] = {
+	/* 0: version 0 or above 4: dropped whatever the mode and length */
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, RX_F_UDPHDR),
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, RX_F_VN_MASK),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 9, 0),
+	BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, RX_F_VN_MAX, 8, 0),
+	/* 4: mode 6 passes at any length (its own header); 1 and 3 from 48 bytes on */
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, RX_F_UDPHDR),
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, RX_F_MODE_MASK),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 6, 4, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 3, 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 3),
+	/* 9: mode 1 or 3: long enough? */
+	BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RX_F_MINLEN, 0, 1),
+	/* 11: pass, 12: drop */
+	BPF_STMT(BPF_RET | BPF_K, RX_F_KEEP),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+int rx_overload_filter(int fd, int on)
+{
+	struct sock_fprog prog = {
+		.len = sizeof(rx_filter_code) / sizeof(rx_filter_code[0]),
+		.filter = rx_filter_code,
+	};
+	int zero = 0;
+
+	if (on)
+		return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	/* Detaching a socket without a filter is ENOENT: nothing to do, not a failure. */
+	if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero)) < 0 &&
+	    errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+int rx_socket_drops(int fd, uint32_t *drops)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	memset(mem, 0, sizeof(mem));
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
+		return -1;
+	if (len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t)) {
+		errno = EPROTO;
+		return -1;
+	}
+	*drops = mem[SK_MEMINFO_DROPS];
+	return 0;
 }

@@ -105,4 +105,27 @@ int rx_parse_cmsgs(struct msghdr *msg, struct rx_meta *meta, const struct hwts_t
  */
 size_t rx_reply_cmsg(const struct rx_sock *s, const struct rx_meta *meta, void *buf);
 
+/*
+ * Attach (ON) or detach the overload filter of FD: a classic BPF socket
+ * filter that makes the kernel drop, before the socket's queue, the
+ * datagrams the serving ladder would drop first for their first byte and
+ * length alone: empty, a version outside 1-4, modes 0, 2, 4, 5 and 7, and
+ * mode 1 or 3 under 48 bytes (ntp_classify's drop_short, drop_length of
+ * those, drop_version and the drop_mode_* reasons). Everything else (mode
+ * 6, and mode 1 and 3 of 48 bytes or more) still reaches the ladder. A
+ * worker attaches it while it is behind (wk_uring.c): each malformed
+ * datagram then costs the kernel's receive path up to the socket only,
+ * not a queue slot, a wake-up, a copy to horod and its release; the
+ * kernel counts what it drops with the socket's other drops
+ * (rx_socket_drops). 0, or -1 with errno.
+ */
+int rx_overload_filter(int fd, int on);
+
+/*
+ * The datagrams the kernel dropped on their way into FD since it was
+ * opened (SO_MEMINFO's SK_MEMINFO_DROPS: a full receive buffer, or the
+ * overload filter), into *DROPS. 0, or -1 with errno.
+ */
+int rx_socket_drops(int fd, uint32_t *drops);
+
 #endif

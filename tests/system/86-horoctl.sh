@@ -138,6 +138,7 @@ def metric(k):
     if k == "tx_stamps": return "horod_tx_stamps_total"
     if k == "tx_unmatched": return "horod_tx_stamps_unmatched_total"
     if k == "xleave_evicted": return "horod_xleave_evicted_total"
+    if k == "kernel_dropped": return "horod_kernel_dropped_total"
     return "horod_requests_total{reason=\"%s\"}" % k
 for k, v in want.items():
     if got.get(metric(k)) != v: bad.append("%s: counters %s, metrics %s" % (k, v, got.get(metric(k))))

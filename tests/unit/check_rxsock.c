@@ -2,7 +2,12 @@
  * Tests of taking over a serving socket (daemon/serve/rxsock.c
  * rx_socket_adopt): a UDP socket bound where horod listens is adopted
  * with its options and whatever it has queued; a socket bound elsewhere,
- * a stream socket and a non-socket are refused.
+ * a stream socket and a non-socket are refused. And the overload filter
+ * (rx_overload_filter): every first byte at lengths around the limits
+ * sent through loopback, each datagram it drops one the ladder
+ * (ntp_classify) drops too, mode 6 and long enough modes 1 and 3 kept,
+ * the socket's drop count (rx_socket_drops) up by exactly what was
+ * dropped, and nothing dropped once it is detached.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -13,6 +18,8 @@
 #include <sys/socket.h>
 
 #include "daemon/serve/rxsock.h"
+#include "proto/ntp.h"
+#include "proto/reason.h"
 
 Suite *rxsock_suite(void);
 
@@ -79,6 +86,68 @@ START_TEST(test_adopt_refused)
 }
 END_TEST
 
+/* Send LEN bytes (first byte B, the rest zero) from CL to SRV; 1 when SRV received it. */
+static int through(int cl, const struct sockaddr_in *sa, int srv, unsigned b, size_t len)
+{
+	uint8_t out[68] = {0}, in[128];
+
+	out[0] = (uint8_t)b;
+	ck_assert_msg(sendto(cl, out, len, 0, (const struct sockaddr *)sa, sizeof(*sa)) ==
+			      (ssize_t)len,
+		      "send %zu bytes", len);
+	/* Loopback delivers within sendto: the datagram is queued, or it was dropped. */
+	return recv(srv, in, sizeof(in), MSG_DONTWAIT) == (ssize_t)len;
+}
+
+START_TEST(test_overload_filter)
+{
+	static const size_t lens[] = {0, 1, 8, 12, 20, 47, 48, 50, 52, 68};
+	struct sockaddr_in sa;
+	struct rx_sock s = open_lo(&sa);
+	int cl = socket(AF_INET, SOCK_DGRAM, 0);
+	uint32_t d0, d1;
+	unsigned b, k, dropped = 0, kept = 0;
+
+	ck_assert_msg(cl >= 0, "client socket");
+	ck_assert_msg(rx_overload_filter(s.fd, 0) == 0, "detaching no filter is no error");
+	ck_assert_msg(rx_overload_filter(s.fd, 1) == 0, "the filter attaches");
+	ck_assert_msg(rx_socket_drops(s.fd, &d0) == 0, "SO_MEMINFO");
+	for (b = 0; b < 256; b++) {
+		for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			uint8_t pkt[68] = {0};
+			unsigned vn = (b >> 3) & 7, mode = b & 7;
+			int ok = vn >= 1 && vn <= 4 &&
+				 (mode == 6 ? lens[k] > 0
+					    : (mode == 1 || mode == 3) && lens[k] >= 48);
+			int got = through(cl, &sa, s.fd, b, lens[k]);
+			enum ntp_reason r;
+
+			pkt[0] = (uint8_t)b;
+			r = ntp_classify(pkt, lens[k], 1);
+			ck_assert_msg(got == ok, "first byte 0x%02x, %zu bytes: %s, expected %s", b,
+				      lens[k], got ? "kept" : "dropped", ok ? "kept" : "dropped");
+			ck_assert_msg(got || (r != NTP_R_REPLY_SERVER &&
+					      r != NTP_R_REPLY_SYMMETRIC && r != NTP_R_CONTROL),
+				      "0x%02x, %zu bytes: dropped, but the ladder says %s", b,
+				      lens[k], ntp_reason_name(r));
+			dropped += !got;
+			kept += got;
+		}
+	}
+	ck_assert_msg(rx_socket_drops(s.fd, &d1) == 0, "SO_MEMINFO");
+	ck_assert_msg(d1 - d0 == dropped, "the kernel counted %u drops, %u were dropped", d1 - d0,
+		      dropped);
+	ck_assert_msg(kept > 0 && dropped > 0, "both kinds were sent (%u kept, %u dropped)", kept,
+		      dropped);
+	/* Detached: a runt and a monlist request reach the socket again. */
+	ck_assert_msg(rx_overload_filter(s.fd, 0) == 0, "the filter detaches");
+	ck_assert_msg(through(cl, &sa, s.fd, 0x23, 20), "a runt passes without the filter");
+	ck_assert_msg(through(cl, &sa, s.fd, 0x17, 48), "mode 7 passes without the filter");
+	close(cl);
+	close(s.fd);
+}
+END_TEST
+
 Suite *rxsock_suite(void)
 {
 	Suite *s = suite_create("rxsock");
@@ -86,6 +155,7 @@ Suite *rxsock_suite(void)
 
 	tcase_add_test(tc, test_adopt_same);
 	tcase_add_test(tc, test_adopt_refused);
+	tcase_add_test(tc, test_overload_filter);
 	suite_add_tcase(s, tc);
 	return s;
 }
