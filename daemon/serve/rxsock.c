@@ -322,3 +322,49 @@ int rx_socket_drops(int fd, uint32_t *drops)
 	*drops = mem[SK_MEMINFO_DROPS];
 	return 0;
 }
+
+void rx_overload_start(struct rx_overload *o, const struct rx_sock *socks, int n)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < n && i < CFG_MAX_LISTEN; i++)
+		if (rx_socket_drops(socks[i].fd, &o->drops[i]) < 0)
+			o->drops[i] = 0;
+}
+
+uint64_t rx_overload_window(struct rx_overload *o, const struct rx_sock *socks, int n, int behind)
+{
+	uint64_t got = 0;
+	int i, on;
+
+	/* A 32-bit count that wraps: the difference is right. */
+	for (i = 0; i < n && i < CFG_MAX_LISTEN; i++) {
+		uint32_t d;
+
+		if (rx_socket_drops(socks[i].fd, &d) == 0) {
+			got += (uint32_t)(d - o->drops[i]);
+			o->drops[i] = d;
+		}
+	}
+	if (behind)
+		o->calm = 0;
+	else if (o->calm < RX_FILTER_CALM)
+		o->calm++;
+	on = o->filtered ? o->calm < RX_FILTER_CALM : behind && got > 0;
+	if (on != o->filtered) {
+		for (i = 0; i < n; i++)
+			(void)rx_overload_filter(socks[i].fd, on);
+		o->filtered = on;
+	}
+	return got;
+}
+
+void rx_overload_stop(struct rx_overload *o, const struct rx_sock *socks, int n)
+{
+	int i;
+
+	for (i = 0; o->filtered && i < n; i++)
+		(void)rx_overload_filter(socks[i].fd, 0);
+	o->filtered = 0;
+}

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "daemon/config/settings.h"
 #include "daemon/serve/counters.h"
 #include "daemon/serve/hwts.h"
 
@@ -127,5 +128,37 @@ int rx_overload_filter(int fd, int on);
  * overload filter), into *DROPS. 0, or -1 with errno.
  */
 int rx_socket_drops(int fd, uint32_t *drops);
+
+/*
+ * The overload filter goes on at the end of a load window (10 ms, the
+ * worker's) that found the worker behind and its sockets overflowing (the
+ * kernel already drops what it cannot queue, uncounted by reason), and
+ * off after this many windows in a row not behind (at least 100 ms): a
+ * burst that a receive buffer holds never turns it on, so below
+ * saturation every malformed request is counted by its reason; at
+ * saturation it stays on.
+ */
+#define RX_FILTER_CALM 10 /* load windows */
+
+/* A worker's overload state over its sockets (zeroed, then rx_overload_start). */
+struct rx_overload {
+	int filtered;			/* the filter is on its sockets */
+	unsigned calm;			/* windows in a row not behind, up to RX_FILTER_CALM */
+	uint32_t drops[CFG_MAX_LISTEN]; /* each socket's kernel drop count, last read */
+};
+
+/* Take the N sockets' drop counts so far (an adopted socket's are not ours) into O. */
+void rx_overload_start(struct rx_overload *o, const struct rx_sock *socks, int n);
+
+/*
+ * End of a load window: read what the kernel dropped on the N sockets
+ * since the last window, turn the filter on or off by BEHIND (see
+ * RX_FILTER_CALM); returns the drops. A socket that refuses the filter
+ * goes without.
+ */
+uint64_t rx_overload_window(struct rx_overload *o, const struct rx_sock *socks, int n, int behind);
+
+/* Take the filter off the N sockets (a successor may read them). */
+void rx_overload_stop(struct rx_overload *o, const struct rx_sock *socks, int n);
 
 #endif

@@ -13,6 +13,11 @@
  * sends ahead of each, never late). Interleaved replies and kiss-o'-death go out
  * WK_MMSG_SEND_CHUNK at a time. The stamps are read from the error queue
  * after each batch's sends (one recvmmsg for all of them).
+ *
+ * Overload: every WK_MMSG_WINDOW_NS the sockets' kernel drop counts are
+ * read (kernel_dropped), and a window with a full batch whose sockets
+ * overflowed puts the overload filter on them (rx_overload_window; see
+ * wk_uring.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,6 +36,7 @@
 #define WK_MMSG_EQ_ROUNDS    2	  /* error-queue batches read per socket after a batch */
 #define WK_MMSG_BEHIND	     (WK_MMSG_BATCH - 1) /* requests: a full recvmmsg means a backlog */
 #define WK_MMSG_BEHIND_BATCH 4 /* basic replies per sendmmsg then: the k-th send's spread grows */
+#define WK_MMSG_WINDOW_NS    10000000LL /* ns: load window of the overload filter, as io_uring's */
 
 struct mmsg_slot {
 	struct sockaddr_storage from;
@@ -187,7 +193,9 @@ int wk_run_mmsg(struct worker *w)
 {
 	static _Thread_local struct mmsg_ctx ctx; /* ~70 KB: per thread, off the stack */
 	struct pollfd pfd[CFG_MAX_LISTEN];
-	int i, ret;
+	struct rx_overload ovl;
+	int64_t win_start;
+	int i, ret, full = 0;
 
 	wk_xleave_init(w);
 	ret = txs_init(&w->txs, w->n_socks, TXS_ERRQUEUE, w->shared->hw->n_tx > 0,
@@ -201,11 +209,27 @@ int wk_run_mmsg(struct worker *w)
 		pfd[i].fd = w->socks[i].fd;
 		pfd[i].events = POLLIN;
 	}
+	rx_overload_start(&ovl, w->socks, w->n_socks);
+	win_start = wk_raw_ns(w);
 	while (!wk_stopping()) {
+		int64_t now;
 		int r;
 
 		wk_beat(w);
 		r = poll(pfd, (nfds_t)w->n_socks, WK_STOP_POLL_MS);
+		now = wk_raw_ns(w);
+		if (now < win_start || now - win_start >= WK_MMSG_WINDOW_NS) {
+			uint64_t got = rx_overload_window(&ovl, w->socks, w->n_socks, full);
+
+			/* Only this worker writes its block (as ctr_inc). */
+			atomic_store_explicit(
+				&w->ctr->kernel_drops,
+				atomic_load_explicit(&w->ctr->kernel_drops, memory_order_relaxed) +
+					got,
+				memory_order_relaxed);
+			win_start = now;
+			full = 0;
+		}
 
 		if (r < 0 && errno != EINTR)
 			return -errno;
@@ -226,9 +250,11 @@ int wk_run_mmsg(struct worker *w)
 				continue;
 			/* Drain up to 8 batches per socket, then look at the others. */
 			while (rounds++ < 8 && serve_batch(w, &ctx, i) == WK_MMSG_BATCH)
-				;
+				full = 1;
 		}
 	}
+	/* A successor (a takeover) reads these sockets: leave no filter on them. */
+	rx_overload_stop(&ovl, w->socks, w->n_socks);
 	txs_fini(&w->txs);
 	xl_destroy(w->xl);
 	w->xl = NULL;

@@ -52,7 +52,7 @@
  * sockets' own drop counts at the end of every load window
  * (kernel_dropped); they are not counted per reason. The filter goes on
  * only when the worker is behind and its sockets overflow, and off after
- * WK_FILTER_CALM windows not behind: below saturation every malformed
+ * RX_FILTER_CALM windows not behind: below saturation every malformed
  * request is counted by its reason.
  *
  * Draining (a takeover: a successor reads the same sockets): each
@@ -115,15 +115,6 @@
 #define WK_BEHIND_BATCH 4
 #define WK_EQ_ROUNDS	4 /* error-queue batches read per socket per loop pass */
 /*
- * The overload filter (rx_overload_filter) goes on in a load window that
- * finds the worker behind and its sockets overflowing (the kernel already
- * drops what it cannot queue, uncounted by reason), and off after this
- * many windows in a row not behind (100 ms): a burst that a receive
- * buffer holds never turns it on, so malformed requests below saturation
- * are all counted by reason; at saturation it stays on.
- */
-#define WK_FILTER_CALM 10 /* load windows (WK_LOAD_WINDOW_NS each) */
-/*
  * Bytes reserved for the source address: sockaddr_in6 (28) rounded up so
  * the control data after it (at 16 + 32 bytes) is 8-byte aligned, as
  * struct cmsghdr requires.
@@ -173,14 +164,12 @@ struct uring_ctx {
 	int rearm_ts[CFG_MAX_LISTEN]; /* the stamp command of socket I ended: arm it again */
 	struct clk_snapshot snap;     /* for the stamps of this pass, read once */
 	int have_snap;
-	int behind;	     /* backlogged passes (see WK_PASS_ENTER): batch basic replies */
-	int64_t win_start;   /* raw ns: the load window began */
-	unsigned win_passes; /* passes in it */
-	unsigned win_cqes;   /* completions they found */
-	int basic_queued;    /* behind: basic replies queued since the last submission */
-	int filtered;	     /* the overload filter is on the sockets (see WK_FILTER_CALM) */
-	unsigned calm;	     /* load windows in a row not behind, up to WK_FILTER_CALM */
-	uint32_t drops[CFG_MAX_LISTEN]; /* each socket's kernel drop count, last read */
+	int behind;		/* backlogged passes (see WK_PASS_ENTER): batch basic replies */
+	int64_t win_start;	/* raw ns: the load window began */
+	unsigned win_passes;	/* passes in it */
+	unsigned win_cqes;	/* completions they found */
+	int basic_queued;	/* behind: basic replies queued since the last submission */
+	struct rx_overload ovl; /* the overload filter (rxsock.h) */
 };
 
 int wk_uring_probe(char *why, size_t len)
@@ -508,10 +497,8 @@ static int setup(struct uring_ctx *c, struct worker *w)
 	ret = sb_uring_restrict(&c->ring, ops, n_ops, IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT);
 	if (ret < 0)
 		return ret;
+	rx_overload_start(&c->ovl, w->socks, w->n_socks);
 	for (i = 0; i < w->n_socks; i++) {
-		/* Drops before this worker (an adopted socket's) are not its own. */
-		if (rx_socket_drops(w->socks[i].fd, &c->drops[i]) < 0)
-			c->drops[i] = 0;
 		memset(&c->tmpl[i], 0, sizeof(c->tmpl[i]));
 		c->tmpl[i].msg_namelen = WK_NAME_SPACE;
 		c->tmpl[i].msg_controllen = RX_CMSG_SPACE;
@@ -529,11 +516,8 @@ static int setup(struct uring_ctx *c, struct worker *w)
 
 static void teardown(struct uring_ctx *c, struct worker *w)
 {
-	int i;
-
 	/* A successor (a takeover) reads these sockets: leave no filter on them. */
-	for (i = 0; c->filtered && i < w->n_socks; i++)
-		(void)rx_overload_filter(w->socks[i].fd, 0);
+	rx_overload_stop(&c->ovl, w->socks, w->n_socks);
 	txs_fini(&w->txs);
 	if (c->ring.ring_fd > 0)
 		io_uring_queue_exit(&c->ring);
@@ -550,8 +534,7 @@ static void teardown(struct uring_ctx *c, struct worker *w)
  */
 static void load_window(struct uring_ctx *c, struct worker *w, unsigned ready, int64_t now)
 {
-	uint64_t got = 0;
-	int i, on;
+	uint64_t got;
 
 	c->win_passes++;
 	c->win_cqes += ready;
@@ -563,35 +546,13 @@ static void load_window(struct uring_ctx *c, struct worker *w, unsigned ready, i
 	c->win_start = now;
 	c->win_passes = 0;
 	c->win_cqes = 0;
-	/* What the kernel dropped meanwhile (a 32-bit count that wraps: the difference). */
-	for (i = 0; i < w->n_socks; i++) {
-		uint32_t d;
-
-		if (rx_socket_drops(w->socks[i].fd, &d) == 0) {
-			got += (uint32_t)(d - c->drops[i]);
-			c->drops[i] = d;
-		}
-	}
+	/* What the kernel dropped meanwhile; the overload filter on or off (rxsock.h). */
+	got = rx_overload_window(&c->ovl, w->socks, w->n_socks, c->behind);
 	/* Only this worker writes its block (as ctr_inc). */
 	atomic_store_explicit(&w->ctr->kernel_drops,
 			      atomic_load_explicit(&w->ctr->kernel_drops, memory_order_relaxed) +
 				      got,
 			      memory_order_relaxed);
-	/*
-	 * The overload filter: on when behind with a receive buffer that
-	 * overflowed in this window, off after WK_FILTER_CALM windows not
-	 * behind. A socket that refuses it just goes without.
-	 */
-	if (c->behind)
-		c->calm = 0;
-	else if (c->calm < WK_FILTER_CALM)
-		c->calm++;
-	on = c->filtered ? c->calm < WK_FILTER_CALM : c->behind && got > 0;
-	if (on != c->filtered) {
-		for (i = 0; i < w->n_socks; i++)
-			(void)rx_overload_filter(w->socks[i].fd, on);
-		c->filtered = on;
-	}
 }
 
 static int64_t mono_ms(void)
