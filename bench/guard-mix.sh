@@ -32,6 +32,8 @@
 #     is printed), RATES legit requests/s (default 50000 100000 150000)
 #   KINDS="horod chronyd" (environment) measures only those of
 #     horod guard-skb guard-native chronyd (default: all, chronyd when installed)
+#     and horod-base: HOROD_BASE/horod (another build, e.g. before a change),
+#     without the guard
 #
 # Needs root, build/horod, build/tools/ntpmix; chronyd is optional. Every
 # process it starts is stopped by PID, every namespace deleted, on exit.
@@ -100,7 +102,7 @@ mkdir -p "$TMP/bpffs" && mount -t bpf bpf "$TMP/bpffs"
 start_server()
 {
 	case $1 in
-	horod | guard-skb | guard-native)
+	horod | horod-base | guard-skb | guard-native)
 		{
 			printf 'listen 192.0.2.1\nlocal stratum 10\nworkers 1\nio uring\n'
 			case $1 in guard-*)
@@ -108,7 +110,9 @@ start_server()
 					"$TMP/bpffs/horod" ;;
 			esac
 		} >"$TMP/$1.conf"
-		taskset -c 0 ip netns exec "$SRV" "$B/horod" -n -f "$TMP/$1.conf" \
+		bin=$B/horod
+		[ "$1" = horod-base ] && bin=$HOROD_BASE/horod
+		taskset -c 0 ip netns exec "$SRV" "$bin" -n -f "$TMP/$1.conf" \
 			>"$TMP/$1.log" 2>&1 &
 		;;
 	chronyd)
@@ -202,6 +206,12 @@ summary()
 kinds="horod guard-skb guard-native"
 [ -n "$CHRONYD" ] && kinds="$kinds chronyd"
 kinds=${KINDS:-$kinds}
+case " $kinds " in *" horod-base "*)
+	[ -x "${HOROD_BASE:-}/horod" ] || {
+		echo "guard-mix: horod-base needs HOROD_BASE=DIR with DIR/horod"
+		exit 1
+	} ;;
+esac
 echo "guard-mix: $SECS s points, median of $REPS, $MIX malformed per legit request," \
 	"server on CPU 0, load on CPU 1, the kinds alternating in each repetition"
 echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
