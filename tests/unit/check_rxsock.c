@@ -7,10 +7,12 @@
  * sent through loopback, each datagram it drops one the ladder
  * (ntp_classify) drops too, mode 6 and long enough modes 1 and 3 kept,
  * the socket's drop count (rx_socket_drops) up by exactly what was
- * dropped, and nothing dropped once it is detached.
+ * dropped, and nothing dropped once it is detached; and when a worker
+ * turns it on and off (rx_overload_window).
  */
 #include <check.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -148,6 +150,106 @@ START_TEST(test_overload_filter)
 }
 END_TEST
 
+/* The same filter on an IPv6 socket (its UDP header is where IPv4's is). */
+START_TEST(test_overload_filter_ipv6)
+{
+	static const struct {
+		unsigned b;
+		size_t len;
+		int pass;
+	} cases[] = {
+		{0x23, 48, 1}, {0x1b, 48, 1}, {0x16, 12, 1}, {0x23, 20, 0},
+		{0x17, 48, 0}, {0x03, 48, 0}, {0x2b, 48, 0}, {0x24, 48, 0},
+	};
+	struct sockaddr_in6 sa;
+	struct rx_sock s;
+	socklen_t len = sizeof(sa);
+	char err[128];
+	uint8_t out[48] = {0}, in[64];
+	unsigned k;
+	int cl;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin6_family = AF_INET6;
+	sa.sin6_addr = in6addr_loopback;
+	if (rx_socket_open((struct sockaddr *)&sa, sizeof(sa), 0, &s, err, sizeof(err)) < 0) {
+		/* No IPv6 in this environment: nothing to test here, say so. */
+		fprintf(stderr,
+			"rxsock: no IPv6 loopback (%s): test_overload_filter_ipv6 skipped\n", err);
+		return;
+	}
+	ck_assert_msg(getsockname(s.fd, (struct sockaddr *)&sa, &len) == 0, "getsockname");
+	cl = socket(AF_INET6, SOCK_DGRAM, 0);
+	ck_assert_msg(cl >= 0, "client socket");
+	ck_assert_msg(rx_overload_filter(s.fd, 1) == 0, "the filter attaches");
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		out[0] = (uint8_t)cases[k].b;
+		ck_assert_msg(sendto(cl, out, cases[k].len, 0, (struct sockaddr *)&sa,
+				     sizeof(sa)) == (ssize_t)cases[k].len,
+			      "send");
+		ck_assert_msg((recv(s.fd, in, sizeof(in), MSG_DONTWAIT) == (ssize_t)cases[k].len) ==
+				      cases[k].pass,
+			      "IPv6, first byte 0x%02x, %zu bytes: expected %s", cases[k].b,
+			      cases[k].len, cases[k].pass ? "kept" : "dropped");
+	}
+	close(cl);
+	close(s.fd);
+}
+END_TEST
+
+/*
+ * The window rule (rx_overload_window): behind without overflow leaves
+ * the filter off; behind with the buffer overflowed puts it on and counts
+ * the drops; it stays on through RX_FILTER_CALM - 1 calm windows and
+ * comes off at the RX_FILTER_CALM-th; rx_overload_stop takes it off.
+ */
+START_TEST(test_overload_window)
+{
+	struct sockaddr_in sa;
+	struct rx_sock s = open_lo(&sa);
+	struct rx_overload o;
+	uint8_t req[48] = {0x23};
+	int cl = socket(AF_INET, SOCK_DGRAM, 0), k, sent = 0;
+	uint64_t got;
+
+	ck_assert_msg(cl >= 0, "client socket");
+	rx_overload_start(&o, &s, 1);
+	ck_assert_msg(rx_overload_window(&o, &s, 1, 1) == 0 && !o.filtered,
+		      "behind without an overflow: no filter");
+	/* Overflow a small buffer (the kernel's minimum): later datagrams are dropped. */
+	ck_assert_msg(rx_socket_rcvbuf(s.fd, 1) == 0, "SO_RCVBUF");
+	for (k = 0; k < 200; k++)
+		sent += sendto(cl, req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) ==
+			(ssize_t)sizeof(req);
+	ck_assert_int_eq(sent, 200);
+	got = rx_overload_window(&o, &s, 1, 1);
+	ck_assert_msg(got > 0 && got < 200, "%llu of 200 counted dropped", (unsigned long long)got);
+	ck_assert_msg(o.filtered, "behind with an overflow: the filter goes on");
+	/* On: a runt is dropped, a client request still queued (the buffer drained first). */
+	while (recv(s.fd, req, sizeof(req), MSG_DONTWAIT) > 0)
+		;
+	ck_assert_msg(rx_socket_rcvbuf(s.fd, RX_RCVBUF_BYTES) == 0, "SO_RCVBUF");
+	ck_assert_msg(!through(cl, &sa, s.fd, 0x23, 20), "a runt is dropped while it is on");
+	ck_assert_msg(through(cl, &sa, s.fd, 0x23, 48), "a client request passes while it is on");
+	ck_assert_msg(rx_overload_window(&o, &s, 1, 1) == 1, "the runt counted");
+	for (k = 1; k < RX_FILTER_CALM; k++) {
+		(void)rx_overload_window(&o, &s, 1, 0);
+		ck_assert_msg(o.filtered, "still on after %d calm windows", k);
+	}
+	(void)rx_overload_window(&o, &s, 1, 0);
+	ck_assert_msg(!o.filtered, "off after %d calm windows", RX_FILTER_CALM);
+	ck_assert_msg(through(cl, &sa, s.fd, 0x23, 20), "a runt passes once it is off");
+	/* On again, then stopped: nothing stays on the socket. */
+	o.filtered = 1;
+	ck_assert_msg(rx_overload_filter(s.fd, 1) == 0, "attach");
+	rx_overload_stop(&o, &s, 1);
+	ck_assert_msg(!o.filtered && through(cl, &sa, s.fd, 0x23, 20),
+		      "rx_overload_stop takes it off");
+	close(cl);
+	close(s.fd);
+}
+END_TEST
+
 Suite *rxsock_suite(void)
 {
 	Suite *s = suite_create("rxsock");
@@ -156,6 +258,8 @@ Suite *rxsock_suite(void)
 	tcase_add_test(tc, test_adopt_same);
 	tcase_add_test(tc, test_adopt_refused);
 	tcase_add_test(tc, test_overload_filter);
+	tcase_add_test(tc, test_overload_filter_ipv6);
+	tcase_add_test(tc, test_overload_window);
 	suite_add_tcase(s, tc);
 	return s;
 }
