@@ -163,6 +163,7 @@ static void describe_chain(gnutls_session_t s, struct kec_result *r)
 /* Run S's handshake to its end before DEADLINE; 0, or -1 (R). */
 static int handshake(gnutls_session_t s, int fd, double deadline, struct kec_result *r)
 {
+	const char *group;
 	int ret;
 
 	for (;;) {
@@ -191,9 +192,10 @@ static int handshake(gnutls_session_t s, int fd, double deadline, struct kec_res
 	describe_chain(s, r);
 	if (!tls_session_ntske(s))
 		return fail(r, "alpn", "not TLS 1.3 with ALPN ntske/1");
-	snprintf(r->tls, sizeof(r->tls), "%s %s",
+	group = gnutls_group_get_name(gnutls_group_get(s));
+	snprintf(r->tls, sizeof(r->tls), "%s %s %s",
 		 gnutls_protocol_get_name(gnutls_protocol_get_version(s)),
-		 gnutls_cipher_get_name(gnutls_cipher_get(s)));
+		 gnutls_cipher_get_name(gnutls_cipher_get(s)), group ? group : "?");
 	return 0;
 }
 

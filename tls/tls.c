@@ -2,6 +2,20 @@
  * GnuTLS set up the way NTS-KE needs it (tls.h). The priority string is
  * appended to the system's default policy, so a stricter system policy
  * still applies; ours only removes every version but TLS 1.3.
+ *
+ * A server also chooses the key exchange group and the cipher suite
+ * itself: X25519 and AES-128-GCM (with SHA-256) first, then the policy's
+ * in the policy's order. GnuTLS lists SECP256R1 and AES-256-GCM (with
+ * SHA-384) first and follows the client's order by default, and GnuTLS
+ * clients (chronyd, horod) list them first too, though they send a key
+ * share for X25519 as well. An NTS-KE handshake is mostly key exchange,
+ * signature and the key schedule's hashing: X25519 costs the server (and
+ * the client) less than P-256, and SHA-256 has the CPU's SHA instructions
+ * where SHA-384 has none (measured with bench/nts-compare: README "NTS").
+ * Both are 128-bit strong, as the P-256 certificate is. A client that
+ * lists X25519 but sent a key share for another group only is asked for
+ * an X25519 share (one more round trip: HelloRetryRequest); one that does
+ * not list X25519 or AES-128-GCM gets its own choice, as before.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -12,6 +26,7 @@
 #include "tls/tls.h"
 
 #define TLS_PRIORITY "-VERS-ALL:+VERS-TLS1.3" /* appended to the system's: TLS 1.3 only */
+#define TLS_PRIO_MAX 1024 /* bytes: TLS_PRIORITY, %SERVER_PRECEDENCE and every group's name */
 
 /* Write "WHAT: GnuTLS's words for RET" into ERR and return -1. */
 static int tls_fail(char *err, size_t errlen, const char *what, int ret)
@@ -19,14 +34,76 @@ static int tls_fail(char *err, size_t errlen, const char *what, int ret)
 	return ntp_fail(err, errlen, "%s: %s", what, gnutls_strerror(ret));
 }
 
+/*
+ * Append to OUT (CAP bytes, at LEN) the N entries of LIST as priority
+ * keywords ("-ALL" then "+PREFIX" NAME each, NAME from NAME_OF), FIRST
+ * moved to the front; the new length. 0 entries or no FIRST: unchanged.
+ */
+static size_t tls_order(char *out, size_t cap, size_t len, const char *all, const char *prefix,
+			const unsigned int *list, int n, unsigned int first,
+			const char *(*name_of)(unsigned int))
+{
+	int i, found = 0;
+
+	for (i = 0; i < n; i++)
+		found |= list[i] == first;
+	if (!found)
+		return len;
+	len = ntp_appendf(out, cap, len, ":%s:+%s%s", all, prefix, name_of(first));
+	for (i = 0; i < n; i++)
+		if (list[i] != first && name_of(list[i]))
+			len = ntp_appendf(out, cap, len, ":+%s%s", prefix, name_of(list[i]));
+	return len;
+}
+
+/* gnutls_group_get_name and gnutls_cipher_get_name for tls_order. */
+static const char *tls_group_name(unsigned int g)
+{
+	return gnutls_group_get_name((gnutls_group_t)g);
+}
+
+static const char *tls_cipher_name(unsigned int c)
+{
+	return gnutls_cipher_get_name((gnutls_cipher_algorithm_t)c);
+}
+
+/*
+ * Into OUT (CAP bytes): TLS_PRIORITY with the server's precedence and the
+ * groups and ciphers of PRIO (the policy's lists, in the policy's order)
+ * with X25519 and AES-128-GCM first. 1 when written, 0 when OUT is too
+ * small.
+ */
+static int tls_server_order(gnutls_priority_t prio, char *out, size_t cap)
+{
+	const unsigned int *g = NULL, *c = NULL;
+	int ng = gnutls_priority_group_list(prio, &g);
+	int nc = gnutls_priority_cipher_list(prio, &c);
+	size_t len = ntp_appendf(out, cap, 0, "%s:%%SERVER_PRECEDENCE", TLS_PRIORITY);
+
+	len = tls_order(out, cap, len, "-GROUP-ALL", "GROUP-", g, ng, GNUTLS_GROUP_X25519,
+			tls_group_name);
+	len = tls_order(out, cap, len, "-CIPHER-ALL", "", c, nc, GNUTLS_CIPHER_AES_128_GCM,
+			tls_cipher_name);
+	return len < cap;
+}
+
 static int tls_prio(struct tls_ctx *t, char *err, size_t errlen)
 {
+	char server[TLS_PRIO_MAX];
 	const char *where = NULL;
+	gnutls_priority_t ordered;
 	int r = gnutls_priority_init2(&t->prio, TLS_PRIORITY, &where,
 				      GNUTLS_PRIORITY_INIT_DEF_APPEND);
 
 	if (r < 0)
 		return tls_fail(err, errlen, "TLS priorities", r);
+	if (!t->server || !tls_server_order(t->prio, server, sizeof(server)))
+		return 0;
+	/* The policy's own list stands if the ordered one is refused. */
+	if (gnutls_priority_init2(&ordered, server, &where, GNUTLS_PRIORITY_INIT_DEF_APPEND) < 0)
+		return 0;
+	gnutls_priority_deinit(t->prio);
+	t->prio = ordered;
 	return 0;
 }
 

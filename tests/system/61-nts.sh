@@ -92,11 +92,11 @@ CONF
 	# horoctl check --nts: the whole client side in one report.
 	out=$(ip netns exec "$SRV" "$HOROCTL" check --nts 127.0.0.1 --ca "$PKI/ca.pem" --json)
 	rc=$?
-	check "horoctl check --nts: exit 0, AES-SIV-CMAC-256, 8 cookies of 104 bytes, TLS 1.3, an authenticated query (exit $rc)" \
+	check "horoctl check --nts: exit 0, AES-SIV-CMAC-256, 8 cookies of 104 bytes, TLS 1.3 with AES-128-GCM and X25519 (GnuTLS lists AES-256-GCM and P-256 first), an authenticated query (exit $rc)" \
 		python3 -c 'import json, sys
 d = json.loads(sys.argv[1]); k = d["ke"]; q = d["query"]
 sys.exit(not (d["exit"] == 0 and k["aead"] == 15 and k["cookies"] == 8 and k["cookie_len"] == 104
-	and k["tls"].startswith("TLS1.3") and q["ok"] and q["stratum"] == 5 and len(k["chain"]) >= 1
+	and k["tls"].startswith("TLS1.3") and k["tls"].endswith(" AES-128-GCM X25519") and q["ok"] and q["stratum"] == 5 and len(k["chain"]) >= 1
 	and k["chain"][0]["subject"] == "CN=horod NTS test server"))' "$out"
 	expect_deltas "horoctl check --nts" "reply_server=1 nts_ok=1 ke_ok=1 received=1"
 
@@ -157,6 +157,19 @@ sys.exit(not (ok and d["auth"]["nts_bad_cookie"] >= 2 and d["ke"]["tls_failed"] 
 		grep -q "^horod_ntske_sessions_total{outcome=\"tls_failed\"} $(counter ke_tls_failed)$" <<<"$out"
 	check "horoctl metrics: NTS NAKs counted by outcome" \
 		grep -q "^horod_auth_requests_total{outcome=\"nts_bad_cookie\"} $(counter nts_bad_cookie)$" <<<"$out"
+
+	# The server's key exchange group: X25519 when the client sent a share for it (OpenSSL's
+	# default), the client's own group without a HelloRetryRequest when it lists no X25519;
+	# the server's cipher suite (OpenSSL lists AES-256-GCM first).
+	for groups in X25519:P-256 P-256; do
+		out=$(timeout 10 ip netns exec "$SRV" openssl s_client -connect 127.0.0.1:4460 \
+			-alpn ntske/1 -tls1_3 -groups "$groups" -msg </dev/null 2>&1)
+		want="X25519"
+		[ "$groups" = P-256 ] && want="prime256v1"
+		check "openssl s_client -groups $groups: one ServerHello, key exchange $want, TLS_AES_128_GCM_SHA256 ($(grep -c ', ServerHello' <<<"$out") ServerHello, $(grep -m1 'Temp Key' <<<"$out"), $(grep -m1 -o 'Cipher is .*' <<<"$out"))" \
+			[ "$(grep -c ', ServerHello' <<<"$out")" = 1 ] && grep -q "Temp Key: .*$want" <<<"$out" &&
+			grep -q "Cipher is TLS_AES_128_GCM_SHA256" <<<"$out"
+	done
 
 	# A restart keeps the clients' cookies valid: chronyd's saved cookies work, no NTS-KE.
 	horod_stop
