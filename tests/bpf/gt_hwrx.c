@@ -14,8 +14,10 @@
  * guard_hw_rx_real); every fallback must serve the kernel's time.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -169,6 +171,65 @@ static void hw_bound_on_veth(void)
 	gt_rig_close(&r);
 }
 
+/* The id of the program behind descriptor FD (a program or an XDP link), or 0. */
+static uint32_t prog_id(int fd, int link)
+{
+	struct bpf_link_info li;
+	struct bpf_prog_info pi;
+	uint32_t len;
+
+	if (link) {
+		memset(&li, 0, sizeof(li));
+		len = sizeof(li);
+		return bpf_obj_get_info_by_fd(fd, &li, &len) == 0 ? li.prog_id : 0;
+	}
+	memset(&pi, 0, sizeof(pi));
+	len = sizeof(pi);
+	return bpf_obj_get_info_by_fd(fd, &pi, &len) == 0 ? pi.id : 0;
+}
+
+/*
+ * A takeover or reload on an interface with the device-bound copy: the
+ * successor swaps its own copy into the predecessor's link (gt0), and
+ * where the copy cannot load (lo) the link keeps the program it had.
+ */
+static void hw_adopt_bound(void)
+{
+	struct gt_rig_conf c = {.serve = 1};
+	struct gt_rig a, b;
+	char err[256];
+	int got, fd, ret;
+
+	gt_rig_open(&a, &c);
+	gt_rig_open(&b, &c);
+	if (guard_attach(a.g, "gt0", GUARD_MODE_NATIVE, &got, err, sizeof(err)) < 0 ||
+	    guard_attach(a.g, "lo", GUARD_MODE_SKB, &got, err, sizeof(err)) < 0) {
+		gt_expect(0, "hwrx: adopt: the predecessor attaches", "%s", err);
+		goto out;
+	}
+	fd = fcntl(guard_link_fd(a.g, 0), F_DUPFD_CLOEXEC, 0);
+	ret = guard_adopt_bound(b.g, fd, "gt0", err, sizeof(err));
+	if (ret < 0)
+		close(fd);
+	gt_expect(ret == 0 && guard_link_bound(b.g, 0) &&
+			  prog_id(guard_link_fd(a.g, 0), 1) ==
+				  prog_id(guard_link_prog_fd(b.g, 0), 0),
+		  "hwrx: adopt: the successor's device-bound copy is swapped into gt0's link", "%s",
+		  ret < 0 ? err : "the link runs another program");
+	fd = fcntl(guard_link_fd(a.g, 1), F_DUPFD_CLOEXEC, 0);
+	guard_set_log(quiet_log);
+	ret = guard_adopt_bound(b.g, fd, "lo", err, sizeof(err));
+	guard_set_log(NULL);
+	close(fd);
+	gt_expect(ret < 0 && guard_n_links(b.g) == 1 &&
+			  prog_id(guard_link_fd(a.g, 1), 1) == prog_id(guard_prog_fd(a.g), 0),
+		  "hwrx: adopt: where the copy cannot load (lo), the link keeps its program",
+		  "adopted (%d), or the link changed", ret);
+out:
+	gt_rig_close(&b);
+	gt_rig_close(&a);
+}
+
 void gt_do_hwrx(void)
 {
 	struct gt_rig_conf c = {.serve = 1, .hwrx = 1}, plain = {.serve = 1};
@@ -251,4 +312,5 @@ void gt_do_hwrx(void)
 	}
 	gt_rig_close(&r);
 	hw_bound_on_veth();
+	hw_adopt_bound();
 }
