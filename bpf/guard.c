@@ -364,6 +364,7 @@ int guard_attach(struct guard *g, const char *ifname, int mode, int *got, char *
 	return 0;
 }
 
+/* Swap PROG_FD into the XDP link LINK_FD on IFINDEX and hold it (below). */
 static int guard_adopt_prog(struct guard *g, int link_fd, const char *ifname, int ifindex, int mode,
 			    int prog_fd, char *err, size_t errlen);
 
@@ -451,7 +452,6 @@ int guard_attach_bound(struct guard *g, const char *ifname, char *err, size_t er
 
 int guard_adopt_bound(struct guard *g, int link_fd, const char *ifname, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_link_update_opts, o);
 	struct guard_bpf *b;
 	int ifindex, ret;
 

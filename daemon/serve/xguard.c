@@ -225,20 +225,21 @@ static void xg_ho_close(void)
 
 /*
  * Whether interface NAME (attached in MODE) gets the device-bound copy
- * of the program, which reads the NIC's receive stamps: it has
- * `hwtimestamp` with a working PHC, in native or automatic mode. The
+ * of the program, which reads the NIC's receive stamps, when the guard
+ * answers: it has `hwtimestamp` with a working PHC, in native or
+ * automatic mode. The
  * test hook HOROD_TEST_GUARD_BOUND=IFACE[,IFACE...] (tests only: no
  * interface of the test machines has a PHC) asks for it on interfaces
  * without one; those answer with the kernel's receive time, as any
  * interface without a PHC offset does.
  */
-static int xg_wants_bound(const char *name, int mode)
+static int xg_wants_bound(const char *name, int mode, int serve)
 {
 	const char *force = getenv("HOROD_TEST_GUARD_BOUND"), *p;
 	size_t len = strlen(name);
 	int i;
 
-	if (mode == CFG_XDP_SKB)
+	if (!serve || mode == CFG_XDP_SKB)
 		return 0;
 	for (i = 0; xg.hw && i < xg.hw->n; i++)
 		if (strcmp(xg.hw->ifs[i].name, name) == 0)
@@ -250,19 +251,20 @@ static int xg_wants_bound(const char *name, int mode)
 }
 
 /*
- * Put the guard on interface I of C: swap our program into the link a
- * predecessor handed over for it (never a moment unguarded; the link
- * keeps the mode it was attached in), else attach. The device-bound copy
+ * Put the guard on interface I of C (answering with time: SERVE): swap
+ * our program into the link a predecessor handed over for it (never a
+ * moment unguarded; the link keeps the mode it was attached in), else
+ * attach. The device-bound copy
  * where it is wanted (xg_wants_bound) and the driver takes it, the
  * ordinary program otherwise: either way said once. *BOUND says which.
  * 0 or -errno with WHY.
  */
-static int xg_attach_one(const struct horod_config *c, int i, int *got, int *bound, char *why,
-			 size_t len)
+static int xg_attach_one(const struct horod_config *c, int i, int serve, int *got, int *bound,
+			 char *why, size_t len)
 {
 	const char *name = c->guard.ifs[i].name;
 	char whyb[XG_WHY_MAX];
-	int k, ret, want = xg_wants_bound(name, (int)c->guard.ifs[i].mode);
+	int k, ret, want = xg_wants_bound(name, (int)c->guard.ifs[i].mode, serve);
 
 	*bound = 0;
 	for (k = 0; k < xg_ho.n_links; k++) {
@@ -364,7 +366,7 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	if (ret == 0)
 		ret = xg_rules(xg.guard, &c->control_acl, 1, why, len);
 	for (i = 0; ret == 0 && i < c->guard.n_ifs; i++) {
-		ret = xg_attach_one(c, i, &got, &bound, why, len);
+		ret = xg_attach_one(c, i, (gc.flags & GUARD_F_SERVE) != 0, &got, &bound, why, len);
 		if (ret == 0 && n < sizeof(where))
 			n += (size_t)snprintf(where + n, sizeof(where) - n, "%s%s (%s)",
 					      i ? ", " : "", c->guard.ifs[i].name,
