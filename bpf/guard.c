@@ -286,7 +286,7 @@ static void guard_write_info(struct guard *g)
 	gi.start_ns = g->start_ns;
 	for (i = 0; i < g->n_links; i++) {
 		gi.ifindex[i] = (uint32_t)g->ifindex[i];
-		gi.mode[i] = (uint32_t)g->mode[i];
+		gi.mode[i] = (uint32_t)g->mode[i] | (g->bound[i] ? GUARD_MODE_F_BOUND : 0);
 		memcpy(gi.ifname[i], g->ifname[i], GUARD_IFNAME_MAX);
 	}
 	gi.cfg = g->cfg;
@@ -468,6 +468,7 @@ int guard_adopt_bound(struct guard *g, int link_fd, const char *ifname, char *er
 		return ret;
 	}
 	g->bound[g->n_links - 1] = b;
+	guard_write_info(g); /* again, with the device-bound flag */
 	return 0;
 }
 

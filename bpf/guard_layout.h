@@ -263,6 +263,8 @@ struct guard_lpm6 {
 #define GUARD_MODE_AUTO	  0 /* native when the driver has it, else generic */
 #define GUARD_MODE_NATIVE 1 /* in the driver (XDP_FLAGS_DRV_MODE) */
 #define GUARD_MODE_SKB	  2 /* generic, after the skb is built (XDP_FLAGS_SKB_MODE) */
+/* In guard_info.mode only: the device-bound copy runs there (the NIC's receive stamps). */
+#define GUARD_MODE_F_BOUND 0x100
 
 /* The single entry of the info map: what a running horod loaded, for horoctl. */
 struct guard_info {
@@ -272,7 +274,7 @@ struct guard_info {
 	uint32_t pid;	   /* the horod that pinned the maps */
 	uint64_t start_ns; /* CLOCK_MONOTONIC ns when attached */
 	uint32_t ifindex[GUARD_MAX_IFACES];
-	uint32_t mode[GUARD_MAX_IFACES]; /* GUARD_MODE_NATIVE or _SKB: what attached */
+	uint32_t mode[GUARD_MAX_IFACES]; /* GUARD_MODE_NATIVE or _SKB, | GUARD_MODE_F_BOUND */
 	char ifname[GUARD_MAX_IFACES][GUARD_IFNAME_MAX];
 	struct guard_config cfg;
 };

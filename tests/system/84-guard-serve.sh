@@ -171,6 +171,10 @@ CONF
 		[ "$d_rs" = "$HB_SENT" ] && [ $((d_x + d_k)) = "$HB_SENT" ] && [ "$d_k" -le 10 ]
 	_BASE=$HOROD_COUNTERS
 	json=$(ip netns exec "$SRV" "$HOROCTL" guard --pin "$PIN" --json --once)
+	check "horoctl guard: hs0 native and device-bound, lo generic and not" python3 -c 'import json, sys
+m = {i["name"]: (i["mode"], i["device_bound"]) for i in json.loads(sys.argv[1])["interfaces"]}
+print("    | %s" % m)
+sys.exit(m != {"hs0": ("native", True), "lo": ("generic", False)})' "$json"
 	check "horoctl guard counts them as reply_server_xdp (the kernel's receive time), none as reply_server_xdp_hwrx" python3 -c 'import json, sys
 c = json.loads(sys.argv[1])["counters"]
 print("    | reply_server_xdp %d, reply_server_xdp_hwrx %d" % (c["reply_server_xdp"]["packets"], c["reply_server_xdp_hwrx"]["packets"]))
