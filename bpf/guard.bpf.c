@@ -86,6 +86,17 @@ uint64_t guard_test_tai_ns = 0;	     /* the served clock's next reading (CLOCK_T
 uint64_t guard_test_tai_step_ns = 0; /* ns it advances at each reading */
 uint32_t guard_test_reason = 0;
 uint32_t guard_test_action = 0;
+uint64_t guard_test_hw_ns = 0; /* the NIC's receive stamp the kfunc would give (PHC ns) */
+int32_t guard_test_hw_ret = 0; /* what the kfunc would return (0, or -errno: no stamp) */
+
+/*
+ * The NIC's receive stamp of the frame (XDP RX metadata, Linux 6.3+), in
+ * PHC time, the driver's implementation (veth's gives the skb's hardware
+ * stamp: 0 without one). The verifier refuses a program that holds the
+ * call and is not device-bound ("metadata kfuncs require device-bound
+ * program"), even where the call is dead code: only guard_xdp_hw has it.
+ */
+extern int bpf_xdp_metadata_rx_timestamp(const struct xdp_md *ctx, __u64 *timestamp) __ksym __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -190,6 +201,27 @@ static __always_inline __u64 serve_clock(void)
 		return t;
 	}
 	return bpf_ktime_get_tai_ns();
+}
+
+/*
+ * The NIC's receive stamp of the frame (PHC ns), or 0: only the program
+ * loaded for a device with `hwtimestamp` asks (GUARD_F_HWRX, BOUND: it
+ * is guard_xdp_hw), and 0 also when the driver has none for this frame
+ * (an error, or a zero stamp). In tests the unbound program with
+ * GUARD_F_HWRX takes the stamp and the kfunc's return from the hooks.
+ */
+static __always_inline __u64 nic_rx_stamp(struct xdp_md *ctx, int bound)
+{
+	__u64 ts = 0;
+
+	if (!(guard_cfg.flags & GUARD_F_HWRX))
+		return 0;
+	if (!bound)
+		return (guard_cfg.flags & GUARD_F_TEST) && guard_test_hw_ret == 0 ? guard_test_hw_ns
+										  : 0;
+	if (bpf_xdp_metadata_rx_timestamp(ctx, &ts) != 0)
+		return 0;
+	return ts;
 }
 
 static __always_inline __u16 be16(const __u8 *p)
@@ -641,8 +673,8 @@ static __always_inline int maybe_interleaved(struct xdp_md *ctx, const struct pk
 	return org != 0 && rec != xmt;
 }
 
-SEC("xdp")
-int guard_xdp(struct xdp_md *ctx)
+/* The guard on one frame; BOUND: the device-bound copy, which may ask for the NIC's stamp. */
+static __always_inline int guard_run(struct xdp_md *ctx, int bound)
 {
 	void *data = ctx_data(ctx);
 	void *end = ctx_end(ctx);
@@ -709,14 +741,34 @@ int guard_xdp(struct xdp_md *ctx)
 	/* `guard serve on`: a plain client request (no extension, not interleaved) is answered
 	 * here. */
 	if ((guard_cfg.flags & GUARD_F_SERVE) && reason == NTP_R_REPLY_SERVER &&
-	    p.plen == NTP_HEADER_LEN && !maybe_interleaved(ctx, &p) &&
-	    serve_read(&sv, ctx, &p) == 0) {
-		/* The frame may be half rewritten when this fails: it cannot pass. */
-		if (make_reply(ctx, &p, 0, &sv) < 0)
-			return guard_exit(XDP_DROP, NTP_R_DROP_SEND_ERROR, bytes, &p);
-		return guard_exit(XDP_TX, GUARD_C_SERVED, bytes, &p);
+	    p.plen == NTP_HEADER_LEN && !maybe_interleaved(ctx, &p)) {
+		sv.hw_ns = nic_rx_stamp(ctx, bound);
+		if (serve_read(&sv, ctx, &p) == 0) {
+			/* The frame may be half rewritten when this fails: it cannot pass. */
+			if (make_reply(ctx, &p, 0, &sv) < 0)
+				return guard_exit(XDP_DROP, NTP_R_DROP_SEND_ERROR, bytes, &p);
+			return guard_exit(XDP_TX, sv.rx_hw ? GUARD_C_SERVED_HW : GUARD_C_SERVED,
+					  bytes, &p);
+		}
 	}
 	return guard_exit(XDP_PASS, reason, bytes, &p);
+}
+
+/* The guard: every interface without `hwtimestamp`, and the tests' BPF_PROG_TEST_RUN. */
+SEC("xdp")
+int guard_xdp(struct xdp_md *ctx)
+{
+	return guard_run(ctx, 0);
+}
+
+/*
+ * The guard loaded bound to one device (bpf/guard.c guard_attach_bound):
+ * the same, and each answer's receive time from the NIC's stamp.
+ */
+SEC("xdp")
+int guard_xdp_hw(struct xdp_md *ctx)
+{
+	return guard_run(ctx, 1);
 }
 
 /* A program that passes everything: for the peer of a veth that receives XDP_TX frames. */

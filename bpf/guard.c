@@ -41,6 +41,10 @@
 #define SYS_BPF_DIR  "/sys/fs/bpf" /* the conventional bpffs mount point */
 #define LOG_BUF	     512	   /* bytes: a libbpf message that fits needs no allocation */
 #define LOG_MAX	     65536	   /* bytes: the tail of a longer message (verifier log) kept */
+#ifndef BPF_F_XDP_DEV_BOUND_ONLY
+/* Linux 6.3 (uapi/linux/bpf.h): a device-bound, not offloaded, program; not in 6.1's headers */
+#define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)
+#endif
 
 /* The maps pinned, in order (the info map last: it describes the others). */
 static const char *const guard_pinned_maps[] = {
@@ -63,6 +67,7 @@ struct guard {
 	int ifindex[GUARD_MAX_IFACES];
 	int mode[GUARD_MAX_IFACES];
 	char ifname[GUARD_MAX_IFACES][GUARD_IFNAME_MAX];
+	struct guard_bpf *bound[GUARD_MAX_IFACES]; /* link I's device-bound object, or NULL */
 	uint64_t start_ns;
 	char pin_dir[PATH_MAX];
 	int pinned[GUARD_NPINS]; /* 1 = this guard made the file */
@@ -198,6 +203,8 @@ int guard_open_reuse(struct guard **out, const struct guard_config *cfg, const i
 		return guard_fail(err, errlen, ret, "open");
 	}
 	g->skel->rodata->guard_cfg = *cfg;
+	/* The device-bound copy is loaded per device (guard_attach_bound), never here. */
+	bpf_program__set_autoload(g->skel->progs.guard_xdp_hw, false);
 	if (reused)
 		*reused = 0;
 	for (i = 0; reuse && i < GUARD_NSTATE; i++) {
@@ -279,7 +286,7 @@ static void guard_write_info(struct guard *g)
 	gi.start_ns = g->start_ns;
 	for (i = 0; i < g->n_links; i++) {
 		gi.ifindex[i] = (uint32_t)g->ifindex[i];
-		gi.mode[i] = (uint32_t)g->mode[i];
+		gi.mode[i] = (uint32_t)g->mode[i] | (g->bound[i] ? GUARD_MODE_F_BOUND : 0);
 		memcpy(gi.ifname[i], g->ifname[i], GUARD_IFNAME_MAX);
 	}
 	gi.cfg = g->cfg;
@@ -357,24 +364,157 @@ int guard_attach(struct guard *g, const char *ifname, int mode, int *got, char *
 	return 0;
 }
 
-int guard_adopt(struct guard *g, int link_fd, const char *ifname, int mode, char *err,
-		size_t errlen)
+/* Swap PROG_FD into the XDP link LINK_FD on IFINDEX and hold it (below). */
+static int guard_adopt_prog(struct guard *g, int link_fd, const char *ifname, int ifindex, int mode,
+			    int prog_fd, char *err, size_t errlen);
+
+/*
+ * Load the program once more, bound to device IFINDEX (XDP RX metadata:
+ * the driver's receive-stamp kfunc), sharing every map of G's object —
+ * the counters, tables and tries, and the .bss the clock thread
+ * publishes into, so that one publication serves every program — and
+ * with G's configuration plus GUARD_F_HWRX in its own read-only data.
+ * 0 with *OUT, or -errno with ERR (the driver has no metadata ops, a
+ * kernel before 6.3): nothing is left behind.
+ */
+static int guard_bound_load(struct guard *g, int ifindex, const char *ifname,
+			    struct guard_bpf **out, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_link_update_opts, o);
-	struct bpf_link_info li;
-	uint32_t len = sizeof(li);
-	int ifindex, i;
+	struct guard_bpf *b;
+	struct bpf_map *m, *mine;
+	struct bpf_program *p;
+	int ret;
+
+	*out = NULL;
+	b = guard_bpf__open();
+	if (!b)
+		return guard_fail(err, errlen, -errno, "device-bound program for %s: open", ifname);
+	b->rodata->guard_cfg = g->cfg;
+	b->rodata->guard_cfg.flags |= GUARD_F_HWRX;
+	bpf_object__for_each_map(m, b->obj)
+	{
+		/* Its own configuration; every other map, .bss included, is G's. */
+		if (m == b->maps.rodata)
+			continue;
+		mine = bpf_object__find_map_by_name(g->skel->obj, bpf_map__name(m));
+		ret = mine ? bpf_map__reuse_fd(m, bpf_map__fd(mine)) : -ENOENT;
+		if (ret) {
+			guard_bpf__destroy(b);
+			return guard_fail(err, errlen, ret, "device-bound program for %s: map %s",
+					  ifname, bpf_map__name(m));
+		}
+	}
+	bpf_program__set_autoload(b->progs.guard_pass, false);
+	bpf_program__set_autoload(b->progs.guard_xdp, false);
+	p = b->progs.guard_xdp_hw;
+	bpf_program__set_ifindex(p, (__u32)ifindex);
+	bpf_program__set_flags(p, bpf_program__flags(p) | BPF_F_XDP_DEV_BOUND_ONLY);
+	ret = guard_bpf__load(b);
+	if (ret) {
+		guard_bpf__destroy(b);
+		return guard_fail(err, errlen, ret, "device-bound program for %s: load", ifname);
+	}
+	*out = b;
+	return 0;
+}
+
+int guard_attach_bound(struct guard *g, const char *ifname, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, o, .flags = XDP_FLAGS_DRV_MODE);
+	struct guard_bpf *b;
+	int ifindex, fd, i, ret;
+
+	ifindex = guard_new_iface(g, ifname, "attach", err, errlen);
+	if (ifindex < 0)
+		return ifindex;
+	ret = guard_bound_load(g, ifindex, ifname, &b, err, errlen);
+	if (ret < 0)
+		return ret;
+	/* Native mode only: generic XDP has no driver metadata. */
+	fd = bpf_link_create(bpf_program__fd(b->progs.guard_xdp_hw), ifindex, BPF_XDP, &o);
+	if (fd < 0) {
+		ret = -errno;
+		guard_bpf__destroy(b);
+		return guard_fail(err, errlen, ret, "attach the device-bound program to %s",
+				  ifname);
+	}
+	i = g->n_links++;
+	g->link_fd[i] = fd;
+	g->ifindex[i] = ifindex;
+	g->mode[i] = GUARD_MODE_NATIVE;
+	g->bound[i] = b;
+	snprintf(g->ifname[i], GUARD_IFNAME_MAX, "%s", ifname);
+	if (!g->start_ns)
+		g->start_ns = guard_mono_ns();
+	guard_write_info(g);
+	return 0;
+}
+
+int guard_adopt_bound(struct guard *g, int link_fd, const char *ifname, char *err, size_t errlen)
+{
+	struct guard_bpf *b;
+	int ifindex, ret;
 
 	ifindex = guard_new_iface(g, ifname, "adopt", err, errlen);
 	if (ifindex < 0)
 		return ifindex;
+	ret = guard_bound_load(g, ifindex, ifname, &b, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = guard_adopt_prog(g, link_fd, ifname, ifindex, GUARD_MODE_NATIVE,
+			       bpf_program__fd(b->progs.guard_xdp_hw), err, errlen);
+	if (ret < 0) {
+		guard_bpf__destroy(b);
+		return ret;
+	}
+	g->bound[g->n_links - 1] = b;
+	guard_write_info(g); /* again, with the device-bound flag */
+	return 0;
+}
+
+int guard_link_bound(const struct guard *g, int i)
+{
+	return g && i >= 0 && i < g->n_links && g->bound[i];
+}
+
+int guard_link_prog_fd(const struct guard *g, int i)
+{
+	if (!g || i < 0 || i >= g->n_links)
+		return -1;
+	return g->bound[i] ? bpf_program__fd(g->bound[i]->progs.guard_xdp_hw)
+			   : bpf_program__fd(g->skel->progs.guard_xdp);
+}
+
+int guard_adopt(struct guard *g, int link_fd, const char *ifname, int mode, char *err,
+		size_t errlen)
+{
+	int ifindex = guard_new_iface(g, ifname, "adopt", err, errlen);
+
+	if (ifindex < 0)
+		return ifindex;
+	return guard_adopt_prog(g, link_fd, ifname, ifindex, mode,
+				bpf_program__fd(g->skel->progs.guard_xdp), err, errlen);
+}
+
+/*
+ * Swap PROG_FD into LINK_FD (an XDP link on IFINDEX, IFNAME, attached in
+ * MODE) and hold the link as G's next; 0, or -errno with ERR.
+ */
+static int guard_adopt_prog(struct guard *g, int link_fd, const char *ifname, int ifindex, int mode,
+			    int prog_fd, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_link_update_opts, o);
+	struct bpf_link_info li;
+	uint32_t len = sizeof(li);
+	int i;
+
 	/* Only an XDP link on that very interface: the descriptor came from another process. */
 	memset(&li, 0, sizeof(li));
 	if (bpf_obj_get_info_by_fd(link_fd, &li, &len) < 0)
 		return guard_fail(err, errlen, -errno, "adopt %s: link", ifname);
 	if (li.type != BPF_LINK_TYPE_XDP || (int)li.xdp.ifindex != ifindex)
 		return guard_fail(err, errlen, -EINVAL, "adopt %s: not an XDP link on it", ifname);
-	if (bpf_link_update(link_fd, bpf_program__fd(g->skel->progs.guard_xdp), &o) < 0)
+	if (bpf_link_update(link_fd, prog_fd, &o) < 0)
 		return guard_fail(err, errlen, -errno, "adopt %s: replace the program", ifname);
 	i = g->n_links++;
 	g->link_fd[i] = link_fd;
@@ -530,6 +670,8 @@ void guard_close(struct guard *g)
 		if (m)
 			bpf_map__unpin(m, NULL);
 	}
+	for (i = 0; i < g->n_links; i++)
+		guard_bpf__destroy(g->bound[i]);
 	/* Kept pins live on the bpffs: it stays mounted, its directory stays. */
 	if (!g->keep_state && g->mounted && umount2(g->pin_dir, MNT_DETACH) < 0 && guard_log)
 		guard_log(LOG_WARNING, "guard: umount %s: %s", g->pin_dir, strerror(errno));
@@ -562,6 +704,8 @@ void guard_release(struct guard *g)
 	for (i = g->n_links - 1; i >= 0; i--)
 		if (g->link_fd[i] >= 0)
 			close(g->link_fd[i]);
+	for (i = 0; i < g->n_links; i++)
+		guard_bpf__destroy(g->bound[i]);
 	guard_bpf__destroy(g->skel);
 	free(g);
 }
@@ -602,6 +746,8 @@ int guard_test_hooks(struct guard *g, struct guard_test_hooks *h)
 {
 	if (!g->skel->bss)
 		return -1;
+	h->hw_ns = &g->skel->bss->guard_test_hw_ns;
+	h->hw_ret = &g->skel->bss->guard_test_hw_ret;
 	h->now_ns = &g->skel->bss->guard_test_now_ns;
 	h->tai_ns = &g->skel->bss->guard_test_tai_ns;
 	h->tai_step_ns = &g->skel->bss->guard_test_tai_step_ns;

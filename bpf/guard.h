@@ -63,6 +63,26 @@ int guard_open_reuse(struct guard **out, const struct guard_config *cfg, const i
 int guard_adopt(struct guard *g, int link_fd, const char *ifname, int mode, char *err,
 		size_t errlen);
 
+/*
+ * Attach to IFNAME, in native mode, a copy of the program bound to that
+ * device (BPF_F_XDP_DEV_BOUND_ONLY) that takes each answer's receive
+ * time from the NIC's stamp (XDP RX metadata) with the PHC offsets of
+ * struct guard_phc; it shares every map with G's program. 0, or -errno
+ * with ERR and nothing attached (the driver has no XDP metadata ops, no
+ * native XDP, a kernel before 6.3): then guard_attach the ordinary one.
+ */
+int guard_attach_bound(struct guard *g, const char *ifname, char *err, size_t errlen);
+
+/* As guard_adopt with a device-bound copy (guard_attach_bound); the link is left as it was on
+ * failure. */
+int guard_adopt_bound(struct guard *g, int link_fd, const char *ifname, char *err, size_t errlen);
+
+/* 1 when link I runs a device-bound copy (guard_attach_bound, guard_adopt_bound). */
+int guard_link_bound(const struct guard *g, int i);
+
+/* File descriptor of the program link I runs (the device-bound copy or G's), or -1. */
+int guard_link_prog_fd(const struct guard *g, int i);
+
 /* Interface count, and the link descriptor, name and mode of interface I. */
 int guard_n_links(const struct guard *g);
 int guard_link_info(const struct guard *g, int i, const char **ifname, int *mode);
@@ -116,6 +136,8 @@ struct guard_test_hooks {
 	volatile uint64_t *tai_step_ns; /* what it advances by at each reading */
 	volatile uint32_t *reason;	/* counter index of the last verdict */
 	volatile uint32_t *action;	/* XDP action of the last verdict */
+	volatile uint64_t *hw_ns;	/* GUARD_F_HWRX: the NIC's receive stamp (PHC ns) ... */
+	volatile int32_t *hw_ret;	/* ... and the kfunc's return: 0, or -errno (none) */
 };
 
 /* Fill H with pointers into the loaded program's .bss; -1 when not mapped. */

@@ -267,8 +267,57 @@ __noinline int kod_for_us(struct xdp_md *ctx, const struct pkt *p)
 /* A consistent copy of the serving state and the request's receive time. */
 struct serve_now {
 	struct guard_serve s;
-	__u64 rx_tai_ns; /* CLOCK_TAI ns when the program started on the frame */
+	__u64 rx_tai_ns;  /* CLOCK_TAI ns when the program started on the frame */
+	__u64 hw_ns;	  /* the NIC's receive stamp, PHC ns (nic_rx_stamp), or 0 */
+	__u64 rx_real_ns; /* the receive time served: CLOCK_REALTIME ns (serve_read) */
+	__u32 rx_hw;	  /* 1: rx_real_ns is the NIC's stamp, 0: the kernel's clock */
+	__u32 pad;
 };
+
+/*
+ * The receive time from the NIC's stamp: HW + OFF (system - PHC), only
+ * for a known offset measured at most GUARD_PHC_MAX_AGE_NS before RX_TAI
+ * (unsigned: one from the future wraps to a huge age), and only when the
+ * result lies within GUARD_HW_RX_WINDOW_NS before RX_REAL, the kernel's
+ * time at the program's start, which comes after the NIC stamped the
+ * frame. 0 with *OUT set, or -1. guard_pub.c's guard_hw_rx_real is the
+ * same arithmetic in user space (the tests compare both).
+ */
+static __always_inline int hw_rx_real(__u64 hw, __s64 off, __u64 at_tai, __u64 rx_tai,
+				      __u64 rx_real, __u64 *out)
+{
+	__u64 real;
+
+	if (hw == 0 || off == GUARD_PHC_NO_OFFSET || rx_tai - at_tai > GUARD_PHC_MAX_AGE_NS)
+		return -1;
+	real = hw + (__u64)off;
+	if (real > rx_real || rx_real - real > GUARD_HW_RX_WINDOW_NS)
+		return -1;
+	*out = real;
+	return 0;
+}
+
+/*
+ * In a read section of the seqcount: the PHC offset of interface IFINDEX
+ * and when it was measured, into *OFF and *AT; 0, or -1 when the table
+ * has none for it.
+ */
+static __always_inline int phc_of(__u32 ifindex, __s64 *off, __u64 *at)
+{
+	volatile struct guard_phc *ph = &guard_state.phc;
+	__u32 i, n = ph->n;
+
+	for (i = 0; i < GUARD_MAX_IFACES; i++) {
+		if (i >= n)
+			break;
+		if (ph->ifindex[i] == ifindex) {
+			*off = ph->off_ns[i];
+			*at = ph->at_tai_ns[i];
+			return 0;
+		}
+	}
+	return -1;
+}
 
 #ifdef __TARGET_ARCH_x86
 /*
@@ -280,6 +329,8 @@ __noinline int serve_read(struct serve_now *sv, struct xdp_md *ctx, const struct
 {
 	volatile struct guard_state *g = &guard_state;
 	__u32 seq = g->seq;
+	__u64 at = 0, rx_real;
+	__s64 off;
 	int ok;
 
 	/* Off (most often for good: a correction of horod's own): no more to read. */
@@ -310,12 +361,20 @@ __noinline int serve_read(struct serve_now *sv, struct xdp_md *ctx, const struct
 	    sv->rx_tai_ns - sv->s.pub_tai_ns > GUARD_SERVE_MAX_AGE_NS)
 		return -1;
 	ok = listened(p) && host_says_for_us(ctx, p);
+	/* The NIC's stamp: its PHC offset is read in this same section. */
+	if (!sv->hw_ns || phc_of(ctx_ifindex(ctx), &off, &at) < 0)
+		off = GUARD_PHC_NO_OFFSET;
+	/* x86_64: every load above is done before seq is read again; the compiler must agree. */
 	asm volatile("" ::: "memory");
 	if (!ok || g->seq != seq)
 		return -1;
 	/* Last, the frame's own checks: its checksums. */
 	if (!intact(ctx, p))
 		return -1;
+	rx_real = sv->rx_tai_ns + (__u64)sv->s.tai_to_real_ns;
+	sv->rx_hw = hw_rx_real(sv->hw_ns, off, at, sv->rx_tai_ns, rx_real, &sv->rx_real_ns) == 0;
+	if (!sv->rx_hw)
+		sv->rx_real_ns = rx_real;
 	return 0;
 }
 #else

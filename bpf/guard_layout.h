@@ -29,11 +29,12 @@ enum guard_counter {
 	GUARD_C_PASS_OTHER = NTP_REASON_MAX, /* not UDP to a served port (ARP, TCP, other ports) */
 	GUARD_C_PASS_FRAGMENT,		     /* IP fragments left to reassembly */
 	GUARD_C_PASS_INVALID,		     /* IP/UDP headers the kernel will reject */
-	GUARD_C_SERVED,			     /* mode 3 answered here (`guard serve on`) */
+	GUARD_C_SERVED,	   /* mode 3 answered here, receive time the kernel's clock */
+	GUARD_C_SERVED_HW, /* mode 3 answered here, receive time the NIC's stamp */
 	GUARD_NCOUNTERS
 };
 
-#define GUARD_LAYOUT	 3  /* version of this layout, stored in the info map */
+#define GUARD_LAYOUT	 4  /* version of this layout, stored in the info map */
 #define GUARD_MAX_PORTS	 16 /* served UDP ports: one per listen line (CFG_MAX_LISTEN) */
 #define GUARD_MAX_LISTEN 16 /* listen lines (CFG_MAX_LISTEN): address and port pairs */
 #define GUARD_HOST_ADDRS                                                                           \
@@ -65,6 +66,7 @@ enum guard_counter {
 #define GUARD_F_HAVE_ALLOW 0x8	/* the access list has allow rules: unmatched sources are denied */
 #define GUARD_F_TEST	   0x10 /* tests only: clock from .bss, last verdict to .bss */
 #define GUARD_F_SERVE	   0x20 /* `guard serve on`: answer plain client requests here */
+#define GUARD_F_HWRX	   0x40 /* device-bound: the NIC's receive stamp (XDP RX metadata) */
 
 /*
  * The program's configuration, in its read-only data (set before load,
@@ -159,6 +161,36 @@ struct guard_host {
 };
 
 /*
+ * The PTP hardware clocks (PHC) of the interfaces with `hwtimestamp`,
+ * for a device-bound program that reads the NIC's receive stamp (XDP RX
+ * metadata, in PHC time): system time = stamp + off_ns. Written by the
+ * clock thread with the rest of struct guard_state, from the offset it
+ * measures every publication (daemon/serve/hwts.c). An offset that is
+ * unknown (GUARD_PHC_NO_OFFSET) or measured more than
+ * GUARD_PHC_MAX_AGE_NS before the request's kernel receive time is not
+ * used: the kernel's clock gives the receive time then.
+ */
+struct guard_phc {
+	uint32_t n; /* entries used */
+	uint32_t pad;
+	uint32_t ifindex[GUARD_MAX_IFACES];   /* the interface of each PHC */
+	int64_t off_ns[GUARD_MAX_IFACES];     /* CLOCK_REALTIME - PHC, ns; or GUARD_PHC_NO_OFFSET */
+	uint64_t at_tai_ns[GUARD_MAX_IFACES]; /* CLOCK_TAI ns when it was measured */
+};
+
+/* off_ns of a PHC whose offset is not known (the last measurement failed). */
+#define GUARD_PHC_NO_OFFSET ((int64_t)(-0x7fffffffffffffffLL - 1))
+/* ns: the oldest offset used; the clock thread measures at every publication (≥ 1/s). */
+#define GUARD_PHC_MAX_AGE_NS 2000000000ULL
+/*
+ * ns: how long before the kernel's receive time (the program's start on
+ * the frame) a NIC stamp may be. A converted stamp later than that start,
+ * or earlier by more (a wrong offset, a stamp from another clock), is not
+ * used: the kernel's receive time is.
+ */
+#define GUARD_HW_RX_WINDOW_NS 1000000000ULL
+
+/*
  * The program's .bss variable guard_state: what horod publishes, under a
  * seqcount. The writer (the clock thread, bpf/guard_pub.c) makes seq odd,
  * stores the words, makes it even; the program reads, and uses what it
@@ -170,6 +202,7 @@ struct guard_state {
 	uint32_t pad;
 	struct guard_serve serve;
 	struct guard_host host;
+	struct guard_phc phc;
 };
 
 /* 64-bit words after the sequence (what the writer stores). */
@@ -230,6 +263,8 @@ struct guard_lpm6 {
 #define GUARD_MODE_AUTO	  0 /* native when the driver has it, else generic */
 #define GUARD_MODE_NATIVE 1 /* in the driver (XDP_FLAGS_DRV_MODE) */
 #define GUARD_MODE_SKB	  2 /* generic, after the skb is built (XDP_FLAGS_SKB_MODE) */
+/* In guard_info.mode only: the device-bound copy runs there (the NIC's receive stamps). */
+#define GUARD_MODE_F_BOUND 0x100
 
 /* The single entry of the info map: what a running horod loaded, for horoctl. */
 struct guard_info {
@@ -239,7 +274,7 @@ struct guard_info {
 	uint32_t pid;	   /* the horod that pinned the maps */
 	uint64_t start_ns; /* CLOCK_MONOTONIC ns when attached */
 	uint32_t ifindex[GUARD_MAX_IFACES];
-	uint32_t mode[GUARD_MAX_IFACES]; /* GUARD_MODE_NATIVE or _SKB: what attached */
+	uint32_t mode[GUARD_MAX_IFACES]; /* GUARD_MODE_NATIVE or _SKB, | GUARD_MODE_F_BOUND */
 	char ifname[GUARD_MAX_IFACES][GUARD_IFNAME_MAX];
 	struct guard_config cfg;
 };
@@ -265,11 +300,11 @@ _Static_assert((int)GUARD_C_PASS_OTHER == (int)NTP_REASON_MAX,
 /* The sizes without any implicit padding: both compilers must agree on them. */
 _Static_assert(sizeof(struct guard_config) == 392 && sizeof(struct guard_listen) == 20 &&
 		       sizeof(struct guard_info) == 800 && sizeof(struct guard_serve) == 56 &&
-		       sizeof(struct guard_host) == 2000 && sizeof(struct guard_state) == 2064 &&
-		       sizeof(struct guard_count) == 16 && sizeof(struct guard_addr) == 20 &&
-		       sizeof(struct guard_talker) == 32 && sizeof(struct guard_rl_key) == 12 &&
-		       sizeof(struct guard_rl_entry) == 24 && sizeof(struct guard_lpm4) == 8 &&
-		       sizeof(struct guard_lpm6) == 20,
+		       sizeof(struct guard_host) == 2000 && sizeof(struct guard_phc) == 328 &&
+		       sizeof(struct guard_state) == 2392 && sizeof(struct guard_count) == 16 &&
+		       sizeof(struct guard_addr) == 20 && sizeof(struct guard_talker) == 32 &&
+		       sizeof(struct guard_rl_key) == 12 && sizeof(struct guard_rl_entry) == 24 &&
+		       sizeof(struct guard_lpm4) == 8 && sizeof(struct guard_lpm6) == 20,
 	       "shared layouts must be the same for clang -target bpf and gcc");
 
 #endif

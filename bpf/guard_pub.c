@@ -92,15 +92,22 @@ void guard_serve_fill(struct guard_serve *v, const struct clk_snapshot *s,
 }
 
 void guard_state_store(struct guard_state_pub *p, const struct guard_serve *serve,
-		       const struct guard_host *host)
+		       const struct guard_host *host, const struct guard_phc *phc)
 {
 	uint64_t w[GUARD_STATE_WORDS];
+	struct guard_phc none;
 	uint32_t seq;
 	size_t i;
 
-	_Static_assert(sizeof(*serve) + sizeof(*host) == sizeof(w), "the words are serve + host");
+	_Static_assert(sizeof(*serve) + sizeof(*host) + sizeof(*phc) == sizeof(w),
+		       "the words are serve + host + phc");
+	if (!phc) {
+		guard_phc_init(&none);
+		phc = &none;
+	}
 	memcpy(w, serve, sizeof(*serve));
 	memcpy((uint8_t *)w + sizeof(*serve), host, sizeof(*host));
+	memcpy((uint8_t *)w + sizeof(*serve) + sizeof(*host), phc, sizeof(*phc));
 	/* Relaxed: we are the only writer, so we read our own last store. */
 	seq = atomic_load_explicit(&p->seq, memory_order_relaxed);
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
@@ -112,6 +119,39 @@ void guard_state_store(struct guard_state_pub *p, const struct guard_serve *serv
 		atomic_store_explicit(&p->words[i], w[i], memory_order_relaxed);
 	/* Release store: a reader that sees seq + 2 sees every word above. */
 	atomic_store_explicit(&p->seq, seq + 2, memory_order_release);
+}
+
+void guard_phc_init(struct guard_phc *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+int guard_phc_add(struct guard_phc *p, uint32_t ifindex, int64_t off_ns, uint64_t at_tai_ns)
+{
+	if (p->n >= GUARD_MAX_IFACES)
+		return -1;
+	p->ifindex[p->n] = ifindex;
+	p->off_ns[p->n] = off_ns;
+	p->at_tai_ns[p->n] = at_tai_ns;
+	p->n++;
+	return 0;
+}
+
+int guard_hw_rx_real(uint64_t hw_ns, int64_t off_ns, uint64_t at_tai_ns, uint64_t rx_tai_ns,
+		     int64_t tai_to_real_ns, uint64_t *out)
+{
+	uint64_t real, rx_real;
+
+	/* The same unsigned arithmetic as the program's (guard_answer.h hw_rx_real). */
+	if (hw_ns == 0 || off_ns == GUARD_PHC_NO_OFFSET ||
+	    rx_tai_ns - at_tai_ns > GUARD_PHC_MAX_AGE_NS)
+		return -1;
+	real = hw_ns + (uint64_t)off_ns;
+	rx_real = rx_tai_ns + (uint64_t)tai_to_real_ns;
+	if (real > rx_real || rx_real - real > GUARD_HW_RX_WINDOW_NS)
+		return -1;
+	*out = real;
+	return 0;
 }
 
 void guard_host_init(struct guard_host *h)

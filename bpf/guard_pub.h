@@ -47,9 +47,29 @@ void guard_clocks_read(struct guard_clocks *out);
 void guard_serve_fill(struct guard_serve *out, const struct clk_snapshot *s,
 		      const struct guard_clocks *now);
 
-/* Store SERVE and HOST into P with the seqcount (one writer at a time). */
+/* Store SERVE, HOST and PHC (NULL: none) into P with the seqcount (one writer at a time). */
 void guard_state_store(struct guard_state_pub *p, const struct guard_serve *serve,
-		       const struct guard_host *host);
+		       const struct guard_host *host, const struct guard_phc *phc);
+
+/* Empty P: no PHC (the program then takes every receive time from the kernel's clock). */
+void guard_phc_init(struct guard_phc *p);
+
+/*
+ * Add interface IFINDEX's PHC offset OFF_NS (CLOCK_REALTIME - PHC, or
+ * GUARD_PHC_NO_OFFSET), measured at CLOCK_TAI AT_TAI_NS; 0, or -1 when full.
+ */
+int guard_phc_add(struct guard_phc *p, uint32_t ifindex, int64_t off_ns, uint64_t at_tai_ns);
+
+/*
+ * The receive time, CLOCK_REALTIME ns, of a NIC stamp HW_NS (PHC ns) on
+ * a PHC whose offset is OFF_NS, measured AT_TAI_NS, for a frame the
+ * program started on at RX_TAI_NS, with TAI_TO_REAL_NS between the
+ * clocks: HW_NS + OFF_NS into *OUT and 0, or -1 when it may not be used
+ * (no stamp, unknown or stale offset, outside GUARD_HW_RX_WINDOW_NS).
+ * The program's arithmetic (bpf/guard_answer.h), for the tests.
+ */
+int guard_hw_rx_real(uint64_t hw_ns, int64_t off_ns, uint64_t at_tai_ns, uint64_t rx_tai_ns,
+		     int64_t tai_to_real_ns, uint64_t *out);
 
 /* Empty H: no interface, no address (the program then answers nothing). */
 void guard_host_init(struct guard_host *h);

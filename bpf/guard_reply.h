@@ -52,9 +52,9 @@ static __always_inline __u32 root_disp(const struct guard_serve *s, __u64 since)
  * mode 4 (2 for mode 1), stratum 0, refid CODE, origin = the request's
  * transmit timestamp, the rest 0. With SV, the answer to a mode 3 request
  * as a worker builds it (proto's ntp_build_reply) from the published
- * state: receive = SV's receive time, transmit read after everything but
- * the root dispersion (grown to it) and the UDP checksum. 0 on success;
- * -1 when the frame could not be rewritten.
+ * state: receive = SV's receive time (the NIC's or the kernel's), transmit read after everything
+ * but the root dispersion (grown to it) and the UDP checksum. 0 on success; -1 when the frame could
+ * not be rewritten.
  */
 static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, __u32 code,
 				      const struct serve_now *sv)
@@ -162,7 +162,7 @@ static __always_inline int make_reply(struct xdp_md *ctx, const struct pkt *p, _
 		*(__u32 *)(ntp + NTP_OFF_ROOT_DELAY) = sv->s.root_delay;
 		*(__u32 *)(ntp + NTP_OFF_REFID) = sv->s.refid;
 		__builtin_memcpy(ntp + NTP_OFF_REF, &sv->s.ref_ts, NTP_TS_LEN);
-		xmt = ntp_ts(sv->rx_tai_ns + (__u64)sv->s.tai_to_real_ns);
+		xmt = ntp_ts(sv->rx_real_ns);
 		__builtin_memcpy(ntp + NTP_OFF_REC, &xmt, NTP_TS_LEN);
 		/* The transmit time: read last, only arithmetic and the checksum follow. */
 		tx = serve_clock();

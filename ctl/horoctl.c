@@ -116,6 +116,7 @@ static const char *addr_text(const struct guard_addr *a, char *buf, size_t len)
 
 static const char *mode_name(uint32_t mode)
 {
+	mode &= ~(uint32_t)GUARD_MODE_F_BOUND;
 	return mode == GUARD_MODE_NATIVE ? "native" : mode == GUARD_MODE_SKB ? "generic" : "?";
 }
 
@@ -145,8 +146,9 @@ static void guard_print_text(const struct guard_view *v)
 			       ? ns_sec((int64_t)(v->now - v->info.start_ns))
 			       : 0.0);
 		for (i = 0; i < v->info.n_ifaces && i < GUARD_MAX_IFACES; i++)
-			printf("%s %.*s (%s)", i ? "," : "", GUARD_IFNAME_MAX, v->info.ifname[i],
-			       mode_name(v->info.mode[i]));
+			printf("%s %.*s (%s%s)", i ? "," : "", GUARD_IFNAME_MAX, v->info.ifname[i],
+			       mode_name(v->info.mode[i]),
+			       v->info.mode[i] & GUARD_MODE_F_BOUND ? ", device-bound" : "");
 		if (c->flags & GUARD_F_RATELIMIT)
 			printf("; rate limit: one per %.3g s, burst %llu, leak 1 in %u%s",
 			       ns_sec((int64_t)c->interval_ns),
@@ -207,8 +209,9 @@ static void guard_print_json(const struct guard_view *v)
 			snprintf(name, sizeof(name), "%.*s", GUARD_IFNAME_MAX, v->info.ifname[i]);
 			printf("%s{\"name\": ", i ? ", " : "");
 			ctl_json_str(name);
-			printf(", \"ifindex\": %u, \"mode\": \"%s\"}", v->info.ifindex[i],
-			       mode_name(v->info.mode[i]));
+			printf(", \"ifindex\": %u, \"mode\": \"%s\", \"device_bound\": %s}",
+			       v->info.ifindex[i], mode_name(v->info.mode[i]),
+			       v->info.mode[i] & GUARD_MODE_F_BOUND ? "true" : "false");
 		}
 		printf("], \"ratelimit\": %s, \"interval_ns\": %llu, \"tau_ns\": %llu, "
 		       "\"leak_mask\": %u, \"rate_kod\": %s, \"deny_kod\": %s",

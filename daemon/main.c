@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,7 @@ static struct worker *workers;
 static struct ctr_block *counters;
 static int n_workers;
 static struct hwts_table hwts;
+static _Atomic int hwts_ready; /* hwts is initialised: the clock thread measures its PHCs */
 static struct control ctl;
 static struct auth_shared auth;	    /* keyfile, NTS keys, NTS-KE server */
 static struct auth_worker *auth_wk; /* one per worker */
@@ -297,10 +299,18 @@ static int load_config(const struct opts *o)
 	return -1;
 }
 
-/* The clock thread's loop publishes every snapshot to the XDP guard too (`guard serve on`). */
+/*
+ * At every snapshot the clock thread publishes: the PHC offsets measured
+ * again (`hwtimestamp`: the workers' and the XDP guard's conversion of
+ * NIC stamps), then the snapshot published to the XDP guard too (`guard
+ * serve on`).
+ */
 static void publish_to_guard(void *arg, const struct clk_snapshot *s)
 {
 	(void)arg;
+	/* Acquire: pairs with make_workers' release, after hwts_init filled the table. */
+	if (atomic_load_explicit(&hwts_ready, memory_order_acquire))
+		hwts_update(&hwts);
 	xg_serve_publish(s);
 }
 
@@ -372,6 +382,8 @@ static int make_workers(void)
 	if (!shared.m6)
 		log_msg(LOG_WARNING, "mode 6 disabled: cannot create its queue");
 	hwts_init(&hwts, &cfg);
+	/* Release: the clock thread sees the whole table before it measures it. */
+	atomic_store_explicit(&hwts_ready, 1, memory_order_release);
 	shared.hw = &hwts;
 	/* Interleaved state: the limit shared out, each worker's table made in its thread. */
 	shared.xl_bytes = (size_t)cfg.clientloglimit / (size_t)n_workers;
@@ -392,6 +404,8 @@ static void free_workers(void)
 {
 	int i;
 
+	/* The clock thread runs until the last step is undone: it stops measuring first. */
+	atomic_store_explicit(&hwts_ready, 0, memory_order_release);
 	hwts_fini(&hwts);
 	if (shared.m6)
 		m6q_fini(shared.m6);

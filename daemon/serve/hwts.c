@@ -128,7 +128,7 @@ void hwts_update(struct hwts_table *t)
 
 	for (i = 0; i < t->n; i++) {
 		struct hwts_if *h = &t->ifs[i];
-		int64_t best_width = INT64_MAX, best = HWTS_NO_OFFSET;
+		int64_t best_width = INT64_MAX, best = HWTS_NO_OFFSET, at = 0;
 
 		for (k = 0; k < HWTS_SAMPLES; k++) {
 			struct timespec a, p, b;
@@ -141,9 +141,12 @@ void hwts_update(struct hwts_table *t)
 				best_width = ns_from_timespec(&b) - ns_from_timespec(&a);
 				/* The PHC was read at the midpoint of the system reads. */
 				best = ns_from_timespec(&a) + best_width / 2 - ns_from_timespec(&p);
+				at = ns_from_timespec(&a) + best_width / 2;
 			}
 		}
+		/* Relaxed: each is read on its own (the XDP guard's publication checks the age). */
 		atomic_store_explicit(&h->offset_ns, best, memory_order_relaxed);
+		atomic_store_explicit(&h->at_ns, at, memory_order_relaxed);
 	}
 }
 

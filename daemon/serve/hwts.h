@@ -31,6 +31,7 @@ struct hwts_if {
 	int tx;			   /* the NIC stamps transmitted packets too */
 	clockid_t phc;		   /* dynamic clock id of phc_fd */
 	_Atomic int64_t offset_ns; /* system time - PHC time, or HWTS_NO_OFFSET */
+	_Atomic int64_t at_ns;	   /* CLOCK_REALTIME ns of that measurement (the XDP guard's age) */
 };
 
 struct hwts_table {
@@ -42,7 +43,7 @@ struct hwts_table {
 /* Enable every interface of C->hwts that can do it into T (logs each outcome); returns T->n. */
 int hwts_init(struct hwts_table *t, const struct horod_config *c);
 
-/* Measure each PHC's offset to CLOCK_REALTIME (clock thread). */
+/* Measure each PHC's offset to CLOCK_REALTIME (clock thread, at every snapshot it publishes). */
 void hwts_update(struct hwts_table *t);
 
 /* Convert hardware stamp HW seen on IFINDEX to system time in OUT; 0, or -1 if unknown. */

@@ -25,6 +25,7 @@
 #include "proto/nstime.h"
 #include "proto/ntp.h"
 #include "daemon/policy/ratelimit.h"
+#include "daemon/serve/hwts.h"
 #include "daemon/serve/worker.h"
 #include "daemon/serve/xguard.h"
 
@@ -87,6 +88,7 @@ struct xguard {
 	struct guard_host_nl *nl;      /* keeps host current, or NULL */
 	struct guard_host host;	       /* the program's view of the host, as last published */
 	int host_failed;	       /* a failure to follow it was logged */
+	const struct hwts_table *hw;   /* `hwtimestamp` PHCs: their offsets are published too */
 };
 
 static struct xguard xg = {.read_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -222,19 +224,62 @@ static void xg_ho_close(void)
 }
 
 /*
- * Put the guard on interface I of C: swap our program into the link a
- * predecessor handed over for it (never a moment unguarded; the link
- * keeps the mode it was attached in), else attach. 0 or -errno with WHY.
+ * Whether interface NAME (attached in MODE) gets the device-bound copy
+ * of the program, which reads the NIC's receive stamps, when the guard
+ * answers: it has `hwtimestamp` with a working PHC, in native or
+ * automatic mode. The
+ * test hook HOROD_TEST_GUARD_BOUND=IFACE[,IFACE...] (tests only: no
+ * interface of the test machines has a PHC) asks for it on interfaces
+ * without one; those answer with the kernel's receive time, as any
+ * interface without a PHC offset does.
  */
-static int xg_attach_one(const struct horod_config *c, int i, int *got, char *why, size_t len)
+static int xg_wants_bound(const char *name, int mode, int serve)
 {
-	int k, ret;
+	const char *force = getenv("HOROD_TEST_GUARD_BOUND"), *p;
+	size_t len = strlen(name);
+	int i;
 
+	if (!serve || mode == CFG_XDP_SKB)
+		return 0;
+	for (i = 0; xg.hw && i < xg.hw->n; i++)
+		if (strcmp(xg.hw->ifs[i].name, name) == 0)
+			return 1;
+	for (p = force; p && (p = strstr(p, name)); p += len)
+		if ((p == force || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+			return 1;
+	return 0;
+}
+
+/*
+ * Put the guard on interface I of C (answering with time: SERVE): swap
+ * our program into the link a predecessor handed over for it (never a
+ * moment unguarded; the link keeps the mode it was attached in), else
+ * attach. The device-bound copy
+ * where it is wanted (xg_wants_bound) and the driver takes it, the
+ * ordinary program otherwise: either way said once. *BOUND says which.
+ * 0 or -errno with WHY.
+ */
+static int xg_attach_one(const struct horod_config *c, int i, int serve, int *got, int *bound,
+			 char *why, size_t len)
+{
+	const char *name = c->guard.ifs[i].name;
+	char whyb[XG_WHY_MAX];
+	int k, ret, want = xg_wants_bound(name, (int)c->guard.ifs[i].mode, serve);
+
+	*bound = 0;
 	for (k = 0; k < xg_ho.n_links; k++) {
-		if (xg_ho.link_fd[k] < 0 || strcmp(xg_ho.ifname[k], c->guard.ifs[i].name) != 0)
+		if (xg_ho.link_fd[k] < 0 || strcmp(xg_ho.ifname[k], name) != 0)
 			continue;
-		ret = guard_adopt(xg.guard, xg_ho.link_fd[k], xg_ho.ifname[k], xg_ho.mode[k], why,
-				  len);
+		ret = -EINVAL;
+		if (want && xg_ho.mode[k] == GUARD_MODE_NATIVE)
+			ret = guard_adopt_bound(xg.guard, xg_ho.link_fd[k], xg_ho.ifname[k], whyb,
+						sizeof(whyb));
+		else if (want)
+			snprintf(whyb, sizeof(whyb), "the link taken over is in generic mode");
+		*bound = ret == 0;
+		if (ret < 0)
+			ret = guard_adopt(xg.guard, xg_ho.link_fd[k], xg_ho.ifname[k],
+					  xg_ho.mode[k], why, len);
 		if (ret < 0)
 			return ret;
 		xg_ho.link_fd[k] = -1; /* the guard's now */
@@ -243,12 +288,32 @@ static int xg_attach_one(const struct horod_config *c, int i, int *got, char *wh
 			log_msg(LOG_WARNING,
 				"guard: %s keeps the %s mode it had: a takeover cannot change the "
 				"mode, a restart can",
-				c->guard.ifs[i].name,
-				*got == GUARD_MODE_NATIVE ? "native" : "generic");
-		return 0;
+				name, *got == GUARD_MODE_NATIVE ? "native" : "generic");
+		break;
 	}
-	return guard_attach(xg.guard, c->guard.ifs[i].name, (int)c->guard.ifs[i].mode, got, why,
-			    len);
+	if (k == xg_ho.n_links) {
+		ret = want ? guard_attach_bound(xg.guard, name, whyb, sizeof(whyb)) : -EINVAL;
+		*bound = ret == 0;
+		if (ret == 0)
+			*got = GUARD_MODE_NATIVE;
+		else
+			ret = guard_attach(xg.guard, name, (int)c->guard.ifs[i].mode, got, why,
+					   len);
+		if (ret < 0)
+			return ret;
+	}
+	if (*bound)
+		log_msg(LOG_INFO,
+			"guard: %s: device-bound program: answers take their receive time from "
+			"the NIC's stamp (XDP RX metadata) while its PHC offset is known, else "
+			"from the kernel's clock",
+			name);
+	else if (want)
+		log_msg(LOG_WARNING,
+			"guard: %s: no NIC receive stamps in XDP (%s): the ordinary program, "
+			"receive times from the kernel's clock",
+			name, whyb);
+	return 0;
 }
 
 /*
@@ -273,13 +338,13 @@ static int xg_host_open(char *why, size_t len)
 static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *why, size_t len)
 {
 	struct guard_config gc;
-	char where[CFG_MAX_GUARD_IF * (CFG_IFNAME_MAX + 12)] = "", kept[64] = "";
+	char where[CFG_MAX_GUARD_IF * (CFG_IFNAME_MAX + 28)] = "", kept[64] = "";
 	const char *no_serve = XG_NO_SERVE; /* why it does not answer, if it does not */
 	int reuse[GUARD_NSTATE], k;
 	unsigned int reused = 0;
 	const char *src;
 	size_t n = 0;
-	int i, got, ret;
+	int i, got, bound, ret;
 
 	xg_config(c, l, &gc);
 	guard_set_log(log_msg);
@@ -301,11 +366,13 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 	if (ret == 0)
 		ret = xg_rules(xg.guard, &c->control_acl, 1, why, len);
 	for (i = 0; ret == 0 && i < c->guard.n_ifs; i++) {
-		ret = xg_attach_one(c, i, &got, why, len);
+		ret = xg_attach_one(c, i, (gc.flags & GUARD_F_SERVE) != 0, &got, &bound, why, len);
 		if (ret == 0 && n < sizeof(where))
 			n += (size_t)snprintf(where + n, sizeof(where) - n, "%s%s (%s)",
 					      i ? ", " : "", c->guard.ifs[i].name,
-					      got == GUARD_MODE_NATIVE ? "native" : "generic");
+					      bound			 ? "native, device-bound"
+					      : got == GUARD_MODE_NATIVE ? "native"
+									 : "generic");
 	}
 	if (ret == 0)
 		guard_keep_state_pins(xg.guard, c->guard.pin_keep);
@@ -378,6 +445,7 @@ int xg_start(const struct horod_config *c, struct srv_shared *sh)
 	int ret = 0;
 
 	atomic_store_explicit(&sh->rules, NULL, memory_order_relaxed);
+	xg.hw = sh->hw;
 	rl_limits_set(&l, c->rl.enabled, c->rl.interval, c->rl.burst, c->rl.leak, c->rl.kod);
 	if (c->guard.n_ifs > 0) {
 		ret = xg_up(c, &l, why, sizeof(why));
@@ -597,9 +665,9 @@ int xg_totals_add(struct ctr_totals *t)
 		pthread_mutex_unlock(&xg.read_lock);
 		return 0;
 	}
-	for (k = 0; k <= GUARD_C_SERVED && ret == 0; k++) {
+	for (k = 0; k <= GUARD_C_SERVED_HW && ret == 0; k++) {
 		if (k < NTP_REASON_MAX ? !ctr_xdp_consumes((enum ntp_reason)k)
-				       : k != GUARD_C_SERVED)
+				       : k != GUARD_C_SERVED && k != GUARD_C_SERVED_HW)
 			continue;
 		if (bpf_map_lookup_elem(xg.counters_fd, &k, xg.percpu) < 0) {
 			ret = -errno;
@@ -618,7 +686,7 @@ int xg_totals_add(struct ctr_totals *t)
 	}
 	pthread_mutex_unlock(&xg.read_lock);
 	if (ret == 0)
-		ctr_add_xdp(t, g, g[GUARD_C_SERVED]);
+		ctr_add_xdp(t, g, g[GUARD_C_SERVED] + g[GUARD_C_SERVED_HW]);
 	return ret;
 }
 
@@ -651,7 +719,8 @@ void xg_serve_publish(const struct clk_snapshot *s)
 {
 	struct guard_clocks now;
 	struct guard_serve v;
-	int ret;
+	struct guard_phc phc;
+	int ret, i;
 
 	/* The clock thread's only lock: a reload holds it to swap the guard's state in. */
 	pthread_mutex_lock(&xg.pub_lock);
@@ -667,11 +736,22 @@ void xg_serve_publish(const struct clk_snapshot *s)
 			strerror(-ret));
 	}
 	memset(&v, 0, sizeof(v)); /* off: only the host table, for kiss-o'-death */
+	guard_phc_init(&phc);
 	if (xg.serving) {
 		guard_clocks_read(&now);
 		guard_serve_fill(&v, s, &now);
+		/* The PHC offsets, each with the CLOCK_TAI instant of its measurement. */
+		for (i = 0; xg.hw && i < xg.hw->n; i++) {
+			const struct hwts_if *h = &xg.hw->ifs[i];
+			int64_t off = atomic_load_explicit(&h->offset_ns, memory_order_relaxed);
+			int64_t at = atomic_load_explicit(&h->at_ns, memory_order_relaxed);
+
+			guard_phc_add(&phc, (uint32_t)h->ifindex,
+				      off == HWTS_NO_OFFSET ? GUARD_PHC_NO_OFFSET : off,
+				      (uint64_t)(now.tai_ns - (now.real_ns - at)));
+		}
 	}
-	guard_state_store(xg.state, &v, &xg.host);
+	guard_state_store(xg.state, &v, &xg.host, &phc);
 	pthread_mutex_unlock(&xg.pub_lock);
 }
 

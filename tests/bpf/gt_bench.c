@@ -59,7 +59,7 @@ static struct guard *bench_open(int limit, int serve)
 	inet_pton(AF_INET, "192.0.2.66", a);
 	guard_add_rule(g, GUARD_LIST_DENY, GUARD_FAMILY_V4, a, 32, err, sizeof(err));
 	gt_host(&h);
-	guard_state_store(guard_state_area(g), &off, &h);
+	guard_state_store(guard_state_area(g), &off, &h, NULL);
 	return g;
 }
 
@@ -113,7 +113,7 @@ static int bench_serve_case(struct guard *g, const char *name, const uint8_t *fr
 			if (k % BENCH_REPUBLISH == 0) {
 				guard_clocks_read(&now);
 				guard_serve_fill(&v, snap, &now);
-				guard_state_store(area, &v, &h);
+				guard_state_store(area, &v, &h, NULL);
 			}
 			if (bpf_prog_test_run_opts(guard_prog_fd(g), &o) < 0) {
 				printf("FAIL: bench: test run: %s\n", strerror(errno));

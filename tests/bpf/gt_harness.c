@@ -163,7 +163,8 @@ void gt_rig_open(struct gt_rig *r, const struct gt_rig_conf *c)
 	r->cfg.flags = GUARD_F_TEST | (c->ratelimit ? GUARD_F_RATELIMIT : 0) |
 		       (c->ratelimit && c->kod ? GUARD_F_RATE_KOD : 0) |
 		       (c->deny_kod ? GUARD_F_DENY_KOD : 0) |
-		       (c->allow[0] ? GUARD_F_HAVE_ALLOW : 0) | (c->serve ? GUARD_F_SERVE : 0);
+		       (c->allow[0] ? GUARD_F_HAVE_ALLOW : 0) | (c->serve ? GUARD_F_SERVE : 0) |
+		       (c->hwrx ? GUARD_F_HWRX : 0);
 	r->cfg.interval_ns = r->lim.interval_ns;
 	r->cfg.tau_ns = r->lim.tau_ns;
 	r->cfg.kod_interval_ns = r->lim.kod_interval_ns;
@@ -376,13 +377,13 @@ void gt_spec_udp(struct fr_spec *s, const char *src, const uint8_t *pay, size_t 
 void gt_publish(struct gt_rig *r, const struct clk_snapshot *s, const struct guard_clocks *at)
 {
 	guard_serve_fill(&r->serve, s, at);
-	guard_state_store(guard_state_area(r->g), &r->serve, &r->host);
+	guard_state_store(guard_state_area(r->g), &r->serve, &r->host, &r->phc);
 }
 
 void gt_publish_host(struct gt_rig *r)
 {
 	memset(&r->serve, 0, sizeof(r->serve));
-	guard_state_store(guard_state_area(r->g), &r->serve, &r->host);
+	guard_state_store(guard_state_area(r->g), &r->serve, &r->host, &r->phc);
 }
 
 void gt_worker_reply(const struct clk_snapshot *s, const uint8_t *req, int64_t rx_sys,

@@ -440,6 +440,7 @@ int gt_do_unit(void)
 	}
 	unit_rate();
 	gt_do_serve();
+	gt_do_hwrx();
 	gt_do_leap();
 	gt_do_answer();
 	gt_do_host();

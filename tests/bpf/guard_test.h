@@ -44,6 +44,7 @@ struct gt_rig {
 	uint32_t ifindex;  /* the interface the next frame arrives on: gt_lo or gt_wire */
 	struct guard_serve serve;      /* the serving state last published */
 	struct guard_host host;	       /* the host table published with it */
+	struct guard_phc phc;	       /* the PHC offsets published with it (none: zeroed) */
 	struct clk_snapshot diff_snap; /* the snapshot it was made from (guard-test diff) */
 	uint64_t tally_packets[GUARD_NCOUNTERS], tally_bytes[GUARD_NCOUNTERS];
 };
@@ -53,6 +54,7 @@ struct gt_rig_conf {
 	const char *allow[8], *deny[8], *control[8];
 	int ratelimit, interval, burst, leak, kod, deny_kod;
 	int serve; /* `guard serve on` (GUARD_F_SERVE) */
+	int hwrx;  /* the device-bound program's flag (GUARD_F_HWRX), NIC stamps from .bss */
 };
 
 extern int gt_n_pass, gt_n_fail; /* named asserts passed and failed so far */
@@ -174,6 +176,13 @@ void gt_do_answer(void);
 
 /* guard-test unit, the host table's rtnetlink listener on the test's own namespace. */
 void gt_do_host(void);
+
+/*
+ * guard-test unit, the NIC's receive stamp (GUARD_F_HWRX, the stamp from
+ * the test hooks): converted with the published PHC offset as the
+ * workers convert it (daemon/serve/hwts.c), or the kernel's time.
+ */
+void gt_do_hwrx(void);
 
 /* guard-test unit: one crafted frame per class; 0, or 1 on a failure. */
 int gt_do_unit(void);

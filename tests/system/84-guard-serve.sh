@@ -17,6 +17,13 @@
 # clients. And where the served time is not the bare system clock the
 # guard leaves every request to the workers: `discipline off` (horod
 # serves its own correction), and `driver sim` (says so at start).
+# The NIC's receive stamp in XDP: hs0 has `hwtimestamp`, which a veth
+# refuses (no PHC), so the test hook HOROD_TEST_GUARD_BOUND=hs0 asks for
+# the device-bound program anyway: it loads and attaches (veth has the
+# XDP RX metadata ops, and gives a zero stamp), and every answer takes the
+# kernel's receive time (reply_server_xdp, reply_server_xdp_hwrx 0). No
+# PHC exists on this machine: only that fallback can be exercised. The
+# production section runs the ordinary program on hs0 (no test hook).
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -112,13 +119,21 @@ guard interface hs0 mode native
 guard interface lo mode skb
 guard serve on
 guard pin $PIN
+hwtimestamp hs0
 CONF
+	export HOROD_TEST_GUARD_BOUND=hs0
 	if ! horod_start "$SRV" -f "$conf"; then
+		unset HOROD_TEST_GUARD_BOUND
 		fail "horod did not start"
 		continue
 	fi
-	check "horod says the guard answers client requests" \
-		grep -q 'guard: XDP on hs0 (native), lo (generic); .*answers client requests' "$HOROD_LOG"
+	unset HOROD_TEST_GUARD_BOUND
+	check "horod says the guard answers client requests, device-bound on hs0" \
+		grep -q 'guard: XDP on hs0 (native, device-bound), lo (generic); .*answers client requests' "$HOROD_LOG"
+	check "hwtimestamp refuses the veth (no PHC), said once" \
+		test "$(grep -c 'hwtimestamp hs0: the NIC has no hardware receive timestamps' "$HOROD_LOG")" = 1
+	check "the device-bound program on hs0 is said once" \
+		test "$(grep -c 'guard: hs0: device-bound program' "$HOROD_LOG")" = 1
 	counters_mark
 	ntpdig_check "$CLI" "$VETH_SRV4" 3
 	ntpdig_check "$CLI" "$VETH_SRV6" 3
@@ -156,9 +171,14 @@ CONF
 		[ "$d_rs" = "$HB_SENT" ] && [ $((d_x + d_k)) = "$HB_SENT" ] && [ "$d_k" -le 10 ]
 	_BASE=$HOROD_COUNTERS
 	json=$(ip netns exec "$SRV" "$HOROCTL" guard --pin "$PIN" --json --once)
-	check "horoctl guard counts them as reply_server_xdp" python3 -c 'import json, sys
-d = json.loads(sys.argv[1])
-sys.exit(d["counters"]["reply_server_xdp"]["packets"] != int(sys.argv[2]))' "$json" "$((n + d_x))"
+	check "horoctl guard: hs0 native and device-bound, lo generic and not" python3 -c 'import json, sys
+m = {i["name"]: (i["mode"], i["device_bound"]) for i in json.loads(sys.argv[1])["interfaces"]}
+print("    | %s" % m)
+sys.exit(m != {"hs0": ("native", True), "lo": ("generic", False)})' "$json"
+	check "horoctl guard counts them as reply_server_xdp (the kernel's receive time), none as reply_server_xdp_hwrx" python3 -c 'import json, sys
+c = json.loads(sys.argv[1])["counters"]
+print("    | reply_server_xdp %d, reply_server_xdp_hwrx %d" % (c["reply_server_xdp"]["packets"], c["reply_server_xdp_hwrx"]["packets"]))
+sys.exit(c["reply_server_xdp"]["packets"] != int(sys.argv[2]) or c["reply_server_xdp_hwrx"]["packets"] != 0)' "$json" "$((n + d_x))"
 
 	# What the workers still answer.
 	check_craft "mode 1 is answered by a worker" "$CLI" "$VETH_SRV4" 123 --mode 1 \
@@ -244,7 +264,8 @@ CONF
 			sleep 0.1
 		done
 		check "horod synchronises to the upstream" "$HOROCTL" -s "$T_DIR/ctl.sock" status
-		check "the guard answers client requests" grep -q 'answers client requests' "$HOROD_LOG"
+		check "the guard answers client requests, the ordinary program on hs0" \
+			grep -q 'guard: XDP on hs0 (native); .*answers client requests' "$HOROD_LOG"
 		sleep 1 # a publication of the synchronized state
 		counters_mark
 		ntpdig_check "$CLI" "$VETH_SRV4" 2
