@@ -21,25 +21,31 @@
  * on provided buffers on the same socket, registered files) it produced
  * send completions twice, a reply slot then serving two requests at once.
  * An interleaved reply carries the previous reply's stamp.
- * A basic reply carries a time read before it leaves: it is built when
- * its request is handled, but it leaves only when its submission goes
- * in, and the kernel sends a submission one reply after the other, each
- * send also delivering the reply on loopback and veth. Measured with the
- * kernel's stamps on a veth (the server end's NAPI on the same CPU, a
- * capture at the client end): the k-th send of a submission left 2.8 +
- * 4.5 k us after the reading at the fastest, 6 + 5 k us on average, so a
- * correction by position cannot keep the spread of the later ones below
- * a few us. So while the worker keeps up, a basic reply goes out alone
- * and first in its submission (what is queued before it is submitted
- * first), stamped, restamped right before with the reading plus the
- * smallest delay measured for first sends (see txstamp.h): never more
- * than the fastest of thousands of recent ones took, so never later than
- * it leaves. That costs an io_uring_enter and a stamp per basic reply
- * (about 2 us of CPU here); when its passes found a backlog on average
- * over the last few ms (near saturation, see WK_PASS_ENTER), it is behind and
- * basic replies go out WK_BEHIND_BATCH at a time, unstamped (unless the
- * client asks in interleaved mode) and uncorrected: the reading before the batch,
- * early by the sends ahead of each, never late, the cost shared.
+ * A basic reply carries a time read before it leaves. Sent in a
+ * submission, it would leave only when the kernel got to it: the kernel
+ * sends a submission one reply after the other, each send also
+ * delivering the reply on loopback and veth; measured with the kernel's
+ * stamps on a veth (the server end's NAPI on the same CPU, a capture at
+ * the client end), the k-th send of a submission left 2.8 + 4.5 k us
+ * after the reading at the fastest, 6 + 5 k us on average, so no
+ * correction by position keeps the later ones' spread below a few us. So
+ * every basic reply goes out alone, by a sendmsg() of its own right after
+ * its time is read (send_alone; what is queued before it is submitted
+ * first): nothing between the reading and the kernel's send but the
+ * system call. While the worker keeps up it is also stamped, and its time
+ * is the reading plus the smallest delay measured for such sends (see
+ * txstamp.h): never more than the fastest of thousands of recent ones
+ * took, so never later than it leaves. When its passes found a backlog
+ * on average over the last few ms (near saturation, see WK_PASS_ENTER),
+ * it is behind: basic replies go out unstamped (unless the client asks in
+ * interleaved mode) and uncorrected, the reading alone, early by the
+ * send's own path, never late. A sendmsg() per basic reply costs less
+ * than the io_uring send it replaces (bench/profile, saturation on
+ * loopback: 4.9-5.3 us of CPU per reply against 5.4-6.0 us with the
+ * replies batched four to a submission when behind: no SQE to copy in,
+ * no completion to reap). A send the socket refuses for lack of buffer
+ * (EAGAIN: a NIC's ring full) goes into the submission instead, where
+ * io_uring waits for room: early, never late.
  * Interleaved replies and kiss-o'-death, whose transmit field is not read
  * now, always go out WK_SUBMIT_MAX at a time.
  *
@@ -91,14 +97,15 @@
 #define WK_BUF_SIZE	2048 /* bytes each: 16 header + name + RX_CMSG_SPACE + payload */
 #define WK_NSLOT	1024 /* replies in flight */
 #define WK_BGID		7    /* our buffer group id (any value; one group per ring) */
-#define WK_SUBMIT_MAX	16 /* replies per submission (basic ones alone): < 1 % of a reply's cost */
+#define WK_SUBMIT_MAX	16   /* replies per submission (not basic ones): < 1 % of a reply's cost */
 /*
  * Behind: the passes of the last WK_LOAD_WINDOW_NS found more than
  * WK_PASS_ENTER completions each on average (each request brings a
- * receive and a send completion), and it stays behind until a window's
- * passes found fewer than WK_PASS_LEAVE (a basic reply sent alone and
- * stamped costs about 1.5 times one batched: without the gap the mode
- * would flip every window just below saturation). At saturation every
+ * receive completion, an interleaved reply a send completion too: a basic
+ * one is sent by sendmsg()), and it stays behind until a window's passes
+ * found fewer than WK_PASS_LEAVE (a stamped reply costs more than an
+ * unstamped one: without the gap the mode would flip every window just
+ * below saturation). At saturation every
  * pass finds a backlog (about 30 on loopback: a multishot receive posts
  * at most 32 datagrams per round of task work, Linux 6.18); a client's
  * burst at 5k/s, or a worker descheduled on a shared machine, makes one
@@ -111,11 +118,9 @@
  * apart.
  */
 #define WK_LOAD_WINDOW_NS 10000000LL /* ns: 10 ms, thousands of requests at saturation */
-#define WK_PASS_ENTER	  8	     /* completions per pass (4 requests): behind from here */
+#define WK_PASS_ENTER	  8	     /* completions per pass (4-8 requests): behind from here */
 #define WK_PASS_LEAVE	  4	     /* completions per pass: keeping up again below this */
-/* Basic replies per submission when behind: the k-th send's spread grows with k. */
-#define WK_BEHIND_BATCH 4
-#define WK_EQ_ROUNDS	4 /* error-queue batches read per socket per loop pass */
+#define WK_EQ_ROUNDS	  4	     /* error-queue batches read per socket per loop pass */
 /*
  * Bytes reserved for the source address: sockaddr_in6 (28) rounded up so
  * the control data after it (at 16 + 32 bytes) is 8-byte aligned, as
@@ -170,7 +175,6 @@ struct uring_ctx {
 	int64_t win_start;	/* raw ns: the load window began */
 	unsigned win_passes;	/* passes in it */
 	unsigned win_cqes;	/* completions they found */
-	int basic_queued;	/* behind: basic replies queued since the last submission */
 	struct rx_overload ovl; /* the overload filter (rxsock.h) */
 };
 
@@ -218,9 +222,44 @@ static void submit(struct uring_ctx *c, struct worker *w, int now)
 {
 	restamp(c, w);
 	c->n_pending = 0;
-	c->basic_queued = 0;
 	if (now)
 		io_uring_submit(&c->ring);
+}
+
+/* The file socket I's replies are sent on (rxsock.h: its send socket): in an SQE. */
+static int send_file(const struct uring_ctx *c, const struct worker *w, int i)
+{
+	return c->fixed ? w->n_socks + i : rx_send_fd(&w->socks[i]);
+}
+
+/*
+ * Send the basic reply in slot SI of socket I alone, now: restamped right
+ * before a sendmsg() of its own (no SQE: nothing between the reading and
+ * the kernel's send but the system call), its slot free again at once.
+ */
+static void send_alone(struct uring_ctx *c, struct worker *w, int i, uint32_t si)
+{
+	struct io_uring_sqe *sqe;
+	ssize_t r;
+
+	c->pending[0] = si;
+	c->n_pending = 1;
+	restamp(c, w);
+	c->n_pending = 0;
+	do
+		r = sendmsg(rx_send_fd(&w->socks[i]), &c->slot[si].msg, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && errno == EAGAIN && (sqe = io_uring_get_sqe(&c->ring))) {
+		/* A full send buffer (a NIC's ring): io_uring waits for room. Early, never late. */
+		io_uring_prep_sendmsg(sqe, send_file(c, w, i), &c->slot[si].msg, 0);
+		if (c->fixed)
+			sqe->flags |= IOSQE_FIXED_FILE;
+		io_uring_sqe_set_data64(sqe, UD(OP_SEND, si));
+		return;
+	}
+	if (r < 0)
+		ctr_inc(&w->ctr->reason[NTP_R_DROP_SEND_ERROR]);
+	c->free_slot[c->n_free++] = si;
 }
 
 /* Get an SQE, flushing the queue to the kernel once if it is full. */
@@ -233,12 +272,6 @@ static struct io_uring_sqe *get_sqe(struct uring_ctx *c, struct worker *w)
 		sqe = io_uring_get_sqe(&c->ring);
 	}
 	return sqe;
-}
-
-/* The file socket I's replies are sent on (rxsock.h: its send socket): in an SQE. */
-static int send_file(const struct uring_ctx *c, const struct worker *w, int i)
-{
-	return c->fixed ? w->n_socks + i : rx_send_fd(&w->socks[i]);
 }
 
 /* Arm socket I's transmit-stamp command (multishot: one SQE, a CQE per stamp). */
@@ -287,10 +320,11 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	struct srv_reply rep;
 	struct rx_meta meta;
 	struct uring_slot *sl;
-	struct io_uring_sqe *sqe;
+	struct io_uring_sqe *sqe = NULL;
 	uint32_t si;
 	size_t len;
 	void *name;
+	int alone;
 
 	if (!out)
 		return; /* the kernel wrote less than its own header: nothing to count */
@@ -316,9 +350,10 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 		   &meta.rx, meta.src, sl->buf, &rep);
 	len = rep.len;
 	/* A basic reply leaves first in its submission: what is queued goes before. */
-	if (len && rep.basic && !c->behind && c->n_pending)
+	if (len && rep.basic && c->n_pending)
 		submit(c, w, 1);
-	if (!len || !(sqe = get_sqe(c, w))) {
+	alone = len && rep.basic;
+	if (!len || (!alone && !(sqe = get_sqe(c, w)))) {
 		if (len)
 			ctr_inc(&w->ctr->reason[NTP_R_DROP_NO_SLOT]);
 		c->free_slot[c->n_free++] = si;
@@ -338,13 +373,16 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	sl->msg.msg_control = sl->msg.msg_controllen ? sl->cmsg.buf : NULL;
 	if (sl->rec)
 		srv_note_send(&rep, name, meta.ifindex, sl->buf, sl->rec);
+	if (alone) {
+		send_alone(c, w, i, si);
+		return;
+	}
 	io_uring_prep_sendmsg(sqe, send_file(c, w, i), &sl->msg, 0);
 	if (c->fixed)
 		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, UD(OP_SEND, si));
 	c->pending[c->n_pending++] = si;
-	if ((rep.basic && (!c->behind || ++c->basic_queued >= WK_BEHIND_BATCH)) ||
-	    c->n_pending >= WK_SUBMIT_MAX)
+	if (c->n_pending >= WK_SUBMIT_MAX)
 		submit(c, w, 1);
 }
 
