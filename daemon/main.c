@@ -27,11 +27,11 @@
 
 #include "clock/driver.h"
 #include "clock/kclock.h"
-#include "clock/leapload.h"
 #include "clock/snapshot.h"
 #include "daemon/auth/auth.h"
 #include "daemon/serve/clientlog.h"
 #include "daemon/clockd/clockd.h"
+#include "daemon/clockd/leapreload.h"
 #include "daemon/config/config.h"
 #include "daemon/clockd/report.h"
 #include "daemon/control/control.h"
@@ -416,57 +416,6 @@ static void free_workers(void)
 	free(auth_wk);
 }
 
-/*
- * SIGHUP: the leap table (`leapfile`, `leapsectz`) read again. It takes
- * the place of the one in force only when it loads (a leapfile's hash
- * matches), lists leap seconds and has not expired at the time horod
- * serves; else the one in force stays and one line says why. Runs in
- * the clock thread, the only one that reads the table.
- */
-static void reload_leap(void)
-{
-	static struct ntp_leaptab tab; /* 2 KB: off the stack */
-	static struct clockd_tracking tr;
-	char why[256];
-	int64_t now;
-	int r;
-
-	if (cfg.leap.src == CFG_LEAP_NONE)
-		return;
-	if (cfg.leap.src == CFG_LEAP_FILE)
-		r = clk_leap_load_list(cfg.leap.path, &tab, why, sizeof(why));
-	else
-		r = clk_leap_load_tzif(cfg.leap.path, &tab, why, sizeof(why));
-	clockd_report_tracking(&cd, &tr);
-	now = clk_snapshot_served(&tr.snap, tr.sys_ns) / NS_PER_SEC;
-	if (r < 0) {
-		log_msg(LOG_ERR, "SIGHUP: leap table %s: %s: the table in force stays",
-			cfg.leap.path, why);
-	} else if (tab.n == 0) {
-		log_msg(LOG_ERR,
-			"SIGHUP: leap table %s lists no leap second: the table in force "
-			"stays",
-			cfg.leap.path);
-	} else if (ntp_leaptab_expired(&tab, now)) {
-		log_msg(LOG_ERR, "SIGHUP: leap table %s has expired: the table in force stays",
-			cfg.leap.path);
-	} else if (memcmp(&tab, &cfg.leap.tab, sizeof(tab)) == 0) {
-		log_msg(LOG_INFO, "SIGHUP: leap table %s unchanged", cfg.leap.path);
-	} else {
-		time_t e = (time_t)tab.expires_s;
-		struct tm tm;
-		char date[32] = "never";
-
-		if (tab.expires_s && gmtime_r(&e, &tm))
-			strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-		cfg.leap.tab = tab;
-		clk_core_set_leaptab(cd.core, &cfg.leap.tab);
-		cd.leap_exp = -1; /* its expiry logged again */
-		log_msg(LOG_NOTICE, "SIGHUP: leap table %s reloaded: %d entries, expires %s",
-			cfg.leap.path, tab.n, date);
-	}
-}
-
 /* The keyfile, the NTS server keys, the NTS-KE certificate and sockets (before privileges
  * go), each worker's slot. */
 static int open_auth(void)
@@ -762,7 +711,7 @@ static int run(void)
 			clockd_log_status(&cd);
 		} else if (si.ssi_signo == SIGHUP) {
 			srv_reload(&cfg, opt.conf, &shared, workers, n_workers);
-			reload_leap();
+			clockd_reload_leap(&cd, &cfg.leap);
 			/* The keys and the NTS-KE certificate the (live) configuration names. */
 			if (auth.keys_retired &&
 			    wk_quiesce(workers, n_workers, AUTH_QUIESCE_MS) == 0)
