@@ -39,7 +39,7 @@ void lsn_close_sockets(struct worker *workers, int n_workers)
 
 	for (i = 0; i < n_workers; i++)
 		for (j = 0; j < workers[i].n_socks; j++)
-			close(workers[i].socks[j].fd);
+			rx_socket_close(&workers[i].socks[j]);
 }
 
 /* Bind every worker's socket on every listen address (before detaching: errors are seen). */
@@ -78,6 +78,15 @@ int lsn_open_sockets(const struct horod_config *cfg, struct worker *workers, int
 				return -1;
 			}
 			workers[i].n_socks = j + 1;
+			/* Replies leave from a socket nobody waits on (rxsock.h); else from this
+			 * one. */
+			if (rx_send_open(&workers[i].socks[j], hw, err, sizeof(err)) < 0) {
+				lsn_format_listen(cfg, &cfg->listen[j], where, sizeof(where));
+				log_msg(LOG_WARNING,
+					"%s: no send socket (%s): replies leave from the receiving "
+					"socket, their transmit stamps wake its waiters",
+					where, err);
+			}
 		}
 	}
 	/* A client stays on one worker whatever its port: its interleaved state is there. */

@@ -6,6 +6,7 @@
  * program a worker attaches to its sockets while it is behind.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,29 +37,37 @@ static int is_wildcard(const struct sockaddr *addr)
 }
 
 /*
+ * SO_TIMESTAMPING flags of a serving socket: software RX stamps (the
+ * kernel sets them for every datagram), raw NIC stamps with HW. Transmit
+ * stamps are asked for per reply (txstamp.h): here only how they come
+ * back: with a key (OPT_ID), without the packet when the key is ours
+ * (OPT_TSONLY), software and hardware both with HW (OPT_TX_SWHW).
+ */
+static int ts_flags(int hw)
+{
+	return SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
+	       (txs_kernel_own_keys() ? SOF_TIMESTAMPING_OPT_TSONLY : 0) |
+	       (hw ? SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE |
+				SOF_TIMESTAMPING_OPT_TX_SWHW
+		   : 0);
+}
+
+/*
  * The options a serving socket FD for ADDR needs besides SO_REUSEPORT and
  * IPV6_V6ONLY (which only count before bind): the receive buffer,
  * timestamps, PKTINFO; OUT filled. NULL, or the option that failed.
  */
 static const char *rx_setup(int fd, const struct sockaddr *addr, int hw, struct rx_sock *out)
 {
-	/*
-	 * Software RX stamps (the kernel sets them for every datagram), raw NIC
-	 * stamps with HW. Transmit stamps are asked for per reply (txstamp.h):
-	 * here only how they come back: with a key (OPT_ID), without the
-	 * packet when the key is ours (OPT_TSONLY), software and hardware both
-	 * with HW (OPT_TX_SWHW).
-	 */
-	const int tsflags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
-			    SOF_TIMESTAMPING_OPT_ID |
-			    (txs_kernel_own_keys() ? SOF_TIMESTAMPING_OPT_TSONLY : 0) |
-			    (hw ? SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE |
-					     SOF_TIMESTAMPING_OPT_TX_SWHW
-				: 0);
+	const int tsflags = ts_flags(hw);
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
+	out->tx_fd = -1;
 	out->family = addr->sa_family;
+	memcpy(&out->local, addr,
+	       addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					   : sizeof(struct sockaddr_in));
 	out->wildcard = is_wildcard(addr);
 	out->pktinfo = out->wildcard || hw;
 	/* A predecessor's overload filter (rx_overload_filter) is not inherited. */
@@ -90,6 +99,7 @@ int rx_socket_open(const struct sockaddr *addr, socklen_t addrlen, int hw, struc
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
+	out->tx_fd = -1;
 	fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		what = "socket";
@@ -155,6 +165,7 @@ int rx_socket_adopt(int fd, const struct sockaddr *addr, int hw, struct rx_sock 
 
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
+	out->tx_fd = -1;
 	/* The descriptor came from another process: a UDP socket bound where we listen, or nothing.
 	 */
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_DGRAM) {
@@ -229,7 +240,8 @@ size_t rx_reply_cmsg(const struct rx_sock *s, const struct rx_meta *meta, void *
 	struct msghdr m = {.msg_control = buf, .msg_controllen = RX_REPLY_CMSG_SPACE};
 	struct cmsghdr *c;
 
-	if (!s->wildcard || !meta->have_pktinfo)
+	/* A wildcard's reply leaves from the request's address; a send socket's from ours. */
+	if (s->wildcard ? !meta->have_pktinfo : s->tx_fd < 0)
 		return 0;
 	memset(buf, 0, RX_REPLY_CMSG_SPACE);
 	c = CMSG_FIRSTHDR(&m);
@@ -237,7 +249,8 @@ size_t rx_reply_cmsg(const struct rx_sock *s, const struct rx_meta *meta, void *
 		struct in_pktinfo pi = {0};
 
 		/* Source address = where the request came to; let routing pick the interface. */
-		pi.ipi_spec_dst = meta->dst4.ipi_addr;
+		pi.ipi_spec_dst = s->wildcard ? meta->dst4.ipi_addr
+					      : ((const struct sockaddr_in *)&s->local)->sin_addr;
 		c->cmsg_level = IPPROTO_IP;
 		c->cmsg_type = IP_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof(pi));
@@ -247,13 +260,101 @@ size_t rx_reply_cmsg(const struct rx_sock *s, const struct rx_meta *meta, void *
 	{
 		struct in6_pktinfo pi = meta->dst6;
 
-		/* Keep the interface: link-local destinations need it. */
+		/* Keep the interface: link-local destinations need it (a bound one: its scope). */
+		if (!s->wildcard) {
+			const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&s->local;
+
+			pi.ipi6_addr = a->sin6_addr;
+			pi.ipi6_ifindex = a->sin6_scope_id;
+		}
 		c->cmsg_level = IPPROTO_IPV6;
 		c->cmsg_type = IPV6_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof(pi));
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 		return CMSG_SPACE(sizeof(pi));
 	}
+}
+
+int rx_send_open(struct rx_sock *s, int hw, char *err, size_t errlen)
+{
+	/* Nothing may ever be queued here but transmit stamps: every datagram is dropped. */
+	static struct sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	struct sock_fprog fp = {.len = 1, .filter = drop_all};
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *what;
+	int fd;
+
+	/* The port (and address) the receive socket really has. */
+	len = sizeof(s->local);
+	if (getsockname(s->fd, (struct sockaddr *)&s->local, &len) < 0) {
+		snprintf(err, errlen, "getsockname: %s", strerror(errno));
+		return -1;
+	}
+	memset(&ss, 0, sizeof(ss));
+	if (s->family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = ((const struct sockaddr_in *)&s->local)->sin_port;
+		a->sin_addr.s_addr = htonl(RX_SEND_ADDR4);
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = ((const struct sockaddr_in6 *)&s->local)->sin6_port;
+		if (inet_pton(AF_INET6, RX_SEND_ADDR6, &a->sin6_addr) != 1) {
+			snprintf(err, errlen, "bad RX_SEND_ADDR6");
+			return -1;
+		}
+		len = sizeof(*a);
+	}
+	fd = socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		what = "socket";
+		goto fail;
+	}
+	/* Other send sockets (other workers, a successor's) share the address. */
+	what = "SO_REUSEPORT";
+	if (set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0)
+		goto fail;
+	what = "IPV6_V6ONLY";
+	if (s->family == AF_INET6 && set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
+		goto fail;
+	what = "IP_FREEBIND";
+	if (set_int(fd, IPPROTO_IP, IP_FREEBIND, 1) < 0)
+		goto fail;
+	what = "SO_ATTACH_FILTER";
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0)
+		goto fail;
+	/* Room for the error queue: as much as the requests get. */
+	if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, RX_RCVBUF_BYTES) < 0)
+		(void)set_int(fd, SOL_SOCKET, SO_RCVBUF, RX_RCVBUF_BYTES);
+	what = "SO_TIMESTAMPING";
+	if (s->ts == RX_TS_TIMESTAMPING &&
+	    set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, ts_flags(hw)) < 0)
+		goto fail;
+	what = "bind";
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
+	s->tx_fd = fd;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+void rx_socket_close(struct rx_sock *s)
+{
+	if (s->tx_fd >= 0)
+		close(s->tx_fd);
+	s->tx_fd = -1;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
 }
 
 /*

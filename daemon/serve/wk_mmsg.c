@@ -171,7 +171,8 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 		}
 		restamp(c, w, sent, chunk);
 		while (done < chunk) {
-			r = sendmmsg(s->fd, c->tx + sent + done, (unsigned)(chunk - done), 0);
+			r = sendmmsg(rx_send_fd(s), c->tx + sent + done, (unsigned)(chunk - done),
+				     0);
 			if (r > 0) {
 				done += r;
 				continue;
@@ -185,14 +186,14 @@ static int serve_batch(struct worker *w, struct mmsg_ctx *c, int si)
 	}
 	/* This batch's stamps, and any left from before: one read for all. */
 	if (w->txs.s && w->txs.s[si].unread)
-		txs_read_errqueue(&w->txs, si, s->fd, w->shared->pub, WK_MMSG_EQ_ROUNDS);
+		txs_read_errqueue(&w->txs, si, rx_send_fd(s), w->shared->pub, WK_MMSG_EQ_ROUNDS);
 	return n;
 }
 
 int wk_run_mmsg(struct worker *w)
 {
 	static _Thread_local struct mmsg_ctx ctx; /* ~70 KB: per thread, off the stack */
-	struct pollfd pfd[CFG_MAX_LISTEN];
+	struct pollfd pfd[2 * CFG_MAX_LISTEN];	  /* receive sockets, then their send sockets */
 	struct rx_overload ovl;
 	int64_t win_start;
 	int i, ret, full = 0;
@@ -205,9 +206,13 @@ int wk_run_mmsg(struct worker *w)
 		w->xl = NULL;
 		return ret;
 	}
+	/* A send socket only ever reports POLLERR: its transmit stamps (rxsock.h). */
 	for (i = 0; i < w->n_socks; i++) {
 		pfd[i].fd = w->socks[i].fd;
 		pfd[i].events = POLLIN;
+		pfd[w->n_socks + i].fd = w->socks[i].tx_fd; /* -1: ignored by poll */
+		pfd[w->n_socks + i].events = 0;
+		pfd[w->n_socks + i].revents = 0;
 	}
 	rx_overload_start(&ovl, w->socks, w->n_socks);
 	win_start = wk_raw_ns(w);
@@ -216,7 +221,7 @@ int wk_run_mmsg(struct worker *w)
 		int r;
 
 		wk_beat(w);
-		r = poll(pfd, (nfds_t)w->n_socks, WK_STOP_POLL_MS);
+		r = poll(pfd, 2 * (nfds_t)w->n_socks, WK_STOP_POLL_MS);
 		now = wk_raw_ns(w);
 		if (now < win_start || now - win_start >= WK_MMSG_WINDOW_NS) {
 			uint64_t got = rx_overload_window(&ovl, w->socks, w->n_socks, full);
@@ -243,9 +248,9 @@ int wk_run_mmsg(struct worker *w)
 			 * until they are read (an unconnected socket without
 			 * IP_RECVERR has no other error to report).
 			 */
-			if (pfd[i].revents & POLLERR)
-				txs_read_errqueue(&w->txs, i, pfd[i].fd, w->shared->pub,
-						  WK_MMSG_EQ_ROUNDS);
+			if ((pfd[i].revents | pfd[w->n_socks + i].revents) & POLLERR)
+				txs_read_errqueue(&w->txs, i, rx_send_fd(&w->socks[i]),
+						  w->shared->pub, WK_MMSG_EQ_ROUNDS);
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			/* Drain up to 8 batches per socket, then look at the others. */

@@ -10,7 +10,9 @@
  * re-armed; its unread datagrams wait in the socket queue meanwhile.
  *
  * Transmit timestamps. Every time reply asks the kernel for its transmit
- * stamp, read back from the socket's error queue once per loop pass, in
+ * stamp, read back from the send socket's error queue (the reply leaves
+ * from the socket's send socket, which nobody waits on: rxsock.h
+ * rx_send_open; registered at n_socks + I) once per loop pass, in
  * batches (recvmmsg MSG_ERRQUEUE: one system call per pass and socket,
  * not per reply; txstamp.h). The io_uring socket command that delivers
  * them as CQEs instead (SOCKET_URING_OP_TX_TIMESTAMP, Linux 6.16, 32-byte
@@ -233,6 +235,12 @@ static struct io_uring_sqe *get_sqe(struct uring_ctx *c, struct worker *w)
 	return sqe;
 }
 
+/* The file socket I's replies are sent on (rxsock.h: its send socket): in an SQE. */
+static int send_file(const struct uring_ctx *c, const struct worker *w, int i)
+{
+	return c->fixed ? w->n_socks + i : rx_send_fd(&w->socks[i]);
+}
+
 /* Arm socket I's transmit-stamp command (multishot: one SQE, a CQE per stamp). */
 static int arm_txts(struct uring_ctx *c, struct worker *w, int i)
 {
@@ -240,7 +248,7 @@ static int arm_txts(struct uring_ctx *c, struct worker *w, int i)
 
 	if (!sqe)
 		return -EBUSY;
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, c->fixed ? i : w->socks[i].fd, NULL, 0, 0);
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, send_file(c, w, i), NULL, 0, 0);
 	sqe->cmd_op = SOCKET_URING_OP_TX_TIMESTAMP;
 	if (c->fixed)
 		sqe->flags |= IOSQE_FIXED_FILE;
@@ -330,7 +338,7 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 	sl->msg.msg_control = sl->msg.msg_controllen ? sl->cmsg.buf : NULL;
 	if (sl->rec)
 		srv_note_send(&rep, name, meta.ifindex, sl->buf, sl->rec);
-	io_uring_prep_sendmsg(sqe, c->fixed ? i : w->socks[i].fd, &sl->msg, 0);
+	io_uring_prep_sendmsg(sqe, send_file(c, w, i), &sl->msg, 0);
 	if (c->fixed)
 		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, UD(OP_SEND, si));
@@ -484,11 +492,14 @@ static int setup(struct uring_ctx *c, struct worker *w)
 	c->n_free = WK_NSLOT;
 	/* Registered sockets spare a file reference count per request; optional. */
 	{
-		int fds[CFG_MAX_LISTEN];
+		int fds[2 * CFG_MAX_LISTEN];
 
-		for (i = 0; i < w->n_socks; i++)
+		/* Receive socket I at I, its send socket at n_socks + I (send_file). */
+		for (i = 0; i < w->n_socks; i++) {
 			fds[i] = w->socks[i].fd;
-		c->fixed = io_uring_register_files(&c->ring, fds, (unsigned)w->n_socks) == 0;
+			fds[w->n_socks + i] = rx_send_fd(&w->socks[i]);
+		}
+		c->fixed = io_uring_register_files(&c->ring, fds, 2 * (unsigned)w->n_socks) == 0;
 	}
 	/* Every registration is done: allow only our opcodes and flags, then start the ring. */
 	for (i = 0; i < w->n_socks; i++)
@@ -644,8 +655,8 @@ int wk_run_uring(struct worker *w)
 		 */
 		for (i = 0; i < w->n_socks; i++)
 			if (w->txs.s && w->txs.s[i].mode == TXS_ERRQUEUE && w->txs.s[i].unread)
-				txs_read_errqueue(&w->txs, i, w->socks[i].fd, w->shared->pub,
-						  WK_EQ_ROUNDS);
+				txs_read_errqueue(&w->txs, i, rx_send_fd(&w->socks[i]),
+						  w->shared->pub, WK_EQ_ROUNDS);
 		io_uring_for_each_cqe(&c->ring, head, cqe)
 		{
 			on_cqe(c, w, cqe);

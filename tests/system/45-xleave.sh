@@ -21,8 +21,8 @@
 # With `guard serve on`: a basic client answered in XDP, an interleaved one
 # by the workers (its first request in XDP, its second basic, the rest
 # interleaved with kernel stamps).
-# Then the error-queue trap (transmit stamps are charged to the socket's
-# receive buffer): an overload burst, then the sockets' receive queues
+# Then the error-queue trap (transmit stamps are charged to a socket's
+# receive buffer: the send socket's, rxsock.h): an overload burst, then the sockets' receive queues
 # must be empty again (no stamp left unread), horod must answer at once,
 # most replies must have had their stamp read, and the answered rate
 # under overload must not fall far below the one without stamps.

@@ -8,7 +8,12 @@
  * (ntp_classify) drops too, mode 6 and long enough modes 1 and 3 kept,
  * the socket's drop count (rx_socket_drops) up by exactly what was
  * dropped, and nothing dropped once it is detached; and when a worker
- * turns it on and off (rx_overload_window).
+ * turns it on and off (rx_overload_window). And the send socket
+ * (rx_send_open): it receives nothing, a reply sent from it leaves from
+ * the receive socket's address and port (IPv4 bound, IPv6 wildcard), its
+ * transmit stamp comes on its own error queue, and a waiter on the
+ * receive socket is not woken by it (as it is when the receive socket
+ * sends).
  */
 #include <check.h>
 #include <fcntl.h>
@@ -17,7 +22,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <linux/net_tstamp.h>
+#include <linux/filter.h>
 
 #include "daemon/serve/rxsock.h"
 #include "proto/ntp.h"
@@ -250,6 +258,159 @@ START_TEST(test_overload_window)
 }
 END_TEST
 
+/* Ask for a software transmit stamp of one send: the control message into BUF (64 bytes). */
+static size_t want_stamp(void *buf, size_t off)
+{
+	struct msghdr m = {.msg_control = (char *)buf + off,
+			   .msg_controllen = CMSG_SPACE(sizeof(int))};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	int v = SOF_TIMESTAMPING_TX_SOFTWARE;
+
+	memset(c, 0, CMSG_SPACE(sizeof(int)));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SO_TIMESTAMPING;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &v, sizeof(v));
+	return off + CMSG_SPACE(sizeof(int));
+}
+
+/* Send "reply" from FD to TO with S's reply control messages (META) and a stamp request. */
+static void send_reply(int fd, const struct rx_sock *s, const struct rx_meta *meta,
+		       struct sockaddr *to, socklen_t tolen)
+{
+	union {
+		char b[RX_REPLY_CMSG_SPACE + 64];
+		struct cmsghdr align;
+	} cb;
+	char reply[] = "reply";
+	struct iovec iov = {.iov_base = reply, .iov_len = 5};
+	struct msghdr m = {.msg_name = to, .msg_namelen = tolen, .msg_iov = &iov, .msg_iovlen = 1};
+
+	memset(&cb, 0, sizeof(cb));
+	m.msg_control = cb.b;
+	m.msg_controllen = want_stamp(cb.b, rx_reply_cmsg(s, meta, cb.b));
+	ck_assert_msg(sendmsg(fd, &m, 0) == 5, "send the reply");
+}
+
+/* 1 when FD's error queue holds a transmit stamp (read it). */
+static int stamp_queued(int fd)
+{
+	char data[64], ctl[256];
+	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = ctl,
+			   .msg_controllen = sizeof(ctl)};
+	struct cmsghdr *c;
+
+	if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return 0;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING)
+			return 1;
+	return 0;
+}
+
+START_TEST(test_send_socket)
+{
+	struct sockaddr_in sa, from, cla = {.sin_family = AF_INET};
+	struct rx_sock s = open_lo(&sa);
+	struct rx_meta meta;
+	struct epoll_event ev = {.events = EPOLLIN}, got;
+	socklen_t fl = sizeof(from), cl_len = sizeof(cla), flen = sizeof(int);
+	struct sock_filter f[4];
+	int cl = socket(AF_INET, SOCK_DGRAM, 0), ep = epoll_create1(0);
+	char err[128], buf[16];
+
+	ck_assert_int_eq(s.tx_fd, -1);
+	ck_assert_msg(rx_send_open(&s, 0, err, sizeof(err)) == 0, "a send socket should open: %s",
+		      err);
+	ck_assert_msg(s.tx_fd >= 0 && rx_send_fd(&s) == s.tx_fd, "replies leave from it");
+	/* Its filter drops everything: one instruction, return 0. */
+	ck_assert_msg(getsockopt(s.tx_fd, SOL_SOCKET, SO_GET_FILTER, f, &flen) == 0 && flen == 1,
+		      "the send socket should carry the one-instruction drop-all filter (%u)",
+		      (unsigned)flen);
+	cla.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(cl, (struct sockaddr *)&cla, sizeof(cla)), 0);
+	ck_assert_int_eq(getsockname(cl, (struct sockaddr *)&cla, &cl_len), 0);
+	/* A request reaches the receive socket, never the send socket. */
+	ck_assert_int_eq(sendto(cl, "req", 3, 0, (struct sockaddr *)&sa, sizeof(sa)), 3);
+	ck_assert_msg(recv(s.fd, buf, sizeof(buf), MSG_DONTWAIT) == 3, "the request is received");
+	ck_assert_msg(recv(s.tx_fd, buf, sizeof(buf), MSG_DONTWAIT) < 0,
+		      "the send socket should receive nothing");
+	/* A waiter on the receive socket, as a worker's io_uring receive is. */
+	ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ev), 0);
+	memset(&meta, 0, sizeof(meta));
+	send_reply(s.tx_fd, &s, &meta, (struct sockaddr *)&cla, sizeof(cla));
+	ck_assert_msg(recvfrom(cl, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl) == 5,
+		      "the client gets the reply");
+	ck_assert_msg(from.sin_addr.s_addr == sa.sin_addr.s_addr && from.sin_port == sa.sin_port,
+		      "from the address and port the request went to (%s:%u)",
+		      inet_ntoa(from.sin_addr), ntohs(from.sin_port));
+	ck_assert_msg(epoll_wait(ep, &got, 1, 0) == 0,
+		      "the send socket's stamp should not wake the receive socket's waiter");
+	ck_assert_msg(stamp_queued(s.tx_fd), "the stamp comes on the send socket's error queue");
+	ck_assert_msg(!stamp_queued(s.fd), "and not on the receive socket's");
+	/* The same reply from the receive socket: its stamp wakes the waiter (EPOLLERR). */
+	send_reply(s.fd, &s, &meta, (struct sockaddr *)&cla, sizeof(cla));
+	ck_assert_int_eq(recv(cl, buf, sizeof(buf), 0), 5);
+	ck_assert_msg(epoll_wait(ep, &got, 1, 0) == 1 && (got.events & EPOLLERR),
+		      "a stamp on the receive socket wakes its waiter");
+	ck_assert_msg(stamp_queued(s.fd), "there");
+	close(ep);
+	close(cl);
+	rx_socket_close(&s);
+	ck_assert_msg(s.fd == -1 && s.tx_fd == -1, "both closed");
+}
+END_TEST
+
+START_TEST(test_send_socket_ipv6_wildcard)
+{
+	struct sockaddr_in6 any = {.sin6_family = AF_INET6}, to, from,
+			    cla = {.sin6_family = AF_INET6};
+	socklen_t len = sizeof(to), fl = sizeof(from), cl_len = sizeof(cla);
+	struct rx_sock s;
+	struct rx_meta meta;
+	char err[128], data[16], ctl[RX_CMSG_SPACE];
+	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	int cl = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	any.sin6_addr = in6addr_any;
+	if (rx_socket_open((struct sockaddr *)&any, sizeof(any), 0, &s, err, sizeof(err)) < 0 ||
+	    cl < 0) {
+		/* No IPv6 here: nothing to test (the IPv4 case above still runs). */
+		fprintf(stderr, "rxsock: no IPv6 (%s): send socket over IPv6 not tested\n", err);
+		if (cl >= 0)
+			close(cl);
+		return;
+	}
+	ck_assert_msg(s.wildcard, "bound to ::");
+	ck_assert_msg(rx_send_open(&s, 0, err, sizeof(err)) == 0, "an IPv6 send socket: %s", err);
+	ck_assert_int_eq(getsockname(s.fd, (struct sockaddr *)&to, &len), 0);
+	to.sin6_addr = in6addr_loopback;
+	cla.sin6_addr = in6addr_loopback;
+	ck_assert_int_eq(bind(cl, (struct sockaddr *)&cla, sizeof(cla)), 0);
+	ck_assert_int_eq(getsockname(cl, (struct sockaddr *)&cla, &cl_len), 0);
+	ck_assert_int_eq(sendto(cl, "req", 3, 0, (struct sockaddr *)&to, sizeof(to)), 3);
+	m.msg_control = ctl;
+	m.msg_controllen = sizeof(ctl);
+	ck_assert_msg(recvmsg(s.fd, &m, MSG_DONTWAIT) == 3, "the request is received");
+	memset(&meta, 0, sizeof(meta));
+	rx_parse_cmsgs(&m, &meta, NULL);
+	ck_assert_msg(meta.have_pktinfo, "a wildcard socket learns where the request went");
+	send_reply(s.tx_fd, &s, &meta, (struct sockaddr *)&cla, sizeof(cla));
+	ck_assert_msg(recvfrom(cl, data, sizeof(data), 0, (struct sockaddr *)&from, &fl) == 5,
+		      "the client gets the reply");
+	ck_assert_msg(IN6_IS_ADDR_LOOPBACK(&from.sin6_addr) && from.sin6_port == to.sin6_port,
+		      "from ::1 and the port the request went to (port %u, want %u)",
+		      ntohs(from.sin6_port), ntohs(to.sin6_port));
+	ck_assert_msg(stamp_queued(s.tx_fd), "its stamp on the send socket's error queue");
+	close(cl);
+	rx_socket_close(&s);
+}
+END_TEST
+
 Suite *rxsock_suite(void)
 {
 	Suite *s = suite_create("rxsock");
@@ -260,6 +421,8 @@ Suite *rxsock_suite(void)
 	tcase_add_test(tc, test_overload_filter);
 	tcase_add_test(tc, test_overload_filter_ipv6);
 	tcase_add_test(tc, test_overload_window);
+	tcase_add_test(tc, test_send_socket);
+	tcase_add_test(tc, test_send_socket_ipv6_wildcard);
 	suite_add_tcase(s, tc);
 	return s;
 }
