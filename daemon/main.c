@@ -20,18 +20,17 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <sys/signalfd.h>
 
 #include "clock/driver.h"
 #include "clock/kclock.h"
-#include "clock/leapload.h"
 #include "clock/snapshot.h"
 #include "daemon/auth/auth.h"
 #include "daemon/serve/clientlog.h"
 #include "daemon/clockd/clockd.h"
+#include "daemon/clockd/leapreload.h"
 #include "daemon/config/config.h"
 #include "daemon/clockd/report.h"
 #include "daemon/control/control.h"
@@ -43,6 +42,7 @@
 #include "daemon/serve/serve.h"
 #include "daemon/serve/worker.h"
 #include "daemon/serve/xguard.h"
+#include "daemon/listen.h"
 #include "daemon/ready.h"
 #include "daemon/sys/notify.h"
 #include "daemon/takeover.h"
@@ -119,82 +119,16 @@ static void log_counters(const char *prefix)
 	log_msg(LOG_NOTICE, "%scounters %s", prefix, line);
 }
 
-/* Format a listen entry as ADDR:PORT / [ADDR]:PORT. */
-static void format_listen(const struct cfg_listen *l, char *buf, size_t len)
+/* Bind every worker's socket on every listen address (before detaching: errors are seen). */
+static int open_sockets(void)
 {
-	char a[INET6_ADDRSTRLEN] = "?";
-	int port = cfg_listen_port(&cfg, l);
-
-	if (l->addr.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)&l->addr)->sin_addr, a, sizeof(a));
-		snprintf(buf, len, "%s:%d", a, port);
-	} else {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&l->addr)->sin6_addr, a,
-			  sizeof(a));
-		snprintf(buf, len, "[%s]:%d", a, port);
-	}
+	return lsn_open_sockets(&cfg, workers, n_workers, hwts.n > 0);
 }
 
 /* Close every worker's sockets. */
 static void close_sockets(void)
 {
-	int i, j;
-
-	for (i = 0; i < n_workers; i++)
-		for (j = 0; j < workers[i].n_socks; j++)
-			rx_socket_close(&workers[i].socks[j]);
-}
-
-/* Bind every worker's socket on every listen address (before detaching: errors are seen). */
-static int open_sockets(void)
-{
-	char err[256], where[80];
-	int i, j;
-
-	for (i = 0; i < n_workers; i++) {
-		for (j = 0; j < cfg.n_listen; j++) {
-			struct sockaddr_storage ss = cfg.listen[j].addr;
-			int port = cfg_listen_port(&cfg, &cfg.listen[j]);
-
-			int fd = tko_take_socket(i, j), r;
-
-			if (ss.ss_family == AF_INET)
-				((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
-			else
-				((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
-			/* A predecessor's socket, with what is queued in it; else a new one. */
-			r = fd >= 0 ? rx_socket_adopt(fd, (struct sockaddr *)&ss, hwts.n > 0,
-						      &workers[i].socks[j], err, sizeof(err))
-				    : -1;
-			if (fd >= 0 && r < 0) {
-				format_listen(&cfg.listen[j], where, sizeof(where));
-				log_msg(LOG_WARNING, "takeover: the socket handed over for %s: %s",
-					where, err);
-				close(fd);
-			}
-			if (r < 0 && rx_socket_open((struct sockaddr *)&ss, cfg.listen[j].addrlen,
-						    hwts.n > 0, &workers[i].socks[j], err,
-						    sizeof(err)) < 0) {
-				format_listen(&cfg.listen[j], where, sizeof(where));
-				log_msg(LOG_ERR, "cannot listen on %s: %s", where, err);
-				close_sockets();
-				return -1;
-			}
-			workers[i].n_socks = j + 1;
-			/* Replies leave from a socket nobody waits on (rxsock.h); else from this
-			 * one. */
-			if (rx_send_open(&workers[i].socks[j], hwts.n > 0, err, sizeof(err)) < 0) {
-				format_listen(&cfg.listen[j], where, sizeof(where));
-				log_msg(LOG_WARNING,
-					"%s: no send socket (%s): replies leave from the receiving "
-					"socket, their transmit stamps wake its waiters",
-					where, err);
-			}
-		}
-	}
-	/* A client stays on one worker whatever its port: its interleaved state is there. */
-	wk_steer(workers, n_workers);
-	return 0;
+	lsn_close_sockets(workers, n_workers);
 }
 
 /* The command line into O; -1 to go on, else horod's exit status. */
@@ -425,57 +359,6 @@ static void free_workers(void)
 	free(auth_wk);
 }
 
-/*
- * SIGHUP: the leap table (`leapfile`, `leapsectz`) read again. It takes
- * the place of the one in force only when it loads (a leapfile's hash
- * matches), lists leap seconds and has not expired at the time horod
- * serves; else the one in force stays and one line says why. Runs in
- * the clock thread, the only one that reads the table.
- */
-static void reload_leap(void)
-{
-	static struct ntp_leaptab tab; /* 2 KB: off the stack */
-	static struct clockd_tracking tr;
-	char why[256];
-	int64_t now;
-	int r;
-
-	if (cfg.leap.src == CFG_LEAP_NONE)
-		return;
-	if (cfg.leap.src == CFG_LEAP_FILE)
-		r = clk_leap_load_list(cfg.leap.path, &tab, why, sizeof(why));
-	else
-		r = clk_leap_load_tzif(cfg.leap.path, &tab, why, sizeof(why));
-	clockd_report_tracking(&cd, &tr);
-	now = clk_snapshot_served(&tr.snap, tr.sys_ns) / NS_PER_SEC;
-	if (r < 0) {
-		log_msg(LOG_ERR, "SIGHUP: leap table %s: %s: the table in force stays",
-			cfg.leap.path, why);
-	} else if (tab.n == 0) {
-		log_msg(LOG_ERR,
-			"SIGHUP: leap table %s lists no leap second: the table in force "
-			"stays",
-			cfg.leap.path);
-	} else if (ntp_leaptab_expired(&tab, now)) {
-		log_msg(LOG_ERR, "SIGHUP: leap table %s has expired: the table in force stays",
-			cfg.leap.path);
-	} else if (memcmp(&tab, &cfg.leap.tab, sizeof(tab)) == 0) {
-		log_msg(LOG_INFO, "SIGHUP: leap table %s unchanged", cfg.leap.path);
-	} else {
-		time_t e = (time_t)tab.expires_s;
-		struct tm tm;
-		char date[32] = "never";
-
-		if (tab.expires_s && gmtime_r(&e, &tm))
-			strftime(date, sizeof(date), "%Y-%m-%d", &tm);
-		cfg.leap.tab = tab;
-		clk_core_set_leaptab(cd.core, &cfg.leap.tab);
-		cd.leap_exp = -1; /* its expiry logged again */
-		log_msg(LOG_NOTICE, "SIGHUP: leap table %s reloaded: %d entries, expires %s",
-			cfg.leap.path, tab.n, date);
-	}
-}
-
 /* The keyfile, the NTS server keys, the NTS-KE certificate and sockets (before privileges
  * go), each worker's slot. */
 static int open_auth(void)
@@ -582,16 +465,6 @@ static void remove_pidfile(void)
 	rdy_pidfile_close(tko_handed_over());
 }
 
-/* Every worker socket's receive buffer to BYTES. */
-static void sockets_rcvbuf(int bytes)
-{
-	int i, j;
-
-	for (i = 0; i < n_workers; i++)
-		for (j = 0; j < workers[i].n_socks; j++)
-			rx_socket_rcvbuf(workers[i].socks[j].fd, bytes);
-}
-
 /*
  * The XDP guard, or the workers' own rate limit when it cannot run
  * (xguard.h). Taking over, the sockets a predecessor still serves get
@@ -602,11 +475,11 @@ static int start_guard(void)
 	int takeover = tko_active() && cfg.guard.n_ifs > 0;
 
 	if (takeover)
-		sockets_rcvbuf(RX_RCVBUF_LOAD_BYTES);
+		lsn_sockets_rcvbuf(workers, n_workers, RX_RCVBUF_LOAD_BYTES);
 	tko_take_guard(); /* a predecessor's maps and links, when taking over */
 	guard = xg_start(&cfg, &shared);
 	if (takeover)
-		sockets_rcvbuf(RX_RCVBUF_BYTES);
+		lsn_sockets_rcvbuf(workers, n_workers, RX_RCVBUF_BYTES);
 	return guard < 0 ? -1 : 0;
 }
 
@@ -685,7 +558,7 @@ static int start_workers(void)
 			"a worker is not receiving after %d ms: announcing ready anyway",
 			WORKERS_READY_MS);
 	for (i = 0; i < cfg.n_listen; i++) {
-		format_listen(&cfg.listen[i], one, sizeof(one));
+		lsn_format_listen(&cfg, &cfg.listen[i], one, sizeof(one));
 		strncat(where, i ? " " : "", sizeof(where) - strlen(where) - 1);
 		strncat(where, one, sizeof(where) - strlen(where) - 1);
 	}
@@ -771,7 +644,7 @@ static int run(void)
 			clockd_log_status(&cd);
 		} else if (si.ssi_signo == SIGHUP) {
 			srv_reload(&cfg, opt.conf, &shared, workers, n_workers);
-			reload_leap();
+			clockd_reload_leap(&cd, &cfg.leap);
 			/* The keys and the NTS-KE certificate the (live) configuration names. */
 			if (auth.keys_retired &&
 			    wk_quiesce(workers, n_workers, AUTH_QUIESCE_MS) == 0)

@@ -3,7 +3,7 @@
  * table: refused when everyone may read it, when a line is bad or an id
  * comes twice. Read at start, before privileges go, by the serve path's
  * keys (auth.c; again on SIGHUP) and by the upstream sources that use a
- * key (daemon/clockd/upstream.c); the bytes read are wiped once parsed.
+ * key (daemon/clockd/upstream_auth.c); the bytes read are wiped once parsed.
  */
 #ifndef HOROD_DAEMON_AUTH_KEYFILE_H
 #define HOROD_DAEMON_AUTH_KEYFILE_H

@@ -4,7 +4,7 @@
  * ntske/1, the certificate checked, records, the keys exported; bounded
  * by a deadline), never in the clock thread, and hands its result back
  * through a list and an eventfd the clock thread's loop polls, as the
- * resolver threads do (upstream.c). The result says where NTP goes: the
+ * resolver threads do (upstream_dns.c). The result says where NTP goes: the
  * server and port the NTS-KE server named (Server and Port Negotiation,
  * the name resolved in the same thread), else the address NTS-KE
  * connected to and the server line's port. The trust (ntstrustedcerts,

@@ -4,18 +4,11 @@
  * cookie, then the MAC or NTS authenticator of an authenticated source)
  * before the core sees it, each failure counted.
  *
- * Lookups run in detached resolver threads that may outlive the
- * upstream (getaddrinfo blocks as long as DNS makes it): what they share
- * with the clock thread is a reference-counted mailbox (the results list,
- * its lock and the eventfd that wakes the loop), held by the upstream and
- * by each lookup under way, and freed, its eventfd closed, by whoever
- * lets it go last. A lookup that finishes after horod stopped its
- * upstream writes to its own mailbox's descriptor, never to a closed (or
- * reused) one.
+ * Name lookups are upstream_dns.c's; the keyfile keys, the NTS cookie
+ * jars, NTS-KE and the check of a reply's MAC or NTS fields are
+ * upstream_auth.c's (upstream_priv.h: what the three files share).
  */
 #include <errno.h>
-#include <netdb.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,27 +17,22 @@
 #include <arpa/inet.h>
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 
 #include "clock/kclock.h"
 #include "daemon/auth/keyfile.h"
 #include "daemon/clockd/report.h"
 #include "daemon/sys/log.h"
-#include "daemon/clockd/upstream.h"
+#include "daemon/clockd/upstream_priv.h"
 #include "proto/nstime.h"
 #include "proto/ntp.h"
 #include "proto/ntpreply.h"
 
-#define UP_MAX_ADDRS	    16		  /* addresses kept from one lookup */
-#define UP_RESOLVE_RETRY_NS 30000000000LL /* 30 s between failed lookups of a name */
-#define UP_REPOLL_UNREACH   8		  /* unanswered polls before a pool member moves on */
-#define UP_RX_BUF	    2048 /* bytes: past our longest request (replies are never longer) */
-#define UP_TX_MAX	    1232 /* bytes: longest request, an NTS one (IPv6's 1280 MTU) */
-#define UP_KE_RETRY_MIN_NS  16000000000LL      /* 16 s before NTS-KE again after a failure */
-#define UP_KE_RETRY_MAX_NS  1024000000000LL    /* 1024 s at most, doubling from 16 s */
-#define UP_NTS_REFRESH_NS   1209600000000000LL /* 2 weeks: new NTS keys (chrony's ntsrefresh) */
-#define UP_ERRQ_READS	    4 /* error-queue entries read per wake-up (one per request) */
+#define UP_REPOLL_UNREACH 8    /* unanswered polls before a pool member moves on */
+#define UP_RX_BUF	  2048 /* bytes: past our longest request (replies are never longer) */
+#define UP_TX_MAX	  1232 /* bytes: longest request, an NTS one (IPv6's 1280 MTU) */
+#define UP_NTS_REFRESH_NS 1209600000000000LL /* 2 weeks: new NTS keys (chrony's ntsrefresh) */
+#define UP_ERRQ_READS	  4 /* error-queue entries read per wake-up (one per request) */
 #define UP_TX_STAMP_MAX_NS                                                                         \
 	1000000000LL /* a transmit stamp more than 1 s after the send is not ours */
 /* xleave sockets: the kernel stamps each request as it leaves, and only the stamp comes back. */
@@ -52,275 +40,21 @@
 	(SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY)
 #define UP_FINI_WAITS 200 /* 10 ms waits at stop for lookups under way: 2 s */
 
-/* What resolver threads share with the clock thread (see the top). */
-struct up_mailbox {
-	pthread_mutex_t lock;	   /* guards everything below */
-	struct up_result *results; /* finished lookups, taken by the clock thread */
-	int wake_fd;		   /* eventfd: results are waiting */
-	int refs;		   /* the upstream's, and one per lookup under way */
-};
-
-/* A finished lookup, handed from a resolver thread to the clock thread. */
-struct up_result {
-	struct up_result *next;
-	int src;
-	int err; /* getaddrinfo error, 0 = ok */
-	int n;
-	struct sockaddr_storage addrs[UP_MAX_ADDRS];
-	socklen_t lens[UP_MAX_ADDRS];
-};
-
-struct up_job {
-	struct up_mailbox *box; /* one reference, the job's */
-	int src;
-	char host[CFG_HOST_MAX];
-	char port[8];
-};
-
-static atomic_int resolvers_running; /* lookups under way, for up_fini */
-static up_lookup_fn up_lookup = getaddrinfo;
-
-void up_set_lookup(up_lookup_fn fn)
-{
-	up_lookup = fn ? fn : getaddrinfo;
-}
-
-int up_lookups_running(void)
-{
-	return atomic_load(&resolvers_running);
-}
-
-/* A mailbox with one reference (the caller's); NULL on failure (logged). */
-static struct up_mailbox *box_new(void)
-{
-	struct up_mailbox *b = calloc(1, sizeof(*b));
-
-	if (!b) {
-		log_msg(LOG_ERR, "upstream: out of memory");
-		return NULL;
-	}
-	b->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (b->wake_fd < 0) {
-		log_msg(LOG_ERR, "upstream: eventfd: %s", strerror(errno));
-		free(b);
-		return NULL;
-	}
-	pthread_mutex_init(&b->lock, NULL);
-	b->refs = 1;
-	return b;
-}
-
-/* One more holder of B. */
-static void box_ref(struct up_mailbox *b)
-{
-	pthread_mutex_lock(&b->lock);
-	b->refs++;
-	pthread_mutex_unlock(&b->lock);
-}
-
-/* Let go of B: the last holder frees it, its results and its eventfd. */
-static void box_unref(struct up_mailbox *b)
-{
-	struct up_result *r, *next;
-	int last;
-
-	pthread_mutex_lock(&b->lock);
-	last = --b->refs == 0;
-	pthread_mutex_unlock(&b->lock);
-	if (!last)
-		return;
-	for (r = b->results; r; r = next) {
-		next = r->next;
-		free(r);
-	}
-	close(b->wake_fd);
-	pthread_mutex_destroy(&b->lock);
-	free(b);
-}
-
-static void *resolver(void *arg)
-{
-	struct up_job *job = arg;
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL, *ai;
-	struct up_result *r = calloc(1, sizeof(*r));
-	struct up_mailbox *b = job->box;
-	uint64_t one = 1;
-
-	if (r) {
-		r->src = job->src;
-		r->err = up_lookup(job->host, job->port, &hints, &res);
-		for (ai = res; ai && r->n < UP_MAX_ADDRS; ai = ai->ai_next) {
-			if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-				continue;
-			memcpy(&r->addrs[r->n], ai->ai_addr, ai->ai_addrlen);
-			r->lens[r->n++] = ai->ai_addrlen;
-		}
-		if (res)
-			freeaddrinfo(res);
-		pthread_mutex_lock(&b->lock);
-		r->next = b->results;
-		b->results = r;
-		/* Under the lock: the descriptor is the mailbox's, open while we hold it. */
-		if (write(b->wake_fd, &one, sizeof(one)) < 0) {
-			/* The clock thread also looks at results every second. */
-		}
-		pthread_mutex_unlock(&b->lock);
-	}
-	free(job);
-	box_unref(b);
-	atomic_fetch_sub(&resolvers_running, 1);
-	return NULL;
-}
-
-/* Start a lookup of source I's name in its own detached thread. */
-static void start_resolve(struct upstream *u, int i, int64_t now)
-{
-	struct up_source *s = &u->src[i];
-	struct up_job *job;
-	pthread_attr_t attr;
-	pthread_t t;
-
-	if (s->resolving || now < s->resolve_after)
-		return;
-	job = calloc(1, sizeof(*job));
-	if (!job)
-		return;
-	job->box = u->box;
-	box_ref(u->box);
-	job->src = i;
-	snprintf(job->host, sizeof(job->host), "%s", s->cfg->host);
-	snprintf(job->port, sizeof(job->port), "%d", s->cfg->port);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	atomic_fetch_add(&resolvers_running, 1);
-	if (pthread_create(&t, &attr, resolver, job) != 0) {
-		atomic_fetch_sub(&resolvers_running, 1);
-		box_unref(u->box);
-		free(job);
-	} else {
-		s->resolving = 1;
-	}
-	pthread_attr_destroy(&attr);
-}
-
 /* Reference ID of an upstream address (IPv4: the address; IPv6: MD5 prefix). */
-static uint32_t addr_refid(const struct sockaddr_storage *a)
+uint32_t up_addr_refid(const struct sockaddr_storage *a)
 {
 	if (a->ss_family == AF_INET)
 		return ntp_refid_ipv4(&((const struct sockaddr_in *)a)->sin_addr);
 	return ntp_refid_ipv6(&((const struct sockaddr_in6 *)a)->sin6_addr);
 }
 
-static void addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
+void up_addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
 {
 	if (a->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, buf, (socklen_t)len);
 	else
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, buf,
 			  (socklen_t)len);
-}
-
-/* 1 when ADDR is already used by another member of the same pool line as source I. */
-static int addr_in_use(const struct upstream *u, int i, const struct sockaddr_storage *a,
-		       socklen_t len)
-{
-	int j;
-
-	for (j = 0; j < u->n; j++)
-		if (j != i && u->src[j].cfg == u->src[i].cfg && u->src[j].addrlen == len &&
-		    memcmp(&u->src[j].addr, a, len) == 0)
-			return 1;
-	return 0;
-}
-
-static void take_results(struct upstream *u, int64_t now)
-{
-	struct up_result *r, *next;
-	char a[INET6_ADDRSTRLEN];
-	uint64_t v;
-
-	if (read(u->box->wake_fd, &v, sizeof(v)) < 0) {
-		/* Nothing was signalled; results may still be there from a missed wake-up. */
-	}
-	pthread_mutex_lock(&u->box->lock);
-	r = u->box->results;
-	u->box->results = NULL;
-	pthread_mutex_unlock(&u->box->lock);
-	for (; r; r = next) {
-		struct up_source *s = &u->src[r->src];
-		int k, pick = -1;
-
-		next = r->next;
-		s->resolving = 0;
-		s->resolve_after = now + UP_RESOLVE_RETRY_NS;
-		for (k = 0; k < r->n && pick < 0; k++) {
-			int idx = (k + s->member) % r->n;
-
-			if (!addr_in_use(u, r->src, &r->addrs[idx], r->lens[idx]))
-				pick = idx;
-		}
-		if (r->err || pick < 0) {
-			log_msg(LOG_WARNING, "%s %s: %s", s->cfg->pool ? "pool" : "server",
-				s->cfg->host,
-				r->err ? gai_strerror(r->err)
-				       : "no unused address for this member");
-		} else {
-			s->addr = r->addrs[pick];
-			s->addrlen = r->lens[pick];
-			s->unanswered = 0;
-			s->last_xmt = 0;
-			s->prev.valid = 0; /* another server: nothing to interleave with */
-			clk_core_source_addr(u->core, s->core_id, addr_refid(&s->addr));
-			addr_str(&s->addr, a, sizeof(a));
-			log_msg(LOG_INFO, "source %s is %s", s->name, a);
-		}
-		free(r);
-	}
-}
-
-/* The keyfile and the NTS trust C's sources need, and each source's key and cookie jar. */
-static int up_init_auth(struct upstream *u, const struct horod_config *c)
-{
-	char err[512];
-	int i, keys = 0, nts = 0;
-
-	for (i = 0; i < u->n; i++) {
-		keys |= u->src[i].cfg->key != 0;
-		nts |= u->src[i].cfg->nts;
-	}
-	if (keys && kf_read(c->nts.keyfile, &u->keys, err, sizeof(err)) < 0) {
-		log_msg(LOG_ERR, "%s", err);
-		return -1;
-	}
-	if (nts) {
-		u->upn = upn_create(&c->nts, err, sizeof(err));
-		if (!u->upn) {
-			log_msg(LOG_ERR, "%s", err);
-			return -1;
-		}
-		u->nocert = c->nts.no_cert_time_check;
-	}
-	for (i = 0; i < u->n; i++) {
-		struct up_source *s = &u->src[i];
-
-		if (s->cfg->key) {
-			s->key = sk_find(&u->keys, s->cfg->key);
-			if (!s->key) {
-				log_msg(LOG_ERR, "server %s key %u: no such key in %s",
-					s->cfg->host, (unsigned)s->cfg->key, c->nts.keyfile);
-				return -1;
-			}
-		}
-		if (s->cfg->nts) {
-			s->nts = calloc(1, sizeof(*s->nts));
-			if (!s->nts) {
-				log_msg(LOG_ERR, "upstream: out of memory");
-				return -1;
-			}
-			s->ke_backoff = UP_KE_RETRY_MIN_NS;
-		}
-	}
-	return 0;
 }
 
 /* Add the sources of C to CORE and get ready to resolve them; 0 or -1 (logged). */
@@ -333,7 +67,7 @@ static int up_init(struct upstream *u, const struct horod_config *c, struct clk_
 	memset(u, 0, sizeof(*u));
 	u->core = core;
 	u->drv = drv;
-	u->box = box_new();
+	u->box = up_box_new();
 	if (!u->box)
 		return -1;
 	for (i = 0; i < k->n_servers; i++) {
@@ -401,7 +135,7 @@ static int up_pollfds(const struct upstream *u, struct pollfd *pfd, int max)
 	return n;
 }
 
-static void close_request(struct up_source *s)
+void up_close_request(struct up_source *s)
 {
 	if (s->fd >= 0)
 		close(s->fd);
@@ -473,12 +207,12 @@ static void send_request(struct upstream *u, struct up_source *s, int64_t now)
 	int one = 1, xl = s->cfg->xleave && !s->key && !s->nts;
 	int tsflags = UP_TX_FLAGS;
 
-	close_request(s); /* an unanswered request is abandoned: the next poll replaces it */
+	up_close_request(s); /* an unanswered request is abandoned: the next poll replaces it */
 	clk_core_poll_sent(u->core, s->core_id, now);
 	if (s->unanswered++ >= UP_REPOLL_UNREACH && s->cfg->pool) {
 		/* A pool member that stopped answering: look for another address. */
 		s->addrlen = 0;
-		start_resolve(u, (int)(s - u->src), now);
+		up_start_resolve(u, (int)(s - u->src), now);
 		return;
 	}
 	s->fd = socket(s->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -534,39 +268,7 @@ static void send_request(struct upstream *u, struct up_source *s, int64_t now)
 	return;
 fail:
 	u->stats.send_errors++;
-	close_request(s);
-}
-
-/* What the authentication of a reply says. */
-enum up_auth {
-	UP_AUTH_OK,  /* authentic, or nothing to authenticate (a plain source) */
-	UP_AUTH_BAD, /* not authentic: ignore it */
-	UP_AUTH_NAK, /* an NTS NAK to our request: the session is gone */
-};
-
-/* Authenticate reply BUF (LEN bytes) of source S: its MAC, or its NTS fields. */
-static enum up_auth authentic(const struct upstream *u, struct up_source *s, const uint8_t *buf,
-			      size_t len)
-{
-	const struct sk_key *k = NULL;
-	size_t mac_off = len;
-
-	if (s->nts) {
-		switch (ntsc_answer(s->nts, buf, len)) {
-		case NTSC_OK:
-			return UP_AUTH_OK;
-		case NTSC_NAK:
-			return UP_AUTH_NAK;
-		default:
-			return UP_AUTH_BAD;
-		}
-	}
-	if (!s->key)
-		return UP_AUTH_OK;
-	if (ntp_ext_mac(buf, len, &mac_off) < 0 || mac_off >= len ||
-	    sk_verify(&u->keys, buf, len, mac_off, &k) != SK_OK || k != s->key)
-		return UP_AUTH_BAD;
-	return UP_AUTH_OK;
+	up_close_request(s);
 }
 
 /* Read the reply waiting on S's socket and hand it to the core. */
@@ -615,11 +317,11 @@ static void read_reply(struct upstream *u, struct up_source *s)
 		u->stats.bogus++;
 		return;
 	}
-	switch (authentic(u, s, buf, (size_t)n)) {
+	switch (up_authentic(u, s, buf, (size_t)n)) {
 	case UP_AUTH_NAK:
 		/* The server cannot use our cookies: NTS-KE again before the next poll. */
 		u->stats.nts_nak++;
-		close_request(s);
+		up_close_request(s);
 		log_msg(LOG_INFO, "source %s: NTS NAK, new NTS-KE exchange", s->name);
 		return;
 	case UP_AUTH_BAD:
@@ -631,7 +333,7 @@ static void read_reply(struct upstream *u, struct up_source *s)
 	}
 	if (s->cfg->xleave)
 		read_tx_stamp(u, s); /* in case it came after the send returned */
-	close_request(s);	     /* one answer per request: a duplicate cannot follow */
+	up_close_request(s);	     /* one answer per request: a duplicate cannot follow */
 	s->unanswered = 0;
 	if (xl && ntp_reply_is_kod(&p)) {
 		u->stats.bogus++; /* a kiss answers the transmit cookie, never the other */
@@ -725,74 +427,6 @@ enum up_verdict up_hand_exchange(struct clk_core *core, int id, uint64_t *last_x
 	return UP_SAMPLE;
 }
 
-/* Start an NTS-KE exchange for NTS source I, unless one runs or it failed too recently. */
-static void start_ke(struct upstream *u, int i, int64_t now)
-{
-	struct up_source *s = &u->src[i];
-	struct clk_tracking tr;
-	int notime = 0;
-
-	if (s->ke_running || now < s->ke_after)
-		return;
-	if (u->nocert > 0) {
-		/* nocerttimecheck: no certificate time checks until that many clock updates. */
-		clk_core_tracking(u->core, now, &tr);
-		notime = tr.updates < u->nocert;
-	}
-	if (upn_start(u->upn, i, s->cfg->host, s->cfg->ntsport, s->cfg->port, notime) == 0)
-		s->ke_running = 1;
-	else
-		s->ke_after = now + UP_KE_RETRY_MIN_NS;
-}
-
-/* Take the NTS-KE exchanges that finished: keys and cookies in, or the next try later. */
-static void take_ke(struct upstream *u, int64_t now)
-{
-	struct upn_ke *k, *next;
-	char a[INET6_ADDRSTRLEN];
-
-	for (k = upn_take(u->upn); k; k = next) {
-		struct up_source *s = &u->src[k->src];
-
-		next = k->next;
-		s->ke_running = 0;
-		if (!k->ok) {
-			u->stats.ke_fail++;
-			s->ke_after = now + s->ke_backoff;
-			log_msg(LOG_WARNING,
-				"source %s: NTS-KE with %s port %d failed (%s): %s; again in %lld "
-				"s",
-				s->name, s->cfg->host, s->cfg->ntsport,
-				k->r.stage ? k->r.stage : "?", k->r.err,
-				(long long)(s->ke_backoff / NS_PER_SEC));
-			s->ke_backoff = s->ke_backoff * 2 > UP_KE_RETRY_MAX_NS ? UP_KE_RETRY_MAX_NS
-									       : s->ke_backoff * 2;
-			upn_free(k);
-			continue;
-		}
-		u->stats.ke_ok++;
-		ntsc_rekey(s->nts, k->r.c2s, k->r.s2c, &k->r.reply);
-		s->ke_backoff = UP_KE_RETRY_MIN_NS;
-		s->ke_at = now;
-		if (s->addrlen != k->ntp_len || memcmp(&s->addr, &k->ntp, k->ntp_len) != 0) {
-			close_request(s);
-			s->addr = k->ntp;
-			s->addrlen = k->ntp_len;
-			s->unanswered = 0;
-			s->last_xmt = 0;
-			clk_core_source_addr(u->core, s->core_id, addr_refid(&s->addr));
-		}
-		addr_str(&s->addr, a, sizeof(a));
-		log_msg(LOG_INFO,
-			"source %s: NTS-KE with %s in %.3f s (%s), %d cookies; NTP to %s port %d",
-			s->name, k->r.peer, k->r.seconds, k->r.tls, k->r.reply.n_cookies, a,
-			ntohs(s->addr.ss_family == AF_INET6
-				      ? ((const struct sockaddr_in6 *)&s->addr)->sin6_port
-				      : ((const struct sockaddr_in *)&s->addr)->sin_port));
-		upn_free(k);
-	}
-}
-
 /* Handle readable sockets, finished lookups and due polls at NOW; returns the next due time. */
 static int64_t up_run(struct upstream *u, int64_t now)
 {
@@ -800,9 +434,9 @@ static int64_t up_run(struct upstream *u, int64_t now)
 	struct pollfd pfd;
 	int i;
 
-	take_results(u, now);
+	up_take_results(u, now);
 	if (u->upn)
-		take_ke(u, now);
+		up_take_ke(u, now);
 	for (i = 0; i < u->n; i++) {
 		struct up_source *s = &u->src[i];
 		int64_t due;
@@ -824,11 +458,11 @@ static int64_t up_run(struct upstream *u, int64_t now)
 				s->ke_at = 0;
 			}
 			if (!s->addrlen || ntsc_need_ke(s->nts)) {
-				start_ke(u, i, now);
+				up_start_ke(u, i, now);
 				continue;
 			}
 		} else if (!s->addrlen) {
-			start_resolve(u, i, now);
+			up_start_resolve(u, i, now);
 			continue;
 		}
 		due = clk_core_next_poll(u->core, s->core_id);
@@ -849,7 +483,7 @@ static void up_fini(struct upstream *u)
 	int i, waited = 0;
 
 	for (i = 0; i < u->n; i++) {
-		close_request(&u->src[i]);
+		up_close_request(&u->src[i]);
 		if (u->src[i].nts) {
 			explicit_bzero(u->src[i].nts, sizeof(*u->src[i].nts));
 			free(u->src[i].nts);
@@ -861,13 +495,13 @@ static void up_fini(struct upstream *u)
 	u->upn = NULL;
 	kf_free(&u->keys);
 	/* Lookups block in getaddrinfo: up to 2 s, so that exit rarely finds one in libc. */
-	while (atomic_load(&resolvers_running) > 0 && waited++ < UP_FINI_WAITS) {
+	while (up_lookups_running() > 0 && waited++ < UP_FINI_WAITS) {
 		struct timespec ms10 = {0, 10000000};
 
 		nanosleep(&ms10, NULL);
 	}
 	if (u->box)
-		box_unref(u->box);
+		up_box_unref(u->box);
 	u->box = NULL;
 }
 
@@ -920,7 +554,7 @@ static int ntp_describe(const struct srcdrv *d, int id, struct clockd_source *ou
 	out->nts_cookies = s->nts && !ntsc_need_ke(s->nts) ? s->nts->n : -1;
 	if (s->addrlen) {
 		out->v6 = s->addr.ss_family == AF_INET6;
-		addr_str(&s->addr, out->addr, sizeof(out->addr));
+		up_addr_str(&s->addr, out->addr, sizeof(out->addr));
 		out->port = ntohs(out->v6 ? ((const struct sockaddr_in6 *)&s->addr)->sin6_port
 					  : ((const struct sockaddr_in *)&s->addr)->sin_port);
 	}

@@ -6,6 +6,10 @@
  * rtnetlink listener, opened while still root; and, from the clock
  * thread, each publication of the serving state and the host table.
  * libbpf's own messages go to horod's log at debug level (-d).
+ *
+ * Each interface's attach (or adoption of a predecessor's link), with the
+ * device-bound copy of the program, and the PHC offsets published with
+ * the serving state are xguard_hw.c's (xguard_priv.h: what both share).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,9 +31,8 @@
 #include "daemon/policy/ratelimit.h"
 #include "daemon/serve/hwts.h"
 #include "daemon/serve/worker.h"
-#include "daemon/serve/xguard.h"
+#include "daemon/serve/xguard_priv.h"
 
-#define XG_WHY_MAX 256 /* bytes of the reason a step failed */
 /* ms a reload waits for every worker to be past the old rules: 2 of their longest waits. */
 #define XG_QUIESCE_MS (2 * WK_STOP_POLL_MS)
 #if defined(__x86_64__)
@@ -46,54 +49,11 @@ _Static_assert(CFG_MAX_GUARD_IF <= GUARD_MAX_IFACES && CFG_MAX_LISTEN <= GUARD_M
 		       RL_TABLE_ENTRIES == GUARD_RL_ENTRIES,
 	       "the guard's tables hold what the configuration allows");
 
-/*
- * A predecessor's guard (xg_handover_import), used by the next xg_start:
- * its state maps to reuse, its links to swap our program into. Every
- * descriptor here is ours to close once used.
- */
-static struct {
-	int map_fd[GUARD_NSTATE];
-	int n_links;
-	int link_fd[GUARD_MAX_IFACES];
-	int mode[GUARD_MAX_IFACES];
-	char ifname[GUARD_MAX_IFACES][GUARD_IFNAME_MAX];
-	const char *from; /* who they come from, for the log */
-} xg_ho = {.map_fd = {-1, -1, -1}, .from = "the horod it took over from"};
-/*
- * horod's guard: what xg_start set up and xg_stop tears down. The
- * counters are read from any thread (the clock thread for control and
- * metrics, the main thread on SIGUSR1): the map, a buffer of one value
- * per possible CPU (sized at start, before the sandbox) and the flag of a
- * logged failure are under read_lock. The serving state is written by the
- * clock thread alone.
- */
-struct xguard {
-	struct guard *guard;	    /* the running guard, or NULL */
-	struct rl_table *rl;	    /* the workers' limiter, or NULL */
-	struct srv_policy *pol;	    /* the workers' rules (sh->rules points into it) */
-	pthread_mutex_t read_lock;  /* for the five fields below */
-	int counters_fd;	    /* the counters map, or -1 */
-	int ncpu;		    /* possible CPUs: values per counter */
-	struct guard_count *percpu; /* one counter's value on every CPU */
-	int read_failed;	    /* a failed read was logged */
-	/*
-	 * The guard's counters when this horod started (reused maps carry a
-	 * predecessor's counts): horod's totals count what the guard consumed
-	 * since, so they start from zero at every start as the workers' do.
-	 */
-	uint64_t base[GUARD_NCOUNTERS];
-	pthread_mutex_t pub_lock;      /* for the four fields below (a reload swaps them) */
-	struct guard_state_pub *state; /* what the program reads when it may answer, or NULL */
-	int serving;		       /* it may answer with time (GUARD_F_SERVE) */
-	struct guard_host_nl *nl;      /* keeps host current, or NULL */
-	struct guard_host host;	       /* the program's view of the host, as last published */
-	int host_failed;	       /* a failure to follow it was logged */
-	const struct hwts_table *hw;   /* `hwtimestamp` PHCs: their offsets are published too */
-};
+struct xg_handover xg_ho = {.map_fd = {-1, -1, -1}, .from = "the horod it took over from"};
 
-static struct xguard xg = {.read_lock = PTHREAD_MUTEX_INITIALIZER,
-			   .pub_lock = PTHREAD_MUTEX_INITIALIZER,
-			   .counters_fd = -1};
+struct xguard xg = {.read_lock = PTHREAD_MUTEX_INITIALIZER,
+		    .pub_lock = PTHREAD_MUTEX_INITIALIZER,
+		    .counters_fd = -1};
 
 /* The guard's copy of listen line L (its port PORT): address, port, family. */
 static void xg_listen(const struct cfg_listen *l, int port, struct guard_listen *out)
@@ -221,99 +181,6 @@ static void xg_ho_close(void)
 		if (xg_ho.link_fd[i] >= 0)
 			close(xg_ho.link_fd[i]);
 	xg_ho.n_links = 0;
-}
-
-/*
- * Whether interface NAME (attached in MODE) gets the device-bound copy
- * of the program, which reads the NIC's receive stamps, when the guard
- * answers: it has `hwtimestamp` with a working PHC, in native or
- * automatic mode. The
- * test hook HOROD_TEST_GUARD_BOUND=IFACE[,IFACE...] (tests only: no
- * interface of the test machines has a PHC) asks for it on interfaces
- * without one; those answer with the kernel's receive time, as any
- * interface without a PHC offset does.
- */
-static int xg_wants_bound(const char *name, int mode, int serve)
-{
-	const char *force = getenv("HOROD_TEST_GUARD_BOUND"), *p;
-	size_t len = strlen(name);
-	int i;
-
-	if (!serve || mode == CFG_XDP_SKB)
-		return 0;
-	for (i = 0; xg.hw && i < xg.hw->n; i++)
-		if (strcmp(xg.hw->ifs[i].name, name) == 0)
-			return 1;
-	for (p = force; p && (p = strstr(p, name)); p += len)
-		if ((p == force || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
-			return 1;
-	return 0;
-}
-
-/*
- * Put the guard on interface I of C (answering with time: SERVE): swap
- * our program into the link a predecessor handed over for it (never a
- * moment unguarded; the link keeps the mode it was attached in), else
- * attach. The device-bound copy
- * where it is wanted (xg_wants_bound) and the driver takes it, the
- * ordinary program otherwise: either way said once. *BOUND says which.
- * 0 or -errno with WHY.
- */
-static int xg_attach_one(const struct horod_config *c, int i, int serve, int *got, int *bound,
-			 char *why, size_t len)
-{
-	const char *name = c->guard.ifs[i].name;
-	char whyb[XG_WHY_MAX];
-	int k, ret, want = xg_wants_bound(name, (int)c->guard.ifs[i].mode, serve);
-
-	*bound = 0;
-	for (k = 0; k < xg_ho.n_links; k++) {
-		if (xg_ho.link_fd[k] < 0 || strcmp(xg_ho.ifname[k], name) != 0)
-			continue;
-		ret = -EINVAL;
-		if (want && xg_ho.mode[k] == GUARD_MODE_NATIVE)
-			ret = guard_adopt_bound(xg.guard, xg_ho.link_fd[k], xg_ho.ifname[k], whyb,
-						sizeof(whyb));
-		else if (want)
-			snprintf(whyb, sizeof(whyb), "the link taken over is in generic mode");
-		*bound = ret == 0;
-		if (ret < 0)
-			ret = guard_adopt(xg.guard, xg_ho.link_fd[k], xg_ho.ifname[k],
-					  xg_ho.mode[k], why, len);
-		if (ret < 0)
-			return ret;
-		xg_ho.link_fd[k] = -1; /* the guard's now */
-		*got = xg_ho.mode[k];
-		if (c->guard.ifs[i].mode != CFG_XDP_AUTO && (int)c->guard.ifs[i].mode != *got)
-			log_msg(LOG_WARNING,
-				"guard: %s keeps the %s mode it had: a takeover cannot change the "
-				"mode, a restart can",
-				name, *got == GUARD_MODE_NATIVE ? "native" : "generic");
-		break;
-	}
-	if (k == xg_ho.n_links) {
-		ret = want ? guard_attach_bound(xg.guard, name, whyb, sizeof(whyb)) : -EINVAL;
-		*bound = ret == 0;
-		if (ret == 0)
-			*got = GUARD_MODE_NATIVE;
-		else
-			ret = guard_attach(xg.guard, name, (int)c->guard.ifs[i].mode, got, why,
-					   len);
-		if (ret < 0)
-			return ret;
-	}
-	if (*bound)
-		log_msg(LOG_INFO,
-			"guard: %s: device-bound program: answers take their receive time from "
-			"the NIC's stamp (XDP RX metadata) while its PHC offset is known, else "
-			"from the kernel's clock",
-			name);
-	else if (want)
-		log_msg(LOG_WARNING,
-			"guard: %s: no NIC receive stamps in XDP (%s): the ordinary program, "
-			"receive times from the kernel's clock",
-			name, whyb);
-	return 0;
 }
 
 /*
@@ -720,7 +587,7 @@ void xg_serve_publish(const struct clk_snapshot *s)
 	struct guard_clocks now;
 	struct guard_serve v;
 	struct guard_phc phc;
-	int ret, i;
+	int ret;
 
 	/* The clock thread's only lock: a reload holds it to swap the guard's state in. */
 	pthread_mutex_lock(&xg.pub_lock);
@@ -741,15 +608,7 @@ void xg_serve_publish(const struct clk_snapshot *s)
 		guard_clocks_read(&now);
 		guard_serve_fill(&v, s, &now);
 		/* The PHC offsets, each with the CLOCK_TAI instant of its measurement. */
-		for (i = 0; xg.hw && i < xg.hw->n; i++) {
-			const struct hwts_if *h = &xg.hw->ifs[i];
-			int64_t off = atomic_load_explicit(&h->offset_ns, memory_order_relaxed);
-			int64_t at = atomic_load_explicit(&h->at_ns, memory_order_relaxed);
-
-			guard_phc_add(&phc, (uint32_t)h->ifindex,
-				      off == HWTS_NO_OFFSET ? GUARD_PHC_NO_OFFSET : off,
-				      (uint64_t)(now.tai_ns - (now.real_ns - at)));
-		}
+		xg_hw_phc_add(&phc, &now);
 	}
 	guard_state_store(xg.state, &v, &xg.host, &phc);
 	pthread_mutex_unlock(&xg.pub_lock);
