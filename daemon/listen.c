@@ -78,8 +78,7 @@ int lsn_open_sockets(const struct horod_config *cfg, struct worker *workers, int
 				return -1;
 			}
 			workers[i].n_socks = j + 1;
-			/* Replies leave from a socket nobody waits on (rxsock.h); else from this
-			 * one. */
+			/* Replies leave from a socket nobody waits on (rxsock.h), else here. */
 			if (rx_send_open(&workers[i].socks[j], hw, err, sizeof(err)) < 0) {
 				lsn_format_listen(cfg, &cfg->listen[j], where, sizeof(where));
 				log_msg(LOG_WARNING,
