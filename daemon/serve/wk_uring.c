@@ -29,23 +29,25 @@
  * the client end), the k-th send of a submission left 2.8 + 4.5 k us
  * after the reading at the fastest, 6 + 5 k us on average, so no
  * correction by position keeps the later ones' spread below a few us. So
- * every basic reply goes out alone, by a sendmsg() of its own right after
- * its time is read (send_alone; what is queued before it is submitted
- * first): nothing between the reading and the kernel's send but the
- * system call. While the worker keeps up it is also stamped, and its time
- * is the reading plus the smallest delay measured for such sends (see
+ * while the worker keeps up, a basic reply goes out alone, by a sendmsg()
+ * of its own right after its time is read (send_alone; what is queued
+ * before it is submitted first): nothing between the reading and the
+ * kernel's send but the system call. It is stamped, and its time is the
+ * reading plus the smallest delay measured for such sends (see
  * txstamp.h): never more than the fastest of thousands of recent ones
- * took, so never later than it leaves. When its passes found a backlog
- * on average over the last few ms (near saturation, see WK_PASS_ENTER),
- * it is behind: basic replies go out unstamped (unless the client asks in
- * interleaved mode) and uncorrected, the reading alone, early by the
- * send's own path, never late. A sendmsg() per basic reply costs less
- * than the io_uring send it replaces (bench/profile, saturation on
- * loopback: 4.9-5.3 us of CPU per reply against 5.4-6.0 us with the
- * replies batched four to a submission when behind: no SQE to copy in,
- * no completion to reap). A send the socket refuses for lack of buffer
- * (EAGAIN: a NIC's ring full) goes into the submission instead, where
- * io_uring waits for room: early, never late.
+ * took, so never later than it leaves. That costs a system call and a
+ * stamp per basic reply; when its passes found a backlog on average over
+ * the last few ms (near saturation, see WK_PASS_ENTER), it is behind and
+ * basic replies go out WK_BEHIND_BATCH at a time in the submission,
+ * unstamped (unless the client asks in interleaved mode) and uncorrected:
+ * the reading before the batch, early by the sends ahead of each, never
+ * late, the cost shared. (A sendmsg() per basic reply when behind too
+ * cost less CPU per reply on loopback, but on the veth the worker then
+ * lost 3-16 % of the requests at 57k/s and half at 85k/s, where batched
+ * it lost none and 0-12 %: bench/compare --precision --quick, builds
+ * alternating.) A send the socket refuses for lack of buffer (EAGAIN: a
+ * NIC's ring full) goes into the submission instead, where io_uring waits
+ * for room: early, never late.
  * Interleaved replies and kiss-o'-death, whose transmit field is not read
  * now, always go out WK_SUBMIT_MAX at a time.
  *
@@ -97,15 +99,15 @@
 #define WK_BUF_SIZE	2048 /* bytes each: 16 header + name + RX_CMSG_SPACE + payload */
 #define WK_NSLOT	1024 /* replies in flight */
 #define WK_BGID		7    /* our buffer group id (any value; one group per ring) */
-#define WK_SUBMIT_MAX	16   /* replies per submission (not basic ones): < 1 % of a reply's cost */
+#define WK_SUBMIT_MAX	16 /* replies per submission (basic ones alone): < 1 % of a reply's cost */
 /*
  * Behind: the passes of the last WK_LOAD_WINDOW_NS found more than
  * WK_PASS_ENTER completions each on average (each request brings a
- * receive completion, an interleaved reply a send completion too: a basic
- * one is sent by sendmsg()), and it stays behind until a window's passes
- * found fewer than WK_PASS_LEAVE (a stamped reply costs more than an
- * unstamped one: without the gap the mode would flip every window just
- * below saturation). At saturation every
+ * receive and a send completion; a reply sent by sendmsg() counts as
+ * its send completion), and it stays behind until a window's passes
+ * found fewer than WK_PASS_LEAVE (a basic reply sent alone and stamped
+ * costs about 1.5 times one batched: without the gap the mode would flip
+ * every window just below saturation). At saturation every
  * pass finds a backlog (about 30 on loopback: a multishot receive posts
  * at most 32 datagrams per round of task work, Linux 6.18); a client's
  * burst at 5k/s, or a worker descheduled on a shared machine, makes one
@@ -118,9 +120,11 @@
  * apart.
  */
 #define WK_LOAD_WINDOW_NS 10000000LL /* ns: 10 ms, thousands of requests at saturation */
-#define WK_PASS_ENTER	  8	     /* completions per pass (4-8 requests): behind from here */
+#define WK_PASS_ENTER	  8	     /* completions per pass (4 requests): behind from here */
 #define WK_PASS_LEAVE	  4	     /* completions per pass: keeping up again below this */
-#define WK_EQ_ROUNDS	  4	     /* error-queue batches read per socket per loop pass */
+/* Basic replies per submission when behind: the k-th send's spread grows with k. */
+#define WK_BEHIND_BATCH 4
+#define WK_EQ_ROUNDS	4 /* error-queue batches read per socket per loop pass */
 /*
  * Bytes reserved for the source address: sockaddr_in6 (28) rounded up so
  * the control data after it (at 16 + 32 bytes) is 8-byte aligned, as
@@ -176,6 +180,8 @@ struct uring_ctx {
 	unsigned win_passes;	/* passes in it */
 	unsigned win_cqes;	/* completions they found */
 	struct rx_overload ovl; /* the overload filter (rxsock.h) */
+	int basic_queued;	/* behind: basic replies queued since the last submission */
+	unsigned direct;	/* replies sent by sendmsg() since the last pass (send_alone) */
 };
 
 int wk_uring_probe(char *why, size_t len)
@@ -222,6 +228,7 @@ static void submit(struct uring_ctx *c, struct worker *w, int now)
 {
 	restamp(c, w);
 	c->n_pending = 0;
+	c->basic_queued = 0;
 	if (now)
 		io_uring_submit(&c->ring);
 }
@@ -259,6 +266,7 @@ static void send_alone(struct uring_ctx *c, struct worker *w, int i, uint32_t si
 	}
 	if (r < 0)
 		ctr_inc(&w->ctr->reason[NTP_R_DROP_SEND_ERROR]);
+	c->direct++;
 	c->free_slot[c->n_free++] = si;
 }
 
@@ -350,9 +358,9 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 		   &meta.rx, meta.src, sl->buf, &rep);
 	len = rep.len;
 	/* A basic reply leaves first in its submission: what is queued goes before. */
-	if (len && rep.basic && c->n_pending)
+	if (len && rep.basic && !c->behind && c->n_pending)
 		submit(c, w, 1);
-	alone = len && rep.basic;
+	alone = len && rep.basic && !c->behind;
 	if (!len || (!alone && !(sqe = get_sqe(c, w)))) {
 		if (len)
 			ctr_inc(&w->ctr->reason[NTP_R_DROP_NO_SLOT]);
@@ -382,7 +390,7 @@ static void on_datagram(struct uring_ctx *c, struct worker *w, int i, void *buf,
 		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, UD(OP_SEND, si));
 	c->pending[c->n_pending++] = si;
-	if (c->n_pending >= WK_SUBMIT_MAX)
+	if ((rep.basic && ++c->basic_queued >= WK_BEHIND_BATCH) || c->n_pending >= WK_SUBMIT_MAX)
 		submit(c, w, 1);
 }
 
@@ -678,7 +686,9 @@ int wk_run_uring(struct worker *w)
 		wk_beat(w);
 		submit(c, w, 0);
 		ret = io_uring_submit_and_wait_timeout(&c->ring, &cqe, 1, &ts, NULL);
-		load_window(c, w, io_uring_cq_ready(&c->ring), wk_raw_ns(w));
+		/* A reply sent by sendmsg() counts as the send completion it would have had. */
+		load_window(c, w, io_uring_cq_ready(&c->ring) + c->direct, wk_raw_ns(w));
+		c->direct = 0;
 		if (ret == -ETIME || ret == -EINTR || ret == -EBUSY || ret == -EAGAIN) {
 			ret = 0;
 		} else if (ret < 0) {
