@@ -44,7 +44,7 @@
  * late, the cost shared. (A sendmsg() per basic reply when behind too
  * cost less CPU per reply on loopback, but on the veth the worker then
  * lost 3-16 % of the requests at 57k/s and half at 85k/s, where batched
- * it lost none and 0-12 %: bench/compare --precision --quick, builds
+ * it lost none and 0-32 % (mostly under 12 %): bench/compare --precision --quick, builds
  * alternating.) A send the socket refuses for lack of buffer (EAGAIN: a
  * NIC's ring full) goes into the submission instead, where io_uring waits
  * for room: early, never late.
