@@ -23,6 +23,7 @@ static const char *const guard_own_names[GUARD_NCOUNTERS - NTP_REASON_MAX] = {
 	[GUARD_C_PASS_INVALID - NTP_REASON_MAX] = "pass_invalid",
 	[GUARD_C_SERVED - NTP_REASON_MAX] = "reply_server_xdp",
 	[GUARD_C_SERVED_HW - NTP_REASON_MAX] = "reply_server_xdp_hwrx",
+	[GUARD_C_STAMPED - NTP_REASON_MAX] = "tx_stamped_egress",
 };
 
 const char *guard_counter_name(unsigned int i)
