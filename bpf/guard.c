@@ -675,8 +675,8 @@ int guard_attach_egress(struct guard *g, const char *ifname, char *err, size_t e
 	int ifindex, fd;
 
 	if (g->n_egress >= GUARD_MAX_IFACES)
-		return guard_fail(err, errlen, -ENOSPC, "egress %s: more than %d interfaces", ifname,
-				  GUARD_MAX_IFACES);
+		return guard_fail(err, errlen, -ENOSPC, "egress %s: more than %d interfaces",
+				  ifname, GUARD_MAX_IFACES);
 	ifindex = (int)if_nametoindex(ifname);
 	if (!ifindex)
 		return guard_fail(err, errlen, -errno, "egress %s", ifname);

@@ -151,7 +151,8 @@ static __always_inline int egress_run(struct __sk_buff *skb)
 	 * the transmit time goes in one store, never half of it.
 	 */
 	if (new_disp != old_disp) {
-		if (bpf_skb_store_bytes(skb, l4 + UDP_HLEN + NTP_OFF_ROOT_DISP, &new_disp, 4, 0) < 0)
+		if (bpf_skb_store_bytes(skb, l4 + UDP_HLEN + NTP_OFF_ROOT_DISP, &new_disp, 4, 0) <
+		    0)
 			return TCX_NEXT_;
 		eg_csum(skb, l4 + 6, old_disp, new_disp, mangled0);
 	}

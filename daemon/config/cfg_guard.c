@@ -15,7 +15,7 @@
 
 #define CFG_FORM_RATELIMIT "ratelimit [interval -19..12] [burst 1..255] [leak 0..16] [kod]"
 #define CFG_FORM_GUARD                                                                             \
-	"guard interface IFACE [mode native|skb|auto] | guard pin /DIR | guard serve on|off | "     \
+	"guard interface IFACE [mode native|skb|auto] | guard pin /DIR | guard serve on|off | "    \
 	"guard stamp on|off"
 #define CFG_GUARD_PIN_DEFAULT "/sys/fs/bpf/horod" /* GUARD_PIN_DEFAULT of bpf/guard.h */
 
@@ -174,8 +174,9 @@ int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok)
 	int i, mode = CFG_XDP_AUTO;
 
 	if (ntok < 2)
-		return cfg_fail(p,
-				"'guard' needs interface, pin, serve or stamp, allowed: " CFG_FORM_GUARD);
+		return cfg_fail(
+			p,
+			"'guard' needs interface, pin, serve or stamp, allowed: " CFG_FORM_GUARD);
 	if (strcmp(tok[1], "pin") == 0)
 		return cfg_guard_pin(p, tok, ntok);
 	if (strcmp(tok[1], "serve") == 0)

@@ -116,7 +116,8 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 	 * loads (bpf/guard_answer.h): elsewhere it sends nothing, neither
 	 * time nor kiss-o'-death, and leaves those requests to the workers.
 	 */
-	g->flags &= ~(uint32_t)(GUARD_F_SERVE | GUARD_F_STAMP | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD);
+	g->flags &=
+		~(uint32_t)(GUARD_F_SERVE | GUARD_F_STAMP | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD);
 #endif
 }
 

@@ -66,10 +66,10 @@ struct xguard {
 	struct guard_state_pub *state; /* what the program reads when it may answer, or NULL */
 	int serving;		       /* it may answer with time (GUARD_F_SERVE) */
 	int publish; /* the serving state is published: serving, or stamping at egress */
-	struct guard_host_nl *nl;      /* keeps host current, or NULL */
-	struct guard_host host;	       /* the program's view of the host, as last published */
-	int host_failed;	       /* a failure to follow it was logged */
-	const struct hwts_table *hw;   /* `hwtimestamp` PHCs: their offsets are published too */
+	struct guard_host_nl *nl;    /* keeps host current, or NULL */
+	struct guard_host host;	     /* the program's view of the host, as last published */
+	int host_failed;	     /* a failure to follow it was logged */
+	const struct hwts_table *hw; /* `hwtimestamp` PHCs: their offsets are published too */
 };
 
 /* horod's guard (xguard.c). */
