@@ -21,7 +21,9 @@ import subprocess
 import sys
 
 ORDER = ["horod", "horod-mmsg", "horod-xdp", "horod-2w", "chronyd", "ntpd", "floor"]
-PREC_ORDER = ["horod", "horod-mmsg", "horod-xleave", "horod-xdp", "chronyd", "chronyd-xleave"]
+PREC_ORDER = [
+    "horod", "horod-mmsg", "horod-stamp", "horod-xleave", "horod-xdp", "chronyd", "chronyd-xleave"
+]
 LOSS_MAX = 0.01  # the "sustained" criterion: < 1 % loss
 GEN_SHORT = 0.97  # a step offering < 97 % of its rate is generator-limited
 REF_RATE = 56953  # the step the issue quotes the mean at ("57k/s")
@@ -31,6 +33,7 @@ LABEL = {
     "horod": "horod (io uring, 1 worker)",
     "horod-xdp": "horod, answers in XDP (guard serve on)",
     "horod-mmsg": "horod (io mmsg, 1 worker)",
+    "horod-stamp": "horod (io uring, 1 worker), transmit times at egress (guard stamp on)",
     "horod-2w": "horod (2 workers on both CPUs, shared with the load)",
     "chronyd": "chronyd 4.3 (-x)",
     "ntpd": "ntpsec ntpd 1.2.2",
