@@ -40,8 +40,9 @@ static uint64_t unique(uint64_t ts, uint64_t a, uint64_t b)
 
 /*
  * The transmit time of an interleaved reply, a measured stamp: unique
- * as above, without NTP_XMT_REFINE (its lowest bit clear, 0.23 ns
- * earlier if need be), so that the guard's egress program leaves it be.
+ * as above, without NTP_XMT_REFINE, so that the guard's egress program
+ * leaves it be (xl_tx_wire's flag bits end in 0; unique's one unit more
+ * would set it: two units here).
  */
 static uint64_t unique_measured(uint64_t ts, uint64_t rx)
 {
