@@ -94,7 +94,9 @@ int guard_stats_read_fd(int fd, struct guard_stats *out)
 		for (c = 0; c < ncpu; c++) {
 			out->packets[k] += v[c].packets;
 			out->bytes[k] += v[c].bytes;
-			if (c < (int)(sizeof(out->cpu_packets) / sizeof(out->cpu_packets[0])))
+			/* Per CPU: the frames classified (not the replies stamped leaving). */
+			if (k != GUARD_C_STAMPED &&
+			    c < (int)(sizeof(out->cpu_packets) / sizeof(out->cpu_packets[0])))
 				out->cpu_packets[c] += v[c].packets;
 		}
 	}

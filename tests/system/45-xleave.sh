@@ -295,6 +295,9 @@ CONF
 	if horod_start "$SRV" -f "$conf"; then
 		check "guard stamp on: horod says the egress program is attached" \
 			grep -q 'transmit times written at egress on 1 of 1' "$HOROD_LOG"
+		check "guard stamp on: horoctl guard says so" \
+			bash -c 'ip netns exec "$1" "$2" guard --pin "$3" --once | grep -q "transmit times at egress (guard stamp)"' \
+			_ "$SRV" "$HOROCTL" "$PIN"
 		for addr in $VETH_SRV4 $VETH_SRV6; do
 			counters_mark
 			s0=$(stamped)
