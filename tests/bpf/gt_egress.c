@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,11 +37,11 @@
 #include "tests/bpf/frames.h"
 #include "tests/bpf/guard_test.h"
 
-#define EG_ETH	     14	     /* bytes: an untagged Ethernet header */
-#define EG_NTP4	     42	     /* offset of the NTP header in a plain IPv4 reply (14 + 20 + 8) */
-#define EG_NTP6	     62	     /* ... in a plain IPv6 reply (14 + 40 + 8) */
-#define EG_OFF_DISP  8	     /* NTP header: the root dispersion (short format) */
-#define EG_OFF_XMT   40	     /* NTP header: the transmit timestamp */
+#define EG_ETH	     14 /* bytes: an untagged Ethernet header */
+#define EG_NTP4	     42 /* offset of the NTP header in a plain IPv4 reply (14 + 20 + 8) */
+#define EG_NTP6	     62 /* ... in a plain IPv6 reply (14 + 40 + 8) */
+#define EG_OFF_DISP  8	/* NTP header: the root dispersion (short format) */
+#define EG_OFF_XMT   40 /* NTP header: the transmit timestamp */
 #define EG_EPOCH     2208988800ULL /* s from 1900 (NTP) to 1970 (Unix) */
 #define EG_MAX_AGE   (2 * SEC)	   /* ns: the freshest publication's age limit (2 s) */
 #define EG_TCX_NEXT  0xffffffffu   /* the program's retval: -1 (TCX_NEXT) */
@@ -118,7 +119,8 @@ static void eg_udp_set(uint8_t *f, int v6)
 	f[udp + 7] = (uint8_t)c;
 }
 
-/* The transmit field (host order) for the test clock at TAI: NTP of TAI - the TAI offset, marked. */
+/* The transmit field (host order) for the test clock at TAI: NTP of TAI - the TAI offset, marked.
+ */
 static uint64_t want_xmt(uint64_t tai)
 {
 	uint64_t real = tai - (uint64_t)TAI_OFFSET, sec = real / SEC, ns = real % SEC;
@@ -143,8 +145,8 @@ static uint32_t want_disp(const struct guard_serve *v, uint64_t since)
 }
 
 /* Run FRAME through the egress program at the rig's tai; 0 or -1; RET its retval. */
-static int tc_run(struct gt_rig *r, const uint8_t *frame, size_t len, uint8_t *out,
-		  size_t *outlen, uint32_t *ret)
+static int tc_run(struct gt_rig *r, const uint8_t *frame, size_t len, uint8_t *out, size_t *outlen,
+		  uint32_t *ret)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (uint32_t)len,
 		    .data_out = out, .data_size_out = FR_MAX + 256, .repeat = 1);
@@ -173,7 +175,8 @@ static int stamped(struct gt_rig *r, uint64_t *packets, uint64_t *bytes)
 	return 0;
 }
 
-/* A worker's reply to a client request from S, marked, its root dispersion DISP (0: the worker's). */
+/* A worker's reply to a client request from S, marked, its root dispersion DISP (0: the worker's).
+ */
 static void reply_payload(const struct clk_snapshot *s, uint8_t out[48], uint32_t disp)
 {
 	uint8_t req[48];
@@ -214,8 +217,7 @@ static void reply_spec(struct fr_spec *sp, const char *src, uint16_t sport, cons
  * differs (in BUF).
  */
 static const char *check_stamped(struct gt_rig *r, const uint8_t *in, size_t len,
-				 const uint8_t *out, size_t outlen, int v6, char *buf,
-				 size_t blen)
+				 const uint8_t *out, size_t outlen, int v6, char *buf, size_t blen)
 {
 	size_t ntp = v6 ? EG_NTP6 : EG_NTP4, csum = ntp - 2, i;
 	uint32_t old = rd32(in + ntp + EG_OFF_DISP), grown, want_d;
@@ -299,8 +301,8 @@ static void case_frame_untouched(struct gt_rig *r, const char *name, const uint8
 		gt_expect(0, name, "the test run or the counters failed");
 		return;
 	}
-	gt_expect(ret == EG_TCX_NEXT && outlen == len && memcmp(out, frame, len) == 0 &&
-			  p1 == p0 && b1 == b0 && *r->h.reason == 0xffffffffu,
+	gt_expect(ret == EG_TCX_NEXT && outlen == len && memcmp(out, frame, len) == 0 && p1 == p0 &&
+			  b1 == b0 && *r->h.reason == 0xffffffffu,
 		  name, "retval %d, %zu bytes (want %zu), %s, counted %llu, reason %u", (int)ret,
 		  outlen, len, outlen == len && !memcmp(out, frame, len) ? "same" : "changed",
 		  (unsigned long long)(p1 - p0), *r->h.reason);
@@ -692,7 +694,8 @@ static void egress_property(struct gt_rig *r)
 			else if (same && (p1 != p0 || *r->h.reason != 0xffffffffu))
 				bad = "left alone but counted";
 			else if (!same && !only)
-				bad = "changed outside the transmit, dispersion and checksum fields";
+				bad = "changed outside the transmit, dispersion and checksum "
+				      "fields";
 			else if (!same && !want)
 				bad = "stamped, but a condition was not met";
 			else if (!same && (p1 != p0 + 1 || b1 != b0 + len))
@@ -774,15 +777,17 @@ static size_t send_capture(const uint8_t *pay, uint8_t *f, size_t cap, int *part
 	for (;;) {
 		uint8_t ctl[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
 		struct iovec iov = {.iov_base = f, .iov_len = cap};
-		struct msghdr mh = {
-			.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl,
+				    .msg_controllen = sizeof(ctl)};
 		struct pollfd pfd = {.fd = cap_fd, .events = POLLIN};
 		struct cmsghdr *cm;
 		ssize_t n;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		ms = EG_WAIT_MS - (int)((t.tv_sec - t0.tv_sec) * 1000 +
-					(t.tv_nsec - t0.tv_nsec) / 1000000);
+		ms = EG_WAIT_MS -
+		     (int)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
 		if (ms <= 0 || poll(&pfd, 1, ms) <= 0)
 			break;
 		n = recvmsg(cap_fd, &mh, MSG_DONTWAIT);
@@ -852,7 +857,8 @@ static void egress_kernel_case(struct gt_rig *r, const char *what, int want_part
 		memcpy(in, f, 90);
 		memcpy(in + EG_NTP4, pay, 48);
 		snprintf(name, sizeof(name),
-			 "egress, kernel path (%s): transmit exact, dispersion grown, checksum valid "
+			 "egress, kernel path (%s): transmit exact, dispersion grown, checksum "
+			 "valid "
 			 "at the peer, counted",
 			 what);
 		bad = check_stamped(r, in, 90, f, n, 0, why, sizeof(why));
@@ -868,12 +874,105 @@ static void egress_kernel_case(struct gt_rig *r, const char *what, int want_part
 	stamped(r, &p1, &b1);
 	if (partial)
 		complete_partial(f);
-	snprintf(name, sizeof(name), "egress, kernel path (%s): an unmarked reply arrives unchanged",
-		 what);
-	gt_expect(n == 90 && memcmp(f + EG_NTP4, pay, 48) == 0 && eg_udp_ok(f, 0) && p1 == p0,
-		  name, "%zu bytes captured, payload %s, checksum %s, counted %llu", n,
+	snprintf(name, sizeof(name),
+		 "egress, kernel path (%s): an unmarked reply arrives unchanged", what);
+	gt_expect(n == 90 && memcmp(f + EG_NTP4, pay, 48) == 0 && eg_udp_ok(f, 0) && p1 == p0, name,
+		  "%zu bytes captured, payload %s, checksum %s, counted %llu", n,
 		  n == 90 && !memcmp(f + EG_NTP4, pay, 48) ? "same" : "changed",
 		  n == 90 && eg_udp_ok(f, 0) ? "valid" : "bad", (unsigned long long)(p1 - p0));
+}
+
+/*
+ * Another server's marked reply (198.51.100.7:123, the lowest bit of its
+ * transmit fraction set, as half of all replies have it) routed through
+ * this host and out of gt0: injected on gt1 to gt0's MAC, forwarded, and
+ * captured back on gt1. Not horod's reply: it must arrive as it was sent.
+ */
+static void egress_forwarded(struct gt_rig *r)
+{
+	static const char other[] = "198.51.100.7";
+	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+	struct clk_snapshot s = gt_synced();
+	uint8_t pay[48], frame[FR_MAX], f[2048];
+	struct ifreq ifr;
+	struct timespec t0, t;
+	uint64_t p0 = 0, b0 = 0, p1 = 0, b1 = 0;
+	struct fr_spec sp;
+	size_t len, got = 0;
+	int fd, ms;
+
+	if (system("sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 "
+		   "net.ipv4.conf.gt0.rp_filter=0 net.ipv4.conf.all.send_redirects=0 "
+		   "net.ipv4.conf.gt0.send_redirects=0") != 0) {
+		gt_expect(0, "egress, kernel path: forwarding on in the test's namespace",
+			  "sysctl");
+		return;
+	}
+	/* gt0's MAC (another test may have changed it; sysfs shows the first namespace's). */
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "gt0");
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		gt_expect(0, "egress, kernel path: gt0's MAC", "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	close(fd);
+	gt_publish(r, &s, &pub_at);
+	r->tai = PUB_TAI + 234567891;
+	*r->h.tai_ns = r->tai;
+	*r->h.tai_step_ns = 0;
+	reply_payload(&s, pay, 0);
+	reply_spec(&sp, other, PORT_A, pay, 48);
+	memcpy(sp.dmac, ifr.ifr_hwaddr.sa_data, 6);
+	sp.smac[5] = 0x09;
+	len = fr_build(&sp, frame);
+	ll.sll_ifindex = (int)if_nametoindex("gt1");
+	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	stamped(r, &p0, &b0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ll, sizeof(ll)) < 0 ||
+	    sendto(fd, frame, len, 0, (struct sockaddr *)&ll, sizeof(ll)) != (ssize_t)len) {
+		gt_expect(0, "egress, kernel path: a routed reply injected on gt1", "%s",
+			  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = EG_WAIT_MS -
+		     (int)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (ms <= 0 || poll(&pfd, 1, ms) <= 0)
+			break;
+		n = recvfrom(fd, f, sizeof(f), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		/* The forwarded copy: received on gt1, from the other server, its TTL one less. */
+		if (n != 90 || from.sll_pkttype == PACKET_OUTGOING || f[23] != 17 ||
+		    memcmp(f + 26, frame + 26, 4) != 0 || f[22] != frame[22] - 1)
+			continue;
+		got = (size_t)n;
+		break;
+	}
+	close(fd);
+	stamped(r, &p1, &b1);
+	if (system("sysctl -qw net.ipv4.ip_forward=0") != 0)
+		printf("guard-test: could not turn forwarding off again\n");
+	if (!gt_expect(got == 90, "egress, kernel path: a routed reply is forwarded out of gt0",
+		       "nothing captured on gt1 within %d ms", EG_WAIT_MS))
+		return;
+	gt_expect(memcmp(f + EG_NTP4, pay, 48) == 0 && p1 == p0,
+		  "egress, kernel path: another server's marked reply, routed through this host, "
+		  "arrives unchanged (not horod's to stamp)",
+		  "its transmit field was rewritten 0x%016llx -> 0x%016llx, counted %llu",
+		  (unsigned long long)rd64(pay + EG_OFF_XMT),
+		  (unsigned long long)rd64(f + EG_NTP4 + EG_OFF_XMT),
+		  (unsigned long long)(p1 - p0));
 }
 
 /*
@@ -890,7 +989,8 @@ static void egress_kernel(struct gt_rig *r)
 	if (system("ip addr add " GT_LOCAL4 "/24 dev gt0 && ip link set gt1 up && "
 		   "ip neigh replace " EG_CLIENT4 " lladdr 02:00:00:00:00:02 dev gt0 nud "
 		   "permanent") != 0) {
-		gt_expect(0, "egress, kernel path: set up gt0's address and neighbour", "ip failed");
+		gt_expect(0, "egress, kernel path: set up gt0's address and neighbour",
+			  "ip failed");
 		return;
 	}
 	ret = guard_attach_egress(r->g, "gt0", err, sizeof(err));
@@ -909,8 +1009,9 @@ static void egress_kernel(struct gt_rig *r)
 		if (system("ethtool -K gt0 tx on >/dev/null 2>&1") != 0)
 			printf("guard-test: ethtool -K gt0 tx on failed\n");
 	}
-	if (system("ip neigh del " EG_CLIENT4 " dev gt0; ip addr del " GT_LOCAL4
-		   "/24 dev gt0") != 0)
+	egress_forwarded(r);
+	if (system("ip neigh del " EG_CLIENT4 " dev gt0; ip addr del " GT_LOCAL4 "/24 dev gt0") !=
+	    0)
 		printf("guard-test: could not remove gt0's test address\n");
 }
 
