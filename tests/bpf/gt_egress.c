@@ -745,31 +745,38 @@ static void egress_off(void)
 /* ---- Part 5: the kernel's own path on gt0 ---- */
 
 /*
- * Send a 48-byte reply PAY from GT_LOCAL4:PORT_A to the client through gt0,
- * and capture it on gt1 into F (its length, 0 if none came within
- * EG_WAIT_MS); PARTIAL set when the kernel left its checksum to the NIC.
+ * Send a 48-byte reply PAY from GT_LOCAL4 (GT_LOCAL6 when V6):PORT_A to
+ * the client through gt0, and capture it on gt1 into F (its length, 0 if
+ * none came within EG_WAIT_MS); PARTIAL set when the kernel left its
+ * checksum to the NIC.
  */
-static size_t send_capture(const uint8_t *pay, uint8_t *f, size_t cap, int *partial)
+static size_t send_capture(const uint8_t *pay, int v6, uint8_t *f, size_t cap, int *partial)
 {
+	struct sockaddr_in6 src6 = {.sin6_family = AF_INET6, .sin6_port = htons(PORT_A)};
+	struct sockaddr_in6 dst6 = {.sin6_family = AF_INET6, .sin6_port = htons(EG_CPORT)};
 	struct sockaddr_in src = {.sin_family = AF_INET, .sin_port = htons(PORT_A)};
 	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(EG_CPORT)};
 	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+	struct sockaddr *sa = v6 ? (struct sockaddr *)&src6 : (struct sockaddr *)&src;
+	struct sockaddr *da = v6 ? (struct sockaddr *)&dst6 : (struct sockaddr *)&dst;
+	socklen_t sl = v6 ? sizeof(src6) : sizeof(src);
+	size_t want = v6 ? 110 : 90, udp = v6 ? 54 : 34, got = 0;
 	struct timespec t0, t;
 	int us = -1, cap_fd = -1, one = 1, ms;
-	size_t got = 0;
 
 	*partial = 0;
 	inet_pton(AF_INET, GT_LOCAL4, &src.sin_addr);
 	inet_pton(AF_INET, EG_CLIENT4, &dst.sin_addr);
+	inet_pton(AF_INET6, GT_LOCAL6, &src6.sin6_addr);
+	inet_pton(AF_INET6, EG_CLIENT6, &dst6.sin6_addr);
 	ll.sll_ifindex = (int)if_nametoindex("gt1");
 	cap_fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
-	us = socket(AF_INET, SOCK_DGRAM, 0);
+	us = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
 	if (cap_fd < 0 || us < 0 || !ll.sll_ifindex ||
 	    bind(cap_fd, (struct sockaddr *)&ll, sizeof(ll)) < 0 ||
 	    setsockopt(cap_fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0 ||
 	    setsockopt(us, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(us, (struct sockaddr *)&src, sizeof(src)) < 0 ||
-	    sendto(us, pay, 48, 0, (struct sockaddr *)&dst, sizeof(dst)) != 48) {
+	    bind(us, sa, sl) < 0 || sendto(us, pay, 48, 0, da, sl) != 48) {
 		fprintf(stderr, "guard-test: egress send/capture: %s\n", strerror(errno));
 		goto out;
 	}
@@ -791,9 +798,11 @@ static size_t send_capture(const uint8_t *pay, uint8_t *f, size_t cap, int *part
 		if (ms <= 0 || poll(&pfd, 1, ms) <= 0)
 			break;
 		n = recvmsg(cap_fd, &mh, MSG_DONTWAIT);
-		/* Ours: IPv4, UDP from PORT_A to the client's port (gt0 sends other things too). */
-		if (n != 90 || f[12] != 0x08 || f[13] != 0x00 || f[23] != 17 ||
-		    (f[34] << 8 | f[35]) != PORT_A || (f[36] << 8 | f[37]) != EG_CPORT)
+		/* Ours: UDP from PORT_A to the client's port (gt0 sends other things too). */
+		if (n != (ssize_t)want || f[12] != (v6 ? 0x86 : 0x08) ||
+		    f[13] != (v6 ? 0xdd : 0x00) || f[v6 ? 20 : 23] != 17 ||
+		    (f[udp] << 8 | f[udp + 1]) != PORT_A ||
+		    (f[udp + 2] << 8 | f[udp + 3]) != EG_CPORT)
 			continue;
 		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 			if (cm->cmsg_level == SOL_PACKET && cm->cmsg_type == PACKET_AUXDATA) {
@@ -813,23 +822,29 @@ out:
 	return got;
 }
 
-/* Complete a checksum the kernel left to the NIC (CHECKSUM_PARTIAL) in F, as the NIC would. */
-static void complete_partial(uint8_t *f)
+/*
+ * Complete a checksum the kernel left to the NIC (CHECKSUM_PARTIAL) in
+ * plain frame F, as the NIC would: the sum from the UDP header on, the
+ * field holding the pseudo-header's.
+ */
+static void complete_partial(uint8_t *f, int v6)
 {
-	uint16_t c = (uint16_t)~eg_fold(eg_sum(f + 34, 56, 0));
+	size_t udp = v6 ? 54 : 34;
+	uint16_t c = (uint16_t)~eg_fold(eg_sum(f + udp, 56, 0));
 
-	f[40] = (uint8_t)(c >> 8);
-	f[41] = (uint8_t)c;
+	f[udp + 6] = (uint8_t)(c >> 8);
+	f[udp + 7] = (uint8_t)c;
 }
 
-/* One marked and one unmarked reply through gt0 with the offload as it is (WHAT). */
-static void egress_kernel_case(struct gt_rig *r, const char *what, int want_partial)
+/* One marked and one unmarked reply through gt0 (IPv6 when V6), the offload as WHAT says. */
+static void egress_kernel_case(struct gt_rig *r, const char *what, int v6, int want_partial)
 {
 	struct clk_snapshot s = gt_synced();
 	uint8_t pay[48], f[2048];
 	uint64_t p0 = 0, b0 = 0, p1 = 0, b1 = 0;
+	size_t n, len = v6 ? 110 : 90, ntp = v6 ? EG_NTP6 : EG_NTP4;
+	const char *fam = v6 ? "IPv6" : "IPv4";
 	char name[200], why[200];
-	size_t n;
 	int partial;
 
 	gt_publish(r, &s, &pub_at);
@@ -839,30 +854,30 @@ static void egress_kernel_case(struct gt_rig *r, const char *what, int want_part
 	*r->h.reason = 0xffffffffu;
 	reply_payload(&s, pay, 0);
 	stamped(r, &p0, &b0);
-	n = send_capture(pay, f, sizeof(f), &partial);
+	n = send_capture(pay, v6, f, sizeof(f), &partial);
 	stamped(r, &p1, &b1);
-	snprintf(name, sizeof(name), "egress, kernel path (%s): a marked reply is stamped", what);
-	if (!gt_expect(n == 90, name, "nothing captured on gt1 within %d ms", EG_WAIT_MS))
+	snprintf(name, sizeof(name), "egress, kernel path (%s, %s): a marked reply arrives", fam,
+		 what);
+	if (!gt_expect(n == len, name, "nothing captured on gt1 within %d ms", EG_WAIT_MS))
 		return;
-	snprintf(name, sizeof(name), "egress, kernel path (%s): the checksum %s", what,
+	snprintf(name, sizeof(name), "egress, kernel path (%s, %s): the checksum %s", fam, what,
 		 want_partial ? "left to the NIC (CHECKSUM_PARTIAL)" : "computed by the kernel");
 	gt_expect(partial == want_partial, name, "partial %d", partial);
 	if (partial)
-		complete_partial(f);
+		complete_partial(f, v6);
 	{
 		/* What the worker sent, as the frame the kernel built around it. */
-		uint8_t in[90];
+		uint8_t in[110];
 		const char *bad;
 
-		memcpy(in, f, 90);
-		memcpy(in + EG_NTP4, pay, 48);
+		memcpy(in, f, len);
+		memcpy(in + ntp, pay, 48);
 		snprintf(name, sizeof(name),
-			 "egress, kernel path (%s): transmit exact, dispersion grown, checksum "
-			 "valid "
-			 "at the peer, counted",
-			 what);
-		bad = check_stamped(r, in, 90, f, n, 0, why, sizeof(why));
-		if (!bad && (p1 != p0 + 1 || b1 != b0 + 90))
+			 "egress, kernel path (%s, %s): transmit exact, dispersion grown, "
+			 "checksum valid at the peer, counted",
+			 fam, what);
+		bad = check_stamped(r, in, len, f, n, v6, why, sizeof(why));
+		if (!bad && (p1 != p0 + 1 || b1 != b0 + len))
 			bad = "not counted once as tx_stamped_egress";
 		if (!bad && *r->h.reason != GUARD_C_STAMPED)
 			bad = "the reason should be GUARD_C_STAMPED";
@@ -870,16 +885,16 @@ static void egress_kernel_case(struct gt_rig *r, const char *what, int want_part
 	}
 	pay[47] &= (uint8_t)~NTP_XMT_REFINE;
 	stamped(r, &p0, &b0);
-	n = send_capture(pay, f, sizeof(f), &partial);
+	n = send_capture(pay, v6, f, sizeof(f), &partial);
 	stamped(r, &p1, &b1);
 	if (partial)
-		complete_partial(f);
-	snprintf(name, sizeof(name),
-		 "egress, kernel path (%s): an unmarked reply arrives unchanged", what);
-	gt_expect(n == 90 && memcmp(f + EG_NTP4, pay, 48) == 0 && eg_udp_ok(f, 0) && p1 == p0, name,
+		complete_partial(f, v6);
+	snprintf(name, sizeof(name), "egress, kernel path (%s, %s): an unmarked reply unchanged",
+		 fam, what);
+	gt_expect(n == len && memcmp(f + ntp, pay, 48) == 0 && eg_udp_ok(f, v6) && p1 == p0, name,
 		  "%zu bytes captured, payload %s, checksum %s, counted %llu", n,
-		  n == 90 && !memcmp(f + EG_NTP4, pay, 48) ? "same" : "changed",
-		  n == 90 && eg_udp_ok(f, 0) ? "valid" : "bad", (unsigned long long)(p1 - p0));
+		  n == len && !memcmp(f + ntp, pay, 48) ? "same" : "changed",
+		  n == len && eg_udp_ok(f, v6) ? "valid" : "bad", (unsigned long long)(p1 - p0));
 }
 
 /*
@@ -988,7 +1003,9 @@ static void egress_kernel(struct gt_rig *r)
 
 	if (system("ip addr add " GT_LOCAL4 "/24 dev gt0 && ip link set gt1 up && "
 		   "ip neigh replace " EG_CLIENT4 " lladdr 02:00:00:00:00:02 dev gt0 nud "
-		   "permanent") != 0) {
+		   "permanent && ip addr add " GT_LOCAL6
+		   "/64 dev gt0 nodad && ip neigh replace " EG_CLIENT6
+		   " lladdr 02:00:00:00:00:02 dev gt0 nud permanent") != 0) {
 		gt_expect(0, "egress, kernel path: set up gt0's address and neighbour",
 			  "ip failed");
 		return;
@@ -1001,17 +1018,20 @@ static void egress_kernel(struct gt_rig *r)
 		return;
 	if (system("ethtool -K gt0 tx on >/dev/null 2>&1") != 0)
 		printf("guard-test: ethtool -K gt0 tx on failed\n");
-	egress_kernel_case(r, "offload on", 1);
+	egress_kernel_case(r, "offload on", 0, 1);
+	egress_kernel_case(r, "offload on", 1, 1);
 	if (system("ethtool -K gt0 tx off >/dev/null 2>&1") != 0) {
 		gt_expect(0, "egress, kernel path: turn gt0's checksum offload off", "ethtool");
 	} else {
-		egress_kernel_case(r, "offload off", 0);
+		egress_kernel_case(r, "offload off", 0, 0);
+		egress_kernel_case(r, "offload off", 1, 0);
 		if (system("ethtool -K gt0 tx on >/dev/null 2>&1") != 0)
 			printf("guard-test: ethtool -K gt0 tx on failed\n");
 	}
 	egress_forwarded(r);
-	if (system("ip neigh del " EG_CLIENT4 " dev gt0; ip addr del " GT_LOCAL4 "/24 dev gt0") !=
-	    0)
+	if (system("ip neigh del " EG_CLIENT4 " dev gt0; ip neigh del " EG_CLIENT6
+		   " dev gt0; ip addr del " GT_LOCAL6 "/64 dev gt0; ip addr del " GT_LOCAL4
+		   "/24 dev gt0") != 0)
 		printf("guard-test: could not remove gt0's test address\n");
 }
 
@@ -1020,6 +1040,9 @@ void gt_do_egress(void)
 	struct gt_rig_conf c = {.stamp = 1};
 	struct gt_rig r;
 
+	gt_expect(strcmp(guard_counter_name(GUARD_C_STAMPED), "tx_stamped_egress") == 0,
+		  "egress: the counter is named tx_stamped_egress", "named %s",
+		  guard_counter_name(GUARD_C_STAMPED));
 	gt_rig_open(&r, &c);
 	egress_stamps(&r);
 	egress_untouched(&r);
