@@ -9,7 +9,9 @@
  * and the driver: later than the worker's reading, before the frame
  * leaves (never late), with only the qdisc and the driver after it.
  *
- * Rewritten: a frame of exactly Ethernet + IPv4 (no option, not a
+ * Rewritten: a frame a local socket sent (never one this host forwards:
+ * another server's reply routed through it has no socket), of exactly
+ * Ethernet + IPv4 (no option, not a
  * fragment) or IPv6 (no extension header) + UDP + a 48-byte NTP header,
  * from a listen address and port of horod's (struct guard_listen), mode
  * 4, stratum 1-15, whose transmit timestamp carries the worker's mark
@@ -96,7 +98,9 @@ static __always_inline int egress_run(struct __sk_buff *skb)
 	struct pkt p = {};
 	struct guard_count *c;
 
-	/* Most frames: not the length of a plain reply. */
+	/* Forwarded frames (no local socket sent them) and, most, not the length of a reply. */
+	if (!skb->sk)
+		return TCX_NEXT_;
 	if (len == EG_V4_LEN) {
 		if (bpf_skb_load_bytes(skb, 0, h, ETH_HLEN + IPV4_HLEN) < 0)
 			return TCX_NEXT_;
@@ -146,9 +150,12 @@ static __always_inline int egress_run(struct __sk_buff *skb)
 	__builtin_memcpy(&x_hi, n + NTP_OFF_XMT, 4);
 	__builtin_memcpy(&x_lo, n + NTP_OFF_XMT + 4, 4);
 	/*
-	 * Each store with its checksum change: a failed store leaves the
+	 * Each store, then its checksum change: a failed store leaves the
 	 * reply as the worker wrote it, or with only its dispersion grown;
-	 * the transmit time goes in one store, never half of it.
+	 * the transmit time goes in one store, never half of it. A failed
+	 * checksum change (it cannot fail at these fixed offsets of a frame
+	 * the store just made writable) would leave a bad checksum: a reply
+	 * the client drops, never a wrong time.
 	 */
 	if (new_disp != old_disp) {
 		if (bpf_skb_store_bytes(skb, l4 + UDP_HLEN + NTP_OFF_ROOT_DISP, &new_disp, 4, 0) <
