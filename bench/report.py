@@ -436,7 +436,7 @@ def prec_table(res, meta):
     return "\n".join(lines) + "\n"
 
 
-REAL_ORDER = ["horod", "horod-xdp", "chronyd"]
+REAL_ORDER = ["horod", "horod-stamp", "horod-xdp", "chronyd"]
 
 
 def real_summarize(points):
