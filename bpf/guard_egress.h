@@ -14,7 +14,8 @@
  * Ethernet + IPv4 (no option, not a
  * fragment) or IPv6 (no extension header) + UDP + a 48-byte NTP header,
  * from a listen address and port of horod's (struct guard_listen), mode
- * 4, stratum 1-15, whose transmit timestamp carries the worker's mark
+ * 4, stratum 1-15, LI 0 (no leap second announced by the reply either),
+ * whose transmit timestamp carries the worker's mark
  * (NTP_XMT_REFINE: the lowest bit of its fraction; proto/ntp_wire.h) —
  * never an interleaved reply, whose transmit time is the previous
  * reply's stamp, nor a kiss-o'-death, nor an authenticated (longer)
@@ -135,7 +136,7 @@ static __always_inline int egress_run(struct __sk_buff *skb)
 		return TCX_NEXT_;
 	/* NTP: a synchronised server's reply with the worker's mark. */
 	if ((n[NTP_OFF_LVM] & 7) != NTP_MODE_SERVER || n[NTP_OFF_STRATUM] == 0 ||
-	    n[NTP_OFF_STRATUM] > 15 || (n[NTP_OFF_LVM] >> 6) == NTP_LEAP_UNSYNC ||
+	    n[NTP_OFF_STRATUM] > 15 || (n[NTP_OFF_LVM] >> 6) != NTP_LEAP_NONE ||
 	    !(n[NTP_OFF_XMT + 7] & NTP_XMT_REFINE))
 		return TCX_NEXT_;
 	if (egress_serve(&s, &now) < 0)

@@ -405,6 +405,10 @@ static void egress_untouched(struct gt_rig *r)
 	reply_payload(&s, pay, 0);
 	pay[0] = 0xe4; /* LI 3, VN 4, mode 4 */
 	case_untouched(r, "egress: LI 3: untouched", &sp);
+	pay[0] = 0x64; /* LI 1 (a leap second announced by the reply), VN 4, mode 4 */
+	case_untouched(r, "egress: LI 1 in the reply: untouched", &sp);
+	pay[0] = 0xa4; /* LI 2 */
+	case_untouched(r, "egress: LI 2 in the reply: untouched", &sp);
 	pay[0] = 0x23; /* mode 3 */
 	case_untouched(r, "egress: mode 3: untouched", &sp);
 	pay[0] = 0x25; /* mode 5 */
@@ -548,7 +552,7 @@ static int should_stamp(const uint8_t *f, size_t len, const struct eg_state *st)
 		return 0;
 	}
 	ntp = f + udp + 8;
-	return (ntp[0] & 7) == 4 && ntp[1] >= 1 && ntp[1] <= 15 && (ntp[0] >> 6) != 3 &&
+	return (ntp[0] & 7) == 4 && ntp[1] >= 1 && ntp[1] <= 15 && (ntp[0] >> 6) == 0 &&
 	       (ntp[47] & 1);
 }
 
