@@ -517,6 +517,7 @@ static __always_inline __u32 classify(struct xdp_md *ctx, const struct pkt *p)
 
 #include "bpf/guard_answer.h"
 #include "bpf/guard_reply.h"
+#include "bpf/guard_egress.h"
 
 /* Send a kiss-o'-death with CODE, counted as KOD_REASON; dropped as DROP_REASON if it cannot. */
 static __always_inline int send_kod(struct xdp_md *ctx, struct pkt *p, __u32 code, __u32 kod_reason,
@@ -776,4 +777,13 @@ SEC("xdp")
 int guard_pass(struct xdp_md *ctx)
 {
 	return XDP_PASS;
+}
+
+/* `guard stamp on`: each guard interface's egress (bpf/guard_egress.h). */
+SEC("tc")
+int guard_egress(struct __sk_buff *skb)
+{
+	if (!(guard_cfg.flags & GUARD_F_STAMP))
+		return TCX_NEXT_;
+	return egress_run(skb);
 }

@@ -41,6 +41,10 @@
 #define SYS_BPF_DIR  "/sys/fs/bpf" /* the conventional bpffs mount point */
 #define LOG_BUF	     512	   /* bytes: a libbpf message that fits needs no allocation */
 #define LOG_MAX	     65536	   /* bytes: the tail of a longer message (verifier log) kept */
+#ifndef BPF_TCX_EGRESS
+/* Linux 6.6 (uapi/linux/bpf.h enum bpf_attach_type): a tcx egress link; not in 6.1's headers */
+#define BPF_TCX_EGRESS 47
+#endif
 #ifndef BPF_F_XDP_DEV_BOUND_ONLY
 /* Linux 6.3 (uapi/linux/bpf.h): a device-bound, not offloaded, program; not in 6.1's headers */
 #define BPF_F_XDP_DEV_BOUND_ONLY (1U << 6)
@@ -68,6 +72,8 @@ struct guard {
 	int mode[GUARD_MAX_IFACES];
 	char ifname[GUARD_MAX_IFACES][GUARD_IFNAME_MAX];
 	struct guard_bpf *bound[GUARD_MAX_IFACES]; /* link I's device-bound object, or NULL */
+	int n_egress;
+	int egress_fd[GUARD_MAX_IFACES]; /* tcx egress links (guard_attach_egress) */
 	uint64_t start_ns;
 	char pin_dir[PATH_MAX];
 	int pinned[GUARD_NPINS]; /* 1 = this guard made the file */
@@ -406,6 +412,7 @@ static int guard_bound_load(struct guard *g, int ifindex, const char *ifname,
 	}
 	bpf_program__set_autoload(b->progs.guard_pass, false);
 	bpf_program__set_autoload(b->progs.guard_xdp, false);
+	bpf_program__set_autoload(b->progs.guard_egress, false);
 	p = b->progs.guard_xdp_hw;
 	bpf_program__set_ifindex(p, (__u32)ifindex);
 	bpf_program__set_flags(p, bpf_program__flags(p) | BPF_F_XDP_DEV_BOUND_ONLY);
@@ -653,6 +660,46 @@ int guard_pin(struct guard *g, const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* Detach every egress program of G (its links closed). */
+static void guard_egress_close(struct guard *g)
+{
+	int i;
+
+	for (i = g->n_egress - 1; i >= 0; i--)
+		close(g->egress_fd[i]);
+	g->n_egress = 0;
+}
+
+int guard_attach_egress(struct guard *g, const char *ifname, char *err, size_t errlen)
+{
+	int ifindex, fd;
+
+	if (g->n_egress >= GUARD_MAX_IFACES)
+		return guard_fail(err, errlen, -ENOSPC, "egress %s: more than %d interfaces",
+				  ifname, GUARD_MAX_IFACES);
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex)
+		return guard_fail(err, errlen, -errno, "egress %s", ifname);
+	/* Appended after the programs there: each frame reaches it last, then goes on. */
+	fd = bpf_link_create(bpf_program__fd(g->skel->progs.guard_egress), ifindex, BPF_TCX_EGRESS,
+			     NULL);
+	if (fd < 0)
+		return guard_fail(err, errlen, -errno, "attach the egress program to %s (tcx)",
+				  ifname);
+	g->egress_fd[g->n_egress++] = fd;
+	return 0;
+}
+
+int guard_n_egress(const struct guard *g)
+{
+	return g->n_egress;
+}
+
+int guard_egress_prog_fd(const struct guard *g)
+{
+	return bpf_program__fd(g->skel->progs.guard_egress);
+}
+
 void guard_close(struct guard *g)
 {
 	struct bpf_map *m;
@@ -660,6 +707,7 @@ void guard_close(struct guard *g)
 
 	if (!g)
 		return;
+	guard_egress_close(g);
 	for (i = g->n_links - 1; i >= 0; i--)
 		if (g->link_fd[i] >= 0)
 			close(g->link_fd[i]);
@@ -701,6 +749,8 @@ void guard_release(struct guard *g)
 
 	if (!g)
 		return;
+	/* Egress links are never handed over: the next guard attaches its own. */
+	guard_egress_close(g);
 	for (i = g->n_links - 1; i >= 0; i--)
 		if (g->link_fd[i] >= 0)
 			close(g->link_fd[i]);

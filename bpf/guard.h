@@ -123,6 +123,19 @@ void guard_close(struct guard *g);
 /* File descriptor of the XDP program (for BPF_PROG_TEST_RUN). */
 int guard_prog_fd(const struct guard *g);
 
+/*
+ * `guard stamp on`: attach the egress program (bpf/guard_egress.h) to
+ * IFNAME through a tcx link (Linux 6.6), after whatever runs there; it
+ * shares G's maps and serving state, and is detached when G closes or is
+ * released (never handed over: a successor attaches its own). 0, or
+ * -errno with ERR and nothing attached.
+ */
+int guard_attach_egress(struct guard *g, const char *ifname, char *err, size_t errlen);
+
+/* Egress links attached; the egress program's descriptor (for BPF_PROG_TEST_RUN). */
+int guard_n_egress(const struct guard *g);
+int guard_egress_prog_fd(const struct guard *g);
+
 /* File descriptor of the pass-everything program (for the peer of a veth that gets XDP_TX). */
 int guard_pass_prog_fd(const struct guard *g);
 

@@ -31,10 +31,11 @@ enum guard_counter {
 	GUARD_C_PASS_INVALID,		     /* IP/UDP headers the kernel will reject */
 	GUARD_C_SERVED,	   /* mode 3 answered here, receive time the kernel's clock */
 	GUARD_C_SERVED_HW, /* mode 3 answered here, receive time the NIC's stamp */
+	GUARD_C_STAMPED,   /* egress: a worker's basic reply, transmit time written as it left */
 	GUARD_NCOUNTERS
 };
 
-#define GUARD_LAYOUT	 4  /* version of this layout, stored in the info map */
+#define GUARD_LAYOUT	 5  /* version of this layout, stored in the info map */
 #define GUARD_MAX_PORTS	 16 /* served UDP ports: one per listen line (CFG_MAX_LISTEN) */
 #define GUARD_MAX_LISTEN 16 /* listen lines (CFG_MAX_LISTEN): address and port pairs */
 #define GUARD_HOST_ADDRS                                                                           \
@@ -67,6 +68,7 @@ enum guard_counter {
 #define GUARD_F_TEST	   0x10 /* tests only: clock from .bss, last verdict to .bss */
 #define GUARD_F_SERVE	   0x20 /* `guard serve on`: answer plain client requests here */
 #define GUARD_F_HWRX	   0x40 /* device-bound: the NIC's receive stamp (XDP RX metadata) */
+#define GUARD_F_STAMP	   0x80 /* `guard stamp on`: basic replies' transmit time at egress */
 
 /*
  * The program's configuration, in its read-only data (set before load,

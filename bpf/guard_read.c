@@ -23,6 +23,7 @@ static const char *const guard_own_names[GUARD_NCOUNTERS - NTP_REASON_MAX] = {
 	[GUARD_C_PASS_INVALID - NTP_REASON_MAX] = "pass_invalid",
 	[GUARD_C_SERVED - NTP_REASON_MAX] = "reply_server_xdp",
 	[GUARD_C_SERVED_HW - NTP_REASON_MAX] = "reply_server_xdp_hwrx",
+	[GUARD_C_STAMPED - NTP_REASON_MAX] = "tx_stamped_egress",
 };
 
 const char *guard_counter_name(unsigned int i)
@@ -93,7 +94,9 @@ int guard_stats_read_fd(int fd, struct guard_stats *out)
 		for (c = 0; c < ncpu; c++) {
 			out->packets[k] += v[c].packets;
 			out->bytes[k] += v[c].bytes;
-			if (c < (int)(sizeof(out->cpu_packets) / sizeof(out->cpu_packets[0])))
+			/* Per CPU: the frames classified (not the replies stamped leaving). */
+			if (k != GUARD_C_STAMPED &&
+			    c < (int)(sizeof(out->cpu_packets) / sizeof(out->cpu_packets[0])))
 				out->cpu_packets[c] += v[c].packets;
 		}
 	}

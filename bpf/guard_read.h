@@ -20,7 +20,7 @@ struct guard_stats {
 	uint64_t packets[GUARD_NCOUNTERS];
 	uint64_t bytes[GUARD_NCOUNTERS];
 	int ncpu;		   /* possible CPUs, entries used in cpu_packets */
-	uint64_t cpu_packets[256]; /* every counter's packets per CPU (first 256 CPUs) */
+	uint64_t cpu_packets[256]; /* frames classified per CPU (first 256 CPUs; not the stamped) */
 };
 
 /* Sum the counters map FD into OUT; 0 or -errno. */

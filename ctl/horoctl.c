@@ -158,13 +158,18 @@ static void guard_print_text(const struct guard_view *v)
 			       c->leak_mask + 1, c->flags & GUARD_F_RATE_KOD ? ", RATE KoD" : "");
 		else
 			printf("; no rate limit");
-		printf("%s\n", c->flags & GUARD_F_DENY_KOD ? "; DENY KoD" : "");
+		printf("%s%s%s\n", c->flags & GUARD_F_DENY_KOD ? "; DENY KoD" : "",
+		       c->flags & GUARD_F_SERVE ? "; answers plain requests (guard serve)" : "",
+		       c->flags & GUARD_F_STAMP ? "; transmit times at egress (guard stamp)" : "");
 	} else {
 		printf(" (no info map: an older horod?)\n");
 	}
 	printf("\n%-20s %14s %16s %12s\n", "reason", "packets", "bytes",
 	       v->secs > 0 ? "packets/s" : "");
 	for (i = 0; i < GUARD_NCOUNTERS; i++) {
+		/* The frames it classified; the replies it stamped leaving come after. */
+		if (i == GUARD_C_STAMPED)
+			continue;
 		total += v->b.packets[i];
 		if (!v->b.packets[i])
 			continue;
@@ -175,6 +180,16 @@ static void guard_print_text(const struct guard_view *v)
 		printf("\n");
 	}
 	printf("%-20s %14llu\n", "total", (unsigned long long)total);
+	if (c->flags & GUARD_F_STAMP || v->b.packets[GUARD_C_STAMPED]) {
+		printf("%-20s %14llu %16llu", guard_counter_name(GUARD_C_STAMPED),
+		       (unsigned long long)v->b.packets[GUARD_C_STAMPED],
+		       (unsigned long long)v->b.bytes[GUARD_C_STAMPED]);
+		if (v->secs > 0)
+			printf(" %12.1f", (double)(v->b.packets[GUARD_C_STAMPED] -
+						   v->a.packets[GUARD_C_STAMPED]) /
+						  v->secs);
+		printf("  (replies leaving)\n");
+	}
 	printf("\nper CPU:");
 	for (i = 0; i < (uint32_t)v->b.ncpu && i < 256; i++)
 		printf(" cpu%u %llu (%.0f%%)", i, (unsigned long long)v->b.cpu_packets[i],
@@ -214,11 +229,14 @@ static void guard_print_json(const struct guard_view *v)
 			       v->info.mode[i] & GUARD_MODE_F_BOUND ? "true" : "false");
 		}
 		printf("], \"ratelimit\": %s, \"interval_ns\": %llu, \"tau_ns\": %llu, "
-		       "\"leak_mask\": %u, \"rate_kod\": %s, \"deny_kod\": %s",
+		       "\"leak_mask\": %u, \"rate_kod\": %s, \"deny_kod\": %s, \"serve\": %s, "
+		       "\"stamp\": %s",
 		       c->flags & GUARD_F_RATELIMIT ? "true" : "false",
 		       (unsigned long long)c->interval_ns, (unsigned long long)c->tau_ns,
 		       c->leak_mask, c->flags & GUARD_F_RATE_KOD ? "true" : "false",
-		       c->flags & GUARD_F_DENY_KOD ? "true" : "false");
+		       c->flags & GUARD_F_DENY_KOD ? "true" : "false",
+		       c->flags & GUARD_F_SERVE ? "true" : "false",
+		       c->flags & GUARD_F_STAMP ? "true" : "false");
 	}
 	printf(", \"sample_s\": %.3f, \"counters\": {", v->secs);
 	for (i = 0; i < GUARD_NCOUNTERS; i++) {

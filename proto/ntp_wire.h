@@ -35,6 +35,15 @@
 #define NTP_OFF_REC	   32
 #define NTP_OFF_XMT	   40
 
+/*
+ * The lowest bit of a transmit timestamp's fraction (0.23 ns): set in a
+ * basic reply's transmit time, a worker's reading that the guard's
+ * egress program may replace with the time the reply leaves (`guard
+ * stamp on`, bpf/guard_egress.h); clear in an interleaved reply's, the
+ * previous reply's measured stamp, which nothing may touch.
+ */
+#define NTP_XMT_REFINE 1
+
 /* Versions horod answers (VN 1..4: RFC 1059 to RFC 5905). */
 #define NTP_VERSION_MIN 1
 #define NTP_VERSION_MAX 4

@@ -2,8 +2,8 @@
  * The rate-limit and XDP guard directives of the configuration:
  * `ratelimit [interval I] [burst B] [leak L] [kod]` (chrony's form and
  * defaults), `denykod on|off`, `guard interface IFACE [mode
- * native|skb|auto]` (repeatable), `guard pin /DIR` and `guard serve
- * on|off`. Same rules as the other directives: every value range-checked,
+ * native|skb|auto]` (repeatable), `guard pin /DIR`, `guard serve
+ * on|off` and `guard stamp on|off`. Same rules as the other directives: every value range-checked,
  * every error `NAME:LINE: what, allowed ...`; cfg_guard_format writes
  * them back in a form the parser reads to the same result.
  */
@@ -15,7 +15,8 @@
 
 #define CFG_FORM_RATELIMIT "ratelimit [interval -19..12] [burst 1..255] [leak 0..16] [kod]"
 #define CFG_FORM_GUARD                                                                             \
-	"guard interface IFACE [mode native|skb|auto] | guard pin /DIR | guard serve on|off"
+	"guard interface IFACE [mode native|skb|auto] | guard pin /DIR | guard serve on|off | "    \
+	"guard stamp on|off"
 #define CFG_GUARD_PIN_DEFAULT "/sys/fs/bpf/horod" /* GUARD_PIN_DEFAULT of bpf/guard.h */
 
 static const char *const cfg_xdp_modes[] = {"auto", "native", "skb"}; /* by enum cfg_xdp_mode */
@@ -32,6 +33,7 @@ void cfg_guard_defaults(struct cfg_ratelimit *rl, struct cfg_guard *g)
 	snprintf(g->pin, sizeof(g->pin), "%s", CFG_GUARD_PIN_DEFAULT);
 	g->pin_keep = 0;
 	g->serve = 0;
+	g->stamp = 0;
 }
 
 int cfg_do_ratelimit(struct cfg_parser *p, char **tok, int ntok)
@@ -137,26 +139,30 @@ static int cfg_guard_pin(struct cfg_parser *p, char **tok, int ntok)
 	return 0;
 }
 
-/* `guard serve on|off`, once. */
-static int cfg_guard_serve(struct cfg_parser *p, char **tok, int ntok)
+/* `guard serve|stamp on|off` (tok[1]), once each (SEEN): into *OUT. */
+static int cfg_guard_onoff(struct cfg_parser *p, char **tok, int ntok, int *seen, int *out)
 {
 	char q[CFG_QUOTE_MAX];
 	int on;
 
 	if (ntok < 3)
-		return cfg_fail(p, "'guard serve' needs on or off, allowed: guard serve on|off");
-	if (ntok > 3)
-		return cfg_extra(p, tok[3], "guard serve on|off");
+		return cfg_fail(p, "'guard %s' needs on or off, allowed: guard %s on|off", tok[1],
+				tok[1]);
+	if (ntok > 3) {
+		snprintf(q, sizeof(q), "guard %s on|off", tok[1]);
+		return cfg_extra(p, tok[3], q);
+	}
 	if (strcmp(tok[2], "on") == 0)
 		on = 1;
 	else if (strcmp(tok[2], "off") == 0)
 		on = 0;
 	else
-		return cfg_fail(p, "bad guard serve '%s', allowed: guard serve on|off",
-				ntp_quote(tok[2], q, sizeof(q)));
-	if (cfg_once(p, &p->seen_guard_serve, "guard serve") < 0)
+		return cfg_fail(p, "bad guard %s '%s', allowed: guard %s on|off", tok[1],
+				ntp_quote(tok[2], q, sizeof(q)), tok[1]);
+	snprintf(q, sizeof(q), "guard %s", tok[1]);
+	if (cfg_once(p, seen, q) < 0)
 		return -1;
-	p->c->guard.serve = on;
+	*out = on;
 	return 0;
 }
 
@@ -168,12 +174,15 @@ int cfg_do_guard(struct cfg_parser *p, char **tok, int ntok)
 	int i, mode = CFG_XDP_AUTO;
 
 	if (ntok < 2)
-		return cfg_fail(p,
-				"'guard' needs interface, pin or serve, allowed: " CFG_FORM_GUARD);
+		return cfg_fail(
+			p,
+			"'guard' needs interface, pin, serve or stamp, allowed: " CFG_FORM_GUARD);
 	if (strcmp(tok[1], "pin") == 0)
 		return cfg_guard_pin(p, tok, ntok);
 	if (strcmp(tok[1], "serve") == 0)
-		return cfg_guard_serve(p, tok, ntok);
+		return cfg_guard_onoff(p, tok, ntok, &p->seen_guard_serve, &p->c->guard.serve);
+	if (strcmp(tok[1], "stamp") == 0)
+		return cfg_guard_onoff(p, tok, ntok, &p->seen_guard_stamp, &p->c->guard.stamp);
 	if (strcmp(tok[1], "interface") != 0)
 		return cfg_fail(p, "unknown guard option '%s', allowed: " CFG_FORM_GUARD,
 				ntp_quote(tok[1], q, sizeof(q)));
@@ -231,4 +240,5 @@ void cfg_guard_format(const struct cfg_ratelimit *rl, const struct cfg_guard *g,
 	}
 	ntp_textf(out, "guard pin %s%s\n", g->pin, g->pin_keep ? " keep" : "");
 	ntp_textf(out, "guard serve %s\n", g->serve ? "on" : "off");
+	ntp_textf(out, "guard stamp %s\n", g->stamp ? "on" : "off");
 }

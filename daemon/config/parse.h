@@ -27,7 +27,7 @@ struct cfg_parser {
 	int seen_local, seen_workers, seen_io, seen_pidfile, seen_log, seen_clientloglimit;
 	int seen_driver, seen_discipline, seen_makestep, seen_maxdistance, seen_holdover,
 		seen_minsources, seen_driftfile;
-	int seen_ratelimit, seen_denykod, seen_guard_pin, seen_guard_serve;
+	int seen_ratelimit, seen_denykod, seen_guard_pin, seen_guard_serve, seen_guard_stamp;
 	int seen_control_path, seen_metrics;
 	int seen_user, seen_seccomp;
 	int seen_nts[12];	    /* cfg_nts.c's single-use directives */

@@ -149,6 +149,7 @@ struct cfg_guard {
 	char pin[CFG_PATH_MAX]; /* `guard pin DIR`: where the maps are pinned */
 	int pin_keep;		/* `guard pin DIR keep`: state maps stay pinned at exit */
 	int serve;		/* `guard serve on|off`: the guard answers plain requests */
+	int stamp;		/* `guard stamp on|off`: basic replies' transmit time at egress */
 };
 
 /* `control PATH` and `metrics listen` (cfg_control.c): the control socket and metrics. */

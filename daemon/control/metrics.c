@@ -123,7 +123,8 @@ static void guard_metrics(struct ntp_text *o)
 	gauge(o, "horod_guard_up", "1 when the XDP guard is attached and its counters read.", up);
 	prom_family(o, "horod_guard_packets_total", "counter",
 		    "Frames the XDP guard classified, by verdict (reason, pass_*, "
-		    "reply_server_xdp, reply_server_xdp_hwrx).");
+		    "reply_server_xdp, reply_server_xdp_hwrx), and tx_stamped_egress: "
+		    "replies whose transmit time it wrote at egress (guard stamp).");
 	for (k = 0; up && k < GUARD_NCOUNTERS; k++)
 		prom_sample_u64(o, "horod_guard_packets_total", "reason",
 				guard_counter_name((unsigned int)k), pk[k]);

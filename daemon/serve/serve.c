@@ -38,6 +38,20 @@ static uint64_t unique(uint64_t ts, uint64_t a, uint64_t b)
 	return ts;
 }
 
+/*
+ * The transmit time of an interleaved reply, a measured stamp: unique
+ * as above, without NTP_XMT_REFINE, so that the guard's egress program
+ * leaves it be (xl_tx_wire's flag bits end in 0; unique's one unit more
+ * would set it: two units here).
+ */
+static uint64_t unique_measured(uint64_t ts, uint64_t rx)
+{
+	ts &= ~(uint64_t)NTP_XMT_REFINE;
+	while (ts == 0 || ts == rx)
+		ts += 2;
+	return ts;
+}
+
 void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t *req, size_t len,
 		const struct sockaddr *from, int fd, const struct timespec *rx,
 		enum ctr_tsrc rx_src, uint8_t *reply, struct srv_reply *out)
@@ -151,10 +165,11 @@ void srv_handle(const struct srv_shared *sh, struct srv_local *lc, const uint8_t
 		ctr_inc(&ctr->xtx[xl_tx_src(e) == XL_SRC_HARDWARE ? CTR_TS_HARDWARE
 				  : xl_tx_src(e) == XL_SRC_KERNEL ? CTR_TS_KERNEL
 								  : CTR_TS_DAEMON]);
-		txw = unique(xl_tx_wire(e), rxw, rxw);
+		txw = unique_measured(xl_tx_wire(e), rxw);
 		ntp_build_reply_interleaved(req, &info, rxw, txw, reply);
 	} else {
-		txw = unique(ntp_ts_from_unix_ns(tx_ns), rxw, rxw);
+		/* A reading the guard's egress program may refine (NTP_XMT_REFINE). */
+		txw = unique(ntp_ts_from_unix_ns(tx_ns) | NTP_XMT_REFINE, rxw, rxw);
 		ntp_build_reply(req, &info, rxw, txw, reply);
 	}
 	/*
@@ -187,7 +202,8 @@ int srv_restamp(uint8_t *buf, size_t len, uint32_t steps, const struct clk_snaps
 		ntp_mark_unsync(buf, len);
 		return 0;
 	}
-	return ntp_restamp_xmt(buf, len, ntp_ts_from_unix_ns(clk_snapshot_served(s, raw)));
+	return ntp_restamp_xmt(buf, len,
+			       ntp_ts_from_unix_ns(clk_snapshot_served(s, raw)) | NTP_XMT_REFINE);
 }
 
 void srv_note_send(const struct srv_reply *out, const struct sockaddr *from, int ifindex,

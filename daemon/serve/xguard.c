@@ -107,13 +107,17 @@ static void xg_config(const struct horod_config *c, const struct rl_limits *l,
 	 */
 	if (c->guard.serve && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
 		g->flags |= GUARD_F_SERVE;
+	/* The same for the transmit times written at egress (bpf/guard_egress.h). */
+	if (c->guard.stamp && c->clk.driver == CFG_DRIVER_KERNEL && !c->clk.device[0])
+		g->flags |= GUARD_F_STAMP;
 #if !defined(__x86_64__)
 	/*
 	 * The program reads what horod publishes with x86_64's ordering of
 	 * loads (bpf/guard_answer.h): elsewhere it sends nothing, neither
 	 * time nor kiss-o'-death, and leaves those requests to the workers.
 	 */
-	g->flags &= ~(uint32_t)(GUARD_F_SERVE | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD);
+	g->flags &=
+		~(uint32_t)(GUARD_F_SERVE | GUARD_F_STAMP | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD);
 #endif
 }
 
@@ -205,7 +209,7 @@ static int xg_host_open(char *why, size_t len)
 static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *why, size_t len)
 {
 	struct guard_config gc;
-	char where[CFG_MAX_GUARD_IF * (CFG_IFNAME_MAX + 28)] = "", kept[64] = "";
+	char where[CFG_MAX_GUARD_IF * (CFG_IFNAME_MAX + 28)] = "", kept[64] = "", stamps[96] = "";
 	const char *no_serve = XG_NO_SERVE; /* why it does not answer, if it does not */
 	int reuse[GUARD_NSTATE], k;
 	unsigned int reused = 0;
@@ -241,6 +245,20 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 					      : got == GUARD_MODE_NATIVE ? "native"
 									 : "generic");
 	}
+	/* Egress stamps: best effort, each interface on its own (tcx needs Linux 6.6). */
+	for (i = 0; ret == 0 && (gc.flags & GUARD_F_STAMP) && i < c->guard.n_ifs; i++) {
+		char ewhy[XG_WHY_MAX];
+
+		if (guard_attach_egress(xg.guard, c->guard.ifs[i].name, ewhy, sizeof(ewhy)) < 0)
+			log_msg(LOG_WARNING,
+				"guard: %s: basic replies keep the workers' transmit times there",
+				ewhy);
+	}
+	if (ret == 0 && (gc.flags & GUARD_F_STAMP))
+		snprintf(stamps, sizeof(stamps), "; transmit times written at egress on %d of %d",
+			 guard_n_egress(xg.guard), c->guard.n_ifs);
+	else if (ret == 0 && c->guard.stamp)
+		snprintf(stamps, sizeof(stamps), "; no egress stamps (%s)", XG_NO_SERVE);
 	if (ret == 0)
 		guard_keep_state_pins(xg.guard, c->guard.pin_keep);
 	/* A predecessor's pins are renewed, not stale. */
@@ -275,7 +293,7 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 		xg.counters_fd = -1;
 		return ret;
 	}
-	if (gc.flags & (GUARD_F_SERVE | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD)) {
+	if (gc.flags & (GUARD_F_SERVE | GUARD_F_STAMP | GUARD_F_RATE_KOD | GUARD_F_DENY_KOD)) {
 		/*
 		 * Without the host table the program knows no local address:
 		 * it answers nothing, and its kiss-o'-death become drops.
@@ -291,16 +309,17 @@ static int xg_up(const struct horod_config *c, const struct rl_limits *l, char *
 			no_serve = "no host table";
 		}
 		xg.serving = xg.state && (gc.flags & GUARD_F_SERVE);
+		xg.publish = xg.state && ((gc.flags & GUARD_F_SERVE) || guard_n_egress(xg.guard));
 		pthread_mutex_unlock(&xg.pub_lock);
 	}
-	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s%s%s; maps pinned in %s%s", where,
+	log_msg(LOG_NOTICE, "guard: XDP on %s; %s%s%s%s%s%s%s; maps pinned in %s%s", where,
 		l->enabled ? "rate limit" : "no rate limit",
 		l->enabled && l->kod ? " with KoD" : "", c->rl.deny_kod ? ", DENY KoD" : "",
 		xg.serving	 ? "; answers client requests"
 		: c->guard.serve ? "; does not answer ("
 				 : "",
 		xg.serving || !c->guard.serve ? "" : no_serve,
-		xg.serving || !c->guard.serve ? "" : ")", c->guard.pin,
+		xg.serving || !c->guard.serve ? "" : ")", stamps, c->guard.pin,
 		c->guard.pin_keep ? " (kept at exit)" : "");
 	return 0;
 }
@@ -373,7 +392,7 @@ static int xg_rebuild(const struct horod_config *next, char *why, size_t len)
 	struct guard_state_pub *old_state;
 	struct guard_host_nl *old_nl;
 	uint64_t base[GUARD_NCOUNTERS];
-	int old_serving;
+	int old_serving, old_publish;
 	struct rl_limits l;
 	const char *ifname;
 	int i, fd, mode, ret;
@@ -408,9 +427,11 @@ static int xg_rebuild(const struct horod_config *next, char *why, size_t len)
 	pthread_mutex_lock(&xg.pub_lock);
 	old_state = xg.state;
 	old_serving = xg.serving;
+	old_publish = xg.publish;
 	old_nl = xg.nl;
 	xg.state = NULL;
 	xg.serving = 0;
+	xg.publish = 0;
 	xg.nl = NULL;
 	pthread_mutex_unlock(&xg.pub_lock);
 	pthread_mutex_lock(&xg.read_lock);
@@ -428,6 +449,7 @@ static int xg_rebuild(const struct horod_config *next, char *why, size_t len)
 		pthread_mutex_lock(&xg.pub_lock);
 		xg.state = old_state;
 		xg.serving = old_serving;
+		xg.publish = old_publish;
 		xg.nl = old_nl;
 		pthread_mutex_unlock(&xg.pub_lock);
 		return ret;
@@ -604,7 +626,7 @@ void xg_serve_publish(const struct clk_snapshot *s)
 	}
 	memset(&v, 0, sizeof(v)); /* off: only the host table, for kiss-o'-death */
 	guard_phc_init(&phc);
-	if (xg.serving) {
+	if (xg.publish) {
 		guard_clocks_read(&now);
 		guard_serve_fill(&v, s, &now);
 		/* The PHC offsets, each with the CLOCK_TAI instant of its measurement. */
@@ -620,6 +642,7 @@ void xg_stop(int handed_over)
 	pthread_mutex_lock(&xg.pub_lock);
 	xg.state = NULL;
 	xg.serving = 0;
+	xg.publish = 0;
 	guard_host_close(xg.nl);
 	xg.nl = NULL;
 	pthread_mutex_unlock(&xg.pub_lock);

@@ -65,10 +65,11 @@ struct xguard {
 	pthread_mutex_t pub_lock;      /* for the four fields below (a reload swaps them) */
 	struct guard_state_pub *state; /* what the program reads when it may answer, or NULL */
 	int serving;		       /* it may answer with time (GUARD_F_SERVE) */
-	struct guard_host_nl *nl;      /* keeps host current, or NULL */
-	struct guard_host host;	       /* the program's view of the host, as last published */
-	int host_failed;	       /* a failure to follow it was logged */
-	const struct hwts_table *hw;   /* `hwtimestamp` PHCs: their offsets are published too */
+	int publish; /* the serving state is published: serving, or stamping at egress */
+	struct guard_host_nl *nl;    /* keeps host current, or NULL */
+	struct guard_host host;	     /* the program's view of the host, as last published */
+	int host_failed;	     /* a failure to follow it was logged */
+	const struct hwts_table *hw; /* `hwtimestamp` PHCs: their offsets are published too */
 };
 
 /* horod's guard (xguard.c). */

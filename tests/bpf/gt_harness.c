@@ -164,7 +164,7 @@ void gt_rig_open(struct gt_rig *r, const struct gt_rig_conf *c)
 		       (c->ratelimit && c->kod ? GUARD_F_RATE_KOD : 0) |
 		       (c->deny_kod ? GUARD_F_DENY_KOD : 0) |
 		       (c->allow[0] ? GUARD_F_HAVE_ALLOW : 0) | (c->serve ? GUARD_F_SERVE : 0) |
-		       (c->hwrx ? GUARD_F_HWRX : 0);
+		       (c->hwrx ? GUARD_F_HWRX : 0) | (c->stamp ? GUARD_F_STAMP : 0);
 	r->cfg.interval_ns = r->lim.interval_ns;
 	r->cfg.tau_ns = r->lim.tau_ns;
 	r->cfg.kod_interval_ns = r->lim.kod_interval_ns;

@@ -444,5 +444,6 @@ int gt_do_unit(void)
 	gt_do_leap();
 	gt_do_answer();
 	gt_do_host();
+	gt_do_egress();
 	return gt_n_fail ? 1 : 0;
 }

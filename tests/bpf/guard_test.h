@@ -55,6 +55,7 @@ struct gt_rig_conf {
 	int ratelimit, interval, burst, leak, kod, deny_kod;
 	int serve; /* `guard serve on` (GUARD_F_SERVE) */
 	int hwrx;  /* the device-bound program's flag (GUARD_F_HWRX), NIC stamps from .bss */
+	int stamp; /* `guard stamp on` (GUARD_F_STAMP): the egress program rewrites */
 };
 
 extern int gt_n_pass, gt_n_fail; /* named asserts passed and failed so far */
@@ -183,6 +184,12 @@ void gt_do_host(void);
  * workers convert it (daemon/serve/hwts.c), or the kernel's time.
  */
 void gt_do_hwrx(void);
+
+/*
+ * guard-test unit, `guard stamp on`: the egress program (tc, SCHED_CLS)
+ * through BPF_PROG_TEST_RUN and through the kernel's own path on gt0.
+ */
+void gt_do_egress(void);
 
 /* guard-test unit: one crafted frame per class; 0, or 1 on a failure. */
 int gt_do_unit(void);

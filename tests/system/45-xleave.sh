@@ -21,6 +21,11 @@
 # With `guard serve on`: a basic client answered in XDP, an interleaved one
 # by the workers (its first request in XDP, its second basic, the rest
 # interleaved with kernel stamps).
+# With `guard stamp on`: every basic reply chronyd gets (IPv4 and IPv6)
+# has its transmit time written at egress (counted by the guard as
+# tx_stamped_egress, one per basic reply), no interleaved reply does, the
+# offsets stay below 1 ms, and horobench's capture finds no reply that
+# arrived before its transmit timestamp, basic or interleaved.
 # Then the error-queue trap (transmit stamps are charged to a socket's
 # receive buffer: the send socket's, rxsock.h): an overload burst, then the sockets' receive queues
 # must be empty again (no stamp left unread), horod must answer at once,
@@ -32,7 +37,9 @@
 lib_init
 need_chronyd
 HB=$HOROD_BUILD/horobench
+HOROCTL=$HOROD_BUILD/horoctl
 [ -x "$HB" ] || die "no horobench binary at $HB (run make all)"
+[ -x "$HOROCTL" ] || die "no horoctl binary at $HOROCTL (run make all)"
 SRV=$(ns_name srv)
 CLI=$(ns_name cli)
 ns_create "$SRV"
@@ -97,6 +104,13 @@ xl_q()
 		"server $1 iburst ${2:-} minpoll -3 maxpoll -3 maxsamples 8" \
 		"pidfile $T_DIR/chronyd-q.pid" "cmdport 0" "bindcmdaddress /" 2>&1)
 	CQ_OFF=$(sed -n 's/.*System clock wrong by \([-0-9.e]*\) seconds.*/\1/p' <<<"$CQ_OUT" | tail -n1)
+}
+
+# stamped: the guard's count of replies stamped at egress (horoctl guard), empty if none.
+stamped()
+{
+	jget "$(ip netns exec "$SRV" "$HOROCTL" guard --pin "$PIN" --json --once 2>/dev/null)" \
+		counters.tx_stamped_egress.packets
 }
 
 # holds EXPR: true when the arithmetic EXPR (numbers substituted by the
@@ -263,6 +277,57 @@ CONF
 		horod_stop
 	else
 		fail "horod with guard serve on did not start"
+	fi
+
+	# guard stamp on: the workers answer, the guard writes each basic
+	# reply's transmit time as it leaves hs0 (tc egress), never an
+	# interleaved reply's (the previous reply's kernel stamp).
+	conf=$T_DIR/horod-stamp.conf
+	write_conf "$conf" <<CONF
+listen $VETH_SRV4
+listen $VETH_SRV6
+local stratum 10
+workers 1
+guard interface hs0 mode native
+guard stamp on
+guard pin $PIN
+CONF
+	if horod_start "$SRV" -f "$conf"; then
+		check "guard stamp on: horod says the egress program is attached" \
+			grep -q 'transmit times written at egress on 1 of 1' "$HOROD_LOG"
+		check "guard stamp on: horoctl guard says so" \
+			bash -c 'ip netns exec "$1" "$2" guard --pin "$3" --once | grep -q "transmit times at egress (guard stamp)"' \
+			_ "$SRV" "$HOROCTL" "$PIN"
+		for addr in $VETH_SRV4 $VETH_SRV6; do
+			counters_mark
+			s0=$(stamped)
+			xl_q "$addr"
+			horod_counters
+			s1=$(stamped)
+			check "guard stamp on, chronyd -Q basic against $addr: offset ${CQ_OFF:-none} s, |offset| < 1 ms" \
+				abs_below "${CQ_OFF:-x}" 0.001
+			check "guard stamp on, chronyd basic against $addr: every basic reply stamped at egress ($((s1 - s0)) of $(delta basic), at least 3)" \
+				holds "$(delta basic) >= 3 && $s1 - $s0 == $(delta basic)"
+		done
+		counters_mark
+		s0=$(stamped)
+		xl_q "$VETH_SRV4" xleave
+		horod_counters
+		s1=$(stamped)
+		check "guard stamp on, chronyd xleave: offset ${CQ_OFF:-none} s, |offset| < 1 ms" \
+			abs_below "${CQ_OFF:-x}" 0.001
+		check "guard stamp on, chronyd xleave: only its basic replies stamped at egress ($((s1 - s0)) of $(delta basic) basic), none of the $(delta interleaved) interleaved (at least 2)" \
+			holds "$(delta interleaved) >= 2 && $s1 - $s0 == $(delta basic)"
+		hb_xleave "guard stamp on, horobench --xleave"
+		out=$(ip netns exec "$CLI" timeout 60 "$HB" -j --clients $CLIENTS \
+			--client-base $CLIENT_NET --capture hc0 --warmup --steps $RATE -d 2 \
+			"$VETH_SRV4" 2>"$T_DIR/hb.err")
+		check "guard stamp on, horobench basic: every reply valid and captured, none before its transmit timestamp (valid $(jget "$out" valid) of $(jget "$out" sent), late $(jget "$out" capture.basic_us.late), mean arrival - T3 $(jget "$out" capture.basic_us.mean) us)" \
+			holds "$(jget "$out" invalid || echo 1) == 0 && $(jget "$out" capture.basic_us.n || echo 0) > 0 &&
+				$(jget "$out" capture.basic_us.late || echo 1) == 0"
+		horod_stop
+	else
+		fail "horod with guard stamp on did not start"
 	fi
 fi
 

@@ -16,6 +16,9 @@
 #   4. with `guard serve on`, a takeover under the same load: XDP
 #      answers again after it, nothing lost or invalid; then a SIGHUP
 #      (a new program, or refused under seccomp), XDP answering after.
+#      With `guard stamp on` too: one egress program on hs0 at every
+#      point (the predecessor's detached with it, the reload's old one
+#      with the old guard), none once horod stopped.
 
 # shellcheck source=tests/system/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,6 +37,7 @@ mount -t bpf bpf "$BPFFS" || skip "cannot mount a bpffs on $BPFFS"
 trap 'umount "$BPFFS" 2>/dev/null; lib_cleanup' EXIT
 PIN=$BPFFS/horod
 CONF=$T_DIR/horod.conf
+TCX=$HOROD_BUILD/tools/tcx-egress
 RATE=20000
 LOSS_GOAL=0.001
 TAKEOVER_LIMIT=20 # s
@@ -171,6 +175,19 @@ horod_stop
 check "without keep, nothing should stay pinned (left: $(ls "$PIN" 2>/dev/null | tr '\n' ' '))" \
 	[ -z "$(ls "$PIN" 2>/dev/null)" ]
 
+# one_egress WHEN: exactly one program, horod's guard_egress, on hs0's tcx
+# egress (`guard stamp on`), waiting up to 2 s for a predecessor's to go.
+one_egress()
+{
+	local eg
+	for _ in $(seq 20); do
+		eg=$(ip netns exec "$SRV" "$TCX" hs0 2>&1)
+		[ "$eg" = guard_egress ] && break
+		sleep 0.1
+	done
+	check "stamp on, $1: one egress program on hs0 ($(echo ${eg:-none}))" [ "$eg" = guard_egress ]
+}
+
 # ---- 4. answering in XDP (guard serve on) across a takeover -------------------------------
 # The successor's program, swapped into the link, has nothing published
 # until the successor publishes its clock (at its start, before it is
@@ -189,9 +206,11 @@ control $T_DIR/horod.sock
 workers 2
 guard interface hs0 mode native
 guard serve on
+guard stamp on
 guard pin $PIN
 CONF
 horod_start "$SRV" -f "$CONF" || die "horod with guard serve on did not start"
+one_egress "serve on: at the start"
 check "serve on: the guard should answer client requests" \
 	grep -q 'answers client requests' "$HOROD_LOG"
 for attempt in 1 2; do
@@ -223,6 +242,7 @@ valid=$(jget "$(cat "$T_DIR/bench2.json")" valid)
 check "serve on: after the takeover XDP should answer nine in ten at least ($((${x2:-0} - ${x1:-0})) of ${valid:-?} valid replies)" \
 	bash -c '[ -n "$1" ] && [ -n "$2" ] && [ -n "$3" ] && [ "$3" -gt 0 ] && [ $(($2 - $1)) -ge $(($3 * 9 / 10)) ]' \
 	_ "$x1" "$x2" "$valid"
+one_egress "serve on: after the takeovers"
 
 # A SIGHUP with a rule changed: a new program for it, with its own
 # published state and host table (root) — or refused under seccomp, the
@@ -252,6 +272,9 @@ check "serve on: after the SIGHUP every request should be answered validly (sent
 check "serve on: after the SIGHUP XDP should answer nine in ten at least ($((${x2:-0} - ${x1:-0})) of ${valid:-?} valid replies)" \
 	bash -c '[ -n "$1" ] && [ -n "$2" ] && [ -n "$3" ] && [ "$3" -gt 0 ] && [ $(($2 - $1)) -ge $(($3 * 9 / 10)) ]' \
 	_ "$x1" "$x2" "$valid"
+one_egress "serve on: after the SIGHUP"
 horod_stop
 check "serve on: horod should stop cleanly after the takeovers (exit $HOROD_RC)" [ "$HOROD_RC" = 0 ]
+eg=$(ip netns exec "$SRV" "$TCX" hs0 2>&1)
+check "stamp on: no egress program should stay on hs0 once horod stopped (${eg:-none})" [ -z "$eg" ]
 finish

@@ -287,8 +287,10 @@ START_TEST(test_guard_directives)
 		 "guard interface abcdefghijklmno\n"
 		 "guard interface veth1 mode auto\n"
 		 "guard pin /tmp/x/bpf\n"
-		 "guard serve on\n");
+		 "guard serve on\n"
+		 "guard stamp on\n");
 	ck_assert_msg(cfg.guard.serve == 1, "guard serve on should be on");
+	ck_assert_msg(cfg.guard.stamp == 1, "guard stamp on should be on");
 	ck_assert_msg(cfg.rl.enabled && cfg.rl.interval == -19 && cfg.rl.burst == 255 &&
 			      cfg.rl.leak == 0 && cfg.rl.kod,
 		      "options should be taken in any order");
@@ -317,8 +319,11 @@ START_TEST(test_guard_directives)
 	cfg_free(&cfg);
 
 	cfg_defaults(&cfg);
-	parse_ok("ratelimit interval 12 burst 1 leak 16\ndenykod off\nguard serve off\n");
+	ck_assert_msg(cfg.guard.stamp == 0, "guard stamp should be off by default");
+	parse_ok("ratelimit interval 12 burst 1 leak 16\ndenykod off\nguard serve off\n"
+		 "guard stamp off\n");
 	ck_assert_msg(cfg.guard.serve == 0, "guard serve off should be off");
+	ck_assert_msg(cfg.guard.stamp == 0, "guard stamp off should be off");
 	ck_assert_msg(cfg.rl.interval == 12 && cfg.rl.burst == 1 && cfg.rl.leak == 16 &&
 			      !cfg.rl.kod && !cfg.rl.deny_kod,
 		      "the upper limits should be accepted, denykod off should be off");

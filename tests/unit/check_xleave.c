@@ -221,6 +221,48 @@ START_TEST(test_first_exchange_then_interleaved)
 		      "the daemon's transmit time should lie between the receive times");
 	ck_assert_uint_eq(atomic_load(&s->ctr.mode[CTR_MODE_BASIC]), 1);
 	ck_assert_uint_eq(atomic_load(&s->ctr.mode[CTR_MODE_INTERLEAVED]), 2);
+	/* The egress program's mark (`guard stamp`): on the reading, never on a stamp. */
+	ck_assert_msg(x1.rep.xmt & NTP_XMT_REFINE,
+		      "a basic reply's transmit should carry the mark");
+	ck_assert_msg(!(x2.rep.xmt & NTP_XMT_REFINE) && !(x3.rep.xmt & NTP_XMT_REFINE),
+		      "an interleaved reply's transmit should never carry the mark");
+	srv_free(s);
+}
+END_TEST
+
+/*
+ * An interleaved reply's transmit time, kernel stamps whatever their
+ * lowest bits: never the mark (xl_tx_wire's flag bits end in 0), the
+ * stamp itself to the ns, never equal to the receive time.
+ */
+START_TEST(test_interleaved_transmit_unmarked)
+{
+	struct srv *s = srv_new(XL_DEFAULT_BYTES);
+	struct sockaddr_in a = v4(0xC0000202);
+	struct xch x1, x2;
+	uint64_t wire;
+	int64_t t;
+	int k, odd = 0;
+
+	ask(s, (struct sockaddr *)&a, 0, 0, &x1);
+	for (k = 0; k < 64; k++) {
+		/* Stamps a varying number of ns after: their NTP forms end in both bit values. */
+		stamp(s, &x1, T3_DELAY + k, &t);
+		wire = ntp_ts_from_unix_ns(t);
+		odd += (int)(wire & NTP_XMT_REFINE);
+		ask(s, (struct sockaddr *)&a, x1.rep.rec, 0xCC00 + (uint64_t)k, &x2);
+		ck_assert_msg(interleaved(&x2), "exchange %d should be interleaved", k);
+		ck_assert_msg(!(x2.rep.xmt & NTP_XMT_REFINE),
+			      "exchange %d: the stamp's lowest bit should be clear", k);
+		ck_assert_msg(x2.rep.xmt != x2.rep.rec && x2.rep.xmt != 0,
+			      "exchange %d: transmit should differ from receive", k);
+		ck_assert_msg(near_ns(x2.rep.xmt, t),
+			      "exchange %d: transmit %016llx should be the stamp %016llx", k,
+			      (unsigned long long)x2.rep.xmt, (unsigned long long)wire);
+		x1 = x2;
+	}
+	ck_assert_msg(odd > 0 && odd < 64, "the stamps should end in both bit values (%d odd)",
+		      odd);
 	srv_free(s);
 }
 END_TEST
@@ -643,6 +685,7 @@ Suite *xleave_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_first_exchange_then_interleaved);
+	tcase_add_test(tc, test_interleaved_transmit_unmarked);
 	tcase_add_test(tc, test_lost_reordered_repeated);
 	tcase_add_test(tc, test_client_restart);
 	tcase_add_test(tc, test_no_cross_client_stamps);
