@@ -16,7 +16,8 @@
 # clock's changes made no-ops (tests/tools/clock-frozen): XDP answers real
 # clients. And where the served time is not the bare system clock the
 # guard leaves every request to the workers: `discipline off` (horod
-# serves its own correction), and `driver sim` (says so at start).
+# serves its own correction), and `driver sim` (says so at start, and
+# with `guard stamp on` attaches no egress program and says why).
 # The NIC's receive stamp in XDP: hs0 has `hwtimestamp`, which a veth
 # refuses (no PHC), so the test hook HOROD_TEST_GUARD_BOUND=hs0 asks for
 # the device-bound program anyway: it loads and attaches (veth has the
@@ -294,11 +295,16 @@ server 127.0.0.2 minpoll 0 maxpoll 0 iburst
 driver sim offset 0.001 seed 5
 guard interface hs0 mode native
 guard serve on
+guard stamp on
 guard pin $PIN
 CONF
 if horod_start "$SRV" -f "$conf"; then
 	check "horod says the guard does not answer with driver sim" \
 		grep -q 'does not answer (the served clock is not CLOCK_REALTIME)' "$HOROD_LOG"
+	check "horod says it writes no transmit time at egress with driver sim" \
+		grep -q 'no egress stamps (the served clock is not CLOCK_REALTIME)' "$HOROD_LOG"
+	eg=$(ip netns exec "$SRV" "$HOROD_BUILD/tools/tcx-egress" hs0 2>&1)
+	check "driver sim: no egress program on hs0 (${eg:-none})" [ -z "$eg" ]
 	counters_mark
 	check_craft "a client request is answered" "$CLI" "$VETH_SRV4" 123 --expect answered=true
 	expect_deltas "driver sim: through a worker" "reply_server=1 received=1 ts_kernel=1 xdp=0"
