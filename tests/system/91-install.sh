@@ -51,7 +51,10 @@ do_install()
 {
 	local d=$1 p=$2
 	shift 2
-	make -C "$REPO" --no-print-directory -o progs B="$HOROD_BUILD" install DESTDIR="$d" \
+	# B relative to the repository, as the Makefile names its targets:
+	# an absolute one would leave dependency files whose targets a later
+	# plain `make` never matches (objects then not rebuilt for a header).
+	make -C "$REPO" --no-print-directory -o progs B="${HOROD_BUILD#"$REPO"/}" install DESTDIR="$d" \
 		PREFIX="$p" "$@" >"$T_DIR/install.log" 2>&1
 }
 
