@@ -3,9 +3,10 @@
  * `ratelimit [interval I] [burst B] [leak L] [kod]` (chrony's form and
  * defaults), `denykod on|off`, `guard interface IFACE [mode
  * native|skb|auto]` (repeatable), `guard pin /DIR`, `guard serve
- * on|off` and `guard stamp on|off`. Same rules as the other directives: every value range-checked,
- * every error `NAME:LINE: what, allowed ...`; cfg_guard_format writes
- * them back in a form the parser reads to the same result.
+ * on|off` and `guard stamp on|off`. Same rules as the other directives:
+ * every value range-checked, every error `NAME:LINE: what, allowed ...`;
+ * cfg_guard_format writes them back in a form the parser reads to the
+ * same result.
  */
 #include <stdio.h>
 #include <string.h>
